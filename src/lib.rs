@@ -1,0 +1,24 @@
+//! isola: a transactional SQL database that makes isolation levels real, visible and fast.
+//!
+//! The layers, bottom up (see `docs/architecture.md`):
+//!
+//! - [`types`]: values, rows and keys.
+//! - [`catalog`]: tables and indexes, and how keys are derived from rows.
+//! - [`storage`]: the [`storage::VersionStore`] trait (ordered version chains and index entries)
+//!   and its in-memory implementation.
+//! - [`txn`]: the transactional core: MVCC visibility, the four isolation levels, row locks with
+//!   deadlock detection, Serializable Snapshot Isolation, savepoints and garbage collection.
+//! - [`error`]: the one error type, with SQLSTATE codes and readable explanations.
+
+pub mod catalog;
+pub mod error;
+pub mod storage;
+pub mod txn;
+pub mod types;
+
+pub use error::{Error, Result};
+pub use txn::{
+    Change, CommitInfo, Database, DatabaseOptions, IsolationLevel, LockMode, LockOutcome, Modified,
+    Transaction, TxnOptions, WaitPolicy,
+};
+pub use types::{Key, KeyRange, Row, Value};

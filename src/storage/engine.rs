@@ -1,0 +1,78 @@
+//! The storage contract: version chains per primary key, index entries per index key.
+//!
+//! A row is a [`VersionChain`]: its versions ordered oldest first, newest last (newest-to-oldest
+//! reading walks it backwards). A version carries its creator (`created_by`); its end is the
+//! creator of the version above it (`deleted_by`); a deletion is a version whose row is `None`
+//! (a tombstone). Invariants kept by the transactional core, not by the store:
+//! - at most the newest versions of a chain are uncommitted, and all of those belong to one
+//!   transaction (the one holding the row's write lock);
+//! - an index entry `(index key, primary key)` exists while some version in the row's chain has
+//!   that index key; readers confirm an entry against the version they can see.
+
+use std::ops::Bound;
+
+use crate::catalog::{IndexId, TableId};
+use crate::types::{Key, Row};
+
+/// A transaction's id, assigned at begin, never reused (64 bits: no wraparound).
+pub type TxnId = u64;
+/// A commit timestamp: the position of a commit in the total commit order.
+pub type CommitTs = u64;
+/// A subtransaction (savepoint level) id within one transaction; 0 is the top level.
+pub type SubTxnId = u32;
+
+/// One version of a row.
+#[derive(Clone, Debug)]
+pub struct Version {
+    /// The transaction that wrote this version.
+    pub creator: TxnId,
+    /// The creator's subtransaction, for ROLLBACK TO SAVEPOINT.
+    pub subtxn: SubTxnId,
+    /// When the creator committed; `None` while it runs.
+    pub commit_ts: Option<CommitTs>,
+    /// The row, or `None` for a deletion.
+    pub row: Option<Row>,
+}
+
+/// All versions of one row, oldest first.
+#[derive(Clone, Debug, Default)]
+pub struct VersionChain {
+    pub versions: Vec<Version>,
+}
+
+impl VersionChain {
+    /// The newest version.
+    pub fn head(&self) -> Option<&Version> {
+        self.versions.last()
+    }
+}
+
+/// Ordered storage of version chains and index entries.
+pub trait VersionStore: Send {
+    /// Makes room for a new table.
+    fn create_table(&mut self, table: TableId);
+    /// Makes room for a new index.
+    fn create_index(&mut self, index: IndexId);
+    /// The chain of a row, if any version of it exists.
+    fn chain(&self, table: TableId, key: &Key) -> Option<&VersionChain>;
+    /// The chain of a row for writing, created empty if missing.
+    fn chain_mut(&mut self, table: TableId, key: &Key) -> &mut VersionChain;
+    /// Removes a row's chain entirely.
+    fn remove_chain(&mut self, table: TableId, key: &Key);
+    /// The chains whose keys fall in a range, in key order.
+    fn scan<'a>(
+        &'a self,
+        table: TableId,
+        range: (Bound<&Key>, Bound<&Key>),
+    ) -> Box<dyn Iterator<Item = (&'a Key, &'a VersionChain)> + 'a>;
+    /// Adds an index entry.
+    fn index_insert(&mut self, index: IndexId, index_key: Key, primary_key: Key);
+    /// Removes an index entry.
+    fn index_remove(&mut self, index: IndexId, index_key: &Key, primary_key: &Key);
+    /// The entries whose index keys fall in a range, as `(index key, primary key)`, ordered.
+    fn index_scan<'a>(
+        &'a self,
+        index: IndexId,
+        range: (Bound<&Key>, Bound<&Key>),
+    ) -> Box<dyn Iterator<Item = (&'a Key, &'a Key)> + 'a>;
+}

@@ -1,0 +1,21 @@
+//! The transactional core: MVCC storage with all four isolation levels, row locks, deadlock
+//! detection, Serializable Snapshot Isolation and savepoints.
+//!
+//! - `mvcc.rs`: [`Database`], the shared state under one mutex: snapshots, visibility, version
+//!   installation and undo, commit and rollback, garbage collection.
+//! - `transaction.rs`: [`Transaction`], the per-transaction API (get, scan, insert, modify,
+//!   lock, savepoints, commit, rollback) and the per-level write rules.
+//! - `locks.rs`: row-lock modes, FIFO queues and deadlock detection.
+//! - `ssi.rs`: read tracking, rw-antidependencies and the dangerous-structure checks.
+//!
+//! `docs/isolation.md` states what each level allows and forbids; the scripts in
+//! `tests/scripts/` show it step by step.
+
+mod locks;
+mod mvcc;
+mod ssi;
+mod transaction;
+
+pub use locks::{LockMode, WaitPolicy};
+pub use mvcc::{CommitBatch, Database, DatabaseOptions, IsolationLevel, Stats, TxnOptions};
+pub use transaction::{Change, CommitInfo, LockOutcome, Modified, Transaction};

@@ -1,0 +1,713 @@
+//! [`Database`]: the shared state of the transactional core and the mechanisms under every
+//! level: snapshots, visibility, installing and undoing versions, commit, rollback, lock waits
+//! and garbage collection.
+//!
+//! VERSIONS. A row is a chain of versions, oldest first (see `storage/engine.rs`). A write adds
+//! a version at the head tagged with the writer's id and subtransaction; commit stamps the
+//! writer's versions with its commit timestamp; rollback pops them. Only the holder of a row's
+//! write lock (NO KEY UPDATE or UPDATE, kept to the end of the transaction) adds versions to it,
+//! so a chain has at most one uncommitted writer, at its head: dirty writes are impossible.
+//!
+//! SNAPSHOTS. Commits are serialised under the database mutex and numbered; a snapshot is the
+//! number of the last commit. A version is visible to snapshot `s` of transaction `t` when `t`
+//! wrote it, or when it committed at or before `s`. The newest visible version is the one read.
+//! Read Uncommitted reads the head whatever its state. Read Committed takes a snapshot per
+//! statement, the others one per transaction, at its first statement.
+//!
+//! CONCURRENCY. All state is under one mutex (`Inner`); critical sections are short and in
+//! memory. A transaction that must wait (row lock, DEFERRABLE) sleeps on its own condition
+//! variable, releasing the mutex; whoever changes what it waits for signals it.
+//!
+//! GARBAGE COLLECTION. Each commit records the rows it wrote with its commit timestamp. When
+//! the oldest active snapshot (the watermark) reaches that timestamp, versions older than the
+//! newest one visible at the watermark can be seen by no one and are dropped, with the index
+//! entries only they had; a row whose only remaining version is a deletion goes entirely. A
+//! background thread does this periodically, and commits do it inline when much is pending.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
+
+use super::locks::{LockMode, LockTable, LockTarget, Request, WaitEdge, WaitPolicy};
+use super::ssi::Ssi;
+use super::transaction::Transaction;
+use crate::catalog::{Catalog, IndexId, KeySpace, TableId};
+use crate::error::{Error, Result};
+use crate::storage::{CommitTs, MemoryStore, SubTxnId, TxnId, Version, VersionChain, VersionStore};
+use crate::types::{Key, Row};
+
+/// Pending garbage entries above which a commit collects inline.
+const INLINE_GC_THRESHOLD: usize = 8192;
+
+/// The four standard isolation levels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum IsolationLevel {
+    /// Reads see uncommitted writes (a real dirty read); dirty writes are still prevented.
+    ReadUncommitted,
+    /// PostgreSQL's Read Committed: a snapshot per statement; writes re-check the newest version.
+    ReadCommitted,
+    /// Snapshot isolation with first-updater-wins.
+    RepeatableRead,
+    /// Serializable Snapshot Isolation.
+    Serializable,
+}
+
+impl IsolationLevel {
+    /// The SQL name.
+    pub fn sql(self) -> &'static str {
+        match self {
+            IsolationLevel::ReadUncommitted => "read uncommitted",
+            IsolationLevel::ReadCommitted => "read committed",
+            IsolationLevel::RepeatableRead => "repeatable read",
+            IsolationLevel::Serializable => "serializable",
+        }
+    }
+
+    /// Whether the level keeps one snapshot for the whole transaction.
+    pub fn transaction_snapshot(self) -> bool {
+        self >= IsolationLevel::RepeatableRead
+    }
+}
+
+/// How a transaction begins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxnOptions {
+    pub level: IsolationLevel,
+    pub read_only: bool,
+    /// With SERIALIZABLE READ ONLY: wait for a snapshot that can never fail with 40001.
+    pub deferrable: bool,
+}
+
+impl TxnOptions {
+    pub fn new(level: IsolationLevel) -> Self {
+        TxnOptions { level, read_only: false, deferrable: false }
+    }
+
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
+    }
+
+    pub fn deferrable(mut self) -> Self {
+        self.deferrable = true;
+        self
+    }
+}
+
+/// Settings of a database.
+#[derive(Clone, Debug)]
+pub struct DatabaseOptions {
+    /// How often the background garbage collector runs; `None`: only inline and on demand.
+    pub gc_interval: Option<Duration>,
+    /// Fine SIREAD locks one transaction may hold in one table before they are promoted to a
+    /// relation lock.
+    pub max_siread_locks_per_relation: usize,
+}
+
+impl Default for DatabaseOptions {
+    fn default() -> Self {
+        DatabaseOptions {
+            gc_interval: Some(Duration::from_millis(100)),
+            max_siread_locks_per_relation: 64,
+        }
+    }
+}
+
+/// The writes of one committed transaction, in the order a log must persist them: one entry
+/// per row written, with its final row (`None`: deleted).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CommitBatch {
+    pub txn: TxnId,
+    pub commit_ts: CommitTs,
+    pub writes: Vec<(TableId, Key, Option<Row>)>,
+}
+
+/// A hook called under the commit order with each batch before it becomes visible.
+pub type CommitHook = Box<dyn FnMut(&CommitBatch) -> Result<()> + Send>;
+
+/// Counters of the core's state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub versions: usize,
+    pub active_transactions: usize,
+    pub lock_entries: usize,
+    pub ssi_transactions: usize,
+    pub siread_locks: usize,
+    pub garbage_pending: usize,
+}
+
+/// A handle to a database; cheap to clone and share between threads.
+#[derive(Clone)]
+pub struct Database {
+    pub(super) shared: Arc<Shared>,
+}
+
+pub(super) struct Shared {
+    pub(super) inner: Mutex<Inner>,
+}
+
+/// One write a transaction made: a version it pushed onto a chain.
+#[derive(Debug)]
+pub(super) struct WriteRecord {
+    pub table: TableId,
+    pub key: Key,
+    pub subtxn: SubTxnId,
+}
+
+/// A running transaction's state.
+pub(super) struct ActiveTxn {
+    pub level: IsolationLevel,
+    pub read_only: bool,
+    pub deferrable: bool,
+    pub snapshot: Option<CommitTs>,
+    /// Registered with SSI at some point (it never is again after that).
+    pub ssi_registered: bool,
+    pub subtxn: SubTxnId,
+    pub next_subtxn: SubTxnId,
+    pub savepoints: Vec<(String, SubTxnId)>,
+    pub writes: Vec<WriteRecord>,
+    /// A statement failed: everything fails until rollback (or rollback to a savepoint).
+    pub failed: bool,
+    pub lock_timeout: Option<Duration>,
+    pub signal: Arc<Condvar>,
+    /// Waiting for a safe snapshot (DEFERRABLE).
+    pub deferring: bool,
+}
+
+/// The state under the database mutex.
+pub(super) struct Inner {
+    pub store: Box<dyn VersionStore>,
+    pub catalog: Catalog,
+    pub next_txn: TxnId,
+    pub last_commit: CommitTs,
+    pub active: HashMap<TxnId, ActiveTxn>,
+    pub locks: LockTable,
+    pub ssi: Ssi,
+    pub garbage: VecDeque<(CommitTs, TableId, Key)>,
+    pub versions: usize,
+    pub commit_hook: Option<CommitHook>,
+}
+
+impl Default for Database {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Database {
+    /// An empty in-memory database with default options.
+    pub fn new() -> Self {
+        Self::with_options(DatabaseOptions::default())
+    }
+
+    /// An empty in-memory database.
+    pub fn with_options(options: DatabaseOptions) -> Self {
+        Self::with_store(Box::new(MemoryStore::new()), options)
+    }
+
+    /// A database over a given store (which must be empty).
+    pub fn with_store(store: Box<dyn VersionStore>, options: DatabaseOptions) -> Self {
+        let inner = Inner {
+            store,
+            catalog: Catalog::default(),
+            next_txn: 1,
+            last_commit: 0,
+            active: HashMap::new(),
+            locks: LockTable::default(),
+            ssi: Ssi::new(options.max_siread_locks_per_relation),
+            garbage: VecDeque::new(),
+            versions: 0,
+            commit_hook: None,
+        };
+        let db = Database { shared: Arc::new(Shared { inner: Mutex::new(inner) }) };
+        if let Some(interval) = options.gc_interval {
+            let weak = Arc::downgrade(&db.shared);
+            std::thread::Builder::new()
+                .name("isola-gc".into())
+                .spawn(move || background_gc(weak, interval))
+                .expect("spawning the garbage collector");
+        }
+        db
+    }
+
+    /// Creates a table; `primary_key` names some of `columns`.
+    pub fn create_table(
+        &self,
+        name: &str,
+        columns: &[&str],
+        primary_key: &[&str],
+    ) -> Result<TableId> {
+        let mut inner = self.shared.inner.lock();
+        let id = inner.catalog.create_table(name, columns, primary_key)?;
+        inner.store.create_table(id);
+        Ok(id)
+    }
+
+    /// Creates a secondary index and fills it from every existing version. A unique index is
+    /// refused (23505) if two live committed rows share a key.
+    pub fn create_index(
+        &self,
+        name: &str,
+        table: &str,
+        columns: &[&str],
+        unique: bool,
+    ) -> Result<IndexId> {
+        let mut guard = self.shared.inner.lock();
+        let inner = &mut *guard;
+        let KeySpace::Table(table) = inner.catalog.lookup(table)? else {
+            return Err(Error::InvalidInput(format!("{table} is not a table")));
+        };
+        let id = inner.catalog.create_index(name, table, columns, unique)?;
+        inner.store.create_index(id);
+        let index = inner.catalog.index(id)?.clone();
+        let mut entries = Vec::new();
+        let mut live_keys = HashSet::new();
+        for (pk, chain) in
+            inner.store.scan(table, (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded))
+        {
+            for version in &chain.versions {
+                if let Some(row) = &version.row {
+                    entries.push((index.key_of(row), pk.clone()));
+                }
+            }
+            let newest_committed = chain.versions.iter().rev().find(|v| v.commit_ts.is_some());
+            if let Some(row) = newest_committed.and_then(|v| v.row.as_ref()) {
+                let key = index.key_of(row);
+                if unique && !key.contains(&crate::Value::Null) && !live_keys.insert(key.clone()) {
+                    return Err(Error::UniqueViolation {
+                        constraint: name.into(),
+                        detail: format!(
+                            "Key {} is duplicated.",
+                            inner.catalog.describe(KeySpace::Index(id), &key)
+                        ),
+                    });
+                }
+            }
+        }
+        for (key, pk) in entries {
+            inner.store.index_insert(id, key, pk);
+        }
+        Ok(id)
+    }
+
+    /// A table's id by name.
+    pub fn table_id(&self, name: &str) -> Result<TableId> {
+        match self.shared.inner.lock().catalog.lookup(name)? {
+            KeySpace::Table(id) => Ok(id),
+            KeySpace::Index(_) => Err(Error::InvalidInput(format!("{name} is an index"))),
+        }
+    }
+
+    /// An index's id by name.
+    pub fn index_id(&self, name: &str) -> Result<IndexId> {
+        match self.shared.inner.lock().catalog.lookup(name)? {
+            KeySpace::Index(id) => Ok(id),
+            KeySpace::Table(_) => Err(Error::InvalidInput(format!("{name} is a table"))),
+        }
+    }
+
+    /// Begins a transaction.
+    pub fn begin(&self, options: TxnOptions) -> Transaction {
+        let mut inner = self.shared.inner.lock();
+        let id = inner.next_txn;
+        inner.next_txn += 1;
+        inner.active.insert(
+            id,
+            ActiveTxn {
+                level: options.level,
+                read_only: options.read_only,
+                deferrable: options.deferrable,
+                snapshot: None,
+                ssi_registered: false,
+                subtxn: 0,
+                next_subtxn: 1,
+                savepoints: Vec::new(),
+                writes: Vec::new(),
+                failed: false,
+                lock_timeout: None,
+                signal: Arc::new(Condvar::new()),
+                deferring: false,
+            },
+        );
+        Transaction::new(self.clone(), id, options)
+    }
+
+    /// Whether a transaction is blocked: waiting for a row lock or for a safe snapshot.
+    pub fn is_waiting(&self, txn: TxnId) -> bool {
+        let inner = self.shared.inner.lock();
+        inner.locks.is_waiting(txn) || inner.active.get(&txn).is_some_and(|t| t.deferring)
+    }
+
+    /// Collects garbage now; returns the number of versions dropped.
+    pub fn gc(&self) -> usize {
+        self.shared.inner.lock().gc()
+    }
+
+    /// Counters of the core's state.
+    pub fn stats(&self) -> Stats {
+        let inner = self.shared.inner.lock();
+        let (ssi_transactions, siread_locks) = inner.ssi.footprint();
+        Stats {
+            versions: inner.versions,
+            active_transactions: inner.active.len(),
+            lock_entries: inner.locks.entry_count(),
+            ssi_transactions,
+            siread_locks,
+            garbage_pending: inner.garbage.len(),
+        }
+    }
+
+    /// The explanations of recent serialization failures (SSI), oldest first.
+    pub fn recent_serialization_failures(&self) -> Vec<String> {
+        self.shared.inner.lock().ssi.recent_failures()
+    }
+
+    /// Installs the hook that receives each commit's batch, in commit order, before the commit
+    /// becomes visible; an error from it aborts the commit.
+    pub fn set_commit_hook(&self, hook: CommitHook) {
+        self.shared.inner.lock().commit_hook = Some(hook);
+    }
+}
+
+fn background_gc(shared: Weak<Shared>, interval: Duration) {
+    loop {
+        std::thread::sleep(interval);
+        match shared.upgrade() {
+            Some(shared) => {
+                shared.inner.lock().gc();
+            }
+            None => return,
+        }
+    }
+}
+
+/// How a transaction sees a chain.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum View {
+    /// Versions committed at or before the snapshot, and our own.
+    Snapshot(CommitTs),
+    /// The newest version, committed or not (Read Uncommitted).
+    Dirty,
+}
+
+/// The version `txn` sees in a chain, and the creators of newer versions it skipped, with what
+/// each did ("inserted", "updated", "deleted") for SSI's conflict-out edges.
+pub(super) fn visible_version(
+    chain: &VersionChain,
+    txn: TxnId,
+    view: View,
+) -> (Option<&Version>, Vec<(TxnId, &'static str)>) {
+    let mut skipped = Vec::new();
+    for (i, version) in chain.versions.iter().enumerate().rev() {
+        let visible = match view {
+            View::Dirty => true,
+            View::Snapshot(snapshot) => {
+                version.creator == txn || version.commit_ts.is_some_and(|c| c <= snapshot)
+            }
+        };
+        if visible {
+            return (Some(version), skipped);
+        }
+        let verb = match (&version.row, i.checked_sub(1).map(|p| &chain.versions[p])) {
+            (None, _) => "deleted",
+            (Some(_), Some(prev)) if prev.row.is_some() => "updated",
+            (Some(_), _) => "inserted",
+        };
+        if !skipped.iter().any(|&(c, _)| c == version.creator) {
+            skipped.push((version.creator, verb));
+        }
+    }
+    (None, skipped)
+}
+
+impl Inner {
+    pub(super) fn txn(&self, txn: TxnId) -> &ActiveTxn {
+        self.active.get(&txn).expect("an active transaction (faulty code)")
+    }
+
+    pub(super) fn txn_mut(&mut self, txn: TxnId) -> &mut ActiveTxn {
+        self.active.get_mut(&txn).expect("an active transaction (faulty code)")
+    }
+
+    /// Shows a row lock target.
+    pub(super) fn describe_target(&self, target: &LockTarget) -> String {
+        self.catalog.describe(KeySpace::Table(target.table), &target.key)
+    }
+
+    /// The index keys of a row for every index of its table.
+    pub(super) fn index_keys(&self, table: TableId, row: &Row) -> Vec<(IndexId, Key)> {
+        let def = self.catalog.table(table).expect("a known table");
+        def.indexes
+            .iter()
+            .map(|&i| (i, self.catalog.index(i).expect("a known index").key_of(row)))
+            .collect()
+    }
+
+    /// Adds a version at the head of a row's chain (or replaces our own head version of the
+    /// same subtransaction), and the index entries of its row.
+    pub(super) fn install_version(
+        &mut self,
+        txn: TxnId,
+        table: TableId,
+        key: &Key,
+        row: Option<Row>,
+    ) {
+        let subtxn = self.txn(txn).subtxn;
+        let new_keys = row.as_ref().map(|r| self.index_keys(table, r)).unwrap_or_default();
+        let chain = self.store.chain_mut(table, key);
+        let mut stale = Vec::new();
+        match chain.versions.last_mut() {
+            Some(head) if head.creator == txn && head.subtxn == subtxn => {
+                if let Some(old) = std::mem::replace(&mut head.row, row) {
+                    stale = self.index_keys(table, &old);
+                }
+            }
+            _ => {
+                chain.versions.push(Version { creator: txn, subtxn, commit_ts: None, row });
+                self.versions += 1;
+                let record = WriteRecord { table, key: key.clone(), subtxn };
+                self.txn_mut(txn).writes.push(record);
+            }
+        }
+        for (index, index_key) in new_keys {
+            self.store.index_insert(index, index_key, key.clone());
+        }
+        self.drop_unreferenced_index_entries(table, key, stale);
+    }
+
+    /// Removes index entries that no version of the row has any longer.
+    pub(super) fn drop_unreferenced_index_entries(
+        &mut self,
+        table: TableId,
+        key: &Key,
+        candidates: Vec<(IndexId, Key)>,
+    ) {
+        if candidates.is_empty() {
+            return;
+        }
+        let still: HashSet<(IndexId, Key)> = match self.store.chain(table, key) {
+            Some(chain) => chain
+                .versions
+                .iter()
+                .filter_map(|v| v.row.as_ref())
+                .flat_map(|row| self.index_keys(table, row))
+                .collect(),
+            None => HashSet::new(),
+        };
+        for (index, index_key) in candidates {
+            if !still.contains(&(index, index_key.clone())) {
+                self.store.index_remove(index, &index_key, key);
+            }
+        }
+    }
+
+    /// Pops the versions a transaction wrote in subtransactions `>= subtxn`, newest first.
+    pub(super) fn undo_writes_since(&mut self, txn: TxnId, subtxn: SubTxnId) {
+        loop {
+            let active = self.txn_mut(txn);
+            match active.writes.last() {
+                Some(record) if record.subtxn >= subtxn => {}
+                _ => return,
+            }
+            let record = active.writes.pop().expect("just seen");
+            let chain = self.store.chain_mut(record.table, &record.key);
+            let version = chain.versions.pop().expect("our version is at the head (faulty code)");
+            debug_assert_eq!(version.creator, txn);
+            let empty = chain.versions.is_empty();
+            self.versions -= 1;
+            if empty {
+                self.store.remove_chain(record.table, &record.key);
+            }
+            if let Some(row) = version.row {
+                let stale = self.index_keys(record.table, &row);
+                self.drop_unreferenced_index_entries(record.table, &record.key, stale);
+            }
+        }
+    }
+
+    /// Makes a transaction's writes durable (hook) and visible, and ends it.
+    pub(super) fn commit(&mut self, txn: TxnId) -> Result<Option<CommitTs>> {
+        self.ssi.precommit(txn)?;
+        let active = self.txn(txn);
+        let needs_ts = !active.writes.is_empty() || self.ssi.is_tracked(txn);
+        let commit_ts = needs_ts.then_some(self.last_commit + 1);
+        let mut keys: Vec<(TableId, Key)> = Vec::new();
+        let mut seen = HashSet::new();
+        for record in &active.writes {
+            if seen.insert((record.table, &record.key)) {
+                keys.push((record.table, record.key.clone()));
+            }
+        }
+        if let (Some(ts), Some(hook)) = (commit_ts, self.commit_hook.as_mut()) {
+            if !keys.is_empty() {
+                let writes = keys
+                    .iter()
+                    .map(|(table, key)| {
+                        let chain = self.store.chain(*table, key).expect("a written row");
+                        let row = chain.head().and_then(|v| v.row.clone());
+                        (*table, key.clone(), row)
+                    })
+                    .collect();
+                hook(&CommitBatch { txn, commit_ts: ts, writes })?;
+            }
+        }
+        if let Some(ts) = commit_ts {
+            self.last_commit = ts;
+            for (table, key) in keys {
+                let chain = self.store.chain_mut(table, &key);
+                for version in chain.versions.iter_mut().rev() {
+                    if version.creator != txn {
+                        break;
+                    }
+                    version.commit_ts = Some(ts);
+                }
+                self.garbage.push_back((ts, table, key));
+            }
+            self.ssi.on_commit(txn, ts);
+            self.wake_deferring();
+        }
+        self.finish(txn);
+        if self.garbage.len() > INLINE_GC_THRESHOLD {
+            self.gc();
+        }
+        Ok(commit_ts)
+    }
+
+    /// Undoes a transaction's writes and ends it.
+    pub(super) fn rollback(&mut self, txn: TxnId) {
+        self.undo_writes_since(txn, 0);
+        self.ssi.on_abort(txn);
+        self.wake_deferring();
+        self.finish(txn);
+    }
+
+    fn finish(&mut self, txn: TxnId) {
+        self.locks.release_all(txn);
+        self.active.remove(&txn);
+        self.ssi.cleanup();
+    }
+
+    /// A serializable transaction finished: DEFERRABLE waiters look again at their snapshot.
+    fn wake_deferring(&self) {
+        for t in self.active.values() {
+            if t.deferring {
+                t.signal.notify_one();
+            }
+        }
+    }
+
+    /// Drops versions no snapshot can see; returns how many.
+    pub(super) fn gc(&mut self) -> usize {
+        let watermark =
+            self.active.values().filter_map(|t| t.snapshot).min().unwrap_or(self.last_commit);
+        let mut dropped = 0;
+        while self.garbage.front().is_some_and(|(ts, _, _)| *ts <= watermark) {
+            let (_, table, key) = self.garbage.pop_front().expect("just seen");
+            dropped += self.prune(table, &key, watermark);
+        }
+        dropped
+    }
+
+    fn prune(&mut self, table: TableId, key: &Key, watermark: CommitTs) -> usize {
+        let Some(chain) = self.store.chain(table, key) else { return 0 };
+        let base = chain.versions.iter().rposition(|v| v.commit_ts.is_some_and(|c| c <= watermark));
+        let Some(base) = base else { return 0 };
+        let whole = base == 0 && chain.versions.len() == 1 && chain.versions[0].row.is_none();
+        let chain = self.store.chain_mut(table, key);
+        let removed: Vec<Version> = if whole {
+            chain.versions.drain(..).collect()
+        } else {
+            chain.versions.drain(..base).collect()
+        };
+        if whole {
+            self.store.remove_chain(table, key);
+        }
+        self.versions -= removed.len();
+        let stale: Vec<(IndexId, Key)> = removed
+            .iter()
+            .filter_map(|v| v.row.as_ref())
+            .flat_map(|row| self.index_keys(table, row))
+            .collect();
+        self.drop_unreferenced_index_entries(table, key, stale);
+        removed.len()
+    }
+}
+
+/// Takes a row lock for `txn`, waiting if the policy says so. Returns false when skipped
+/// (SKIP LOCKED). Waiting releases the mutex; deadlocks are detected before sleeping.
+pub(super) fn acquire_lock(
+    guard: &mut MutexGuard<'_, Inner>,
+    txn: TxnId,
+    target: &LockTarget,
+    mode: LockMode,
+    policy: WaitPolicy,
+) -> Result<bool> {
+    let subtxn = guard.txn(txn).subtxn;
+    let holders = match guard.locks.try_acquire(txn, target, mode, subtxn) {
+        Request::Granted => return Ok(true),
+        Request::Conflict { holders } => holders,
+    };
+    match policy {
+        WaitPolicy::SkipLocked => return Ok(false),
+        WaitPolicy::NoWait => {
+            let table = guard.catalog.name(KeySpace::Table(target.table)).to_string();
+            let holders: Vec<String> = holders.iter().map(|h| format!("T{h}")).collect();
+            return Err(Error::LockNotAvailable {
+                message: format!("could not obtain lock on row in relation \"{table}\""),
+                detail: format!(
+                    "T{txn} wanted {mode} on {}, which {} holds or waits for.",
+                    guard.describe_target(target),
+                    holders.join(", ")
+                ),
+            });
+        }
+        WaitPolicy::Wait => {}
+    }
+    let signal = guard.txn(txn).signal.clone();
+    let timeout = guard.txn(txn).lock_timeout;
+    if let Err(cycle) = guard.locks.enqueue(txn, target, mode, subtxn, signal.clone()) {
+        return Err(Error::Deadlock { detail: describe_deadlock(guard, txn, &cycle) });
+    }
+    let deadline = timeout.map(|t| Instant::now() + t);
+    while guard.locks.is_waiting(txn) {
+        match deadline {
+            Some(deadline) => {
+                let timed_out = signal.wait_until(guard, deadline).timed_out();
+                if timed_out && guard.locks.is_waiting(txn) {
+                    guard.locks.cancel_wait(txn);
+                    return Err(Error::LockNotAvailable {
+                        message: "canceling statement due to lock timeout".into(),
+                        detail: format!(
+                            "T{txn} waited {:?} for {mode} on {}.",
+                            timeout.unwrap_or_default(),
+                            guard.describe_target(target)
+                        ),
+                    });
+                }
+            }
+            None => signal.wait(guard),
+        }
+    }
+    Ok(true)
+}
+
+fn describe_deadlock(inner: &Inner, victim: TxnId, cycle: &[WaitEdge]) -> String {
+    let steps: Vec<String> = cycle
+        .iter()
+        .map(|e| {
+            let how = if e.soft { "is queued ahead wanting" } else { "holds" };
+            format!(
+                "T{} waits for {} on {}, which T{} {} {}",
+                e.waiter,
+                e.mode,
+                inner.describe_target(&e.target),
+                e.blocker,
+                how,
+                e.blocker_mode
+            )
+        })
+        .collect();
+    format!("{}. T{victim} was chosen as the victim: its wait closed the cycle.", steps.join("; "))
+}

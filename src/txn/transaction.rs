@@ -1,0 +1,773 @@
+//! [`Transaction`]: the API a caller (the SQL executor, a test) drives, and the write rules of
+//! each isolation level.
+//!
+//! Every call is one step under the database mutex (waits release it). A call first refuses to
+//! run if an earlier one failed (25P02) or if SSI doomed the transaction (40001), then takes the
+//! snapshot if there is none yet, and marks the transaction failed if it errs.
+//!
+//! WRITES (`modify`, `lock`) follow PostgreSQL:
+//! 1. find the version visible to the snapshot (Read Uncommitted: the newest); none → not found;
+//! 2. take the row lock (NO KEY UPDATE for updates, the requested mode for locking reads),
+//!    waiting for the current holder, failing with NOWAIT, or skipping with SKIP LOCKED;
+//! 3. with the lock held the newest version is committed (or ours). Repeatable Read and
+//!    Serializable fail with 40001 if it was committed after their snapshot (first updater
+//!    wins). Read Committed and Read Uncommitted continue from that newest version: the caller's
+//!    function re-checks its condition and computes the new row from it (EvalPlanQual), so
+//!    `balance = balance - 100` never loses an update; a row deleted meanwhile is skipped;
+//! 4. deletes and key-changing updates upgrade to FOR UPDATE; unique keys are checked (waiting
+//!    for an uncommitted conflicting writer to finish); SSI checks the readers of the row and of
+//!    every range covering its keys; the version is installed.
+//!
+//! The caller's function runs outside the mutex while the row lock keeps the row stable.
+
+use std::ops::Bound;
+use std::time::Duration;
+
+use parking_lot::MutexGuard;
+
+use super::locks::{LockMode, LockTarget, WaitPolicy};
+use super::mvcc::{
+    Database, Inner, IsolationLevel, TxnOptions, View, acquire_lock, visible_version,
+};
+use super::ssi::{ReadTarget, WriteTarget};
+use crate::catalog::{Catalog, IndexDef, IndexId, KeySpace, TableDef, TableId};
+use crate::error::{Error, Result};
+use crate::storage::{CommitTs, TxnId, Version};
+use crate::types::{Key, KeyRange, Row, Value};
+
+/// What a modification does with the newest version of a row.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    /// Leave it (the re-checked condition no longer holds); the row stays locked.
+    Keep,
+    /// Replace it.
+    Update(Row),
+    /// Delete it.
+    Delete,
+}
+
+/// The outcome of [`Transaction::modify`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Modified {
+    Updated(Row),
+    Deleted,
+    /// The function returned [`Change::Keep`].
+    Unchanged,
+    /// No visible row (or, at Read Committed, it was deleted concurrently).
+    NotFound,
+    /// SKIP LOCKED skipped it.
+    Skipped,
+}
+
+/// The outcome of [`Transaction::lock`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum LockOutcome {
+    /// Locked; the newest version (at Read Committed possibly newer than the snapshot's).
+    Locked(Row),
+    NotFound,
+    Skipped,
+}
+
+/// What a successful commit reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitInfo {
+    /// The commit timestamp, if the transaction wrote or was tracked by SSI.
+    pub commit_ts: Option<CommitTs>,
+}
+
+/// A running transaction. Dropping it without commit rolls it back.
+pub struct Transaction {
+    db: Database,
+    id: TxnId,
+    options: TxnOptions,
+    done: bool,
+}
+
+impl Transaction {
+    pub(super) fn new(db: Database, id: TxnId, options: TxnOptions) -> Self {
+        Transaction { db, id, options, done: false }
+    }
+
+    /// The transaction's id (shown as `T<id>` in explanations).
+    pub fn id(&self) -> TxnId {
+        self.id
+    }
+
+    pub fn options(&self) -> TxnOptions {
+        self.options
+    }
+
+    /// The longest a single row-lock wait may last before 55P03; `None`: no limit.
+    pub fn set_lock_timeout(&mut self, timeout: Option<Duration>) {
+        self.db.shared.inner.lock().txn_mut(self.id).lock_timeout = timeout;
+    }
+
+    /// Marks the start of a statement: Read Committed and Read Uncommitted take a new snapshot.
+    pub fn start_statement(&mut self) {
+        if !self.options.level.transaction_snapshot() {
+            self.db.shared.inner.lock().txn_mut(self.id).snapshot = None;
+        }
+    }
+
+    /// Whether an earlier step failed, so that only rollback (to a savepoint) is possible.
+    pub fn is_failed(&self) -> bool {
+        self.db.shared.inner.lock().txn(self.id).failed
+    }
+
+    /// Runs one step: refuses if failed or doomed, takes the snapshot, marks failure.
+    fn run<T>(
+        &mut self,
+        step: impl FnOnce(&mut MutexGuard<'_, Inner>, TxnId, CommitTs) -> Result<T>,
+    ) -> Result<T> {
+        let id = self.id;
+        let mut guard = self.db.shared.inner.lock();
+        let result = check_usable(&guard, id)
+            .and_then(|()| ensure_snapshot(&mut guard, id))
+            .and_then(|snapshot| step(&mut guard, id, snapshot));
+        if result.is_err() {
+            guard.txn_mut(id).failed = true;
+        }
+        result
+    }
+
+    /// Reads a row by primary key.
+    pub fn get(&mut self, table: TableId, key: &Key) -> Result<Option<Row>> {
+        self.run(|g, id, snapshot| read_row(g, id, snapshot, table, key))
+    }
+
+    /// Reads the rows whose primary keys fall in a range, in key order.
+    pub fn scan(&mut self, table: TableId, range: KeyRange) -> Result<Vec<(Key, Row)>> {
+        self.run(|g, id, snapshot| scan_table(g, id, snapshot, table, &range))
+    }
+
+    /// Reads the rows whose index keys fall in a range, in index order, as `(primary key, row)`.
+    pub fn scan_index(&mut self, index: IndexId, range: KeyRange) -> Result<Vec<(Key, Row)>> {
+        self.run(|g, id, snapshot| scan_index(g, id, snapshot, index, &range))
+    }
+
+    /// Inserts a row; its primary key and unique keys must be new.
+    pub fn insert(&mut self, table: TableId, row: Row) -> Result<()> {
+        self.run(|g, id, snapshot| {
+            if g.txn(id).read_only {
+                return Err(Error::ReadOnlyTransaction);
+            }
+            let def = g.catalog.table(table)?.clone();
+            def.validate(&row)?;
+            let key = def.key_of(&row);
+            insert_row(g, id, snapshot, &def, key, row)
+        })
+    }
+
+    /// Updates or deletes a row following the level's write rules (module doc). `change` sees
+    /// the newest version after the row lock is taken and decides what to do with it.
+    pub fn modify(
+        &mut self,
+        table: TableId,
+        key: &Key,
+        policy: WaitPolicy,
+        change: impl FnOnce(&Row) -> Change,
+    ) -> Result<Modified> {
+        let locked = self.run(|g, id, snapshot| {
+            if g.txn(id).read_only {
+                return Err(Error::ReadOnlyTransaction);
+            }
+            lock_row(g, id, snapshot, table, key, LockMode::NoKeyUpdate, policy, "update")
+        })?;
+        let row = match locked {
+            LockOutcome::Locked(row) => row,
+            LockOutcome::NotFound => return Ok(Modified::NotFound),
+            LockOutcome::Skipped => return Ok(Modified::Skipped),
+        };
+        let change = change(&row);
+        self.run(|g, id, snapshot| apply_change(g, id, snapshot, table, key, row, change, policy))
+    }
+
+    /// Updates a row: `f` gets the newest version and returns the new row, or `None` to leave
+    /// it (its condition no longer holds).
+    pub fn update(
+        &mut self,
+        table: TableId,
+        key: &Key,
+        f: impl FnOnce(&Row) -> Option<Row>,
+    ) -> Result<Modified> {
+        self.modify(table, key, WaitPolicy::Wait, |row| f(row).map_or(Change::Keep, Change::Update))
+    }
+
+    /// Deletes a row; returns whether one was deleted.
+    pub fn delete(&mut self, table: TableId, key: &Key) -> Result<bool> {
+        let outcome = self.modify(table, key, WaitPolicy::Wait, |_| Change::Delete)?;
+        Ok(outcome == Modified::Deleted)
+    }
+
+    /// Locks a row (`SELECT ... FOR <mode>`), following the level's write rules.
+    pub fn lock(
+        &mut self,
+        table: TableId,
+        key: &Key,
+        mode: LockMode,
+        policy: WaitPolicy,
+    ) -> Result<LockOutcome> {
+        self.run(|g, id, snapshot| {
+            if g.txn(id).read_only {
+                return Err(Error::ReadOnlyTransaction);
+            }
+            lock_row(g, id, snapshot, table, key, mode, policy, "lock")
+        })
+    }
+
+    /// `SAVEPOINT name`.
+    pub fn savepoint(&mut self, name: &str) -> Result<()> {
+        let mut guard = self.db.shared.inner.lock();
+        check_usable(&guard, self.id)?;
+        let t = guard.txn_mut(self.id);
+        t.subtxn = t.next_subtxn;
+        t.next_subtxn += 1;
+        let subtxn = t.subtxn;
+        t.savepoints.push((name.to_string(), subtxn));
+        Ok(())
+    }
+
+    /// `RELEASE SAVEPOINT name`: forgets it and every later one, keeping their work.
+    pub fn release_savepoint(&mut self, name: &str) -> Result<()> {
+        let id = self.id;
+        let mut guard = self.db.shared.inner.lock();
+        let result = check_usable(&guard, id).and_then(|()| {
+            let t = guard.txn_mut(id);
+            let pos = find_savepoint(&t.savepoints, name)?;
+            t.savepoints.truncate(pos);
+            Ok(())
+        });
+        if result.is_err() {
+            guard.txn_mut(id).failed = true;
+        }
+        result
+    }
+
+    /// `ROLLBACK TO SAVEPOINT name`: undoes the writes and releases the locks taken since, and
+    /// clears a statement-level failure. A transaction doomed by SSI stays doomed.
+    pub fn rollback_to_savepoint(&mut self, name: &str) -> Result<()> {
+        let id = self.id;
+        let mut guard = self.db.shared.inner.lock();
+        let t = guard.txn_mut(id);
+        let pos = match find_savepoint(&t.savepoints, name) {
+            Ok(pos) => pos,
+            Err(e) => {
+                t.failed = true;
+                return Err(e);
+            }
+        };
+        let subtxn = t.savepoints[pos].1;
+        t.savepoints.truncate(pos + 1);
+        t.subtxn = subtxn;
+        t.failed = false;
+        guard.undo_writes_since(id, subtxn);
+        guard.locks.release_since(id, subtxn);
+        Ok(())
+    }
+
+    /// Commits. A failed transaction is rolled back instead and 25P02 returned; a
+    /// serialization failure at commit rolls back too.
+    pub fn commit(mut self) -> Result<CommitInfo> {
+        self.done = true;
+        let id = self.id;
+        let mut guard = self.db.shared.inner.lock();
+        if let Err(e) = check_usable(&guard, id) {
+            guard.rollback(id);
+            return Err(e);
+        }
+        match guard.commit(id) {
+            Ok(commit_ts) => Ok(CommitInfo { commit_ts }),
+            Err(e) => {
+                guard.rollback(id);
+                Err(e)
+            }
+        }
+    }
+
+    /// Rolls back.
+    pub fn rollback(mut self) {
+        self.done = true;
+        self.db.shared.inner.lock().rollback(self.id);
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        if !self.done {
+            self.db.shared.inner.lock().rollback(self.id);
+        }
+    }
+}
+
+fn find_savepoint(savepoints: &[(String, u32)], name: &str) -> Result<usize> {
+    savepoints
+        .iter()
+        .rposition(|(n, _)| n == name)
+        .ok_or_else(|| Error::UndefinedSavepoint(name.to_string()))
+}
+
+fn check_usable(inner: &Inner, txn: TxnId) -> Result<()> {
+    if inner.txn(txn).failed {
+        return Err(Error::TransactionAborted);
+    }
+    if let Some(detail) = inner.ssi.doomed(txn) {
+        return Err(Error::serialization(
+            "could not serialize access due to read/write dependencies among transactions",
+            detail.to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// The snapshot of the current statement (Read Committed) or transaction, taken now if needed.
+/// A serializable transaction registers with SSI at its first snapshot; READ ONLY DEFERRABLE
+/// waits here until its snapshot is safe, taking a new one each time one proves unsafe.
+fn ensure_snapshot(guard: &mut MutexGuard<'_, Inner>, txn: TxnId) -> Result<CommitTs> {
+    loop {
+        let t = guard.txn(txn);
+        if let Some(snapshot) = t.snapshot {
+            return Ok(snapshot);
+        }
+        let (level, read_only, deferrable, registered) =
+            (t.level, t.read_only, t.deferrable, t.ssi_registered);
+        let snapshot = guard.last_commit;
+        guard.txn_mut(txn).snapshot = Some(snapshot);
+        if level != IsolationLevel::Serializable || registered {
+            return Ok(snapshot);
+        }
+        guard.txn_mut(txn).ssi_registered = true;
+        let tracked = guard.ssi.register(txn, snapshot, read_only);
+        if !(tracked && read_only && deferrable) {
+            return Ok(snapshot);
+        }
+        let signal = guard.txn(txn).signal.clone();
+        guard.txn_mut(txn).deferring = true;
+        while guard.ssi.is_tracked(txn) && !guard.ssi.is_ro_unsafe(txn) {
+            signal.wait(guard);
+        }
+        guard.txn_mut(txn).deferring = false;
+        if !guard.ssi.is_ro_unsafe(txn) {
+            return Ok(snapshot); // safe: no longer tracked, can never fail
+        }
+        guard.ssi.on_abort(txn);
+        let t = guard.txn_mut(txn);
+        t.snapshot = None;
+        t.ssi_registered = false;
+    }
+}
+
+fn view_of(inner: &Inner, txn: TxnId, snapshot: CommitTs) -> View {
+    match inner.txn(txn).level {
+        IsolationLevel::ReadUncommitted => View::Dirty,
+        _ => View::Snapshot(snapshot),
+    }
+}
+
+/// The row a transaction sees, the skipped writers, and whether the version is its own.
+fn see(
+    inner: &Inner,
+    txn: TxnId,
+    view: View,
+    table: TableId,
+    key: &Key,
+) -> (Option<Row>, Vec<(TxnId, &'static str)>, bool) {
+    match inner.store.chain(table, key) {
+        Some(chain) => {
+            let (version, skipped) = visible_version(chain, txn, view);
+            let own = version.is_some_and(|v| v.creator == txn);
+            (version.and_then(|v| v.row.clone()), skipped, own)
+        }
+        None => (None, Vec::new(), false),
+    }
+}
+
+/// SSI bookkeeping for reading one row: conflict-out edges to the writers of versions too new
+/// to see, and a SIREAD lock on the row unless the version read is our own.
+fn track_row_read(
+    inner: &mut Inner,
+    txn: TxnId,
+    table: TableId,
+    key: &Key,
+    skipped: Vec<(TxnId, &'static str)>,
+    own: bool,
+) -> Result<()> {
+    if !inner.ssi.is_tracked(txn) {
+        return Ok(());
+    }
+    for (writer, verb) in skipped {
+        let what = inner.catalog.describe(KeySpace::Table(table), key);
+        let reason = format!("T{txn} read {what}, which T{writer} {verb}");
+        inner.ssi.on_conflict_out(txn, writer, reason)?;
+    }
+    if !own {
+        inner.ssi.add_read(txn, ReadTarget::Row { table, key: key.clone() });
+    }
+    Ok(())
+}
+
+fn read_row(
+    inner: &mut Inner,
+    txn: TxnId,
+    snapshot: CommitTs,
+    table: TableId,
+    key: &Key,
+) -> Result<Option<Row>> {
+    inner.catalog.table(table)?;
+    let view = view_of(inner, txn, snapshot);
+    let (row, skipped, own) = see(inner, txn, view, table, key);
+    track_row_read(inner, txn, table, key, skipped, own)?;
+    Ok(row)
+}
+
+fn range_read_target(table: TableId, space: KeySpace, range: &KeyRange) -> ReadTarget {
+    match range {
+        (Bound::Unbounded, Bound::Unbounded) => ReadTarget::Relation { table },
+        _ => ReadTarget::Range { table, space, range: range.clone() },
+    }
+}
+
+fn scan_table(
+    inner: &mut Inner,
+    txn: TxnId,
+    snapshot: CommitTs,
+    table: TableId,
+    range: &KeyRange,
+) -> Result<Vec<(Key, Row)>> {
+    inner.catalog.table(table)?;
+    let view = view_of(inner, txn, snapshot);
+    let mut rows = Vec::new();
+    let mut skipped_rows = Vec::new();
+    for (key, chain) in inner.store.scan(table, (range.0.as_ref(), range.1.as_ref())) {
+        let (version, skipped) = visible_version(chain, txn, view);
+        if !skipped.is_empty() {
+            skipped_rows.push((key.clone(), skipped));
+        }
+        if let Some(row) = version.and_then(|v| v.row.as_ref()) {
+            rows.push((key.clone(), row.clone()));
+        }
+    }
+    if inner.ssi.is_tracked(txn) {
+        inner.ssi.add_read(txn, range_read_target(table, KeySpace::Table(table), range));
+        for (key, skipped) in skipped_rows {
+            track_conflicts_out(inner, txn, table, &key, skipped)?;
+        }
+    }
+    Ok(rows)
+}
+
+fn track_conflicts_out(
+    inner: &mut Inner,
+    txn: TxnId,
+    table: TableId,
+    key: &Key,
+    skipped: Vec<(TxnId, &'static str)>,
+) -> Result<()> {
+    for (writer, verb) in skipped {
+        let what = inner.catalog.describe(KeySpace::Table(table), key);
+        let reason = format!("T{txn} read {what}, which T{writer} {verb}");
+        inner.ssi.on_conflict_out(txn, writer, reason)?;
+    }
+    Ok(())
+}
+
+fn scan_index(
+    inner: &mut Inner,
+    txn: TxnId,
+    snapshot: CommitTs,
+    index: IndexId,
+    range: &KeyRange,
+) -> Result<Vec<(Key, Row)>> {
+    let def = inner.catalog.index(index)?.clone();
+    let view = view_of(inner, txn, snapshot);
+    let entries: Vec<(Key, Key)> = inner
+        .store
+        .index_scan(index, (range.0.as_ref(), range.1.as_ref()))
+        .map(|(ik, pk)| (ik.clone(), pk.clone()))
+        .collect();
+    let mut rows = Vec::new();
+    let mut skipped_rows = Vec::new();
+    for (index_key, pk) in entries {
+        let Some(chain) = inner.store.chain(def.table, &pk) else { continue };
+        let (version, skipped) = visible_version(chain, txn, view);
+        if !skipped.is_empty() {
+            skipped_rows.push((pk.clone(), skipped));
+        }
+        if let Some(row) = version.and_then(|v| v.row.as_ref()) {
+            if def.key_of(row) == index_key {
+                rows.push((pk, row.clone()));
+            }
+        }
+    }
+    if inner.ssi.is_tracked(txn) {
+        inner.ssi.add_read(txn, range_read_target(def.table, KeySpace::Index(index), range));
+        for (key, skipped) in skipped_rows {
+            track_conflicts_out(inner, txn, def.table, &key, skipped)?;
+        }
+    }
+    Ok(rows)
+}
+
+/// Steps 1 to 3 of the write rules: find, lock, and return the newest version.
+#[allow(clippy::too_many_arguments)]
+fn lock_row(
+    guard: &mut MutexGuard<'_, Inner>,
+    txn: TxnId,
+    snapshot: CommitTs,
+    table: TableId,
+    key: &Key,
+    mode: LockMode,
+    policy: WaitPolicy,
+    action: &str,
+) -> Result<LockOutcome> {
+    guard.catalog.table(table)?;
+    let view = view_of(guard, txn, snapshot);
+    let (row, skipped, own) = see(guard, txn, view, table, key);
+    track_row_read(guard, txn, table, key, skipped, own)?;
+    if row.is_none() {
+        return Ok(LockOutcome::NotFound);
+    }
+    let target = LockTarget { table, key: key.clone() };
+    if !acquire_lock(guard, txn, &target, mode, policy)? {
+        return Ok(LockOutcome::Skipped);
+    }
+    let Some(head) = guard.store.chain(table, key).and_then(|c| c.head()) else {
+        return Ok(LockOutcome::NotFound);
+    };
+    let level = guard.txn(txn).level;
+    if level.transaction_snapshot()
+        && head.creator != txn
+        && head.commit_ts.is_some_and(|c| c > snapshot)
+    {
+        let (what, did) =
+            if head.row.is_some() { ("update", "updated") } else { ("delete", "deleted") };
+        let detail = format!(
+            "T{txn} tried to {action} {}, which T{} {did} and committed after T{txn}'s snapshot was taken; under {} the first updater wins.",
+            guard.catalog.describe(KeySpace::Table(table), key),
+            head.creator,
+            level.sql()
+        );
+        return Err(Error::serialization(
+            &format!("could not serialize access due to concurrent {what}"),
+            detail,
+        ));
+    }
+    Ok(match &head.row {
+        Some(row) => LockOutcome::Locked(row.clone()),
+        None => LockOutcome::NotFound,
+    })
+}
+
+/// Step 4 of the write rules: apply the change to the locked row.
+#[allow(clippy::too_many_arguments)]
+fn apply_change(
+    guard: &mut MutexGuard<'_, Inner>,
+    txn: TxnId,
+    snapshot: CommitTs,
+    table: TableId,
+    key: &Key,
+    old: Row,
+    change: Change,
+    policy: WaitPolicy,
+) -> Result<Modified> {
+    let def = guard.catalog.table(table)?.clone();
+    let target = LockTarget { table, key: key.clone() };
+    let new = match change {
+        Change::Keep => return Ok(Modified::Unchanged),
+        Change::Delete => {
+            if !acquire_lock(guard, txn, &target, LockMode::Update, policy)? {
+                return Ok(Modified::Skipped);
+            }
+            track_write(guard, txn, table, key, Some(&old), None, "deleted")?;
+            guard.install_version(txn, table, key, None);
+            return Ok(Modified::Deleted);
+        }
+        Change::Update(new) => new,
+    };
+    def.validate(&new)?;
+    let new_key = def.key_of(&new);
+    if new_key != *key {
+        // A primary key change is a delete of the old key and an insert of the new one.
+        if !acquire_lock(guard, txn, &target, LockMode::Update, policy)? {
+            return Ok(Modified::Skipped);
+        }
+        track_write(guard, txn, table, key, Some(&old), None, "deleted")?;
+        guard.install_version(txn, table, key, None);
+        insert_row(guard, txn, snapshot, &def, new_key, new.clone())?;
+        return Ok(Modified::Updated(new));
+    }
+    let unique_change = unique_indexes(&guard.catalog, &def)
+        .iter()
+        .any(|index| index.key_of(&old) != index.key_of(&new));
+    if unique_change && !acquire_lock(guard, txn, &target, LockMode::Update, policy)? {
+        return Ok(Modified::Skipped);
+    }
+    check_unique_indexes(guard, txn, snapshot, &def, key, &new, Some(&old))?;
+    track_write(guard, txn, table, key, Some(&old), Some(&new), "updated")?;
+    guard.install_version(txn, table, key, Some(new.clone()));
+    Ok(Modified::Updated(new))
+}
+
+fn unique_indexes(catalog: &Catalog, def: &TableDef) -> Vec<IndexDef> {
+    def.indexes
+        .iter()
+        .filter_map(|&i| catalog.index(i).ok())
+        .filter(|i| i.unique)
+        .cloned()
+        .collect()
+}
+
+/// SSI conflict-in for a write of a row with its old and new versions.
+fn track_write(
+    inner: &mut Inner,
+    txn: TxnId,
+    table: TableId,
+    key: &Key,
+    old: Option<&Row>,
+    new: Option<&Row>,
+    verb: &str,
+) -> Result<()> {
+    if !inner.ssi.is_tracked(txn) {
+        return Ok(());
+    }
+    let mut index_keys: Vec<(KeySpace, Key)> = Vec::new();
+    for row in [old, new].into_iter().flatten() {
+        for (index, index_key) in inner.index_keys(table, row) {
+            let entry = (KeySpace::Index(index), index_key);
+            if !index_keys.contains(&entry) {
+                index_keys.push(entry);
+            }
+        }
+    }
+    let written = inner.catalog.describe(KeySpace::Table(table), key);
+    let Inner { ssi, catalog, .. } = inner;
+    let describe = |target: &ReadTarget| describe_read(catalog, target);
+    let write = WriteTarget { table, key, index_keys: &index_keys };
+    ssi.on_write(txn, &write, verb, &written, &describe)
+}
+
+fn describe_read(catalog: &Catalog, target: &ReadTarget) -> String {
+    match target {
+        ReadTarget::Row { table, key } => catalog.describe(KeySpace::Table(*table), key),
+        ReadTarget::Range { space, range, .. } => catalog.describe_range(*space, range),
+        ReadTarget::Relation { table } => {
+            format!("all of {}", catalog.name(KeySpace::Table(*table)))
+        }
+    }
+}
+
+/// The error for a key that exists already: 23505, or 40001 at Serializable when the row was
+/// committed by a transaction our snapshot does not see (a race, not a real duplicate).
+fn duplicate(
+    inner: &Inner,
+    txn: TxnId,
+    snapshot: CommitTs,
+    constraint: String,
+    described: String,
+    existing: &Version,
+) -> Error {
+    let concurrent = existing.creator != txn && existing.commit_ts.is_some_and(|c| c > snapshot);
+    if concurrent && inner.txn(txn).level == IsolationLevel::Serializable {
+        return Error::serialization(
+            "could not serialize access due to concurrent insert",
+            format!(
+                "T{txn} tried to insert {described}, which T{} wrote and committed after T{txn}'s snapshot was taken; run again, the transaction will see it.",
+                existing.creator
+            ),
+        );
+    }
+    Error::UniqueViolation { constraint, detail: format!("Key {described} already exists.") }
+}
+
+fn insert_row(
+    guard: &mut MutexGuard<'_, Inner>,
+    txn: TxnId,
+    snapshot: CommitTs,
+    def: &TableDef,
+    key: Key,
+    row: Row,
+) -> Result<()> {
+    let target = LockTarget { table: def.id, key: key.clone() };
+    loop {
+        if let Some(head) = guard.store.chain(def.id, &key).and_then(|c| c.head()) {
+            if head.row.is_some() && (head.creator == txn || head.commit_ts.is_some()) {
+                let described = guard.catalog.describe(KeySpace::Table(def.id), &key);
+                let constraint = format!("{}_pkey", def.name);
+                return Err(duplicate(guard, txn, snapshot, constraint, described, head));
+            }
+        }
+        if guard.locks.held_mode(txn, &target) == Some(LockMode::Update) {
+            break;
+        }
+        // Waits for an uncommitted writer of the key, then looks again.
+        acquire_lock(guard, txn, &target, LockMode::Update, WaitPolicy::Wait)?;
+    }
+    check_unique_indexes(guard, txn, snapshot, def, &key, &row, None)?;
+    track_write(guard, txn, def.id, &key, None, Some(&row), "inserted")?;
+    guard.install_version(txn, def.id, &key, Some(row));
+    Ok(())
+}
+
+/// Checks the unique indexes whose key the new row sets (or changes from `old`). A conflicting
+/// row whose fate depends on a running transaction is waited for, then the check is redone.
+fn check_unique_indexes(
+    guard: &mut MutexGuard<'_, Inner>,
+    txn: TxnId,
+    snapshot: CommitTs,
+    def: &TableDef,
+    key: &Key,
+    row: &Row,
+    old: Option<&Row>,
+) -> Result<()> {
+    for index in unique_indexes(&guard.catalog, def) {
+        let index_key = index.key_of(row);
+        if index_key.contains(&Value::Null) || old.is_some_and(|o| index.key_of(o) == index_key) {
+            continue;
+        }
+        loop {
+            let has = |v: &Version| v.row.as_ref().is_some_and(|r| index.key_of(r) == index_key);
+            let range = (Bound::Included(&index_key), Bound::Included(&index_key));
+            let others: Vec<Key> = guard
+                .store
+                .index_scan(index.id, range)
+                .map(|(_, pk)| pk.clone())
+                .filter(|pk| pk != key)
+                .collect();
+            let mut wait_for = None;
+            for pk in others {
+                let Some(chain) = guard.store.chain(def.id, &pk) else { continue };
+                let Some(head) = chain.head() else { continue };
+                let settled = head.creator == txn || head.commit_ts.is_some();
+                let committed = chain.versions.iter().rev().find(|v| v.commit_ts.is_some());
+                let conflict = if settled { Some(head) } else { committed.filter(|v| has(v)) };
+                let live_if_commit = has(head);
+                match conflict {
+                    Some(existing) if has(existing) && (settled || live_if_commit) => {
+                        let described =
+                            guard.catalog.describe(KeySpace::Index(index.id), &index_key);
+                        return Err(duplicate(
+                            guard,
+                            txn,
+                            snapshot,
+                            index.name.clone(),
+                            described,
+                            existing,
+                        ));
+                    }
+                    _ if !settled && (live_if_commit || committed.is_some_and(has)) => {
+                        wait_for = Some(pk);
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            let Some(pk) = wait_for else { break };
+            let other = LockTarget { table: def.id, key: pk };
+            let held_before = guard.locks.held_mode(txn, &other).is_some();
+            acquire_lock(guard, txn, &other, LockMode::KeyShare, WaitPolicy::Wait)?;
+            if !held_before {
+                guard.locks.release(txn, &other);
+            }
+        }
+    }
+    Ok(())
+}
