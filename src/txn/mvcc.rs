@@ -300,6 +300,15 @@ impl Database {
         }
     }
 
+    /// A table's definition by name.
+    pub fn table(&self, name: &str) -> Result<crate::catalog::TableDef> {
+        let inner = self.shared.inner.lock();
+        match inner.catalog.lookup(name)? {
+            KeySpace::Table(id) => inner.catalog.table(id).cloned(),
+            KeySpace::Index(_) => Err(Error::InvalidInput(format!("{name} is an index"))),
+        }
+    }
+
     /// An index's id by name.
     pub fn index_id(&self, name: &str) -> Result<IndexId> {
         match self.shared.inner.lock().catalog.lookup(name)? {
