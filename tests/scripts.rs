@@ -13,6 +13,7 @@
 //!
 //! Commands (values: integers, 'text', null, true, false; keys and ranges are one column):
 //! - `reset`: a new empty database.
+//! - `await tN`: wait for tN's blocked command to answer (a wait that ends by itself).
 //! - `create table T (c1, c2, ...) key (c1, ...)`, `create [unique] index I on T (c, ...)`.
 //! - `insert T (v, ...)` without a `tN:` prefix: inserted and committed by a setup transaction.
 //! - `tN: begin LEVEL [read only] [deferrable]`, `commit`, `rollback`, `savepoint S`,
@@ -84,6 +85,9 @@ impl Runner {
 
     /// Runs one input line; returns its output lines.
     fn run(&mut self, line: &str) -> Vec<String> {
+        if let Some(who) = line.strip_prefix("await ") {
+            return self.await_result(who);
+        }
         let Some((who, command)) = line.split_once(": ") else {
             return vec![self.setup(line)];
         };
@@ -97,6 +101,15 @@ impl Runner {
         session.commands.send(command.to_string()).expect("session alive");
         session.pending = true;
         self.settle(&who)
+    }
+
+    /// Waits for a blocked session's answer (for waits that end by themselves: lock timeouts).
+    fn await_result(&mut self, who: &str) -> Vec<String> {
+        let session = self.sessions.get_mut(who).expect("a known session");
+        assert!(session.pending, "{who} has nothing in flight");
+        let result = session.results.recv_timeout(HANG_GUARD).expect("an answer");
+        session.pending = false;
+        vec![format!("{who} resumed: {result}")]
     }
 
     /// Waits until every session with a command in flight answered or is blocked.

@@ -171,7 +171,7 @@ impl Transaction {
             if g.txn(id).read_only {
                 return Err(Error::ReadOnlyTransaction);
             }
-            lock_row(g, id, snapshot, table, key, LockMode::NoKeyUpdate, policy, "update")
+            lock_row(g, id, snapshot, table, key, LockMode::NoKeyUpdate, policy, "change")
         })?;
         let row = match locked {
             LockOutcome::Locked(row) => row,
