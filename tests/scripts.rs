@@ -195,7 +195,13 @@ fn spawn_session(db: Database) -> Session {
             }
         }
     });
-    Session { commands: command_tx, results: result_rx, txn_id, pending: false, thread: Some(thread) }
+    Session {
+        commands: command_tx,
+        results: result_rx,
+        txn_id,
+        pending: false,
+        thread: Some(thread),
+    }
 }
 
 fn session_step(
@@ -341,7 +347,11 @@ impl Condition {
         for op in ["!=", "<=", ">=", "=", "<", ">"] {
             if let Some((col, value)) = text.split_once(op) {
                 let column = column_index(db, table, col.trim());
-                return Condition { column: Some(column), op: op.into(), value: parse_value(value) };
+                return Condition {
+                    column: Some(column),
+                    op: op.into(),
+                    value: parse_value(value),
+                };
             }
         }
         panic!("bad condition {text}")
@@ -374,7 +384,9 @@ fn apply_assignment(db: &Database, table: &str, assignment: &str, row: &Row) -> 
     let expr = expr.trim();
     let operand = |s: &str| -> Value {
         let s = s.trim();
-        if s.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) && !["null", "true", "false"].contains(&s) {
+        if s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && !["null", "true", "false"].contains(&s)
+        {
             row[column_index(db, table, s)].clone()
         } else {
             parse_value(s)
@@ -464,11 +476,14 @@ fn execute_inner(db: &Database, txn: &mut Transaction, command: &str) -> isola::
             let range = (Bound::Included(vec![v.clone()]), Bound::Included(vec![v]));
             Ok(show_rows(&txn.scan_index(db.index_id(table_name)?, range)?))
         }
-        "index_range" => Ok(show_rows(&txn.scan_index(db.index_id(table_name)?, parse_range(rest))?)),
+        "index_range" => {
+            Ok(show_rows(&txn.scan_index(db.index_id(table_name)?, parse_range(rest))?))
+        }
         "insert" => txn.insert(table()?, parse_row(rest)).map(|_| "ok".into()),
         "update" | "delete" => {
             let condition = after(rest, " if ").map(|c| Condition::parse(db, table_name, &c));
-            let assignment = after(rest, "set ").map(|a| a.split(" if ").next().unwrap().to_string());
+            let assignment =
+                after(rest, "set ").map(|a| a.split(" if ").next().unwrap().to_string());
             let outcome = txn.modify(table()?, &key(rest), WaitPolicy::Wait, |row| {
                 if condition.as_ref().is_some_and(|c| !c.holds(row)) {
                     return Change::Keep;

@@ -525,9 +525,14 @@ impl Inner {
             let version = chain.versions.pop().expect("our version is at the head (faulty code)");
             debug_assert_eq!(version.creator, txn);
             let empty = chain.versions.is_empty();
+            // A committed deletion uncovered again must still be collected some day.
+            let uncovered = chain.head().filter(|h| h.row.is_none()).and_then(|h| h.commit_ts);
             self.versions -= 1;
             if empty {
                 self.store.remove_chain(record.table, &record.key);
+            }
+            if let Some(ts) = uncovered {
+                self.garbage.push_back((ts, record.table, record.key.clone()));
             }
             if let Some(row) = version.row {
                 let stale = self.index_keys(record.table, &row);
@@ -619,18 +624,20 @@ impl Inner {
         dropped
     }
 
+    /// Drops the versions of one row older than the newest one visible at the watermark; a row
+    /// left with only a committed deletion goes entirely.
     fn prune(&mut self, table: TableId, key: &Key, watermark: CommitTs) -> usize {
         let Some(chain) = self.store.chain(table, key) else { return 0 };
         let base = chain.versions.iter().rposition(|v| v.commit_ts.is_some_and(|c| c <= watermark));
         let Some(base) = base else { return 0 };
-        let whole = base == 0 && chain.versions.len() == 1 && chain.versions[0].row.is_none();
+        let gone = base + 1 == chain.versions.len() && chain.versions[base].row.is_none();
         let chain = self.store.chain_mut(table, key);
-        let removed: Vec<Version> = if whole {
+        let removed: Vec<Version> = if gone {
             chain.versions.drain(..).collect()
         } else {
             chain.versions.drain(..base).collect()
         };
-        if whole {
+        if gone {
             self.store.remove_chain(table, key);
         }
         self.versions -= removed.len();
