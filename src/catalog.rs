@@ -199,10 +199,10 @@ impl Catalog {
 
     /// Shows a key range of a key space: `accounts(id in [1, 5])`, `accounts(balance in (0, +inf))`.
     pub fn describe_range(&self, space: KeySpace, range: &KeyRange) -> String {
-        if let (Bound::Included(lo), Bound::Included(hi)) = range {
-            if lo == hi {
-                return self.describe(space, lo);
-            }
+        if let (Bound::Included(lo), Bound::Included(hi)) = range
+            && lo == hi
+        {
+            return self.describe(space, lo);
         }
         let table = &self.tables[self.table_of(space) as usize];
         let columns: &[usize] = match space {

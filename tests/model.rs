@@ -83,7 +83,10 @@ fn run(ops: Vec<Op>, level: IsolationLevel) {
                 let t = txn.as_mut().unwrap();
                 let w = model.working.as_mut().unwrap();
                 let result = t.insert(table, vec![k.into(), v.into()]);
-                if w.contains_key(&k) {
+                if let std::collections::btree_map::Entry::Vacant(e) = w.entry(k) {
+                    result.unwrap();
+                    e.insert(v);
+                } else {
                     assert!(matches!(result, Err(Error::UniqueViolation { .. })), "{result:?}");
                     // The statement failed: recover as a client would, to the newest savepoint,
                     // or by ending the transaction, whose commit then rolls back.
@@ -99,9 +102,6 @@ fn run(ops: Vec<Op>, level: IsolationLevel) {
                             model.working = None;
                         }
                     }
-                } else {
-                    result.unwrap();
-                    w.insert(k, v);
                 }
             }
             Op::Update(k, v) => {

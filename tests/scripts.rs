@@ -543,10 +543,10 @@ fn execute_inner(db: &Database, txn: &mut Transaction, command: &str) -> isola::
                 if !condition.holds(&row) {
                     continue;
                 }
-                if let LockOutcome::Locked(row) = txn.lock(table()?, &key, mode, policy)? {
-                    if condition.holds(&row) {
-                        locked.push(show_row(&row));
-                    }
+                if let LockOutcome::Locked(row) = txn.lock(table()?, &key, mode, policy)?
+                    && condition.holds(&row)
+                {
+                    locked.push(show_row(&row));
                 }
             }
             Ok(format!("locked {}: {}", locked.len(), locked.join(" ")))

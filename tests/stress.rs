@@ -230,12 +230,12 @@ fn skip_locked_job_queue_takes_each_job_once() {
                         let outcome = txn
                             .lock(table, &key, LockMode::Update, WaitPolicy::SkipLocked)
                             .unwrap();
-                        if let LockOutcome::Locked(newest) = outcome {
-                            if newest[1] == Value::Null {
-                                taken = Some(key);
-                                let _ = row;
-                                break;
-                            }
+                        if let LockOutcome::Locked(newest) = outcome
+                            && newest[1] == Value::Null
+                        {
+                            taken = Some(key);
+                            let _ = row;
+                            break;
                         }
                     }
                     let Some(key) = taken else {

@@ -554,18 +554,18 @@ impl Inner {
                 keys.push((record.table, record.key.clone()));
             }
         }
-        if let (Some(ts), Some(hook)) = (commit_ts, self.commit_hook.as_mut()) {
-            if !keys.is_empty() {
-                let writes = keys
-                    .iter()
-                    .map(|(table, key)| {
-                        let chain = self.store.chain(*table, key).expect("a written row");
-                        let row = chain.head().and_then(|v| v.row.clone());
-                        (*table, key.clone(), row)
-                    })
-                    .collect();
-                hook(&CommitBatch { txn, commit_ts: ts, writes })?;
-            }
+        if let (Some(ts), Some(hook)) = (commit_ts, self.commit_hook.as_mut())
+            && !keys.is_empty()
+        {
+            let writes = keys
+                .iter()
+                .map(|(table, key)| {
+                    let chain = self.store.chain(*table, key).expect("a written row");
+                    let row = chain.head().and_then(|v| v.row.clone());
+                    (*table, key.clone(), row)
+                })
+                .collect();
+            hook(&CommitBatch { txn, commit_ts: ts, writes })?;
         }
         if let Some(ts) = commit_ts {
             self.last_commit = ts;

@@ -308,7 +308,7 @@ impl Ssi {
         // committed before our snapshot lets us serialize before it.
         if r.declared_read_only
             && w.commit_ts.is_some()
-            && !w.earliest_out_commit.is_some_and(|c| c <= r.snapshot)
+            && w.earliest_out_commit.is_none_or(|c| c > r.snapshot)
         {
             return Ok(());
         }
@@ -418,10 +418,10 @@ impl Ssi {
             r.outs.insert(writer);
         }
         let writer_commit = self.xacts.get(&writer).and_then(|w| w.commit_ts);
-        if let Some(r) = self.xacts.get_mut(&reader) {
-            if let Some(c) = writer_commit {
-                r.earliest_out_commit = Some(r.earliest_out_commit.map_or(c, |e| e.min(c)));
-            }
+        if let Some(r) = self.xacts.get_mut(&reader)
+            && let Some(c) = writer_commit
+        {
+            r.earliest_out_commit = Some(r.earliest_out_commit.map_or(c, |e| e.min(c)));
         }
         if let Some(w) = self.xacts.get_mut(&writer) {
             w.ins.insert(reader);
@@ -451,22 +451,22 @@ impl Ssi {
             }
         }
         // 3: R is a pivot: W has committed, R is not read-only, and some T0 -> R.
-        if let Some(wc) = w.commit_ts {
-            if !r.read_only() {
-                for &t0 in &r.ins {
-                    let Some(x0) = self.xacts.get(&t0) else { continue };
-                    if x0.doomed.is_none()
-                        && x0.commit_ts.is_none_or(|c0| c0 >= wc)
-                        && (!x0.read_only() || x0.snapshot >= wc)
-                    {
-                        return Some(Structure {
-                            tin: t0,
-                            pivot: reader,
-                            tout: writer,
-                            first_edge: edge(t0, reader),
-                            second_edge: reason.to_string(),
-                        });
-                    }
+        if let Some(wc) = w.commit_ts
+            && !r.read_only()
+        {
+            for &t0 in &r.ins {
+                let Some(x0) = self.xacts.get(&t0) else { continue };
+                if x0.doomed.is_none()
+                    && x0.commit_ts.is_none_or(|c0| c0 >= wc)
+                    && (!x0.read_only() || x0.snapshot >= wc)
+                {
+                    return Some(Structure {
+                        tin: t0,
+                        pivot: reader,
+                        tout: writer,
+                        first_edge: edge(t0, reader),
+                        second_edge: reason.to_string(),
+                    });
                 }
             }
         }

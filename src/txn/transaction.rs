@@ -492,10 +492,10 @@ fn scan_index(
         if !skipped.is_empty() {
             skipped_rows.push((pk.clone(), skipped));
         }
-        if let Some(row) = version.and_then(|v| v.row.as_ref()) {
-            if def.key_of(row) == index_key {
-                rows.push((pk, row.clone()));
-            }
+        if let Some(row) = version.and_then(|v| v.row.as_ref())
+            && def.key_of(row) == index_key
+        {
+            rows.push((pk, row.clone()));
         }
     }
     if inner.ssi.is_tracked(txn) {
@@ -688,12 +688,13 @@ fn insert_row(
 ) -> Result<()> {
     let target = LockTarget { table: def.id, key: key.clone() };
     loop {
-        if let Some(head) = guard.store.chain(def.id, &key).and_then(|c| c.head()) {
-            if head.row.is_some() && (head.creator == txn || head.commit_ts.is_some()) {
-                let described = guard.catalog.describe(KeySpace::Table(def.id), &key);
-                let constraint = format!("{}_pkey", def.name);
-                return Err(duplicate(guard, txn, snapshot, constraint, described, head));
-            }
+        if let Some(head) = guard.store.chain(def.id, &key).and_then(|c| c.head())
+            && head.row.is_some()
+            && (head.creator == txn || head.commit_ts.is_some())
+        {
+            let described = guard.catalog.describe(KeySpace::Table(def.id), &key);
+            let constraint = format!("{}_pkey", def.name);
+            return Err(duplicate(guard, txn, snapshot, constraint, described, head));
         }
         if guard.locks.held_mode(txn, &target) == Some(LockMode::Update) {
             break;

@@ -135,7 +135,7 @@ mod tests {
 
     #[test]
     fn order_is_total_across_types() {
-        let mut values = vec![
+        let mut values = [
             Value::Text("b".into()),
             Value::Int(3),
             Value::Null,
