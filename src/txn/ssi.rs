@@ -406,11 +406,12 @@ impl Ssi {
                 role
             );
             self.record_failure(&detail);
+            // The victim is doomed: even ROLLBACK TO SAVEPOINT cannot make it committable.
+            if let Some(v) = self.xacts.get_mut(&victim) {
+                v.doomed = Some(detail.clone());
+            }
             if victim == current {
                 return Err(failure(detail));
-            }
-            if let Some(v) = self.xacts.get_mut(&victim) {
-                v.doomed = Some(detail);
             }
         }
         self.edges.insert((reader, writer), reason);
