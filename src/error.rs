@@ -37,6 +37,8 @@ pub enum Error {
     UndefinedSavepoint(String),
     /// 22023: a malformed request (wrong column count, unknown column, ...).
     InvalidInput(String),
+    /// 58030: an I/O failure (a log write or sync that failed).
+    Io(String),
 }
 
 impl Error {
@@ -54,6 +56,7 @@ impl Error {
             Error::DuplicateObject(_) => "42P07",
             Error::UndefinedSavepoint(_) => "3B001",
             Error::InvalidInput(_) => "22023",
+            Error::Io(_) => "58030",
         }
     }
 
@@ -85,6 +88,7 @@ impl Error {
             Error::DuplicateObject(name) => format!("\"{name}\" already exists"),
             Error::UndefinedSavepoint(name) => format!("savepoint \"{name}\" does not exist"),
             Error::InvalidInput(message) => message.clone(),
+            Error::Io(message) => format!("I/O error: {message}"),
         }
     }
 

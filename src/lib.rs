@@ -18,7 +18,7 @@ pub mod types;
 
 pub use error::{Error, Result};
 pub use txn::{
-    Change, CommitInfo, Database, DatabaseOptions, IsolationLevel, LockMode, LockOutcome, Modified,
-    Transaction, TxnOptions, WaitPolicy,
+    Change, CommitBatch, CommitInfo, Database, DatabaseOptions, IsolationLevel, LockMode,
+    LockOutcome, Modified, Transaction, TxnOptions, WaitPolicy,
 };
 pub use types::{Key, KeyRange, Row, Value};
