@@ -68,8 +68,10 @@ struct SerXact {
     ins: HashSet<TxnId>,
     /// Transactions with an edge `self -rw-> out`.
     outs: HashSet<TxnId>,
-    /// The lowest commit timestamp among committed transactions of `outs`.
-    earliest_out_commit: Option<CommitTs>,
+    /// The committed transaction of `outs` that committed first, kept (with the sentence of
+    /// its edge) after that transaction's own record is cleaned up: PostgreSQL's summary
+    /// conflict-out.
+    earliest_out: Option<EarliestOut>,
     /// For a read-only transaction: the writable ones that may still make it unsafe.
     possible_unsafe: HashSet<TxnId>,
     ro_unsafe: bool,
@@ -79,7 +81,19 @@ struct SerXact {
     fine_locks: HashMap<TableId, usize>,
 }
 
+/// An out-edge to a committed transaction, remembered by its commit timestamp.
+#[derive(Clone, Debug)]
+struct EarliestOut {
+    commit_ts: CommitTs,
+    txn: TxnId,
+    reason: String,
+}
+
 impl SerXact {
+    fn earliest_out_commit(&self) -> Option<CommitTs> {
+        self.earliest_out.as_ref().map(|e| e.commit_ts)
+    }
+
     fn active(&self) -> bool {
         self.commit_ts.is_none()
     }
@@ -157,7 +171,7 @@ impl Ssi {
                 doomed: None,
                 ins: HashSet::new(),
                 outs: HashSet::new(),
-                earliest_out_commit: None,
+                earliest_out: None,
                 possible_unsafe,
                 ro_unsafe: false,
                 locks: Vec::new(),
@@ -308,7 +322,7 @@ impl Ssi {
         // committed before our snapshot lets us serialize before it.
         if r.declared_read_only
             && w.commit_ts.is_some()
-            && w.earliest_out_commit.is_none_or(|c| c > r.snapshot)
+            && w.earliest_out_commit().is_none_or(|c| c > r.snapshot)
         {
             return Ok(());
         }
@@ -418,11 +432,8 @@ impl Ssi {
         if let Some(r) = self.xacts.get_mut(&reader) {
             r.outs.insert(writer);
         }
-        let writer_commit = self.xacts.get(&writer).and_then(|w| w.commit_ts);
-        if let Some(r) = self.xacts.get_mut(&reader)
-            && let Some(c) = writer_commit
-        {
-            r.earliest_out_commit = Some(r.earliest_out_commit.map_or(c, |e| e.min(c)));
+        if let Some(c) = self.xacts.get(&writer).and_then(|w| w.commit_ts) {
+            self.note_out_commit(reader, writer, c);
         }
         if let Some(w) = self.xacts.get_mut(&writer) {
             w.ins.insert(reader);
@@ -448,6 +459,22 @@ impl Ssi {
                     tout: t2,
                     first_edge: reason.to_string(),
                     second_edge: edge(writer, t2),
+                });
+            }
+        }
+        // The same with the earliest committed out-edge, whose record may be gone already.
+        if let Some(out) = &w.earliest_out {
+            let c2 = out.commit_ts;
+            let before_r = r.commit_ts.is_none_or(|rc| c2 <= rc);
+            let before_w = w.commit_ts.is_none_or(|wc| c2 <= wc);
+            let ro_ok = !r.read_only() || c2 <= r.snapshot;
+            if before_r && before_w && ro_ok {
+                return Some(Structure {
+                    tin: reader,
+                    pivot: writer,
+                    tout: out.txn,
+                    first_edge: reason.to_string(),
+                    second_edge: out.reason.clone(),
                 });
             }
         }
@@ -519,13 +546,21 @@ impl Ssi {
         me.commit_ts = Some(commit_ts);
         let ins: Vec<TxnId> = me.ins.iter().copied().collect();
         for p in ins {
-            if let Some(x) = self.xacts.get_mut(&p) {
-                x.earliest_out_commit =
-                    Some(x.earliest_out_commit.map_or(commit_ts, |e| e.min(commit_ts)));
-            }
+            self.note_out_commit(p, txn, commit_ts);
         }
         self.committed.push_back(txn);
         self.resolve_read_only(txn)
+    }
+
+    /// Remembers that `reader` has an out-edge to `writer`, committed at `commit_ts`, if it is
+    /// the earliest such commit.
+    fn note_out_commit(&mut self, reader: TxnId, writer: TxnId, commit_ts: CommitTs) {
+        let reason = self.edges.get(&(reader, writer)).cloned().unwrap_or_default();
+        if let Some(r) = self.xacts.get_mut(&reader)
+            && r.earliest_out_commit().is_none_or(|c| commit_ts < c)
+        {
+            r.earliest_out = Some(EarliestOut { commit_ts, txn: writer, reason });
+        }
     }
 
     /// Forgets an aborted transaction at once. Returns read-only transactions that became safe.
@@ -544,7 +579,7 @@ impl Ssi {
         // Unsafe: it committed writes and has a conflict out to a transaction that committed
         // before the watcher's snapshot (the read-only anomaly becomes possible).
         let unsafe_before =
-            if f.commit_ts.is_some() && f.did_write { f.earliest_out_commit } else { None };
+            if f.commit_ts.is_some() && f.did_write { f.earliest_out_commit() } else { None };
         let watchers: Vec<TxnId> = self
             .xacts
             .iter()
