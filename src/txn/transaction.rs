@@ -702,6 +702,27 @@ fn insert_row(
         // Waits for an uncommitted writer of the key, then looks again.
         acquire_lock(guard, txn, &target, LockMode::Update, WaitPolicy::Wait)?;
     }
+    // The key's row was deleted by a transaction our snapshot does not see: inserting over that
+    // deletion is a write-write conflict on the row (else Adya's G-single: we would follow the
+    // deletion in the version order while reading from before it). PostgreSQL, whose insert
+    // makes a new tuple, lets this through; the snapshot levels refuse it.
+    let level = guard.txn(txn).level;
+    if let Some(head) = guard.store.chain(def.id, &key).and_then(|c| c.head())
+        && level.transaction_snapshot()
+        && head.creator != txn
+        && head.commit_ts.is_some_and(|c| c > snapshot)
+    {
+        let detail = format!(
+            "T{txn} tried to insert {}, whose row T{} deleted and committed after T{txn}'s snapshot was taken; under {} the first writer of a row wins.",
+            guard.catalog.describe(KeySpace::Table(def.id), &key),
+            head.creator,
+            level.sql()
+        );
+        return Err(Error::serialization(
+            "could not serialize access due to concurrent delete",
+            detail,
+        ));
+    }
     check_unique_indexes(guard, txn, snapshot, def, &key, &row, None)?;
     track_write(guard, txn, def.id, &key, None, Some(&row), "inserted")?;
     guard.install_version(txn, def.id, &key, Some(row));
