@@ -27,6 +27,8 @@ enum Op {
     Delete(i64),
     Scan,
     Range(i64, i64),
+    /// Rows whose value is in a range, through the index on v.
+    ByValue(i64, i64),
 }
 
 /// What a committed transaction did, in program order, with what each read returned.
@@ -40,6 +42,8 @@ enum Observed {
     Delete(i64, bool),
     /// The rows with keys in a range (all keys for a full scan).
     Scan(i64, i64, BTreeMap<i64, i64>),
+    /// The rows with values in a range.
+    ByValue(i64, i64, BTreeMap<i64, i64>),
 }
 
 fn value(row: &[Value]) -> i64 {
@@ -61,6 +65,12 @@ fn step(txn: &mut Transaction, op: &Op) -> Result<Observed, Error> {
             Ok(Observed::Insert(k, v))
         }
         Op::Delete(k) => Ok(Observed::Delete(k, txn.delete(0, &vec![k.into()])?)),
+        Op::ByValue(lo, hi) => {
+            let range = (Bound::Included(vec![lo.into()]), Bound::Included(vec![hi.into()]));
+            let rows = txn.scan_index(0, range)?;
+            let seen = rows.iter().map(|(_, r)| (r[0].as_int().unwrap(), value(r))).collect();
+            Ok(Observed::ByValue(lo, hi, seen))
+        }
         Op::Scan | Op::Range(..) => {
             let (lo, hi, range) = match *op {
                 Op::Range(lo, hi) => {
@@ -81,6 +91,7 @@ fn history(seed: u64, level: IsolationLevel) -> (Vec<Vec<Observed>>, BTreeMap<i6
     let mut rng = StdRng::seed_from_u64(seed);
     let db = Database::with_options(DatabaseOptions { gc_interval: None, ..Default::default() });
     db.create_table("t", &["k", "v"], &["k"]).unwrap();
+    db.create_index("t_v", "t", &["v"], false).unwrap();
     let mut setup = db.begin(TxnOptions::new(IsolationLevel::ReadCommitted));
     for k in 0..INITIAL {
         setup.insert(0, vec![k.into(), 0.into()]).unwrap();
@@ -94,7 +105,11 @@ fn history(seed: u64, level: IsolationLevel) -> (Vec<Vec<Observed>>, BTreeMap<i6
                 .map(|i| {
                     let k = rng.gen_range(0..KEYS);
                     let v = (t as i64 + 1) * 10 + i as i64;
-                    match rng.gen_range(0..10) {
+                    match rng.gen_range(0..11) {
+                        10 => {
+                            let lo = rng.gen_range(0..5) * 10;
+                            Op::ByValue(lo, lo + rng.gen_range(0..30))
+                        }
                         0..=2 => Op::Read(k),
                         3 | 4 => Op::Write(k, v),
                         5 => Op::Insert(k, v),
@@ -114,8 +129,9 @@ fn history(seed: u64, level: IsolationLevel) -> (Vec<Vec<Observed>>, BTreeMap<i6
     let mut txns: Vec<Option<Transaction>> = programs
         .iter()
         .map(|p| {
-            let reads_only =
-                p.iter().all(|op| matches!(op, Op::Read(_) | Op::Scan | Op::Range(..)));
+            let reads_only = p
+                .iter()
+                .all(|op| matches!(op, Op::Read(_) | Op::Scan | Op::Range(..) | Op::ByValue(..)));
             let mut options = TxnOptions::new(level);
             options.read_only = reads_only && rng.gen_bool(0.5);
             let mut txn = db.begin(options);
@@ -191,6 +207,16 @@ fn replay(txn: &[Observed], state: &mut BTreeMap<i64, i64>) -> bool {
             }
             Observed::Delete(k, found) => {
                 if state.remove(k).is_some() != *found {
+                    return false;
+                }
+            }
+            Observed::ByValue(lo, hi, seen) => {
+                let expected: BTreeMap<i64, i64> = state
+                    .iter()
+                    .filter(|&(_, v)| (*lo..=*hi).contains(v))
+                    .map(|(&k, &v)| (k, v))
+                    .collect();
+                if *seen != expected {
                     return false;
                 }
             }
