@@ -446,23 +446,9 @@ impl Ssi {
         let r = &self.xacts[&reader];
         let w = &self.xacts[&writer];
         let edge = |a: TxnId, b: TxnId| self.edges.get(&(a, b)).cloned().unwrap_or_default();
-        // 1 and 2: W is a pivot with an out-edge to some T2 that committed early enough.
-        for &t2 in &w.outs {
-            let Some(c2) = self.xacts.get(&t2).and_then(|t| t.commit_ts) else { continue };
-            let before_r = r.commit_ts.is_none_or(|rc| c2 <= rc);
-            let before_w = w.commit_ts.is_none_or(|wc| c2 <= wc);
-            let ro_ok = !r.read_only() || c2 <= r.snapshot;
-            if before_r && before_w && ro_ok {
-                return Some(Structure {
-                    tin: reader,
-                    pivot: writer,
-                    tout: t2,
-                    first_edge: reason.to_string(),
-                    second_edge: edge(writer, t2),
-                });
-            }
-        }
-        // The same with the earliest committed out-edge, whose record may be gone already.
+        // 1 and 2: W is a pivot with an out-edge to some T2 that committed early enough. Every
+        // condition is "T2 committed at or before ...", so the out-edge to the transaction that
+        // committed first decides (its own record may be cleaned up already).
         if let Some(out) = &w.earliest_out {
             let c2 = out.commit_ts;
             let before_r = r.commit_ts.is_none_or(|rc| c2 <= rc);

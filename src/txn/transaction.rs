@@ -394,11 +394,7 @@ fn track_row_read(
     if !inner.ssi.is_tracked(txn) {
         return Ok(());
     }
-    for (writer, verb) in skipped {
-        let what = inner.catalog.describe(KeySpace::Table(table), key);
-        let reason = format!("T{txn} read {what}, which T{writer} {verb}");
-        inner.ssi.on_conflict_out(txn, writer, reason)?;
-    }
+    track_conflicts_out(inner, txn, table, key, skipped)?;
     if !own {
         inner.ssi.add_read(txn, ReadTarget::Row { table, key: key.clone() });
     }
