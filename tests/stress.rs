@@ -15,15 +15,22 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 const ACCOUNTS: i64 = 10;
 const INITIAL: i64 = 1_000;
 
-fn bank(options: DatabaseOptions) -> Database {
-    let db = Database::with_options(options);
-    db.create_table("accounts", &["id", "balance"], &["id"]).unwrap();
-    let table = db.table_id("accounts").unwrap();
+/// Creates a two-column table keyed by its first column and fills it in one transaction.
+fn table_with_rows(db: &Database, name: &str, columns: [&str; 2], rows: Vec<[Value; 2]>) -> u32 {
+    db.create_table(name, &columns, &columns[..1]).unwrap();
+    let table = db.table_id(name).unwrap();
     let mut txn = db.begin(TxnOptions::new(IsolationLevel::ReadCommitted));
-    for id in 0..ACCOUNTS {
-        txn.insert(table, vec![id.into(), INITIAL.into()]).unwrap();
+    for row in rows {
+        txn.insert(table, row.to_vec()).unwrap();
     }
     txn.commit().unwrap();
+    table
+}
+
+fn bank(options: DatabaseOptions) -> Database {
+    let db = Database::with_options(options);
+    let rows = (0..ACCOUNTS).map(|id| [id.into(), INITIAL.into()]).collect();
+    table_with_rows(&db, "accounts", ["id", "balance"], rows);
     db
 }
 
@@ -174,12 +181,8 @@ fn read_committed_read_modify_write_loses_updates() {
     // form never does. Asserting the loss would depend on timing, so the test asserts only that
     // the atomic form is exact and reports what the other lost.
     let db = Database::new();
-    db.create_table("counter", &["id", "n"], &["id"]).unwrap();
-    let table = db.table_id("counter").unwrap();
-    let mut txn = db.begin(TxnOptions::new(IsolationLevel::ReadCommitted));
-    txn.insert(table, vec![1.into(), 0.into()]).unwrap();
-    txn.insert(table, vec![2.into(), 0.into()]).unwrap();
-    txn.commit().unwrap();
+    let rows = vec![[1.into(), 0.into()], [2.into(), 0.into()]];
+    let table = table_with_rows(&db, "counter", ["id", "n"], rows);
     std::thread::scope(|s| {
         for _ in 0..4 {
             let db = db.clone();
@@ -210,13 +213,8 @@ fn read_committed_read_modify_write_loses_updates() {
 #[test]
 fn skip_locked_job_queue_takes_each_job_once() {
     let db = Database::new();
-    db.create_table("jobs", &["id", "owner"], &["id"]).unwrap();
-    let table = db.table_id("jobs").unwrap();
-    let mut txn = db.begin(TxnOptions::new(IsolationLevel::ReadCommitted));
-    for id in 0..200i64 {
-        txn.insert(table, vec![id.into(), Value::Null]).unwrap();
-    }
-    txn.commit().unwrap();
+    let rows = (0..200i64).map(|id| [id.into(), Value::Null]).collect();
+    let table = table_with_rows(&db, "jobs", ["id", "owner"], rows);
     let claimed = Arc::new(Mutex::new(Vec::new()));
     std::thread::scope(|s| {
         for worker in 0..4i64 {
@@ -226,7 +224,7 @@ fn skip_locked_job_queue_takes_each_job_once() {
                     let mut txn = db.begin(TxnOptions::new(IsolationLevel::ReadCommitted));
                     let rows = txn.scan(table, (Bound::Unbounded, Bound::Unbounded)).unwrap();
                     let mut taken = None;
-                    for (key, row) in rows.into_iter().filter(|(_, r)| r[1] == Value::Null) {
+                    for (key, _) in rows.into_iter().filter(|(_, r)| r[1] == Value::Null) {
                         let outcome = txn
                             .lock(table, &key, LockMode::Update, WaitPolicy::SkipLocked)
                             .unwrap();
@@ -234,7 +232,6 @@ fn skip_locked_job_queue_takes_each_job_once() {
                             && newest[1] == Value::Null
                         {
                             taken = Some(key);
-                            let _ = row;
                             break;
                         }
                     }

@@ -154,8 +154,8 @@ impl LockEntry {
 pub enum Request {
     /// Granted now.
     Granted,
-    /// Conflicts; the blockers are who holds or waits ahead.
-    Conflict { holders: Vec<TxnId> },
+    /// Conflicts with these holders or earlier waiters.
+    Conflict { blockers: Vec<TxnId> },
 }
 
 /// One edge of a deadlock cycle, for the explanation.
@@ -217,7 +217,7 @@ impl LockTable {
             if entry.holders.is_empty() && entry.queue.is_empty() {
                 self.entries.remove(target);
             }
-            Request::Conflict { holders: blockers }
+            Request::Conflict { blockers }
         }
     }
 

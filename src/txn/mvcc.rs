@@ -661,21 +661,21 @@ pub(super) fn acquire_lock(
     policy: WaitPolicy,
 ) -> Result<bool> {
     let subtxn = guard.txn(txn).subtxn;
-    let holders = match guard.locks.try_acquire(txn, target, mode, subtxn) {
+    let blockers = match guard.locks.try_acquire(txn, target, mode, subtxn) {
         Request::Granted => return Ok(true),
-        Request::Conflict { holders } => holders,
+        Request::Conflict { blockers } => blockers,
     };
     match policy {
         WaitPolicy::SkipLocked => return Ok(false),
         WaitPolicy::NoWait => {
             let table = guard.catalog.name(KeySpace::Table(target.table)).to_string();
-            let holders: Vec<String> = holders.iter().map(|h| format!("T{h}")).collect();
+            let blockers: Vec<String> = blockers.iter().map(|h| format!("T{h}")).collect();
             return Err(Error::LockNotAvailable {
                 message: format!("could not obtain lock on row in relation \"{table}\""),
                 detail: format!(
                     "T{txn} wanted {mode} on {}, which {} holds or waits for.",
                     guard.describe_target(target),
-                    holders.join(", ")
+                    blockers.join(", ")
                 ),
             });
         }

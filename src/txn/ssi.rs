@@ -525,17 +525,17 @@ impl Ssi {
         Ok(())
     }
 
-    /// Marks a transaction committed. Returns the read-only transactions that became safe: they
-    /// are no longer tracked and can never fail with a serialization failure.
-    pub fn on_commit(&mut self, txn: TxnId, commit_ts: CommitTs) -> Vec<TxnId> {
-        let Some(me) = self.xacts.get_mut(&txn) else { return vec![] };
+    /// Marks a transaction committed. Read-only transactions it makes safe stop being tracked:
+    /// they can never fail with a serialization failure.
+    pub fn on_commit(&mut self, txn: TxnId, commit_ts: CommitTs) {
+        let Some(me) = self.xacts.get_mut(&txn) else { return };
         me.commit_ts = Some(commit_ts);
         let ins: Vec<TxnId> = me.ins.iter().copied().collect();
         for p in ins {
             self.note_out_commit(p, txn, commit_ts);
         }
         self.committed.push_back(txn);
-        self.resolve_read_only(txn)
+        self.resolve_read_only(txn);
     }
 
     /// Remembers that `reader` has an out-edge to `writer`, committed at `commit_ts`, if it is
@@ -549,18 +549,17 @@ impl Ssi {
         }
     }
 
-    /// Forgets an aborted transaction at once. Returns read-only transactions that became safe.
-    pub fn on_abort(&mut self, txn: TxnId) -> Vec<TxnId> {
-        if !self.xacts.contains_key(&txn) {
-            return vec![];
+    /// Forgets an aborted transaction at once.
+    pub fn on_abort(&mut self, txn: TxnId) {
+        if self.xacts.contains_key(&txn) {
+            self.resolve_read_only(txn);
+            self.remove(txn);
         }
-        let safe = self.resolve_read_only(txn);
-        self.remove(txn);
-        safe
     }
 
     /// A writable transaction finished: update the read-only transactions watching it.
-    fn resolve_read_only(&mut self, finished: TxnId) -> Vec<TxnId> {
+    /// Read-only transactions found safe are removed (no longer tracked).
+    fn resolve_read_only(&mut self, finished: TxnId) {
         let f = &self.xacts[&finished];
         // Unsafe: it committed writes and has a conflict out to a transaction that committed
         // before the watcher's snapshot (the read-only anomaly becomes possible).
@@ -583,10 +582,9 @@ impl Ssi {
                 safe.push(id);
             }
         }
-        for &id in &safe {
+        for id in safe {
             self.remove(id);
         }
-        safe
     }
 
     /// Drops committed transactions that no active serializable transaction overlaps: those
