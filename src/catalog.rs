@@ -153,6 +153,36 @@ impl Catalog {
         Ok(id)
     }
 
+    /// Forgets a table and its indexes (their ids stay taken).
+    pub fn drop_table(&mut self, id: TableId) -> Result<()> {
+        let def = self.table(id)?.clone();
+        for index in &def.indexes {
+            let name = self.indexes[*index as usize].name.clone();
+            self.names.remove(&name);
+        }
+        self.names.remove(&def.name);
+        self.tables[id as usize].indexes.clear();
+        Ok(())
+    }
+
+    /// Forgets an index (its id stays taken).
+    pub fn drop_index(&mut self, id: IndexId) -> Result<()> {
+        let def = self.index(id)?.clone();
+        self.names.remove(&def.name);
+        self.tables[def.table as usize].indexes.retain(|i| *i != id);
+        Ok(())
+    }
+
+    /// Adds a column at the end of a table (rows stored before lack it: readers pad them).
+    pub fn add_column(&mut self, id: TableId, name: &str) -> Result<()> {
+        let table = self.tables.get_mut(id as usize).ok_or_else(|| Error::UndefinedObject(format!("table {id}")))?;
+        if table.columns.iter().any(|c| c == name) {
+            return Err(Error::DuplicateObject(name.into()));
+        }
+        table.columns.push(name.into());
+        Ok(())
+    }
+
     pub fn table(&self, id: TableId) -> Result<&TableDef> {
         self.tables.get(id as usize).ok_or_else(|| Error::UndefinedObject(format!("table {id}")))
     }

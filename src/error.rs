@@ -37,6 +37,10 @@ pub enum Error {
     UndefinedSavepoint(String),
     /// 22023: a malformed request (wrong column count, unknown column, ...).
     InvalidInput(String),
+    /// 55006: the object is in use by another transaction.
+    ObjectInUse(String),
+    /// 57014: the statement was canceled (a cancel request or statement_timeout).
+    QueryCanceled(String),
     /// 58030: an I/O failure (a log write or sync that failed).
     Io(String),
 }
@@ -56,6 +60,8 @@ impl Error {
             Error::DuplicateObject(_) => "42P07",
             Error::UndefinedSavepoint(_) => "3B001",
             Error::InvalidInput(_) => "22023",
+            Error::QueryCanceled(_) => "57014",
+            Error::ObjectInUse(_) => "55006",
             Error::Io(_) => "58030",
         }
     }
@@ -88,6 +94,7 @@ impl Error {
             Error::DuplicateObject(name) => format!("\"{name}\" already exists"),
             Error::UndefinedSavepoint(name) => format!("savepoint \"{name}\" does not exist"),
             Error::InvalidInput(message) => message.clone(),
+            Error::QueryCanceled(message) | Error::ObjectInUse(message) => message.clone(),
             Error::Io(message) => format!("I/O error: {message}"),
         }
     }

@@ -12,6 +12,8 @@
 
 pub mod catalog;
 pub mod error;
+pub mod server;
+pub mod sql;
 pub mod storage;
 pub mod txn;
 pub mod types;

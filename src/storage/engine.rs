@@ -53,6 +53,10 @@ pub trait VersionStore: Send {
     fn create_table(&mut self, table: TableId);
     /// Makes room for a new index.
     fn create_index(&mut self, index: IndexId);
+    /// Removes every chain of a dropped table.
+    fn drop_table(&mut self, table: TableId);
+    /// Removes every entry of a dropped index.
+    fn drop_index(&mut self, index: IndexId);
     /// The chain of a row, if any version of it exists.
     fn chain(&self, table: TableId, key: &Key) -> Option<&VersionChain>;
     /// The chain of a row for writing, created empty if missing.

@@ -31,6 +31,14 @@ impl VersionStore for MemoryStore {
         self.indexes.push(BTreeMap::new());
     }
 
+    fn drop_table(&mut self, table: TableId) {
+        self.tables[table as usize].clear();
+    }
+
+    fn drop_index(&mut self, index: IndexId) {
+        self.indexes[index as usize].clear();
+    }
+
     fn chain(&self, table: TableId, key: &Key) -> Option<&VersionChain> {
         self.tables[table as usize].get(key)
     }

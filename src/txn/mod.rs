@@ -18,4 +18,5 @@ mod transaction;
 
 pub use locks::{LockMode, WaitPolicy};
 pub use mvcc::{CommitBatch, Database, DatabaseOptions, IsolationLevel, Stats, TxnOptions};
+pub use crate::storage::TxnId;
 pub use transaction::{Change, CommitInfo, LockOutcome, Modified, Transaction};

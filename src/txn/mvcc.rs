@@ -171,6 +171,10 @@ pub(super) struct ActiveTxn {
     /// A statement failed: everything fails until rollback (or rollback to a savepoint).
     pub failed: bool,
     pub lock_timeout: Option<Duration>,
+    /// When the running statement must give up waiting (statement_timeout).
+    pub statement_deadline: Option<Instant>,
+    /// A cancel request arrived: the current (or next) wait ends with 57014.
+    pub cancel_requested: bool,
     pub signal: Arc<Condvar>,
     /// Waiting for a safe snapshot (DEFERRABLE).
     pub deferring: bool,
@@ -261,6 +265,68 @@ impl Database {
         };
         let id = inner.catalog.create_index(name, table, columns, unique)?;
         inner.store.create_index(id);
+        if let Err(e) = fill_index(inner, table, id, name, unique) {
+            inner.catalog.drop_index(id)?;
+            inner.store.drop_index(id);
+            return Err(e);
+        }
+        Ok(id)
+    }
+
+    /// Drops a table with its indexes and rows. Refused (55006) while a transaction has
+    /// uncommitted writes on it.
+    pub fn drop_table(&self, name: &str) -> Result<()> {
+        let mut guard = self.shared.inner.lock();
+        let inner = &mut *guard;
+        let KeySpace::Table(table) = inner.catalog.lookup(name)? else {
+            return Err(Error::InvalidInput(format!("{name} is not a table")));
+        };
+        refuse_if_in_use(inner, table, name)?;
+        let indexes = inner.catalog.table(table)?.indexes.clone();
+        inner.catalog.drop_table(table)?;
+        inner.store.drop_table(table);
+        for index in indexes {
+            inner.store.drop_index(index);
+        }
+        Ok(())
+    }
+
+    /// Drops a secondary index.
+    pub fn drop_index(&self, name: &str) -> Result<()> {
+        let mut guard = self.shared.inner.lock();
+        let inner = &mut *guard;
+        let KeySpace::Index(index) = inner.catalog.lookup(name)? else {
+            return Err(Error::InvalidInput(format!("\"{name}\" is not an index")));
+        };
+        inner.catalog.drop_index(index)?;
+        inner.store.drop_index(index);
+        Ok(())
+    }
+
+    /// Adds a column at the end of a table. Rows written before have one value fewer; readers
+    /// pad them with the column's default.
+    pub fn add_column(&self, table: &str, column: &str) -> Result<()> {
+        let mut inner = self.shared.inner.lock();
+        let KeySpace::Table(id) = inner.catalog.lookup(table)? else {
+            return Err(Error::InvalidInput(format!("{table} is not a table")));
+        };
+        inner.catalog.add_column(id, column)
+    }
+}
+
+fn refuse_if_in_use(inner: &Inner, table: TableId, name: &str) -> Result<()> {
+    if inner.active.values().any(|t| t.writes.iter().any(|w| w.table == table)) {
+        return Err(Error::ObjectInUse(format!(
+            "cannot drop table \"{name}\" because it has uncommitted changes"
+        )));
+    }
+    Ok(())
+}
+
+/// Fills a new index from every existing version of its table. A unique index is refused
+/// (23505) if two live committed rows share a key.
+fn fill_index(inner: &mut Inner, table: TableId, id: IndexId, name: &str, unique: bool) -> Result<()> {
+    {
         let index = inner.catalog.index(id)?.clone();
         let mut entries = Vec::new();
         let mut live_keys = HashSet::new();
@@ -289,8 +355,11 @@ impl Database {
         for (key, pk) in entries {
             inner.store.index_insert(id, key, pk);
         }
-        Ok(id)
+        Ok(())
     }
+}
+
+impl Database {
 
     /// A table's id by name.
     pub fn table_id(&self, name: &str) -> Result<TableId> {
@@ -336,11 +405,27 @@ impl Database {
                 writes: Vec::new(),
                 failed: false,
                 lock_timeout: None,
+                statement_deadline: None,
+                cancel_requested: false,
                 signal: Arc::new(Condvar::new()),
                 deferring: false,
             },
         );
         Transaction::new(self.clone(), id, options)
+    }
+
+    /// Cancels the lock wait `txn` is in (or its next one): the wait ends with 57014. Returns
+    /// whether the transaction exists.
+    pub fn cancel(&self, txn: TxnId) -> bool {
+        let mut inner = self.shared.inner.lock();
+        match inner.active.get_mut(&txn) {
+            Some(t) => {
+                t.cancel_requested = true;
+                t.signal.notify_all();
+                true
+            }
+            None => false,
+        }
     }
 
     /// Whether a transaction is blocked: waiting for a row lock or for a safe snapshot.
@@ -686,13 +771,27 @@ pub(super) fn acquire_lock(
     if let Err(cycle) = guard.locks.enqueue(txn, target, mode, subtxn, signal.clone()) {
         return Err(Error::Deadlock { detail: describe_deadlock(guard, txn, &cycle) });
     }
-    let deadline = timeout.map(|t| Instant::now() + t);
+    let lock_deadline = timeout.map(|t| Instant::now() + t);
+    let statement_deadline = guard.txn(txn).statement_deadline;
+    let deadline = match (lock_deadline, statement_deadline) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     while guard.locks.is_waiting(txn) {
+        if std::mem::take(&mut guard.txn_mut(txn).cancel_requested) {
+            guard.locks.cancel_wait(txn);
+            return Err(Error::QueryCanceled("canceling statement due to user request".into()));
+        }
         match deadline {
             Some(deadline) => {
                 let timed_out = signal.wait_until(guard, deadline).timed_out();
                 if timed_out && guard.locks.is_waiting(txn) {
                     guard.locks.cancel_wait(txn);
+                    if lock_deadline != Some(deadline) {
+                        return Err(Error::QueryCanceled(
+                            "canceling statement due to statement timeout".into(),
+                        ));
+                    }
                     return Err(Error::LockNotAvailable {
                         message: "canceling statement due to lock timeout".into(),
                         detail: format!(

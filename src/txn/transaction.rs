@@ -130,6 +130,34 @@ impl Transaction {
         result
     }
 
+    /// Sets when the current statement must stop waiting for locks (statement_timeout), and
+    /// clears a cancel request left over from an earlier statement.
+    pub fn set_statement_deadline(&mut self, deadline: Option<std::time::Instant>) {
+        let mut guard = self.db.shared.inner.lock();
+        let t = guard.txn_mut(self.id);
+        t.statement_deadline = deadline;
+        t.cancel_requested = false;
+    }
+
+    /// Inserts a row unless its primary key or a unique key is taken (`INSERT ... ON CONFLICT`):
+    /// returns false, with nothing written and the transaction still usable, on such a conflict.
+    /// A conflicting row whose writer is still running is waited for first.
+    pub fn insert_unless_conflict(&mut self, table: TableId, row: Row) -> Result<bool> {
+        self.run(|g, id, snapshot| {
+            if g.txn(id).read_only {
+                return Err(Error::ReadOnlyTransaction);
+            }
+            let def = g.catalog.table(table)?.clone();
+            def.validate(&row)?;
+            let key = def.key_of(&row);
+            match insert_row(g, id, snapshot, &def, key, row) {
+                Ok(()) => Ok(true),
+                Err(Error::UniqueViolation { .. }) => Ok(false),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
     /// Reads a row by primary key.
     pub fn get(&mut self, table: TableId, key: &Key) -> Result<Option<Row>> {
         self.run(|g, id, snapshot| read_row(g, id, snapshot, table, key))

@@ -15,6 +15,8 @@ pub enum Value {
     Bool(bool),
     Int(i64),
     Float(f64),
+    /// An exact decimal (SQL `numeric`).
+    Numeric(rust_decimal::Decimal),
     Text(String),
     Bytes(Vec<u8>),
 }
@@ -35,8 +37,9 @@ impl Value {
             Value::Bool(_) => 1,
             Value::Int(_) => 2,
             Value::Float(_) => 3,
-            Value::Text(_) => 4,
-            Value::Bytes(_) => 5,
+            Value::Numeric(_) => 4,
+            Value::Text(_) => 5,
+            Value::Bytes(_) => 6,
         }
     }
 
@@ -55,6 +58,7 @@ impl Ord for Value {
             (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
             (Value::Int(a), Value::Int(b)) => a.cmp(b),
             (Value::Float(a), Value::Float(b)) => a.total_cmp(b),
+            (Value::Numeric(a), Value::Numeric(b)) => a.cmp(b),
             (Value::Text(a), Value::Text(b)) => a.cmp(b),
             (Value::Bytes(a), Value::Bytes(b)) => a.cmp(b),
             _ => self.type_rank().cmp(&other.type_rank()),
@@ -84,6 +88,7 @@ impl Hash for Value {
             Value::Bool(b) => b.hash(state),
             Value::Int(i) => i.hash(state),
             Value::Float(f) => f.to_bits().hash(state),
+            Value::Numeric(d) => d.normalize().hash(state),
             Value::Text(s) => s.hash(state),
             Value::Bytes(b) => b.hash(state),
         }
@@ -97,6 +102,7 @@ impl fmt::Display for Value {
             Value::Bool(b) => write!(f, "{b}"),
             Value::Int(i) => write!(f, "{i}"),
             Value::Float(x) => write!(f, "{x}"),
+            Value::Numeric(d) => write!(f, "{d}"),
             Value::Text(s) => write!(f, "'{s}'"),
             Value::Bytes(b) => {
                 write!(f, "\\x")?;

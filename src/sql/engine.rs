@@ -1,0 +1,421 @@
+//! [`Engine`]: what all sessions share: the core database, the SQL schema, the registry of
+//! sessions (for introspection and cancel), and DDL.
+//!
+//! Invariant: DDL updates the core catalog and the SQL schema under the schema's write lock,
+//! core first, so a failed core step leaves the schema untouched.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+
+use parking_lot::{Mutex, RwLock};
+use sqlparser::ast::{self, ColumnOption, TableConstraint};
+
+use super::error::SqlError;
+use super::plan::object_name;
+use super::schema::{ColumnSchema, IndexSchema, ROW_ID, Schema, TableSchema};
+use super::system::{SystemView, TYPE_OIDS};
+use super::types::SqlType;
+use crate::txn::{Database, IsolationLevel, TxnId};
+use crate::types::{Row, Value};
+
+/// What introspection shows of a session.
+#[derive(Clone, Debug, Default)]
+pub struct Activity {
+    pub user: String,
+    pub database: String,
+    pub application_name: String,
+    pub state: &'static str,
+    pub txn: Option<TxnId>,
+    pub level: Option<IsolationLevel>,
+    pub read_only: bool,
+    pub query: String,
+}
+
+/// Shared state of the SQL layer.
+pub struct Engine {
+    pub db: Database,
+    pub schema: RwLock<Schema>,
+    pub sessions: Mutex<HashMap<u32, Activity>>,
+    next_session: AtomicU32,
+}
+
+impl Engine {
+    pub fn new(db: Database) -> Arc<Engine> {
+        Arc::new(Engine {
+            db,
+            schema: RwLock::new(Schema::default()),
+            sessions: Mutex::new(HashMap::new()),
+            next_session: AtomicU32::new(1),
+        })
+    }
+
+    /// Registers a new session and returns its id (its "backend pid").
+    pub fn register_session(&self, user: &str, database: &str, application_name: &str) -> u32 {
+        let id = self.next_session.fetch_add(1, Ordering::Relaxed);
+        self.sessions.lock().insert(
+            id,
+            Activity {
+                user: user.into(),
+                database: database.into(),
+                application_name: application_name.into(),
+                state: "idle",
+                ..Default::default()
+            },
+        );
+        id
+    }
+
+    pub fn unregister_session(&self, id: u32) {
+        self.sessions.lock().remove(&id);
+    }
+
+    /// Cancels what a session's transaction waits for, if anything.
+    pub fn cancel_session(&self, id: u32) -> bool {
+        let txn = self.sessions.lock().get(&id).and_then(|a| a.txn);
+        txn.is_some_and(|t| self.db.cancel(t))
+    }
+
+    pub fn schema_version(&self) -> u64 {
+        self.schema.read().version
+    }
+
+    /// CREATE TABLE.
+    pub fn create_table(&self, ct: &ast::CreateTable) -> Result<(), SqlError> {
+        let name = object_name(&ct.name);
+        let mut schema = self.schema.write();
+        if schema.tables.contains_key(&name) {
+            if ct.if_not_exists {
+                return Ok(());
+            }
+            return Err(SqlError::new("42P07", format!("relation \"{name}\" already exists")));
+        }
+        if ct.query.is_some() || ct.like.is_some() {
+            return Err(SqlError::unsupported("CREATE TABLE AS / LIKE"));
+        }
+        let mut columns = Vec::new();
+        let mut primary_key: Vec<String> = Vec::new();
+        let mut uniques: Vec<(Option<String>, Vec<String>)> = Vec::new();
+        let mut checks = Vec::new();
+        for c in &ct.columns {
+            let col_name = ident(&c.name);
+            if columns.iter().any(|x: &ColumnSchema| x.name == col_name) {
+                return Err(SqlError::new("42701", format!("column \"{col_name}\" specified more than once")));
+            }
+            let (ty, serial) = SqlType::parse(&c.data_type.to_string())?;
+            let mut col = ColumnSchema {
+                name: col_name.clone(),
+                ty,
+                not_null: serial,
+                default: None,
+                sequence: serial.then(|| Arc::new(AtomicI64::new(0))),
+                hidden: false,
+                pad: Value::Null,
+            };
+            for opt in &c.options {
+                match &opt.option {
+                    ColumnOption::NotNull => col.not_null = true,
+                    ColumnOption::Null => {}
+                    ColumnOption::Default(e) => col.default = Some(e.clone()),
+                    ColumnOption::PrimaryKey(_) => {
+                        if !primary_key.is_empty() {
+                            return Err(SqlError::new("42P16", format!("multiple primary keys for table \"{name}\" are not allowed")));
+                        }
+                        primary_key.push(col_name.clone());
+                        col.not_null = true;
+                    }
+                    ColumnOption::Unique(_) => uniques.push((opt.name.as_ref().map(ident), vec![col_name.clone()])),
+                    ColumnOption::Check(chk) => {
+                        let cname = opt.name.as_ref().map(ident).unwrap_or_else(|| format!("{name}_{col_name}_check"));
+                        checks.push((cname, (*chk.expr).clone()));
+                    }
+                    ColumnOption::Generated { .. } | ColumnOption::Identity(_) => {
+                        col.sequence = Some(Arc::new(AtomicI64::new(0)));
+                        col.not_null = true;
+                    }
+                    ColumnOption::ForeignKey(_) => {} // accepted, not enforced (see docs)
+                    other => return Err(SqlError::unsupported(format!("column option {other}"))),
+                }
+            }
+            columns.push(col);
+        }
+        for tc in &ct.constraints {
+            match tc {
+                TableConstraint::PrimaryKey(pk) => {
+                    if !primary_key.is_empty() {
+                        return Err(SqlError::new("42P16", format!("multiple primary keys for table \"{name}\" are not allowed")));
+                    }
+                    primary_key = pk.columns.iter().map(|c| c.column.expr.to_string().to_lowercase().trim_matches('"').to_string()).collect();
+                }
+                TableConstraint::Unique(u) => {
+                    let cols = u.columns.iter().map(|c| c.column.expr.to_string().to_lowercase().trim_matches('"').to_string()).collect();
+                    uniques.push((u.name.as_ref().map(ident), cols));
+                }
+                TableConstraint::Check(chk) => {
+                    let cname = chk.name.as_ref().map(ident).unwrap_or_else(|| format!("{name}_check{}", checks.len() + 1));
+                    checks.push((cname, (*chk.expr).clone()));
+                }
+                TableConstraint::ForeignKey(_) => {}
+                other => return Err(SqlError::unsupported(format!("constraint {other}"))),
+            }
+        }
+        let hidden_key = primary_key.is_empty();
+        if hidden_key {
+            columns.push(ColumnSchema {
+                name: ROW_ID.into(),
+                ty: SqlType::Int8,
+                not_null: true,
+                default: None,
+                sequence: Some(Arc::new(AtomicI64::new(0))),
+                hidden: true,
+                pad: Value::Null,
+            });
+            primary_key.push(ROW_ID.into());
+        }
+        let mut pk_positions = Vec::new();
+        for k in &primary_key {
+            let i = columns.iter().position(|c| &c.name == k).ok_or_else(|| SqlError::new("42703", format!("column \"{k}\" named in key does not exist")))?;
+            columns[i].not_null = true;
+            pk_positions.push(i);
+        }
+        let col_names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+        let pk_names: Vec<&str> = primary_key.iter().map(String::as_str).collect();
+        let id = self.db.create_table(&name, &col_names, &pk_names)?;
+        let mut indexes = Vec::new();
+        for (i, (uname, cols)) in uniques.into_iter().enumerate() {
+            let iname = uname.unwrap_or_else(|| if i == 0 { format!("{name}_{}_key", cols.join("_")) } else { format!("{name}_{}_key{i}", cols.join("_")) });
+            let col_refs: Vec<&str> = cols.iter().map(String::as_str).collect();
+            let positions = cols.iter().map(|c| columns.iter().position(|x| &x.name == c).ok_or_else(|| SqlError::undefined_column(c))).collect::<Result<Vec<_>, _>>()?;
+            let iid = self.db.create_index(&iname, &name, &col_refs, true)?;
+            indexes.push(IndexSchema { name: iname, id: iid, columns: positions, unique: true });
+        }
+        let oid = schema.allocate_oid();
+        schema.tables.insert(name.clone(), Arc::new(TableSchema { name, id, columns, primary_key: pk_positions, hidden_key, indexes, checks, oid }));
+        schema.version += 1;
+        Ok(())
+    }
+
+    /// DROP TABLE / DROP INDEX.
+    pub fn drop_objects(&self, object_type: &ast::ObjectType, names: &[ast::ObjectName], if_exists: bool) -> Result<(), SqlError> {
+        let mut schema = self.schema.write();
+        for n in names {
+            let name = object_name(n);
+            match object_type {
+                ast::ObjectType::Table => {
+                    if !schema.tables.contains_key(&name) {
+                        if if_exists {
+                            continue;
+                        }
+                        return Err(SqlError::undefined_table(&name));
+                    }
+                    self.db.drop_table(&name)?;
+                    schema.tables.remove(&name);
+                }
+                ast::ObjectType::Index => {
+                    let Some(owner) = schema.index_owner(&name).cloned() else {
+                        if if_exists {
+                            continue;
+                        }
+                        return Err(SqlError::new("42704", format!("index \"{name}\" does not exist")));
+                    };
+                    self.db.drop_index(&name)?;
+                    let mut t = clone_table(&owner);
+                    t.indexes.retain(|i| i.name != name);
+                    schema.tables.insert(t.name.clone(), Arc::new(t));
+                }
+                other => return Err(SqlError::unsupported(format!("DROP {other}"))),
+            }
+        }
+        schema.version += 1;
+        Ok(())
+    }
+
+    /// CREATE [UNIQUE] INDEX.
+    pub fn create_index(&self, ci: &ast::CreateIndex) -> Result<(), SqlError> {
+        let table_name = object_name(&ci.table_name);
+        let mut schema = self.schema.write();
+        let table = schema.table(&table_name).cloned().ok_or_else(|| SqlError::undefined_table(&table_name))?;
+        let mut cols = Vec::new();
+        for c in &ci.columns {
+            match &c.column.expr {
+                ast::Expr::Identifier(id) => cols.push(ident(id)),
+                other => return Err(SqlError::unsupported(format!("index on expression {other}"))),
+            }
+        }
+        let name = ci.name.as_ref().map(object_name).unwrap_or_else(|| format!("{table_name}_{}_idx", cols.join("_")));
+        if schema.tables.contains_key(&name) || schema.index_owner(&name).is_some() {
+            if ci.if_not_exists {
+                return Ok(());
+            }
+            return Err(SqlError::new("42P07", format!("relation \"{name}\" already exists")));
+        }
+        if ci.predicate.is_some() {
+            return Err(SqlError::unsupported("partial indexes"));
+        }
+        let positions = cols.iter().map(|c| table.column_index(c).ok_or_else(|| SqlError::undefined_column(c))).collect::<Result<Vec<_>, _>>()?;
+        let refs: Vec<&str> = cols.iter().map(String::as_str).collect();
+        let id = self.db.create_index(&name, &table_name, &refs, ci.unique)?;
+        let mut t = clone_table(&table);
+        t.indexes.push(IndexSchema { name, id, columns: positions, unique: ci.unique });
+        schema.tables.insert(table_name, Arc::new(t));
+        schema.version += 1;
+        Ok(())
+    }
+
+    /// ALTER TABLE ... ADD COLUMN.
+    pub fn add_column(&self, table_name: &str, c: &ast::ColumnDef, if_not_exists: bool) -> Result<(), SqlError> {
+        let mut schema = self.schema.write();
+        let table = schema.table(table_name).cloned().ok_or_else(|| SqlError::undefined_table(table_name))?;
+        let name = ident(&c.name);
+        if table.column_index(&name).is_some() {
+            if if_not_exists {
+                return Ok(());
+            }
+            return Err(SqlError::new("42701", format!("column \"{name}\" of relation \"{table_name}\" already exists")));
+        }
+        let (ty, serial) = SqlType::parse(&c.data_type.to_string())?;
+        let mut col = ColumnSchema { name: name.clone(), ty, not_null: false, default: None, sequence: None, hidden: false, pad: Value::Null };
+        for opt in &c.options {
+            match &opt.option {
+                ColumnOption::Null => {}
+                ColumnOption::NotNull => col.not_null = true,
+                ColumnOption::Default(e) => col.default = Some(e.clone()),
+                other => return Err(SqlError::unsupported(format!("ADD COLUMN with {other}"))),
+            }
+        }
+        if serial {
+            return Err(SqlError::unsupported("ADD COLUMN of a serial column"));
+        }
+        if let Some(d) = &col.default {
+            // rows already stored read the default's value now (PostgreSQL's fast default)
+            let mut binder = super::plan::Binder::new(&schema, vec![]);
+            let b = binder.expr(d, &Default::default(), Some(ty))?;
+            let b = binder.coerce(b, ty)?;
+            match b {
+                super::expr::BExpr::Const(v, _) => col.pad = v,
+                _ => return Err(SqlError::unsupported("ADD COLUMN with a non-constant default")),
+            }
+        }
+        if col.not_null && col.pad == Value::Null {
+            return Err(SqlError::unsupported("ADD COLUMN NOT NULL without a default"));
+        }
+        self.db.add_column(table_name, &name)?;
+        let mut t = clone_table(&table);
+        t.columns.push(col);
+        schema.tables.insert(table_name.into(), Arc::new(t));
+        schema.version += 1;
+        Ok(())
+    }
+
+    /// Rows of a system view, now.
+    pub fn system_rows(&self, view: SystemView) -> Vec<Row> {
+        let text = |s: &str| Value::Text(s.to_string());
+        let schema = self.schema.read();
+        let mut tables: Vec<&Arc<TableSchema>> = schema.tables.values().collect();
+        tables.sort_by(|a, b| a.name.cmp(&b.name));
+        match view {
+            SystemView::PgNamespace => vec![
+                vec![Value::Int(11), text("pg_catalog"), Value::Int(10)],
+                vec![Value::Int(2200), text("public"), Value::Int(10)],
+                vec![Value::Int(13_000), text("information_schema"), Value::Int(10)],
+            ],
+            SystemView::PgClass => {
+                let mut rows = Vec::new();
+                for t in &tables {
+                    rows.push(vec![Value::Int(t.oid as i64), text(&t.name), Value::Int(2200), text("r"), Value::Int(10), Value::Float(-1.0), text("p"), Value::Bool(false)]);
+                    for (i, idx) in t.indexes.iter().enumerate() {
+                        rows.push(vec![Value::Int(t.oid as i64 * 100 + i as i64 + 1), text(&idx.name), Value::Int(2200), text("i"), Value::Int(10), Value::Float(-1.0), text("p"), Value::Bool(false)]);
+                    }
+                }
+                rows
+            }
+            SystemView::PgType => TYPE_OIDS
+                .iter()
+                .map(|(n, oid)| vec![Value::Int(*oid), text(n), Value::Int(11), text("b"), Value::Int(0), text(","), Value::Int(0), Value::Int(0)])
+                .collect(),
+            SystemView::PgDatabase => vec![vec![Value::Int(16_384), text("isola"), Value::Int(6)]],
+            SystemView::PgSettings => vec![vec![text("server_version"), text(super::SERVER_VERSION)]],
+            SystemView::InfoTables => tables.iter().map(|t| vec![text("isola"), text("public"), text(&t.name), text("BASE TABLE")]).collect(),
+            SystemView::InfoColumns => {
+                let mut rows = Vec::new();
+                for t in &tables {
+                    for (pos, (_, c)) in t.visible().enumerate() {
+                        rows.push(vec![
+                            text("isola"),
+                            text("public"),
+                            text(&t.name),
+                            text(&c.name),
+                            Value::Int(pos as i64 + 1),
+                            c.default.as_ref().map_or(Value::Null, |d| text(&d.to_string())),
+                            text(if c.not_null { "NO" } else { "YES" }),
+                            text(&c.ty.name()),
+                        ]);
+                    }
+                }
+                rows
+            }
+            SystemView::PgStatActivity | SystemView::IsolaStatActivity => {
+                drop(schema);
+                let mut sessions: Vec<(u32, Activity)> = self.sessions.lock().iter().map(|(k, v)| (*k, v.clone())).collect();
+                sessions.sort_by_key(|(k, _)| *k);
+                sessions
+                    .into_iter()
+                    .map(|(pid, a)| {
+                        if view == SystemView::PgStatActivity {
+                            vec![Value::Int(pid as i64), text(&a.user), text(&a.database), text(&a.application_name), text(a.state), text(&a.query), a.txn.map_or(Value::Null, |t| Value::Int(t as i64))]
+                        } else {
+                            let waiting = a.txn.is_some_and(|t| self.db.is_waiting(t));
+                            vec![
+                                Value::Int(pid as i64),
+                                text(&a.user),
+                                text(a.state),
+                                a.txn.map_or(Value::Null, |t| Value::Int(t as i64)),
+                                a.level.map_or(Value::Null, |l| text(&l.sql().to_lowercase())),
+                                Value::Bool(a.read_only),
+                                Value::Bool(waiting),
+                                text(&a.query),
+                            ]
+                        }
+                    })
+                    .collect()
+            }
+            SystemView::IsolaSerializationFailures => self
+                .db
+                .recent_serialization_failures()
+                .into_iter()
+                .enumerate()
+                .map(|(i, s)| vec![Value::Int(i as i64 + 1), Value::Text(s)])
+                .collect(),
+        }
+    }
+}
+
+fn ident(id: &ast::Ident) -> String {
+    if id.quote_style.is_some() { id.value.clone() } else { id.value.to_lowercase() }
+}
+
+/// A copy of a table's schema for a DDL change (columns share their sequences).
+fn clone_table(t: &TableSchema) -> TableSchema {
+    TableSchema {
+        name: t.name.clone(),
+        id: t.id,
+        columns: t
+            .columns
+            .iter()
+            .map(|c| ColumnSchema {
+                name: c.name.clone(),
+                ty: c.ty,
+                not_null: c.not_null,
+                default: c.default.clone(),
+                sequence: c.sequence.clone(),
+                hidden: c.hidden,
+                pad: c.pad.clone(),
+            })
+            .collect(),
+        primary_key: t.primary_key.clone(),
+        hidden_key: t.hidden_key,
+        indexes: t.indexes.clone(),
+        checks: t.checks.clone(),
+        oid: t.oid,
+    }
+}

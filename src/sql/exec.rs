@@ -1,0 +1,724 @@
+//! The executor: runs plans inside a core [`Transaction`].
+//!
+//! SELECT reads through the chosen access path, joins by nested loops, filters, groups, sorts,
+//! projects and limits, materialising rows (results are sent after the statement completes).
+//! Locking reads lock each qualifying row in order and, at Read Committed, re-check the WHERE
+//! clause on the newest version (PostgreSQL's EvalPlanQual); LIMIT counts locked rows, so
+//! `... LIMIT 1 FOR UPDATE SKIP LOCKED` takes the first unlocked row. UPDATE and DELETE find
+//! candidate rows in the snapshot, then let the core lock each one and hand back its newest
+//! version, on which the WHERE clause is re-checked and the new row computed.
+//! Invariants: every written row has been coerced to the column types and passed NOT NULL and
+//! CHECK; a statement's error leaves its partial writes to the session, which rolls the
+//! transaction (or the block) back.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::ops::Bound;
+use std::sync::Arc;
+
+use super::engine::Engine;
+use super::error::SqlError;
+use super::expr::{AggState, BExpr, compare};
+use super::plan::{Access, InsertPlan, InsertSource, Locking, ModifyPlan, RowRules, SelectPlan, SetOp, SortKey, Source};
+use super::schema::TableSchema;
+use super::types::{SqlType, cast};
+use crate::txn::{Change, LockOutcome, Modified, Transaction, WaitPolicy};
+use crate::types::{Key, KeyRange, Row, Value};
+
+/// What an expression evaluation may need beyond its row.
+pub struct ExecCtx<'a> {
+    pub engine: &'a Engine,
+    /// Taken out while the core runs a row-change callback (see `modify_rows`).
+    pub txn: Option<&'a mut Transaction>,
+    pub params: &'a [Value],
+    /// Rows of the enclosing queries (innermost last), for correlated subqueries.
+    pub outer: Vec<Row>,
+    pub statement_time: i64,
+    pub user: String,
+    pub database: String,
+    pub session_id: u32,
+    rng: u64,
+    subquery_cache: HashMap<usize, Arc<Vec<Row>>>,
+}
+
+fn no_txn() -> SqlError {
+    SqlError::unsupported("a subquery that reads the row being updated")
+}
+
+impl<'a> ExecCtx<'a> {
+    pub fn new(engine: &'a Engine, txn: &'a mut Transaction, params: &'a [Value], identity: (&str, &str, u32), statement_time: i64) -> Self {
+        ExecCtx {
+            engine,
+            txn: Some(txn),
+            params,
+            outer: Vec::new(),
+            statement_time,
+            user: identity.0.to_string(),
+            database: identity.1.to_string(),
+            session_id: identity.2,
+            rng: (statement_time as u64) ^ 0x9E37_79B9_7F4A_7C15 ^ (identity.2 as u64) << 32,
+            subquery_cache: HashMap::new(),
+        }
+    }
+
+    fn txn(&mut self) -> Result<&mut Transaction, SqlError> {
+        self.txn.as_deref_mut().ok_or_else(no_txn)
+    }
+
+    pub fn txn_id(&self) -> u64 {
+        self.txn.as_ref().map_or(0, |t| t.id())
+    }
+
+    pub fn random_u64(&mut self) -> u64 {
+        // xorshift64*
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub fn random(&mut self) -> f64 {
+        (self.random_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Runs a subquery for the current row (cached when it does not depend on it).
+    pub fn run_subquery(&mut self, plan: &Arc<SelectPlan>, row: &[Value]) -> Result<Arc<Vec<Row>>, SqlError> {
+        let id = Arc::as_ptr(plan) as usize;
+        if !plan.correlated
+            && let Some(rows) = self.subquery_cache.get(&id)
+        {
+            return Ok(rows.clone());
+        }
+        self.outer.push(row.to_vec());
+        let result = self.select(plan);
+        self.outer.pop();
+        let rows = Arc::new(result?);
+        if !plan.correlated {
+            self.subquery_cache.insert(id, rows.clone());
+        }
+        Ok(rows)
+    }
+
+    /// Runs a SELECT and returns its output rows.
+    pub fn select(&mut self, plan: &SelectPlan) -> Result<Vec<Row>, SqlError> {
+        let mut rows = match (&plan.locking, &plan.source) {
+            (Some(locking), Source::Table { table, access, alias }) => {
+                if !locking.of.is_empty() && !locking.of.contains(alias) && !locking.of.contains(&table.name) {
+                    return Err(SqlError::new("42P01", format!("relation \"{}\" in FOR UPDATE clause not found in FROM clause", locking.of[0])));
+                }
+                return self.locking_select(plan, table, access, locking);
+            }
+            (Some(_), _) => return Err(SqlError::unsupported("FOR UPDATE/SHARE on joins, subqueries or system views")),
+            _ => self.source_rows(&plan.source)?,
+        };
+        if let Some(f) = &plan.filter {
+            let mut kept = Vec::with_capacity(rows.len());
+            for r in rows {
+                if f.holds(&r, self)? {
+                    kept.push(r);
+                }
+            }
+            rows = kept;
+        }
+        if let Some(g) = &plan.grouping {
+            rows = self.group(rows, g)?;
+            if let Some(h) = &plan.having {
+                let mut kept = Vec::new();
+                for r in rows {
+                    if h.holds(&r, self)? {
+                        kept.push(r);
+                    }
+                }
+                rows = kept;
+            }
+        }
+        let mut out = self.project_sort_limit(plan, rows, None)?;
+        for (op, all, other) in &plan.set_ops {
+            let right = self.select(other)?;
+            out = set_operation(out, right, *op, *all);
+        }
+        Ok(out)
+    }
+
+    /// Sorts, projects, de-duplicates and limits.
+    fn project_sort_limit(&mut self, plan: &SelectPlan, rows: Vec<Row>, pre_limited: Option<()>) -> Result<Vec<Row>, SqlError> {
+        let mut keyed: Vec<(Vec<Value>, Row)> = Vec::with_capacity(rows.len());
+        for r in rows {
+            let mut keys = Vec::with_capacity(plan.order_by.len());
+            for k in &plan.order_by {
+                keys.push(k.expr.eval(&r, self)?);
+            }
+            let mut projected = Vec::with_capacity(plan.projection.len());
+            for (e, (_, ty)) in plan.projection.iter().zip(&plan.columns) {
+                let v = e.eval(&r, self)?;
+                projected.push(if e.ty() == *ty || e.ty() == SqlType::Unknown { v } else { cast(v, e.ty(), *ty, false)? });
+            }
+            keyed.push((keys, projected));
+        }
+        if !plan.order_by.is_empty() {
+            sort_rows(&mut keyed, &plan.order_by);
+        }
+        let mut out: Vec<Row> = keyed.into_iter().map(|(_, r)| r).collect();
+        if plan.distinct {
+            let mut seen = std::collections::HashSet::new();
+            out.retain(|r| seen.insert(r.clone()));
+        }
+        if pre_limited.is_none() {
+            let (offset, limit) = self.offset_limit(plan)?;
+            if offset > 0 || limit.is_some() {
+                out = out.into_iter().skip(offset).take(limit.unwrap_or(usize::MAX)).collect();
+            }
+        }
+        Ok(out)
+    }
+
+    fn offset_limit(&mut self, plan: &SelectPlan) -> Result<(usize, Option<usize>), SqlError> {
+        let mut get = |e: &Option<BExpr>, what: &str| -> Result<Option<usize>, SqlError> {
+            match e {
+                None => Ok(None),
+                Some(e) => match cast(e.eval(&[], self)?, e.ty(), SqlType::Int8, false)? {
+                    Value::Null => Ok(None),
+                    Value::Int(i) if i >= 0 => Ok(Some(i as usize)),
+                    _ => Err(SqlError::new("2201W", format!("{what} must not be negative"))),
+                },
+            }
+        };
+        let offset = get(&plan.offset, "OFFSET")?.unwrap_or(0);
+        let limit = get(&plan.limit, "LIMIT")?;
+        Ok((offset, limit))
+    }
+
+    fn locking_select(&mut self, plan: &SelectPlan, table: &Arc<TableSchema>, access: &Access, locking: &Locking) -> Result<Vec<Row>, SqlError> {
+        let mut candidates = self.table_rows(table, access)?;
+        if let Some(f) = &plan.filter {
+            let mut kept = Vec::new();
+            for (k, r) in candidates {
+                if f.holds(&r, self)? {
+                    kept.push((k, r));
+                }
+            }
+            candidates = kept;
+        }
+        if !plan.order_by.is_empty() {
+            let mut keyed = Vec::new();
+            for (k, r) in candidates {
+                let mut keys = Vec::new();
+                for sk in &plan.order_by {
+                    keys.push(sk.expr.eval(&r, self)?);
+                }
+                keyed.push((keys, (k, r)));
+            }
+            sort_rows(&mut keyed, &plan.order_by);
+            candidates = keyed.into_iter().map(|(_, kr)| kr).collect();
+        }
+        let (offset, limit) = self.offset_limit(plan)?;
+        let wanted = limit.map(|l| l.saturating_add(offset));
+        let level = self.txn()?.options().level;
+        let mut locked = Vec::new();
+        for (key, row) in candidates {
+            if wanted.is_some_and(|w| locked.len() >= w) {
+                break;
+            }
+            match self.txn()?.lock(table.id, &key, locking.mode, locking.policy)? {
+                LockOutcome::Locked(newest) => {
+                    let newest = table.pad_row(newest);
+                    let row = if newest != row && !level.transaction_snapshot() {
+                        // Read Committed: the row changed since our snapshot; re-check it
+                        match &plan.filter {
+                            Some(f) if !f.holds(&newest, self)? => continue,
+                            _ => newest,
+                        }
+                    } else {
+                        row
+                    };
+                    locked.push(row);
+                }
+                LockOutcome::NotFound | LockOutcome::Skipped => {}
+            }
+        }
+        let mut out = self.project_sort_limit(plan, locked, Some(()))?;
+        if offset > 0 {
+            out = out.into_iter().skip(offset).collect();
+        }
+        Ok(out)
+    }
+
+    fn group(&mut self, rows: Vec<Row>, g: &super::plan::Grouping) -> Result<Vec<Row>, SqlError> {
+        let mut index: HashMap<Vec<Value>, usize> = HashMap::new();
+        let mut groups: Vec<(Vec<Value>, Vec<AggState>)> = Vec::new();
+        for r in rows {
+            let mut key = Vec::with_capacity(g.keys.len());
+            for k in &g.keys {
+                key.push(k.eval(&r, self)?);
+            }
+            let slot = match index.get(&key) {
+                Some(&i) => i,
+                None => {
+                    groups.push((key.clone(), g.aggs.iter().map(AggState::new).collect()));
+                    index.insert(key, groups.len() - 1);
+                    groups.len() - 1
+                }
+            };
+            for (call, state) in g.aggs.iter().zip(groups[slot].1.iter_mut()) {
+                let mut args = Vec::with_capacity(call.args.len());
+                for a in &call.args {
+                    args.push(a.eval(&r, self)?);
+                }
+                state.add(call, &args)?;
+            }
+        }
+        if groups.is_empty() && g.keys.is_empty() {
+            groups.push((vec![], g.aggs.iter().map(AggState::new).collect()));
+        }
+        let mut out = Vec::with_capacity(groups.len());
+        for (mut key, states) in groups {
+            for (call, state) in g.aggs.iter().zip(states) {
+                key.push(state.finish(call)?);
+            }
+            out.push(key);
+        }
+        Ok(out)
+    }
+
+    fn source_rows(&mut self, source: &Source) -> Result<Vec<Row>, SqlError> {
+        Ok(match source {
+            Source::Single => vec![vec![]],
+            Source::Table { table, access, .. } => self.table_rows(table, access)?.into_iter().map(|(_, r)| r).collect(),
+            Source::System(view) => self.engine.system_rows(*view),
+            Source::Derived(plan) => self.select(plan)?,
+            Source::Series(args) => {
+                let mut vals = Vec::new();
+                for a in args {
+                    vals.push(cast(a.eval(&[], self)?, a.ty(), SqlType::Int8, false)?);
+                }
+                let (Some(start), Some(stop)) = (vals[0].as_int(), vals[1].as_int()) else {
+                    return Ok(vec![]);
+                };
+                let step = vals.get(2).map_or(Some(1), Value::as_int).unwrap_or(1);
+                if step == 0 {
+                    return Err(SqlError::new("22023", "step size cannot equal zero"));
+                }
+                let count = if step > 0 { (stop - start) / step + 1 } else { (start - stop) / (-step) + 1 };
+                if count > 50_000_000 {
+                    return Err(SqlError::new("54000", "generate_series would produce too many rows"));
+                }
+                let mut out = Vec::new();
+                let mut i = start;
+                while (step > 0 && i <= stop) || (step < 0 && i >= stop) {
+                    out.push(vec![Value::Int(i)]);
+                    i += step;
+                }
+                out
+            }
+            Source::Join { left, right, left_outer, on, right_width } => {
+                let lrows = self.source_rows(left)?;
+                let rrows = self.source_rows(right)?;
+                let mut out = Vec::new();
+                for l in &lrows {
+                    let mut matched = false;
+                    for r in &rrows {
+                        let mut combined = Vec::with_capacity(l.len() + r.len());
+                        combined.extend_from_slice(l);
+                        combined.extend_from_slice(r);
+                        if match on {
+                            Some(cond) => cond.holds(&combined, self)?,
+                            None => true,
+                        } {
+                            matched = true;
+                            out.push(combined);
+                        }
+                    }
+                    if *left_outer && !matched {
+                        let mut combined = l.clone();
+                        combined.extend(std::iter::repeat_n(Value::Null, *right_width));
+                        out.push(combined);
+                    }
+                }
+                out
+            }
+        })
+    }
+
+    /// Evaluates a key expression and brings it to the column's type; `None` when no row can
+    /// match (NULL, or a value the column cannot hold).
+    fn key_value(&mut self, e: &BExpr, ty: SqlType) -> Result<Option<Value>, SqlError> {
+        let v = e.eval(&[], self)?;
+        if v == Value::Null {
+            return Ok(None);
+        }
+        let from = if e.ty() == SqlType::Unknown { SqlType::Text } else { e.ty() };
+        Ok(cast(v, from, ty, false).ok())
+    }
+
+    /// Reads a table's rows through an access path, as (primary key, padded row).
+    fn table_rows(&mut self, table: &Arc<TableSchema>, access: &Access) -> Result<Vec<(Key, Row)>, SqlError> {
+        let pad = |rows: Vec<(Key, Row)>| rows.into_iter().map(|(k, r)| (k, table.pad_row(r))).collect();
+        match access {
+            Access::Scan => {
+                let rows = self.txn()?.scan(table.id, (Bound::Unbounded, Bound::Unbounded))?;
+                Ok(pad(rows))
+            }
+            Access::PkPoint(exprs) => {
+                let mut key = Vec::with_capacity(exprs.len());
+                for (e, &c) in exprs.iter().zip(&table.primary_key) {
+                    match self.key_value(e, table.columns[c].ty)? {
+                        Some(v) => key.push(v),
+                        None => return Ok(vec![]),
+                    }
+                }
+                let row = self.txn()?.get(table.id, &key)?;
+                Ok(row.map(|r| vec![(key, table.pad_row(r))]).unwrap_or_default())
+            }
+            Access::PkRange { eq, lower, upper } => {
+                let cols: Vec<SqlType> = table.primary_key.iter().map(|&c| table.columns[c].ty).collect();
+                let Some(range) = self.key_range(&cols, eq, lower, upper)? else { return Ok(vec![]) };
+                let rows = self.txn()?.scan(table.id, range)?;
+                Ok(pad(rows))
+            }
+            Access::Index { index, eq, lower, upper, .. } => {
+                let def = table.indexes.iter().find(|i| i.id == *index).cloned();
+                let Some(def) = def else { return Err(SqlError::new("XX000", "index vanished")) };
+                let cols: Vec<SqlType> = def.columns.iter().map(|&c| table.columns[c].ty).collect();
+                let Some(range) = self.key_range(&cols, eq, lower, upper)? else { return Ok(vec![]) };
+                let rows = self.txn()?.scan_index(*index, range)?;
+                Ok(pad(rows))
+            }
+        }
+    }
+
+    /// The key range for an equality prefix and optional bounds on the next column.
+    fn key_range(
+        &mut self,
+        cols: &[SqlType],
+        eq: &[BExpr],
+        lower: &Option<(BExpr, bool)>,
+        upper: &Option<(BExpr, bool)>,
+    ) -> Result<Option<KeyRange>, SqlError> {
+        let mut prefix = Vec::new();
+        for (e, ty) in eq.iter().zip(cols) {
+            match self.key_value(e, *ty)? {
+                Some(v) => prefix.push(v),
+                None => return Ok(None),
+            }
+        }
+        let next_ty = cols.get(eq.len()).copied();
+        // a value above every value of a non-bytea column (types sort by storage rank)
+        let above_all = |ty: SqlType| (ty != SqlType::Bytea).then(|| Value::Bytes(vec![]));
+        let more_after = eq.len() + 1 < cols.len();
+        let lo = match (lower, next_ty) {
+            (Some((e, inclusive)), Some(ty)) => match self.key_value(e, ty)? {
+                Some(v) => {
+                    let mut k = prefix.clone();
+                    k.push(v);
+                    if *inclusive || more_after { Bound::Included(k) } else { Bound::Excluded(k) }
+                }
+                None => return Ok(None),
+            },
+            _ if prefix.is_empty() => Bound::Unbounded,
+            _ => Bound::Included(prefix.clone()),
+        };
+        let hi = match (upper, next_ty) {
+            (Some((e, inclusive)), Some(ty)) => match self.key_value(e, ty)? {
+                Some(v) => {
+                    let mut k = prefix.clone();
+                    k.push(v);
+                    if !*inclusive {
+                        Bound::Excluded(k)
+                    } else if more_after {
+                        match above_all(cols[eq.len() + 1]) {
+                            Some(s) => {
+                                k.push(s);
+                                Bound::Excluded(k)
+                            }
+                            None => Bound::Unbounded,
+                        }
+                    } else {
+                        Bound::Included(k)
+                    }
+                }
+                None => return Ok(None),
+            },
+            _ if prefix.is_empty() => Bound::Unbounded,
+            _ => match next_ty.and_then(above_all) {
+                Some(s) => {
+                    let mut k = prefix.clone();
+                    k.push(s);
+                    Bound::Excluded(k)
+                }
+                None if next_ty.is_none() => Bound::Included(prefix.clone()),
+                None => Bound::Unbounded,
+            },
+        };
+        Ok(Some((lo, hi)))
+    }
+
+    /// Fills, coerces and checks a row about to be written.
+    fn finish_row(&mut self, table: &TableSchema, rules: &RowRules, mut row: Row, given: &[bool]) -> Result<Row, SqlError> {
+        for (i, col) in table.columns.iter().enumerate() {
+            if given[i] {
+                continue;
+            }
+            row[i] = if let Some(d) = &rules.defaults[i] {
+                d.eval(&[], self)?
+            } else if let Some(n) = table.next_serial(i) {
+                Value::Int(n)
+            } else {
+                Value::Null
+            };
+            if let Some(d) = &rules.defaults[i] {
+                row[i] = cast(row[i].clone(), d.ty(), col.ty, false)?;
+            }
+        }
+        self.check_row(table, rules, &row)?;
+        Ok(row)
+    }
+
+    fn check_row(&mut self, table: &TableSchema, rules: &RowRules, row: &Row) -> Result<(), SqlError> {
+        for (i, col) in table.columns.iter().enumerate() {
+            if row[i] == Value::Null && (col.not_null || table.primary_key.contains(&i)) {
+                return Err(SqlError::new(
+                    "23502",
+                    format!("null value in column \"{}\" of relation \"{}\" violates not-null constraint", col.name, table.name),
+                ));
+            }
+        }
+        for (name, check) in &rules.checks {
+            if super::expr::truth(&check.eval(row, self)?) == Some(false) {
+                return Err(SqlError::new(
+                    "23514",
+                    format!("new row for relation \"{}\" violates check constraint \"{name}\"", table.name),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs an INSERT; returns the number of rows and the RETURNING rows.
+    pub fn insert(&mut self, plan: &InsertPlan) -> Result<(usize, Vec<Row>), SqlError> {
+        let table = &plan.table;
+        let width = table.columns.len();
+        let mut inputs: Vec<(Row, Vec<bool>)> = Vec::new();
+        match &plan.source {
+            InsertSource::Values(rows) => {
+                for r in rows {
+                    let mut row = vec![Value::Null; width];
+                    let mut given = vec![false; width];
+                    for (e, &col) in r.iter().zip(&plan.targets) {
+                        if let Some(e) = e {
+                            row[col] = cast(e.eval(&[], self)?, e.ty(), table.columns[col].ty, false)?;
+                            given[col] = true;
+                        }
+                    }
+                    inputs.push((row, given));
+                }
+            }
+            InsertSource::Query(q) => {
+                for r in self.select(q)? {
+                    let mut row = vec![Value::Null; width];
+                    let mut given = vec![false; width];
+                    for ((v, &col), (_, ty)) in r.into_iter().zip(&plan.targets).zip(&q.columns) {
+                        row[col] = cast(v, *ty, table.columns[col].ty, false)?;
+                        given[col] = true;
+                    }
+                    inputs.push((row, given));
+                }
+            }
+        }
+        let mut count = 0;
+        let mut returned = Vec::new();
+        for (row, given) in inputs {
+            let row = self.finish_row(table, &plan.rules, row, &given)?;
+            let written = match &plan.on_conflict {
+                None => {
+                    self.txn()?.insert(table.id, row.clone())?;
+                    Some(row)
+                }
+                Some(oc) => {
+                    if self.txn()?.insert_unless_conflict(table.id, row.clone())? {
+                        Some(row)
+                    } else if let Some((sets, cond)) = &oc.update {
+                        self.upsert(table, &plan.rules, row, sets, cond.as_ref())?
+                    } else {
+                        None
+                    }
+                }
+            };
+            if let Some(row) = written {
+                count += 1;
+                if let Some((exprs, _)) = &plan.returning {
+                    let mut out = Vec::new();
+                    for e in exprs {
+                        out.push(e.eval(&row, self)?);
+                    }
+                    returned.push(out);
+                }
+            }
+        }
+        Ok((count, returned))
+    }
+
+    /// ON CONFLICT DO UPDATE: updates the conflicting row (found by primary key, then by each
+    /// unique index) with `existing ++ excluded` in scope.
+    fn upsert(&mut self, table: &Arc<TableSchema>, rules: &RowRules, proposed: Row, sets: &[(usize, BExpr)], cond: Option<&BExpr>) -> Result<Option<Row>, SqlError> {
+        let mut keys = vec![table.primary_key.iter().map(|&c| proposed[c].clone()).collect::<Key>()];
+        for idx in table.indexes.iter().filter(|i| i.unique) {
+            let ikey: Key = idx.columns.iter().map(|&c| proposed[c].clone()).collect();
+            if ikey.contains(&Value::Null) {
+                continue;
+            }
+            for (pk, _) in self.txn()?.scan_index(idx.id, (Bound::Included(ikey.clone()), Bound::Included(ikey)))? {
+                keys.push(pk);
+            }
+        }
+        for key in keys {
+            let outcome = self.change_row(table, rules, &key, WaitPolicy::Wait, |ctx, existing| {
+                let mut scope_row = existing.clone();
+                scope_row.extend(proposed.iter().cloned());
+                if let Some(c) = cond
+                    && !c.holds(&scope_row, ctx)?
+                {
+                    return Ok(None);
+                }
+                let mut new = existing.clone();
+                for (col, e) in sets {
+                    new[*col] = cast(e.eval(&scope_row, ctx)?, e.ty(), table.columns[*col].ty, false)?;
+                }
+                Ok(Some(Some(new)))
+            })?;
+            match outcome {
+                Modified::Updated(row) => return Ok(Some(table.pad_row(row))),
+                Modified::Unchanged => return Ok(None),
+                _ => continue,
+            }
+        }
+        Err(SqlError::serialization_conflict())
+    }
+
+    /// Locks a row and lets `decide` compute its fate from the newest version:
+    /// `Ok(None)` keep, `Ok(Some(Some(row)))` update, `Ok(Some(None))` delete.
+    fn change_row(
+        &mut self,
+        table: &Arc<TableSchema>,
+        rules: &RowRules,
+        key: &Key,
+        policy: WaitPolicy,
+        decide: impl FnOnce(&mut ExecCtx, &Row) -> Result<Option<Option<Row>>, SqlError>,
+    ) -> Result<Modified, SqlError> {
+        let txn = self.txn.take().ok_or_else(no_txn)?;
+        let mut failure: Option<SqlError> = None;
+        let result = txn.modify(table.id, key, policy, |newest| {
+            let newest = table.pad_row(newest.clone());
+            match decide(self, &newest).and_then(|d| match d {
+                Some(Some(row)) => self.check_row(table, rules, &row).map(|()| Some(Some(row))),
+                other => Ok(other),
+            }) {
+                Ok(None) => Change::Keep,
+                Ok(Some(Some(row))) => Change::Update(row),
+                Ok(Some(None)) => Change::Delete,
+                Err(e) => {
+                    failure = Some(e);
+                    Change::Keep
+                }
+            }
+        });
+        self.txn = Some(txn);
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        Ok(result?)
+    }
+
+    /// Runs an UPDATE or DELETE; returns the number of rows and the RETURNING rows.
+    pub fn modify(&mut self, plan: &ModifyPlan) -> Result<(usize, Vec<Row>), SqlError> {
+        let table = &plan.table;
+        let candidates = self.table_rows(table, &plan.access)?;
+        let mut count = 0;
+        let mut returned = Vec::new();
+        for (key, row) in candidates {
+            if let Some(f) = &plan.filter
+                && !f.holds(&row, self)?
+            {
+                continue;
+            }
+            let level_rc = !self.txn()?.options().level.transaction_snapshot();
+            let filter = plan.filter.as_ref();
+            let outcome = self.change_row(table, &plan.rules, &key, WaitPolicy::Wait, |ctx, newest| {
+                if level_rc
+                    && *newest != row
+                    && let Some(f) = filter
+                    && !f.holds(newest, ctx)?
+                {
+                    return Ok(None);
+                }
+                match &plan.assignments {
+                    None => Ok(Some(None)),
+                    Some(sets) => {
+                        let mut new = newest.clone();
+                        for (col, e) in sets {
+                            new[*col] = cast(e.eval(newest, ctx)?, e.ty(), table.columns[*col].ty, false)?;
+                        }
+                        Ok(Some(Some(new)))
+                    }
+                }
+            })?;
+            let written = match outcome {
+                Modified::Updated(new) => Some(table.pad_row(new)),
+                Modified::Deleted => Some(row),
+                _ => None,
+            };
+            if let Some(r) = written {
+                count += 1;
+                if let Some((exprs, _)) = &plan.returning {
+                    let mut out = Vec::new();
+                    for e in exprs {
+                        out.push(e.eval(&r, self)?);
+                    }
+                    returned.push(out);
+                }
+            }
+        }
+        Ok((count, returned))
+    }
+}
+
+fn sort_rows<T>(rows: &mut [(Vec<Value>, T)], keys: &[SortKey]) {
+    rows.sort_by(|(a, _), (b, _)| {
+        for (i, k) in keys.iter().enumerate() {
+            let (x, y) = (&a[i], &b[i]);
+            let ord = match (x == &Value::Null, y == &Value::Null) {
+                (true, true) => Ordering::Equal,
+                (true, false) => if k.nulls_first { Ordering::Less } else { Ordering::Greater },
+                (false, true) => if k.nulls_first { Ordering::Greater } else { Ordering::Less },
+                _ => {
+                    let o = compare(x, y, k.expr.ty()).ok().flatten().unwrap_or(Ordering::Equal);
+                    if k.desc { o.reverse() } else { o }
+                }
+            };
+            if ord != Ordering::Equal {
+                return ord;
+            }
+        }
+        Ordering::Equal
+    });
+}
+
+fn set_operation(left: Vec<Row>, right: Vec<Row>, op: SetOp, all: bool) -> Vec<Row> {
+    use std::collections::HashSet;
+    match (op, all) {
+        (SetOp::Union, true) => left.into_iter().chain(right).collect(),
+        (SetOp::Union, false) => {
+            let mut seen = HashSet::new();
+            left.into_iter().chain(right).filter(|r| seen.insert(r.clone())).collect()
+        }
+        (SetOp::Except, _) => {
+            let r: HashSet<Row> = right.into_iter().collect();
+            let mut seen = HashSet::new();
+            left.into_iter().filter(|x| !r.contains(x) && (all || seen.insert(x.clone()))).collect()
+        }
+        (SetOp::Intersect, _) => {
+            let r: HashSet<Row> = right.into_iter().collect();
+            let mut seen = HashSet::new();
+            left.into_iter().filter(|x| r.contains(x) && (all || seen.insert(x.clone()))).collect()
+        }
+    }
+}

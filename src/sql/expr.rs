@@ -1,0 +1,918 @@
+//! Bound expressions ([`BExpr`]) and their evaluation with SQL's three-valued logic.
+//!
+//! A `BExpr` is resolved: column references are positions in the input row (or in an outer
+//! query's row, for correlated subqueries), parameters are numbered, every node knows its type.
+//! Invariants: evaluation never panics on any input; NULL propagates as in PostgreSQL (a
+//! comparison with NULL is NULL, `AND`/`OR` follow Kleene logic); integer overflow and division
+//! by zero are errors (22003, 22012), not wrap-arounds.
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+
+use super::error::SqlError;
+use super::exec::ExecCtx;
+use super::plan::SelectPlan;
+use super::types::{SqlType, cast, format_text};
+use crate::types::Value;
+
+/// A binary operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Concat,
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+}
+
+impl BinOp {
+    pub fn is_comparison(self) -> bool {
+        matches!(self, BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq)
+    }
+
+    /// The operator with its operands swapped (`a < b` ⇔ `b > a`).
+    pub fn flipped(self) -> BinOp {
+        match self {
+            BinOp::Lt => BinOp::Gt,
+            BinOp::LtEq => BinOp::GtEq,
+            BinOp::Gt => BinOp::Lt,
+            BinOp::GtEq => BinOp::LtEq,
+            other => other,
+        }
+    }
+}
+
+/// A built-in scalar function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Func {
+    Now,
+    CurrentDate,
+    Coalesce,
+    NullIf,
+    Greatest,
+    Least,
+    Lower,
+    Upper,
+    Length,
+    Substring,
+    Trim,
+    LTrim,
+    RTrim,
+    Concat,
+    Replace,
+    Abs,
+    Round,
+    Floor,
+    Ceil,
+    Random,
+    Version,
+    CurrentSchema,
+    CurrentDatabase,
+    CurrentUser,
+    BackendPid,
+    TxidCurrent,
+    /// Catalog helpers that answer a constant (pg_table_is_visible, has_table_privilege, ...).
+    ConstTrue,
+    ConstNull,
+    FormatType,
+    GenRandomUuid,
+}
+
+/// An aggregate function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AggFunc {
+    CountStar,
+    Count,
+    Sum,
+    Avg,
+    Min,
+    Max,
+    BoolAnd,
+    BoolOr,
+    StringAgg,
+}
+
+/// One aggregate call of a grouped query.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AggCall {
+    pub func: AggFunc,
+    pub args: Vec<BExpr>,
+    pub distinct: bool,
+    pub ty: SqlType,
+}
+
+/// A bound expression.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BExpr {
+    Const(Value, SqlType),
+    Param(usize, SqlType),
+    /// A column of the current row (`level` 0) or of the `level`-th enclosing query's row.
+    Column { level: usize, index: usize, ty: SqlType },
+    Neg(Box<BExpr>, SqlType),
+    Binary { op: BinOp, left: Box<BExpr>, right: Box<BExpr>, operand_ty: SqlType, ty: SqlType },
+    And(Box<BExpr>, Box<BExpr>),
+    Or(Box<BExpr>, Box<BExpr>),
+    Not(Box<BExpr>),
+    IsNull { expr: Box<BExpr>, negated: bool },
+    IsBool { expr: Box<BExpr>, value: bool, negated: bool },
+    IsDistinct { left: Box<BExpr>, right: Box<BExpr>, operand_ty: SqlType, negated: bool },
+    Cast { expr: Box<BExpr>, to: SqlType, explicit: bool },
+    Func { func: Func, args: Vec<BExpr>, ty: SqlType },
+    Case { operand: Option<Box<BExpr>>, whens: Vec<(BExpr, BExpr)>, otherwise: Option<Box<BExpr>>, ty: SqlType },
+    InList { expr: Box<BExpr>, list: Vec<BExpr>, operand_ty: SqlType, negated: bool },
+    InSubquery { expr: Box<BExpr>, plan: Arc<SelectPlan>, operand_ty: SqlType, negated: bool },
+    Exists { plan: Arc<SelectPlan>, negated: bool },
+    Subquery { plan: Arc<SelectPlan>, ty: SqlType },
+    Like { expr: Box<BExpr>, pattern: Box<BExpr>, negated: bool, case_insensitive: bool },
+    /// The `i`-th aggregate's value (after grouping).
+    AggRef(usize, SqlType),
+    /// The `i`-th GROUP BY key's value (after grouping).
+    GroupRef(usize, SqlType),
+}
+
+impl BExpr {
+    pub fn ty(&self) -> SqlType {
+        match self {
+            BExpr::Const(_, t) | BExpr::Param(_, t) | BExpr::Neg(_, t) => *t,
+            BExpr::Column { ty, .. }
+            | BExpr::Binary { ty, .. }
+            | BExpr::Func { ty, .. }
+            | BExpr::Case { ty, .. }
+            | BExpr::Subquery { ty, .. } => *ty,
+            BExpr::AggRef(_, t) | BExpr::GroupRef(_, t) => *t,
+            BExpr::Cast { to, .. } => *to,
+            BExpr::And(..)
+            | BExpr::Or(..)
+            | BExpr::Not(_)
+            | BExpr::IsNull { .. }
+            | BExpr::IsBool { .. }
+            | BExpr::IsDistinct { .. }
+            | BExpr::InList { .. }
+            | BExpr::InSubquery { .. }
+            | BExpr::Exists { .. }
+            | BExpr::Like { .. } => SqlType::Bool,
+        }
+    }
+
+    /// Whether the expression reads a column of the current row (level 0).
+    pub fn uses_current_row(&self) -> bool {
+        let mut found = false;
+        self.visit(&mut |e| {
+            if matches!(e, BExpr::Column { level: 0, .. }) {
+                found = true;
+            }
+        });
+        found
+    }
+
+    /// Whether the expression reads columns of the current row only from `range`.
+    pub fn columns_within(&self, range: std::ops::Range<usize>) -> bool {
+        let mut ok = true;
+        self.visit(&mut |e| {
+            if let BExpr::Column { level: 0, index, .. } = e
+                && !range.contains(index)
+            {
+                ok = false;
+            }
+        });
+        ok
+    }
+
+    /// Calls `f` on this node and every sub-node (not into subquery plans).
+    pub fn visit(&self, f: &mut dyn FnMut(&BExpr)) {
+        f(self);
+        match self {
+            BExpr::Neg(e, _)
+            | BExpr::Not(e)
+            | BExpr::IsNull { expr: e, .. }
+            | BExpr::IsBool { expr: e, .. }
+            | BExpr::Cast { expr: e, .. }
+            | BExpr::InSubquery { expr: e, .. } => e.visit(f),
+            BExpr::Binary { left, right, .. }
+            | BExpr::IsDistinct { left, right, .. }
+            | BExpr::And(left, right)
+            | BExpr::Or(left, right)
+            | BExpr::Like { expr: left, pattern: right, .. } => {
+                left.visit(f);
+                right.visit(f);
+            }
+            BExpr::Func { args, .. } => args.iter().for_each(|a| a.visit(f)),
+            BExpr::Case { operand, whens, otherwise, .. } => {
+                if let Some(o) = operand {
+                    o.visit(f);
+                }
+                for (w, t) in whens {
+                    w.visit(f);
+                    t.visit(f);
+                }
+                if let Some(o) = otherwise {
+                    o.visit(f);
+                }
+            }
+            BExpr::InList { expr, list, .. } => {
+                expr.visit(f);
+                list.iter().for_each(|a| a.visit(f));
+            }
+            _ => {}
+        }
+    }
+
+    /// Shifts level-0 column positions by `offset` (used when a row is placed after others).
+    pub fn shift_columns(&mut self, offset: usize) {
+        self.visit_mut(&mut |e| {
+            if let BExpr::Column { level: 0, index, .. } = e {
+                *index += offset;
+            }
+        });
+    }
+
+    fn visit_mut(&mut self, f: &mut dyn FnMut(&mut BExpr)) {
+        f(self);
+        match self {
+            BExpr::Neg(e, _)
+            | BExpr::Not(e)
+            | BExpr::IsNull { expr: e, .. }
+            | BExpr::IsBool { expr: e, .. }
+            | BExpr::Cast { expr: e, .. }
+            | BExpr::InSubquery { expr: e, .. } => e.visit_mut(f),
+            BExpr::Binary { left, right, .. }
+            | BExpr::IsDistinct { left, right, .. }
+            | BExpr::And(left, right)
+            | BExpr::Or(left, right)
+            | BExpr::Like { expr: left, pattern: right, .. } => {
+                left.visit_mut(f);
+                right.visit_mut(f);
+            }
+            BExpr::Func { args, .. } => args.iter_mut().for_each(|a| a.visit_mut(f)),
+            BExpr::Case { operand, whens, otherwise, .. } => {
+                if let Some(o) = operand {
+                    o.visit_mut(f);
+                }
+                for (w, t) in whens {
+                    w.visit_mut(f);
+                    t.visit_mut(f);
+                }
+                if let Some(o) = otherwise {
+                    o.visit_mut(f);
+                }
+            }
+            BExpr::InList { expr, list, .. } => {
+                expr.visit_mut(f);
+                list.iter_mut().for_each(|a| a.visit_mut(f));
+            }
+            _ => {}
+        }
+    }
+
+    /// Splits a conjunction into its terms.
+    pub fn conjuncts(self) -> Vec<BExpr> {
+        match self {
+            BExpr::And(a, b) => {
+                let mut v = a.conjuncts();
+                v.extend(b.conjuncts());
+                v
+            }
+            other => vec![other],
+        }
+    }
+}
+
+/// A boolean as SQL sees it: true, false or unknown (NULL).
+pub fn truth(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        _ => None,
+    }
+}
+
+/// Compares two values of the same type class; NULL compares as unknown.
+pub fn compare(a: &Value, b: &Value, ty: SqlType) -> Result<Option<Ordering>, SqlError> {
+    if *a == Value::Null || *b == Value::Null {
+        return Ok(None);
+    }
+    let a = coerce_for(a.clone(), ty)?;
+    let b = coerce_for(b.clone(), ty)?;
+    Ok(Some(match (&a, &b) {
+        (Value::Float(x), Value::Float(y)) => {
+            // PostgreSQL: NaN equals NaN and sorts above everything.
+            x.partial_cmp(y).unwrap_or_else(|| x.is_nan().cmp(&y.is_nan()))
+        }
+        _ => a.cmp(&b),
+    }))
+}
+
+/// Brings a value to the storage variant of `ty` for comparison or arithmetic.
+fn coerce_for(v: Value, ty: SqlType) -> Result<Value, SqlError> {
+    let from = match &v {
+        Value::Int(_) if matches!(ty, SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz) => {
+            return Ok(v);
+        }
+        Value::Int(_) => SqlType::Int8,
+        Value::Float(_) => SqlType::Float8,
+        Value::Numeric(_) => SqlType::Numeric,
+        Value::Text(_) => SqlType::Text,
+        Value::Bool(_) => SqlType::Bool,
+        Value::Bytes(_) => SqlType::Bytea,
+        Value::Null => return Ok(v),
+    };
+    let target = match ty {
+        SqlType::Varchar(_) | SqlType::Char(_) | SqlType::Unknown | SqlType::Json | SqlType::Jsonb => {
+            SqlType::Text
+        }
+        SqlType::Int2 | SqlType::Int4 => SqlType::Int8,
+        SqlType::Float4 => SqlType::Float8,
+        t => t,
+    };
+    if from == target || (from == SqlType::Text && target == SqlType::Uuid) {
+        return Ok(v);
+    }
+    cast(v, from, target, true)
+}
+
+fn overflow(ty: SqlType) -> SqlError {
+    SqlError::new("22003", format!("{} out of range", ty.name()))
+}
+
+fn division_by_zero() -> SqlError {
+    SqlError::new("22012", "division by zero")
+}
+
+fn check_range(i: i64, ty: SqlType) -> Result<Value, SqlError> {
+    let fits = match ty {
+        SqlType::Int2 => i16::try_from(i).is_ok(),
+        SqlType::Int4 => i32::try_from(i).is_ok(),
+        _ => true,
+    };
+    if fits { Ok(Value::Int(i)) } else { Err(overflow(ty)) }
+}
+
+/// Evaluates arithmetic on two non-NULL values in the operand type `ty`.
+fn arithmetic(op: BinOp, a: Value, b: Value, operand_ty: SqlType, ty: SqlType) -> Result<Value, SqlError> {
+    if op == BinOp::Concat {
+        let sa = format_text(&a, operand_ty).unwrap_or_default();
+        let sb = format_text(&b, operand_ty).unwrap_or_default();
+        return Ok(Value::Text(sa + &sb));
+    }
+    // date + integer, timestamp - timestamp and the like
+    if matches!(operand_ty, SqlType::Date) || matches!(ty, SqlType::Date) {
+        if let (Value::Int(x), Value::Int(y)) = (&a, &b) {
+            return match op {
+                BinOp::Add => Ok(Value::Int(x + y)),
+                BinOp::Sub => Ok(Value::Int(x - y)),
+                _ => Err(SqlError::new("42883", "operator does not exist for type date")),
+            };
+        }
+    }
+    let a = coerce_for(a, operand_ty)?;
+    let b = coerce_for(b, operand_ty)?;
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => {
+            let r = match op {
+                BinOp::Add => x.checked_add(y),
+                BinOp::Sub => x.checked_sub(y),
+                BinOp::Mul => x.checked_mul(y),
+                BinOp::Div => {
+                    if y == 0 {
+                        return Err(division_by_zero());
+                    }
+                    x.checked_div(y)
+                }
+                BinOp::Mod => {
+                    if y == 0 {
+                        return Err(division_by_zero());
+                    }
+                    x.checked_rem(y)
+                }
+                _ => None,
+            };
+            r.ok_or_else(|| overflow(ty)).and_then(|r| check_range(r, ty))
+        }
+        (Value::Float(x), Value::Float(y)) => {
+            let r = match op {
+                BinOp::Add => x + y,
+                BinOp::Sub => x - y,
+                BinOp::Mul => x * y,
+                BinOp::Div => {
+                    if y == 0.0 {
+                        return Err(division_by_zero());
+                    }
+                    x / y
+                }
+                BinOp::Mod => x % y,
+                _ => return Err(SqlError::new("42883", "operator does not exist")),
+            };
+            Ok(Value::Float(r))
+        }
+        (Value::Numeric(x), Value::Numeric(y)) => {
+            let r = match op {
+                BinOp::Add => x.checked_add(y),
+                BinOp::Sub => x.checked_sub(y),
+                BinOp::Mul => x.checked_mul(y),
+                BinOp::Div => {
+                    if y.is_zero() {
+                        return Err(division_by_zero());
+                    }
+                    x.checked_div(y).map(|d| {
+                        let scale = x.scale().max(y.scale()).max(16);
+                        let mut d = d.round_dp(scale);
+                        d.rescale(scale);
+                        d
+                    })
+                }
+                BinOp::Mod => {
+                    if y.is_zero() {
+                        return Err(division_by_zero());
+                    }
+                    x.checked_rem(y)
+                }
+                _ => None,
+            };
+            r.map(Value::Numeric).ok_or_else(|| SqlError::new("22003", "numeric field overflow"))
+        }
+        (x, _) => Err(SqlError::new(
+            "42883",
+            format!("operator does not exist: {} {:?}", operand_ty.name(), x),
+        )),
+    }
+}
+
+/// Matches `s` against a LIKE pattern (`%`, `_`, backslash escapes).
+pub fn like_match(s: &str, pattern: &str, case_insensitive: bool) -> bool {
+    let (s, p): (Vec<char>, Vec<char>) = if case_insensitive {
+        (s.to_lowercase().chars().collect(), pattern.to_lowercase().chars().collect())
+    } else {
+        (s.chars().collect(), pattern.chars().collect())
+    };
+    fn go(s: &[char], p: &[char]) -> bool {
+        match p.first() {
+            None => s.is_empty(),
+            Some('%') => (0..=s.len()).any(|i| go(&s[i..], &p[1..])),
+            Some('_') => !s.is_empty() && go(&s[1..], &p[1..]),
+            Some('\\') if p.len() > 1 => s.first() == Some(&p[1]) && go(&s[1..], &p[2..]),
+            Some(c) => s.first() == Some(c) && go(&s[1..], &p[1..]),
+        }
+    }
+    go(&s, &p)
+}
+
+impl BExpr {
+    /// Evaluates against `row` (level 0) and the enclosing queries' rows in `ctx`.
+    pub fn eval(&self, row: &[Value], ctx: &mut ExecCtx) -> Result<Value, SqlError> {
+        Ok(match self {
+            BExpr::Const(v, _) => v.clone(),
+            BExpr::Param(i, _) => ctx.params.get(*i).cloned().unwrap_or(Value::Null),
+            BExpr::Column { level: 0, index, .. } => row.get(*index).cloned().unwrap_or(Value::Null),
+            BExpr::Column { level, index, .. } => ctx
+                .outer
+                .get(ctx.outer.len().wrapping_sub(*level))
+                .and_then(|r| r.get(*index))
+                .cloned()
+                .unwrap_or(Value::Null),
+            BExpr::AggRef(i, _) | BExpr::GroupRef(i, _) => {
+                // after grouping, the row is [group keys..., aggregates...]; the planner
+                // rewrote these into Column references, so reaching here is a planner slip
+                return Err(SqlError::new("XX000", format!("unplaced aggregate reference {i}")));
+            }
+            BExpr::Neg(e, ty) => match e.eval(row, ctx)? {
+                Value::Null => Value::Null,
+                Value::Int(i) => check_range(i.checked_neg().ok_or_else(|| overflow(*ty))?, *ty)?,
+                Value::Float(f) => Value::Float(-f),
+                Value::Numeric(d) => Value::Numeric(-d),
+                other => return Err(SqlError::new("42883", format!("cannot negate {other}"))),
+            },
+            BExpr::Binary { op, left, right, operand_ty, ty } => {
+                let a = left.eval(row, ctx)?;
+                let b = right.eval(row, ctx)?;
+                if a == Value::Null || b == Value::Null {
+                    return Ok(Value::Null);
+                }
+                if op.is_comparison() {
+                    let ord = compare(&a, &b, *operand_ty)?.expect("non-null");
+                    Value::Bool(match op {
+                        BinOp::Eq => ord == Ordering::Equal,
+                        BinOp::NotEq => ord != Ordering::Equal,
+                        BinOp::Lt => ord == Ordering::Less,
+                        BinOp::LtEq => ord != Ordering::Greater,
+                        BinOp::Gt => ord == Ordering::Greater,
+                        _ => ord != Ordering::Less,
+                    })
+                } else {
+                    arithmetic(*op, a, b, *operand_ty, *ty)?
+                }
+            }
+            BExpr::And(a, b) => {
+                let x = truth(&a.eval(row, ctx)?);
+                if x == Some(false) {
+                    return Ok(Value::Bool(false));
+                }
+                match (x, truth(&b.eval(row, ctx)?)) {
+                    (_, Some(false)) => Value::Bool(false),
+                    (Some(true), Some(true)) => Value::Bool(true),
+                    _ => Value::Null,
+                }
+            }
+            BExpr::Or(a, b) => {
+                let x = truth(&a.eval(row, ctx)?);
+                if x == Some(true) {
+                    return Ok(Value::Bool(true));
+                }
+                match (x, truth(&b.eval(row, ctx)?)) {
+                    (_, Some(true)) => Value::Bool(true),
+                    (Some(false), Some(false)) => Value::Bool(false),
+                    _ => Value::Null,
+                }
+            }
+            BExpr::Not(e) => match truth(&e.eval(row, ctx)?) {
+                Some(b) => Value::Bool(!b),
+                None => Value::Null,
+            },
+            BExpr::IsNull { expr, negated } => {
+                Value::Bool((expr.eval(row, ctx)? == Value::Null) != *negated)
+            }
+            BExpr::IsBool { expr, value, negated } => {
+                let v = truth(&expr.eval(row, ctx)?);
+                Value::Bool((v == Some(*value)) != *negated)
+            }
+            BExpr::IsDistinct { left, right, operand_ty, negated } => {
+                let a = left.eval(row, ctx)?;
+                let b = right.eval(row, ctx)?;
+                let distinct = match (a == Value::Null, b == Value::Null) {
+                    (true, true) => false,
+                    (true, false) | (false, true) => true,
+                    _ => compare(&a, &b, *operand_ty)? != Some(Ordering::Equal),
+                };
+                Value::Bool(distinct != *negated)
+            }
+            BExpr::Cast { expr, to, explicit } => {
+                let v = expr.eval(row, ctx)?;
+                cast(v, expr.ty(), *to, *explicit)?
+            }
+            BExpr::Func { func, args, ty } => eval_func(*func, args, *ty, row, ctx)?,
+            BExpr::Case { operand, whens, otherwise, ty } => {
+                let subject = match operand {
+                    Some(o) => Some((o.eval(row, ctx)?, SqlType::unify(o.ty(), whens[0].0.ty()))),
+                    None => None,
+                };
+                for (when, then) in whens {
+                    let hit = match &subject {
+                        Some((s, t)) => compare(s, &when.eval(row, ctx)?, *t)? == Some(Ordering::Equal),
+                        None => truth(&when.eval(row, ctx)?) == Some(true),
+                    };
+                    if hit {
+                        let v = then.eval(row, ctx)?;
+                        return cast(v, then.ty(), *ty, false);
+                    }
+                }
+                match otherwise {
+                    Some(e) => {
+                        let v = e.eval(row, ctx)?;
+                        cast(v, e.ty(), *ty, false)?
+                    }
+                    None => Value::Null,
+                }
+            }
+            BExpr::InList { expr, list, operand_ty, negated } => {
+                let v = expr.eval(row, ctx)?;
+                let mut values = Vec::with_capacity(list.len());
+                for item in list {
+                    values.push(item.eval(row, ctx)?);
+                }
+                in_values(&v, values.iter(), *operand_ty, *negated)?
+            }
+            BExpr::InSubquery { expr, plan, operand_ty, negated } => {
+                let v = expr.eval(row, ctx)?;
+                let rows = ctx.run_subquery(plan, row)?;
+                in_values(&v, rows.iter().map(|r| &r[0]), *operand_ty, *negated)?
+            }
+            BExpr::Exists { plan, negated } => {
+                let rows = ctx.run_subquery(plan, row)?;
+                Value::Bool(rows.is_empty() == *negated)
+            }
+            BExpr::Subquery { plan, .. } => {
+                let rows = ctx.run_subquery(plan, row)?;
+                match rows.len() {
+                    0 => Value::Null,
+                    1 => rows[0][0].clone(),
+                    _ => {
+                        return Err(SqlError::new(
+                            "21000",
+                            "more than one row returned by a subquery used as an expression",
+                        ));
+                    }
+                }
+            }
+            BExpr::Like { expr, pattern, negated, case_insensitive } => {
+                let v = expr.eval(row, ctx)?;
+                let p = pattern.eval(row, ctx)?;
+                match (v, p) {
+                    (Value::Text(s), Value::Text(p)) => {
+                        Value::Bool(like_match(&s, &p, *case_insensitive) != *negated)
+                    }
+                    _ => Value::Null,
+                }
+            }
+        })
+    }
+
+    /// Evaluates a predicate: true only if the value is TRUE (NULL and FALSE reject).
+    pub fn holds(&self, row: &[Value], ctx: &mut ExecCtx) -> Result<bool, SqlError> {
+        Ok(truth(&self.eval(row, ctx)?) == Some(true))
+    }
+}
+
+fn in_values<'a>(
+    v: &Value,
+    values: impl Iterator<Item = &'a Value>,
+    ty: SqlType,
+    negated: bool,
+) -> Result<Value, SqlError> {
+    if *v == Value::Null {
+        return Ok(Value::Null);
+    }
+    let mut saw_null = false;
+    for item in values {
+        match compare(v, item, ty)? {
+            Some(Ordering::Equal) => return Ok(Value::Bool(!negated)),
+            None => saw_null = true,
+            _ => {}
+        }
+    }
+    Ok(if saw_null { Value::Null } else { Value::Bool(negated) })
+}
+
+fn eval_func(
+    func: Func,
+    args: &[BExpr],
+    ty: SqlType,
+    row: &[Value],
+    ctx: &mut ExecCtx,
+) -> Result<Value, SqlError> {
+    let mut vals = Vec::with_capacity(args.len());
+    // COALESCE evaluates lazily
+    if func == Func::Coalesce {
+        for a in args {
+            let v = a.eval(row, ctx)?;
+            if v != Value::Null {
+                return cast(v, a.ty(), ty, false);
+            }
+        }
+        return Ok(Value::Null);
+    }
+    for a in args {
+        vals.push(a.eval(row, ctx)?);
+    }
+    let text = |i: usize| -> Option<String> {
+        vals.get(i).and_then(|v| format_text(v, args[i].ty()))
+    };
+    let strict_null = !matches!(
+        func,
+        Func::Concat | Func::Greatest | Func::Least | Func::NullIf | Func::ConstNull | Func::ConstTrue
+    );
+    if strict_null && vals.contains(&Value::Null) {
+        return Ok(Value::Null);
+    }
+    Ok(match func {
+        Func::Now => Value::Int(ctx.statement_time),
+        Func::CurrentDate => Value::Int(ctx.statement_time.div_euclid(86_400_000_000)),
+        Func::Coalesce => unreachable!("handled above"),
+        Func::NullIf => {
+            let t = SqlType::unify(args[0].ty(), args[1].ty());
+            if compare(&vals[0], &vals[1], t)? == Some(Ordering::Equal) {
+                Value::Null
+            } else {
+                vals[0].clone()
+            }
+        }
+        Func::Greatest | Func::Least => {
+            let mut best: Option<Value> = None;
+            for (v, a) in vals.iter().zip(args) {
+                let v = cast(v.clone(), a.ty(), ty, false)?;
+                if v == Value::Null {
+                    continue;
+                }
+                best = Some(match best {
+                    None => v,
+                    Some(b) => {
+                        let ord = compare(&v, &b, ty)?.unwrap_or(Ordering::Equal);
+                        let take = if func == Func::Greatest { ord == Ordering::Greater } else { ord == Ordering::Less };
+                        if take { v } else { b }
+                    }
+                });
+            }
+            best.unwrap_or(Value::Null)
+        }
+        Func::Lower => Value::Text(text(0).unwrap_or_default().to_lowercase()),
+        Func::Upper => Value::Text(text(0).unwrap_or_default().to_uppercase()),
+        Func::Length => match &vals[0] {
+            Value::Bytes(b) => Value::Int(b.len() as i64),
+            _ => Value::Int(text(0).unwrap_or_default().chars().count() as i64),
+        },
+        Func::Substring => {
+            let s: Vec<char> = text(0).unwrap_or_default().chars().collect();
+            let start = vals.get(1).and_then(Value::as_int).unwrap_or(1);
+            let len = vals.get(2).and_then(Value::as_int);
+            if let Some(l) = len
+                && l < 0
+            {
+                return Err(SqlError::new("22011", "negative substring length not allowed"));
+            }
+            let end = len.map_or(i64::MAX, |l| start.saturating_add(l));
+            let from = start.max(1) as usize - 1;
+            let to = end.clamp(1, s.len() as i64 + 1) as usize - 1;
+            Value::Text(if from < to { s[from..to].iter().collect() } else { String::new() })
+        }
+        Func::Trim | Func::LTrim | Func::RTrim => {
+            let s = text(0).unwrap_or_default();
+            let chars: Vec<char> = text(1).unwrap_or_else(|| " ".into()).chars().collect();
+            let t = match func {
+                Func::Trim => s.trim_matches(|c| chars.contains(&c)),
+                Func::LTrim => s.trim_start_matches(|c| chars.contains(&c)),
+                _ => s.trim_end_matches(|c| chars.contains(&c)),
+            };
+            Value::Text(t.to_string())
+        }
+        Func::Concat => {
+            let mut out = String::new();
+            for (v, a) in vals.iter().zip(args) {
+                if let Some(s) = format_text(v, a.ty()) {
+                    out.push_str(&s);
+                }
+            }
+            Value::Text(out)
+        }
+        Func::Replace => {
+            let s = text(0).unwrap_or_default();
+            let from = text(1).unwrap_or_default();
+            let to = text(2).unwrap_or_default();
+            Value::Text(if from.is_empty() { s } else { s.replace(&from, &to) })
+        }
+        Func::Abs => match &vals[0] {
+            Value::Int(i) => check_range(i.checked_abs().ok_or_else(|| overflow(ty))?, ty)?,
+            Value::Float(f) => Value::Float(f.abs()),
+            Value::Numeric(d) => Value::Numeric(d.abs()),
+            _ => Value::Null,
+        },
+        Func::Round | Func::Floor | Func::Ceil => {
+            let digits = vals.get(1).and_then(Value::as_int).unwrap_or(0);
+            match &vals[0] {
+                Value::Int(i) => Value::Int(*i),
+                Value::Float(f) => Value::Float(match func {
+                    Func::Round => {
+                        let m = 10f64.powi(digits as i32);
+                        (f * m).round() / m
+                    }
+                    Func::Floor => f.floor(),
+                    _ => f.ceil(),
+                }),
+                Value::Numeric(d) => Value::Numeric(match func {
+                    Func::Round => d.round_dp_with_strategy(
+                        digits.clamp(0, 28) as u32,
+                        rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+                    ),
+                    Func::Floor => d.floor(),
+                    _ => d.ceil(),
+                }),
+                _ => Value::Null,
+            }
+        }
+        Func::Random => Value::Float(ctx.random()),
+        Func::Version => Value::Text(super::server_version_string()),
+        Func::CurrentSchema => Value::Text("public".into()),
+        Func::CurrentDatabase => Value::Text(ctx.database.clone()),
+        Func::CurrentUser => Value::Text(ctx.user.clone()),
+        Func::BackendPid => Value::Int(ctx.session_id as i64),
+        Func::TxidCurrent => Value::Int(ctx.txn_id() as i64),
+        Func::ConstTrue => Value::Bool(true),
+        Func::ConstNull => Value::Null,
+        Func::FormatType => {
+            let oid = vals[0].as_int().unwrap_or(0);
+            Value::Text(super::system::type_name_of_oid(oid))
+        }
+        Func::GenRandomUuid => {
+            let a = ctx.random_u64();
+            let b = ctx.random_u64();
+            let hex = format!("{a:016x}{b:016x}");
+            let mut h: Vec<char> = hex.chars().collect();
+            h[12] = '4';
+            h[16] = ['8', '9', 'a', 'b'][(b % 4) as usize];
+            let h: String = h.into_iter().collect();
+            Value::Text(format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]))
+        }
+    })
+}
+
+/// Running state of one aggregate over a group.
+#[derive(Clone, Debug)]
+pub struct AggState {
+    count: i64,
+    value: Value,
+    seen: Option<std::collections::HashSet<Value>>,
+}
+
+impl AggState {
+    pub fn new(call: &AggCall) -> Self {
+        AggState { count: 0, value: Value::Null, seen: call.distinct.then(Default::default) }
+    }
+
+    /// Adds one input row's argument values.
+    pub fn add(&mut self, call: &AggCall, args: &[Value]) -> Result<(), SqlError> {
+        if call.func == AggFunc::CountStar {
+            self.count += 1;
+            return Ok(());
+        }
+        let v = args.first().cloned().unwrap_or(Value::Null);
+        if v == Value::Null {
+            return Ok(());
+        }
+        if let Some(seen) = &mut self.seen
+            && !seen.insert(v.clone())
+        {
+            return Ok(());
+        }
+        self.count += 1;
+        let arg_ty = call.args[0].ty();
+        self.value = match (call.func, std::mem::replace(&mut self.value, Value::Null)) {
+            (AggFunc::Count, _) => Value::Null,
+            (AggFunc::Sum | AggFunc::Avg, Value::Null) => match v {
+                Value::Int(i) if call.func == AggFunc::Avg || arg_ty == SqlType::Int8 => {
+                    Value::Numeric(Decimal::from(i))
+                }
+                other => other,
+            },
+            (AggFunc::Sum | AggFunc::Avg, acc) => {
+                let add_ty = match acc {
+                    Value::Numeric(_) => SqlType::Numeric,
+                    Value::Float(_) => SqlType::Float8,
+                    _ => SqlType::Int8,
+                };
+                arithmetic(BinOp::Add, acc, v, add_ty, SqlType::Int8)?
+            }
+            (AggFunc::Min | AggFunc::Max, Value::Null) => v,
+            (AggFunc::Min | AggFunc::Max, acc) => {
+                let ord = compare(&v, &acc, arg_ty)?.unwrap_or(Ordering::Equal);
+                let better = if call.func == AggFunc::Min { ord == Ordering::Less } else { ord == Ordering::Greater };
+                if better { v } else { acc }
+            }
+            (AggFunc::BoolAnd, acc) => Value::Bool(truth(&v) == Some(true) && acc != Value::Bool(false)),
+            (AggFunc::BoolOr, acc) => Value::Bool(truth(&v) == Some(true) || acc == Value::Bool(true)),
+            (AggFunc::StringAgg, acc) => {
+                let sep = args.get(1).and_then(|s| format_text(s, SqlType::Text)).unwrap_or_default();
+                let s = format_text(&v, arg_ty).unwrap_or_default();
+                match acc {
+                    Value::Text(a) => Value::Text(a + &sep + &s),
+                    _ => Value::Text(s),
+                }
+            }
+            (AggFunc::CountStar, _) => unreachable!("handled above"),
+        };
+        Ok(())
+    }
+
+    /// The aggregate's result.
+    pub fn finish(self, call: &AggCall) -> Result<Value, SqlError> {
+        Ok(match call.func {
+            AggFunc::CountStar | AggFunc::Count => Value::Int(self.count),
+            AggFunc::Avg => match self.value {
+                Value::Null => Value::Null,
+                Value::Numeric(d) => {
+                    let mut avg = (d / Decimal::from(self.count)).round_dp(16);
+                    avg.rescale(16);
+                    Value::Numeric(avg)
+                }
+                Value::Float(f) => Value::Float(f / self.count as f64),
+                other => other,
+            },
+            _ => cast(self.value, call.ty, call.ty, false)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns() {
+        assert!(like_match("hello", "h%o", false));
+        assert!(like_match("hello", "_ello", false));
+        assert!(!like_match("hello", "h_o", false));
+        assert!(like_match("HeLLo", "hello", true));
+        assert!(like_match("50%", "50\\%", false));
+    }
+
+    #[test]
+    fn comparisons_coerce_numbers() {
+        let d = Value::Numeric(Decimal::new(15, 1));
+        assert_eq!(compare(&Value::Int(2), &d, SqlType::Numeric).unwrap(), Some(Ordering::Greater));
+        assert_eq!(compare(&Value::Null, &d, SqlType::Numeric).unwrap(), None);
+    }
+}

@@ -1,0 +1,1704 @@
+//! The binder and planner: turns sqlparser's AST into executable plans against the schema.
+//!
+//! It resolves names (42P01, 42703, 42702), types every expression, infers the types of `$n`
+//! parameters from their context (a column they are compared with or assigned to), places
+//! aggregates and GROUP BY keys, and picks each table's access path from the WHERE clause:
+//! a primary-key point lookup, a primary-key prefix or range, a secondary-index lookup or range,
+//! or a full scan. Invariant: the chosen access path only narrows what is read; the whole WHERE
+//! clause is still evaluated on every row, so a plan is correct whatever path it picks.
+
+use std::sync::Arc;
+
+use sqlparser::ast::{self, Expr, SelectItem, SetExpr, TableFactor, Value as AstValue};
+
+use super::error::SqlError;
+use super::expr::{AggCall, AggFunc, BExpr, BinOp, Func};
+use super::schema::{Schema, TableSchema};
+use super::system::SystemView;
+use super::types::{SqlType, cast, parse_text};
+use crate::catalog::IndexId;
+use crate::txn::{LockMode, WaitPolicy};
+use crate::types::Value;
+
+/// One column visible to expressions.
+#[derive(Clone, Debug)]
+pub struct ScopeCol {
+    pub qualifier: Option<String>,
+    pub name: String,
+    pub ty: SqlType,
+    pub hidden: bool,
+}
+
+/// The columns of the row being evaluated, and the enclosing query's scope.
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    pub cols: Vec<ScopeCol>,
+    pub parent: Option<Box<Scope>>,
+}
+
+impl Scope {
+    fn of_table(table: &TableSchema, qualifier: &str) -> Scope {
+        Scope {
+            cols: table
+                .columns
+                .iter()
+                .map(|c| ScopeCol {
+                    qualifier: Some(qualifier.to_string()),
+                    name: c.name.clone(),
+                    ty: c.ty,
+                    hidden: c.hidden,
+                })
+                .collect(),
+            parent: None,
+        }
+    }
+}
+
+/// How a table's rows are found.
+#[derive(Clone, Debug)]
+pub enum Access {
+    Scan,
+    /// Every primary key column is fixed.
+    PkPoint(Vec<BExpr>),
+    /// A prefix of the primary key is fixed, the next column optionally bounded.
+    PkRange { eq: Vec<BExpr>, lower: Option<(BExpr, bool)>, upper: Option<(BExpr, bool)> },
+    /// A secondary index, its leading columns fixed, the next optionally bounded.
+    Index { index: IndexId, name: String, eq: Vec<BExpr>, lower: Option<(BExpr, bool)>, upper: Option<(BExpr, bool)> },
+}
+
+/// A row source.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// No FROM clause: one row with no columns.
+    Single,
+    Table { table: Arc<TableSchema>, access: Access, alias: String },
+    System(SystemView),
+    Derived(Arc<SelectPlan>),
+    Series(Vec<BExpr>),
+    Join { left: Box<Source>, right: Box<Source>, left_outer: bool, on: Option<BExpr>, right_width: usize },
+}
+
+/// ORDER BY term.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SortKey {
+    pub expr: BExpr,
+    pub desc: bool,
+    pub nulls_first: bool,
+}
+
+/// `FOR UPDATE` and friends.
+#[derive(Clone, Debug)]
+pub struct Locking {
+    pub mode: LockMode,
+    pub policy: WaitPolicy,
+    /// Which tables (by alias) to lock; empty = all.
+    pub of: Vec<String>,
+}
+
+/// GROUP BY keys and the aggregates computed per group.
+#[derive(Clone, Debug)]
+pub struct Grouping {
+    pub keys: Vec<BExpr>,
+    pub aggs: Vec<AggCall>,
+}
+
+/// A SELECT.
+#[derive(Clone, Debug)]
+pub struct SelectPlan {
+    pub source: Source,
+    pub source_width: usize,
+    pub filter: Option<BExpr>,
+    pub grouping: Option<Grouping>,
+    pub having: Option<BExpr>,
+    pub projection: Vec<BExpr>,
+    pub columns: Vec<(String, SqlType)>,
+    pub distinct: bool,
+    pub order_by: Vec<SortKey>,
+    pub limit: Option<BExpr>,
+    pub offset: Option<BExpr>,
+    pub locking: Option<Locking>,
+    /// Reads columns of an enclosing query (re-run per outer row).
+    pub correlated: bool,
+    /// UNION / EXCEPT / INTERSECT with further plans.
+    pub set_ops: Vec<(SetOp, bool, Arc<SelectPlan>)>,
+}
+
+/// Plans compare by identity (expressions holding the same subquery are equal).
+impl PartialEq for SelectPlan {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetOp {
+    Union,
+    Except,
+    Intersect,
+}
+
+/// Rows to insert.
+#[derive(Clone, Debug)]
+pub enum InsertSource {
+    /// Per row, per target column: an expression or DEFAULT (`None`).
+    Values(Vec<Vec<Option<BExpr>>>),
+    Query(Arc<SelectPlan>),
+}
+
+/// ON CONFLICT.
+#[derive(Clone, Debug)]
+pub struct OnConflict {
+    /// DO UPDATE SET assignments (over `existing row ++ excluded row`) and its WHERE.
+    pub update: Option<(Vec<(usize, BExpr)>, Option<BExpr>)>,
+}
+
+/// Column rules checked on every written row.
+#[derive(Clone, Debug)]
+pub struct RowRules {
+    pub defaults: Vec<Option<BExpr>>,
+    pub checks: Vec<(String, BExpr)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct InsertPlan {
+    pub table: Arc<TableSchema>,
+    pub targets: Vec<usize>,
+    pub source: InsertSource,
+    pub on_conflict: Option<OnConflict>,
+    pub rules: RowRules,
+    pub returning: Option<(Vec<BExpr>, Vec<(String, SqlType)>)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ModifyPlan {
+    pub table: Arc<TableSchema>,
+    pub access: Access,
+    pub filter: Option<BExpr>,
+    /// UPDATE assignments; `None` for DELETE.
+    pub assignments: Option<Vec<(usize, BExpr)>>,
+    pub rules: RowRules,
+    pub returning: Option<(Vec<BExpr>, Vec<(String, SqlType)>)>,
+}
+
+/// Binds names and types for one statement.
+pub struct Binder<'a> {
+    pub schema: &'a Schema,
+    /// Parameter types: given by the client or inferred; `None` = not yet known.
+    pub params: Vec<Option<SqlType>>,
+    aggs: Option<Vec<AggCall>>,
+    /// Set when an expression reads an enclosing query's column.
+    correlated: bool,
+}
+
+fn ident_name(id: &ast::Ident) -> String {
+    if id.quote_style.is_some() { id.value.clone() } else { id.value.to_lowercase() }
+}
+
+/// The unqualified, lower-cased name of an object (`public.t` → `t`).
+pub fn object_name(name: &ast::ObjectName) -> String {
+    name.0
+        .last()
+        .map(|p| match p {
+            ast::ObjectNamePart::Identifier(id) => ident_name(id),
+            other => other.to_string(),
+        })
+        .unwrap_or_default()
+}
+
+fn object_schema(name: &ast::ObjectName) -> Option<String> {
+    if name.0.len() >= 2 {
+        match &name.0[name.0.len() - 2] {
+            ast::ObjectNamePart::Identifier(id) => Some(ident_name(id)),
+            _ => None,
+        }
+    } else {
+        None
+    }
+}
+
+/// Parses a numeric literal: integer types when it fits, else numeric.
+pub fn number_literal(s: &str) -> Result<(Value, SqlType), SqlError> {
+    if let Ok(i) = s.parse::<i64>() {
+        let ty = if i32::try_from(i).is_ok() { SqlType::Int4 } else { SqlType::Int8 };
+        return Ok((Value::Int(i), ty));
+    }
+    parse_text(s, SqlType::Numeric).map(|v| (v, SqlType::Numeric))
+}
+
+impl<'a> Binder<'a> {
+    pub fn new(schema: &'a Schema, params: Vec<Option<SqlType>>) -> Self {
+        Binder { schema, params, aggs: None, correlated: false }
+    }
+
+    /// Final parameter types (unknown ones as text, as PostgreSQL does).
+    pub fn param_types(&self) -> Vec<SqlType> {
+        self.params.iter().map(|p| p.unwrap_or(SqlType::Text)).collect()
+    }
+
+    fn param(&mut self, name: &str, expected: Option<SqlType>) -> Result<BExpr, SqlError> {
+        let n: usize = name
+            .trim_start_matches('$')
+            .parse()
+            .map_err(|_| SqlError::syntax(format!("bad parameter {name}")))?;
+        if n == 0 || n > 65_535 {
+            return Err(SqlError::syntax(format!("there is no parameter {name}")));
+        }
+        if self.params.len() < n {
+            self.params.resize(n, None);
+        }
+        let slot = &mut self.params[n - 1];
+        if slot.is_none() {
+            *slot = expected.filter(|t| *t != SqlType::Unknown);
+        }
+        Ok(BExpr::Param(n - 1, slot.unwrap_or(SqlType::Unknown)))
+    }
+
+    fn resolve(&mut self, parts: &[String], scope: &Scope) -> Result<BExpr, SqlError> {
+        let (qualifier, name) = match parts {
+            [name] => (None, name.as_str()),
+            [.., q, name] => (Some(q.as_str()), name.as_str()),
+            [] => return Err(SqlError::syntax("empty name")),
+        };
+        let mut level = 0;
+        let mut current = Some(scope);
+        while let Some(s) = current {
+            let hits: Vec<usize> = s
+                .cols
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.name == name && qualifier.is_none_or(|q| c.qualifier.as_deref() == Some(q)))
+                .map(|(i, _)| i)
+                .collect();
+            match hits.len() {
+                0 => {}
+                1 => {
+                    if level > 0 {
+                        self.correlated = true;
+                    }
+                    return Ok(BExpr::Column { level, index: hits[0], ty: s.cols[hits[0]].ty });
+                }
+                _ => {
+                    return Err(SqlError::new("42702", format!("column reference \"{name}\" is ambiguous")));
+                }
+            }
+            level += 1;
+            current = s.parent.as_deref();
+        }
+        if let Some(q) = qualifier
+            && !scope.cols.iter().any(|c| c.qualifier.as_deref() == Some(q))
+        {
+            return Err(SqlError::new(
+                "42P01",
+                format!("missing FROM-clause entry for table \"{q}\""),
+            ));
+        }
+        Err(SqlError::undefined_column(&parts.join(".")))
+    }
+
+    /// Binds an expression; `expected` types untyped literals and parameters.
+    pub fn expr(&mut self, e: &Expr, scope: &Scope, expected: Option<SqlType>) -> Result<BExpr, SqlError> {
+        let bound = self.expr_inner(e, scope, expected)?;
+        // an untyped literal meeting a known type takes it
+        if let (BExpr::Const(v, SqlType::Unknown), Some(t)) = (&bound, expected)
+            && t != SqlType::Unknown
+        {
+            return Ok(BExpr::Const(cast(v.clone(), SqlType::Text, t, false)?, t));
+        }
+        Ok(bound)
+    }
+
+    fn expr_inner(&mut self, e: &Expr, scope: &Scope, expected: Option<SqlType>) -> Result<BExpr, SqlError> {
+        Ok(match e {
+            Expr::Identifier(id) => self.resolve(&[ident_name(id)], scope)?,
+            Expr::CompoundIdentifier(ids) => {
+                let parts: Vec<String> = ids.iter().map(ident_name).collect();
+                self.resolve(&parts, scope)?
+            }
+            Expr::Value(v) => self.literal(&v.value, expected)?,
+            Expr::TypedString(ts) => {
+                let (ty, _) = SqlType::parse(&ts.data_type.to_string())?;
+                let text = match &ts.value.value {
+                    AstValue::SingleQuotedString(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                BExpr::Const(parse_text(&text, ty)?, ty)
+            }
+            Expr::Nested(inner) => self.expr(inner, scope, expected)?,
+            Expr::Cast { expr, data_type, .. } => {
+                let (to, _) = SqlType::parse(&data_type.to_string())?;
+                let inner = self.expr(expr, scope, Some(to))?;
+                match inner {
+                    BExpr::Const(v, from) => BExpr::Const(cast(v, from, to, true)?, to),
+                    BExpr::Param(i, t) if t == to => BExpr::Param(i, t),
+                    other => BExpr::Cast { expr: Box::new(other), to, explicit: true },
+                }
+            }
+            Expr::UnaryOp { op, expr } => match op {
+                ast::UnaryOperator::Not => BExpr::Not(Box::new(self.expr(expr, scope, Some(SqlType::Bool))?)),
+                ast::UnaryOperator::Minus => {
+                    if let Expr::Value(v) = expr.as_ref()
+                        && let AstValue::Number(n, _) = &v.value
+                    {
+                        let (v, t) = number_literal(&format!("-{n}"))?;
+                        return Ok(BExpr::Const(v, t));
+                    }
+                    let inner = self.expr(expr, scope, expected)?;
+                    let ty = inner.ty();
+                    if !ty.is_numeric() && ty != SqlType::Unknown {
+                        return Err(SqlError::new("42883", format!("operator does not exist: - {}", ty.name())));
+                    }
+                    BExpr::Neg(Box::new(inner), ty)
+                }
+                ast::UnaryOperator::Plus => self.expr(expr, scope, expected)?,
+                other => return Err(SqlError::unsupported(format!("operator {other}"))),
+            },
+            Expr::BinaryOp { left, op, right } => self.binary(left, op, right, scope)?,
+            Expr::IsNull(e) => BExpr::IsNull { expr: Box::new(self.expr(e, scope, None)?), negated: false },
+            Expr::IsNotNull(e) => BExpr::IsNull { expr: Box::new(self.expr(e, scope, None)?), negated: true },
+            Expr::IsTrue(e) => self.is_bool(e, true, false, scope)?,
+            Expr::IsNotTrue(e) => self.is_bool(e, true, true, scope)?,
+            Expr::IsFalse(e) => self.is_bool(e, false, false, scope)?,
+            Expr::IsNotFalse(e) => self.is_bool(e, false, true, scope)?,
+            Expr::IsDistinctFrom(a, b) | Expr::IsNotDistinctFrom(a, b) => {
+                let (l, r, t) = self.operands(a, b, scope)?;
+                BExpr::IsDistinct {
+                    left: Box::new(l),
+                    right: Box::new(r),
+                    operand_ty: t,
+                    negated: matches!(e, Expr::IsNotDistinctFrom(..)),
+                }
+            }
+            Expr::InList { expr, list, negated } => {
+                let subject = self.expr(expr, scope, None)?;
+                let mut items = Vec::new();
+                let mut ty = subject.ty();
+                for item in list {
+                    let b = self.expr(item, scope, Some(ty))?;
+                    ty = SqlType::unify(ty, b.ty());
+                    items.push(b);
+                }
+                let subject = self.retype_unknown(subject, ty)?;
+                BExpr::InList { expr: Box::new(subject), list: items, operand_ty: ty, negated: *negated }
+            }
+            Expr::InSubquery { expr, subquery, negated } => {
+                let subject = self.expr(expr, scope, None)?;
+                let plan = self.subquery(subquery, scope)?;
+                if plan.columns.len() != 1 {
+                    return Err(SqlError::syntax("subquery has too many columns"));
+                }
+                let ty = SqlType::unify(subject.ty(), plan.columns[0].1);
+                BExpr::InSubquery { expr: Box::new(subject), plan, operand_ty: ty, negated: *negated }
+            }
+            Expr::Exists { subquery, negated } => {
+                BExpr::Exists { plan: self.subquery(subquery, scope)?, negated: *negated }
+            }
+            Expr::Subquery(q) => {
+                let plan = self.subquery(q, scope)?;
+                if plan.columns.len() != 1 {
+                    return Err(SqlError::syntax("subquery must return only one column"));
+                }
+                let ty = plan.columns[0].1;
+                BExpr::Subquery { plan, ty }
+            }
+            Expr::Between { expr, negated, low, high } => {
+                let subject = self.expr(expr, scope, None)?;
+                let t = subject.ty();
+                let lo = self.expr(low, scope, Some(t))?;
+                let hi = self.expr(high, scope, Some(t))?;
+                let ty = SqlType::unify(SqlType::unify(t, lo.ty()), hi.ty());
+                let ge = BExpr::Binary { op: BinOp::GtEq, left: Box::new(subject.clone()), right: Box::new(lo), operand_ty: ty, ty: SqlType::Bool };
+                let le = BExpr::Binary { op: BinOp::LtEq, left: Box::new(subject), right: Box::new(hi), operand_ty: ty, ty: SqlType::Bool };
+                let both = BExpr::And(Box::new(ge), Box::new(le));
+                if *negated { BExpr::Not(Box::new(both)) } else { both }
+            }
+            Expr::Like { negated, expr, pattern, any: false, .. }
+            | Expr::ILike { negated, expr, pattern, any: false, .. } => BExpr::Like {
+                expr: Box::new(self.expr(expr, scope, Some(SqlType::Text))?),
+                pattern: Box::new(self.expr(pattern, scope, Some(SqlType::Text))?),
+                negated: *negated,
+                case_insensitive: matches!(e, Expr::ILike { .. }),
+            },
+            Expr::Case { operand, conditions, else_result, .. } => {
+                let operand = match operand {
+                    Some(o) => Some(Box::new(self.expr(o, scope, None)?)),
+                    None => None,
+                };
+                let mut whens = Vec::new();
+                let mut ty = SqlType::Unknown;
+                for cw in conditions {
+                    let w = self.expr(&cw.condition, scope, operand.as_ref().map(|o| o.ty()).or(Some(SqlType::Bool)))?;
+                    let t = self.expr(&cw.result, scope, expected)?;
+                    ty = SqlType::unify(ty, t.ty());
+                    whens.push((w, t));
+                }
+                let otherwise = match else_result {
+                    Some(e) => {
+                        let b = self.expr(e, scope, Some(ty))?;
+                        ty = SqlType::unify(ty, b.ty());
+                        Some(Box::new(b))
+                    }
+                    None => None,
+                };
+                if ty == SqlType::Unknown {
+                    ty = SqlType::Text;
+                }
+                BExpr::Case { operand, whens, otherwise, ty }
+            }
+            Expr::Function(f) => self.function(f, scope, expected)?,
+            Expr::Substring { expr, substring_from, substring_for, .. } => {
+                let mut args = vec![self.expr(expr, scope, Some(SqlType::Text))?];
+                if let Some(f) = substring_from {
+                    args.push(self.expr(f, scope, Some(SqlType::Int4))?);
+                }
+                if let Some(f) = substring_for {
+                    args.push(self.expr(f, scope, Some(SqlType::Int4))?);
+                }
+                BExpr::Func { func: Func::Substring, args, ty: SqlType::Text }
+            }
+            Expr::Trim { expr, trim_where, trim_what, .. } => {
+                let func = match trim_where {
+                    Some(ast::TrimWhereField::Leading) => Func::LTrim,
+                    Some(ast::TrimWhereField::Trailing) => Func::RTrim,
+                    _ => Func::Trim,
+                };
+                let mut args = vec![self.expr(expr, scope, Some(SqlType::Text))?];
+                if let Some(w) = trim_what {
+                    args.push(self.expr(w, scope, Some(SqlType::Text))?);
+                }
+                BExpr::Func { func, args, ty: SqlType::Text }
+            }
+            Expr::Ceil { expr, .. } | Expr::Floor { expr, .. } => {
+                let arg = self.expr(expr, scope, None)?;
+                let ty = arg.ty();
+                let func = if matches!(e, Expr::Ceil { .. }) { Func::Ceil } else { Func::Floor };
+                BExpr::Func { func, args: vec![arg], ty }
+            }
+            Expr::AnyOp { left, compare_op, right, .. } => {
+                // x = ANY (ARRAY[...]) — as an IN list
+                let list = match right.as_ref() {
+                    Expr::Array(a) => &a.elem,
+                    _ => return Err(SqlError::unsupported("ANY over a non-literal array")),
+                };
+                if *compare_op != ast::BinaryOperator::Eq {
+                    return Err(SqlError::unsupported(format!("{compare_op} ANY")));
+                }
+                let in_list = Expr::InList { expr: left.clone(), list: list.clone(), negated: false };
+                self.expr(&in_list, scope, None)?
+            }
+            Expr::Collate { expr, .. } => self.expr(expr, scope, expected)?,
+            other => return Err(SqlError::unsupported(format!("expression {other}"))),
+        })
+    }
+
+    fn is_bool(&mut self, e: &Expr, value: bool, negated: bool, scope: &Scope) -> Result<BExpr, SqlError> {
+        Ok(BExpr::IsBool { expr: Box::new(self.expr(e, scope, Some(SqlType::Bool))?), value, negated })
+    }
+
+    fn literal(&mut self, v: &AstValue, expected: Option<SqlType>) -> Result<BExpr, SqlError> {
+        Ok(match v {
+            AstValue::Number(n, _) => {
+                let (v, t) = number_literal(n)?;
+                BExpr::Const(v, t)
+            }
+            AstValue::SingleQuotedString(s) | AstValue::EscapedStringLiteral(s) | AstValue::DollarQuotedString(ast::DollarQuotedString { value: s, .. }) => {
+                BExpr::Const(Value::Text(s.clone()), SqlType::Unknown)
+            }
+            AstValue::Boolean(b) => BExpr::Const(Value::Bool(*b), SqlType::Bool),
+            AstValue::Null => BExpr::Const(Value::Null, expected.unwrap_or(SqlType::Unknown)),
+            AstValue::Placeholder(p) => self.param(p, expected)?,
+            AstValue::HexStringLiteral(h) => BExpr::Const(parse_text(&format!("\\x{h}"), SqlType::Bytea)?, SqlType::Bytea),
+            other => return Err(SqlError::unsupported(format!("literal {other}"))),
+        })
+    }
+
+    /// Gives an untyped literal or parameter a type decided later.
+    fn retype_unknown(&mut self, e: BExpr, ty: SqlType) -> Result<BExpr, SqlError> {
+        Ok(match e {
+            BExpr::Const(v, SqlType::Unknown) if ty != SqlType::Unknown => {
+                BExpr::Const(cast(v, SqlType::Text, ty, false)?, ty)
+            }
+            BExpr::Param(i, SqlType::Unknown) if ty != SqlType::Unknown => {
+                if self.params[i].is_none() {
+                    self.params[i] = Some(ty);
+                }
+                BExpr::Param(i, self.params[i].unwrap_or(ty))
+            }
+            other => other,
+        })
+    }
+
+    /// Binds two operands so that each types the other's untyped side.
+    fn operands(&mut self, a: &Expr, b: &Expr, scope: &Scope) -> Result<(BExpr, BExpr, SqlType), SqlError> {
+        let l = self.expr(a, scope, None)?;
+        let r = self.expr(b, scope, Some(l.ty()))?;
+        let l = self.retype_unknown(l, r.ty())?;
+        let mut ty = SqlType::unify(l.ty(), r.ty());
+        if ty == SqlType::Unknown {
+            ty = SqlType::Text;
+        }
+        let compatible = |t: SqlType| {
+            t == SqlType::Unknown
+                || (t.is_numeric() && ty.is_numeric())
+                || (t.is_textual() && ty.is_textual())
+                || t == ty
+                || matches!((t, ty), (SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz, SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz))
+        };
+        if !compatible(l.ty()) || !compatible(r.ty()) {
+            return Err(SqlError::new(
+                "42883",
+                format!("operator does not exist: {} and {}", l.ty().name(), r.ty().name()),
+            ));
+        }
+        Ok((l, r, ty))
+    }
+
+    fn binary(&mut self, a: &Expr, op: &ast::BinaryOperator, b: &Expr, scope: &Scope) -> Result<BExpr, SqlError> {
+        use ast::BinaryOperator as B;
+        if matches!(op, B::And | B::Or) {
+            let l = self.expr(a, scope, Some(SqlType::Bool))?;
+            let r = self.expr(b, scope, Some(SqlType::Bool))?;
+            for side in [&l, &r] {
+                if !matches!(side.ty(), SqlType::Bool | SqlType::Unknown) {
+                    return Err(SqlError::datatype_mismatch(format!(
+                        "argument of {op} must be type boolean, not type {}",
+                        side.ty().name()
+                    )));
+                }
+            }
+            return Ok(if *op == B::And { BExpr::And(Box::new(l), Box::new(r)) } else { BExpr::Or(Box::new(l), Box::new(r)) });
+        }
+        let bop = match op {
+            B::Plus => BinOp::Add,
+            B::Minus => BinOp::Sub,
+            B::Multiply => BinOp::Mul,
+            B::Divide => BinOp::Div,
+            B::Modulo => BinOp::Mod,
+            B::StringConcat => BinOp::Concat,
+            B::Eq => BinOp::Eq,
+            B::NotEq => BinOp::NotEq,
+            B::Lt => BinOp::Lt,
+            B::LtEq => BinOp::LtEq,
+            B::Gt => BinOp::Gt,
+            B::GtEq => BinOp::GtEq,
+            other => return Err(SqlError::unsupported(format!("operator {other}"))),
+        };
+        if bop == BinOp::Concat {
+            let l = self.expr(a, scope, Some(SqlType::Text))?;
+            let r = self.expr(b, scope, Some(SqlType::Text))?;
+            return Ok(BExpr::Binary { op: bop, left: Box::new(l), right: Box::new(r), operand_ty: SqlType::Text, ty: SqlType::Text });
+        }
+        let (l, r, operand_ty) = self.operands(a, b, scope)?;
+        let ty = if bop.is_comparison() {
+            SqlType::Bool
+        } else if matches!(l.ty(), SqlType::Date) && r.ty().is_integer() {
+            SqlType::Date
+        } else {
+            if !operand_ty.is_numeric() {
+                return Err(SqlError::new(
+                    "42883",
+                    format!("operator does not exist: {} {op} {}", l.ty().name(), r.ty().name()),
+                ));
+            }
+            match operand_ty {
+                SqlType::Float4 => SqlType::Float8,
+                t => t,
+            }
+        };
+        Ok(BExpr::Binary { op: bop, left: Box::new(l), right: Box::new(r), operand_ty, ty })
+    }
+
+    fn function(&mut self, f: &ast::Function, scope: &Scope, expected: Option<SqlType>) -> Result<BExpr, SqlError> {
+        let name = object_name(&f.name);
+        let (arg_exprs, distinct, star) = match &f.args {
+            ast::FunctionArguments::None => (vec![], false, false),
+            ast::FunctionArguments::List(list) => {
+                let mut exprs = Vec::new();
+                let mut star = false;
+                for a in &list.args {
+                    match a {
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => exprs.push(e.clone()),
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
+                        other => return Err(SqlError::unsupported(format!("function argument {other}"))),
+                    }
+                }
+                let distinct = matches!(list.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
+                (exprs, distinct, star)
+            }
+            ast::FunctionArguments::Subquery(_) => return Err(SqlError::unsupported("subquery function arguments")),
+        };
+        if f.over.is_some() {
+            return Err(SqlError::unsupported("window functions"));
+        }
+        let agg = match name.as_str() {
+            "count" if star || arg_exprs.is_empty() => Some(AggFunc::CountStar),
+            "count" => Some(AggFunc::Count),
+            "sum" => Some(AggFunc::Sum),
+            "avg" => Some(AggFunc::Avg),
+            "min" => Some(AggFunc::Min),
+            "max" => Some(AggFunc::Max),
+            "bool_and" | "every" => Some(AggFunc::BoolAnd),
+            "bool_or" => Some(AggFunc::BoolOr),
+            "string_agg" => Some(AggFunc::StringAgg),
+            _ => None,
+        };
+        if let Some(func) = agg {
+            let Some(aggs) = self.aggs.take() else {
+                return Err(SqlError::new("42803", format!("aggregate functions are not allowed here ({name})")));
+            };
+            // arguments are bound outside the aggregate context: no nested aggregates
+            let mut args = Vec::new();
+            for a in &arg_exprs {
+                args.push(self.expr(a, scope, None)?);
+            }
+            let mut aggs = aggs;
+            let arg_ty = args.first().map(|a| a.ty()).unwrap_or(SqlType::Int8);
+            let ty = match func {
+                AggFunc::CountStar | AggFunc::Count => SqlType::Int8,
+                AggFunc::Sum => match arg_ty {
+                    SqlType::Int2 | SqlType::Int4 => SqlType::Int8,
+                    SqlType::Int8 | SqlType::Numeric => SqlType::Numeric,
+                    SqlType::Float4 | SqlType::Float8 => SqlType::Float8,
+                    t => return Err(SqlError::new("42883", format!("function sum({}) does not exist", t.name()))),
+                },
+                AggFunc::Avg => match arg_ty {
+                    SqlType::Float4 | SqlType::Float8 => SqlType::Float8,
+                    t if t.is_numeric() => SqlType::Numeric,
+                    t => return Err(SqlError::new("42883", format!("function avg({}) does not exist", t.name()))),
+                },
+                AggFunc::Min | AggFunc::Max => arg_ty,
+                AggFunc::BoolAnd | AggFunc::BoolOr => SqlType::Bool,
+                AggFunc::StringAgg => SqlType::Text,
+            };
+            let call = AggCall { func, args, distinct, ty };
+            let index = match aggs.iter().position(|c| *c == call) {
+                Some(i) => i,
+                None => {
+                    aggs.push(call);
+                    aggs.len() - 1
+                }
+            };
+            self.aggs = Some(aggs);
+            return Ok(BExpr::AggRef(index, ty));
+        }
+        let mut args = Vec::new();
+        let arg_hint = match name.as_str() {
+            "coalesce" | "greatest" | "least" | "nullif" => expected,
+            _ => None,
+        };
+        for a in &arg_exprs {
+            args.push(self.expr(a, scope, arg_hint)?);
+        }
+        let first_ty = args.first().map(|a| a.ty()).unwrap_or(SqlType::Text);
+        let unified = args.iter().fold(SqlType::Unknown, |t, a| SqlType::unify(t, a.ty()));
+        let unified = if unified == SqlType::Unknown { SqlType::Text } else { unified };
+        let (func, ty) = match name.as_str() {
+            "now" | "current_timestamp" | "transaction_timestamp" | "statement_timestamp" | "clock_timestamp" => {
+                (Func::Now, SqlType::Timestamptz)
+            }
+            "localtimestamp" => (Func::Now, SqlType::Timestamp),
+            "current_date" => (Func::CurrentDate, SqlType::Date),
+            "coalesce" => (Func::Coalesce, unified),
+            "nullif" => (Func::NullIf, first_ty),
+            "greatest" => (Func::Greatest, unified),
+            "least" => (Func::Least, unified),
+            "lower" => (Func::Lower, SqlType::Text),
+            "upper" => (Func::Upper, SqlType::Text),
+            "length" | "char_length" | "character_length" | "octet_length" => (Func::Length, SqlType::Int4),
+            "substr" | "substring" => (Func::Substring, SqlType::Text),
+            "btrim" | "trim" => (Func::Trim, SqlType::Text),
+            "ltrim" => (Func::LTrim, SqlType::Text),
+            "rtrim" => (Func::RTrim, SqlType::Text),
+            "concat" => (Func::Concat, SqlType::Text),
+            "replace" => (Func::Replace, SqlType::Text),
+            "abs" => (Func::Abs, first_ty),
+            "round" => (Func::Round, first_ty),
+            "floor" => (Func::Floor, first_ty),
+            "ceil" | "ceiling" => (Func::Ceil, first_ty),
+            "random" => (Func::Random, SqlType::Float8),
+            "version" => (Func::Version, SqlType::Text),
+            "current_schema" => (Func::CurrentSchema, SqlType::Text),
+            "current_database" | "current_catalog" => (Func::CurrentDatabase, SqlType::Text),
+            "current_user" | "session_user" | "user" | "current_role" => (Func::CurrentUser, SqlType::Text),
+            "pg_backend_pid" => (Func::BackendPid, SqlType::Int4),
+            "txid_current" | "pg_current_xact_id" => (Func::TxidCurrent, SqlType::Int8),
+            "pg_table_is_visible" | "pg_type_is_visible" | "has_table_privilege" | "has_schema_privilege"
+            | "has_database_privilege" => (Func::ConstTrue, SqlType::Bool),
+            "obj_description" | "col_description" | "pg_get_expr" | "pg_get_indexdef"
+            | "pg_get_constraintdef" | "pg_get_serial_sequence" => (Func::ConstNull, SqlType::Text),
+            "format_type" => (Func::FormatType, SqlType::Text),
+            "gen_random_uuid" | "uuid_generate_v4" => (Func::GenRandomUuid, SqlType::Uuid),
+            _ => {
+                return Err(SqlError::new(
+                    "42883",
+                    format!("function {name}({}) does not exist", args.iter().map(|a| a.ty().name()).collect::<Vec<_>>().join(", ")),
+                ));
+            }
+        };
+        let ty = if ty == SqlType::Unknown { SqlType::Text } else { ty };
+        Ok(BExpr::Func { func, args, ty })
+    }
+
+    fn subquery(&mut self, q: &ast::Query, scope: &Scope) -> Result<Arc<SelectPlan>, SqlError> {
+        let saved_aggs = self.aggs.take();
+        let saved_corr = std::mem::replace(&mut self.correlated, false);
+        let mut plan = self.query(q, Some(scope.clone()), None)?;
+        plan.correlated = self.correlated;
+        self.aggs = saved_aggs;
+        self.correlated = saved_corr;
+        Ok(Arc::new(plan))
+    }
+
+    /// Binds a query (SELECT, VALUES, set operations). `parent` is the enclosing query's scope.
+    pub fn query(&mut self, q: &ast::Query, parent: Option<Scope>, lock: Option<LockOverride>) -> Result<SelectPlan, SqlError> {
+        if q.with.is_some() {
+            return Err(SqlError::unsupported("WITH"));
+        }
+        let mut plan = self.set_expr(&q.body, parent.clone(), q)?;
+        // LIMIT / OFFSET
+        let empty = Scope::default();
+        if let Some(limit) = &q.limit_clause {
+            match limit {
+                ast::LimitClause::LimitOffset { limit, offset, .. } => {
+                    if let Some(l) = limit {
+                        plan.limit = Some(self.expr(l, &empty, Some(SqlType::Int8))?);
+                    }
+                    if let Some(o) = offset {
+                        plan.offset = Some(self.expr(&o.value, &empty, Some(SqlType::Int8))?);
+                    }
+                }
+                ast::LimitClause::OffsetCommaLimit { .. } => return Err(SqlError::syntax("LIMIT #,# syntax is not supported")),
+            }
+        }
+        if let Some(f) = &q.fetch
+            && let Some(qty) = &f.quantity
+        {
+            plan.limit = Some(self.expr(qty, &empty, Some(SqlType::Int8))?);
+        }
+        if !q.locks.is_empty() {
+            let lc = &q.locks[0];
+            let mut mode = match lc.lock_type {
+                ast::LockType::Update => LockMode::Update,
+                ast::LockType::Share => LockMode::Share,
+            };
+            if let Some(o) = lock {
+                mode = match (o, mode) {
+                    (LockOverride::NoKeyUpdate, LockMode::Update) => LockMode::NoKeyUpdate,
+                    (LockOverride::KeyShare, LockMode::Share) => LockMode::KeyShare,
+                    (_, m) => m,
+                };
+            }
+            let policy = match lc.nonblock {
+                Some(ast::NonBlock::Nowait) => WaitPolicy::NoWait,
+                Some(ast::NonBlock::SkipLocked) => WaitPolicy::SkipLocked,
+                None => WaitPolicy::Wait,
+            };
+            if plan.grouping.is_some() || plan.distinct || !plan.set_ops.is_empty() {
+                return Err(SqlError::unsupported("FOR UPDATE with GROUP BY, DISTINCT or set operations"));
+            }
+            let of = q.locks.iter().filter_map(|l| l.of.as_ref()).map(object_name).collect();
+            plan.locking = Some(Locking { mode, policy, of });
+        }
+        Ok(plan)
+    }
+
+    fn set_expr(&mut self, body: &SetExpr, parent: Option<Scope>, q: &ast::Query) -> Result<SelectPlan, SqlError> {
+        match body {
+            SetExpr::Select(select) => self.select(select, parent, q.order_by.as_ref()),
+            SetExpr::Query(inner) => {
+                let mut plan = self.query(inner, parent, None)?;
+                if let Some(ob) = &q.order_by {
+                    self.order_outer(&mut plan, ob)?;
+                }
+                Ok(plan)
+            }
+            SetExpr::Values(values) => {
+                let mut plan = self.values(values, parent)?;
+                if let Some(ob) = &q.order_by {
+                    self.order_outer(&mut plan, ob)?;
+                }
+                Ok(plan)
+            }
+            SetExpr::SetOperation { left, op, set_quantifier, right } => {
+                let mut l = self.set_expr(left, parent.clone(), &empty_query())?;
+                let r = self.set_expr(right, parent, &empty_query())?;
+                if l.columns.len() != r.columns.len() {
+                    return Err(SqlError::syntax("each UNION query must have the same number of columns"));
+                }
+                let all = matches!(set_quantifier, ast::SetQuantifier::All);
+                let op = match op {
+                    ast::SetOperator::Union => SetOp::Union,
+                    ast::SetOperator::Except => SetOp::Except,
+                    ast::SetOperator::Intersect => SetOp::Intersect,
+                    other => return Err(SqlError::unsupported(format!("{other}"))),
+                };
+                // wrap so that ORDER BY/LIMIT apply to the whole
+                l.set_ops.push((op, all, Arc::new(r)));
+                let mut outer = wrap_derived(l);
+                if let Some(ob) = &q.order_by {
+                    self.order_outer(&mut outer, ob)?;
+                }
+                Ok(outer)
+            }
+            other => Err(SqlError::unsupported(format!("query {other}"))),
+        }
+    }
+
+    /// ORDER BY over the output columns of a plan (by name or position).
+    fn order_outer(&mut self, plan: &mut SelectPlan, ob: &ast::OrderBy) -> Result<(), SqlError> {
+        if !plan.order_by.is_empty() || plan.limit.is_some() {
+            *plan = wrap_derived(plan.clone());
+        }
+        let scope = Scope {
+            cols: plan.columns.iter().map(|(n, t)| ScopeCol { qualifier: None, name: n.clone(), ty: *t, hidden: false }).collect(),
+            parent: None,
+        };
+        let ast::OrderByKind::Expressions(exprs) = &ob.kind else {
+            return Err(SqlError::unsupported("ORDER BY ALL"));
+        };
+        // the plan's projection is the row the keys are evaluated on only after wrapping
+        let wrapped = wrap_derived(plan.clone());
+        let mut keys = Vec::new();
+        for o in exprs {
+            let expr = match &o.expr {
+                Expr::Value(v) if matches!(v.value, AstValue::Number(..)) => {
+                    let n: usize = v.value.to_string().parse().unwrap_or(0);
+                    if n == 0 || n > plan.columns.len() {
+                        return Err(SqlError::new("42P10", format!("ORDER BY position {n} is not in select list")));
+                    }
+                    BExpr::Column { level: 0, index: n - 1, ty: plan.columns[n - 1].1 }
+                }
+                e => self.expr(e, &scope, None)?,
+            };
+            keys.push(sort_key(expr, &o.options));
+        }
+        *plan = wrapped;
+        plan.order_by = keys;
+        Ok(())
+    }
+
+    fn values(&mut self, values: &ast::Values, parent: Option<Scope>) -> Result<SelectPlan, SqlError> {
+        // VALUES (..), (..) as a UNION ALL of single-row selects
+        let scope = Scope { cols: vec![], parent: parent.map(Box::new) };
+        let mut rows: Vec<Vec<BExpr>> = Vec::new();
+        for row in &values.rows {
+            let mut r = Vec::new();
+            for e in row.iter() {
+                r.push(self.expr(e, &scope, None)?);
+            }
+            rows.push(r);
+        }
+        let width = rows.first().map_or(0, |r| r.len());
+        let mut types = vec![SqlType::Unknown; width];
+        for r in &rows {
+            if r.len() != width {
+                return Err(SqlError::syntax("VALUES lists must all be the same length"));
+            }
+            for (t, e) in types.iter_mut().zip(r) {
+                *t = SqlType::unify(*t, e.ty());
+            }
+        }
+        let types: Vec<SqlType> = types.into_iter().map(|t| if t == SqlType::Unknown { SqlType::Text } else { t }).collect();
+        let mut plans = Vec::new();
+        for r in rows {
+            let mut projection = Vec::new();
+            for (e, t) in r.into_iter().zip(&types) {
+                projection.push(if e.ty() == *t { e } else { self.coerce(e, *t)? });
+            }
+            plans.push(SelectPlan {
+                columns: types.iter().enumerate().map(|(i, t)| (format!("column{}", i + 1), *t)).collect(),
+                projection,
+                ..empty_plan()
+            });
+        }
+        let mut first = plans.remove(0);
+        for p in plans {
+            first.set_ops.push((SetOp::Union, true, Arc::new(p)));
+        }
+        Ok(wrap_derived(first))
+    }
+
+    /// Converts an expression to a type (assignment rules).
+    pub fn coerce(&mut self, e: BExpr, to: SqlType) -> Result<BExpr, SqlError> {
+        if e.ty() == to {
+            return Ok(e);
+        }
+        Ok(match e {
+            BExpr::Const(v, from) => BExpr::Const(cast(v, if from == SqlType::Unknown { SqlType::Text } else { from }, to, false)?, to),
+            BExpr::Param(i, SqlType::Unknown) => self.retype_unknown(BExpr::Param(i, SqlType::Unknown), to)?,
+            other => {
+                let from = other.ty();
+                let ok = from == SqlType::Unknown
+                    || (from.is_numeric() && to.is_numeric())
+                    || (from.is_textual() && (to.is_textual() || to == SqlType::Uuid))
+                    || from == to
+                    || matches!((from, to), (SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz, SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz))
+                    || to.is_textual() && !matches!(to, SqlType::Uuid | SqlType::Json | SqlType::Jsonb);
+                if !ok {
+                    return Err(SqlError::datatype_mismatch(format!(
+                        "column is of type {} but expression is of type {}",
+                        to.name(),
+                        from.name()
+                    )));
+                }
+                BExpr::Cast { expr: Box::new(other), to, explicit: false }
+            }
+        })
+    }
+
+    fn from_item(&mut self, t: &TableFactor, parent: &Option<Scope>) -> Result<(Source, Scope), SqlError> {
+        match t {
+            TableFactor::Table { name, alias, args, .. } => {
+                let table_name = object_name(name);
+                let alias_name = alias.as_ref().map(|a| ident_name(&a.name)).unwrap_or_else(|| table_name.clone());
+                if let Some(args) = args {
+                    if table_name != "generate_series" {
+                        return Err(SqlError::new("42883", format!("function {table_name} does not exist")));
+                    }
+                    let empty = Scope { cols: vec![], parent: parent.clone().map(Box::new) };
+                    let mut bound = Vec::new();
+                    for a in &args.args {
+                        match a {
+                            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                                bound.push(self.expr(e, &empty, Some(SqlType::Int8))?)
+                            }
+                            _ => return Err(SqlError::syntax("bad generate_series argument")),
+                        }
+                    }
+                    if !(2..=3).contains(&bound.len()) {
+                        return Err(SqlError::new("42883", "generate_series takes 2 or 3 arguments"));
+                    }
+                    let col = alias
+                        .as_ref()
+                        .and_then(|a| a.columns.first().map(|c| ident_name(&c.name)))
+                        .unwrap_or_else(|| alias_name.clone());
+                    let scope = Scope {
+                        cols: vec![ScopeCol { qualifier: Some(alias_name), name: col, ty: SqlType::Int8, hidden: false }],
+                        parent: None,
+                    };
+                    return Ok((Source::Series(bound), scope));
+                }
+                let schema_name = object_schema(name);
+                if let Some(view) = SystemView::lookup(schema_name.as_deref(), &table_name) {
+                    let scope = Scope {
+                        cols: view
+                            .columns()
+                            .into_iter()
+                            .map(|(n, ty)| ScopeCol { qualifier: Some(alias_name.clone()), name: n.to_string(), ty, hidden: false })
+                            .collect(),
+                        parent: None,
+                    };
+                    return Ok((Source::System(view), scope));
+                }
+                if schema_name.as_deref().is_some_and(|s| s != "public") {
+                    return Err(SqlError::undefined_table(&name.to_string()));
+                }
+                let table = self.schema.table(&table_name).cloned().ok_or_else(|| SqlError::undefined_table(&table_name))?;
+                let scope = Scope::of_table(&table, &alias_name);
+                Ok((Source::Table { table, access: Access::Scan, alias: alias_name }, scope))
+            }
+            TableFactor::Derived { subquery, alias, lateral, .. } => {
+                if *lateral {
+                    return Err(SqlError::unsupported("LATERAL"));
+                }
+                let saved = self.aggs.take();
+                let plan = self.query(subquery, parent.clone(), None)?;
+                self.aggs = saved;
+                let alias_name = alias.as_ref().map(|a| ident_name(&a.name));
+                let renames: Vec<String> = alias.as_ref().map(|a| a.columns.iter().map(|c| ident_name(&c.name)).collect()).unwrap_or_default();
+                let scope = Scope {
+                    cols: plan
+                        .columns
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (n, t))| ScopeCol {
+                            qualifier: alias_name.clone(),
+                            name: renames.get(i).cloned().unwrap_or_else(|| n.clone()),
+                            ty: *t,
+                            hidden: false,
+                        })
+                        .collect(),
+                    parent: None,
+                };
+                Ok((Source::Derived(Arc::new(plan)), scope))
+            }
+            TableFactor::NestedJoin { table_with_joins, .. } => self.from_joins(table_with_joins, parent),
+            other => Err(SqlError::unsupported(format!("FROM item {other}"))),
+        }
+    }
+
+    fn from_joins(&mut self, twj: &ast::TableWithJoins, parent: &Option<Scope>) -> Result<(Source, Scope), SqlError> {
+        let (mut source, mut scope) = self.from_item(&twj.relation, parent)?;
+        for join in &twj.joins {
+            let (right, rscope) = self.from_item(&join.relation, parent)?;
+            let right_width = rscope.cols.len();
+            let mut combined = scope.clone();
+            combined.cols.extend(rscope.cols);
+            combined.parent = parent.clone().map(Box::new);
+            use ast::JoinOperator as J;
+            let (left_outer, constraint) = match &join.join_operator {
+                J::Join(c) | J::Inner(c) => (false, Some(c)),
+                J::Left(c) | J::LeftOuter(c) => (true, Some(c)),
+                J::CrossJoin(_) => (false, None),
+                other => return Err(SqlError::unsupported(format!("join {other:?}").split('(').next().unwrap_or("join").to_string())),
+            };
+            let on = match constraint {
+                Some(ast::JoinConstraint::On(e)) => Some(self.expr(e, &combined, Some(SqlType::Bool))?),
+                Some(ast::JoinConstraint::Using(cols)) => {
+                    let mut cond: Option<BExpr> = None;
+                    for c in cols {
+                        let n = object_name(c);
+                        let li = scope.cols.iter().rposition(|x| x.name == n).ok_or_else(|| SqlError::undefined_column(&n))?;
+                        let ri = combined.cols.iter().rposition(|x| x.name == n).ok_or_else(|| SqlError::undefined_column(&n))?;
+                        let ty = SqlType::unify(combined.cols[li].ty, combined.cols[ri].ty);
+                        let eq = BExpr::Binary {
+                            op: BinOp::Eq,
+                            left: Box::new(BExpr::Column { level: 0, index: li, ty: combined.cols[li].ty }),
+                            right: Box::new(BExpr::Column { level: 0, index: ri, ty: combined.cols[ri].ty }),
+                            operand_ty: ty,
+                            ty: SqlType::Bool,
+                        };
+                        cond = Some(match cond {
+                            None => eq,
+                            Some(c) => BExpr::And(Box::new(c), Box::new(eq)),
+                        });
+                    }
+                    cond
+                }
+                Some(ast::JoinConstraint::Natural) => return Err(SqlError::unsupported("NATURAL JOIN")),
+                Some(ast::JoinConstraint::None) | None => None,
+            };
+            combined.parent = None;
+            source = Source::Join { left: Box::new(source), right: Box::new(right), left_outer, on, right_width };
+            scope = combined;
+        }
+        Ok((source, scope))
+    }
+
+    fn select(&mut self, s: &ast::Select, parent: Option<Scope>, order_by: Option<&ast::OrderBy>) -> Result<SelectPlan, SqlError> {
+        // FROM
+        let (mut source, mut scope) = match s.from.len() {
+            0 => (Source::Single, Scope::default()),
+            _ => {
+                let (mut src, mut sc) = self.from_joins(&s.from[0], &parent)?;
+                for more in &s.from[1..] {
+                    let (r, rs) = self.from_joins(more, &parent)?;
+                    let right_width = rs.cols.len();
+                    sc.cols.extend(rs.cols);
+                    src = Source::Join { left: Box::new(src), right: Box::new(r), left_outer: false, on: None, right_width };
+                }
+                (src, sc)
+            }
+        };
+        scope.parent = parent.map(Box::new);
+        let source_width = scope.cols.len();
+
+        // WHERE
+        let filter = match &s.selection {
+            Some(w) => {
+                let f = self.expr(w, &scope, Some(SqlType::Bool))?;
+                if !matches!(f.ty(), SqlType::Bool | SqlType::Unknown) {
+                    return Err(SqlError::datatype_mismatch(format!("argument of WHERE must be type boolean, not type {}", f.ty().name())));
+                }
+                Some(f)
+            }
+            None => None,
+        };
+        if let Some(f) = &filter {
+            choose_access(&mut source, f, 0);
+        }
+
+        // projection (with aggregates collected)
+        self.aggs = Some(Vec::new());
+        let mut projection = Vec::new();
+        let mut columns = Vec::new();
+        for item in &s.projection {
+            match item {
+                SelectItem::Wildcard(_) => {
+                    if scope.cols.is_empty() {
+                        return Err(SqlError::syntax("SELECT * with no tables specified is not valid"));
+                    }
+                    for (i, c) in scope.cols.iter().enumerate().filter(|(_, c)| !c.hidden) {
+                        projection.push(BExpr::Column { level: 0, index: i, ty: c.ty });
+                        columns.push((c.name.clone(), c.ty));
+                    }
+                }
+                SelectItem::QualifiedWildcard(kind, _) => {
+                    let q = match kind {
+                        ast::SelectItemQualifiedWildcardKind::ObjectName(n) => object_name(n),
+                        ast::SelectItemQualifiedWildcardKind::Expr(e) => e.to_string(),
+                    };
+                    let mut any = false;
+                    for (i, c) in scope.cols.iter().enumerate().filter(|(_, c)| !c.hidden && c.qualifier.as_deref() == Some(q.as_str())) {
+                        projection.push(BExpr::Column { level: 0, index: i, ty: c.ty });
+                        columns.push((c.name.clone(), c.ty));
+                        any = true;
+                    }
+                    if !any {
+                        return Err(SqlError::new("42P01", format!("missing FROM-clause entry for table \"{q}\"")));
+                    }
+                }
+                SelectItem::UnnamedExpr(e) => {
+                    let b = self.expr(e, &scope, None)?;
+                    columns.push((default_column_name(e), output_type(b.ty())));
+                    projection.push(b);
+                }
+                SelectItem::ExprWithAlias { expr, alias } => {
+                    let b = self.expr(expr, &scope, None)?;
+                    columns.push((ident_name(alias), output_type(b.ty())));
+                    projection.push(b);
+                }
+                other => return Err(SqlError::unsupported(format!("select item {other}"))),
+            }
+        }
+        let having = match &s.having {
+            Some(h) => Some(self.expr(h, &scope, Some(SqlType::Bool))?),
+            None => None,
+        };
+        // ORDER BY: output names and positions first, then input expressions
+        let mut order = Vec::new();
+        if let Some(ob) = order_by {
+            let ast::OrderByKind::Expressions(exprs) = &ob.kind else {
+                return Err(SqlError::unsupported("ORDER BY ALL"));
+            };
+            for o in exprs {
+                let by_output = match &o.expr {
+                    Expr::Value(v) if matches!(v.value, AstValue::Number(..)) => {
+                        let n: usize = v.value.to_string().parse().unwrap_or(0);
+                        if n == 0 || n > projection.len() {
+                            return Err(SqlError::new("42P10", format!("ORDER BY position {n} is not in select list")));
+                        }
+                        Some(projection[n - 1].clone())
+                    }
+                    Expr::Identifier(id) => {
+                        let n = ident_name(id);
+                        let in_input = scope.cols.iter().any(|c| c.name == n);
+                        columns.iter().position(|(c, _)| *c == n).filter(|_| !in_input || s.group_by != ast::GroupByExpr::Expressions(vec![], vec![])).map(|i| projection[i].clone())
+                    }
+                    _ => None,
+                };
+                let expr = match by_output {
+                    Some(e) => e,
+                    None => self.expr(&o.expr, &scope, None)?,
+                };
+                order.push(sort_key(expr, &o.options));
+            }
+        }
+        let aggs = self.aggs.take().unwrap_or_default();
+
+        // GROUP BY
+        let group_exprs: Vec<BExpr> = match &s.group_by {
+            ast::GroupByExpr::Expressions(exprs, _) => {
+                let mut keys = Vec::new();
+                for e in exprs {
+                    let k = match e {
+                        Expr::Value(v) if matches!(v.value, AstValue::Number(..)) => {
+                            let n: usize = v.value.to_string().parse().unwrap_or(0);
+                            projection.get(n.wrapping_sub(1)).cloned().ok_or_else(|| SqlError::new("42P10", format!("GROUP BY position {n} is not in select list")))?
+                        }
+                        Expr::Identifier(id) if !scope.cols.iter().any(|c| c.name == ident_name(id)) => {
+                            let n = ident_name(id);
+                            let i = columns.iter().position(|(c, _)| *c == n).ok_or_else(|| SqlError::undefined_column(&n))?;
+                            projection[i].clone()
+                        }
+                        e => self.expr(e, &scope, None)?,
+                    };
+                    keys.push(k);
+                }
+                keys
+            }
+            ast::GroupByExpr::All(_) => return Err(SqlError::unsupported("GROUP BY ALL")),
+        };
+        let grouped = !aggs.is_empty() || !group_exprs.is_empty() || having.is_some();
+        let (grouping, projection, having, order) = if grouped {
+            let nkeys = group_exprs.len();
+            let place = |e: BExpr| place_grouped(e, &group_exprs, nkeys);
+            let projection = projection.into_iter().map(place).collect::<Result<Vec<_>, _>>()?;
+            let having = having.map(place).transpose()?;
+            let order = order
+                .into_iter()
+                .map(|k| Ok(SortKey { expr: place(k.expr)?, ..k }))
+                .collect::<Result<Vec<_>, SqlError>>()?;
+            (Some(Grouping { keys: group_exprs, aggs }), projection, having, order)
+        } else {
+            (None, projection, having, order)
+        };
+        let distinct = match &s.distinct {
+            None | Some(ast::Distinct::All) => false,
+            Some(ast::Distinct::Distinct) => true,
+            Some(ast::Distinct::On(_)) => return Err(SqlError::unsupported("DISTINCT ON")),
+        };
+        Ok(SelectPlan {
+            source,
+            source_width,
+            filter,
+            grouping,
+            having,
+            projection,
+            columns,
+            distinct,
+            order_by: order,
+            limit: None,
+            offset: None,
+            locking: None,
+            correlated: false,
+            set_ops: vec![],
+        })
+    }
+
+    /// Binds the rules every written row of `table` must satisfy.
+    pub fn row_rules(&mut self, table: &TableSchema) -> Result<RowRules, SqlError> {
+        let empty = Scope::default();
+        let mut defaults = Vec::new();
+        for c in &table.columns {
+            defaults.push(match &c.default {
+                Some(d) => {
+                    let b = self.expr(d, &empty, Some(c.ty))?;
+                    Some(self.coerce(b, c.ty)?)
+                }
+                None => None,
+            });
+        }
+        let scope = Scope::of_table(table, &table.name);
+        let mut checks = Vec::new();
+        for (name, e) in &table.checks {
+            checks.push((name.clone(), self.expr(e, &scope, Some(SqlType::Bool))?));
+        }
+        Ok(RowRules { defaults, checks })
+    }
+
+    /// Binds RETURNING items over a table's row.
+    pub fn returning(&mut self, items: &[SelectItem], scope: &Scope) -> Result<(Vec<BExpr>, Vec<(String, SqlType)>), SqlError> {
+        let mut exprs = Vec::new();
+        let mut cols = Vec::new();
+        for item in items {
+            match item {
+                SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
+                    for (i, c) in scope.cols.iter().enumerate().filter(|(_, c)| !c.hidden) {
+                        exprs.push(BExpr::Column { level: 0, index: i, ty: c.ty });
+                        cols.push((c.name.clone(), c.ty));
+                    }
+                }
+                SelectItem::UnnamedExpr(e) => {
+                    let b = self.expr(e, scope, None)?;
+                    cols.push((default_column_name(e), output_type(b.ty())));
+                    exprs.push(b);
+                }
+                SelectItem::ExprWithAlias { expr, alias } => {
+                    let b = self.expr(expr, scope, None)?;
+                    cols.push((ident_name(alias), output_type(b.ty())));
+                    exprs.push(b);
+                }
+                other => return Err(SqlError::unsupported(format!("RETURNING {other}"))),
+            }
+        }
+        Ok((exprs, cols))
+    }
+
+    pub fn insert(&mut self, ins: &ast::Insert) -> Result<InsertPlan, SqlError> {
+        let ast::TableObject::TableName(name) = &ins.table else {
+            return Err(SqlError::unsupported("INSERT into a table function"));
+        };
+        let table_name = object_name(name);
+        let table = self.schema.table(&table_name).cloned().ok_or_else(|| SqlError::undefined_table(&table_name))?;
+        let targets: Vec<usize> = if ins.columns.is_empty() {
+            table.visible().map(|(i, _)| i).collect()
+        } else {
+            let mut t = Vec::new();
+            for c in &ins.columns {
+                let n = object_name(c);
+                let i = table.column_index(&n).filter(|i| !table.columns[*i].hidden).ok_or_else(|| {
+                    SqlError::new("42703", format!("column \"{n}\" of relation \"{table_name}\" does not exist"))
+                })?;
+                if t.contains(&i) {
+                    return Err(SqlError::new("42701", format!("column \"{n}\" specified more than once")));
+                }
+                t.push(i);
+            }
+            t
+        };
+        let source = match ins.source.as_deref() {
+            None => InsertSource::Values(vec![vec![None; targets.len()]]),
+            Some(q) => match q.body.as_ref() {
+                SetExpr::Values(values) if q.order_by.is_none() && q.limit_clause.is_none() => {
+                    let empty = Scope::default();
+                    let mut rows = Vec::new();
+                    for row in &values.rows {
+                        if row.len() > targets.len() {
+                            return Err(SqlError::syntax("INSERT has more expressions than target columns"));
+                        }
+                        if row.len() < targets.len() {
+                            return Err(SqlError::syntax("INSERT has more target columns than expressions"));
+                        }
+                        let mut r = Vec::new();
+                        for (e, &col) in row.iter().zip(&targets) {
+                            let ty = table.columns[col].ty;
+                            if matches!(e, Expr::Identifier(id) if id.value.eq_ignore_ascii_case("default") && id.quote_style.is_none()) {
+                                r.push(None);
+                                continue;
+                            }
+                            let b = self.expr(e, &empty, Some(ty))?;
+                            r.push(Some(self.coerce(b, ty)?));
+                        }
+                        rows.push(r);
+                    }
+                    InsertSource::Values(rows)
+                }
+                _ => {
+                    let plan = self.query(q, None, None)?;
+                    if plan.columns.len() != targets.len() {
+                        return Err(SqlError::syntax("INSERT has more target columns than expressions"));
+                    }
+                    InsertSource::Query(Arc::new(plan))
+                }
+            },
+        };
+        let alias = ins.table_alias.as_ref().map(|a| ident_name(&a.alias)).unwrap_or_else(|| table_name.clone());
+        let on_conflict = match &ins.on {
+            None => None,
+            Some(ast::OnInsert::OnConflict(oc)) => Some(match &oc.action {
+                ast::OnConflictAction::DoNothing => OnConflict { update: None },
+                ast::OnConflictAction::DoUpdate(du) => {
+                    let mut scope = Scope::of_table(&table, &alias);
+                    scope.cols.extend(Scope::of_table(&table, "excluded").cols);
+                    let mut sets = Vec::new();
+                    for a in &du.assignments {
+                        sets.extend(self.assignment(a, &table, &scope)?);
+                    }
+                    let cond = match &du.selection {
+                        Some(w) => Some(self.expr(w, &scope, Some(SqlType::Bool))?),
+                        None => None,
+                    };
+                    OnConflict { update: Some((sets, cond)) }
+                }
+            }),
+            Some(_) => return Err(SqlError::unsupported("ON DUPLICATE KEY")),
+        };
+        let rules = self.row_rules(&table)?;
+        let returning = match &ins.returning {
+            Some(items) => Some(self.returning(items, &Scope::of_table(&table, &alias))?),
+            None => None,
+        };
+        Ok(InsertPlan { table, targets, source, on_conflict, rules, returning })
+    }
+
+    fn assignment(&mut self, a: &ast::Assignment, table: &TableSchema, scope: &Scope) -> Result<Vec<(usize, BExpr)>, SqlError> {
+        let ast::AssignmentTarget::ColumnName(col) = &a.target else {
+            return Err(SqlError::unsupported("tuple assignment"));
+        };
+        let n = object_name(col);
+        let i = table
+            .column_index(&n)
+            .filter(|i| !table.columns[*i].hidden)
+            .ok_or_else(|| SqlError::new("42703", format!("column \"{n}\" of relation \"{}\" does not exist", table.name)))?;
+        let ty = table.columns[i].ty;
+        let value = if matches!(&a.value, Expr::Identifier(id) if id.value.eq_ignore_ascii_case("default") && id.quote_style.is_none()) {
+            match &table.columns[i].default {
+                Some(d) => self.expr(d, &Scope::default(), Some(ty))?,
+                None => BExpr::Const(Value::Null, ty),
+            }
+        } else {
+            self.expr(&a.value, scope, Some(ty))?
+        };
+        Ok(vec![(i, self.coerce(value, ty)?)])
+    }
+
+    pub fn update(&mut self, u: &ast::Update) -> Result<ModifyPlan, SqlError> {
+        if u.from.is_some() {
+            return Err(SqlError::unsupported("UPDATE ... FROM"));
+        }
+        if !u.table.joins.is_empty() {
+            return Err(SqlError::unsupported("UPDATE of a join"));
+        }
+        let (table, alias) = self.target_table(&u.table.relation)?;
+        let scope = Scope::of_table(&table, &alias);
+        let mut sets = Vec::new();
+        for a in &u.assignments {
+            sets.extend(self.assignment(a, &table, &scope)?);
+        }
+        self.modify_plan(table, alias, u.selection.as_ref(), Some(sets), u.returning.as_deref())
+    }
+
+    pub fn delete(&mut self, d: &ast::Delete) -> Result<ModifyPlan, SqlError> {
+        let from = match &d.from {
+            ast::FromTable::WithFromKeyword(f) | ast::FromTable::WithoutKeyword(f) => f,
+        };
+        if from.len() != 1 || !from[0].joins.is_empty() || d.using.is_some() {
+            return Err(SqlError::unsupported("DELETE from several tables"));
+        }
+        let (table, alias) = self.target_table(&from[0].relation)?;
+        self.modify_plan(table, alias, d.selection.as_ref(), None, d.returning.as_deref())
+    }
+
+    fn target_table(&mut self, t: &TableFactor) -> Result<(Arc<TableSchema>, String), SqlError> {
+        let TableFactor::Table { name, alias, .. } = t else {
+            return Err(SqlError::unsupported("this target"));
+        };
+        let n = object_name(name);
+        let table = self.schema.table(&n).cloned().ok_or_else(|| SqlError::undefined_table(&n))?;
+        let alias = alias.as_ref().map(|a| ident_name(&a.name)).unwrap_or(n);
+        Ok((table, alias))
+    }
+
+    fn modify_plan(
+        &mut self,
+        table: Arc<TableSchema>,
+        alias: String,
+        selection: Option<&Expr>,
+        assignments: Option<Vec<(usize, BExpr)>>,
+        returning: Option<&[SelectItem]>,
+    ) -> Result<ModifyPlan, SqlError> {
+        let scope = Scope::of_table(&table, &alias);
+        let filter = match selection {
+            Some(w) => Some(self.expr(w, &scope, Some(SqlType::Bool))?),
+            None => None,
+        };
+        let mut source = Source::Table { table: table.clone(), access: Access::Scan, alias };
+        if let Some(f) = &filter {
+            choose_access(&mut source, f, 0);
+        }
+        let Source::Table { access, .. } = source else { unreachable!("built above") };
+        let rules = self.row_rules(&table)?;
+        let returning = match returning {
+            Some(items) => Some(self.returning(items, &scope)?),
+            None => None,
+        };
+        Ok(ModifyPlan { table, access, filter, assignments, rules, returning })
+    }
+}
+
+/// `FOR NO KEY UPDATE` / `FOR KEY SHARE`, which the parser does not know: the session rewrites
+/// them to `FOR UPDATE` / `FOR SHARE` and passes the real strength here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockOverride {
+    NoKeyUpdate,
+    KeyShare,
+}
+
+fn empty_query() -> ast::Query {
+    ast::Query {
+        with: None,
+        body: Box::new(SetExpr::Values(ast::Values { explicit_row: false, value_keyword: false, rows: vec![] })),
+        order_by: None,
+        limit_clause: None,
+        fetch: None,
+        locks: vec![],
+        for_clause: None,
+        settings: None,
+        format_clause: None,
+        pipe_operators: vec![],
+    }
+}
+
+fn empty_plan() -> SelectPlan {
+    SelectPlan {
+        source: Source::Single,
+        source_width: 0,
+        filter: None,
+        grouping: None,
+        having: None,
+        projection: vec![],
+        columns: vec![],
+        distinct: false,
+        order_by: vec![],
+        limit: None,
+        offset: None,
+        locking: None,
+        correlated: false,
+        set_ops: vec![],
+    }
+}
+
+/// A plan reading another plan's output as its source (`SELECT * FROM (plan)`).
+fn wrap_derived(inner: SelectPlan) -> SelectPlan {
+    let columns = inner.columns.clone();
+    let correlated = inner.correlated;
+    SelectPlan {
+        source_width: columns.len(),
+        projection: columns.iter().enumerate().map(|(i, (_, t))| BExpr::Column { level: 0, index: i, ty: *t }).collect(),
+        columns,
+        source: Source::Derived(Arc::new(inner)),
+        correlated,
+        ..empty_plan()
+    }
+}
+
+fn sort_key(expr: BExpr, o: &ast::OrderByOptions) -> SortKey {
+    let desc = matches!(o.sort, Some(ast::OrderBySort::Desc));
+    // PostgreSQL: NULLs sort as larger than everything
+    let nulls_first = o.nulls_first.unwrap_or(desc);
+    SortKey { expr, desc, nulls_first }
+}
+
+fn output_type(t: SqlType) -> SqlType {
+    if t == SqlType::Unknown { SqlType::Text } else { t }
+}
+
+/// PostgreSQL's name for an unnamed output column.
+fn default_column_name(e: &Expr) -> String {
+    match e {
+        Expr::Identifier(id) => ident_name(id),
+        Expr::CompoundIdentifier(ids) => ids.last().map(ident_name).unwrap_or_default(),
+        Expr::Function(f) => object_name(&f.name),
+        Expr::Cast { expr, data_type, .. } => match expr.as_ref() {
+            Expr::Identifier(_) | Expr::CompoundIdentifier(_) => default_column_name(expr),
+            _ => SqlType::parse(&data_type.to_string()).map(|(t, _)| short_type_name(t)).unwrap_or_else(|_| "?column?".into()),
+        },
+        Expr::Nested(inner) => default_column_name(inner),
+        Expr::Exists { .. } => "exists".into(),
+        Expr::Case { .. } => "case".into(),
+        Expr::Subquery(q) => match q.body.as_ref() {
+            SetExpr::Select(s) => match s.projection.first() {
+                Some(SelectItem::UnnamedExpr(e)) => default_column_name(e),
+                Some(SelectItem::ExprWithAlias { alias, .. }) => ident_name(alias),
+                _ => "?column?".into(),
+            },
+            _ => "?column?".into(),
+        },
+        _ => "?column?".into(),
+    }
+}
+
+fn short_type_name(t: SqlType) -> String {
+    match t {
+        SqlType::Int2 => "int2".into(),
+        SqlType::Int4 => "int4".into(),
+        SqlType::Int8 => "int8".into(),
+        SqlType::Float4 => "float4".into(),
+        SqlType::Float8 => "float8".into(),
+        SqlType::Bool => "bool".into(),
+        SqlType::Varchar(_) => "varchar".into(),
+        SqlType::Char(_) => "bpchar".into(),
+        SqlType::Timestamptz => "timestamptz".into(),
+        t => t.name(),
+    }
+}
+
+/// Rewrites a post-grouping expression: GROUP BY keys and aggregates become columns of the
+/// grouped row `[keys..., aggregates...]`; any other column reference is an error (42803).
+fn place_grouped(e: BExpr, keys: &[BExpr], nkeys: usize) -> Result<BExpr, SqlError> {
+    if let Some(i) = keys.iter().position(|k| *k == e) {
+        return Ok(BExpr::Column { level: 0, index: i, ty: e.ty() });
+    }
+    let recurse = |b: Box<BExpr>| -> Result<Box<BExpr>, SqlError> { Ok(Box::new(place_grouped(*b, keys, nkeys)?)) };
+    Ok(match e {
+        BExpr::AggRef(i, ty) => BExpr::Column { level: 0, index: nkeys + i, ty },
+        BExpr::Column { level: 0, .. } => {
+            return Err(SqlError::new(
+                "42803",
+                "column must appear in the GROUP BY clause or be used in an aggregate function",
+            ));
+        }
+        BExpr::Neg(a, t) => BExpr::Neg(recurse(a)?, t),
+        BExpr::Binary { op, left, right, operand_ty, ty } => BExpr::Binary { op, left: recurse(left)?, right: recurse(right)?, operand_ty, ty },
+        BExpr::And(a, b) => BExpr::And(recurse(a)?, recurse(b)?),
+        BExpr::Or(a, b) => BExpr::Or(recurse(a)?, recurse(b)?),
+        BExpr::Not(a) => BExpr::Not(recurse(a)?),
+        BExpr::IsNull { expr, negated } => BExpr::IsNull { expr: recurse(expr)?, negated },
+        BExpr::IsBool { expr, value, negated } => BExpr::IsBool { expr: recurse(expr)?, value, negated },
+        BExpr::IsDistinct { left, right, operand_ty, negated } => BExpr::IsDistinct { left: recurse(left)?, right: recurse(right)?, operand_ty, negated },
+        BExpr::Cast { expr, to, explicit } => BExpr::Cast { expr: recurse(expr)?, to, explicit },
+        BExpr::Func { func, args, ty } => BExpr::Func { func, args: args.into_iter().map(|a| place_grouped(a, keys, nkeys)).collect::<Result<_, _>>()?, ty },
+        BExpr::Case { operand, whens, otherwise, ty } => BExpr::Case {
+            operand: operand.map(recurse).transpose()?,
+            whens: whens.into_iter().map(|(w, t)| Ok((place_grouped(w, keys, nkeys)?, place_grouped(t, keys, nkeys)?))).collect::<Result<_, SqlError>>()?,
+            otherwise: otherwise.map(recurse).transpose()?,
+            ty,
+        },
+        BExpr::InList { expr, list, operand_ty, negated } => BExpr::InList {
+            expr: recurse(expr)?,
+            list: list.into_iter().map(|a| place_grouped(a, keys, nkeys)).collect::<Result<_, _>>()?,
+            operand_ty,
+            negated,
+        },
+        BExpr::Like { expr, pattern, negated, case_insensitive } => BExpr::Like { expr: recurse(expr)?, pattern: recurse(pattern)?, negated, case_insensitive },
+        BExpr::InSubquery { expr, plan, operand_ty, negated } => BExpr::InSubquery { expr: recurse(expr)?, plan, operand_ty, negated },
+        other => other,
+    })
+}
+
+/// Whether a key value of type `from` can look up a column of type `col` without changing
+/// meaning (same storage and ordering).
+fn key_compatible(col: SqlType, from: SqlType) -> bool {
+    (col.is_integer() && from.is_integer())
+        || (col.is_textual() && from.is_textual() && !matches!(col, SqlType::Char(_)))
+        || col == from
+        || from == SqlType::Unknown
+}
+
+/// Picks the access path of the first table of `source` (at row offset `offset`) from the
+/// WHERE clause's conjuncts of the form `column op value`, where value does not read the row.
+fn choose_access(source: &mut Source, filter: &BExpr, offset: usize) {
+    let (table, access) = match source {
+        Source::Table { table, access, .. } => (table.clone(), access),
+        Source::Join { left, .. } => return choose_access(left, filter, offset),
+        _ => return,
+    };
+    let width = table.columns.len();
+    // (column, op, value) triples
+    let mut terms: Vec<(usize, BinOp, BExpr)> = Vec::new();
+    for c in filter.clone().conjuncts() {
+        if let BExpr::Binary { op, left, right, operand_ty, .. } = c
+            && op.is_comparison()
+            && op != BinOp::NotEq
+        {
+            let (col, op, value) = match (*left, *right) {
+                (BExpr::Column { level: 0, index, ty }, v) if !v.uses_current_row() && (offset..offset + width).contains(&index) => {
+                    ((index - offset, ty), op, v)
+                }
+                (v, BExpr::Column { level: 0, index, ty }) if !v.uses_current_row() && (offset..offset + width).contains(&index) => {
+                    ((index - offset, ty), op.flipped(), v)
+                }
+                _ => continue,
+            };
+            if !key_compatible(col.1, value.ty()) || !key_compatible(col.1, operand_ty) {
+                continue;
+            }
+            terms.push((col.0, op, value));
+        }
+    }
+    if terms.is_empty() {
+        return;
+    }
+    let eq_of = |col: usize| terms.iter().find(|(c, op, _)| *c == col && *op == BinOp::Eq).map(|t| t.2.clone());
+    let bound_of = |col: usize, ops: [BinOp; 2]| {
+        terms.iter().find(|(c, op, _)| *c == col && ops.contains(op)).map(|t| (t.2.clone(), t.1 == ops[1]))
+    };
+    // (eq prefix, lower, upper) over an ordered column list
+    let plan_for = |cols: &[usize]| {
+        let mut eq = Vec::new();
+        for &c in cols {
+            match eq_of(c) {
+                Some(v) => eq.push(v),
+                None => break,
+            }
+        }
+        let next = cols.get(eq.len()).copied();
+        let lower = next.and_then(|c| bound_of(c, [BinOp::Gt, BinOp::GtEq]));
+        let upper = next.and_then(|c| bound_of(c, [BinOp::Lt, BinOp::LtEq]));
+        (eq, lower, upper)
+    };
+    let (pk_eq, pk_lo, pk_hi) = plan_for(&table.primary_key);
+    if pk_eq.len() == table.primary_key.len() {
+        *access = Access::PkPoint(pk_eq);
+        return;
+    }
+    let mut best: Option<(usize, Access)> = None;
+    if !pk_eq.is_empty() || pk_lo.is_some() || pk_hi.is_some() {
+        let score = pk_eq.len() * 2 + 1;
+        best = Some((score, Access::PkRange { eq: pk_eq, lower: pk_lo, upper: pk_hi }));
+    }
+    for index in &table.indexes {
+        let (eq, lower, upper) = plan_for(&index.columns);
+        if eq.is_empty() && lower.is_none() && upper.is_none() {
+            continue;
+        }
+        let full_unique = index.unique && eq.len() == index.columns.len();
+        let score = eq.len() * 2 + usize::from(lower.is_some() || upper.is_some()) + if full_unique { 100 } else { 0 };
+        if best.as_ref().is_none_or(|(s, _)| score > *s) {
+            best = Some((score, Access::Index { index: index.id, name: index.name.clone(), eq, lower, upper }));
+        }
+    }
+    if let Some((_, a)) = best {
+        *access = a;
+    }
+}

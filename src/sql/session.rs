@@ -1,0 +1,1143 @@
+//! [`Session`]: one client connection's SQL state: the transaction block, settings, and the
+//! statement dispatcher.
+//!
+//! Transaction rules (PostgreSQL's): outside a block every statement runs in its own
+//! transaction (autocommit). `BEGIN` opens a block; the core transaction starts at the block's
+//! first statement that needs one, so `SET TRANSACTION` may follow `BEGIN`. After an error in a
+//! block every statement fails with 25P02 until `ROLLBACK` or `ROLLBACK TO SAVEPOINT`; `COMMIT`
+//! of a failed block rolls back and answers `ROLLBACK`. Invariant: a statement that fails never
+//! leaves its partial writes visible: in autocommit its transaction rolls back; in a block the
+//! block is failed and can only roll back (wholly or to a savepoint).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlparser::ast::{self, Statement};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+
+use super::engine::Engine;
+use super::error::SqlError;
+use super::exec::ExecCtx;
+use super::plan::{Access, Binder, InsertPlan, LockOverride, ModifyPlan, SelectPlan, Source, object_name};
+use super::types::{SqlType, now_micros, parse_text};
+use crate::txn::{IsolationLevel, Transaction, TxnOptions};
+use crate::types::{Row, Value};
+
+/// The transaction state a client sees in ReadyForQuery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxStatus {
+    Idle,
+    InBlock,
+    Failed,
+}
+
+/// The result of one statement.
+#[derive(Debug)]
+pub enum Outcome {
+    Rows { columns: Vec<(String, SqlType)>, rows: Vec<Row>, tag: String },
+    Command(String),
+    /// COPY ... FROM STDIN: the client now sends data, then `Session::copy_in` gets it.
+    CopyIn { columns: usize },
+    Empty,
+}
+
+/// A statement parsed (and, for plannable statements, bound) once and run many times.
+#[derive(Debug)]
+pub struct Prepared {
+    pub sql: String,
+    pub param_types: Vec<SqlType>,
+    /// The result columns (empty for statements without rows).
+    pub columns: Vec<(String, SqlType)>,
+    kind: Kind,
+    plan: parking_lot::Mutex<Option<(u64, Arc<Bound>)>>,
+}
+
+#[derive(Debug)]
+enum Kind {
+    Empty,
+    Utility(Utility),
+    Sql(Box<Statement>, Option<LockOverride>),
+}
+
+#[derive(Debug)]
+enum Bound {
+    Select(SelectPlan),
+    Insert(InsertPlan),
+    Modify(ModifyPlan),
+    Explain(Vec<String>),
+    Other,
+}
+
+/// Statements the session handles itself.
+#[derive(Clone, Debug)]
+enum Utility {
+    Begin(TxnModes),
+    SetTransaction(TxnModes),
+    SetSessionCharacteristics(TxnModes),
+    Commit,
+    Rollback,
+    Savepoint(String),
+    Release(String),
+    RollbackTo(String),
+    Set(String, Option<String>),
+    Show(String),
+    Copy { table: String, columns: Vec<String>, csv: bool, header: bool, delimiter: Option<char> },
+    Truncate(Vec<String>),
+    NoOp(&'static str),
+}
+
+#[derive(Clone, Debug, Default)]
+struct TxnModes {
+    level: Option<IsolationLevel>,
+    read_only: Option<bool>,
+    deferrable: Option<bool>,
+}
+
+/// A pending COPY FROM STDIN.
+struct CopyState {
+    table: String,
+    columns: Vec<String>,
+    csv: bool,
+    header: bool,
+    delimiter: char,
+    data: Vec<u8>,
+}
+
+/// One client's SQL session.
+pub struct Session {
+    engine: Arc<Engine>,
+    pub id: u32,
+    user: String,
+    database: String,
+    in_block: bool,
+    failed: bool,
+    txn: Option<Transaction>,
+    block_modes: TxnModes,
+    defaults: TxnModes,
+    settings: Vec<(String, String)>,
+    copy: Option<CopyState>,
+    block_started: Option<Instant>,
+}
+
+pub const SETTINGS: &[(&str, &str)] = &[
+    ("application_name", ""),
+    ("client_encoding", "UTF8"),
+    ("client_min_messages", "notice"),
+    ("datestyle", "ISO, MDY"),
+    ("default_transaction_deferrable", "off"),
+    ("default_transaction_isolation", "read committed"),
+    ("default_transaction_read_only", "off"),
+    ("extra_float_digits", "1"),
+    ("idle_in_transaction_session_timeout", "0"),
+    ("integer_datetimes", "on"),
+    ("intervalstyle", "postgres"),
+    ("lock_timeout", "0"),
+    ("max_identifier_length", "63"),
+    ("search_path", "\"$user\", public"),
+    ("server_encoding", "UTF8"),
+    ("server_version", super::SERVER_VERSION),
+    ("server_version_num", "150000"),
+    ("standard_conforming_strings", "on"),
+    ("statement_timeout", "0"),
+    ("synchronous_commit", "on"),
+    ("timezone", "UTC"),
+    ("transaction_deferrable", "off"),
+    ("transaction_isolation", "read committed"),
+    ("transaction_read_only", "off"),
+    ("bytea_output", "hex"),
+    ("jit", "off"),
+    ("row_security", "on"),
+];
+
+fn level_from(s: &str) -> Option<IsolationLevel> {
+    match s.trim().trim_matches('\'').to_lowercase().replace('_', " ").as_str() {
+        "read uncommitted" => Some(IsolationLevel::ReadUncommitted),
+        "read committed" => Some(IsolationLevel::ReadCommitted),
+        "repeatable read" => Some(IsolationLevel::RepeatableRead),
+        "serializable" => Some(IsolationLevel::Serializable),
+        _ => None,
+    }
+}
+
+/// Parses a duration setting (`0`, `250`, `'1s'`, `'100ms'`, `'2min'`); milliseconds by default.
+fn parse_duration(v: &str) -> Result<Option<Duration>, SqlError> {
+    let v = v.trim().trim_matches('\'').trim();
+    let split = v.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: f64 = num.parse().map_err(|_| SqlError::new("22023", format!("invalid value for a duration: \"{v}\"")))?;
+    let ms = match unit.trim() {
+        "" | "ms" => n,
+        "s" => n * 1000.0,
+        "min" => n * 60_000.0,
+        "h" => n * 3_600_000.0,
+        "us" => n / 1000.0,
+        other => return Err(SqlError::new("22023", format!("invalid unit \"{other}\" for a duration"))),
+    };
+    Ok((ms > 0.0).then(|| Duration::from_micros((ms * 1000.0) as u64)))
+}
+
+/// Splits a query string into statements at semicolons outside quotes, comments and
+/// dollar-quoted strings.
+pub fn split_statements(sql: &str) -> Vec<String> {
+    let b = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\'' | b'"' => {
+                let q = b[i];
+                i += 1;
+                while i < b.len() {
+                    if b[i] == q {
+                        if i + 1 < b.len() && b[i + 1] == q {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'$' => {
+                // $tag$ ... $tag$
+                if let Some(end) = sql[i + 1..].find('$') {
+                    let tag = &sql[i..i + end + 2];
+                    if tag[1..tag.len() - 1].chars().all(|c| c.is_alphanumeric() || c == '_') && !tag[1..].starts_with(|c: char| c.is_ascii_digit()) {
+                        if let Some(close) = sql[i + tag.len()..].find(tag) {
+                            i += tag.len() + close + tag.len() - 1;
+                        }
+                    }
+                }
+            }
+            b';' => {
+                let s = sql[start..i].trim();
+                if !s.is_empty() {
+                    out.push(s.to_string());
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let s = sql[start.min(sql.len())..].trim();
+    if !s.is_empty() && !is_only_comments(s) {
+        out.push(s.to_string());
+    }
+    out
+}
+
+fn is_only_comments(s: &str) -> bool {
+    s.lines().all(|l| l.trim().is_empty() || l.trim().starts_with("--"))
+}
+
+/// Lower-cased words of a utility statement (quotes kept on quoted words).
+fn words(sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_quote = false;
+    for c in sql.chars() {
+        match c {
+            '\'' => {
+                in_quote = !in_quote;
+                cur.push(c);
+            }
+            c if !in_quote && (c.is_whitespace() || c == ',' || c == '=' || c == '(' || c == ')' || c == ';') => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+                if c == '=' || c == '(' || c == ')' {
+                    out.push(c.to_string());
+                }
+            }
+            c => cur.push(if in_quote { c } else { c.to_ascii_lowercase() }),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn parse_modes(w: &[String]) -> Result<TxnModes, SqlError> {
+    let mut m = TxnModes::default();
+    let mut i = 0;
+    while i < w.len() {
+        match w[i].as_str() {
+            "isolation" if w.get(i + 1).map(String::as_str) == Some("level") => {
+                let two = w.get(i + 2..i + 4).map(|s| s.join(" ")).unwrap_or_default();
+                if let Some(l) = level_from(&two) {
+                    m.level = Some(l);
+                    i += 4;
+                } else if let Some(l) = w.get(i + 2).and_then(|s| level_from(s)) {
+                    m.level = Some(l);
+                    i += 3;
+                } else {
+                    return Err(SqlError::syntax(format!("syntax error at or near \"{}\"", w.get(i + 2).cloned().unwrap_or_default())));
+                }
+            }
+            "read" if w.get(i + 1).map(String::as_str) == Some("only") => {
+                m.read_only = Some(true);
+                i += 2;
+            }
+            "read" if w.get(i + 1).map(String::as_str) == Some("write") => {
+                m.read_only = Some(false);
+                i += 2;
+            }
+            "deferrable" => {
+                m.deferrable = Some(true);
+                i += 1;
+            }
+            "not" if w.get(i + 1).map(String::as_str) == Some("deferrable") => {
+                m.deferrable = Some(false);
+                i += 2;
+            }
+            other => return Err(SqlError::syntax(format!("syntax error at or near \"{other}\""))),
+        }
+    }
+    Ok(m)
+}
+
+/// Recognises the statements the session handles itself.
+fn parse_utility(sql: &str) -> Result<Option<Utility>, SqlError> {
+    let w = words(sql);
+    let first = w.first().map(String::as_str).unwrap_or("");
+    let second = w.get(1).map(String::as_str).unwrap_or("");
+    Ok(Some(match first {
+        "begin" => {
+            let rest = if matches!(second, "transaction" | "work") { &w[2..] } else { &w[1..] };
+            Utility::Begin(parse_modes(rest)?)
+        }
+        "start" if second == "transaction" => Utility::Begin(parse_modes(&w[2..])?),
+        "commit" | "end" if w.len() <= 2 => Utility::Commit,
+        "abort" => Utility::Rollback,
+        "rollback" => {
+            let rest: Vec<&str> = w[1..].iter().map(String::as_str).filter(|s| !matches!(*s, "work" | "transaction")).collect();
+            match rest.as_slice() {
+                [] => Utility::Rollback,
+                ["to", "savepoint", name] | ["to", name] => Utility::RollbackTo(name.to_string()),
+                _ => return Err(SqlError::syntax("syntax error in ROLLBACK")),
+            }
+        }
+        "savepoint" if w.len() == 2 => Utility::Savepoint(w[1].clone()),
+        "release" => match &w[1..] {
+            [s, name] if s == "savepoint" => Utility::Release(name.clone()),
+            [name] => Utility::Release(name.clone()),
+            _ => return Err(SqlError::syntax("syntax error in RELEASE")),
+        },
+        "set" => {
+            let mut rest: &[String] = &w[1..];
+            if matches!(rest.first().map(String::as_str), Some("session") | Some("local")) {
+                if rest.get(1).map(String::as_str) == Some("characteristics") {
+                    // SET SESSION CHARACTERISTICS AS TRANSACTION ...
+                    return Ok(Some(Utility::SetSessionCharacteristics(parse_modes(rest.get(4..).unwrap_or(&[]))?)));
+                }
+                rest = &rest[1..];
+            }
+            if rest.first().map(String::as_str) == Some("transaction") {
+                return Ok(Some(Utility::SetTransaction(parse_modes(&rest[1..])?)));
+            }
+            if rest.first().map(String::as_str) == Some("time") && rest.get(1).map(String::as_str) == Some("zone") {
+                return Ok(Some(Utility::Set("timezone".into(), rest.get(2).cloned())));
+            }
+            if rest.first().map(String::as_str) == Some("names") {
+                return Ok(Some(Utility::Set("client_encoding".into(), rest.get(1).cloned())));
+            }
+            let Some(name) = rest.first() else { return Err(SqlError::syntax("syntax error at end of input")) };
+            let value_words: Vec<&String> = rest[1..].iter().filter(|s| *s != "=" && *s != "to").collect();
+            let value = if value_words.len() == 1 && value_words[0] == "default" {
+                None
+            } else {
+                Some(value_words.iter().map(|s| s.trim_matches('\'').to_string()).collect::<Vec<_>>().join(" "))
+            };
+            Utility::Set(name.clone(), value)
+        }
+        "reset" if w.len() == 2 => Utility::Set(w[1].clone(), None),
+        "show" => {
+            let name = match &w[1..] {
+                [t, i, l] if t == "transaction" && i == "isolation" && l == "level" => "transaction_isolation".to_string(),
+                [n] => n.clone(),
+                _ => return Err(SqlError::syntax("syntax error in SHOW")),
+            };
+            Utility::Show(name)
+        }
+        "discard" | "deallocate" | "unlisten" | "checkpoint" | "vacuum" | "analyze" => Utility::NoOp(match first {
+            "discard" => "DISCARD ALL",
+            "deallocate" => "DEALLOCATE",
+            "unlisten" => "UNLISTEN",
+            "checkpoint" => "CHECKPOINT",
+            "vacuum" => "VACUUM",
+            _ => "ANALYZE",
+        }),
+        "truncate" => {
+            let names: Vec<String> = w[1..]
+                .iter()
+                .filter(|s| !matches!(s.as_str(), "table" | "only" | "restart" | "continue" | "identity" | "cascade" | "restrict"))
+                .map(|s| s.rsplit('.').next().unwrap_or(s).trim_matches('"').to_string())
+                .collect();
+            if names.is_empty() {
+                return Err(SqlError::syntax("syntax error at end of input"));
+            }
+            Utility::Truncate(names)
+        }
+        "copy" => {
+            let table = w.get(1).cloned().ok_or_else(|| SqlError::syntax("COPY needs a table"))?;
+            let mut i = 2;
+            let mut columns = Vec::new();
+            if w.get(i).map(String::as_str) == Some("(") {
+                i += 1;
+                while i < w.len() && w[i] != ")" {
+                    columns.push(w[i].trim_matches('"').to_string());
+                    i += 1;
+                }
+                i += 1;
+            }
+            match (w.get(i).map(String::as_str), w.get(i + 1).map(String::as_str)) {
+                (Some("from"), Some("stdin")) => {}
+                (Some("to"), _) => return Err(SqlError::unsupported("COPY TO")),
+                _ => return Err(SqlError::unsupported("COPY from a file (use FROM STDIN)")),
+            }
+            let opts = &w[i + 2..];
+            let csv = opts.iter().any(|o| o == "csv");
+            let header = opts.iter().any(|o| o == "header");
+            let delimiter = opts.iter().position(|o| o == "delimiter").and_then(|p| opts.get(p + 1)).and_then(|d| d.trim_matches('\'').chars().next());
+            Utility::Copy { table: table.rsplit('.').next().unwrap_or(&table).trim_matches('"').to_string(), columns, csv, header, delimiter }
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// Rewrites lock strengths the parser does not know.
+fn rewrite_lock_strength(sql: &str) -> (String, Option<LockOverride>) {
+    let lower = sql.to_ascii_lowercase();
+    for (pat, repl, o) in [("for no key update", "FOR UPDATE", LockOverride::NoKeyUpdate), ("for key share", "FOR SHARE", LockOverride::KeyShare)] {
+        if let Some(pos) = lower.find(pat) {
+            let mut s = sql.to_string();
+            s.replace_range(pos..pos + pat.len(), repl);
+            return (s, Some(o));
+        }
+    }
+    (sql.to_string(), None)
+}
+
+fn tag_for(stmt: &Statement) -> &'static str {
+    match stmt {
+        Statement::CreateTable(_) => "CREATE TABLE",
+        Statement::CreateIndex(_) => "CREATE INDEX",
+        Statement::Drop { object_type: ast::ObjectType::Index, .. } => "DROP INDEX",
+        Statement::Drop { .. } => "DROP TABLE",
+        Statement::AlterTable(_) => "ALTER TABLE",
+        _ => "OK",
+    }
+}
+
+impl Session {
+    pub fn new(engine: Arc<Engine>, user: &str, database: &str, application_name: &str) -> Session {
+        let id = engine.register_session(user, database, application_name);
+        Session {
+            engine,
+            id,
+            user: user.into(),
+            database: database.into(),
+            in_block: false,
+            failed: false,
+            txn: None,
+            block_modes: TxnModes::default(),
+            defaults: TxnModes::default(),
+            settings: SETTINGS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            copy: None,
+            block_started: None,
+        }
+    }
+
+    pub fn status(&self) -> TxStatus {
+        match (self.in_block, self.failed) {
+            (false, _) => TxStatus::Idle,
+            (true, false) => TxStatus::InBlock,
+            (true, true) => TxStatus::Failed,
+        }
+    }
+
+    pub fn setting(&self, name: &str) -> Option<&str> {
+        self.settings.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// How long the session may sit idle inside a transaction block.
+    pub fn idle_in_transaction_timeout(&self) -> Option<Duration> {
+        if !self.in_block {
+            return None;
+        }
+        self.setting("idle_in_transaction_session_timeout").and_then(|v| parse_duration(v).ok().flatten())
+    }
+
+    /// Parses and binds a statement. `param_types` are what the client declared.
+    pub fn prepare(&self, sql: &str, param_types: &[Option<SqlType>]) -> Result<Arc<Prepared>, SqlError> {
+        let trimmed = sql.trim().trim_end_matches(';').trim();
+        let kind = if trimmed.is_empty() || is_only_comments(trimmed) {
+            Kind::Empty
+        } else if let Some(u) = parse_utility(trimmed)? {
+            Kind::Utility(u)
+        } else {
+            let (text, lock) = rewrite_lock_strength(trimmed);
+            let mut stmts = Parser::parse_sql(&PostgreSqlDialect {}, &text).map_err(|e| {
+                let msg = e.to_string();
+                SqlError::syntax(msg.strip_prefix("sql parser error: ").unwrap_or(&msg).to_string())
+            })?;
+            if stmts.len() != 1 {
+                return Err(SqlError::syntax("cannot insert multiple commands into a prepared statement"));
+            }
+            Kind::Sql(Box::new(stmts.remove(0)), lock)
+        };
+        let mut prepared = Prepared { sql: sql.to_string(), param_types: vec![], columns: vec![], kind, plan: parking_lot::Mutex::new(None) };
+        let (bound, params) = self.bind(&prepared, param_types)?;
+        prepared.param_types = params;
+        prepared.columns = match &*bound {
+            Bound::Select(p) => p.columns.clone(),
+            Bound::Insert(p) => p.returning.as_ref().map(|r| r.1.clone()).unwrap_or_default(),
+            Bound::Modify(p) => p.returning.as_ref().map(|r| r.1.clone()).unwrap_or_default(),
+            Bound::Explain(_) => vec![("QUERY PLAN".into(), SqlType::Text)],
+            Bound::Other => match &prepared.kind {
+                Kind::Utility(Utility::Show(name)) => vec![(name.clone(), SqlType::Text)],
+                _ => vec![],
+            },
+        };
+        *prepared.plan.lock() = Some((self.engine.schema_version(), bound));
+        Ok(Arc::new(prepared))
+    }
+
+    fn bind(&self, p: &Prepared, param_types: &[Option<SqlType>]) -> Result<(Arc<Bound>, Vec<SqlType>), SqlError> {
+        let schema = self.engine.schema.read();
+        let mut binder = Binder::new(&schema, param_types.to_vec());
+        let bound = match &p.kind {
+            Kind::Sql(stmt, lock) => bind_statement(&mut binder, stmt, *lock)?,
+            _ => Bound::Other,
+        };
+        Ok((Arc::new(bound), binder.param_types()))
+    }
+
+    /// The plan for this schema version (re-bound after DDL).
+    fn plan_of(&self, p: &Prepared) -> Result<Arc<Bound>, SqlError> {
+        let version = self.engine.schema_version();
+        if let Some((v, b)) = &*p.plan.lock()
+            && *v == version
+        {
+            return Ok(b.clone());
+        }
+        let declared: Vec<Option<SqlType>> = p.param_types.iter().map(|t| Some(*t)).collect();
+        let (bound, _) = self.bind(p, &declared)?;
+        *p.plan.lock() = Some((version, bound.clone()));
+        Ok(bound)
+    }
+
+    /// Runs a simple-protocol query string: each statement's outcome or error, stopping at the
+    /// first error (as PostgreSQL does).
+    pub fn execute_simple(&mut self, sql: &str) -> Vec<Result<Outcome, SqlError>> {
+        let statements = split_statements(sql);
+        if statements.is_empty() {
+            return vec![Ok(Outcome::Empty)];
+        }
+        let mut out = Vec::new();
+        for s in statements {
+            let r = self.prepare(&s, &[]).and_then(|p| self.execute(&p, &[]));
+            let failed = r.is_err();
+            if failed {
+                self.statement_failed();
+            }
+            out.push(r);
+            if failed {
+                break;
+            }
+        }
+        out
+    }
+
+    /// Records that a statement failed: a block becomes failed; in autocommit the transaction
+    /// is already gone.
+    pub fn statement_failed(&mut self) {
+        if self.in_block {
+            self.failed = true;
+        } else if let Some(t) = self.txn.take() {
+            t.rollback();
+        }
+        self.publish("idle", "");
+    }
+
+    fn publish(&self, state: &'static str, query: &str) {
+        let mut sessions = self.engine.sessions.lock();
+        if let Some(a) = sessions.get_mut(&self.id) {
+            a.state = if state == "idle" && self.in_block {
+                if self.failed { "idle in transaction (aborted)" } else { "idle in transaction" }
+            } else {
+                state
+            };
+            a.txn = self.txn.as_ref().map(|t| t.id());
+            a.level = self.txn.as_ref().map(|t| t.options().level);
+            a.read_only = self.txn.as_ref().is_some_and(|t| t.options().read_only);
+            if !query.is_empty() {
+                a.query = query.chars().take(1024).collect();
+            }
+        }
+    }
+
+    fn txn_options(&self) -> TxnOptions {
+        let level = self.block_modes.level.or(self.defaults.level).unwrap_or_else(|| {
+            self.setting("default_transaction_isolation").and_then(level_from).unwrap_or(IsolationLevel::ReadCommitted)
+        });
+        let mut o = TxnOptions::new(level);
+        if self.block_modes.read_only.or(self.defaults.read_only).unwrap_or(self.setting("default_transaction_read_only") == Some("on")) {
+            o = o.read_only();
+        }
+        if self.block_modes.deferrable.or(self.defaults.deferrable).unwrap_or(false) {
+            o = o.deferrable();
+        }
+        o
+    }
+
+    /// Starts the core transaction if the statement needs one and none runs.
+    fn ensure_txn(&mut self) -> Result<(), SqlError> {
+        if self.txn.is_none() {
+            let mut t = self.engine.db.begin(self.txn_options());
+            t.set_lock_timeout(self.setting("lock_timeout").and_then(|v| parse_duration(v).ok().flatten()));
+            self.txn = Some(t);
+        }
+        Ok(())
+    }
+
+    /// Executes a prepared statement with parameter values.
+    pub fn execute(&mut self, p: &Prepared, params: &[Value]) -> Result<Outcome, SqlError> {
+        if self.failed
+            && !matches!(p.kind, Kind::Utility(Utility::Commit | Utility::Rollback | Utility::RollbackTo(_)) | Kind::Empty)
+        {
+            return Err(SqlError::in_failed_transaction());
+        }
+        match &p.kind {
+            Kind::Empty => Ok(Outcome::Empty),
+            Kind::Utility(u) => {
+                let u = u.clone();
+                let r = self.utility(u);
+                self.publish("idle", &p.sql);
+                r
+            }
+            Kind::Sql(stmt, _) => {
+                let bound = self.plan_of(p)?;
+                if let Bound::Explain(lines) = &*bound {
+                    return Ok(Outcome::Rows {
+                        columns: p.columns.clone(),
+                        tag: format!("EXPLAIN {}", lines.len()),
+                        rows: lines.iter().map(|l| vec![Value::Text(l.clone())]).collect(),
+                    });
+                }
+                if let Bound::Other = &*bound {
+                    // DDL: applies at once, outside any transaction
+                    if self.in_block && self.txn.is_some() && matches!(**stmt, Statement::Drop { .. }) {
+                        // a block's own uncommitted writes on the table make the core refuse
+                    }
+                    self.ddl(stmt)?;
+                    return Ok(Outcome::Command(tag_for(stmt).into()));
+                }
+                self.run_plan(&bound, &p.columns, params, &p.sql)
+            }
+        }
+    }
+
+    fn run_plan(&mut self, bound: &Bound, columns: &[(String, SqlType)], params: &[Value], sql: &str) -> Result<Outcome, SqlError> {
+        self.ensure_txn()?;
+        self.publish("active", sql);
+        let statement_deadline = self.setting("statement_timeout").and_then(|v| parse_duration(v).ok().flatten()).map(|d| Instant::now() + d);
+        let identity = (self.user.clone(), self.database.clone(), self.id);
+        let engine = self.engine.clone();
+        let txn = self.txn.as_mut().expect("ensured above");
+        txn.start_statement();
+        txn.set_statement_deadline(statement_deadline);
+        let result = {
+            let mut ctx = ExecCtx::new(&engine, txn, params, (&identity.0, &identity.1, identity.2), now_micros());
+            match bound {
+                Bound::Select(plan) => ctx.select(plan).map(|rows| Outcome::Rows { tag: format!("SELECT {}", rows.len()), rows, columns: columns.to_vec() }),
+                Bound::Insert(plan) => ctx.insert(plan).map(|(n, rows)| match &plan.returning {
+                    Some(_) => Outcome::Rows { tag: format!("INSERT 0 {n}"), rows, columns: columns.to_vec() },
+                    None => Outcome::Command(format!("INSERT 0 {n}")),
+                }),
+                Bound::Modify(plan) => {
+                    let verb = if plan.assignments.is_some() { "UPDATE" } else { "DELETE" };
+                    ctx.modify(plan).map(|(n, rows)| match &plan.returning {
+                        Some(_) => Outcome::Rows { tag: format!("{verb} {n}"), rows, columns: columns.to_vec() },
+                        None => Outcome::Command(format!("{verb} {n}")),
+                    })
+                }
+                Bound::Explain(_) | Bound::Other => Err(SqlError::new("XX000", "not a plan")),
+            }
+        };
+        if !self.in_block {
+            let txn = self.txn.take().expect("ensured above");
+            match &result {
+                Ok(_) => txn.commit().map(|_| ()).map_err(SqlError::from)?,
+                Err(_) => txn.rollback(),
+            }
+        }
+        self.publish("idle", "");
+        result
+    }
+
+    fn ddl(&mut self, stmt: &Statement) -> Result<(), SqlError> {
+        match stmt {
+            Statement::CreateTable(ct) => self.engine.create_table(ct),
+            Statement::CreateIndex(ci) => self.engine.create_index(ci),
+            Statement::Drop { object_type, if_exists, names, .. } => self.engine.drop_objects(object_type, names, *if_exists),
+            Statement::AlterTable(at) => {
+                let table = object_name(&at.name);
+                for op in &at.operations {
+                    match op {
+                        ast::AlterTableOperation::AddColumn { if_not_exists, column_def, .. } => {
+                            self.engine.add_column(&table, column_def, *if_not_exists)?
+                        }
+                        other => return Err(SqlError::unsupported(format!("ALTER TABLE {other}"))),
+                    }
+                }
+                Ok(())
+            }
+            other => Err(SqlError::unsupported(format!("statement {}", other.to_string().split_whitespace().take(2).collect::<Vec<_>>().join(" ")))),
+        }
+    }
+
+    fn utility(&mut self, u: Utility) -> Result<Outcome, SqlError> {
+        let no_block = |what: &str| SqlError::new("25P01", format!("{what} can only be used in transaction blocks"));
+        match u {
+            Utility::Begin(modes) => {
+                if !self.in_block {
+                    self.in_block = true;
+                    self.failed = false;
+                    self.block_modes = modes;
+                    self.block_started = Some(Instant::now());
+                }
+                Ok(Outcome::Command("BEGIN".into()))
+            }
+            Utility::SetTransaction(modes) => {
+                if !self.in_block {
+                    return Err(no_block("SET TRANSACTION"));
+                }
+                if self.txn.is_some() {
+                    return Err(SqlError::new("25001", "SET TRANSACTION ISOLATION LEVEL must be called before any query"));
+                }
+                if modes.level.is_some() {
+                    self.block_modes.level = modes.level;
+                }
+                if modes.read_only.is_some() {
+                    self.block_modes.read_only = modes.read_only;
+                }
+                if modes.deferrable.is_some() {
+                    self.block_modes.deferrable = modes.deferrable;
+                }
+                Ok(Outcome::Command("SET".into()))
+            }
+            Utility::SetSessionCharacteristics(modes) => {
+                if let Some(l) = modes.level {
+                    self.set_setting("default_transaction_isolation", l.sql().to_lowercase());
+                }
+                if let Some(r) = modes.read_only {
+                    self.set_setting("default_transaction_read_only", if r { "on" } else { "off" }.into());
+                }
+                if modes.deferrable.is_some() {
+                    self.defaults.deferrable = modes.deferrable;
+                }
+                Ok(Outcome::Command("SET".into()))
+            }
+            Utility::Commit => {
+                let tag = if self.failed { "ROLLBACK" } else { "COMMIT" };
+                let txn = self.txn.take();
+                let was_failed = self.failed;
+                self.end_block();
+                match txn {
+                    Some(t) if was_failed => t.rollback(),
+                    Some(t) => {
+                        t.commit()?;
+                    }
+                    None => {}
+                }
+                Ok(Outcome::Command(tag.into()))
+            }
+            Utility::Rollback => {
+                if let Some(t) = self.txn.take() {
+                    t.rollback();
+                }
+                self.end_block();
+                Ok(Outcome::Command("ROLLBACK".into()))
+            }
+            Utility::Savepoint(name) => {
+                if !self.in_block {
+                    return Err(no_block("SAVEPOINT"));
+                }
+                self.ensure_txn()?;
+                self.txn.as_mut().expect("ensured").savepoint(&name)?;
+                Ok(Outcome::Command("SAVEPOINT".into()))
+            }
+            Utility::Release(name) => {
+                if !self.in_block {
+                    return Err(no_block("RELEASE SAVEPOINT"));
+                }
+                match self.txn.as_mut() {
+                    Some(t) => t.release_savepoint(&name)?,
+                    None => return Err(SqlError::new("3B001", format!("savepoint \"{name}\" does not exist"))),
+                }
+                Ok(Outcome::Command("RELEASE".into()))
+            }
+            Utility::RollbackTo(name) => {
+                if !self.in_block {
+                    return Err(no_block("ROLLBACK TO SAVEPOINT"));
+                }
+                match self.txn.as_mut() {
+                    Some(t) => t.rollback_to_savepoint(&name)?,
+                    None => return Err(SqlError::new("3B001", format!("savepoint \"{name}\" does not exist"))),
+                }
+                self.failed = false;
+                Ok(Outcome::Command("ROLLBACK".into()))
+            }
+            Utility::Set(name, value) => {
+                let name = match name.as_str() {
+                    "transaction_isolation" => "default_transaction_isolation".to_string(),
+                    n => n.to_string(),
+                };
+                let default = SETTINGS.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string());
+                if default.is_none() && !name.contains('.') {
+                    return Err(SqlError::new("42704", format!("unrecognized configuration parameter \"{name}\"")));
+                }
+                let value = value.or(default).unwrap_or_default();
+                match name.as_str() {
+                    "default_transaction_isolation" => {
+                        let l = level_from(&value).ok_or_else(|| SqlError::new("22023", format!("invalid value for parameter \"{name}\": \"{value}\"")))?;
+                        self.set_setting(&name, l.sql().to_lowercase());
+                        return Ok(Outcome::Command("SET".into()));
+                    }
+                    "lock_timeout" | "statement_timeout" | "idle_in_transaction_session_timeout" => {
+                        let d = parse_duration(&value)?;
+                        if name == "lock_timeout"
+                            && let Some(t) = self.txn.as_mut()
+                        {
+                            t.set_lock_timeout(d);
+                        }
+                    }
+                    "server_version" | "server_encoding" | "integer_datetimes" | "max_identifier_length" | "server_version_num" => {
+                        return Err(SqlError::new("55P02", format!("parameter \"{name}\" cannot be changed")));
+                    }
+                    _ => {}
+                }
+                self.set_setting(&name, value);
+                Ok(Outcome::Command("SET".into()))
+            }
+            Utility::Show(name) => {
+                let value = match name.as_str() {
+                    "transaction_isolation" => {
+                        self.txn.as_ref().map(|t| t.options().level).or(self.block_modes.level).unwrap_or_else(|| self.txn_options().level).sql().to_lowercase()
+                    }
+                    "transaction_read_only" => if self.txn_options().read_only { "on" } else { "off" }.to_string(),
+                    "all" => return Err(SqlError::unsupported("SHOW ALL")),
+                    n => self.setting(n).map(str::to_string).ok_or_else(|| SqlError::new("42704", format!("unrecognized configuration parameter \"{n}\"")))?,
+                };
+                Ok(Outcome::Rows { columns: vec![(name, SqlType::Text)], rows: vec![vec![Value::Text(value)]], tag: "SHOW".into() })
+            }
+            Utility::NoOp(tag) => Ok(Outcome::Command(tag.into())),
+            Utility::Truncate(tables) => {
+                let mut total = 0;
+                for t in tables {
+                    let p = self.prepare(&format!("DELETE FROM \"{t}\""), &[])?;
+                    let bound = self.plan_of(&p)?;
+                    if let Outcome::Command(tag) = self.run_plan(&bound, &[], &[], &p.sql)? {
+                        total += tag.rsplit(' ').next().and_then(|n| n.parse::<usize>().ok()).unwrap_or(0);
+                    }
+                }
+                let _ = total;
+                Ok(Outcome::Command("TRUNCATE TABLE".into()))
+            }
+            Utility::Copy { table, columns, csv, header, delimiter } => {
+                let schema = self.engine.schema.read();
+                let t = schema.table(&table).ok_or_else(|| SqlError::undefined_table(&table))?;
+                let n = if columns.is_empty() { t.visible().count() } else { columns.len() };
+                for c in &columns {
+                    if t.column_index(c).is_none() {
+                        return Err(SqlError::undefined_column(c));
+                    }
+                }
+                drop(schema);
+                self.copy = Some(CopyState { table, columns, csv, header, delimiter: delimiter.unwrap_or(if csv { ',' } else { '\t' }), data: Vec::new() });
+                Ok(Outcome::CopyIn { columns: n })
+            }
+        }
+    }
+
+    fn set_setting(&mut self, name: &str, value: String) {
+        match self.settings.iter_mut().find(|(k, _)| k == name) {
+            Some(slot) => slot.1 = value,
+            None => self.settings.push((name.to_string(), value)),
+        }
+    }
+
+    fn end_block(&mut self) {
+        self.in_block = false;
+        self.failed = false;
+        self.block_modes = TxnModes::default();
+        self.block_started = None;
+    }
+
+    /// Receives COPY data.
+    pub fn copy_data(&mut self, data: &[u8]) {
+        if let Some(c) = self.copy.as_mut() {
+            c.data.extend_from_slice(data);
+        }
+    }
+
+    /// Abandons a COPY (CopyFail or an error).
+    pub fn copy_fail(&mut self) {
+        self.copy = None;
+    }
+
+    /// Finishes COPY FROM STDIN: inserts every row in one statement; returns the tag.
+    pub fn copy_done(&mut self) -> Result<String, SqlError> {
+        let Some(c) = self.copy.take() else {
+            return Err(SqlError::new("08P01", "no COPY in progress"));
+        };
+        let text = String::from_utf8(c.data).map_err(|_| SqlError::new("22021", "invalid byte sequence for encoding \"UTF8\""))?;
+        let schema = self.engine.schema.read();
+        let table = schema.table(&c.table).cloned().ok_or_else(|| SqlError::undefined_table(&c.table))?;
+        drop(schema);
+        let targets: Vec<usize> = if c.columns.is_empty() {
+            table.visible().map(|(i, _)| i).collect()
+        } else {
+            c.columns.iter().map(|n| table.column_index(n).ok_or_else(|| SqlError::undefined_column(n))).collect::<Result<_, _>>()?
+        };
+        let mut rows: Vec<Vec<Value>> = Vec::new();
+        for (lineno, line) in text.lines().enumerate() {
+            if (c.header && lineno == 0) || line == "\\." {
+                continue;
+            }
+            let fields = if c.csv { split_csv(line, c.delimiter) } else { split_copy_text(line, c.delimiter) };
+            if fields.len() != targets.len() {
+                return Err(SqlError::new("22P04", format!("COPY {}, line {}: expected {} columns, got {}", c.table, lineno + 1, targets.len(), fields.len())));
+            }
+            let mut row = Vec::with_capacity(fields.len());
+            for (f, &col) in fields.into_iter().zip(&targets) {
+                row.push(match f {
+                    None => Value::Null,
+                    Some(s) => parse_text(&s, table.columns[col].ty).map_err(|e| SqlError::new(&e.code, format!("COPY {}, line {}: {}", c.table, lineno + 1, e.message)))?,
+                });
+            }
+            rows.push(row);
+        }
+        let plan = InsertPlan {
+            table: table.clone(),
+            targets: targets.clone(),
+            source: super::plan::InsertSource::Values(
+                rows.into_iter()
+                    .map(|r| r.into_iter().zip(&targets).map(|(v, &col)| Some(super::expr::BExpr::Const(v, table.columns[col].ty))).collect())
+                    .collect(),
+            ),
+            on_conflict: None,
+            rules: {
+                let schema = self.engine.schema.read();
+                Binder::new(&schema, vec![]).row_rules(&table)?
+            },
+            returning: None,
+        };
+        match self.run_plan(&Bound::Insert(plan), &[], &[], "COPY")? {
+            Outcome::Command(tag) => Ok(tag.replacen("INSERT 0", "COPY", 1)),
+            _ => Ok("COPY".into()),
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Some(t) = self.txn.take() {
+            t.rollback();
+        }
+        self.engine.unregister_session(self.id);
+    }
+}
+
+fn split_copy_text(line: &str, delim: char) -> Vec<Option<String>> {
+    line.split(delim)
+        .map(|f| {
+            if f == "\\N" {
+                return None;
+            }
+            let mut out = String::with_capacity(f.len());
+            let mut chars = f.chars();
+            while let Some(ch) = chars.next() {
+                if ch == '\\' {
+                    match chars.next() {
+                        Some('t') => out.push('\t'),
+                        Some('n') => out.push('\n'),
+                        Some('r') => out.push('\r'),
+                        Some('\\') => out.push('\\'),
+                        Some(o) => out.push(o),
+                        None => {}
+                    }
+                } else {
+                    out.push(ch);
+                }
+            }
+            Some(out)
+        })
+        .collect()
+}
+
+fn split_csv(line: &str, delim: char) -> Vec<Option<String>> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut was_quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(ch) = chars.next() {
+        if quoted {
+            if ch == '"' {
+                if chars.peek() == Some(&'"') {
+                    cur.push('"');
+                    chars.next();
+                } else {
+                    quoted = false;
+                }
+            } else {
+                cur.push(ch);
+            }
+        } else if ch == '"' {
+            quoted = true;
+            was_quoted = true;
+        } else if ch == delim {
+            out.push(if cur.is_empty() && !was_quoted { None } else { Some(std::mem::take(&mut cur)) });
+            was_quoted = false;
+        } else {
+            cur.push(ch);
+        }
+    }
+    out.push(if cur.is_empty() && !was_quoted { None } else { Some(cur) });
+    out
+}
+
+fn bind_statement(binder: &mut Binder, stmt: &Statement, lock: Option<LockOverride>) -> Result<Bound, SqlError> {
+    Ok(match stmt {
+        Statement::Query(q) => Bound::Select(binder.query(q, None, lock)?),
+        Statement::Insert(ins) => Bound::Insert(binder.insert(ins)?),
+        Statement::Update(u) => Bound::Modify(binder.update(u)?),
+        Statement::Delete(d) => Bound::Modify(binder.delete(d)?),
+        Statement::Explain { statement, analyze, .. } => {
+            if *analyze {
+                return Err(SqlError::unsupported("EXPLAIN ANALYZE"));
+            }
+            let inner = bind_statement(binder, statement, lock)?;
+            Bound::Explain(explain(&inner))
+        }
+        Statement::CreateTable(_) | Statement::CreateIndex(_) | Statement::Drop { .. } | Statement::AlterTable(_) => Bound::Other,
+        other => {
+            let text = other.to_string();
+            let mut s = text.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+            s.make_ascii_uppercase();
+            return Err(SqlError::unsupported(s));
+        }
+    })
+}
+
+fn describe_access(table: &str, access: &Access) -> String {
+    match access {
+        Access::Scan => format!("Seq Scan on {table}"),
+        Access::PkPoint(_) => format!("Index Scan using {table}_pkey on {table} (primary key lookup)"),
+        Access::PkRange { .. } => format!("Index Scan using {table}_pkey on {table} (primary key range)"),
+        Access::Index { name, eq, lower, upper, .. } => {
+            let kind = if lower.is_some() || upper.is_some() { "range" } else if eq.is_empty() { "scan" } else { "lookup" };
+            format!("Index Scan using {name} on {table} ({kind})")
+        }
+    }
+}
+
+fn explain_source(s: &Source, depth: usize, out: &mut Vec<String>) {
+    let pad = "  ".repeat(depth);
+    match s {
+        Source::Single => out.push(format!("{pad}Result")),
+        Source::Table { table, access, .. } => out.push(format!("{pad}{}", describe_access(&table.name, access))),
+        Source::System(v) => out.push(format!("{pad}System View {v:?}")),
+        Source::Derived(p) => {
+            out.push(format!("{pad}Subquery Scan"));
+            explain_source(&p.source, depth + 1, out);
+        }
+        Source::Series(_) => out.push(format!("{pad}Function Scan on generate_series")),
+        Source::Join { left, right, left_outer, .. } => {
+            out.push(format!("{pad}Nested Loop{}", if *left_outer { " Left Join" } else { "" }));
+            explain_source(left, depth + 1, out);
+            explain_source(right, depth + 1, out);
+        }
+    }
+}
+
+fn explain(b: &Bound) -> Vec<String> {
+    let mut out = Vec::new();
+    match b {
+        Bound::Select(p) => {
+            let mut depth = 0;
+            if p.limit.is_some() {
+                out.push("Limit".into());
+                depth += 1;
+            }
+            if let Some(l) = &p.locking {
+                out.push(format!("{}LockRows ({:?}, {:?})", "  ".repeat(depth), l.mode, l.policy));
+                depth += 1;
+            }
+            if !p.order_by.is_empty() {
+                out.push(format!("{}Sort", "  ".repeat(depth)));
+                depth += 1;
+            }
+            if p.grouping.is_some() {
+                out.push(format!("{}HashAggregate", "  ".repeat(depth)));
+                depth += 1;
+            }
+            explain_source(&p.source, depth, &mut out);
+            if p.filter.is_some() {
+                out.push(format!("{}  Filter: WHERE clause", "  ".repeat(depth)));
+            }
+        }
+        Bound::Insert(p) => out.push(format!("Insert on {}", p.table.name)),
+        Bound::Modify(p) => {
+            out.push(format!("{} on {}", if p.assignments.is_some() { "Update" } else { "Delete" }, p.table.name));
+            out.push(format!("  {}", describe_access(&p.table.name, &p.access)));
+        }
+        _ => out.push("Utility Statement".into()),
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_outside_quotes_and_comments() {
+        let s = split_statements("select ';'; -- c;\nselect 2; /* ; */ select $$;$$;");
+        assert_eq!(s, vec!["select ';'", "-- c;\nselect 2", "/* ; */ select $$;$$"]);
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("'1s'").unwrap(), Some(Duration::from_secs(1)));
+        assert_eq!(parse_duration("250").unwrap(), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("0").unwrap(), None);
+        assert!(parse_duration("abc").is_err());
+    }
+
+    #[test]
+    fn utility_statements_parse() {
+        assert!(matches!(parse_utility("BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY DEFERRABLE").unwrap(), Some(Utility::Begin(TxnModes { level: Some(IsolationLevel::Serializable), read_only: Some(true), deferrable: Some(true) }))));
+        assert!(matches!(parse_utility("rollback to savepoint a").unwrap(), Some(Utility::RollbackTo(n)) if n == "a"));
+        assert!(matches!(parse_utility("SET lock_timeout = '1s'").unwrap(), Some(Utility::Set(n, Some(v))) if n == "lock_timeout" && v == "1s"));
+        assert!(parse_utility("select 1").unwrap().is_none());
+    }
+}

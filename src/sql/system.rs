@@ -1,0 +1,155 @@
+//! System views: the parts of `pg_catalog` and `information_schema` that drivers and ORMs read
+//! (psql, psycopg, SQLAlchemy's `create_all` / `has_table` / inspector table listing), filled
+//! from isola's own schema, and isola's introspection views:
+//!
+//! - `isola_stat_activity`: every session with its state, transaction, isolation level,
+//!   snapshot and what it waits for (in the spirit of `pg_stat_activity` + `pg_locks`);
+//! - `isola_serialization_failures`: the most recent serialization failures, explained.
+//!
+//! Invariant: the views are computed when read; they are not transactional.
+
+use super::types::SqlType;
+
+/// A system view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SystemView {
+    PgClass,
+    PgNamespace,
+    PgType,
+    PgDatabase,
+    PgSettings,
+    PgStatActivity,
+    InfoTables,
+    InfoColumns,
+    IsolaStatActivity,
+    IsolaSerializationFailures,
+}
+
+/// Object ids of the types isola has (PostgreSQL's own).
+pub const TYPE_OIDS: &[(&str, i64)] = &[
+    ("bool", 16),
+    ("bytea", 17),
+    ("name", 19),
+    ("int8", 20),
+    ("int2", 21),
+    ("int4", 23),
+    ("text", 25),
+    ("oid", 26),
+    ("json", 114),
+    ("float4", 700),
+    ("float8", 701),
+    ("bpchar", 1042),
+    ("varchar", 1043),
+    ("date", 1082),
+    ("timestamp", 1114),
+    ("timestamptz", 1184),
+    ("numeric", 1700),
+    ("uuid", 2950),
+    ("jsonb", 3802),
+];
+
+/// `format_type`'s answer for an oid.
+pub fn type_name_of_oid(oid: i64) -> String {
+    TYPE_OIDS
+        .iter()
+        .find(|(_, o)| *o == oid)
+        .map(|(n, _)| n.to_string())
+        .unwrap_or_else(|| "???".into())
+}
+
+/// `to_regtype`'s answer for a name.
+pub fn oid_of_type_name(name: &str) -> Option<i64> {
+    let (ty, _) = SqlType::parse(name).ok()?;
+    let short = match ty.pg_type().name() {
+        n => n.to_string(),
+    };
+    TYPE_OIDS.iter().find(|(n, _)| *n == short).map(|(_, o)| *o)
+}
+
+impl SystemView {
+    /// The view for a (schema, name), if it is one.
+    pub fn lookup(schema: Option<&str>, name: &str) -> Option<SystemView> {
+        let view = match (schema, name) {
+            (None | Some("pg_catalog"), "pg_class") => SystemView::PgClass,
+            (None | Some("pg_catalog"), "pg_namespace") => SystemView::PgNamespace,
+            (None | Some("pg_catalog"), "pg_type") => SystemView::PgType,
+            (None | Some("pg_catalog"), "pg_database") => SystemView::PgDatabase,
+            (None | Some("pg_catalog"), "pg_settings") => SystemView::PgSettings,
+            (None | Some("pg_catalog"), "pg_stat_activity") => SystemView::PgStatActivity,
+            (Some("information_schema"), "tables") => SystemView::InfoTables,
+            (Some("information_schema"), "columns") => SystemView::InfoColumns,
+            (None | Some("public") | Some("isola"), "isola_stat_activity") => SystemView::IsolaStatActivity,
+            (None | Some("public") | Some("isola"), "isola_serialization_failures") => {
+                SystemView::IsolaSerializationFailures
+            }
+            _ => return None,
+        };
+        Some(view)
+    }
+
+    /// Column names and types.
+    pub fn columns(self) -> Vec<(&'static str, SqlType)> {
+        use SqlType::*;
+        match self {
+            SystemView::PgClass => vec![
+                ("oid", Int4),
+                ("relname", Text),
+                ("relnamespace", Int4),
+                ("relkind", Text),
+                ("relowner", Int4),
+                ("reltuples", Float4),
+                ("relpersistence", Text),
+                ("relispartition", Bool),
+            ],
+            SystemView::PgNamespace => vec![("oid", Int4), ("nspname", Text), ("nspowner", Int4)],
+            SystemView::PgType => vec![
+                ("oid", Int4),
+                ("typname", Text),
+                ("typnamespace", Int4),
+                ("typtype", Text),
+                ("typarray", Int4),
+                ("typdelim", Text),
+                ("typelem", Int4),
+                ("typbasetype", Int4),
+            ],
+            SystemView::PgDatabase => vec![("oid", Int4), ("datname", Text), ("encoding", Int4)],
+            SystemView::PgSettings => vec![("name", Text), ("setting", Text)],
+            SystemView::PgStatActivity => vec![
+                ("pid", Int4),
+                ("usename", Text),
+                ("datname", Text),
+                ("application_name", Text),
+                ("state", Text),
+                ("query", Text),
+                ("backend_xid", Int8),
+            ],
+            SystemView::InfoTables => vec![
+                ("table_catalog", Text),
+                ("table_schema", Text),
+                ("table_name", Text),
+                ("table_type", Text),
+            ],
+            SystemView::InfoColumns => vec![
+                ("table_catalog", Text),
+                ("table_schema", Text),
+                ("table_name", Text),
+                ("column_name", Text),
+                ("ordinal_position", Int4),
+                ("column_default", Text),
+                ("is_nullable", Text),
+                ("data_type", Text),
+            ],
+            SystemView::IsolaStatActivity => vec![
+                ("pid", Int4),
+                ("usename", Text),
+                ("state", Text),
+                ("txn_id", Int8),
+                ("isolation_level", Text),
+                ("read_only", Bool),
+                ("waiting", Bool),
+                ("query", Text),
+            ],
+            SystemView::IsolaSerializationFailures => vec![("seq", Int4), ("explanation", Text)],
+        }
+    }
+}

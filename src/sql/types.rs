@@ -1,0 +1,693 @@
+//! SQL types: their names, how each is stored as a core [`Value`], casts between them, and the
+//! text and binary wire formats.
+//!
+//! Storage mapping (invariant: every value stored in a column has the column type's storage
+//! variant or is NULL): booleans → `Bool`; smallint/integer/bigint → `Int`; real/double →
+//! `Float`; numeric → `Numeric`; text, varchar, char, uuid, json, jsonb → `Text`; bytea → `Bytes`;
+//! date → `Int` days since 1970-01-01; timestamp and timestamptz → `Int` microseconds since
+//! 1970-01-01 00:00 UTC.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use pgwire::api::Type;
+use rust_decimal::Decimal;
+
+use super::error::SqlError;
+use crate::types::Value;
+
+/// A SQL type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SqlType {
+    Bool,
+    Int2,
+    Int4,
+    Int8,
+    Float4,
+    Float8,
+    Numeric,
+    Text,
+    /// `varchar(n)`; `None` = unbounded.
+    Varchar(Option<u32>),
+    /// `char(n)` (blank-padded).
+    Char(u32),
+    Bytea,
+    Date,
+    Timestamp,
+    Timestamptz,
+    Uuid,
+    Json,
+    Jsonb,
+    /// A string literal or NULL whose type is decided by its context.
+    Unknown,
+}
+
+const EPOCH_2000_DAYS: i64 = 10_957;
+const EPOCH_2000_MICROS: i64 = EPOCH_2000_DAYS * 86_400_000_000;
+
+impl SqlType {
+    /// Parses a type name as written in DDL or a cast (`integer`, `varchar(20)`, `serial`, ...).
+    /// Returns the type and whether it is a serial (auto-numbered) column.
+    pub fn parse(name: &str) -> Result<(SqlType, bool), SqlError> {
+        let lower = name.trim().to_ascii_lowercase();
+        let lower = lower.strip_prefix("pg_catalog.").unwrap_or(&lower).to_string();
+        let (base, args) = match lower.find('(') {
+            Some(i) => (lower[..i].trim().to_string(), lower[i + 1..].trim_end_matches(')').to_string()),
+            None => (lower.clone(), String::new()),
+        };
+        let rest_after_paren =
+            lower.find(')').map(|i| lower[i + 1..].trim().to_string()).unwrap_or_default();
+        let length = || -> Result<Option<u32>, SqlError> {
+            if args.is_empty() {
+                return Ok(None);
+            }
+            args.trim().parse::<u32>().map(Some).map_err(|_| {
+                SqlError::new("22023", format!("invalid type modifier in {name}"))
+            })
+        };
+        let ty = match base.as_str() {
+            "bool" | "boolean" => SqlType::Bool,
+            "smallint" | "int2" => SqlType::Int2,
+            "int" | "integer" | "int4" => SqlType::Int4,
+            "bigint" | "int8" => SqlType::Int8,
+            "smallserial" | "serial2" => return Ok((SqlType::Int2, true)),
+            "serial" | "serial4" => return Ok((SqlType::Int4, true)),
+            "bigserial" | "serial8" => return Ok((SqlType::Int8, true)),
+            "real" | "float4" => SqlType::Float4,
+            "double precision" | "float8" | "double" | "float" => SqlType::Float8,
+            "numeric" | "decimal" => SqlType::Numeric,
+            "text" | "name" | "\"char\"" | "regclass" | "regtype" => SqlType::Text,
+            "varchar" | "character varying" => SqlType::Varchar(length()?),
+            "char" | "character" | "bpchar" => SqlType::Char(length()?.unwrap_or(1)),
+            "bytea" => SqlType::Bytea,
+            "date" => SqlType::Date,
+            "timestamp" | "timestamp without time zone" => SqlType::Timestamp,
+            "timestamptz" | "timestamp with time zone" => SqlType::Timestamptz,
+            "uuid" => SqlType::Uuid,
+            "json" => SqlType::Json,
+            "jsonb" => SqlType::Jsonb,
+            "oid" => SqlType::Int8,
+            _ => {
+                return Err(SqlError::new("42704", format!("type \"{name}\" does not exist")));
+            }
+        };
+        // `timestamp(3) with time zone` and the like.
+        let ty = match (ty, rest_after_paren.as_str()) {
+            (SqlType::Timestamp, "with time zone") => SqlType::Timestamptz,
+            (t, _) => t,
+        };
+        Ok((ty, false))
+    }
+
+    /// The name PostgreSQL shows for this type.
+    pub fn name(self) -> String {
+        match self {
+            SqlType::Bool => "boolean".into(),
+            SqlType::Int2 => "smallint".into(),
+            SqlType::Int4 => "integer".into(),
+            SqlType::Int8 => "bigint".into(),
+            SqlType::Float4 => "real".into(),
+            SqlType::Float8 => "double precision".into(),
+            SqlType::Numeric => "numeric".into(),
+            SqlType::Text | SqlType::Unknown => "text".into(),
+            SqlType::Varchar(None) => "character varying".into(),
+            SqlType::Varchar(Some(n)) => format!("character varying({n})"),
+            SqlType::Char(n) => format!("character({n})"),
+            SqlType::Bytea => "bytea".into(),
+            SqlType::Date => "date".into(),
+            SqlType::Timestamp => "timestamp without time zone".into(),
+            SqlType::Timestamptz => "timestamp with time zone".into(),
+            SqlType::Uuid => "uuid".into(),
+            SqlType::Json => "json".into(),
+            SqlType::Jsonb => "jsonb".into(),
+        }
+    }
+
+    /// The wire type.
+    pub fn pg_type(self) -> Type {
+        match self {
+            SqlType::Bool => Type::BOOL,
+            SqlType::Int2 => Type::INT2,
+            SqlType::Int4 => Type::INT4,
+            SqlType::Int8 => Type::INT8,
+            SqlType::Float4 => Type::FLOAT4,
+            SqlType::Float8 => Type::FLOAT8,
+            SqlType::Numeric => Type::NUMERIC,
+            SqlType::Text | SqlType::Unknown => Type::TEXT,
+            SqlType::Varchar(_) => Type::VARCHAR,
+            SqlType::Char(_) => Type::BPCHAR,
+            SqlType::Bytea => Type::BYTEA,
+            SqlType::Date => Type::DATE,
+            SqlType::Timestamp => Type::TIMESTAMP,
+            SqlType::Timestamptz => Type::TIMESTAMPTZ,
+            SqlType::Uuid => Type::UUID,
+            SqlType::Json => Type::JSON,
+            SqlType::Jsonb => Type::JSONB,
+        }
+    }
+
+    /// The type for a wire type a client declared for a parameter.
+    pub fn from_pg_type(ty: &Type) -> Option<SqlType> {
+        Some(match *ty {
+            Type::BOOL => SqlType::Bool,
+            Type::INT2 => SqlType::Int2,
+            Type::INT4 | Type::OID => SqlType::Int4,
+            Type::INT8 => SqlType::Int8,
+            Type::FLOAT4 => SqlType::Float4,
+            Type::FLOAT8 => SqlType::Float8,
+            Type::NUMERIC => SqlType::Numeric,
+            Type::TEXT | Type::NAME => SqlType::Text,
+            Type::VARCHAR => SqlType::Varchar(None),
+            Type::BPCHAR => SqlType::Char(1),
+            Type::BYTEA => SqlType::Bytea,
+            Type::DATE => SqlType::Date,
+            Type::TIMESTAMP => SqlType::Timestamp,
+            Type::TIMESTAMPTZ => SqlType::Timestamptz,
+            Type::UUID => SqlType::Uuid,
+            Type::JSON => SqlType::Json,
+            Type::JSONB => SqlType::Jsonb,
+            _ => return None,
+        })
+    }
+
+    pub fn is_integer(self) -> bool {
+        matches!(self, SqlType::Int2 | SqlType::Int4 | SqlType::Int8)
+    }
+
+    pub fn is_numeric(self) -> bool {
+        self.is_integer() || matches!(self, SqlType::Float4 | SqlType::Float8 | SqlType::Numeric)
+    }
+
+    pub fn is_textual(self) -> bool {
+        matches!(
+            self,
+            SqlType::Text
+                | SqlType::Varchar(_)
+                | SqlType::Char(_)
+                | SqlType::Unknown
+                | SqlType::Json
+                | SqlType::Jsonb
+                | SqlType::Uuid
+        )
+    }
+
+    /// The common type two operands are compared or combined in.
+    pub fn unify(a: SqlType, b: SqlType) -> SqlType {
+        use SqlType::*;
+        match (a, b) {
+            (Unknown, t) | (t, Unknown) => t,
+            (x, y) if x == y => x,
+            (Float8, y) | (y, Float8) if y.is_numeric() => Float8,
+            (Float4, y) | (y, Float4) if y.is_numeric() => Float8,
+            (Numeric, y) | (y, Numeric) if y.is_numeric() => Numeric,
+            (Int8, y) | (y, Int8) if y.is_integer() => Int8,
+            (Int4, y) | (y, Int4) if y.is_integer() => Int4,
+            (Timestamptz, Timestamp | Date) | (Timestamp | Date, Timestamptz) => Timestamptz,
+            (Timestamp, Date) | (Date, Timestamp) => Timestamp,
+            (x, y) if x.is_textual() && y.is_textual() => Text,
+            (x, _) => x,
+        }
+    }
+}
+
+fn data_error(code: &str, message: String) -> SqlError {
+    SqlError::new(code, message)
+}
+
+fn invalid_text(ty: SqlType, s: &str) -> SqlError {
+    data_error("22P02", format!("invalid input syntax for type {}: \"{s}\"", ty.name()))
+}
+
+fn out_of_range(ty: SqlType) -> SqlError {
+    data_error("22003", format!("{} out of range", ty.name()))
+}
+
+/// Checks an integer fits the type.
+fn check_int(ty: SqlType, i: i64) -> Result<Value, SqlError> {
+    let ok = match ty {
+        SqlType::Int2 => i16::try_from(i).is_ok(),
+        SqlType::Int4 => i32::try_from(i).is_ok(),
+        _ => true,
+    };
+    if ok { Ok(Value::Int(i)) } else { Err(out_of_range(ty)) }
+}
+
+/// Parses text input (a literal, a text-format parameter, a COPY field) as a value of `ty`.
+pub fn parse_text(s: &str, ty: SqlType) -> Result<Value, SqlError> {
+    let t = s.trim();
+    match ty {
+        SqlType::Bool => match t.to_ascii_lowercase().as_str() {
+            "t" | "true" | "yes" | "y" | "on" | "1" => Ok(Value::Bool(true)),
+            "f" | "false" | "no" | "n" | "off" | "0" => Ok(Value::Bool(false)),
+            _ => Err(invalid_text(ty, s)),
+        },
+        SqlType::Int2 | SqlType::Int4 | SqlType::Int8 => match t.parse::<i64>() {
+            Ok(i) => check_int(ty, i),
+            Err(e) if matches!(e.kind(), std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow) => {
+                Err(out_of_range(ty))
+            }
+            Err(_) => Err(invalid_text(ty, s)),
+        },
+        SqlType::Float4 | SqlType::Float8 => match t.to_ascii_lowercase().as_str() {
+            "nan" => Ok(Value::Float(f64::NAN)),
+            "infinity" | "inf" => Ok(Value::Float(f64::INFINITY)),
+            "-infinity" | "-inf" => Ok(Value::Float(f64::NEG_INFINITY)),
+            _ => t.parse::<f64>().map(Value::Float).map_err(|_| invalid_text(ty, s)),
+        },
+        SqlType::Numeric => Decimal::from_str(t)
+            .or_else(|_| Decimal::from_scientific(t))
+            .map(Value::Numeric)
+            .map_err(|_| invalid_text(ty, s)),
+        SqlType::Text | SqlType::Unknown | SqlType::Json | SqlType::Jsonb => {
+            Ok(Value::Text(s.to_string()))
+        }
+        SqlType::Varchar(_) | SqlType::Char(_) => fit_text(s.to_string(), ty, false),
+        SqlType::Uuid => parse_uuid(t).map(Value::Text).ok_or_else(|| invalid_text(ty, s)),
+        SqlType::Bytea => parse_bytea(s).map(Value::Bytes).ok_or_else(|| invalid_text(ty, s)),
+        SqlType::Date => parse_date(t).map(Value::Int).ok_or_else(|| {
+            data_error("22007", format!("invalid input syntax for type date: \"{s}\""))
+        }),
+        SqlType::Timestamp | SqlType::Timestamptz => {
+            parse_timestamp(t, ty == SqlType::Timestamptz).map(Value::Int).ok_or_else(|| {
+                data_error("22007", format!("invalid input syntax for type {}: \"{s}\"", ty.name()))
+            })
+        }
+    }
+}
+
+/// Applies varchar(n) / char(n) length rules. Explicit casts truncate; assignments error.
+pub fn fit_text(s: String, ty: SqlType, explicit: bool) -> Result<Value, SqlError> {
+    match ty {
+        SqlType::Varchar(Some(n)) | SqlType::Char(n) if s.chars().count() > n as usize => {
+            let trimmed_fits = s.trim_end_matches(' ').chars().count() <= n as usize;
+            if explicit || trimmed_fits {
+                Ok(Value::Text(s.chars().take(n as usize).collect()))
+            } else {
+                Err(data_error(
+                    "22001",
+                    format!("value too long for type {}", ty.name()),
+                ))
+            }
+        }
+        SqlType::Char(n) => {
+            let len = s.chars().count();
+            let mut s = s;
+            s.extend(std::iter::repeat_n(' ', n as usize - len.min(n as usize)));
+            Ok(Value::Text(s))
+        }
+        _ => Ok(Value::Text(s)),
+    }
+}
+
+fn parse_uuid(s: &str) -> Option<String> {
+    let s = s.trim_start_matches('{').trim_end_matches('}');
+    let hex: String = s.chars().filter(|c| *c != '-').collect();
+    if hex.len() != 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let h = hex.to_ascii_lowercase();
+    Some(format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]))
+}
+
+fn parse_bytea(s: &str) -> Option<Vec<u8>> {
+    if let Some(hex) = s.strip_prefix("\\x") {
+        if hex.len() % 2 != 0 {
+            return None;
+        }
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+            .collect()
+    } else {
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'\\' {
+                if bytes.get(i + 1) == Some(&b'\\') {
+                    out.push(b'\\');
+                    i += 2;
+                } else {
+                    let oct = std::str::from_utf8(bytes.get(i + 1..i + 4)?).ok()?;
+                    out.push(u8::from_str_radix(oct, 8).ok()?);
+                    i += 4;
+                }
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        Some(out)
+    }
+}
+
+fn parse_date(s: &str) -> Option<i64> {
+    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    Some(d.signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1)?).num_days())
+}
+
+fn parse_timestamp(s: &str, with_zone: bool) -> Option<i64> {
+    if with_zone {
+        for f in ["%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f %#z"] {
+            if let Ok(dt) = DateTime::parse_from_str(s, f) {
+                return Some(dt.timestamp_micros());
+            }
+        }
+        if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
+            return Some(dt.timestamp_micros());
+        }
+    }
+    let s = s.trim_end_matches(" UTC").trim_end_matches('Z');
+    for f in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(s, f) {
+            return Some(dt.and_utc().timestamp_micros());
+        }
+    }
+    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    Some(d.and_time(NaiveTime::MIN).and_utc().timestamp_micros())
+}
+
+fn date_of(days: i64) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(1970, 1, 1)?.checked_add_signed(chrono::Duration::days(days))
+}
+
+fn datetime_of(micros: i64) -> Option<DateTime<Utc>> {
+    Utc.timestamp_micros(micros).single()
+}
+
+/// Formats a value in PostgreSQL's text output format.
+pub fn format_text(v: &Value, ty: SqlType) -> Option<String> {
+    Some(match (v, ty) {
+        (Value::Null, _) => return None,
+        (Value::Bool(b), _) => if *b { "t" } else { "f" }.to_string(),
+        (Value::Int(d), SqlType::Date) => match date_of(*d) {
+            Some(date) if date.year() > 0 => date.format("%Y-%m-%d").to_string(),
+            _ => d.to_string(),
+        },
+        (Value::Int(m), SqlType::Timestamp) => match datetime_of(*m) {
+            Some(dt) => trim_fraction(dt.format("%Y-%m-%d %H:%M:%S%.6f").to_string()),
+            None => m.to_string(),
+        },
+        (Value::Int(m), SqlType::Timestamptz) => match datetime_of(*m) {
+            Some(dt) => trim_fraction(dt.format("%Y-%m-%d %H:%M:%S%.6f").to_string()) + "+00",
+            None => m.to_string(),
+        },
+        (Value::Int(i), _) => i.to_string(),
+        (Value::Float(f), _) => format_float(*f, ty == SqlType::Float4),
+        (Value::Numeric(d), _) => d.to_string(),
+        (Value::Text(s), _) => s.clone(),
+        (Value::Bytes(b), _) => {
+            let mut s = String::with_capacity(2 + b.len() * 2);
+            s.push_str("\\x");
+            for byte in b {
+                s.push_str(&format!("{byte:02x}"));
+            }
+            s
+        }
+    })
+}
+
+fn trim_fraction(s: String) -> String {
+    if let Some(dot) = s.rfind('.') {
+        let trimmed = s.trim_end_matches('0');
+        if trimmed.len() == dot + 1 { s[..dot].to_string() } else { trimmed.to_string() }
+    } else {
+        s
+    }
+}
+
+fn format_float(f: f64, single: bool) -> String {
+    if f.is_nan() {
+        "NaN".into()
+    } else if f.is_infinite() {
+        if f > 0.0 { "Infinity".into() } else { "-Infinity".into() }
+    } else if single {
+        format!("{}", f as f32)
+    } else {
+        format!("{f}")
+    }
+}
+
+/// Encodes a non-NULL value in the binary wire format of `ty`.
+pub fn encode_binary(v: &Value, ty: SqlType, out: &mut Vec<u8>) {
+    match (v, ty) {
+        (Value::Bool(b), _) => out.push(*b as u8),
+        (Value::Int(i), SqlType::Int2) => out.extend_from_slice(&(*i as i16).to_be_bytes()),
+        (Value::Int(i), SqlType::Int4) => out.extend_from_slice(&(*i as i32).to_be_bytes()),
+        (Value::Int(d), SqlType::Date) => {
+            out.extend_from_slice(&((*d - EPOCH_2000_DAYS) as i32).to_be_bytes())
+        }
+        (Value::Int(m), SqlType::Timestamp | SqlType::Timestamptz) => {
+            out.extend_from_slice(&(*m - EPOCH_2000_MICROS).to_be_bytes())
+        }
+        (Value::Int(i), _) => out.extend_from_slice(&i.to_be_bytes()),
+        (Value::Float(f), SqlType::Float4) => out.extend_from_slice(&(*f as f32).to_be_bytes()),
+        (Value::Float(f), _) => out.extend_from_slice(&f.to_be_bytes()),
+        (Value::Numeric(d), _) => encode_numeric(*d, out),
+        (Value::Text(s), SqlType::Uuid) => {
+            let hex: String = s.chars().filter(|c| *c != '-').collect();
+            for i in (0..32).step_by(2) {
+                out.push(u8::from_str_radix(hex.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0));
+            }
+        }
+        (Value::Text(s), SqlType::Jsonb) => {
+            out.push(1);
+            out.extend_from_slice(s.as_bytes());
+        }
+        (Value::Text(s), _) => out.extend_from_slice(s.as_bytes()),
+        (Value::Bytes(b), _) => out.extend_from_slice(b),
+        (Value::Null, _) => {}
+    }
+}
+
+/// PostgreSQL's binary numeric: ndigits, weight, sign, dscale, then base-10000 digits.
+fn encode_numeric(d: Decimal, out: &mut Vec<u8>) {
+    let scale = d.scale() as i64;
+    let negative = d.is_sign_negative() && !d.is_zero();
+    let mut digits_str = d.abs().mantissa().to_string();
+    // integer part and fraction part as decimal digit strings
+    while (digits_str.len() as i64) <= scale {
+        digits_str.insert(0, '0');
+    }
+    let split = digits_str.len() - scale as usize;
+    let (int_part, frac_part) = digits_str.split_at(split);
+    let int_part = int_part.trim_start_matches('0');
+    let mut groups: Vec<i16> = Vec::new();
+    let pad_int = (4 - int_part.len() % 4) % 4;
+    let int_padded = format!("{}{}", "0".repeat(pad_int), int_part);
+    for chunk in int_padded.as_bytes().chunks(4) {
+        groups.push(std::str::from_utf8(chunk).unwrap_or("0").parse().unwrap_or(0));
+    }
+    let weight = groups.len() as i16 - 1;
+    let pad_frac = (4 - frac_part.len() % 4) % 4;
+    let frac_padded = format!("{}{}", frac_part, "0".repeat(pad_frac));
+    for chunk in frac_padded.as_bytes().chunks(4) {
+        groups.push(std::str::from_utf8(chunk).unwrap_or("0").parse().unwrap_or(0));
+    }
+    // strip leading zero groups (adjusting weight) and trailing zero groups
+    let mut weight = weight;
+    let mut start = 0;
+    while start < groups.len() && groups[start] == 0 {
+        start += 1;
+        weight -= 1;
+    }
+    let mut end = groups.len();
+    while end > start && groups[end - 1] == 0 {
+        end -= 1;
+    }
+    let groups = &groups[start..end];
+    if groups.is_empty() {
+        weight = 0;
+    }
+    out.extend_from_slice(&(groups.len() as i16).to_be_bytes());
+    out.extend_from_slice(&weight.to_be_bytes());
+    out.extend_from_slice(&(if negative { 0x4000u16 } else { 0 }).to_be_bytes());
+    out.extend_from_slice(&(scale as i16).to_be_bytes());
+    for g in groups {
+        out.extend_from_slice(&g.to_be_bytes());
+    }
+}
+
+fn decode_numeric(b: &[u8]) -> Option<Decimal> {
+    let rd = |i: usize| -> Option<i16> { Some(i16::from_be_bytes([*b.get(i)?, *b.get(i + 1)?])) };
+    let ndigits = rd(0)? as usize;
+    let weight = rd(2)? as i32;
+    let sign = rd(4)? as u16;
+    let dscale = rd(6)? as u32;
+    if sign == 0xC000 {
+        return None; // NaN
+    }
+    let mut value = Decimal::ZERO;
+    for i in 0..ndigits {
+        let digit = Decimal::from(rd(8 + 2 * i)?);
+        let power = weight - i as i32;
+        let mut factor = Decimal::ONE;
+        for _ in 0..power.unsigned_abs() {
+            factor = if power >= 0 {
+                factor.checked_mul(Decimal::from(10_000i64))?
+            } else {
+                factor.checked_div(Decimal::from(10_000i64))?
+            };
+        }
+        value = value.checked_add(digit.checked_mul(factor)?)?;
+    }
+    value.rescale(dscale);
+    if sign == 0x4000 {
+        value.set_sign_negative(true);
+    }
+    Some(value)
+}
+
+/// Decodes a binary-format parameter of `ty`.
+pub fn decode_binary(b: &[u8], ty: SqlType) -> Result<Value, SqlError> {
+    let bad = || data_error("22P03", format!("incorrect binary data format for type {}", ty.name()));
+    let fixed = |n: usize| -> Result<&[u8], SqlError> {
+        if b.len() == n { Ok(b) } else { Err(bad()) }
+    };
+    Ok(match ty {
+        SqlType::Bool => Value::Bool(fixed(1)?[0] != 0),
+        SqlType::Int2 => Value::Int(i16::from_be_bytes(fixed(2)?.try_into().map_err(|_| bad())?) as i64),
+        SqlType::Int4 => Value::Int(i32::from_be_bytes(fixed(4)?.try_into().map_err(|_| bad())?) as i64),
+        SqlType::Int8 => Value::Int(i64::from_be_bytes(fixed(8)?.try_into().map_err(|_| bad())?)),
+        SqlType::Float4 => {
+            Value::Float(f32::from_be_bytes(fixed(4)?.try_into().map_err(|_| bad())?) as f64)
+        }
+        SqlType::Float8 => Value::Float(f64::from_be_bytes(fixed(8)?.try_into().map_err(|_| bad())?)),
+        SqlType::Numeric => Value::Numeric(decode_numeric(b).ok_or_else(bad)?),
+        SqlType::Date => {
+            let d = i32::from_be_bytes(fixed(4)?.try_into().map_err(|_| bad())?) as i64;
+            Value::Int(d + EPOCH_2000_DAYS)
+        }
+        SqlType::Timestamp | SqlType::Timestamptz => {
+            let m = i64::from_be_bytes(fixed(8)?.try_into().map_err(|_| bad())?);
+            Value::Int(m + EPOCH_2000_MICROS)
+        }
+        SqlType::Uuid => {
+            let bytes = fixed(16)?;
+            let hex: String = bytes.iter().map(|x| format!("{x:02x}")).collect();
+            Value::Text(parse_uuid(&hex).ok_or_else(bad)?)
+        }
+        SqlType::Bytea => Value::Bytes(b.to_vec()),
+        SqlType::Jsonb => {
+            let body = b.strip_prefix(&[1u8]).ok_or_else(bad)?;
+            Value::Text(String::from_utf8(body.to_vec()).map_err(|_| bad())?)
+        }
+        SqlType::Text | SqlType::Unknown | SqlType::Varchar(_) | SqlType::Char(_) | SqlType::Json => {
+            let s = String::from_utf8(b.to_vec()).map_err(|_| {
+                data_error("22021", "invalid byte sequence for encoding \"UTF8\"".into())
+            })?;
+            fit_text(s, ty, false)?
+        }
+    })
+}
+
+/// Converts a value of type `from` to type `to` (`CAST`, `::`, assignment). `explicit` is true
+/// for casts written by the user (they truncate varchar; assignments error).
+pub fn cast(v: Value, from: SqlType, to: SqlType, explicit: bool) -> Result<Value, SqlError> {
+    if v == Value::Null {
+        return Ok(Value::Null);
+    }
+    if from == to && !matches!(to, SqlType::Varchar(Some(_)) | SqlType::Char(_)) {
+        return Ok(v);
+    }
+    let cannot = || {
+        data_error(
+            "42846",
+            format!("cannot cast type {} to {}", from.name(), to.name()),
+        )
+    };
+    match (v, to) {
+        (Value::Text(s), to) => {
+            if matches!(to, SqlType::Text | SqlType::Varchar(_) | SqlType::Char(_)) {
+                fit_text(s, to, explicit)
+            } else {
+                parse_text(&s, to)
+            }
+        }
+        (v, SqlType::Text | SqlType::Unknown | SqlType::Varchar(_) | SqlType::Char(_)) => {
+            let s = format_text(&v, from).unwrap_or_default();
+            fit_text(s, to, explicit)
+        }
+        (Value::Int(i), SqlType::Int2 | SqlType::Int4 | SqlType::Int8) if from.is_integer() => {
+            check_int(to, i)
+        }
+        (Value::Int(i), SqlType::Float4 | SqlType::Float8) if from.is_integer() => {
+            Ok(Value::Float(i as f64))
+        }
+        (Value::Int(i), SqlType::Numeric) if from.is_integer() => Ok(Value::Numeric(Decimal::from(i))),
+        (Value::Int(i), SqlType::Bool) if from == SqlType::Int4 => Ok(Value::Bool(i != 0)),
+        (Value::Bool(b), t) if t.is_integer() && from == SqlType::Bool => Ok(Value::Int(b as i64)),
+        (Value::Float(f), t) if t.is_integer() => {
+            let r = f.round_ties_even();
+            if r.is_finite() && r >= i64::MIN as f64 && r <= i64::MAX as f64 {
+                check_int(t, r as i64)
+            } else {
+                Err(out_of_range(t))
+            }
+        }
+        (Value::Float(f), SqlType::Float4 | SqlType::Float8) => Ok(Value::Float(f)),
+        (Value::Float(f), SqlType::Numeric) => Decimal::try_from(f)
+            .map(Value::Numeric)
+            .map_err(|_| data_error("22003", "numeric field overflow".into())),
+        (Value::Numeric(d), t) if t.is_integer() => {
+            let r = d.round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+            i64::try_from(r).map_err(|_| out_of_range(t)).and_then(|i| check_int(t, i))
+        }
+        (Value::Numeric(d), SqlType::Float4 | SqlType::Float8) => {
+            Ok(Value::Float(f64::try_from(d).unwrap_or(f64::NAN)))
+        }
+        (Value::Numeric(d), SqlType::Numeric) => Ok(Value::Numeric(d)),
+        (Value::Int(d), SqlType::Timestamp | SqlType::Timestamptz) if from == SqlType::Date => {
+            Ok(Value::Int(d * 86_400_000_000))
+        }
+        (Value::Int(m), SqlType::Date) if matches!(from, SqlType::Timestamp | SqlType::Timestamptz) => {
+            Ok(Value::Int(m.div_euclid(86_400_000_000)))
+        }
+        (Value::Int(m), SqlType::Timestamp | SqlType::Timestamptz)
+            if matches!(from, SqlType::Timestamp | SqlType::Timestamptz) =>
+        {
+            Ok(Value::Int(m))
+        }
+        (Value::Bytes(b), SqlType::Bytea) => Ok(Value::Bytes(b)),
+        _ => Err(cannot()),
+    }
+}
+
+/// Microseconds since the Unix epoch, now.
+pub fn now_micros() -> i64 {
+    Utc::now().timestamp_micros()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_binary_round_trips() {
+        for s in ["0", "1", "-1", "12345.678", "0.0001", "100000000", "-0.5", "99999999.99"] {
+            let d = Decimal::from_str(s).unwrap();
+            let mut out = Vec::new();
+            encode_numeric(d, &mut out);
+            assert_eq!(decode_numeric(&out), Some(d), "{s}");
+        }
+    }
+
+    #[test]
+    fn type_names_parse() {
+        assert_eq!(SqlType::parse("VARCHAR(10)").unwrap(), (SqlType::Varchar(Some(10)), false));
+        assert_eq!(SqlType::parse("serial").unwrap(), (SqlType::Int4, true));
+        assert_eq!(SqlType::parse("TIMESTAMP WITH TIME ZONE").unwrap().0, SqlType::Timestamptz);
+        assert_eq!(SqlType::parse("pg_catalog.int8").unwrap().0, SqlType::Int8);
+        assert!(SqlType::parse("geometry").is_err());
+    }
+
+    #[test]
+    fn text_round_trips() {
+        let ts = parse_text("2024-02-29 12:34:56.5", SqlType::Timestamp).unwrap();
+        assert_eq!(format_text(&ts, SqlType::Timestamp).unwrap(), "2024-02-29 12:34:56.5");
+        let d = parse_text("2024-02-29", SqlType::Date).unwrap();
+        assert_eq!(format_text(&d, SqlType::Date).unwrap(), "2024-02-29");
+        assert!(parse_text("70000", SqlType::Int2).is_err());
+        assert_eq!(parse_text("abc", SqlType::Varchar(Some(2))).unwrap_err().code, "22001");
+    }
+}
