@@ -4,7 +4,9 @@
 //!   read-only anomaly) at each isolation level against the transactional core, and prints
 //!   what each level let through and how it explained each abort.
 //!
-//! `isola serve` (the PostgreSQL wire protocol server) is the next layer to be built.
+//! - `isola serve [--listen ADDR:PORT] [--data DIR] [--memory] [--max-connections N]`: the
+//!   PostgreSQL wire-protocol server (default 127.0.0.1:5433, data directory `./isola-data`).
+//!   Durability is not built yet: data lives in memory whatever the data directory.
 
 use std::ops::Bound;
 use std::process::ExitCode;
@@ -25,15 +27,89 @@ fn main() -> ExitCode {
             demo();
             ExitCode::SUCCESS
         }
-        Some("serve") => {
-            eprintln!("isola serve: the wire-protocol server is not built yet (see the README).");
-            ExitCode::from(2)
-        }
+        Some("serve") => serve(&args[1..]),
         _ => {
-            eprintln!("usage: isola demo");
+            eprintln!("usage: isola serve [--listen ADDR:PORT] [--data DIR] [--memory] [--max-connections N]\n       isola demo");
             ExitCode::from(2)
         }
     }
+}
+
+fn serve(args: &[String]) -> ExitCode {
+    let mut listen = "127.0.0.1:5433".to_string();
+    let mut data = Some("./isola-data".to_string());
+    let mut config = isola::server::ServerConfig::default();
+    let mut i = 0;
+    while i < args.len() {
+        let value = args.get(i + 1).cloned();
+        match (args[i].as_str(), value) {
+            ("--listen", Some(v)) => listen = v,
+            ("--data", Some(v)) => data = Some(v),
+            ("--max-connections", Some(v)) => match v.parse() {
+                Ok(n) => config.max_connections = n,
+                Err(_) => {
+                    eprintln!("isola serve: --max-connections needs a number, got {v}");
+                    return ExitCode::from(2);
+                }
+            },
+            ("--memory", _) => {
+                data = None;
+                i += 1;
+                continue;
+            }
+            (flag, _) => {
+                eprintln!("isola serve: unknown or incomplete option {flag}");
+                return ExitCode::from(2);
+            }
+        }
+        i += 2;
+    }
+    let addr: std::net::SocketAddr = match listen.parse() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("isola serve: bad --listen address {listen}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = isola::server::check_listen_address(&addr) {
+        eprintln!("isola serve: {e}");
+        return ExitCode::from(2);
+    }
+    if let Some(dir) = &data
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        eprintln!("isola serve: cannot create data directory {dir}: {e}");
+        return ExitCode::from(1);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("isola serve: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("isola serve: cannot listen on {addr}: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let local = listener.local_addr().map(|a| a.to_string()).unwrap_or(listen);
+        match &data {
+            Some(dir) => println!("isola listening on {local}, data directory {dir} (durability is not built yet: data is kept in memory only)"),
+            None => println!("isola listening on {local}, in-memory"),
+        }
+        let engine = isola::sql::Engine::new(Database::new());
+        match isola::server::serve(engine, listener, config).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("isola serve: {e}");
+                ExitCode::from(1)
+            }
+        }
+    })
 }
 
 fn outcome(result: Result<(), Error>) -> String {

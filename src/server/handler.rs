@@ -1,0 +1,487 @@
+//! [`Connection`]: the pgwire handlers of one client connection (startup, simple and extended
+//! query, COPY, cancel), translating between protocol messages and the SQL [`Session`].
+//!
+//! Invariants: the session is created at startup and dropped with the connection; every
+//! statement runs on the blocking pool with the session locked; the transaction status sent in
+//! ReadyForQuery is the session's, also after errors.
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::BytesMut;
+use futures::{Sink, SinkExt, stream};
+use parking_lot::Mutex;
+use pgwire::api::auth::{
+    DefaultServerParameterProvider, ServerParameterProvider, StartupHandler, finish_authentication,
+    protocol_negotiation, save_startup_parameters_to_metadata,
+};
+use pgwire::api::cancel::CancelHandler;
+use pgwire::api::copy::CopyHandler;
+use pgwire::api::portal::{Format, Portal};
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::results::{FieldFormat, FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::stmt::QueryParser;
+use pgwire::api::store::PortalStore;
+use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState, PgWireServerHandlers, Type};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::cancel::CancelRequest;
+use pgwire::messages::copy::{CopyData, CopyDone, CopyFail, CopyInResponse};
+use pgwire::messages::data::{DataRow, FieldDescription, RowDescription};
+use pgwire::messages::extendedquery::Execute;
+use pgwire::messages::response::{EmptyQueryResponse, ReadyForQuery, TransactionStatus};
+use pgwire::messages::simplequery::Query;
+use pgwire::messages::startup::SecretKey;
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+
+use super::Shared;
+use crate::sql::types::{decode_binary, encode_binary, format_text, parse_text};
+use crate::sql::{Outcome, Prepared, Session, SqlError, SqlType, TxStatus};
+use crate::types::{Row, Value};
+
+/// One client connection.
+pub struct Connection {
+    shared: Arc<Shared>,
+    session: Arc<Mutex<Option<Session>>>,
+    pid: Arc<Mutex<Option<i32>>>,
+}
+
+fn user_error(e: SqlError) -> PgWireError {
+    let mut info = ErrorInfo::new("ERROR".into(), e.code, e.message);
+    info.detail = e.detail;
+    PgWireError::UserError(Box::new(info))
+}
+
+fn wire_status(s: TxStatus) -> TransactionStatus {
+    match s {
+        TxStatus::Idle => TransactionStatus::Idle,
+        TxStatus::InBlock => TransactionStatus::Transaction,
+        TxStatus::Failed => TransactionStatus::Error,
+    }
+}
+
+fn field_infos(columns: &[(String, SqlType)], format: &Format) -> Vec<FieldInfo> {
+    columns
+        .iter()
+        .enumerate()
+        .map(|(i, (name, ty))| FieldInfo::new(name.clone(), None, None, ty.pg_type(), format.format_for(i)))
+        .collect()
+}
+
+/// Encodes rows as DataRow messages in each column's format.
+fn encode_rows(columns: &[(String, SqlType)], rows: Vec<Row>, format: &Format) -> Vec<PgWireResult<DataRow>> {
+    let binary: Vec<bool> = (0..columns.len()).map(|i| format.format_for(i) == FieldFormat::Binary).collect();
+    rows.into_iter()
+        .map(|row| {
+            let mut buf = BytesMut::with_capacity(16 * row.len());
+            let mut scratch = Vec::new();
+            for (i, v) in row.iter().enumerate() {
+                let ty = columns.get(i).map_or(SqlType::Text, |c| c.1);
+                if *v == Value::Null {
+                    buf.extend_from_slice(&(-1i32).to_be_bytes());
+                    continue;
+                }
+                scratch.clear();
+                if binary.get(i).copied().unwrap_or(false) {
+                    encode_binary(v, ty, &mut scratch);
+                } else {
+                    scratch.extend_from_slice(format_text(v, ty).unwrap_or_default().as_bytes());
+                }
+                buf.extend_from_slice(&(scratch.len() as i32).to_be_bytes());
+                buf.extend_from_slice(&scratch);
+            }
+            Ok(DataRow::new(buf, row.len() as i16))
+        })
+        .collect()
+}
+
+/// A query response for a portal; pgwire appends the row count to the tag, so the count is
+/// taken off ours ("SELECT 3" → "SELECT", "INSERT 0 2" → "INSERT 0").
+fn query_response(columns: &[(String, SqlType)], rows: Vec<Row>, tag: &str, format: &Format) -> QueryResponse {
+    let fields = Arc::new(field_infos(columns, format));
+    let data = encode_rows(columns, rows, format);
+    let mut resp = QueryResponse::new(fields, stream::iter(data));
+    let verb = match tag.rsplit_once(' ') {
+        Some((verb, count)) if count.chars().all(|c| c.is_ascii_digit()) => verb,
+        _ => tag,
+    };
+    resp.set_command_tag(verb);
+    resp
+}
+
+/// "SELECT 3" → ("SELECT", Some(3)); "INSERT 0 5" passes as a whole.
+fn tag_of(s: &str) -> Tag {
+    Tag::new(s)
+}
+
+struct Parameters;
+
+impl ServerParameterProvider for Parameters {
+    fn server_parameters<C>(&self, client: &C) -> Option<HashMap<String, String>>
+    where
+        C: ClientInfo,
+    {
+        let mut defaults = DefaultServerParameterProvider::default();
+        defaults.server_version = crate::sql::SERVER_VERSION.to_string();
+        defaults.time_zone = "UTC".into();
+        defaults.date_style = "ISO, MDY".into();
+        let mut p = defaults.server_parameters(client)?;
+        p.remove("scram_iterations");
+        p.insert("application_name".into(), client.metadata().get("application_name").cloned().unwrap_or_default());
+        Some(p)
+    }
+}
+
+impl Connection {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        Connection { shared, session: Arc::new(Mutex::new(None)), pid: Arc::new(Mutex::new(None)) }
+    }
+
+    /// Ends the session (rolls back what it had open).
+    pub fn close(&self) {
+        if let Some(pid) = self.pid.lock().take() {
+            self.shared.cancel_keys.lock().remove(&pid);
+        }
+        self.session.lock().take();
+    }
+
+    /// Runs `f` on the session on the blocking pool.
+    async fn with_session<T: Send + 'static>(&self, f: impl FnOnce(&mut Session) -> T + Send + 'static) -> PgWireResult<T> {
+        let session = self.session.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = session.lock();
+            let s = guard.as_mut().ok_or_else(|| user_error(SqlError::new("08003", "no session")))?;
+            Ok(f(s))
+        })
+        .await
+        .map_err(|e| user_error(SqlError::new("XX000", format!("statement task failed: {e}"))))?
+    }
+
+    fn status(&self) -> TransactionStatus {
+        wire_status(self.session.lock().as_ref().map_or(TxStatus::Idle, |s| s.status()))
+    }
+}
+
+/// Hands the connection to pgwire as every kind of handler.
+impl PgWireServerHandlers for Connection {
+    fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
+        Arc::new(self.clone_handle())
+    }
+
+    fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
+        Arc::new(self.clone_handle())
+    }
+
+    fn startup_handler(&self) -> Arc<impl StartupHandler> {
+        Arc::new(self.clone_handle())
+    }
+
+    fn copy_handler(&self) -> Arc<impl CopyHandler> {
+        Arc::new(self.clone_handle())
+    }
+
+    fn cancel_handler(&self) -> Arc<impl CancelHandler> {
+        Arc::new(self.clone_handle())
+    }
+}
+
+impl Connection {
+    fn clone_handle(&self) -> Connection {
+        Connection { shared: self.shared.clone(), session: self.session.clone(), pid: self.pid.clone() }
+    }
+}
+
+#[async_trait]
+impl StartupHandler for Connection {
+    async fn on_startup<C>(&self, client: &mut C, message: PgWireFrontendMessage) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let PgWireFrontendMessage::Startup(ref startup) = message else {
+            return Ok(());
+        };
+        protocol_negotiation(client, startup).await?;
+        save_startup_parameters_to_metadata(client, startup);
+        let active = self.shared.engine.sessions.lock().len();
+        if active >= self.shared.config.max_connections {
+            return Err(PgWireError::UserError(Box::new(ErrorInfo::new(
+                "FATAL".into(),
+                "53300".into(),
+                "sorry, too many clients already".into(),
+            ))));
+        }
+        let meta = client.metadata();
+        let user = meta.get("user").cloned().unwrap_or_else(|| "isola".into());
+        let database = meta.get("database").cloned().unwrap_or_else(|| user.clone());
+        let app = meta.get("application_name").cloned().unwrap_or_default();
+        let session = Session::new(self.shared.engine.clone(), &user, &database, &app);
+        let pid = session.id as i32;
+        let secret: i32 = (rand_secret() & 0x7fff_ffff) as i32;
+        self.shared.cancel_keys.lock().insert(pid, (secret, session.id));
+        *self.session.lock() = Some(session);
+        *self.pid.lock() = Some(pid);
+        client.set_pid_and_secret_key(pid, SecretKey::I32(secret));
+        finish_authentication(client, &Parameters).await?;
+        Ok(())
+    }
+}
+
+fn rand_secret() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    h.finish()
+}
+
+#[async_trait]
+impl CancelHandler for Connection {
+    async fn on_cancel_request(&self, cancel: CancelRequest) {
+        let target = self.shared.cancel_keys.lock().get(&cancel.pid).copied();
+        if let Some((secret, session_id)) = target
+            && cancel.secret_key == SecretKey::I32(secret)
+        {
+            self.shared.engine.cancel_session(session_id);
+        }
+    }
+}
+
+#[async_trait]
+impl SimpleQueryHandler for Connection {
+    async fn on_query<C>(&self, client: &mut C, query: Query) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        client.set_state(PgWireConnectionState::QueryInProgress);
+        let sql = query.query;
+        let results = self.with_session(move |s| s.execute_simple(&sql)).await?;
+        for r in results {
+            match r {
+                Ok(Outcome::Rows { columns, rows, tag }) => {
+                    let fields = field_infos(&columns, &Format::UnifiedText);
+                    let description = RowDescription::new(fields.iter().map(FieldDescription::from).collect());
+                    client.feed(PgWireBackendMessage::RowDescription(description)).await?;
+                    for row in encode_rows(&columns, rows, &Format::UnifiedText) {
+                        client.feed(PgWireBackendMessage::DataRow(row?)).await?;
+                    }
+                    client.feed(PgWireBackendMessage::CommandComplete(tag_of(&tag).into())).await?;
+                }
+                Ok(Outcome::Command(tag)) => {
+                    client.feed(PgWireBackendMessage::CommandComplete(tag_of(&tag).into())).await?;
+                }
+                Ok(Outcome::Empty) => {
+                    client.feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new())).await?;
+                }
+                Ok(Outcome::CopyIn { columns }) => {
+                    client
+                        .send(PgWireBackendMessage::CopyInResponse(CopyInResponse::new(0, columns as i16, vec![0; columns])))
+                        .await?;
+                    client.set_state(PgWireConnectionState::CopyInProgress(false));
+                    return Ok(());
+                }
+                Err(e) => {
+                    client.feed(PgWireBackendMessage::ErrorResponse(error_info(e).into())).await?;
+                }
+            }
+        }
+        let status = self.status();
+        client.set_transaction_status(status);
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        client.send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(status))).await?;
+        Ok(())
+    }
+
+    async fn do_query<C>(&self, _client: &mut C, _query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        Err(user_error(SqlError::new("XX000", "simple queries go through on_query")))
+    }
+}
+
+fn error_info(e: SqlError) -> ErrorInfo {
+    let mut info = ErrorInfo::new("ERROR".into(), e.code, e.message);
+    info.detail = e.detail;
+    info
+}
+
+/// Parses statements for the extended protocol: binds them in the session so Describe knows
+/// parameter and result types.
+pub struct Parser {
+    session: Arc<Mutex<Option<Session>>>,
+}
+
+#[async_trait]
+impl QueryParser for Parser {
+    type Statement = Arc<Prepared>;
+
+    async fn parse_sql<C>(&self, _client: &C, sql: &str, types: &[Option<Type>]) -> PgWireResult<Option<Self::Statement>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let declared: Vec<Option<SqlType>> = types.iter().map(|t| t.as_ref().and_then(SqlType::from_pg_type)).collect();
+        let session = self.session.clone();
+        let sql = sql.to_string();
+        let result = tokio::task::spawn_blocking(move || {
+            let mut guard = session.lock();
+            let s = guard.as_mut().ok_or_else(|| SqlError::new("08003", "no session"))?;
+            let r = s.prepare(&sql, &declared);
+            if r.is_err() {
+                s.statement_failed();
+            }
+            r
+        })
+        .await
+        .map_err(|e| user_error(SqlError::new("XX000", e.to_string())))?;
+        result.map(Some).map_err(user_error)
+    }
+
+    fn get_parameter_types(&self, stmt: &Self::Statement) -> PgWireResult<Vec<Type>> {
+        Ok(stmt.param_types.iter().map(|t| t.pg_type()).collect())
+    }
+
+    fn get_result_schema(&self, stmt: &Self::Statement, format: Option<&Format>) -> PgWireResult<Vec<FieldInfo>> {
+        Ok(field_infos(&stmt.columns, format.unwrap_or(&Format::UnifiedText)))
+    }
+}
+
+fn decode_params(portal: &Portal<Arc<Prepared>>) -> Result<Vec<Value>, SqlError> {
+    let stmt = &portal.statement.statement;
+    let mut out = Vec::with_capacity(portal.parameters.len());
+    if portal.parameters.len() != stmt.param_types.len() {
+        return Err(SqlError::new(
+            "08P01",
+            format!("bind message supplies {} parameters, but prepared statement requires {}", portal.parameters.len(), stmt.param_types.len()),
+        ));
+    }
+    for (i, p) in portal.parameters.iter().enumerate() {
+        let ty = stmt.param_types[i];
+        out.push(match p {
+            None => Value::Null,
+            Some(bytes) if portal.parameter_format.is_binary(i) => decode_binary(bytes, ty)?,
+            Some(bytes) => {
+                let s = std::str::from_utf8(bytes).map_err(|_| SqlError::new("22021", "invalid byte sequence for encoding \"UTF8\""))?;
+                parse_text(s, ty)?
+            }
+        });
+    }
+    Ok(out)
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for Connection {
+    type Statement = Arc<Prepared>;
+    type QueryParser = Parser;
+
+    fn query_parser(&self) -> Arc<Self::QueryParser> {
+        Arc::new(Parser { session: self.session.clone() })
+    }
+
+    async fn on_execute<C>(&self, client: &mut C, message: Execute) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let r = self._on_execute(client, message).await;
+        client.set_transaction_status(self.status());
+        r
+    }
+
+    async fn do_query<C>(&self, client: &mut C, portal: &Portal<Self::Statement>, _max_rows: usize) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let prepared = portal.statement.statement.clone();
+        let params = decode_params(portal);
+        let result = self
+            .with_session(move |s| {
+                let r = params.and_then(|p| s.execute(&prepared, &p));
+                if r.is_err() {
+                    s.statement_failed();
+                }
+                r
+            })
+            .await?;
+        let format = portal.result_column_format.clone();
+        match result {
+            Ok(Outcome::Rows { columns, rows, tag }) => Ok(Response::Query(query_response(&columns, rows, &tag, &format))),
+            Ok(Outcome::Command(tag)) => Ok(Response::Execution(tag_of(&tag))),
+            Ok(Outcome::Empty) => Ok(Response::EmptyQuery),
+            Ok(Outcome::CopyIn { .. }) => {
+                self.with_session(|s| s.copy_fail()).await?;
+                Err(user_error(SqlError::unsupported("COPY in the extended protocol")))
+            }
+            Err(e) => {
+                client.set_transaction_status(self.status());
+                Err(user_error(e))
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl CopyHandler for Connection {
+    async fn on_copy_data<C>(&self, _client: &mut C, data: CopyData) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if let Some(s) = self.session.lock().as_mut() {
+            s.copy_data(&data.data);
+        }
+        Ok(())
+    }
+
+    async fn on_copy_done<C>(&self, client: &mut C, _done: CopyDone) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let result = self
+            .with_session(|s| {
+                let r = s.copy_done();
+                if r.is_err() {
+                    s.statement_failed();
+                }
+                r
+            })
+            .await?;
+        client.set_transaction_status(self.status());
+        match result {
+            Ok(tag) => {
+                client.feed(PgWireBackendMessage::CommandComplete(tag_of(&tag).into())).await?;
+                Ok(())
+            }
+            Err(e) => Err(user_error(e)),
+        }
+    }
+
+    async fn on_copy_fail<C>(&self, client: &mut C, fail: CopyFail) -> PgWireError
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if let Some(s) = self.session.lock().as_mut() {
+            s.copy_fail();
+            s.statement_failed();
+        }
+        client.set_transaction_status(self.status());
+        user_error(SqlError::new("57014", format!("COPY from stdin failed: {}", fail.message)))
+    }
+}
