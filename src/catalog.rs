@@ -175,7 +175,10 @@ impl Catalog {
 
     /// Adds a column at the end of a table (rows stored before lack it: readers pad them).
     pub fn add_column(&mut self, id: TableId, name: &str) -> Result<()> {
-        let table = self.tables.get_mut(id as usize).ok_or_else(|| Error::UndefinedObject(format!("table {id}")))?;
+        let table = self
+            .tables
+            .get_mut(id as usize)
+            .ok_or_else(|| Error::UndefinedObject(format!("table {id}")))?;
         if table.columns.iter().any(|c| c == name) {
             return Err(Error::DuplicateObject(name.into()));
         }

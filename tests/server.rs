@@ -17,18 +17,28 @@ fn start_server() -> u16 {
     let port = listener.local_addr().unwrap().port();
     listener.set_nonblocking(true).unwrap();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             let engine = isola::sql::Engine::new(isola::Database::new());
-            let _ = isola::server::serve(engine, listener, isola::server::ServerConfig::default()).await;
+            let _ = isola::server::serve(engine, listener, isola::server::ServerConfig::default())
+                .await;
         });
     });
     port
 }
 
 async fn connect(port: u16) -> Client {
-    let (client, conn) = tokio_postgres::connect(&format!("host=127.0.0.1 port={port} user=isola dbname=isola"), NoTls).await.unwrap();
+    let (client, conn) = tokio_postgres::connect(
+        &format!("host=127.0.0.1 port={port} user=isola dbname=isola"),
+        NoTls,
+    )
+    .await
+    .unwrap();
     tokio::spawn(conn);
     client
 }
@@ -41,7 +51,10 @@ fn code(e: &tokio_postgres::Error) -> String {
 async fn until_waiting(observer: &Client, pid: i32) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let row = observer.query_one("SELECT waiting FROM isola_stat_activity WHERE pid = $1", &[&pid]).await.unwrap();
+        let row = observer
+            .query_one("SELECT waiting FROM isola_stat_activity WHERE pid = $1", &[&pid])
+            .await
+            .unwrap();
         if row.get::<_, bool>(0) {
             return;
         }
@@ -61,16 +74,31 @@ async fn extended_protocol_parameters_and_binary_results() {
     c.batch_execute("CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, price double precision, qty int, ok boolean)").await.unwrap();
     let insert = c.prepare("INSERT INTO items VALUES ($1, $2, $3, $4, $5)").await.unwrap();
     for i in 1..=20i64 {
-        c.execute(&insert, &[&i, &format!("item {i}"), &(i as f64 * 1.5), &(i as i32), &(i % 2 == 0)]).await.unwrap();
+        c.execute(
+            &insert,
+            &[&i, &format!("item {i}"), &(i as f64 * 1.5), &(i as i32), &(i % 2 == 0)],
+        )
+        .await
+        .unwrap();
     }
-    let row = c.query_one("SELECT name, price, qty, ok FROM items WHERE id = $1", &[&7i64]).await.unwrap();
+    let row = c
+        .query_one("SELECT name, price, qty, ok FROM items WHERE id = $1", &[&7i64])
+        .await
+        .unwrap();
     assert_eq!(row.get::<_, String>(0), "item 7");
     assert_eq!(row.get::<_, f64>(1), 10.5);
     assert_eq!(row.get::<_, i32>(2), 7);
     assert!(!row.get::<_, bool>(3));
-    let rows = c.query("SELECT id FROM items WHERE id > $1 AND id <= $2 ORDER BY id DESC", &[&15i64, &18i64]).await.unwrap();
+    let rows = c
+        .query(
+            "SELECT id FROM items WHERE id > $1 AND id <= $2 ORDER BY id DESC",
+            &[&15i64, &18i64],
+        )
+        .await
+        .unwrap();
     assert_eq!(rows.iter().map(|r| r.get::<_, i64>(0)).collect::<Vec<_>>(), vec![18, 17, 16]);
-    let agg = c.query_one("SELECT count(*), sum(qty), max(name) FROM items WHERE ok", &[]).await.unwrap();
+    let agg =
+        c.query_one("SELECT count(*), sum(qty), max(name) FROM items WHERE ok", &[]).await.unwrap();
     assert_eq!(agg.get::<_, i64>(0), 10);
     assert_eq!(agg.get::<_, i64>(1), 110);
     assert_eq!(agg.get::<_, String>(2), "item 8");
@@ -85,7 +113,10 @@ async fn extended_protocol_parameters_and_binary_results() {
     assert_eq!(second[0].get::<_, i64>(0), 7);
     tx.commit().await.unwrap();
     // UPDATE ... RETURNING with an inferred parameter type
-    let r = c.query_one("UPDATE items SET qty = qty + $1 WHERE id = $2 RETURNING qty", &[&5i32, &1i64]).await.unwrap();
+    let r = c
+        .query_one("UPDATE items SET qty = qty + $1 WHERE id = $2 RETURNING qty", &[&5i32, &1i64])
+        .await
+        .unwrap();
     assert_eq!(r.get::<_, i32>(0), 6);
 }
 
@@ -93,7 +124,9 @@ async fn extended_protocol_parameters_and_binary_results() {
 async fn errors_carry_sqlstates_and_the_connection_survives() {
     let port = start_server();
     let c = connect(port).await;
-    c.batch_execute("CREATE TABLE u (id int PRIMARY KEY, email text UNIQUE, n int CHECK (n >= 0))").await.unwrap();
+    c.batch_execute("CREATE TABLE u (id int PRIMARY KEY, email text UNIQUE, n int CHECK (n >= 0))")
+        .await
+        .unwrap();
     c.batch_execute("INSERT INTO u VALUES (1, 'a@x', 1)").await.unwrap();
     let cases = [
         ("SELEC 1", "42601"),
@@ -122,7 +155,10 @@ async fn errors_carry_sqlstates_and_the_connection_survives() {
     assert_eq!(n, 1, "the failed block's insert must not be committed");
     // savepoints recover a block
     c.batch_execute("BEGIN; INSERT INTO u VALUES (6, 'f@x', 1); SAVEPOINT s").await.unwrap();
-    assert_eq!(code(&c.batch_execute("INSERT INTO u VALUES (6, 'g@x', 1)").await.unwrap_err()), "23505");
+    assert_eq!(
+        code(&c.batch_execute("INSERT INTO u VALUES (6, 'g@x', 1)").await.unwrap_err()),
+        "23505"
+    );
     c.batch_execute("ROLLBACK TO SAVEPOINT s; COMMIT").await.unwrap();
     let n: i64 = c.query_one("SELECT count(*) FROM u", &[]).await.unwrap().get(0);
     assert_eq!(n, 2);
@@ -135,12 +171,21 @@ async fn errors_carry_sqlstates_and_the_connection_survives() {
 async fn lost_update_by_level_and_by_locking() {
     let port = start_server();
     let setup = connect(port).await;
-    setup.batch_execute("CREATE TABLE acct (id int PRIMARY KEY, balance int NOT NULL)").await.unwrap();
+    setup
+        .batch_execute("CREATE TABLE acct (id int PRIMARY KEY, balance int NOT NULL)")
+        .await
+        .unwrap();
     let a = connect(port).await;
     let b = connect(port).await;
     let observer = connect(port).await;
     let reset = || setup.batch_execute("DELETE FROM acct; INSERT INTO acct VALUES (1, 100)");
-    let balance = || async { setup.query_one("SELECT balance FROM acct WHERE id = 1", &[]).await.unwrap().get::<_, i32>(0) };
+    let balance = || async {
+        setup
+            .query_one("SELECT balance FROM acct WHERE id = 1", &[])
+            .await
+            .unwrap()
+            .get::<_, i32>(0)
+    };
 
     // Read Committed, read-modify-write: the second write overwrites the first
     reset().await.unwrap();
@@ -162,7 +207,8 @@ async fn lost_update_by_level_and_by_locking() {
     let rb: i32 = b.query_one("SELECT balance FROM acct WHERE id = 1", &[]).await.unwrap().get(0);
     a.execute("UPDATE acct SET balance = $1 WHERE id = 1", &[&(ra - 10)]).await.unwrap();
     a.batch_execute("COMMIT").await.unwrap();
-    let err = b.execute("UPDATE acct SET balance = $1 WHERE id = 1", &[&(rb - 20)]).await.unwrap_err();
+    let err =
+        b.execute("UPDATE acct SET balance = $1 WHERE id = 1", &[&(rb - 20)]).await.unwrap_err();
     assert_eq!(err.code(), Some(&SqlState::T_R_SERIALIZATION_FAILURE));
     b.batch_execute("ROLLBACK").await.unwrap();
     assert_eq!(balance().await, 90);
@@ -170,11 +216,16 @@ async fn lost_update_by_level_and_by_locking() {
     // SELECT ... FOR UPDATE: the second reader blocks, then reads the committed balance
     reset().await.unwrap();
     a.batch_execute("BEGIN").await.unwrap();
-    let ra: i32 = a.query_one("SELECT balance FROM acct WHERE id = 1 FOR UPDATE", &[]).await.unwrap().get(0);
+    let ra: i32 =
+        a.query_one("SELECT balance FROM acct WHERE id = 1 FOR UPDATE", &[]).await.unwrap().get(0);
     let b_pid = pid(&b).await;
     b.batch_execute("BEGIN").await.unwrap();
     let b_read = tokio::spawn(async move {
-        let v: i32 = b.query_one("SELECT balance FROM acct WHERE id = 1 FOR UPDATE", &[]).await.unwrap().get(0);
+        let v: i32 = b
+            .query_one("SELECT balance FROM acct WHERE id = 1 FOR UPDATE", &[])
+            .await
+            .unwrap()
+            .get(0);
         b.execute("UPDATE acct SET balance = $1 WHERE id = 1", &[&(v - 20)]).await.unwrap();
         b.batch_execute("COMMIT").await.unwrap();
         v
@@ -211,7 +262,10 @@ async fn concurrent_atomic_updates_keep_every_increment() {
 async fn a_disconnected_client_releases_its_locks() {
     let port = start_server();
     let setup = connect(port).await;
-    setup.batch_execute("CREATE TABLE r (id int PRIMARY KEY, v int); INSERT INTO r VALUES (1, 0)").await.unwrap();
+    setup
+        .batch_execute("CREATE TABLE r (id int PRIMARY KEY, v int); INSERT INTO r VALUES (1, 0)")
+        .await
+        .unwrap();
     {
         let holder = connect(port).await;
         holder.batch_execute("BEGIN; UPDATE r SET v = 1 WHERE id = 1").await.unwrap();
@@ -225,13 +279,28 @@ async fn a_disconnected_client_releases_its_locks() {
     // NOWAIT on a held row: 55P03
     let other = connect(port).await;
     other.batch_execute("BEGIN; SELECT * FROM r WHERE id = 1 FOR UPDATE").await.unwrap();
-    let err = setup.batch_execute("SELECT * FROM r WHERE id = 1 FOR UPDATE NOWAIT").await.unwrap_err();
+    let err =
+        setup.batch_execute("SELECT * FROM r WHERE id = 1 FOR UPDATE NOWAIT").await.unwrap_err();
     assert_eq!(code(&err), "55P03");
 }
 
 fn psql(port: u16, args: &[&str]) -> std::process::Output {
     Command::new(format!("{PG_BIN}/psql"))
-        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "isola", "-d", "isola", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            "isola",
+            "-d",
+            "isola",
+            "-X",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+        ])
         .args(args)
         .output()
         .expect("psql runs")
@@ -240,15 +309,25 @@ fn psql(port: u16, args: &[&str]) -> std::process::Output {
 #[test]
 fn psql_and_pgbench_work_unchanged() {
     let port = start_server();
-    let out = psql(port, &[
-        "-c", "CREATE TABLE pgbench_accounts (aid int PRIMARY KEY, bid int, abalance int, filler char(84))",
-        "-c", "CREATE TABLE pgbench_tellers (tid int PRIMARY KEY, bid int, tbalance int, filler char(84))",
-        "-c", "CREATE TABLE pgbench_branches (bid int PRIMARY KEY, bbalance int, filler char(88))",
-        "-c", "CREATE TABLE pgbench_history (tid int, bid int, aid int, delta int, mtime timestamp, filler char(22))",
-        "-c", "INSERT INTO pgbench_accounts SELECT g, 1, 0, '' FROM generate_series(1, 1000) g",
-        "-c", "INSERT INTO pgbench_tellers SELECT g, 1, 0, '' FROM generate_series(1, 10) g",
-        "-c", "INSERT INTO pgbench_branches VALUES (1, 0, '')",
-    ]);
+    let out = psql(
+        port,
+        &[
+            "-c",
+            "CREATE TABLE pgbench_accounts (aid int PRIMARY KEY, bid int, abalance int, filler char(84))",
+            "-c",
+            "CREATE TABLE pgbench_tellers (tid int PRIMARY KEY, bid int, tbalance int, filler char(84))",
+            "-c",
+            "CREATE TABLE pgbench_branches (bid int PRIMARY KEY, bbalance int, filler char(88))",
+            "-c",
+            "CREATE TABLE pgbench_history (tid int, bid int, aid int, delta int, mtime timestamp, filler char(22))",
+            "-c",
+            "INSERT INTO pgbench_accounts SELECT g, 1, 0, '' FROM generate_series(1, 1000) g",
+            "-c",
+            "INSERT INTO pgbench_tellers SELECT g, 1, 0, '' FROM generate_series(1, 10) g",
+            "-c",
+            "INSERT INTO pgbench_branches VALUES (1, 0, '')",
+        ],
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let script = std::env::temp_dir().join(format!("isola-tpcb-{port}.sql"));
     std::fs::write(&script, "\\set aid random(1, 1000)\n\\set tid random(1, 10)\n\\set delta random(-5000, 5000)\nBEGIN;\nUPDATE pgbench_accounts SET abalance = abalance + :delta WHERE aid = :aid;\nSELECT abalance FROM pgbench_accounts WHERE aid = :aid;\nUPDATE pgbench_tellers SET tbalance = tbalance + :delta WHERE tid = :tid;\nUPDATE pgbench_branches SET bbalance = bbalance + :delta WHERE bid = 1;\nINSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (:tid, 1, :aid, :delta, CURRENT_TIMESTAMP);\nEND;\n").unwrap();
@@ -261,10 +340,19 @@ fn psql_and_pgbench_work_unchanged() {
             .expect("pgbench runs");
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{mode}: {stdout} {}", String::from_utf8_lossy(&out.stderr));
-        assert!(stdout.contains("number of transactions actually processed: 400/400"), "{mode}: {stdout}");
+        assert!(
+            stdout.contains("number of transactions actually processed: 400/400"),
+            "{mode}: {stdout}"
+        );
     }
     std::fs::remove_file(&script).ok();
     // every delta is in the history and in the balances: nothing lost, nothing half-applied
-    let out = psql(port, &["-c", "SELECT (SELECT sum(abalance) FROM pgbench_accounts) = (SELECT sum(delta) FROM pgbench_history) AND (SELECT bbalance FROM pgbench_branches) = (SELECT sum(delta) FROM pgbench_history), (SELECT count(*) FROM pgbench_history)"]);
+    let out = psql(
+        port,
+        &[
+            "-c",
+            "SELECT (SELECT sum(abalance) FROM pgbench_accounts) = (SELECT sum(delta) FROM pgbench_history) AND (SELECT bbalance FROM pgbench_branches) = (SELECT sum(delta) FROM pgbench_history), (SELECT count(*) FROM pgbench_history)",
+        ],
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "t|1200");
 }

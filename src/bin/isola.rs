@@ -29,7 +29,9 @@ fn main() -> ExitCode {
         }
         Some("serve") => serve(&args[1..]),
         _ => {
-            eprintln!("usage: isola serve [--listen ADDR:PORT] [--data DIR] [--memory] [--max-connections N]\n       isola demo");
+            eprintln!(
+                "usage: isola serve [--listen ADDR:PORT] [--data DIR] [--memory] [--max-connections N]\n       isola demo"
+            );
             ExitCode::from(2)
         }
     }

@@ -24,7 +24,9 @@ use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::{FieldFormat, FieldInfo, QueryResponse, Response, Tag};
 use pgwire::api::stmt::QueryParser;
 use pgwire::api::store::PortalStore;
-use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState, PgWireServerHandlers, Type};
+use pgwire::api::{
+    ClientInfo, ClientPortalStore, PgWireConnectionState, PgWireServerHandlers, Type,
+};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::cancel::CancelRequest;
 use pgwire::messages::copy::{CopyData, CopyDone, CopyFail, CopyInResponse};
@@ -65,13 +67,20 @@ fn field_infos(columns: &[(String, SqlType)], format: &Format) -> Vec<FieldInfo>
     columns
         .iter()
         .enumerate()
-        .map(|(i, (name, ty))| FieldInfo::new(name.clone(), None, None, ty.pg_type(), format.format_for(i)))
+        .map(|(i, (name, ty))| {
+            FieldInfo::new(name.clone(), None, None, ty.pg_type(), format.format_for(i))
+        })
         .collect()
 }
 
 /// Encodes rows as DataRow messages in each column's format.
-fn encode_rows(columns: &[(String, SqlType)], rows: Vec<Row>, format: &Format) -> Vec<PgWireResult<DataRow>> {
-    let binary: Vec<bool> = (0..columns.len()).map(|i| format.format_for(i) == FieldFormat::Binary).collect();
+fn encode_rows(
+    columns: &[(String, SqlType)],
+    rows: Vec<Row>,
+    format: &Format,
+) -> Vec<PgWireResult<DataRow>> {
+    let binary: Vec<bool> =
+        (0..columns.len()).map(|i| format.format_for(i) == FieldFormat::Binary).collect();
     rows.into_iter()
         .map(|row| {
             let mut buf = BytesMut::with_capacity(16 * row.len());
@@ -98,7 +107,12 @@ fn encode_rows(columns: &[(String, SqlType)], rows: Vec<Row>, format: &Format) -
 
 /// A query response for a portal; pgwire appends the row count to the tag, so the count is
 /// taken off ours ("SELECT 3" → "SELECT", "INSERT 0 2" → "INSERT 0").
-fn query_response(columns: &[(String, SqlType)], rows: Vec<Row>, tag: &str, format: &Format) -> QueryResponse {
+fn query_response(
+    columns: &[(String, SqlType)],
+    rows: Vec<Row>,
+    tag: &str,
+    format: &Format,
+) -> QueryResponse {
     let fields = Arc::new(field_infos(columns, format));
     let data = encode_rows(columns, rows, format);
     let mut resp = QueryResponse::new(fields, stream::iter(data));
@@ -128,7 +142,10 @@ impl ServerParameterProvider for Parameters {
         defaults.date_style = "ISO, MDY".into();
         let mut p = defaults.server_parameters(client)?;
         p.remove("scram_iterations");
-        p.insert("application_name".into(), client.metadata().get("application_name").cloned().unwrap_or_default());
+        p.insert(
+            "application_name".into(),
+            client.metadata().get("application_name").cloned().unwrap_or_default(),
+        );
         Some(p)
     }
 }
@@ -147,11 +164,15 @@ impl Connection {
     }
 
     /// Runs `f` on the session on the blocking pool.
-    async fn with_session<T: Send + 'static>(&self, f: impl FnOnce(&mut Session) -> T + Send + 'static) -> PgWireResult<T> {
+    async fn with_session<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Session) -> T + Send + 'static,
+    ) -> PgWireResult<T> {
         let session = self.session.clone();
         tokio::task::spawn_blocking(move || {
             let mut guard = session.lock();
-            let s = guard.as_mut().ok_or_else(|| user_error(SqlError::new("08003", "no session")))?;
+            let s =
+                guard.as_mut().ok_or_else(|| user_error(SqlError::new("08003", "no session")))?;
             Ok(f(s))
         })
         .await
@@ -188,13 +209,21 @@ impl PgWireServerHandlers for Connection {
 
 impl Connection {
     fn clone_handle(&self) -> Connection {
-        Connection { shared: self.shared.clone(), session: self.session.clone(), pid: self.pid.clone() }
+        Connection {
+            shared: self.shared.clone(),
+            session: self.session.clone(),
+            pid: self.pid.clone(),
+        }
     }
 }
 
 #[async_trait]
 impl StartupHandler for Connection {
-    async fn on_startup<C>(&self, client: &mut C, message: PgWireFrontendMessage) -> PgWireResult<()>
+    async fn on_startup<C>(
+        &self,
+        client: &mut C,
+        message: PgWireFrontendMessage,
+    ) -> PgWireResult<()>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
         C::Error: Debug,
@@ -232,7 +261,11 @@ impl StartupHandler for Connection {
 fn rand_secret() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
     h.finish()
 }
 
@@ -264,7 +297,8 @@ impl SimpleQueryHandler for Connection {
             match r {
                 Ok(Outcome::Rows { columns, rows, tag }) => {
                     let fields = field_infos(&columns, &Format::UnifiedText);
-                    let description = RowDescription::new(fields.iter().map(FieldDescription::from).collect());
+                    let description =
+                        RowDescription::new(fields.iter().map(FieldDescription::from).collect());
                     client.feed(PgWireBackendMessage::RowDescription(description)).await?;
                     for row in encode_rows(&columns, rows, &Format::UnifiedText) {
                         client.feed(PgWireBackendMessage::DataRow(row?)).await?;
@@ -275,11 +309,17 @@ impl SimpleQueryHandler for Connection {
                     client.feed(PgWireBackendMessage::CommandComplete(tag_of(&tag).into())).await?;
                 }
                 Ok(Outcome::Empty) => {
-                    client.feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new())).await?;
+                    client
+                        .feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new()))
+                        .await?;
                 }
                 Ok(Outcome::CopyIn { columns }) => {
                     client
-                        .send(PgWireBackendMessage::CopyInResponse(CopyInResponse::new(0, columns as i16, vec![0; columns])))
+                        .send(PgWireBackendMessage::CopyInResponse(CopyInResponse::new(
+                            0,
+                            columns as i16,
+                            vec![0; columns],
+                        )))
                         .await?;
                     client.set_state(PgWireConnectionState::CopyInProgress(false));
                     return Ok(());
@@ -323,11 +363,17 @@ pub struct Parser {
 impl QueryParser for Parser {
     type Statement = Arc<Prepared>;
 
-    async fn parse_sql<C>(&self, _client: &C, sql: &str, types: &[Option<Type>]) -> PgWireResult<Option<Self::Statement>>
+    async fn parse_sql<C>(
+        &self,
+        _client: &C,
+        sql: &str,
+        types: &[Option<Type>],
+    ) -> PgWireResult<Option<Self::Statement>>
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
-        let declared: Vec<Option<SqlType>> = types.iter().map(|t| t.as_ref().and_then(SqlType::from_pg_type)).collect();
+        let declared: Vec<Option<SqlType>> =
+            types.iter().map(|t| t.as_ref().and_then(SqlType::from_pg_type)).collect();
         let session = self.session.clone();
         let sql = sql.to_string();
         let result = tokio::task::spawn_blocking(move || {
@@ -348,7 +394,11 @@ impl QueryParser for Parser {
         Ok(stmt.param_types.iter().map(|t| t.pg_type()).collect())
     }
 
-    fn get_result_schema(&self, stmt: &Self::Statement, format: Option<&Format>) -> PgWireResult<Vec<FieldInfo>> {
+    fn get_result_schema(
+        &self,
+        stmt: &Self::Statement,
+        format: Option<&Format>,
+    ) -> PgWireResult<Vec<FieldInfo>> {
         Ok(field_infos(&stmt.columns, format.unwrap_or(&Format::UnifiedText)))
     }
 }
@@ -359,7 +409,11 @@ fn decode_params(portal: &Portal<Arc<Prepared>>) -> Result<Vec<Value>, SqlError>
     if portal.parameters.len() != stmt.param_types.len() {
         return Err(SqlError::new(
             "08P01",
-            format!("bind message supplies {} parameters, but prepared statement requires {}", portal.parameters.len(), stmt.param_types.len()),
+            format!(
+                "bind message supplies {} parameters, but prepared statement requires {}",
+                portal.parameters.len(),
+                stmt.param_types.len()
+            ),
         ));
     }
     for (i, p) in portal.parameters.iter().enumerate() {
@@ -368,7 +422,9 @@ fn decode_params(portal: &Portal<Arc<Prepared>>) -> Result<Vec<Value>, SqlError>
             None => Value::Null,
             Some(bytes) if portal.parameter_format.is_binary(i) => decode_binary(bytes, ty)?,
             Some(bytes) => {
-                let s = std::str::from_utf8(bytes).map_err(|_| SqlError::new("22021", "invalid byte sequence for encoding \"UTF8\""))?;
+                let s = std::str::from_utf8(bytes).map_err(|_| {
+                    SqlError::new("22021", "invalid byte sequence for encoding \"UTF8\"")
+                })?;
                 parse_text(s, ty)?
             }
         });
@@ -397,7 +453,12 @@ impl ExtendedQueryHandler for Connection {
         r
     }
 
-    async fn do_query<C>(&self, client: &mut C, portal: &Portal<Self::Statement>, _max_rows: usize) -> PgWireResult<Response>
+    async fn do_query<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<Self::Statement>,
+        _max_rows: usize,
+    ) -> PgWireResult<Response>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::PortalStore: PortalStore<Statement = Self::Statement>,
@@ -417,7 +478,9 @@ impl ExtendedQueryHandler for Connection {
             .await?;
         let format = portal.result_column_format.clone();
         match result {
-            Ok(Outcome::Rows { columns, rows, tag }) => Ok(Response::Query(query_response(&columns, rows, &tag, &format))),
+            Ok(Outcome::Rows { columns, rows, tag }) => {
+                Ok(Response::Query(query_response(&columns, rows, &tag, &format)))
+            }
             Ok(Outcome::Command(tag)) => Ok(Response::Execution(tag_of(&tag))),
             Ok(Outcome::Empty) => Ok(Response::EmptyQuery),
             Ok(Outcome::CopyIn { .. }) => {

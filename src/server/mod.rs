@@ -56,7 +56,11 @@ pub fn check_listen_address(addr: &SocketAddr) -> Result<(), String> {
 }
 
 /// Accepts connections until the listener fails.
-pub async fn serve(engine: Arc<Engine>, listener: TcpListener, config: ServerConfig) -> std::io::Result<()> {
+pub async fn serve(
+    engine: Arc<Engine>,
+    listener: TcpListener,
+    config: ServerConfig,
+) -> std::io::Result<()> {
     let shared = Arc::new(Shared { engine, config, cancel_keys: Mutex::new(HashMap::new()) });
     loop {
         let (socket, _) = listener.accept().await?;

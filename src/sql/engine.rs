@@ -100,7 +100,10 @@ impl Engine {
         for c in &ct.columns {
             let col_name = ident(&c.name);
             if columns.iter().any(|x: &ColumnSchema| x.name == col_name) {
-                return Err(SqlError::new("42701", format!("column \"{col_name}\" specified more than once")));
+                return Err(SqlError::new(
+                    "42701",
+                    format!("column \"{col_name}\" specified more than once"),
+                ));
             }
             let (ty, serial) = SqlType::parse(&c.data_type.to_string())?;
             let mut col = ColumnSchema {
@@ -119,14 +122,25 @@ impl Engine {
                     ColumnOption::Default(e) => col.default = Some(e.clone()),
                     ColumnOption::PrimaryKey(_) => {
                         if !primary_key.is_empty() {
-                            return Err(SqlError::new("42P16", format!("multiple primary keys for table \"{name}\" are not allowed")));
+                            return Err(SqlError::new(
+                                "42P16",
+                                format!(
+                                    "multiple primary keys for table \"{name}\" are not allowed"
+                                ),
+                            ));
                         }
                         primary_key.push(col_name.clone());
                         col.not_null = true;
                     }
-                    ColumnOption::Unique(_) => uniques.push((opt.name.as_ref().map(ident), vec![col_name.clone()])),
+                    ColumnOption::Unique(_) => {
+                        uniques.push((opt.name.as_ref().map(ident), vec![col_name.clone()]))
+                    }
                     ColumnOption::Check(chk) => {
-                        let cname = opt.name.as_ref().map(ident).unwrap_or_else(|| format!("{name}_{col_name}_check"));
+                        let cname = opt
+                            .name
+                            .as_ref()
+                            .map(ident)
+                            .unwrap_or_else(|| format!("{name}_{col_name}_check"));
                         checks.push((cname, (*chk.expr).clone()));
                     }
                     ColumnOption::Generated { .. } | ColumnOption::Identity(_) => {
@@ -143,16 +157,35 @@ impl Engine {
             match tc {
                 TableConstraint::PrimaryKey(pk) => {
                     if !primary_key.is_empty() {
-                        return Err(SqlError::new("42P16", format!("multiple primary keys for table \"{name}\" are not allowed")));
+                        return Err(SqlError::new(
+                            "42P16",
+                            format!("multiple primary keys for table \"{name}\" are not allowed"),
+                        ));
                     }
-                    primary_key = pk.columns.iter().map(|c| c.column.expr.to_string().to_lowercase().trim_matches('"').to_string()).collect();
+                    primary_key = pk
+                        .columns
+                        .iter()
+                        .map(|c| {
+                            c.column.expr.to_string().to_lowercase().trim_matches('"').to_string()
+                        })
+                        .collect();
                 }
                 TableConstraint::Unique(u) => {
-                    let cols = u.columns.iter().map(|c| c.column.expr.to_string().to_lowercase().trim_matches('"').to_string()).collect();
+                    let cols = u
+                        .columns
+                        .iter()
+                        .map(|c| {
+                            c.column.expr.to_string().to_lowercase().trim_matches('"').to_string()
+                        })
+                        .collect();
                     uniques.push((u.name.as_ref().map(ident), cols));
                 }
                 TableConstraint::Check(chk) => {
-                    let cname = chk.name.as_ref().map(ident).unwrap_or_else(|| format!("{name}_check{}", checks.len() + 1));
+                    let cname = chk
+                        .name
+                        .as_ref()
+                        .map(ident)
+                        .unwrap_or_else(|| format!("{name}_check{}", checks.len() + 1));
                     checks.push((cname, (*chk.expr).clone()));
                 }
                 TableConstraint::ForeignKey(_) => {}
@@ -174,7 +207,9 @@ impl Engine {
         }
         let mut pk_positions = Vec::new();
         for k in &primary_key {
-            let i = columns.iter().position(|c| &c.name == k).ok_or_else(|| SqlError::new("42703", format!("column \"{k}\" named in key does not exist")))?;
+            let i = columns.iter().position(|c| &c.name == k).ok_or_else(|| {
+                SqlError::new("42703", format!("column \"{k}\" named in key does not exist"))
+            })?;
             columns[i].not_null = true;
             pk_positions.push(i);
         }
@@ -183,20 +218,51 @@ impl Engine {
         let id = self.db.create_table(&name, &col_names, &pk_names)?;
         let mut indexes = Vec::new();
         for (i, (uname, cols)) in uniques.into_iter().enumerate() {
-            let iname = uname.unwrap_or_else(|| if i == 0 { format!("{name}_{}_key", cols.join("_")) } else { format!("{name}_{}_key{i}", cols.join("_")) });
+            let iname = uname.unwrap_or_else(|| {
+                if i == 0 {
+                    format!("{name}_{}_key", cols.join("_"))
+                } else {
+                    format!("{name}_{}_key{i}", cols.join("_"))
+                }
+            });
             let col_refs: Vec<&str> = cols.iter().map(String::as_str).collect();
-            let positions = cols.iter().map(|c| columns.iter().position(|x| &x.name == c).ok_or_else(|| SqlError::undefined_column(c))).collect::<Result<Vec<_>, _>>()?;
+            let positions = cols
+                .iter()
+                .map(|c| {
+                    columns
+                        .iter()
+                        .position(|x| &x.name == c)
+                        .ok_or_else(|| SqlError::undefined_column(c))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             let iid = self.db.create_index(&iname, &name, &col_refs, true)?;
             indexes.push(IndexSchema { name: iname, id: iid, columns: positions, unique: true });
         }
         let oid = schema.allocate_oid();
-        schema.tables.insert(name.clone(), Arc::new(TableSchema { name, id, columns, primary_key: pk_positions, hidden_key, indexes, checks, oid }));
+        schema.tables.insert(
+            name.clone(),
+            Arc::new(TableSchema {
+                name,
+                id,
+                columns,
+                primary_key: pk_positions,
+                hidden_key,
+                indexes,
+                checks,
+                oid,
+            }),
+        );
         schema.version += 1;
         Ok(())
     }
 
     /// DROP TABLE / DROP INDEX.
-    pub fn drop_objects(&self, object_type: &ast::ObjectType, names: &[ast::ObjectName], if_exists: bool) -> Result<(), SqlError> {
+    pub fn drop_objects(
+        &self,
+        object_type: &ast::ObjectType,
+        names: &[ast::ObjectName],
+        if_exists: bool,
+    ) -> Result<(), SqlError> {
         let mut schema = self.schema.write();
         for n in names {
             let name = object_name(n);
@@ -216,7 +282,10 @@ impl Engine {
                         if if_exists {
                             continue;
                         }
-                        return Err(SqlError::new("42704", format!("index \"{name}\" does not exist")));
+                        return Err(SqlError::new(
+                            "42704",
+                            format!("index \"{name}\" does not exist"),
+                        ));
                     };
                     self.db.drop_index(&name)?;
                     let mut t = clone_table(&owner);
@@ -234,7 +303,10 @@ impl Engine {
     pub fn create_index(&self, ci: &ast::CreateIndex) -> Result<(), SqlError> {
         let table_name = object_name(&ci.table_name);
         let mut schema = self.schema.write();
-        let table = schema.table(&table_name).cloned().ok_or_else(|| SqlError::undefined_table(&table_name))?;
+        let table = schema
+            .table(&table_name)
+            .cloned()
+            .ok_or_else(|| SqlError::undefined_table(&table_name))?;
         let mut cols = Vec::new();
         for c in &ci.columns {
             match &c.column.expr {
@@ -242,7 +314,11 @@ impl Engine {
                 other => return Err(SqlError::unsupported(format!("index on expression {other}"))),
             }
         }
-        let name = ci.name.as_ref().map(object_name).unwrap_or_else(|| format!("{table_name}_{}_idx", cols.join("_")));
+        let name = ci
+            .name
+            .as_ref()
+            .map(object_name)
+            .unwrap_or_else(|| format!("{table_name}_{}_idx", cols.join("_")));
         if schema.tables.contains_key(&name) || schema.index_owner(&name).is_some() {
             if ci.if_not_exists {
                 return Ok(());
@@ -252,7 +328,10 @@ impl Engine {
         if ci.predicate.is_some() {
             return Err(SqlError::unsupported("partial indexes"));
         }
-        let positions = cols.iter().map(|c| table.column_index(c).ok_or_else(|| SqlError::undefined_column(c))).collect::<Result<Vec<_>, _>>()?;
+        let positions = cols
+            .iter()
+            .map(|c| table.column_index(c).ok_or_else(|| SqlError::undefined_column(c)))
+            .collect::<Result<Vec<_>, _>>()?;
         let refs: Vec<&str> = cols.iter().map(String::as_str).collect();
         let id = self.db.create_index(&name, &table_name, &refs, ci.unique)?;
         let mut t = clone_table(&table);
@@ -263,18 +342,37 @@ impl Engine {
     }
 
     /// ALTER TABLE ... ADD COLUMN.
-    pub fn add_column(&self, table_name: &str, c: &ast::ColumnDef, if_not_exists: bool) -> Result<(), SqlError> {
+    pub fn add_column(
+        &self,
+        table_name: &str,
+        c: &ast::ColumnDef,
+        if_not_exists: bool,
+    ) -> Result<(), SqlError> {
         let mut schema = self.schema.write();
-        let table = schema.table(table_name).cloned().ok_or_else(|| SqlError::undefined_table(table_name))?;
+        let table = schema
+            .table(table_name)
+            .cloned()
+            .ok_or_else(|| SqlError::undefined_table(table_name))?;
         let name = ident(&c.name);
         if table.column_index(&name).is_some() {
             if if_not_exists {
                 return Ok(());
             }
-            return Err(SqlError::new("42701", format!("column \"{name}\" of relation \"{table_name}\" already exists")));
+            return Err(SqlError::new(
+                "42701",
+                format!("column \"{name}\" of relation \"{table_name}\" already exists"),
+            ));
         }
         let (ty, serial) = SqlType::parse(&c.data_type.to_string())?;
-        let mut col = ColumnSchema { name: name.clone(), ty, not_null: false, default: None, sequence: None, hidden: false, pad: Value::Null };
+        let mut col = ColumnSchema {
+            name: name.clone(),
+            ty,
+            not_null: false,
+            default: None,
+            sequence: None,
+            hidden: false,
+            pad: Value::Null,
+        };
         for opt in &c.options {
             match &opt.option {
                 ColumnOption::Null => {}
@@ -322,20 +420,54 @@ impl Engine {
             SystemView::PgClass => {
                 let mut rows = Vec::new();
                 for t in &tables {
-                    rows.push(vec![Value::Int(t.oid as i64), text(&t.name), Value::Int(2200), text("r"), Value::Int(10), Value::Float(-1.0), text("p"), Value::Bool(false)]);
+                    rows.push(vec![
+                        Value::Int(t.oid as i64),
+                        text(&t.name),
+                        Value::Int(2200),
+                        text("r"),
+                        Value::Int(10),
+                        Value::Float(-1.0),
+                        text("p"),
+                        Value::Bool(false),
+                    ]);
                     for (i, idx) in t.indexes.iter().enumerate() {
-                        rows.push(vec![Value::Int(t.oid as i64 * 100 + i as i64 + 1), text(&idx.name), Value::Int(2200), text("i"), Value::Int(10), Value::Float(-1.0), text("p"), Value::Bool(false)]);
+                        rows.push(vec![
+                            Value::Int(t.oid as i64 * 100 + i as i64 + 1),
+                            text(&idx.name),
+                            Value::Int(2200),
+                            text("i"),
+                            Value::Int(10),
+                            Value::Float(-1.0),
+                            text("p"),
+                            Value::Bool(false),
+                        ]);
                     }
                 }
                 rows
             }
             SystemView::PgType => TYPE_OIDS
                 .iter()
-                .map(|(n, oid)| vec![Value::Int(*oid), text(n), Value::Int(11), text("b"), Value::Int(0), text(","), Value::Int(0), Value::Int(0)])
+                .map(|(n, oid)| {
+                    vec![
+                        Value::Int(*oid),
+                        text(n),
+                        Value::Int(11),
+                        text("b"),
+                        Value::Int(0),
+                        text(","),
+                        Value::Int(0),
+                        Value::Int(0),
+                    ]
+                })
                 .collect(),
             SystemView::PgDatabase => vec![vec![Value::Int(16_384), text("isola"), Value::Int(6)]],
-            SystemView::PgSettings => vec![vec![text("server_version"), text(super::SERVER_VERSION)]],
-            SystemView::InfoTables => tables.iter().map(|t| vec![text("isola"), text("public"), text(&t.name), text("BASE TABLE")]).collect(),
+            SystemView::PgSettings => {
+                vec![vec![text("server_version"), text(super::SERVER_VERSION)]]
+            }
+            SystemView::InfoTables => tables
+                .iter()
+                .map(|t| vec![text("isola"), text("public"), text(&t.name), text("BASE TABLE")])
+                .collect(),
             SystemView::InfoColumns => {
                 let mut rows = Vec::new();
                 for t in &tables {
@@ -356,13 +488,22 @@ impl Engine {
             }
             SystemView::PgStatActivity | SystemView::IsolaStatActivity => {
                 drop(schema);
-                let mut sessions: Vec<(u32, Activity)> = self.sessions.lock().iter().map(|(k, v)| (*k, v.clone())).collect();
+                let mut sessions: Vec<(u32, Activity)> =
+                    self.sessions.lock().iter().map(|(k, v)| (*k, v.clone())).collect();
                 sessions.sort_by_key(|(k, _)| *k);
                 sessions
                     .into_iter()
                     .map(|(pid, a)| {
                         if view == SystemView::PgStatActivity {
-                            vec![Value::Int(pid as i64), text(&a.user), text(&a.database), text(&a.application_name), text(a.state), text(&a.query), a.txn.map_or(Value::Null, |t| Value::Int(t as i64))]
+                            vec![
+                                Value::Int(pid as i64),
+                                text(&a.user),
+                                text(&a.database),
+                                text(&a.application_name),
+                                text(a.state),
+                                text(&a.query),
+                                a.txn.map_or(Value::Null, |t| Value::Int(t as i64)),
+                            ]
                         } else {
                             let waiting = a.txn.is_some_and(|t| self.db.is_waiting(t));
                             vec![

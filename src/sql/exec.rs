@@ -19,7 +19,10 @@ use std::sync::Arc;
 use super::engine::Engine;
 use super::error::SqlError;
 use super::expr::{AggState, BExpr, compare};
-use super::plan::{Access, InsertPlan, InsertSource, Locking, ModifyPlan, RowRules, SelectPlan, SetOp, SortKey, Source};
+use super::plan::{
+    Access, InsertPlan, InsertSource, Locking, ModifyPlan, RowRules, SelectPlan, SetOp, SortKey,
+    Source,
+};
 use super::schema::TableSchema;
 use super::types::{SqlType, cast};
 use crate::txn::{Change, LockOutcome, Modified, Transaction, WaitPolicy};
@@ -46,7 +49,13 @@ fn no_txn() -> SqlError {
 }
 
 impl<'a> ExecCtx<'a> {
-    pub fn new(engine: &'a Engine, txn: &'a mut Transaction, params: &'a [Value], identity: (&str, &str, u32), statement_time: i64) -> Self {
+    pub fn new(
+        engine: &'a Engine,
+        txn: &'a mut Transaction,
+        params: &'a [Value],
+        identity: (&str, &str, u32),
+        statement_time: i64,
+    ) -> Self {
         ExecCtx {
             engine,
             txn: Some(txn),
@@ -82,7 +91,11 @@ impl<'a> ExecCtx<'a> {
     }
 
     /// Runs a subquery for the current row (cached when it does not depend on it).
-    pub fn run_subquery(&mut self, plan: &Arc<SelectPlan>, row: &[Value]) -> Result<Arc<Vec<Row>>, SqlError> {
+    pub fn run_subquery(
+        &mut self,
+        plan: &Arc<SelectPlan>,
+        row: &[Value],
+    ) -> Result<Arc<Vec<Row>>, SqlError> {
         let id = Arc::as_ptr(plan) as usize;
         if !plan.correlated
             && let Some(rows) = self.subquery_cache.get(&id)
@@ -103,12 +116,25 @@ impl<'a> ExecCtx<'a> {
     pub fn select(&mut self, plan: &SelectPlan) -> Result<Vec<Row>, SqlError> {
         let mut rows = match (&plan.locking, &plan.source) {
             (Some(locking), Source::Table { table, access, alias }) => {
-                if !locking.of.is_empty() && !locking.of.contains(alias) && !locking.of.contains(&table.name) {
-                    return Err(SqlError::new("42P01", format!("relation \"{}\" in FOR UPDATE clause not found in FROM clause", locking.of[0])));
+                if !locking.of.is_empty()
+                    && !locking.of.contains(alias)
+                    && !locking.of.contains(&table.name)
+                {
+                    return Err(SqlError::new(
+                        "42P01",
+                        format!(
+                            "relation \"{}\" in FOR UPDATE clause not found in FROM clause",
+                            locking.of[0]
+                        ),
+                    ));
                 }
                 return self.locking_select(plan, table, access, locking);
             }
-            (Some(_), _) => return Err(SqlError::unsupported("FOR UPDATE/SHARE on joins, subqueries or system views")),
+            (Some(_), _) => {
+                return Err(SqlError::unsupported(
+                    "FOR UPDATE/SHARE on joins, subqueries or system views",
+                ));
+            }
             _ => self.source_rows(&plan.source)?,
         };
         if let Some(f) = &plan.filter {
@@ -141,7 +167,12 @@ impl<'a> ExecCtx<'a> {
     }
 
     /// Sorts, projects, de-duplicates and limits.
-    fn project_sort_limit(&mut self, plan: &SelectPlan, rows: Vec<Row>, pre_limited: Option<()>) -> Result<Vec<Row>, SqlError> {
+    fn project_sort_limit(
+        &mut self,
+        plan: &SelectPlan,
+        rows: Vec<Row>,
+        pre_limited: Option<()>,
+    ) -> Result<Vec<Row>, SqlError> {
         let mut keyed: Vec<(Vec<Value>, Row)> = Vec::with_capacity(rows.len());
         for r in rows {
             let mut keys = Vec::with_capacity(plan.order_by.len());
@@ -151,7 +182,11 @@ impl<'a> ExecCtx<'a> {
             let mut projected = Vec::with_capacity(plan.projection.len());
             for (e, (_, ty)) in plan.projection.iter().zip(&plan.columns) {
                 let v = e.eval(&r, self)?;
-                projected.push(if e.ty() == *ty || e.ty() == SqlType::Unknown { v } else { cast(v, e.ty(), *ty, false)? });
+                projected.push(if e.ty() == *ty || e.ty() == SqlType::Unknown {
+                    v
+                } else {
+                    cast(v, e.ty(), *ty, false)?
+                });
             }
             keyed.push((keys, projected));
         }
@@ -188,7 +223,13 @@ impl<'a> ExecCtx<'a> {
         Ok((offset, limit))
     }
 
-    fn locking_select(&mut self, plan: &SelectPlan, table: &Arc<TableSchema>, access: &Access, locking: &Locking) -> Result<Vec<Row>, SqlError> {
+    fn locking_select(
+        &mut self,
+        plan: &SelectPlan,
+        table: &Arc<TableSchema>,
+        access: &Access,
+        locking: &Locking,
+    ) -> Result<Vec<Row>, SqlError> {
         let mut candidates = self.table_rows(table, access)?;
         if let Some(f) = &plan.filter {
             let mut kept = Vec::new();
@@ -283,7 +324,9 @@ impl<'a> ExecCtx<'a> {
     fn source_rows(&mut self, source: &Source) -> Result<Vec<Row>, SqlError> {
         Ok(match source {
             Source::Single => vec![vec![]],
-            Source::Table { table, access, .. } => self.table_rows(table, access)?.into_iter().map(|(_, r)| r).collect(),
+            Source::Table { table, access, .. } => {
+                self.table_rows(table, access)?.into_iter().map(|(_, r)| r).collect()
+            }
             Source::System(view) => self.engine.system_rows(*view),
             Source::Derived(plan) => self.select(plan)?,
             Source::Series(args) => {
@@ -298,9 +341,13 @@ impl<'a> ExecCtx<'a> {
                 if step == 0 {
                     return Err(SqlError::new("22023", "step size cannot equal zero"));
                 }
-                let count = if step > 0 { (stop - start) / step + 1 } else { (start - stop) / (-step) + 1 };
+                let count =
+                    if step > 0 { (stop - start) / step + 1 } else { (start - stop) / (-step) + 1 };
                 if count > 50_000_000 {
-                    return Err(SqlError::new("54000", "generate_series would produce too many rows"));
+                    return Err(SqlError::new(
+                        "54000",
+                        "generate_series would produce too many rows",
+                    ));
                 }
                 let mut out = Vec::new();
                 let mut i = start;
@@ -351,8 +398,13 @@ impl<'a> ExecCtx<'a> {
     }
 
     /// Reads a table's rows through an access path, as (primary key, padded row).
-    fn table_rows(&mut self, table: &Arc<TableSchema>, access: &Access) -> Result<Vec<(Key, Row)>, SqlError> {
-        let pad = |rows: Vec<(Key, Row)>| rows.into_iter().map(|(k, r)| (k, table.pad_row(r))).collect();
+    fn table_rows(
+        &mut self,
+        table: &Arc<TableSchema>,
+        access: &Access,
+    ) -> Result<Vec<(Key, Row)>, SqlError> {
+        let pad =
+            |rows: Vec<(Key, Row)>| rows.into_iter().map(|(k, r)| (k, table.pad_row(r))).collect();
         match access {
             Access::Scan => {
                 let rows = self.txn()?.scan(table.id, (Bound::Unbounded, Bound::Unbounded))?;
@@ -370,8 +422,11 @@ impl<'a> ExecCtx<'a> {
                 Ok(row.map(|r| vec![(key, table.pad_row(r))]).unwrap_or_default())
             }
             Access::PkRange { eq, lower, upper } => {
-                let cols: Vec<SqlType> = table.primary_key.iter().map(|&c| table.columns[c].ty).collect();
-                let Some(range) = self.key_range(&cols, eq, lower, upper)? else { return Ok(vec![]) };
+                let cols: Vec<SqlType> =
+                    table.primary_key.iter().map(|&c| table.columns[c].ty).collect();
+                let Some(range) = self.key_range(&cols, eq, lower, upper)? else {
+                    return Ok(vec![]);
+                };
                 let rows = self.txn()?.scan(table.id, range)?;
                 Ok(pad(rows))
             }
@@ -379,7 +434,9 @@ impl<'a> ExecCtx<'a> {
                 let def = table.indexes.iter().find(|i| i.id == *index).cloned();
                 let Some(def) = def else { return Err(SqlError::new("XX000", "index vanished")) };
                 let cols: Vec<SqlType> = def.columns.iter().map(|&c| table.columns[c].ty).collect();
-                let Some(range) = self.key_range(&cols, eq, lower, upper)? else { return Ok(vec![]) };
+                let Some(range) = self.key_range(&cols, eq, lower, upper)? else {
+                    return Ok(vec![]);
+                };
                 let rows = self.txn()?.scan_index(*index, range)?;
                 Ok(pad(rows))
             }
@@ -453,7 +510,13 @@ impl<'a> ExecCtx<'a> {
     }
 
     /// Fills, coerces and checks a row about to be written.
-    fn finish_row(&mut self, table: &TableSchema, rules: &RowRules, mut row: Row, given: &[bool]) -> Result<Row, SqlError> {
+    fn finish_row(
+        &mut self,
+        table: &TableSchema,
+        rules: &RowRules,
+        mut row: Row,
+        given: &[bool],
+    ) -> Result<Row, SqlError> {
         for (i, col) in table.columns.iter().enumerate() {
             if given[i] {
                 continue;
@@ -473,12 +536,20 @@ impl<'a> ExecCtx<'a> {
         Ok(row)
     }
 
-    fn check_row(&mut self, table: &TableSchema, rules: &RowRules, row: &Row) -> Result<(), SqlError> {
+    fn check_row(
+        &mut self,
+        table: &TableSchema,
+        rules: &RowRules,
+        row: &Row,
+    ) -> Result<(), SqlError> {
         for (i, col) in table.columns.iter().enumerate() {
             if row[i] == Value::Null && (col.not_null || table.primary_key.contains(&i)) {
                 return Err(SqlError::new(
                     "23502",
-                    format!("null value in column \"{}\" of relation \"{}\" violates not-null constraint", col.name, table.name),
+                    format!(
+                        "null value in column \"{}\" of relation \"{}\" violates not-null constraint",
+                        col.name, table.name
+                    ),
                 ));
             }
         }
@@ -486,7 +557,10 @@ impl<'a> ExecCtx<'a> {
             if super::expr::truth(&check.eval(row, self)?) == Some(false) {
                 return Err(SqlError::new(
                     "23514",
-                    format!("new row for relation \"{}\" violates check constraint \"{name}\"", table.name),
+                    format!(
+                        "new row for relation \"{}\" violates check constraint \"{name}\"",
+                        table.name
+                    ),
                 ));
             }
         }
@@ -505,7 +579,8 @@ impl<'a> ExecCtx<'a> {
                     let mut given = vec![false; width];
                     for (e, &col) in r.iter().zip(&plan.targets) {
                         if let Some(e) = e {
-                            row[col] = cast(e.eval(&[], self)?, e.ty(), table.columns[col].ty, false)?;
+                            row[col] =
+                                cast(e.eval(&[], self)?, e.ty(), table.columns[col].ty, false)?;
                             given[col] = true;
                         }
                     }
@@ -559,32 +634,45 @@ impl<'a> ExecCtx<'a> {
 
     /// ON CONFLICT DO UPDATE: updates the conflicting row (found by primary key, then by each
     /// unique index) with `existing ++ excluded` in scope.
-    fn upsert(&mut self, table: &Arc<TableSchema>, rules: &RowRules, proposed: Row, sets: &[(usize, BExpr)], cond: Option<&BExpr>) -> Result<Option<Row>, SqlError> {
-        let mut keys = vec![table.primary_key.iter().map(|&c| proposed[c].clone()).collect::<Key>()];
+    fn upsert(
+        &mut self,
+        table: &Arc<TableSchema>,
+        rules: &RowRules,
+        proposed: Row,
+        sets: &[(usize, BExpr)],
+        cond: Option<&BExpr>,
+    ) -> Result<Option<Row>, SqlError> {
+        let mut keys =
+            vec![table.primary_key.iter().map(|&c| proposed[c].clone()).collect::<Key>()];
         for idx in table.indexes.iter().filter(|i| i.unique) {
             let ikey: Key = idx.columns.iter().map(|&c| proposed[c].clone()).collect();
             if ikey.contains(&Value::Null) {
                 continue;
             }
-            for (pk, _) in self.txn()?.scan_index(idx.id, (Bound::Included(ikey.clone()), Bound::Included(ikey)))? {
+            for (pk, _) in self
+                .txn()?
+                .scan_index(idx.id, (Bound::Included(ikey.clone()), Bound::Included(ikey)))?
+            {
                 keys.push(pk);
             }
         }
         for key in keys {
-            let outcome = self.change_row(table, rules, &key, WaitPolicy::Wait, |ctx, existing| {
-                let mut scope_row = existing.clone();
-                scope_row.extend(proposed.iter().cloned());
-                if let Some(c) = cond
-                    && !c.holds(&scope_row, ctx)?
-                {
-                    return Ok(None);
-                }
-                let mut new = existing.clone();
-                for (col, e) in sets {
-                    new[*col] = cast(e.eval(&scope_row, ctx)?, e.ty(), table.columns[*col].ty, false)?;
-                }
-                Ok(Some(Some(new)))
-            })?;
+            let outcome =
+                self.change_row(table, rules, &key, WaitPolicy::Wait, |ctx, existing| {
+                    let mut scope_row = existing.clone();
+                    scope_row.extend(proposed.iter().cloned());
+                    if let Some(c) = cond
+                        && !c.holds(&scope_row, ctx)?
+                    {
+                        return Ok(None);
+                    }
+                    let mut new = existing.clone();
+                    for (col, e) in sets {
+                        new[*col] =
+                            cast(e.eval(&scope_row, ctx)?, e.ty(), table.columns[*col].ty, false)?;
+                    }
+                    Ok(Some(Some(new)))
+                })?;
             match outcome {
                 Modified::Updated(row) => return Ok(Some(table.pad_row(row))),
                 Modified::Unchanged => return Ok(None),
@@ -642,25 +730,31 @@ impl<'a> ExecCtx<'a> {
             }
             let level_rc = !self.txn()?.options().level.transaction_snapshot();
             let filter = plan.filter.as_ref();
-            let outcome = self.change_row(table, &plan.rules, &key, WaitPolicy::Wait, |ctx, newest| {
-                if level_rc
-                    && *newest != row
-                    && let Some(f) = filter
-                    && !f.holds(newest, ctx)?
-                {
-                    return Ok(None);
-                }
-                match &plan.assignments {
-                    None => Ok(Some(None)),
-                    Some(sets) => {
-                        let mut new = newest.clone();
-                        for (col, e) in sets {
-                            new[*col] = cast(e.eval(newest, ctx)?, e.ty(), table.columns[*col].ty, false)?;
-                        }
-                        Ok(Some(Some(new)))
+            let outcome =
+                self.change_row(table, &plan.rules, &key, WaitPolicy::Wait, |ctx, newest| {
+                    if level_rc
+                        && *newest != row
+                        && let Some(f) = filter
+                        && !f.holds(newest, ctx)?
+                    {
+                        return Ok(None);
                     }
-                }
-            })?;
+                    match &plan.assignments {
+                        None => Ok(Some(None)),
+                        Some(sets) => {
+                            let mut new = newest.clone();
+                            for (col, e) in sets {
+                                new[*col] = cast(
+                                    e.eval(newest, ctx)?,
+                                    e.ty(),
+                                    table.columns[*col].ty,
+                                    false,
+                                )?;
+                            }
+                            Ok(Some(Some(new)))
+                        }
+                    }
+                })?;
             let written = match outcome {
                 Modified::Updated(new) => Some(table.pad_row(new)),
                 Modified::Deleted => Some(row),
@@ -687,8 +781,20 @@ fn sort_rows<T>(rows: &mut [(Vec<Value>, T)], keys: &[SortKey]) {
             let (x, y) = (&a[i], &b[i]);
             let ord = match (x == &Value::Null, y == &Value::Null) {
                 (true, true) => Ordering::Equal,
-                (true, false) => if k.nulls_first { Ordering::Less } else { Ordering::Greater },
-                (false, true) => if k.nulls_first { Ordering::Greater } else { Ordering::Less },
+                (true, false) => {
+                    if k.nulls_first {
+                        Ordering::Less
+                    } else {
+                        Ordering::Greater
+                    }
+                }
+                (false, true) => {
+                    if k.nulls_first {
+                        Ordering::Greater
+                    } else {
+                        Ordering::Less
+                    }
+                }
                 _ => {
                     let o = compare(x, y, k.expr.ty()).ok().flatten().unwrap_or(Ordering::Equal);
                     if k.desc { o.reverse() } else { o }

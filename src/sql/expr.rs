@@ -116,23 +116,79 @@ pub enum BExpr {
     Const(Value, SqlType),
     Param(usize, SqlType),
     /// A column of the current row (`level` 0) or of the `level`-th enclosing query's row.
-    Column { level: usize, index: usize, ty: SqlType },
+    Column {
+        level: usize,
+        index: usize,
+        ty: SqlType,
+    },
     Neg(Box<BExpr>, SqlType),
-    Binary { op: BinOp, left: Box<BExpr>, right: Box<BExpr>, operand_ty: SqlType, ty: SqlType },
+    Binary {
+        op: BinOp,
+        left: Box<BExpr>,
+        right: Box<BExpr>,
+        operand_ty: SqlType,
+        ty: SqlType,
+    },
     And(Box<BExpr>, Box<BExpr>),
     Or(Box<BExpr>, Box<BExpr>),
     Not(Box<BExpr>),
-    IsNull { expr: Box<BExpr>, negated: bool },
-    IsBool { expr: Box<BExpr>, value: bool, negated: bool },
-    IsDistinct { left: Box<BExpr>, right: Box<BExpr>, operand_ty: SqlType, negated: bool },
-    Cast { expr: Box<BExpr>, to: SqlType, explicit: bool },
-    Func { func: Func, args: Vec<BExpr>, ty: SqlType },
-    Case { operand: Option<Box<BExpr>>, whens: Vec<(BExpr, BExpr)>, otherwise: Option<Box<BExpr>>, ty: SqlType },
-    InList { expr: Box<BExpr>, list: Vec<BExpr>, operand_ty: SqlType, negated: bool },
-    InSubquery { expr: Box<BExpr>, plan: Arc<SelectPlan>, operand_ty: SqlType, negated: bool },
-    Exists { plan: Arc<SelectPlan>, negated: bool },
-    Subquery { plan: Arc<SelectPlan>, ty: SqlType },
-    Like { expr: Box<BExpr>, pattern: Box<BExpr>, negated: bool, case_insensitive: bool },
+    IsNull {
+        expr: Box<BExpr>,
+        negated: bool,
+    },
+    IsBool {
+        expr: Box<BExpr>,
+        value: bool,
+        negated: bool,
+    },
+    IsDistinct {
+        left: Box<BExpr>,
+        right: Box<BExpr>,
+        operand_ty: SqlType,
+        negated: bool,
+    },
+    Cast {
+        expr: Box<BExpr>,
+        to: SqlType,
+        explicit: bool,
+    },
+    Func {
+        func: Func,
+        args: Vec<BExpr>,
+        ty: SqlType,
+    },
+    Case {
+        operand: Option<Box<BExpr>>,
+        whens: Vec<(BExpr, BExpr)>,
+        otherwise: Option<Box<BExpr>>,
+        ty: SqlType,
+    },
+    InList {
+        expr: Box<BExpr>,
+        list: Vec<BExpr>,
+        operand_ty: SqlType,
+        negated: bool,
+    },
+    InSubquery {
+        expr: Box<BExpr>,
+        plan: Arc<SelectPlan>,
+        operand_ty: SqlType,
+        negated: bool,
+    },
+    Exists {
+        plan: Arc<SelectPlan>,
+        negated: bool,
+    },
+    Subquery {
+        plan: Arc<SelectPlan>,
+        ty: SqlType,
+    },
+    Like {
+        expr: Box<BExpr>,
+        pattern: Box<BExpr>,
+        negated: bool,
+        case_insensitive: bool,
+    },
     /// The `i`-th aggregate's value (after grouping).
     AggRef(usize, SqlType),
     /// The `i`-th GROUP BY key's value (after grouping).
@@ -313,7 +369,9 @@ pub fn compare(a: &Value, b: &Value, ty: SqlType) -> Result<Option<Ordering>, Sq
 /// Brings a value to the storage variant of `ty` for comparison or arithmetic.
 fn coerce_for(v: Value, ty: SqlType) -> Result<Value, SqlError> {
     let from = match &v {
-        Value::Int(_) if matches!(ty, SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz) => {
+        Value::Int(_)
+            if matches!(ty, SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz) =>
+        {
             return Ok(v);
         }
         Value::Int(_) => SqlType::Int8,
@@ -325,9 +383,11 @@ fn coerce_for(v: Value, ty: SqlType) -> Result<Value, SqlError> {
         Value::Null => return Ok(v),
     };
     let target = match ty {
-        SqlType::Varchar(_) | SqlType::Char(_) | SqlType::Unknown | SqlType::Json | SqlType::Jsonb => {
-            SqlType::Text
-        }
+        SqlType::Varchar(_)
+        | SqlType::Char(_)
+        | SqlType::Unknown
+        | SqlType::Json
+        | SqlType::Jsonb => SqlType::Text,
         SqlType::Int2 | SqlType::Int4 => SqlType::Int8,
         SqlType::Float4 => SqlType::Float8,
         t => t,
@@ -356,21 +416,27 @@ fn check_range(i: i64, ty: SqlType) -> Result<Value, SqlError> {
 }
 
 /// Evaluates arithmetic on two non-NULL values in the operand type `ty`.
-fn arithmetic(op: BinOp, a: Value, b: Value, operand_ty: SqlType, ty: SqlType) -> Result<Value, SqlError> {
+fn arithmetic(
+    op: BinOp,
+    a: Value,
+    b: Value,
+    operand_ty: SqlType,
+    ty: SqlType,
+) -> Result<Value, SqlError> {
     if op == BinOp::Concat {
         let sa = format_text(&a, operand_ty).unwrap_or_default();
         let sb = format_text(&b, operand_ty).unwrap_or_default();
         return Ok(Value::Text(sa + &sb));
     }
     // date + integer, timestamp - timestamp and the like
-    if matches!(operand_ty, SqlType::Date) || matches!(ty, SqlType::Date) {
-        if let (Value::Int(x), Value::Int(y)) = (&a, &b) {
-            return match op {
-                BinOp::Add => Ok(Value::Int(x + y)),
-                BinOp::Sub => Ok(Value::Int(x - y)),
-                _ => Err(SqlError::new("42883", "operator does not exist for type date")),
-            };
-        }
+    if (matches!(operand_ty, SqlType::Date) || matches!(ty, SqlType::Date))
+        && let (Value::Int(x), Value::Int(y)) = (&a, &b)
+    {
+        return match op {
+            BinOp::Add => Ok(Value::Int(x + y)),
+            BinOp::Sub => Ok(Value::Int(x - y)),
+            _ => Err(SqlError::new("42883", "operator does not exist for type date")),
+        };
     }
     let a = coerce_for(a, operand_ty)?;
     let b = coerce_for(b, operand_ty)?;
@@ -470,7 +536,9 @@ impl BExpr {
         Ok(match self {
             BExpr::Const(v, _) => v.clone(),
             BExpr::Param(i, _) => ctx.params.get(*i).cloned().unwrap_or(Value::Null),
-            BExpr::Column { level: 0, index, .. } => row.get(*index).cloned().unwrap_or(Value::Null),
+            BExpr::Column { level: 0, index, .. } => {
+                row.get(*index).cloned().unwrap_or(Value::Null)
+            }
             BExpr::Column { level, index, .. } => ctx
                 .outer
                 .get(ctx.outer.len().wrapping_sub(*level))
@@ -564,7 +632,9 @@ impl BExpr {
                 };
                 for (when, then) in whens {
                     let hit = match &subject {
-                        Some((s, t)) => compare(s, &when.eval(row, ctx)?, *t)? == Some(Ordering::Equal),
+                        Some((s, t)) => {
+                            compare(s, &when.eval(row, ctx)?, *t)? == Some(Ordering::Equal)
+                        }
                         None => truth(&when.eval(row, ctx)?) == Some(true),
                     };
                     if hit {
@@ -670,12 +740,16 @@ fn eval_func(
     for a in args {
         vals.push(a.eval(row, ctx)?);
     }
-    let text = |i: usize| -> Option<String> {
-        vals.get(i).and_then(|v| format_text(v, args[i].ty()))
-    };
+    let text =
+        |i: usize| -> Option<String> { vals.get(i).and_then(|v| format_text(v, args[i].ty())) };
     let strict_null = !matches!(
         func,
-        Func::Concat | Func::Greatest | Func::Least | Func::NullIf | Func::ConstNull | Func::ConstTrue
+        Func::Concat
+            | Func::Greatest
+            | Func::Least
+            | Func::NullIf
+            | Func::ConstNull
+            | Func::ConstTrue
     );
     if strict_null && vals.contains(&Value::Null) {
         return Ok(Value::Null);
@@ -703,7 +777,11 @@ fn eval_func(
                     None => v,
                     Some(b) => {
                         let ord = compare(&v, &b, ty)?.unwrap_or(Ordering::Equal);
-                        let take = if func == Func::Greatest { ord == Ordering::Greater } else { ord == Ordering::Less };
+                        let take = if func == Func::Greatest {
+                            ord == Ordering::Greater
+                        } else {
+                            ord == Ordering::Less
+                        };
                         if take { v } else { b }
                     }
                 });
@@ -805,7 +883,14 @@ fn eval_func(
             h[12] = '4';
             h[16] = ['8', '9', 'a', 'b'][(b % 4) as usize];
             let h: String = h.into_iter().collect();
-            Value::Text(format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]))
+            Value::Text(format!(
+                "{}-{}-{}-{}-{}",
+                &h[0..8],
+                &h[8..12],
+                &h[12..16],
+                &h[16..20],
+                &h[20..32]
+            ))
         }
     })
 }
@@ -859,13 +944,22 @@ impl AggState {
             (AggFunc::Min | AggFunc::Max, Value::Null) => v,
             (AggFunc::Min | AggFunc::Max, acc) => {
                 let ord = compare(&v, &acc, arg_ty)?.unwrap_or(Ordering::Equal);
-                let better = if call.func == AggFunc::Min { ord == Ordering::Less } else { ord == Ordering::Greater };
+                let better = if call.func == AggFunc::Min {
+                    ord == Ordering::Less
+                } else {
+                    ord == Ordering::Greater
+                };
                 if better { v } else { acc }
             }
-            (AggFunc::BoolAnd, acc) => Value::Bool(truth(&v) == Some(true) && acc != Value::Bool(false)),
-            (AggFunc::BoolOr, acc) => Value::Bool(truth(&v) == Some(true) || acc == Value::Bool(true)),
+            (AggFunc::BoolAnd, acc) => {
+                Value::Bool(truth(&v) == Some(true) && acc != Value::Bool(false))
+            }
+            (AggFunc::BoolOr, acc) => {
+                Value::Bool(truth(&v) == Some(true) || acc == Value::Bool(true))
+            }
             (AggFunc::StringAgg, acc) => {
-                let sep = args.get(1).and_then(|s| format_text(s, SqlType::Text)).unwrap_or_default();
+                let sep =
+                    args.get(1).and_then(|s| format_text(s, SqlType::Text)).unwrap_or_default();
                 let s = format_text(&v, arg_ty).unwrap_or_default();
                 match acc {
                     Value::Text(a) => Value::Text(a + &sep + &s),

@@ -61,9 +61,19 @@ pub enum Access {
     /// Every primary key column is fixed.
     PkPoint(Vec<BExpr>),
     /// A prefix of the primary key is fixed, the next column optionally bounded.
-    PkRange { eq: Vec<BExpr>, lower: Option<(BExpr, bool)>, upper: Option<(BExpr, bool)> },
+    PkRange {
+        eq: Vec<BExpr>,
+        lower: Option<(BExpr, bool)>,
+        upper: Option<(BExpr, bool)>,
+    },
     /// A secondary index, its leading columns fixed, the next optionally bounded.
-    Index { index: IndexId, name: String, eq: Vec<BExpr>, lower: Option<(BExpr, bool)>, upper: Option<(BExpr, bool)> },
+    Index {
+        index: IndexId,
+        name: String,
+        eq: Vec<BExpr>,
+        lower: Option<(BExpr, bool)>,
+        upper: Option<(BExpr, bool)>,
+    },
 }
 
 /// A row source.
@@ -71,11 +81,21 @@ pub enum Access {
 pub enum Source {
     /// No FROM clause: one row with no columns.
     Single,
-    Table { table: Arc<TableSchema>, access: Access, alias: String },
+    Table {
+        table: Arc<TableSchema>,
+        access: Access,
+        alias: String,
+    },
     System(SystemView),
     Derived(Arc<SelectPlan>),
     Series(Vec<BExpr>),
-    Join { left: Box<Source>, right: Box<Source>, left_outer: bool, on: Option<BExpr>, right_width: usize },
+    Join {
+        left: Box<Source>,
+        right: Box<Source>,
+        left_outer: bool,
+        on: Option<BExpr>,
+        right_width: usize,
+    },
 }
 
 /// ORDER BY term.
@@ -137,6 +157,12 @@ pub enum SetOp {
     Intersect,
 }
 
+/// Column assignments: (column position, value).
+pub type Assignments = Vec<(usize, BExpr)>;
+
+/// RETURNING: expressions over the written row and the output columns.
+pub type Returning = (Vec<BExpr>, Vec<(String, SqlType)>);
+
 /// Rows to insert.
 #[derive(Clone, Debug)]
 pub enum InsertSource {
@@ -149,7 +175,7 @@ pub enum InsertSource {
 #[derive(Clone, Debug)]
 pub struct OnConflict {
     /// DO UPDATE SET assignments (over `existing row ++ excluded row`) and its WHERE.
-    pub update: Option<(Vec<(usize, BExpr)>, Option<BExpr>)>,
+    pub update: Option<(Assignments, Option<BExpr>)>,
 }
 
 /// Column rules checked on every written row.
@@ -166,7 +192,7 @@ pub struct InsertPlan {
     pub source: InsertSource,
     pub on_conflict: Option<OnConflict>,
     pub rules: RowRules,
-    pub returning: Option<(Vec<BExpr>, Vec<(String, SqlType)>)>,
+    pub returning: Option<Returning>,
 }
 
 #[derive(Clone, Debug)]
@@ -177,7 +203,7 @@ pub struct ModifyPlan {
     /// UPDATE assignments; `None` for DELETE.
     pub assignments: Option<Vec<(usize, BExpr)>>,
     pub rules: RowRules,
-    pub returning: Option<(Vec<BExpr>, Vec<(String, SqlType)>)>,
+    pub returning: Option<Returning>,
 }
 
 /// Binds names and types for one statement.
@@ -266,7 +292,9 @@ impl<'a> Binder<'a> {
                 .cols
                 .iter()
                 .enumerate()
-                .filter(|(_, c)| c.name == name && qualifier.is_none_or(|q| c.qualifier.as_deref() == Some(q)))
+                .filter(|(_, c)| {
+                    c.name == name && qualifier.is_none_or(|q| c.qualifier.as_deref() == Some(q))
+                })
                 .map(|(i, _)| i)
                 .collect();
             match hits.len() {
@@ -278,7 +306,10 @@ impl<'a> Binder<'a> {
                     return Ok(BExpr::Column { level, index: hits[0], ty: s.cols[hits[0]].ty });
                 }
                 _ => {
-                    return Err(SqlError::new("42702", format!("column reference \"{name}\" is ambiguous")));
+                    return Err(SqlError::new(
+                        "42702",
+                        format!("column reference \"{name}\" is ambiguous"),
+                    ));
                 }
             }
             level += 1;
@@ -296,7 +327,12 @@ impl<'a> Binder<'a> {
     }
 
     /// Binds an expression; `expected` types untyped literals and parameters.
-    pub fn expr(&mut self, e: &Expr, scope: &Scope, expected: Option<SqlType>) -> Result<BExpr, SqlError> {
+    pub fn expr(
+        &mut self,
+        e: &Expr,
+        scope: &Scope,
+        expected: Option<SqlType>,
+    ) -> Result<BExpr, SqlError> {
         let bound = self.expr_inner(e, scope, expected)?;
         // an untyped literal meeting a known type takes it
         if let (BExpr::Const(v, SqlType::Unknown), Some(t)) = (&bound, expected)
@@ -307,7 +343,12 @@ impl<'a> Binder<'a> {
         Ok(bound)
     }
 
-    fn expr_inner(&mut self, e: &Expr, scope: &Scope, expected: Option<SqlType>) -> Result<BExpr, SqlError> {
+    fn expr_inner(
+        &mut self,
+        e: &Expr,
+        scope: &Scope,
+        expected: Option<SqlType>,
+    ) -> Result<BExpr, SqlError> {
         Ok(match e {
             Expr::Identifier(id) => self.resolve(&[ident_name(id)], scope)?,
             Expr::CompoundIdentifier(ids) => {
@@ -334,7 +375,9 @@ impl<'a> Binder<'a> {
                 }
             }
             Expr::UnaryOp { op, expr } => match op {
-                ast::UnaryOperator::Not => BExpr::Not(Box::new(self.expr(expr, scope, Some(SqlType::Bool))?)),
+                ast::UnaryOperator::Not => {
+                    BExpr::Not(Box::new(self.expr(expr, scope, Some(SqlType::Bool))?))
+                }
                 ast::UnaryOperator::Minus => {
                     if let Expr::Value(v) = expr.as_ref()
                         && let AstValue::Number(n, _) = &v.value
@@ -345,7 +388,10 @@ impl<'a> Binder<'a> {
                     let inner = self.expr(expr, scope, expected)?;
                     let ty = inner.ty();
                     if !ty.is_numeric() && ty != SqlType::Unknown {
-                        return Err(SqlError::new("42883", format!("operator does not exist: - {}", ty.name())));
+                        return Err(SqlError::new(
+                            "42883",
+                            format!("operator does not exist: - {}", ty.name()),
+                        ));
                     }
                     BExpr::Neg(Box::new(inner), ty)
                 }
@@ -353,8 +399,12 @@ impl<'a> Binder<'a> {
                 other => return Err(SqlError::unsupported(format!("operator {other}"))),
             },
             Expr::BinaryOp { left, op, right } => self.binary(left, op, right, scope)?,
-            Expr::IsNull(e) => BExpr::IsNull { expr: Box::new(self.expr(e, scope, None)?), negated: false },
-            Expr::IsNotNull(e) => BExpr::IsNull { expr: Box::new(self.expr(e, scope, None)?), negated: true },
+            Expr::IsNull(e) => {
+                BExpr::IsNull { expr: Box::new(self.expr(e, scope, None)?), negated: false }
+            }
+            Expr::IsNotNull(e) => {
+                BExpr::IsNull { expr: Box::new(self.expr(e, scope, None)?), negated: true }
+            }
             Expr::IsTrue(e) => self.is_bool(e, true, false, scope)?,
             Expr::IsNotTrue(e) => self.is_bool(e, true, true, scope)?,
             Expr::IsFalse(e) => self.is_bool(e, false, false, scope)?,
@@ -378,7 +428,12 @@ impl<'a> Binder<'a> {
                     items.push(b);
                 }
                 let subject = self.retype_unknown(subject, ty)?;
-                BExpr::InList { expr: Box::new(subject), list: items, operand_ty: ty, negated: *negated }
+                BExpr::InList {
+                    expr: Box::new(subject),
+                    list: items,
+                    operand_ty: ty,
+                    negated: *negated,
+                }
             }
             Expr::InSubquery { expr, subquery, negated } => {
                 let subject = self.expr(expr, scope, None)?;
@@ -387,7 +442,12 @@ impl<'a> Binder<'a> {
                     return Err(SqlError::syntax("subquery has too many columns"));
                 }
                 let ty = SqlType::unify(subject.ty(), plan.columns[0].1);
-                BExpr::InSubquery { expr: Box::new(subject), plan, operand_ty: ty, negated: *negated }
+                BExpr::InSubquery {
+                    expr: Box::new(subject),
+                    plan,
+                    operand_ty: ty,
+                    negated: *negated,
+                }
             }
             Expr::Exists { subquery, negated } => {
                 BExpr::Exists { plan: self.subquery(subquery, scope)?, negated: *negated }
@@ -406,8 +466,20 @@ impl<'a> Binder<'a> {
                 let lo = self.expr(low, scope, Some(t))?;
                 let hi = self.expr(high, scope, Some(t))?;
                 let ty = SqlType::unify(SqlType::unify(t, lo.ty()), hi.ty());
-                let ge = BExpr::Binary { op: BinOp::GtEq, left: Box::new(subject.clone()), right: Box::new(lo), operand_ty: ty, ty: SqlType::Bool };
-                let le = BExpr::Binary { op: BinOp::LtEq, left: Box::new(subject), right: Box::new(hi), operand_ty: ty, ty: SqlType::Bool };
+                let ge = BExpr::Binary {
+                    op: BinOp::GtEq,
+                    left: Box::new(subject.clone()),
+                    right: Box::new(lo),
+                    operand_ty: ty,
+                    ty: SqlType::Bool,
+                };
+                let le = BExpr::Binary {
+                    op: BinOp::LtEq,
+                    left: Box::new(subject),
+                    right: Box::new(hi),
+                    operand_ty: ty,
+                    ty: SqlType::Bool,
+                };
                 let both = BExpr::And(Box::new(ge), Box::new(le));
                 if *negated { BExpr::Not(Box::new(both)) } else { both }
             }
@@ -426,7 +498,11 @@ impl<'a> Binder<'a> {
                 let mut whens = Vec::new();
                 let mut ty = SqlType::Unknown;
                 for cw in conditions {
-                    let w = self.expr(&cw.condition, scope, operand.as_ref().map(|o| o.ty()).or(Some(SqlType::Bool)))?;
+                    let w = self.expr(
+                        &cw.condition,
+                        scope,
+                        operand.as_ref().map(|o| o.ty()).or(Some(SqlType::Bool)),
+                    )?;
                     let t = self.expr(&cw.result, scope, expected)?;
                     ty = SqlType::unify(ty, t.ty());
                     whens.push((w, t));
@@ -482,7 +558,8 @@ impl<'a> Binder<'a> {
                 if *compare_op != ast::BinaryOperator::Eq {
                     return Err(SqlError::unsupported(format!("{compare_op} ANY")));
                 }
-                let in_list = Expr::InList { expr: left.clone(), list: list.clone(), negated: false };
+                let in_list =
+                    Expr::InList { expr: left.clone(), list: list.clone(), negated: false };
                 self.expr(&in_list, scope, None)?
             }
             Expr::Collate { expr, .. } => self.expr(expr, scope, expected)?,
@@ -490,8 +567,18 @@ impl<'a> Binder<'a> {
         })
     }
 
-    fn is_bool(&mut self, e: &Expr, value: bool, negated: bool, scope: &Scope) -> Result<BExpr, SqlError> {
-        Ok(BExpr::IsBool { expr: Box::new(self.expr(e, scope, Some(SqlType::Bool))?), value, negated })
+    fn is_bool(
+        &mut self,
+        e: &Expr,
+        value: bool,
+        negated: bool,
+        scope: &Scope,
+    ) -> Result<BExpr, SqlError> {
+        Ok(BExpr::IsBool {
+            expr: Box::new(self.expr(e, scope, Some(SqlType::Bool))?),
+            value,
+            negated,
+        })
     }
 
     fn literal(&mut self, v: &AstValue, expected: Option<SqlType>) -> Result<BExpr, SqlError> {
@@ -500,13 +587,17 @@ impl<'a> Binder<'a> {
                 let (v, t) = number_literal(n)?;
                 BExpr::Const(v, t)
             }
-            AstValue::SingleQuotedString(s) | AstValue::EscapedStringLiteral(s) | AstValue::DollarQuotedString(ast::DollarQuotedString { value: s, .. }) => {
+            AstValue::SingleQuotedString(s)
+            | AstValue::EscapedStringLiteral(s)
+            | AstValue::DollarQuotedString(ast::DollarQuotedString { value: s, .. }) => {
                 BExpr::Const(Value::Text(s.clone()), SqlType::Unknown)
             }
             AstValue::Boolean(b) => BExpr::Const(Value::Bool(*b), SqlType::Bool),
             AstValue::Null => BExpr::Const(Value::Null, expected.unwrap_or(SqlType::Unknown)),
             AstValue::Placeholder(p) => self.param(p, expected)?,
-            AstValue::HexStringLiteral(h) => BExpr::Const(parse_text(&format!("\\x{h}"), SqlType::Bytea)?, SqlType::Bytea),
+            AstValue::HexStringLiteral(h) => {
+                BExpr::Const(parse_text(&format!("\\x{h}"), SqlType::Bytea)?, SqlType::Bytea)
+            }
             other => return Err(SqlError::unsupported(format!("literal {other}"))),
         })
     }
@@ -528,7 +619,12 @@ impl<'a> Binder<'a> {
     }
 
     /// Binds two operands so that each types the other's untyped side.
-    fn operands(&mut self, a: &Expr, b: &Expr, scope: &Scope) -> Result<(BExpr, BExpr, SqlType), SqlError> {
+    fn operands(
+        &mut self,
+        a: &Expr,
+        b: &Expr,
+        scope: &Scope,
+    ) -> Result<(BExpr, BExpr, SqlType), SqlError> {
         let l = self.expr(a, scope, None)?;
         let r = self.expr(b, scope, Some(l.ty()))?;
         let l = self.retype_unknown(l, r.ty())?;
@@ -541,7 +637,13 @@ impl<'a> Binder<'a> {
                 || (t.is_numeric() && ty.is_numeric())
                 || (t.is_textual() && ty.is_textual())
                 || t == ty
-                || matches!((t, ty), (SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz, SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz))
+                || matches!(
+                    (t, ty),
+                    (
+                        SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz,
+                        SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz
+                    )
+                )
         };
         if !compatible(l.ty()) || !compatible(r.ty()) {
             return Err(SqlError::new(
@@ -552,7 +654,13 @@ impl<'a> Binder<'a> {
         Ok((l, r, ty))
     }
 
-    fn binary(&mut self, a: &Expr, op: &ast::BinaryOperator, b: &Expr, scope: &Scope) -> Result<BExpr, SqlError> {
+    fn binary(
+        &mut self,
+        a: &Expr,
+        op: &ast::BinaryOperator,
+        b: &Expr,
+        scope: &Scope,
+    ) -> Result<BExpr, SqlError> {
         use ast::BinaryOperator as B;
         if matches!(op, B::And | B::Or) {
             let l = self.expr(a, scope, Some(SqlType::Bool))?;
@@ -565,7 +673,11 @@ impl<'a> Binder<'a> {
                     )));
                 }
             }
-            return Ok(if *op == B::And { BExpr::And(Box::new(l), Box::new(r)) } else { BExpr::Or(Box::new(l), Box::new(r)) });
+            return Ok(if *op == B::And {
+                BExpr::And(Box::new(l), Box::new(r))
+            } else {
+                BExpr::Or(Box::new(l), Box::new(r))
+            });
         }
         let bop = match op {
             B::Plus => BinOp::Add,
@@ -585,7 +697,13 @@ impl<'a> Binder<'a> {
         if bop == BinOp::Concat {
             let l = self.expr(a, scope, Some(SqlType::Text))?;
             let r = self.expr(b, scope, Some(SqlType::Text))?;
-            return Ok(BExpr::Binary { op: bop, left: Box::new(l), right: Box::new(r), operand_ty: SqlType::Text, ty: SqlType::Text });
+            return Ok(BExpr::Binary {
+                op: bop,
+                left: Box::new(l),
+                right: Box::new(r),
+                operand_ty: SqlType::Text,
+                ty: SqlType::Text,
+            });
         }
         let (l, r, operand_ty) = self.operands(a, b, scope)?;
         let ty = if bop.is_comparison() {
@@ -607,7 +725,12 @@ impl<'a> Binder<'a> {
         Ok(BExpr::Binary { op: bop, left: Box::new(l), right: Box::new(r), operand_ty, ty })
     }
 
-    fn function(&mut self, f: &ast::Function, scope: &Scope, expected: Option<SqlType>) -> Result<BExpr, SqlError> {
+    fn function(
+        &mut self,
+        f: &ast::Function,
+        scope: &Scope,
+        expected: Option<SqlType>,
+    ) -> Result<BExpr, SqlError> {
         let name = object_name(&f.name);
         let (arg_exprs, distinct, star) = match &f.args {
             ast::FunctionArguments::None => (vec![], false, false),
@@ -616,15 +739,24 @@ impl<'a> Binder<'a> {
                 let mut star = false;
                 for a in &list.args {
                     match a {
-                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => exprs.push(e.clone()),
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                            exprs.push(e.clone())
+                        }
                         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
-                        other => return Err(SqlError::unsupported(format!("function argument {other}"))),
+                        other => {
+                            return Err(SqlError::unsupported(format!(
+                                "function argument {other}"
+                            )));
+                        }
                     }
                 }
-                let distinct = matches!(list.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
+                let distinct =
+                    matches!(list.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
                 (exprs, distinct, star)
             }
-            ast::FunctionArguments::Subquery(_) => return Err(SqlError::unsupported("subquery function arguments")),
+            ast::FunctionArguments::Subquery(_) => {
+                return Err(SqlError::unsupported("subquery function arguments"));
+            }
         };
         if f.over.is_some() {
             return Err(SqlError::unsupported("window functions"));
@@ -643,7 +775,10 @@ impl<'a> Binder<'a> {
         };
         if let Some(func) = agg {
             let Some(aggs) = self.aggs.take() else {
-                return Err(SqlError::new("42803", format!("aggregate functions are not allowed here ({name})")));
+                return Err(SqlError::new(
+                    "42803",
+                    format!("aggregate functions are not allowed here ({name})"),
+                ));
             };
             // arguments are bound outside the aggregate context: no nested aggregates
             let mut args = Vec::new();
@@ -658,12 +793,22 @@ impl<'a> Binder<'a> {
                     SqlType::Int2 | SqlType::Int4 => SqlType::Int8,
                     SqlType::Int8 | SqlType::Numeric => SqlType::Numeric,
                     SqlType::Float4 | SqlType::Float8 => SqlType::Float8,
-                    t => return Err(SqlError::new("42883", format!("function sum({}) does not exist", t.name()))),
+                    t => {
+                        return Err(SqlError::new(
+                            "42883",
+                            format!("function sum({}) does not exist", t.name()),
+                        ));
+                    }
                 },
                 AggFunc::Avg => match arg_ty {
                     SqlType::Float4 | SqlType::Float8 => SqlType::Float8,
                     t if t.is_numeric() => SqlType::Numeric,
-                    t => return Err(SqlError::new("42883", format!("function avg({}) does not exist", t.name()))),
+                    t => {
+                        return Err(SqlError::new(
+                            "42883",
+                            format!("function avg({}) does not exist", t.name()),
+                        ));
+                    }
                 },
                 AggFunc::Min | AggFunc::Max => arg_ty,
                 AggFunc::BoolAnd | AggFunc::BoolOr => SqlType::Bool,
@@ -692,9 +837,11 @@ impl<'a> Binder<'a> {
         let unified = args.iter().fold(SqlType::Unknown, |t, a| SqlType::unify(t, a.ty()));
         let unified = if unified == SqlType::Unknown { SqlType::Text } else { unified };
         let (func, ty) = match name.as_str() {
-            "now" | "current_timestamp" | "transaction_timestamp" | "statement_timestamp" | "clock_timestamp" => {
-                (Func::Now, SqlType::Timestamptz)
-            }
+            "now"
+            | "current_timestamp"
+            | "transaction_timestamp"
+            | "statement_timestamp"
+            | "clock_timestamp" => (Func::Now, SqlType::Timestamptz),
             "localtimestamp" => (Func::Now, SqlType::Timestamp),
             "current_date" => (Func::CurrentDate, SqlType::Date),
             "coalesce" => (Func::Coalesce, unified),
@@ -703,7 +850,9 @@ impl<'a> Binder<'a> {
             "least" => (Func::Least, unified),
             "lower" => (Func::Lower, SqlType::Text),
             "upper" => (Func::Upper, SqlType::Text),
-            "length" | "char_length" | "character_length" | "octet_length" => (Func::Length, SqlType::Int4),
+            "length" | "char_length" | "character_length" | "octet_length" => {
+                (Func::Length, SqlType::Int4)
+            }
             "substr" | "substring" => (Func::Substring, SqlType::Text),
             "btrim" | "trim" => (Func::Trim, SqlType::Text),
             "ltrim" => (Func::LTrim, SqlType::Text),
@@ -718,19 +867,33 @@ impl<'a> Binder<'a> {
             "version" => (Func::Version, SqlType::Text),
             "current_schema" => (Func::CurrentSchema, SqlType::Text),
             "current_database" | "current_catalog" => (Func::CurrentDatabase, SqlType::Text),
-            "current_user" | "session_user" | "user" | "current_role" => (Func::CurrentUser, SqlType::Text),
+            "current_user" | "session_user" | "user" | "current_role" => {
+                (Func::CurrentUser, SqlType::Text)
+            }
             "pg_backend_pid" => (Func::BackendPid, SqlType::Int4),
             "txid_current" | "pg_current_xact_id" => (Func::TxidCurrent, SqlType::Int8),
-            "pg_table_is_visible" | "pg_type_is_visible" | "has_table_privilege" | "has_schema_privilege"
+            "pg_table_is_visible"
+            | "pg_type_is_visible"
+            | "has_table_privilege"
+            | "has_schema_privilege"
             | "has_database_privilege" => (Func::ConstTrue, SqlType::Bool),
-            "obj_description" | "col_description" | "pg_get_expr" | "pg_get_indexdef"
-            | "pg_get_constraintdef" | "pg_get_serial_sequence" => (Func::ConstNull, SqlType::Text),
+            "obj_description"
+            | "col_description"
+            | "pg_get_expr"
+            | "pg_get_indexdef"
+            | "pg_get_constraintdef"
+            | "pg_get_serial_sequence" => (Func::ConstNull, SqlType::Text),
             "format_type" => (Func::FormatType, SqlType::Text),
+            // types isola lacks are "not found" (NULL), which drivers treat as absent
+            "to_regtype" | "to_regclass" => (Func::ConstNull, SqlType::Int4),
             "gen_random_uuid" | "uuid_generate_v4" => (Func::GenRandomUuid, SqlType::Uuid),
             _ => {
                 return Err(SqlError::new(
                     "42883",
-                    format!("function {name}({}) does not exist", args.iter().map(|a| a.ty().name()).collect::<Vec<_>>().join(", ")),
+                    format!(
+                        "function {name}({}) does not exist",
+                        args.iter().map(|a| a.ty().name()).collect::<Vec<_>>().join(", ")
+                    ),
                 ));
             }
         };
@@ -749,7 +912,12 @@ impl<'a> Binder<'a> {
     }
 
     /// Binds a query (SELECT, VALUES, set operations). `parent` is the enclosing query's scope.
-    pub fn query(&mut self, q: &ast::Query, parent: Option<Scope>, lock: Option<LockOverride>) -> Result<SelectPlan, SqlError> {
+    pub fn query(
+        &mut self,
+        q: &ast::Query,
+        parent: Option<Scope>,
+        lock: Option<LockOverride>,
+    ) -> Result<SelectPlan, SqlError> {
         if q.with.is_some() {
             return Err(SqlError::unsupported("WITH"));
         }
@@ -766,7 +934,9 @@ impl<'a> Binder<'a> {
                         plan.offset = Some(self.expr(&o.value, &empty, Some(SqlType::Int8))?);
                     }
                 }
-                ast::LimitClause::OffsetCommaLimit { .. } => return Err(SqlError::syntax("LIMIT #,# syntax is not supported")),
+                ast::LimitClause::OffsetCommaLimit { .. } => {
+                    return Err(SqlError::syntax("LIMIT #,# syntax is not supported"));
+                }
             }
         }
         if let Some(f) = &q.fetch
@@ -793,7 +963,9 @@ impl<'a> Binder<'a> {
                 None => WaitPolicy::Wait,
             };
             if plan.grouping.is_some() || plan.distinct || !plan.set_ops.is_empty() {
-                return Err(SqlError::unsupported("FOR UPDATE with GROUP BY, DISTINCT or set operations"));
+                return Err(SqlError::unsupported(
+                    "FOR UPDATE with GROUP BY, DISTINCT or set operations",
+                ));
             }
             let of = q.locks.iter().filter_map(|l| l.of.as_ref()).map(object_name).collect();
             plan.locking = Some(Locking { mode, policy, of });
@@ -801,7 +973,12 @@ impl<'a> Binder<'a> {
         Ok(plan)
     }
 
-    fn set_expr(&mut self, body: &SetExpr, parent: Option<Scope>, q: &ast::Query) -> Result<SelectPlan, SqlError> {
+    fn set_expr(
+        &mut self,
+        body: &SetExpr,
+        parent: Option<Scope>,
+        q: &ast::Query,
+    ) -> Result<SelectPlan, SqlError> {
         match body {
             SetExpr::Select(select) => self.select(select, parent, q.order_by.as_ref()),
             SetExpr::Query(inner) => {
@@ -822,7 +999,9 @@ impl<'a> Binder<'a> {
                 let mut l = self.set_expr(left, parent.clone(), &empty_query())?;
                 let r = self.set_expr(right, parent, &empty_query())?;
                 if l.columns.len() != r.columns.len() {
-                    return Err(SqlError::syntax("each UNION query must have the same number of columns"));
+                    return Err(SqlError::syntax(
+                        "each UNION query must have the same number of columns",
+                    ));
                 }
                 let all = matches!(set_quantifier, ast::SetQuantifier::All);
                 let op = match op {
@@ -849,7 +1028,11 @@ impl<'a> Binder<'a> {
             *plan = wrap_derived(plan.clone());
         }
         let scope = Scope {
-            cols: plan.columns.iter().map(|(n, t)| ScopeCol { qualifier: None, name: n.clone(), ty: *t, hidden: false }).collect(),
+            cols: plan
+                .columns
+                .iter()
+                .map(|(n, t)| ScopeCol { qualifier: None, name: n.clone(), ty: *t, hidden: false })
+                .collect(),
             parent: None,
         };
         let ast::OrderByKind::Expressions(exprs) = &ob.kind else {
@@ -863,7 +1046,10 @@ impl<'a> Binder<'a> {
                 Expr::Value(v) if matches!(v.value, AstValue::Number(..)) => {
                     let n: usize = v.value.to_string().parse().unwrap_or(0);
                     if n == 0 || n > plan.columns.len() {
-                        return Err(SqlError::new("42P10", format!("ORDER BY position {n} is not in select list")));
+                        return Err(SqlError::new(
+                            "42P10",
+                            format!("ORDER BY position {n} is not in select list"),
+                        ));
                     }
                     BExpr::Column { level: 0, index: n - 1, ty: plan.columns[n - 1].1 }
                 }
@@ -876,7 +1062,11 @@ impl<'a> Binder<'a> {
         Ok(())
     }
 
-    fn values(&mut self, values: &ast::Values, parent: Option<Scope>) -> Result<SelectPlan, SqlError> {
+    fn values(
+        &mut self,
+        values: &ast::Values,
+        parent: Option<Scope>,
+    ) -> Result<SelectPlan, SqlError> {
         // VALUES (..), (..) as a UNION ALL of single-row selects
         let scope = Scope { cols: vec![], parent: parent.map(Box::new) };
         let mut rows: Vec<Vec<BExpr>> = Vec::new();
@@ -897,7 +1087,10 @@ impl<'a> Binder<'a> {
                 *t = SqlType::unify(*t, e.ty());
             }
         }
-        let types: Vec<SqlType> = types.into_iter().map(|t| if t == SqlType::Unknown { SqlType::Text } else { t }).collect();
+        let types: Vec<SqlType> = types
+            .into_iter()
+            .map(|t| if t == SqlType::Unknown { SqlType::Text } else { t })
+            .collect();
         let mut plans = Vec::new();
         for r in rows {
             let mut projection = Vec::new();
@@ -905,7 +1098,11 @@ impl<'a> Binder<'a> {
                 projection.push(if e.ty() == *t { e } else { self.coerce(e, *t)? });
             }
             plans.push(SelectPlan {
-                columns: types.iter().enumerate().map(|(i, t)| (format!("column{}", i + 1), *t)).collect(),
+                columns: types
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| (format!("column{}", i + 1), *t))
+                    .collect(),
                 projection,
                 ..empty_plan()
             });
@@ -923,16 +1120,28 @@ impl<'a> Binder<'a> {
             return Ok(e);
         }
         Ok(match e {
-            BExpr::Const(v, from) => BExpr::Const(cast(v, if from == SqlType::Unknown { SqlType::Text } else { from }, to, false)?, to),
-            BExpr::Param(i, SqlType::Unknown) => self.retype_unknown(BExpr::Param(i, SqlType::Unknown), to)?,
+            BExpr::Const(v, from) => BExpr::Const(
+                cast(v, if from == SqlType::Unknown { SqlType::Text } else { from }, to, false)?,
+                to,
+            ),
+            BExpr::Param(i, SqlType::Unknown) => {
+                self.retype_unknown(BExpr::Param(i, SqlType::Unknown), to)?
+            }
             other => {
                 let from = other.ty();
                 let ok = from == SqlType::Unknown
                     || (from.is_numeric() && to.is_numeric())
                     || (from.is_textual() && (to.is_textual() || to == SqlType::Uuid))
                     || from == to
-                    || matches!((from, to), (SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz, SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz))
-                    || to.is_textual() && !matches!(to, SqlType::Uuid | SqlType::Json | SqlType::Jsonb);
+                    || matches!(
+                        (from, to),
+                        (
+                            SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz,
+                            SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz
+                        )
+                    )
+                    || to.is_textual()
+                        && !matches!(to, SqlType::Uuid | SqlType::Json | SqlType::Jsonb);
                 if !ok {
                     return Err(SqlError::datatype_mismatch(format!(
                         "column is of type {} but expression is of type {}",
@@ -945,14 +1154,24 @@ impl<'a> Binder<'a> {
         })
     }
 
-    fn from_item(&mut self, t: &TableFactor, parent: &Option<Scope>) -> Result<(Source, Scope), SqlError> {
+    fn bind_from_item(
+        &mut self,
+        t: &TableFactor,
+        parent: &Option<Scope>,
+    ) -> Result<(Source, Scope), SqlError> {
         match t {
             TableFactor::Table { name, alias, args, .. } => {
                 let table_name = object_name(name);
-                let alias_name = alias.as_ref().map(|a| ident_name(&a.name)).unwrap_or_else(|| table_name.clone());
+                let alias_name = alias
+                    .as_ref()
+                    .map(|a| ident_name(&a.name))
+                    .unwrap_or_else(|| table_name.clone());
                 if let Some(args) = args {
                     if table_name != "generate_series" {
-                        return Err(SqlError::new("42883", format!("function {table_name} does not exist")));
+                        return Err(SqlError::new(
+                            "42883",
+                            format!("function {table_name} does not exist"),
+                        ));
                     }
                     let empty = Scope { cols: vec![], parent: parent.clone().map(Box::new) };
                     let mut bound = Vec::new();
@@ -965,14 +1184,22 @@ impl<'a> Binder<'a> {
                         }
                     }
                     if !(2..=3).contains(&bound.len()) {
-                        return Err(SqlError::new("42883", "generate_series takes 2 or 3 arguments"));
+                        return Err(SqlError::new(
+                            "42883",
+                            "generate_series takes 2 or 3 arguments",
+                        ));
                     }
                     let col = alias
                         .as_ref()
                         .and_then(|a| a.columns.first().map(|c| ident_name(&c.name)))
                         .unwrap_or_else(|| alias_name.clone());
                     let scope = Scope {
-                        cols: vec![ScopeCol { qualifier: Some(alias_name), name: col, ty: SqlType::Int8, hidden: false }],
+                        cols: vec![ScopeCol {
+                            qualifier: Some(alias_name),
+                            name: col,
+                            ty: SqlType::Int8,
+                            hidden: false,
+                        }],
                         parent: None,
                     };
                     return Ok((Source::Series(bound), scope));
@@ -983,7 +1210,12 @@ impl<'a> Binder<'a> {
                         cols: view
                             .columns()
                             .into_iter()
-                            .map(|(n, ty)| ScopeCol { qualifier: Some(alias_name.clone()), name: n.to_string(), ty, hidden: false })
+                            .map(|(n, ty)| ScopeCol {
+                                qualifier: Some(alias_name.clone()),
+                                name: n.to_string(),
+                                ty,
+                                hidden: false,
+                            })
                             .collect(),
                         parent: None,
                     };
@@ -992,7 +1224,11 @@ impl<'a> Binder<'a> {
                 if schema_name.as_deref().is_some_and(|s| s != "public") {
                     return Err(SqlError::undefined_table(&name.to_string()));
                 }
-                let table = self.schema.table(&table_name).cloned().ok_or_else(|| SqlError::undefined_table(&table_name))?;
+                let table = self
+                    .schema
+                    .table(&table_name)
+                    .cloned()
+                    .ok_or_else(|| SqlError::undefined_table(&table_name))?;
                 let scope = Scope::of_table(&table, &alias_name);
                 Ok((Source::Table { table, access: Access::Scan, alias: alias_name }, scope))
             }
@@ -1004,7 +1240,10 @@ impl<'a> Binder<'a> {
                 let plan = self.query(subquery, parent.clone(), None)?;
                 self.aggs = saved;
                 let alias_name = alias.as_ref().map(|a| ident_name(&a.name));
-                let renames: Vec<String> = alias.as_ref().map(|a| a.columns.iter().map(|c| ident_name(&c.name)).collect()).unwrap_or_default();
+                let renames: Vec<String> = alias
+                    .as_ref()
+                    .map(|a| a.columns.iter().map(|c| ident_name(&c.name)).collect())
+                    .unwrap_or_default();
                 let scope = Scope {
                     cols: plan
                         .columns
@@ -1021,15 +1260,21 @@ impl<'a> Binder<'a> {
                 };
                 Ok((Source::Derived(Arc::new(plan)), scope))
             }
-            TableFactor::NestedJoin { table_with_joins, .. } => self.from_joins(table_with_joins, parent),
+            TableFactor::NestedJoin { table_with_joins, .. } => {
+                self.bind_from_joins(table_with_joins, parent)
+            }
             other => Err(SqlError::unsupported(format!("FROM item {other}"))),
         }
     }
 
-    fn from_joins(&mut self, twj: &ast::TableWithJoins, parent: &Option<Scope>) -> Result<(Source, Scope), SqlError> {
-        let (mut source, mut scope) = self.from_item(&twj.relation, parent)?;
+    fn bind_from_joins(
+        &mut self,
+        twj: &ast::TableWithJoins,
+        parent: &Option<Scope>,
+    ) -> Result<(Source, Scope), SqlError> {
+        let (mut source, mut scope) = self.bind_from_item(&twj.relation, parent)?;
         for join in &twj.joins {
-            let (right, rscope) = self.from_item(&join.relation, parent)?;
+            let (right, rscope) = self.bind_from_item(&join.relation, parent)?;
             let right_width = rscope.cols.len();
             let mut combined = scope.clone();
             combined.cols.extend(rscope.cols);
@@ -1039,21 +1284,43 @@ impl<'a> Binder<'a> {
                 J::Join(c) | J::Inner(c) => (false, Some(c)),
                 J::Left(c) | J::LeftOuter(c) => (true, Some(c)),
                 J::CrossJoin(_) => (false, None),
-                other => return Err(SqlError::unsupported(format!("join {other:?}").split('(').next().unwrap_or("join").to_string())),
+                other => {
+                    return Err(SqlError::unsupported(
+                        format!("join {other:?}").split('(').next().unwrap_or("join").to_string(),
+                    ));
+                }
             };
             let on = match constraint {
-                Some(ast::JoinConstraint::On(e)) => Some(self.expr(e, &combined, Some(SqlType::Bool))?),
+                Some(ast::JoinConstraint::On(e)) => {
+                    Some(self.expr(e, &combined, Some(SqlType::Bool))?)
+                }
                 Some(ast::JoinConstraint::Using(cols)) => {
                     let mut cond: Option<BExpr> = None;
                     for c in cols {
                         let n = object_name(c);
-                        let li = scope.cols.iter().rposition(|x| x.name == n).ok_or_else(|| SqlError::undefined_column(&n))?;
-                        let ri = combined.cols.iter().rposition(|x| x.name == n).ok_or_else(|| SqlError::undefined_column(&n))?;
+                        let li = scope
+                            .cols
+                            .iter()
+                            .rposition(|x| x.name == n)
+                            .ok_or_else(|| SqlError::undefined_column(&n))?;
+                        let ri = combined
+                            .cols
+                            .iter()
+                            .rposition(|x| x.name == n)
+                            .ok_or_else(|| SqlError::undefined_column(&n))?;
                         let ty = SqlType::unify(combined.cols[li].ty, combined.cols[ri].ty);
                         let eq = BExpr::Binary {
                             op: BinOp::Eq,
-                            left: Box::new(BExpr::Column { level: 0, index: li, ty: combined.cols[li].ty }),
-                            right: Box::new(BExpr::Column { level: 0, index: ri, ty: combined.cols[ri].ty }),
+                            left: Box::new(BExpr::Column {
+                                level: 0,
+                                index: li,
+                                ty: combined.cols[li].ty,
+                            }),
+                            right: Box::new(BExpr::Column {
+                                level: 0,
+                                index: ri,
+                                ty: combined.cols[ri].ty,
+                            }),
                             operand_ty: ty,
                             ty: SqlType::Bool,
                         };
@@ -1064,27 +1331,46 @@ impl<'a> Binder<'a> {
                     }
                     cond
                 }
-                Some(ast::JoinConstraint::Natural) => return Err(SqlError::unsupported("NATURAL JOIN")),
+                Some(ast::JoinConstraint::Natural) => {
+                    return Err(SqlError::unsupported("NATURAL JOIN"));
+                }
                 Some(ast::JoinConstraint::None) | None => None,
             };
             combined.parent = None;
-            source = Source::Join { left: Box::new(source), right: Box::new(right), left_outer, on, right_width };
+            source = Source::Join {
+                left: Box::new(source),
+                right: Box::new(right),
+                left_outer,
+                on,
+                right_width,
+            };
             scope = combined;
         }
         Ok((source, scope))
     }
 
-    fn select(&mut self, s: &ast::Select, parent: Option<Scope>, order_by: Option<&ast::OrderBy>) -> Result<SelectPlan, SqlError> {
+    fn select(
+        &mut self,
+        s: &ast::Select,
+        parent: Option<Scope>,
+        order_by: Option<&ast::OrderBy>,
+    ) -> Result<SelectPlan, SqlError> {
         // FROM
         let (mut source, mut scope) = match s.from.len() {
             0 => (Source::Single, Scope::default()),
             _ => {
-                let (mut src, mut sc) = self.from_joins(&s.from[0], &parent)?;
+                let (mut src, mut sc) = self.bind_from_joins(&s.from[0], &parent)?;
                 for more in &s.from[1..] {
-                    let (r, rs) = self.from_joins(more, &parent)?;
+                    let (r, rs) = self.bind_from_joins(more, &parent)?;
                     let right_width = rs.cols.len();
                     sc.cols.extend(rs.cols);
-                    src = Source::Join { left: Box::new(src), right: Box::new(r), left_outer: false, on: None, right_width };
+                    src = Source::Join {
+                        left: Box::new(src),
+                        right: Box::new(r),
+                        left_outer: false,
+                        on: None,
+                        right_width,
+                    };
                 }
                 (src, sc)
             }
@@ -1097,7 +1383,10 @@ impl<'a> Binder<'a> {
             Some(w) => {
                 let f = self.expr(w, &scope, Some(SqlType::Bool))?;
                 if !matches!(f.ty(), SqlType::Bool | SqlType::Unknown) {
-                    return Err(SqlError::datatype_mismatch(format!("argument of WHERE must be type boolean, not type {}", f.ty().name())));
+                    return Err(SqlError::datatype_mismatch(format!(
+                        "argument of WHERE must be type boolean, not type {}",
+                        f.ty().name()
+                    )));
                 }
                 Some(f)
             }
@@ -1115,7 +1404,9 @@ impl<'a> Binder<'a> {
             match item {
                 SelectItem::Wildcard(_) => {
                     if scope.cols.is_empty() {
-                        return Err(SqlError::syntax("SELECT * with no tables specified is not valid"));
+                        return Err(SqlError::syntax(
+                            "SELECT * with no tables specified is not valid",
+                        ));
                     }
                     for (i, c) in scope.cols.iter().enumerate().filter(|(_, c)| !c.hidden) {
                         projection.push(BExpr::Column { level: 0, index: i, ty: c.ty });
@@ -1128,13 +1419,20 @@ impl<'a> Binder<'a> {
                         ast::SelectItemQualifiedWildcardKind::Expr(e) => e.to_string(),
                     };
                     let mut any = false;
-                    for (i, c) in scope.cols.iter().enumerate().filter(|(_, c)| !c.hidden && c.qualifier.as_deref() == Some(q.as_str())) {
+                    for (i, c) in
+                        scope.cols.iter().enumerate().filter(|(_, c)| {
+                            !c.hidden && c.qualifier.as_deref() == Some(q.as_str())
+                        })
+                    {
                         projection.push(BExpr::Column { level: 0, index: i, ty: c.ty });
                         columns.push((c.name.clone(), c.ty));
                         any = true;
                     }
                     if !any {
-                        return Err(SqlError::new("42P01", format!("missing FROM-clause entry for table \"{q}\"")));
+                        return Err(SqlError::new(
+                            "42P01",
+                            format!("missing FROM-clause entry for table \"{q}\""),
+                        ));
                     }
                 }
                 SelectItem::UnnamedExpr(e) => {
@@ -1165,14 +1463,24 @@ impl<'a> Binder<'a> {
                     Expr::Value(v) if matches!(v.value, AstValue::Number(..)) => {
                         let n: usize = v.value.to_string().parse().unwrap_or(0);
                         if n == 0 || n > projection.len() {
-                            return Err(SqlError::new("42P10", format!("ORDER BY position {n} is not in select list")));
+                            return Err(SqlError::new(
+                                "42P10",
+                                format!("ORDER BY position {n} is not in select list"),
+                            ));
                         }
                         Some(projection[n - 1].clone())
                     }
                     Expr::Identifier(id) => {
                         let n = ident_name(id);
                         let in_input = scope.cols.iter().any(|c| c.name == n);
-                        columns.iter().position(|(c, _)| *c == n).filter(|_| !in_input || s.group_by != ast::GroupByExpr::Expressions(vec![], vec![])).map(|i| projection[i].clone())
+                        columns
+                            .iter()
+                            .position(|(c, _)| *c == n)
+                            .filter(|_| {
+                                !in_input
+                                    || s.group_by != ast::GroupByExpr::Expressions(vec![], vec![])
+                            })
+                            .map(|i| projection[i].clone())
                     }
                     _ => None,
                 };
@@ -1193,11 +1501,21 @@ impl<'a> Binder<'a> {
                     let k = match e {
                         Expr::Value(v) if matches!(v.value, AstValue::Number(..)) => {
                             let n: usize = v.value.to_string().parse().unwrap_or(0);
-                            projection.get(n.wrapping_sub(1)).cloned().ok_or_else(|| SqlError::new("42P10", format!("GROUP BY position {n} is not in select list")))?
+                            projection.get(n.wrapping_sub(1)).cloned().ok_or_else(|| {
+                                SqlError::new(
+                                    "42P10",
+                                    format!("GROUP BY position {n} is not in select list"),
+                                )
+                            })?
                         }
-                        Expr::Identifier(id) if !scope.cols.iter().any(|c| c.name == ident_name(id)) => {
+                        Expr::Identifier(id)
+                            if !scope.cols.iter().any(|c| c.name == ident_name(id)) =>
+                        {
                             let n = ident_name(id);
-                            let i = columns.iter().position(|(c, _)| *c == n).ok_or_else(|| SqlError::undefined_column(&n))?;
+                            let i = columns
+                                .iter()
+                                .position(|(c, _)| *c == n)
+                                .ok_or_else(|| SqlError::undefined_column(&n))?;
                             projection[i].clone()
                         }
                         e => self.expr(e, &scope, None)?,
@@ -1267,7 +1585,11 @@ impl<'a> Binder<'a> {
     }
 
     /// Binds RETURNING items over a table's row.
-    pub fn returning(&mut self, items: &[SelectItem], scope: &Scope) -> Result<(Vec<BExpr>, Vec<(String, SqlType)>), SqlError> {
+    pub fn returning(
+        &mut self,
+        items: &[SelectItem],
+        scope: &Scope,
+    ) -> Result<Returning, SqlError> {
         let mut exprs = Vec::new();
         let mut cols = Vec::new();
         for item in items {
@@ -1299,18 +1621,30 @@ impl<'a> Binder<'a> {
             return Err(SqlError::unsupported("INSERT into a table function"));
         };
         let table_name = object_name(name);
-        let table = self.schema.table(&table_name).cloned().ok_or_else(|| SqlError::undefined_table(&table_name))?;
+        let table = self
+            .schema
+            .table(&table_name)
+            .cloned()
+            .ok_or_else(|| SqlError::undefined_table(&table_name))?;
         let targets: Vec<usize> = if ins.columns.is_empty() {
             table.visible().map(|(i, _)| i).collect()
         } else {
             let mut t = Vec::new();
             for c in &ins.columns {
                 let n = object_name(c);
-                let i = table.column_index(&n).filter(|i| !table.columns[*i].hidden).ok_or_else(|| {
-                    SqlError::new("42703", format!("column \"{n}\" of relation \"{table_name}\" does not exist"))
-                })?;
+                let i = table.column_index(&n).filter(|i| !table.columns[*i].hidden).ok_or_else(
+                    || {
+                        SqlError::new(
+                            "42703",
+                            format!("column \"{n}\" of relation \"{table_name}\" does not exist"),
+                        )
+                    },
+                )?;
                 if t.contains(&i) {
-                    return Err(SqlError::new("42701", format!("column \"{n}\" specified more than once")));
+                    return Err(SqlError::new(
+                        "42701",
+                        format!("column \"{n}\" specified more than once"),
+                    ));
                 }
                 t.push(i);
             }
@@ -1324,15 +1658,20 @@ impl<'a> Binder<'a> {
                     let mut rows = Vec::new();
                     for row in &values.rows {
                         if row.len() > targets.len() {
-                            return Err(SqlError::syntax("INSERT has more expressions than target columns"));
+                            return Err(SqlError::syntax(
+                                "INSERT has more expressions than target columns",
+                            ));
                         }
                         if row.len() < targets.len() {
-                            return Err(SqlError::syntax("INSERT has more target columns than expressions"));
+                            return Err(SqlError::syntax(
+                                "INSERT has more target columns than expressions",
+                            ));
                         }
                         let mut r = Vec::new();
                         for (e, &col) in row.iter().zip(&targets) {
                             let ty = table.columns[col].ty;
-                            if matches!(e, Expr::Identifier(id) if id.value.eq_ignore_ascii_case("default") && id.quote_style.is_none()) {
+                            if matches!(e, Expr::Identifier(id) if id.value.eq_ignore_ascii_case("default") && id.quote_style.is_none())
+                            {
                                 r.push(None);
                                 continue;
                             }
@@ -1346,13 +1685,19 @@ impl<'a> Binder<'a> {
                 _ => {
                     let plan = self.query(q, None, None)?;
                     if plan.columns.len() != targets.len() {
-                        return Err(SqlError::syntax("INSERT has more target columns than expressions"));
+                        return Err(SqlError::syntax(
+                            "INSERT has more target columns than expressions",
+                        ));
                     }
                     InsertSource::Query(Arc::new(plan))
                 }
             },
         };
-        let alias = ins.table_alias.as_ref().map(|a| ident_name(&a.alias)).unwrap_or_else(|| table_name.clone());
+        let alias = ins
+            .table_alias
+            .as_ref()
+            .map(|a| ident_name(&a.alias))
+            .unwrap_or_else(|| table_name.clone());
         let on_conflict = match &ins.on {
             None => None,
             Some(ast::OnInsert::OnConflict(oc)) => Some(match &oc.action {
@@ -1381,17 +1726,25 @@ impl<'a> Binder<'a> {
         Ok(InsertPlan { table, targets, source, on_conflict, rules, returning })
     }
 
-    fn assignment(&mut self, a: &ast::Assignment, table: &TableSchema, scope: &Scope) -> Result<Vec<(usize, BExpr)>, SqlError> {
+    fn assignment(
+        &mut self,
+        a: &ast::Assignment,
+        table: &TableSchema,
+        scope: &Scope,
+    ) -> Result<Vec<(usize, BExpr)>, SqlError> {
         let ast::AssignmentTarget::ColumnName(col) = &a.target else {
             return Err(SqlError::unsupported("tuple assignment"));
         };
         let n = object_name(col);
-        let i = table
-            .column_index(&n)
-            .filter(|i| !table.columns[*i].hidden)
-            .ok_or_else(|| SqlError::new("42703", format!("column \"{n}\" of relation \"{}\" does not exist", table.name)))?;
+        let i = table.column_index(&n).filter(|i| !table.columns[*i].hidden).ok_or_else(|| {
+            SqlError::new(
+                "42703",
+                format!("column \"{n}\" of relation \"{}\" does not exist", table.name),
+            )
+        })?;
         let ty = table.columns[i].ty;
-        let value = if matches!(&a.value, Expr::Identifier(id) if id.value.eq_ignore_ascii_case("default") && id.quote_style.is_none()) {
+        let value = if matches!(&a.value, Expr::Identifier(id) if id.value.eq_ignore_ascii_case("default") && id.quote_style.is_none())
+        {
             match &table.columns[i].default {
                 Some(d) => self.expr(d, &Scope::default(), Some(ty))?,
                 None => BExpr::Const(Value::Null, ty),
@@ -1477,7 +1830,11 @@ pub enum LockOverride {
 fn empty_query() -> ast::Query {
     ast::Query {
         with: None,
-        body: Box::new(SetExpr::Values(ast::Values { explicit_row: false, value_keyword: false, rows: vec![] })),
+        body: Box::new(SetExpr::Values(ast::Values {
+            explicit_row: false,
+            value_keyword: false,
+            rows: vec![],
+        })),
         order_by: None,
         limit_clause: None,
         fetch: None,
@@ -1514,7 +1871,11 @@ fn wrap_derived(inner: SelectPlan) -> SelectPlan {
     let correlated = inner.correlated;
     SelectPlan {
         source_width: columns.len(),
-        projection: columns.iter().enumerate().map(|(i, (_, t))| BExpr::Column { level: 0, index: i, ty: *t }).collect(),
+        projection: columns
+            .iter()
+            .enumerate()
+            .map(|(i, (_, t))| BExpr::Column { level: 0, index: i, ty: *t })
+            .collect(),
         columns,
         source: Source::Derived(Arc::new(inner)),
         correlated,
@@ -1541,7 +1902,9 @@ fn default_column_name(e: &Expr) -> String {
         Expr::Function(f) => object_name(&f.name),
         Expr::Cast { expr, data_type, .. } => match expr.as_ref() {
             Expr::Identifier(_) | Expr::CompoundIdentifier(_) => default_column_name(expr),
-            _ => SqlType::parse(&data_type.to_string()).map(|(t, _)| short_type_name(t)).unwrap_or_else(|_| "?column?".into()),
+            _ => SqlType::parse(&data_type.to_string())
+                .map(|(t, _)| short_type_name(t))
+                .unwrap_or_else(|_| "?column?".into()),
         },
         Expr::Nested(inner) => default_column_name(inner),
         Expr::Exists { .. } => "exists".into(),
@@ -1579,7 +1942,9 @@ fn place_grouped(e: BExpr, keys: &[BExpr], nkeys: usize) -> Result<BExpr, SqlErr
     if let Some(i) = keys.iter().position(|k| *k == e) {
         return Ok(BExpr::Column { level: 0, index: i, ty: e.ty() });
     }
-    let recurse = |b: Box<BExpr>| -> Result<Box<BExpr>, SqlError> { Ok(Box::new(place_grouped(*b, keys, nkeys)?)) };
+    let recurse = |b: Box<BExpr>| -> Result<Box<BExpr>, SqlError> {
+        Ok(Box::new(place_grouped(*b, keys, nkeys)?))
+    };
     Ok(match e {
         BExpr::AggRef(i, ty) => BExpr::Column { level: 0, index: nkeys + i, ty },
         BExpr::Column { level: 0, .. } => {
@@ -1589,29 +1954,55 @@ fn place_grouped(e: BExpr, keys: &[BExpr], nkeys: usize) -> Result<BExpr, SqlErr
             ));
         }
         BExpr::Neg(a, t) => BExpr::Neg(recurse(a)?, t),
-        BExpr::Binary { op, left, right, operand_ty, ty } => BExpr::Binary { op, left: recurse(left)?, right: recurse(right)?, operand_ty, ty },
+        BExpr::Binary { op, left, right, operand_ty, ty } => {
+            BExpr::Binary { op, left: recurse(left)?, right: recurse(right)?, operand_ty, ty }
+        }
         BExpr::And(a, b) => BExpr::And(recurse(a)?, recurse(b)?),
         BExpr::Or(a, b) => BExpr::Or(recurse(a)?, recurse(b)?),
         BExpr::Not(a) => BExpr::Not(recurse(a)?),
         BExpr::IsNull { expr, negated } => BExpr::IsNull { expr: recurse(expr)?, negated },
-        BExpr::IsBool { expr, value, negated } => BExpr::IsBool { expr: recurse(expr)?, value, negated },
-        BExpr::IsDistinct { left, right, operand_ty, negated } => BExpr::IsDistinct { left: recurse(left)?, right: recurse(right)?, operand_ty, negated },
+        BExpr::IsBool { expr, value, negated } => {
+            BExpr::IsBool { expr: recurse(expr)?, value, negated }
+        }
+        BExpr::IsDistinct { left, right, operand_ty, negated } => {
+            BExpr::IsDistinct { left: recurse(left)?, right: recurse(right)?, operand_ty, negated }
+        }
         BExpr::Cast { expr, to, explicit } => BExpr::Cast { expr: recurse(expr)?, to, explicit },
-        BExpr::Func { func, args, ty } => BExpr::Func { func, args: args.into_iter().map(|a| place_grouped(a, keys, nkeys)).collect::<Result<_, _>>()?, ty },
+        BExpr::Func { func, args, ty } => BExpr::Func {
+            func,
+            args: args
+                .into_iter()
+                .map(|a| place_grouped(a, keys, nkeys))
+                .collect::<Result<_, _>>()?,
+            ty,
+        },
         BExpr::Case { operand, whens, otherwise, ty } => BExpr::Case {
             operand: operand.map(recurse).transpose()?,
-            whens: whens.into_iter().map(|(w, t)| Ok((place_grouped(w, keys, nkeys)?, place_grouped(t, keys, nkeys)?))).collect::<Result<_, SqlError>>()?,
+            whens: whens
+                .into_iter()
+                .map(|(w, t)| Ok((place_grouped(w, keys, nkeys)?, place_grouped(t, keys, nkeys)?)))
+                .collect::<Result<_, SqlError>>()?,
             otherwise: otherwise.map(recurse).transpose()?,
             ty,
         },
         BExpr::InList { expr, list, operand_ty, negated } => BExpr::InList {
             expr: recurse(expr)?,
-            list: list.into_iter().map(|a| place_grouped(a, keys, nkeys)).collect::<Result<_, _>>()?,
+            list: list
+                .into_iter()
+                .map(|a| place_grouped(a, keys, nkeys))
+                .collect::<Result<_, _>>()?,
             operand_ty,
             negated,
         },
-        BExpr::Like { expr, pattern, negated, case_insensitive } => BExpr::Like { expr: recurse(expr)?, pattern: recurse(pattern)?, negated, case_insensitive },
-        BExpr::InSubquery { expr, plan, operand_ty, negated } => BExpr::InSubquery { expr: recurse(expr)?, plan, operand_ty, negated },
+        BExpr::Like { expr, pattern, negated, case_insensitive } => BExpr::Like {
+            expr: recurse(expr)?,
+            pattern: recurse(pattern)?,
+            negated,
+            case_insensitive,
+        },
+        BExpr::InSubquery { expr, plan, operand_ty, negated } => {
+            BExpr::InSubquery { expr: recurse(expr)?, plan, operand_ty, negated }
+        }
         other => other,
     })
 }
@@ -1642,10 +2033,14 @@ fn choose_access(source: &mut Source, filter: &BExpr, offset: usize) {
             && op != BinOp::NotEq
         {
             let (col, op, value) = match (*left, *right) {
-                (BExpr::Column { level: 0, index, ty }, v) if !v.uses_current_row() && (offset..offset + width).contains(&index) => {
+                (BExpr::Column { level: 0, index, ty }, v)
+                    if !v.uses_current_row() && (offset..offset + width).contains(&index) =>
+                {
                     ((index - offset, ty), op, v)
                 }
-                (v, BExpr::Column { level: 0, index, ty }) if !v.uses_current_row() && (offset..offset + width).contains(&index) => {
+                (v, BExpr::Column { level: 0, index, ty })
+                    if !v.uses_current_row() && (offset..offset + width).contains(&index) =>
+                {
                     ((index - offset, ty), op.flipped(), v)
                 }
                 _ => continue,
@@ -1659,9 +2054,14 @@ fn choose_access(source: &mut Source, filter: &BExpr, offset: usize) {
     if terms.is_empty() {
         return;
     }
-    let eq_of = |col: usize| terms.iter().find(|(c, op, _)| *c == col && *op == BinOp::Eq).map(|t| t.2.clone());
+    let eq_of = |col: usize| {
+        terms.iter().find(|(c, op, _)| *c == col && *op == BinOp::Eq).map(|t| t.2.clone())
+    };
     let bound_of = |col: usize, ops: [BinOp; 2]| {
-        terms.iter().find(|(c, op, _)| *c == col && ops.contains(op)).map(|t| (t.2.clone(), t.1 == ops[1]))
+        terms
+            .iter()
+            .find(|(c, op, _)| *c == col && ops.contains(op))
+            .map(|t| (t.2.clone(), t.1 == ops[1]))
     };
     // (eq prefix, lower, upper) over an ordered column list
     let plan_for = |cols: &[usize]| {
@@ -1693,9 +2093,14 @@ fn choose_access(source: &mut Source, filter: &BExpr, offset: usize) {
             continue;
         }
         let full_unique = index.unique && eq.len() == index.columns.len();
-        let score = eq.len() * 2 + usize::from(lower.is_some() || upper.is_some()) + if full_unique { 100 } else { 0 };
+        let score = eq.len() * 2
+            + usize::from(lower.is_some() || upper.is_some())
+            + if full_unique { 100 } else { 0 };
         if best.as_ref().is_none_or(|(s, _)| score > *s) {
-            best = Some((score, Access::Index { index: index.id, name: index.name.clone(), eq, lower, upper }));
+            best = Some((
+                score,
+                Access::Index { index: index.id, name: index.name.clone(), eq, lower, upper },
+            ));
         }
     }
     if let Some((_, a)) = best {

@@ -19,7 +19,9 @@ use sqlparser::parser::Parser;
 use super::engine::Engine;
 use super::error::SqlError;
 use super::exec::ExecCtx;
-use super::plan::{Access, Binder, InsertPlan, LockOverride, ModifyPlan, SelectPlan, Source, object_name};
+use super::plan::{
+    Access, Binder, InsertPlan, LockOverride, ModifyPlan, SelectPlan, Source, object_name,
+};
 use super::types::{SqlType, now_micros, parse_text};
 use crate::txn::{IsolationLevel, Transaction, TxnOptions};
 use crate::types::{Row, Value};
@@ -35,10 +37,16 @@ pub enum TxStatus {
 /// The result of one statement.
 #[derive(Debug)]
 pub enum Outcome {
-    Rows { columns: Vec<(String, SqlType)>, rows: Vec<Row>, tag: String },
+    Rows {
+        columns: Vec<(String, SqlType)>,
+        rows: Vec<Row>,
+        tag: String,
+    },
     Command(String),
     /// COPY ... FROM STDIN: the client now sends data, then `Session::copy_in` gets it.
-    CopyIn { columns: usize },
+    CopyIn {
+        columns: usize,
+    },
     Empty,
 }
 
@@ -62,9 +70,9 @@ enum Kind {
 
 #[derive(Debug)]
 enum Bound {
-    Select(SelectPlan),
-    Insert(InsertPlan),
-    Modify(ModifyPlan),
+    Select(Box<SelectPlan>),
+    Insert(Box<InsertPlan>),
+    Modify(Box<ModifyPlan>),
     Explain(Vec<String>),
     Other,
 }
@@ -165,14 +173,18 @@ fn parse_duration(v: &str) -> Result<Option<Duration>, SqlError> {
     let v = v.trim().trim_matches('\'').trim();
     let split = v.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(v.len());
     let (num, unit) = v.split_at(split);
-    let n: f64 = num.parse().map_err(|_| SqlError::new("22023", format!("invalid value for a duration: \"{v}\"")))?;
+    let n: f64 = num
+        .parse()
+        .map_err(|_| SqlError::new("22023", format!("invalid value for a duration: \"{v}\"")))?;
     let ms = match unit.trim() {
         "" | "ms" => n,
         "s" => n * 1000.0,
         "min" => n * 60_000.0,
         "h" => n * 3_600_000.0,
         "us" => n / 1000.0,
-        other => return Err(SqlError::new("22023", format!("invalid unit \"{other}\" for a duration"))),
+        other => {
+            return Err(SqlError::new("22023", format!("invalid unit \"{other}\" for a duration")));
+        }
     };
     Ok((ms > 0.0).then(|| Duration::from_micros((ms * 1000.0) as u64)))
 }
@@ -216,10 +228,11 @@ pub fn split_statements(sql: &str) -> Vec<String> {
                 // $tag$ ... $tag$
                 if let Some(end) = sql[i + 1..].find('$') {
                     let tag = &sql[i..i + end + 2];
-                    if tag[1..tag.len() - 1].chars().all(|c| c.is_alphanumeric() || c == '_') && !tag[1..].starts_with(|c: char| c.is_ascii_digit()) {
-                        if let Some(close) = sql[i + tag.len()..].find(tag) {
-                            i += tag.len() + close + tag.len() - 1;
-                        }
+                    if tag[1..tag.len() - 1].chars().all(|c| c.is_alphanumeric() || c == '_')
+                        && !tag[1..].starts_with(|c: char| c.is_ascii_digit())
+                        && let Some(close) = sql[i + tag.len()..].find(tag)
+                    {
+                        i += tag.len() + close + tag.len() - 1;
                     }
                 }
             }
@@ -256,7 +269,14 @@ fn words(sql: &str) -> Vec<String> {
                 in_quote = !in_quote;
                 cur.push(c);
             }
-            c if !in_quote && (c.is_whitespace() || c == ',' || c == '=' || c == '(' || c == ')' || c == ';') => {
+            c if !in_quote
+                && (c.is_whitespace()
+                    || c == ','
+                    || c == '='
+                    || c == '('
+                    || c == ')'
+                    || c == ';') =>
+            {
                 if !cur.is_empty() {
                     out.push(std::mem::take(&mut cur));
                 }
@@ -287,7 +307,10 @@ fn parse_modes(w: &[String]) -> Result<TxnModes, SqlError> {
                     m.level = Some(l);
                     i += 3;
                 } else {
-                    return Err(SqlError::syntax(format!("syntax error at or near \"{}\"", w.get(i + 2).cloned().unwrap_or_default())));
+                    return Err(SqlError::syntax(format!(
+                        "syntax error at or near \"{}\"",
+                        w.get(i + 2).cloned().unwrap_or_default()
+                    )));
                 }
             }
             "read" if w.get(i + 1).map(String::as_str) == Some("only") => {
@@ -326,7 +349,11 @@ fn parse_utility(sql: &str) -> Result<Option<Utility>, SqlError> {
         "commit" | "end" if w.len() <= 2 => Utility::Commit,
         "abort" => Utility::Rollback,
         "rollback" => {
-            let rest: Vec<&str> = w[1..].iter().map(String::as_str).filter(|s| !matches!(*s, "work" | "transaction")).collect();
+            let rest: Vec<&str> = w[1..]
+                .iter()
+                .map(String::as_str)
+                .filter(|s| !matches!(*s, "work" | "transaction"))
+                .collect();
             match rest.as_slice() {
                 [] => Utility::Rollback,
                 ["to", "savepoint", name] | ["to", name] => Utility::RollbackTo(name.to_string()),
@@ -344,49 +371,77 @@ fn parse_utility(sql: &str) -> Result<Option<Utility>, SqlError> {
             if matches!(rest.first().map(String::as_str), Some("session") | Some("local")) {
                 if rest.get(1).map(String::as_str) == Some("characteristics") {
                     // SET SESSION CHARACTERISTICS AS TRANSACTION ...
-                    return Ok(Some(Utility::SetSessionCharacteristics(parse_modes(rest.get(4..).unwrap_or(&[]))?)));
+                    return Ok(Some(Utility::SetSessionCharacteristics(parse_modes(
+                        rest.get(4..).unwrap_or(&[]),
+                    )?)));
                 }
                 rest = &rest[1..];
             }
             if rest.first().map(String::as_str) == Some("transaction") {
                 return Ok(Some(Utility::SetTransaction(parse_modes(&rest[1..])?)));
             }
-            if rest.first().map(String::as_str) == Some("time") && rest.get(1).map(String::as_str) == Some("zone") {
+            if rest.first().map(String::as_str) == Some("time")
+                && rest.get(1).map(String::as_str) == Some("zone")
+            {
                 return Ok(Some(Utility::Set("timezone".into(), rest.get(2).cloned())));
             }
             if rest.first().map(String::as_str) == Some("names") {
                 return Ok(Some(Utility::Set("client_encoding".into(), rest.get(1).cloned())));
             }
-            let Some(name) = rest.first() else { return Err(SqlError::syntax("syntax error at end of input")) };
-            let value_words: Vec<&String> = rest[1..].iter().filter(|s| *s != "=" && *s != "to").collect();
+            let Some(name) = rest.first() else {
+                return Err(SqlError::syntax("syntax error at end of input"));
+            };
+            let value_words: Vec<&String> =
+                rest[1..].iter().filter(|s| *s != "=" && *s != "to").collect();
             let value = if value_words.len() == 1 && value_words[0] == "default" {
                 None
             } else {
-                Some(value_words.iter().map(|s| s.trim_matches('\'').to_string()).collect::<Vec<_>>().join(" "))
+                Some(
+                    value_words
+                        .iter()
+                        .map(|s| s.trim_matches('\'').to_string())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                )
             };
             Utility::Set(name.clone(), value)
         }
         "reset" if w.len() == 2 => Utility::Set(w[1].clone(), None),
         "show" => {
             let name = match &w[1..] {
-                [t, i, l] if t == "transaction" && i == "isolation" && l == "level" => "transaction_isolation".to_string(),
+                [t, i, l] if t == "transaction" && i == "isolation" && l == "level" => {
+                    "transaction_isolation".to_string()
+                }
                 [n] => n.clone(),
                 _ => return Err(SqlError::syntax("syntax error in SHOW")),
             };
             Utility::Show(name)
         }
-        "discard" | "deallocate" | "unlisten" | "checkpoint" | "vacuum" | "analyze" => Utility::NoOp(match first {
-            "discard" => "DISCARD ALL",
-            "deallocate" => "DEALLOCATE",
-            "unlisten" => "UNLISTEN",
-            "checkpoint" => "CHECKPOINT",
-            "vacuum" => "VACUUM",
-            _ => "ANALYZE",
-        }),
+        "discard" | "deallocate" | "unlisten" | "checkpoint" | "vacuum" | "analyze" => {
+            Utility::NoOp(match first {
+                "discard" => "DISCARD ALL",
+                "deallocate" => "DEALLOCATE",
+                "unlisten" => "UNLISTEN",
+                "checkpoint" => "CHECKPOINT",
+                "vacuum" => "VACUUM",
+                _ => "ANALYZE",
+            })
+        }
         "truncate" => {
             let names: Vec<String> = w[1..]
                 .iter()
-                .filter(|s| !matches!(s.as_str(), "table" | "only" | "restart" | "continue" | "identity" | "cascade" | "restrict"))
+                .filter(|s| {
+                    !matches!(
+                        s.as_str(),
+                        "table"
+                            | "only"
+                            | "restart"
+                            | "continue"
+                            | "identity"
+                            | "cascade"
+                            | "restrict"
+                    )
+                })
                 .map(|s| s.rsplit('.').next().unwrap_or(s).trim_matches('"').to_string())
                 .collect();
             if names.is_empty() {
@@ -414,8 +469,18 @@ fn parse_utility(sql: &str) -> Result<Option<Utility>, SqlError> {
             let opts = &w[i + 2..];
             let csv = opts.iter().any(|o| o == "csv");
             let header = opts.iter().any(|o| o == "header");
-            let delimiter = opts.iter().position(|o| o == "delimiter").and_then(|p| opts.get(p + 1)).and_then(|d| d.trim_matches('\'').chars().next());
-            Utility::Copy { table: table.rsplit('.').next().unwrap_or(&table).trim_matches('"').to_string(), columns, csv, header, delimiter }
+            let delimiter = opts
+                .iter()
+                .position(|o| o == "delimiter")
+                .and_then(|p| opts.get(p + 1))
+                .and_then(|d| d.trim_matches('\'').chars().next());
+            Utility::Copy {
+                table: table.rsplit('.').next().unwrap_or(&table).trim_matches('"').to_string(),
+                columns,
+                csv,
+                header,
+                delimiter,
+            }
         }
         _ => return Ok(None),
     }))
@@ -424,7 +489,10 @@ fn parse_utility(sql: &str) -> Result<Option<Utility>, SqlError> {
 /// Rewrites lock strengths the parser does not know.
 fn rewrite_lock_strength(sql: &str) -> (String, Option<LockOverride>) {
     let lower = sql.to_ascii_lowercase();
-    for (pat, repl, o) in [("for no key update", "FOR UPDATE", LockOverride::NoKeyUpdate), ("for key share", "FOR SHARE", LockOverride::KeyShare)] {
+    for (pat, repl, o) in [
+        ("for no key update", "FOR UPDATE", LockOverride::NoKeyUpdate),
+        ("for key share", "FOR SHARE", LockOverride::KeyShare),
+    ] {
         if let Some(pos) = lower.find(pat) {
             let mut s = sql.to_string();
             s.replace_range(pos..pos + pat.len(), repl);
@@ -481,11 +549,16 @@ impl Session {
         if !self.in_block {
             return None;
         }
-        self.setting("idle_in_transaction_session_timeout").and_then(|v| parse_duration(v).ok().flatten())
+        self.setting("idle_in_transaction_session_timeout")
+            .and_then(|v| parse_duration(v).ok().flatten())
     }
 
     /// Parses and binds a statement. `param_types` are what the client declared.
-    pub fn prepare(&self, sql: &str, param_types: &[Option<SqlType>]) -> Result<Arc<Prepared>, SqlError> {
+    pub fn prepare(
+        &self,
+        sql: &str,
+        param_types: &[Option<SqlType>],
+    ) -> Result<Arc<Prepared>, SqlError> {
         let trimmed = sql.trim().trim_end_matches(';').trim();
         let kind = if trimmed.is_empty() || is_only_comments(trimmed) {
             Kind::Empty
@@ -498,11 +571,19 @@ impl Session {
                 SqlError::syntax(msg.strip_prefix("sql parser error: ").unwrap_or(&msg).to_string())
             })?;
             if stmts.len() != 1 {
-                return Err(SqlError::syntax("cannot insert multiple commands into a prepared statement"));
+                return Err(SqlError::syntax(
+                    "cannot insert multiple commands into a prepared statement",
+                ));
             }
             Kind::Sql(Box::new(stmts.remove(0)), lock)
         };
-        let mut prepared = Prepared { sql: sql.to_string(), param_types: vec![], columns: vec![], kind, plan: parking_lot::Mutex::new(None) };
+        let mut prepared = Prepared {
+            sql: sql.to_string(),
+            param_types: vec![],
+            columns: vec![],
+            kind,
+            plan: parking_lot::Mutex::new(None),
+        };
         let (bound, params) = self.bind(&prepared, param_types)?;
         prepared.param_types = params;
         prepared.columns = match &*bound {
@@ -519,7 +600,11 @@ impl Session {
         Ok(Arc::new(prepared))
     }
 
-    fn bind(&self, p: &Prepared, param_types: &[Option<SqlType>]) -> Result<(Arc<Bound>, Vec<SqlType>), SqlError> {
+    fn bind(
+        &self,
+        p: &Prepared,
+        param_types: &[Option<SqlType>],
+    ) -> Result<(Arc<Bound>, Vec<SqlType>), SqlError> {
         let schema = self.engine.schema.read();
         let mut binder = Binder::new(&schema, param_types.to_vec());
         let bound = match &p.kind {
@@ -595,10 +680,17 @@ impl Session {
 
     fn txn_options(&self) -> TxnOptions {
         let level = self.block_modes.level.or(self.defaults.level).unwrap_or_else(|| {
-            self.setting("default_transaction_isolation").and_then(level_from).unwrap_or(IsolationLevel::ReadCommitted)
+            self.setting("default_transaction_isolation")
+                .and_then(level_from)
+                .unwrap_or(IsolationLevel::ReadCommitted)
         });
         let mut o = TxnOptions::new(level);
-        if self.block_modes.read_only.or(self.defaults.read_only).unwrap_or(self.setting("default_transaction_read_only") == Some("on")) {
+        if self
+            .block_modes
+            .read_only
+            .or(self.defaults.read_only)
+            .unwrap_or(self.setting("default_transaction_read_only") == Some("on"))
+        {
             o = o.read_only();
         }
         if self.block_modes.deferrable.or(self.defaults.deferrable).unwrap_or(false) {
@@ -611,7 +703,9 @@ impl Session {
     fn ensure_txn(&mut self) -> Result<(), SqlError> {
         if self.txn.is_none() {
             let mut t = self.engine.db.begin(self.txn_options());
-            t.set_lock_timeout(self.setting("lock_timeout").and_then(|v| parse_duration(v).ok().flatten()));
+            t.set_lock_timeout(
+                self.setting("lock_timeout").and_then(|v| parse_duration(v).ok().flatten()),
+            );
             self.txn = Some(t);
         }
         Ok(())
@@ -620,7 +714,11 @@ impl Session {
     /// Executes a prepared statement with parameter values.
     pub fn execute(&mut self, p: &Prepared, params: &[Value]) -> Result<Outcome, SqlError> {
         if self.failed
-            && !matches!(p.kind, Kind::Utility(Utility::Commit | Utility::Rollback | Utility::RollbackTo(_)) | Kind::Empty)
+            && !matches!(
+                p.kind,
+                Kind::Utility(Utility::Commit | Utility::Rollback | Utility::RollbackTo(_))
+                    | Kind::Empty
+            )
         {
             return Err(SqlError::in_failed_transaction());
         }
@@ -643,7 +741,10 @@ impl Session {
                 }
                 if let Bound::Other = &*bound {
                     // DDL: applies at once, outside any transaction
-                    if self.in_block && self.txn.is_some() && matches!(**stmt, Statement::Drop { .. }) {
+                    if self.in_block
+                        && self.txn.is_some()
+                        && matches!(**stmt, Statement::Drop { .. })
+                    {
                         // a block's own uncommitted writes on the table make the core refuse
                     }
                     self.ddl(stmt)?;
@@ -654,27 +755,54 @@ impl Session {
         }
     }
 
-    fn run_plan(&mut self, bound: &Bound, columns: &[(String, SqlType)], params: &[Value], sql: &str) -> Result<Outcome, SqlError> {
+    fn run_plan(
+        &mut self,
+        bound: &Bound,
+        columns: &[(String, SqlType)],
+        params: &[Value],
+        sql: &str,
+    ) -> Result<Outcome, SqlError> {
         self.ensure_txn()?;
         self.publish("active", sql);
-        let statement_deadline = self.setting("statement_timeout").and_then(|v| parse_duration(v).ok().flatten()).map(|d| Instant::now() + d);
+        let statement_deadline = self
+            .setting("statement_timeout")
+            .and_then(|v| parse_duration(v).ok().flatten())
+            .map(|d| Instant::now() + d);
         let identity = (self.user.clone(), self.database.clone(), self.id);
         let engine = self.engine.clone();
         let txn = self.txn.as_mut().expect("ensured above");
         txn.start_statement();
         txn.set_statement_deadline(statement_deadline);
         let result = {
-            let mut ctx = ExecCtx::new(&engine, txn, params, (&identity.0, &identity.1, identity.2), now_micros());
+            let mut ctx = ExecCtx::new(
+                &engine,
+                txn,
+                params,
+                (&identity.0, &identity.1, identity.2),
+                now_micros(),
+            );
             match bound {
-                Bound::Select(plan) => ctx.select(plan).map(|rows| Outcome::Rows { tag: format!("SELECT {}", rows.len()), rows, columns: columns.to_vec() }),
+                Bound::Select(plan) => ctx.select(plan).map(|rows| Outcome::Rows {
+                    tag: format!("SELECT {}", rows.len()),
+                    rows,
+                    columns: columns.to_vec(),
+                }),
                 Bound::Insert(plan) => ctx.insert(plan).map(|(n, rows)| match &plan.returning {
-                    Some(_) => Outcome::Rows { tag: format!("INSERT 0 {n}"), rows, columns: columns.to_vec() },
+                    Some(_) => Outcome::Rows {
+                        tag: format!("INSERT 0 {n}"),
+                        rows,
+                        columns: columns.to_vec(),
+                    },
                     None => Outcome::Command(format!("INSERT 0 {n}")),
                 }),
                 Bound::Modify(plan) => {
                     let verb = if plan.assignments.is_some() { "UPDATE" } else { "DELETE" };
                     ctx.modify(plan).map(|(n, rows)| match &plan.returning {
-                        Some(_) => Outcome::Rows { tag: format!("{verb} {n}"), rows, columns: columns.to_vec() },
+                        Some(_) => Outcome::Rows {
+                            tag: format!("{verb} {n}"),
+                            rows,
+                            columns: columns.to_vec(),
+                        },
                         None => Outcome::Command(format!("{verb} {n}")),
                     })
                 }
@@ -696,25 +824,32 @@ impl Session {
         match stmt {
             Statement::CreateTable(ct) => self.engine.create_table(ct),
             Statement::CreateIndex(ci) => self.engine.create_index(ci),
-            Statement::Drop { object_type, if_exists, names, .. } => self.engine.drop_objects(object_type, names, *if_exists),
+            Statement::Drop { object_type, if_exists, names, .. } => {
+                self.engine.drop_objects(object_type, names, *if_exists)
+            }
             Statement::AlterTable(at) => {
                 let table = object_name(&at.name);
                 for op in &at.operations {
                     match op {
-                        ast::AlterTableOperation::AddColumn { if_not_exists, column_def, .. } => {
-                            self.engine.add_column(&table, column_def, *if_not_exists)?
-                        }
+                        ast::AlterTableOperation::AddColumn {
+                            if_not_exists, column_def, ..
+                        } => self.engine.add_column(&table, column_def, *if_not_exists)?,
                         other => return Err(SqlError::unsupported(format!("ALTER TABLE {other}"))),
                     }
                 }
                 Ok(())
             }
-            other => Err(SqlError::unsupported(format!("statement {}", other.to_string().split_whitespace().take(2).collect::<Vec<_>>().join(" ")))),
+            other => Err(SqlError::unsupported(format!(
+                "statement {}",
+                other.to_string().split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+            ))),
         }
     }
 
     fn utility(&mut self, u: Utility) -> Result<Outcome, SqlError> {
-        let no_block = |what: &str| SqlError::new("25P01", format!("{what} can only be used in transaction blocks"));
+        let no_block = |what: &str| {
+            SqlError::new("25P01", format!("{what} can only be used in transaction blocks"))
+        };
         match u {
             Utility::Begin(modes) => {
                 if !self.in_block {
@@ -730,7 +865,10 @@ impl Session {
                     return Err(no_block("SET TRANSACTION"));
                 }
                 if self.txn.is_some() {
-                    return Err(SqlError::new("25001", "SET TRANSACTION ISOLATION LEVEL must be called before any query"));
+                    return Err(SqlError::new(
+                        "25001",
+                        "SET TRANSACTION ISOLATION LEVEL must be called before any query",
+                    ));
                 }
                 if modes.level.is_some() {
                     self.block_modes.level = modes.level;
@@ -748,7 +886,10 @@ impl Session {
                     self.set_setting("default_transaction_isolation", l.sql().to_lowercase());
                 }
                 if let Some(r) = modes.read_only {
-                    self.set_setting("default_transaction_read_only", if r { "on" } else { "off" }.into());
+                    self.set_setting(
+                        "default_transaction_read_only",
+                        if r { "on" } else { "off" }.into(),
+                    );
                 }
                 if modes.deferrable.is_some() {
                     self.defaults.deferrable = modes.deferrable;
@@ -790,7 +931,12 @@ impl Session {
                 }
                 match self.txn.as_mut() {
                     Some(t) => t.release_savepoint(&name)?,
-                    None => return Err(SqlError::new("3B001", format!("savepoint \"{name}\" does not exist"))),
+                    None => {
+                        return Err(SqlError::new(
+                            "3B001",
+                            format!("savepoint \"{name}\" does not exist"),
+                        ));
+                    }
                 }
                 Ok(Outcome::Command("RELEASE".into()))
             }
@@ -800,7 +946,12 @@ impl Session {
                 }
                 match self.txn.as_mut() {
                     Some(t) => t.rollback_to_savepoint(&name)?,
-                    None => return Err(SqlError::new("3B001", format!("savepoint \"{name}\" does not exist"))),
+                    None => {
+                        return Err(SqlError::new(
+                            "3B001",
+                            format!("savepoint \"{name}\" does not exist"),
+                        ));
+                    }
                 }
                 self.failed = false;
                 Ok(Outcome::Command("ROLLBACK".into()))
@@ -812,16 +963,26 @@ impl Session {
                 };
                 let default = SETTINGS.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string());
                 if default.is_none() && !name.contains('.') {
-                    return Err(SqlError::new("42704", format!("unrecognized configuration parameter \"{name}\"")));
+                    return Err(SqlError::new(
+                        "42704",
+                        format!("unrecognized configuration parameter \"{name}\""),
+                    ));
                 }
                 let value = value.or(default).unwrap_or_default();
                 match name.as_str() {
                     "default_transaction_isolation" => {
-                        let l = level_from(&value).ok_or_else(|| SqlError::new("22023", format!("invalid value for parameter \"{name}\": \"{value}\"")))?;
+                        let l = level_from(&value).ok_or_else(|| {
+                            SqlError::new(
+                                "22023",
+                                format!("invalid value for parameter \"{name}\": \"{value}\""),
+                            )
+                        })?;
                         self.set_setting(&name, l.sql().to_lowercase());
                         return Ok(Outcome::Command("SET".into()));
                     }
-                    "lock_timeout" | "statement_timeout" | "idle_in_transaction_session_timeout" => {
+                    "lock_timeout"
+                    | "statement_timeout"
+                    | "idle_in_transaction_session_timeout" => {
                         let d = parse_duration(&value)?;
                         if name == "lock_timeout"
                             && let Some(t) = self.txn.as_mut()
@@ -829,8 +990,15 @@ impl Session {
                             t.set_lock_timeout(d);
                         }
                     }
-                    "server_version" | "server_encoding" | "integer_datetimes" | "max_identifier_length" | "server_version_num" => {
-                        return Err(SqlError::new("55P02", format!("parameter \"{name}\" cannot be changed")));
+                    "server_version"
+                    | "server_encoding"
+                    | "integer_datetimes"
+                    | "max_identifier_length"
+                    | "server_version_num" => {
+                        return Err(SqlError::new(
+                            "55P02",
+                            format!("parameter \"{name}\" cannot be changed"),
+                        ));
                     }
                     _ => {}
                 }
@@ -839,14 +1007,30 @@ impl Session {
             }
             Utility::Show(name) => {
                 let value = match name.as_str() {
-                    "transaction_isolation" => {
-                        self.txn.as_ref().map(|t| t.options().level).or(self.block_modes.level).unwrap_or_else(|| self.txn_options().level).sql().to_lowercase()
+                    "transaction_isolation" => self
+                        .txn
+                        .as_ref()
+                        .map(|t| t.options().level)
+                        .or(self.block_modes.level)
+                        .unwrap_or_else(|| self.txn_options().level)
+                        .sql()
+                        .to_lowercase(),
+                    "transaction_read_only" => {
+                        if self.txn_options().read_only { "on" } else { "off" }.to_string()
                     }
-                    "transaction_read_only" => if self.txn_options().read_only { "on" } else { "off" }.to_string(),
                     "all" => return Err(SqlError::unsupported("SHOW ALL")),
-                    n => self.setting(n).map(str::to_string).ok_or_else(|| SqlError::new("42704", format!("unrecognized configuration parameter \"{n}\"")))?,
+                    n => self.setting(n).map(str::to_string).ok_or_else(|| {
+                        SqlError::new(
+                            "42704",
+                            format!("unrecognized configuration parameter \"{n}\""),
+                        )
+                    })?,
                 };
-                Ok(Outcome::Rows { columns: vec![(name, SqlType::Text)], rows: vec![vec![Value::Text(value)]], tag: "SHOW".into() })
+                Ok(Outcome::Rows {
+                    columns: vec![(name, SqlType::Text)],
+                    rows: vec![vec![Value::Text(value)]],
+                    tag: "SHOW".into(),
+                })
             }
             Utility::NoOp(tag) => Ok(Outcome::Command(tag.into())),
             Utility::Truncate(tables) => {
@@ -855,7 +1039,11 @@ impl Session {
                     let p = self.prepare(&format!("DELETE FROM \"{t}\""), &[])?;
                     let bound = self.plan_of(&p)?;
                     if let Outcome::Command(tag) = self.run_plan(&bound, &[], &[], &p.sql)? {
-                        total += tag.rsplit(' ').next().and_then(|n| n.parse::<usize>().ok()).unwrap_or(0);
+                        total += tag
+                            .rsplit(' ')
+                            .next()
+                            .and_then(|n| n.parse::<usize>().ok())
+                            .unwrap_or(0);
                     }
                 }
                 let _ = total;
@@ -871,7 +1059,14 @@ impl Session {
                     }
                 }
                 drop(schema);
-                self.copy = Some(CopyState { table, columns, csv, header, delimiter: delimiter.unwrap_or(if csv { ',' } else { '\t' }), data: Vec::new() });
+                self.copy = Some(CopyState {
+                    table,
+                    columns,
+                    csv,
+                    header,
+                    delimiter: delimiter.unwrap_or(if csv { ',' } else { '\t' }),
+                    data: Vec::new(),
+                });
                 Ok(Outcome::CopyIn { columns: n })
             }
         }
@@ -908,29 +1103,52 @@ impl Session {
         let Some(c) = self.copy.take() else {
             return Err(SqlError::new("08P01", "no COPY in progress"));
         };
-        let text = String::from_utf8(c.data).map_err(|_| SqlError::new("22021", "invalid byte sequence for encoding \"UTF8\""))?;
+        let text = String::from_utf8(c.data)
+            .map_err(|_| SqlError::new("22021", "invalid byte sequence for encoding \"UTF8\""))?;
         let schema = self.engine.schema.read();
-        let table = schema.table(&c.table).cloned().ok_or_else(|| SqlError::undefined_table(&c.table))?;
+        let table =
+            schema.table(&c.table).cloned().ok_or_else(|| SqlError::undefined_table(&c.table))?;
         drop(schema);
         let targets: Vec<usize> = if c.columns.is_empty() {
             table.visible().map(|(i, _)| i).collect()
         } else {
-            c.columns.iter().map(|n| table.column_index(n).ok_or_else(|| SqlError::undefined_column(n))).collect::<Result<_, _>>()?
+            c.columns
+                .iter()
+                .map(|n| table.column_index(n).ok_or_else(|| SqlError::undefined_column(n)))
+                .collect::<Result<_, _>>()?
         };
         let mut rows: Vec<Vec<Value>> = Vec::new();
         for (lineno, line) in text.lines().enumerate() {
             if (c.header && lineno == 0) || line == "\\." {
                 continue;
             }
-            let fields = if c.csv { split_csv(line, c.delimiter) } else { split_copy_text(line, c.delimiter) };
+            let fields = if c.csv {
+                split_csv(line, c.delimiter)
+            } else {
+                split_copy_text(line, c.delimiter)
+            };
             if fields.len() != targets.len() {
-                return Err(SqlError::new("22P04", format!("COPY {}, line {}: expected {} columns, got {}", c.table, lineno + 1, targets.len(), fields.len())));
+                return Err(SqlError::new(
+                    "22P04",
+                    format!(
+                        "COPY {}, line {}: expected {} columns, got {}",
+                        c.table,
+                        lineno + 1,
+                        targets.len(),
+                        fields.len()
+                    ),
+                ));
             }
             let mut row = Vec::with_capacity(fields.len());
             for (f, &col) in fields.into_iter().zip(&targets) {
                 row.push(match f {
                     None => Value::Null,
-                    Some(s) => parse_text(&s, table.columns[col].ty).map_err(|e| SqlError::new(&e.code, format!("COPY {}, line {}: {}", c.table, lineno + 1, e.message)))?,
+                    Some(s) => parse_text(&s, table.columns[col].ty).map_err(|e| {
+                        SqlError::new(
+                            &e.code,
+                            format!("COPY {}, line {}: {}", c.table, lineno + 1, e.message),
+                        )
+                    })?,
                 });
             }
             rows.push(row);
@@ -940,7 +1158,14 @@ impl Session {
             targets: targets.clone(),
             source: super::plan::InsertSource::Values(
                 rows.into_iter()
-                    .map(|r| r.into_iter().zip(&targets).map(|(v, &col)| Some(super::expr::BExpr::Const(v, table.columns[col].ty))).collect())
+                    .map(|r| {
+                        r.into_iter()
+                            .zip(&targets)
+                            .map(|(v, &col)| {
+                                Some(super::expr::BExpr::Const(v, table.columns[col].ty))
+                            })
+                            .collect()
+                    })
                     .collect(),
             ),
             on_conflict: None,
@@ -950,7 +1175,7 @@ impl Session {
             },
             returning: None,
         };
-        match self.run_plan(&Bound::Insert(plan), &[], &[], "COPY")? {
+        match self.run_plan(&Bound::Insert(Box::new(plan)), &[], &[], "COPY")? {
             Outcome::Command(tag) => Ok(tag.replacen("INSERT 0", "COPY", 1)),
             _ => Ok("COPY".into()),
         }
@@ -1015,7 +1240,11 @@ fn split_csv(line: &str, delim: char) -> Vec<Option<String>> {
             quoted = true;
             was_quoted = true;
         } else if ch == delim {
-            out.push(if cur.is_empty() && !was_quoted { None } else { Some(std::mem::take(&mut cur)) });
+            out.push(if cur.is_empty() && !was_quoted {
+                None
+            } else {
+                Some(std::mem::take(&mut cur))
+            });
             was_quoted = false;
         } else {
             cur.push(ch);
@@ -1025,12 +1254,16 @@ fn split_csv(line: &str, delim: char) -> Vec<Option<String>> {
     out
 }
 
-fn bind_statement(binder: &mut Binder, stmt: &Statement, lock: Option<LockOverride>) -> Result<Bound, SqlError> {
+fn bind_statement(
+    binder: &mut Binder,
+    stmt: &Statement,
+    lock: Option<LockOverride>,
+) -> Result<Bound, SqlError> {
     Ok(match stmt {
-        Statement::Query(q) => Bound::Select(binder.query(q, None, lock)?),
-        Statement::Insert(ins) => Bound::Insert(binder.insert(ins)?),
-        Statement::Update(u) => Bound::Modify(binder.update(u)?),
-        Statement::Delete(d) => Bound::Modify(binder.delete(d)?),
+        Statement::Query(q) => Bound::Select(Box::new(binder.query(q, None, lock)?)),
+        Statement::Insert(ins) => Bound::Insert(Box::new(binder.insert(ins)?)),
+        Statement::Update(u) => Bound::Modify(Box::new(binder.update(u)?)),
+        Statement::Delete(d) => Bound::Modify(Box::new(binder.delete(d)?)),
         Statement::Explain { statement, analyze, .. } => {
             if *analyze {
                 return Err(SqlError::unsupported("EXPLAIN ANALYZE"));
@@ -1038,7 +1271,10 @@ fn bind_statement(binder: &mut Binder, stmt: &Statement, lock: Option<LockOverri
             let inner = bind_statement(binder, statement, lock)?;
             Bound::Explain(explain(&inner))
         }
-        Statement::CreateTable(_) | Statement::CreateIndex(_) | Statement::Drop { .. } | Statement::AlterTable(_) => Bound::Other,
+        Statement::CreateTable(_)
+        | Statement::CreateIndex(_)
+        | Statement::Drop { .. }
+        | Statement::AlterTable(_) => Bound::Other,
         other => {
             let text = other.to_string();
             let mut s = text.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
@@ -1051,10 +1287,20 @@ fn bind_statement(binder: &mut Binder, stmt: &Statement, lock: Option<LockOverri
 fn describe_access(table: &str, access: &Access) -> String {
     match access {
         Access::Scan => format!("Seq Scan on {table}"),
-        Access::PkPoint(_) => format!("Index Scan using {table}_pkey on {table} (primary key lookup)"),
-        Access::PkRange { .. } => format!("Index Scan using {table}_pkey on {table} (primary key range)"),
+        Access::PkPoint(_) => {
+            format!("Index Scan using {table}_pkey on {table} (primary key lookup)")
+        }
+        Access::PkRange { .. } => {
+            format!("Index Scan using {table}_pkey on {table} (primary key range)")
+        }
         Access::Index { name, eq, lower, upper, .. } => {
-            let kind = if lower.is_some() || upper.is_some() { "range" } else if eq.is_empty() { "scan" } else { "lookup" };
+            let kind = if lower.is_some() || upper.is_some() {
+                "range"
+            } else if eq.is_empty() {
+                "scan"
+            } else {
+                "lookup"
+            };
             format!("Index Scan using {name} on {table} ({kind})")
         }
     }
@@ -1064,7 +1310,9 @@ fn explain_source(s: &Source, depth: usize, out: &mut Vec<String>) {
     let pad = "  ".repeat(depth);
     match s {
         Source::Single => out.push(format!("{pad}Result")),
-        Source::Table { table, access, .. } => out.push(format!("{pad}{}", describe_access(&table.name, access))),
+        Source::Table { table, access, .. } => {
+            out.push(format!("{pad}{}", describe_access(&table.name, access)))
+        }
         Source::System(v) => out.push(format!("{pad}System View {v:?}")),
         Source::Derived(p) => {
             out.push(format!("{pad}Subquery Scan"));
@@ -1107,7 +1355,11 @@ fn explain(b: &Bound) -> Vec<String> {
         }
         Bound::Insert(p) => out.push(format!("Insert on {}", p.table.name)),
         Bound::Modify(p) => {
-            out.push(format!("{} on {}", if p.assignments.is_some() { "Update" } else { "Delete" }, p.table.name));
+            out.push(format!(
+                "{} on {}",
+                if p.assignments.is_some() { "Update" } else { "Delete" },
+                p.table.name
+            ));
             out.push(format!("  {}", describe_access(&p.table.name, &p.access)));
         }
         _ => out.push("Utility Statement".into()),
@@ -1135,9 +1387,20 @@ mod tests {
 
     #[test]
     fn utility_statements_parse() {
-        assert!(matches!(parse_utility("BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY DEFERRABLE").unwrap(), Some(Utility::Begin(TxnModes { level: Some(IsolationLevel::Serializable), read_only: Some(true), deferrable: Some(true) }))));
-        assert!(matches!(parse_utility("rollback to savepoint a").unwrap(), Some(Utility::RollbackTo(n)) if n == "a"));
-        assert!(matches!(parse_utility("SET lock_timeout = '1s'").unwrap(), Some(Utility::Set(n, Some(v))) if n == "lock_timeout" && v == "1s"));
+        assert!(matches!(
+            parse_utility("BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY DEFERRABLE").unwrap(),
+            Some(Utility::Begin(TxnModes {
+                level: Some(IsolationLevel::Serializable),
+                read_only: Some(true),
+                deferrable: Some(true)
+            }))
+        ));
+        assert!(
+            matches!(parse_utility("rollback to savepoint a").unwrap(), Some(Utility::RollbackTo(n)) if n == "a")
+        );
+        assert!(
+            matches!(parse_utility("SET lock_timeout = '1s'").unwrap(), Some(Utility::Set(n, Some(v))) if n == "lock_timeout" && v == "1s")
+        );
         assert!(parse_utility("select 1").unwrap().is_none());
     }
 }

@@ -60,9 +60,7 @@ pub fn type_name_of_oid(oid: i64) -> String {
 /// `to_regtype`'s answer for a name.
 pub fn oid_of_type_name(name: &str) -> Option<i64> {
     let (ty, _) = SqlType::parse(name).ok()?;
-    let short = match ty.pg_type().name() {
-        n => n.to_string(),
-    };
+    let short = ty.pg_type().name().to_string();
     TYPE_OIDS.iter().find(|(n, _)| *n == short).map(|(_, o)| *o)
 }
 
@@ -78,7 +76,9 @@ impl SystemView {
             (None | Some("pg_catalog"), "pg_stat_activity") => SystemView::PgStatActivity,
             (Some("information_schema"), "tables") => SystemView::InfoTables,
             (Some("information_schema"), "columns") => SystemView::InfoColumns,
-            (None | Some("public") | Some("isola"), "isola_stat_activity") => SystemView::IsolaStatActivity,
+            (None | Some("public") | Some("isola"), "isola_stat_activity") => {
+                SystemView::IsolaStatActivity
+            }
             (None | Some("public") | Some("isola"), "isola_serialization_failures") => {
                 SystemView::IsolaSerializationFailures
             }

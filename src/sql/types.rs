@@ -52,7 +52,9 @@ impl SqlType {
         let lower = name.trim().to_ascii_lowercase();
         let lower = lower.strip_prefix("pg_catalog.").unwrap_or(&lower).to_string();
         let (base, args) = match lower.find('(') {
-            Some(i) => (lower[..i].trim().to_string(), lower[i + 1..].trim_end_matches(')').to_string()),
+            Some(i) => {
+                (lower[..i].trim().to_string(), lower[i + 1..].trim_end_matches(')').to_string())
+            }
             None => (lower.clone(), String::new()),
         };
         let rest_after_paren =
@@ -61,9 +63,10 @@ impl SqlType {
             if args.is_empty() {
                 return Ok(None);
             }
-            args.trim().parse::<u32>().map(Some).map_err(|_| {
-                SqlError::new("22023", format!("invalid type modifier in {name}"))
-            })
+            args.trim()
+                .parse::<u32>()
+                .map(Some)
+                .map_err(|_| SqlError::new("22023", format!("invalid type modifier in {name}")))
         };
         let ty = match base.as_str() {
             "bool" | "boolean" => SqlType::Bool,
@@ -243,7 +246,12 @@ pub fn parse_text(s: &str, ty: SqlType) -> Result<Value, SqlError> {
         },
         SqlType::Int2 | SqlType::Int4 | SqlType::Int8 => match t.parse::<i64>() {
             Ok(i) => check_int(ty, i),
-            Err(e) if matches!(e.kind(), std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow
+                ) =>
+            {
                 Err(out_of_range(ty))
             }
             Err(_) => Err(invalid_text(ty, s)),
@@ -283,10 +291,7 @@ pub fn fit_text(s: String, ty: SqlType, explicit: bool) -> Result<Value, SqlErro
             if explicit || trimmed_fits {
                 Ok(Value::Text(s.chars().take(n as usize).collect()))
             } else {
-                Err(data_error(
-                    "22001",
-                    format!("value too long for type {}", ty.name()),
-                ))
+                Err(data_error("22001", format!("value too long for type {}", ty.name())))
             }
         }
         SqlType::Char(n) => {
@@ -314,10 +319,7 @@ fn parse_bytea(s: &str) -> Option<Vec<u8>> {
         if hex.len() % 2 != 0 {
             return None;
         }
-        (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
-            .collect()
+        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok()).collect()
     } else {
         let bytes = s.as_bytes();
         let mut out = Vec::with_capacity(bytes.len());
@@ -348,7 +350,8 @@ fn parse_date(s: &str) -> Option<i64> {
 
 fn parse_timestamp(s: &str, with_zone: bool) -> Option<i64> {
     if with_zone {
-        for f in ["%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f %#z"] {
+        for f in ["%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f %#z"]
+        {
             if let Ok(dt) = DateTime::parse_from_str(s, f) {
                 return Some(dt.timestamp_micros());
             }
@@ -540,19 +543,25 @@ fn decode_numeric(b: &[u8]) -> Option<Decimal> {
 
 /// Decodes a binary-format parameter of `ty`.
 pub fn decode_binary(b: &[u8], ty: SqlType) -> Result<Value, SqlError> {
-    let bad = || data_error("22P03", format!("incorrect binary data format for type {}", ty.name()));
-    let fixed = |n: usize| -> Result<&[u8], SqlError> {
-        if b.len() == n { Ok(b) } else { Err(bad()) }
-    };
+    let bad =
+        || data_error("22P03", format!("incorrect binary data format for type {}", ty.name()));
+    let fixed =
+        |n: usize| -> Result<&[u8], SqlError> { if b.len() == n { Ok(b) } else { Err(bad()) } };
     Ok(match ty {
         SqlType::Bool => Value::Bool(fixed(1)?[0] != 0),
-        SqlType::Int2 => Value::Int(i16::from_be_bytes(fixed(2)?.try_into().map_err(|_| bad())?) as i64),
-        SqlType::Int4 => Value::Int(i32::from_be_bytes(fixed(4)?.try_into().map_err(|_| bad())?) as i64),
+        SqlType::Int2 => {
+            Value::Int(i16::from_be_bytes(fixed(2)?.try_into().map_err(|_| bad())?) as i64)
+        }
+        SqlType::Int4 => {
+            Value::Int(i32::from_be_bytes(fixed(4)?.try_into().map_err(|_| bad())?) as i64)
+        }
         SqlType::Int8 => Value::Int(i64::from_be_bytes(fixed(8)?.try_into().map_err(|_| bad())?)),
         SqlType::Float4 => {
             Value::Float(f32::from_be_bytes(fixed(4)?.try_into().map_err(|_| bad())?) as f64)
         }
-        SqlType::Float8 => Value::Float(f64::from_be_bytes(fixed(8)?.try_into().map_err(|_| bad())?)),
+        SqlType::Float8 => {
+            Value::Float(f64::from_be_bytes(fixed(8)?.try_into().map_err(|_| bad())?))
+        }
         SqlType::Numeric => Value::Numeric(decode_numeric(b).ok_or_else(bad)?),
         SqlType::Date => {
             let d = i32::from_be_bytes(fixed(4)?.try_into().map_err(|_| bad())?) as i64;
@@ -572,7 +581,11 @@ pub fn decode_binary(b: &[u8], ty: SqlType) -> Result<Value, SqlError> {
             let body = b.strip_prefix(&[1u8]).ok_or_else(bad)?;
             Value::Text(String::from_utf8(body.to_vec()).map_err(|_| bad())?)
         }
-        SqlType::Text | SqlType::Unknown | SqlType::Varchar(_) | SqlType::Char(_) | SqlType::Json => {
+        SqlType::Text
+        | SqlType::Unknown
+        | SqlType::Varchar(_)
+        | SqlType::Char(_)
+        | SqlType::Json => {
             let s = String::from_utf8(b.to_vec()).map_err(|_| {
                 data_error("22021", "invalid byte sequence for encoding \"UTF8\"".into())
             })?;
@@ -590,12 +603,8 @@ pub fn cast(v: Value, from: SqlType, to: SqlType, explicit: bool) -> Result<Valu
     if from == to && !matches!(to, SqlType::Varchar(Some(_)) | SqlType::Char(_)) {
         return Ok(v);
     }
-    let cannot = || {
-        data_error(
-            "42846",
-            format!("cannot cast type {} to {}", from.name(), to.name()),
-        )
-    };
+    let cannot =
+        || data_error("42846", format!("cannot cast type {} to {}", from.name(), to.name()));
     match (v, to) {
         (Value::Text(s), to) => {
             if matches!(to, SqlType::Text | SqlType::Varchar(_) | SqlType::Char(_)) {
@@ -614,7 +623,9 @@ pub fn cast(v: Value, from: SqlType, to: SqlType, explicit: bool) -> Result<Valu
         (Value::Int(i), SqlType::Float4 | SqlType::Float8) if from.is_integer() => {
             Ok(Value::Float(i as f64))
         }
-        (Value::Int(i), SqlType::Numeric) if from.is_integer() => Ok(Value::Numeric(Decimal::from(i))),
+        (Value::Int(i), SqlType::Numeric) if from.is_integer() => {
+            Ok(Value::Numeric(Decimal::from(i)))
+        }
         (Value::Int(i), SqlType::Bool) if from == SqlType::Int4 => Ok(Value::Bool(i != 0)),
         (Value::Bool(b), t) if t.is_integer() && from == SqlType::Bool => Ok(Value::Int(b as i64)),
         (Value::Float(f), t) if t.is_integer() => {
@@ -630,7 +641,8 @@ pub fn cast(v: Value, from: SqlType, to: SqlType, explicit: bool) -> Result<Valu
             .map(Value::Numeric)
             .map_err(|_| data_error("22003", "numeric field overflow".into())),
         (Value::Numeric(d), t) if t.is_integer() => {
-            let r = d.round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+            let r =
+                d.round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
             i64::try_from(r).map_err(|_| out_of_range(t)).and_then(|i| check_int(t, i))
         }
         (Value::Numeric(d), SqlType::Float4 | SqlType::Float8) => {
@@ -640,7 +652,9 @@ pub fn cast(v: Value, from: SqlType, to: SqlType, explicit: bool) -> Result<Valu
         (Value::Int(d), SqlType::Timestamp | SqlType::Timestamptz) if from == SqlType::Date => {
             Ok(Value::Int(d * 86_400_000_000))
         }
-        (Value::Int(m), SqlType::Date) if matches!(from, SqlType::Timestamp | SqlType::Timestamptz) => {
+        (Value::Int(m), SqlType::Date)
+            if matches!(from, SqlType::Timestamp | SqlType::Timestamptz) =>
+        {
             Ok(Value::Int(m.div_euclid(86_400_000_000)))
         }
         (Value::Int(m), SqlType::Timestamp | SqlType::Timestamptz)

@@ -16,7 +16,7 @@ mod mvcc;
 mod ssi;
 mod transaction;
 
+pub use crate::storage::TxnId;
 pub use locks::{LockMode, WaitPolicy};
 pub use mvcc::{CommitBatch, Database, DatabaseOptions, IsolationLevel, Stats, TxnOptions};
-pub use crate::storage::TxnId;
 pub use transaction::{Change, CommitInfo, LockOutcome, Modified, Transaction};

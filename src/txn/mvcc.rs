@@ -325,7 +325,13 @@ fn refuse_if_in_use(inner: &Inner, table: TableId, name: &str) -> Result<()> {
 
 /// Fills a new index from every existing version of its table. A unique index is refused
 /// (23505) if two live committed rows share a key.
-fn fill_index(inner: &mut Inner, table: TableId, id: IndexId, name: &str, unique: bool) -> Result<()> {
+fn fill_index(
+    inner: &mut Inner,
+    table: TableId,
+    id: IndexId,
+    name: &str,
+    unique: bool,
+) -> Result<()> {
     {
         let index = inner.catalog.index(id)?.clone();
         let mut entries = Vec::new();
@@ -360,7 +366,6 @@ fn fill_index(inner: &mut Inner, table: TableId, id: IndexId, name: &str, unique
 }
 
 impl Database {
-
     /// A table's id by name.
     pub fn table_id(&self, name: &str) -> Result<TableId> {
         match self.shared.inner.lock().catalog.lookup(name)? {
