@@ -620,16 +620,27 @@ impl<'a> ExecCtx<'a> {
             };
             if let Some(row) = written {
                 count += 1;
-                if let Some((exprs, _)) = &plan.returning {
-                    let mut out = Vec::new();
-                    for e in exprs {
-                        out.push(e.eval(&row, self)?);
-                    }
-                    returned.push(out);
-                }
+                self.collect_returning(&plan.returning, &row, &mut returned)?;
             }
         }
         Ok((count, returned))
+    }
+
+    /// Evaluates RETURNING over a written row, if the statement has it.
+    fn collect_returning(
+        &mut self,
+        returning: &Option<super::plan::Returning>,
+        row: &Row,
+        out: &mut Vec<Row>,
+    ) -> Result<(), SqlError> {
+        if let Some((exprs, _)) = returning {
+            let mut values = Vec::with_capacity(exprs.len());
+            for e in exprs {
+                values.push(e.eval(row, self)?);
+            }
+            out.push(values);
+        }
+        Ok(())
     }
 
     /// ON CONFLICT DO UPDATE: updates the conflicting row (found by primary key, then by each
@@ -760,15 +771,9 @@ impl<'a> ExecCtx<'a> {
                 Modified::Deleted => Some(row),
                 _ => None,
             };
-            if let Some(r) = written {
+            if let Some(row) = written {
                 count += 1;
-                if let Some((exprs, _)) = &plan.returning {
-                    let mut out = Vec::new();
-                    for e in exprs {
-                        out.push(e.eval(&r, self)?);
-                    }
-                    returned.push(out);
-                }
+                self.collect_returning(&plan.returning, &row, &mut returned)?;
             }
         }
         Ok((count, returned))

@@ -740,13 +740,8 @@ impl Session {
                     });
                 }
                 if let Bound::Other = &*bound {
-                    // DDL: applies at once, outside any transaction
-                    if self.in_block
-                        && self.txn.is_some()
-                        && matches!(**stmt, Statement::Drop { .. })
-                    {
-                        // a block's own uncommitted writes on the table make the core refuse
-                    }
+                    // DDL applies at once, outside any transaction (the core refuses to drop a
+                    // table with uncommitted writes, this block's included)
                     self.ddl(stmt)?;
                     return Ok(Outcome::Command(tag_for(stmt).into()));
                 }
@@ -1034,19 +1029,11 @@ impl Session {
             }
             Utility::NoOp(tag) => Ok(Outcome::Command(tag.into())),
             Utility::Truncate(tables) => {
-                let mut total = 0;
                 for t in tables {
                     let p = self.prepare(&format!("DELETE FROM \"{t}\""), &[])?;
                     let bound = self.plan_of(&p)?;
-                    if let Outcome::Command(tag) = self.run_plan(&bound, &[], &[], &p.sql)? {
-                        total += tag
-                            .rsplit(' ')
-                            .next()
-                            .and_then(|n| n.parse::<usize>().ok())
-                            .unwrap_or(0);
-                    }
+                    self.run_plan(&bound, &[], &[], &p.sql)?;
                 }
-                let _ = total;
                 Ok(Outcome::Command("TRUNCATE TABLE".into()))
             }
             Utility::Copy { table, columns, csv, header, delimiter } => {

@@ -143,18 +143,10 @@ impl Transaction {
     /// returns false, with nothing written and the transaction still usable, on such a conflict.
     /// A conflicting row whose writer is still running is waited for first.
     pub fn insert_unless_conflict(&mut self, table: TableId, row: Row) -> Result<bool> {
-        self.run(|g, id, snapshot| {
-            if g.txn(id).read_only {
-                return Err(Error::ReadOnlyTransaction);
-            }
-            let def = g.catalog.table(table)?.clone();
-            def.validate(&row)?;
-            let key = def.key_of(&row);
-            match insert_row(g, id, snapshot, &def, key, row) {
-                Ok(()) => Ok(true),
-                Err(Error::UniqueViolation { .. }) => Ok(false),
-                Err(e) => Err(e),
-            }
+        self.run(|g, id, snapshot| match checked_insert(g, id, snapshot, table, row) {
+            Ok(()) => Ok(true),
+            Err(Error::UniqueViolation { .. }) => Ok(false),
+            Err(e) => Err(e),
         })
     }
 
@@ -175,15 +167,7 @@ impl Transaction {
 
     /// Inserts a row; its primary key and unique keys must be new.
     pub fn insert(&mut self, table: TableId, row: Row) -> Result<()> {
-        self.run(|g, id, snapshot| {
-            if g.txn(id).read_only {
-                return Err(Error::ReadOnlyTransaction);
-            }
-            let def = g.catalog.table(table)?.clone();
-            def.validate(&row)?;
-            let key = def.key_of(&row);
-            insert_row(g, id, snapshot, &def, key, row)
-        })
+        self.run(|g, id, snapshot| checked_insert(g, id, snapshot, table, row))
     }
 
     /// Updates or deletes a row following the level's write rules (module doc). `change` sees
@@ -700,6 +684,23 @@ fn duplicate(
         );
     }
     Error::UniqueViolation { constraint, detail: format!("Key {described} already exists.") }
+}
+
+/// An insert after the read-only and row-shape checks.
+fn checked_insert(
+    guard: &mut MutexGuard<'_, Inner>,
+    txn: TxnId,
+    snapshot: CommitTs,
+    table: TableId,
+    row: Row,
+) -> Result<()> {
+    if guard.txn(txn).read_only {
+        return Err(Error::ReadOnlyTransaction);
+    }
+    let def = guard.catalog.table(table)?.clone();
+    def.validate(&row)?;
+    let key = def.key_of(&row);
+    insert_row(guard, txn, snapshot, &def, key, row)
 }
 
 fn insert_row(
