@@ -41,8 +41,12 @@ pub enum Error {
     ObjectInUse(String),
     /// 57014: the statement was canceled (a cancel request or statement_timeout).
     QueryCanceled(String),
-    /// 58030: an I/O failure (a log write or sync that failed).
+    /// 58030: an I/O failure (a log write or sync that failed; after one the database refuses
+    /// writes until restarted).
     Io(String),
+    /// XX001: durable data that does not read back (a corrupt log record or checkpoint), with
+    /// the file and offset.
+    Corrupt(String),
 }
 
 impl Error {
@@ -63,6 +67,7 @@ impl Error {
             Error::QueryCanceled(_) => "57014",
             Error::ObjectInUse(_) => "55006",
             Error::Io(_) => "58030",
+            Error::Corrupt(_) => "XX001",
         }
     }
 
@@ -96,6 +101,7 @@ impl Error {
             Error::InvalidInput(message) => message.clone(),
             Error::QueryCanceled(message) | Error::ObjectInUse(message) => message.clone(),
             Error::Io(message) => format!("I/O error: {message}"),
+            Error::Corrupt(message) => format!("data corrupted: {message}"),
         }
     }
 

@@ -17,6 +17,7 @@ pub mod sql;
 pub mod storage;
 pub mod txn;
 pub mod types;
+pub mod wal;
 
 pub use error::{Error, Result};
 pub use txn::{

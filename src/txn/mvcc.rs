@@ -37,6 +37,7 @@ use crate::catalog::{Catalog, IndexId, KeySpace, TableId};
 use crate::error::{Error, Result};
 use crate::storage::{CommitTs, MemoryStore, SubTxnId, TxnId, Version, VersionChain, VersionStore};
 use crate::types::{Key, Row};
+use crate::wal::{Log, Lsn};
 
 /// Pending garbage entries above which a commit collects inline.
 const INLINE_GC_THRESHOLD: usize = 8192;
@@ -192,6 +193,32 @@ pub(super) struct Inner {
     pub garbage: VecDeque<(CommitTs, TableId, Key)>,
     pub versions: usize,
     pub commit_hook: Option<CommitHook>,
+    /// The write-ahead log commits are appended to; `None`: in memory only.
+    pub log: Option<Arc<Log>>,
+    /// The last commit timestamp handed out (`>= last_commit`: the ones in between are
+    /// waiting for their log record to be durable).
+    pub next_commit: CommitTs,
+    /// Commits whose record is in the log but not yet visible, in commit order.
+    pub pending: VecDeque<PendingCommit>,
+}
+
+/// A commit that has its timestamp and log record, waiting to become visible. Commits become
+/// visible strictly in timestamp order, so a snapshot never misses an older commit that shows
+/// up later.
+pub(super) struct PendingCommit {
+    pub txn: TxnId,
+    pub ts: CommitTs,
+    /// The log position that must be durable first; `None`: none (synchronous_commit = off).
+    pub durable_at: Option<Lsn>,
+    pub keys: Vec<(TableId, Key)>,
+}
+
+/// What a commit needs after the database mutex is released.
+pub(super) enum CommitStep {
+    /// Visible already (or nothing to make visible).
+    Done(Option<CommitTs>),
+    /// Wait for the log to be durable up to `lsn`, then publish.
+    WaitDurable { ts: CommitTs, lsn: Lsn, log: Arc<Log> },
 }
 
 impl Default for Database {
@@ -224,6 +251,9 @@ impl Database {
             garbage: VecDeque::new(),
             versions: 0,
             commit_hook: None,
+            log: None,
+            next_commit: 0,
+            pending: VecDeque::new(),
         };
         let db = Database { shared: Arc::new(Shared { inner: Mutex::new(inner) }) };
         if let Some(interval) = options.gc_interval {
@@ -394,29 +424,70 @@ impl Database {
     /// Begins a transaction.
     pub fn begin(&self, options: TxnOptions) -> Transaction {
         let mut inner = self.shared.inner.lock();
-        let id = inner.next_txn;
-        inner.next_txn += 1;
-        inner.active.insert(
-            id,
-            ActiveTxn {
-                level: options.level,
-                read_only: options.read_only,
-                deferrable: options.deferrable,
-                snapshot: None,
-                ssi_registered: false,
-                subtxn: 0,
-                next_subtxn: 1,
-                savepoints: Vec::new(),
-                writes: Vec::new(),
-                failed: false,
-                lock_timeout: None,
-                statement_deadline: None,
-                cancel_requested: false,
-                signal: Arc::new(Condvar::new()),
-                deferring: false,
-            },
-        );
+        let id = inner.start(options);
         Transaction::new(self.clone(), id, options)
+    }
+
+    /// Attaches the write-ahead log: from now on every commit with writes is appended to it,
+    /// and (with synchronous commit) becomes visible and is acknowledged only once durable.
+    /// Recovery replays into the database before attaching.
+    pub fn attach_log(&self, log: Arc<Log>) {
+        self.shared.inner.lock().log = Some(log);
+    }
+
+    /// The attached log, if any.
+    pub fn log(&self) -> Option<Arc<Log>> {
+        self.shared.inner.lock().log.clone()
+    }
+
+    /// Recovery: applies a committed batch read from the log or a checkpoint, as a commit at
+    /// `batch.commit_ts` (which must not be below the last one applied). No constraint is
+    /// checked: the batch was valid when it committed. Refused once a log is attached.
+    pub fn replay_commit(&self, batch: &crate::txn::CommitBatch) -> Result<()> {
+        let mut guard = self.shared.inner.lock();
+        let inner = &mut *guard;
+        if inner.log.is_some() || batch.commit_ts < inner.last_commit {
+            return Err(Error::InvalidInput(format!(
+                "cannot replay commit {} after {} with a log attached or out of order",
+                batch.commit_ts, inner.last_commit
+            )));
+        }
+        for (table, _, _) in &batch.writes {
+            inner.catalog.table(*table).map_err(|_| {
+                Error::Corrupt(format!("commit {} writes to unknown table {table}", batch.commit_ts))
+            })?;
+        }
+        let txn = inner.start(TxnOptions::new(IsolationLevel::ReadCommitted));
+        let mut keys = Vec::with_capacity(batch.writes.len());
+        for (table, key, row) in &batch.writes {
+            inner.install_version(txn, *table, key, row.clone());
+            keys.push((*table, key.clone()));
+        }
+        inner.next_commit = inner.next_commit.max(batch.commit_ts);
+        inner.publish(PendingCommit { txn, ts: batch.commit_ts, durable_at: None, keys });
+        Ok(())
+    }
+
+    /// Starts the transaction a checkpoint reads through: Repeatable Read, read only, its
+    /// snapshot taken now. Returns it with the snapshot's commit timestamp and the LSN from
+    /// which the log holds every commit not in that snapshot.
+    pub fn begin_checkpoint(&self) -> (Transaction, CommitTs, Lsn) {
+        let options = TxnOptions::new(IsolationLevel::RepeatableRead).read_only();
+        let mut inner = self.shared.inner.lock();
+        let id = inner.start(options);
+        let snapshot = inner.last_commit;
+        inner.txn_mut(id).snapshot = Some(snapshot);
+        let next = inner.log.as_ref().map(|l| l.next_lsn()).unwrap_or(0);
+        // A pending commit's record is before `next` but its writes are not in the snapshot.
+        let replay_from = inner
+            .pending
+            .iter()
+            .filter_map(|p| p.durable_at.map(|lsn| lsn - 1))
+            .min()
+            .unwrap_or(next)
+            .min(next);
+        drop(inner);
+        (Transaction::new(self.clone(), id, options), snapshot, replay_from)
     }
 
     /// Cancels the lock wait `txn` is in (or its next one): the wait ends with 57014. Returns
@@ -468,6 +539,13 @@ impl Database {
     pub fn set_commit_hook(&self, hook: CommitHook) {
         self.shared.inner.lock().commit_hook = Some(hook);
     }
+}
+
+/// The error every write gets once the log has failed.
+pub(super) fn log_failed(failure: &str) -> Error {
+    Error::Io(format!(
+        "the write-ahead log failed ({failure}); the database accepts no more writes until it is restarted"
+    ))
 }
 
 fn background_gc(shared: Weak<Shared>, interval: Duration) {
@@ -631,12 +709,48 @@ impl Inner {
         }
     }
 
-    /// Makes a transaction's writes durable (hook) and visible, and ends it.
-    pub(super) fn commit(&mut self, txn: TxnId) -> Result<Option<CommitTs>> {
+    /// Registers a new transaction; returns its id.
+    pub(super) fn start(&mut self, options: TxnOptions) -> TxnId {
+        let id = self.next_txn;
+        self.next_txn += 1;
+        self.active.insert(
+            id,
+            ActiveTxn {
+                level: options.level,
+                read_only: options.read_only,
+                deferrable: options.deferrable,
+                snapshot: None,
+                ssi_registered: false,
+                subtxn: 0,
+                next_subtxn: 1,
+                savepoints: Vec::new(),
+                writes: Vec::new(),
+                failed: false,
+                lock_timeout: None,
+                statement_deadline: None,
+                cancel_requested: false,
+                signal: Arc::new(Condvar::new()),
+                deferring: false,
+            },
+        );
+        id
+    }
+
+    /// Commits a transaction: SSI's commit-time check, a timestamp, the log record (and the
+    /// hook), then visibility, at once or (synchronous commit with a log) once the record is
+    /// durable: see [`CommitStep`]. Until it is visible the transaction keeps its locks, and
+    /// SSI already counts it as committed, as PostgreSQL does for a prepared transaction.
+    pub(super) fn commit(&mut self, txn: TxnId, synchronous: bool) -> Result<CommitStep> {
         self.ssi.precommit(txn)?;
         let active = self.txn(txn);
-        let needs_ts = !active.writes.is_empty() || self.ssi.is_tracked(txn);
-        let commit_ts = needs_ts.then_some(self.last_commit + 1);
+        let has_writes = !active.writes.is_empty();
+        if has_writes
+            && let Some(failure) = self.log.as_ref().and_then(|l| l.failure())
+        {
+            return Err(log_failed(&failure));
+        }
+        let needs_ts = has_writes || self.ssi.is_tracked(txn);
+        let commit_ts = needs_ts.then_some(self.next_commit + 1);
         let mut keys: Vec<(TableId, Key)> = Vec::new();
         let mut seen = HashSet::new();
         for record in &active.writes {
@@ -644,9 +758,12 @@ impl Inner {
                 keys.push((record.table, record.key.clone()));
             }
         }
-        if let (Some(ts), Some(hook)) = (commit_ts, self.commit_hook.as_mut())
-            && !keys.is_empty()
-        {
+        let Some(ts) = commit_ts else {
+            self.finish(txn);
+            return Ok(CommitStep::Done(None));
+        };
+        let mut durable_at = None;
+        if !keys.is_empty() && (self.commit_hook.is_some() || self.log.is_some()) {
             let writes = keys
                 .iter()
                 .map(|(table, key)| {
@@ -655,28 +772,86 @@ impl Inner {
                     (*table, key.clone(), row)
                 })
                 .collect();
-            hook(&CommitBatch { txn, commit_ts: ts, writes })?;
-        }
-        if let Some(ts) = commit_ts {
-            self.last_commit = ts;
-            for (table, key) in keys {
-                let chain = self.store.chain_mut(table, &key);
-                for version in chain.versions.iter_mut().rev() {
-                    if version.creator != txn {
-                        break;
-                    }
-                    version.commit_ts = Some(ts);
-                }
-                self.garbage.push_back((ts, table, key));
+            let batch = CommitBatch { txn, commit_ts: ts, writes };
+            if let Some(hook) = self.commit_hook.as_mut() {
+                hook(&batch)?;
             }
-            self.ssi.on_commit(txn, ts);
-            self.wake_deferring();
+            if let Some(log) = &self.log {
+                durable_at = Some(log.append_commit(&batch)?);
+            }
         }
+        self.next_commit = ts;
+        self.ssi.on_commit(txn, ts);
+        if keys.is_empty() {
+            // Read only (a serializable transaction SSI still tracks): nothing to make visible.
+            // Behind pending commits, `last_commit` moves on when they become visible.
+            if self.pending.is_empty() {
+                self.last_commit = ts;
+            }
+            self.wake_deferring();
+            self.finish(txn);
+            return Ok(CommitStep::Done(Some(ts)));
+        }
+        let wait = if synchronous { durable_at } else { None };
+        self.pending.push_back(PendingCommit { txn, ts, durable_at: wait, keys });
+        self.publish_ready();
+        if !self.active.contains_key(&txn) {
+            return Ok(CommitStep::Done(Some(ts)));
+        }
+        let log = self.log.clone().expect("only a log makes a commit wait");
+        // Behind an earlier commit that waits for the log: wait for our own record too.
+        let lsn = durable_at.expect("a logged commit");
+        Ok(CommitStep::WaitDurable { ts, lsn, log })
+    }
+
+    /// Makes visible, in order, every pending commit whose log record is durable.
+    pub(super) fn publish_ready(&mut self) {
+        while let Some(front) = self.pending.front() {
+            let ready = match (front.durable_at, &self.log) {
+                (Some(lsn), Some(log)) => log.is_durable(lsn),
+                _ => true,
+            };
+            if !ready {
+                return;
+            }
+            let entry = self.pending.pop_front().expect("just seen");
+            self.publish(entry);
+        }
+    }
+
+    /// After a log failure: publishes what did reach the disk, and rolls back the rest (their
+    /// committers get the error; after a restart such a commit may or may not be there, as
+    /// with any commit cut by a crash before its acknowledgement).
+    pub(super) fn abandon_pending(&mut self) {
+        self.publish_ready();
+        while let Some(entry) = self.pending.pop_front() {
+            self.undo_writes_since(entry.txn, 0);
+            self.ssi.on_abort(entry.txn);
+            self.finish(entry.txn);
+        }
+        self.wake_deferring();
+    }
+
+    /// Stamps a commit's versions with its timestamp, makes it the last visible commit and
+    /// ends the transaction.
+    fn publish(&mut self, entry: PendingCommit) {
+        let PendingCommit { txn, ts, keys, .. } = entry;
+        self.last_commit = ts;
+        for (table, key) in keys {
+            let chain = self.store.chain_mut(table, &key);
+            for version in chain.versions.iter_mut().rev() {
+                if version.creator != txn {
+                    break;
+                }
+                version.commit_ts = Some(ts);
+            }
+            self.garbage.push_back((ts, table, key));
+        }
+        self.wake_deferring();
         self.finish(txn);
         if self.garbage.len() > INLINE_GC_THRESHOLD {
             self.gc();
         }
-        Ok(commit_ts)
     }
 
     /// Undoes a transaction's writes and ends it.
@@ -690,7 +865,7 @@ impl Inner {
     fn finish(&mut self, txn: TxnId) {
         self.locks.release_all(txn);
         self.active.remove(&txn);
-        self.ssi.cleanup();
+        self.ssi.cleanup(self.last_commit);
     }
 
     /// A serializable transaction finished: DEFERRABLE waiters look again at their snapshot.

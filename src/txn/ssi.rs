@@ -589,12 +589,14 @@ impl Ssi {
 
     /// Drops committed transactions that no active serializable transaction overlaps: those
     /// that committed at or before the oldest active snapshot (`None`: nothing is active).
-    pub fn cleanup(&mut self) {
-        let watermark = self.oldest_active_snapshot();
+    /// `visible` is the last commit made visible: transactions committed after it (their log
+    /// record is not yet durable) overlap every snapshot taken meanwhile, so they stay.
+    pub fn cleanup(&mut self, visible: CommitTs) {
+        let watermark = self.oldest_active_snapshot().unwrap_or(visible).min(visible);
         while let Some(&id) = self.committed.front() {
             let commit = self.xacts.get(&id).and_then(|x| x.commit_ts);
-            match (commit, watermark) {
-                (Some(c), Some(w)) if c > w => break,
+            match commit {
+                Some(c) if c > watermark => break,
                 _ => {
                     self.committed.pop_front();
                     self.remove(id);

@@ -27,6 +27,7 @@ use parking_lot::MutexGuard;
 
 use super::locks::{LockMode, LockTarget, WaitPolicy};
 use super::mvcc::{
+    CommitStep, log_failed,
     Database, Inner, IsolationLevel, TxnOptions, View, acquire_lock, visible_version,
 };
 use super::ssi::{ReadTarget, WriteTarget};
@@ -81,11 +82,12 @@ pub struct Transaction {
     id: TxnId,
     options: TxnOptions,
     done: bool,
+    synchronous_commit: bool,
 }
 
 impl Transaction {
     pub(super) fn new(db: Database, id: TxnId, options: TxnOptions) -> Self {
-        Transaction { db, id, options, done: false }
+        Transaction { db, id, options, done: false, synchronous_commit: true }
     }
 
     /// The transaction's id (shown as `T<id>` in explanations).
@@ -287,13 +289,42 @@ impl Transaction {
             guard.rollback(id);
             return Err(e);
         }
-        match guard.commit(id) {
-            Ok(commit_ts) => Ok(CommitInfo { commit_ts }),
+        let step = match guard.commit(id, self.synchronous_commit) {
+            Ok(step) => step,
             Err(e) => {
                 guard.rollback(id);
-                Err(e)
+                return Err(e);
+            }
+        };
+        match step {
+            CommitStep::Done(commit_ts) => Ok(CommitInfo { commit_ts }),
+            CommitStep::WaitDurable { ts, lsn, log } => {
+                drop(guard);
+                let durable = log.wait_durable(lsn);
+                let mut guard = self.db.shared.inner.lock();
+                match durable {
+                    Ok(()) => {
+                        guard.publish_ready();
+                        debug_assert!(!guard.active.contains_key(&id), "published");
+                        Ok(CommitInfo { commit_ts: Some(ts) })
+                    }
+                    Err(e) => {
+                        guard.abandon_pending();
+                        if guard.active.contains_key(&id) {
+                            guard.rollback(id);
+                        }
+                        Err(log_failed(&e.to_string()))
+                    }
+                }
             }
         }
+    }
+
+    /// Whether COMMIT waits until the commit record is durable (`on`, the default) or
+    /// returns before that (`off`: a crash may lose the last moments' commits, never
+    /// corrupt anything). Decided at commit time, like PostgreSQL's `synchronous_commit`.
+    pub fn set_synchronous_commit(&mut self, on: bool) {
+        self.synchronous_commit = on;
     }
 
     /// Rolls back.

@@ -1,0 +1,298 @@
+//! Checkpoints: a consistent copy of every table, from which recovery starts instead of the
+//! beginning of the log.
+//!
+//! FORMAT. `checkpoint/<replay-from LSN, 16 hex digits>.ckpt`: the magic `ISOLACKP` and the
+//! format version, then blocks `length u32 | CRC32 u32 | kind u8 | body`: one Meta block
+//! (the snapshot's commit timestamp, the LSN replay starts from, the LSN from which DDL records
+//! are not yet in the checkpoint), the DDL history, sequence positions, row blocks (a table id
+//! and rows), and an End block with the counts. A checkpoint is written under a `.tmp` name,
+//! synced, renamed and the directory synced; only then are older checkpoints and the log
+//! before `replay_from` removed. So the newest `.ckpt` is always complete: if it does not read
+//! back, that is corruption and recovery refuses, naming the file and offset.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::encoding::{DdlRecord, Decoder, Encoder};
+use super::log::{FORMAT_VERSION, Lsn};
+use super::storage::{Storage, StorageFile};
+use crate::catalog::TableId;
+use crate::error::{Error, Result};
+use crate::storage::CommitTs;
+use crate::types::{Key, Row};
+
+const MAGIC: &[u8; 8] = b"ISOLACKP";
+const HEADER: usize = 12;
+const BLOCK_META: u8 = 1;
+const BLOCK_DDL: u8 = 2;
+const BLOCK_SEQUENCE: u8 = 3;
+const BLOCK_ROWS: u8 = 4;
+const BLOCK_END: u8 = 5;
+
+fn io_error(path: &Path, e: std::io::Error) -> Error {
+    Error::Io(format!("{}: {e}", path.display()))
+}
+
+/// Where a checkpoint sits in the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckpointMeta {
+    /// Every commit with a timestamp at or below this is in the checkpoint; none above.
+    pub snapshot_ts: CommitTs,
+    /// Replay starts at this LSN (commits at or below `snapshot_ts` found after it are skipped).
+    pub replay_from: Lsn,
+    /// DDL records from this LSN on are not in the checkpoint's DDL history.
+    pub ddl_from: Lsn,
+}
+
+/// Writes one checkpoint.
+pub struct CheckpointWriter {
+    storage: Arc<dyn Storage>,
+    dir: PathBuf,
+    tmp: PathBuf,
+    path: PathBuf,
+    file: Box<dyn StorageFile>,
+    buf: Vec<u8>,
+    blocks: u64,
+    rows: u64,
+}
+
+impl CheckpointWriter {
+    pub fn begin(storage: Arc<dyn Storage>, dir: &Path, meta: CheckpointMeta) -> Result<Self> {
+        storage.create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+        let name = format!("{:016x}.ckpt", meta.replay_from);
+        let path = dir.join(&name);
+        let tmp = dir.join(format!("{name}.tmp"));
+        let mut file = storage.create(&tmp).map_err(|e| io_error(&tmp, e))?;
+        let mut header = MAGIC.to_vec();
+        header.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        file.append(&header).map_err(|e| io_error(&tmp, e))?;
+        let mut w = CheckpointWriter {
+            storage,
+            dir: dir.to_path_buf(),
+            tmp,
+            path,
+            file,
+            buf: Vec::new(),
+            blocks: 0,
+            rows: 0,
+        };
+        w.block(BLOCK_META, |e| {
+            e.u64(meta.snapshot_ts);
+            e.u64(meta.replay_from);
+            e.u64(meta.ddl_from);
+        })?;
+        Ok(w)
+    }
+
+    fn block(&mut self, kind: u8, body: impl FnOnce(&mut Encoder)) -> Result<()> {
+        self.buf.clear();
+        self.buf.extend_from_slice(&[0; 8]);
+        self.buf.push(kind);
+        body(&mut Encoder(&mut self.buf));
+        let len = (self.buf.len() - 8) as u32;
+        let crc = crc32fast::hash(&self.buf[8..]);
+        self.buf[0..4].copy_from_slice(&len.to_le_bytes());
+        self.buf[4..8].copy_from_slice(&crc.to_le_bytes());
+        self.file.append(&self.buf).map_err(|e| io_error(&self.tmp, e))?;
+        self.blocks += 1;
+        Ok(())
+    }
+
+    pub fn ddl(&mut self, ddl: &DdlRecord) -> Result<()> {
+        self.block(BLOCK_DDL, |e| {
+            match ddl.created_table {
+                Some(id) => {
+                    e.u8(1);
+                    e.u32(id);
+                }
+                None => e.u8(0),
+            }
+            e.str(&ddl.text);
+        })
+    }
+
+    /// A serial column's sequence: the last value handed out.
+    pub fn sequence(&mut self, table: TableId, column: u32, value: i64) -> Result<()> {
+        self.block(BLOCK_SEQUENCE, |e| {
+            e.u32(table);
+            e.u32(column);
+            e.u64(value as u64);
+        })
+    }
+
+    pub fn rows(&mut self, table: TableId, rows: &[(Key, Row)]) -> Result<()> {
+        self.rows += rows.len() as u64;
+        self.block(BLOCK_ROWS, |e| {
+            e.u32(table);
+            e.u32(rows.len() as u32);
+            for (key, row) in rows {
+                e.values(key);
+                e.values(row);
+            }
+        })
+    }
+
+    /// Seals the checkpoint: End block, sync, rename, directory sync; then removes older ones.
+    /// Returns the path and the number of rows.
+    pub fn finish(mut self) -> Result<(PathBuf, u64)> {
+        let (blocks, rows) = (self.blocks, self.rows);
+        self.block(BLOCK_END, |e| {
+            e.u64(blocks);
+            e.u64(rows);
+        })?;
+        self.file.sync_data().map_err(|e| io_error(&self.tmp, e))?;
+        self.storage.rename(&self.tmp, &self.path).map_err(|e| io_error(&self.path, e))?;
+        self.storage.sync_dir(&self.dir).map_err(|e| io_error(&self.dir, e))?;
+        let keep = self.path.file_name().map(|n| n.to_string_lossy().into_owned());
+        for name in self.storage.list(&self.dir).map_err(|e| io_error(&self.dir, e))? {
+            if Some(&name) != keep.as_ref() && name.ends_with(".ckpt") {
+                let old = self.dir.join(&name);
+                self.storage.remove(&old).map_err(|e| io_error(&old, e))?;
+            }
+        }
+        self.storage.sync_dir(&self.dir).map_err(|e| io_error(&self.dir, e))?;
+        Ok((self.path, rows))
+    }
+}
+
+/// A checkpoint read back and verified (every checksum, and the End block's counts).
+pub struct Checkpoint {
+    pub path: PathBuf,
+    pub meta: CheckpointMeta,
+    pub ddl: Vec<DdlRecord>,
+    /// `(table, column, last value)`.
+    pub sequences: Vec<(TableId, u32, i64)>,
+    pub rows: u64,
+    data: Vec<u8>,
+    /// Offsets and lengths of the row blocks' bodies.
+    row_blocks: Vec<(usize, usize)>,
+}
+
+/// Streams a checkpoint's rows.
+pub trait CheckpointReader {
+    /// Calls `f` with each row block, in the order written.
+    fn for_each_rows(&self, f: &mut dyn FnMut(TableId, Vec<(Key, Row)>) -> Result<()>)
+    -> Result<()>;
+}
+
+impl CheckpointReader for Checkpoint {
+    fn for_each_rows(
+        &self,
+        f: &mut dyn FnMut(TableId, Vec<(Key, Row)>) -> Result<()>,
+    ) -> Result<()> {
+        for &(start, len) in &self.row_blocks {
+            let corrupt = |why: String| {
+                Error::Corrupt(format!("{} at offset {start}: {why}", self.path.display()))
+            };
+            let mut d = Decoder::new(&self.data[start..start + len]);
+            let decoded = (|| {
+                let table = d.u32()?;
+                let n = d.u32()? as usize;
+                let mut rows = Vec::with_capacity(n.min(len));
+                for _ in 0..n {
+                    rows.push((d.values()?, d.values()?));
+                }
+                Ok::<_, super::DecodeError>((table, rows))
+            })();
+            let (table, rows) = decoded.map_err(|e| corrupt(e.0))?;
+            f(table, rows)?;
+        }
+        Ok(())
+    }
+}
+
+/// Removes unfinished checkpoints and reads the newest finished one, if any.
+pub fn read_latest_checkpoint(storage: &dyn Storage, dir: &Path) -> Result<Option<Checkpoint>> {
+    let names = storage.list(dir).map_err(|e| io_error(dir, e))?;
+    for tmp in names.iter().filter(|n| n.ends_with(".ckpt.tmp")) {
+        let path = dir.join(tmp);
+        storage.remove(&path).map_err(|e| io_error(&path, e))?;
+    }
+    let Some(name) = names.iter().filter(|n| n.ends_with(".ckpt")).max() else {
+        return Ok(None);
+    };
+    let path = dir.join(name);
+    let data = storage.read(&path).map_err(|e| io_error(&path, e))?;
+    parse(path, data).map(Some)
+}
+
+fn parse(path: PathBuf, data: Vec<u8>) -> Result<Checkpoint> {
+    let corrupt =
+        |offset: usize, why: &str| Error::Corrupt(format!("{} at offset {offset}: {why}", path.display()));
+    if data.len() < HEADER || &data[..8] != MAGIC {
+        return Err(corrupt(0, "not a checkpoint file"));
+    }
+    let version = u32::from_le_bytes(data[8..12].try_into().expect("4"));
+    if version != FORMAT_VERSION {
+        return Err(corrupt(8, &format!("format version {version}, this isola reads {FORMAT_VERSION}")));
+    }
+    let mut meta = None;
+    let mut ddl = Vec::new();
+    let mut sequences = Vec::new();
+    let mut row_blocks = Vec::new();
+    let mut rows = 0u64;
+    let mut blocks = 0u64;
+    let mut ended = false;
+    let mut offset = HEADER;
+    while offset < data.len() {
+        if ended {
+            return Err(corrupt(offset, "bytes after the End block"));
+        }
+        if data.len() - offset < 9 {
+            return Err(corrupt(offset, "a block header cut short"));
+        }
+        let len = u32::from_le_bytes(data[offset..offset + 4].try_into().expect("4")) as usize;
+        let crc = u32::from_le_bytes(data[offset + 4..offset + 8].try_into().expect("4"));
+        if data.len() - offset - 8 < len || len == 0 {
+            return Err(corrupt(offset, "a block cut short"));
+        }
+        let body = &data[offset + 8..offset + 8 + len];
+        if crc32fast::hash(body) != crc {
+            return Err(corrupt(offset, "checksum mismatch"));
+        }
+        let mut d = Decoder::new(&body[1..]);
+        let bad = |e: super::DecodeError| corrupt(offset, &e.0);
+        match body[0] {
+            BLOCK_META => {
+                meta = Some(CheckpointMeta {
+                    snapshot_ts: d.u64().map_err(bad)?,
+                    replay_from: d.u64().map_err(bad)?,
+                    ddl_from: d.u64().map_err(bad)?,
+                })
+            }
+            BLOCK_DDL => {
+                let created_table = match d.u8().map_err(bad)? {
+                    0 => None,
+                    _ => Some(d.u32().map_err(bad)?),
+                };
+                ddl.push(DdlRecord { text: d.string().map_err(bad)?, created_table });
+            }
+            BLOCK_SEQUENCE => sequences.push((
+                d.u32().map_err(bad)?,
+                d.u32().map_err(bad)?,
+                d.u64().map_err(bad)? as i64,
+            )),
+            BLOCK_ROWS => {
+                let mut peek = Decoder::new(&body[1..]);
+                peek.u32().map_err(bad)?;
+                rows += peek.u32().map_err(bad)? as u64;
+                row_blocks.push((offset + 9, len - 1));
+            }
+            BLOCK_END => {
+                let (b, r) = (d.u64().map_err(bad)?, d.u64().map_err(bad)?);
+                if b != blocks || r != rows {
+                    return Err(corrupt(offset, "the End block's counts do not match"));
+                }
+                ended = true;
+            }
+            k => return Err(corrupt(offset, &format!("unknown block kind {k}"))),
+        }
+        blocks += 1;
+        offset += 8 + len;
+    }
+    if !ended {
+        return Err(corrupt(offset, "no End block"));
+    }
+    let meta = meta.ok_or_else(|| corrupt(HEADER, "no Meta block"))?;
+    Ok(Checkpoint { path, meta, ddl, sequences, rows, data, row_blocks })
+}

@@ -1,0 +1,477 @@
+//! The write-ahead log: segment files of checksummed frames of records, group commit, and the
+//! reading side of recovery.
+//!
+//! FORMAT. The log is a sequence of records numbered from 0 (a record's number is its LSN).
+//! It lives in segment files `wal/<first LSN, 16 hex digits>.wal`, each opening with a header
+//! (`ISOLAWAL`, format version, first LSN, CRC32 of those). After the header come frames:
+//! `payload length u32 | CRC32 u32 | first LSN u64 | record count u32 | payload`, the CRC
+//! covering LSN, count and payload. A frame is what one flush wrote: every record appended since
+//! the previous flush. A record is never split across frames or segments.
+//!
+//! GROUP COMMIT. Committers append records to an in-memory buffer (under the caller's commit
+//! order, so log order = commit order) and then wait until their LSN is durable. The first
+//! waiter to find no flush running becomes the leader: it takes the whole buffer, writes it as
+//! one frame, `fdatasync`s, marks everything in it durable and wakes the others. Records
+//! appended while it flushed go out together in the next frame, so one fsync serves many
+//! commits and throughput grows with the number of committers.
+//!
+//! ONE FRAME IN FLIGHT. A frame is written only after the previous one was synced, so a crash
+//! can damage only the last frame of the last segment. Recovery therefore treats a bad frame
+//! that ends the log (cut short, or complete with a bad checksum and nothing after it) as a
+//! torn tail: it is cut off and the log continues from there. Any other bad frame, a gap in
+//! the LSNs or a bad header in an older segment is corruption: recovery refuses, naming the
+//! file and the offset.
+//!
+//! FAIL-STOP. If a write or sync fails, the log records the failure and every later append
+//! and wait returns it: the database stops accepting writes instead of carrying on with an
+//! unknown durable state.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use parking_lot::{Condvar, Mutex};
+
+use super::encoding::{Decoder, Encoder, Record};
+use super::storage::{Storage, StorageFile};
+use crate::error::{Error, Result};
+use crate::txn::CommitBatch;
+
+/// A record's number in the log.
+pub type Lsn = u64;
+
+const SEGMENT_MAGIC: &[u8; 8] = b"ISOLAWAL";
+/// The on-disk format version; recovery refuses any other.
+pub const FORMAT_VERSION: u32 = 1;
+const SEGMENT_HEADER: usize = 24;
+const FRAME_HEADER: usize = 20;
+
+/// Settings of the log.
+#[derive(Clone, Debug)]
+pub struct LogOptions {
+    /// A new segment starts once the current one is this large.
+    pub segment_size: u64,
+    /// How long records appended without a waiter (synchronous_commit = off) may stay unwritten.
+    pub writer_delay: Duration,
+}
+
+impl Default for LogOptions {
+    fn default() -> Self {
+        LogOptions { segment_size: 64 << 20, writer_delay: Duration::from_millis(10) }
+    }
+}
+
+/// Counters for benchmarks and introspection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LogStats {
+    pub records: u64,
+    pub frames: u64,
+    pub syncs: u64,
+    pub bytes: u64,
+}
+
+/// The write-ahead log, open for appending.
+pub struct Log {
+    storage: Arc<dyn Storage>,
+    dir: PathBuf,
+    options: LogOptions,
+    state: Mutex<AppendState>,
+    flushed: Condvar,
+    writer: Mutex<SegmentWriter>,
+    syncs: AtomicU64,
+    frames: AtomicU64,
+    bytes: AtomicU64,
+}
+
+struct AppendState {
+    /// Encoded records not yet written.
+    buffer: Vec<u8>,
+    /// The LSN of the first record in `buffer`.
+    buffered_from: Lsn,
+    /// The LSN the next appended record gets.
+    next: Lsn,
+    /// Every record below this LSN is durable.
+    durable: Lsn,
+    /// A leader is writing and syncing a frame.
+    flushing: bool,
+    /// The write or sync that failed: the log accepts nothing more.
+    failed: Option<String>,
+}
+
+struct SegmentWriter {
+    file: Box<dyn StorageFile>,
+    path: PathBuf,
+    /// Bytes in the current segment.
+    size: u64,
+}
+
+/// A segment file: its first LSN and path.
+#[derive(Clone, Debug)]
+struct Segment {
+    first: Lsn,
+    path: PathBuf,
+}
+
+fn segment_name(first: Lsn) -> String {
+    format!("{first:016x}.wal")
+}
+
+fn segments(storage: &dyn Storage, dir: &Path) -> Result<Vec<Segment>> {
+    let mut out = Vec::new();
+    for name in storage.list(dir).map_err(|e| io_error(dir, e))? {
+        let Some(stem) = name.strip_suffix(".wal") else { continue };
+        let Ok(first) = Lsn::from_str_radix(stem, 16) else { continue };
+        out.push(Segment { first, path: dir.join(name) });
+    }
+    out.sort_by_key(|s| s.first);
+    Ok(out)
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> Error {
+    Error::Io(format!("{}: {e}", path.display()))
+}
+
+fn segment_header(first: Lsn) -> Vec<u8> {
+    let mut h = Vec::with_capacity(SEGMENT_HEADER);
+    h.extend_from_slice(SEGMENT_MAGIC);
+    h.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    h.extend_from_slice(&first.to_le_bytes());
+    let crc = crc32fast::hash(&h);
+    h.extend_from_slice(&crc.to_le_bytes());
+    h
+}
+
+/// Checks a segment header; `Err` says what is wrong with it.
+fn check_segment_header(data: &[u8], first: Lsn) -> std::result::Result<(), String> {
+    if data.len() < SEGMENT_HEADER {
+        return Err(format!("header cut short ({} bytes)", data.len()));
+    }
+    let crc = u32::from_le_bytes(data[20..24].try_into().expect("4 bytes"));
+    if crc32fast::hash(&data[..20]) != crc || &data[..8] != SEGMENT_MAGIC {
+        return Err("bad header".into());
+    }
+    let version = u32::from_le_bytes(data[8..12].try_into().expect("4 bytes"));
+    if version != FORMAT_VERSION {
+        return Err(format!("format version {version}, this isola reads {FORMAT_VERSION}"));
+    }
+    let named = u64::from_le_bytes(data[12..20].try_into().expect("8 bytes"));
+    if named != first {
+        return Err(format!("header says first LSN {named}, the name says {first}"));
+    }
+    Ok(())
+}
+
+fn frame(first: Lsn, count: u32, payload: &[u8]) -> Vec<u8> {
+    let mut f = Vec::with_capacity(FRAME_HEADER + payload.len());
+    f.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    f.extend_from_slice(&[0; 4]);
+    f.extend_from_slice(&first.to_le_bytes());
+    f.extend_from_slice(&count.to_le_bytes());
+    f.extend_from_slice(payload);
+    let crc = crc32fast::hash(&f[8..]);
+    f[4..8].copy_from_slice(&crc.to_le_bytes());
+    f
+}
+
+/// What reading a log found, besides the records it handed over.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Replay {
+    /// The LSN the next record gets.
+    pub next: Lsn,
+    /// Records handed to `apply`.
+    pub applied: u64,
+    /// A torn tail was cut off: `(file, offset, bytes dropped)`.
+    pub torn_tail: Option<(PathBuf, u64, u64)>,
+}
+
+impl Log {
+    /// Opens the log in `dir`, handing every record with LSN >= `from` to `apply` in order,
+    /// cutting off a torn tail, then opens it for appending. A new log starts at `from`.
+    pub fn open(
+        storage: Arc<dyn Storage>,
+        dir: &Path,
+        from: Lsn,
+        options: LogOptions,
+        mut apply: impl FnMut(Lsn, Record) -> Result<()>,
+    ) -> Result<(Arc<Log>, Replay)> {
+        storage.create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+        let mut segs = segments(&*storage, dir)?;
+        let mut replay = Replay { next: from, ..Replay::default() };
+        // Skip segments that end before `from`; the one holding `from` must exist.
+        let start = segs.iter().rposition(|s| s.first <= from);
+        if let (None, Some(first)) = (start, segs.first()) {
+            return Err(Error::Corrupt(format!(
+                "the log must hold LSN {from} but starts at {} ({})",
+                first.first,
+                first.path.display()
+            )));
+        }
+        let start = start.unwrap_or(0);
+        let mut expected: Option<Lsn> = None;
+        for i in start..segs.len() {
+            let seg = segs[i].clone();
+            let last = i + 1 == segs.len();
+            let data = storage.read(&seg.path).map_err(|e| io_error(&seg.path, e))?;
+            if let Some(exp) = expected
+                && exp != seg.first
+            {
+                return Err(Error::Corrupt(format!(
+                    "{}: the log jumps from LSN {exp} to {} (a segment is missing)",
+                    seg.path.display(),
+                    seg.first
+                )));
+            }
+            if let Err(what) = check_segment_header(&data, seg.first) {
+                if last && data.len() <= SEGMENT_HEADER && i > start {
+                    // A segment being created when the machine stopped: nothing in it.
+                    storage.remove(&seg.path).map_err(|e| io_error(&seg.path, e))?;
+                    storage.sync_dir(dir).map_err(|e| io_error(dir, e))?;
+                    segs.pop();
+                    break;
+                }
+                return Err(Error::Corrupt(format!("{} at offset 0: {what}", seg.path.display())));
+            }
+            let mut offset = SEGMENT_HEADER;
+            let mut lsn = seg.first;
+            while offset < data.len() {
+                let at = |why: &str| {
+                    Error::Corrupt(format!("{} at offset {offset}: {why}", seg.path.display()))
+                };
+                let rest = &data[offset..];
+                if rest.len() < FRAME_HEADER {
+                    if last {
+                        break;
+                    }
+                    return Err(at("a frame header cut short"));
+                }
+                let len = u32::from_le_bytes(rest[0..4].try_into().expect("4")) as usize;
+                let crc = u32::from_le_bytes(rest[4..8].try_into().expect("4"));
+                if rest.len() - FRAME_HEADER < len {
+                    if last {
+                        break;
+                    }
+                    return Err(at("a frame cut short"));
+                }
+                let body = &rest[8..FRAME_HEADER + len];
+                let complete_frame_ends_file = offset + FRAME_HEADER + len == data.len();
+                if crc32fast::hash(body) != crc {
+                    if last && complete_frame_ends_file {
+                        break; // the last frame was being written: torn
+                    }
+                    return Err(at("checksum mismatch in a frame followed by more log"));
+                }
+                let first = u64::from_le_bytes(rest[8..16].try_into().expect("8"));
+                let count = u32::from_le_bytes(rest[16..20].try_into().expect("4"));
+                if first != lsn {
+                    return Err(at(&format!("frame starts at LSN {first}, expected {lsn}")));
+                }
+                let mut d = Decoder::new(&rest[FRAME_HEADER..FRAME_HEADER + len]);
+                for _ in 0..count {
+                    let record = d.record().map_err(|e| at(&format!("undecodable record: {}", e.0)))?;
+                    if lsn >= from {
+                        apply(lsn, record)?;
+                        replay.applied += 1;
+                    }
+                    lsn += 1;
+                }
+                if !d.is_empty() {
+                    return Err(at("bytes after the frame's records"));
+                }
+                offset += FRAME_HEADER + len;
+            }
+            if offset < data.len() {
+                let dropped = (data.len() - offset) as u64;
+                storage.truncate(&seg.path, offset as u64).map_err(|e| io_error(&seg.path, e))?;
+                replay.torn_tail = Some((seg.path.clone(), offset as u64, dropped));
+            }
+            expected = Some(lsn);
+            replay.next = lsn.max(from);
+        }
+        if let Some(exp) = expected
+            && exp < from
+        {
+            return Err(Error::Corrupt(format!(
+                "the log ends at LSN {exp} but the checkpoint needs it up to {from}"
+            )));
+        }
+        // Append to the last segment, or start the first one.
+        let (file, path, size) = match segs.last() {
+            Some(seg) if expected.is_some() => {
+                let size = storage.read(&seg.path).map_err(|e| io_error(&seg.path, e))?.len();
+                let file = storage.open_append(&seg.path).map_err(|e| io_error(&seg.path, e))?;
+                (file, seg.path.clone(), size as u64)
+            }
+            _ => {
+                let (file, path) = Self::create_segment(&*storage, dir, replay.next)?;
+                (file, path, SEGMENT_HEADER as u64)
+            }
+        };
+        let log = Arc::new(Log {
+            storage,
+            dir: dir.to_path_buf(),
+            options,
+            state: Mutex::new(AppendState {
+                buffer: Vec::new(),
+                buffered_from: replay.next,
+                next: replay.next,
+                durable: replay.next,
+                flushing: false,
+                failed: None,
+            }),
+            flushed: Condvar::new(),
+            writer: Mutex::new(SegmentWriter { file, path, size }),
+            syncs: AtomicU64::new(0),
+            frames: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+        });
+        let weak = Arc::downgrade(&log);
+        let delay = log.options.writer_delay;
+        std::thread::Builder::new()
+            .name("isola-wal-writer".into())
+            .spawn(move || {
+                while let Some(log) = weak.upgrade() {
+                    let _ = log.flush();
+                    drop(log);
+                    std::thread::sleep(delay);
+                }
+            })
+            .map_err(|e| Error::Io(format!("spawning the log writer: {e}")))?;
+        Ok((log, replay))
+    }
+
+    fn create_segment(
+        storage: &dyn Storage,
+        dir: &Path,
+        first: Lsn,
+    ) -> Result<(Box<dyn StorageFile>, PathBuf)> {
+        let path = dir.join(segment_name(first));
+        let mut file = storage.create(&path).map_err(|e| io_error(&path, e))?;
+        file.append(&segment_header(first)).map_err(|e| io_error(&path, e))?;
+        file.sync_data().map_err(|e| io_error(&path, e))?;
+        storage.sync_dir(dir).map_err(|e| io_error(dir, e))?;
+        Ok((file, path))
+    }
+
+    /// Appends a record; returns the LSN to wait for ([`Log::wait_durable`]) to know it is on disk.
+    pub fn append(&self, record: &Record) -> Result<Lsn> {
+        let mut st = self.state.lock();
+        if let Some(e) = &st.failed {
+            return Err(Error::Io(e.clone()));
+        }
+        Encoder(&mut st.buffer).record(record);
+        st.next += 1;
+        Ok(st.next)
+    }
+
+    /// Appends a commit record (see [`Log::append`]).
+    pub fn append_commit(&self, batch: &CommitBatch) -> Result<Lsn> {
+        // Encoding borrows the batch; `Record::Commit` would need to own it.
+        let mut st = self.state.lock();
+        if let Some(e) = &st.failed {
+            return Err(Error::Io(e.clone()));
+        }
+        super::encoding::encode_commit(&mut st.buffer, batch);
+        st.next += 1;
+        Ok(st.next)
+    }
+
+    /// Whether every record before `lsn` is durable.
+    pub fn is_durable(&self, lsn: Lsn) -> bool {
+        self.state.lock().durable >= lsn
+    }
+
+    /// The LSN the next record will get.
+    pub fn next_lsn(&self) -> Lsn {
+        self.state.lock().next
+    }
+
+    /// Waits until every record before `lsn` is durable, leading a flush if none is running.
+    pub fn wait_durable(&self, lsn: Lsn) -> Result<()> {
+        let mut st = self.state.lock();
+        loop {
+            if let Some(e) = &st.failed {
+                return Err(Error::Io(e.clone()));
+            }
+            if st.durable >= lsn {
+                return Ok(());
+            }
+            if st.flushing {
+                self.flushed.wait(&mut st);
+                continue;
+            }
+            // Lead: take everything appended so far as one frame.
+            st.flushing = true;
+            let payload = std::mem::take(&mut st.buffer);
+            let first = st.buffered_from;
+            let end = st.next;
+            st.buffered_from = end;
+            drop(st);
+            let result = self.write_frame(first, (end - first) as u32, &payload);
+            st = self.state.lock();
+            st.flushing = false;
+            match result {
+                Ok(()) => st.durable = end,
+                Err(e) => st.failed = Some(e.to_string()),
+            }
+            self.flushed.notify_all();
+        }
+    }
+
+    /// Writes and syncs everything appended so far.
+    pub fn flush(&self) -> Result<()> {
+        let next = self.next_lsn();
+        self.wait_durable(next)
+    }
+
+    fn write_frame(&self, first: Lsn, count: u32, payload: &[u8]) -> Result<()> {
+        let data = frame(first, count, payload);
+        let mut w = self.writer.lock();
+        if w.size + data.len() as u64 > self.options.segment_size
+            && w.size > SEGMENT_HEADER as u64
+        {
+            let (file, path) = Self::create_segment(&*self.storage, &self.dir, first)?;
+            *w = SegmentWriter { file, path, size: SEGMENT_HEADER as u64 };
+            self.syncs.fetch_add(2, Ordering::Relaxed);
+        }
+        let w = &mut *w;
+        w.file.append(&data).map_err(|e| io_error(&w.path, e))?;
+        w.file.sync_data().map_err(|e| io_error(&w.path, e))?;
+        w.size += data.len() as u64;
+        self.syncs.fetch_add(1, Ordering::Relaxed);
+        self.frames.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Removes segments that hold only records before `lsn` (a checkpoint covers them).
+    pub fn remove_before(&self, lsn: Lsn) -> Result<usize> {
+        let _w = self.writer.lock(); // no segment switch meanwhile
+        let segs = segments(&*self.storage, &self.dir)?;
+        let mut removed = 0;
+        for pair in segs.windows(2) {
+            if pair[1].first <= lsn {
+                self.storage.remove(&pair[0].path).map_err(|e| io_error(&pair[0].path, e))?;
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            self.storage.sync_dir(&self.dir).map_err(|e| io_error(&self.dir, e))?;
+        }
+        Ok(removed)
+    }
+
+    /// The failure that stopped the log, if any.
+    pub fn failure(&self) -> Option<String> {
+        self.state.lock().failed.clone()
+    }
+
+    pub fn stats(&self) -> LogStats {
+        LogStats {
+            records: self.state.lock().next,
+            frames: self.frames.load(Ordering::Relaxed),
+            syncs: self.syncs.load(Ordering::Relaxed),
+            bytes: self.bytes.load(Ordering::Relaxed),
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! Durability: the write-ahead log, checkpoints, and the files under them.
+//!
+//! - `encoding.rs`: the byte format of values, rows and log records.
+//! - `storage.rs`: the file layer ([`OsStorage`]) and a fault-injecting one for tests
+//!   ([`FaultyStorage`]).
+//! - `log.rs`: [`Log`]: segments of checksummed frames, group commit, fail-stop, and reading
+//!   the log back at recovery (torn tail cut, corruption refused).
+//! - `checkpoint.rs`: consistent snapshots of every table, written while transactions run.
+//!
+//! How they fit with the core and the SQL layer (recovery order, what is logged when) is in
+//! `docs/durability.md`.
+
+mod checkpoint;
+mod encoding;
+mod log;
+mod storage;
+
+pub use checkpoint::{
+    Checkpoint, CheckpointMeta, CheckpointReader, CheckpointWriter, read_latest_checkpoint,
+};
+pub use encoding::{DdlRecord, DecodeError, Record};
+pub use log::{FORMAT_VERSION, Log, LogOptions, LogStats, Lsn, Replay};
+pub use storage::{FaultyStorage, OsStorage, Storage, StorageFile, TornTail};

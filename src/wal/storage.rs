@@ -1,0 +1,323 @@
+//! The files under the log and checkpoints, behind a trait so tests can inject faults.
+//!
+//! [`OsStorage`] is the real file system (`fdatasync` for file data, `fsync` of the directory
+//! after creating, renaming or removing files). [`FaultyStorage`] keeps files in memory and
+//! models a crash faithfully for an append-only writer: only bytes covered by a completed
+//! `sync_data` survive, plus optionally a torn, garbled fragment of the unsynced tail; directory
+//! changes survive only once the directory was synced. It can also fail the N-th write or sync,
+//! after which every operation fails (the process is "dead") until [`FaultyStorage::crash`].
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+/// A file open for appending.
+pub trait StorageFile: Send {
+    fn append(&mut self, data: &[u8]) -> io::Result<()>;
+    /// Makes every appended byte durable.
+    fn sync_data(&mut self) -> io::Result<()>;
+}
+
+/// A directory tree of files.
+pub trait Storage: Send + Sync {
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
+    /// The names of the files in a directory (empty if it does not exist).
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>>;
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// Creates (or empties) a file and opens it for appending.
+    fn create(&self, path: &Path) -> io::Result<Box<dyn StorageFile>>;
+    /// Opens an existing file for appending at its end.
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn StorageFile>>;
+    /// Cuts a file to `len` bytes and makes that durable.
+    fn truncate(&self, path: &Path, len: u64) -> io::Result<()>;
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    fn remove(&self, path: &Path) -> io::Result<()>;
+    /// Makes the directory's entries (created, renamed, removed files) durable.
+    fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+}
+
+/// The real file system.
+pub struct OsStorage;
+
+struct OsFile(std::fs::File);
+
+impl StorageFile for OsFile {
+    fn append(&mut self, data: &[u8]) -> io::Result<()> {
+        self.0.write_all(data)
+    }
+    fn sync_data(&mut self) -> io::Result<()> {
+        self.0.sync_data()
+    }
+}
+
+impl Storage for OsStorage {
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        std::fs::create_dir_all(dir)
+    }
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        match std::fs::read_dir(dir) {
+            Ok(entries) => {
+                let mut names = Vec::new();
+                for e in entries {
+                    names.push(e?.file_name().to_string_lossy().into_owned());
+                }
+                names.sort();
+                Ok(names)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        std::fs::read(path)
+    }
+    fn create(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
+        Ok(Box::new(OsFile(std::fs::File::create(path)?)))
+    }
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
+        Ok(Box::new(OsFile(std::fs::OpenOptions::new().append(true).open(path)?)))
+    }
+    fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
+        let f = std::fs::OpenOptions::new().write(true).open(path)?;
+        f.set_len(len)?;
+        f.sync_all()
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        std::fs::rename(from, to)
+    }
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        std::fs::remove_file(path)
+    }
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        std::fs::File::open(dir)?.sync_all()
+    }
+}
+
+/// In-memory files with crash and fault injection, for tests.
+#[derive(Clone, Default)]
+pub struct FaultyStorage {
+    state: Arc<Mutex<FaultyState>>,
+}
+
+#[derive(Default)]
+struct FaultyState {
+    /// File contents by inode (a removed file's inode stays until a crash forgets it).
+    inodes: BTreeMap<u64, FaultyFile>,
+    /// Directory entries a running process sees.
+    names: BTreeMap<PathBuf, u64>,
+    /// Directory entries as of the last sync of their directory: what a crash keeps.
+    durable_names: BTreeMap<PathBuf, u64>,
+    next_inode: u64,
+    /// Operations (writes and syncs) left before the injected failure; `None`: no failure.
+    ops_before_failure: Option<u64>,
+    /// The failure happened: everything fails until the crash.
+    dead: bool,
+    writes: u64,
+    syncs: u64,
+}
+
+#[derive(Clone, Default)]
+struct FaultyFile {
+    data: Vec<u8>,
+    /// The prefix of `data` a crash keeps.
+    synced: usize,
+}
+
+/// What [`FaultyStorage::crash`] does with bytes written but not synced.
+#[derive(Clone, Copy, Debug)]
+pub enum TornTail {
+    /// Dropped.
+    Drop,
+    /// A random prefix of them survives, its last few bytes replaced by junk (seeded).
+    Keep { seed: u64 },
+}
+
+impl FaultyStorage {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Fails the operation after `ops` more writes or syncs (0: the next one fails).
+    pub fn fail_after(&self, ops: u64) {
+        self.state.lock().ops_before_failure = Some(ops);
+    }
+
+    /// How many writes and syncs have completed.
+    pub fn counts(&self) -> (u64, u64) {
+        let s = self.state.lock();
+        (s.writes, s.syncs)
+    }
+
+    /// The machine crashed: keep what a real disk would, and come back up healthy.
+    pub fn crash(&self, torn: TornTail) {
+        let mut s = self.state.lock();
+        let mut rng = match torn {
+            TornTail::Keep { seed } => seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+            TornTail::Drop => 1,
+        };
+        let mut next = move || {
+            // xorshift64: deterministic junk without a dependency.
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let mut inodes = BTreeMap::new();
+        for &inode in s.durable_names.values() {
+            let Some(f) = s.inodes.get(&inode) else { continue };
+            let mut data = f.data[..f.synced].to_vec();
+            if matches!(torn, TornTail::Keep { .. }) && f.data.len() > f.synced {
+                let unsynced = &f.data[f.synced..];
+                let keep = (next() as usize) % (unsynced.len() + 1);
+                data.extend_from_slice(&unsynced[..keep]);
+                let garble = (next() as usize) % 4;
+                let len = data.len();
+                for b in data[len.saturating_sub(garble).max(f.synced)..].iter_mut() {
+                    *b = next() as u8;
+                }
+            }
+            let synced = data.len();
+            inodes.insert(inode, FaultyFile { data, synced });
+        }
+        s.inodes = inodes;
+        s.names = s.durable_names.clone();
+        s.ops_before_failure = None;
+        s.dead = false;
+    }
+
+    /// Replaces a file's bytes (to corrupt it on purpose); durable at once.
+    pub fn overwrite(&self, path: &Path, data: Vec<u8>) {
+        let mut s = self.state.lock();
+        let inode = s.names[path];
+        let f = s.inodes.get_mut(&inode).expect("a live file");
+        f.synced = data.len();
+        f.data = data;
+    }
+
+    /// A file's current bytes.
+    pub fn contents(&self, path: &Path) -> Option<Vec<u8>> {
+        let s = self.state.lock();
+        s.names.get(path).map(|i| s.inodes[i].data.clone())
+    }
+
+    fn check(s: &FaultyState) -> io::Result<()> {
+        if s.dead {
+            return Err(io::Error::other("injected fault: storage is dead"));
+        }
+        Ok(())
+    }
+
+    fn tick(s: &mut FaultyState) -> io::Result<()> {
+        Self::check(s)?;
+        if let Some(n) = s.ops_before_failure.as_mut() {
+            if *n == 0 {
+                s.dead = true;
+                return Err(io::Error::other("injected fault: write or sync failed"));
+            }
+            *n -= 1;
+        }
+        Ok(())
+    }
+
+    fn file<'a>(s: &'a mut FaultyState, inode: u64) -> io::Result<&'a mut FaultyFile> {
+        s.inodes.get_mut(&inode).ok_or_else(|| io::Error::other("file is gone"))
+    }
+}
+
+struct FaultyHandle {
+    storage: FaultyStorage,
+    inode: u64,
+}
+
+impl StorageFile for FaultyHandle {
+    fn append(&mut self, data: &[u8]) -> io::Result<()> {
+        let mut s = self.storage.state.lock();
+        FaultyStorage::tick(&mut s)?;
+        s.writes += 1;
+        FaultyStorage::file(&mut s, self.inode)?.data.extend_from_slice(data);
+        Ok(())
+    }
+    fn sync_data(&mut self) -> io::Result<()> {
+        let mut s = self.storage.state.lock();
+        FaultyStorage::tick(&mut s)?;
+        s.syncs += 1;
+        let f = FaultyStorage::file(&mut s, self.inode)?;
+        f.synced = f.data.len();
+        Ok(())
+    }
+}
+
+fn not_found(path: &Path) -> io::Error {
+    io::Error::new(io::ErrorKind::NotFound, format!("{}: no such file", path.display()))
+}
+
+impl Storage for FaultyStorage {
+    fn create_dir_all(&self, _dir: &Path) -> io::Result<()> {
+        Self::check(&self.state.lock())
+    }
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        let s = self.state.lock();
+        Self::check(&s)?;
+        Ok(s.names
+            .keys()
+            .filter(|p| p.parent() == Some(dir))
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect())
+    }
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        let s = self.state.lock();
+        Self::check(&s)?;
+        let inode = s.names.get(path).ok_or_else(|| not_found(path))?;
+        Ok(s.inodes[inode].data.clone())
+    }
+    fn create(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
+        let mut s = self.state.lock();
+        Self::check(&s)?;
+        s.next_inode += 1;
+        let inode = s.next_inode;
+        s.inodes.insert(inode, FaultyFile::default());
+        s.names.insert(path.to_path_buf(), inode);
+        Ok(Box::new(FaultyHandle { storage: self.clone(), inode }))
+    }
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
+        let s = self.state.lock();
+        Self::check(&s)?;
+        let inode = *s.names.get(path).ok_or_else(|| not_found(path))?;
+        Ok(Box::new(FaultyHandle { storage: self.clone(), inode }))
+    }
+    fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
+        let mut s = self.state.lock();
+        Self::tick(&mut s)?;
+        let inode = *s.names.get(path).ok_or_else(|| not_found(path))?;
+        let f = Self::file(&mut s, inode)?;
+        f.data.truncate(len as usize);
+        f.synced = f.data.len();
+        Ok(())
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let mut s = self.state.lock();
+        Self::check(&s)?;
+        let inode = s.names.remove(from).ok_or_else(|| not_found(from))?;
+        s.names.insert(to.to_path_buf(), inode);
+        Ok(())
+    }
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        let mut s = self.state.lock();
+        Self::check(&s)?;
+        s.names.remove(path).map(|_| ()).ok_or_else(|| not_found(path))
+    }
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        let mut s = self.state.lock();
+        Self::tick(&mut s)?;
+        s.syncs += 1;
+        let s = &mut *s;
+        s.durable_names.retain(|name, _| name.parent() != Some(dir));
+        for (name, inode) in s.names.iter().filter(|(p, _)| p.parent() == Some(dir)) {
+            s.durable_names.insert(name.clone(), *inode);
+        }
+        Ok(())
+    }
+}
