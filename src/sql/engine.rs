@@ -9,14 +9,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 
 use parking_lot::{Mutex, RwLock};
-use sqlparser::ast::{self, ColumnOption, TableConstraint};
+use sqlparser::ast::{self, ColumnOption, Statement, TableConstraint};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
 
 use super::error::SqlError;
 use super::plan::object_name;
 use super::schema::{ColumnSchema, IndexSchema, ROW_ID, Schema, TableSchema};
 use super::system::{SystemView, TYPE_OIDS};
 use super::types::SqlType;
+use crate::catalog::TableId;
 use crate::txn::{Database, IsolationLevel, TxnId};
+use crate::wal::{DdlRecord, Record};
 use crate::types::{Row, Value};
 
 /// What introspection shows of a session.
@@ -38,6 +42,11 @@ pub struct Engine {
     pub schema: RwLock<Schema>,
     pub sessions: Mutex<HashMap<u32, Activity>>,
     next_session: AtomicU32,
+    /// Every DDL statement that shaped the schema, in order, with the table ids they created
+    /// in this process: what a checkpoint persists of the schema.
+    pub(super) ddl_history: Mutex<Vec<DdlRecord>>,
+    /// The data directory's files, when the engine is durable (see `durable.rs`).
+    pub(super) files: Mutex<Option<Arc<super::durable::DataFiles>>>,
 }
 
 impl Engine {
@@ -47,7 +56,80 @@ impl Engine {
             schema: RwLock::new(Schema::default()),
             sessions: Mutex::new(HashMap::new()),
             next_session: AtomicU32::new(1),
+            ddl_history: Mutex::new(Vec::new()),
+            files: Mutex::new(None),
         })
+    }
+
+    /// Runs a DDL statement: applies it under the schema's write lock and, when durable,
+    /// appends it to the log (before any commit can touch what it created) and waits until it
+    /// is durable.
+    pub fn execute_ddl(&self, stmt: &Statement) -> Result<(), SqlError> {
+        let mut schema = self.schema.write();
+        self.apply_ddl(&mut schema, stmt)?;
+        let created_table = match stmt {
+            Statement::CreateTable(ct) => schema.table(&object_name(&ct.name)).map(|t| t.id),
+            _ => None,
+        };
+        let record = DdlRecord { text: stmt.to_string(), created_table };
+        self.ddl_history.lock().push(record.clone());
+        let Some(log) = self.db.log() else { return Ok(()) };
+        let lsn = log.append(&Record::Ddl(record))?;
+        drop(schema);
+        log.wait_durable(lsn)?;
+        Ok(())
+    }
+
+    /// Recovery: re-runs a logged DDL statement. A table it creates may get another id than
+    /// it had when logged; `ids` maps logged ids to current ones.
+    pub(super) fn replay_ddl(
+        &self,
+        record: &DdlRecord,
+        ids: &mut HashMap<TableId, TableId>,
+    ) -> crate::Result<()> {
+        let corrupt = |why: String| {
+            crate::Error::Corrupt(format!("replaying DDL \"{}\": {why}", record.text))
+        };
+        let stmts = Parser::parse_sql(&PostgreSqlDialect {}, &record.text)
+            .map_err(|e| corrupt(e.to_string()))?;
+        let [stmt] = stmts.as_slice() else { return Err(corrupt("not one statement".into())) };
+        let mut schema = self.schema.write();
+        self.apply_ddl(&mut schema, stmt).map_err(|e| corrupt(e.message))?;
+        let mut live = record.clone();
+        if let (Some(logged), Statement::CreateTable(ct)) = (record.created_table, stmt) {
+            let now = schema.table(&object_name(&ct.name)).map(|t| t.id);
+            let now = now.ok_or_else(|| corrupt("the table was not created".into()))?;
+            ids.insert(logged, now);
+            live.created_table = Some(now);
+        }
+        self.ddl_history.lock().push(live);
+        Ok(())
+    }
+
+    fn apply_ddl(&self, schema: &mut Schema, stmt: &Statement) -> Result<(), SqlError> {
+        match stmt {
+            Statement::CreateTable(ct) => self.create_table(schema, ct),
+            Statement::CreateIndex(ci) => self.create_index(schema, ci),
+            Statement::Drop { object_type, if_exists, names, .. } => {
+                self.drop_objects(schema, object_type, names, *if_exists)
+            }
+            Statement::AlterTable(at) => {
+                let table = object_name(&at.name);
+                for op in &at.operations {
+                    match op {
+                        ast::AlterTableOperation::AddColumn {
+                            if_not_exists, column_def, ..
+                        } => self.add_column(schema, &table, column_def, *if_not_exists)?,
+                        other => return Err(SqlError::unsupported(format!("ALTER TABLE {other}"))),
+                    }
+                }
+                Ok(())
+            }
+            other => Err(SqlError::unsupported(format!(
+                "statement {}",
+                other.to_string().split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+            ))),
+        }
     }
 
     /// Registers a new session and returns its id (its "backend pid").
@@ -81,9 +163,8 @@ impl Engine {
     }
 
     /// CREATE TABLE.
-    pub fn create_table(&self, ct: &ast::CreateTable) -> Result<(), SqlError> {
+    fn create_table(&self, schema: &mut Schema, ct: &ast::CreateTable) -> Result<(), SqlError> {
         let name = object_name(&ct.name);
-        let mut schema = self.schema.write();
         if schema.tables.contains_key(&name) {
             if ct.if_not_exists {
                 return Ok(());
@@ -257,13 +338,13 @@ impl Engine {
     }
 
     /// DROP TABLE / DROP INDEX.
-    pub fn drop_objects(
+    fn drop_objects(
         &self,
+        schema: &mut Schema,
         object_type: &ast::ObjectType,
         names: &[ast::ObjectName],
         if_exists: bool,
     ) -> Result<(), SqlError> {
-        let mut schema = self.schema.write();
         for n in names {
             let name = object_name(n);
             match object_type {
@@ -300,9 +381,8 @@ impl Engine {
     }
 
     /// CREATE [UNIQUE] INDEX.
-    pub fn create_index(&self, ci: &ast::CreateIndex) -> Result<(), SqlError> {
+    fn create_index(&self, schema: &mut Schema, ci: &ast::CreateIndex) -> Result<(), SqlError> {
         let table_name = object_name(&ci.table_name);
-        let mut schema = self.schema.write();
         let table = schema
             .table(&table_name)
             .cloned()
@@ -342,13 +422,13 @@ impl Engine {
     }
 
     /// ALTER TABLE ... ADD COLUMN.
-    pub fn add_column(
+    fn add_column(
         &self,
+        schema: &mut Schema,
         table_name: &str,
         c: &ast::ColumnDef,
         if_not_exists: bool,
     ) -> Result<(), SqlError> {
-        let mut schema = self.schema.write();
         let table = schema
             .table(table_name)
             .cloned()

@@ -6,6 +6,7 @@
 //! what sessions share; [`system`] the catalog views drivers read; [`error`] maps every error to
 //! a SQLSTATE.
 
+pub mod durable;
 pub mod engine;
 pub mod error;
 pub mod exec;

@@ -20,7 +20,7 @@ use super::engine::Engine;
 use super::error::SqlError;
 use super::exec::ExecCtx;
 use super::plan::{
-    Access, Binder, InsertPlan, LockOverride, ModifyPlan, SelectPlan, Source, object_name,
+    Access, Binder, InsertPlan, LockOverride, ModifyPlan, SelectPlan, Source,
 };
 use super::types::{SqlType, now_micros, parse_text};
 use crate::txn::{IsolationLevel, Transaction, TxnOptions};
@@ -92,6 +92,7 @@ enum Utility {
     Show(String),
     Copy { table: String, columns: Vec<String>, csv: bool, header: bool, delimiter: Option<char> },
     Truncate(Vec<String>),
+    Checkpoint,
     NoOp(&'static str),
 }
 
@@ -361,6 +362,7 @@ fn parse_utility(sql: &str) -> Result<Option<Utility>, SqlError> {
             }
         }
         "savepoint" if w.len() == 2 => Utility::Savepoint(w[1].clone()),
+        "checkpoint" if w.len() == 1 => Utility::Checkpoint,
         "release" => match &w[1..] {
             [s, name] if s == "savepoint" => Utility::Release(name.clone()),
             [name] => Utility::Release(name.clone()),
@@ -538,6 +540,12 @@ impl Session {
             (true, false) => TxStatus::InBlock,
             (true, true) => TxStatus::Failed,
         }
+    }
+
+    /// Commits with the session's synchronous_commit setting.
+    fn commit_txn(&self, mut txn: Transaction) -> Result<(), SqlError> {
+        txn.set_synchronous_commit(self.setting("synchronous_commit") != Some("off"));
+        txn.commit().map(|_| ()).map_err(SqlError::from)
     }
 
     pub fn setting(&self, name: &str) -> Option<&str> {
@@ -807,7 +815,7 @@ impl Session {
         if !self.in_block {
             let txn = self.txn.take().expect("ensured above");
             match &result {
-                Ok(_) => txn.commit().map(|_| ()).map_err(SqlError::from)?,
+                Ok(_) => self.commit_txn(txn)?,
                 Err(_) => txn.rollback(),
             }
         }
@@ -816,29 +824,7 @@ impl Session {
     }
 
     fn ddl(&mut self, stmt: &Statement) -> Result<(), SqlError> {
-        match stmt {
-            Statement::CreateTable(ct) => self.engine.create_table(ct),
-            Statement::CreateIndex(ci) => self.engine.create_index(ci),
-            Statement::Drop { object_type, if_exists, names, .. } => {
-                self.engine.drop_objects(object_type, names, *if_exists)
-            }
-            Statement::AlterTable(at) => {
-                let table = object_name(&at.name);
-                for op in &at.operations {
-                    match op {
-                        ast::AlterTableOperation::AddColumn {
-                            if_not_exists, column_def, ..
-                        } => self.engine.add_column(&table, column_def, *if_not_exists)?,
-                        other => return Err(SqlError::unsupported(format!("ALTER TABLE {other}"))),
-                    }
-                }
-                Ok(())
-            }
-            other => Err(SqlError::unsupported(format!(
-                "statement {}",
-                other.to_string().split_whitespace().take(2).collect::<Vec<_>>().join(" ")
-            ))),
-        }
+        self.engine.execute_ddl(stmt)
     }
 
     fn utility(&mut self, u: Utility) -> Result<Outcome, SqlError> {
@@ -898,9 +884,7 @@ impl Session {
                 self.end_block();
                 match txn {
                     Some(t) if was_failed => t.rollback(),
-                    Some(t) => {
-                        t.commit()?;
-                    }
+                    Some(t) => self.commit_txn(t)?,
                     None => {}
                 }
                 Ok(Outcome::Command(tag.into()))
@@ -975,6 +959,20 @@ impl Session {
                         self.set_setting(&name, l.sql().to_lowercase());
                         return Ok(Outcome::Command("SET".into()));
                     }
+                    "synchronous_commit" => {
+                        let v = value.to_lowercase();
+                        let on = ["on", "true", "yes", "1", "local", "remote_write", "remote_apply"];
+                        let off = ["off", "false", "no", "0"];
+                        if !on.contains(&v.as_str()) && !off.contains(&v.as_str()) {
+                            return Err(SqlError::new(
+                                "22023",
+                                format!("invalid value for parameter \"{name}\": \"{value}\""),
+                            ));
+                        }
+                        let canonical = if off.contains(&v.as_str()) { "off" } else { "on" };
+                        self.set_setting(&name, canonical.into());
+                        return Ok(Outcome::Command("SET".into()));
+                    }
                     "lock_timeout"
                     | "statement_timeout"
                     | "idle_in_transaction_session_timeout" => {
@@ -1028,6 +1026,10 @@ impl Session {
                 })
             }
             Utility::NoOp(tag) => Ok(Outcome::Command(tag.into())),
+            Utility::Checkpoint => {
+                self.engine.checkpoint()?;
+                Ok(Outcome::Command("CHECKPOINT".into()))
+            }
             Utility::Truncate(tables) => {
                 for t in tables {
                     let p = self.prepare(&format!("DELETE FROM \"{t}\""), &[])?;

@@ -159,7 +159,18 @@ impl Transaction {
 
     /// Reads the rows whose primary keys fall in a range, in key order.
     pub fn scan(&mut self, table: TableId, range: KeyRange) -> Result<Vec<(Key, Row)>> {
-        self.run(|g, id, snapshot| scan_table(g, id, snapshot, table, &range))
+        self.run(|g, id, snapshot| scan_table(g, id, snapshot, table, &range, usize::MAX))
+    }
+
+    /// Reads at most `limit` rows from the start of a range, in key order: a long scan in
+    /// pieces (each holding the database mutex only briefly), continued from the last key.
+    pub fn scan_limited(
+        &mut self,
+        table: TableId,
+        range: KeyRange,
+        limit: usize,
+    ) -> Result<Vec<(Key, Row)>> {
+        self.run(|g, id, snapshot| scan_table(g, id, snapshot, table, &range, limit))
     }
 
     /// Reads the rows whose index keys fall in a range, in index order, as `(primary key, row)`.
@@ -471,6 +482,7 @@ fn scan_table(
     snapshot: CommitTs,
     table: TableId,
     range: &KeyRange,
+    limit: usize,
 ) -> Result<Vec<(Key, Row)>> {
     inner.catalog.table(table)?;
     let view = view_of(inner, txn, snapshot);
@@ -483,10 +495,20 @@ fn scan_table(
         }
         if let Some(row) = version.and_then(|v| v.row.as_ref()) {
             rows.push((key.clone(), row.clone()));
+            if rows.len() >= limit {
+                break;
+            }
         }
     }
     if inner.ssi.is_tracked(txn) {
-        inner.ssi.add_read(txn, range_read_target(table, KeySpace::Table(table), range));
+        // A scan cut short by its limit read only up to its last key.
+        let read = match rows.last() {
+            Some((last, _)) if rows.len() >= limit => {
+                (range.0.clone(), Bound::Included(last.clone()))
+            }
+            _ => range.clone(),
+        };
+        inner.ssi.add_read(txn, range_read_target(table, KeySpace::Table(table), &read));
         for (key, skipped) in skipped_rows {
             track_conflicts_out(inner, txn, table, &key, skipped)?;
         }
