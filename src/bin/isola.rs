@@ -60,7 +60,9 @@ fn serve(args: &[String]) -> ExitCode {
                     durable.checkpoint_interval = std::time::Duration::from_secs_f64(secs)
                 }
                 _ => {
-                    eprintln!("isola serve: --checkpoint-interval needs a positive number of seconds, got {v}");
+                    eprintln!(
+                        "isola serve: --checkpoint-interval needs a positive number of seconds, got {v}"
+                    );
                     return ExitCode::from(2);
                 }
             },
@@ -132,7 +134,9 @@ fn serve(args: &[String]) -> ExitCode {
         let local = listener.local_addr().map(|a| a.to_string()).unwrap_or(listen);
         match &data {
             Some(dir) => println!("isola listening on {local}, data directory {dir}"),
-            None => println!("isola listening on {local}, in memory only (--memory: nothing is written to disk)"),
+            None => println!(
+                "isola listening on {local}, in memory only (--memory: nothing is written to disk)"
+            ),
         }
         match isola::server::serve(engine, listener, config).await {
             Ok(()) => ExitCode::SUCCESS,

@@ -165,20 +165,23 @@ pub fn open_with(
         report.checkpoint = Some((c.path.clone(), c.rows));
     }
     engine.db.advance_commit_ts(meta.snapshot_ts);
-    let (log, replay) =
-        Log::open(storage.clone(), &dir.join("wal"), meta.replay_from, options.log.clone(), |lsn, record| {
-            match record {
-                Record::Commit(batch) if batch.commit_ts <= meta.snapshot_ts => Ok(()),
-                Record::Commit(mut batch) => {
-                    for w in &mut batch.writes {
-                        w.0 = map(&ids, w.0)?;
-                    }
-                    engine.db.replay_commit(&batch)
+    let (log, replay) = Log::open(
+        storage.clone(),
+        &dir.join("wal"),
+        meta.replay_from,
+        options.log.clone(),
+        |lsn, record| match record {
+            Record::Commit(batch) if batch.commit_ts <= meta.snapshot_ts => Ok(()),
+            Record::Commit(mut batch) => {
+                for w in &mut batch.writes {
+                    w.0 = map(&ids, w.0)?;
                 }
-                Record::Ddl(_) if lsn < meta.ddl_from => Ok(()),
-                Record::Ddl(ddl) => engine.replay_ddl(&ddl, &mut ids),
+                engine.db.replay_commit(&batch)
             }
-        })?;
+            Record::Ddl(_) if lsn < meta.ddl_from => Ok(()),
+            Record::Ddl(ddl) => engine.replay_ddl(&ddl, &mut ids),
+        },
+    )?;
     report.replayed = replay.applied;
     report.torn_tail = replay.torn_tail.clone();
     restore_sequences(&engine, &sequences)?;
@@ -209,9 +212,9 @@ fn restore_sequences(engine: &Engine, saved: &[(TableId, u32, i64)]) -> Result<(
         if serial.is_empty() {
             continue;
         }
-        let mut txn = engine.db.begin(crate::txn::TxnOptions::new(
-            crate::txn::IsolationLevel::RepeatableRead,
-        ));
+        let mut txn = engine
+            .db
+            .begin(crate::txn::TxnOptions::new(crate::txn::IsolationLevel::RepeatableRead));
         let rows = txn.scan(table.id, (Bound::Unbounded, Bound::Unbounded))?;
         txn.rollback();
         for &c in &serial {
@@ -249,7 +252,8 @@ fn spawn_checkpointer(engine: Weak<Engine>, options: DurableOptions) {
             };
             let grown = stats.bytes.saturating_sub(bytes_at_last);
             let due = grown >= options.checkpoint_log_bytes
-                || (last.elapsed() >= options.checkpoint_interval && stats.records > records_at_last);
+                || (last.elapsed() >= options.checkpoint_interval
+                    && stats.records > records_at_last);
             if due && log.failure().is_none() {
                 match engine.checkpoint() {
                     Ok(_) => last = Instant::now(),
@@ -265,7 +269,9 @@ impl Engine {
     pub fn checkpoint(&self) -> Result<CheckpointReport> {
         let started = Instant::now();
         let files = self.files.lock().clone().ok_or_else(|| {
-            Error::InvalidInput("CHECKPOINT needs a durable database (this one is in memory)".into())
+            Error::InvalidInput(
+                "CHECKPOINT needs a durable database (this one is in memory)".into(),
+            )
         })?;
         let log = self.db.log().ok_or_else(|| Error::Io("no log attached".into()))?;
         let mut state = files.checkpoint_lock.lock();
@@ -286,7 +292,8 @@ impl Engine {
         }
         drop(schema);
         let meta = CheckpointMeta { snapshot_ts, replay_from, ddl_from };
-        let mut writer = CheckpointWriter::begin(files.storage.clone(), &files.dir.join("checkpoint"), meta)?;
+        let mut writer =
+            CheckpointWriter::begin(files.storage.clone(), &files.dir.join("checkpoint"), meta)?;
         for ddl in &history {
             writer.ddl(ddl)?;
         }

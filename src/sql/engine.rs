@@ -20,8 +20,8 @@ use super::system::{SystemView, TYPE_OIDS};
 use super::types::SqlType;
 use crate::catalog::TableId;
 use crate::txn::{Database, IsolationLevel, TxnId};
-use crate::wal::{DdlRecord, Record};
 use crate::types::{Row, Value};
+use crate::wal::{DdlRecord, Record};
 
 /// What introspection shows of a session.
 #[derive(Clone, Debug, Default)]
@@ -466,7 +466,7 @@ impl Engine {
         }
         if let Some(d) = &col.default {
             // rows already stored read the default's value now (PostgreSQL's fast default)
-            let mut binder = super::plan::Binder::new(&schema, vec![]);
+            let mut binder = super::plan::Binder::new(schema, vec![]);
             let b = binder.expr(d, &Default::default(), Some(ty))?;
             let b = binder.coerce(b, ty)?;
             match b {

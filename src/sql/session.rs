@@ -19,9 +19,7 @@ use sqlparser::parser::Parser;
 use super::engine::Engine;
 use super::error::SqlError;
 use super::exec::ExecCtx;
-use super::plan::{
-    Access, Binder, InsertPlan, LockOverride, ModifyPlan, SelectPlan, Source,
-};
+use super::plan::{Access, Binder, InsertPlan, LockOverride, ModifyPlan, SelectPlan, Source};
 use super::types::{SqlType, now_micros, parse_text};
 use crate::txn::{IsolationLevel, Transaction, TxnOptions};
 use crate::types::{Row, Value};
@@ -961,7 +959,8 @@ impl Session {
                     }
                     "synchronous_commit" => {
                         let v = value.to_lowercase();
-                        let on = ["on", "true", "yes", "1", "local", "remote_write", "remote_apply"];
+                        let on =
+                            ["on", "true", "yes", "1", "local", "remote_write", "remote_apply"];
                         let off = ["off", "false", "no", "0"];
                         if !on.contains(&v.as_str()) && !off.contains(&v.as_str()) {
                             return Err(SqlError::new(

@@ -454,7 +454,10 @@ impl Database {
         }
         for (table, _, _) in &batch.writes {
             inner.catalog.table(*table).map_err(|_| {
-                Error::Corrupt(format!("commit {} writes to unknown table {table}", batch.commit_ts))
+                Error::Corrupt(format!(
+                    "commit {} writes to unknown table {table}",
+                    batch.commit_ts
+                ))
             })?;
         }
         let txn = inner.start(TxnOptions::new(IsolationLevel::ReadCommitted));
@@ -754,9 +757,7 @@ impl Inner {
         self.ssi.precommit(txn)?;
         let active = self.txn(txn);
         let has_writes = !active.writes.is_empty();
-        if has_writes
-            && let Some(failure) = self.log.as_ref().and_then(|l| l.failure())
-        {
+        if has_writes && let Some(failure) = self.log.as_ref().and_then(|l| l.failure()) {
             return Err(log_failed(&failure));
         }
         let needs_ts = has_writes || self.ssi.is_tracked(txn);

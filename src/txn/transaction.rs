@@ -27,8 +27,8 @@ use parking_lot::MutexGuard;
 
 use super::locks::{LockMode, LockTarget, WaitPolicy};
 use super::mvcc::{
-    CommitStep, log_failed,
-    Database, Inner, IsolationLevel, TxnOptions, View, acquire_lock, visible_version,
+    CommitStep, Database, Inner, IsolationLevel, TxnOptions, View, acquire_lock, log_failed,
+    visible_version,
 };
 use super::ssi::{ReadTarget, WriteTarget};
 use crate::catalog::{Catalog, IndexDef, IndexId, KeySpace, TableDef, TableId};

@@ -171,8 +171,10 @@ pub struct Checkpoint {
 /// Streams a checkpoint's rows.
 pub trait CheckpointReader {
     /// Calls `f` with each row block, in the order written.
-    fn for_each_rows(&self, f: &mut dyn FnMut(TableId, Vec<(Key, Row)>) -> Result<()>)
-    -> Result<()>;
+    fn for_each_rows(
+        &self,
+        f: &mut dyn FnMut(TableId, Vec<(Key, Row)>) -> Result<()>,
+    ) -> Result<()>;
 }
 
 impl CheckpointReader for Checkpoint {
@@ -217,14 +219,18 @@ pub fn read_latest_checkpoint(storage: &dyn Storage, dir: &Path) -> Result<Optio
 }
 
 fn parse(path: PathBuf, data: Vec<u8>) -> Result<Checkpoint> {
-    let corrupt =
-        |offset: usize, why: &str| Error::Corrupt(format!("{} at offset {offset}: {why}", path.display()));
+    let corrupt = |offset: usize, why: &str| {
+        Error::Corrupt(format!("{} at offset {offset}: {why}", path.display()))
+    };
     if data.len() < HEADER || &data[..8] != MAGIC {
         return Err(corrupt(0, "not a checkpoint file"));
     }
     let version = u32::from_le_bytes(data[8..12].try_into().expect("4"));
     if version != FORMAT_VERSION {
-        return Err(corrupt(8, &format!("format version {version}, this isola reads {FORMAT_VERSION}")));
+        return Err(corrupt(
+            8,
+            &format!("format version {version}, this isola reads {FORMAT_VERSION}"),
+        ));
     }
     let mut meta = None;
     let mut ddl = Vec::new();

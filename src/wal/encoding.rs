@@ -295,7 +295,10 @@ mod tests {
                 commit_ts: 9,
                 writes: vec![(1, vec![Value::Int(1)], Some(rows.clone())), (2, rows, None)],
             }),
-            Record::Ddl(DdlRecord { text: "CREATE TABLE t (a int)".into(), created_table: Some(3) }),
+            Record::Ddl(DdlRecord {
+                text: "CREATE TABLE t (a int)".into(),
+                created_table: Some(3),
+            }),
         ];
         let mut buf = Vec::new();
         for r in &records {

@@ -268,7 +268,8 @@ impl Log {
                 }
                 let mut d = Decoder::new(&rest[FRAME_HEADER..FRAME_HEADER + len]);
                 for _ in 0..count {
-                    let record = d.record().map_err(|e| at(&format!("undecodable record: {}", e.0)))?;
+                    let record =
+                        d.record().map_err(|e| at(&format!("undecodable record: {}", e.0)))?;
                     if lsn >= from {
                         apply(lsn, record)?;
                         replay.applied += 1;
@@ -427,8 +428,7 @@ impl Log {
     fn write_frame(&self, first: Lsn, count: u32, payload: &[u8]) -> Result<()> {
         let data = frame(first, count, payload);
         let mut w = self.writer.lock();
-        if w.size + data.len() as u64 > self.options.segment_size
-            && w.size > SEGMENT_HEADER as u64
+        if w.size + data.len() as u64 > self.options.segment_size && w.size > SEGMENT_HEADER as u64
         {
             let (file, path) = Self::create_segment(&*self.storage, &self.dir, first)?;
             *w = SegmentWriter { file, path, size: SEGMENT_HEADER as u64 };
@@ -473,5 +473,191 @@ impl Log {
             syncs: self.syncs.load(Ordering::Relaxed),
             bytes: self.bytes.load(Ordering::Relaxed),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::Value;
+    use crate::wal::storage::{FaultyStorage, TornTail};
+
+    fn batch(i: u64) -> CommitBatch {
+        CommitBatch {
+            txn: i,
+            commit_ts: i + 1,
+            writes: vec![
+                (
+                    1,
+                    vec![Value::Int(i as i64)],
+                    Some(vec![Value::Int(i as i64), Value::Text("x".repeat(i as usize % 7))]),
+                ),
+                (1, vec![Value::Int(-(i as i64))], None),
+            ],
+        }
+    }
+
+    fn open(storage: &FaultyStorage) -> Result<(Arc<Log>, Vec<CommitBatch>, Replay)> {
+        let mut seen = Vec::new();
+        let options = LogOptions { segment_size: 1 << 20, writer_delay: Duration::from_secs(3600) };
+        let (log, replay) =
+            Log::open(Arc::new(storage.clone()), Path::new("/wal"), 0, options, |_, r| {
+                match r {
+                    Record::Commit(b) => seen.push(b),
+                    Record::Ddl(_) => {}
+                }
+                Ok(())
+            })?;
+        Ok((log, seen, replay))
+    }
+
+    /// A log of `n` commits, each flushed on its own (one frame each).
+    fn small_log(n: u64) -> (FaultyStorage, Vec<u8>) {
+        let storage = FaultyStorage::new();
+        let (log, _, _) = open(&storage).unwrap();
+        for i in 0..n {
+            let lsn = log.append_commit(&batch(i)).unwrap();
+            log.wait_durable(lsn).unwrap();
+        }
+        let bytes = storage.contents(Path::new("/wal/0000000000000000.wal")).unwrap();
+        (storage, bytes)
+    }
+
+    #[test]
+    fn every_truncation_recovers_a_prefix_of_whole_commits() {
+        let (storage, bytes) = small_log(6);
+        let mut frame_ends = vec![SEGMENT_HEADER];
+        let (_, all, _) = open(&storage).unwrap();
+        assert_eq!(all, (0..6).map(batch).collect::<Vec<_>>());
+        // Frame boundaries, from the frame headers.
+        let mut at = SEGMENT_HEADER;
+        while at < bytes.len() {
+            let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+            at += FRAME_HEADER + len;
+            frame_ends.push(at);
+        }
+        let path = Path::new("/wal/0000000000000000.wal");
+        for cut in SEGMENT_HEADER..=bytes.len() {
+            let s = FaultyStorage::new();
+            let (log, _, _) = open(&s).unwrap();
+            drop(log);
+            s.overwrite(path, bytes[..cut].to_vec());
+            let (log, seen, replay) = open(&s).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+            let whole = frame_ends.iter().filter(|&&end| end <= cut).count() - 1;
+            assert_eq!(seen, (0..whole as u64).map(batch).collect::<Vec<_>>(), "cut at {cut}");
+            assert_eq!(replay.torn_tail.is_some(), !frame_ends.contains(&cut), "cut at {cut}");
+            // The log goes on after the cut: a new commit lands right after the prefix.
+            let lsn = log.append_commit(&batch(100)).unwrap();
+            log.wait_durable(lsn).unwrap();
+            drop(log);
+            let (_, again, _) = open(&s).unwrap();
+            assert_eq!(again.len(), whole + 1);
+            assert_eq!(again.last(), Some(&batch(100)));
+        }
+    }
+
+    #[test]
+    fn a_corrupt_frame_in_the_middle_is_refused_with_file_and_offset() {
+        let (storage, bytes) = small_log(4);
+        let path = Path::new("/wal/0000000000000000.wal");
+        // Flip one byte in each position of the first frame: always refused, never a panic.
+        let first_len =
+            u32::from_le_bytes(bytes[SEGMENT_HEADER..SEGMENT_HEADER + 4].try_into().unwrap())
+                as usize;
+        for pos in SEGMENT_HEADER + 4..SEGMENT_HEADER + FRAME_HEADER + first_len {
+            let mut bad = bytes.clone();
+            bad[pos] ^= 0x5a;
+            storage.overwrite(path, bad);
+            let err = open(&storage).err().unwrap_or_else(|| panic!("flip at {pos} accepted"));
+            let text = err.to_string();
+            assert_eq!(err.sqlstate(), "XX001", "{text}");
+            assert!(text.contains("0000000000000000.wal at offset 24"), "{text}");
+        }
+        // A flipped byte in the last frame looks like a torn write: cut, earlier commits kept.
+        let mut bad = bytes.clone();
+        let last = bad.len() - 3;
+        bad[last] ^= 0x5a;
+        storage.overwrite(path, bad);
+        let (_, seen, replay) = open(&storage).unwrap();
+        assert_eq!(seen.len(), 3);
+        assert!(replay.torn_tail.is_some());
+        // A bad segment header is refused.
+        let mut bad = bytes.clone();
+        bad[9] ^= 1;
+        storage.overwrite(path, bad);
+        assert!(open(&storage).err().unwrap().to_string().contains("at offset 0"));
+    }
+
+    #[test]
+    fn segments_roll_over_and_old_ones_are_removed() {
+        let storage = FaultyStorage::new();
+        let options = LogOptions { segment_size: 400, writer_delay: Duration::from_secs(3600) };
+        let (log, _) =
+            Log::open(Arc::new(storage.clone()), Path::new("/wal"), 0, options.clone(), |_, _| {
+                Ok(())
+            })
+            .unwrap();
+        for i in 0..20 {
+            let lsn = log.append_commit(&batch(i)).unwrap();
+            log.wait_durable(lsn).unwrap();
+        }
+        let names = storage.list(Path::new("/wal")).unwrap();
+        assert!(names.len() > 3, "{names:?}");
+        assert!(log.remove_before(15).unwrap() > 0);
+        drop(log);
+        let mut seen = Vec::new();
+        Log::open(Arc::new(storage.clone()), Path::new("/wal"), 15, options.clone(), |lsn, r| {
+            seen.push((lsn, r));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen.iter().map(|(l, _)| *l).collect::<Vec<_>>(), (15..20).collect::<Vec<_>>());
+        // Asking for a position the remaining log no longer holds is refused.
+        let err = Log::open(Arc::new(storage), Path::new("/wal"), 0, options, |_, _| Ok(()))
+            .err()
+            .unwrap();
+        assert_eq!(err.sqlstate(), "XX001");
+    }
+
+    #[test]
+    fn a_failed_sync_stops_the_log() {
+        let storage = FaultyStorage::new();
+        let (log, _, _) = open(&storage).unwrap();
+        let lsn = log.append_commit(&batch(0)).unwrap();
+        log.wait_durable(lsn).unwrap();
+        storage.fail_after(1); // the next write succeeds, its sync fails
+        let lsn = log.append_commit(&batch(1)).unwrap();
+        let err = log.wait_durable(lsn).unwrap_err();
+        assert_eq!(err.sqlstate(), "58030");
+        assert!(log.failure().is_some());
+        assert_eq!(log.append_commit(&batch(2)).unwrap_err().sqlstate(), "58030");
+        drop(log);
+        let storage = storage.crash(TornTail::Drop);
+        let (_, seen, _) = open(&storage).unwrap();
+        assert_eq!(seen, vec![batch(0)]);
+    }
+
+    #[test]
+    fn concurrent_committers_share_fsyncs() {
+        let storage = FaultyStorage::new();
+        storage.set_sync_delay(Duration::from_millis(3));
+        let (log, _, _) = open(&storage).unwrap();
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let log = &log;
+                s.spawn(move || {
+                    for i in 0..20 {
+                        let lsn = log.append_commit(&batch(t * 100 + i)).unwrap();
+                        log.wait_durable(lsn).unwrap();
+                    }
+                });
+            }
+        });
+        let stats = log.stats();
+        assert_eq!(stats.records, 160);
+        assert!(stats.frames < 160, "{stats:?}");
+        drop(log);
+        let (_, seen, _) = open(&storage).unwrap();
+        assert_eq!(seen.len(), 160);
     }
 }

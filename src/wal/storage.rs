@@ -117,6 +117,8 @@ struct FaultyState {
     dead: bool,
     writes: u64,
     syncs: u64,
+    /// How long each sync takes (to make concurrent committers overlap in tests).
+    sync_delay: std::time::Duration,
 }
 
 #[derive(Clone, Default)]
@@ -131,7 +133,7 @@ struct FaultyFile {
 pub enum TornTail {
     /// Dropped.
     Drop,
-    /// A random prefix of them survives, its last few bytes replaced by junk (seeded).
+    /// None, all, a random prefix, or a random prefix ending in junk survive (seeded).
     Keep { seed: u64 },
 }
 
@@ -145,15 +147,22 @@ impl FaultyStorage {
         self.state.lock().ops_before_failure = Some(ops);
     }
 
+    /// Makes every sync take this long.
+    pub fn set_sync_delay(&self, delay: std::time::Duration) {
+        self.state.lock().sync_delay = delay;
+    }
+
     /// How many writes and syncs have completed.
     pub fn counts(&self) -> (u64, u64) {
         let s = self.state.lock();
         (s.writes, s.syncs)
     }
 
-    /// The machine crashed: keep what a real disk would, and come back up healthy.
-    pub fn crash(&self, torn: TornTail) {
+    /// The machine crashed: returns the storage as a restarted machine finds it (what a real
+    /// disk keeps); this handle stays dead, so threads of the "old process" can change nothing.
+    pub fn crash(&self, torn: TornTail) -> FaultyStorage {
         let mut s = self.state.lock();
+        s.dead = true;
         let mut rng = match torn {
             TornTail::Keep { seed } => seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
             TornTail::Drop => 1,
@@ -170,10 +179,15 @@ impl FaultyStorage {
             let Some(f) = s.inodes.get(&inode) else { continue };
             let mut data = f.data[..f.synced].to_vec();
             if matches!(torn, TornTail::Keep { .. }) && f.data.len() > f.synced {
+                // Nothing, all of it, a prefix, or a prefix ending in junk: each as likely.
                 let unsynced = &f.data[f.synced..];
-                let keep = (next() as usize) % (unsynced.len() + 1);
+                let (keep, garble) = match next() % 4 {
+                    0 => (0, 0),
+                    1 => (unsynced.len(), 0),
+                    2 => ((next() as usize) % (unsynced.len() + 1), 0),
+                    _ => ((next() as usize) % (unsynced.len() + 1), 1 + (next() as usize) % 8),
+                };
                 data.extend_from_slice(&unsynced[..keep]);
-                let garble = (next() as usize) % 4;
                 let len = data.len();
                 for b in data[len.saturating_sub(garble).max(f.synced)..].iter_mut() {
                     *b = next() as u8;
@@ -182,10 +196,14 @@ impl FaultyStorage {
             let synced = data.len();
             inodes.insert(inode, FaultyFile { data, synced });
         }
-        s.inodes = inodes;
-        s.names = s.durable_names.clone();
-        s.ops_before_failure = None;
-        s.dead = false;
+        let state = FaultyState {
+            inodes,
+            names: s.durable_names.clone(),
+            durable_names: s.durable_names.clone(),
+            next_inode: s.next_inode,
+            ..FaultyState::default()
+        };
+        FaultyStorage { state: Arc::new(Mutex::new(state)) }
     }
 
     /// Replaces a file's bytes (to corrupt it on purpose); durable at once.
@@ -222,7 +240,7 @@ impl FaultyStorage {
         Ok(())
     }
 
-    fn file<'a>(s: &'a mut FaultyState, inode: u64) -> io::Result<&'a mut FaultyFile> {
+    fn file(s: &mut FaultyState, inode: u64) -> io::Result<&mut FaultyFile> {
         s.inodes.get_mut(&inode).ok_or_else(|| io::Error::other("file is gone"))
     }
 }
@@ -241,6 +259,10 @@ impl StorageFile for FaultyHandle {
         Ok(())
     }
     fn sync_data(&mut self) -> io::Result<()> {
+        let delay = self.storage.state.lock().sync_delay;
+        if !delay.is_zero() {
+            std::thread::sleep(delay);
+        }
         let mut s = self.storage.state.lock();
         FaultyStorage::tick(&mut s)?;
         s.syncs += 1;

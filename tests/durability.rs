@@ -1,0 +1,332 @@
+//! Durability through the SQL engine on a fault-injecting file layer: randomized workloads
+//! checked against a model across crash / recover cycles, checkpoints and DDL among them,
+//! synchronous_commit on and off, and the data directory's lock. (The crash test with the real
+//! binary and SIGKILL is `tests/crash.rs`.)
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use isola::sql::Engine;
+use isola::sql::durable::{DurableOptions, open, open_with};
+use isola::sql::session::{Outcome, Session};
+use isola::types::Value;
+use isola::wal::{FaultyStorage, LogOptions, TornTail};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+fn options() -> DurableOptions {
+    DurableOptions {
+        log: LogOptions { segment_size: 4096, writer_delay: Duration::from_millis(5) },
+        checkpoint_interval: Duration::from_secs(3600),
+        checkpoint_log_bytes: u64::MAX,
+        ..DurableOptions::default()
+    }
+}
+
+fn start(storage: &FaultyStorage, options: DurableOptions) -> isola::Result<Arc<Engine>> {
+    open_with(Arc::new(storage.clone()), Path::new("/data"), options, None).map(|(e, _)| e)
+}
+
+fn session(engine: &Arc<Engine>) -> Session {
+    Session::new(engine.clone(), "test", "isola", "durability")
+}
+
+/// Runs statements; the first error, with its SQLSTATE.
+fn run(s: &mut Session, sql: &str) -> Result<Vec<Outcome>, String> {
+    let mut out = Vec::new();
+    for r in s.execute_simple(sql) {
+        match r {
+            Ok(o) => out.push(o),
+            Err(e) => return Err(format!("{} {}", e.code, e.message)),
+        }
+    }
+    Ok(out)
+}
+
+fn rows(s: &mut Session, sql: &str) -> Vec<Vec<Value>> {
+    match run(s, sql).unwrap_or_else(|e| panic!("{sql}: {e}")).pop() {
+        Some(Outcome::Rows { rows, .. }) => rows,
+        _ => panic!("{sql}: no rows"),
+    }
+}
+
+/// What the database must hold: acknowledged commits only.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Model {
+    balances: BTreeMap<i64, i64>,
+    notes: Vec<String>,
+    extra_tables: Vec<String>,
+}
+
+/// A change that may or may not have survived (its commit failed when the disk did).
+#[derive(Clone, Debug)]
+enum InDoubt {
+    Transfer { from: i64, to: i64, amount: i64, note: String },
+    CreateTable(String),
+}
+
+impl Model {
+    fn apply(&mut self, change: &InDoubt) {
+        match change {
+            InDoubt::Transfer { from, to, amount, note } => {
+                *self.balances.get_mut(from).unwrap() -= amount;
+                *self.balances.get_mut(to).unwrap() += amount;
+                self.notes.push(note.clone());
+            }
+            InDoubt::CreateTable(name) => self.extra_tables.push(name.clone()),
+        }
+    }
+}
+
+fn observe(engine: &Arc<Engine>, extra: &[String]) -> Model {
+    let mut s = session(engine);
+    let balances = rows(&mut s, "SELECT id, bal FROM acct ORDER BY id")
+        .into_iter()
+        .map(|r| (r[0].as_int().unwrap(), r[1].as_int().unwrap()))
+        .collect();
+    let mut notes: Vec<(i64, String)> = rows(&mut s, "SELECT id, note FROM ledger")
+        .into_iter()
+        .map(|r| match (&r[0], &r[1]) {
+            (Value::Int(i), Value::Text(t)) => (*i, t.clone()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    notes.sort();
+    // Serial ids of surviving rows are distinct and the index agrees with the table.
+    for (_, note) in &notes {
+        let found = rows(&mut s, &format!("SELECT count(*) FROM ledger WHERE note = '{note}'"));
+        assert_eq!(found[0][0], Value::Int(1), "index lookup of {note}");
+    }
+    let extra_tables = extra
+        .iter()
+        .filter(|t| run(&mut s, &format!("SELECT * FROM {t}")).is_ok())
+        .cloned()
+        .collect();
+    Model { balances, notes: notes.into_iter().map(|(_, n)| n).collect(), extra_tables }
+}
+
+#[test]
+fn randomized_crashes_never_lose_an_acknowledged_commit() {
+    let (mut failures, mut survived, mut acknowledged) = (0, 0, 0);
+    for seed in 0..16u64 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut storage = FaultyStorage::new();
+        let engine = start(&storage, options()).unwrap();
+        let mut s = session(&engine);
+        run(
+            &mut s,
+            "CREATE TABLE acct (id int PRIMARY KEY, bal int NOT NULL);
+             CREATE TABLE ledger (id serial PRIMARY KEY, note text NOT NULL);
+             CREATE INDEX ledger_note ON ledger (note);",
+        )
+        .unwrap();
+        let mut model = Model::default();
+        for id in 0..8 {
+            run(&mut s, &format!("INSERT INTO acct VALUES ({id}, 100)")).unwrap();
+            model.balances.insert(id, 100);
+        }
+        drop(s);
+        drop(engine);
+        let mut all_extra: Vec<String> = Vec::new();
+        let mut step = 0;
+        for cycle in 0..6 {
+            let engine = start(&storage, options())
+                .unwrap_or_else(|e| panic!("seed {seed} cycle {cycle}: recovery failed: {e}"));
+            let mut s = session(&engine);
+            storage.fail_after(rng.gen_range(3..80));
+            let mut in_doubt = None;
+            for _ in 0..60 {
+                step += 1;
+                let change = match rng.gen_range(0..10) {
+                    0 => InDoubt::CreateTable(format!("extra_{seed}_{step}")),
+                    1 => {
+                        // A checkpoint may fail with the disk; that loses nothing.
+                        let _ = engine.checkpoint();
+                        continue;
+                    }
+                    _ => {
+                        let from = rng.gen_range(0..8);
+                        let to = (from + rng.gen_range(1..8)) % 8;
+                        let amount = rng.gen_range(1..20);
+                        InDoubt::Transfer { from, to, amount, note: format!("n{seed}_{step}") }
+                    }
+                };
+                let sql = match &change {
+                    InDoubt::CreateTable(name) => {
+                        all_extra.push(name.clone());
+                        format!("CREATE TABLE {name} (k int PRIMARY KEY)")
+                    }
+                    InDoubt::Transfer { from, to, amount, note } => format!(
+                        "BEGIN ISOLATION LEVEL REPEATABLE READ;
+                         UPDATE acct SET bal = bal - {amount} WHERE id = {from};
+                         UPDATE acct SET bal = bal + {amount} WHERE id = {to};
+                         INSERT INTO ledger (note) VALUES ('{note}');
+                         COMMIT;"
+                    ),
+                };
+                match run(&mut s, &sql) {
+                    Ok(_) => {
+                        acknowledged += 1;
+                        model.apply(&change)
+                    }
+                    Err(e) => {
+                        assert!(e.starts_with("58030"), "seed {seed}: unexpected error {e}");
+                        in_doubt = Some(change);
+                        break;
+                    }
+                }
+            }
+            // The database refuses writes after a log failure, and says why.
+            if in_doubt.is_some() {
+                let e = run(&mut s, "UPDATE acct SET bal = bal WHERE id = 0").unwrap_err();
+                assert!(e.starts_with("58030"), "{e}");
+            }
+            drop(s);
+            drop(engine);
+            storage = storage.crash(TornTail::Keep { seed: seed * 31 + cycle });
+            let engine = start(&storage, options())
+                .unwrap_or_else(|e| panic!("seed {seed} cycle {cycle}: recovery failed: {e}"));
+            let seen = observe(&engine, &all_extra);
+            let mut with = model.clone();
+            if let Some(change) = &in_doubt {
+                with.apply(change);
+            }
+            assert!(
+                seen == model || seen == with,
+                "seed {seed} cycle {cycle}: recovered {seen:?}\nacknowledged {model:?}\nin doubt {in_doubt:?}"
+            );
+            assert_eq!(seen.balances.values().sum::<i64>(), 800);
+            failures += in_doubt.is_some() as usize;
+            survived += (in_doubt.is_some() && seen == with) as usize;
+            model = seen;
+            drop(engine);
+        }
+    }
+    // The workload really crossed failures, and in-doubt commits went both ways.
+    eprintln!(
+        "{acknowledged} acknowledged, {failures} failed commits, {survived} of them survived"
+    );
+    assert!(failures >= 48, "only {failures} of 96 cycles hit a failure");
+    assert!(survived > 0 && survived < failures);
+}
+
+#[test]
+fn checkpoint_then_replay_gives_back_the_same_state() {
+    let storage = FaultyStorage::new();
+    let engine = start(&storage, options()).unwrap();
+    let mut s = session(&engine);
+    run(
+        &mut s,
+        "CREATE TABLE t (id serial PRIMARY KEY, v text, n numeric, b bytea, f float8, ok boolean);
+         CREATE UNIQUE INDEX t_v ON t (v);
+         INSERT INTO t (v, n, b, f, ok) SELECT 'v' || g, g * 1.25, '\\x00ff', g / 3.0, g % 2 = 0
+           FROM generate_series(1, 300) g;",
+    )
+    .unwrap();
+    engine.checkpoint().unwrap();
+    run(
+        &mut s,
+        "UPDATE t SET v = v || '!' WHERE id % 3 = 0;
+         DELETE FROM t WHERE id % 5 = 0;
+         ALTER TABLE t ADD COLUMN extra int DEFAULT 7;
+         INSERT INTO t (v) VALUES ('after');
+         DROP INDEX t_v;
+         CREATE TABLE u (k int PRIMARY KEY);
+         INSERT INTO u VALUES (1), (2);
+         DROP TABLE u;
+         CREATE TABLE u (k text PRIMARY KEY);
+         INSERT INTO u VALUES ('x');",
+    )
+    .unwrap();
+    let dump = |e: &Arc<Engine>| {
+        let mut s = session(e);
+        (rows(&mut s, "SELECT * FROM t ORDER BY id"), rows(&mut s, "SELECT * FROM u"))
+    };
+    let before = dump(&engine);
+    drop(s);
+    drop(engine);
+    let storage = storage.crash(TornTail::Drop);
+    let engine = start(&storage, options()).unwrap();
+    assert_eq!(dump(&engine), before);
+    // The serial sequence goes on above every surviving id.
+    let mut s = session(&engine);
+    let next = rows(&mut s, "INSERT INTO t (v) VALUES ('next') RETURNING id");
+    assert_eq!(next[0][0], Value::Int(302));
+    // And once more through the checkpoint written at the end of recovery.
+    drop(s);
+    let before = dump(&engine);
+    drop(engine);
+    let storage = storage.crash(TornTail::Drop);
+    let engine = start(&storage, options()).unwrap();
+    assert_eq!(dump(&engine), before);
+}
+
+#[test]
+fn synchronous_commit_off_acknowledges_before_the_fsync() {
+    let storage = FaultyStorage::new();
+    let mut opts = options();
+    opts.log.writer_delay = Duration::from_secs(3600); // no background flush in this test
+    let engine = start(&storage, opts.clone()).unwrap();
+    let mut s = session(&engine);
+    run(&mut s, "CREATE TABLE t (k int PRIMARY KEY)").unwrap();
+    run(&mut s, "INSERT INTO t VALUES (1)").unwrap();
+    assert_eq!(run(&mut s, "SHOW synchronous_commit").unwrap().len(), 1);
+    run(&mut s, "SET synchronous_commit = off").unwrap();
+    let syncs = storage.counts().1;
+    run(&mut s, "INSERT INTO t VALUES (2)").unwrap();
+    // Acknowledged and visible, but nothing was synced for it.
+    assert_eq!(storage.counts().1, syncs);
+    assert_eq!(rows(&mut s, "SELECT count(*) FROM t")[0][0], Value::Int(2));
+    let e = run(&mut s, "SET synchronous_commit = sometimes").unwrap_err();
+    assert!(e.starts_with("22023"), "{e}");
+    drop(s);
+    drop(engine);
+    let storage = storage.crash(TornTail::Drop);
+    let engine = start(&storage, opts.clone()).unwrap();
+    let mut s = session(&engine);
+    // Lost with the crash, as synchronous_commit = off allows; the earlier commit is there.
+    assert_eq!(rows(&mut s, "SELECT k FROM t ORDER BY k"), vec![vec![Value::Int(1)]]);
+    // With synchronous_commit on (the default), the acknowledgement means it is on disk.
+    run(&mut s, "INSERT INTO t VALUES (3)").unwrap();
+    drop(s);
+    drop(engine);
+    let storage = storage.crash(TornTail::Drop);
+    let engine = start(&storage, opts).unwrap();
+    let mut s = session(&engine);
+    assert_eq!(rows(&mut s, "SELECT count(*) FROM t")[0][0], Value::Int(2));
+}
+
+#[test]
+fn a_data_directory_is_used_by_one_process_at_a_time() {
+    let dir = std::env::temp_dir().join(format!("isola-lock-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (engine, _) = open(&dir, options()).unwrap();
+    let err = open(&dir, options()).err().expect("a second open must be refused");
+    assert_eq!(err.sqlstate(), "55006");
+    assert!(err.to_string().contains("in use by another isola process"), "{err}");
+    drop(engine);
+    std::thread::sleep(Duration::from_millis(50)); // background threads let go of the engine
+    let (engine, _) = open(&dir, options()).expect("free again once the first one is gone");
+    drop(engine);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_corrupt_checkpoint_is_refused_by_name() {
+    let storage = FaultyStorage::new();
+    let engine = start(&storage, options()).unwrap();
+    let mut s = session(&engine);
+    run(&mut s, "CREATE TABLE t (k int PRIMARY KEY); INSERT INTO t VALUES (1), (2)").unwrap();
+    let report = engine.checkpoint().unwrap();
+    drop(s);
+    drop(engine);
+    let mut bytes = storage.contents(&report.path).unwrap();
+    let n = bytes.len();
+    bytes[n - 10] ^= 0xff;
+    storage.overwrite(&report.path, bytes);
+    let err = start(&storage, options()).err().expect("refused");
+    assert_eq!(err.sqlstate(), "XX001");
+    assert!(err.to_string().contains(".ckpt at offset"), "{err}");
+}
