@@ -18,7 +18,11 @@ use rand::{Rng, SeedableRng};
 
 fn options() -> DurableOptions {
     DurableOptions {
-        log: LogOptions { segment_size: 4096, writer_delay: Duration::from_millis(5) },
+        log: LogOptions {
+            segment_size: 4096,
+            writer_delay: Duration::from_millis(5),
+            preallocate: true,
+        },
         checkpoint_interval: Duration::from_secs(3600),
         checkpoint_log_bytes: u64::MAX,
         ..DurableOptions::default()

@@ -607,6 +607,19 @@ impl Engine {
                 .enumerate()
                 .map(|(i, s)| vec![Value::Int(i as i64 + 1), Value::Text(s)])
                 .collect(),
+            SystemView::IsolaStatWal => self
+                .db
+                .log()
+                .map(|log| {
+                    let s = log.stats();
+                    vec![
+                        [s.records, s.frames, s.syncs, s.bytes]
+                            .into_iter()
+                            .map(|n| Value::Int(n as i64))
+                            .collect(),
+                    ]
+                })
+                .unwrap_or_default(),
         }
     }
 }

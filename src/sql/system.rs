@@ -4,7 +4,9 @@
 //!
 //! - `isola_stat_activity`: every session with its state, transaction, isolation level,
 //!   snapshot and what it waits for (in the spirit of `pg_stat_activity` + `pg_locks`);
-//! - `isola_serialization_failures`: the most recent serialization failures, explained.
+//! - `isola_serialization_failures`: the most recent serialization failures, explained;
+//! - `isola_stat_wal`: the write-ahead log's counters (records, frames, fsyncs, bytes), one row
+//!   (none in memory mode).
 //!
 //! Invariant: the views are computed when read; they are not transactional.
 
@@ -23,6 +25,7 @@ pub enum SystemView {
     InfoColumns,
     IsolaStatActivity,
     IsolaSerializationFailures,
+    IsolaStatWal,
 }
 
 /// Object ids of the types isola has (PostgreSQL's own).
@@ -82,6 +85,7 @@ impl SystemView {
             (None | Some("public") | Some("isola"), "isola_serialization_failures") => {
                 SystemView::IsolaSerializationFailures
             }
+            (None | Some("public") | Some("isola"), "isola_stat_wal") => SystemView::IsolaStatWal,
             _ => return None,
         };
         Some(view)
@@ -150,6 +154,9 @@ impl SystemView {
                 ("query", Text),
             ],
             SystemView::IsolaSerializationFailures => vec![("seq", Int4), ("explanation", Text)],
+            SystemView::IsolaStatWal => {
+                vec![("records", Int8), ("frames", Int8), ("syncs", Int8), ("bytes", Int8)]
+            }
         }
     }
 }

@@ -54,11 +54,17 @@ pub struct LogOptions {
     pub segment_size: u64,
     /// How long records appended without a waiter (synchronous_commit = off) may stay unwritten.
     pub writer_delay: Duration,
+    /// Fill new segments with zeros up front (see `Log::create_segment`).
+    pub preallocate: bool,
 }
 
 impl Default for LogOptions {
     fn default() -> Self {
-        LogOptions { segment_size: 64 << 20, writer_delay: Duration::from_millis(10) }
+        LogOptions {
+            segment_size: 16 << 20,
+            writer_delay: Duration::from_millis(10),
+            preallocate: true,
+        }
     }
 }
 
@@ -209,6 +215,7 @@ impl Log {
         }
         let start = start.unwrap_or(0);
         let mut expected: Option<Lsn> = None;
+        let mut end_of_last = 0;
         for i in start..segs.len() {
             let seg = segs[i].clone();
             let last = i + 1 == segs.len();
@@ -223,7 +230,8 @@ impl Log {
                 )));
             }
             if let Err(what) = check_segment_header(&data, seg.first) {
-                if last && data.len() <= SEGMENT_HEADER && i > start {
+                let empty = data.iter().skip(SEGMENT_HEADER).all(|&b| b == 0);
+                if last && empty && i > start {
                     // A segment being created when the machine stopped: nothing in it.
                     storage.remove(&seg.path).map_err(|e| io_error(&seg.path, e))?;
                     storage.sync_dir(dir).map_err(|e| io_error(dir, e))?;
@@ -234,11 +242,15 @@ impl Log {
             }
             let mut offset = SEGMENT_HEADER;
             let mut lsn = seg.first;
+            let all_zero = |from: usize| data.get(from..).is_none_or(|r| r.iter().all(|&b| b == 0));
             while offset < data.len() {
                 let at = |why: &str| {
                     Error::Corrupt(format!("{} at offset {offset}: {why}", seg.path.display()))
                 };
                 let rest = &data[offset..];
+                if all_zero(offset) {
+                    break; // the end of the log: preallocated space (or nothing) follows
+                }
                 if rest.len() < FRAME_HEADER {
                     if last {
                         break;
@@ -254,9 +266,8 @@ impl Log {
                     return Err(at("a frame cut short"));
                 }
                 let body = &rest[8..FRAME_HEADER + len];
-                let complete_frame_ends_file = offset + FRAME_HEADER + len == data.len();
                 if crc32fast::hash(body) != crc {
-                    if last && complete_frame_ends_file {
+                    if last && all_zero(offset + FRAME_HEADER + len) {
                         break; // the last frame was being written: torn
                     }
                     return Err(at("checksum mismatch in a frame followed by more log"));
@@ -281,11 +292,17 @@ impl Log {
                 }
                 offset += FRAME_HEADER + len;
             }
-            if offset < data.len() {
-                let dropped = (data.len() - offset) as u64;
-                storage.truncate(&seg.path, offset as u64).map_err(|e| io_error(&seg.path, e))?;
-                replay.torn_tail = Some((seg.path.clone(), offset as u64, dropped));
+            if !all_zero(offset) {
+                // Zero the torn bytes, so later frames written here are followed by zeros.
+                let garbage =
+                    data.iter().rposition(|&b| b != 0).expect("not all zero") + 1 - offset;
+                let mut file = storage.open_write(&seg.path).map_err(|e| io_error(&seg.path, e))?;
+                file.write_at(offset as u64, &vec![0; garbage])
+                    .and_then(|()| file.sync_data())
+                    .map_err(|e| io_error(&seg.path, e))?;
+                replay.torn_tail = Some((seg.path.clone(), offset as u64, garbage as u64));
             }
+            end_of_last = offset as u64;
             expected = Some(lsn);
             replay.next = lsn.max(from);
         }
@@ -299,12 +316,11 @@ impl Log {
         // Append to the last segment, or start the first one.
         let (file, path, size) = match segs.last() {
             Some(seg) if expected.is_some() => {
-                let size = storage.read(&seg.path).map_err(|e| io_error(&seg.path, e))?.len();
-                let file = storage.open_append(&seg.path).map_err(|e| io_error(&seg.path, e))?;
-                (file, seg.path.clone(), size as u64)
+                let file = storage.open_write(&seg.path).map_err(|e| io_error(&seg.path, e))?;
+                (file, seg.path.clone(), end_of_last)
             }
             _ => {
-                let (file, path) = Self::create_segment(&*storage, dir, replay.next)?;
+                let (file, path) = Self::create_segment(&*storage, dir, replay.next, &options)?;
                 (file, path, SEGMENT_HEADER as u64)
             }
         };
@@ -341,14 +357,27 @@ impl Log {
         Ok((log, replay))
     }
 
+    /// Creates a segment: header, then (if configured) zeros up to the segment size, all
+    /// synced, then the directory entry synced. Writing over preallocated zeros lets each
+    /// commit's `fdatasync` skip the file-size metadata update (about a third of its cost here).
     fn create_segment(
         storage: &dyn Storage,
         dir: &Path,
         first: Lsn,
+        options: &LogOptions,
     ) -> Result<(Box<dyn StorageFile>, PathBuf)> {
         let path = dir.join(segment_name(first));
         let mut file = storage.create(&path).map_err(|e| io_error(&path, e))?;
         file.append(&segment_header(first)).map_err(|e| io_error(&path, e))?;
+        if options.preallocate {
+            let zeros = vec![0u8; 1 << 20];
+            let mut left = options.segment_size.saturating_sub(SEGMENT_HEADER as u64) as usize;
+            while left > 0 {
+                let n = left.min(zeros.len());
+                file.append(&zeros[..n]).map_err(|e| io_error(&path, e))?;
+                left -= n;
+            }
+        }
         file.sync_data().map_err(|e| io_error(&path, e))?;
         storage.sync_dir(dir).map_err(|e| io_error(dir, e))?;
         Ok((file, path))
@@ -430,12 +459,13 @@ impl Log {
         let mut w = self.writer.lock();
         if w.size + data.len() as u64 > self.options.segment_size && w.size > SEGMENT_HEADER as u64
         {
-            let (file, path) = Self::create_segment(&*self.storage, &self.dir, first)?;
+            let (file, path) =
+                Self::create_segment(&*self.storage, &self.dir, first, &self.options)?;
             *w = SegmentWriter { file, path, size: SEGMENT_HEADER as u64 };
             self.syncs.fetch_add(2, Ordering::Relaxed);
         }
         let w = &mut *w;
-        w.file.append(&data).map_err(|e| io_error(&w.path, e))?;
+        w.file.write_at(w.size, &data).map_err(|e| io_error(&w.path, e))?;
         w.file.sync_data().map_err(|e| io_error(&w.path, e))?;
         w.size += data.len() as u64;
         self.syncs.fetch_add(1, Ordering::Relaxed);
@@ -498,8 +528,16 @@ mod tests {
     }
 
     fn open(storage: &FaultyStorage) -> Result<(Arc<Log>, Vec<CommitBatch>, Replay)> {
+        open_with(storage, false)
+    }
+
+    fn open_with(
+        storage: &FaultyStorage,
+        preallocate: bool,
+    ) -> Result<(Arc<Log>, Vec<CommitBatch>, Replay)> {
         let mut seen = Vec::new();
-        let options = LogOptions { segment_size: 1 << 20, writer_delay: Duration::from_secs(3600) };
+        let options =
+            LogOptions { segment_size: 4096, writer_delay: Duration::from_secs(3600), preallocate };
         let (log, replay) =
             Log::open(Arc::new(storage.clone()), Path::new("/wal"), 0, options, |_, r| {
                 match r {
@@ -513,8 +551,12 @@ mod tests {
 
     /// A log of `n` commits, each flushed on its own (one frame each).
     fn small_log(n: u64) -> (FaultyStorage, Vec<u8>) {
+        small_log_with(n, false)
+    }
+
+    fn small_log_with(n: u64, preallocate: bool) -> (FaultyStorage, Vec<u8>) {
         let storage = FaultyStorage::new();
-        let (log, _, _) = open(&storage).unwrap();
+        let (log, _, _) = open_with(&storage, preallocate).unwrap();
         for i in 0..n {
             let lsn = log.append_commit(&batch(i)).unwrap();
             log.wait_durable(lsn).unwrap();
@@ -525,34 +567,48 @@ mod tests {
 
     #[test]
     fn every_truncation_recovers_a_prefix_of_whole_commits() {
-        let (storage, bytes) = small_log(6);
-        let mut frame_ends = vec![SEGMENT_HEADER];
-        let (_, all, _) = open(&storage).unwrap();
-        assert_eq!(all, (0..6).map(batch).collect::<Vec<_>>());
-        // Frame boundaries, from the frame headers.
-        let mut at = SEGMENT_HEADER;
-        while at < bytes.len() {
-            let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
-            at += FRAME_HEADER + len;
-            frame_ends.push(at);
-        }
-        let path = Path::new("/wal/0000000000000000.wal");
-        for cut in SEGMENT_HEADER..=bytes.len() {
-            let s = FaultyStorage::new();
-            let (log, _, _) = open(&s).unwrap();
-            drop(log);
-            s.overwrite(path, bytes[..cut].to_vec());
-            let (log, seen, replay) = open(&s).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
-            let whole = frame_ends.iter().filter(|&&end| end <= cut).count() - 1;
-            assert_eq!(seen, (0..whole as u64).map(batch).collect::<Vec<_>>(), "cut at {cut}");
-            assert_eq!(replay.torn_tail.is_some(), !frame_ends.contains(&cut), "cut at {cut}");
-            // The log goes on after the cut: a new commit lands right after the prefix.
-            let lsn = log.append_commit(&batch(100)).unwrap();
-            log.wait_durable(lsn).unwrap();
-            drop(log);
-            let (_, again, _) = open(&s).unwrap();
-            assert_eq!(again.len(), whole + 1);
-            assert_eq!(again.last(), Some(&batch(100)));
+        // Without preallocation a crash cuts the file; with it, the bytes after the cut are
+        // the zeros written at segment creation.
+        for preallocate in [false, true] {
+            let (storage, file) = small_log_with(6, preallocate);
+            let data_end = file.iter().rposition(|&b| b != 0).unwrap() + 1;
+            let (_, all, _) = open_with(&storage, preallocate).unwrap();
+            assert_eq!(all, (0..6).map(batch).collect::<Vec<_>>());
+            let mut frame_ends = vec![SEGMENT_HEADER];
+            let mut at = SEGMENT_HEADER;
+            while at < data_end {
+                let len = u32::from_le_bytes(file[at..at + 4].try_into().unwrap()) as usize;
+                at += FRAME_HEADER + len;
+                frame_ends.push(at);
+            }
+            let path = Path::new("/wal/0000000000000000.wal");
+            for cut in SEGMENT_HEADER..=data_end {
+                let s = FaultyStorage::new();
+                drop(open_with(&s, preallocate).unwrap());
+                let mut damaged = file[..cut].to_vec();
+                if preallocate {
+                    damaged.resize(file.len(), 0);
+                }
+                s.overwrite(path, damaged);
+                let (log, seen, replay) =
+                    open_with(&s, preallocate).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+                // A frame whose cut-off bytes were zeros anyway is intact.
+                let intact = |end: usize| {
+                    end <= cut || (preallocate && file[cut..end].iter().all(|&b| b == 0))
+                };
+                let whole = frame_ends.iter().filter(|&&end| intact(end)).count() - 1;
+                assert_eq!(seen, (0..whole as u64).map(batch).collect::<Vec<_>>(), "cut {cut}");
+                if !preallocate {
+                    assert_eq!(replay.torn_tail.is_some(), !frame_ends.contains(&cut), "cut {cut}");
+                }
+                // The log goes on after the cut: a new commit lands right after the prefix.
+                let lsn = log.append_commit(&batch(100)).unwrap();
+                log.wait_durable(lsn).unwrap();
+                drop(log);
+                let (_, again, _) = open_with(&s, preallocate).unwrap();
+                assert_eq!(again.len(), whole + 1, "cut {cut}");
+                assert_eq!(again.last(), Some(&batch(100)));
+            }
         }
     }
 
@@ -591,7 +647,11 @@ mod tests {
     #[test]
     fn segments_roll_over_and_old_ones_are_removed() {
         let storage = FaultyStorage::new();
-        let options = LogOptions { segment_size: 400, writer_delay: Duration::from_secs(3600) };
+        let options = LogOptions {
+            segment_size: 400,
+            writer_delay: Duration::from_secs(3600),
+            preallocate: true,
+        };
         let (log, _) =
             Log::open(Arc::new(storage.clone()), Path::new("/wal"), 0, options.clone(), |_, _| {
                 Ok(())

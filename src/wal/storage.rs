@@ -2,21 +2,25 @@
 //!
 //! [`OsStorage`] is the real file system (`fdatasync` for file data, `fsync` of the directory
 //! after creating, renaming or removing files). [`FaultyStorage`] keeps files in memory and
-//! models a crash faithfully for an append-only writer: only bytes covered by a completed
-//! `sync_data` survive, plus optionally a torn, garbled fragment of the unsynced tail; directory
+//! models a crash: a file comes back as of its last completed `sync_data`, plus optionally part
+//! of what was written since (none, all, a prefix, or a prefix ending in junk); directory
 //! changes survive only once the directory was synced. It can also fail the N-th write or sync,
 //! after which every operation fails (the process is "dead") until [`FaultyStorage::crash`].
 
 use std::collections::BTreeMap;
-use std::io::{self, Write};
+use std::io;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-/// A file open for appending.
+/// A file open for writing.
 pub trait StorageFile: Send {
+    /// Writes at the end of what this handle wrote (or of the file when opened).
     fn append(&mut self, data: &[u8]) -> io::Result<()>;
+    /// Writes at an offset (over preallocated space, or extending the file).
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()>;
     /// Makes every appended byte durable.
     fn sync_data(&mut self) -> io::Result<()>;
 }
@@ -27,10 +31,10 @@ pub trait Storage: Send + Sync {
     /// The names of the files in a directory (empty if it does not exist).
     fn list(&self, dir: &Path) -> io::Result<Vec<String>>;
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
-    /// Creates (or empties) a file and opens it for appending.
+    /// Creates (or empties) a file and opens it for writing.
     fn create(&self, path: &Path) -> io::Result<Box<dyn StorageFile>>;
-    /// Opens an existing file for appending at its end.
-    fn open_append(&self, path: &Path) -> io::Result<Box<dyn StorageFile>>;
+    /// Opens an existing file for writing (appends go at its end).
+    fn open_write(&self, path: &Path) -> io::Result<Box<dyn StorageFile>>;
     /// Cuts a file to `len` bytes and makes that durable.
     fn truncate(&self, path: &Path, len: u64) -> io::Result<()>;
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
@@ -42,14 +46,24 @@ pub trait Storage: Send + Sync {
 /// The real file system.
 pub struct OsStorage;
 
-struct OsFile(std::fs::File);
+struct OsFile {
+    file: std::fs::File,
+    end: u64,
+}
 
 impl StorageFile for OsFile {
     fn append(&mut self, data: &[u8]) -> io::Result<()> {
-        self.0.write_all(data)
+        self.file.write_all_at(data, self.end)?;
+        self.end += data.len() as u64;
+        Ok(())
+    }
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
+        self.file.write_all_at(data, offset)?;
+        self.end = self.end.max(offset + data.len() as u64);
+        Ok(())
     }
     fn sync_data(&mut self) -> io::Result<()> {
-        self.0.sync_data()
+        self.file.sync_data()
     }
 }
 
@@ -75,10 +89,12 @@ impl Storage for OsStorage {
         std::fs::read(path)
     }
     fn create(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
-        Ok(Box::new(OsFile(std::fs::File::create(path)?)))
+        Ok(Box::new(OsFile { file: std::fs::File::create(path)?, end: 0 }))
     }
-    fn open_append(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
-        Ok(Box::new(OsFile(std::fs::OpenOptions::new().append(true).open(path)?)))
+    fn open_write(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
+        let file = std::fs::OpenOptions::new().write(true).open(path)?;
+        let end = file.metadata()?.len();
+        Ok(Box::new(OsFile { file, end }))
     }
     fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
         let f = std::fs::OpenOptions::new().write(true).open(path)?;
@@ -124,8 +140,8 @@ struct FaultyState {
 #[derive(Clone, Default)]
 struct FaultyFile {
     data: Vec<u8>,
-    /// The prefix of `data` a crash keeps.
-    synced: usize,
+    /// The contents as of the last sync: what a crash keeps.
+    durable: Vec<u8>,
 }
 
 /// What [`FaultyStorage::crash`] does with bytes written but not synced.
@@ -177,24 +193,31 @@ impl FaultyStorage {
         let mut inodes = BTreeMap::new();
         for &inode in s.durable_names.values() {
             let Some(f) = s.inodes.get(&inode) else { continue };
-            let mut data = f.data[..f.synced].to_vec();
-            if matches!(torn, TornTail::Keep { .. }) && f.data.len() > f.synced {
+            let mut data = f.durable.clone();
+            // The span written since the last sync.
+            let first = (0..f.data.len()).find(|&i| f.durable.get(i) != Some(&f.data[i]));
+            if let (TornTail::Keep { .. }, Some(first)) = (torn, first) {
+                let last = (first..f.data.len())
+                    .rev()
+                    .find(|&i| f.durable.get(i) != Some(&f.data[i]))
+                    .expect("first differs");
+                let written = &f.data[first..=last];
                 // Nothing, all of it, a prefix, or a prefix ending in junk: each as likely.
-                let unsynced = &f.data[f.synced..];
                 let (keep, garble) = match next() % 4 {
                     0 => (0, 0),
-                    1 => (unsynced.len(), 0),
-                    2 => ((next() as usize) % (unsynced.len() + 1), 0),
-                    _ => ((next() as usize) % (unsynced.len() + 1), 1 + (next() as usize) % 8),
+                    1 => (written.len(), 0),
+                    2 => ((next() as usize) % (written.len() + 1), 0),
+                    _ => ((next() as usize) % (written.len() + 1), 1 + (next() as usize) % 8),
                 };
-                data.extend_from_slice(&unsynced[..keep]);
-                let len = data.len();
-                for b in data[len.saturating_sub(garble).max(f.synced)..].iter_mut() {
+                if data.len() < first + keep {
+                    data.resize(first + keep, 0);
+                }
+                data[first..first + keep].copy_from_slice(&written[..keep]);
+                for b in data[first + keep.saturating_sub(garble)..first + keep].iter_mut() {
                     *b = next() as u8;
                 }
             }
-            let synced = data.len();
-            inodes.insert(inode, FaultyFile { data, synced });
+            inodes.insert(inode, FaultyFile { durable: data.clone(), data });
         }
         let state = FaultyState {
             inodes,
@@ -211,7 +234,7 @@ impl FaultyStorage {
         let mut s = self.state.lock();
         let inode = s.names[path];
         let f = s.inodes.get_mut(&inode).expect("a live file");
-        f.synced = data.len();
+        f.durable = data.clone();
         f.data = data;
     }
 
@@ -248,14 +271,25 @@ impl FaultyStorage {
 struct FaultyHandle {
     storage: FaultyStorage,
     inode: u64,
+    end: u64,
 }
 
 impl StorageFile for FaultyHandle {
     fn append(&mut self, data: &[u8]) -> io::Result<()> {
+        let end = self.end;
+        self.write_at(end, data)
+    }
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
         let mut s = self.storage.state.lock();
         FaultyStorage::tick(&mut s)?;
         s.writes += 1;
-        FaultyStorage::file(&mut s, self.inode)?.data.extend_from_slice(data);
+        let f = FaultyStorage::file(&mut s, self.inode)?;
+        let (start, end) = (offset as usize, offset as usize + data.len());
+        if f.data.len() < end {
+            f.data.resize(end, 0);
+        }
+        f.data[start..end].copy_from_slice(data);
+        self.end = self.end.max(end as u64);
         Ok(())
     }
     fn sync_data(&mut self) -> io::Result<()> {
@@ -267,7 +301,7 @@ impl StorageFile for FaultyHandle {
         FaultyStorage::tick(&mut s)?;
         s.syncs += 1;
         let f = FaultyStorage::file(&mut s, self.inode)?;
-        f.synced = f.data.len();
+        f.durable = f.data.clone();
         Ok(())
     }
 }
@@ -302,13 +336,14 @@ impl Storage for FaultyStorage {
         let inode = s.next_inode;
         s.inodes.insert(inode, FaultyFile::default());
         s.names.insert(path.to_path_buf(), inode);
-        Ok(Box::new(FaultyHandle { storage: self.clone(), inode }))
+        Ok(Box::new(FaultyHandle { storage: self.clone(), inode, end: 0 }))
     }
-    fn open_append(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
+    fn open_write(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
         let s = self.state.lock();
         Self::check(&s)?;
         let inode = *s.names.get(path).ok_or_else(|| not_found(path))?;
-        Ok(Box::new(FaultyHandle { storage: self.clone(), inode }))
+        let end = s.inodes[&inode].data.len() as u64;
+        Ok(Box::new(FaultyHandle { storage: self.clone(), inode, end }))
     }
     fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
         let mut s = self.state.lock();
@@ -316,7 +351,7 @@ impl Storage for FaultyStorage {
         let inode = *s.names.get(path).ok_or_else(|| not_found(path))?;
         let f = Self::file(&mut s, inode)?;
         f.data.truncate(len as usize);
-        f.synced = f.data.len();
+        f.durable = f.data.clone();
         Ok(())
     }
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
