@@ -8,6 +8,10 @@
 //!   and its in-memory implementation.
 //! - [`txn`]: the transactional core: MVCC visibility, the four isolation levels, row locks with
 //!   deadlock detection, Serializable Snapshot Isolation, savepoints and garbage collection.
+//! - [`wal`]: durability: the write-ahead log (group commit, fail-stop, torn-tail recovery),
+//!   checkpoints, and the file layer under them (with a fault-injecting one for tests).
+//! - [`sql`]: the SQL layer (sessions, planner, executor, system views, and `sql::durable`:
+//!   opening a data directory, recovery, checkpoints); [`server`]: the PostgreSQL wire protocol.
 //! - [`error`]: the one error type, with SQLSTATE codes and readable explanations.
 
 pub mod catalog;

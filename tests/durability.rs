@@ -311,8 +311,20 @@ fn a_data_directory_is_used_by_one_process_at_a_time() {
     assert_eq!(err.sqlstate(), "55006");
     assert!(err.to_string().contains("in use by another isola process"), "{err}");
     drop(engine);
-    std::thread::sleep(Duration::from_millis(50)); // background threads let go of the engine
-    let (engine, _) = open(&dir, options()).expect("free again once the first one is gone");
+    // Free again once the first one is gone (a background thread may hold the last reference
+    // for a moment; bounded wait).
+    let mut reopened = None;
+    for _ in 0..200 {
+        match open(&dir, options()) {
+            Ok((engine, _)) => {
+                reopened = Some(engine);
+                break;
+            }
+            Err(e) if e.sqlstate() == "55006" => std::thread::sleep(Duration::from_millis(25)),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let engine = reopened.expect("the lock was never released");
     drop(engine);
     let _ = std::fs::remove_dir_all(&dir);
 }
