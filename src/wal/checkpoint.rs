@@ -99,16 +99,7 @@ impl CheckpointWriter {
     }
 
     pub fn ddl(&mut self, ddl: &DdlRecord) -> Result<()> {
-        self.block(BLOCK_DDL, |e| {
-            match ddl.created_table {
-                Some(id) => {
-                    e.u8(1);
-                    e.u32(id);
-                }
-                None => e.u8(0),
-            }
-            e.str(&ddl.text);
-        })
+        self.block(BLOCK_DDL, |e| e.ddl(ddl))
     }
 
     /// A serial column's sequence: the last value handed out.
@@ -266,13 +257,7 @@ fn parse(path: PathBuf, data: Vec<u8>) -> Result<Checkpoint> {
                     ddl_from: d.u64().map_err(bad)?,
                 })
             }
-            BLOCK_DDL => {
-                let created_table = match d.u8().map_err(bad)? {
-                    0 => None,
-                    _ => Some(d.u32().map_err(bad)?),
-                };
-                ddl.push(DdlRecord { text: d.string().map_err(bad)?, created_table });
-            }
+            BLOCK_DDL => ddl.push(d.ddl().map_err(bad)?),
             BLOCK_SEQUENCE => sequences.push((
                 d.u32().map_err(bad)?,
                 d.u32().map_err(bad)?,

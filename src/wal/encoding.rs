@@ -114,19 +114,22 @@ impl Encoder<'_> {
         let body = self.0.len();
         match record {
             Record::Commit(batch) => self.commit_body(batch.txn, batch.commit_ts, &batch.writes),
-            Record::Ddl(ddl) => {
-                match ddl.created_table {
-                    Some(id) => {
-                        self.u8(1);
-                        self.u32(id);
-                    }
-                    None => self.u8(0),
-                }
-                self.str(&ddl.text);
-            }
+            Record::Ddl(ddl) => self.ddl(ddl),
         }
         let len = (self.0.len() - body) as u32;
         self.0[start + 1..start + 5].copy_from_slice(&len.to_le_bytes());
+    }
+
+    /// A DDL record's body (also a checkpoint's DDL block).
+    pub fn ddl(&mut self, ddl: &DdlRecord) {
+        match ddl.created_table {
+            Some(id) => {
+                self.u8(1);
+                self.u32(id);
+            }
+            None => self.u8(0),
+        }
+        self.str(&ddl.text);
     }
 
     fn commit_body(
@@ -236,6 +239,15 @@ impl<'a> Decoder<'a> {
         (0..n).map(|_| self.value()).collect()
     }
 
+    /// A DDL record's body (see [`Encoder::ddl`]).
+    pub fn ddl(&mut self) -> DecodeResult<DdlRecord> {
+        let created_table = match self.u8()? {
+            0 => None,
+            _ => Some(self.u32()?),
+        };
+        Ok(DdlRecord { text: self.string()?, created_table })
+    }
+
     pub fn record(&mut self) -> DecodeResult<Record> {
         let kind = self.u8()?;
         let body = self.bytes()?;
@@ -258,13 +270,7 @@ impl<'a> Decoder<'a> {
                 }
                 Record::Commit(CommitBatch { txn, commit_ts, writes })
             }
-            RECORD_DDL => {
-                let created_table = match d.u8()? {
-                    0 => None,
-                    _ => Some(d.u32()?),
-                };
-                Record::Ddl(DdlRecord { text: d.string()?, created_table })
-            }
+            RECORD_DDL => Record::Ddl(d.ddl()?),
             k => return Err(DecodeError(format!("unknown record kind {k}"))),
         };
         if !d.is_empty() {
