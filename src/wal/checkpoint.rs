@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::encoding::{DdlRecord, Decoder, Encoder};
-use super::log::{FORMAT_VERSION, Lsn};
+use super::log::{FORMAT_VERSION, Lsn, io_error};
 use super::storage::{Storage, StorageFile};
 use crate::catalog::TableId;
 use crate::error::{Error, Result};
@@ -28,10 +28,6 @@ const BLOCK_DDL: u8 = 2;
 const BLOCK_SEQUENCE: u8 = 3;
 const BLOCK_ROWS: u8 = 4;
 const BLOCK_END: u8 = 5;
-
-fn io_error(path: &Path, e: std::io::Error) -> Error {
-    Error::Io(format!("{}: {e}", path.display()))
-}
 
 /// Where a checkpoint sits in the log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

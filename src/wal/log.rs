@@ -134,7 +134,8 @@ fn segments(storage: &dyn Storage, dir: &Path) -> Result<Vec<Segment>> {
     Ok(out)
 }
 
-fn io_error(path: &Path, e: std::io::Error) -> Error {
+/// An I/O failure on a file, naming it.
+pub(super) fn io_error(path: &Path, e: std::io::Error) -> Error {
     Error::Io(format!("{}: {e}", path.display()))
 }
 
