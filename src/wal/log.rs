@@ -348,10 +348,12 @@ impl Log {
         std::thread::Builder::new()
             .name("isola-wal-writer".into())
             .spawn(move || {
-                while let Some(log) = weak.upgrade() {
-                    let _ = log.flush();
-                    drop(log);
+                // Sleep first: a commit acknowledged with synchronous_commit = off is only
+                // promised to reach the disk within one delay, not at the writer's start.
+                loop {
                     std::thread::sleep(delay);
+                    let Some(log) = weak.upgrade() else { break };
+                    let _ = log.flush();
                 }
             })
             .map_err(|e| Error::Io(format!("spawning the log writer: {e}")))?;
