@@ -12,9 +12,11 @@
 //!   checkpoints, and the file layer under them (with a fault-injecting one for tests).
 //! - [`sql`]: the SQL layer (sessions, planner, executor, system views, and `sql::durable`:
 //!   opening a data directory, recovery, checkpoints); [`server`]: the PostgreSQL wire protocol.
+//! - [`check`]: the history checker and workload driver behind `isola check`.
 //! - [`error`]: the one error type, with SQLSTATE codes and readable explanations.
 
 pub mod catalog;
+pub mod check;
 pub mod error;
 pub mod server;
 pub mod sql;

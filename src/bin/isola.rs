@@ -7,6 +7,10 @@
 //! - `isola serve [--listen ADDR:PORT] [--data DIR] [--memory] [--max-connections N]
 //!   [--checkpoint-interval SECONDS]`: the PostgreSQL wire-protocol server (default
 //!   127.0.0.1:5433, data directory `./isola-data`, recovered at start; `--memory`: no files).
+//!
+//! - `isola check --isolation LEVEL [--url URL] [--clients N] [--txns N] [--workload W] ...`:
+//!   runs a randomized transactional workload against any PostgreSQL-wire server and reports
+//!   the anomalies it observed; exit 0 valid for the level, 1 anomalies, 2 undecided.
 
 use std::ops::Bound;
 use std::process::ExitCode;
@@ -28,9 +32,10 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some("serve") => serve(&args[1..]),
+        Some("check") => check(&args[1..]),
         _ => {
             eprintln!(
-                "usage: isola serve [--listen ADDR:PORT] [--data DIR] [--memory] [--max-connections N] [--checkpoint-interval SECONDS]\n       isola demo"
+                "usage: isola serve [--listen ADDR:PORT] [--data DIR] [--memory] [--max-connections N] [--checkpoint-interval SECONDS]\n       isola check --isolation LEVEL [--url URL] [--clients N] [--txns N] ... (isola check --help)\n       isola demo"
             );
             ExitCode::from(2)
         }
@@ -233,4 +238,106 @@ fn demo() {
         write_skew(level);
         println!();
     }
+}
+
+const CHECK_USAGE: &str = "usage: isola check --isolation LEVEL [options]
+
+Runs random transactions from concurrent clients against a PostgreSQL-wire server (isola,
+PostgreSQL, ...), records what they observed, and checks the history for the anomalies LEVEL
+forbids. Exit status: 0 valid for the level, 1 anomalies found, 2 could not decide.
+
+  --isolation LEVEL        read-uncommitted | read-committed | repeatable-read | serializable
+  --url URL                default postgres://isola@127.0.0.1:5433/isola
+  --workload W             list-append (default) | register | bank
+  --clients N              concurrent clients (default 8)
+  --txns N                 transactions in total (default 2000)
+  --time-limit SECONDS     stop starting transactions after this long (default 60)
+  --keys N                 keys in play at once: fewer keys, more contention (default 8)
+  --max-ops N              operations per transaction, 1..N (default 4)
+  --writes-per-key N       writes before a key is replaced by a fresh one (default 32)
+  --read-fraction F        share of operations that read (default 0.5)
+  --disconnect-fraction F  share of transactions whose client drops the connection midway (default 0)
+  --seed N                 random seed (default 1)
+  --table-prefix NAME      tables NAME_append, NAME_register, NAME_bank (default isola_check; dropped and re-created)
+  --report FILE.html       write an HTML report with a drawing of each cycle found";
+
+fn check(args: &[String]) -> ExitCode {
+    use isola::check::workload::{Workload, WorkloadOptions, parse_level};
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{CHECK_USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let mut url = "postgres://isola@127.0.0.1:5433/isola".to_string();
+    let mut level = None;
+    let mut report = None;
+    let mut options = WorkloadOptions::new(&url, isola::IsolationLevel::Serializable);
+    let mut i = 0;
+    while i < args.len() {
+        let flag = args[i].as_str();
+        let Some(value) = args.get(i + 1).cloned() else {
+            eprintln!("isola check: {flag} needs a value\n{CHECK_USAGE}");
+            return ExitCode::from(2);
+        };
+        fn number<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, String> {
+            v.parse().map_err(|_| format!("isola check: {flag} needs a number, got {v}"))
+        }
+        let parsed: Result<(), String> = (|| {
+            match flag {
+                "--url" => url = value.clone(),
+                "--isolation" => {
+                    level =
+                        Some(parse_level(&value).ok_or_else(|| {
+                            format!("isola check: unknown isolation level {value}")
+                        })?)
+                }
+                "--workload" => {
+                    options.workload = Workload::parse(&value)
+                        .ok_or_else(|| format!("isola check: unknown workload {value}"))?
+                }
+                "--clients" => options.clients = number(flag, &value)?,
+                "--txns" => options.txns = number(flag, &value)?,
+                "--time-limit" => {
+                    options.time_limit =
+                        std::time::Duration::from_secs_f64(number::<f64>(flag, &value)?.max(0.0))
+                }
+                "--keys" => options.keys = number(flag, &value)?,
+                "--max-ops" => options.max_ops = number(flag, &value)?,
+                "--writes-per-key" => options.writes_per_key = number(flag, &value)?,
+                "--read-fraction" => options.read_fraction = number(flag, &value)?,
+                "--disconnect-fraction" => options.disconnect_fraction = number(flag, &value)?,
+                "--seed" => options.seed = number(flag, &value)?,
+                "--table-prefix" => options.table_prefix = value.clone(),
+                "--report" => report = Some(value.clone()),
+                _ => return Err(format!("isola check: unknown option {flag}\n{CHECK_USAGE}")),
+            }
+            Ok(())
+        })();
+        if let Err(e) = parsed {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+        i += 2;
+    }
+    let Some(level) = level else {
+        eprintln!("isola check: --isolation is required\n{CHECK_USAGE}");
+        return ExitCode::from(2);
+    };
+    options.url = url;
+    options.level = level;
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("isola check: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = runtime.block_on(isola::check::command::check(options));
+    print!("{}", outcome.text);
+    if let (Some(path), Some(html)) = (report, &outcome.html) {
+        match std::fs::write(&path, html) {
+            Ok(()) => println!("report written to {path}"),
+            Err(e) => eprintln!("isola check: cannot write {path}: {e}"),
+        }
+    }
+    ExitCode::from(outcome.status)
 }
