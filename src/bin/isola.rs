@@ -247,6 +247,8 @@ PostgreSQL, ...), records what they observed, and checks the history for the ano
 forbids. Exit status: 0 valid for the level, 1 anomalies found, 2 could not decide.
 
   --isolation LEVEL        read-uncommitted | read-committed | repeatable-read | serializable
+  --model LEVEL            judge the history against this level instead (e.g. run at
+                           repeatable-read, check as serializable)
   --url URL                default postgres://isola@127.0.0.1:5433/isola
   --workload W             list-append (default) | register | bank
   --clients N              concurrent clients (default 8)
@@ -269,6 +271,7 @@ fn check(args: &[String]) -> ExitCode {
     }
     let mut url = "postgres://isola@127.0.0.1:5433/isola".to_string();
     let mut level = None;
+    let mut model = None;
     let mut report = None;
     let mut options = WorkloadOptions::new(&url, isola::IsolationLevel::Serializable);
     let mut i = 0;
@@ -286,6 +289,12 @@ fn check(args: &[String]) -> ExitCode {
                 "--url" => url = value.clone(),
                 "--isolation" => {
                     level =
+                        Some(parse_level(&value).ok_or_else(|| {
+                            format!("isola check: unknown isolation level {value}")
+                        })?)
+                }
+                "--model" => {
+                    model =
                         Some(parse_level(&value).ok_or_else(|| {
                             format!("isola check: unknown isolation level {value}")
                         })?)
@@ -331,7 +340,7 @@ fn check(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let outcome = runtime.block_on(isola::check::command::check(options));
+    let outcome = runtime.block_on(isola::check::command::check(options, model));
     print!("{}", outcome.text);
     if let (Some(path), Some(html)) = (report, &outcome.html) {
         match std::fs::write(&path, html) {

@@ -873,13 +873,11 @@ fn find_cycles(graph: &Graph, analysis: &mut Analysis, options: &AnalysisOptions
         if let Some(path) = graph.shortest_path(edge.to, edge.from, ALL, &all, &mut budget)
             && path.iter().any(|&p| graph.edges[p].kind == EdgeKind::Rw)
         {
-            {
-                let mut cycle = vec![e];
-                cycle.extend(path);
-                let entry = g2.entry(component).or_insert_with(|| cycle.clone());
-                if cycle.len() < entry.len() {
-                    *entry = cycle;
-                }
+            let mut cycle = vec![e];
+            cycle.extend(path);
+            let entry = g2.entry(component).or_insert_with(|| cycle.clone());
+            if cycle.len() < entry.len() {
+                *entry = cycle;
             }
         }
     }

@@ -7,6 +7,7 @@
 use super::analysis::{Verdict, analyse};
 use super::report;
 use super::workload::{RunResult, Workload, WorkloadOptions, run};
+use crate::IsolationLevel;
 
 /// The result of one check.
 pub struct CheckOutcome {
@@ -19,10 +20,12 @@ pub struct CheckOutcome {
     pub run: Option<RunResult>,
 }
 
-/// Runs the check.
-pub async fn check(options: WorkloadOptions) -> CheckOutcome {
-    let level = options.level;
+/// Runs the workload at `options.level` and judges the history against `model` (by default
+/// the same level; a stricter model asks "is what this level let through serializable?").
+pub async fn check(options: WorkloadOptions, model: Option<IsolationLevel>) -> CheckOutcome {
+    let level = model.unwrap_or(options.level);
     let workload = options.workload;
+    let run_level = options.level;
     let clients = options.clients;
     let run_result = match run(options).await {
         Ok(r) => r,
@@ -65,7 +68,12 @@ pub async fn check(options: WorkloadOptions) -> CheckOutcome {
         Verdict::Invalid(_) => 1,
         Verdict::Unknown(_) => 2,
     };
-    let title = format!("isola check: {} at {}", workload_name(workload), level.sql());
+    let title = format!(
+        "isola check: {} run at {}, checked as {}",
+        workload_name(workload),
+        run_level.sql(),
+        level.sql()
+    );
     let html = report::html(&run_result.history, &analysis, level, &title);
     CheckOutcome { status, text, html: Some(html), run: Some(run_result) }
 }
