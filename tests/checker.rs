@@ -223,6 +223,15 @@ fn an_unknown_outcome_whose_write_was_read_counts_as_committed() {
     let analysis = analyse(&h);
     assert!(analysis.counts.is_empty(), "{:?}", analysis.counts);
     assert_eq!(analysis.edges, 1);
+    // Its own read of its append proves nothing: lost in a crash, it is simply not committed.
+    let h = history(vec![
+        (vec![append(1, 1)], C),
+        (vec![append(1, 2), read(1, &[1, 2])], Outcome::Unknown),
+        (vec![append(1, 3)], C),
+        (vec![read(1, &[1, 3])], C),
+    ]);
+    let analysis = analyse(&h);
+    assert!(analysis.counts.is_empty(), "{:?}", analysis.counts);
 }
 
 /// A tiny multi-version store: `snapshot` = one snapshot per transaction with

@@ -293,7 +293,9 @@ pub fn analyse_with(history: &History, options: &AnalysisOptions) -> Analysis {
                 _ => vec![],
             };
             for kv in seen {
+                // Seen by another transaction: its own reads prove nothing about its commit.
                 if let Some(&w) = writer.get(&kv)
+                    && w != t
                     && txns[w].outcome == Outcome::Unknown
                 {
                     effective[w] = true;

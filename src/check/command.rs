@@ -63,11 +63,28 @@ pub async fn check(options: WorkloadOptions, model: Option<IsolationLevel>) -> C
     }
     let analysis = analyse(&run_result.history);
     text.push_str(&report::text(&run_result.history, &analysis, level));
-    let status = match analysis.verdict(level) {
-        Verdict::Valid => 0,
-        Verdict::Invalid(_) => 1,
-        Verdict::Unknown(_) => 2,
+    let (status, verdict) = match analysis.verdict(level) {
+        Verdict::Valid => (0, "valid"),
+        Verdict::Invalid(_) => (1, "invalid"),
+        Verdict::Unknown(_) => (2, "unknown"),
     };
+    // One line for scripts (bench/anomalies.sh builds docs/isolation.md's table from it).
+    let counts: Vec<String> =
+        analysis.counts.iter().map(|(k, n)| format!("{}:{n}", k.name())).collect();
+    text.push_str(&format!(
+        "summary: workload={} level={} model={} txns={} committed={} aborted={} unknown={} serialization_failures={} deadlocks={} seconds={:.2} anomalies={} verdict={verdict}\n",
+        workload_name(workload),
+        run_level.sql().replace(' ', "-"),
+        level.sql().replace(' ', "-"),
+        run_result.history.txns.len(),
+        analysis.committed,
+        analysis.aborted,
+        analysis.unknown,
+        run_result.serialization_failures,
+        run_result.deadlocks,
+        run_result.elapsed.as_secs_f64(),
+        if counts.is_empty() { "none".to_string() } else { counts.join(",") },
+    ));
     let title = format!(
         "isola check: {} run at {}, checked as {}",
         workload_name(workload),
@@ -96,6 +113,11 @@ fn summary(r: &RunResult, clients: usize) -> String {
         r.serialization_failures,
         r.deadlocks
     );
+    for class in ["40001", "40P01"] {
+        if let Some(example) = r.error_examples.get(class) {
+            s.push_str(&format!("  e.g. {example}\n"));
+        }
+    }
     for (class, n) in &r.other_errors {
         let example = r.error_examples.get(class).cloned().unwrap_or_default();
         s.push_str(&format!("  other errors {class}: {n} (e.g. {example})\n"));

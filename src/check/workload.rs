@@ -437,8 +437,7 @@ pub async fn run(options: WorkloadOptions) -> Result<RunResult, String> {
 /// Reads everything once the clients are done, as one more (committed) transaction.
 async fn final_read(shared: &Shared) -> Result<(), String> {
     let o = &shared.options;
-    let client =
-        connect(&o.url).await.map_err(|e| format!("connecting for the final read: {e}"))?;
+    let (client, _) = reconnect(shared).await.map_err(|e| format!("final read: {e}"))?;
     let (append, register, bank) = tables(&o.table_prefix);
     let start_us = shared.now_us();
     client
@@ -488,10 +487,10 @@ async fn final_read(shared: &Shared) -> Result<(), String> {
     Ok(())
 }
 
-/// Connects, retrying for a while (the server may be restarting).
+/// Connects, retrying for up to 15 s (the server may be restarting after a crash).
 async fn reconnect(shared: &Shared) -> Result<(Client, Prepared), String> {
     let mut last = String::new();
-    for attempt in 0..50 {
+    for attempt in 0..150 {
         if attempt > 0 {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -608,15 +608,7 @@ impl<'a> ExecCtx<'a> {
                     self.txn()?.insert(table.id, row.clone())?;
                     Some(row)
                 }
-                Some(oc) => {
-                    if self.txn()?.insert_unless_conflict(table.id, row.clone())? {
-                        Some(row)
-                    } else if let Some((sets, cond)) = &oc.update {
-                        self.upsert(table, &plan.rules, row, sets, cond.as_ref())?
-                    } else {
-                        None
-                    }
-                }
+                Some(oc) => self.insert_or_update(table, &plan.rules, row, oc)?,
             };
             if let Some(row) = written {
                 count += 1;
@@ -643,6 +635,41 @@ impl<'a> ExecCtx<'a> {
         Ok(())
     }
 
+    /// INSERT ... ON CONFLICT: insert, or on a conflict do nothing / update the conflicting row.
+    /// When the conflicting row is gone by the time it is locked (its inserter aborted, or at
+    /// Read Committed it committed after the statement's snapshot), Read Committed and Read
+    /// Uncommitted try again with a fresh snapshot, as PostgreSQL does; Repeatable Read and
+    /// Serializable fail with 40001 (the row changed under their snapshot).
+    fn insert_or_update(
+        &mut self,
+        table: &Arc<TableSchema>,
+        rules: &RowRules,
+        row: Row,
+        oc: &super::plan::OnConflict,
+    ) -> Result<Option<Row>, SqlError> {
+        const ATTEMPTS: usize = 1_000;
+        for _ in 0..ATTEMPTS {
+            if self.txn()?.insert_unless_conflict(table.id, row.clone())? {
+                return Ok(Some(row));
+            }
+            let Some((sets, cond)) = &oc.update else {
+                return Ok(None);
+            };
+            match self.upsert(table, rules, row.clone(), sets, cond.as_ref())? {
+                Upserted::Written(row) => return Ok(Some(row)),
+                Upserted::Unchanged => return Ok(None),
+                Upserted::Vanished => {
+                    let txn = self.txn()?;
+                    if txn.options().level.transaction_snapshot() {
+                        break;
+                    }
+                    txn.start_statement();
+                }
+            }
+        }
+        Err(SqlError::serialization_conflict())
+    }
+
     /// ON CONFLICT DO UPDATE: updates the conflicting row (found by primary key, then by each
     /// unique index) with `existing ++ excluded` in scope.
     fn upsert(
@@ -652,7 +679,7 @@ impl<'a> ExecCtx<'a> {
         proposed: Row,
         sets: &[(usize, BExpr)],
         cond: Option<&BExpr>,
-    ) -> Result<Option<Row>, SqlError> {
+    ) -> Result<Upserted, SqlError> {
         let mut keys =
             vec![table.primary_key.iter().map(|&c| proposed[c].clone()).collect::<Key>()];
         for idx in table.indexes.iter().filter(|i| i.unique) {
@@ -685,12 +712,12 @@ impl<'a> ExecCtx<'a> {
                     Ok(Some(Some(new)))
                 })?;
             match outcome {
-                Modified::Updated(row) => return Ok(Some(table.pad_row(row))),
-                Modified::Unchanged => return Ok(None),
+                Modified::Updated(row) => return Ok(Upserted::Written(table.pad_row(row))),
+                Modified::Unchanged => return Ok(Upserted::Unchanged),
                 _ => continue,
             }
         }
-        Err(SqlError::serialization_conflict())
+        Ok(Upserted::Vanished)
     }
 
     /// Locks a row and lets `decide` compute its fate from the newest version:
@@ -832,4 +859,13 @@ fn set_operation(left: Vec<Row>, right: Vec<Row>, op: SetOp, all: bool) -> Vec<R
             left.into_iter().filter(|x| r.contains(x) && (all || seen.insert(x.clone()))).collect()
         }
     }
+}
+
+/// What ON CONFLICT DO UPDATE did with the conflicting row.
+enum Upserted {
+    Written(Row),
+    /// The WHERE condition of DO UPDATE did not hold.
+    Unchanged,
+    /// No conflicting row could be locked any more.
+    Vanished,
 }
