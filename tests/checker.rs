@@ -354,3 +354,27 @@ fn a_simulated_serial_store_shows_nothing() {
     assert!(analysis.counts.is_empty(), "{:?}", analysis.counts);
     assert_eq!(analysis.verdict(Serializable), Verdict::Valid);
 }
+
+#[test]
+fn real_time_order_turns_a_stale_read_into_a_cycle_when_asked() {
+    // T1 is acknowledged, then T2 begins and does not see T1's append.
+    let h = history(vec![
+        (vec![append(1, 1), append(2, 5)], C),
+        (vec![read(2, &[])], C),
+        (vec![read(1, &[1]), read(2, &[5])], C),
+    ]);
+    // Serializable without real time: T2 can be ordered before T1.
+    let plain = analyse(&h);
+    assert_eq!(plain.verdict(Serializable), Verdict::Valid, "{:?}", plain.counts);
+    // Strict serializability: T1 -rt-> T2 -rw-> T1.
+    let options = isola::check::AnalysisOptions { realtime: true, ..Default::default() };
+    let strict = isola::check::analyse_with(&h, &options);
+    assert!(strict.counts.contains_key(&AnomalyKind::GSingle), "{:?}", strict.counts);
+    let f = strict.findings.iter().find(|f| f.kind == AnomalyKind::GSingle).unwrap();
+    assert!(f.detail.contains("-rt->") && f.detail.contains("real-time"), "{}", f.detail);
+    // Transactions that overlap in time get no real-time edge.
+    let mut h = h;
+    h.txns[1].start_us = h.txns[0].start_us;
+    let strict = isola::check::analyse_with(&h, &options);
+    assert_eq!(strict.verdict(Serializable), Verdict::Valid, "{:?}", strict.counts);
+}

@@ -261,6 +261,8 @@ forbids. Exit status: 0 valid for the level, 1 anomalies found, 2 could not deci
   --disconnect-fraction F  share of transactions whose client drops the connection midway (default 0)
   --seed N                 random seed (default 1)
   --table-prefix NAME      tables NAME_append, NAME_register, NAME_bank (default isola_check; dropped and re-created)
+  --realtime               also order transactions by real time (one acknowledged before
+                           another began precedes it): strict serializability
   --report FILE.html       write an HTML report with a drawing of each cycle found";
 
 fn check(args: &[String]) -> ExitCode {
@@ -273,10 +275,16 @@ fn check(args: &[String]) -> ExitCode {
     let mut level = None;
     let mut model = None;
     let mut report = None;
+    let mut analysis_options = isola::check::AnalysisOptions::default();
     let mut options = WorkloadOptions::new(&url, isola::IsolationLevel::Serializable);
     let mut i = 0;
     while i < args.len() {
         let flag = args[i].as_str();
+        if flag == "--realtime" {
+            analysis_options.realtime = true;
+            i += 1;
+            continue;
+        }
         let Some(value) = args.get(i + 1).cloned() else {
             eprintln!("isola check: {flag} needs a value\n{CHECK_USAGE}");
             return ExitCode::from(2);
@@ -340,7 +348,7 @@ fn check(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let outcome = runtime.block_on(isola::check::command::check(options, model));
+    let outcome = runtime.block_on(isola::check::command::check(options, model, analysis_options));
     print!("{}", outcome.text);
     if let (Some(path), Some(html)) = (report, &outcome.html) {
         match std::fs::write(&path, html) {

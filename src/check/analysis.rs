@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
-use super::graph::{ALL, Edge, EdgeKind, Graph, WW, WW_WR, nontrivial};
+use super::graph::{ALL, Edge, EdgeKind, Graph, REALTIME, WW, WW_WR, nontrivial};
 use super::history::{Elem, History, Key, Op, Outcome};
 use crate::IsolationLevel;
 
@@ -141,6 +141,9 @@ pub struct AnalysisOptions {
     pub examples_per_kind: usize,
     /// Starting edges tried per component when looking for the shortest cycle of a class.
     pub tries_per_component: usize,
+    /// Add real-time edges (a transaction acknowledged before another began precedes it):
+    /// checks strict serializability / strong snapshot isolation instead of the plain models.
+    pub realtime: bool,
 }
 
 impl Default for AnalysisOptions {
@@ -149,6 +152,7 @@ impl Default for AnalysisOptions {
             search_budget: 200_000_000,
             examples_per_kind: 8,
             tries_per_component: 64,
+            realtime: false,
         }
     }
 }
@@ -310,6 +314,9 @@ pub fn analyse_with(history: &History, options: &AnalysisOptions) -> Analysis {
     let known = Known { writer: &writer, last_write: &last_write, effective: &effective };
     list_dependencies(history, &steps, &known, &mut graph, &mut analysis, options);
     register_dependencies(history, &steps, &known, &mut graph, &mut analysis, options);
+    if options.realtime {
+        realtime_edges(history, &effective, &mut graph);
+    }
     analysis.edges = graph.edges.len();
     find_cycles(&graph, &mut analysis, options);
     analysis.findings.sort_by_key(|f| (f.kind, f.cycle.len()));
@@ -807,6 +814,8 @@ fn register_dependencies(
 /// Finds and classifies cycles.
 fn find_cycles(graph: &Graph, analysis: &mut Analysis, options: &AnalysisOptions) {
     let mut budget = options.search_budget;
+    // Real-time edges order like ww edges: they join every class's search.
+    let rt = if options.realtime { REALTIME } else { 0 };
     let all = graph.components(ALL);
     if nontrivial(&all).is_empty() {
         return;
@@ -814,16 +823,16 @@ fn find_cycles(graph: &Graph, analysis: &mut Analysis, options: &AnalysisOptions
     let mut cycles: Vec<(AnomalyKind, Vec<usize>)> = Vec::new();
 
     // G0: cycles of ww edges.
-    let ww = graph.components(WW);
+    let ww = graph.components(WW | rt);
     cycles.extend(
-        shortest_per_component(graph, EdgeKind::Ww, WW, &ww, options, &mut budget)
+        shortest_per_component(graph, EdgeKind::Ww, WW | rt, &ww, options, &mut budget)
             .into_iter()
             .map(|c| (AnomalyKind::G0, c)),
     );
     // G1c: cycles of ww and wr edges with at least one wr.
-    let wwwr = graph.components(WW_WR);
+    let wwwr = graph.components(WW_WR | rt);
     cycles.extend(
-        shortest_per_component(graph, EdgeKind::Wr, WW_WR, &wwwr, options, &mut budget)
+        shortest_per_component(graph, EdgeKind::Wr, WW_WR | rt, &wwwr, options, &mut budget)
             .into_iter()
             .map(|c| (AnomalyKind::G1c, c)),
     );
@@ -841,7 +850,7 @@ fn find_cycles(graph: &Graph, analysis: &mut Analysis, options: &AnalysisOptions
             continue;
         }
         *tried += 1;
-        match graph.shortest_path(edge.to, edge.from, WW_WR, &all, &mut budget) {
+        match graph.shortest_path(edge.to, edge.from, WW_WR | rt, &all, &mut budget) {
             Some(path) => {
                 let mut cycle = vec![e];
                 cycle.extend(path);
@@ -919,6 +928,9 @@ fn find_cycles(graph: &Graph, analysis: &mut Analysis, options: &AnalysisOptions
         for e in &edges {
             path.push_str(&format!(" -{}-> T{}", e.kind, e.to));
         }
+        if edges.iter().any(|e| e.kind == EdgeKind::Realtime) {
+            path.push_str(" (with real-time order)");
+        }
         analysis.record(Finding { kind, txns, cycle: edges, detail: path }, options);
     }
 }
@@ -929,7 +941,9 @@ fn classify(graph: &Graph, cycle: &[usize]) -> AnomalyKind {
     let rw = kinds.iter().filter(|k| **k == EdgeKind::Rw).count();
     let predicate = cycle.iter().any(|&e| graph.edges[e].predicate);
     match rw {
-        0 if kinds.iter().all(|k| *k == EdgeKind::Ww) => AnomalyKind::G0,
+        0 if kinds.iter().all(|k| matches!(k, EdgeKind::Ww | EdgeKind::Realtime)) => {
+            AnomalyKind::G0
+        }
         0 => AnomalyKind::G1c,
         1 => AnomalyKind::GSingle,
         _ if predicate => AnomalyKind::G2,
@@ -971,4 +985,42 @@ fn shortest_per_component(
         }
     }
     best.into_values().collect()
+}
+
+/// Real-time edges: T1 -> T2 when T1's outcome came before T2 began. Only the frontier is
+/// linked (a transaction's predecessors are dropped from the frontier once it ends, being
+/// reachable through it), so the edges stay about (transactions x concurrency).
+fn realtime_edges(history: &History, effective: &[bool], graph: &mut Graph) {
+    let mut events: Vec<(u64, bool, usize)> = Vec::new(); // (time, is_end, txn)
+    for (t, txn) in history.txns.iter().enumerate() {
+        if effective[t] {
+            events.push((txn.start_us, false, t));
+            events.push((txn.end_us, true, t));
+        }
+    }
+    // At equal times starts come first: an end at the same instant does not precede them.
+    events.sort_unstable();
+    let mut frontier: HashSet<usize> = HashSet::new();
+    let mut predecessors: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (_, is_end, t) in events {
+        if is_end {
+            for p in predecessors.remove(&t).unwrap_or_default() {
+                frontier.remove(&p);
+            }
+            frontier.insert(t);
+        } else {
+            let before: Vec<usize> = frontier.iter().copied().collect();
+            for &p in &before {
+                graph.add(Edge {
+                    from: p,
+                    to: t,
+                    kind: EdgeKind::Realtime,
+                    key: 0,
+                    predicate: false,
+                    detail: format!("T{p} was acknowledged before T{t} began"),
+                });
+            }
+            predecessors.insert(t, before);
+        }
+    }
 }

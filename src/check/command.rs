@@ -4,7 +4,7 @@
 //! Exit status: 0 valid for the level, 1 anomalies the level forbids were found, 2 the run could
 //! not decide (no connection, nothing committed, a search out of budget).
 
-use super::analysis::{Verdict, analyse};
+use super::analysis::{AnalysisOptions, Verdict, analyse_with};
 use super::report;
 use super::workload::{RunResult, Workload, WorkloadOptions, run};
 use crate::IsolationLevel;
@@ -22,7 +22,11 @@ pub struct CheckOutcome {
 
 /// Runs the workload at `options.level` and judges the history against `model` (by default
 /// the same level; a stricter model asks "is what this level let through serializable?").
-pub async fn check(options: WorkloadOptions, model: Option<IsolationLevel>) -> CheckOutcome {
+pub async fn check(
+    options: WorkloadOptions,
+    model: Option<IsolationLevel>,
+    analysis_options: AnalysisOptions,
+) -> CheckOutcome {
     let level = model.unwrap_or(options.level);
     let workload = options.workload;
     let run_level = options.level;
@@ -61,7 +65,7 @@ pub async fn check(options: WorkloadOptions, model: Option<IsolationLevel>) -> C
         });
         return CheckOutcome { status, text, html: None, run: Some(run_result) };
     }
-    let analysis = analyse(&run_result.history);
+    let analysis = analyse_with(&run_result.history, &analysis_options);
     text.push_str(&report::text(&run_result.history, &analysis, level));
     let (status, verdict) = match analysis.verdict(level) {
         Verdict::Valid => (0, "valid"),

@@ -20,6 +20,8 @@ pub enum EdgeKind {
     Wr,
     /// Read-write (anti-dependency): `to` wrote the version after the one `from` read.
     Rw,
+    /// Real time: `from` was acknowledged before `to` began (only when asked for).
+    Realtime,
 }
 
 impl EdgeKind {
@@ -29,6 +31,7 @@ impl EdgeKind {
             EdgeKind::Ww => 1,
             EdgeKind::Wr => 2,
             EdgeKind::Rw => 4,
+            EdgeKind::Realtime => 8,
         }
     }
 }
@@ -39,6 +42,7 @@ impl fmt::Display for EdgeKind {
             EdgeKind::Ww => "ww",
             EdgeKind::Wr => "wr",
             EdgeKind::Rw => "rw",
+            EdgeKind::Realtime => "rt",
         })
     }
 }
@@ -47,7 +51,8 @@ impl fmt::Display for EdgeKind {
 pub type KindSet = u8;
 pub const WW: KindSet = EdgeKind::Ww.bit();
 pub const WW_WR: KindSet = EdgeKind::Ww.bit() | EdgeKind::Wr.bit();
-pub const ALL: KindSet = WW_WR | EdgeKind::Rw.bit();
+pub const ALL: KindSet = WW_WR | EdgeKind::Rw.bit() | EdgeKind::Realtime.bit();
+pub const REALTIME: KindSet = EdgeKind::Realtime.bit();
 
 /// One dependency.
 #[derive(Clone, Debug)]

@@ -148,6 +148,7 @@ fn edge_colour(kind: EdgeKind) -> &'static str {
         EdgeKind::Ww => "#333333",
         EdgeKind::Wr => "#1f5fbf",
         EdgeKind::Rw => "#c0392b",
+        EdgeKind::Realtime => "#8e44ad",
     }
 }
 
@@ -167,7 +168,7 @@ pub fn cycle_svg(finding: &Finding) -> String {
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{size:.0}\" height=\"{size:.0}\" viewBox=\"0 0 {size:.0} {size:.0}\" font-family=\"sans-serif\" font-size=\"13\">"
     );
     svg.push_str("<defs>");
-    for kind in [EdgeKind::Ww, EdgeKind::Wr, EdgeKind::Rw] {
+    for kind in [EdgeKind::Ww, EdgeKind::Wr, EdgeKind::Rw, EdgeKind::Realtime] {
         let _ = write!(
             svg,
             "<marker id=\"arrow-{kind}\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"8\" markerHeight=\"8\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"{}\"/></marker>",
