@@ -168,6 +168,25 @@ impl Connection {
         &self,
         f: impl FnOnce(&mut Session) -> T + Send + 'static,
     ) -> PgWireResult<T> {
+        self.with_session_maybe_inline(false, f).await
+    }
+
+    /// Runs `f` on the session: here, on the connection's task, when `never_waits` says the
+    /// statement cannot block (and no safe-snapshot wait is possible); otherwise on the blocking
+    /// pool, so a lock wait or a commit's fsync never stalls the runtime's worker threads.
+    async fn with_session_maybe_inline<T: Send + 'static>(
+        &self,
+        never_waits: bool,
+        f: impl FnOnce(&mut Session) -> T + Send + 'static,
+    ) -> PgWireResult<T> {
+        if never_waits {
+            let mut guard = self.session.lock();
+            if let Some(s) = guard.as_mut()
+                && !s.may_wait_for_snapshot()
+            {
+                return Ok(f(s));
+            }
+        }
         let session = self.session.clone();
         tokio::task::spawn_blocking(move || {
             let mut guard = session.lock();
@@ -376,17 +395,13 @@ impl QueryParser for Parser {
             types.iter().map(|t| t.as_ref().and_then(SqlType::from_pg_type)).collect();
         let session = self.session.clone();
         let sql = sql.to_string();
-        let result = tokio::task::spawn_blocking(move || {
-            let mut guard = session.lock();
-            let s = guard.as_mut().ok_or_else(|| SqlError::new("08003", "no session"))?;
-            let r = s.prepare(&sql, &declared);
-            if r.is_err() {
-                s.statement_failed();
-            }
-            r
-        })
-        .await
-        .map_err(|e| user_error(SqlError::new("XX000", e.to_string())))?;
+        // Parsing and planning never wait: done here, without a thread hop.
+        let mut guard = session.lock();
+        let s = guard.as_mut().ok_or_else(|| user_error(SqlError::new("08003", "no session")))?;
+        let result = s.prepare(&sql, &declared);
+        if result.is_err() {
+            s.statement_failed();
+        }
         result.map(Some).map_err(user_error)
     }
 
@@ -468,7 +483,7 @@ impl ExtendedQueryHandler for Connection {
         let prepared = portal.statement.statement.clone();
         let params = decode_params(portal);
         let result = self
-            .with_session(move |s| {
+            .with_session_maybe_inline(prepared.never_waits(), move |s| {
                 let r = params.and_then(|p| s.execute(&prepared, &p));
                 if r.is_err() {
                     s.statement_failed();

@@ -75,6 +75,31 @@ enum Bound {
     Other,
 }
 
+impl Prepared {
+    /// Whether running it can never wait (for a row lock, a commit's fsync, a safe snapshot):
+    /// a SELECT without a locking clause, an empty statement, BEGIN, SET, SHOW and the
+    /// like. The server runs these on its own thread instead of handing them to the blocking
+    /// pool (a thread switch that costs more than the statement).
+    pub fn never_waits(&self) -> bool {
+        match &self.kind {
+            Kind::Empty => true,
+            Kind::Sql(stmt, lock) => {
+                lock.is_none() && matches!(stmt.as_ref(), Statement::Query(q) if q.locks.is_empty())
+            }
+            Kind::Utility(u) => matches!(
+                u,
+                Utility::Begin(_)
+                    | Utility::SetTransaction(_)
+                    | Utility::SetSessionCharacteristics(_)
+                    | Utility::Savepoint(_)
+                    | Utility::Set(..)
+                    | Utility::Show(_)
+                    | Utility::NoOp(_)
+            ),
+        }
+    }
+}
+
 /// Statements the session handles itself.
 #[derive(Clone, Debug)]
 enum Utility {
@@ -530,6 +555,12 @@ impl Session {
             copy: None,
             block_started: None,
         }
+    }
+
+    /// Whether a statement may have to wait for a safe snapshot (SERIALIZABLE READ ONLY
+    /// DEFERRABLE), so that even a plain SELECT can block.
+    pub fn may_wait_for_snapshot(&self) -> bool {
+        self.block_modes.deferrable.or(self.defaults.deferrable).unwrap_or(false)
     }
 
     pub fn status(&self) -> TxStatus {

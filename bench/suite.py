@@ -1,0 +1,473 @@
+#!/usr/bin/env python3
+"""isola vs PostgreSQL 15, side by side: one command, one table.
+
+Starts a throwaway PostgreSQL 15 cluster (default durability: fsync on, synchronous_commit on;
+max_connections raised to 1100 for the connection-scaling row) and isola (a fresh data directory,
+synchronous_commit on) on loopback, loads the same data into both through the wire protocol, and
+runs the same pgbench scripts against each, interleaved PG, isola, PG, isola... so machine drift
+hits both. Prints one markdown table per workload with TPS, average latency and the
+isola / PostgreSQL ratio (median of the repeats), and writes it to bench/results/.
+
+    bench/suite.py            quick: scale 10, 3 s per run, 1 repeat   (~10 min)
+    bench/suite.py --full     scale 10, 10 s per run, 3 repeats        (~40 min), + chart PNG
+    bench/suite.py --smoke    scale 1, 1 s per run, few rows           (CI: it must not rot)
+    bench/suite.py --only tpcb,select   some workloads
+
+Workloads: tpcb (pgbench's TPC-B-like transaction as a custom script), select (point select by
+primary key), transfer-ordered / transfer-random (two updates on a 10-row table, in id order or
+random order: deadlocks), lost-update (8 clients; read-modify-write, atomic UPDATE and SELECT
+FOR UPDATE at RC, RR and SER, retrying 40001/40P01), bulk (COPY and 1,000-row INSERT batches),
+connections (1,000 idle connections held while 32 clients run select).
+"""
+
+import argparse
+import os
+import re
+import resource
+import shutil
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+
+PGBIN = "/usr/lib/postgresql/15/bin"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+MODES = {
+    "smoke": dict(scale=1, seconds=1, repeats=1, clients=[1, 8], protocols=["prepared"],
+                  bulk_rows=20_000, idle=100),
+    "quick": dict(scale=10, seconds=3, repeats=1, clients=[1, 8, 32], protocols=["simple", "prepared"],
+                  bulk_rows=1_000_000, idle=1000),
+    "full": dict(scale=10, seconds=10, repeats=3, clients=[1, 8, 32], protocols=["simple", "prepared"],
+                 bulk_rows=1_000_000, idle=1000),
+}
+WORKLOADS = ["tpcb", "select", "transfer-ordered", "transfer-random", "lost-update", "bulk", "connections"]
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def run(cmd, check=True, **kw):
+    return subprocess.run(cmd, check=check, capture_output=True, text=True, **kw)
+
+
+def as_postgres(command):
+    if os.geteuid() == 0:
+        return run(["su", "postgres", "-c", command])
+    return run(["bash", "-c", command])
+
+
+class Server:
+    name = ""
+
+    def psql(self, sql, db="isola"):
+        out = run([f"{PGBIN}/psql", "-qtAX", "-h", "127.0.0.1", "-p", str(self.port), "-U", "isola",
+                   "-d", db, "-v", "ON_ERROR_STOP=1", "-c", sql])
+        return out.stdout.strip()
+
+    def psql_file(self, path):
+        run([f"{PGBIN}/psql", "-qX", "-h", "127.0.0.1", "-p", str(self.port), "-U", "isola", "-d",
+             "isola", "-v", "ON_ERROR_STOP=1", "-f", path])
+
+
+class Postgres(Server):
+    name = "PostgreSQL 15"
+
+    def __init__(self, work):
+        self.dir = os.path.join(work, "pg")
+        self.port = free_port()
+        if os.geteuid() == 0:
+            shutil.chown(work, "postgres")
+            os.chmod(work, 0o755)
+        as_postgres(f"{PGBIN}/initdb -D {self.dir} -U isola --auth=trust >/dev/null")
+        as_postgres(f"{PGBIN}/pg_ctl -D {self.dir} -l {work}/pg.log -w -o '-p {self.port} -k {work} "
+                    f"-c listen_addresses=127.0.0.1 -c max_connections=1100' start >/dev/null")
+        self.psql("CREATE DATABASE isola", db="postgres")
+
+    def pids(self):
+        with open(os.path.join(self.dir, "postmaster.pid")) as f:
+            master = int(f.readline())
+        children = run(["pgrep", "-P", str(master)], check=False).stdout.split()
+        return [master] + [int(c) for c in children]
+
+    def stop(self):
+        as_postgres(f"{PGBIN}/pg_ctl -D {self.dir} -m immediate stop >/dev/null 2>&1 || true")
+
+
+class Isola(Server):
+    name = "isola"
+
+    def __init__(self, work, binary):
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [binary, "serve", "--listen", f"127.0.0.1:{self.port}", "--data",
+             os.path.join(work, "isola-data"), "--max-connections", "2000"],
+            stdout=open(os.path.join(work, "isola.log"), "w"), stderr=subprocess.STDOUT)
+        for _ in range(300):
+            try:
+                self.psql("SELECT 1")
+                return
+            except subprocess.CalledProcessError:
+                time.sleep(0.1)
+        raise SystemExit("isola did not start")
+
+    def pids(self):
+        return [self.proc.pid]
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def memory_mb(server):
+    """Proportional set size of the server's processes (RSS for one process), in MB."""
+    total = 0
+    for pid in server.pids():
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def pgbench(server, script, clients, protocol, seconds, tries=1000):
+    cmd = [f"{PGBIN}/pgbench", "-n", "-h", "127.0.0.1", "-p", str(server.port), "-U", "isola",
+           "-M", protocol, "-f", script, "-c", str(clients), "-j", str(min(clients, 2)),
+           "-T", str(seconds), f"--max-tries={tries}", "isola"]
+    out = run(cmd, check=False)
+    text = out.stdout + out.stderr
+
+    def grab(pattern, default=0.0):
+        m = re.search(pattern, text)
+        return float(m.group(1)) if m else default
+
+    result = dict(
+        tps=grab(r"tps = ([0-9.]+)"),
+        latency=grab(r"latency average = ([0-9.]+) ms"),
+        processed=int(grab(r"number of transactions actually processed: (\d+)")),
+        failed=int(grab(r"number of failed transactions: (\d+)")),
+        retried=int(grab(r"number of transactions retried: (\d+)")),
+        retries=int(grab(r"total number of retries: (\d+)")),
+    )
+    if result["processed"] == 0:
+        print(f"  ! {server.name}: pgbench failed: {text.strip()[-400:]}", file=sys.stderr)
+    return result
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def tpcb_script(work, scale):
+    return write(os.path.join(work, "tpcb.sql"), f"""\\set aid random(1, {100000 * scale})
+\\set bid random(1, {scale})
+\\set tid random(1, {10 * scale})
+\\set delta random(-5000, 5000)
+BEGIN;
+UPDATE pgbench_accounts SET abalance = abalance + :delta WHERE aid = :aid;
+SELECT abalance FROM pgbench_accounts WHERE aid = :aid;
+UPDATE pgbench_tellers SET tbalance = tbalance + :delta WHERE tid = :tid;
+UPDATE pgbench_branches SET bbalance = bbalance + :delta WHERE bid = :bid;
+INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (:tid, :bid, :aid, :delta, CURRENT_TIMESTAMP);
+END;
+""")
+
+
+def load_pgbench_tables(server, scale):
+    """pgbench's tables with their primary keys declared up front, filled by pgbench itself
+    (client-side COPY); PostgreSQL also gets pgbench's VACUUM ANALYZE, as pgbench -i does."""
+    server.psql("DROP TABLE IF EXISTS pgbench_accounts; DROP TABLE IF EXISTS pgbench_branches;"
+                "DROP TABLE IF EXISTS pgbench_tellers; DROP TABLE IF EXISTS pgbench_history;")
+    server.psql("CREATE TABLE pgbench_history (tid int, bid int, aid int, delta int, mtime timestamp, filler char(22));"
+                "CREATE TABLE pgbench_tellers (tid int PRIMARY KEY, bid int, tbalance int, filler char(84));"
+                "CREATE TABLE pgbench_accounts (aid int PRIMARY KEY, bid int, abalance int, filler char(84));"
+                "CREATE TABLE pgbench_branches (bid int PRIMARY KEY, bbalance int, filler char(88));")
+    steps = "gv" if isinstance(server, Postgres) else "g"
+    run([f"{PGBIN}/pgbench", "-i", "-q", "-I", steps, "-s", str(scale), "-h", "127.0.0.1", "-p",
+         str(server.port), "-U", "isola", "isola"])
+
+
+def median(values):
+    return statistics.median(values) if values else 0.0
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}" if b else "n/a"
+
+
+def pgbench_rows(servers, rows, cfg, title, note=""):
+    """rows: [(label, script, clients, protocol)] -> markdown table, results."""
+    lines = [f"### {title}", ""]
+    if note:
+        lines += [note, ""]
+    lines += ["| run | PG TPS | isola TPS | isola / PG | PG latency ms | isola latency ms | PG retried | isola retried |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    results = {}
+    for label, script, clients, protocol in rows:
+        samples = {s.name: [] for s in servers}
+        for _ in range(cfg["repeats"]):
+            for s in servers:
+                samples[s.name].append(pgbench(s, script, clients, protocol, cfg["seconds"]))
+        pg, iso = (samples[s.name] for s in servers)
+        m = {name: dict(tps=median([r["tps"] for r in rs]), latency=median([r["latency"] for r in rs]),
+                        retried=median([r["retried"] for r in rs]))
+             for name, rs in samples.items()}
+        p, i = m[servers[0].name], m[servers[1].name]
+        results[label] = (p, i)
+        lines.append(f"| {label} | {p['tps']:,.0f} | {i['tps']:,.0f} | {ratio(i['tps'], p['tps'])} | "
+                     f"{p['latency']:.2f} | {i['latency']:.2f} | {p['retried']:.0f} | {i['retried']:.0f} |")
+        print(lines[-1], flush=True)
+    return "\n".join(lines) + "\n", results
+
+
+def lost_update(servers, cfg, work):
+    lines = ["### Lost update: 8 clients increment one counter (retrying 40001 / 40P01)", "",
+             "| level | form | PG commits/s | isola commits/s | isola / PG | PG lost | isola lost | PG retries | isola retries |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    forms = {
+        "read-modify-write": "SELECT n FROM lu_counter WHERE id = 1 \\gset\nUPDATE lu_counter SET n = :n + 1 WHERE id = 1;",
+        "atomic UPDATE": "UPDATE lu_counter SET n = n + 1 WHERE id = 1;",
+        "SELECT FOR UPDATE": "SELECT n FROM lu_counter WHERE id = 1 FOR UPDATE \\gset\nUPDATE lu_counter SET n = :n + 1 WHERE id = 1;",
+    }
+    for s in servers:
+        s.psql("DROP TABLE IF EXISTS lu_counter; CREATE TABLE lu_counter (id int PRIMARY KEY, n bigint NOT NULL);"
+               "INSERT INTO lu_counter VALUES (1, 0)")
+    for level in ["READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"]:
+        for form, body in forms.items():
+            script = write(os.path.join(work, "lu.sql"), f"BEGIN ISOLATION LEVEL {level};\n{body}\nEND;\n")
+            got = {s.name: [] for s in servers}
+            for _ in range(cfg["repeats"]):
+                for s in servers:
+                    s.psql("UPDATE lu_counter SET n = 0 WHERE id = 1")
+                    r = pgbench(s, script, 8, "prepared", cfg["seconds"])
+                    n = int(s.psql("SELECT n FROM lu_counter WHERE id = 1"))
+                    got[s.name].append((r["tps"], r["processed"] - n, r["retries"]))
+            p = [median([g[k] for g in got[servers[0].name]]) for k in range(3)]
+            i = [median([g[k] for g in got[servers[1].name]]) for k in range(3)]
+            lines.append(f"| {level.lower()} | {form} | {p[0]:,.0f} | {i[0]:,.0f} | {ratio(i[0], p[0])} | "
+                         f"{p[1]:.0f} | {i[1]:.0f} | {p[2]:.0f} | {i[2]:.0f} |")
+            print(lines[-1], flush=True)
+    return "\n".join(lines) + "\n"
+
+
+def bulk(servers, cfg, work):
+    rows = cfg["bulk_rows"]
+    data = os.path.join(work, "bulk.tsv")
+    with open(data, "w") as f:
+        for i in range(1, rows + 1):
+            f.write(f"{i}\t{i % 1000}\tpayload-{i:09d}\n")
+    inserts = os.path.join(work, "bulk.sql")
+    with open(inserts, "w") as f:
+        for start in range(1, rows + 1, 1000):
+            values = ",".join(f"({i},{i % 1000},'payload-{i:09d}')" for i in range(start, min(start + 1000, rows + 1)))
+            f.write(f"INSERT INTO bulk_load VALUES {values};\n")
+    lines = [f"### Bulk load: {rows:,} rows (id bigint primary key, n int, payload text)", "",
+             "| method | PG s | isola s | PG rows/s | isola rows/s | isola / PG |", "|---|---:|---:|---:|---:|---:|"]
+    for method in ["COPY FROM STDIN", "INSERT, 1,000 rows per statement"]:
+        times = {s.name: [] for s in servers}
+        for _ in range(cfg["repeats"]):
+            for s in servers:
+                s.psql("DROP TABLE IF EXISTS bulk_load; CREATE TABLE bulk_load (id bigint PRIMARY KEY, n int, payload text)")
+                started = time.perf_counter()
+                if method.startswith("COPY"):
+                    run([f"{PGBIN}/psql", "-qX", "-h", "127.0.0.1", "-p", str(s.port), "-U", "isola", "-d", "isola",
+                         "-v", "ON_ERROR_STOP=1", "-c", f"\\copy bulk_load FROM '{data}'"])
+                else:
+                    s.psql_file(inserts)
+                times[s.name].append(time.perf_counter() - started)
+                count = int(s.psql("SELECT count(*) FROM bulk_load"))
+                assert count == rows, f"{s.name} loaded {count} rows"
+        p, i = (median(times[s.name]) for s in servers)
+        lines.append(f"| {method} | {p:.2f} | {i:.2f} | {rows / p:,.0f} | {rows / i:,.0f} | {ratio(p, i)} |")
+        print(lines[-1], flush=True)
+    for s in servers:
+        s.psql("DROP TABLE IF EXISTS bulk_load")
+    return "\n".join(lines) + "\n"
+
+
+def open_idle(port, n):
+    """n connections that complete the startup handshake and then sit idle."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, n + 256)), hard))
+    conns = []
+    params = b"user\0isola\0database\0isola\0application_name\0idle\0\0"
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(struct.pack("!ii", 8 + len(params), 196608) + params)
+        buf = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                raise SystemExit(f"connection closed during startup after {len(conns)} connections")
+            buf += chunk
+            ready = False
+            while len(buf) >= 5:
+                kind, length = buf[0:1], struct.unpack("!i", buf[1:5])[0]
+                if len(buf) < 1 + length:
+                    break
+                if kind == b"E":
+                    raise SystemExit(f"startup refused after {len(conns)} connections: {buf[5:1 + length]!r}")
+                if kind == b"Z":
+                    ready = True
+                buf = buf[1 + length:]
+            if ready:
+                break
+        conns.append(s)
+    return conns
+
+
+def connections(servers, cfg, work, select_script):
+    n = cfg["idle"]
+    lines = [f"### Connection scaling: select with 32 busy clients, without and with {n:,} idle connections", "",
+             "| server | TPS alone | TPS with idle | change | memory alone MB | memory with idle MB |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for s in servers:
+        alone = median([pgbench(s, select_script, 32, "prepared", cfg["seconds"])["tps"] for _ in range(cfg["repeats"])])
+        mem_alone = memory_mb(s)
+        idle = open_idle(s.port, n)
+        time.sleep(0.5)
+        mem_idle = memory_mb(s)
+        busy = median([pgbench(s, select_script, 32, "prepared", cfg["seconds"])["tps"] for _ in range(cfg["repeats"])])
+        for c in idle:
+            c.close()
+        lines.append(f"| {s.name} | {alone:,.0f} | {busy:,.0f} | {100 * (busy - alone) / max(alone, 1):+.0f}% | "
+                     f"{mem_alone:.0f} | {mem_idle:.0f} |")
+        print(lines[-1], flush=True)
+        time.sleep(1)
+    lines += ["", "Memory: proportional set size (PSS) summed over the server's processes "
+              "(PostgreSQL: postmaster and every backend; isola: its one process)."]
+    return "\n".join(lines) + "\n"
+
+
+def chart(results, cfg, path):
+    """TPS against clients for both databases (tpcb and select, -M prepared), as a PNG."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("(no matplotlib: chart skipped; pip install matplotlib)", file=sys.stderr)
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, workload in zip(axes, ["tpcb", "select"]):
+        for idx, name, style in [(0, "PostgreSQL 15", "o-"), (1, "isola", "s-")]:
+            xs, ys = [], []
+            for c in cfg["clients"]:
+                key = f"{c} clients, prepared"
+                if key in results.get(workload, {}):
+                    xs.append(c)
+                    ys.append(results[workload][key][idx]["tps"])
+            ax.plot(xs, ys, style, label=name)
+        ax.set_title(f"{workload} (-M prepared)")
+        ax.set_xlabel("clients")
+        ax.set_ylabel("TPS")
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(cfg["clients"])
+        ax.set_xticklabels([str(c) for c in cfg["clients"]])
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--full", action="store_true")
+    parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--only", default=",".join(WORKLOADS))
+    parser.add_argument("--isola", default=os.path.join(ROOT, "target/release/isola"),
+                        help="the isola binary (default: target/release/isola, built if missing)")
+    parser.add_argument("--out", default=os.path.join(ROOT, "bench/results"))
+    args = parser.parse_args()
+    mode = "full" if args.full else "smoke" if args.smoke else "quick"
+    cfg = MODES[mode]
+    only = args.only.split(",")
+    if args.isola == os.path.join(ROOT, "target/release/isola"):
+        run(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
+
+    work = tempfile.mkdtemp(prefix="isola-bench-")
+    servers = []
+    try:
+        servers = [Postgres(work), Isola(work, args.isola)]
+        version = run([f"{PGBIN}/pgbench", "--version"]).stdout.strip()
+        header = (f"# isola vs PostgreSQL 15: bench/suite.py --{mode}\n\n"
+                  f"{date.today()}, {os.cpu_count()} cores, {version}; scale {cfg['scale']}, "
+                  f"{cfg['seconds']} s per run, median of {cfg['repeats']}, runs interleaved PG / isola. "
+                  f"Both durable (fsync on, synchronous_commit on).\n")
+        print(header, flush=True)
+        sections, results = [header], {}
+        clients_protocols = [(c, p) for c in cfg["clients"] for p in cfg["protocols"]]
+        if {"tpcb", "select", "connections"} & set(only):
+            for s in servers:
+                load_pgbench_tables(s, cfg["scale"])
+        select_script = write(os.path.join(work, "select.sql"),
+                              f"\\set aid random(1, {100000 * cfg['scale']})\n"
+                              "SELECT abalance FROM pgbench_accounts WHERE aid = :aid;\n")
+        if "tpcb" in only:
+            script = tpcb_script(work, cfg["scale"])
+            text, results["tpcb"] = pgbench_rows(
+                servers, [(f"{c} clients, {p}", script, c, p) for c, p in clients_protocols], cfg,
+                "TPC-B-like (pgbench's tpcb-like transaction as a custom script)")
+            sections.append(text)
+        if "select" in only:
+            text, results["select"] = pgbench_rows(
+                servers, [(f"{c} clients, {p}", select_script, c, p) for c, p in clients_protocols], cfg,
+                "Select-only (point select by primary key)")
+            sections.append(text)
+        if {"transfer-ordered", "transfer-random"} & set(only):
+            for s in servers:
+                s.psql("DROP TABLE IF EXISTS bench_accounts; CREATE TABLE bench_accounts (id int PRIMARY KEY, balance bigint NOT NULL);"
+                       "INSERT INTO bench_accounts SELECT g, 1000 FROM generate_series(1, 10) g")
+            for kind in ["ordered", "random"]:
+                if f"transfer-{kind}" not in only:
+                    continue
+                first, second = ("least(:x, :y)", "greatest(:x, :y)") if kind == "ordered" else (":x", ":y")
+                script = write(os.path.join(work, f"transfer-{kind}.sql"),
+                               "\\set x random(1, 10)\n\\set y random(1, 10)\nBEGIN;\n"
+                               f"UPDATE bench_accounts SET balance = balance - 1 WHERE id = {first};\n"
+                               f"UPDATE bench_accounts SET balance = balance + 1 WHERE id = {second};\nEND;\n")
+                note = ("Two updates on a 10-row table in id order: pure lock contention." if kind == "ordered" else
+                        "Two updates in random order: deadlocks. \"retried\" = transactions that hit a deadlock "
+                        "(or 40001) and were retried by pgbench; PostgreSQL looks for a deadlock only after "
+                        "deadlock_timeout (1 s), isola at the moment the wait forms.")
+                text, results[f"transfer-{kind}"] = pgbench_rows(
+                    servers, [(f"{c} clients, {p}", script, c, p) for c, p in clients_protocols if c > 1], cfg,
+                    f"Contended transfer, {kind} order", note)
+                sections.append(text)
+        if "lost-update" in only:
+            sections.append(lost_update(servers, cfg, work))
+        if "bulk" in only:
+            sections.append(bulk(servers, cfg, work))
+        if "connections" in only:
+            sections.append(connections(servers, cfg, work, select_script))
+        os.makedirs(args.out, exist_ok=True)
+        stem = os.path.join(args.out, f"{date.today()}-{mode}")
+        if mode == "full" and "tpcb" in only and "select" in only:
+            png = chart(results, cfg, stem + ".png")
+            if png:
+                sections.append(f"![TPS against clients]({os.path.basename(png)})\n")
+        write(stem + ".md", "\n".join(sections))
+        print(f"\nwritten: {stem}.md", flush=True)
+    finally:
+        for s in servers:
+            s.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
