@@ -45,6 +45,7 @@ MODES = {
     "full": dict(scale=10, seconds=10, repeats=3, clients=[1, 8, 32], protocols=["simple", "prepared"],
                  bulk_rows=1_000_000, idle=1000),
 }
+FAILURES = []  # runs that did nothing: the suite exits 1 (so the CI smoke run catches rot)
 WORKLOADS = ["tpcb", "select", "transfer-ordered", "transfer-random", "lost-update", "bulk", "connections"]
 
 
@@ -163,6 +164,7 @@ def pgbench(server, script, clients, protocol, seconds, tries=1000):
     )
     if result["processed"] == 0:
         print(f"  ! {server.name}: pgbench failed: {text.strip()[-400:]}", file=sys.stderr)
+        FAILURES.append(f"{server.name} {os.path.basename(script)} {clients} clients {protocol}")
     return result
 
 
@@ -436,11 +438,12 @@ def main():
             for kind in ["ordered", "random"]:
                 if f"transfer-{kind}" not in only:
                     continue
-                first, second = ("least(:x, :y)", "greatest(:x, :y)") if kind == "ordered" else (":x", ":y")
+                order = ("\\set first least(:x, :y)\n\\set second greatest(:x, :y)\n" if kind == "ordered"
+                         else "\\set first :x\n\\set second :y\n")
                 script = write(os.path.join(work, f"transfer-{kind}.sql"),
-                               "\\set x random(1, 10)\n\\set y random(1, 10)\nBEGIN;\n"
-                               f"UPDATE bench_accounts SET balance = balance - 1 WHERE id = {first};\n"
-                               f"UPDATE bench_accounts SET balance = balance + 1 WHERE id = {second};\nEND;\n")
+                               "\\set x random(1, 10)\n\\set y random(1, 10)\n" + order + "BEGIN;\n"
+                               "UPDATE bench_accounts SET balance = balance - 1 WHERE id = :first;\n"
+                               "UPDATE bench_accounts SET balance = balance + 1 WHERE id = :second;\nEND;\n")
                 note = ("Two updates on a 10-row table in id order: pure lock contention." if kind == "ordered" else
                         "Two updates in random order: deadlocks. \"retried\" = transactions that hit a deadlock "
                         "(or 40001) and were retried by pgbench; PostgreSQL looks for a deadlock only after "
@@ -463,6 +466,9 @@ def main():
                 sections.append(f"![TPS against clients]({os.path.basename(png)})\n")
         write(stem + ".md", "\n".join(sections))
         print(f"\nwritten: {stem}.md", flush=True)
+        if FAILURES:
+            print("runs that failed: " + "; ".join(FAILURES), file=sys.stderr)
+            sys.exit(1)
     finally:
         for s in servers:
             s.stop()

@@ -92,6 +92,9 @@ impl Prepared {
                     | Utility::SetTransaction(_)
                     | Utility::SetSessionCharacteristics(_)
                     | Utility::Savepoint(_)
+                    | Utility::Release(_)
+                    | Utility::RollbackTo(_)
+                    | Utility::Rollback
                     | Utility::Set(..)
                     | Utility::Show(_)
                     | Utility::NoOp(_)
