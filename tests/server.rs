@@ -356,3 +356,41 @@ fn psql_and_pgbench_work_unchanged() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "t|1200");
 }
+
+#[test]
+fn pgbench_initialises_and_runs_its_builtin_script_unchanged() {
+    let port = start_server();
+    // pgbench -i: DROP ... , CREATE TABLE without keys, COPY, VACUUM, ALTER TABLE ADD PRIMARY KEY.
+    let out = Command::new(format!("{PG_BIN}/pgbench"))
+        .args(["-i", "-s", "1", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "isola", "isola"])
+        .output()
+        .expect("pgbench -i runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(format!("{PG_BIN}/pgbench"))
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "isola", "-c", "4", "-t", "50"])
+        .args(["-M", "prepared", "isola"])
+        .output()
+        .expect("pgbench runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("actually processed: 200/200"), "{stdout}");
+    let out = psql(
+        port,
+        &[
+            "-c",
+            "SELECT (SELECT sum(abalance) FROM pgbench_accounts) = (SELECT sum(delta) FROM pgbench_history), (SELECT count(*) FROM pgbench_accounts)",
+            "-c",
+            "EXPLAIN SELECT abalance FROM pgbench_accounts WHERE aid = 7",
+            "-c",
+            "ALTER TABLE pgbench_accounts ADD PRIMARY KEY (aid)",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("t|100000"), "{stdout}");
+    assert!(stdout.contains("Index Scan using pgbench_accounts_pkey"), "{stdout}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("multiple primary keys"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

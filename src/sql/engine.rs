@@ -120,6 +120,23 @@ impl Engine {
                         ast::AlterTableOperation::AddColumn {
                             if_not_exists, column_def, ..
                         } => self.add_column(schema, &table, column_def, *if_not_exists)?,
+                        ast::AlterTableOperation::AddConstraint {
+                            constraint: TableConstraint::PrimaryKey(pk),
+                            ..
+                        } => {
+                            let mut cols = Vec::new();
+                            for c in &pk.columns {
+                                match &c.column.expr {
+                                    ast::Expr::Identifier(id) => cols.push(ident(id)),
+                                    other => {
+                                        return Err(SqlError::unsupported(format!(
+                                            "primary key on expression {other}"
+                                        )));
+                                    }
+                                }
+                            }
+                            self.add_primary_key(schema, &table, &cols)?
+                        }
                         other => return Err(SqlError::unsupported(format!("ALTER TABLE {other}"))),
                     }
                 }
@@ -417,6 +434,60 @@ impl Engine {
         let mut t = clone_table(&table);
         t.indexes.push(IndexSchema { name, id, columns: positions, unique: ci.unique });
         schema.tables.insert(table_name, Arc::new(t));
+        schema.version += 1;
+        Ok(())
+    }
+
+    /// ALTER TABLE ... ADD PRIMARY KEY (pgbench -i adds its keys this way, after loading).
+    /// A table created without a primary key keeps its hidden row id as the storage key; the
+    /// primary key becomes a unique index named `<table>_pkey` over columns made NOT NULL, which
+    /// the planner uses for point and range lookups. Refused (23502) if a committed row has a
+    /// NULL there, (23505) if two share a key, (42P16) if the table has a primary key already.
+    fn add_primary_key(
+        &self,
+        schema: &mut Schema,
+        table_name: &str,
+        cols: &[String],
+    ) -> Result<(), SqlError> {
+        let table = schema
+            .table(table_name)
+            .cloned()
+            .ok_or_else(|| SqlError::undefined_table(table_name))?;
+        let name = table.pkey_name();
+        if !table.hidden_key || table.indexes.iter().any(|i| i.name == name) {
+            return Err(SqlError::new(
+                "42P16",
+                format!("multiple primary keys for table \"{table_name}\" are not allowed"),
+            ));
+        }
+        let positions = cols
+            .iter()
+            .map(|c| table.column_index(c).ok_or_else(|| SqlError::undefined_column(c)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut txn = self.db.begin(crate::TxnOptions::new(IsolationLevel::ReadCommitted));
+        let rows = txn.scan(table.id, (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded));
+        txn.rollback();
+        for (_, row) in rows? {
+            if let Some(&p) =
+                positions.iter().find(|&&p| row.get(p).is_none_or(|v| *v == Value::Null))
+            {
+                return Err(SqlError::new(
+                    "23502",
+                    format!(
+                        "column \"{}\" of relation \"{table_name}\" contains null values",
+                        table.columns[p].name
+                    ),
+                ));
+            }
+        }
+        let refs: Vec<&str> = cols.iter().map(String::as_str).collect();
+        let id = self.db.create_index(&name, table_name, &refs, true)?;
+        let mut t = clone_table(&table);
+        for &p in &positions {
+            t.columns[p].not_null = true;
+        }
+        t.indexes.push(IndexSchema { name, id, columns: positions, unique: true });
+        schema.tables.insert(table_name.to_string(), Arc::new(t));
         schema.version += 1;
         Ok(())
     }
