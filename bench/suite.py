@@ -450,7 +450,7 @@ def main():
                         "deadlock_timeout (1 s), isola at the moment the wait forms.")
                 text, results[f"transfer-{kind}"] = pgbench_rows(
                     servers, [(f"{c} clients, {p}", script, c, p) for c, p in clients_protocols if c > 1], cfg,
-                    f"Contended transfer, {kind} order", note)
+                    f"Contended transfer, {'id' if kind == 'ordered' else 'random'} order", note)
                 sections.append(text)
         if "lost-update" in only:
             sections.append(lost_update(servers, cfg, work))
