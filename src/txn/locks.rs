@@ -19,7 +19,11 @@
 //! This module is pure bookkeeping under the database mutex; the waiting itself (condition
 //! variables, timeouts) is in `mvcc.rs`.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
+
+// Fx hashing: the lock table is hashed on every write (one entry per written key), and
+// SipHash's DoS resistance buys nothing for keys the database itself chose to lock.
+use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -176,7 +180,7 @@ pub struct WaitEdge {
 pub struct LockTable {
     entries: HashMap<LockTarget, LockEntry>,
     /// Targets each transaction holds, for release at its end.
-    held: HashMap<TxnId, HashSet<LockTarget>>,
+    held: HashMap<TxnId, FxHashSet<LockTarget>>,
     /// What each waiting transaction waits for.
     waiting: HashMap<TxnId, (LockTarget, LockMode)>,
 }

@@ -763,7 +763,7 @@ impl Inner {
         let needs_ts = has_writes || self.ssi.is_tracked(txn);
         let commit_ts = needs_ts.then_some(self.next_commit + 1);
         let mut keys: Vec<(TableId, Key)> = Vec::new();
-        let mut seen = HashSet::new();
+        let mut seen = rustc_hash::FxHashSet::default();
         for record in &active.writes {
             if seen.insert((record.table, &record.key)) {
                 keys.push((record.table, record.key.clone()));
