@@ -100,7 +100,9 @@ impl IndexDef {
 /// All tables and indexes.
 #[derive(Default, Debug)]
 pub struct Catalog {
-    tables: Vec<TableDef>,
+    /// Shared, so a statement can hold a table's definition without copying it (copy on
+    /// write when DDL changes it).
+    tables: Vec<std::sync::Arc<TableDef>>,
     indexes: Vec<IndexDef>,
     names: HashMap<String, KeySpace>,
 }
@@ -129,7 +131,7 @@ impl Catalog {
         };
         table.primary_key = primary_key.iter().map(|c| table.column(c)).collect::<Result<_>>()?;
         self.names.insert(name.into(), KeySpace::Table(id));
-        self.tables.push(table);
+        self.tables.push(std::sync::Arc::new(table));
         Ok(id)
     }
 
@@ -148,7 +150,7 @@ impl Catalog {
         let def = self.table(table)?;
         let columns = columns.iter().map(|c| def.column(c)).collect::<Result<_>>()?;
         self.indexes.push(IndexDef { id, name: name.into(), table, columns, unique });
-        self.tables[table as usize].indexes.push(id);
+        std::sync::Arc::make_mut(&mut self.tables[table as usize]).indexes.push(id);
         self.names.insert(name.into(), KeySpace::Index(id));
         Ok(id)
     }
@@ -161,7 +163,7 @@ impl Catalog {
             self.names.remove(&name);
         }
         self.names.remove(&def.name);
-        self.tables[id as usize].indexes.clear();
+        std::sync::Arc::make_mut(&mut self.tables[id as usize]).indexes.clear();
         Ok(())
     }
 
@@ -169,7 +171,7 @@ impl Catalog {
     pub fn drop_index(&mut self, id: IndexId) -> Result<()> {
         let def = self.index(id)?.clone();
         self.names.remove(&def.name);
-        self.tables[def.table as usize].indexes.retain(|i| *i != id);
+        std::sync::Arc::make_mut(&mut self.tables[def.table as usize]).indexes.retain(|i| *i != id);
         Ok(())
     }
 
@@ -178,6 +180,7 @@ impl Catalog {
         let table = self
             .tables
             .get_mut(id as usize)
+            .map(std::sync::Arc::make_mut)
             .ok_or_else(|| Error::UndefinedObject(format!("table {id}")))?;
         if table.columns.iter().any(|c| c == name) {
             return Err(Error::DuplicateObject(name.into()));
@@ -186,7 +189,7 @@ impl Catalog {
         Ok(())
     }
 
-    pub fn table(&self, id: TableId) -> Result<&TableDef> {
+    pub fn table(&self, id: TableId) -> Result<&std::sync::Arc<TableDef>> {
         self.tables.get(id as usize).ok_or_else(|| Error::UndefinedObject(format!("table {id}")))
     }
 

@@ -408,7 +408,7 @@ impl Database {
     pub fn table(&self, name: &str) -> Result<crate::catalog::TableDef> {
         let inner = self.shared.inner.lock();
         match inner.catalog.lookup(name)? {
-            KeySpace::Table(id) => inner.catalog.table(id).cloned(),
+            KeySpace::Table(id) => inner.catalog.table(id).map(|t| (**t).clone()),
             KeySpace::Index(_) => Err(Error::InvalidInput(format!("{name} is an index"))),
         }
     }
