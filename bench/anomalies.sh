@@ -16,31 +16,10 @@ cd "$(dirname "$0")/.."
 
 TXNS=${TXNS:-2000}; CLIENTS=${CLIENTS:-8}; KEYS=${KEYS:-4}
 if [[ "${1:-}" == "--smoke" ]]; then TXNS=200; fi
-PGBIN=/usr/lib/postgresql/15/bin
 
 cargo build --release --quiet
-WORK=$(mktemp -d)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PG_PORT=$(free_port); ISOLA_PORT=$(free_port)
-cleanup() {
-  [[ -n "${ISOLA_PID:-}" ]] && kill "$ISOLA_PID" 2>/dev/null || true
-  if [[ -f "$WORK/pg/postmaster.pid" ]]; then
-    if [[ $(id -u) == 0 ]]; then su postgres -c "$PGBIN/pg_ctl -D $WORK/pg -m immediate stop" >/dev/null 2>&1 || true
-    else "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1 || true; fi
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-as_pg() { if [[ $(id -u) == 0 ]]; then su postgres -c "$*"; else bash -c "$*"; fi; }
-[[ $(id -u) == 0 ]] && chown postgres "$WORK" && chmod 755 "$WORK"
-as_pg "$PGBIN/initdb -D $WORK/pg -U isola --auth=trust >/dev/null"
-as_pg "$PGBIN/pg_ctl -D $WORK/pg -l $WORK/pg.log -w -o '-p $PG_PORT -k $WORK -c listen_addresses=127.0.0.1 -c deadlock_timeout=20ms' start >/dev/null"
-"$PGBIN/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U isola -d postgres -c "CREATE DATABASE isola" >/dev/null
-
-./target/release/isola serve --listen "127.0.0.1:$ISOLA_PORT" --data "$WORK/isola-data" >"$WORK/isola.log" 2>&1 &
-ISOLA_PID=$!
-for _ in $(seq 100); do "$PGBIN/psql" -q -h 127.0.0.1 -p "$ISOLA_PORT" -U isola isola -c "SELECT 1" >/dev/null 2>&1 && break; sleep 0.1; done
+source bench/servers.sh
+start_servers "-c deadlock_timeout=20ms"
 
 for level in read-uncommitted read-committed repeatable-read serializable; do
   for server in postgres isola; do

@@ -17,34 +17,12 @@ SECONDS_PER_RUN=3; REPEATS=1
 if [[ "${1:-}" == "--full" ]]; then SECONDS_PER_RUN=10; REPEATS=3; fi
 if [[ "${1:-}" == "--smoke" ]]; then SECONDS_PER_RUN=1; REPEATS=1; fi
 CLIENTS=${CLIENTS:-"1 8 32 64"}
-PGBIN=/usr/lib/postgresql/15/bin
 export PGPASSWORD=unused
 
 cargo build --release --quiet
-WORK=$(mktemp -d)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PG_PORT=$(free_port); ISOLA_PORT=$(free_port)
-cleanup() {
-  [[ -n "${ISOLA_PID:-}" ]] && kill "$ISOLA_PID" 2>/dev/null || true
-  if [[ -f "$WORK/pg/postmaster.pid" ]]; then
-    if [[ $(id -u) == 0 ]]; then su postgres -c "$PGBIN/pg_ctl -D $WORK/pg -m immediate stop" >/dev/null 2>&1 || true
-    else "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1 || true; fi
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# PostgreSQL 15: a throwaway cluster at initdb defaults (runs as postgres when we are root).
-as_pg() { if [[ $(id -u) == 0 ]]; then su postgres -c "$*"; else bash -c "$*"; fi; }
-[[ $(id -u) == 0 ]] && chown postgres "$WORK" && chmod 755 "$WORK"
-as_pg "$PGBIN/initdb -D $WORK/pg -U isola --auth=trust >/dev/null"
-as_pg "$PGBIN/pg_ctl -D $WORK/pg -l $WORK/pg.log -w -o '-p $PG_PORT -k $WORK -c listen_addresses=127.0.0.1 -c max_connections=120' start >/dev/null"
-psql -q -h 127.0.0.1 -p "$PG_PORT" -U isola -d postgres -c "CREATE DATABASE isola" >/dev/null
-
-# isola: a fresh data directory, default durability.
-./target/release/isola serve --listen "127.0.0.1:$ISOLA_PORT" --data "$WORK/isola-data" >"$WORK/isola.log" 2>&1 &
-ISOLA_PID=$!
-for _ in $(seq 100); do psql -q -h 127.0.0.1 -p "$ISOLA_PORT" -U isola isola -c "SELECT 1" >/dev/null 2>&1 && break; sleep 0.1; done
+source bench/servers.sh
+start_servers "-c max_connections=120"
+export PATH="$PGBIN:$PATH"
 
 SETUP="CREATE TABLE counters (id int PRIMARY KEY, n bigint NOT NULL);
 INSERT INTO counters SELECT g, 0 FROM generate_series(1, 1000) g;"

@@ -5,6 +5,8 @@
 //!
 //! Servers listen on free loopback ports; workloads are bounded in transactions and time.
 
+mod common;
+
 use std::process::Command;
 use std::time::Duration;
 
@@ -15,26 +17,6 @@ use tokio_postgres::{Client, NoTls};
 
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 const LEVELS: [IsolationLevel; 4] = [ReadUncommitted, ReadCommitted, RepeatableRead, Serializable];
-
-fn start_isola() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let engine = isola::sql::Engine::new(isola::Database::new());
-            let _ = isola::server::serve(engine, listener, isola::server::ServerConfig::default())
-                .await;
-        });
-    });
-    port
-}
 
 fn url(port: u16) -> String {
     format!("host=127.0.0.1 port={port} user=isola dbname=isola")
@@ -57,7 +39,7 @@ fn count(analysis: &isola::check::Analysis, kinds: &[AnomalyKind]) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn isola_shows_no_anomaly_its_level_forbids_list_append() {
-    let port = start_isola();
+    let port = common::start_server();
     for level in LEVELS {
         let result = run(options(port, level, Workload::ListAppend)).await.unwrap();
         let analysis = analyse(&result.history);
@@ -92,7 +74,7 @@ async fn isola_shows_no_anomaly_its_level_forbids_list_append() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn isola_shows_no_anomaly_its_level_forbids_registers() {
-    let port = start_isola();
+    let port = common::start_server();
     for level in LEVELS {
         let mut o = options(port, level, Workload::Register);
         o.clients = 8;
@@ -107,7 +89,7 @@ async fn isola_shows_no_anomaly_its_level_forbids_registers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bank_invariants_hold_at_every_level() {
-    let port = start_isola();
+    let port = common::start_server();
     for level in LEVELS {
         let mut o = options(port, level, Workload::Bank);
         o.clients = 12;
@@ -122,7 +104,7 @@ async fn bank_invariants_hold_at_every_level() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_dropping_connections_mid_transaction_leave_no_trace() {
-    let port = start_isola();
+    let port = common::start_server();
     for level in [ReadCommitted, Serializable] {
         let mut o = options(port, level, Workload::ListAppend);
         o.clients = 8;
@@ -236,7 +218,7 @@ async fn jepsen_schedule(port: u16, level: IsolationLevel) -> (History, Outcome)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_jepsen_postgres_12_3_schedule_is_caught() {
-    let port = start_isola();
+    let port = common::start_server();
     let (history, pivot) = jepsen_schedule(port, Serializable).await;
     assert_eq!(pivot, Outcome::Aborted, "pivot must fail at serializable");
     let analysis = analyse(&history);
@@ -252,7 +234,7 @@ async fn the_jepsen_postgres_12_3_schedule_is_caught() {
 
 #[test]
 fn the_check_command_exits_0_valid_1_anomalies_2_undecided() {
-    let port = start_isola();
+    let port = common::start_server();
     let exe = env!("CARGO_BIN_EXE_isola");
     let dir = std::env::temp_dir().join(format!("isola-check-cmd-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

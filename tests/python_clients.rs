@@ -7,31 +7,13 @@
 //! The packages are installed (pinned) into the test's target directory when the machine's
 //! Python does not have them, so `cargo test` needs nothing more than python3 with pip.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const PACKAGES: &[&str] =
     &["psycopg[binary]==3.3.9", "psycopg2-binary==2.9.13", "asyncpg==0.32.0", "sqlalchemy==2.1.9"];
-
-fn start_server() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let engine = isola::sql::Engine::new(isola::Database::new());
-            let _ = isola::server::serve(engine, listener, isola::server::ServerConfig::default())
-                .await;
-        });
-    });
-    port
-}
 
 fn has_packages(pythonpath: &Path) -> bool {
     Command::new("python3")
@@ -60,7 +42,7 @@ fn python_packages() -> PathBuf {
 #[test]
 fn psycopg_psycopg2_asyncpg_and_sqlalchemy_work_unchanged() {
     let pythonpath = python_packages();
-    let port = start_server();
+    let port = common::start_server();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/clients.py");
     let out = Command::new("python3")
         .env("PYTHONPATH", &pythonpath)

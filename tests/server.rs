@@ -4,33 +4,14 @@
 //! Each test starts its own server on a free loopback port. "Blocked" is decided from the
 //! server's own wait state (`isola_stat_activity.waiting`), never from a sleep.
 
+mod common;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use tokio_postgres::{Client, NoTls, error::SqlState};
 
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
-
-/// Starts a server on a free port in a background runtime; returns the port.
-fn start_server() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let engine = isola::sql::Engine::new(isola::Database::new());
-            let _ = isola::server::serve(engine, listener, isola::server::ServerConfig::default())
-                .await;
-        });
-    });
-    port
-}
 
 async fn connect(port: u16) -> Client {
     let (client, conn) = tokio_postgres::connect(
@@ -69,7 +50,7 @@ async fn pid(c: &Client) -> i32 {
 
 #[tokio::test]
 async fn extended_protocol_parameters_and_binary_results() {
-    let port = start_server();
+    let port = common::start_server();
     let c = connect(port).await;
     c.batch_execute("CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, price double precision, qty int, ok boolean)").await.unwrap();
     let insert = c.prepare("INSERT INTO items VALUES ($1, $2, $3, $4, $5)").await.unwrap();
@@ -122,7 +103,7 @@ async fn extended_protocol_parameters_and_binary_results() {
 
 #[tokio::test]
 async fn errors_carry_sqlstates_and_the_connection_survives() {
-    let port = start_server();
+    let port = common::start_server();
     let c = connect(port).await;
     c.batch_execute("CREATE TABLE u (id int PRIMARY KEY, email text UNIQUE, n int CHECK (n >= 0))")
         .await
@@ -169,7 +150,7 @@ async fn errors_carry_sqlstates_and_the_connection_survives() {
 /// UPDATE keep both.
 #[tokio::test]
 async fn lost_update_by_level_and_by_locking() {
-    let port = start_server();
+    let port = common::start_server();
     let setup = connect(port).await;
     setup
         .batch_execute("CREATE TABLE acct (id int PRIMARY KEY, balance int NOT NULL)")
@@ -239,7 +220,7 @@ async fn lost_update_by_level_and_by_locking() {
 
 #[tokio::test]
 async fn concurrent_atomic_updates_keep_every_increment() {
-    let port = start_server();
+    let port = common::start_server();
     let setup = connect(port).await;
     setup.batch_execute("CREATE TABLE counter (id int PRIMARY KEY, n bigint); INSERT INTO counter VALUES (1, 0)").await.unwrap();
     let mut tasks = Vec::new();
@@ -260,7 +241,7 @@ async fn concurrent_atomic_updates_keep_every_increment() {
 
 #[tokio::test]
 async fn a_disconnected_client_releases_its_locks() {
-    let port = start_server();
+    let port = common::start_server();
     let setup = connect(port).await;
     setup
         .batch_execute("CREATE TABLE r (id int PRIMARY KEY, v int); INSERT INTO r VALUES (1, 0)")
@@ -308,7 +289,7 @@ fn psql(port: u16, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn psql_and_pgbench_work_unchanged() {
-    let port = start_server();
+    let port = common::start_server();
     let out = psql(
         port,
         &[
@@ -359,7 +340,7 @@ fn psql_and_pgbench_work_unchanged() {
 
 #[test]
 fn pgbench_initialises_and_runs_its_builtin_script_unchanged() {
-    let port = start_server();
+    let port = common::start_server();
     // pgbench -i: DROP ... , CREATE TABLE without keys, COPY, VACUUM, ALTER TABLE ADD PRIMARY KEY.
     let out = Command::new(format!("{PG_BIN}/pgbench"))
         .args(["-i", "-s", "1", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "isola", "isola"])

@@ -1,0 +1,22 @@
+//! What the end-to-end tests share: an in-memory `isola serve` on a free loopback port.
+
+/// Starts a server on a free port in a background runtime; returns the port.
+pub fn start_server() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let engine = isola::sql::Engine::new(isola::Database::new());
+            let _ = isola::server::serve(engine, listener, isola::server::ServerConfig::default())
+                .await;
+        });
+    });
+    port
+}
