@@ -556,7 +556,7 @@ fn list_dependencies(
     // Appends per key by effective transactions, to find lost writes.
     let mut appends: BTreeMap<Key, Vec<(usize, Elem)>> = BTreeMap::new();
     for (t, txn_steps) in steps.iter().enumerate() {
-        if txns_committed(history, t) {
+        if history.txns[t].outcome == Outcome::Committed {
             for step in txn_steps {
                 if let Step::Append(k, v) = step {
                     appends.entry(*k).or_default().push((t, *v));
@@ -686,10 +686,6 @@ fn list_dependencies(
             }
         }
     }
-}
-
-fn txns_committed(history: &History, t: usize) -> bool {
-    history.txns[t].outcome == Outcome::Committed
 }
 
 fn register_dependencies(

@@ -33,13 +33,6 @@ pub enum Op {
     ReadRange { lo: Key, hi: Key, rows: Vec<(Key, Vec<Elem>)> },
 }
 
-impl Op {
-    /// Whether the operation changes the database.
-    pub fn is_write(&self) -> bool {
-        matches!(self, Op::Append { .. } | Op::Write { .. })
-    }
-}
-
 fn list(value: &[Elem]) -> String {
     let items: Vec<String> = value.iter().map(|v| v.to_string()).collect();
     format!("[{}]", items.join(" "))

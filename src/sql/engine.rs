@@ -124,17 +124,7 @@ impl Engine {
                             constraint: TableConstraint::PrimaryKey(pk),
                             ..
                         } => {
-                            let mut cols = Vec::new();
-                            for c in &pk.columns {
-                                match &c.column.expr {
-                                    ast::Expr::Identifier(id) => cols.push(ident(id)),
-                                    other => {
-                                        return Err(SqlError::unsupported(format!(
-                                            "primary key on expression {other}"
-                                        )));
-                                    }
-                                }
-                            }
+                            let cols = index_columns(&pk.columns)?;
                             self.add_primary_key(schema, &table, &cols)?
                         }
                         other => return Err(SqlError::unsupported(format!("ALTER TABLE {other}"))),
@@ -404,13 +394,7 @@ impl Engine {
             .table(&table_name)
             .cloned()
             .ok_or_else(|| SqlError::undefined_table(&table_name))?;
-        let mut cols = Vec::new();
-        for c in &ci.columns {
-            match &c.column.expr {
-                ast::Expr::Identifier(id) => cols.push(ident(id)),
-                other => return Err(SqlError::unsupported(format!("index on expression {other}"))),
-            }
-        }
+        let cols = index_columns(&ci.columns)?;
         let name = ci
             .name
             .as_ref()
@@ -723,4 +707,15 @@ fn clone_table(t: &TableSchema) -> TableSchema {
         checks: t.checks.clone(),
         oid: t.oid,
     }
+}
+
+/// The column names of an index or key definition (expressions are not supported).
+fn index_columns(columns: &[ast::IndexColumn]) -> Result<Vec<String>, SqlError> {
+    columns
+        .iter()
+        .map(|c| match &c.column.expr {
+            ast::Expr::Identifier(id) => Ok(ident(id)),
+            other => Err(SqlError::unsupported(format!("index on expression {other}"))),
+        })
+        .collect()
 }
