@@ -5,8 +5,11 @@
 //!   what each level let through and how it explained each abort.
 //!
 //! - `isola serve [--listen ADDR:PORT] [--data DIR] [--memory] [--max-connections N]
-//!   [--checkpoint-interval SECONDS]`: the PostgreSQL wire-protocol server (default
-//!   127.0.0.1:5433, data directory `./isola-data`, recovered at start; `--memory`: no files).
+//!   [--checkpoint-interval SECONDS] [--password-file FILE] [--tls-cert PEM --tls-key PEM]`:
+//!   the PostgreSQL wire-protocol server (default 127.0.0.1:5433, data directory
+//!   `./isola-data`, recovered at start; `--memory`: no files). Without a password file it
+//!   trusts every client and refuses to listen beyond loopback; with one, every client
+//!   authenticates with SCRAM-SHA-256.
 //!
 //! - `isola check --isolation LEVEL [--url URL] [--clients N] [--txns N] [--workload W] ...`:
 //!   runs a randomized transactional workload against any PostgreSQL-wire server and reports
@@ -35,7 +38,7 @@ fn main() -> ExitCode {
         Some("check") => check(&args[1..]),
         _ => {
             eprintln!(
-                "usage: isola serve [--listen ADDR:PORT] [--data DIR] [--memory] [--max-connections N] [--checkpoint-interval SECONDS]\n       isola check --isolation LEVEL [--url URL] [--clients N] [--txns N] ... (isola check --help)\n       isola demo"
+                "usage: isola serve [--listen ADDR:PORT] [--data DIR] [--memory] [--max-connections N] [--checkpoint-interval SECONDS]\n                   [--password-file FILE] [--tls-cert PEM --tls-key PEM]\n       isola check --isolation LEVEL [--url URL] [--clients N] [--txns N] ... (isola check --help)\n       isola demo"
             );
             ExitCode::from(2)
         }
@@ -47,6 +50,8 @@ fn serve(args: &[String]) -> ExitCode {
     let mut data = Some("./isola-data".to_string());
     let mut config = isola::server::ServerConfig::default();
     let mut durable = isola::sql::durable::DurableOptions::default();
+    let mut tls_cert: Option<String> = None;
+    let mut tls_key: Option<String> = None;
     let mut i = 0;
     while i < args.len() {
         let value = args.get(i + 1).cloned();
@@ -71,6 +76,17 @@ fn serve(args: &[String]) -> ExitCode {
                     return ExitCode::from(2);
                 }
             },
+            ("--password-file", Some(v)) => {
+                match isola::server::security::Credentials::load(std::path::Path::new(&v)) {
+                    Ok(c) => config.credentials = Some(std::sync::Arc::new(c)),
+                    Err(e) => {
+                        eprintln!("isola serve: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+            ("--tls-cert", Some(v)) => tls_cert = Some(v),
+            ("--tls-key", Some(v)) => tls_key = Some(v),
             ("--memory", _) => {
                 data = None;
                 i += 1;
@@ -90,7 +106,23 @@ fn serve(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Err(e) = isola::server::check_listen_address(&addr) {
+    match (&tls_cert, &tls_key) {
+        (Some(cert), Some(key)) => {
+            match isola::server::security::load_tls(cert.as_ref(), key.as_ref()) {
+                Ok(acceptor) => config.tls = Some(acceptor),
+                Err(e) => {
+                    eprintln!("isola serve: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        (None, None) => {}
+        _ => {
+            eprintln!("isola serve: TLS needs both --tls-cert FILE and --tls-key FILE");
+            return ExitCode::from(2);
+        }
+    }
+    if let Err(e) = isola::server::check_listen_address(&addr, &config) {
         eprintln!("isola serve: {e}");
         return ExitCode::from(2);
     }
@@ -137,6 +169,13 @@ fn serve(args: &[String]) -> ExitCode {
             }
         };
         let local = listener.local_addr().map(|a| a.to_string()).unwrap_or(listen);
+        let access = match (&config.credentials, &config.tls) {
+            (None, None) => "every client trusted (loopback only), no TLS",
+            (None, Some(_)) => "every client trusted (loopback only), TLS offered",
+            (Some(_), None) => "SCRAM-SHA-256 passwords required, no TLS",
+            (Some(_), Some(_)) => "SCRAM-SHA-256 passwords required, TLS offered",
+        };
+        println!("isola access: {access}");
         match &data {
             Some(dir) => println!("isola listening on {local}, data directory {dir}"),
             None => println!(

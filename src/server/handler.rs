@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use bytes::BytesMut;
 use futures::{Sink, SinkExt, stream};
 use parking_lot::Mutex;
+use pgwire::api::auth::sasl::scram::{ScramServerAuth, ScramServerAuthWaitingForClientFinal};
 use pgwire::api::auth::{
     DefaultServerParameterProvider, ServerParameterProvider, StartupHandler, finish_authentication,
     protocol_negotiation, save_startup_parameters_to_metadata,
@@ -34,10 +35,11 @@ use pgwire::messages::data::{DataRow, FieldDescription, RowDescription};
 use pgwire::messages::extendedquery::Execute;
 use pgwire::messages::response::{EmptyQueryResponse, ReadyForQuery, TransactionStatus};
 use pgwire::messages::simplequery::Query;
-use pgwire::messages::startup::SecretKey;
+use pgwire::messages::startup::{Authentication, PasswordMessageFamily, SecretKey};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 
 use super::Shared;
+use super::security::Credentials;
 use crate::sql::types::{decode_binary, encode_binary, format_text, parse_text};
 use crate::sql::{Outcome, Prepared, Session, SqlError, SqlType, TxStatus};
 use crate::types::{Row, Value};
@@ -47,6 +49,21 @@ pub struct Connection {
     shared: Arc<Shared>,
     session: Arc<Mutex<Option<Session>>>,
     pid: Arc<Mutex<Option<i32>>>,
+    auth: Arc<Mutex<AuthStage>>,
+}
+
+/// Where a password exchange stands.
+enum AuthStage {
+    /// Nothing sent yet (or no password needed).
+    Start,
+    /// AuthenticationSASL sent; the client's first message comes next.
+    MechanismsSent,
+    /// server-first sent; the client's proof comes next.
+    ServerFirstSent(Box<ScramServerAuthWaitingForClientFinal>),
+}
+
+fn fatal(code: &str, message: String) -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new("FATAL".into(), code.into(), message)))
 }
 
 fn user_error(e: SqlError) -> PgWireError {
@@ -152,7 +169,12 @@ impl ServerParameterProvider for Parameters {
 
 impl Connection {
     pub fn new(shared: Arc<Shared>) -> Self {
-        Connection { shared, session: Arc::new(Mutex::new(None)), pid: Arc::new(Mutex::new(None)) }
+        Connection {
+            shared,
+            session: Arc::new(Mutex::new(None)),
+            pid: Arc::new(Mutex::new(None)),
+            auth: Arc::new(Mutex::new(AuthStage::Start)),
+        }
     }
 
     /// Ends the session (rolls back what it had open).
@@ -232,9 +254,94 @@ impl Connection {
             shared: self.shared.clone(),
             session: self.session.clone(),
             pid: self.pid.clone(),
+            auth: self.auth.clone(),
+        }
+    }
+
+    /// Opens the session of an authenticated client and sends AuthenticationOk, the parameter
+    /// statuses, BackendKeyData and ReadyForQuery.
+    async fn start_session<C>(&self, client: &mut C) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let meta = client.metadata();
+        let user = meta.get("user").cloned().unwrap_or_else(|| "isola".into());
+        let database = meta.get("database").cloned().unwrap_or_else(|| user.clone());
+        let app = meta.get("application_name").cloned().unwrap_or_default();
+        let session = Session::new(self.shared.engine.clone(), &user, &database, &app);
+        let pid = session.id as i32;
+        let secret: i32 = (rand_secret() & 0x7fff_ffff) as i32;
+        self.shared.cancel_keys.lock().insert(pid, (secret, session.id));
+        *self.session.lock() = Some(session);
+        *self.pid.lock() = Some(pid);
+        client.set_pid_and_secret_key(pid, SecretKey::I32(secret));
+        finish_authentication(client, &Parameters).await
+    }
+
+    /// One step of the SCRAM-SHA-256 exchange (RFC 5802, as PostgreSQL runs it).
+    async fn scram_step<C>(
+        &self,
+        client: &mut C,
+        credentials: &Credentials,
+        message: PasswordMessageFamily,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let user = client.metadata().get("user").cloned().unwrap_or_default();
+        let failed =
+            || fatal("28P01", format!("password authentication failed for user \"{user}\""));
+        let stage = std::mem::replace(&mut *self.auth.lock(), AuthStage::Start);
+        match stage {
+            AuthStage::MechanismsSent => {
+                let first = message
+                    .into_sasl_initial_response()
+                    .map_err(|_| fatal("08P01", "expected a SASLInitialResponse message".into()))?;
+                if first.auth_method != SCRAM_SHA_256 {
+                    return Err(fatal(
+                        "28000",
+                        format!(
+                            "SASL mechanism {} is not offered; use {SCRAM_SHA_256}",
+                            first.auth_method
+                        ),
+                    ));
+                }
+                let data = first.data.unwrap_or_default();
+                let verifier = credentials.verifier_for(&user);
+                let (server_first, waiting) = ScramServerAuth::new()
+                    .on_client_first_message_with_secret(&data, verifier.secret())
+                    .map_err(|e| fatal("08P01", format!("malformed SCRAM message: {e}")))?;
+                *self.auth.lock() = AuthStage::ServerFirstSent(Box::new(waiting));
+                client
+                    .send(PgWireBackendMessage::Authentication(Authentication::SASLContinue(
+                        server_first.into(),
+                    )))
+                    .await?;
+                Ok(())
+            }
+            AuthStage::ServerFirstSent(waiting) => {
+                let last = message
+                    .into_sasl_response()
+                    .map_err(|_| fatal("08P01", "expected a SASLResponse message".into()))?;
+                let server_final =
+                    waiting.on_client_final_message(&last.data).map_err(|_| failed())?;
+                client
+                    .send(PgWireBackendMessage::Authentication(Authentication::SASLFinal(
+                        server_final.into(),
+                    )))
+                    .await?;
+                self.start_session(client).await
+            }
+            AuthStage::Start => Err(fatal("08P01", "unexpected password message".into())),
         }
     }
 }
+
+const SCRAM_SHA_256: &str = "SCRAM-SHA-256";
 
 #[async_trait]
 impl StartupHandler for Connection {
@@ -248,31 +355,32 @@ impl StartupHandler for Connection {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let PgWireFrontendMessage::Startup(ref startup) = message else {
-            return Ok(());
+        let startup = match message {
+            PgWireFrontendMessage::Startup(startup) => startup,
+            PgWireFrontendMessage::PasswordMessageFamily(password) => {
+                let Some(credentials) = self.shared.config.credentials.clone() else {
+                    return Err(fatal("08P01", "no password was asked for".into()));
+                };
+                return self.scram_step(client, &credentials, password).await;
+            }
+            _ => return Ok(()),
         };
-        protocol_negotiation(client, startup).await?;
-        save_startup_parameters_to_metadata(client, startup);
+        protocol_negotiation(client, &startup).await?;
+        save_startup_parameters_to_metadata(client, &startup);
         let active = self.shared.engine.sessions.lock().len();
         if active >= self.shared.config.max_connections {
-            return Err(PgWireError::UserError(Box::new(ErrorInfo::new(
-                "FATAL".into(),
-                "53300".into(),
-                "sorry, too many clients already".into(),
-            ))));
+            return Err(fatal("53300", "sorry, too many clients already".into()));
         }
-        let meta = client.metadata();
-        let user = meta.get("user").cloned().unwrap_or_else(|| "isola".into());
-        let database = meta.get("database").cloned().unwrap_or_else(|| user.clone());
-        let app = meta.get("application_name").cloned().unwrap_or_default();
-        let session = Session::new(self.shared.engine.clone(), &user, &database, &app);
-        let pid = session.id as i32;
-        let secret: i32 = (rand_secret() & 0x7fff_ffff) as i32;
-        self.shared.cancel_keys.lock().insert(pid, (secret, session.id));
-        *self.session.lock() = Some(session);
-        *self.pid.lock() = Some(pid);
-        client.set_pid_and_secret_key(pid, SecretKey::I32(secret));
-        finish_authentication(client, &Parameters).await?;
+        if self.shared.config.credentials.is_none() {
+            return self.start_session(client).await;
+        }
+        *self.auth.lock() = AuthStage::MechanismsSent;
+        client.set_state(PgWireConnectionState::AuthenticationInProgress);
+        client
+            .send(PgWireBackendMessage::Authentication(Authentication::SASL(vec![
+                SCRAM_SHA_256.to_string(),
+            ])))
+            .await?;
         Ok(())
     }
 }

@@ -7,11 +7,13 @@
 //! message closes the connection. A dropped connection drops its session, which rolls back its
 //! transaction and releases its locks.
 //!
-//! Security: the server only listens on loopback unless a password is configured (checked by
-//! [`check_listen_address`]); password authentication is not built yet, so non-loopback
-//! addresses are refused.
+//! Security: with no password file every user is trusted, so the server then listens on
+//! loopback only ([`check_listen_address`] refuses anything else); with one, every connection
+//! authenticates with SCRAM-SHA-256 ([`security`]). TLS is offered when a certificate is
+//! configured, and an SSLRequest is refused cleanly otherwise.
 
 mod handler;
+pub mod security;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -25,14 +27,18 @@ pub use handler::Connection;
 use crate::sql::Engine;
 
 /// Server settings.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ServerConfig {
     pub max_connections: usize,
+    /// Users and SCRAM verifiers; `None`: trust everyone (loopback only).
+    pub credentials: Option<Arc<security::Credentials>>,
+    /// Offered to clients that ask for TLS; `None`: SSLRequest answered 'N'.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { max_connections: 1000 }
+        ServerConfig { max_connections: 1000, credentials: None, tls: None }
     }
 }
 
@@ -44,13 +50,13 @@ pub struct Shared {
     pub cancel_keys: Mutex<HashMap<i32, (i32, u32)>>,
 }
 
-/// Refuses to listen beyond loopback without a password (none can be configured yet).
-pub fn check_listen_address(addr: &SocketAddr) -> Result<(), String> {
-    if addr.ip().is_loopback() {
+/// Refuses to listen beyond loopback unless passwords are required.
+pub fn check_listen_address(addr: &SocketAddr, config: &ServerConfig) -> Result<(), String> {
+    if addr.ip().is_loopback() || config.credentials.is_some() {
         Ok(())
     } else {
         Err(format!(
-            "refusing to listen on {addr}: listening beyond loopback needs password authentication, which isola does not have yet"
+            "refusing to listen on {addr}: beyond loopback every client must authenticate; configure passwords with --password-file FILE (SCRAM-SHA-256)"
         ))
     }
 }
@@ -61,13 +67,15 @@ pub async fn serve(
     listener: TcpListener,
     config: ServerConfig,
 ) -> std::io::Result<()> {
+    let tls = config.tls.clone();
     let shared = Arc::new(Shared { engine, config, cancel_keys: Mutex::new(HashMap::new()) });
     loop {
         let (socket, _) = listener.accept().await?;
         let _ = socket.set_nodelay(true);
         let conn = Arc::new(Connection::new(shared.clone()));
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let _ = pgwire::tokio::process_socket(socket, None, conn.clone()).await;
+            let _ = pgwire::tokio::process_socket(socket, tls, conn.clone()).await;
             conn.close();
         });
     }
