@@ -8,6 +8,8 @@
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::BytesMut;
@@ -50,6 +52,14 @@ pub struct Connection {
     session: Arc<Mutex<Option<Session>>>,
     pid: Arc<Mutex<Option<i32>>>,
     auth: Arc<Mutex<AuthStage>>,
+    /// Requests started on this connection, for the idle-in-transaction timer.
+    activity: Arc<AtomicU64>,
+}
+
+/// The session is gone: ended by idle_in_transaction_session_timeout (or the connection is
+/// closing). Fatal, so pgwire closes the connection after sending it.
+fn session_gone() -> PgWireError {
+    fatal("25P03", "terminating connection due to idle-in-transaction timeout".into())
 }
 
 /// Where a password exchange stands.
@@ -174,6 +184,7 @@ impl Connection {
             session: Arc::new(Mutex::new(None)),
             pid: Arc::new(Mutex::new(None)),
             auth: Arc::new(Mutex::new(AuthStage::Start)),
+            activity: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -193,31 +204,61 @@ impl Connection {
         self.with_session_maybe_inline(false, f).await
     }
 
-    /// Runs `f` on the session: here, on the connection's task, when `never_waits` says the
+    /// Runs `f` on the session: here, on the connection's task, when `runs_inline` says the
     /// statement cannot block (and no safe-snapshot wait is possible); otherwise on the blocking
     /// pool, so a lock wait or a commit's fsync never stalls the runtime's worker threads.
+    /// Afterwards, arms the idle-in-transaction timer if the session is left in a block.
     async fn with_session_maybe_inline<T: Send + 'static>(
         &self,
         never_waits: bool,
         f: impl FnOnce(&mut Session) -> T + Send + 'static,
     ) -> PgWireResult<T> {
+        let generation = self.activity.fetch_add(1, Ordering::SeqCst) + 1;
         if never_waits {
             let mut guard = self.session.lock();
-            if let Some(s) = guard.as_mut()
-                && !s.may_wait_for_snapshot()
-            {
-                return Ok(f(s));
+            let s = guard.as_mut().ok_or_else(session_gone)?;
+            if !s.may_wait_for_snapshot() {
+                let out = f(s);
+                let idle_limit = s.idle_in_transaction_timeout();
+                drop(guard);
+                self.arm_idle_timer(generation, idle_limit);
+                return Ok(out);
             }
         }
         let session = self.session.clone();
-        tokio::task::spawn_blocking(move || {
+        let (out, idle_limit) = tokio::task::spawn_blocking(move || {
             let mut guard = session.lock();
-            let s =
-                guard.as_mut().ok_or_else(|| user_error(SqlError::new("08003", "no session")))?;
-            Ok(f(s))
+            let s = guard.as_mut().ok_or_else(session_gone)?;
+            let out = f(s);
+            Ok::<_, PgWireError>((out, s.idle_in_transaction_timeout()))
         })
         .await
-        .map_err(|e| user_error(SqlError::new("XX000", format!("statement task failed: {e}"))))?
+        .map_err(|e| user_error(SqlError::new("XX000", format!("statement task failed: {e}"))))??;
+        self.arm_idle_timer(generation, idle_limit);
+        Ok(out)
+    }
+
+    /// idle_in_transaction_session_timeout: if nothing else arrives on this connection within
+    /// `limit` after request `generation`, the session is ended (its transaction rolled back,
+    /// its locks released) and the client's next message is answered with FATAL 25P03.
+    fn arm_idle_timer(&self, generation: u64, limit: Option<Duration>) {
+        let Some(limit) = limit else { return };
+        let activity = self.activity.clone();
+        let session = self.session.clone();
+        let pid = self.pid.clone();
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(limit).await;
+            if activity.load(Ordering::SeqCst) != generation {
+                return;
+            }
+            let ended = session.lock().take();
+            if let Some(pid) = pid.lock().take() {
+                shared.cancel_keys.lock().remove(&pid);
+            }
+            // Dropping a session rolls its transaction back: done off the runtime's threads.
+            let _ = tokio::task::spawn_blocking(move || drop(ended)).await;
+        });
     }
 
     fn status(&self) -> TransactionStatus {
@@ -255,6 +296,7 @@ impl Connection {
             session: self.session.clone(),
             pid: self.pid.clone(),
             auth: self.auth.clone(),
+            activity: self.activity.clone(),
         }
     }
 
@@ -400,8 +442,13 @@ fn rand_secret() -> u64 {
 impl CancelHandler for Connection {
     async fn on_cancel_request(&self, cancel: CancelRequest) {
         let target = self.shared.cancel_keys.lock().get(&cancel.pid).copied();
+        // pgwire decodes the key as bytes (protocol 3.2 keys are variable length).
+        let matches = |secret: i32| match &cancel.secret_key {
+            SecretKey::I32(k) => *k == secret,
+            SecretKey::Bytes(k) => k[..] == secret.to_be_bytes(),
+        };
         if let Some((secret, session_id)) = target
-            && cancel.secret_key == SecretKey::I32(secret)
+            && matches(secret)
         {
             self.shared.engine.cancel_session(session_id);
         }
@@ -484,6 +531,7 @@ fn error_info(e: SqlError) -> ErrorInfo {
 /// parameter and result types.
 pub struct Parser {
     session: Arc<Mutex<Option<Session>>>,
+    activity: Arc<AtomicU64>,
 }
 
 #[async_trait]
@@ -501,11 +549,12 @@ impl QueryParser for Parser {
     {
         let declared: Vec<Option<SqlType>> =
             types.iter().map(|t| t.as_ref().and_then(SqlType::from_pg_type)).collect();
+        self.activity.fetch_add(1, Ordering::SeqCst);
         let session = self.session.clone();
         let sql = sql.to_string();
         // Parsing and planning never wait: done here, without a thread hop.
         let mut guard = session.lock();
-        let s = guard.as_mut().ok_or_else(|| user_error(SqlError::new("08003", "no session")))?;
+        let s = guard.as_mut().ok_or_else(session_gone)?;
         let result = s.prepare(&sql, &declared);
         if result.is_err() {
             s.statement_failed();
@@ -561,7 +610,7 @@ impl ExtendedQueryHandler for Connection {
     type QueryParser = Parser;
 
     fn query_parser(&self) -> Arc<Self::QueryParser> {
-        Arc::new(Parser { session: self.session.clone() })
+        Arc::new(Parser { session: self.session.clone(), activity: self.activity.clone() })
     }
 
     async fn on_execute<C>(&self, client: &mut C, message: Execute) -> PgWireResult<()>
@@ -591,7 +640,7 @@ impl ExtendedQueryHandler for Connection {
         let prepared = portal.statement.statement.clone();
         let params = decode_params(portal);
         let result = self
-            .with_session_maybe_inline(prepared.never_waits(), move |s| {
+            .with_session_maybe_inline(prepared.runs_inline(), move |s| {
                 let r = params.and_then(|p| s.execute(&prepared, &p));
                 if r.is_err() {
                     s.statement_failed();
@@ -626,9 +675,8 @@ impl CopyHandler for Connection {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        if let Some(s) = self.session.lock().as_mut() {
-            s.copy_data(&data.data);
-        }
+        self.activity.fetch_add(1, Ordering::SeqCst);
+        self.session.lock().as_mut().ok_or_else(session_gone)?.copy_data(&data.data);
         Ok(())
     }
 

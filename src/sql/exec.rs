@@ -42,7 +42,13 @@ pub struct ExecCtx<'a> {
     pub session_id: u32,
     rng: u64,
     subquery_cache: HashMap<usize, Arc<Vec<Row>>>,
+    /// When the statement must stop (statement_timeout), checked every [`TICKS_PER_CHECK`] rows.
+    pub deadline: Option<std::time::Instant>,
+    ticks: u32,
 }
+
+/// Rows processed between two checks for a cancel request or an expired statement_timeout.
+const TICKS_PER_CHECK: u32 = 4096;
 
 fn no_txn() -> SqlError {
     SqlError::unsupported("a subquery that reads the row being updated")
@@ -67,7 +73,27 @@ impl<'a> ExecCtx<'a> {
             session_id: identity.2,
             rng: (statement_time as u64) ^ 0x9E37_79B9_7F4A_7C15 ^ (identity.2 as u64) << 32,
             subquery_cache: HashMap::new(),
+            deadline: None,
+            ticks: 0,
         }
+    }
+
+    /// Counts one row of work; every [`TICKS_PER_CHECK`] rows, ends the statement with 57014 if
+    /// its statement_timeout passed or a cancel request came.
+    pub fn tick(&mut self) -> Result<(), SqlError> {
+        self.ticks = self.ticks.wrapping_add(1);
+        if self.ticks % TICKS_PER_CHECK != 0 {
+            return Ok(());
+        }
+        if self.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            return Err(SqlError::new("57014", "canceling statement due to statement timeout"));
+        }
+        if let Some(txn) = self.txn.as_deref_mut()
+            && txn.take_cancel_request()
+        {
+            return Err(SqlError::new("57014", "canceling statement due to user request"));
+        }
+        Ok(())
     }
 
     fn txn(&mut self) -> Result<&mut Transaction, SqlError> {
@@ -140,6 +166,7 @@ impl<'a> ExecCtx<'a> {
         if let Some(f) = &plan.filter {
             let mut kept = Vec::with_capacity(rows.len());
             for r in rows {
+                self.tick()?;
                 if f.holds(&r, self)? {
                     kept.push(r);
                 }
@@ -175,6 +202,7 @@ impl<'a> ExecCtx<'a> {
     ) -> Result<Vec<Row>, SqlError> {
         let mut keyed: Vec<(Vec<Value>, Row)> = Vec::with_capacity(rows.len());
         for r in rows {
+            self.tick()?;
             let mut keys = Vec::with_capacity(plan.order_by.len());
             for k in &plan.order_by {
                 keys.push(k.expr.eval(&r, self)?);
@@ -257,6 +285,7 @@ impl<'a> ExecCtx<'a> {
         let level = self.txn()?.options().level;
         let mut locked = Vec::new();
         for (key, row) in candidates {
+            self.tick()?;
             if wanted.is_some_and(|w| locked.len() >= w) {
                 break;
             }
@@ -288,6 +317,7 @@ impl<'a> ExecCtx<'a> {
         let mut index: HashMap<Vec<Value>, usize> = HashMap::new();
         let mut groups: Vec<(Vec<Value>, Vec<AggState>)> = Vec::new();
         for r in rows {
+            self.tick()?;
             let mut key = Vec::with_capacity(g.keys.len());
             for k in &g.keys {
                 key.push(k.eval(&r, self)?);
@@ -352,6 +382,7 @@ impl<'a> ExecCtx<'a> {
                 let mut out = Vec::new();
                 let mut i = start;
                 while (step > 0 && i <= stop) || (step < 0 && i >= stop) {
+                    self.tick()?;
                     out.push(vec![Value::Int(i)]);
                     i += step;
                 }
@@ -364,6 +395,7 @@ impl<'a> ExecCtx<'a> {
                 for l in &lrows {
                     let mut matched = false;
                     for r in &rrows {
+                        self.tick()?;
                         let mut combined = Vec::with_capacity(l.len() + r.len());
                         combined.extend_from_slice(l);
                         combined.extend_from_slice(r);
@@ -602,6 +634,7 @@ impl<'a> ExecCtx<'a> {
         let mut count = 0;
         let mut returned = Vec::new();
         for (row, given) in inputs {
+            self.tick()?;
             let row = self.finish_row(table, &plan.rules, row, &given)?;
             let written = match &plan.on_conflict {
                 None => {
@@ -761,6 +794,7 @@ impl<'a> ExecCtx<'a> {
         let mut count = 0;
         let mut returned = Vec::new();
         for (key, row) in candidates {
+            self.tick()?;
             if let Some(f) = &plan.filter
                 && !f.holds(&row, self)?
             {

@@ -143,6 +143,54 @@ pub struct SelectPlan {
     pub set_ops: Vec<(SetOp, bool, Arc<SelectPlan>)>,
 }
 
+impl SelectPlan {
+    /// Whether the plan's work is small and bounded: its rows come from no FROM clause,
+    /// primary-key point lookups (joined among themselves) or system views, with no subquery,
+    /// set operation or generate_series. The server runs such SELECTs on the connection's own
+    /// task; anything that may run long goes to the blocking pool so it never holds up other
+    /// connections.
+    pub fn reads_few_rows(&self) -> bool {
+        fn source_ok<'a>(source: &'a Source, exprs: &mut Vec<&'a BExpr>) -> bool {
+            match source {
+                Source::Single | Source::System(_) => true,
+                Source::Table { access: Access::PkPoint(keys), .. } => {
+                    exprs.extend(keys);
+                    true
+                }
+                Source::Join { left, right, on, .. } => {
+                    exprs.extend(on);
+                    source_ok(left, exprs) && source_ok(right, exprs)
+                }
+                _ => false,
+            }
+        }
+        let mut exprs: Vec<&BExpr> = Vec::new();
+        if !self.set_ops.is_empty() || !source_ok(&self.source, &mut exprs) {
+            return false;
+        }
+        exprs.extend(&self.filter);
+        exprs.extend(&self.having);
+        exprs.extend(&self.projection);
+        exprs.extend(&self.limit);
+        exprs.extend(&self.offset);
+        exprs.extend(self.order_by.iter().map(|k| &k.expr));
+        if let Some(g) = &self.grouping {
+            exprs.extend(&g.keys);
+            exprs.extend(g.aggs.iter().flat_map(|a| &a.args));
+        }
+        let mut subquery = false;
+        for e in exprs {
+            e.visit(&mut |node| {
+                subquery |= matches!(
+                    node,
+                    BExpr::InSubquery { .. } | BExpr::Exists { .. } | BExpr::Subquery { .. }
+                );
+            });
+        }
+        !subquery
+    }
+}
+
 /// Plans compare by identity (expressions holding the same subquery are equal).
 impl PartialEq for SelectPlan {
     fn eq(&self, other: &Self) -> bool {

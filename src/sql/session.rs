@@ -80,6 +80,22 @@ impl Prepared {
     /// a SELECT without a locking clause, an empty statement, BEGIN, SET, SHOW and the
     /// like. The server runs these on its own thread instead of handing them to the blocking
     /// pool (a thread switch that costs more than the statement).
+    /// Whether the server may run it on the connection's own task: it cannot wait, and its
+    /// work is small and bounded (a SELECT qualifies once its plan is cached and
+    /// [`SelectPlan::reads_few_rows`]; a long query on a runtime thread would stall other
+    /// connections and cancel requests).
+    pub fn runs_inline(&self) -> bool {
+        if !self.never_waits() {
+            return false;
+        }
+        match &self.kind {
+            Kind::Sql(..) => self.plan.lock().as_ref().is_some_and(
+                |(_, bound)| matches!(&**bound, Bound::Select(plan) if plan.reads_few_rows()),
+            ),
+            _ => true,
+        }
+    }
+
     pub fn never_waits(&self) -> bool {
         match &self.kind {
             Kind::Empty => true,
@@ -816,6 +832,7 @@ impl Session {
                 (&identity.0, &identity.1, identity.2),
                 now_micros(),
             );
+            ctx.deadline = statement_deadline;
             match bound {
                 Bound::Select(plan) => ctx.select(plan).map(|rows| Outcome::Rows {
                     tag: format!("SELECT {}", rows.len()),

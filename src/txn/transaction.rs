@@ -141,6 +141,13 @@ impl Transaction {
         t.cancel_requested = false;
     }
 
+    /// Takes a cancel request that arrived while the statement was running (not waiting): the
+    /// executor polls this between rows.
+    pub fn take_cancel_request(&mut self) -> bool {
+        let mut guard = self.db.shared.inner.lock();
+        std::mem::take(&mut guard.txn_mut(self.id).cancel_requested)
+    }
+
     /// Inserts a row unless its primary key or a unique key is taken (`INSERT ... ON CONFLICT`):
     /// returns false, with nothing written and the transaction still usable, on such a conflict.
     /// A conflicting row whose writer is still running is waited for first.
