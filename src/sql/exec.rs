@@ -82,7 +82,7 @@ impl<'a> ExecCtx<'a> {
     /// its statement_timeout passed or a cancel request came.
     pub fn tick(&mut self) -> Result<(), SqlError> {
         self.ticks = self.ticks.wrapping_add(1);
-        if self.ticks % TICKS_PER_CHECK != 0 {
+        if !self.ticks.is_multiple_of(TICKS_PER_CHECK) {
             return Ok(());
         }
         if self.deadline.is_some_and(|d| std::time::Instant::now() >= d) {

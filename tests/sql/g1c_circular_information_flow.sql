@@ -1,0 +1,105 @@
+# Through SQL and the wire: the steps of tests/scripts/g1c_circular_information_flow.txt, with the same outcomes.
+# G1c circular information flow (Hermitage "G1c"): each transaction sees the other's write.
+# Allowed at Read Uncommitted (each reads the other's uncommitted value); prevented above.
+
+# --- read uncommitted ---
+CREATE TABLE test (id int, value int, PRIMARY KEY (id))
+> ok
+INSERT INTO test VALUES (1, 10)
+> ok 1
+INSERT INTO test VALUES (2, 20)
+> ok 1
+t1: BEGIN ISOLATION LEVEL READ UNCOMMITTED
+> ok
+t2: BEGIN ISOLATION LEVEL READ UNCOMMITTED
+> ok
+t1: UPDATE test SET value = 11 WHERE id = 1 RETURNING *
+> (1, 11)
+t2: UPDATE test SET value = 22 WHERE id = 2 RETURNING *
+> (2, 22)
+t1: SELECT * FROM test WHERE id = 2
+> (2, 22)
+t2: SELECT * FROM test WHERE id = 1
+> (1, 11)
+t1: COMMIT
+> ok
+t2: COMMIT
+> ok
+
+reset
+> ok
+# --- read committed ---
+CREATE TABLE test (id int, value int, PRIMARY KEY (id))
+> ok
+INSERT INTO test VALUES (1, 10)
+> ok 1
+INSERT INTO test VALUES (2, 20)
+> ok 1
+t1: BEGIN ISOLATION LEVEL READ COMMITTED
+> ok
+t2: BEGIN ISOLATION LEVEL READ COMMITTED
+> ok
+t1: UPDATE test SET value = 11 WHERE id = 1 RETURNING *
+> (1, 11)
+t2: UPDATE test SET value = 22 WHERE id = 2 RETURNING *
+> (2, 22)
+t1: SELECT * FROM test WHERE id = 2
+> (2, 20)
+t2: SELECT * FROM test WHERE id = 1
+> (1, 10)
+t1: COMMIT
+> ok
+t2: COMMIT
+> ok
+
+reset
+> ok
+# --- repeatable read ---
+CREATE TABLE test (id int, value int, PRIMARY KEY (id))
+> ok
+INSERT INTO test VALUES (1, 10)
+> ok 1
+INSERT INTO test VALUES (2, 20)
+> ok 1
+t1: BEGIN ISOLATION LEVEL REPEATABLE READ
+> ok
+t2: BEGIN ISOLATION LEVEL REPEATABLE READ
+> ok
+t1: UPDATE test SET value = 11 WHERE id = 1 RETURNING *
+> (1, 11)
+t2: UPDATE test SET value = 22 WHERE id = 2 RETURNING *
+> (2, 22)
+t1: SELECT * FROM test WHERE id = 2
+> (2, 20)
+t2: SELECT * FROM test WHERE id = 1
+> (1, 10)
+t1: COMMIT
+> ok
+t2: COMMIT
+> ok
+
+reset
+> ok
+# --- serializable ---
+CREATE TABLE test (id int, value int, PRIMARY KEY (id))
+> ok
+INSERT INTO test VALUES (1, 10)
+> ok 1
+INSERT INTO test VALUES (2, 20)
+> ok 1
+t1: BEGIN ISOLATION LEVEL SERIALIZABLE
+> ok
+t2: BEGIN ISOLATION LEVEL SERIALIZABLE
+> ok
+t1: UPDATE test SET value = 11 WHERE id = 1 RETURNING *
+> (1, 11)
+t2: UPDATE test SET value = 22 WHERE id = 2 RETURNING *
+> (2, 22)
+t1: SELECT * FROM test WHERE id = 2
+> (2, 20)
+t2: SELECT * FROM test WHERE id = 1
+> (1, 10)
+t1: COMMIT
+> ok
+t2: COMMIT
+> ERROR 40001: could not serialize access due to read/write dependencies among transactions
