@@ -376,7 +376,7 @@ fn coerce_for(v: Value, ty: SqlType) -> Result<Value, SqlError> {
         }
         Value::Int(_) => SqlType::Int8,
         Value::Float(_) => SqlType::Float8,
-        Value::Numeric(_) => SqlType::Numeric,
+        Value::Numeric(_) => SqlType::Numeric(None),
         Value::Text(_) => SqlType::Text,
         Value::Bool(_) => SqlType::Bool,
         Value::Bytes(_) => SqlType::Bytea,
@@ -935,7 +935,7 @@ impl AggState {
             },
             (AggFunc::Sum | AggFunc::Avg, acc) => {
                 let add_ty = match acc {
-                    Value::Numeric(_) => SqlType::Numeric,
+                    Value::Numeric(_) => SqlType::Numeric(None),
                     Value::Float(_) => SqlType::Float8,
                     _ => SqlType::Int8,
                 };
@@ -1006,7 +1006,10 @@ mod tests {
     #[test]
     fn comparisons_coerce_numbers() {
         let d = Value::Numeric(Decimal::new(15, 1));
-        assert_eq!(compare(&Value::Int(2), &d, SqlType::Numeric).unwrap(), Some(Ordering::Greater));
-        assert_eq!(compare(&Value::Null, &d, SqlType::Numeric).unwrap(), None);
+        assert_eq!(
+            compare(&Value::Int(2), &d, SqlType::Numeric(None)).unwrap(),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(compare(&Value::Null, &d, SqlType::Numeric(None)).unwrap(), None);
     }
 }

@@ -296,7 +296,7 @@ pub fn number_literal(s: &str) -> Result<(Value, SqlType), SqlError> {
         let ty = if i32::try_from(i).is_ok() { SqlType::Int4 } else { SqlType::Int8 };
         return Ok((Value::Int(i), ty));
     }
-    parse_text(s, SqlType::Numeric).map(|v| (v, SqlType::Numeric))
+    parse_text(s, SqlType::Numeric(None)).map(|v| (v, SqlType::Numeric(None)))
 }
 
 impl<'a> Binder<'a> {
@@ -839,7 +839,7 @@ impl<'a> Binder<'a> {
                 AggFunc::CountStar | AggFunc::Count => SqlType::Int8,
                 AggFunc::Sum => match arg_ty {
                     SqlType::Int2 | SqlType::Int4 => SqlType::Int8,
-                    SqlType::Int8 | SqlType::Numeric => SqlType::Numeric,
+                    SqlType::Int8 | SqlType::Numeric(_) => SqlType::Numeric(None),
                     SqlType::Float4 | SqlType::Float8 => SqlType::Float8,
                     t => {
                         return Err(SqlError::new(
@@ -850,7 +850,7 @@ impl<'a> Binder<'a> {
                 },
                 AggFunc::Avg => match arg_ty {
                     SqlType::Float4 | SqlType::Float8 => SqlType::Float8,
-                    t if t.is_numeric() => SqlType::Numeric,
+                    t if t.is_numeric() => SqlType::Numeric(None),
                     t => {
                         return Err(SqlError::new(
                             "42883",

@@ -25,7 +25,9 @@ pub enum SqlType {
     Int8,
     Float4,
     Float8,
-    Numeric,
+    /// `numeric`, or `numeric(precision, scale)`: values are rounded to the scale and must
+    /// fit the precision (22003 otherwise).
+    Numeric(Option<(u32, u32)>),
     Text,
     /// `varchar(n)`; `None` = unbounded.
     Varchar(Option<u32>),
@@ -78,7 +80,7 @@ impl SqlType {
             "bigserial" | "serial8" => return Ok((SqlType::Int8, true)),
             "real" | "float4" => SqlType::Float4,
             "double precision" | "float8" | "double" | "float" => SqlType::Float8,
-            "numeric" | "decimal" => SqlType::Numeric,
+            "numeric" | "decimal" => SqlType::Numeric(numeric_modifier(&args, name)?),
             "text" | "name" | "\"char\"" | "regclass" | "regtype" => SqlType::Text,
             "varchar" | "character varying" => SqlType::Varchar(length()?),
             "char" | "character" | "bpchar" => SqlType::Char(length()?.unwrap_or(1)),
@@ -111,7 +113,8 @@ impl SqlType {
             SqlType::Int8 => "bigint".into(),
             SqlType::Float4 => "real".into(),
             SqlType::Float8 => "double precision".into(),
-            SqlType::Numeric => "numeric".into(),
+            SqlType::Numeric(None) => "numeric".into(),
+            SqlType::Numeric(Some((p, s))) => format!("numeric({p},{s})"),
             SqlType::Text | SqlType::Unknown => "text".into(),
             SqlType::Varchar(None) => "character varying".into(),
             SqlType::Varchar(Some(n)) => format!("character varying({n})"),
@@ -135,7 +138,7 @@ impl SqlType {
             SqlType::Int8 => Type::INT8,
             SqlType::Float4 => Type::FLOAT4,
             SqlType::Float8 => Type::FLOAT8,
-            SqlType::Numeric => Type::NUMERIC,
+            SqlType::Numeric(_) => Type::NUMERIC,
             SqlType::Text | SqlType::Unknown => Type::TEXT,
             SqlType::Varchar(_) => Type::VARCHAR,
             SqlType::Char(_) => Type::BPCHAR,
@@ -158,7 +161,7 @@ impl SqlType {
             Type::INT8 => SqlType::Int8,
             Type::FLOAT4 => SqlType::Float4,
             Type::FLOAT8 => SqlType::Float8,
-            Type::NUMERIC => SqlType::Numeric,
+            Type::NUMERIC => SqlType::Numeric(None),
             Type::TEXT | Type::NAME => SqlType::Text,
             Type::VARCHAR => SqlType::Varchar(None),
             Type::BPCHAR => SqlType::Char(1),
@@ -178,7 +181,7 @@ impl SqlType {
     }
 
     pub fn is_numeric(self) -> bool {
-        self.is_integer() || matches!(self, SqlType::Float4 | SqlType::Float8 | SqlType::Numeric)
+        self.is_integer() || matches!(self, SqlType::Float4 | SqlType::Float8 | SqlType::Numeric(_))
     }
 
     pub fn is_textual(self) -> bool {
@@ -202,7 +205,7 @@ impl SqlType {
             (x, y) if x == y => x,
             (Float8, y) | (y, Float8) if y.is_numeric() => Float8,
             (Float4, y) | (y, Float4) if y.is_numeric() => Float8,
-            (Numeric, y) | (y, Numeric) if y.is_numeric() => Numeric,
+            (Numeric(_), y) | (y, Numeric(_)) if y.is_numeric() => Numeric(None),
             (Int8, y) | (y, Int8) if y.is_integer() => Int8,
             (Int4, y) | (y, Int4) if y.is_integer() => Int4,
             (Timestamptz, Timestamp | Date) | (Timestamp | Date, Timestamptz) => Timestamptz,
@@ -262,10 +265,10 @@ pub fn parse_text(s: &str, ty: SqlType) -> Result<Value, SqlError> {
             "-infinity" | "-inf" => Ok(Value::Float(f64::NEG_INFINITY)),
             _ => t.parse::<f64>().map(Value::Float).map_err(|_| invalid_text(ty, s)),
         },
-        SqlType::Numeric => Decimal::from_str(t)
+        SqlType::Numeric(modifier) => Decimal::from_str(t)
             .or_else(|_| Decimal::from_scientific(t))
-            .map(Value::Numeric)
-            .map_err(|_| invalid_text(ty, s)),
+            .map_err(|_| invalid_text(ty, s))
+            .and_then(|d| fit_numeric(d, modifier)),
         SqlType::Text | SqlType::Unknown | SqlType::Json | SqlType::Jsonb => {
             Ok(Value::Text(s.to_string()))
         }
@@ -562,7 +565,7 @@ pub fn decode_binary(b: &[u8], ty: SqlType) -> Result<Value, SqlError> {
         SqlType::Float8 => {
             Value::Float(f64::from_be_bytes(fixed(8)?.try_into().map_err(|_| bad())?))
         }
-        SqlType::Numeric => Value::Numeric(decode_numeric(b).ok_or_else(bad)?),
+        SqlType::Numeric(m) => fit_numeric(decode_numeric(b).ok_or_else(bad)?, m)?,
         SqlType::Date => {
             let d = i32::from_be_bytes(fixed(4)?.try_into().map_err(|_| bad())?) as i64;
             Value::Int(d + EPOCH_2000_DAYS)
@@ -594,6 +597,55 @@ pub fn decode_binary(b: &[u8], ty: SqlType) -> Result<Value, SqlError> {
     })
 }
 
+/// Parses the `(p, s)` of `numeric(p, s)` (`numeric(p)` is scale 0), as PostgreSQL bounds them.
+fn numeric_modifier(args: &str, name: &str) -> Result<Option<(u32, u32)>, SqlError> {
+    if args.trim().is_empty() {
+        return Ok(None);
+    }
+    let bad = || SqlError::new("22023", format!("invalid type modifier in {name}"));
+    let mut parts = args.split(',').map(|p| p.trim().parse::<u32>().map_err(|_| bad()));
+    let precision = parts.next().ok_or_else(bad)??;
+    let scale = parts.next().transpose()?.unwrap_or(0);
+    if parts.next().is_some() {
+        return Err(bad());
+    }
+    if !(1..=1000).contains(&precision) {
+        return Err(SqlError::new(
+            "22023",
+            format!("NUMERIC precision {precision} must be between 1 and 1000"),
+        ));
+    }
+    if scale > precision || scale > 28 {
+        return Err(SqlError::new(
+            "22023",
+            format!(
+                "NUMERIC scale {scale} must be between 0 and precision {precision} (and at most 28 here)"
+            ),
+        ));
+    }
+    Ok(Some((precision, scale)))
+}
+
+/// Rounds to a `numeric(p, s)` column's scale (half away from zero, as PostgreSQL) and checks
+/// the digits before the point fit `p - s`.
+pub fn fit_numeric(d: Decimal, modifier: Option<(u32, u32)>) -> Result<Value, SqlError> {
+    let Some((precision, scale)) = modifier else { return Ok(Value::Numeric(d)) };
+    let mut r =
+        d.round_dp_with_strategy(scale, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    r.rescale(scale);
+    let integral_digits = r.trunc().abs().to_string().trim_start_matches('0').len() as u32;
+    if integral_digits > precision - scale {
+        return Err(data_error(
+            "22003",
+            format!(
+                "numeric field overflow: a field with precision {precision}, scale {scale} must round to an absolute value less than 10^{}",
+                precision - scale
+            ),
+        ));
+    }
+    Ok(Value::Numeric(r))
+}
+
 /// Converts a value of type `from` to type `to` (`CAST`, `::`, assignment). `explicit` is true
 /// for casts written by the user (they truncate varchar; assignments error).
 pub fn cast(v: Value, from: SqlType, to: SqlType, explicit: bool) -> Result<Value, SqlError> {
@@ -623,8 +675,8 @@ pub fn cast(v: Value, from: SqlType, to: SqlType, explicit: bool) -> Result<Valu
         (Value::Int(i), SqlType::Float4 | SqlType::Float8) if from.is_integer() => {
             Ok(Value::Float(i as f64))
         }
-        (Value::Int(i), SqlType::Numeric) if from.is_integer() => {
-            Ok(Value::Numeric(Decimal::from(i)))
+        (Value::Int(i), SqlType::Numeric(m)) if from.is_integer() => {
+            fit_numeric(Decimal::from(i), m)
         }
         (Value::Int(i), SqlType::Bool) if from == SqlType::Int4 => Ok(Value::Bool(i != 0)),
         (Value::Bool(b), t) if t.is_integer() && from == SqlType::Bool => Ok(Value::Int(b as i64)),
@@ -637,9 +689,9 @@ pub fn cast(v: Value, from: SqlType, to: SqlType, explicit: bool) -> Result<Valu
             }
         }
         (Value::Float(f), SqlType::Float4 | SqlType::Float8) => Ok(Value::Float(f)),
-        (Value::Float(f), SqlType::Numeric) => Decimal::try_from(f)
-            .map(Value::Numeric)
-            .map_err(|_| data_error("22003", "numeric field overflow".into())),
+        (Value::Float(f), SqlType::Numeric(m)) => Decimal::try_from(f)
+            .map_err(|_| data_error("22003", "numeric field overflow".into()))
+            .and_then(|d| fit_numeric(d, m)),
         (Value::Numeric(d), t) if t.is_integer() => {
             let r =
                 d.round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
@@ -648,7 +700,7 @@ pub fn cast(v: Value, from: SqlType, to: SqlType, explicit: bool) -> Result<Valu
         (Value::Numeric(d), SqlType::Float4 | SqlType::Float8) => {
             Ok(Value::Float(f64::try_from(d).unwrap_or(f64::NAN)))
         }
-        (Value::Numeric(d), SqlType::Numeric) => Ok(Value::Numeric(d)),
+        (Value::Numeric(d), SqlType::Numeric(m)) => fit_numeric(d, m),
         (Value::Int(d), SqlType::Timestamp | SqlType::Timestamptz) if from == SqlType::Date => {
             Ok(Value::Int(d * 86_400_000_000))
         }
@@ -684,6 +736,29 @@ mod tests {
             encode_numeric(d, &mut out);
             assert_eq!(decode_numeric(&out), Some(d), "{s}");
         }
+    }
+
+    #[test]
+    fn numeric_precision_and_scale_round_and_bound_as_postgres() {
+        let ty = SqlType::parse("numeric(5, 2)").unwrap().0;
+        assert_eq!(ty, SqlType::Numeric(Some((5, 2))));
+        assert_eq!(ty.name(), "numeric(5,2)");
+        let text = |v: &str| format_text(&parse_text(v, ty).unwrap(), ty).unwrap();
+        assert_eq!(text("3.14159"), "3.14");
+        assert_eq!(text("1.005"), "1.01");
+        assert_eq!(text("-1.005"), "-1.01");
+        assert_eq!(text("7"), "7.00");
+        assert_eq!(text("999.99"), "999.99");
+        assert_eq!(parse_text("999.995", ty).unwrap_err().code, "22003");
+        assert_eq!(parse_text("12345.6", ty).unwrap_err().code, "22003");
+        assert_eq!(cast(Value::Int(1000), SqlType::Int4, ty, false).unwrap_err().code, "22003");
+        assert_eq!(
+            cast(Value::Float(2.5), SqlType::Float8, SqlType::Numeric(Some((3, 0))), true),
+            Ok(Value::Numeric(Decimal::from(3)))
+        );
+        assert_eq!(SqlType::parse("numeric(0)").unwrap_err().code, "22023");
+        assert_eq!(SqlType::parse("numeric(2,3)").unwrap_err().code, "22023");
+        assert_eq!(SqlType::parse("numeric(4)").unwrap().0, SqlType::Numeric(Some((4, 0))));
     }
 
     #[test]
