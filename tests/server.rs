@@ -108,8 +108,12 @@ async fn errors_carry_sqlstates_and_the_connection_survives() {
     c.batch_execute("CREATE TABLE u (id int PRIMARY KEY, email text UNIQUE, n int CHECK (n >= 0))")
         .await
         .unwrap();
-    c.batch_execute("INSERT INTO u VALUES (1, 'a@x', 1)").await.unwrap();
-    let cases = [
+    c.batch_execute("INSERT INTO u VALUES (1, 'a@x', 1); CREATE TABLE short (s varchar(3))")
+        .await
+        .unwrap();
+    let deep = format!("SELECT 1{}", " + 1".repeat(100_000));
+    let deep_parens = format!("SELECT {}1{}", "(".repeat(5000), ")".repeat(5000));
+    let cases: [(&str, &str); 20] = [
         ("SELEC 1", "42601"),
         ("SELECT * FROM missing", "42P01"),
         ("SELECT nope FROM u", "42703"),
@@ -121,6 +125,16 @@ async fn errors_carry_sqlstates_and_the_connection_survives() {
         ("SELECT 'abc'::int", "22P02"),
         ("SELECT 2147483647::int + 1", "22003"),
         ("LISTEN channel", "0A000"),
+        // unknown statements, wrong types, oversize values, too-deep expressions
+        ("FROBNICATE the table", "42601"),
+        ("SELECT $1", "42P02"),
+        ("INSERT INTO u VALUES ('seven', 'h@x', 1)", "22P02"),
+        ("INSERT INTO u VALUES (7, 'h@x', 99999999999)", "22003"),
+        ("INSERT INTO short VALUES ('abcd')", "22001"),
+        ("SELECT 1 + true", "42883"),
+        ("SELECT 1 WHERE 'x'", "22P02"),
+        (&deep, "54001"),
+        (&deep_parens, "42601"),
     ];
     for (sql, expected) in cases {
         let err = c.batch_execute(sql).await.expect_err(sql);

@@ -153,7 +153,11 @@ fn serve(args: &[String]) -> ExitCode {
         },
         None => isola::sql::Engine::new(Database::new()),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(isola::server::THREAD_STACK_BYTES)
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("isola serve: cannot start the runtime: {e}");

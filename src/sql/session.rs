@@ -234,6 +234,107 @@ fn parse_duration(v: &str) -> Result<Option<Duration>, SqlError> {
 
 /// Splits a query string into statements at semicolons outside quotes, comments and
 /// dollar-quoted strings.
+/// The deepest expression a statement may hold. The parser builds operator chains
+/// (`a + b + c ...`, `x OR y OR ...`, `v::t::t ...`) iteratively, but binding, evaluating and
+/// dropping them recurse, so an unbounded chain would overflow a thread's stack and take the
+/// server down. PostgreSQL answers such statements with 54001 too (its max_stack_depth).
+pub const MAX_EXPRESSION_DEPTH: usize = 1000;
+
+/// Refuses, before parsing, a statement whose expressions could be deeper than
+/// [`MAX_EXPRESSION_DEPTH`]. The bound is computed on tokens: at each parenthesis level, the
+/// operators since the last comma or clause keyword (they nest into one left-deep chain), summed
+/// over the open levels, plus the levels. It over-estimates (every operator counts one level),
+/// never under-estimates; flat lists (`VALUES (1, -2), ...`, `IN (...)`) reset at each comma.
+fn check_expression_depth(sql: &str) -> Result<(), SqlError> {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    // A shorter text cannot hold that many operators.
+    if sql.len() < MAX_EXPRESSION_DEPTH {
+        return Ok(());
+    }
+    // Text the tokenizer refuses is the parser's to report.
+    let Ok(tokens) = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize() else { return Ok(()) };
+    let mut runs: Vec<usize> = vec![0];
+    let mut total = 0usize;
+    let reset = |runs: &mut Vec<usize>, total: &mut usize| {
+        let top = runs.last_mut().expect("never empty");
+        *total -= *top;
+        *top = 0;
+    };
+    for token in &tokens {
+        let operator = match token {
+            Token::LParen => {
+                runs.push(0);
+                false
+            }
+            Token::RParen => {
+                if runs.len() > 1 {
+                    total -= runs.pop().unwrap_or(0);
+                }
+                false
+            }
+            Token::Comma | Token::SemiColon => {
+                reset(&mut runs, &mut total);
+                false
+            }
+            Token::Word(w) => match w.keyword {
+                Keyword::AND
+                | Keyword::OR
+                | Keyword::NOT
+                | Keyword::IS
+                | Keyword::LIKE
+                | Keyword::ILIKE
+                | Keyword::BETWEEN
+                | Keyword::IN
+                | Keyword::COLLATE
+                | Keyword::AT => true,
+                Keyword::SELECT
+                | Keyword::FROM
+                | Keyword::WHERE
+                | Keyword::GROUP
+                | Keyword::HAVING
+                | Keyword::ORDER
+                | Keyword::LIMIT
+                | Keyword::OFFSET
+                | Keyword::VALUES
+                | Keyword::SET
+                | Keyword::RETURNING
+                | Keyword::UNION
+                | Keyword::EXCEPT
+                | Keyword::INTERSECT => {
+                    reset(&mut runs, &mut total);
+                    false
+                }
+                _ => false,
+            },
+            Token::Number(..)
+            | Token::Whitespace(_)
+            | Token::Period
+            | Token::RBracket
+            | Token::Placeholder(_)
+            | Token::EOF => false,
+            // Quoted literals of every kind ('..', E'..', X'..', $$..$$, "ident").
+            t => {
+                let text = t.to_string();
+                !(text.contains(['\'', '"']) || text.starts_with('$'))
+            }
+        };
+        if operator {
+            *runs.last_mut().expect("never empty") += 1;
+            total += 1;
+            if total + runs.len() > MAX_EXPRESSION_DEPTH {
+                return Err(SqlError::new(
+                    "54001",
+                    format!(
+                        "stack depth limit exceeded: an expression nested deeper than {MAX_EXPRESSION_DEPTH} operators"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 pub fn split_statements(sql: &str) -> Vec<String> {
     let b = sql.as_bytes();
     let mut out = Vec::new();
@@ -622,6 +723,7 @@ impl Session {
             Kind::Utility(u)
         } else {
             let (text, lock) = rewrite_lock_strength(trimmed);
+            check_expression_depth(&text)?;
             let mut stmts = Parser::parse_sql(&PostgreSqlDialect {}, &text).map_err(|e| {
                 let msg = e.to_string();
                 SqlError::syntax(msg.strip_prefix("sql parser error: ").unwrap_or(&msg).to_string())
@@ -693,7 +795,13 @@ impl Session {
         }
         let mut out = Vec::new();
         for s in statements {
-            let r = self.prepare(&s, &[]).and_then(|p| self.execute(&p, &[]));
+            let r = self.prepare(&s, &[]).and_then(|p| {
+                if !p.param_types.is_empty() {
+                    // The simple protocol carries no parameter values.
+                    return Err(SqlError::new("42P02", "there is no parameter $1"));
+                }
+                self.execute(&p, &[])
+            });
             let failed = r.is_err();
             if failed {
                 self.statement_failed();

@@ -8,6 +8,7 @@ pub fn start_server() -> u16 {
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
+            .thread_stack_size(isola::server::THREAD_STACK_BYTES)
             .enable_all()
             .build()
             .unwrap();
