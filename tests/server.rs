@@ -389,3 +389,77 @@ fn pgbench_initialises_and_runs_its_builtin_script_unchanged() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Introspection: who holds which row lock, who waits for it and on whom, and each
+/// transaction's snapshot, from `isola_locks` and `isola_stat_activity`.
+#[tokio::test]
+async fn locks_and_waits_are_visible() {
+    let port = common::start_server();
+    let setup = connect(port).await;
+    setup
+        .batch_execute("CREATE TABLE acct (id int PRIMARY KEY, balance int); INSERT INTO acct VALUES (1, 10), (2, 20)")
+        .await
+        .unwrap();
+    let holder = connect(port).await;
+    let waiter = connect(port).await;
+    let (holder_pid, waiter_pid) = (pid(&holder).await, pid(&waiter).await);
+    holder
+        .batch_execute(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT * FROM acct WHERE id = 1 FOR UPDATE",
+        )
+        .await
+        .unwrap();
+    let holder_txn: i64 = setup
+        .query_one("SELECT txn_id FROM isola_stat_activity WHERE pid = $1", &[&holder_pid])
+        .await
+        .unwrap()
+        .get(0);
+    let waiting = tokio::spawn(async move {
+        waiter.execute("UPDATE acct SET balance = 0 WHERE id = 1", &[]).await.unwrap();
+        waiter
+    });
+    until_waiting(&setup, waiter_pid).await;
+
+    let locks = setup
+        .query("SELECT pid, txn_id, row, mode, granted FROM isola_locks ORDER BY granted DESC", &[])
+        .await
+        .unwrap();
+    let locks: Vec<(i32, i64, String, String, bool)> =
+        locks.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4))).collect();
+    assert_eq!(locks.len(), 2, "{locks:?}");
+    assert_eq!(
+        (locks[0].0, locks[0].1, locks[0].2.as_str(), locks[0].3.as_str(), locks[0].4),
+        (holder_pid, holder_txn, "acct(id=1)", "FOR UPDATE", true)
+    );
+    assert_eq!((locks[1].0, locks[1].2.as_str(), locks[1].4), (waiter_pid, "acct(id=1)", false));
+
+    let row = setup
+        .query_one(
+            "SELECT waiting, waiting_for FROM isola_stat_activity WHERE pid = $1",
+            &[&waiter_pid],
+        )
+        .await
+        .unwrap();
+    assert!(row.get::<_, bool>(0));
+    let waiting_for: String = row.get(1);
+    assert!(waiting_for.contains("acct(id=1)"), "{waiting_for}");
+    assert!(waiting_for.contains(&format!("held by T{holder_txn}")), "{waiting_for}");
+    let row = setup
+        .query_one(
+            "SELECT snapshot, waiting_for, isolation_level FROM isola_stat_activity WHERE pid = $1",
+            &[&holder_pid],
+        )
+        .await
+        .unwrap();
+    assert!(
+        row.get::<_, Option<i64>>(0).is_some(),
+        "a repeatable-read txn that read has a snapshot"
+    );
+    assert_eq!(row.get::<_, Option<String>>(1), None);
+    assert_eq!(row.get::<_, String>(2), "repeatable read");
+
+    holder.batch_execute("COMMIT").await.unwrap();
+    let _waiter = waiting.await.unwrap();
+    let n: i64 = setup.query_one("SELECT count(*) FROM isola_locks", &[]).await.unwrap().get(0);
+    assert_eq!(n, 0, "every lock released");
+}

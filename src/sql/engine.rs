@@ -641,6 +641,8 @@ impl Engine {
                             ]
                         } else {
                             let waiting = a.txn.is_some_and(|t| self.db.is_waiting(t));
+                            let waiting_for = a.txn.and_then(|t| self.db.waiting_for(t));
+                            let snapshot = a.txn.and_then(|t| self.db.snapshot_of(t));
                             vec![
                                 Value::Int(pid as i64),
                                 text(&a.user),
@@ -650,8 +652,31 @@ impl Engine {
                                 Value::Bool(a.read_only),
                                 Value::Bool(waiting),
                                 text(&a.query),
+                                snapshot.map_or(Value::Null, |s| Value::Int(s as i64)),
+                                waiting_for.map_or(Value::Null, Value::Text),
                             ]
                         }
+                    })
+                    .collect()
+            }
+            SystemView::IsolaLocks => {
+                let pids: std::collections::HashMap<u64, u32> = self
+                    .sessions
+                    .lock()
+                    .iter()
+                    .filter_map(|(pid, a)| a.txn.map(|t| (t, *pid)))
+                    .collect();
+                self.db
+                    .lock_rows()
+                    .into_iter()
+                    .map(|l| {
+                        vec![
+                            pids.get(&l.txn).map_or(Value::Null, |p| Value::Int(*p as i64)),
+                            Value::Int(l.txn as i64),
+                            Value::Text(l.row),
+                            Value::Text(l.mode.to_string()),
+                            Value::Bool(l.granted),
+                        ]
                     })
                     .collect()
             }

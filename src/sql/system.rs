@@ -26,6 +26,7 @@ pub enum SystemView {
     IsolaStatActivity,
     IsolaSerializationFailures,
     IsolaStatWal,
+    IsolaLocks,
 }
 
 /// Object ids of the types isola has (PostgreSQL's own).
@@ -86,6 +87,7 @@ impl SystemView {
                 SystemView::IsolaSerializationFailures
             }
             (None | Some("public") | Some("isola"), "isola_stat_wal") => SystemView::IsolaStatWal,
+            (None | Some("public") | Some("isola"), "isola_locks") => SystemView::IsolaLocks,
             _ => return None,
         };
         Some(view)
@@ -152,6 +154,15 @@ impl SystemView {
                 ("read_only", Bool),
                 ("waiting", Bool),
                 ("query", Text),
+                ("snapshot", Int8),
+                ("waiting_for", Text),
+            ],
+            SystemView::IsolaLocks => vec![
+                ("pid", Int4),
+                ("txn_id", Int8),
+                ("row", Text),
+                ("mode", Text),
+                ("granted", Bool),
             ],
             SystemView::IsolaSerializationFailures => vec![("seq", Int4), ("explanation", Text)],
             SystemView::IsolaStatWal => {

@@ -391,6 +391,31 @@ impl LockTable {
         }
     }
 
+    /// Every hold and every wait, for introspection (`isola_locks`): (target, transaction,
+    /// mode, granted), holders before waiters, waiters in queue order.
+    pub fn snapshot(&self) -> Vec<(LockTarget, TxnId, LockMode, bool)> {
+        let mut out = Vec::new();
+        for (target, entry) in &self.entries {
+            for h in &entry.holders {
+                out.push((target.clone(), h.txn, h.mode(), true));
+            }
+            for w in &entry.queue {
+                out.push((target.clone(), w.txn, w.mode, false));
+            }
+        }
+        out
+    }
+
+    /// What `txn` waits for, if it waits.
+    pub fn waiting_for(&self, txn: TxnId) -> Option<(LockTarget, LockMode)> {
+        self.waiting.get(&txn).cloned()
+    }
+
+    /// The transactions holding `target` in a mode that conflicts with `mode`.
+    pub fn blockers(&self, txn: TxnId, target: &LockTarget, mode: LockMode) -> Vec<TxnId> {
+        self.entries.get(target).map_or_else(Vec::new, |e| e.conflicting_holders(txn, mode))
+    }
+
     /// Number of targets with holders or waiters (for tests and stats).
     pub fn entry_count(&self) -> usize {
         self.entries.len()

@@ -18,5 +18,7 @@ mod transaction;
 
 pub use crate::storage::TxnId;
 pub use locks::{LockMode, WaitPolicy};
-pub use mvcc::{CommitBatch, Database, DatabaseOptions, IsolationLevel, Stats, TxnOptions};
+pub use mvcc::{
+    CommitBatch, Database, DatabaseOptions, IsolationLevel, LockRow, Stats, TxnOptions,
+};
 pub use transaction::{Change, CommitInfo, LockOutcome, Modified, Transaction};

@@ -128,6 +128,15 @@ pub struct CommitBatch {
 /// A hook called under the commit order with each batch before it becomes visible.
 pub type CommitHook = Box<dyn FnMut(&CommitBatch) -> Result<()> + Send>;
 
+/// One row lock held or waited for (see [`Database::lock_rows`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockRow {
+    pub txn: TxnId,
+    pub row: String,
+    pub mode: LockMode,
+    pub granted: bool,
+}
+
 /// Counters of the core's state.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -515,6 +524,52 @@ impl Database {
             }
             None => false,
         }
+    }
+
+    /// The row locks held and waited for: one [`LockRow`] per (row, transaction), granted
+    /// ones first per row. The rows are described as in error messages (`accounts(id=1)`).
+    pub fn lock_rows(&self) -> Vec<LockRow> {
+        let inner = self.shared.inner.lock();
+        let mut rows: Vec<LockRow> = inner
+            .locks
+            .snapshot()
+            .into_iter()
+            .map(|(target, txn, mode, granted)| LockRow {
+                txn,
+                row: inner.describe_target(&target),
+                mode,
+                granted,
+            })
+            .collect();
+        rows.sort_by(|a, b| (&a.row, !a.granted, a.txn).cmp(&(&b.row, !b.granted, b.txn)));
+        rows
+    }
+
+    /// What a transaction waits for, in words: the row lock and who holds it, or a safe
+    /// snapshot; `None` when it is not waiting.
+    pub fn waiting_for(&self, txn: TxnId) -> Option<String> {
+        let inner = self.shared.inner.lock();
+        if let Some((target, mode)) = inner.locks.waiting_for(txn) {
+            let holders: Vec<String> =
+                inner.locks.blockers(txn, &target, mode).iter().map(|t| format!("T{t}")).collect();
+            let held_by = if holders.is_empty() {
+                "queued behind earlier waiters".to_string()
+            } else {
+                format!("held by {}", holders.join(", "))
+            };
+            return Some(format!("{mode} on {}, {held_by}", inner.describe_target(&target)));
+        }
+        inner
+            .active
+            .get(&txn)
+            .is_some_and(|t| t.deferring)
+            .then(|| "a safe snapshot (SERIALIZABLE READ ONLY DEFERRABLE)".to_string())
+    }
+
+    /// The commit timestamp a transaction's snapshot was taken at, once it has one.
+    pub fn snapshot_of(&self, txn: TxnId) -> Option<u64> {
+        let inner = self.shared.inner.lock();
+        inner.active.get(&txn).and_then(|t| t.snapshot)
     }
 
     /// Whether a transaction is blocked: waiting for a row lock or for a safe snapshot.
