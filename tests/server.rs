@@ -463,3 +463,47 @@ async fn locks_and_waits_are_visible() {
     let n: i64 = setup.query_one("SELECT count(*) FROM isola_locks", &[]).await.unwrap().get(0);
     assert_eq!(n, 0, "every lock released");
 }
+
+/// psql running a script file: variables, a transaction block, COPY with inline data,
+/// `\gset`, and ON_ERROR_STOP stopping at the first error with psql's exit status 3.
+#[test]
+fn psql_runs_a_script_file() {
+    let port = common::start_server();
+    let dir = std::env::temp_dir().join(format!("isola-psql-script-{port}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("script.sql");
+    std::fs::write(
+        &script,
+        "\\set ON_ERROR_STOP on\n\
+         CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL, at date);\n\
+         BEGIN;\n\
+         INSERT INTO notes (body, at) VALUES ('first', '2026-11-21'), ('second', NULL);\n\
+         COPY notes (body, at) FROM STDIN;\n\
+         third\t2026-11-22\n\
+         fourth\t\\N\n\
+         \\.\n\
+         COMMIT;\n\
+         SELECT count(*) AS n, max(at) AS latest FROM notes \\gset\n\
+         \\echo notes=:n latest=:latest\n\
+         SELECT body FROM notes WHERE id = 3;\n",
+    )
+    .unwrap();
+    let out = psql(port, &["-A", "-t", "-f", script.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("notes=4 latest=2026-11-22"), "{stdout}");
+    assert!(stdout.contains("third"), "{stdout}");
+
+    let failing = dir.join("failing.sql");
+    std::fs::write(
+        &failing,
+        "\\set ON_ERROR_STOP on\nINSERT INTO notes (body) VALUES (NULL);\nINSERT INTO notes (body) VALUES ('never');\n",
+    )
+    .unwrap();
+    let out = psql(port, &["-f", failing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3), "psql stops at the first error");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("null value"));
+    let out = psql(port, &["-A", "-t", "-c", "SELECT count(*) FROM notes"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "4");
+    std::fs::remove_dir_all(&dir).ok();
+}
