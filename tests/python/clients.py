@@ -5,13 +5,16 @@ failed expectation. Each check says what a Python developer relies on.
 """
 import asyncio
 import decimal
+import random
 import sys
+import threading
 
 import asyncpg
 import psycopg
 import psycopg2
 import psycopg2.errors
-from sqlalchemy import Column, Integer, MetaData, Numeric, String, Table, create_engine, inspect, select
+import sqlalchemy.exc
+from sqlalchemy import Column, Integer, MetaData, Numeric, String, Table, create_engine, inspect, select, text
 
 URL = sys.argv[1]
 
@@ -113,8 +116,199 @@ def sqlalchemy_checks():
         engine.dispose()
 
 
+# --- The transfer workload, once per driver: 4 concurrent clients x 25 transfers at
+# SERIALIZABLE between 5 accounts, updates in random order (so deadlocks happen too), each
+# transfer retried on 40001 / 40P01 until it commits. Afterwards the balances must be exactly
+# what the ledger of committed transfers says, and the total unchanged.
+ACCOUNTS, START, CLIENTS, TRANSFERS, MAX_TRIES = 5, 1000, 4, 25, 200
+RETRYABLE = {"40001", "40P01"}
+
+
+def reset_bank():
+    with psycopg.connect(URL, autocommit=True) as c:
+        c.execute("DROP TABLE IF EXISTS py_bank")
+        c.execute("DROP TABLE IF EXISTS py_ledger")
+        c.execute("CREATE TABLE py_bank (id int PRIMARY KEY, balance int NOT NULL)")
+        c.execute("CREATE TABLE py_ledger (id serial PRIMARY KEY, src int, dst int, amount int)")
+        for i in range(1, ACCOUNTS + 1):
+            c.execute("INSERT INTO py_bank VALUES (%s, %s)", (i, START))
+
+
+def plan(seed):
+    rng = random.Random(seed)
+    out = []
+    for _ in range(TRANSFERS):
+        src, dst = rng.sample(range(1, ACCOUNTS + 1), 2)
+        out.append((src, dst, rng.randint(1, 50), rng.random() < 0.5))
+    return out
+
+
+def audit(driver, retries):
+    with psycopg.connect(URL, autocommit=True) as c:
+        balances = dict(c.execute("SELECT id, balance FROM py_bank").fetchall())
+        expected = {i: START for i in range(1, ACCOUNTS + 1)}
+        ledger = c.execute("SELECT src, dst, amount FROM py_ledger").fetchall()
+        for src, dst, amount in ledger:
+            expected[src] -= amount
+            expected[dst] += amount
+    check(len(ledger) == CLIENTS * TRANSFERS, f"{driver}: every transfer committed once ({len(ledger)})")
+    check(balances == expected and sum(balances.values()) == ACCOUNTS * START,
+          f"{driver}: balances match the ledger, total unchanged ({retries} retries on 40001/40P01)")
+
+
+def run_threads(work):
+    errors, retries = [], [0]
+    lock = threading.Lock()
+
+    def body(n):
+        try:
+            r = work(n)
+            with lock:
+                retries[0] += r
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=body, args=(n,)) for n in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise SystemExit(f"FAILED: {errors[0]}")
+    return retries[0]
+
+
+def transfer_sql(src, dst, amount, reverse):
+    """The statements of one transfer; `reverse` credits before it debits (lock order varies)."""
+    legs = [(src, -amount), (dst, amount)]
+    if reverse:
+        legs.reverse()
+    return [("UPDATE py_bank SET balance = balance + %s WHERE id = %s", (delta, account))
+            for account, delta in legs] + [
+        ("INSERT INTO py_ledger (src, dst, amount) VALUES (%s, %s, %s)", (src, dst, amount))]
+
+
+def psycopg3_transfers():
+    reset_bank()
+
+    def work(n):
+        retries = 0
+        with psycopg.connect(URL) as c:
+            c.isolation_level = psycopg.IsolationLevel.SERIALIZABLE
+            for src, dst, amount, reverse in plan(n):
+                for _ in range(MAX_TRIES):
+                    try:
+                        with c.transaction():
+                            c.execute("SELECT balance FROM py_bank WHERE id = %s", (src,)).fetchone()
+                            for sql, args in transfer_sql(src, dst, amount, reverse):
+                                c.execute(sql, args)
+                        break
+                    except psycopg.Error as e:
+                        if e.sqlstate not in RETRYABLE:
+                            raise
+                        retries += 1
+                else:
+                    raise RuntimeError("psycopg 3: transfer never committed")
+        return retries
+
+    audit("psycopg 3 transfers", run_threads(work))
+
+
+def psycopg2_transfers():
+    reset_bank()
+
+    def work(n):
+        retries = 0
+        c = psycopg2.connect(URL)
+        c.set_session(isolation_level="SERIALIZABLE")
+        for src, dst, amount, reverse in plan(100 + n):
+            for _ in range(MAX_TRIES):
+                cur = c.cursor()
+                try:
+                    cur.execute("SELECT balance FROM py_bank WHERE id = %s", (src,))
+                    for sql, args in transfer_sql(src, dst, amount, reverse):
+                        cur.execute(sql, args)
+                    c.commit()
+                    break
+                except psycopg2.Error as e:
+                    c.rollback()
+                    if e.pgcode not in RETRYABLE:
+                        raise
+                    retries += 1
+            else:
+                raise RuntimeError("psycopg2: transfer never committed")
+        c.close()
+        return retries
+
+    audit("psycopg2 transfers", run_threads(work))
+
+
+async def asyncpg_transfers():
+    reset_bank()
+
+    async def work(n):
+        retries = 0
+        c = await asyncpg.connect(URL)
+        for src, dst, amount, reverse in plan(200 + n):
+            for _ in range(MAX_TRIES):
+                try:
+                    async with c.transaction(isolation="serializable"):
+                        await c.fetchval("SELECT balance FROM py_bank WHERE id = $1", src)
+                        for sql, args in transfer_sql(src, dst, amount, reverse):
+                            q = sql.replace("%s", "${}")
+                            q = q.format(*range(1, q.count("${}") + 1))
+                            await c.execute(q, *args)
+                    break
+                except asyncpg.exceptions.PostgresError as e:
+                    if e.sqlstate not in RETRYABLE:
+                        raise
+                    retries += 1
+            else:
+                raise RuntimeError("asyncpg: transfer never committed")
+        await c.close()
+        return retries
+
+    retries = sum(await asyncio.gather(*(work(n) for n in range(CLIENTS))))
+    audit("asyncpg transfers", retries)
+
+
+def sqlalchemy_transfers():
+    reset_bank()
+    engine = create_engine(URL.replace("postgresql://", "postgresql+psycopg://"),
+                           isolation_level="SERIALIZABLE", pool_size=CLIENTS)
+
+    def work(n):
+        retries = 0
+        for src, dst, amount, reverse in plan(300 + n):
+            for _ in range(MAX_TRIES):
+                try:
+                    with engine.begin() as conn:
+                        conn.execute(text("SELECT balance FROM py_bank WHERE id = :id"), {"id": src})
+                        for sql, args in transfer_sql(src, dst, amount, reverse):
+                            names = [f"p{i}" for i in range(len(args))]
+                            q = sql
+                            for name in names:
+                                q = q.replace("%s", f":{name}", 1)
+                            conn.execute(text(q), dict(zip(names, args)))
+                    break
+                except sqlalchemy.exc.DBAPIError as e:
+                    if getattr(e.orig, "sqlstate", None) not in RETRYABLE:
+                        raise
+                    retries += 1
+            else:
+                raise RuntimeError("SQLAlchemy: transfer never committed")
+        return retries
+
+    audit("SQLAlchemy + psycopg transfers", run_threads(work))
+    engine.dispose()
+
+
 psycopg3()
 psycopg2_checks()
 asyncio.run(asyncpg_checks())
 sqlalchemy_checks()
+psycopg3_transfers()
+psycopg2_transfers()
+asyncio.run(asyncpg_transfers())
+sqlalchemy_transfers()
 print("ALL OK")
