@@ -466,7 +466,15 @@ impl SimpleQueryHandler for Connection {
     {
         client.set_state(PgWireConnectionState::QueryInProgress);
         let sql = query.query;
-        let results = self.with_session(move |s| s.execute_simple(&sql)).await?;
+        // One statement is parsed here (parsing never waits) so that a short one runs here too.
+        let single = self.session.lock().as_ref().and_then(|s| s.prepare_single(&sql));
+        let results = match single {
+            Some(p) => {
+                self.with_session_maybe_inline(p.runs_inline(), move |s| s.execute_single(&p))
+                    .await?
+            }
+            None => self.with_session(move |s| s.execute_simple(&sql)).await?,
+        };
         for r in results {
             match r {
                 Ok(Outcome::Rows { columns, rows, tag }) => {

@@ -145,7 +145,7 @@ pub struct SelectPlan {
 
 impl SelectPlan {
     /// Whether the plan's work is small and bounded: its rows come from no FROM clause,
-    /// primary-key point lookups (joined among themselves) or system views, with no subquery,
+    /// primary-key or unique-index point lookups (joined among themselves) or system views, with no subquery,
     /// set operation or generate_series. The server runs such SELECTs on the connection's own
     /// task; anything that may run long goes to the blocking pool so it never holds up other
     /// connections.
@@ -155,6 +155,19 @@ impl SelectPlan {
                 Source::Single | Source::System(_) => true,
                 Source::Table { access: Access::PkPoint(keys), .. } => {
                     exprs.extend(keys);
+                    true
+                }
+                // Every column of a unique index fixed: at most one live row.
+                Source::Table {
+                    table,
+                    access: Access::Index { index, eq, lower: None, upper: None, .. },
+                    ..
+                } if table
+                    .indexes
+                    .iter()
+                    .any(|i| i.id == *index && i.unique && i.columns.len() == eq.len()) =>
+                {
+                    exprs.extend(eq);
                     true
                 }
                 Source::Join { left, right, on, .. } => {

@@ -814,6 +814,33 @@ impl Session {
         out
     }
 
+    /// Prepares a simple-protocol query string holding exactly one statement, so the server can
+    /// decide where to run it (see [`Prepared::runs_inline`]). `None` for several statements (a
+    /// later one may need an earlier one's DDL) or one that does not prepare: then
+    /// [`Session::execute_simple`] runs the string and reports the error.
+    pub fn prepare_single(&self, sql: &str) -> Option<Arc<Prepared>> {
+        let statements = split_statements(sql);
+        match statements.as_slice() {
+            [one] => self.prepare(one, &[]).ok(),
+            _ => None,
+        }
+    }
+
+    /// Runs a statement made by [`Session::prepare_single`], as [`Session::execute_simple`]
+    /// would have.
+    pub fn execute_single(&mut self, p: &Prepared) -> Vec<Result<Outcome, SqlError>> {
+        let r = if p.param_types.is_empty() {
+            self.execute(p, &[])
+        } else {
+            // The simple protocol carries no parameter values.
+            Err(SqlError::new("42P02", "there is no parameter $1"))
+        };
+        if r.is_err() {
+            self.statement_failed();
+        }
+        vec![r]
+    }
+
     /// Records that a statement failed: a block becomes failed; in autocommit the transaction
     /// is already gone.
     pub fn statement_failed(&mut self) {
