@@ -12,6 +12,7 @@
 //! authenticates with SCRAM-SHA-256 ([`security`]). TLS is offered when a certificate is
 //! configured, and an SSLRequest is refused cleanly otherwise.
 
+mod batch;
 mod handler;
 pub mod security;
 
