@@ -5,26 +5,13 @@
 
 mod common;
 
+use common::{code, connect};
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use tokio_postgres::{Client, NoTls};
-
-async fn connect(port: u16) -> Client {
-    let (client, conn) = tokio_postgres::connect(
-        &format!("host=127.0.0.1 port={port} user=isola dbname=isola"),
-        NoTls,
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
-    client
-}
-
-fn code(e: &tokio_postgres::Error) -> String {
-    e.code().map(|c| c.code().to_string()).unwrap_or_else(|| format!("no code: {e}"))
-}
+use tokio_postgres::NoTls;
 
 /// A statement that runs for minutes unless stopped: 400 million joined rows.
 const ENDLESS: &str =

@@ -6,27 +6,14 @@
 
 mod common;
 
+use common::{code, connect};
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use tokio_postgres::{Client, NoTls, error::SqlState};
+use tokio_postgres::{Client, error::SqlState};
 
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
-
-async fn connect(port: u16) -> Client {
-    let (client, conn) = tokio_postgres::connect(
-        &format!("host=127.0.0.1 port={port} user=isola dbname=isola"),
-        NoTls,
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
-    client
-}
-
-fn code(e: &tokio_postgres::Error) -> String {
-    e.code().map(|c| c.code().to_string()).unwrap_or_else(|| format!("no code: {e}"))
-}
 
 /// Waits until the session with this backend pid waits for a lock (bounded).
 async fn until_waiting(observer: &Client, pid: i32) {

@@ -21,13 +21,15 @@
 
 mod common;
 
+use common::connect;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+use tokio_postgres::{Client, SimpleQueryMessage};
 
 /// The longest a step may take to answer or block before the test is declared hung.
 const HANG_GUARD: Duration = Duration::from_secs(60);
@@ -44,17 +46,6 @@ struct Runner {
     port: u16,
     setup: Client,
     sessions: BTreeMap<String, Session>,
-}
-
-async fn connect(port: u16) -> Client {
-    let (client, conn) = tokio_postgres::connect(
-        &format!("host=127.0.0.1 port={port} user=isola dbname=isola"),
-        NoTls,
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
-    client
 }
 
 /// Rows as `(v, ...)` lines, or `no rows`; a command as `ok [N]`; an error as its SQLSTATE and

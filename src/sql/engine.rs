@@ -640,8 +640,8 @@ impl Engine {
                                 a.txn.map_or(Value::Null, |t| Value::Int(t as i64)),
                             ]
                         } else {
-                            let waiting = a.txn.is_some_and(|t| self.db.is_waiting(t));
                             let waiting_for = a.txn.and_then(|t| self.db.waiting_for(t));
+                            let waiting = waiting_for.is_some();
                             let snapshot = a.txn.and_then(|t| self.db.snapshot_of(t));
                             vec![
                                 Value::Int(pid as i64),

@@ -795,23 +795,34 @@ impl Session {
         }
         let mut out = Vec::new();
         for s in statements {
-            let r = self.prepare(&s, &[]).and_then(|p| {
-                if !p.param_types.is_empty() {
-                    // The simple protocol carries no parameter values.
-                    return Err(SqlError::new("42P02", "there is no parameter $1"));
+            let r = match self.prepare(&s, &[]) {
+                Ok(p) => self.execute_without_parameters(&p),
+                Err(e) => {
+                    self.statement_failed();
+                    Err(e)
                 }
-                self.execute(&p, &[])
-            });
+            };
             let failed = r.is_err();
-            if failed {
-                self.statement_failed();
-            }
             out.push(r);
             if failed {
                 break;
             }
         }
         out
+    }
+
+    /// Runs a statement of the simple protocol (which carries no parameter values), recording
+    /// a failure as [`Session::statement_failed`] does.
+    fn execute_without_parameters(&mut self, p: &Prepared) -> Result<Outcome, SqlError> {
+        let r = if p.param_types.is_empty() {
+            self.execute(p, &[])
+        } else {
+            Err(SqlError::new("42P02", "there is no parameter $1"))
+        };
+        if r.is_err() {
+            self.statement_failed();
+        }
+        r
     }
 
     /// Prepares a simple-protocol query string holding exactly one statement, so the server can
@@ -829,16 +840,7 @@ impl Session {
     /// Runs a statement made by [`Session::prepare_single`], as [`Session::execute_simple`]
     /// would have.
     pub fn execute_single(&mut self, p: &Prepared) -> Vec<Result<Outcome, SqlError>> {
-        let r = if p.param_types.is_empty() {
-            self.execute(p, &[])
-        } else {
-            // The simple protocol carries no parameter values.
-            Err(SqlError::new("42P02", "there is no parameter $1"))
-        };
-        if r.is_err() {
-            self.statement_failed();
-        }
-        vec![r]
+        vec![self.execute_without_parameters(p)]
     }
 
     /// Records that a statement failed: a block becomes failed; in autocommit the transaction

@@ -21,3 +21,23 @@ pub fn start_server() -> u16 {
     });
     port
 }
+
+/// A tokio-postgres client on the server at `port` (user and database `isola`); its connection
+/// task runs on the caller's runtime.
+#[allow(dead_code)] // not every test file connects this way
+pub async fn connect(port: u16) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(
+        &format!("host=127.0.0.1 port={port} user=isola dbname=isola"),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    client
+}
+
+/// An error's SQLSTATE, or a description when it has none (a closed connection, say).
+#[allow(dead_code)]
+pub fn code(e: &tokio_postgres::Error) -> String {
+    e.code().map(|c| c.code().to_string()).unwrap_or_else(|| format!("no code: {e}"))
+}
