@@ -449,6 +449,16 @@ async fn locks_and_waits_are_visible() {
     let _waiter = waiting.await.unwrap();
     let n: i64 = setup.query_one("SELECT count(*) FROM isola_locks", &[]).await.unwrap().get(0);
     assert_eq!(n, 0, "every lock released");
+
+    // A fresh insert holds its key without a lock-table entry; the view still shows it.
+    holder.batch_execute("BEGIN; INSERT INTO acct VALUES (3, 30)").await.unwrap();
+    let locks = setup.query("SELECT pid, row, mode, granted FROM isola_locks", &[]).await.unwrap();
+    let locks: Vec<(i32, String, String, bool)> =
+        locks.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
+    assert_eq!(locks, vec![(holder_pid, "acct(id=3)".to_string(), "FOR UPDATE".to_string(), true)]);
+    holder.batch_execute("ROLLBACK").await.unwrap();
+    let n: i64 = setup.query_one("SELECT count(*) FROM isola_locks", &[]).await.unwrap().get(0);
+    assert_eq!(n, 0, "released with the rollback");
 }
 
 /// psql running a script file: variables, a transaction block, COPY with inline data,

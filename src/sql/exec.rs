@@ -637,6 +637,11 @@ impl<'a> ExecCtx<'a> {
             self.tick()?;
             let row = self.finish_row(table, &plan.rules, row, &given)?;
             let written = match &plan.on_conflict {
+                None if plan.returning.is_none() => {
+                    self.txn()?.insert(table.id, row)?;
+                    count += 1;
+                    continue;
+                }
                 None => {
                     self.txn()?.insert(table.id, row.clone())?;
                     Some(row)

@@ -61,6 +61,8 @@ pub trait VersionStore: Send {
     fn chain(&self, table: TableId, key: &Key) -> Option<&VersionChain>;
     /// The chain of a row for writing, created empty if missing.
     fn chain_mut(&mut self, table: TableId, key: &Key) -> &mut VersionChain;
+    /// The chain of a row for writing, if any version of it exists.
+    fn chain_get_mut(&mut self, table: TableId, key: &Key) -> Option<&mut VersionChain>;
     /// Removes a row's chain entirely.
     fn remove_chain(&mut self, table: TableId, key: &Key);
     /// The chains whose keys fall in a range, in key order.

@@ -47,6 +47,10 @@ impl VersionStore for MemoryStore {
         self.tables[table as usize].entry(key.clone()).or_default()
     }
 
+    fn chain_get_mut(&mut self, table: TableId, key: &Key) -> Option<&mut VersionChain> {
+        self.tables[table as usize].get_mut(key)
+    }
+
     fn remove_chain(&mut self, table: TableId, key: &Key) {
         self.tables[table as usize].remove(key);
     }

@@ -16,6 +16,11 @@
 //!   closed by the newest edge, so every deadlock is found the moment it forms, and the waiter
 //!   that closed it is the victim.
 //!
+//! A fresh insert (a key with no version and no lock entry) takes no entry here: its
+//! uncommitted version is the lock, as in InnoDB. The first request by another transaction for
+//! that key turns it into an ordinary hold (`hold_implicit`, called from `mvcc::acquire_lock`),
+//! so waits, deadlock detection and release work as for any lock.
+//!
 //! This module is pure bookkeeping under the database mutex; the waiting itself (condition
 //! variables, timeouts) is in `mvcc.rs`.
 
@@ -23,7 +28,7 @@ use std::collections::{HashSet, VecDeque};
 
 // Fx hashing: the lock table is hashed on every write (one entry per written key), and
 // SipHash's DoS resistance buys nothing for keys the database itself chose to lock.
-use rustc_hash::{FxHashMap as HashMap, FxHashSet};
+use rustc_hash::FxHashMap as HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -179,8 +184,11 @@ pub struct WaitEdge {
 #[derive(Default, Debug)]
 pub struct LockTable {
     entries: HashMap<LockTarget, LockEntry>,
-    /// Targets each transaction holds, for release at its end.
-    held: HashMap<TxnId, FxHashSet<LockTarget>>,
+    /// Targets each transaction took, for release at its end: appended when it becomes a
+    /// holder of a target, never removed before then (a target released early may be listed
+    /// again; releasing what is no longer held is a no-op). A list, not a set: a bulk insert
+    /// takes a million locks, and hashing each target twice cost more than the list.
+    held: HashMap<TxnId, Vec<LockTarget>>,
     /// What each waiting transaction waits for.
     waiting: HashMap<TxnId, (LockTarget, LockMode)>,
 }
@@ -189,6 +197,38 @@ impl LockTable {
     /// The mode a transaction holds on a target.
     pub fn held_mode(&self, txn: TxnId, target: &LockTarget) -> Option<LockMode> {
         self.entries.get(target).and_then(|e| e.held_mode(txn))
+    }
+
+    /// Whether nobody holds or waits for `target`.
+    pub fn is_free(&self, target: &LockTarget) -> bool {
+        !self.entries.contains_key(target)
+    }
+
+    /// Whether `txn` holds any mode on `target`.
+    pub fn holds(&self, txn: TxnId, target: &LockTarget) -> bool {
+        self.entries.get(target).is_some_and(|e| e.held_mode(txn).is_some())
+    }
+
+    /// Records a lock `holder` has held implicitly (a fresh insert: its uncommitted version is
+    /// the lock) now that another transaction asks for the target; from here on it is an
+    /// ordinary hold, released with the holder's other locks.
+    pub fn hold_implicit(
+        &mut self,
+        holder: TxnId,
+        target: &LockTarget,
+        mode: LockMode,
+        subtxn: SubTxnId,
+    ) {
+        let entry = self.entries.entry(target.clone()).or_default();
+        if entry.held_mode(holder).is_some() {
+            return;
+        }
+        debug_assert!(
+            entry.conflicting_holders(holder, mode).is_empty(),
+            "implicit lock taken twice"
+        );
+        entry.grant(holder, mode, subtxn);
+        self.held.entry(holder).or_default().push(target.clone());
     }
 
     /// Whether a transaction is waiting for a lock.
@@ -215,7 +255,9 @@ impl LockTable {
         }
         if blockers.is_empty() {
             entry.grant(txn, mode, subtxn);
-            self.held.entry(txn).or_default().insert(target.clone());
+            if held.is_none() {
+                self.held.entry(txn).or_default().push(target.clone());
+            }
             Request::Granted
         } else {
             if entry.holders.is_empty() && entry.queue.is_empty() {
@@ -335,8 +377,10 @@ impl LockTable {
                 && entry.conflicting_waiters_ahead(txn, mode, pos).is_empty();
             if grantable {
                 let waiter = entry.queue.remove(pos).expect("position in queue");
+                if entry.held_mode(txn).is_none() {
+                    self.held.entry(txn).or_default().push(target.clone());
+                }
                 entry.grant(txn, mode, subtxn);
-                self.held.entry(txn).or_default().insert(target.clone());
                 self.waiting.remove(&txn);
                 waiter.signal.notify_one();
             } else {
@@ -352,9 +396,6 @@ impl LockTable {
     pub fn release(&mut self, txn: TxnId, target: &LockTarget) {
         if let Some(entry) = self.entries.get_mut(target) {
             entry.holders.retain(|h| h.txn != txn);
-        }
-        if let Some(held) = self.held.get_mut(&txn) {
-            held.remove(target);
         }
         self.wake(target);
     }
@@ -383,9 +424,6 @@ impl LockTable {
             }
             if emptied {
                 entry.holders.retain(|h| h.txn != txn);
-                if let Some(held) = self.held.get_mut(&txn) {
-                    held.remove(&target);
-                }
             }
             self.wake(&target);
         }

@@ -541,6 +541,19 @@ impl Database {
                 granted,
             })
             .collect();
+        // Fresh inserts hold their keys implicitly (no lock-table entry until someone asks).
+        for (&txn, active) in &inner.active {
+            for record in &active.writes {
+                let target = LockTarget { table: record.table, key: record.key.clone() };
+                let head = inner.store.chain(record.table, &record.key).and_then(|c| c.head());
+                if head.is_some_and(|h| h.creator == txn && h.commit_ts.is_none())
+                    && !inner.locks.holds(txn, &target)
+                {
+                    let row = inner.describe_target(&target);
+                    rows.push(LockRow { txn, row, mode: LockMode::Update, granted: true });
+                }
+            }
+        }
         rows.sort_by(|a, b| (&a.row, !a.granted, a.txn).cmp(&(&b.row, !b.granted, b.txn)));
         rows
     }
@@ -817,11 +830,17 @@ impl Inner {
         }
         let needs_ts = has_writes || self.ssi.is_tracked(txn);
         let commit_ts = needs_ts.then_some(self.next_commit + 1);
-        let mut keys: Vec<(TableId, Key)> = Vec::new();
-        let mut seen = rustc_hash::FxHashSet::default();
-        for record in &active.writes {
-            if seen.insert((record.table, &record.key)) {
-                keys.push((record.table, record.key.clone()));
+        // A row gets one write record per subtransaction that gave it a version, so without
+        // savepoints the records name distinct rows and need no de-duplication.
+        let mut keys: Vec<(TableId, Key)> = Vec::with_capacity(active.writes.len());
+        if active.writes.iter().all(|r| r.subtxn == 0) {
+            keys.extend(active.writes.iter().map(|r| (r.table, r.key.clone())));
+        } else {
+            let mut seen = rustc_hash::FxHashSet::default();
+            for record in &active.writes {
+                if seen.insert((record.table, &record.key)) {
+                    keys.push((record.table, record.key.clone()));
+                }
             }
         }
         let Some(ts) = commit_ts else {
@@ -904,14 +923,22 @@ impl Inner {
         let PendingCommit { txn, ts, keys, .. } = entry;
         self.last_commit = ts;
         for (table, key) in keys {
-            let chain = self.store.chain_mut(table, &key);
+            let Some(chain) = self.store.chain_get_mut(table, &key) else {
+                debug_assert!(false, "a committed write has its chain");
+                continue;
+            };
             for version in chain.versions.iter_mut().rev() {
                 if version.creator != txn {
                     break;
                 }
                 version.commit_ts = Some(ts);
             }
-            self.garbage.push_back((ts, table, key));
+            // A row's only version, live, leaves nothing to collect (a fresh insert); a later
+            // write queues the row again.
+            let only_live = chain.versions.len() == 1 && chain.versions[0].row.is_some();
+            if !only_live {
+                self.garbage.push_back((ts, table, key));
+            }
         }
         self.wake_deferring();
         self.finish(txn);
@@ -982,6 +1009,33 @@ impl Inner {
     }
 }
 
+/// A row whose newest version another running transaction wrote is locked by that
+/// transaction, in the lock table or implicitly (a fresh insert takes no entry): before anyone
+/// else asks for the row, the implicit lock becomes an entry, so the request meets it.
+fn make_implicit_lock_explicit(guard: &mut MutexGuard<'_, Inner>, txn: TxnId, target: &LockTarget) {
+    let writer = guard
+        .store
+        .chain(target.table, &target.key)
+        .and_then(|c| c.head())
+        .filter(|head| head.commit_ts.is_none() && head.creator != txn)
+        .map(|head| (head.creator, head.subtxn));
+    if let Some((writer, subtxn)) = writer {
+        guard.locks.hold_implicit(writer, target, LockMode::Update, subtxn);
+    }
+}
+
+/// Takes `mode` on `target` if it can be granted at once (or is held already); never waits.
+pub(super) fn try_lock_now(
+    guard: &mut MutexGuard<'_, Inner>,
+    txn: TxnId,
+    target: &LockTarget,
+    mode: LockMode,
+) -> bool {
+    make_implicit_lock_explicit(guard, txn, target);
+    let subtxn = guard.txn(txn).subtxn;
+    matches!(guard.locks.try_acquire(txn, target, mode, subtxn), Request::Granted)
+}
+
 /// Takes a row lock for `txn`, waiting if the policy says so. Returns false when skipped
 /// (SKIP LOCKED). Waiting releases the mutex; deadlocks are detected before sleeping.
 pub(super) fn acquire_lock(
@@ -991,6 +1045,7 @@ pub(super) fn acquire_lock(
     mode: LockMode,
     policy: WaitPolicy,
 ) -> Result<bool> {
+    make_implicit_lock_explicit(guard, txn, target);
     let subtxn = guard.txn(txn).subtxn;
     let blockers = match guard.locks.try_acquire(txn, target, mode, subtxn) {
         Request::Granted => return Ok(true),

@@ -28,7 +28,7 @@ use parking_lot::MutexGuard;
 use super::locks::{LockMode, LockTarget, WaitPolicy};
 use super::mvcc::{
     CommitStep, Database, Inner, IsolationLevel, TxnOptions, View, acquire_lock, log_failed,
-    visible_version,
+    try_lock_now, visible_version,
 };
 use super::ssi::{ReadTarget, WriteTarget};
 use crate::catalog::{Catalog, IndexDef, IndexId, KeySpace, TableDef, TableId};
@@ -771,36 +771,51 @@ fn insert_row(
     key: Key,
     row: Row,
 ) -> Result<()> {
-    let target = LockTarget { table: def.id, key: key.clone() };
-    loop {
-        if let Some(head) = guard.store.chain(def.id, &key).and_then(|c| c.head())
-            && head.row.is_some()
-            && (head.creator == txn || head.commit_ts.is_some())
+    let target = LockTarget { table: def.id, key };
+    let key = &target.key;
+    // The head version (creator, commit) once we hold the key's lock. Taking the lock without
+    // waiting keeps the mutex throughout, so the head seen before it is still the head; after a
+    // wait the loop looks again. A key nobody has written or locked is locked implicitly by
+    // the version we install (`locks.rs`): no lock-table entry for a fresh insert. Not when a
+    // unique index check may wait below (the mutex is let go then, and the key must stay ours).
+    let implicit_allowed =
+        !def.indexes.iter().any(|&i| guard.catalog.index(i).is_ok_and(|index| index.unique));
+    let head = loop {
+        let head = guard
+            .store
+            .chain(def.id, key)
+            .and_then(|c| c.head())
+            .map(|v| (v.creator, v.commit_ts, v.row.is_some()));
+        if let Some((creator, commit_ts, true)) = head
+            && (creator == txn || commit_ts.is_some())
         {
-            let described = guard.catalog.describe(KeySpace::Table(def.id), &key);
+            let described = guard.catalog.describe(KeySpace::Table(def.id), key);
             let constraint = format!("{}_pkey", def.name);
+            let head = guard.store.chain(def.id, key).and_then(|c| c.head()).expect("seen");
             return Err(duplicate(guard, txn, snapshot, constraint, described, head));
         }
-        if guard.locks.held_mode(txn, &target) == Some(LockMode::Update) {
-            break;
+        if implicit_allowed && head.is_none() && guard.locks.is_free(&target) {
+            break None;
+        }
+        if try_lock_now(guard, txn, &target, LockMode::Update) {
+            break head;
         }
         // Waits for an uncommitted writer of the key, then looks again.
         acquire_lock(guard, txn, &target, LockMode::Update, WaitPolicy::Wait)?;
-    }
+    };
     // The key's row was deleted by a transaction our snapshot does not see: inserting over that
     // deletion is a write-write conflict on the row (else Adya's G-single: we would follow the
     // deletion in the version order while reading from before it). PostgreSQL, whose insert
     // makes a new tuple, lets this through; the snapshot levels refuse it.
     let level = guard.txn(txn).level;
-    if let Some(head) = guard.store.chain(def.id, &key).and_then(|c| c.head())
+    if let Some((creator, Some(committed), _)) = head
         && level.transaction_snapshot()
-        && head.creator != txn
-        && head.commit_ts.is_some_and(|c| c > snapshot)
+        && creator != txn
+        && committed > snapshot
     {
         let detail = format!(
-            "T{txn} tried to insert {}, whose row T{} deleted and committed after T{txn}'s snapshot was taken; under {} the first writer of a row wins.",
-            guard.catalog.describe(KeySpace::Table(def.id), &key),
-            head.creator,
+            "T{txn} tried to insert {}, whose row T{creator} deleted and committed after T{txn}'s snapshot was taken; under {} the first writer of a row wins.",
+            guard.catalog.describe(KeySpace::Table(def.id), key),
             level.sql()
         );
         return Err(Error::serialization(
@@ -808,9 +823,9 @@ fn insert_row(
             detail,
         ));
     }
-    check_unique_indexes(guard, txn, snapshot, def, &key, &row, None)?;
-    track_write(guard, txn, def.id, &key, None, Some(&row), "inserted")?;
-    guard.install_version(txn, def.id, &key, Some(row));
+    check_unique_indexes(guard, txn, snapshot, def, key, &row, None)?;
+    track_write(guard, txn, def.id, key, None, Some(&row), "inserted")?;
+    guard.install_version(txn, def.id, key, Some(row));
     Ok(())
 }
 
