@@ -47,6 +47,10 @@ pub enum Error {
     /// XX001: durable data that does not read back (a corrupt log record or checkpoint), with
     /// the file and offset.
     Corrupt(String),
+    /// The step would have had to wait for a row lock, and the transaction had asked not to
+    /// wait ([`crate::Transaction::refuse_waits`]): nothing was changed, run the statement
+    /// again where waiting is allowed. Never meant for a client (XX000 if it reached one).
+    WouldWait,
 }
 
 impl Error {
@@ -68,6 +72,7 @@ impl Error {
             Error::ObjectInUse(_) => "55006",
             Error::Io(_) => "58030",
             Error::Corrupt(_) => "XX001",
+            Error::WouldWait => "XX000",
         }
     }
 
@@ -102,6 +107,7 @@ impl Error {
             Error::QueryCanceled(message) | Error::ObjectInUse(message) => message.clone(),
             Error::Io(message) => format!("I/O error: {message}"),
             Error::Corrupt(message) => format!("data corrupted: {message}"),
+            Error::WouldWait => "a statement that refused to wait needed to (internal)".into(),
         }
     }
 

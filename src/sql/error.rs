@@ -21,6 +21,13 @@ impl SqlError {
         self
     }
 
+    /// Whether this is the core's [`crate::Error::WouldWait`] (a statement tried where it may
+    /// not wait needed to; see `Session::try_execute_without_waiting`).
+    pub fn is_would_wait(&self) -> bool {
+        self.code == crate::Error::WouldWait.sqlstate()
+            && self.message == crate::Error::WouldWait.message()
+    }
+
     /// 42601.
     pub fn syntax(message: impl Into<String>) -> Self {
         SqlError::new("42601", message)

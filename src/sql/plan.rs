@@ -191,16 +191,54 @@ impl SelectPlan {
             exprs.extend(&g.keys);
             exprs.extend(g.aggs.iter().flat_map(|a| &a.args));
         }
-        let mut subquery = false;
-        for e in exprs {
-            e.visit(&mut |node| {
-                subquery |= matches!(
-                    node,
-                    BExpr::InSubquery { .. } | BExpr::Exists { .. } | BExpr::Subquery { .. }
-                );
-            });
-        }
-        !subquery
+        !any_subquery(exprs)
+    }
+}
+
+/// Whether any of the expressions holds a subquery.
+fn any_subquery<'a>(exprs: impl IntoIterator<Item = &'a BExpr>) -> bool {
+    let mut subquery = false;
+    for e in exprs {
+        e.visit(&mut |node| {
+            subquery |= matches!(
+                node,
+                BExpr::InSubquery { .. } | BExpr::Exists { .. } | BExpr::Subquery { .. }
+            );
+        });
+    }
+    subquery
+}
+
+impl ModifyPlan {
+    /// Whether it changes at most one row, found by its whole primary key, with no subquery:
+    /// its only possible wait is for that row's lock, before anything is written (the server
+    /// may then try it where it cannot wait, see `Transaction::refuse_waits`).
+    pub fn touches_one_row(&self) -> bool {
+        let Access::PkPoint(keys) = &self.access else { return false };
+        let assigned = self.assignments.iter().flatten().map(|(_, e)| e);
+        let returned = self.returning.iter().flat_map(|(exprs, _)| exprs);
+        !any_subquery(keys.iter().chain(&self.filter).chain(assigned).chain(returned))
+    }
+}
+
+impl InsertPlan {
+    /// Whether it inserts one row of VALUES, without ON CONFLICT, subqueries or a sequence
+    /// it would draw from: its only possible waits are for the key's (or a unique index
+    /// key's) lock, before anything is written or drawn.
+    pub fn inserts_one_row(&self) -> bool {
+        let InsertSource::Values(rows) = &self.source else { return false };
+        let [row] = rows.as_slice() else { return false };
+        let draws_a_sequence = self
+            .table
+            .columns
+            .iter()
+            .enumerate()
+            .any(|(i, c)| c.sequence.is_some() && !self.targets.contains(&i));
+        let returned = self.returning.iter().flat_map(|(exprs, _)| exprs);
+        let rules = self.rules.defaults.iter().flatten().chain(self.rules.checks.iter().map(|(_, e)| e));
+        self.on_conflict.is_none()
+            && !draws_a_sequence
+            && !any_subquery(row.iter().flatten().chain(returned).chain(rules))
     }
 }
 

@@ -76,10 +76,6 @@ enum Bound {
 }
 
 impl Prepared {
-    /// Whether running it can never wait (for a row lock, a commit's fsync, a safe snapshot):
-    /// a SELECT without a locking clause, an empty statement, BEGIN, SET, SHOW and the
-    /// like. The server runs these on its own thread instead of handing them to the blocking
-    /// pool (a thread switch that costs more than the statement).
     /// Whether the server may run it on the connection's own task: it cannot wait, and its
     /// work is small and bounded (a SELECT qualifies once its plan is cached and
     /// [`SelectPlan::reads_few_rows`]; a long query on a runtime thread would stall other
@@ -96,6 +92,26 @@ impl Prepared {
         }
     }
 
+    /// Whether it writes or locks at most one row (a point UPDATE or DELETE by primary key, a
+    /// one-row INSERT, a point SELECT ... FOR UPDATE), so that its only possible wait is for a
+    /// row lock before it has written anything. Inside a transaction block the server tries
+    /// such a statement on the connection's own task with waits refused
+    /// ([`Session::try_execute_without_waiting`]), and hands it to the blocking pool only if
+    /// it would have waited.
+    pub fn writes_one_row(&self) -> bool {
+        if !matches!(self.kind, Kind::Sql(..)) {
+            return false;
+        }
+        self.plan.lock().as_ref().is_some_and(|(_, bound)| match &**bound {
+            Bound::Modify(plan) => plan.touches_one_row(),
+            Bound::Insert(plan) => plan.inserts_one_row(),
+            Bound::Select(plan) => plan.reads_few_rows(),
+            _ => false,
+        })
+    }
+
+    /// Whether running it can never wait (for a row lock, a commit's fsync, a safe snapshot):
+    /// a SELECT without a locking clause, an empty statement, BEGIN, SET, SHOW and the like.
     pub fn never_waits(&self) -> bool {
         match &self.kind {
             Kind::Empty => true,
@@ -841,6 +857,39 @@ impl Session {
     /// would have.
     pub fn execute_single(&mut self, p: &Prepared) -> Vec<Result<Outcome, SqlError>> {
         vec![self.execute_without_parameters(p)]
+    }
+
+    /// Runs a statement that [`Prepared::writes_one_row`] inside a transaction block, refusing
+    /// to wait: `None` if it would have waited for a row lock (having written nothing; the
+    /// caller runs it again with [`Session::execute`] where waiting is allowed) or if it does
+    /// not qualify (autocommit, whose COMMIT waits for the log; a failed block; a block that
+    /// may wait for a safe snapshot). A failure is recorded as [`Session::statement_failed`]
+    /// does.
+    pub fn try_execute_without_waiting(
+        &mut self,
+        p: &Prepared,
+        params: &[Value],
+    ) -> Option<Result<Outcome, SqlError>> {
+        if !self.in_block || self.failed || self.may_wait_for_snapshot() || !p.writes_one_row() {
+            return None;
+        }
+        if p.param_types.len() != params.len() {
+            return None;
+        }
+        self.ensure_txn().ok()?;
+        self.txn.as_mut()?.refuse_waits(true);
+        let r = self.execute(p, params);
+        if let Some(t) = self.txn.as_mut() {
+            t.refuse_waits(false);
+        }
+        match r {
+            Err(e) if e.is_would_wait() => None,
+            Err(e) => {
+                self.statement_failed();
+                Some(Err(e))
+            }
+            ok => Some(ok),
+        }
     }
 
     /// Records that a statement failed: a block becomes failed; in autocommit the transaction

@@ -185,6 +185,8 @@ pub(super) struct ActiveTxn {
     pub statement_deadline: Option<Instant>,
     /// A cancel request arrived: the current (or next) wait ends with 57014.
     pub cancel_requested: bool,
+    /// A row-lock wait fails at once with [`Error::WouldWait`] instead of waiting.
+    pub refuse_waits: bool,
     pub signal: Arc<Condvar>,
     /// Waiting for a safe snapshot (DEFERRABLE).
     pub deferring: bool,
@@ -810,6 +812,7 @@ impl Inner {
                 lock_timeout: None,
                 statement_deadline: None,
                 cancel_requested: false,
+                refuse_waits: false,
                 signal: Arc::new(Condvar::new()),
                 deferring: false,
             },
@@ -1065,6 +1068,7 @@ pub(super) fn acquire_lock(
                 ),
             });
         }
+        WaitPolicy::Wait if guard.txn(txn).refuse_waits => return Err(Error::WouldWait),
         WaitPolicy::Wait => {}
     }
     let signal = guard.txn(txn).signal.clone();

@@ -126,10 +126,19 @@ impl Transaction {
         let result = check_usable(&guard, id)
             .and_then(|()| ensure_snapshot(&mut guard, id))
             .and_then(|snapshot| step(&mut guard, id, snapshot));
-        if result.is_err() {
+        if result.as_ref().is_err_and(|e| !matches!(e, Error::WouldWait)) {
             guard.txn_mut(id).failed = true;
         }
         result
+    }
+
+    /// While set, a step that would wait for a row lock fails at once with
+    /// [`Error::WouldWait`] and leaves the transaction usable (not failed). The server sets it
+    /// to try a statement that writes at most one row on the connection's own thread: if the
+    /// row is locked, nothing was written yet, and it runs the statement again on a thread that
+    /// may wait.
+    pub fn refuse_waits(&mut self, refuse: bool) {
+        self.db.shared.inner.lock().txn_mut(self.id).refuse_waits = refuse;
     }
 
     /// Sets when the current statement must stop waiting for locks (statement_timeout), and
