@@ -631,9 +631,35 @@ impl<'a> ExecCtx<'a> {
                 }
             }
         }
+        self.write_rows(plan, inputs.into_iter().map(|(row, given)| Ok((row, given))))
+    }
+
+    /// COPY FROM: inserts rows already parsed to the table's column types, as the INSERT
+    /// `plan` (whose source is ignored) would; `given` marks the columns the rows carry (the
+    /// others get their defaults). Rows are taken one at a time from `rows`, which may fail
+    /// (a malformed line): nothing is materialised beyond the row at hand.
+    pub fn insert_rows(
+        &mut self,
+        plan: &InsertPlan,
+        given: &[bool],
+        rows: impl Iterator<Item = Result<Row, SqlError>>,
+    ) -> Result<usize, SqlError> {
+        let inputs = rows.map(|r| r.map(|row| (row, given.to_vec())));
+        self.write_rows(plan, inputs).map(|(count, _)| count)
+    }
+
+    /// Completes each row (defaults, checks) and writes it, honouring ON CONFLICT and
+    /// RETURNING; returns the number of rows written and the RETURNING rows.
+    fn write_rows(
+        &mut self,
+        plan: &InsertPlan,
+        inputs: impl Iterator<Item = Result<(Row, Vec<bool>), SqlError>>,
+    ) -> Result<(usize, Vec<Row>), SqlError> {
+        let table = &plan.table;
         let mut count = 0;
         let mut returned = Vec::new();
-        for (row, given) in inputs {
+        for input in inputs {
+            let (row, given) = input?;
             self.tick()?;
             let row = self.finish_row(table, &plan.rules, row, &given)?;
             let written = match &plan.on_conflict {

@@ -235,7 +235,8 @@ impl InsertPlan {
             .enumerate()
             .any(|(i, c)| c.sequence.is_some() && !self.targets.contains(&i));
         let returned = self.returning.iter().flat_map(|(exprs, _)| exprs);
-        let rules = self.rules.defaults.iter().flatten().chain(self.rules.checks.iter().map(|(_, e)| e));
+        let rules =
+            self.rules.defaults.iter().flatten().chain(self.rules.checks.iter().map(|(_, e)| e));
         self.on_conflict.is_none()
             && !draws_a_sequence
             && !any_subquery(row.iter().flatten().chain(returned).chain(rules))

@@ -999,6 +999,42 @@ impl Session {
         params: &[Value],
         sql: &str,
     ) -> Result<Outcome, SqlError> {
+        self.run_statement(params, sql, |ctx| match bound {
+            Bound::Select(plan) => ctx.select(plan).map(|rows| Outcome::Rows {
+                tag: format!("SELECT {}", rows.len()),
+                rows,
+                columns: columns.to_vec(),
+            }),
+            Bound::Insert(plan) => ctx.insert(plan).map(|(n, rows)| match &plan.returning {
+                Some(_) => {
+                    Outcome::Rows { tag: format!("INSERT 0 {n}"), rows, columns: columns.to_vec() }
+                }
+                None => Outcome::Command(format!("INSERT 0 {n}")),
+            }),
+            Bound::Modify(plan) => {
+                let verb = if plan.assignments.is_some() { "UPDATE" } else { "DELETE" };
+                ctx.modify(plan).map(|(n, rows)| match &plan.returning {
+                    Some(_) => Outcome::Rows {
+                        tag: format!("{verb} {n}"),
+                        rows,
+                        columns: columns.to_vec(),
+                    },
+                    None => Outcome::Command(format!("{verb} {n}")),
+                })
+            }
+            Bound::Explain(_) | Bound::Other => Err(SqlError::new("XX000", "not a plan")),
+        })
+    }
+
+    /// Runs one statement's work in the session's transaction (begun if needed; committed or
+    /// rolled back after it in autocommit), with the statement's snapshot, deadline and
+    /// activity entry.
+    fn run_statement(
+        &mut self,
+        params: &[Value],
+        sql: &str,
+        work: impl FnOnce(&mut ExecCtx<'_>) -> Result<Outcome, SqlError>,
+    ) -> Result<Outcome, SqlError> {
         self.ensure_txn()?;
         self.publish("active", sql);
         let statement_deadline = self
@@ -1019,33 +1055,7 @@ impl Session {
                 now_micros(),
             );
             ctx.deadline = statement_deadline;
-            match bound {
-                Bound::Select(plan) => ctx.select(plan).map(|rows| Outcome::Rows {
-                    tag: format!("SELECT {}", rows.len()),
-                    rows,
-                    columns: columns.to_vec(),
-                }),
-                Bound::Insert(plan) => ctx.insert(plan).map(|(n, rows)| match &plan.returning {
-                    Some(_) => Outcome::Rows {
-                        tag: format!("INSERT 0 {n}"),
-                        rows,
-                        columns: columns.to_vec(),
-                    },
-                    None => Outcome::Command(format!("INSERT 0 {n}")),
-                }),
-                Bound::Modify(plan) => {
-                    let verb = if plan.assignments.is_some() { "UPDATE" } else { "DELETE" };
-                    ctx.modify(plan).map(|(n, rows)| match &plan.returning {
-                        Some(_) => Outcome::Rows {
-                            tag: format!("{verb} {n}"),
-                            rows,
-                            columns: columns.to_vec(),
-                        },
-                        None => Outcome::Command(format!("{verb} {n}")),
-                    })
-                }
-                Bound::Explain(_) | Bound::Other => Err(SqlError::new("XX000", "not a plan")),
-            }
+            work(&mut ctx)
         };
         if !self.in_block {
             let txn = self.txn.take().expect("ensured above");
@@ -1342,10 +1352,25 @@ impl Session {
                 .map(|n| table.column_index(n).ok_or_else(|| SqlError::undefined_column(n)))
                 .collect::<Result<_, _>>()?
         };
-        let mut rows: Vec<Vec<Value>> = Vec::new();
-        for (lineno, line) in text.lines().enumerate() {
+        let plan = InsertPlan {
+            table: table.clone(),
+            targets: targets.clone(),
+            source: super::plan::InsertSource::Values(Vec::new()),
+            on_conflict: None,
+            rules: {
+                let schema = self.engine.schema.read();
+                Binder::new(&schema, vec![]).row_rules(&table)?
+            },
+            returning: None,
+        };
+        let mut given = vec![false; table.columns.len()];
+        for &col in &targets {
+            given[col] = true;
+        }
+        // Lines are parsed as the executor takes them: one row in hand at a time.
+        let rows = text.lines().enumerate().filter_map(|(lineno, line)| {
             if (c.header && lineno == 0) || line == "\\." {
-                continue;
+                return None;
             }
             let fields = if c.csv {
                 split_csv(line, c.delimiter)
@@ -1353,7 +1378,7 @@ impl Session {
                 split_copy_text(line, c.delimiter)
             };
             if fields.len() != targets.len() {
-                return Err(SqlError::new(
+                return Some(Err(SqlError::new(
                     "22P04",
                     format!(
                         "COPY {}, line {}: expected {} columns, got {}",
@@ -1362,46 +1387,28 @@ impl Session {
                         targets.len(),
                         fields.len()
                     ),
-                ));
+                )));
             }
-            let mut row = Vec::with_capacity(fields.len());
+            let mut row = vec![Value::Null; table.columns.len()];
             for (f, &col) in fields.into_iter().zip(&targets) {
-                row.push(match f {
-                    None => Value::Null,
-                    Some(s) => parse_text(&s, table.columns[col].ty).map_err(|e| {
-                        SqlError::new(
-                            &e.code,
-                            format!("COPY {}, line {}: {}", c.table, lineno + 1, e.message),
-                        )
-                    })?,
-                });
+                if let Some(s) = f {
+                    match parse_text(&s, table.columns[col].ty) {
+                        Ok(v) => row[col] = v,
+                        Err(e) => {
+                            let message =
+                                format!("COPY {}, line {}: {}", c.table, lineno + 1, e.message);
+                            return Some(Err(SqlError::new(&e.code, message)));
+                        }
+                    }
+                }
             }
-            rows.push(row);
-        }
-        let plan = InsertPlan {
-            table: table.clone(),
-            targets: targets.clone(),
-            source: super::plan::InsertSource::Values(
-                rows.into_iter()
-                    .map(|r| {
-                        r.into_iter()
-                            .zip(&targets)
-                            .map(|(v, &col)| {
-                                Some(super::expr::BExpr::Const(v, table.columns[col].ty))
-                            })
-                            .collect()
-                    })
-                    .collect(),
-            ),
-            on_conflict: None,
-            rules: {
-                let schema = self.engine.schema.read();
-                Binder::new(&schema, vec![]).row_rules(&table)?
-            },
-            returning: None,
-        };
-        match self.run_plan(&Bound::Insert(Box::new(plan)), &[], &[], "COPY")? {
-            Outcome::Command(tag) => Ok(tag.replacen("INSERT 0", "COPY", 1)),
+            Some(Ok(row))
+        });
+        let outcome = self.run_statement(&[], "COPY", |ctx| {
+            ctx.insert_rows(&plan, &given, rows).map(|n| Outcome::Command(format!("COPY {n}")))
+        })?;
+        match outcome {
+            Outcome::Command(tag) => Ok(tag),
             _ => Ok("COPY".into()),
         }
     }

@@ -413,8 +413,7 @@ impl LockTable {
 
     /// Releases or downgrades what a transaction took in subtransactions `>= subtxn`.
     pub fn release_since(&mut self, txn: TxnId, subtxn: SubTxnId) {
-        let targets: Vec<LockTarget> =
-            self.held.get(&txn).map(|h| h.to_vec()).unwrap_or_default();
+        let targets: Vec<LockTarget> = self.held.get(&txn).map(|h| h.to_vec()).unwrap_or_default();
         for target in targets {
             let Some(entry) = self.entries.get_mut(&target) else { continue };
             let mut emptied = false;
