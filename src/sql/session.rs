@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use sqlparser::ast::{self, Statement};
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
 use super::engine::Engine;
 use super::error::SqlError;
@@ -261,15 +262,12 @@ pub const MAX_EXPRESSION_DEPTH: usize = 1000;
 /// operators since the last comma or clause keyword (they nest into one left-deep chain), summed
 /// over the open levels, plus the levels. It over-estimates (every operator counts one level),
 /// never under-estimates; flat lists (`VALUES (1, -2), ...`, `IN (...)`) reset at each comma.
-fn check_expression_depth(sql: &str) -> Result<(), SqlError> {
+fn check_expression_depth(sql: &str, tokens: &[TokenWithSpan]) -> Result<(), SqlError> {
     use sqlparser::keywords::Keyword;
-    use sqlparser::tokenizer::{Token, Tokenizer};
     // A shorter text cannot hold that many operators.
     if sql.len() < MAX_EXPRESSION_DEPTH {
         return Ok(());
     }
-    // Text the tokenizer refuses is the parser's to report.
-    let Ok(tokens) = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize() else { return Ok(()) };
     let mut runs: Vec<usize> = vec![0];
     let mut total = 0usize;
     let reset = |runs: &mut Vec<usize>, total: &mut usize| {
@@ -277,7 +275,7 @@ fn check_expression_depth(sql: &str) -> Result<(), SqlError> {
         *total -= *top;
         *top = 0;
     };
-    for token in &tokens {
+    for token in tokens.iter().map(|t| &t.token) {
         let operator = match token {
             Token::LParen => {
                 runs.push(0);
@@ -328,7 +326,12 @@ fn check_expression_depth(sql: &str) -> Result<(), SqlError> {
             | Token::Period
             | Token::RBracket
             | Token::Placeholder(_)
-            | Token::EOF => false,
+            | Token::EOF
+            | Token::SingleQuotedString(_)
+            | Token::DoubleQuotedString(_)
+            | Token::EscapedStringLiteral(_)
+            | Token::NationalStringLiteral(_)
+            | Token::HexStringLiteral(_) => false,
             // Quoted literals of every kind ('..', E'..', X'..', $$..$$, "ident").
             t => {
                 let text = t.to_string();
@@ -739,11 +742,20 @@ impl Session {
             Kind::Utility(u)
         } else {
             let (text, lock) = rewrite_lock_strength(trimmed);
-            check_expression_depth(&text)?;
-            let mut stmts = Parser::parse_sql(&PostgreSqlDialect {}, &text).map_err(|e| {
-                let msg = e.to_string();
-                SqlError::syntax(msg.strip_prefix("sql parser error: ").unwrap_or(&msg).to_string())
-            })?;
+            // Tokenized once: for the depth check, then for the parser.
+            let tokens = Tokenizer::new(&PostgreSqlDialect {}, &text)
+                .tokenize_with_location()
+                .map_err(|e| SqlError::syntax(e.to_string()))?;
+            check_expression_depth(&text, &tokens)?;
+            let mut stmts = Parser::new(&PostgreSqlDialect {})
+                .with_tokens_with_locations(tokens)
+                .parse_statements()
+                .map_err(|e| {
+                    let msg = e.to_string();
+                    SqlError::syntax(
+                        msg.strip_prefix("sql parser error: ").unwrap_or(&msg).to_string(),
+                    )
+                })?;
             if stmts.len() != 1 {
                 return Err(SqlError::syntax(
                     "cannot insert multiple commands into a prepared statement",
