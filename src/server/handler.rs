@@ -270,6 +270,28 @@ impl Connection {
         Ok(Some(out))
     }
 
+    /// COMMIT without a blocking thread: the commit is decided and logged here, and the wait
+    /// for the disk is a future (the log's writer thread leads the group's write and sync).
+    async fn commit_async(&self) -> PgWireResult<Result<Outcome, SqlError>> {
+        self.activity.fetch_add(1, Ordering::SeqCst);
+        let started = {
+            let mut guard = self.session.lock();
+            let s = guard.as_mut().ok_or_else(session_gone)?;
+            let started = s.commit_without_waiting();
+            if started.is_err() {
+                s.statement_failed();
+            }
+            started
+        };
+        Ok(match started {
+            Ok((tag, None)) => Ok(Outcome::Command(tag)),
+            Ok((tag, Some(wait))) => {
+                wait.durable().await.map(|_| Outcome::Command(tag)).map_err(SqlError::from)
+            }
+            Err(e) => Err(e),
+        })
+    }
+
     /// idle_in_transaction_session_timeout: if nothing else arrives on this connection within
     /// `limit` after request `generation`, the session is ended (its transaction rolled back,
     /// its locks released) and the client's next message is answered with FATAL 25P03.
@@ -501,6 +523,7 @@ impl SimpleQueryHandler for Connection {
         // One statement is parsed here (parsing never waits) so that a short one runs here too.
         let single = self.session.lock().as_ref().and_then(|s| s.prepare_single(&sql));
         let results = match single {
+            Some(p) if p.is_commit() => vec![self.commit_async().await?],
             Some(p) => match self.try_without_waiting(&p, &[])? {
                 Some(done) => vec![done],
                 None => {
@@ -761,6 +784,7 @@ impl ExtendedQueryHandler for Connection {
         let prepared = portal.statement.statement.clone();
         let params = decode_params(portal);
         let tried = match &params {
+            Ok(_) if prepared.is_commit() => Some(self.commit_async().await?),
             Ok(values) => self.try_without_waiting(&prepared, values)?,
             Err(_) => None,
         };

@@ -22,7 +22,7 @@ use super::error::SqlError;
 use super::exec::ExecCtx;
 use super::plan::{Access, Binder, InsertPlan, LockOverride, ModifyPlan, SelectPlan, Source};
 use super::types::{SqlType, now_micros, parse_text};
-use crate::txn::{IsolationLevel, Transaction, TxnOptions};
+use crate::txn::{CommitProgress, CommitWait, IsolationLevel, Transaction, TxnOptions};
 use crate::types::{Row, Value};
 
 /// The transaction state a client sees in ReadyForQuery.
@@ -109,6 +109,12 @@ impl Prepared {
             Bound::Select(plan) => plan.reads_few_rows(),
             _ => false,
         })
+    }
+
+    /// Whether it is COMMIT (or END), which the server runs with
+    /// [`Session::commit_without_waiting`] and an async wait for the disk.
+    pub fn is_commit(&self) -> bool {
+        matches!(self.kind, Kind::Utility(Utility::Commit))
     }
 
     /// Whether running it can never wait (for a row lock, a commit's fsync, a safe snapshot):
@@ -902,6 +908,39 @@ impl Session {
             }
             ok => Some(ok),
         }
+    }
+
+    /// COMMIT as the server runs it, never blocking the calling thread: ends the block as
+    /// COMMIT does and returns the command tag and, when the commit record must reach the disk
+    /// before the commit may be acknowledged, the wait to await first
+    /// ([`CommitWait::durable`]; until then the commit is neither visible nor acknowledged).
+    /// A failed block is rolled back (tag ROLLBACK), as by COMMIT.
+    pub fn commit_without_waiting(&mut self) -> Result<(String, Option<CommitWait>), SqlError> {
+        let tag = if self.failed { "ROLLBACK" } else { "COMMIT" };
+        let txn = self.txn.take();
+        let was_failed = self.failed;
+        self.end_block();
+        let wait = match txn {
+            Some(t) if was_failed => {
+                t.rollback();
+                None
+            }
+            Some(mut t) => {
+                t.set_synchronous_commit(self.setting("synchronous_commit") != Some("off"));
+                let progress = t.commit_start().map_err(SqlError::from);
+                match progress {
+                    Ok(CommitProgress::Done(_)) => None,
+                    Ok(CommitProgress::Logged(wait)) => Some(wait),
+                    Err(e) => {
+                        self.publish("idle", "COMMIT");
+                        return Err(e);
+                    }
+                }
+            }
+            None => None,
+        };
+        self.publish("idle", "COMMIT");
+        Ok((tag.to_string(), wait))
     }
 
     /// Records that a statement failed: a block becomes failed; in autocommit the transaction

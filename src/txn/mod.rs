@@ -21,4 +21,6 @@ pub use locks::{LockMode, WaitPolicy};
 pub use mvcc::{
     CommitBatch, Database, DatabaseOptions, IsolationLevel, LockRow, Stats, TxnOptions,
 };
-pub use transaction::{Change, CommitInfo, LockOutcome, Modified, Transaction};
+pub use transaction::{
+    Change, CommitInfo, CommitProgress, CommitWait, LockOutcome, Modified, Transaction,
+};

@@ -308,7 +308,22 @@ impl Transaction {
 
     /// Commits. A failed transaction is rolled back instead and 25P02 returned; a
     /// serialization failure at commit rolls back too.
-    pub fn commit(mut self) -> Result<CommitInfo> {
+    pub fn commit(self) -> Result<CommitInfo> {
+        match self.commit_start()? {
+            CommitProgress::Done(info) => Ok(info),
+            CommitProgress::Logged(mut wait) => {
+                let durable = wait.log.wait_durable(wait.lsn);
+                wait.finished = true;
+                finish_commit(&wait.db, wait.id, wait.ts, durable)
+            }
+        }
+    }
+
+    /// The first half of [`Transaction::commit`]: checks, logs the commit record and returns
+    /// without waiting for the disk. With [`CommitProgress::Logged`] the commit is decided
+    /// but neither visible nor acknowledged (its locks are held) until
+    /// [`CommitWait::durable`] has seen the record reach the disk.
+    pub fn commit_start(mut self) -> Result<CommitProgress> {
         self.done = true;
         let id = self.id;
         let mut guard = self.db.shared.inner.lock();
@@ -324,25 +339,10 @@ impl Transaction {
             }
         };
         match step {
-            CommitStep::Done(commit_ts) => Ok(CommitInfo { commit_ts }),
+            CommitStep::Done(commit_ts) => Ok(CommitProgress::Done(CommitInfo { commit_ts })),
             CommitStep::WaitDurable { ts, lsn, log } => {
-                drop(guard);
-                let durable = log.wait_durable(lsn);
-                let mut guard = self.db.shared.inner.lock();
-                match durable {
-                    Ok(()) => {
-                        guard.publish_ready();
-                        debug_assert!(!guard.active.contains_key(&id), "published");
-                        Ok(CommitInfo { commit_ts: Some(ts) })
-                    }
-                    Err(e) => {
-                        guard.abandon_pending();
-                        if guard.active.contains_key(&id) {
-                            guard.rollback(id);
-                        }
-                        Err(log_failed(&e.to_string()))
-                    }
-                }
+                let wait = CommitWait { db: self.db.clone(), id, ts, lsn, log, finished: false };
+                Ok(CommitProgress::Logged(wait))
             }
         }
     }
@@ -365,6 +365,86 @@ impl Drop for Transaction {
     fn drop(&mut self) {
         if !self.done {
             self.db.shared.inner.lock().rollback(self.id);
+        }
+    }
+}
+
+/// Where a commit stands after [`Transaction::commit_start`].
+pub enum CommitProgress {
+    /// Committed and visible (nothing to log, or synchronous_commit off).
+    Done(CommitInfo),
+    /// The commit record is in the log; wait for it with [`CommitWait::durable`].
+    Logged(CommitWait),
+}
+
+/// A commit whose record waits to be durable. Dropped without waiting (its task ended), a
+/// thread finishes the wait: the commit still becomes visible once durable and its locks are
+/// released; only its acknowledgement is lost, as when a client disconnects.
+pub struct CommitWait {
+    db: Database,
+    id: TxnId,
+    ts: CommitTs,
+    lsn: crate::wal::Lsn,
+    log: std::sync::Arc<crate::wal::Log>,
+    finished: bool,
+}
+
+impl Drop for CommitWait {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let (db, id, ts, lsn, log) =
+            (self.db.clone(), self.id, self.ts, self.lsn, self.log.clone());
+        let wait_and_publish = move || {
+            let durable = log.wait_durable(lsn);
+            let _ = finish_commit(&db, id, ts, durable);
+        };
+        // Off the dropping (async) thread; inline only if no thread can be had.
+        let work = std::sync::Arc::new(parking_lot::Mutex::new(Some(wait_and_publish)));
+        let for_thread = work.clone();
+        let spawned = std::thread::Builder::new()
+            .name("isola-commit-wait".into())
+            .spawn(move || for_thread.lock().take().map(|f| f()));
+        if spawned.is_err()
+            && let Some(f) = work.lock().take()
+        {
+            f();
+        }
+    }
+}
+
+impl CommitWait {
+    /// Waits without blocking a thread (the log's writer does the write and sync), then makes
+    /// the commit visible and releases its locks.
+    pub async fn durable(mut self) -> Result<CommitInfo> {
+        let durable = self.log.durable(self.lsn).await;
+        self.finished = true;
+        finish_commit(&self.db, self.id, self.ts, durable)
+    }
+}
+
+/// After a logged commit's wait: publishes it (and every earlier durable commit), or on a log
+/// failure abandons what did not reach the disk.
+fn finish_commit(
+    db: &Database,
+    id: TxnId,
+    ts: CommitTs,
+    durable: Result<()>,
+) -> Result<CommitInfo> {
+    let mut guard = db.shared.inner.lock();
+    match durable {
+        Ok(()) => {
+            guard.publish_ready();
+            debug_assert!(!guard.active.contains_key(&id), "published");
+            Ok(CommitInfo { commit_ts: Some(ts) })
+        }
+        Err(e) => {
+            guard.abandon_pending();
+            if guard.active.contains_key(&id) {
+                guard.rollback(id);
+            }
+            Err(log_failed(&e.to_string()))
         }
     }
 }

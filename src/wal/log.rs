@@ -22,6 +22,11 @@
 //! the LSNs or a bad header in an older segment is corruption: recovery refuses, naming the
 //! file and the offset.
 //!
+//! ASYNC WAITERS. A task on the server's runtime must not block on the disk: it waits with
+//! [`Log::durable`], which asks the log's writer thread to lead a flush now and sleeps until
+//! the durable LSN (published on a watch channel after every flush) reaches its record. The
+//! writer joins the same group commit as the blocking waiters.
+//!
 //! FAIL-STOP. If a write or sync fails, the log records the failure and every later append
 //! and wait returns it: the database stops accepting writes instead of carrying on with an
 //! unknown durable state.
@@ -84,6 +89,10 @@ pub struct Log {
     options: LogOptions,
     state: Mutex<AppendState>,
     flushed: Condvar,
+    /// The durable LSN after each flush (or failed flush), for async waiters.
+    durable_watch: tokio::sync::watch::Sender<Lsn>,
+    /// Set (and signalled) to make the writer thread flush now instead of at its next tick.
+    flush_request: Arc<(Mutex<bool>, Condvar)>,
     writer: Mutex<SegmentWriter>,
     syncs: AtomicU64,
     frames: AtomicU64,
@@ -338,6 +347,8 @@ impl Log {
                 failed: None,
             }),
             flushed: Condvar::new(),
+            durable_watch: tokio::sync::watch::Sender::new(replay.next),
+            flush_request: Arc::new((Mutex::new(false), Condvar::new())),
             writer: Mutex::new(SegmentWriter { file, path, size }),
             syncs: AtomicU64::new(0),
             frames: AtomicU64::new(0),
@@ -345,13 +356,22 @@ impl Log {
         });
         let weak = Arc::downgrade(&log);
         let delay = log.options.writer_delay;
+        let request = log.flush_request.clone();
         std::thread::Builder::new()
             .name("isola-wal-writer".into())
             .spawn(move || {
                 // Sleep first: a commit acknowledged with synchronous_commit = off is only
-                // promised to reach the disk within one delay, not at the writer's start.
+                // promised to reach the disk within one delay, not at the writer's start. An
+                // async waiter (`Log::durable`) wakes it early.
                 loop {
-                    std::thread::sleep(delay);
+                    {
+                        let (requested, wake) = &*request;
+                        let mut requested = requested.lock();
+                        if !*requested {
+                            wake.wait_for(&mut requested, delay);
+                        }
+                        *requested = false;
+                    }
                     let Some(log) = weak.upgrade() else { break };
                     let _ = log.flush();
                 }
@@ -448,6 +468,29 @@ impl Log {
                 Err(e) => st.failed = Some(e.to_string()),
             }
             self.flushed.notify_all();
+            self.durable_watch.send_replace(st.durable);
+        }
+    }
+
+    /// [`Log::wait_durable`] for async code: the writer thread does the write and sync (in
+    /// the same group commit as blocking waiters); the task sleeps until `lsn` is durable.
+    pub async fn durable(&self, lsn: Lsn) -> Result<()> {
+        let mut changed = self.durable_watch.subscribe();
+        loop {
+            {
+                let st = self.state.lock();
+                if let Some(e) = &st.failed {
+                    return Err(Error::Io(e.clone()));
+                }
+                if st.durable >= lsn {
+                    return Ok(());
+                }
+            }
+            let (requested, wake) = &*self.flush_request;
+            *requested.lock() = true;
+            wake.notify_one();
+            // The sender lives as long as the log, which `self` keeps alive.
+            let _ = changed.changed().await;
         }
     }
 
