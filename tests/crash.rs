@@ -88,14 +88,23 @@ async fn transfer_loop(
         // Updates in id order: no deadlocks, only waits.
         let (first, first_delta, second, second_delta) =
             if a < b { (a, -amount, b, amount) } else { (b, amount, a, -amount) };
-        let sql = format!(
-            "BEGIN;
-             UPDATE acct SET bal = bal + {first_delta} WHERE id = {first};
-             UPDATE acct SET bal = bal + {second_delta} WHERE id = {second};
-             INSERT INTO ledger VALUES ('{id}', {a}, {b}, {amount});
-             COMMIT;"
-        );
-        match client.batch_execute(&sql).await {
+        let outcome = if i % 2 == 0 {
+            // One query string: the server runs it on its blocking pool, COMMIT included.
+            let sql = format!(
+                "BEGIN;
+                 UPDATE acct SET bal = bal + {first_delta} WHERE id = {first};
+                 UPDATE acct SET bal = bal + {second_delta} WHERE id = {second};
+                 INSERT INTO ledger VALUES ('{id}', {a}, {b}, {amount});
+                 COMMIT;"
+            );
+            client.batch_execute(&sql).await
+        } else {
+            // Statement by statement, extended protocol: one-row writes tried on the
+            // connection's task, COMMIT awaiting the log asynchronously.
+            one_by_one(&client, &id, (first, first_delta), (second, second_delta), (a, b, amount))
+                .await
+        };
+        match outcome {
             Ok(()) => acked.lock().unwrap().push((id, a, b, amount)),
             Err(e) if e.is_closed() || e.code().is_none() => return, // the server died
             Err(_) => {
@@ -103,6 +112,26 @@ async fn transfer_loop(
             }
         }
     }
+}
+
+async fn one_by_one(
+    client: &Client,
+    id: &str,
+    (first, first_delta): (i64, i64),
+    (second, second_delta): (i64, i64),
+    (from, to, amount): (i64, i64, i64),
+) -> Result<(), tokio_postgres::Error> {
+    client.execute("BEGIN", &[]).await?;
+    let update = "UPDATE acct SET bal = bal + $1 WHERE id = $2";
+    client.execute(update, &[&(first_delta as i32), &(first as i32)]).await?;
+    client.execute(update, &[&(second_delta as i32), &(second as i32)]).await?;
+    client
+        .execute(
+            "INSERT INTO ledger VALUES ($1, $2, $3, $4)",
+            &[&id, &(from as i32), &(to as i32), &(amount as i32)],
+        )
+        .await?;
+    client.execute("COMMIT", &[]).await.map(|_| ())
 }
 
 async fn check(client: &Client, acked: &[Ack]) {
@@ -171,6 +200,17 @@ async fn sigkill_at_random_moments_loses_no_acknowledged_commit() {
     }
     eprintln!("{kills} kills, {total_acked} acknowledged transfers, all present and consistent");
     assert!(total_acked > 0, "no transfer was ever acknowledged");
+    let by_form = |odd: bool| {
+        let acked = acked.lock().unwrap();
+        acked
+            .iter()
+            .filter(|(id, ..)| {
+                id.rsplit('-').next().unwrap().ends_with(['1', '3', '5', '7', '9']) == odd
+            })
+            .count()
+    };
+    assert!(by_form(false) > 0, "no one-string transfer was acknowledged");
+    assert!(by_form(true) > 0, "no statement-by-statement transfer was acknowledged");
     server.kill();
     let _ = std::fs::remove_dir_all(&dir);
 }
