@@ -8,7 +8,7 @@
 use crate::catalog::TableId;
 use crate::storage::CommitTs;
 use crate::txn::CommitBatch;
-use crate::types::{Row, Value};
+use crate::types::Value;
 
 /// Input that does not decode: truncated, an unknown tag, or bad UTF-8.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,7 +113,10 @@ impl Encoder<'_> {
         self.u32(0); // body length, patched below
         let body = self.0.len();
         match record {
-            Record::Commit(batch) => self.commit_body(batch.txn, batch.commit_ts, &batch.writes),
+            Record::Commit(batch) => {
+                let writes = batch.writes.iter().map(|(t, k, r)| (*t, k.as_slice(), r.as_deref()));
+                self.commit_body(batch.txn, batch.commit_ts, writes)
+            }
             Record::Ddl(ddl) => self.ddl(ddl),
         }
         let len = (self.0.len() - body) as u32;
@@ -132,17 +135,17 @@ impl Encoder<'_> {
         self.str(&ddl.text);
     }
 
-    fn commit_body(
+    fn commit_body<'a>(
         &mut self,
         txn: u64,
         commit_ts: CommitTs,
-        writes: &[(TableId, Vec<Value>, Option<Row>)],
+        writes: impl ExactSizeIterator<Item = (TableId, &'a [Value], Option<&'a [Value]>)>,
     ) {
         self.u64(txn);
         self.u64(commit_ts);
         self.u32(writes.len() as u32);
         for (table, key, row) in writes {
-            self.u32(*table);
+            self.u32(table);
             self.values(key);
             match row {
                 Some(row) => {
@@ -158,12 +161,25 @@ impl Encoder<'_> {
 /// Appends a commit record for a batch (the same bytes as `Encoder::record(&Record::Commit)`,
 /// without cloning the batch).
 pub fn encode_commit(buf: &mut Vec<u8>, batch: &CommitBatch) {
+    let writes =
+        batch.writes.iter().map(|(table, key, row)| (*table, key.as_slice(), row.as_deref()));
+    encode_commit_rows(buf, batch.txn, batch.commit_ts, writes);
+}
+
+/// Appends a commit record from borrowed rows: `(table, key, final row or None for a
+/// deletion)` per written row, the same bytes as [`encode_commit`].
+pub fn encode_commit_rows<'a>(
+    buf: &mut Vec<u8>,
+    txn: u64,
+    commit_ts: CommitTs,
+    writes: impl ExactSizeIterator<Item = (TableId, &'a [Value], Option<&'a [Value]>)>,
+) {
     let mut e = Encoder(buf);
     let start = e.0.len();
     e.u8(RECORD_COMMIT);
     e.u32(0);
     let body = e.0.len();
-    e.commit_body(batch.txn, batch.commit_ts, &batch.writes);
+    e.commit_body(txn, commit_ts, writes);
     let len = (e.0.len() - body) as u32;
     e.0[start + 1..start + 5].copy_from_slice(&len.to_le_bytes());
 }
@@ -283,6 +299,25 @@ impl<'a> Decoder<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_commit_encodes_alike_from_a_batch_and_from_borrowed_rows() {
+        let batch = CommitBatch {
+            txn: 3,
+            commit_ts: 5,
+            writes: vec![
+                (1, vec![Value::Int(1)], Some(vec![Value::Int(1), Value::Text("a".into())])),
+                (2, vec![Value::Text("k".into())], None),
+            ],
+        };
+        let (mut from_batch, mut from_rows, mut from_record) = (Vec::new(), Vec::new(), Vec::new());
+        encode_commit(&mut from_batch, &batch);
+        let writes = batch.writes.iter().map(|(t, k, r)| (*t, k.as_slice(), r.as_deref()));
+        encode_commit_rows(&mut from_rows, 3, 5, writes);
+        Encoder(&mut from_record).record(&Record::Commit(batch.clone()));
+        assert_eq!(from_batch, from_rows);
+        assert_eq!(from_batch, from_record);
+    }
 
     #[test]
     fn records_round_trip() {

@@ -429,6 +429,25 @@ impl Log {
         Ok(st.next)
     }
 
+    /// Appends a commit record from borrowed rows (see
+    /// [`super::encoding::encode_commit_rows`]): no batch is built.
+    pub fn append_commit_rows<'a>(
+        &self,
+        txn: u64,
+        commit_ts: u64,
+        writes: impl ExactSizeIterator<
+            Item = (u32, &'a [crate::types::Value], Option<&'a [crate::types::Value]>),
+        >,
+    ) -> Result<Lsn> {
+        let mut st = self.state.lock();
+        if let Some(e) = &st.failed {
+            return Err(Error::Io(e.clone()));
+        }
+        super::encoding::encode_commit_rows(&mut st.buffer, txn, commit_ts, writes);
+        st.next += 1;
+        Ok(st.next)
+    }
+
     /// Whether every record before `lsn` is durable.
     pub fn is_durable(&self, lsn: Lsn) -> bool {
         self.state.lock().durable >= lsn
