@@ -851,14 +851,16 @@ impl Inner {
             return Ok(CommitStep::Done(None));
         };
         let mut durable_at = None;
-        if !keys.is_empty() && self.commit_hook.is_none() && self.log.is_some() {
+        if !keys.is_empty()
+            && self.commit_hook.is_none()
+            && let Some(log) = &self.log
+        {
             // The usual case: encode the final rows straight from their chains.
             let store = &self.store;
             let writes = keys.iter().map(|(table, key)| {
                 let chain = store.chain(*table, key).expect("a written row");
                 (*table, key.as_slice(), chain.head().and_then(|v| v.row.as_deref()))
             });
-            let log = self.log.as_ref().expect("checked");
             durable_at = Some(log.append_commit_rows(txn, ts, writes)?);
         } else if !keys.is_empty() && (self.commit_hook.is_some() || self.log.is_some()) {
             let writes = keys
