@@ -47,9 +47,10 @@ pub enum Error {
     /// XX001: durable data that does not read back (a corrupt log record or checkpoint), with
     /// the file and offset.
     Corrupt(String),
-    /// The step would have had to wait for a row lock, and the transaction had asked not to
-    /// wait ([`crate::Transaction::refuse_waits`]): nothing was changed, run the statement
-    /// again where waiting is allowed. Never meant for a client (XX000 if it reached one).
+    /// The step has to wait for a row lock and the transaction runs on an async task
+    /// ([`crate::Transaction::wait_as_task`]): the wait is queued for the task (or, for a wait
+    /// only a thread can take, not queued) and the statement, which has written nothing, runs
+    /// again once it is over. Never meant for a client (XX000 if it reached one).
     WouldWait,
 }
 

@@ -315,3 +315,86 @@ async fn malformed_protocol_messages_close_only_their_own_connection() {
     let n: i64 = again.query_one("SELECT count(*) FROM kept", &[]).await.unwrap().get(0);
     assert_eq!(n, 2);
 }
+
+/// Inside a transaction block a one-row write waits for its row's lock on the connection's
+/// own task (not a blocking thread): the wait still ends by lock_timeout (55P03), by
+/// statement_timeout and by a cancel request (57014), leaving the block failed (25P02), and a
+/// granted wait resumes the statement on the newest row.
+#[tokio::test]
+async fn a_blocks_row_lock_wait_ends_by_timeouts_cancel_or_grant() {
+    let port = common::start_server();
+    let setup = connect(port).await;
+    setup
+        .batch_execute(
+            "CREATE TABLE acct (id int PRIMARY KEY, balance int); INSERT INTO acct VALUES (1, 100)",
+        )
+        .await
+        .unwrap();
+    let holder = connect(port).await;
+    holder
+        .batch_execute("BEGIN; UPDATE acct SET balance = balance + 1 WHERE id = 1")
+        .await
+        .unwrap();
+    let update = "UPDATE acct SET balance = balance + $1 WHERE id = $2";
+
+    for (setting, expected_code, expected_message) in [
+        ("lock_timeout = '200ms'", "55P03", "lock timeout"),
+        ("statement_timeout = '200ms'", "57014", "statement timeout"),
+    ] {
+        let waiter = connect(port).await;
+        waiter.batch_execute(&format!("SET {setting}; BEGIN")).await.unwrap();
+        let err = waiter.execute(update, &[&10i32, &1i32]).await.unwrap_err();
+        assert_eq!(code(&err), expected_code, "{setting}: {err}");
+        let message = err.as_db_error().map(|e| e.message().to_string()).unwrap_or_default();
+        assert!(message.contains(expected_message), "{setting}: {err}");
+        let after = waiter.execute("SELECT 1", &[]).await.unwrap_err();
+        assert_eq!(code(&after), "25P02", "the block is failed after {setting}");
+        waiter.batch_execute("ROLLBACK").await.unwrap();
+    }
+
+    // A cancel request.
+    let waiter = connect(port).await;
+    waiter.batch_execute("BEGIN").await.unwrap();
+    let token = waiter.cancel_token();
+    let waiting = tokio::spawn(async move {
+        let result = waiter.execute(update, &[&10i32, &1i32]).await;
+        (waiter, result)
+    });
+    let started = Instant::now();
+    while !waiting.is_finished() {
+        assert!(started.elapsed() < Duration::from_secs(120), "the wait was never canceled");
+        token.cancel_query(NoTls).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (waiter, result) = waiting.await.unwrap();
+    let err = result.unwrap_err();
+    assert_eq!(code(&err), "57014", "{err}");
+    waiter.batch_execute("ROLLBACK").await.unwrap();
+
+    // Granted: the waiter resumes when the holder commits and updates the newest row.
+    waiter.batch_execute("BEGIN").await.unwrap();
+    let waiting = tokio::spawn(async move {
+        let result = waiter.execute(update, &[&10i32, &1i32]).await;
+        (waiter, result)
+    });
+    let started = Instant::now();
+    loop {
+        let waiting_now: i64 = setup
+            .query_one("SELECT count(*) FROM isola_stat_activity WHERE waiting", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if waiting_now == 1 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the update never waited");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    holder.batch_execute("COMMIT").await.unwrap();
+    let (waiter, result) = waiting.await.unwrap();
+    assert_eq!(result.unwrap(), 1);
+    waiter.batch_execute("COMMIT").await.unwrap();
+    let balance: i32 =
+        setup.query_one("SELECT balance FROM acct WHERE id = 1", &[]).await.unwrap().get(0);
+    assert_eq!(balance, 111, "the holder's +1 and the waiter's +10");
+}

@@ -50,7 +50,7 @@ use super::Shared;
 use super::batch::Deferred;
 use super::security::Credentials;
 use crate::sql::types::{decode_binary, encode_binary, format_text, parse_text};
-use crate::sql::{Outcome, Prepared, Session, SqlError, SqlType, TxStatus};
+use crate::sql::{LockWaitPoll, Outcome, Prepared, Session, SqlError, SqlType, Tried, TxStatus};
 use crate::types::{Row, Value};
 
 /// One client connection.
@@ -61,6 +61,9 @@ pub struct Connection {
     auth: Arc<Mutex<AuthStage>>,
     /// Requests started on this connection, for the idle-in-transaction timer.
     activity: Arc<AtomicU64>,
+    /// Wakes this connection's task when a row-lock wait it left queued ends (granted,
+    /// canceled); see [`Connection::try_as_task`].
+    lock_wakeup: Arc<tokio::sync::Notify>,
 }
 
 /// The session is gone: ended by idle_in_transaction_session_timeout (or the connection is
@@ -192,6 +195,7 @@ impl Connection {
             pid: Arc::new(Mutex::new(None)),
             auth: Arc::new(Mutex::new(AuthStage::Start)),
             activity: Arc::new(AtomicU64::new(0)),
+            lock_wakeup: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -245,12 +249,13 @@ impl Connection {
         Ok(out)
     }
 
-    /// Tries a statement that writes at most one row here, on the connection's task, with row
-    /// lock waits refused ([`Session::try_execute_without_waiting`]): most such statements
-    /// find their row free, and skip the hop to the blocking pool (a thread switch each way,
-    /// five times in a TPC-B transaction). `None`: it would have waited, or does not qualify;
-    /// run it on the blocking pool.
-    fn try_without_waiting(
+    /// Runs a statement that writes at most one row here, on the connection's task
+    /// ([`Session::try_execute_as_task`]): no hop to the blocking pool (a thread switch each
+    /// way, five times in a TPC-B transaction). A wait for its row's lock is queued like any
+    /// other (FIFO, deadlock detection) but awaited here; once granted, the statement runs
+    /// again, holding the lock. `None`: it does not qualify, or needs a wait only a blocking
+    /// thread can take; run it on the blocking pool.
+    async fn try_as_task(
         &self,
         prepared: &Prepared,
         params: &[Value],
@@ -259,15 +264,48 @@ impl Connection {
             return Ok(None);
         }
         let generation = self.activity.fetch_add(1, Ordering::SeqCst) + 1;
-        let mut guard = self.session.lock();
-        let s = guard.as_mut().ok_or_else(session_gone)?;
-        let Some(out) = s.try_execute_without_waiting(prepared, params) else {
-            return Ok(None);
+        let mut again = false;
+        let out = loop {
+            let tried = {
+                let mut guard = self.session.lock();
+                let s = guard.as_mut().ok_or_else(session_gone)?;
+                s.try_execute_as_task(prepared, params, &self.lock_wakeup, again)
+            };
+            match tried {
+                Tried::Done(out) => break out,
+                Tried::NotTried => return Ok(None),
+                Tried::Waiting => {}
+            }
+            loop {
+                let poll = {
+                    let mut guard = self.session.lock();
+                    guard.as_mut().ok_or_else(session_gone)?.poll_lock_wait()
+                };
+                match poll {
+                    LockWaitPoll::Over => break,
+                    LockWaitPoll::Failed(e) => {
+                        self.arm_idle_timer(generation, self.idle_limit());
+                        return Ok(Some(Err(e)));
+                    }
+                    LockWaitPoll::Pending(deadline) => {
+                        let woken = self.lock_wakeup.notified();
+                        match deadline {
+                            Some(d) => {
+                                let _ = tokio::time::timeout_at(d.into(), woken).await;
+                            }
+                            None => woken.await,
+                        }
+                    }
+                }
+            }
+            again = true;
         };
-        let idle_limit = s.idle_in_transaction_timeout();
-        drop(guard);
-        self.arm_idle_timer(generation, idle_limit);
+        self.arm_idle_timer(generation, self.idle_limit());
         Ok(Some(out))
+    }
+
+    fn idle_limit(&self) -> Option<Duration> {
+        self.session.lock().as_ref().and_then(|s| s.idle_in_transaction_timeout())
     }
 
     /// COMMIT without a blocking thread: the commit is decided and logged here, and the wait
@@ -351,6 +389,7 @@ impl Connection {
             pid: self.pid.clone(),
             auth: self.auth.clone(),
             activity: self.activity.clone(),
+            lock_wakeup: self.lock_wakeup.clone(),
         }
     }
 
@@ -524,7 +563,7 @@ impl SimpleQueryHandler for Connection {
         let single = self.session.lock().as_ref().and_then(|s| s.prepare_single(&sql));
         let results = match single {
             Some(p) if p.is_commit() => vec![self.commit_async().await?],
-            Some(p) => match self.try_without_waiting(&p, &[])? {
+            Some(p) => match self.try_as_task(&p, &[]).await? {
                 Some(done) => vec![done],
                 None => {
                     self.with_session_maybe_inline(p.runs_inline(), move |s| s.execute_single(&p))
@@ -785,7 +824,7 @@ impl ExtendedQueryHandler for Connection {
         let params = decode_params(portal);
         let tried = match &params {
             Ok(_) if prepared.is_commit() => Some(self.commit_async().await?),
-            Ok(values) => self.try_without_waiting(&prepared, values)?,
+            Ok(values) => self.try_as_task(&prepared, values).await?,
             Err(_) => None,
         };
         let result = match tried {

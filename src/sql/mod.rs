@@ -19,7 +19,7 @@ pub mod types;
 
 pub use engine::Engine;
 pub use error::SqlError;
-pub use session::{Outcome, Prepared, Session, TxStatus};
+pub use session::{LockWaitPoll, Outcome, Prepared, Session, Tried, TxStatus};
 pub use types::SqlType;
 
 /// The version isola reports as `server_version` (PostgreSQL-shaped, so drivers parse it).

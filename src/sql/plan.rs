@@ -212,9 +212,15 @@ fn any_subquery<'a>(exprs: impl IntoIterator<Item = &'a BExpr>) -> bool {
 impl ModifyPlan {
     /// Whether it changes at most one row, found by its whole primary key, with no subquery:
     /// its only possible wait is for that row's lock, before anything is written (the server
-    /// may then try it where it cannot wait, see `Transaction::refuse_waits`).
+    /// may run it on an async task, see `Transaction::wait_as_task`).
+    /// An UPDATE of a primary key column does not qualify: it deletes the old key before it
+    /// may wait for the new one.
     pub fn touches_one_row(&self) -> bool {
         let Access::PkPoint(keys) = &self.access else { return false };
+        let mut assigned_columns = self.assignments.iter().flatten().map(|(c, _)| c);
+        if assigned_columns.any(|c| self.table.primary_key.contains(c)) {
+            return false;
+        }
         let assigned = self.assignments.iter().flatten().map(|(_, e)| e);
         let returned = self.returning.iter().flat_map(|(exprs, _)| exprs);
         !any_subquery(keys.iter().chain(&self.filter).chain(assigned).chain(returned))

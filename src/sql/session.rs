@@ -22,7 +22,9 @@ use super::error::SqlError;
 use super::exec::ExecCtx;
 use super::plan::{Access, Binder, InsertPlan, LockOverride, ModifyPlan, SelectPlan, Source};
 use super::types::{SqlType, now_micros, parse_text};
-use crate::txn::{CommitProgress, CommitWait, IsolationLevel, Transaction, TxnOptions};
+use crate::txn::{
+    CommitProgress, CommitWait, IsolationLevel, TaskWaitPoll, Transaction, TxnOptions,
+};
 use crate::types::{Row, Value};
 
 /// The transaction state a client sees in ReadyForQuery.
@@ -142,6 +144,30 @@ impl Prepared {
     }
 }
 
+/// The outcome of [`Session::try_execute_as_task`].
+#[derive(Debug)]
+pub enum Tried {
+    /// Ran (successfully or not).
+    Done(Result<Outcome, SqlError>),
+    /// Queued for its row's lock: await the wakeup, follow [`Session::poll_lock_wait`], then
+    /// run it again.
+    Waiting,
+    /// Not run (it does not qualify, or needs a wait a task cannot take): run it where it may
+    /// block.
+    NotTried,
+}
+
+/// The outcome of [`Session::poll_lock_wait`].
+#[derive(Debug)]
+pub enum LockWaitPoll {
+    /// Granted (or nothing queued): run the statement again.
+    Over,
+    /// Still queued; look again when woken or at this deadline.
+    Pending(Option<Instant>),
+    /// The wait ended in this error (cancel request, lock or statement timeout).
+    Failed(SqlError),
+}
+
 /// Statements the session handles itself.
 #[derive(Clone, Debug)]
 enum Utility {
@@ -192,6 +218,11 @@ pub struct Session {
     settings: Vec<(String, String)>,
     copy: Option<CopyState>,
     block_started: Option<Instant>,
+    /// The running (or last) statement's statement_timeout deadline.
+    statement_deadline: Option<Instant>,
+    /// Set while a statement runs again after a lock wait left to the server's task: it keeps
+    /// its first run's deadline.
+    keep_statement_deadline: bool,
 }
 
 pub const SETTINGS: &[(&str, &str)] = &[
@@ -698,6 +729,8 @@ impl Session {
             defaults: TxnModes::default(),
             settings: SETTINGS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             copy: None,
+            statement_deadline: None,
+            keep_statement_deadline: false,
             block_started: None,
         }
     }
@@ -877,36 +910,56 @@ impl Session {
         vec![self.execute_without_parameters(p)]
     }
 
-    /// Runs a statement that [`Prepared::writes_one_row`] inside a transaction block, refusing
-    /// to wait: `None` if it would have waited for a row lock (having written nothing; the
-    /// caller runs it again with [`Session::execute`] where waiting is allowed) or if it does
-    /// not qualify (autocommit, whose COMMIT waits for the log; a failed block; a block that
-    /// may wait for a safe snapshot). A failure is recorded as [`Session::statement_failed`]
-    /// does.
-    pub fn try_execute_without_waiting(
+    /// Runs a statement that [`Prepared::writes_one_row`] inside a transaction block on the
+    /// caller's async task, whose waits for its row's lock are left to `wakeup`
+    /// ([`crate::Transaction::wait_as_task`]). `again`: this is the same statement run again
+    /// after its wait ([`Session::poll_lock_wait`] said it is over): it keeps its first
+    /// run's statement deadline. A failure is recorded as [`Session::statement_failed`] does.
+    pub fn try_execute_as_task(
         &mut self,
         p: &Prepared,
         params: &[Value],
-    ) -> Option<Result<Outcome, SqlError>> {
+        wakeup: &Arc<tokio::sync::Notify>,
+        again: bool,
+    ) -> Tried {
         if !self.in_block || self.failed || self.may_wait_for_snapshot() || !p.writes_one_row() {
-            return None;
+            return Tried::NotTried;
         }
-        if p.param_types.len() != params.len() {
-            return None;
+        if p.param_types.len() != params.len() || self.ensure_txn().is_err() {
+            return Tried::NotTried;
         }
-        self.ensure_txn().ok()?;
-        self.txn.as_mut()?.refuse_waits(true);
-        let r = self.execute(p, params);
+        self.keep_statement_deadline = again;
         if let Some(t) = self.txn.as_mut() {
-            t.refuse_waits(false);
+            t.wait_as_task(Some(wakeup.clone()));
+        }
+        let r = self.execute(p, params);
+        self.keep_statement_deadline = false;
+        if let Some(t) = self.txn.as_mut() {
+            t.wait_as_task(None);
         }
         match r {
-            Err(e) if e.is_would_wait() => None,
+            Err(e) if e.is_would_wait() => {
+                let queued = self.txn.as_ref().is_some_and(|t| t.is_waiting_for_lock());
+                if queued { Tried::Waiting } else { Tried::NotTried }
+            }
             Err(e) => {
                 self.statement_failed();
-                Some(Err(e))
+                Tried::Done(Err(e))
             }
-            ok => Some(ok),
+            ok => Tried::Done(ok),
+        }
+    }
+
+    /// Follows a row-lock wait left to the task by [`Session::try_execute_as_task`].
+    pub fn poll_lock_wait(&mut self) -> LockWaitPoll {
+        let Some(t) = self.txn.as_mut() else { return LockWaitPoll::Over };
+        match t.poll_task_wait(Instant::now()) {
+            TaskWaitPoll::Over => LockWaitPoll::Over,
+            TaskWaitPoll::Pending(deadline) => LockWaitPoll::Pending(deadline),
+            TaskWaitPoll::Failed(e) => {
+                self.statement_failed();
+                LockWaitPoll::Failed(SqlError::from(e))
+            }
         }
     }
 
@@ -1088,10 +1141,14 @@ impl Session {
     ) -> Result<Outcome, SqlError> {
         self.ensure_txn()?;
         self.publish("active", sql);
-        let statement_deadline = self
-            .setting("statement_timeout")
-            .and_then(|v| parse_duration(v).ok().flatten())
-            .map(|d| Instant::now() + d);
+        let statement_deadline = if self.keep_statement_deadline {
+            self.statement_deadline
+        } else {
+            self.setting("statement_timeout")
+                .and_then(|v| parse_duration(v).ok().flatten())
+                .map(|d| Instant::now() + d)
+        };
+        self.statement_deadline = statement_deadline;
         let identity = (self.user.clone(), self.database.clone(), self.id);
         let engine = self.engine.clone();
         let txn = self.txn.as_mut().expect("ensured above");

@@ -113,12 +113,32 @@ impl Hold {
     }
 }
 
+/// How a waiting transaction is told that its wait is over: a thread blocked on a condition
+/// variable, or an async task (the server's) awaiting a notification.
+#[derive(Clone, Debug)]
+pub enum Wakeup {
+    Thread(Arc<Condvar>),
+    Task(Arc<tokio::sync::Notify>),
+}
+
+impl Wakeup {
+    pub fn wake(&self) {
+        match self {
+            Wakeup::Thread(c) => {
+                c.notify_all();
+            }
+            // Stores a permit when the task is not yet awaiting: no wakeup is lost.
+            Wakeup::Task(n) => n.notify_one(),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Waiter {
     txn: TxnId,
     mode: LockMode,
     subtxn: SubTxnId,
-    signal: Arc<Condvar>,
+    signal: Wakeup,
 }
 
 #[derive(Debug, Default)]
@@ -199,6 +219,13 @@ impl LockTable {
         self.entries.get(target).and_then(|e| e.held_mode(txn))
     }
 
+    /// How a waiting transaction is woken (for a cancel request).
+    pub fn wakeup_of(&self, txn: TxnId) -> Option<Wakeup> {
+        let (target, _) = self.waiting.get(&txn)?;
+        let entry = self.entries.get(target)?;
+        entry.queue.iter().find(|w| w.txn == txn).map(|w| w.signal.clone())
+    }
+
     /// Whether nobody holds or waits for `target`.
     pub fn is_free(&self, target: &LockTarget) -> bool {
         !self.entries.contains_key(target)
@@ -275,7 +302,7 @@ impl LockTable {
         target: &LockTarget,
         mode: LockMode,
         subtxn: SubTxnId,
-        signal: Arc<Condvar>,
+        signal: Wakeup,
     ) -> Result<(), Vec<WaitEdge>> {
         let entry = self.entries.entry(target.clone()).or_default();
         let waiter = Waiter { txn, mode, subtxn, signal };
@@ -382,7 +409,7 @@ impl LockTable {
                 }
                 entry.grant(txn, mode, subtxn);
                 self.waiting.remove(&txn);
-                waiter.signal.notify_one();
+                waiter.signal.wake();
             } else {
                 pos += 1;
             }
@@ -495,7 +522,7 @@ mod tests {
         let signal = Arc::new(Condvar::new());
         assert!(matches!(locks.try_acquire(1, &target(1), Share, 0), Request::Granted));
         assert!(matches!(locks.try_acquire(2, &target(1), Update, 0), Request::Conflict { .. }));
-        locks.enqueue(2, &target(1), Update, 0, signal.clone()).unwrap();
+        locks.enqueue(2, &target(1), Update, 0, Wakeup::Thread(signal.clone())).unwrap();
         // A share request is compatible with the holder but must queue behind the writer.
         assert!(matches!(locks.try_acquire(3, &target(1), Share, 0), Request::Conflict { .. }));
         locks.release_all(1);
@@ -510,9 +537,9 @@ mod tests {
         locks.try_acquire(1, &target(1), Update, 0);
         locks.try_acquire(2, &target(2), Update, 0);
         locks.try_acquire(1, &target(2), Update, 0);
-        locks.enqueue(1, &target(2), Update, 0, signal.clone()).unwrap();
+        locks.enqueue(1, &target(2), Update, 0, Wakeup::Thread(signal.clone())).unwrap();
         locks.try_acquire(2, &target(1), Update, 0);
-        let cycle = locks.enqueue(2, &target(1), Update, 0, signal).unwrap_err();
+        let cycle = locks.enqueue(2, &target(1), Update, 0, Wakeup::Thread(signal)).unwrap_err();
         let path: Vec<(TxnId, TxnId)> = cycle.iter().map(|e| (e.waiter, e.blocker)).collect();
         assert_eq!(path, [(2, 1), (1, 2)]);
         assert!(!locks.is_waiting(2), "the victim leaves the queue");

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
-use super::locks::{LockMode, LockTable, LockTarget, Request, WaitEdge, WaitPolicy};
+use super::locks::{LockMode, LockTable, LockTarget, Request, WaitEdge, WaitPolicy, Wakeup};
 use super::ssi::Ssi;
 use super::transaction::Transaction;
 use crate::catalog::{Catalog, IndexId, KeySpace, TableId};
@@ -167,6 +167,15 @@ pub(super) struct WriteRecord {
 }
 
 /// A running transaction's state.
+/// A row-lock wait left to an async task (see `ActiveTxn::task_wakeup`).
+#[derive(Clone, Debug)]
+pub(super) struct TaskWait {
+    pub lock_deadline: Option<Instant>,
+    pub statement_deadline: Option<Instant>,
+    /// For the lock-timeout error: who waited how long for what.
+    pub detail: String,
+}
+
 pub(super) struct ActiveTxn {
     pub level: IsolationLevel,
     pub read_only: bool,
@@ -185,8 +194,12 @@ pub(super) struct ActiveTxn {
     pub statement_deadline: Option<Instant>,
     /// A cancel request arrived: the current (or next) wait ends with 57014.
     pub cancel_requested: bool,
-    /// A row-lock wait fails at once with [`Error::WouldWait`] instead of waiting.
-    pub refuse_waits: bool,
+    /// Set while the server runs a statement on an async task: a row-lock wait is queued with
+    /// this task's wakeup and the step fails at once with [`Error::WouldWait`]; the task then
+    /// awaits the wait's end and runs the statement again (see `Transaction::wait_as_task`).
+    pub task_wakeup: Option<Arc<tokio::sync::Notify>>,
+    /// The row-lock wait queued for the task: its deadlines and what it waits for.
+    pub task_wait: Option<TaskWait>,
     pub signal: Arc<Condvar>,
     /// Waiting for a safe snapshot (DEFERRABLE).
     pub deferring: bool,
@@ -522,6 +535,9 @@ impl Database {
             Some(t) => {
                 t.cancel_requested = true;
                 t.signal.notify_all();
+                if let Some(wakeup) = inner.locks.wakeup_of(txn) {
+                    wakeup.wake();
+                }
                 true
             }
             None => false,
@@ -812,7 +828,8 @@ impl Inner {
                 lock_timeout: None,
                 statement_deadline: None,
                 cancel_requested: false,
-                refuse_waits: false,
+                task_wakeup: None,
+                task_wait: None,
                 signal: Arc::new(Condvar::new()),
                 deferring: false,
             },
@@ -1052,12 +1069,17 @@ pub(super) fn try_lock_now(
 
 /// Takes a row lock for `txn`, waiting if the policy says so. Returns false when skipped
 /// (SKIP LOCKED). Waiting releases the mutex; deadlocks are detected before sleeping.
+///
+/// `resumable`: the caller is the statement's own row lock (`lock_row`, `insert_row`), taken
+/// before it writes anything, so a task-mode wait may end the step and let the statement run
+/// again once granted (module `transaction`); other waits fall back to a blocking thread.
 pub(super) fn acquire_lock(
     guard: &mut MutexGuard<'_, Inner>,
     txn: TxnId,
     target: &LockTarget,
     mode: LockMode,
     policy: WaitPolicy,
+    resumable: bool,
 ) -> Result<bool> {
     make_implicit_lock_explicit(guard, txn, target);
     let subtxn = guard.txn(txn).subtxn;
@@ -1079,16 +1101,33 @@ pub(super) fn acquire_lock(
                 ),
             });
         }
-        WaitPolicy::Wait if guard.txn(txn).refuse_waits => return Err(Error::WouldWait),
         WaitPolicy::Wait => {}
     }
     let signal = guard.txn(txn).signal.clone();
     let timeout = guard.txn(txn).lock_timeout;
-    if let Err(cycle) = guard.locks.enqueue(txn, target, mode, subtxn, signal.clone()) {
+    let task = guard.txn(txn).task_wakeup.clone();
+    if task.is_some() && !resumable {
+        // Only a wait the statement can resume by running again may be left to the task.
+        return Err(Error::WouldWait);
+    }
+    let wakeup = match &task {
+        Some(task) => Wakeup::Task(task.clone()),
+        None => Wakeup::Thread(signal.clone()),
+    };
+    if let Err(cycle) = guard.locks.enqueue(txn, target, mode, subtxn, wakeup) {
         return Err(Error::Deadlock { detail: describe_deadlock(guard, txn, &cycle) });
     }
     let lock_deadline = timeout.map(|t| Instant::now() + t);
     let statement_deadline = guard.txn(txn).statement_deadline;
+    if task.is_some() {
+        let detail = format!(
+            "T{txn} waited {:?} for {mode} on {}.",
+            timeout.unwrap_or_default(),
+            guard.describe_target(target)
+        );
+        guard.txn_mut(txn).task_wait = Some(TaskWait { lock_deadline, statement_deadline, detail });
+        return Err(Error::WouldWait);
+    }
     let deadline = match (lock_deadline, statement_deadline) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),

@@ -21,7 +21,8 @@
 //! The caller's function runs outside the mutex while the row lock keeps the row stable.
 
 use std::ops::Bound;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use parking_lot::MutexGuard;
 
@@ -132,13 +133,67 @@ impl Transaction {
         result
     }
 
-    /// While set, a step that would wait for a row lock fails at once with
-    /// [`Error::WouldWait`] and leaves the transaction usable (not failed). The server sets it
-    /// to try a statement that writes at most one row on the connection's own thread: if the
-    /// row is locked, nothing was written yet, and it runs the statement again on a thread that
-    /// may wait.
-    pub fn refuse_waits(&mut self, refuse: bool) {
-        self.db.shared.inner.lock().txn_mut(self.id).refuse_waits = refuse;
+    /// Waits as an async task. While `Some`, a step that must wait for its row's lock (an
+    /// update's, delete's, lock's or insert's own row, before it has written anything) queues
+    /// the wait with this wakeup and fails at once with [`Error::WouldWait`], the transaction
+    /// left usable and waiting; the task awaits the wakeup, follows the wait with
+    /// [`Transaction::poll_task_wait`] and, once it is granted, runs the statement again (the
+    /// lock is then held). Any other wait fails with [`Error::WouldWait`] without queueing:
+    /// the statement must then run again where it may block. The server uses this for
+    /// statements that write at most one row and write nothing before their waits.
+    pub fn wait_as_task(&mut self, wakeup: Option<Arc<tokio::sync::Notify>>) {
+        self.db.shared.inner.lock().txn_mut(self.id).task_wakeup = wakeup;
+    }
+
+    /// Whether the transaction is queued for a row lock.
+    pub fn is_waiting_for_lock(&self) -> bool {
+        self.db.shared.inner.lock().locks.is_waiting(self.id)
+    }
+
+    /// Where a row-lock wait left to the task stands (see [`Transaction::wait_as_task`]): over
+    /// (granted, or nothing queued), failed (a cancel request or a lock or statement timeout:
+    /// the wait is withdrawn and the transaction failed), or pending until a deadline.
+    pub fn poll_task_wait(&mut self, now: Instant) -> TaskWaitPoll {
+        let id = self.id;
+        let mut guard = self.db.shared.inner.lock();
+        if !guard.locks.is_waiting(id) {
+            guard.txn_mut(id).task_wait = None;
+            return TaskWaitPoll::Over;
+        }
+        let wait = guard.txn(id).task_wait.clone();
+        let (lock_deadline, statement_deadline, detail) = match wait {
+            Some(w) => (w.lock_deadline, w.statement_deadline, w.detail),
+            None => (None, None, String::new()),
+        };
+        let deadline = match (lock_deadline, statement_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        // As a blocking wait decides (`mvcc::acquire_lock`): the earlier deadline names it.
+        let error = if std::mem::take(&mut guard.txn_mut(id).cancel_requested) {
+            Some(Error::QueryCanceled("canceling statement due to user request".into()))
+        } else if deadline.is_some_and(|d| d <= now) {
+            Some(if lock_deadline == deadline {
+                Error::LockNotAvailable {
+                    message: "canceling statement due to lock timeout".into(),
+                    detail,
+                }
+            } else {
+                Error::QueryCanceled("canceling statement due to statement timeout".into())
+            })
+        } else {
+            None
+        };
+        match error {
+            Some(e) => {
+                guard.locks.cancel_wait(id);
+                let t = guard.txn_mut(id);
+                t.task_wait = None;
+                t.failed = true;
+                TaskWaitPoll::Failed(e)
+            }
+            None => TaskWaitPoll::Pending(deadline),
+        }
     }
 
     /// Sets when the current statement must stop waiting for locks (statement_timeout), and
@@ -367,6 +422,17 @@ impl Drop for Transaction {
             self.db.shared.inner.lock().rollback(self.id);
         }
     }
+}
+
+/// See [`Transaction::poll_task_wait`].
+#[derive(Debug)]
+pub enum TaskWaitPoll {
+    /// Not waiting: granted (run the statement again) or never queued.
+    Over,
+    /// Still queued; look again when woken or at this deadline.
+    Pending(Option<Instant>),
+    /// The wait ended in this error (withdrawn; the transaction is failed).
+    Failed(Error),
 }
 
 /// Where a commit stands after [`Transaction::commit_start`].
@@ -684,7 +750,7 @@ fn lock_row(
         return Ok(LockOutcome::NotFound);
     }
     let target = LockTarget { table, key: key.clone() };
-    if !acquire_lock(guard, txn, &target, mode, policy)? {
+    if !acquire_lock(guard, txn, &target, mode, policy, true)? {
         return Ok(LockOutcome::Skipped);
     }
     let Some(head) = guard.store.chain(table, key).and_then(|c| c.head()) else {
@@ -731,7 +797,7 @@ fn apply_change(
     let new = match change {
         Change::Keep => return Ok(Modified::Unchanged),
         Change::Delete => {
-            if !acquire_lock(guard, txn, &target, LockMode::Update, policy)? {
+            if !acquire_lock(guard, txn, &target, LockMode::Update, policy, false)? {
                 return Ok(Modified::Skipped);
             }
             track_write(guard, txn, table, key, Some(&old), None, "deleted")?;
@@ -744,18 +810,18 @@ fn apply_change(
     let new_key = def.key_of(&new);
     if new_key != *key {
         // A primary key change is a delete of the old key and an insert of the new one.
-        if !acquire_lock(guard, txn, &target, LockMode::Update, policy)? {
+        if !acquire_lock(guard, txn, &target, LockMode::Update, policy, false)? {
             return Ok(Modified::Skipped);
         }
         track_write(guard, txn, table, key, Some(&old), None, "deleted")?;
         guard.install_version(txn, table, key, None);
-        insert_row(guard, txn, snapshot, &def, new_key, new.clone())?;
+        insert_row(guard, txn, snapshot, &def, new_key, new.clone(), false)?;
         return Ok(Modified::Updated(new));
     }
     let unique_change = unique_indexes(&guard.catalog, &def)
         .iter()
         .any(|index| index.key_of(&old) != index.key_of(&new));
-    if unique_change && !acquire_lock(guard, txn, &target, LockMode::Update, policy)? {
+    if unique_change && !acquire_lock(guard, txn, &target, LockMode::Update, policy, false)? {
         return Ok(Modified::Skipped);
     }
     check_unique_indexes(guard, txn, snapshot, &def, key, &new, Some(&old))?;
@@ -849,7 +915,7 @@ fn checked_insert(
     let def = guard.catalog.table(table)?.clone();
     def.validate(&row)?;
     let key = def.key_of(&row);
-    insert_row(guard, txn, snapshot, &def, key, row)
+    insert_row(guard, txn, snapshot, &def, key, row, true)
 }
 
 fn insert_row(
@@ -859,6 +925,7 @@ fn insert_row(
     def: &TableDef,
     key: Key,
     row: Row,
+    resumable: bool,
 ) -> Result<()> {
     let target = LockTarget { table: def.id, key };
     let key = &target.key;
@@ -890,7 +957,7 @@ fn insert_row(
             break head;
         }
         // Waits for an uncommitted writer of the key, then looks again.
-        acquire_lock(guard, txn, &target, LockMode::Update, WaitPolicy::Wait)?;
+        acquire_lock(guard, txn, &target, LockMode::Update, WaitPolicy::Wait, resumable)?;
     };
     // The key's row was deleted by a transaction our snapshot does not see: inserting over that
     // deletion is a write-write conflict on the row (else Adya's G-single: we would follow the
@@ -974,7 +1041,7 @@ fn check_unique_indexes(
             let Some(pk) = wait_for else { break };
             let other = LockTarget { table: def.id, key: pk };
             let held_before = guard.locks.held_mode(txn, &other).is_some();
-            acquire_lock(guard, txn, &other, LockMode::KeyShare, WaitPolicy::Wait)?;
+            acquire_lock(guard, txn, &other, LockMode::KeyShare, WaitPolicy::Wait, false)?;
             if !held_before {
                 guard.locks.release(txn, &other);
             }
