@@ -22,7 +22,7 @@ impl SqlError {
     }
 
     /// Whether this is the core's [`crate::Error::WouldWait`] (a statement tried where it may
-    /// not wait needed to; see `Session::try_execute_without_waiting`).
+    /// not wait needed to; see `Session::try_execute_as_task`).
     pub fn is_would_wait(&self) -> bool {
         self.code == crate::Error::WouldWait.sqlstate()
             && self.message == crate::Error::WouldWait.message()

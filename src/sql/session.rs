@@ -97,10 +97,9 @@ impl Prepared {
 
     /// Whether it writes or locks at most one row (a point UPDATE or DELETE by primary key, a
     /// one-row INSERT, a point SELECT ... FOR UPDATE), so that its only possible wait is for a
-    /// row lock before it has written anything. Inside a transaction block the server tries
-    /// such a statement on the connection's own task with waits refused
-    /// ([`Session::try_execute_without_waiting`]), and hands it to the blocking pool only if
-    /// it would have waited.
+    /// row lock before it has written anything. Inside a transaction block the server runs
+    /// such a statement on the connection's own task, awaiting a lock wait there
+    /// ([`Session::try_execute_as_task`]) and running the statement again once granted.
     pub fn writes_one_row(&self) -> bool {
         if !matches!(self.kind, Kind::Sql(..)) {
             return false;

@@ -166,7 +166,6 @@ pub(super) struct WriteRecord {
     pub subtxn: SubTxnId,
 }
 
-/// A running transaction's state.
 /// A row-lock wait left to an async task (see `ActiveTxn::task_wakeup`).
 #[derive(Clone, Debug)]
 pub(super) struct TaskWait {
@@ -176,6 +175,7 @@ pub(super) struct TaskWait {
     pub detail: String,
 }
 
+/// A running transaction's state.
 pub(super) struct ActiveTxn {
     pub level: IsolationLevel,
     pub read_only: bool,
