@@ -1,7 +1,9 @@
 //! Golden SQL scripts over the wire: step-by-step interleavings of real sessions, one file per
 //! scenario in `tests/sql/`, each asserting what every statement returns, blocks on, or fails
 //! with, at every isolation level. They replay the core's anomaly matrix (`tests/scripts/`)
-//! through SQL, the PostgreSQL protocol and real connections.
+//! through SQL, the PostgreSQL protocol and real connections. Where the SQL layer differs from
+//! the core on purpose, as PostgreSQL does: an error in a block without a savepoint rolls the
+//! transaction back at once (a waiter behind its locks resumes at the error, not at ROLLBACK).
 //!
 //! Each session `tN` is its own tokio-postgres connection (simple query protocol). After every
 //! step the runner waits until every session with a statement in flight has either answered or

@@ -996,10 +996,19 @@ impl Session {
     }
 
     /// Records that a statement failed: a block becomes failed; in autocommit the transaction
-    /// is already gone.
+    /// is already gone. As in PostgreSQL, an error aborts a block's transaction at once: with
+    /// no savepoint to return to, it is rolled back now (its locks released, its writes
+    /// undone) and the block waits, failed, for ROLLBACK. A waiter behind one of its locks
+    /// (say, every other updater of a hot row at Repeatable Read) goes on at once instead of
+    /// after this client's round trip. With savepoints it is kept for ROLLBACK TO.
     pub fn statement_failed(&mut self) {
         if self.in_block {
             self.failed = true;
+            if self.txn.as_ref().is_some_and(|t| !t.has_savepoints())
+                && let Some(t) = self.txn.take()
+            {
+                t.rollback();
+            }
         } else if let Some(t) = self.txn.take() {
             t.rollback();
         }

@@ -312,6 +312,11 @@ impl Transaction {
     }
 
     /// `SAVEPOINT name`.
+    /// Whether a savepoint is set (ROLLBACK TO could go back to it).
+    pub fn has_savepoints(&self) -> bool {
+        !self.db.shared.inner.lock().txn(self.id).savepoints.is_empty()
+    }
+
     pub fn savepoint(&mut self, name: &str) -> Result<()> {
         let mut guard = self.db.shared.inner.lock();
         check_usable(&guard, self.id)?;

@@ -24,9 +24,9 @@ t1: UPDATE accounts SET balance = balance + 10 WHERE id = 2 RETURNING *
 > blocked
 t2: UPDATE accounts SET balance = balance + 10 WHERE id = 1 RETURNING *
 > ERROR 40P01: deadlock detected
+> t1 resumed: (2, 110)
 t2: ROLLBACK
 > ok
-> t1 resumed: (2, 110)
 t1: COMMIT
 > ok
 
@@ -49,9 +49,9 @@ t2: SELECT * FROM accounts WHERE id = 3 FOR UPDATE
 > blocked
 t3: SELECT * FROM accounts WHERE id = 1 FOR SHARE
 > ERROR 40P01: deadlock detected
+> t2 resumed: (3, 100)
 t3: ROLLBACK
 > ok
-> t2 resumed: (3, 100)
 t2: COMMIT
 > ok
 > t1 resumed: (2, 110)
@@ -71,9 +71,9 @@ t1: UPDATE accounts SET balance = 0 WHERE id = 1 RETURNING *
 > blocked
 t2: UPDATE accounts SET balance = 1 WHERE id = 1 RETURNING *
 > ERROR 40P01: deadlock detected
+> t1 resumed: (1, 0)
 t2: ROLLBACK
 > ok
-> t1 resumed: (1, 0)
 t1: COMMIT
 > ok
 
