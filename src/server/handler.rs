@@ -265,14 +265,15 @@ impl Connection {
         }
         let generation = self.activity.fetch_add(1, Ordering::SeqCst) + 1;
         let mut again = false;
-        let out = loop {
-            let tried = {
+        let (out, idle_limit) = loop {
+            let (tried, idle_limit) = {
                 let mut guard = self.session.lock();
                 let s = guard.as_mut().ok_or_else(session_gone)?;
-                s.try_execute_as_task(prepared, params, &self.lock_wakeup, again)
+                let tried = s.try_execute_as_task(prepared, params, &self.lock_wakeup, again);
+                (tried, s.idle_in_transaction_timeout())
             };
             match tried {
-                Tried::Done(out) => break out,
+                Tried::Done(out) => break (out, idle_limit),
                 Tried::NotTried => return Ok(None),
                 Tried::Waiting => {}
             }
@@ -300,7 +301,7 @@ impl Connection {
             }
             again = true;
         };
-        self.arm_idle_timer(generation, self.idle_limit());
+        self.arm_idle_timer(generation, idle_limit);
         Ok(Some(out))
     }
 

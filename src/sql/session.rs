@@ -107,7 +107,8 @@ impl Prepared {
         self.plan.lock().as_ref().is_some_and(|(_, bound)| match &**bound {
             Bound::Modify(plan) => plan.touches_one_row(),
             Bound::Insert(plan) => plan.inserts_one_row(),
-            Bound::Select(plan) => plan.reads_few_rows(),
+            // A SELECT that cannot wait runs inline already (`runs_inline`).
+            Bound::Select(plan) => !self.never_waits() && plan.reads_few_rows(),
             _ => false,
         })
     }
