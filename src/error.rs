@@ -108,7 +108,9 @@ impl Error {
             Error::QueryCanceled(message) | Error::ObjectInUse(message) => message.clone(),
             Error::Io(message) => format!("I/O error: {message}"),
             Error::Corrupt(message) => format!("data corrupted: {message}"),
-            Error::WouldWait => "a statement that refused to wait needed to (internal)".into(),
+            Error::WouldWait => {
+                "a statement run on an async task must wait for a row lock (internal)".into()
+            }
         }
     }
 

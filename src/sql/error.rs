@@ -21,8 +21,8 @@ impl SqlError {
         self
     }
 
-    /// Whether this is the core's [`crate::Error::WouldWait`] (a statement tried where it may
-    /// not wait needed to; see `Session::try_execute_as_task`).
+    /// Whether this is the core's [`crate::Error::WouldWait`] (a statement run on an async task
+    /// must wait for a row lock; see `Session::try_execute_as_task`).
     pub fn is_would_wait(&self) -> bool {
         self.code == crate::Error::WouldWait.sqlstate()
             && self.message == crate::Error::WouldWait.message()

@@ -11,6 +11,7 @@
 //! CHECK; a statement's error leaves its partial writes to the session, which rolls the
 //! transaction (or the block) back.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::ops::Bound;
@@ -631,7 +632,7 @@ impl<'a> ExecCtx<'a> {
                 }
             }
         }
-        self.write_rows(plan, inputs.into_iter().map(|(row, given)| Ok((row, given))))
+        self.write_rows(plan, inputs.into_iter().map(|(row, given)| Ok((row, Cow::Owned(given)))))
     }
 
     /// COPY FROM: inserts rows already parsed to the table's column types, as the INSERT
@@ -644,16 +645,17 @@ impl<'a> ExecCtx<'a> {
         given: &[bool],
         rows: impl Iterator<Item = Result<Row, SqlError>>,
     ) -> Result<usize, SqlError> {
-        let inputs = rows.map(|r| r.map(|row| (row, given.to_vec())));
+        let inputs = rows.map(|r| r.map(|row| (row, Cow::Borrowed(given))));
         self.write_rows(plan, inputs).map(|(count, _)| count)
     }
 
     /// Completes each row (defaults, checks) and writes it, honouring ON CONFLICT and
     /// RETURNING; returns the number of rows written and the RETURNING rows.
-    fn write_rows(
+    /// `inputs`: each row with the columns it carries (the others get their defaults).
+    fn write_rows<'g>(
         &mut self,
         plan: &InsertPlan,
-        inputs: impl Iterator<Item = Result<(Row, Vec<bool>), SqlError>>,
+        inputs: impl Iterator<Item = Result<(Row, Cow<'g, [bool]>), SqlError>>,
     ) -> Result<(usize, Vec<Row>), SqlError> {
         let table = &plan.table;
         let mut count = 0;
