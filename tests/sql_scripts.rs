@@ -155,6 +155,9 @@ impl Runner {
                 if finished {
                     let handle = self.sessions.get_mut(&name).unwrap().pending.take().unwrap();
                     answers.insert(name, render(handle.await.unwrap()));
+                    // Its end may have released locks a session looked at earlier in this
+                    // pass waits for: look at every session again.
+                    unsettled = true;
                 } else if !self.is_waiting(pid).await {
                     // In flight and not (yet) blocked: look again. A statement woken by a lock
                     // hand-over is not waiting any more, so it is looked at until it answers

@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 
+use super::dialect::IsolaDialect;
 use parking_lot::{Mutex, RwLock};
 use sqlparser::ast::{self, ColumnOption, Statement, TableConstraint};
-use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
 use super::error::SqlError;
@@ -90,7 +90,7 @@ impl Engine {
         let corrupt = |why: String| {
             crate::Error::Corrupt(format!("replaying DDL \"{}\": {why}", record.text))
         };
-        let stmts = Parser::parse_sql(&PostgreSqlDialect {}, &record.text)
+        let stmts = Parser::parse_sql(&IsolaDialect::default(), &record.text)
             .map_err(|e| corrupt(e.to_string()))?;
         let [stmt] = stmts.as_slice() else { return Err(corrupt("not one statement".into())) };
         let mut schema = self.schema.write();
