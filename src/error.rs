@@ -52,6 +52,12 @@ pub enum Error {
     /// only a thread can take, not queued) and the statement, which has written nothing, runs
     /// again once it is over. Never meant for a client (XX000 if it reached one).
     WouldWait,
+    /// The statement found, once it held a row's lock, a version committed after the
+    /// transaction's snapshot, before the transaction had shown anything read with that
+    /// snapshot or written anything: the snapshot has been dropped and the statement runs again
+    /// from the start with a new one (see `Transaction::finish_statement`). Never meant for a
+    /// client (40001 if it reached one: it stands for the serialization failure it avoided).
+    RestartStatement,
 }
 
 impl Error {
@@ -74,6 +80,7 @@ impl Error {
             Error::Io(_) => "58030",
             Error::Corrupt(_) => "XX001",
             Error::WouldWait => "XX000",
+            Error::RestartStatement => "40001",
         }
     }
 
@@ -110,6 +117,10 @@ impl Error {
             Error::Corrupt(message) => format!("data corrupted: {message}"),
             Error::WouldWait => {
                 "a statement run on an async task must wait for a row lock (internal)".into()
+            }
+            Error::RestartStatement => {
+                "could not serialize access: the statement must run again with a new snapshot (internal)"
+                    .into()
             }
         }
     }

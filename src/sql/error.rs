@@ -28,6 +28,13 @@ impl SqlError {
             && self.message == crate::Error::WouldWait.message()
     }
 
+    /// Whether this is the core's [`crate::Error::RestartStatement`]: the statement must run
+    /// again from the start with the transaction's new snapshot.
+    pub fn is_restart(&self) -> bool {
+        self.code == crate::Error::RestartStatement.sqlstate()
+            && self.message == crate::Error::RestartStatement.message()
+    }
+
     /// 42601.
     pub fn syntax(message: impl Into<String>) -> Self {
         SqlError::new("42601", message)

@@ -12,8 +12,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::dialect::IsolaDialect;
 use sqlparser::ast::{self, Statement};
-use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
@@ -782,11 +782,11 @@ impl Session {
         } else {
             let (text, lock) = rewrite_lock_strength(trimmed);
             // Tokenized once: for the depth check, then for the parser.
-            let tokens = Tokenizer::new(&PostgreSqlDialect {}, &text)
+            let tokens = Tokenizer::new(&IsolaDialect::default(), &text)
                 .tokenize_with_location()
                 .map_err(|e| SqlError::syntax(e.to_string()))?;
             check_expression_depth(&text, &tokens)?;
-            let mut stmts = Parser::new(&PostgreSqlDialect {})
+            let mut stmts = Parser::new(&IsolaDialect::default())
                 .with_tokens_with_locations(tokens)
                 .parse_statements()
                 .map_err(|e| {
@@ -1039,7 +1039,8 @@ impl Session {
                 .and_then(level_from)
                 .unwrap_or(IsolationLevel::ReadCommitted)
         });
-        let mut o = TxnOptions::new(level);
+        // Statements run through `run_plan`, which runs one again when the core restarts it.
+        let mut o = TxnOptions::new(level).restartable_statements();
         if self
             .block_modes
             .read_only
@@ -1112,6 +1113,26 @@ impl Session {
         params: &[Value],
         sql: &str,
     ) -> Result<Outcome, SqlError> {
+        // A statement restarted with a new snapshot (`SqlError::is_restart`) runs again at
+        // once; the core bounds how often, and the statement keeps its first deadline.
+        let keep_deadline = self.keep_statement_deadline;
+        loop {
+            let result = self.run_plan_once(bound, columns, params, sql);
+            if !result.as_ref().is_err_and(SqlError::is_restart) {
+                self.keep_statement_deadline = keep_deadline;
+                return result;
+            }
+            self.keep_statement_deadline = true;
+        }
+    }
+
+    fn run_plan_once(
+        &mut self,
+        bound: &Bound,
+        columns: &[(String, SqlType)],
+        params: &[Value],
+        sql: &str,
+    ) -> Result<Outcome, SqlError> {
         self.run_statement(params, sql, |ctx| match bound {
             Bound::Select(plan) => ctx.select(plan).map(|rows| Outcome::Rows {
                 tag: format!("SELECT {}", rows.len()),
@@ -1174,6 +1195,12 @@ impl Session {
             ctx.deadline = statement_deadline;
             work(&mut ctx)
         };
+        match &result {
+            // Nothing of this run reached the client: it runs again (after a wait, or at once
+            // with a new snapshot), the transaction left as it is.
+            Err(e) if e.is_would_wait() || e.is_restart() => return result,
+            _ => txn.finish_statement(),
+        }
         if !self.in_block {
             let txn = self.txn.take().expect("ensured above");
             match &result {
@@ -1521,6 +1548,8 @@ impl Session {
             }
             Some(Ok(row))
         });
+        // COPY only inserts, and an insert never restarts its statement (only a row lock
+        // taken for a change can), so it needs no loop as `run_plan`'s.
         let outcome = self.run_statement(&[], "COPY", |ctx| {
             ctx.insert_rows(&plan, &given, rows).map(|n| Outcome::Command(format!("COPY {n}")))
         })?;

@@ -79,11 +79,21 @@ pub struct TxnOptions {
     pub read_only: bool,
     /// With SERIALIZABLE READ ONLY: wait for a snapshot that can never fail with 40001.
     pub deferrable: bool,
+    /// The caller runs a statement again from the start when a step fails with
+    /// [`crate::Error::RestartStatement`]: at Repeatable Read and Serializable, a conflict in
+    /// the statement that took the snapshot, before anything was written or shown, then
+    /// replaces the snapshot instead of failing with 40001 (see `Transaction::finish_statement`).
+    pub restartable_statements: bool,
 }
 
 impl TxnOptions {
     pub fn new(level: IsolationLevel) -> Self {
-        TxnOptions { level, read_only: false, deferrable: false }
+        TxnOptions { level, read_only: false, deferrable: false, restartable_statements: false }
+    }
+
+    pub fn restartable_statements(mut self) -> Self {
+        self.restartable_statements = true;
+        self
     }
 
     pub fn read_only(mut self) -> Self {
@@ -180,9 +190,15 @@ pub(super) struct ActiveTxn {
     pub level: IsolationLevel,
     pub read_only: bool,
     pub deferrable: bool,
+    pub restartable_statements: bool,
     pub snapshot: Option<CommitTs>,
-    /// Registered with SSI at some point (it never is again after that).
+    /// Registered with SSI (again only after its snapshot was dropped unobserved).
     pub ssi_registered: bool,
+    /// A statement that ran with the transaction snapshot has finished, so what it read may
+    /// have reached the client: the snapshot can no longer be replaced by a newer one.
+    pub snapshot_observed: bool,
+    /// How many times the snapshot was dropped unobserved for a restart of the statement.
+    pub snapshot_refreshes: u32,
     pub subtxn: SubTxnId,
     pub next_subtxn: SubTxnId,
     pub savepoints: Vec<(String, SubTxnId)>,
@@ -818,8 +834,11 @@ impl Inner {
                 level: options.level,
                 read_only: options.read_only,
                 deferrable: options.deferrable,
+                restartable_statements: options.restartable_statements,
                 snapshot: None,
                 ssi_registered: false,
+                snapshot_observed: false,
+                snapshot_refreshes: 0,
                 subtxn: 0,
                 next_subtxn: 1,
                 savepoints: Vec::new(),

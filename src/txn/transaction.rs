@@ -112,6 +112,18 @@ impl Transaction {
         }
     }
 
+    /// Marks the end of a statement that ran to an answer (rows, a count or an error): what it
+    /// read with the transaction snapshot may now have reached the client, so from here on a
+    /// row committed after that snapshot fails the transaction (40001) instead of restarting
+    /// the statement with a newer snapshot ([`Error::RestartStatement`]).
+    pub fn finish_statement(&mut self) {
+        let mut guard = self.db.shared.inner.lock();
+        let t = guard.txn_mut(self.id);
+        if t.snapshot.is_some() {
+            t.snapshot_observed = true;
+        }
+    }
+
     /// Whether an earlier step failed, so that only rollback (to a savepoint) is possible.
     pub fn is_failed(&self) -> bool {
         self.db.shared.inner.lock().txn(self.id).failed
@@ -127,7 +139,8 @@ impl Transaction {
         let result = check_usable(&guard, id)
             .and_then(|()| ensure_snapshot(&mut guard, id))
             .and_then(|snapshot| step(&mut guard, id, snapshot));
-        if result.as_ref().is_err_and(|e| !matches!(e, Error::WouldWait)) {
+        if result.as_ref().is_err_and(|e| !matches!(e, Error::WouldWait | Error::RestartStatement))
+        {
             guard.txn_mut(id).failed = true;
         }
         result
@@ -577,6 +590,40 @@ fn ensure_snapshot(guard: &mut MutexGuard<'_, Inner>, txn: TxnId) -> Result<Comm
     }
 }
 
+/// How many times one transaction's snapshot may be dropped unobserved before a conflict
+/// fails it as PostgreSQL would (40001): a bound on restarts under heavy contention.
+const MAX_SNAPSHOT_REFRESHES: u32 = 16;
+
+/// Repeatable Read and Serializable fail a transaction that must change a row committed after
+/// its snapshot (first updater wins). When the conflict comes in the statement that took the
+/// snapshot, before the transaction wrote anything, showed anything read with the snapshot or
+/// made a savepoint, nothing depends on that snapshot yet: the transaction is then
+/// indistinguishable from one that started after the conflicting commit. So the snapshot (and
+/// the SSI record of what it read) is dropped, keeping the row locks already granted, and the
+/// statement runs again with a new one. True when it was dropped.
+fn refresh_unobserved_snapshot(guard: &mut MutexGuard<'_, Inner>, txn: TxnId) -> bool {
+    let t = guard.txn(txn);
+    let refreshable = t.restartable_statements
+        && t.level.transaction_snapshot()
+        && !t.snapshot_observed
+        && t.writes.is_empty()
+        && t.savepoints.is_empty()
+        && t.snapshot_refreshes < MAX_SNAPSHOT_REFRESHES
+        && guard.ssi.doomed(txn).is_none();
+    if !refreshable {
+        return false;
+    }
+    let registered = t.ssi_registered;
+    if registered {
+        guard.ssi.on_abort(txn);
+    }
+    let t = guard.txn_mut(txn);
+    t.snapshot = None;
+    t.ssi_registered = false;
+    t.snapshot_refreshes += 1;
+    true
+}
+
 fn view_of(inner: &Inner, txn: TxnId, snapshot: CommitTs) -> View {
     match inner.txn(txn).level {
         IsolationLevel::ReadUncommitted => View::Dirty,
@@ -766,12 +813,14 @@ fn lock_row(
         && head.creator != txn
         && head.commit_ts.is_some_and(|c| c > snapshot)
     {
-        let (what, did) =
-            if head.row.is_some() { ("update", "updated") } else { ("delete", "deleted") };
+        let (creator, deleted) = (head.creator, head.row.is_none());
+        if refresh_unobserved_snapshot(guard, txn) {
+            return Err(Error::RestartStatement);
+        }
+        let (what, did) = if deleted { ("delete", "deleted") } else { ("update", "updated") };
         let detail = format!(
-            "T{txn} tried to {action} {}, which T{} {did} and committed after T{txn}'s snapshot was taken; under {} the first updater wins.",
+            "T{txn} tried to {action} {}, which T{creator} {did} and committed after T{txn}'s snapshot was taken; under {} the first updater wins.",
             guard.catalog.describe(KeySpace::Table(table), key),
-            head.creator,
             level.sql()
         );
         return Err(Error::serialization(
