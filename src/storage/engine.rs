@@ -61,6 +61,14 @@ pub trait VersionStore: Send {
     fn chain(&self, table: TableId, key: &Key) -> Option<&VersionChain>;
     /// The chain of a row for writing, created empty if missing.
     fn chain_mut(&mut self, table: TableId, key: &Key) -> &mut VersionChain;
+    /// Stores `version` as the only version of a row that has no chain; gives it back if the
+    /// row has one (even an empty one). One search where `chain` then `chain_mut` take two.
+    fn insert_new_chain(
+        &mut self,
+        table: TableId,
+        key: &Key,
+        version: Version,
+    ) -> Result<(), Version>;
     /// The chain of a row for writing, if any version of it exists.
     fn chain_get_mut(&mut self, table: TableId, key: &Key) -> Option<&mut VersionChain>;
     /// Removes a row's chain entirely.

@@ -1,9 +1,10 @@
 //! [`MemoryStore`]: the in-memory [`VersionStore`], ordered maps per table and per index.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
-use super::engine::{VersionChain, VersionStore};
+use super::engine::{Version, VersionChain, VersionStore};
 use crate::catalog::{IndexId, TableId};
 use crate::types::Key;
 
@@ -45,6 +46,21 @@ impl VersionStore for MemoryStore {
 
     fn chain_mut(&mut self, table: TableId, key: &Key) -> &mut VersionChain {
         self.tables[table as usize].entry(key.clone()).or_default()
+    }
+
+    fn insert_new_chain(
+        &mut self,
+        table: TableId,
+        key: &Key,
+        version: Version,
+    ) -> Result<(), Version> {
+        match self.tables[table as usize].entry(key.clone()) {
+            Entry::Vacant(slot) => {
+                slot.insert(VersionChain { versions: vec![version] });
+                Ok(())
+            }
+            Entry::Occupied(_) => Err(version),
+        }
     }
 
     fn chain_get_mut(&mut self, table: TableId, key: &Key) -> Option<&mut VersionChain> {

@@ -769,6 +769,31 @@ impl Inner {
         self.drop_unreferenced_index_entries(table, key, stale);
     }
 
+    /// Installs the first version of a row that has no chain at all (a fresh insert), in one
+    /// search of the table; gives the row back if the row has a chain
+    /// ([`Inner::install_version`] then does the general case).
+    pub(super) fn install_first_version(
+        &mut self,
+        txn: TxnId,
+        table: TableId,
+        key: &Key,
+        row: Row,
+    ) -> std::result::Result<(), Row> {
+        let subtxn = self.txn(txn).subtxn;
+        let new_keys = self.index_keys(table, &row);
+        let version = Version { creator: txn, subtxn, commit_ts: None, row: Some(row) };
+        if let Err(version) = self.store.insert_new_chain(table, key, version) {
+            return Err(version.row.expect("the row given"));
+        }
+        self.versions += 1;
+        let record = WriteRecord { table, key: key.clone(), subtxn };
+        self.txn_mut(txn).writes.push(record);
+        for (index, index_key) in new_keys {
+            self.store.index_insert(index, index_key, key.clone());
+        }
+        Ok(())
+    }
+
     /// Removes index entries that no version of the row has any longer.
     pub(super) fn drop_unreferenced_index_entries(
         &mut self,
