@@ -69,6 +69,34 @@ pub trait VersionStore: Send {
         key: &Key,
         version: Version,
     ) -> Result<(), Version>;
+    /// Calls `visit(i, chain)` for the chain of each `keys[i]` that has one. `keys` are of one
+    /// table, ascending and distinct (a big transaction's writes usually are): a store may then
+    /// walk them in one ordered pass instead of searching for each.
+    fn visit_chains<'a>(
+        &'a self,
+        table: TableId,
+        keys: &[&Key],
+        visit: &mut dyn FnMut(usize, &'a VersionChain),
+    ) {
+        for (i, key) in keys.iter().enumerate() {
+            if let Some(chain) = self.chain(table, key) {
+                visit(i, chain);
+            }
+        }
+    }
+    /// [`VersionStore::visit_chains`] for writing.
+    fn visit_chains_mut(
+        &mut self,
+        table: TableId,
+        keys: &[&Key],
+        visit: &mut dyn FnMut(usize, &mut VersionChain),
+    ) {
+        for (i, key) in keys.iter().enumerate() {
+            if let Some(chain) = self.chain_get_mut(table, key) {
+                visit(i, chain);
+            }
+        }
+    }
     /// The chain of a row for writing, if any version of it exists.
     fn chain_get_mut(&mut self, table: TableId, key: &Key) -> Option<&mut VersionChain>;
     /// Removes a row's chain entirely.

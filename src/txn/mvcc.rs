@@ -242,6 +242,20 @@ pub(super) struct Inner {
     pub pending: VecDeque<PendingCommit>,
 }
 
+/// Below this many written rows a commit searches for each row's chain.
+const ORDERED_PASS_MIN_ROWS: usize = 32;
+
+/// A commit's written keys as one table's ascending run, when they are one and many (a bulk
+/// load, a big update in key order): the store then walks them in one ordered pass
+/// ([`VersionStore::visit_chains`]) instead of searching for each.
+fn ascending_run(keys: &[(TableId, Key)]) -> Option<(TableId, Vec<&Key>)> {
+    let (table, _) = keys.first()?;
+    let one_ascending_run = keys.len() >= ORDERED_PASS_MIN_ROWS
+        && keys.iter().all(|(t, _)| t == table)
+        && keys.windows(2).all(|w| w[0].1 < w[1].1);
+    one_ascending_run.then(|| (*table, keys.iter().map(|(_, key)| key).collect()))
+}
+
 /// A commit that has its timestamp and log record, waiting to become visible. Commits become
 /// visible strictly in timestamp order, so a snapshot never misses an older commit that shows
 /// up later.
@@ -918,11 +932,20 @@ impl Inner {
         {
             // The usual case: encode the final rows straight from their chains.
             let store = &self.store;
-            let writes = keys.iter().map(|(table, key)| {
-                let chain = store.chain(*table, key).expect("a written row");
-                (*table, key.as_slice(), chain.head().and_then(|v| v.row.as_deref()))
+            durable_at = Some(if let Some((table, run)) = ascending_run(&keys) {
+                let mut rows: Vec<Option<&[crate::types::Value]>> = vec![None; run.len()];
+                store.visit_chains(table, &run, &mut |i, chain| {
+                    rows[i] = chain.head().and_then(|v| v.row.as_deref());
+                });
+                let writes = run.iter().zip(rows).map(|(key, row)| (table, key.as_slice(), row));
+                log.append_commit_rows(txn, ts, writes)?
+            } else {
+                let writes = keys.iter().map(|(table, key)| {
+                    let chain = store.chain(*table, key).expect("a written row");
+                    (*table, key.as_slice(), chain.head().and_then(|v| v.row.as_deref()))
+                });
+                log.append_commit_rows(txn, ts, writes)?
             });
-            durable_at = Some(log.append_commit_rows(txn, ts, writes)?);
         } else if !keys.is_empty() && (self.commit_hook.is_some() || self.log.is_some()) {
             let writes = keys
                 .iter()
@@ -997,22 +1020,37 @@ impl Inner {
     fn publish(&mut self, entry: PendingCommit) {
         let PendingCommit { txn, ts, keys, .. } = entry;
         self.last_commit = ts;
-        for (table, key) in keys {
-            let Some(chain) = self.store.chain_get_mut(table, &key) else {
-                debug_assert!(false, "a committed write has its chain");
-                continue;
-            };
+        // Stamps the versions `txn` wrote; true when the row needs a look from the garbage
+        // collector (not for a row's only version, live: a fresh insert; a later write queues
+        // the row again).
+        let stamp = |chain: &mut VersionChain| {
             for version in chain.versions.iter_mut().rev() {
                 if version.creator != txn {
                     break;
                 }
                 version.commit_ts = Some(ts);
             }
-            // A row's only version, live, leaves nothing to collect (a fresh insert); a later
-            // write queues the row again.
-            let only_live = chain.versions.len() == 1 && chain.versions[0].row.is_some();
-            if !only_live {
-                self.garbage.push_back((ts, table, key));
+            !(chain.versions.len() == 1 && chain.versions[0].row.is_some())
+        };
+        if let Some((table, run)) = ascending_run(&keys) {
+            let mut collect = Vec::new();
+            self.store.visit_chains_mut(table, &run, &mut |i, chain| {
+                if stamp(chain) {
+                    collect.push(i);
+                }
+            });
+            for i in collect {
+                self.garbage.push_back((ts, table, run[i].clone()));
+            }
+        } else {
+            for (table, key) in keys {
+                let Some(chain) = self.store.chain_get_mut(table, &key) else {
+                    debug_assert!(false, "a committed write has its chain");
+                    continue;
+                };
+                if stamp(chain) {
+                    self.garbage.push_back((ts, table, key));
+                }
             }
         }
         self.wake_deferring();
