@@ -561,14 +561,16 @@ impl SimpleQueryHandler for Connection {
         client.set_state(PgWireConnectionState::QueryInProgress);
         let sql = query.query;
         // One statement is parsed here (parsing never waits) so that a short one runs here too.
-        let single = self.session.lock().as_ref().and_then(|s| s.prepare_single(&sql));
+        let single = self.session.lock().as_mut().and_then(|s| s.prepare_single(&sql));
         let results = match single {
-            Some(p) if p.is_commit() => vec![self.commit_async().await?],
-            Some(p) => match self.try_as_task(&p, &[]).await? {
+            Some((p, _)) if p.is_commit() => vec![self.commit_async().await?],
+            Some((p, values)) => match self.try_as_task(&p, &values).await? {
                 Some(done) => vec![done],
                 None => {
-                    self.with_session_maybe_inline(p.runs_inline(), move |s| s.execute_single(&p))
-                        .await?
+                    self.with_session_maybe_inline(p.runs_inline(), move |s| {
+                        s.execute_single(&p, &values)
+                    })
+                    .await?
                 }
             },
             None => self.with_session(move |s| s.execute_simple(&sql)).await?,

@@ -13,6 +13,7 @@ pub mod engine;
 pub mod error;
 pub mod exec;
 pub mod expr;
+pub mod literals;
 pub mod plan;
 pub mod schema;
 pub mod session;

@@ -9,6 +9,7 @@
 //! leaves its partial writes visible: in autocommit its transaction rolls back; in a block the
 //! block is failed and can only roll back (wholly or to a savepoint).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,8 +21,11 @@ use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 use super::engine::Engine;
 use super::error::SqlError;
 use super::exec::ExecCtx;
-use super::plan::{Access, Binder, InsertPlan, LockOverride, ModifyPlan, SelectPlan, Source};
-use super::types::{SqlType, now_micros, parse_text};
+use super::literals::{self, Literal};
+use super::plan::{
+    Access, Binder, InsertPlan, LockOverride, ModifyPlan, SelectPlan, Source, number_literal,
+};
+use super::types::{SqlType, cast, now_micros, parse_text};
 use crate::txn::{
     CommitProgress, CommitWait, IsolationLevel, TaskWaitPoll, Transaction, TxnOptions,
 };
@@ -223,6 +227,12 @@ pub struct Session {
     /// Set while a statement runs again after a lock wait left to the server's task: it keeps
     /// its first run's deadline.
     keep_statement_deadline: bool,
+    /// The simple protocol's plans by statement shape ([`super::literals`]): `None` for a
+    /// shape found not to plan as its texts do.
+    shape_plans: HashMap<String, Option<Arc<Prepared>>>,
+    /// The schema version `shape_plans` were made under (after DDL they are all dropped: a
+    /// string's parameter type was inferred from the schema of the time).
+    shape_plans_schema: u64,
 }
 
 pub const SETTINGS: &[(&str, &str)] = &[
@@ -389,6 +399,24 @@ fn check_expression_depth(sql: &str, tokens: &[TokenWithSpan]) -> Result<(), Sql
         }
     }
     Ok(())
+}
+
+/// How many statement shapes a session keeps plans for (all are dropped when it is full).
+const SHAPE_PLANS: usize = 256;
+
+/// The values of a text's literals as the parameters of its shape's plan, converted as the
+/// literals themselves would be; `None` if one does not convert.
+fn literal_values(found: &[Literal], types: &[SqlType]) -> Option<Vec<Value>> {
+    found
+        .iter()
+        .zip(types)
+        .map(|(literal, &ty)| match literal {
+            Literal::Integer(n) | Literal::Decimal(n) => {
+                number_literal(n).ok().filter(|(_, t)| *t == ty).map(|(v, _)| v)
+            }
+            Literal::Text(s) => cast(Value::Text(s.clone()), SqlType::Text, ty, false).ok(),
+        })
+        .collect()
 }
 
 pub fn split_statements(sql: &str) -> Vec<String> {
@@ -731,6 +759,8 @@ impl Session {
             copy: None,
             statement_deadline: None,
             keep_statement_deadline: false,
+            shape_plans: HashMap::new(),
+            shape_plans_schema: 0,
             block_started: None,
         }
     }
@@ -896,18 +926,66 @@ impl Session {
     /// decide where to run it (see [`Prepared::runs_inline`]). `None` for several statements (a
     /// later one may need an earlier one's DDL) or one that does not prepare: then
     /// [`Session::execute_simple`] runs the string and reports the error.
-    pub fn prepare_single(&self, sql: &str) -> Option<Arc<Prepared>> {
+    ///
+    /// A statement whose literals may become parameters ([`super::literals::normalize`]) is
+    /// planned once per shape: the values come back as the statement's parameters. A shape is
+    /// trusted only after it planned to the same result columns as a text of it did; a text
+    /// whose values do not convert takes the ordinary path (which reports the error).
+    pub fn prepare_single(&mut self, sql: &str) -> Option<(Arc<Prepared>, Vec<Value>)> {
         let statements = split_statements(sql);
-        match statements.as_slice() {
-            [one] => self.prepare(one, &[]).ok(),
-            _ => None,
+        let [one] = statements.as_slice() else { return None };
+        let Some(normalized) = literals::normalize(one.trim()) else {
+            return self.prepare(one, &[]).ok().map(|p| (p, Vec::new()));
+        };
+        let schema = self.engine.schema_version();
+        if self.shape_plans_schema != schema {
+            self.shape_plans.clear();
+            self.shape_plans_schema = schema;
+        }
+        match self.shape_plans.get(&normalized.shape) {
+            Some(Some(shape)) => {
+                let shape = shape.clone();
+                match literal_values(&normalized.literals, &shape.param_types) {
+                    Some(values) => Some((shape, values)),
+                    None => self.prepare(one, &[]).ok().map(|p| (p, Vec::new())),
+                }
+            }
+            Some(None) => self.prepare(one, &[]).ok().map(|p| (p, Vec::new())),
+            None => {
+                let exact = self.prepare(one, &[]).ok()?;
+                let declared: Vec<Option<SqlType>> =
+                    normalized.literals.iter().map(literals::declared_type).collect();
+                let shape = self.prepare(&normalized.shape, &declared).ok().filter(|shape| {
+                    shape.columns == exact.columns
+                        && shape.param_types.len() == declared.len()
+                        && literal_values(&normalized.literals, &shape.param_types).is_some()
+                });
+                if self.shape_plans.len() >= SHAPE_PLANS {
+                    self.shape_plans.clear();
+                }
+                self.shape_plans.insert(normalized.shape, shape);
+                Some((exact, Vec::new()))
+            }
         }
     }
 
-    /// Runs a statement made by [`Session::prepare_single`], as [`Session::execute_simple`]
-    /// would have.
-    pub fn execute_single(&mut self, p: &Prepared) -> Vec<Result<Outcome, SqlError>> {
-        vec![self.execute_without_parameters(p)]
+    /// Runs a statement made by [`Session::prepare_single`] with the values it gave, as
+    /// [`Session::execute_simple`] would have run the text.
+    pub fn execute_single(
+        &mut self,
+        p: &Prepared,
+        values: &[Value],
+    ) -> Vec<Result<Outcome, SqlError>> {
+        let r = if values.is_empty() {
+            self.execute_without_parameters(p)
+        } else {
+            let r = self.execute(p, values);
+            if r.is_err() {
+                self.statement_failed();
+            }
+            r
+        };
+        vec![r]
     }
 
     /// Runs a statement that [`Prepared::writes_one_row`] inside a transaction block on the
