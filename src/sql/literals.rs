@@ -39,6 +39,22 @@ pub fn declared_type(literal: &Literal) -> Option<SqlType> {
     }
 }
 
+impl Normalized {
+    /// The key of the shape's plan: the shape and each literal's kind, since a number and a
+    /// string in the same place plan differently (`SELECT 1` is an int4, `SELECT '1'` a text).
+    pub fn plan_key(&self) -> String {
+        let mut key = String::with_capacity(self.shape.len() + self.literals.len() + 1);
+        key.push_str(&self.shape);
+        key.push('\0');
+        key.extend(self.literals.iter().map(|l| match l {
+            Literal::Integer(_) => 'i',
+            Literal::Decimal(_) => 'd',
+            Literal::Text(_) => 't',
+        }));
+        key
+    }
+}
+
 /// A statement's shape and the literals taken out of it, in parameter order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Normalized {

@@ -942,7 +942,8 @@ impl Session {
             self.shape_plans.clear();
             self.shape_plans_schema = schema;
         }
-        match self.shape_plans.get(&normalized.shape) {
+        let key = normalized.plan_key();
+        match self.shape_plans.get(&key) {
             Some(Some(shape)) => {
                 let shape = shape.clone();
                 match literal_values(&normalized.literals, &shape.param_types) {
@@ -963,7 +964,7 @@ impl Session {
                 if self.shape_plans.len() >= SHAPE_PLANS {
                     self.shape_plans.clear();
                 }
-                self.shape_plans.insert(normalized.shape, shape);
+                self.shape_plans.insert(key, shape);
                 Some((exact, Vec::new()))
             }
         }
@@ -1826,6 +1827,55 @@ fn explain(b: &Bound) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Result columns (names and types) and rows of a one-statement text.
+    fn answer(out: Result<Outcome, SqlError>) -> (Vec<(String, SqlType)>, Vec<Vec<Value>>) {
+        match out {
+            Ok(Outcome::Rows { columns, rows, .. }) => (columns, rows),
+            other => panic!("not rows: {other:?}"),
+        }
+    }
+
+    /// A shape's plan answers with the text's own column types and values, whatever kind of
+    /// literal came first in that place (`SELECT 1` is an int4, `SELECT '5'` a text).
+    #[test]
+    fn statement_shapes_keep_each_texts_types() {
+        let engine = Engine::new(crate::Database::new());
+        let mut s = Session::new(engine, "t", "t", "t");
+        s.execute_simple("CREATE TABLE t (id int PRIMARY KEY, name text)");
+        s.execute_simple("INSERT INTO t VALUES (1, 'a'), (5, '5')");
+        let texts = [
+            "SELECT 1",
+            "SELECT '5'",
+            "SELECT 2",
+            "SELECT '6'",
+            "SELECT 3000000000",
+            "SELECT 1.5",
+            "SELECT 7",
+            "SELECT id FROM t WHERE id = '5'",
+            "SELECT id FROM t WHERE id = 5",
+            "SELECT id, 1 FROM t WHERE name = '5'",
+            "SELECT id, 'x' FROM t WHERE name = '5'",
+            "SELECT 1 + 1",
+            "SELECT '1' || 1",
+        ];
+        for _ in 0..2 {
+            for sql in texts {
+                let (p, values) = s.prepare_single(sql).expect("prepares");
+                let cached = answer(s.execute_single(&p, &values).remove(0));
+                let text = answer(s.execute_simple(&format!("{sql} -- never a shape")).remove(0));
+                assert_eq!(cached, text, "{sql}");
+            }
+        }
+        // Shapes were planned and reused: a string whose type its place decides, a number.
+        let (p, values) = s.prepare_single("SELECT id FROM t WHERE id = '9'").unwrap();
+        assert_eq!((values, p.param_types.clone()), (vec![Value::Int(9)], vec![SqlType::Int4]));
+        let (p, values) = s.prepare_single("SELECT 9").unwrap();
+        assert_eq!(
+            (values, p.columns.clone()),
+            (vec![Value::Int(9)], vec![("?column?".into(), SqlType::Int4)])
+        );
+    }
 
     #[test]
     fn splits_outside_quotes_and_comments() {
