@@ -893,7 +893,7 @@ impl Session {
         let mut out = Vec::new();
         for s in statements {
             let r = match self.prepare(&s, &[]) {
-                Ok(p) => self.execute_without_parameters(&p),
+                Ok(p) => self.execute_simple_statement(&p, &[]),
                 Err(e) => {
                     self.statement_failed();
                     Err(e)
@@ -908,11 +908,16 @@ impl Session {
         out
     }
 
-    /// Runs a statement of the simple protocol (which carries no parameter values), recording
-    /// a failure as [`Session::statement_failed`] does.
-    fn execute_without_parameters(&mut self, p: &Prepared) -> Result<Outcome, SqlError> {
-        let r = if p.param_types.is_empty() {
-            self.execute(p, &[])
+    /// Runs a statement of the simple protocol with the values its literals gave (none unless
+    /// it is a statement shape: the protocol itself carries no parameters), recording a failure
+    /// as [`Session::statement_failed`] does.
+    fn execute_simple_statement(
+        &mut self,
+        p: &Prepared,
+        values: &[Value],
+    ) -> Result<Outcome, SqlError> {
+        let r = if p.param_types.len() == values.len() {
+            self.execute(p, values)
         } else {
             Err(SqlError::new("42P02", "there is no parameter $1"))
         };
@@ -977,16 +982,7 @@ impl Session {
         p: &Prepared,
         values: &[Value],
     ) -> Vec<Result<Outcome, SqlError>> {
-        let r = if values.is_empty() {
-            self.execute_without_parameters(p)
-        } else {
-            let r = self.execute(p, values);
-            if r.is_err() {
-                self.statement_failed();
-            }
-            r
-        };
-        vec![r]
+        vec![self.execute_simple_statement(p, values)]
     }
 
     /// Runs a statement that [`Prepared::writes_one_row`] inside a transaction block on the

@@ -84,11 +84,21 @@ pub struct Transaction {
     options: TxnOptions,
     done: bool,
     synchronous_commit: bool,
+    /// The core's `snapshot_observed` is known to be set (it never clears): no more need to
+    /// take the mutex at the end of each statement.
+    snapshot_observed: bool,
 }
 
 impl Transaction {
     pub(super) fn new(db: Database, id: TxnId, options: TxnOptions) -> Self {
-        Transaction { db, id, options, done: false, synchronous_commit: true }
+        Transaction {
+            db,
+            id,
+            options,
+            done: false,
+            synchronous_commit: true,
+            snapshot_observed: false,
+        }
     }
 
     /// The transaction's id (shown as `T<id>` in explanations).
@@ -117,10 +127,18 @@ impl Transaction {
     /// row committed after that snapshot fails the transaction (40001) instead of restarting
     /// the statement with a newer snapshot ([`Error::RestartStatement`]).
     pub fn finish_statement(&mut self) {
+        // Only a snapshot level with restarts has a snapshot to mark, and only once.
+        if self.snapshot_observed
+            || !self.options.restartable_statements
+            || !self.options.level.transaction_snapshot()
+        {
+            return;
+        }
         let mut guard = self.db.shared.inner.lock();
         let t = guard.txn_mut(self.id);
         if t.snapshot.is_some() {
             t.snapshot_observed = true;
+            self.snapshot_observed = true;
         }
     }
 
