@@ -9,6 +9,7 @@
 //! leaves its partial writes visible: in autocommit its transaction rolls back; in a block the
 //! block is failed and can only roll back (wholly or to a savepoint).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -1591,8 +1592,8 @@ impl Session {
             if (c.header && lineno == 0) || line == "\\." {
                 return None;
             }
-            let fields = if c.csv {
-                split_csv(line, c.delimiter)
+            let fields: Vec<Option<Cow<'_, str>>> = if c.csv {
+                split_csv(line, c.delimiter).into_iter().map(|f| f.map(Cow::Owned)).collect()
             } else {
                 split_copy_text(line, c.delimiter)
             };
@@ -1644,11 +1645,15 @@ impl Drop for Session {
     }
 }
 
-fn split_copy_text(line: &str, delim: char) -> Vec<Option<String>> {
+/// The fields of a COPY text line; a field without a backslash is borrowed from the line.
+fn split_copy_text(line: &str, delim: char) -> Vec<Option<Cow<'_, str>>> {
     line.split(delim)
         .map(|f| {
             if f == "\\N" {
                 return None;
+            }
+            if !f.contains('\\') {
+                return Some(Cow::Borrowed(f));
             }
             let mut out = String::with_capacity(f.len());
             let mut chars = f.chars();
@@ -1666,7 +1671,7 @@ fn split_copy_text(line: &str, delim: char) -> Vec<Option<String>> {
                     out.push(ch);
                 }
             }
-            Some(out)
+            Some(Cow::Owned(out))
         })
         .collect()
 }
@@ -1871,6 +1876,25 @@ mod tests {
             (values, p.columns.clone()),
             (vec![Value::Int(9)], vec![("?column?".into(), SqlType::Int4)])
         );
+    }
+
+    #[test]
+    fn copy_text_fields_unescape_and_borrow_plain_ones() {
+        let fields = split_copy_text("plain\ta\\tb\\\\c\\x\t\\N\t\t\\Nx", '\t');
+        let owned: Vec<Option<String>> =
+            fields.iter().map(|f| f.as_ref().map(|c| c.to_string())).collect();
+        assert_eq!(
+            owned,
+            vec![
+                Some("plain".into()),
+                Some("a\tb\\cx".into()),
+                None,
+                Some(String::new()),
+                Some("Nx".into())
+            ]
+        );
+        assert!(matches!(fields[0], Some(Cow::Borrowed(_))), "no escape: borrowed");
+        assert!(matches!(fields[1], Some(Cow::Owned(_))), "escapes: unescaped copy");
     }
 
     #[test]
