@@ -110,6 +110,30 @@ async fn shapes_answer_as_their_texts_do() {
         [[Some("22".into())]]
     );
 
+    // A shape shows the text it runs for in the activity view (here while it waits for a lock).
+    let waiter = connect(port).await;
+    run(&waiter, "UPDATE t SET big = big + 0 WHERE id = 2").await.unwrap(); // plans the shape
+    let holder = connect(port).await;
+    holder.batch_execute("BEGIN; UPDATE t SET big = big WHERE id = 1").await.unwrap();
+    let blocked = tokio::spawn(async move {
+        waiter.simple_query("UPDATE t SET big = big + 3 WHERE id = 1").await.map(|_| ())
+    });
+    let mut shown = Vec::new();
+    for _ in 0..2_000 {
+        shown = run(&client, "SELECT query FROM isola_stat_activity WHERE waiting").await.unwrap();
+        if !shown.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(shown, [[Some("UPDATE t SET big = big + 3 WHERE id = 1".to_string())]]);
+    holder.batch_execute("COMMIT").await.unwrap();
+    blocked.await.unwrap().unwrap();
+    assert_eq!(
+        run(&client, "SELECT big FROM t WHERE id = 1").await.unwrap(),
+        [[Some("25".into())]]
+    );
+
     // After DDL a shape is planned again: a string that met an int column now meets text.
     same(&client, "SELECT count(*) FROM t WHERE id = '1'").await.unwrap();
     client

@@ -234,6 +234,9 @@ pub struct Session {
     /// The schema version `shape_plans` were made under (after DDL they are all dropped: a
     /// string's parameter type was inferred from the schema of the time).
     shape_plans_schema: u64,
+    /// The text a shape from `shape_plans` was just handed out for, to show as the query in
+    /// the activity views while that shape runs (`None`, or another statement: its own text).
+    shape_text: Option<(Arc<Prepared>, String)>,
 }
 
 pub const SETTINGS: &[(&str, &str)] = &[
@@ -762,6 +765,7 @@ impl Session {
             keep_statement_deadline: false,
             shape_plans: HashMap::new(),
             shape_plans_schema: 0,
+            shape_text: None,
             block_started: None,
         }
     }
@@ -953,7 +957,10 @@ impl Session {
             Some(Some(shape)) => {
                 let shape = shape.clone();
                 match literal_values(&normalized.literals, &shape.param_types) {
-                    Some(values) => Some((shape, values)),
+                    Some(values) => {
+                        self.shape_text = Some((shape.clone(), one.clone()));
+                        Some((shape, values))
+                    }
                     None => self.prepare(one, &[]).ok().map(|p| (p, Vec::new())),
                 }
             }
@@ -1177,7 +1184,12 @@ impl Session {
                     self.ddl(stmt)?;
                     return Ok(Outcome::Command(tag_for(stmt).into()));
                 }
-                self.run_plan(&bound, &p.columns, params, &p.sql)
+                // A shape shows the text it runs for, as PostgreSQL shows a simple query.
+                let text = match self.shape_text.take() {
+                    Some((shape, text)) if std::ptr::eq(Arc::as_ptr(&shape), p) => text,
+                    _ => p.sql.clone(),
+                };
+                self.run_plan(&bound, &p.columns, params, &text)
             }
         }
     }
