@@ -22,6 +22,7 @@ fn options() -> DurableOptions {
             segment_size: 4096,
             writer_delay: Duration::from_millis(5),
             preallocate: true,
+            sync_delay: Duration::ZERO,
         },
         checkpoint_interval: Duration::from_secs(3600),
         checkpoint_log_bytes: u64::MAX,

@@ -85,6 +85,13 @@ fn serve(args: &[String]) -> ExitCode {
                     }
                 }
             }
+            ("--sync-delay-ms", Some(v)) => match v.parse::<u64>() {
+                Ok(ms) => durable.log.sync_delay = std::time::Duration::from_millis(ms),
+                Err(_) => {
+                    eprintln!("isola serve: --sync-delay-ms needs a number, got {v}");
+                    return ExitCode::from(2);
+                }
+            },
             ("--tls-cert", Some(v)) => tls_cert = Some(v),
             ("--tls-key", Some(v)) => tls_key = Some(v),
             ("--memory", _) => {

@@ -305,6 +305,17 @@ impl Connection {
         Ok(Some(out))
     }
 
+    /// Waits until the answers just computed may be sent: a statement that met a commit
+    /// decided but not yet durable answers once it is visible ([`Session::take_answer_wait`]).
+    /// An error (the log failed meanwhile) replaces the answers.
+    async fn settle_answers(&self) -> Result<(), SqlError> {
+        let wait = self.session.lock().as_mut().and_then(|s| s.take_answer_wait());
+        match wait {
+            Some(wait) => wait.visible().await.map_err(SqlError::from),
+            None => Ok(()),
+        }
+    }
+
     fn idle_limit(&self) -> Option<Duration> {
         self.session.lock().as_ref().and_then(|s| s.idle_in_transaction_timeout())
     }
@@ -575,6 +586,10 @@ impl SimpleQueryHandler for Connection {
             },
             None => self.with_session(move |s| s.execute_simple(&sql)).await?,
         };
+        let results = match self.settle_answers().await {
+            Ok(()) => results,
+            Err(e) => vec![Err(e)],
+        };
         for r in results {
             match r {
                 Ok(Outcome::Rows { columns, rows, tag }) => {
@@ -843,6 +858,7 @@ impl ExtendedQueryHandler for Connection {
                 .await?
             }
         };
+        let result = self.settle_answers().await.and(result);
         let format = portal.result_column_format.clone();
         match result {
             Ok(Outcome::Rows { columns, rows, tag }) => {
@@ -890,6 +906,7 @@ impl CopyHandler for Connection {
                 r
             })
             .await?;
+        let result = self.settle_answers().await.and(result);
         client.set_transaction_status(self.status());
         match result {
             Ok(tag) => {

@@ -227,6 +227,31 @@ impl ModifyPlan {
     }
 }
 
+impl ModifyPlan {
+    /// Whether its answer is a bare row count of one row found by primary key: no
+    /// RETURNING, no filter beyond the key (so whichever committed version of the row it
+    /// meets, the row is written or, if the row is gone, the count shows that).
+    pub fn answers_with_count_only(&self) -> bool {
+        self.returning.is_none() && self.touches_one_row() && self.filter_tests_only_the_key()
+    }
+
+    /// Whether every condition of the WHERE clause is `key column = value` (the value not
+    /// from the row): every version of a row then passes it alike, its key being the same.
+    fn filter_tests_only_the_key(&self) -> bool {
+        let Some(filter) = &self.filter else { return true };
+        filter.clone().conjuncts().into_iter().all(|c| match c {
+            BExpr::Binary { op: BinOp::Eq, left, right, .. } => match (&*left, &*right) {
+                (BExpr::Column { level: 0, index, .. }, v)
+                | (v, BExpr::Column { level: 0, index, .. }) => {
+                    self.table.primary_key.contains(index) && !v.uses_current_row()
+                }
+                _ => false,
+            },
+            _ => false,
+        })
+    }
+}
+
 impl InsertPlan {
     /// Whether it inserts one row of VALUES, without ON CONFLICT, subqueries or a sequence
     /// it would draw from: its only possible waits are for the key's (or a unique index

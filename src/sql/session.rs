@@ -28,7 +28,7 @@ use super::plan::{
 };
 use super::types::{SqlType, cast, now_micros, parse_text};
 use crate::txn::{
-    CommitProgress, CommitWait, IsolationLevel, TaskWaitPoll, Transaction, TxnOptions,
+    AnswerWait, CommitProgress, CommitWait, IsolationLevel, TaskWaitPoll, Transaction, TxnOptions,
 };
 use crate::types::{Row, Value};
 
@@ -228,6 +228,9 @@ pub struct Session {
     /// Set while a statement runs again after a lock wait left to the server's task: it keeps
     /// its first run's deadline.
     keep_statement_deadline: bool,
+    /// What the answers given since it was last taken must wait for before they reach the
+    /// client ([`Session::take_answer_wait`]).
+    answer_wait: Option<AnswerWait>,
     /// The simple protocol's plans by statement shape ([`super::literals`]): `None` for a
     /// shape found not to plan as its texts do.
     shape_plans: HashMap<String, Option<Arc<Prepared>>>,
@@ -763,6 +766,7 @@ impl Session {
             copy: None,
             statement_deadline: None,
             keep_statement_deadline: false,
+            answer_wait: None,
             shape_plans: HashMap::new(),
             shape_plans_schema: 0,
             shape_text: None,
@@ -1079,6 +1083,15 @@ impl Session {
         Ok((tag.to_string(), wait))
     }
 
+    /// What the answers of the statements run since the last call must wait for before they
+    /// are sent: a statement that met a commit decided but not yet durable (its row locks go
+    /// when its record is appended: early lock release) may answer only once that commit is
+    /// visible, unless its answer cannot show it (`Transaction::answer_wait`). The server
+    /// awaits this between running statements and sending their answers.
+    pub fn take_answer_wait(&mut self) -> Option<AnswerWait> {
+        self.answer_wait.take()
+    }
+
     /// Records that a statement failed: a block becomes failed; in autocommit the transaction
     /// is already gone. As in PostgreSQL, an error aborts a block's transaction at once: with
     /// no savepoint to return to, it is rolled back now (its locks released, its writes
@@ -1221,7 +1234,8 @@ impl Session {
         params: &[Value],
         sql: &str,
     ) -> Result<Outcome, SqlError> {
-        self.run_statement(params, sql, |ctx| match bound {
+        let count_only = matches!(bound, Bound::Modify(plan) if plan.answers_with_count_only());
+        self.run_statement(params, sql, count_only, |ctx| match bound {
             Bound::Select(plan) => ctx.select(plan).map(|rows| Outcome::Rows {
                 tag: format!("SELECT {}", rows.len()),
                 rows,
@@ -1255,6 +1269,7 @@ impl Session {
         &mut self,
         params: &[Value],
         sql: &str,
+        count_only: bool,
         work: impl FnOnce(&mut ExecCtx<'_>) -> Result<Outcome, SqlError>,
     ) -> Result<Outcome, SqlError> {
         self.ensure_txn()?;
@@ -1288,6 +1303,13 @@ impl Session {
             // with a new snapshot), the transaction left as it is.
             Err(e) if e.is_would_wait() || e.is_restart() => return result,
             _ => txn.finish_statement(),
+        }
+        // What the answer must wait for (pending commits it met, see `Session::answer_wait`).
+        if let Some(wait) = txn.answer_wait(count_only && result.is_ok()) {
+            self.answer_wait = Some(match self.answer_wait.take() {
+                Some(earlier) => earlier.max(wait),
+                None => wait,
+            });
         }
         if !self.in_block {
             let txn = self.txn.take().expect("ensured above");
@@ -1638,7 +1660,7 @@ impl Session {
         });
         // COPY only inserts, and an insert never restarts its statement (only a row lock
         // taken for a change can), so it needs no loop as `run_plan`'s.
-        let outcome = self.run_statement(&[], "COPY", |ctx| {
+        let outcome = self.run_statement(&[], "COPY", false, |ctx| {
             ctx.insert_rows(&plan, &given, rows).map(|n| Outcome::Command(format!("COPY {n}")))
         })?;
         match outcome {

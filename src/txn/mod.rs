@@ -22,6 +22,6 @@ pub use mvcc::{
     CommitBatch, Database, DatabaseOptions, IsolationLevel, LockRow, Stats, TxnOptions,
 };
 pub use transaction::{
-    Change, CommitInfo, CommitProgress, CommitWait, LockOutcome, Modified, TaskWaitPoll,
-    Transaction,
+    AnswerWait, Change, CommitInfo, CommitProgress, CommitWait, LockOutcome, Modified,
+    TaskWaitPoll, Transaction,
 };

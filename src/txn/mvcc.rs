@@ -14,6 +14,21 @@
 //! Read Uncommitted reads the head whatever its state. Read Committed takes a snapshot per
 //! statement, the others one per transaction, at its first statement.
 //!
+//! EARLY LOCK RELEASE. A commit is decided when its record is appended to the log: its
+//! versions are stamped with its timestamp and its locks released then, before the record is
+//! durable, so the next writer of a hot row need not wait for this commit's fsync. It becomes
+//! *visible* (`last_commit` reaches it) only once durable, in timestamp order: a snapshot taken
+//! the ordinary way never includes a commit a crash could still undo. Only a transaction that
+//! meets such a pending commit's version through a lock (the newest version of a row it
+//! locked), a key check, or a snapshot that includes it goes past that line; it notes the
+//! commit ([`Inner::note_met`]) and from then on (a) its snapshots include that commit, so it
+//! never reads from before something it built on, and (b) each answer the SQL layer gives
+//! waits until what it met is visible (`Transaction::answer_wait`). A statement whose answer
+//! cannot show what it met - a point UPDATE or DELETE by primary key without RETURNING that
+//! met an updated row, the row existing before and after - answers at once: that is what lets
+//! a hot row change hands at memory speed. Writers need nothing more: the log is durable in
+//! order, so a commit built on a pending one is never acknowledged before it.
+//!
 //! CONCURRENCY. All state is under one mutex (`Inner`); critical sections are short and in
 //! memory. A transaction that must wait (row lock, DEFERRABLE) sleeps on its own condition
 //! variable, releasing the mutex; whoever changes what it waits for signals it.
@@ -199,6 +214,16 @@ pub(super) struct ActiveTxn {
     pub snapshot_observed: bool,
     /// How many times the snapshot was dropped unobserved for a restart of the statement.
     pub snapshot_refreshes: u32,
+    /// The newest commit not yet durable whose versions this transaction met (read, locked,
+    /// built on, or was refused by): its later snapshots include it, and its answers wait for
+    /// it to be visible (see "EARLY LOCK RELEASE" above). 0: none.
+    pub observed: CommitTs,
+    /// The same for the running statement, counting only meetings whose outcome an answer
+    /// without rows could show: see [`Inner::note_met`]. Cleared when its answer is settled.
+    pub met_revealing: CommitTs,
+    /// Set with `observed` and never cleared: the [`Transaction`] looks here without the
+    /// mutex to learn whether its answers may need to wait at all.
+    pub met_pending: Arc<std::sync::atomic::AtomicBool>,
     pub subtxn: SubTxnId,
     pub next_subtxn: SubTxnId,
     pub savepoints: Vec<(String, SubTxnId)>,
@@ -479,7 +504,8 @@ impl Database {
     pub fn begin(&self, options: TxnOptions) -> Transaction {
         let mut inner = self.shared.inner.lock();
         let id = inner.start(options);
-        Transaction::new(self.clone(), id, options)
+        let met_pending = inner.txn(id).met_pending.clone();
+        Transaction::new(self.clone(), id, options, met_pending)
     }
 
     /// Attaches the write-ahead log: from now on every commit with writes is appended to it,
@@ -521,6 +547,8 @@ impl Database {
             keys.push((*table, key.clone()));
         }
         inner.next_commit = inner.next_commit.max(batch.commit_ts);
+        inner.stamp(txn, batch.commit_ts, &keys);
+        inner.finish(txn);
         inner.publish(PendingCommit { txn, ts: batch.commit_ts, durable_at: None, keys });
         Ok(())
     }
@@ -553,8 +581,9 @@ impl Database {
             .min()
             .unwrap_or(next)
             .min(next);
+        let met_pending = inner.txn(id).met_pending.clone();
         drop(inner);
-        (Transaction::new(self.clone(), id, options), snapshot, replay_from)
+        (Transaction::new(self.clone(), id, options, met_pending), snapshot, replay_from)
     }
 
     /// Cancels the lock wait `txn` is in (or its next one): the wait ends with 57014. Returns
@@ -728,6 +757,27 @@ pub(super) fn visible_version(
     (None, skipped)
 }
 
+/// Whether `version` (in `chain`, met by `txn`) belongs to a commit that is decided but not yet
+/// visible (above `visible`, the last visible commit): its timestamp, and whether an answer
+/// without rows could show the meeting. It could not when the version updated a row that
+/// exists in the visible state as well (a count is then the same either way); a deletion or
+/// an insert changes whether the row exists.
+pub(super) fn pending_meeting(
+    chain: &VersionChain,
+    version: &Version,
+    txn: TxnId,
+    visible: CommitTs,
+) -> Option<(CommitTs, bool)> {
+    let ts = version.commit_ts.filter(|&c| c > visible && version.creator != txn)?;
+    let index = chain.versions.iter().position(|v| std::ptr::eq(v, version))?;
+    let visible_row = chain.versions[..index]
+        .iter()
+        .rev()
+        .find(|v| v.commit_ts.is_some_and(|c| c <= visible))
+        .is_some_and(|v| v.row.is_some());
+    Some((ts, version.row.is_none() || !visible_row))
+}
+
 impl Inner {
     pub(super) fn txn(&self, txn: TxnId) -> &ActiveTxn {
         self.active.get(&txn).expect("an active transaction (faulty code)")
@@ -878,6 +928,9 @@ impl Inner {
                 ssi_registered: false,
                 snapshot_observed: false,
                 snapshot_refreshes: 0,
+                observed: 0,
+                met_revealing: 0,
+                met_pending: Arc::default(),
                 subtxn: 0,
                 next_subtxn: 1,
                 savepoints: Vec::new(),
@@ -975,10 +1028,14 @@ impl Inner {
             self.finish(txn);
             return Ok(CommitStep::Done(Some(ts)));
         }
+        // Decided: stamp the versions and let the locks go (early lock release); visible once
+        // its record (and every earlier one) is durable.
+        self.stamp(txn, ts, &keys);
+        self.finish(txn);
         let wait = if synchronous { durable_at } else { None };
         self.pending.push_back(PendingCommit { txn, ts, durable_at: wait, keys });
         self.publish_ready();
-        if !self.active.contains_key(&txn) {
+        if self.last_commit >= ts {
             return Ok(CommitStep::Done(Some(ts)));
         }
         let log = self.log.clone().expect("only a log makes a commit wait");
@@ -1002,27 +1059,46 @@ impl Inner {
         }
     }
 
-    /// After a log failure: publishes what did reach the disk, and rolls back the rest (their
-    /// committers get the error; after a restart such a commit may or may not be there, as
-    /// with any commit cut by a crash before its acknowledgement).
+    /// After a log failure: publishes what did reach the disk and takes back the rest: their
+    /// versions leave their chains (their committers get the error; after a restart such a
+    /// commit may or may not be there, as with any commit cut by a crash before its
+    /// acknowledgement). A running transaction that built on one keeps its own version above
+    /// the gap; it cannot commit any more (the log refuses) and rolls back.
     pub(super) fn abandon_pending(&mut self) {
         self.publish_ready();
-        while let Some(entry) = self.pending.pop_front() {
-            self.undo_writes_since(entry.txn, 0);
+        while let Some(entry) = self.pending.pop_back() {
+            for (table, key) in &entry.keys {
+                let Some(chain) = self.store.chain_get_mut(*table, key) else { continue };
+                let mut removed = Vec::new();
+                let mut i = 0;
+                while i < chain.versions.len() {
+                    if chain.versions[i].creator == entry.txn {
+                        removed.push(chain.versions.remove(i));
+                    } else {
+                        i += 1;
+                    }
+                }
+                let empty = chain.versions.is_empty();
+                self.versions -= removed.len();
+                if empty {
+                    self.store.remove_chain(*table, key);
+                }
+                let stale: Vec<(IndexId, Key)> = removed
+                    .iter()
+                    .filter_map(|v| v.row.as_ref())
+                    .flat_map(|row| self.index_keys(*table, row))
+                    .collect();
+                self.drop_unreferenced_index_entries(*table, key, stale);
+            }
             self.ssi.on_abort(entry.txn);
-            self.finish(entry.txn);
         }
         self.wake_deferring();
     }
 
-    /// Stamps a commit's versions with its timestamp, makes it the last visible commit and
-    /// ends the transaction.
-    fn publish(&mut self, entry: PendingCommit) {
-        let PendingCommit { txn, ts, keys, .. } = entry;
-        self.last_commit = ts;
-        // Stamps the versions `txn` wrote; true when the row needs a look from the garbage
-        // collector (not for a row's only version, live: a fresh insert; a later write queues
-        // the row again).
+    /// Stamps the versions a deciding commit wrote with its timestamp, and queues the rows for
+    /// the garbage collector (not a row's only version, live: a fresh insert; a later write
+    /// queues the row again).
+    fn stamp(&mut self, txn: TxnId, ts: CommitTs, keys: &[(TableId, Key)]) {
         let stamp = |chain: &mut VersionChain| {
             for version in chain.versions.iter_mut().rev() {
                 if version.creator != txn {
@@ -1032,7 +1108,7 @@ impl Inner {
             }
             !(chain.versions.len() == 1 && chain.versions[0].row.is_some())
         };
-        if let Some((table, run)) = ascending_run(&keys) {
+        if let Some((table, run)) = ascending_run(keys) {
             let mut collect = Vec::new();
             self.store.visit_chains_mut(table, &run, &mut |i, chain| {
                 if stamp(chain) {
@@ -1044,19 +1120,42 @@ impl Inner {
             }
         } else {
             for (table, key) in keys {
-                let Some(chain) = self.store.chain_get_mut(table, &key) else {
+                let Some(chain) = self.store.chain_get_mut(*table, key) else {
                     debug_assert!(false, "a committed write has its chain");
                     continue;
                 };
                 if stamp(chain) {
-                    self.garbage.push_back((ts, table, key));
+                    self.garbage.push_back((ts, *table, key.clone()));
                 }
             }
         }
+    }
+
+    /// Makes a decided commit visible: the last visible commit from now on.
+    fn publish(&mut self, entry: PendingCommit) {
+        self.last_commit = entry.ts;
         self.wake_deferring();
-        self.finish(txn);
+        self.ssi.cleanup(self.last_commit);
         if self.garbage.len() > INLINE_GC_THRESHOLD {
             self.gc();
+        }
+    }
+
+    /// Notes that `txn` met a version committed at `ts` (when that commit is not yet visible):
+    /// see "EARLY LOCK RELEASE". `reveals`: whether even an answer without rows (a count, an
+    /// error) could show the meeting - always, except when the version updated a row that
+    /// exists in the visible state too ([`pending_meeting`]).
+    pub(super) fn note_met(&mut self, txn: TxnId, ts: CommitTs, reveals: bool) {
+        if ts <= self.last_commit {
+            return;
+        }
+        let t = self.txn_mut(txn);
+        if t.observed == 0 {
+            t.met_pending.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        t.observed = t.observed.max(ts);
+        if reveals {
+            t.met_revealing = t.met_revealing.max(ts);
         }
     }
 
@@ -1085,8 +1184,15 @@ impl Inner {
 
     /// Drops versions no snapshot can see; returns how many.
     pub(super) fn gc(&mut self) -> usize {
-        let watermark =
-            self.active.values().filter_map(|t| t.snapshot).min().unwrap_or(self.last_commit);
+        // Never above the visible state: a snapshot that includes pending commits must not
+        // let the versions ordinary snapshots still read go.
+        let watermark = self
+            .active
+            .values()
+            .filter_map(|t| t.snapshot)
+            .min()
+            .unwrap_or(self.last_commit)
+            .min(self.last_commit);
         let mut dropped = 0;
         while self.garbage.front().is_some_and(|(ts, _, _)| *ts <= watermark) {
             let (_, table, key) = self.garbage.pop_front().expect("just seen");

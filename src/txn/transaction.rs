@@ -22,6 +22,7 @@
 
 use std::ops::Bound;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::MutexGuard;
@@ -29,7 +30,7 @@ use parking_lot::MutexGuard;
 use super::locks::{LockMode, LockTarget, WaitPolicy};
 use super::mvcc::{
     CommitStep, Database, Inner, IsolationLevel, TxnOptions, View, acquire_lock, log_failed,
-    try_lock_now, visible_version,
+    pending_meeting, try_lock_now, visible_version,
 };
 use super::ssi::{ReadTarget, WriteTarget};
 use crate::catalog::{Catalog, IndexDef, IndexId, KeySpace, TableDef, TableId};
@@ -87,10 +88,17 @@ pub struct Transaction {
     /// The core's `snapshot_observed` is known to be set (it never clears): no more need to
     /// take the mutex at the end of each statement.
     snapshot_observed: bool,
+    /// The core's `met_pending`: whether [`Transaction::answer_wait`] needs to look at all.
+    met_pending: Arc<AtomicBool>,
 }
 
 impl Transaction {
-    pub(super) fn new(db: Database, id: TxnId, options: TxnOptions) -> Self {
+    pub(super) fn new(
+        db: Database,
+        id: TxnId,
+        options: TxnOptions,
+        met_pending: Arc<AtomicBool>,
+    ) -> Self {
         Transaction {
             db,
             id,
@@ -98,6 +106,7 @@ impl Transaction {
             done: false,
             synchronous_commit: true,
             snapshot_observed: false,
+            met_pending,
         }
     }
 
@@ -140,6 +149,35 @@ impl Transaction {
             t.snapshot_observed = true;
             self.snapshot_observed = true;
         }
+    }
+
+    /// What the answer to the statement that just ran must wait for before it may reach the
+    /// client: the visibility of the pending commits it met, decided but not yet durable (see
+    /// mvcc.rs, EARLY LOCK RELEASE); `None` when nothing. `count_only`: the answer is a row
+    /// count of a point UPDATE or DELETE by primary key (no rows, no RETURNING, no error),
+    /// which shows nothing of an updated row it met. Call it once per statement (successful
+    /// or not), before the transaction commits or rolls back.
+    pub fn answer_wait(&mut self, count_only: bool) -> Option<AnswerWait> {
+        if !self.met_pending.load(Ordering::Relaxed) {
+            return None;
+        }
+        let mut guard = self.db.shared.inner.lock();
+        let t = guard.txn_mut(self.id);
+        let until = if count_only { t.met_revealing } else { t.observed.max(t.met_revealing) };
+        t.met_revealing = 0;
+        if until <= guard.last_commit {
+            return None;
+        }
+        // The newest record at or below `until` that must be durable (records are durable
+        // in order, and commits become visible in timestamp order).
+        let lsn = guard
+            .pending
+            .iter()
+            .take_while(|p| p.ts <= until)
+            .filter_map(|p| p.durable_at)
+            .max()?;
+        let log = guard.log.clone()?;
+        Some(AnswerWait { db: self.db.clone(), lsn, log })
     }
 
     /// Whether an earlier step failed, so that only rollback (to a savepoint) is possible.
@@ -526,6 +564,49 @@ impl CommitWait {
     }
 }
 
+/// An answer's wait for pending commits to become visible ([`Transaction::answer_wait`]).
+#[must_use]
+pub struct AnswerWait {
+    db: Database,
+    lsn: crate::wal::Lsn,
+    log: std::sync::Arc<crate::wal::Log>,
+}
+
+impl AnswerWait {
+    /// Waits without blocking a thread, then makes what is durable visible.
+    pub async fn visible(self) -> Result<()> {
+        let durable = self.log.durable(self.lsn).await;
+        settle_pending(&self.db, durable)
+    }
+
+    /// Waits, blocking the thread, then makes what is durable visible.
+    pub fn visible_blocking(self) -> Result<()> {
+        let durable = self.log.wait_durable(self.lsn);
+        settle_pending(&self.db, durable)
+    }
+
+    /// The later of two waits (each is for a prefix of the log).
+    pub fn max(self, other: AnswerWait) -> AnswerWait {
+        if other.lsn > self.lsn { other } else { self }
+    }
+}
+
+/// After a wait for the log: publishes what is durable, or after a log failure abandons what
+/// is not (the waiter gets the error).
+fn settle_pending(db: &Database, durable: Result<()>) -> Result<()> {
+    let mut guard = db.shared.inner.lock();
+    match durable {
+        Ok(()) => {
+            guard.publish_ready();
+            Ok(())
+        }
+        Err(e) => {
+            guard.abandon_pending();
+            Err(log_failed(&e.to_string()))
+        }
+    }
+}
+
 /// After a logged commit's wait: publishes it (and every earlier durable commit), or on a log
 /// failure abandons what did not reach the disk.
 fn finish_commit(
@@ -582,7 +663,8 @@ fn ensure_snapshot(guard: &mut MutexGuard<'_, Inner>, txn: TxnId) -> Result<Comm
         }
         let (level, read_only, deferrable, registered) =
             (t.level, t.read_only, t.deferrable, t.ssi_registered);
-        let snapshot = guard.last_commit;
+        // Never before a pending commit the transaction met (see mvcc.rs, EARLY LOCK RELEASE).
+        let snapshot = guard.last_commit.max(t.observed);
         guard.txn_mut(txn).snapshot = Some(snapshot);
         if level != IsolationLevel::Serializable || registered {
             return Ok(snapshot);
@@ -649,22 +731,28 @@ fn view_of(inner: &Inner, txn: TxnId, snapshot: CommitTs) -> View {
     }
 }
 
-/// The row a transaction sees, the skipped writers, and whether the version is its own.
+/// The row a transaction sees, the skipped writers, and whether the version is its own; a
+/// version of a commit not yet visible is noted ([`Inner::note_met`]).
 fn see(
-    inner: &Inner,
+    inner: &mut Inner,
     txn: TxnId,
     view: View,
     table: TableId,
     key: &Key,
 ) -> (Option<Row>, Vec<(TxnId, &'static str)>, bool) {
-    match inner.store.chain(table, key) {
+    let (row, skipped, own, met) = match inner.store.chain(table, key) {
         Some(chain) => {
             let (version, skipped) = visible_version(chain, txn, view);
             let own = version.is_some_and(|v| v.creator == txn);
-            (version.and_then(|v| v.row.clone()), skipped, own)
+            let met = version.and_then(|v| pending_meeting(chain, v, txn, inner.last_commit));
+            (version.and_then(|v| v.row.clone()), skipped, own, met)
         }
-        None => (None, Vec::new(), false),
+        None => (None, Vec::new(), false, None),
+    };
+    if let Some((ts, reveals)) = met {
+        inner.note_met(txn, ts, reveals);
     }
+    (row, skipped, own)
 }
 
 /// SSI bookkeeping for reading one row: conflict-out edges to the writers of versions too new
@@ -720,11 +808,13 @@ fn scan_table(
     let view = view_of(inner, txn, snapshot);
     let mut rows = Vec::new();
     let mut skipped_rows = Vec::new();
+    let (visible, mut met) = (inner.last_commit, 0);
     for (key, chain) in inner.store.scan(table, (range.0.as_ref(), range.1.as_ref())) {
         let (version, skipped) = visible_version(chain, txn, view);
         if !skipped.is_empty() {
             skipped_rows.push((key.clone(), skipped));
         }
+        met = met.max(pending_ts(version, txn, visible));
         if let Some(row) = version.and_then(|v| v.row.as_ref()) {
             rows.push((key.clone(), row.clone()));
             if rows.len() >= limit {
@@ -732,6 +822,7 @@ fn scan_table(
             }
         }
     }
+    inner.note_met(txn, met, true);
     if inner.ssi.is_tracked(txn) {
         // A scan cut short by its limit read only up to its last key.
         let read = match rows.last() {
@@ -746,6 +837,16 @@ fn scan_table(
         }
     }
     Ok(rows)
+}
+
+/// The commit timestamp of a version met in a scan when that commit is not yet visible; 0
+/// otherwise. (A scan's answer always shows what it met.)
+fn pending_ts(version: Option<&Version>, txn: TxnId, visible: CommitTs) -> CommitTs {
+    version
+        .filter(|v| v.creator != txn)
+        .and_then(|v| v.commit_ts)
+        .filter(|&c| c > visible)
+        .unwrap_or(0)
 }
 
 fn track_conflicts_out(
@@ -779,18 +880,21 @@ fn scan_index(
         .collect();
     let mut rows = Vec::new();
     let mut skipped_rows = Vec::new();
+    let (visible, mut met) = (inner.last_commit, 0);
     for (index_key, pk) in entries {
         let Some(chain) = inner.store.chain(def.table, &pk) else { continue };
         let (version, skipped) = visible_version(chain, txn, view);
         if !skipped.is_empty() {
             skipped_rows.push((pk.clone(), skipped));
         }
+        met = met.max(pending_ts(version, txn, visible));
         if let Some(row) = version.and_then(|v| v.row.as_ref())
             && def.key_of(row) == index_key
         {
             rows.push((pk, row.clone()));
         }
     }
+    inner.note_met(txn, met, true);
     if inner.ssi.is_tracked(txn) {
         inner.ssi.add_read(txn, range_read_target(def.table, KeySpace::Index(index), range));
         for (key, skipped) in skipped_rows {
@@ -823,9 +927,17 @@ fn lock_row(
     if !acquire_lock(guard, txn, &target, mode, policy, true)? {
         return Ok(LockOutcome::Skipped);
     }
-    let Some(head) = guard.store.chain(table, key).and_then(|c| c.head()) else {
+    let Some(chain) = guard.store.chain(table, key) else {
         return Ok(LockOutcome::NotFound);
     };
+    let Some(head) = chain.head() else {
+        return Ok(LockOutcome::NotFound);
+    };
+    // The newest version may be a decided commit not yet durable (its locks go at once).
+    if let Some((ts, reveals)) = pending_meeting(chain, head, txn, guard.last_commit) {
+        guard.note_met(txn, ts, reveals);
+    }
+    let head = guard.store.chain(table, key).and_then(|c| c.head()).expect("seen above");
     let level = guard.txn(txn).level;
     if level.transaction_snapshot()
         && head.creator != txn
@@ -1023,6 +1135,12 @@ fn insert_row(
             .chain(def.id, key)
             .and_then(|c| c.head())
             .map(|v| (v.creator, v.commit_ts, v.row.is_some()));
+        // A decided commit not yet visible decides this insert (a duplicate, or a deletion).
+        if let Some((creator, Some(ts), _)) = head
+            && creator != txn
+        {
+            guard.note_met(txn, ts, true);
+        }
         if let Some((creator, commit_ts, true)) = head
             && (creator == txn || commit_ts.is_some())
         {
@@ -1092,15 +1210,19 @@ fn check_unique_indexes(
                 .filter(|pk| pk != key)
                 .collect();
             let mut wait_for = None;
+            let (visible, mut met) = (guard.last_commit, 0);
             for pk in others {
                 let Some(chain) = guard.store.chain(def.id, &pk) else { continue };
                 let Some(head) = chain.head() else { continue };
+                met = met.max(pending_ts(Some(head), txn, visible));
                 let settled = head.creator == txn || head.commit_ts.is_some();
                 let committed = chain.versions.iter().rev().find(|v| v.commit_ts.is_some());
                 let conflict = if settled { Some(head) } else { committed.filter(|v| has(v)) };
                 let live_if_commit = has(head);
                 match conflict {
                     Some(existing) if has(existing) && (settled || live_if_commit) => {
+                        let existing = existing.clone();
+                        guard.note_met(txn, met, true);
                         let described =
                             guard.catalog.describe(KeySpace::Index(index.id), &index_key);
                         return Err(duplicate(
@@ -1109,7 +1231,7 @@ fn check_unique_indexes(
                             snapshot,
                             index.name.clone(),
                             described,
-                            existing,
+                            &existing,
                         ));
                     }
                     _ if !settled && (live_if_commit || committed.is_some_and(has)) => {
@@ -1119,6 +1241,7 @@ fn check_unique_indexes(
                     _ => {}
                 }
             }
+            guard.note_met(txn, met, true);
             let Some(pk) = wait_for else { break };
             let other = LockTarget { table: def.id, key: pk };
             let held_before = guard.locks.held_mode(txn, &other).is_some();

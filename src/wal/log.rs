@@ -61,6 +61,10 @@ pub struct LogOptions {
     pub writer_delay: Duration,
     /// Fill new segments with zeros up front (see `Log::create_segment`).
     pub preallocate: bool,
+    /// A pause before each sync of a frame: a slow disk for tests and experiments (`isola
+    /// serve --sync-delay-ms`), so that commits stay appended but not durable long enough to
+    /// be seen in that state. Zero in normal use.
+    pub sync_delay: Duration,
 }
 
 impl Default for LogOptions {
@@ -69,6 +73,7 @@ impl Default for LogOptions {
             segment_size: 16 << 20,
             writer_delay: Duration::from_millis(10),
             preallocate: true,
+            sync_delay: Duration::ZERO,
         }
     }
 }
@@ -531,6 +536,9 @@ impl Log {
         }
         let w = &mut *w;
         w.file.write_at(w.size, &data).map_err(|e| io_error(&w.path, e))?;
+        if !self.options.sync_delay.is_zero() {
+            std::thread::sleep(self.options.sync_delay);
+        }
         w.file.sync_data().map_err(|e| io_error(&w.path, e))?;
         w.size += data.len() as u64;
         self.syncs.fetch_add(1, Ordering::Relaxed);
@@ -601,8 +609,12 @@ mod tests {
         preallocate: bool,
     ) -> Result<(Arc<Log>, Vec<CommitBatch>, Replay)> {
         let mut seen = Vec::new();
-        let options =
-            LogOptions { segment_size: 4096, writer_delay: Duration::from_secs(3600), preallocate };
+        let options = LogOptions {
+            segment_size: 4096,
+            writer_delay: Duration::from_secs(3600),
+            preallocate,
+            sync_delay: Duration::ZERO,
+        };
         let (log, replay) =
             Log::open(Arc::new(storage.clone()), Path::new("/wal"), 0, options, |_, r| {
                 match r {
@@ -716,6 +728,7 @@ mod tests {
             segment_size: 400,
             writer_delay: Duration::from_secs(3600),
             preallocate: true,
+            sync_delay: Duration::ZERO,
         };
         let (log, _) =
             Log::open(Arc::new(storage.clone()), Path::new("/wal"), 0, options.clone(), |_, _| {
