@@ -1871,6 +1871,36 @@ mod tests {
         }
     }
 
+    /// Which writes answer with a count that cannot show a pending commit's row (early lock
+    /// release lets them answer before it is durable): one row by primary key, nothing else
+    /// tested, nothing returned.
+    #[test]
+    fn count_only_answers_are_point_writes_testing_only_the_key() {
+        let engine = Engine::new(crate::Database::new());
+        let mut s = Session::new(engine, "t", "t", "t");
+        s.execute_simple("CREATE TABLE t (id int PRIMARY KEY, n int, m int)");
+        s.execute_simple("INSERT INTO t VALUES (1, 0, 0)");
+        let cases = [
+            ("UPDATE t SET n = n + 1 WHERE id = 1", true),
+            ("UPDATE t SET n = n + 1, m = 2 WHERE 1 = id", true),
+            ("DELETE FROM t WHERE id = 3", true),
+            ("UPDATE t SET n = n + 1 WHERE id = 1 AND n >= 0", false),
+            ("UPDATE t SET n = n + 1 WHERE id = 1 AND id = n", false),
+            ("UPDATE t SET n = n + 1 WHERE id = 1 RETURNING n", false),
+            ("UPDATE t SET n = n + 1 WHERE id >= 1", false),
+            ("UPDATE t SET id = 2 WHERE id = 1", false),
+            ("DELETE FROM t WHERE n = 0", false),
+        ];
+        for (sql, expected) in cases {
+            let p = s.prepare(sql, &[]).expect("prepares");
+            let out = s.execute(&p, &[]);
+            assert!(out.is_ok(), "{sql}: {out:?}");
+            let plan = p.plan.lock().as_ref().map(|(_, b)| b.clone()).expect("planned");
+            let Bound::Modify(plan) = &*plan else { panic!("{sql}: not a write") };
+            assert_eq!(plan.answers_with_count_only(), expected, "{sql}");
+        }
+    }
+
     /// A shape's plan answers with the text's own column types and values, whatever kind of
     /// literal came first in that place (`SELECT 1` is an int4, `SELECT '5'` a text).
     #[test]

@@ -61,9 +61,10 @@ pub struct LogOptions {
     pub writer_delay: Duration,
     /// Fill new segments with zeros up front (see `Log::create_segment`).
     pub preallocate: bool,
-    /// A pause before each sync of a frame: a slow disk for tests and experiments (`isola
-    /// serve --sync-delay-ms`), so that commits stay appended but not durable long enough to
-    /// be seen in that state. Zero in normal use.
+    /// A pause before each frame is written and synced: a slow disk for tests and experiments
+    /// (`isola serve --sync-delay-ms`), so that commits stay appended but not durable (not
+    /// even written: a SIGKILL then loses them) long enough to be seen in that state. Zero
+    /// in normal use.
     pub sync_delay: Duration,
 }
 
@@ -535,10 +536,10 @@ impl Log {
             self.syncs.fetch_add(2, Ordering::Relaxed);
         }
         let w = &mut *w;
-        w.file.write_at(w.size, &data).map_err(|e| io_error(&w.path, e))?;
         if !self.options.sync_delay.is_zero() {
             std::thread::sleep(self.options.sync_delay);
         }
+        w.file.write_at(w.size, &data).map_err(|e| io_error(&w.path, e))?;
         w.file.sync_data().map_err(|e| io_error(&w.path, e))?;
         w.size += data.len() as u64;
         self.syncs.fetch_add(1, Ordering::Relaxed);
