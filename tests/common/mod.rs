@@ -1,6 +1,7 @@
 //! What the end-to-end tests share: an in-memory `isola serve` on a free loopback port.
 
 /// Starts a server on a free port in a background runtime; returns the port.
+#[allow(dead_code)] // not every test file starts an in-memory server
 pub fn start_server() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
