@@ -1068,6 +1068,9 @@ impl Inner {
         self.publish_ready();
         while let Some(entry) = self.pending.pop_back() {
             for (table, key) in &entry.keys {
+                if self.catalog.table(*table).is_err() {
+                    continue; // dropped since, chains and all
+                }
                 let Some(chain) = self.store.chain_get_mut(*table, key) else { continue };
                 let mut removed = Vec::new();
                 let mut i = 0;
