@@ -5,7 +5,8 @@
 //!   what each level let through and how it explained each abort.
 //!
 //! - `isola serve [--listen ADDR:PORT] [--data DIR] [--memory] [--max-connections N]
-//!   [--checkpoint-interval SECONDS] [--password-file FILE] [--tls-cert PEM --tls-key PEM]`:
+//!   [--checkpoint-interval SECONDS] [--password-file FILE] [--tls-cert PEM --tls-key PEM]
+//!   [--sync-delay-ms MS]`:
 //!   the PostgreSQL wire-protocol server (default 127.0.0.1:5433, data directory
 //!   `./isola-data`, recovered at start; `--memory`: no files). Without a password file it
 //!   trusts every client and refuses to listen beyond loopback; with one, every client
@@ -38,7 +39,7 @@ fn main() -> ExitCode {
         Some("check") => check(&args[1..]),
         _ => {
             eprintln!(
-                "usage: isola serve [--listen ADDR:PORT] [--data DIR] [--memory] [--max-connections N] [--checkpoint-interval SECONDS]\n                   [--password-file FILE] [--tls-cert PEM --tls-key PEM]\n       isola check --isolation LEVEL [--url URL] [--clients N] [--txns N] ... (isola check --help)\n       isola demo"
+                "usage: isola serve [--listen ADDR:PORT] [--data DIR] [--memory] [--max-connections N] [--checkpoint-interval SECONDS]\n                   [--password-file FILE] [--tls-cert PEM --tls-key PEM] [--sync-delay-ms MS]\n       isola check --isolation LEVEL [--url URL] [--clients N] [--txns N] ... (isola check --help)\n       isola demo"
             );
             ExitCode::from(2)
         }
