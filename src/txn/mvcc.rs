@@ -950,8 +950,9 @@ impl Inner {
 
     /// Commits a transaction: SSI's commit-time check, a timestamp, the log record (and the
     /// hook), then visibility, at once or (synchronous commit with a log) once the record is
-    /// durable: see [`CommitStep`]. Until it is visible the transaction keeps its locks, and
-    /// SSI already counts it as committed, as PostgreSQL does for a prepared transaction.
+    /// durable: see [`CommitStep`]. Once the record is appended the commit is decided: its
+    /// versions are stamped, its locks released and the transaction ended (early lock
+    /// release), and SSI counts it as committed; snapshots see it once it is visible.
     pub(super) fn commit(&mut self, txn: TxnId, synchronous: bool) -> Result<CommitStep> {
         self.ssi.precommit(txn)?;
         let active = self.txn(txn);
