@@ -13,6 +13,8 @@ use std::time::Duration;
 use rand::{Rng, SeedableRng};
 use tokio_postgres::{Client, NoTls};
 
+mod common;
+
 const ACCOUNTS: i64 = 10;
 const START_BALANCE: i64 = 1000;
 
@@ -39,25 +41,9 @@ impl Server {
         Server { child, port }
     }
 
-    async fn connect(&self) -> Option<Client> {
-        let url = format!("host=127.0.0.1 port={} user=isola dbname=isola", self.port);
-        let (client, conn) = tokio_postgres::connect(&url, NoTls).await.ok()?;
-        tokio::spawn(conn);
-        Some(client)
-    }
-
     /// Connects, waiting (bounded) for the server to finish recovery and listen.
     async fn connect_waiting(&mut self) -> Client {
-        for _ in 0..600 {
-            if let Some(c) = self.connect().await {
-                return c;
-            }
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("isola serve exited during startup: {status}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("isola serve did not come up");
+        common::connect_when_up(self.port, &mut self.child).await
     }
 
     /// SIGKILL, no goodbye.

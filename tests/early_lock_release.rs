@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 mod common;
 
@@ -54,18 +54,7 @@ impl Server {
 
     /// Connects, waiting (bounded) for the server to listen.
     async fn connect(&mut self) -> Client {
-        let url = format!("host=127.0.0.1 port={} user=isola dbname=isola", self.port);
-        for _ in 0..600 {
-            if let Ok((client, conn)) = tokio_postgres::connect(&url, NoTls).await {
-                tokio::spawn(conn);
-                return client;
-            }
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("isola serve exited during startup: {status}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("isola serve did not come up");
+        common::connect_when_up(self.port, &mut self.child).await
     }
 
     fn kill(&mut self) {

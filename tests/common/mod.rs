@@ -42,3 +42,24 @@ pub async fn connect(port: u16) -> tokio_postgres::Client {
 pub fn code(e: &tokio_postgres::Error) -> String {
     e.code().map(|c| c.code().to_string()).unwrap_or_else(|| format!("no code: {e}"))
 }
+
+/// A client on a server process just started on `port`, waiting (bounded: 30 s) for it to
+/// finish recovery and listen; panics if the process exits meanwhile.
+#[allow(dead_code)]
+pub async fn connect_when_up(
+    port: u16,
+    server: &mut std::process::Child,
+) -> tokio_postgres::Client {
+    let url = format!("host=127.0.0.1 port={port} user=isola dbname=isola");
+    for _ in 0..600 {
+        if let Ok((client, conn)) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await {
+            tokio::spawn(conn);
+            return client;
+        }
+        if let Some(status) = server.try_wait().unwrap() {
+            panic!("isola serve exited during startup: {status}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("isola serve did not come up");
+}
