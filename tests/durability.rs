@@ -347,3 +347,40 @@ fn a_corrupt_checkpoint_is_refused_by_name() {
     assert_eq!(err.sqlstate(), "XX001");
     assert!(err.to_string().contains(".ckpt at offset"), "{err}");
 }
+
+/// Early lock release meets a failing disk: T1's commit is decided (its lock released) but its
+/// sync fails; T2 has meanwhile updated the row on top of T1's version. T1 gets 58030, T2 can
+/// no longer commit, and the row is back to what was durable: T1's version was taken out from
+/// under T2's, and T2's rollback removed its own.
+#[test]
+fn a_failed_sync_takes_back_the_pending_commit_and_what_was_built_on_it() {
+    let storage = FaultyStorage::new();
+    let engine = start(&storage, options()).unwrap();
+    let mut setup = session(&engine);
+    run(&mut setup, "CREATE TABLE t (k int PRIMARY KEY, n int NOT NULL)").unwrap();
+    run(&mut setup, "INSERT INTO t VALUES (1, 0), (2, 0)").unwrap();
+    let mut t1 = session(&engine);
+    run(&mut t1, "BEGIN; UPDATE t SET n = n + 1 WHERE k = 1").unwrap();
+    // T1's frame is written, then its sync fails after a while.
+    storage.set_sync_delay(Duration::from_millis(500));
+    storage.fail_after(1);
+    let t1_commit = std::thread::spawn(move || run(&mut t1, "COMMIT"));
+    let mut t2 = session(&engine);
+    run(&mut t2, "BEGIN").unwrap();
+    // Granted once T1's record is appended: T2's version goes on top of T1's.
+    run(&mut t2, "UPDATE t SET n = n + 10 WHERE k = 1").unwrap();
+    run(&mut t2, "UPDATE t SET n = n + 10 WHERE k = 2").unwrap();
+    assert!(!t1_commit.is_finished(), "T2 went on while T1's sync was under way");
+    let t1_result = t1_commit.join().unwrap();
+    assert!(t1_result.as_ref().is_err_and(|e| e.starts_with("58030")), "{t1_result:?}");
+    let t2_result = run(&mut t2, "COMMIT");
+    assert!(t2_result.as_ref().is_err_and(|e| e.starts_with("58030")), "{t2_result:?}");
+    let mut reader = session(&engine);
+    assert_eq!(
+        rows(&mut reader, "SELECT k, n FROM t ORDER BY k"),
+        vec![vec![Value::Int(1), Value::Int(0)], vec![Value::Int(2), Value::Int(0)]]
+    );
+    // The failed log refuses every later write.
+    let later = run(&mut reader, "UPDATE t SET n = 5 WHERE k = 2");
+    assert!(later.as_ref().is_err_and(|e| e.starts_with("58030")), "{later:?}");
+}
