@@ -145,7 +145,7 @@ pub fn normalize(sql: &str) -> Option<Normalized> {
             }
             let text = sql[start..i].to_string();
             literals.push(if decimal { Literal::Decimal(text) } else { Literal::Integer(text) });
-            shape.push_str(&format!("${}", literals.len()));
+            push_placeholder(&mut shape, literals.len());
             after_word = false;
         } else if c == b'\'' {
             if after_word {
@@ -175,7 +175,7 @@ pub fn normalize(sql: &str) -> Option<Normalized> {
                 return None;
             }
             literals.push(Literal::Text(value));
-            shape.push_str(&format!("${}", literals.len()));
+            push_placeholder(&mut shape, literals.len());
             after_word = false;
         } else {
             shape.push(c as char);
@@ -189,6 +189,22 @@ pub fn normalize(sql: &str) -> Option<Normalized> {
         }
     }
     Some(Normalized { shape, literals })
+}
+
+/// Appends `$n` (without the formatting machinery: a big INSERT has thousands).
+fn push_placeholder(shape: &mut String, n: usize) {
+    let mut digits = [0u8; 20];
+    let (mut at, mut rest) = (digits.len(), n);
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    shape.push('$');
+    shape.extend(digits[at..].iter().map(|&d| d as char));
 }
 
 #[cfg(test)]
@@ -216,6 +232,11 @@ mod tests {
         let n = normalize("INSERT INTO t VALUES (1,2,'a'),(3,4,'')").unwrap();
         assert_eq!(n.shape, "INSERT INTO t VALUES ($1,$2,$3),($4,$5,$6)");
         assert_eq!(n.literals[5], Literal::Text(String::new()));
+        let rows: Vec<String> = (0..40).map(|i| format!("({i},'x')")).collect();
+        let n = normalize(&format!("INSERT INTO t VALUES {}", rows.join(","))).unwrap();
+        let placeholders: Vec<String> =
+            (0..40).map(|i| format!("(${},${})", 2 * i + 1, 2 * i + 2)).collect();
+        assert_eq!(n.shape, format!("INSERT INTO t VALUES {}", placeholders.join(",")));
         assert_eq!(
             shape("select abalance from t1 where aid = 7").unwrap(),
             "select abalance from t1 where aid = $1"

@@ -413,15 +413,15 @@ const SHAPE_PLANS: usize = 256;
 
 /// The values of a text's literals as the parameters of its shape's plan, converted as the
 /// literals themselves would be; `None` if one does not convert.
-fn literal_values(found: &[Literal], types: &[SqlType]) -> Option<Vec<Value>> {
+fn literal_values(found: Vec<Literal>, types: &[SqlType]) -> Option<Vec<Value>> {
     found
-        .iter()
+        .into_iter()
         .zip(types)
         .map(|(literal, &ty)| match literal {
             Literal::Integer(n) | Literal::Decimal(n) => {
-                number_literal(n).ok().filter(|(_, t)| *t == ty).map(|(v, _)| v)
+                number_literal(&n).ok().filter(|(_, t)| *t == ty).map(|(v, _)| v)
             }
-            Literal::Text(s) => cast(Value::Text(s.clone()), SqlType::Text, ty, false).ok(),
+            Literal::Text(s) => cast(Value::Text(s), SqlType::Text, ty, false).ok(),
         })
         .collect()
 }
@@ -946,10 +946,13 @@ impl Session {
     /// trusted only after it planned to the same result columns as a text of it did; a text
     /// whose values do not convert takes the ordinary path (which reports the error).
     pub fn prepare_single(&mut self, sql: &str) -> Option<(Arc<Prepared>, Vec<Value>)> {
-        let statements = split_statements(sql);
-        let [one] = statements.as_slice() else { return None };
+        let mut statements = split_statements(sql);
+        if statements.len() != 1 {
+            return None;
+        }
+        let one = statements.pop().expect("one");
         let Some(normalized) = literals::normalize(one.trim()) else {
-            return self.prepare(one, &[]).ok().map(|p| (p, Vec::new()));
+            return self.prepare(&one, &[]).ok().map(|p| (p, Vec::new()));
         };
         let schema = self.engine.schema_version();
         if self.shape_plans_schema != schema {
@@ -960,23 +963,23 @@ impl Session {
         match self.shape_plans.get(&key) {
             Some(Some(shape)) => {
                 let shape = shape.clone();
-                match literal_values(&normalized.literals, &shape.param_types) {
+                match literal_values(normalized.literals, &shape.param_types) {
                     Some(values) => {
-                        self.shape_text = Some((shape.clone(), one.clone()));
+                        self.shape_text = Some((shape.clone(), one));
                         Some((shape, values))
                     }
-                    None => self.prepare(one, &[]).ok().map(|p| (p, Vec::new())),
+                    None => self.prepare(&one, &[]).ok().map(|p| (p, Vec::new())),
                 }
             }
-            Some(None) => self.prepare(one, &[]).ok().map(|p| (p, Vec::new())),
+            Some(None) => self.prepare(&one, &[]).ok().map(|p| (p, Vec::new())),
             None => {
-                let exact = self.prepare(one, &[]).ok()?;
+                let exact = self.prepare(&one, &[]).ok()?;
                 let declared: Vec<Option<SqlType>> =
                     normalized.literals.iter().map(literals::declared_type).collect();
                 let shape = self.prepare(&normalized.shape, &declared).ok().filter(|shape| {
                     shape.columns == exact.columns
                         && shape.param_types.len() == declared.len()
-                        && literal_values(&normalized.literals, &shape.param_types).is_some()
+                        && literal_values(normalized.literals.clone(), &shape.param_types).is_some()
                 });
                 if self.shape_plans.len() >= SHAPE_PLANS {
                     self.shape_plans.clear();
