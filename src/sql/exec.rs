@@ -604,17 +604,25 @@ impl<'a> ExecCtx<'a> {
     pub fn insert(&mut self, plan: &InsertPlan) -> Result<(usize, Vec<Row>), SqlError> {
         let table = &plan.table;
         let width = table.columns.len();
-        let mut inputs: Vec<(Row, Vec<bool>)> = Vec::new();
+        // The columns a row gives: the targets, unless the row says DEFAULT for some (then a
+        // mask of its own).
+        let mut targets_given = vec![false; width];
+        for &col in &plan.targets {
+            targets_given[col] = true;
+        }
+        let mut inputs: Vec<(Row, Option<Vec<bool>>)> = Vec::new();
         match &plan.source {
             InsertSource::Values(rows) => {
                 for r in rows {
                     let mut row = vec![Value::Null; width];
-                    let mut given = vec![false; width];
+                    let mut given: Option<Vec<bool>> = None;
                     for (e, &col) in r.iter().zip(&plan.targets) {
-                        if let Some(e) = e {
-                            row[col] =
-                                cast(e.eval(&[], self)?, e.ty(), table.columns[col].ty, false)?;
-                            given[col] = true;
+                        match e {
+                            Some(e) => {
+                                row[col] =
+                                    cast(e.eval(&[], self)?, e.ty(), table.columns[col].ty, false)?
+                            }
+                            None => given.get_or_insert_with(|| targets_given.clone())[col] = false,
                         }
                     }
                     inputs.push((row, given));
@@ -623,16 +631,16 @@ impl<'a> ExecCtx<'a> {
             InsertSource::Query(q) => {
                 for r in self.select(q)? {
                     let mut row = vec![Value::Null; width];
-                    let mut given = vec![false; width];
                     for ((v, &col), (_, ty)) in r.into_iter().zip(&plan.targets).zip(&q.columns) {
                         row[col] = cast(v, *ty, table.columns[col].ty, false)?;
-                        given[col] = true;
                     }
-                    inputs.push((row, given));
+                    inputs.push((row, None));
                 }
             }
         }
-        self.write_rows(plan, inputs.into_iter().map(|(row, given)| Ok((row, Cow::Owned(given)))))
+        let given =
+            |own: Option<Vec<bool>>| own.map_or(Cow::Borrowed(&targets_given[..]), Cow::Owned);
+        self.write_rows(plan, inputs.into_iter().map(|(row, own)| Ok((row, given(own)))))
     }
 
     /// COPY FROM: inserts rows already parsed to the table's column types, as the INSERT

@@ -1874,6 +1874,31 @@ mod tests {
         }
     }
 
+    /// Column defaults fill what an INSERT does not give: columns left out, and per row the
+    /// ones it says DEFAULT for (the other rows of the statement keep their values).
+    #[test]
+    fn insert_fills_defaults_per_row() {
+        let engine = Engine::new(crate::Database::new());
+        let mut s = Session::new(engine, "t", "t", "t");
+        s.execute_simple(
+            "CREATE TABLE d (id int PRIMARY KEY, n int DEFAULT 7, s text DEFAULT 'x')",
+        );
+        for sql in [
+            "INSERT INTO d VALUES (1, DEFAULT, 'a'), (2, 5, DEFAULT), (3, 6, 'c')",
+            "INSERT INTO d (id) VALUES (4)",
+            "INSERT INTO d (id, s) SELECT 5, 'e'",
+        ] {
+            assert!(s.execute_simple(sql).remove(0).is_ok(), "{sql}");
+        }
+        let (_, rows) = answer(s.execute_simple("SELECT id, n, s FROM d ORDER BY id").remove(0));
+        let row =
+            |id: i64, n: i64, t: &str| vec![Value::Int(id), Value::Int(n), Value::Text(t.into())];
+        assert_eq!(
+            rows,
+            vec![row(1, 7, "a"), row(2, 5, "x"), row(3, 6, "c"), row(4, 7, "x"), row(5, 7, "e")]
+        );
+    }
+
     /// Which writes answer with a count that cannot show a pending commit's row (early lock
     /// release lets them answer before it is durable): one row by primary key, nothing else
     /// tested, nothing returned.
