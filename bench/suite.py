@@ -266,16 +266,6 @@ def lost_update(servers, cfg, work):
     return "\n".join(lines) + "\n"
 
 
-def quiesce(servers):
-    """Before timing bulk loads: the background work earlier workloads left behind runs now, not
-    during the timed loads (on two cores either server's background work slows the other's run):
-    PostgreSQL vacuums what TPC-B and the contended workloads updated, and both checkpoint."""
-    for s in servers:
-        if isinstance(s, Postgres):
-            s.psql("VACUUM")
-        s.psql("CHECKPOINT")
-
-
 def bulk(servers, cfg, work):
     rows = cfg["bulk_rows"]
     data = os.path.join(work, "bulk.tsv")
@@ -465,7 +455,6 @@ def main():
         if "lost-update" in only:
             sections.append(lost_update(servers, cfg, work))
         if "bulk" in only:
-            quiesce(servers)
             sections.append(bulk(servers, cfg, work))
         if "connections" in only:
             sections.append(connections(servers, cfg, work, select_script))
