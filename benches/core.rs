@@ -40,12 +40,12 @@ fn transfer(db: &Database, level: IsolationLevel, a: i64, b: i64) -> bool {
     let table = 0;
     let mut txn = db.begin(TxnOptions::new(level));
     let run = |txn: &mut isola::Transaction| -> isola::Result<()> {
-        let x = txn.get(table, &vec![a.into()])?.unwrap()[1].as_int().unwrap();
-        let y = txn.get(table, &vec![b.into()])?.unwrap()[1].as_int().unwrap();
+        let x = txn.get(table, &isola::key![a.into()])?.unwrap()[1].as_int().unwrap();
+        let y = txn.get(table, &isola::key![b.into()])?.unwrap()[1].as_int().unwrap();
         let _ = (x, y);
         for (id, delta) in [(a, -1i64), (b, 1)] {
             txn.start_statement();
-            txn.update(table, &vec![id.into()], |r| {
+            txn.update(table, &isola::key![id.into()], |r| {
                 Some(vec![Value::Int(id), Value::Int(r[1].as_int().unwrap() + delta)])
             })?;
         }

@@ -19,14 +19,14 @@ fn batches_arrive_in_commit_order_with_final_rows() {
     }));
     let mut t1 = db.begin(TxnOptions::new(IsolationLevel::ReadCommitted));
     t1.insert(0, vec![1.into(), 10.into()]).unwrap();
-    t1.update(0, &vec![1.into()], |_| Some(vec![1.into(), 11.into()])).unwrap();
+    t1.update(0, &isola::key![1.into()], |_| Some(vec![1.into(), 11.into()])).unwrap();
     t1.insert(0, vec![2.into(), 20.into()]).unwrap();
     let c1 = t1.commit().unwrap().commit_ts.unwrap();
     let mut t2 = db.begin(TxnOptions::new(IsolationLevel::Serializable));
-    t2.delete(0, &vec![2.into()]).unwrap();
+    t2.delete(0, &isola::key![2.into()]).unwrap();
     let c2 = t2.commit().unwrap().commit_ts.unwrap();
     let mut reader = db.begin(TxnOptions::new(IsolationLevel::RepeatableRead));
-    reader.get(0, &vec![1.into()]).unwrap();
+    reader.get(0, &isola::key![1.into()]).unwrap();
     reader.commit().unwrap();
 
     let seen = seen.lock().unwrap();
@@ -36,11 +36,11 @@ fn batches_arrive_in_commit_order_with_final_rows() {
     assert_eq!(
         seen[0].writes,
         vec![
-            (0, vec![Value::Int(1)], Some(vec![Value::Int(1), Value::Int(11)])),
-            (0, vec![Value::Int(2)], Some(vec![Value::Int(2), Value::Int(20)])),
+            (0, isola::key![Value::Int(1)], Some(vec![Value::Int(1), Value::Int(11)])),
+            (0, isola::key![Value::Int(2)], Some(vec![Value::Int(2), Value::Int(20)])),
         ]
     );
-    assert_eq!(seen[1].writes, vec![(0, vec![Value::Int(2)], None)]);
+    assert_eq!(seen[1].writes, vec![(0, isola::key![Value::Int(2)], None)]);
 }
 
 #[test]

@@ -55,11 +55,11 @@ struct Model {
     savepoints: Vec<Rows>,
 }
 
-fn key(k: i64) -> Vec<Value> {
-    vec![Value::Int(k)]
+fn key(k: i64) -> isola::Key {
+    isola::key![Value::Int(k)]
 }
 
-fn rows_of(result: Vec<(Vec<Value>, Vec<Value>)>) -> Vec<(i64, i64)> {
+fn rows_of(result: Vec<(isola::Key, Vec<Value>)>) -> Vec<(i64, i64)> {
     result.into_iter().map(|(_, r)| (r[0].as_int().unwrap(), r[1].as_int().unwrap())).collect()
 }
 
@@ -136,7 +136,10 @@ fn run(ops: Vec<Op>, level: IsolationLevel) {
             }
             Op::IndexScan(lo, hi) => {
                 let t = txn.as_mut().unwrap();
-                let range = (Bound::Included(vec![lo.into()]), Bound::Included(vec![hi.into()]));
+                let range = (
+                    Bound::Included(isola::key![lo.into()]),
+                    Bound::Included(isola::key![hi.into()]),
+                );
                 let got = rows_of(t.scan_index(index, range).unwrap());
                 let mut want: Vec<(i64, i64)> = model
                     .working

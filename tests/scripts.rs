@@ -315,7 +315,7 @@ fn parse_row(s: &str) -> Row {
 fn parse_range(s: &str) -> KeyRange {
     let (lo, hi) = s.split_once("..").expect("a range LO..HI");
     let bound = |v: &str| {
-        if v.is_empty() { Bound::Unbounded } else { Bound::Included(vec![parse_value(v)]) }
+        if v.is_empty() { Bound::Unbounded } else { Bound::Included(isola::key![parse_value(v)]) }
     };
     (bound(lo), bound(hi))
 }
@@ -437,7 +437,7 @@ fn execute_inner(db: &Database, txn: &mut Transaction, command: &str) -> isola::
     let (table_name, rest) = rest.split_once(' ').unwrap_or((rest, ""));
     let rest = rest.trim();
     let table = || db.table_id(table_name);
-    let key = |s: &str| -> Key { vec![parse_value(s.split_whitespace().next().unwrap())] };
+    let key = |s: &str| -> Key { isola::key![parse_value(s.split_whitespace().next().unwrap())] };
     let after = |s: &str, word: &str| -> Option<String> {
         s.split_once(word).map(|(_, r)| r.trim().to_string())
     };
@@ -473,7 +473,7 @@ fn execute_inner(db: &Database, txn: &mut Transaction, command: &str) -> isola::
         "range" => Ok(show_rows(&txn.scan(table()?, parse_range(rest))?)),
         "lookup" => {
             let v = parse_value(rest);
-            let range = (Bound::Included(vec![v.clone()]), Bound::Included(vec![v]));
+            let range = (Bound::Included(isola::key![v.clone()]), Bound::Included(isola::key![v]));
             Ok(show_rows(&txn.scan_index(db.index_id(table_name)?, range)?))
         }
         "index_range" => {

@@ -56,9 +56,11 @@ fn value(row: &[Value]) -> i64 {
 fn step(txn: &mut Transaction, op: &Op) -> Result<Observed, Error> {
     txn.start_statement();
     match *op {
-        Op::Read(k) => Ok(Observed::Read(k, txn.get(0, &vec![k.into()])?.map(|r| value(&r)))),
+        Op::Read(k) => {
+            Ok(Observed::Read(k, txn.get(0, &isola::key![k.into()])?.map(|r| value(&r))))
+        }
         Op::Write(k, v) => {
-            let outcome = txn.modify(0, &vec![k.into()], WaitPolicy::Wait, |_| {
+            let outcome = txn.modify(0, &isola::key![k.into()], WaitPolicy::Wait, |_| {
                 Change::Update(vec![k.into(), v.into()])
             })?;
             Ok(Observed::Write(k, v, outcome != Modified::NotFound))
@@ -67,18 +69,24 @@ fn step(txn: &mut Transaction, op: &Op) -> Result<Observed, Error> {
             txn.insert(0, vec![k.into(), v.into()])?;
             Ok(Observed::Insert(k, v))
         }
-        Op::Delete(k) => Ok(Observed::Delete(k, txn.delete(0, &vec![k.into()])?)),
+        Op::Delete(k) => Ok(Observed::Delete(k, txn.delete(0, &isola::key![k.into()])?)),
         Op::ByValue(lo, hi) => {
-            let range = (Bound::Included(vec![lo.into()]), Bound::Included(vec![hi.into()]));
+            let range =
+                (Bound::Included(isola::key![lo.into()]), Bound::Included(isola::key![hi.into()]));
             let rows = txn.scan_index(0, range)?;
             let seen = rows.iter().map(|(_, r)| (r[0].as_int().unwrap(), value(r))).collect();
             Ok(Observed::ByValue(lo, hi, seen))
         }
         Op::Scan | Op::Range(..) => {
             let (lo, hi, range) = match *op {
-                Op::Range(lo, hi) => {
-                    (lo, hi, (Bound::Included(vec![lo.into()]), Bound::Included(vec![hi.into()])))
-                }
+                Op::Range(lo, hi) => (
+                    lo,
+                    hi,
+                    (
+                        Bound::Included(isola::key![lo.into()]),
+                        Bound::Included(isola::key![hi.into()]),
+                    ),
+                ),
                 _ => (0, KEYS, (Bound::Unbounded, Bound::Unbounded)),
             };
             let rows = txn.scan(0, range)?;

@@ -57,10 +57,10 @@ fn transfer_read_modify_write(
 ) -> Result<(), Error> {
     let table = db.table_id("accounts").unwrap();
     let mut txn = db.begin(TxnOptions::new(level));
-    let a = balance(&txn.get(table, &vec![from.into()])?.unwrap());
-    let b = balance(&txn.get(table, &vec![to.into()])?.unwrap());
-    txn.update(table, &vec![from.into()], |_| Some(vec![from.into(), (a - amount).into()]))?;
-    txn.update(table, &vec![to.into()], |_| Some(vec![to.into(), (b + amount).into()]))?;
+    let a = balance(&txn.get(table, &isola::key![from.into()])?.unwrap());
+    let b = balance(&txn.get(table, &isola::key![to.into()])?.unwrap());
+    txn.update(table, &isola::key![from.into()], |_| Some(vec![from.into(), (a - amount).into()]))?;
+    txn.update(table, &isola::key![to.into()], |_| Some(vec![to.into(), (b + amount).into()]))?;
     txn.commit().map(|_| ())
 }
 
@@ -76,7 +76,7 @@ fn transfer_atomic(
     let mut txn = db.begin(TxnOptions::new(level));
     for (id, delta) in [(from, -amount), (to, amount)] {
         txn.start_statement();
-        let outcome = txn.update(table, &vec![id.into()], |row| {
+        let outcome = txn.update(table, &isola::key![id.into()], |row| {
             Some(vec![id.into(), (balance(row) + delta).into()])
         })?;
         assert!(matches!(outcome, Modified::Updated(_)), "{outcome:?}");
@@ -189,12 +189,16 @@ fn read_committed_read_modify_write_loses_updates() {
             s.spawn(move || {
                 for _ in 0..250 {
                     let mut txn = db.begin(TxnOptions::new(IsolationLevel::ReadCommitted));
-                    let n = txn.get(table, &vec![1.into()]).unwrap().unwrap()[1].as_int().unwrap();
-                    txn.start_statement();
-                    txn.update(table, &vec![1.into()], |_| Some(vec![1.into(), (n + 1).into()]))
+                    let n = txn.get(table, &isola::key![1.into()]).unwrap().unwrap()[1]
+                        .as_int()
                         .unwrap();
                     txn.start_statement();
-                    txn.update(table, &vec![2.into()], |r| {
+                    txn.update(table, &isola::key![1.into()], |_| {
+                        Some(vec![1.into(), (n + 1).into()])
+                    })
+                    .unwrap();
+                    txn.start_statement();
+                    txn.update(table, &isola::key![2.into()], |r| {
                         Some(vec![2.into(), (r[1].as_int().unwrap() + 1).into()])
                     })
                     .unwrap();
@@ -204,8 +208,8 @@ fn read_committed_read_modify_write_loses_updates() {
         }
     });
     let mut txn = db.begin(TxnOptions::new(IsolationLevel::ReadCommitted));
-    let lost = 1000 - txn.get(table, &vec![1.into()]).unwrap().unwrap()[1].as_int().unwrap();
-    let atomic = txn.get(table, &vec![2.into()]).unwrap().unwrap()[1].as_int().unwrap();
+    let lost = 1000 - txn.get(table, &isola::key![1.into()]).unwrap().unwrap()[1].as_int().unwrap();
+    let atomic = txn.get(table, &isola::key![2.into()]).unwrap().unwrap()[1].as_int().unwrap();
     assert_eq!(atomic, 1000, "the atomic form loses nothing");
     eprintln!("read-modify-write at Read Committed lost {lost} of 1000 increments");
 }
@@ -263,8 +267,10 @@ fn garbage_collection_bounds_versions_under_steady_updates() {
     for i in 0..30_000i64 {
         let mut txn = db.begin(TxnOptions::new(IsolationLevel::RepeatableRead));
         let id = i % ACCOUNTS;
-        txn.update(table, &vec![id.into()], |r| Some(vec![id.into(), (balance(r) + 1).into()]))
-            .unwrap();
+        txn.update(table, &isola::key![id.into()], |r| {
+            Some(vec![id.into(), (balance(r) + 1).into()])
+        })
+        .unwrap();
         txn.commit().unwrap();
         max_versions = max_versions.max(db.stats().versions);
     }
@@ -279,16 +285,18 @@ fn a_long_reader_keeps_its_versions_until_it_ends() {
     let db = bank(DatabaseOptions { gc_interval: None, ..Default::default() });
     let table = db.table_id("accounts").unwrap();
     let mut reader = db.begin(TxnOptions::new(IsolationLevel::RepeatableRead));
-    assert_eq!(balance(&reader.get(table, &vec![0.into()]).unwrap().unwrap()), INITIAL);
+    assert_eq!(balance(&reader.get(table, &isola::key![0.into()]).unwrap().unwrap()), INITIAL);
     for _ in 0..100 {
         let mut txn = db.begin(TxnOptions::new(IsolationLevel::ReadCommitted));
-        txn.update(table, &vec![0.into()], |r| Some(vec![0.into(), (balance(r) + 1).into()]))
-            .unwrap();
+        txn.update(table, &isola::key![0.into()], |r| {
+            Some(vec![0.into(), (balance(r) + 1).into()])
+        })
+        .unwrap();
         txn.commit().unwrap();
         db.gc();
     }
     assert!(db.stats().versions >= ACCOUNTS as usize + 100, "the reader's version is kept");
-    assert_eq!(balance(&reader.get(table, &vec![0.into()]).unwrap().unwrap()), INITIAL);
+    assert_eq!(balance(&reader.get(table, &isola::key![0.into()]).unwrap().unwrap()), INITIAL);
     reader.commit().unwrap();
     db.gc();
     assert_eq!(db.stats().versions, ACCOUNTS as usize);

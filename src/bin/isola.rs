@@ -243,7 +243,7 @@ fn write_skew(level: IsolationLevel) {
     let mut t2 = db.begin(TxnOptions::new(level));
     let step = |t: &mut Transaction, id: i64| -> Result<(), Error> {
         if on_call(t)? >= 2 {
-            t.update(0, &vec![id.into()], |_| Some(vec![id.into(), false.into()]))?;
+            t.update(0, &isola::key![id.into()], |_| Some(vec![id.into(), false.into()]))?;
         }
         Ok(())
     };
@@ -267,18 +267,18 @@ fn lost_update(level: IsolationLevel) {
     setup.commit().unwrap();
     let mut t1 = db.begin(TxnOptions::new(level));
     let mut t2 = db.begin(TxnOptions::new(level));
-    let n1 = t1.get(0, &vec![1.into()]).unwrap().unwrap()[1].as_int().unwrap();
-    let n2 = t2.get(0, &vec![1.into()]).unwrap().unwrap()[1].as_int().unwrap();
+    let n1 = t1.get(0, &isola::key![1.into()]).unwrap().unwrap()[1].as_int().unwrap();
+    let n2 = t2.get(0, &isola::key![1.into()]).unwrap().unwrap()[1].as_int().unwrap();
     t1.start_statement();
-    t1.update(0, &vec![1.into()], |_| Some(vec![1.into(), (n1 + 1).into()])).unwrap();
+    t1.update(0, &isola::key![1.into()], |_| Some(vec![1.into(), (n1 + 1).into()])).unwrap();
     let c1 = t1.commit().map(|_| ());
     t2.start_statement();
     let c2 = t2
-        .update(0, &vec![1.into()], |_| Some(vec![1.into(), (n2 + 1).into()]))
+        .update(0, &isola::key![1.into()], |_| Some(vec![1.into(), (n2 + 1).into()]))
         .map(|_| ())
         .and_then(|()| t2.commit().map(|_| ()));
     let mut check = db.begin(TxnOptions::new(IsolationLevel::ReadCommitted));
-    let n = check.get(0, &vec![1.into()]).unwrap().unwrap()[1].as_int().unwrap();
+    let n = check.get(0, &isola::key![1.into()]).unwrap().unwrap()[1].as_int().unwrap();
     let committed = usize::from(c1.is_ok()) + usize::from(c2.is_ok());
     println!("  first:  {}", outcome(c1));
     println!("  second: {}", outcome(c2));

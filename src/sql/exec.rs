@@ -50,6 +50,9 @@ pub struct ExecCtx<'a> {
 
 /// Rows processed between two checks for a cancel request or an expired statement_timeout.
 const TICKS_PER_CHECK: u32 = 4096;
+/// Rows a plain INSERT or COPY hands to the transaction at once (one hold of the database
+/// mutex; other transactions wait at most that long for it).
+const INSERT_BATCH_ROWS: usize = 256;
 
 fn no_txn() -> SqlError {
     SqlError::unsupported("a subquery that reads the row being updated")
@@ -444,7 +447,7 @@ impl<'a> ExecCtx<'a> {
                 Ok(pad(rows))
             }
             Access::PkPoint(exprs) => {
-                let mut key = Vec::with_capacity(exprs.len());
+                let mut key = Key::with_capacity(exprs.len());
                 for (e, &c) in exprs.iter().zip(&table.primary_key) {
                     match self.key_value(e, table.columns[c].ty)? {
                         Some(v) => key.push(v),
@@ -484,7 +487,7 @@ impl<'a> ExecCtx<'a> {
         lower: &Option<(BExpr, bool)>,
         upper: &Option<(BExpr, bool)>,
     ) -> Result<Option<KeyRange>, SqlError> {
-        let mut prefix = Vec::new();
+        let mut prefix = Key::new();
         for (e, ty) in eq.iter().zip(cols) {
             match self.key_value(e, *ty)? {
                 Some(v) => prefix.push(v),
@@ -668,14 +671,29 @@ impl<'a> ExecCtx<'a> {
         let table = &plan.table;
         let mut count = 0;
         let mut returned = Vec::new();
+        // Plain inserts go to the transaction in batches (one hold of the database mutex
+        // each). A batch is written before any later row's error is returned, so errors come
+        // in row order as if every row had been written on its own.
+        let mut batch: Vec<Row> = Vec::new();
         for input in inputs {
-            let (row, given) = input?;
-            self.tick()?;
-            let row = self.finish_row(table, &plan.rules, row, &given)?;
+            let finished = input.and_then(|(row, given)| {
+                self.tick()?;
+                self.finish_row(table, &plan.rules, row, &given)
+            });
+            let row = match finished {
+                Ok(row) => row,
+                Err(e) => {
+                    self.txn()?.insert_all(table.id, &mut batch)?;
+                    return Err(e);
+                }
+            };
             let written = match &plan.on_conflict {
                 None if plan.returning.is_none() => {
-                    self.txn()?.insert(table.id, row)?;
+                    batch.push(row);
                     count += 1;
+                    if batch.len() == INSERT_BATCH_ROWS {
+                        self.txn()?.insert_all(table.id, &mut batch)?;
+                    }
                     continue;
                 }
                 None => {
@@ -689,6 +707,7 @@ impl<'a> ExecCtx<'a> {
                 self.collect_returning(&plan.returning, &row, &mut returned)?;
             }
         }
+        self.txn()?.insert_all(table.id, &mut batch)?;
         Ok((count, returned))
     }
 

@@ -1899,6 +1899,50 @@ mod tests {
         );
     }
 
+    /// Plain INSERTs and COPY hand rows to the transaction in batches; the error a statement
+    /// reports is still the first failing row's (a batch is written before a later row's own
+    /// error is raised), and a failed statement leaves none of its rows.
+    #[test]
+    fn batched_inserts_report_the_first_failing_row() {
+        let engine = Engine::new(crate::Database::new());
+        let mut s = Session::new(engine, "t", "t", "t");
+        s.execute_simple("CREATE TABLE b (id int PRIMARY KEY, n int NOT NULL)");
+        let code = |r: Result<Outcome, SqlError>| r.err().map(|e| e.code.to_string());
+        // 600 rows (three batches): row `dup` repeats id 10, row `null` has no n.
+        let insert = |dup: usize, null: usize| {
+            let rows: Vec<String> = (1..=600)
+                .map(|i| match i {
+                    _ if i == dup => "(10, 1)".to_string(),
+                    _ if i == null => format!("({i}, NULL)"),
+                    _ => format!("({i}, 1)"),
+                })
+                .collect();
+            format!("INSERT INTO b VALUES {}", rows.join(", "))
+        };
+        assert_eq!(code(s.execute_simple(&insert(300, 500)).remove(0)), Some("23505".into()));
+        assert_eq!(code(s.execute_simple(&insert(400, 100)).remove(0)), Some("23502".into()));
+        // COPY: a duplicate in the second batch before a bad number in the third, and back.
+        let copy = |s: &mut Session, dup: usize, bad: usize| {
+            assert!(s.execute_simple("COPY b FROM STDIN").remove(0).is_ok());
+            let lines: String = (1..=600)
+                .map(|i| match i {
+                    _ if i == dup => "10\t1\n".to_string(),
+                    _ if i == bad => format!("{i}\tx\n"),
+                    _ => format!("{i}\t1\n"),
+                })
+                .collect();
+            s.copy_data(lines.as_bytes());
+            s.copy_done().err().map(|e| e.code.to_string())
+        };
+        assert_eq!(copy(&mut s, 300, 500), Some("23505".into()));
+        assert_eq!(copy(&mut s, 500, 300), Some("22P02".into()));
+        let count =
+            |s: &mut Session| answer(s.execute_simple("SELECT count(*) FROM b").remove(0)).1;
+        assert_eq!(count(&mut s), vec![vec![Value::Int(0)]]);
+        assert!(s.execute_simple(&insert(0, 0)).remove(0).is_ok());
+        assert_eq!(count(&mut s), vec![vec![Value::Int(600)]]);
+    }
+
     /// Which writes answer with a count that cannot show a pending commit's row (early lock
     /// release lets them answer before it is durable): one row by primary key, nothing else
     /// tested, nothing returned.

@@ -198,7 +198,7 @@ mod tests {
     use crate::types::Value;
 
     fn key(n: i64) -> Key {
-        vec![Value::Int(n)]
+        crate::key![Value::Int(n)]
     }
 
     /// A store with one table holding rows 0, 2, 4, ... 1998, each tagged with its number.

@@ -513,7 +513,7 @@ mod tests {
     }
 
     fn target(k: i64) -> LockTarget {
-        LockTarget { table: 0, key: vec![k.into()] }
+        LockTarget { table: 0, key: crate::key![k.into()] }
     }
 
     #[test]

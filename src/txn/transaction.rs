@@ -323,6 +323,18 @@ impl Transaction {
         self.run(|g, id, snapshot| checked_insert(g, id, snapshot, table, row))
     }
 
+    /// Inserts rows in order as [`Transaction::insert`] does one by one, under one hold of the
+    /// database mutex (a bulk load's batch: COPY, a many-row INSERT); stops at the first error,
+    /// the rows before it inserted as they would have been one by one. Empties `rows`.
+    pub fn insert_all(&mut self, table: TableId, rows: &mut Vec<Row>) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.run(|g, id, snapshot| {
+            rows.drain(..).try_for_each(|row| checked_insert(g, id, snapshot, table, row))
+        })
+    }
+
     /// Updates or deletes a row following the level's write rules (module doc). `change` sees
     /// the newest version after the row lock is taken and decides what to do with it.
     pub fn modify(

@@ -24,8 +24,18 @@ pub enum Value {
 /// A row: one value per column of its table.
 pub type Row = Vec<Value>;
 
-/// A key: the values of a primary key or an index's columns, in column order.
-pub type Key = Vec<Value>;
+/// A key: the values of a primary key or an index's columns, in column order. A one-column
+/// key (the common case) is stored inline, so comparing two keys in a B-tree search reads the
+/// node itself rather than chasing a pointer per key compared.
+pub type Key = smallvec::SmallVec<[Value; 1]>;
+
+/// Builds a [`Key`] from values: `key![1.into()]`, `key![a, b]`.
+#[macro_export]
+macro_rules! key {
+    ($($value:expr),* $(,)?) => {
+        <$crate::types::Key as ::std::iter::FromIterator<$crate::types::Value>>::from_iter([$($value),*])
+    };
+}
 
 /// A range of keys, as a pair of bounds.
 pub type KeyRange = (Bound<Key>, Bound<Key>);

@@ -246,7 +246,7 @@ impl<'a> Decoder<'a> {
         })
     }
 
-    pub fn values(&mut self) -> DecodeResult<Vec<Value>> {
+    pub fn values<C: FromIterator<Value>>(&mut self) -> DecodeResult<C> {
         let n = self.u32()? as usize;
         // Every value takes at least one byte: a count beyond the input is corrupt.
         if n > self.input.len() - self.pos {
@@ -306,8 +306,8 @@ mod tests {
             txn: 3,
             commit_ts: 5,
             writes: vec![
-                (1, vec![Value::Int(1)], Some(vec![Value::Int(1), Value::Text("a".into())])),
-                (2, vec![Value::Text("k".into())], None),
+                (1, crate::key![Value::Int(1)], Some(vec![Value::Int(1), Value::Text("a".into())])),
+                (2, crate::key![Value::Text("k".into())], None),
             ],
         };
         let (mut from_batch, mut from_rows, mut from_record) = (Vec::new(), Vec::new(), Vec::new());
@@ -334,7 +334,10 @@ mod tests {
             Record::Commit(CommitBatch {
                 txn: 7,
                 commit_ts: 9,
-                writes: vec![(1, vec![Value::Int(1)], Some(rows.clone())), (2, rows, None)],
+                writes: vec![
+                    (1, crate::key![Value::Int(1)], Some(rows.clone())),
+                    (2, rows.into(), None),
+                ],
             }),
             Record::Ddl(DdlRecord {
                 text: "CREATE TABLE t (a int)".into(),

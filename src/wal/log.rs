@@ -593,10 +593,10 @@ mod tests {
             writes: vec![
                 (
                     1,
-                    vec![Value::Int(i as i64)],
+                    crate::key![Value::Int(i as i64)],
                     Some(vec![Value::Int(i as i64), Value::Text("x".repeat(i as usize % 7))]),
                 ),
-                (1, vec![Value::Int(-(i as i64))], None),
+                (1, crate::key![Value::Int(-(i as i64))], None),
             ],
         }
     }
