@@ -83,22 +83,28 @@ async fn n_of(client: &Client, id: i32) -> i32 {
 }
 
 /// A table `c` with rows 1 and 2 (n = 0), durable; and T1: a transaction that added 1 to row
-/// 1 and whose COMMIT is under way (decided, waiting for the slow disk).
-async fn pending_commit(server: &mut Server) -> (Client, JoinHandle<Result<(), String>>) {
+/// 1 and whose COMMIT is under way (decided, waiting for the slow disk). Returns a spare
+/// connection, the COMMIT's task and T1's transaction id.
+async fn pending_commit(server: &mut Server) -> (Client, JoinHandle<Result<(), String>>, i64) {
     let setup = server.connect().await;
     setup.batch_execute("CREATE TABLE c (id int PRIMARY KEY, n int NOT NULL)").await.unwrap();
     setup.batch_execute("INSERT INTO c VALUES (1, 0), (2, 0)").await.unwrap();
     let t1 = server.connect().await;
     t1.batch_execute("BEGIN; UPDATE c SET n = n + 1 WHERE id = 1").await.unwrap();
+    let id = t1
+        .query_one("SELECT txn_id FROM isola_stat_activity WHERE pid = pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
     let commit =
         tokio::spawn(async move { t1.batch_execute("COMMIT").await.map_err(|e| common::code(&e)) });
-    (setup, commit)
+    (setup, commit, id)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_committed_writer_goes_on_and_nobody_reads_the_pending_commit() {
     let mut server = Server::fresh("rc");
-    let (reader, t1_commit) = pending_commit(&mut server).await;
+    let (reader, t1_commit, _) = pending_commit(&mut server).await;
     let t2 = server.connect().await;
     t2.batch_execute("BEGIN").await.unwrap();
     // The row's lock came free when T1's record was appended: T2 updates on top of T1's
@@ -123,14 +129,38 @@ async fn read_committed_writer_goes_on_and_nobody_reads_the_pending_commit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_select_after_a_count_only_update_waits_for_what_it_built_on() {
     let mut server = Server::fresh("select");
-    let (reader, t1_commit) = pending_commit(&mut server).await;
-    let t2 = server.connect().await;
+    let (reader, t1_commit, t1) = pending_commit(&mut server).await;
+    let t2 = std::sync::Arc::new(server.connect().await);
+    let t2_pid: i32 = t2.query_one("SELECT pg_backend_pid()", &[]).await.unwrap().get(0);
     t2.batch_execute("BEGIN").await.unwrap();
     t2.execute("UPDATE c SET n = n + 10 WHERE id = 1", &[]).await.unwrap();
     assert!(!t1_commit.is_finished());
-    // Its own row shows T1's +1: the answer waits until T1 is visible.
-    assert_eq!(n_of(&t2, 1).await, 11);
+    // Its own row shows T1's +1: the answer waits until T1 is visible, and meanwhile the
+    // session shows as active, its answer held for T1's commit (not blocked by anyone).
+    let select = tokio::spawn({
+        let t2 = t2.clone();
+        async move { n_of(&t2, 1).await }
+    });
+    let activity = "SELECT state, waiting, waiting_for FROM isola_stat_activity WHERE pid = $1";
+    let mut shown = None;
+    for _ in 0..1000 {
+        let row = reader.query_one(activity, &[&t2_pid]).await.unwrap();
+        let waiting_for: Option<String> = row.get(2);
+        if let Some(what) = waiting_for {
+            shown = Some((row.get::<_, String>(0), row.get::<_, bool>(1), what));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let (state, waiting, what) = shown.expect("the held answer shows in isola_stat_activity");
+    assert!(!select.is_finished() && !t1_commit.is_finished(), "seen while T1 was pending");
+    assert_eq!((state.as_str(), waiting), ("active", false));
+    assert!(what.contains(&format!("T{t1}'s commit")) && what.contains("disk"), "{what}");
+    assert_eq!(select.await.unwrap(), 11);
     assert_eq!(n_of(&reader, 1).await, 1, "T2's SELECT answered after T1 became visible");
+    let row = reader.query_one(activity, &[&t2_pid]).await.unwrap();
+    assert_eq!(row.get::<_, String>(0), "idle in transaction");
+    assert_eq!(row.get::<_, Option<String>>(2), None);
     t2.batch_execute("ROLLBACK").await.unwrap();
     assert_eq!(t1_commit.await.unwrap(), Ok(()));
     assert_eq!(n_of(&reader, 1).await, 1);
@@ -139,7 +169,7 @@ async fn a_select_after_a_count_only_update_waits_for_what_it_built_on() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_returning_the_row_waits_for_the_pending_commit() {
     let mut server = Server::fresh("returning");
-    let (reader, t1_commit) = pending_commit(&mut server).await;
+    let (reader, t1_commit, _) = pending_commit(&mut server).await;
     let t2 = server.connect().await;
     t2.batch_execute("BEGIN").await.unwrap();
     let rows = t2.query("UPDATE c SET n = n + 10 WHERE id = 1 RETURNING n", &[]).await.unwrap();
@@ -152,7 +182,7 @@ async fn an_update_returning_the_row_waits_for_the_pending_commit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeatable_read_restarts_on_the_pending_commit_and_a_conflict_error_waits() {
     let mut server = Server::fresh("rr");
-    let (reader, t1_commit) = pending_commit(&mut server).await;
+    let (reader, t1_commit, _) = pending_commit(&mut server).await;
     // T2's first statement meets T1's decided update: it restarts with a snapshot that has
     // T1 (nothing of the old snapshot was shown) and its count answers at once.
     let t2 = server.connect().await;
@@ -184,7 +214,7 @@ async fn repeatable_read_restarts_on_the_pending_commit_and_a_conflict_error_wai
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_before_the_disk_loses_the_pending_commit_and_showed_nothing_of_it() {
     let mut server = Server::fresh("crash");
-    let (_reader, t1_commit) = pending_commit(&mut server).await;
+    let (_reader, t1_commit, _) = pending_commit(&mut server).await;
     let t2 = server.connect().await;
     t2.batch_execute("BEGIN").await.unwrap();
     t2.execute("UPDATE c SET n = n + 10 WHERE id = 1", &[]).await.unwrap();

@@ -310,10 +310,12 @@ impl Connection {
     /// An error (the log failed meanwhile) replaces the answers.
     async fn settle_answers(&self) -> Result<(), SqlError> {
         let wait = self.session.lock().as_mut().and_then(|s| s.take_answer_wait());
-        match wait {
-            Some(wait) => wait.visible().await.map_err(SqlError::from),
-            None => Ok(()),
+        let Some(wait) = wait else { return Ok(()) };
+        let settled = wait.visible().await.map_err(SqlError::from);
+        if let Some(s) = self.session.lock().as_ref() {
+            s.answer_released();
         }
+        settled
     }
 
     fn idle_limit(&self) -> Option<Duration> {

@@ -34,6 +34,9 @@ pub struct Activity {
     pub level: Option<IsolationLevel>,
     pub read_only: bool,
     pub query: String,
+    /// While the last statement's answer waits for a commit it met to become durable (early
+    /// lock release): what it waits for.
+    pub answer_wait: Option<String>,
 }
 
 /// Shared state of the SQL layer.
@@ -640,8 +643,12 @@ impl Engine {
                                 a.txn.map_or(Value::Null, |t| Value::Int(t as i64)),
                             ]
                         } else {
-                            let waiting_for = a.txn.and_then(|t| self.db.waiting_for(t));
-                            let waiting = waiting_for.is_some();
+                            // `waiting`: blocked by another transaction (a lock, a safe
+                            // snapshot). An answer held for the disk is named in `waiting_for`
+                            // but is not that: no other transaction's move ends it.
+                            let blocked_on = a.txn.and_then(|t| self.db.waiting_for(t));
+                            let waiting = blocked_on.is_some();
+                            let waiting_for = blocked_on.or(a.answer_wait);
                             let snapshot = a.txn.and_then(|t| self.db.snapshot_of(t));
                             vec![
                                 Value::Int(pid as i64),

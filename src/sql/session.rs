@@ -1091,8 +1091,30 @@ impl Session {
     /// when its record is appended: early lock release) may answer only once that commit is
     /// visible, unless its answer cannot show it (`Transaction::answer_wait`). The server
     /// awaits this between running statements and sending their answers.
+    /// Until [`Session::answer_released`], the session shows as active, its answer waiting
+    /// for the disk (`isola_stat_activity.waiting_for`).
     pub fn take_answer_wait(&mut self) -> Option<AnswerWait> {
-        self.answer_wait.take()
+        let wait = self.answer_wait.take()?;
+        self.show_answer_wait(Some(wait.describe()));
+        Some(wait)
+    }
+
+    /// The answer a [`Session::take_answer_wait`] held may go now: the session shows idle again.
+    pub fn answer_released(&self) {
+        self.show_answer_wait(None);
+    }
+
+    fn show_answer_wait(&self, what: Option<String>) {
+        let holding = what.is_some();
+        if let Some(a) = self.engine.sessions.lock().get_mut(&self.id) {
+            a.answer_wait = what;
+            if holding {
+                a.state = "active";
+            }
+        }
+        if !holding {
+            self.publish("idle", "");
+        }
     }
 
     /// Records that a statement failed: a block becomes failed; in autocommit the transaction

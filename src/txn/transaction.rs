@@ -170,14 +170,14 @@ impl Transaction {
         }
         // The newest record at or below `until` that must be durable (records are durable
         // in order, and commits become visible in timestamp order).
-        let lsn = guard
+        let (lsn, commit) = guard
             .pending
             .iter()
             .take_while(|p| p.ts <= until)
-            .filter_map(|p| p.durable_at)
+            .filter_map(|p| p.durable_at.map(|lsn| (lsn, p.txn)))
             .max()?;
         let log = guard.log.clone()?;
-        Some(AnswerWait { db: self.db.clone(), lsn, log })
+        Some(AnswerWait { db: self.db.clone(), lsn, log, commit })
     }
 
     /// Whether an earlier step failed, so that only rollback (to a savepoint) is possible.
@@ -582,9 +582,20 @@ pub struct AnswerWait {
     db: Database,
     lsn: crate::wal::Lsn,
     log: std::sync::Arc<crate::wal::Log>,
+    /// The newest of the pending commits waited for (the earlier ones reach the disk first).
+    commit: crate::storage::TxnId,
 }
 
 impl AnswerWait {
+    /// What the answer waits for, as `isola_stat_activity.waiting_for` shows it.
+    pub fn describe(&self) -> String {
+        format!(
+            "the disk: T{}'s commit, whose rows this statement met, is decided but not yet \
+             durable; the answer is sent once it is",
+            self.commit
+        )
+    }
+
     /// Waits without blocking a thread, then makes what is durable visible.
     pub async fn visible(self) -> Result<()> {
         let durable = self.log.durable(self.lsn).await;
