@@ -1095,26 +1095,16 @@ impl Session {
     /// for the disk (`isola_stat_activity.waiting_for`).
     pub fn take_answer_wait(&mut self) -> Option<AnswerWait> {
         let wait = self.answer_wait.take()?;
-        self.show_answer_wait(Some(wait.describe()));
+        if let Some(a) = self.engine.sessions.lock().get_mut(&self.id) {
+            a.state = "active";
+            a.answer_wait = Some(wait.describe());
+        }
         Some(wait)
     }
 
     /// The answer a [`Session::take_answer_wait`] held may go now: the session shows idle again.
     pub fn answer_released(&self) {
-        self.show_answer_wait(None);
-    }
-
-    fn show_answer_wait(&self, what: Option<String>) {
-        let holding = what.is_some();
-        if let Some(a) = self.engine.sessions.lock().get_mut(&self.id) {
-            a.answer_wait = what;
-            if holding {
-                a.state = "active";
-            }
-        }
-        if !holding {
-            self.publish("idle", "");
-        }
+        self.publish("idle", "");
     }
 
     /// Records that a statement failed: a block becomes failed; in autocommit the transaction
@@ -1140,6 +1130,7 @@ impl Session {
     fn publish(&self, state: &'static str, query: &str) {
         let mut sessions = self.engine.sessions.lock();
         if let Some(a) = sessions.get_mut(&self.id) {
+            a.answer_wait = None;
             a.state = if state == "idle" && self.in_block {
                 if self.failed { "idle in transaction (aborted)" } else { "idle in transaction" }
             } else {
