@@ -254,17 +254,18 @@ impl ModifyPlan {
 
 impl InsertPlan {
     /// Whether it inserts one row of VALUES, without ON CONFLICT, subqueries or a sequence
-    /// it would draw from: its only possible waits are for the key's (or a unique index
-    /// key's) lock, before anything is written or drawn.
+    /// it would draw from before a possible wait: its only possible waits are for the key's
+    /// (or a unique index key's) lock, before anything is written or drawn. The hidden row
+    /// id of a table without a primary key is drawn freely when the table has no unique
+    /// index: its fresh key is nobody else's, so such an insert never waits at all (and is
+    /// never run a second time).
     pub fn inserts_one_row(&self) -> bool {
         let InsertSource::Values(rows) = &self.source else { return false };
         let [row] = rows.as_slice() else { return false };
-        let draws_a_sequence = self
-            .table
-            .columns
-            .iter()
-            .enumerate()
-            .any(|(i, c)| c.sequence.is_some() && !self.targets.contains(&i));
+        let never_waits = self.table.hidden_key && !self.table.indexes.iter().any(|i| i.unique);
+        let draws_a_sequence = self.table.columns.iter().enumerate().any(|(i, c)| {
+            c.sequence.is_some() && !self.targets.contains(&i) && !(c.hidden && never_waits)
+        });
         let returned = self.returning.iter().flat_map(|(exprs, _)| exprs);
         let rules =
             self.rules.defaults.iter().flatten().chain(self.rules.checks.iter().map(|(_, e)| e));

@@ -1956,6 +1956,47 @@ mod tests {
         assert_eq!(count(&mut s), vec![vec![Value::Int(600)]]);
     }
 
+    /// Which writes may run on the connection's task (their only wait a row lock taken before
+    /// anything is written or drawn): a one-row INSERT into a table keyed by its hidden row id
+    /// qualifies unless a unique index could make it wait (a retry would draw a second id).
+    #[test]
+    fn one_row_inserts_drawing_only_a_fresh_row_id_run_as_tasks() {
+        let engine = Engine::new(crate::Database::new());
+        let mut s = Session::new(engine, "t", "t", "t");
+        for ddl in [
+            "CREATE TABLE log (a int, b text)",
+            "CREATE TABLE ulog (a int UNIQUE, b text)",
+            "CREATE TABLE ser (id serial PRIMARY KEY, b text)",
+            "CREATE TABLE keyed (id int PRIMARY KEY, b text)",
+        ] {
+            assert!(s.execute_simple(ddl).remove(0).is_ok(), "{ddl}");
+        }
+        let cases = [
+            ("INSERT INTO log (a, b) VALUES ($1, 'x')", true),
+            ("INSERT INTO log VALUES ($1, 'x'), (2, 'y')", false),
+            ("INSERT INTO log SELECT $1, 'x'", false),
+            ("INSERT INTO ulog VALUES ($1, 'x')", false),
+            ("INSERT INTO ser (b) VALUES ('x' || $1)", false),
+            ("INSERT INTO ser (id, b) VALUES ($1, 'x')", true),
+            ("INSERT INTO keyed VALUES ($1, 'x')", true),
+        ];
+        let wakeup = Arc::new(tokio::sync::Notify::new());
+        assert!(s.execute_simple("BEGIN").remove(0).is_ok());
+        for (sql, expected) in cases {
+            let p = s.prepare(sql, &[Some(SqlType::Int4)]).expect("prepares");
+            assert_eq!(p.writes_one_row(), expected, "{sql}");
+            let tried = s.try_execute_as_task(&p, &[Value::Int(1)], &wakeup, false);
+            match tried {
+                Tried::Done(Ok(_)) => assert!(expected, "{sql} ran as a task"),
+                Tried::NotTried => assert!(!expected, "{sql} was not tried"),
+                other => panic!("{sql}: {other:?}"),
+            }
+        }
+        assert!(s.execute_simple("COMMIT").remove(0).is_ok());
+        let (_, rows) = answer(s.execute_simple("SELECT a, b FROM log").remove(0));
+        assert_eq!(rows, vec![vec![Value::Int(1), Value::Text("x".into())]]);
+    }
+
     /// Which writes answer with a count that cannot show a pending commit's row (early lock
     /// release lets them answer before it is durable): one row by primary key, nothing else
     /// tested, nothing returned.
