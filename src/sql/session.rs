@@ -9,7 +9,6 @@
 //! leaves its partial writes visible: in autocommit its transaction rolls back; in a block the
 //! block is failed and can only roll back (wholly or to a savepoint).
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,6 +18,7 @@ use sqlparser::ast::{self, Statement};
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
+use super::copy::{CopyIn, RowParser};
 use super::engine::Engine;
 use super::error::SqlError;
 use super::exec::ExecCtx;
@@ -26,7 +26,7 @@ use super::literals::{self, Literal};
 use super::plan::{
     Access, Binder, InsertPlan, LockOverride, ModifyPlan, SelectPlan, Source, number_literal,
 };
-use super::types::{SqlType, cast, now_micros, parse_text};
+use super::types::{SqlType, cast, now_micros};
 use crate::txn::{
     AnswerWait, CommitProgress, CommitWait, IsolationLevel, TaskWaitPoll, Transaction, TxnOptions,
 };
@@ -199,16 +199,6 @@ struct TxnModes {
     deferrable: Option<bool>,
 }
 
-/// A pending COPY FROM STDIN.
-struct CopyState {
-    table: String,
-    columns: Vec<String>,
-    csv: bool,
-    header: bool,
-    delimiter: char,
-    data: Vec<u8>,
-}
-
 /// One client's SQL session.
 pub struct Session {
     engine: Arc<Engine>,
@@ -221,7 +211,7 @@ pub struct Session {
     block_modes: TxnModes,
     defaults: TxnModes,
     settings: Vec<(String, String)>,
-    copy: Option<CopyState>,
+    copy: Option<CopyIn>,
     block_started: Option<Instant>,
     /// The running (or last) statement's statement_timeout deadline.
     statement_deadline: Option<Instant>,
@@ -1564,14 +1554,8 @@ impl Session {
                     }
                 }
                 drop(schema);
-                self.copy = Some(CopyState {
-                    table,
-                    columns,
-                    csv,
-                    header,
-                    delimiter: delimiter.unwrap_or(if csv { ',' } else { '\t' }),
-                    data: Vec::new(),
-                });
+                let delimiter = delimiter.unwrap_or(if csv { ',' } else { '\t' });
+                self.copy = Some(CopyIn::new(table, columns, csv, header, delimiter));
                 Ok(Outcome::CopyIn { columns: n })
             }
         }
@@ -1594,7 +1578,7 @@ impl Session {
     /// Receives COPY data.
     pub fn copy_data(&mut self, data: &[u8]) {
         if let Some(c) = self.copy.as_mut() {
-            c.data.extend_from_slice(data);
+            c.push(data);
         }
     }
 
@@ -1603,13 +1587,12 @@ impl Session {
         self.copy = None;
     }
 
-    /// Finishes COPY FROM STDIN: inserts every row in one statement; returns the tag.
+    /// Finishes COPY FROM STDIN: inserts every row in one statement; returns the tag. A big
+    /// COPY is parsed on a second thread while this one inserts ([`RowParser::parse_alongside`]).
     pub fn copy_done(&mut self) -> Result<String, SqlError> {
         let Some(c) = self.copy.take() else {
             return Err(SqlError::new("08P01", "no COPY in progress"));
         };
-        let text = String::from_utf8(c.data)
-            .map_err(|_| SqlError::new("22021", "invalid byte sequence for encoding \"UTF8\""))?;
         let schema = self.engine.schema.read();
         let table =
             schema.table(&c.table).cloned().ok_or_else(|| SqlError::undefined_table(&c.table))?;
@@ -1637,47 +1620,21 @@ impl Session {
         for &col in &targets {
             given[col] = true;
         }
-        // Lines are parsed as the executor takes them: one row in hand at a time.
-        let rows = text.lines().enumerate().filter_map(|(lineno, line)| {
-            if (c.header && lineno == 0) || line == "\\." {
-                return None;
-            }
-            let fields: Vec<Option<Cow<'_, str>>> = if c.csv {
-                split_csv(line, c.delimiter).into_iter().map(|f| f.map(Cow::Owned)).collect()
-            } else {
-                split_copy_text(line, c.delimiter)
-            };
-            if fields.len() != targets.len() {
-                return Some(Err(SqlError::new(
-                    "22P04",
-                    format!(
-                        "COPY {}, line {}: expected {} columns, got {}",
-                        c.table,
-                        lineno + 1,
-                        targets.len(),
-                        fields.len()
-                    ),
-                )));
-            }
-            let mut row = vec![Value::Null; table.columns.len()];
-            for (f, &col) in fields.into_iter().zip(&targets) {
-                if let Some(s) = f {
-                    match parse_text(&s, table.columns[col].ty) {
-                        Ok(v) => row[col] = v,
-                        Err(e) => {
-                            let message =
-                                format!("COPY {}, line {}: {}", c.table, lineno + 1, e.message);
-                            return Some(Err(SqlError::new(&e.code, message)));
-                        }
-                    }
-                }
-            }
-            Some(Ok(row))
-        });
+        let parser =
+            RowParser { table, targets, csv: c.csv, header: c.header, delimiter: c.delimiter };
+        let alongside = c.is_big();
+        let text = c.into_text()?;
         // COPY only inserts, and an insert never restarts its statement (only a row lock
         // taken for a change can), so it needs no loop as `run_plan`'s.
         let outcome = self.run_statement(&[], "COPY", false, |ctx| {
-            ctx.insert_rows(&plan, &given, rows).map(|n| Outcome::Command(format!("COPY {n}")))
+            let mut insert = |rows: &mut dyn Iterator<Item = Result<Row, SqlError>>| {
+                ctx.insert_rows(&plan, &given, rows).map(|n| Outcome::Command(format!("COPY {n}")))
+            };
+            if alongside {
+                parser.parse_alongside(&text, insert)
+            } else {
+                insert(&mut parser.rows(&text))
+            }
         })?;
         match outcome {
             Outcome::Command(tag) => Ok(tag),
@@ -1693,73 +1650,6 @@ impl Drop for Session {
         }
         self.engine.unregister_session(self.id);
     }
-}
-
-/// The fields of a COPY text line; a field without a backslash is borrowed from the line.
-fn split_copy_text(line: &str, delim: char) -> Vec<Option<Cow<'_, str>>> {
-    line.split(delim)
-        .map(|f| {
-            if f == "\\N" {
-                return None;
-            }
-            if !f.contains('\\') {
-                return Some(Cow::Borrowed(f));
-            }
-            let mut out = String::with_capacity(f.len());
-            let mut chars = f.chars();
-            while let Some(ch) = chars.next() {
-                if ch == '\\' {
-                    match chars.next() {
-                        Some('t') => out.push('\t'),
-                        Some('n') => out.push('\n'),
-                        Some('r') => out.push('\r'),
-                        Some('\\') => out.push('\\'),
-                        Some(o) => out.push(o),
-                        None => {}
-                    }
-                } else {
-                    out.push(ch);
-                }
-            }
-            Some(Cow::Owned(out))
-        })
-        .collect()
-}
-
-fn split_csv(line: &str, delim: char) -> Vec<Option<String>> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut was_quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(ch) = chars.next() {
-        if quoted {
-            if ch == '"' {
-                if chars.peek() == Some(&'"') {
-                    cur.push('"');
-                    chars.next();
-                } else {
-                    quoted = false;
-                }
-            } else {
-                cur.push(ch);
-            }
-        } else if ch == '"' {
-            quoted = true;
-            was_quoted = true;
-        } else if ch == delim {
-            out.push(if cur.is_empty() && !was_quoted {
-                None
-            } else {
-                Some(std::mem::take(&mut cur))
-            });
-            was_quoted = false;
-        } else {
-            cur.push(ch);
-        }
-    }
-    out.push(if cur.is_empty() && !was_quoted { None } else { Some(cur) });
-    out
 }
 
 fn bind_statement(
@@ -1956,6 +1846,47 @@ mod tests {
         assert_eq!(count(&mut s), vec![vec![Value::Int(600)]]);
     }
 
+    /// A COPY of several chunks is parsed on a second thread: its rows arrive in order (pieces
+    /// cut mid-line and mid-character), line numbers count over the whole input, and the error
+    /// reported is the first failing row's, whichever thread found it.
+    #[test]
+    fn big_copy_parsed_alongside_keeps_order_and_first_error() {
+        let engine = Engine::new(crate::Database::new());
+        let mut s = Session::new(engine, "t", "t", "t");
+        s.execute_simple("CREATE TABLE c (id int PRIMARY KEY, n int NOT NULL, note text)");
+        let lines = 3 * super::super::copy::CHUNK_BYTES / 40;
+        let copy = |s: &mut Session, dup: usize, bad: usize| {
+            assert!(s.execute_simple("COPY c FROM STDIN").remove(0).is_ok());
+            let data: String = (1..=lines)
+                .map(|i| match i {
+                    _ if i == dup => "7\t1\tdup\n".to_string(),
+                    _ if i == bad => format!("{i}\tx\tbad\n"),
+                    _ => format!("{i}\t{}\tcafé {i:>20}\n", i % 7),
+                })
+                .collect();
+            for piece in data.as_bytes().chunks(4093) {
+                s.copy_data(piece);
+            }
+            s.copy_done()
+        };
+        let late = lines - 10;
+        let err = copy(&mut s, 5, late).expect_err("duplicate");
+        assert_eq!(err.code.to_string(), "23505", "{err:?}");
+        let err = copy(&mut s, late, 5).expect_err("bad number");
+        assert_eq!((err.code.to_string(), err.message.contains("line 5:")), ("22P02".into(), true));
+        let err = copy(&mut s, 0, late).expect_err("bad number");
+        assert!(err.message.contains(&format!("line {late}:")), "{err:?}");
+        let count =
+            |s: &mut Session| answer(s.execute_simple("SELECT count(*) FROM c").remove(0)).1;
+        assert_eq!(count(&mut s), vec![vec![Value::Int(0)]]);
+        assert_eq!(copy(&mut s, 0, 0).expect("copies"), format!("COPY {lines}"));
+        assert_eq!(count(&mut s), vec![vec![Value::Int(lines as i64)]]);
+        let (_, rows) =
+            answer(s.execute_simple(&format!("SELECT n, note FROM c WHERE id = {late}")).remove(0));
+        let note = format!("café {late:>20}");
+        assert_eq!(rows, vec![vec![Value::Int((late % 7) as i64), Value::Text(note)]]);
+    }
+
     /// Which writes may run on the connection's task (their only wait a row lock taken before
     /// anything is written or drawn): a one-row INSERT into a table keyed by its hidden row id
     /// qualifies unless a unique index could make it wait (a retry would draw a second id).
@@ -2066,25 +1997,6 @@ mod tests {
             (values, p.columns.clone()),
             (vec![Value::Int(9)], vec![("?column?".into(), SqlType::Int4)])
         );
-    }
-
-    #[test]
-    fn copy_text_fields_unescape_and_borrow_plain_ones() {
-        let fields = split_copy_text("plain\ta\\tb\\\\c\\x\t\\N\t\t\\Nx", '\t');
-        let owned: Vec<Option<String>> =
-            fields.iter().map(|f| f.as_ref().map(|c| c.to_string())).collect();
-        assert_eq!(
-            owned,
-            vec![
-                Some("plain".into()),
-                Some("a\tb\\cx".into()),
-                None,
-                Some(String::new()),
-                Some("Nx".into())
-            ]
-        );
-        assert!(matches!(fields[0], Some(Cow::Borrowed(_))), "no escape: borrowed");
-        assert!(matches!(fields[1], Some(Cow::Owned(_))), "escapes: unescaped copy");
     }
 
     #[test]
