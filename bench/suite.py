@@ -17,7 +17,9 @@ Workloads: tpcb (pgbench's TPC-B-like transaction as a custom script), select (p
 primary key), transfer-ordered / transfer-random (two updates on a 10-row table, in id order or
 random order: deadlocks), lost-update (8 clients; read-modify-write, atomic UPDATE and SELECT
 FOR UPDATE at RC, RR and SER, retrying 40001/40P01), bulk (COPY and 1,000-row INSERT batches),
-connections (1,000 idle connections held while 32 clients run select).
+connections (1,000 idle connections held while 32 clients run select), cpu (where the CPU goes
+per transaction at 8 clients -M prepared: the server's user and kernel time, pgbench's own, and
+the highest TPS both cores could give if the server's own code cost nothing).
 """
 
 import argparse
@@ -46,7 +48,8 @@ MODES = {
                  bulk_rows=1_000_000, idle=1000),
 }
 FAILURES = []  # runs that did nothing: the suite exits 1 (so the CI smoke run catches rot)
-WORKLOADS = ["tpcb", "select", "transfer-ordered", "transfer-random", "lost-update", "bulk", "connections"]
+WORKLOADS = ["tpcb", "select", "transfer-ordered", "transfer-random", "lost-update", "bulk", "connections",
+             "cpu"]
 
 
 def free_port():
@@ -141,6 +144,23 @@ def memory_mb(server):
         except OSError:
             pass
     return total / 1024
+
+
+def cpu_seconds(server):
+    """User and kernel CPU seconds the server has used so far: every live process, plus (for
+    PostgreSQL) what its exited backends left in the postmaster's children totals."""
+    tick = os.sysconf("SC_CLK_TCK")
+    user = kernel = 0
+    for n, pid in enumerate(server.pids()):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # fields[11], [12]: utime, stime; [13], [14]: cutime, cstime (reaped children).
+        user += int(fields[11]) + (int(fields[13]) if n == 0 else 0)
+        kernel += int(fields[12]) + (int(fields[14]) if n == 0 else 0)
+    return user / tick, kernel / tick
 
 
 def pgbench(server, script, clients, protocol, seconds, tries=1000):
@@ -355,6 +375,39 @@ def connections(servers, cfg, work, select_script):
     return "\n".join(lines) + "\n"
 
 
+def cpu_budget(servers, cfg, work, scripts):
+    """Per transaction at 8 clients -M prepared: the server's user and kernel CPU, pgbench's
+    CPU, and the ceiling: the TPS at which pgbench plus the server's kernel time alone would
+    fill every core (the most any server could give here, its own code costing nothing)."""
+    cores = os.cpu_count()
+    lines = ["### Where the CPU goes: 8 clients, -M prepared, per transaction", "",
+             f"CPU microseconds per transaction (server processes from /proc, pgbench from its rusage); "
+             f"ceiling = {cores} cores / (pgbench + server kernel) per transaction.", "",
+             "| workload | server | TPS | server user µs | server kernel µs | pgbench µs | cores busy | ceiling TPS |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for label, script in scripts:
+        samples = {s.name: [] for s in servers}
+        for _ in range(cfg["repeats"]):
+            for s in servers:
+                before = cpu_seconds(s), resource.getrusage(resource.RUSAGE_CHILDREN)
+                r = pgbench(s, script, 8, "prepared", cfg["seconds"])
+                time.sleep(0.5)  # PostgreSQL's backends exit and are reaped
+                (u0, k0), c0 = before
+                (u1, k1), c1 = cpu_seconds(s), resource.getrusage(resource.RUSAGE_CHILDREN)
+                n = max(r["processed"], 1)
+                client = (c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime)
+                samples[s.name].append(dict(tps=r["tps"], user=(u1 - u0) * 1e6 / n, kernel=(k1 - k0) * 1e6 / n,
+                                            client=client * 1e6 / n))
+        for s in servers:
+            m = {k: median([x[k] for x in samples[s.name]]) for k in ["tps", "user", "kernel", "client"]}
+            busy = m["tps"] * (m["user"] + m["kernel"] + m["client"]) / 1e6 / cores
+            ceiling = cores * 1e6 / (m["client"] + m["kernel"]) if m["client"] + m["kernel"] else 0
+            lines.append(f"| {label} | {s.name} | {m['tps']:,.0f} | {m['user']:.0f} | {m['kernel']:.0f} | "
+                         f"{m['client']:.0f} | {busy:.0%} | {ceiling:,.0f} |")
+            print(lines[-1], flush=True)
+    return "\n".join(lines) + "\n"
+
+
 def chart(results, cfg, path):
     """TPS against clients for both databases (tpcb and select, -M prepared), as a PNG."""
     try:
@@ -414,7 +467,7 @@ def main():
         print(header, flush=True)
         sections, results = [header], {}
         clients_protocols = [(c, p) for c in cfg["clients"] for p in cfg["protocols"]]
-        if {"tpcb", "select", "connections"} & set(only):
+        if {"tpcb", "select", "connections", "cpu"} & set(only):
             for s in servers:
                 load_pgbench_tables(s, cfg["scale"])
         select_script = write(os.path.join(work, "select.sql"),
@@ -431,19 +484,19 @@ def main():
                 servers, [(f"{c} clients, {p}", select_script, c, p) for c, p in clients_protocols], cfg,
                 "Select-only (point select by primary key)")
             sections.append(text)
-        if {"transfer-ordered", "transfer-random"} & set(only):
+        if {"transfer-ordered", "transfer-random", "cpu"} & set(only):
             for s in servers:
                 s.psql("DROP TABLE IF EXISTS bench_accounts; CREATE TABLE bench_accounts (id int PRIMARY KEY, balance bigint NOT NULL);"
                        "INSERT INTO bench_accounts SELECT g, 1000 FROM generate_series(1, 10) g")
             for kind in ["ordered", "random"]:
-                if f"transfer-{kind}" not in only:
-                    continue
                 order = ("\\set first least(:x, :y)\n\\set second greatest(:x, :y)\n" if kind == "ordered"
                          else "\\set first :x\n\\set second :y\n")
                 script = write(os.path.join(work, f"transfer-{kind}.sql"),
                                "\\set x random(1, 10)\n\\set y random(1, 10)\n" + order + "BEGIN;\n"
                                "UPDATE bench_accounts SET balance = balance - 1 WHERE id = :first;\n"
                                "UPDATE bench_accounts SET balance = balance + 1 WHERE id = :second;\nEND;\n")
+                if f"transfer-{kind}" not in only:
+                    continue
                 note = ("Two updates on a 10-row table in id order: pure lock contention." if kind == "ordered" else
                         "Two updates in random order: deadlocks. \"retried\" = transactions that hit a deadlock "
                         "(or 40001) and were retried by pgbench; PostgreSQL looks for a deadlock only after "
@@ -452,6 +505,10 @@ def main():
                     servers, [(f"{c} clients, {p}", script, c, p) for c, p in clients_protocols if c > 1], cfg,
                     f"Contended transfer, {'id' if kind == 'ordered' else 'random'} order", note)
                 sections.append(text)
+        if "cpu" in only:
+            sections.append(cpu_budget(servers, cfg, work, [
+                ("TPC-B-like", tpcb_script(work, cfg["scale"])), ("select-only", select_script),
+                ("transfer, id order", os.path.join(work, "transfer-ordered.sql"))]))
         if "lost-update" in only:
             sections.append(lost_update(servers, cfg, work))
         if "bulk" in only:
