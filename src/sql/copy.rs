@@ -16,7 +16,7 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::mpsc::sync_channel;
 
 use super::error::SqlError;
 use super::schema::TableSchema;
@@ -138,7 +138,7 @@ impl RowParser {
                 }
                 let _ = sender.send(batch);
             });
-            let mut rows = handed_over(receiver);
+            let mut rows = receiver.into_iter().flatten();
             let out = consume(&mut rows);
             drop(rows);
             out
@@ -182,13 +182,6 @@ impl RowParser {
         }
         Some(Ok(row))
     }
-}
-
-/// The rows a parsing thread hands over, one batch at a time.
-fn handed_over(
-    receiver: Receiver<Vec<Result<Row, SqlError>>>,
-) -> impl Iterator<Item = Result<Row, SqlError>> {
-    receiver.into_iter().flatten()
 }
 
 /// The fields of a COPY text line; a field without a backslash is borrowed from the line.

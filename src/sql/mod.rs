@@ -3,9 +3,9 @@
 //! Layers, top down: [`session`] (transaction blocks, settings, statement dispatch) →
 //! [`plan`] (names, types, access paths) → [`exec`] (runs plans in a core transaction) →
 //! [`expr`] (expression evaluation) and [`types`] (SQL types over core values); [`dialect`] is the
-//! parser's dialect (PostgreSQL's, with a fast path); [`copy`] turns COPY data into rows. [`engine`] holds
-//! what sessions share; [`system`] the catalog views drivers read; [`error`] maps every error to
-//! a SQLSTATE.
+//! parser's dialect (PostgreSQL's, with a fast path); [`copy`] turns COPY data into rows.
+//! [`engine`] holds what sessions share; [`system`] the catalog views drivers read; [`error`]
+//! maps every error to a SQLSTATE.
 
 pub mod copy;
 pub mod dialect;

@@ -1854,7 +1854,7 @@ mod tests {
         let engine = Engine::new(crate::Database::new());
         let mut s = Session::new(engine, "t", "t", "t");
         s.execute_simple("CREATE TABLE c (id int PRIMARY KEY, n int NOT NULL, note text)");
-        let lines = 3 * super::super::copy::CHUNK_BYTES / 40;
+        let lines = 3 * crate::sql::copy::CHUNK_BYTES / 40;
         let copy = |s: &mut Session, dup: usize, bad: usize| {
             assert!(s.execute_simple("COPY c FROM STDIN").remove(0).is_ok());
             let data: String = (1..=lines)
