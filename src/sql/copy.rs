@@ -43,6 +43,9 @@ pub struct CopyIn {
     chunks: Vec<Vec<u8>>,
     /// What arrived after the last chunk's cut.
     pending: Vec<u8>,
+    /// How much of `pending` ends with its last newline (0: none yet). Kept as data arrives,
+    /// so each byte is searched once, however long a line is.
+    pending_lines: usize,
 }
 
 impl CopyIn {
@@ -53,19 +56,31 @@ impl CopyIn {
         header: bool,
         delimiter: char,
     ) -> Self {
-        CopyIn { table, columns, csv, header, delimiter, chunks: Vec::new(), pending: Vec::new() }
+        CopyIn {
+            table,
+            columns,
+            csv,
+            header,
+            delimiter,
+            chunks: Vec::new(),
+            pending: Vec::new(),
+            pending_lines: 0,
+        }
     }
 
     /// Receives a piece of the client's data.
     pub fn push(&mut self, data: &[u8]) {
+        if let Some(last_newline) = data.iter().rposition(|&b| b == b'\n') {
+            self.pending_lines = self.pending.len() + last_newline + 1;
+        }
         self.pending.extend_from_slice(data);
-        if self.pending.len() < CHUNK_BYTES {
+        if self.pending.len() < CHUNK_BYTES || self.pending_lines == 0 {
             return;
         }
-        let Some(last_newline) = self.pending.iter().rposition(|&b| b == b'\n') else { return };
         let mut rest = Vec::with_capacity(CHUNK_BYTES + data.len());
-        rest.extend_from_slice(&self.pending[last_newline + 1..]);
-        self.pending.truncate(last_newline + 1);
+        rest.extend_from_slice(&self.pending[self.pending_lines..]);
+        self.pending.truncate(self.pending_lines);
+        self.pending_lines = 0;
         self.chunks.push(std::mem::replace(&mut self.pending, rest));
     }
 
@@ -256,6 +271,24 @@ pub fn split_csv(line: &str, delim: char) -> Vec<Option<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Chunks are whole lines, in order, whatever the pieces: a line longer than a chunk
+    /// (arriving without a newline for a long while) included.
+    #[test]
+    fn data_is_cut_into_chunks_of_whole_lines() {
+        let long = format!("1\t{}\n", "é".repeat(CHUNK_BYTES));
+        let short: String = (2..70_000).map(|i| format!("{i}\tshort line\n")).collect();
+        let input = format!("{short}{long}{short}{long}9\tlast, no newline");
+        let mut copy = CopyIn::new("t".into(), vec![], false, false, '\t');
+        for piece in input.as_bytes().chunks(8191) {
+            copy.push(piece);
+        }
+        assert!(copy.is_big());
+        let chunks = copy.into_text().expect("UTF-8");
+        assert!(chunks.len() >= 4, "{} chunks", chunks.len());
+        assert!(chunks[..chunks.len() - 1].iter().all(|c| c.ends_with('\n')));
+        assert_eq!(chunks.concat(), input);
+    }
 
     #[test]
     fn copy_text_fields_unescape_and_borrow_plain_ones() {
