@@ -378,14 +378,15 @@ def connections(servers, cfg, work, select_script):
 def cpu_budget(servers, cfg, work, scripts):
     """Per transaction at 8 clients -M prepared: the server's user and kernel CPU, pgbench's
     CPU, and the ceiling: the TPS at which pgbench plus the server's kernel time alone would
-    fill every core (the most any server could give here, its own code costing nothing)."""
+    fill every core (the most any server could give here, its own code costing nothing).
+    scripts: [(label, script, target factor over PostgreSQL)]; the isola row shows the target."""
     cores = os.cpu_count()
     lines = ["### Where the CPU goes: 8 clients, -M prepared, per transaction", "",
              f"CPU microseconds per transaction (server processes from /proc, pgbench from its rusage); "
              f"ceiling = {cores} cores / (pgbench + server kernel) per transaction.", "",
-             "| workload | server | TPS | server user µs | server kernel µs | pgbench µs | cores busy | ceiling TPS |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
-    for label, script in scripts:
+             "| workload | server | TPS | server user µs | server kernel µs | pgbench µs | cores busy | ceiling TPS | target TPS |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for label, script, factor in scripts:
         samples = {s.name: [] for s in servers}
         for _ in range(cfg["repeats"]):
             for s in servers:
@@ -402,8 +403,10 @@ def cpu_budget(servers, cfg, work, scripts):
             m = {k: median([x[k] for x in samples[s.name]]) for k in ["tps", "user", "kernel", "client"]}
             busy = m["tps"] * (m["user"] + m["kernel"] + m["client"]) / 1e6 / cores
             ceiling = cores * 1e6 / (m["client"] + m["kernel"]) if m["client"] + m["kernel"] else 0
+            pg_tps = median([x["tps"] for x in samples[servers[0].name]])
+            target = f"{factor * pg_tps:,.0f} ({factor:g}× PG)" if s is servers[1] else ""
             lines.append(f"| {label} | {s.name} | {m['tps']:,.0f} | {m['user']:.0f} | {m['kernel']:.0f} | "
-                         f"{m['client']:.0f} | {busy:.0%} | {ceiling:,.0f} |")
+                         f"{m['client']:.0f} | {busy:.0%} | {ceiling:,.0f} | {target} |")
             print(lines[-1], flush=True)
     return "\n".join(lines) + "\n"
 
@@ -507,8 +510,8 @@ def main():
                 sections.append(text)
         if "cpu" in only:
             sections.append(cpu_budget(servers, cfg, work, [
-                ("TPC-B-like", tpcb_script(work, cfg["scale"])), ("select-only", select_script),
-                ("transfer, id order", os.path.join(work, "transfer-ordered.sql"))]))
+                ("TPC-B-like", tpcb_script(work, cfg["scale"]), 3), ("select-only", select_script, 1.5),
+                ("transfer, id order", os.path.join(work, "transfer-ordered.sql"), 3)]))
         if "lost-update" in only:
             sections.append(lost_update(servers, cfg, work))
         if "bulk" in only:
