@@ -1,6 +1,6 @@
 //! The PostgreSQL wire-protocol server (protocol v3 through the `pgwire` crate).
 //!
-//! One [`Connection`] per client socket owns one SQL [`Session`]. Statements run on tokio's
+//! One [`Connection`] per client socket owns one SQL [`Session`](crate::sql::Session). Statements run on tokio's
 //! blocking pool (the core waits for row locks by blocking), so a session waiting on a lock
 //! holds no other session up. The ReadyForQuery status always comes from the session (idle /
 //! in block / failed block). Errors are sent with their SQLSTATE; only a malformed protocol

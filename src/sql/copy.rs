@@ -6,7 +6,7 @@
 //! and again. [`RowParser`] turns one line into a row of the table (text or CSV format).
 //!
 //! A big COPY is parsed on a second thread while the session's thread inserts
-//! ([`CopyIn::parse_alongside`]): rows flow in order through a bounded channel, the parser
+//! ([`RowParser::parse_alongside`]): rows flow in order through a bounded channel, the parser
 //! stops at its first error (sent in the row's place) or when the inserter stops taking rows,
 //! so the statement still reports the first failing row's error, and nothing is parsed far
 //! ahead of what is inserted.

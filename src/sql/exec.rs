@@ -43,7 +43,7 @@ pub struct ExecCtx<'a> {
     pub session_id: u32,
     rng: u64,
     subquery_cache: HashMap<usize, Arc<Vec<Row>>>,
-    /// When the statement must stop (statement_timeout), checked every [`TICKS_PER_CHECK`] rows.
+    /// When the statement must stop (statement_timeout), checked every `TICKS_PER_CHECK` rows.
     pub deadline: Option<std::time::Instant>,
     ticks: u32,
 }
@@ -82,7 +82,7 @@ impl<'a> ExecCtx<'a> {
         }
     }
 
-    /// Counts one row of work; every [`TICKS_PER_CHECK`] rows, ends the statement with 57014 if
+    /// Counts one row of work; every `TICKS_PER_CHECK` rows, ends the statement with 57014 if
     /// its statement_timeout passed or a cancel request came.
     pub fn tick(&mut self) -> Result<(), SqlError> {
         self.ticks = self.ticks.wrapping_add(1);

@@ -435,8 +435,8 @@ impl Log {
         Ok(st.next)
     }
 
-    /// Appends a commit record from borrowed rows (see
-    /// [`super::encoding::encode_commit_rows`]): no batch is built.
+    /// Appends a commit record from borrowed rows (see `encoding::encode_commit_rows`): no
+    /// batch is built.
     pub fn append_commit_rows<'a>(
         &self,
         txn: u64,
