@@ -23,8 +23,8 @@ use isola::{Database, Error, IsolationLevel, Transaction, TxnOptions};
 
 /// jemalloc instead of glibc's malloc: the server allocates rows on many threads (runtime
 /// workers, the blocking pool) and frees them on others (GC, DROP); glibc spreads threads over
-/// many arenas, and bulk loads after other work landed in fragmented memory (COPY of 1M rows after a
-/// TPC-B run 1.8-3.5 s against 1.4-1.6 s with jemalloc; docs/benchmarks.md).
+/// many arenas, and bulk loads after other work landed in fragmented memory (COPY of 1M rows
+/// after a TPC-B run 1.8-3.5 s against 1.4-1.6 s with jemalloc; docs/benchmarks.md).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

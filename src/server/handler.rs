@@ -2,8 +2,10 @@
 //! query, COPY, cancel), translating between protocol messages and the SQL [`Session`].
 //!
 //! Invariants: the session is created at startup and dropped with the connection; every
-//! statement runs on the blocking pool with the session locked; the transaction status sent in
-//! ReadyForQuery is the session's, also after errors.
+//! statement runs with the session locked, on the connection's task when it cannot block the
+//! thread (short reads, one-row writes in a block, COMMIT's decision) and on the blocking pool
+//! otherwise; no answer is sent before the pending commits it met are durable; the transaction
+//! status sent in ReadyForQuery is the session's, also after errors.
 
 use std::collections::HashMap;
 use std::fmt::Debug;

@@ -1,8 +1,10 @@
 //! The PostgreSQL wire-protocol server (protocol v3 through the `pgwire` crate).
 //!
-//! One [`Connection`] per client socket owns one SQL [`Session`](crate::sql::Session). Statements run on tokio's
-//! blocking pool (the core waits for row locks by blocking), so a session waiting on a lock
-//! holds no other session up. The ReadyForQuery status always comes from the session (idle /
+//! One [`Connection`] per client socket owns one SQL [`Session`](crate::sql::Session).
+//! Statements that may block a thread (the core waits for row locks by blocking) run on
+//! tokio's blocking pool; short reads, one-row writes in a block and COMMIT run on the
+//! connection's task, awaiting their lock waits and the log as futures. Either way a session
+//! waiting on a lock holds no other session up. The ReadyForQuery status always comes from the session (idle /
 //! in block / failed block). Errors are sent with their SQLSTATE; only a malformed protocol
 //! message closes the connection. A dropped connection drops its session, which rolls back its
 //! transaction and releases its locks.
