@@ -2,9 +2,10 @@
 //! directory with a slow disk (`--sync-delay-ms`), so that a commit stays decided but not
 //! durable long enough to interleave other transactions with it. What each step must show:
 //! the next writer of the row goes on at once; nobody is shown the pending commit's data
-//! before it is durable (a plain reader does not see it, a statement that met it answers once
-//! it is visible, a crash loses it together with everything built on it); a point UPDATE's
-//! bare count answers at once.
+//! before it is durable (a Read Committed reader does not see it, a statement that met it -
+//! or read it through a Repeatable Read snapshot, which includes it - answers once it is
+//! visible, a crash loses it together with everything built on it); a point UPDATE's bare
+//! count and a first-updater-wins 40001 answer at once.
 //!
 //! The disk delay is long (seconds) against the steps (milliseconds) so the order of events
 //! does not depend on the machine's speed; no step's duration is asserted.
@@ -180,35 +181,45 @@ async fn an_update_returning_the_row_waits_for_the_pending_commit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn repeatable_read_restarts_on_the_pending_commit_and_a_conflict_error_waits() {
+async fn repeatable_read_snapshots_include_the_pending_commit_and_a_conflict_answers_at_once() {
     let mut server = Server::fresh("rr");
     let (reader, t1_commit, _) = pending_commit(&mut server).await;
-    // T2's first statement meets T1's decided update: it restarts with a snapshot that has
-    // T1 (nothing of the old snapshot was shown) and its count answers at once.
+    // T2's snapshot, taken while T1 waits for the disk, includes T1's decided update: T2
+    // updates on top of it (no conflict, no restart) and its count answers at once.
     let t2 = server.connect().await;
     t2.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ").await.unwrap();
     let updated = t2.execute("UPDATE c SET n = n + 10 WHERE id = 1", &[]).await.unwrap();
     assert_eq!(updated, 1);
     assert!(!t1_commit.is_finished(), "T2 went on while T1's commit waited for the disk");
-    // T3 shows something read with its snapshot (taken before T1 is visible): from then on
-    // it cannot restart.
+    // T3's snapshot includes T1 too; a row T1 did not write answers at once.
     let t3 = server.connect().await;
     t3.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ").await.unwrap();
     assert_eq!(n_of(&t3, 2).await, 0);
-    // T2's read of its row shows T1's +1: answered once T1 is visible.
+    assert!(!t1_commit.is_finished(), "T3's read of another row did not wait for T1's disk");
+    // T4 reads T1's row: it sees T1's +1, answered only once T1 is visible (a plain reader,
+    // which sees only the visible state, shows that it is by then).
+    let t4 = server.connect().await;
+    t4.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ").await.unwrap();
+    assert_eq!(n_of(&t4, 1).await, 1);
+    assert_eq!(n_of(&reader, 1).await, 1, "T4's answer came after T1 became visible");
+    t4.batch_execute("COMMIT").await.unwrap();
+    // T2's read of its row shows T1's +1 and its own +10.
     assert_eq!(n_of(&t2, 1).await, 11);
-    assert_eq!(n_of(&reader, 1).await, 1);
     // T2 commits (decided at once, durable after the disk's delay) while T3 updates the row:
-    // T3 meets T2's version once the lock comes free, committed after its snapshot: 40001,
-    // which answers only once T2 is visible (the error tells that T2 committed).
+    // T3 meets T2's version once the lock comes free, committed after T3's snapshot: 40001,
+    // answered at once (it shows nothing of the row, and a retry's snapshot includes T2).
     let t2_commit =
         tokio::spawn(async move { t2.batch_execute("COMMIT").await.map_err(|e| common::code(&e)) });
     let conflict = t3.execute("UPDATE c SET n = n + 1000 WHERE id = 1", &[]).await.unwrap_err();
     assert_eq!(common::code(&conflict), "40001");
-    assert_eq!(n_of(&reader, 1).await, 11, "the 40001 came after T2 became visible");
+    assert!(!t2_commit.is_finished(), "the 40001 did not wait for T2's disk");
+    assert_eq!(n_of(&reader, 1).await, 1, "the 40001 came before T2 became visible");
     t3.batch_execute("ROLLBACK").await.unwrap();
-    assert_eq!(t1_commit.await.unwrap(), Ok(()));
+    // The retry's snapshot includes T2: its read of the row shows T2's value once durable.
+    t3.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ").await.unwrap();
+    assert_eq!(n_of(&t3, 1).await, 11);
     assert_eq!(t2_commit.await.unwrap(), Ok(()));
+    assert_eq!(t1_commit.await.unwrap(), Ok(()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

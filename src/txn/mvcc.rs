@@ -17,13 +17,17 @@
 //! EARLY LOCK RELEASE. A commit is decided when its record is appended to the log: its
 //! versions are stamped with its timestamp and its locks released then, before the record is
 //! durable, so the next writer of a hot row need not wait for this commit's fsync. It becomes
-//! *visible* (`last_commit` reaches it) only once durable, in timestamp order: a snapshot taken
-//! the ordinary way never includes a commit a crash could still undo. Only a transaction that
-//! meets such a pending commit's version through a lock (the newest version of a row it
-//! locked), a key check, or a snapshot that includes it goes past that line; it notes the
-//! commit ([`Inner::note_met`]) and from then on (a) its snapshots include that commit, so it
-//! never reads from before something it built on, and (b) each answer the SQL layer gives
-//! waits until what it met is visible (`Transaction::answer_wait`). A statement whose answer
+//! *visible* (`last_commit` reaches it) only once durable, in timestamp order: a Read
+//! Committed statement's snapshot never includes a commit a crash could still undo. A
+//! transaction snapshot (Repeatable Read, Serializable) includes every decided commit
+//! (`next_commit`), pending ones too: one taken below a decided commit could only fail on the
+//! rows that commit wrote, so it would be doomed where it now waits. A transaction that meets
+//! a pending commit's version through a lock (the newest version of a row it locked), a key
+//! check, or a snapshot that includes it notes the commit ([`Inner::note_met`]) and from then
+//! on (a) its snapshots include that commit, so it never reads from before something it built
+//! on, and (b) each answer the SQL layer gives waits until what it met is visible
+//! (`Transaction::answer_wait`). A first-updater-wins failure (40001) does not meet the
+//! version it lost to: it shows nothing of it, so it answers at once. A statement whose answer
 //! cannot show what it met - a point UPDATE or DELETE by primary key without RETURNING that
 //! met an updated row, the row existing before and after - answers at once: that is what lets
 //! a hot row change hands at memory speed. Writers need nothing more: the log is durable in

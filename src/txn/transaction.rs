@@ -686,8 +686,16 @@ fn ensure_snapshot(guard: &mut MutexGuard<'_, Inner>, txn: TxnId) -> Result<Comm
         }
         let (level, read_only, deferrable, registered) =
             (t.level, t.read_only, t.deferrable, t.ssi_registered);
-        // Never before a pending commit the transaction met (see mvcc.rs, EARLY LOCK RELEASE).
-        let snapshot = guard.last_commit.max(t.observed);
+        // A transaction snapshot includes every decided commit, pending ones too: one taken
+        // below a decided commit is doomed to fail (40001) if it writes what that commit
+        // wrote, and reading a pending version only holds the answer until it is durable. A
+        // statement snapshot (Read Committed) is the visible state, never before a pending
+        // commit the transaction met (see mvcc.rs, EARLY LOCK RELEASE).
+        let snapshot = if level.transaction_snapshot() {
+            guard.next_commit
+        } else {
+            guard.last_commit.max(t.observed)
+        };
         guard.txn_mut(txn).snapshot = Some(snapshot);
         if level != IsolationLevel::Serializable || registered {
             return Ok(snapshot);
@@ -956,11 +964,6 @@ fn lock_row(
     let Some(head) = chain.head() else {
         return Ok(LockOutcome::NotFound);
     };
-    // The newest version may be a decided commit not yet durable (its locks go at once).
-    if let Some((ts, reveals)) = pending_meeting(chain, head, txn, guard.last_commit) {
-        guard.note_met(txn, ts, reveals);
-    }
-    let head = guard.store.chain(table, key).and_then(|c| c.head()).expect("seen above");
     let level = guard.txn(txn).level;
     if level.transaction_snapshot()
         && head.creator != txn
@@ -981,6 +984,13 @@ fn lock_row(
             detail,
         ));
     }
+    // The newest version may be a decided commit not yet durable (its locks go at once): the
+    // transaction builds on it. (The failure above is answered at once: a 40001 shows nothing
+    // of the row, and the retry's snapshot includes the commit that caused it.)
+    if let Some((ts, reveals)) = pending_meeting(chain, head, txn, guard.last_commit) {
+        guard.note_met(txn, ts, reveals);
+    }
+    let head = guard.store.chain(table, key).and_then(|c| c.head()).expect("seen above");
     Ok(match &head.row {
         Some(row) => LockOutcome::Locked(row.clone()),
         None => LockOutcome::NotFound,
