@@ -1129,8 +1129,16 @@ impl Session {
             a.txn = self.txn.as_ref().map(|t| t.id());
             a.level = self.txn.as_ref().map(|t| t.options().level);
             a.read_only = self.txn.as_ref().is_some_and(|t| t.options().read_only);
-            if !query.is_empty() {
-                a.query = query.chars().take(1024).collect();
+            // The first 1,024 characters, copied only when they changed (a prepared statement
+            // runs the same text again and again).
+            let shown = if query.len() <= 1024 {
+                query
+            } else {
+                query.char_indices().nth(1024).map_or(query, |(end, _)| &query[..end])
+            };
+            if !shown.is_empty() && a.query != shown {
+                a.query.clear();
+                a.query.push_str(shown);
             }
         }
     }
@@ -2030,5 +2038,30 @@ mod tests {
             matches!(parse_utility("SET lock_timeout = '1s'").unwrap(), Some(Utility::Set(n, Some(v))) if n == "lock_timeout" && v == "1s")
         );
         assert!(parse_utility("select 1").unwrap().is_none());
+    }
+
+    /// `isola_stat_activity.query` shows the running (or last) statement's first 1,024
+    /// characters, counted as characters (not bytes), and follows each new text.
+    #[test]
+    fn activity_shows_the_first_1024_characters_of_each_new_statement() {
+        let engine = Engine::new(crate::Database::new());
+        let mut s = Session::new(engine.clone(), "t", "t", "t");
+        let mut watcher = Session::new(engine, "t", "t", "t");
+        let shown = |watcher: &mut Session| {
+            let sql = "SELECT query FROM isola_stat_activity WHERE pid <> pg_backend_pid()";
+            match answer(watcher.execute_simple(sql).remove(0)).1.remove(0).remove(0) {
+                Value::Text(t) => t,
+                other => panic!("{other:?}"),
+            }
+        };
+        let long = format!("SELECT '{}'", "é".repeat(1_100));
+        let p = s.prepare(&long, &[]).expect("prepares");
+        assert!(s.execute(&p, &[]).is_ok());
+        let expected: String = long.chars().take(1024).collect();
+        assert_eq!(shown(&mut watcher), expected);
+        assert!(s.execute_simple("SELECT 2").remove(0).is_ok());
+        assert_eq!(shown(&mut watcher), "SELECT 2");
+        assert!(s.execute(&p, &[]).is_ok());
+        assert_eq!(shown(&mut watcher), expected);
     }
 }
