@@ -4,10 +4,10 @@
 //! Statements that may block a thread (the core waits for row locks by blocking) run on
 //! tokio's blocking pool; short reads, one-row writes in a block and COMMIT run on the
 //! connection's task, awaiting their lock waits and the log as futures. Either way a session
-//! waiting on a lock holds no other session up. The ReadyForQuery status always comes from the session (idle /
-//! in block / failed block). Errors are sent with their SQLSTATE; only a malformed protocol
-//! message closes the connection. A dropped connection drops its session, which rolls back its
-//! transaction and releases its locks.
+//! waiting on a lock holds no other session up. The ReadyForQuery status always comes from
+//! the session (idle / in block / failed block). Errors are sent with their SQLSTATE; only a
+//! malformed protocol message closes the connection. A dropped connection drops its session,
+//! which rolls back its transaction and releases its locks.
 //!
 //! Security: with no password file every user is trusted, so the server then listens on
 //! loopback only ([`check_listen_address`] refuses anything else); with one, every connection
