@@ -11,14 +11,14 @@
 # diagnostic, not a way to run the suite: the suite's figures use pgbench as it comes.
 #
 #   bench/client_preemption.sh            quick: 5 s per run, 1 repeat
-#   bench/client_preemption.sh --full     8 s per run, 3 repeats
+#   bench/client_preemption.sh --full     8 s per run, 4 repeats
 #   bench/client_preemption.sh --smoke    1 s per run, scale 1 (CI, with ISOLA_BIN=target/debug/isola)
 # Prints TPS per server and policy (median of the repeats) and the isola / PostgreSQL ratio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECONDS_PER_RUN=5; REPEATS=1
-if [[ "${1:-}" == "--full" ]]; then SECONDS_PER_RUN=8; REPEATS=3; fi
+if [[ "${1:-}" == "--full" ]]; then SECONDS_PER_RUN=8; REPEATS=4; fi
 SCALE=${SCALE:-10}
 if [[ "${1:-}" == "--smoke" ]]; then SECONDS_PER_RUN=1; REPEATS=1; SCALE=1; fi
 export PGPASSWORD=unused
@@ -63,21 +63,25 @@ tps() { # port script protocol policy-prefix...
 }
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-echo "8 clients, -j 2, $SECONDS_PER_RUN s per run, median of $REPEATS, interleaved PG / isola"
+echo "8 clients, -j 2, $SECONDS_PER_RUN s per run, median of $REPEATS; each repeat runs PG, isola,"
+echo "PG, isola with the two policies, the policy that goes first alternating between repeats"
 echo
 echo "| workload | pgbench policy | PG TPS | isola TPS | isola / PG |"
 echo "|---|---|---:|---:|---:|"
 for work in "select-only prepared:select.sql:prepared" "select-only simple:select.sql:simple" \
             "TPC-B-like prepared:tpcb.sql:prepared"; do
   IFS=: read -r name script protocol <<<"$work"
-  for policy in normal batch; do
-    prefix=(); [[ $policy == batch ]] && prefix=(chrt -b 0)
-    pg=""; iso=""
-    for _ in $(seq "$REPEATS"); do
-      pg+=" $(tps "$PG_PORT" "$WORK/$script" "$protocol" "${prefix[@]}")"
-      iso+=" $(tps "$ISOLA_PORT" "$WORK/$script" "$protocol" "${prefix[@]}")"
+  declare -A runs=([PG normal]="" [isola normal]="" [PG batch]="" [isola batch]="")
+  for repeat in $(seq "$REPEATS"); do
+    order=(normal batch); (( repeat % 2 == 0 )) && order=(batch normal)
+    for policy in "${order[@]}"; do
+      prefix=(); [[ $policy == batch ]] && prefix=(chrt -b 0)
+      runs[PG $policy]+=" $(tps "$PG_PORT" "$WORK/$script" "$protocol" "${prefix[@]}")"
+      runs[isola $policy]+=" $(tps "$ISOLA_PORT" "$WORK/$script" "$protocol" "${prefix[@]}")"
     done
-    pg=$(echo "$pg" | median); iso=$(echo "$iso" | median)
+  done
+  for policy in normal batch; do
+    pg=$(echo "${runs[PG $policy]}" | median); iso=$(echo "${runs[isola $policy]}" | median)
     if [[ -z "$pg" || -z "$iso" || "$pg" == 0 || "$iso" == 0 ]]; then
       echo "client_preemption.sh: a $name run failed (PG '$pg', isola '$iso')" >&2; exit 1
     fi
