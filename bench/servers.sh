@@ -2,7 +2,6 @@
 # fresh data directory, both on free loopback ports, removed on exit.
 #
 #   start_servers "PG_EXTRA_OPTIONS"   sets WORK, PG_PORT, ISOLA_PORT, ISOLA_PID
-#   ISOLA_BIN=path                      the isola binary (default: ./target/release/isola)
 PGBIN=/usr/lib/postgresql/15/bin
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -27,7 +26,7 @@ start_servers() {
   as_pg "$PGBIN/pg_ctl -D $WORK/pg -l $WORK/pg.log -w -o '-p $PG_PORT -k $WORK -c listen_addresses=127.0.0.1 $pg_options' start >/dev/null"
   "$PGBIN/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U isola -d postgres -c "CREATE DATABASE isola" >/dev/null
   # isola: a fresh data directory, default durability.
-  "${ISOLA_BIN:-./target/release/isola}" serve --listen "127.0.0.1:$ISOLA_PORT" --data "$WORK/isola-data" >"$WORK/isola.log" 2>&1 &
+  ./target/release/isola serve --listen "127.0.0.1:$ISOLA_PORT" --data "$WORK/isola-data" >"$WORK/isola.log" 2>&1 &
   ISOLA_PID=$!
   for _ in $(seq 100); do
     "$PGBIN/psql" -q -h 127.0.0.1 -p "$ISOLA_PORT" -U isola isola -c "SELECT 1" >/dev/null 2>&1 && break

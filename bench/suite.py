@@ -20,6 +20,10 @@ FOR UPDATE at RC, RR and SER, retrying 40001/40P01), bulk (COPY and 1,000-row IN
 connections (1,000 idle connections held while 32 clients run select), cpu (where the CPU goes
 per transaction at 8 clients -M prepared: the server's user and kernel time, pgbench's own, and
 the highest TPS both cores could give if the server's own code cost nothing).
+
+Diagnostic, only when named (`--only preemption`): select-only and TPC-B-like at 8 clients with
+pgbench at its normal scheduling policy and at SCHED_BATCH, to show what the client's wakeups
+preempting the server cost each one when they share the cores.
 """
 
 import argparse
@@ -50,6 +54,7 @@ MODES = {
 FAILURES = []  # runs that did nothing: the suite exits 1 (so the CI smoke run catches rot)
 WORKLOADS = ["tpcb", "select", "transfer-ordered", "transfer-random", "lost-update", "bulk", "connections",
              "cpu"]
+DIAGNOSTICS = ["preemption"]  # run only when named in --only
 
 
 def free_port():
@@ -163,8 +168,8 @@ def cpu_seconds(server):
     return user / tick, kernel / tick
 
 
-def pgbench(server, script, clients, protocol, seconds, tries=1000):
-    cmd = [f"{PGBIN}/pgbench", "-n", "-h", "127.0.0.1", "-p", str(server.port), "-U", "isola",
+def pgbench(server, script, clients, protocol, seconds, tries=1000, prefix=()):
+    cmd = [*prefix, f"{PGBIN}/pgbench", "-n", "-h", "127.0.0.1", "-p", str(server.port), "-U", "isola",
            "-M", protocol, "-f", script, "-c", str(clients), "-j", str(min(clients, 2)),
            "-T", str(seconds), f"--max-tries={tries}", "isola"]
     out = run(cmd, check=False)
@@ -254,6 +259,35 @@ def pgbench_rows(servers, rows, cfg, title, note=""):
                      f"{p['latency']:.2f} | {i['latency']:.2f} | {p['retried']:.0f} | {i['retried']:.0f} |")
         print(lines[-1], flush=True)
     return "\n".join(lines) + "\n", results
+
+
+def client_preemption(servers, cfg, rows):
+    """pgbench as it comes against pgbench at SCHED_BATCH (`chrt -b 0`: its wakeups then do not
+    preempt the running thread), both servers, 8 clients. On a machine where pgbench shares the
+    server's cores, each reply wakes a pgbench thread that usually preempts the sender at once:
+    a PostgreSQL backend serves one connection, an isola runtime worker many. A diagnostic of
+    what that costs each server, not a way to run the other workloads. The policy that goes
+    first alternates between repeats (an even number of them)."""
+    repeats = cfg["repeats"] + cfg["repeats"] % 2
+    lines = ["### Client preemption: pgbench at its normal policy and at SCHED_BATCH, 8 clients", "",
+             f"Median of {repeats}; each repeat runs PG, isola under each policy, the policy that goes first "
+             "alternating between repeats.", "",
+             "| workload | pgbench policy | PG TPS | isola TPS | isola / PG |",
+             "|---|---|---:|---:|---:|"]
+    policies = {"normal": (), "SCHED_BATCH (chrt -b 0)": ("chrt", "-b", "0")}
+    for label, script, protocol in rows:
+        tps = {(policy, s.name): [] for policy in policies for s in servers}
+        for repeat in range(repeats):
+            order = list(policies) if repeat % 2 == 0 else list(policies)[::-1]
+            for policy in order:
+                for s in servers:
+                    r = pgbench(s, script, 8, protocol, cfg["seconds"], prefix=policies[policy])
+                    tps[(policy, s.name)].append(r["tps"])
+        for policy in policies:
+            p, i = (median(tps[(policy, s.name)]) for s in servers)
+            lines.append(f"| {label} | {policy} | {p:,.0f} | {i:,.0f} | {ratio(i, p)} |")
+            print(lines[-1], flush=True)
+    return "\n".join(lines) + "\n"
 
 
 def lost_update(servers, cfg, work):
@@ -455,6 +489,9 @@ def main():
     mode = "full" if args.full else "smoke" if args.smoke else "quick"
     cfg = MODES[mode]
     only = args.only.split(",")
+    unknown = set(only) - set(WORKLOADS) - set(DIAGNOSTICS)
+    if unknown:
+        sys.exit(f"unknown workloads: {', '.join(sorted(unknown))}")
     if args.isola == os.path.join(ROOT, "target/release/isola"):
         run(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
 
@@ -470,7 +507,7 @@ def main():
         print(header, flush=True)
         sections, results = [header], {}
         clients_protocols = [(c, p) for c in cfg["clients"] for p in cfg["protocols"]]
-        if {"tpcb", "select", "connections", "cpu"} & set(only):
+        if {"tpcb", "select", "connections", "cpu", "preemption"} & set(only):
             for s in servers:
                 load_pgbench_tables(s, cfg["scale"])
         select_script = write(os.path.join(work, "select.sql"),
@@ -512,6 +549,11 @@ def main():
             sections.append(cpu_budget(servers, cfg, work, [
                 ("TPC-B-like", tpcb_script(work, cfg["scale"]), 3), ("select-only", select_script, 1.5),
                 ("transfer, id order", os.path.join(work, "transfer-ordered.sql"), 3)]))
+        if "preemption" in only:
+            sections.append(client_preemption(servers, cfg, [
+                ("select-only prepared", select_script, "prepared"),
+                ("select-only simple", select_script, "simple"),
+                ("TPC-B-like prepared", tpcb_script(work, cfg["scale"]), "prepared")]))
         if "lost-update" in only:
             sections.append(lost_update(servers, cfg, work))
         if "bulk" in only:
@@ -519,7 +561,8 @@ def main():
         if "connections" in only:
             sections.append(connections(servers, cfg, work, select_script))
         os.makedirs(args.out, exist_ok=True)
-        stem = os.path.join(args.out, f"{date.today()}-{mode}")
+        chosen = "" if set(only) == set(WORKLOADS) else "-" + "-".join(only)
+        stem = os.path.join(args.out, f"{date.today()}-{mode}{chosen}")
         if mode == "full" and "tpcb" in only and "select" in only:
             png = chart(results, cfg, stem + ".png")
             if png:
