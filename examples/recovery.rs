@@ -7,7 +7,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use isola::sql::durable::{DurableOptions, open};
+use isola::durable::DurableOptions;
+use isola::sql::Engine;
 use isola::sql::session::Session;
 
 fn run(s: &mut Session, sql: &str) {
@@ -28,9 +29,9 @@ fn options() -> DurableOptions {
 
 /// Opens a data directory, waiting (bounded) for the previous engine's background threads to
 /// let go of it: whichever holds the last reference frees the tables, which takes a moment.
-fn reopen(dir: &Path) -> (std::sync::Arc<isola::sql::Engine>, isola::sql::durable::RecoveryReport) {
+fn reopen(dir: &Path) -> (std::sync::Arc<isola::sql::Engine>, isola::durable::RecoveryReport) {
     for _ in 0..200 {
-        match open(dir, options()) {
+        match Engine::open(dir, options()) {
             Err(e) if e.sqlstate() == "55006" => std::thread::sleep(Duration::from_millis(50)),
             other => return other.unwrap(),
         }
@@ -61,7 +62,7 @@ fn main() {
 
     // 1. A checkpointed database of `rows` rows.
     let dir = base.join("checkpointed");
-    let (engine, _) = open(&dir, options()).unwrap();
+    let (engine, _) = Engine::open(&dir, options()).unwrap();
     let mut s = Session::new(engine.clone(), "bench", "isola", "recovery");
     run(
         &mut s,
@@ -101,7 +102,7 @@ fn main() {
 
     // 2. A log of `log_mb` megabytes after the last checkpoint: 1,000-row updates.
     let dir = base.join("long-log");
-    let (engine, _) = open(&dir, options()).unwrap();
+    let (engine, _) = Engine::open(&dir, options()).unwrap();
     let mut s = Session::new(engine.clone(), "bench", "isola", "recovery");
     run(&mut s, "CREATE TABLE t (k int PRIMARY KEY, v int NOT NULL, pad text)");
     run(

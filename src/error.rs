@@ -60,27 +60,212 @@ pub enum Error {
     RestartStatement,
 }
 
+/// Every SQLSTATE isola reports, named as PostgreSQL names its conditions (`errcodes.txt`).
+/// The five-character codes are written here and nowhere else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SqlState {
+    /// 08P01
+    ProtocolViolation,
+    /// 0A000
+    FeatureNotSupported,
+    /// 21000
+    CardinalityViolation,
+    /// 22001
+    StringDataRightTruncation,
+    /// 22003
+    NumericValueOutOfRange,
+    /// 22007
+    InvalidDatetimeFormat,
+    /// 22011
+    SubstringError,
+    /// 22012
+    DivisionByZero,
+    /// 2201W
+    InvalidRowCountInLimitClause,
+    /// 22021
+    CharacterNotInRepertoire,
+    /// 22023
+    InvalidParameterValue,
+    /// 22P02
+    InvalidTextRepresentation,
+    /// 22P03
+    InvalidBinaryRepresentation,
+    /// 22P04
+    BadCopyFileFormat,
+    /// 23502
+    NotNullViolation,
+    /// 23505
+    UniqueViolation,
+    /// 23514
+    CheckViolation,
+    /// 25001
+    ActiveSqlTransaction,
+    /// 25006
+    ReadOnlySqlTransaction,
+    /// 25P01
+    NoActiveSqlTransaction,
+    /// 25P02
+    InFailedSqlTransaction,
+    /// 25P03
+    IdleInTransactionSessionTimeout,
+    /// 28000
+    InvalidAuthorizationSpecification,
+    /// 28P01
+    InvalidPassword,
+    /// 3B001
+    InvalidSavepointSpecification,
+    /// 40001
+    SerializationFailure,
+    /// 40P01
+    DeadlockDetected,
+    /// 42601
+    SyntaxError,
+    /// 42701
+    DuplicateColumn,
+    /// 42702
+    AmbiguousColumn,
+    /// 42703
+    UndefinedColumn,
+    /// 42704
+    UndefinedObject,
+    /// 42803
+    GroupingError,
+    /// 42804
+    DatatypeMismatch,
+    /// 42846
+    CannotCoerce,
+    /// 42883
+    UndefinedFunction,
+    /// 42P01
+    UndefinedTable,
+    /// 42P02
+    UndefinedParameter,
+    /// 42P07
+    DuplicateTable,
+    /// 42P10
+    InvalidColumnReference,
+    /// 42P16
+    InvalidTableDefinition,
+    /// 53300
+    TooManyConnections,
+    /// 54000
+    ProgramLimitExceeded,
+    /// 54001
+    StatementTooComplex,
+    /// 55006
+    ObjectInUse,
+    /// 55P02
+    CantChangeRuntimeParam,
+    /// 55P03
+    LockNotAvailable,
+    /// 57014
+    QueryCanceled,
+    /// 58030
+    IoError,
+    /// XX000
+    InternalError,
+    /// XX001
+    DataCorrupted,
+}
+
+impl SqlState {
+    /// The five-character code sent to clients.
+    pub const fn code(self) -> &'static str {
+        match self {
+            SqlState::ProtocolViolation => "08P01",
+            SqlState::FeatureNotSupported => "0A000",
+            SqlState::CardinalityViolation => "21000",
+            SqlState::StringDataRightTruncation => "22001",
+            SqlState::NumericValueOutOfRange => "22003",
+            SqlState::InvalidDatetimeFormat => "22007",
+            SqlState::SubstringError => "22011",
+            SqlState::DivisionByZero => "22012",
+            SqlState::InvalidRowCountInLimitClause => "2201W",
+            SqlState::CharacterNotInRepertoire => "22021",
+            SqlState::InvalidParameterValue => "22023",
+            SqlState::InvalidTextRepresentation => "22P02",
+            SqlState::InvalidBinaryRepresentation => "22P03",
+            SqlState::BadCopyFileFormat => "22P04",
+            SqlState::NotNullViolation => "23502",
+            SqlState::UniqueViolation => "23505",
+            SqlState::CheckViolation => "23514",
+            SqlState::ActiveSqlTransaction => "25001",
+            SqlState::ReadOnlySqlTransaction => "25006",
+            SqlState::NoActiveSqlTransaction => "25P01",
+            SqlState::InFailedSqlTransaction => "25P02",
+            SqlState::IdleInTransactionSessionTimeout => "25P03",
+            SqlState::InvalidAuthorizationSpecification => "28000",
+            SqlState::InvalidPassword => "28P01",
+            SqlState::InvalidSavepointSpecification => "3B001",
+            SqlState::SerializationFailure => "40001",
+            SqlState::DeadlockDetected => "40P01",
+            SqlState::SyntaxError => "42601",
+            SqlState::DuplicateColumn => "42701",
+            SqlState::AmbiguousColumn => "42702",
+            SqlState::UndefinedColumn => "42703",
+            SqlState::UndefinedObject => "42704",
+            SqlState::GroupingError => "42803",
+            SqlState::DatatypeMismatch => "42804",
+            SqlState::CannotCoerce => "42846",
+            SqlState::UndefinedFunction => "42883",
+            SqlState::UndefinedTable => "42P01",
+            SqlState::UndefinedParameter => "42P02",
+            SqlState::DuplicateTable => "42P07",
+            SqlState::InvalidColumnReference => "42P10",
+            SqlState::InvalidTableDefinition => "42P16",
+            SqlState::TooManyConnections => "53300",
+            SqlState::ProgramLimitExceeded => "54000",
+            SqlState::StatementTooComplex => "54001",
+            SqlState::ObjectInUse => "55006",
+            SqlState::CantChangeRuntimeParam => "55P02",
+            SqlState::LockNotAvailable => "55P03",
+            SqlState::QueryCanceled => "57014",
+            SqlState::IoError => "58030",
+            SqlState::InternalError => "XX000",
+            SqlState::DataCorrupted => "XX001",
+        }
+    }
+
+    /// Whether the client should run the whole transaction again (40001, 40P01).
+    pub const fn is_retryable(self) -> bool {
+        matches!(self, SqlState::SerializationFailure | SqlState::DeadlockDetected)
+    }
+}
+
+impl fmt::Display for SqlState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Comparing with a code as text (`err.code == "23505"`), as tests and clients do.
+impl PartialEq<&str> for SqlState {
+    fn eq(&self, other: &&str) -> bool {
+        self.code() == *other
+    }
+}
+
 impl Error {
     /// The PostgreSQL SQLSTATE code of this error.
-    pub fn sqlstate(&self) -> &'static str {
+    pub fn sqlstate(&self) -> SqlState {
         match self {
-            Error::SerializationFailure { .. } => "40001",
-            Error::Deadlock { .. } => "40P01",
-            Error::LockNotAvailable { .. } => "55P03",
-            Error::UniqueViolation { .. } => "23505",
-            Error::NotNullViolation { .. } => "23502",
-            Error::TransactionAborted => "25P02",
-            Error::ReadOnlyTransaction => "25006",
-            Error::UndefinedObject(_) => "42P01",
-            Error::DuplicateObject(_) => "42P07",
-            Error::UndefinedSavepoint(_) => "3B001",
-            Error::InvalidInput(_) => "22023",
-            Error::QueryCanceled(_) => "57014",
-            Error::ObjectInUse(_) => "55006",
-            Error::Io(_) => "58030",
-            Error::Corrupt(_) => "XX001",
-            Error::WouldWait => "XX000",
-            Error::RestartStatement => "40001",
+            Error::SerializationFailure { .. } => SqlState::SerializationFailure,
+            Error::Deadlock { .. } => SqlState::DeadlockDetected,
+            Error::LockNotAvailable { .. } => SqlState::LockNotAvailable,
+            Error::UniqueViolation { .. } => SqlState::UniqueViolation,
+            Error::NotNullViolation { .. } => SqlState::NotNullViolation,
+            Error::TransactionAborted => SqlState::InFailedSqlTransaction,
+            Error::ReadOnlyTransaction => SqlState::ReadOnlySqlTransaction,
+            Error::UndefinedObject(_) => SqlState::UndefinedTable,
+            Error::DuplicateObject(_) => SqlState::DuplicateTable,
+            Error::UndefinedSavepoint(_) => SqlState::InvalidSavepointSpecification,
+            Error::InvalidInput(_) => SqlState::InvalidParameterValue,
+            Error::QueryCanceled(_) => SqlState::QueryCanceled,
+            Error::ObjectInUse(_) => SqlState::ObjectInUse,
+            Error::Io(_) => SqlState::IoError,
+            Error::Corrupt(_) => SqlState::DataCorrupted,
+            Error::WouldWait => SqlState::InternalError,
+            Error::RestartStatement => SqlState::SerializationFailure,
         }
     }
 

@@ -17,6 +17,7 @@
 
 pub mod catalog;
 pub mod check;
+pub mod durable;
 pub mod error;
 pub mod server;
 pub mod sql;

@@ -8,8 +8,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use isola::durable::DurableOptions;
 use isola::sql::Engine;
-use isola::sql::durable::{DurableOptions, open, open_with};
 use isola::sql::session::{Outcome, Session};
 use isola::types::Value;
 use isola::wal::{FaultyStorage, LogOptions, TornTail};
@@ -31,7 +31,7 @@ fn options() -> DurableOptions {
 }
 
 fn start(storage: &FaultyStorage, options: DurableOptions) -> isola::Result<Arc<Engine>> {
-    open_with(Arc::new(storage.clone()), Path::new("/data"), options, None).map(|(e, _)| e)
+    Engine::open_with(Arc::new(storage.clone()), Path::new("/data"), options, None).map(|(e, _)| e)
 }
 
 fn session(engine: &Arc<Engine>) -> Session {
@@ -307,8 +307,8 @@ fn synchronous_commit_off_acknowledges_before_the_fsync() {
 fn a_data_directory_is_used_by_one_process_at_a_time() {
     let dir = std::env::temp_dir().join(format!("isola-lock-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let (engine, _) = open(&dir, options()).unwrap();
-    let err = open(&dir, options()).err().expect("a second open must be refused");
+    let (engine, _) = Engine::open(&dir, options()).unwrap();
+    let err = Engine::open(&dir, options()).err().expect("a second open must be refused");
     assert_eq!(err.sqlstate(), "55006");
     assert!(err.to_string().contains("in use by another isola process"), "{err}");
     drop(engine);
@@ -316,7 +316,7 @@ fn a_data_directory_is_used_by_one_process_at_a_time() {
     // for a moment; bounded wait).
     let mut reopened = None;
     for _ in 0..200 {
-        match open(&dir, options()) {
+        match Engine::open(&dir, options()) {
             Ok((engine, _)) => {
                 reopened = Some(engine);
                 break;

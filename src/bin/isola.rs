@@ -57,7 +57,7 @@ fn serve(args: &[String]) -> ExitCode {
     let mut listen = "127.0.0.1:5433".to_string();
     let mut data = Some("./isola-data".to_string());
     let mut config = isola::server::ServerConfig::default();
-    let mut durable = isola::sql::durable::DurableOptions::default();
+    let mut durable = isola::durable::DurableOptions::default();
     let mut tls_cert: Option<String> = None;
     let mut tls_key: Option<String> = None;
     let mut i = 0;
@@ -142,7 +142,7 @@ fn serve(args: &[String]) -> ExitCode {
         return ExitCode::from(2);
     }
     let engine = match &data {
-        Some(dir) => match isola::sql::durable::open(std::path::Path::new(dir), durable) {
+        Some(dir) => match isola::sql::Engine::open(std::path::Path::new(dir), durable) {
             Ok((engine, report)) => {
                 let from = match &report.checkpoint {
                     Some((path, rows)) => format!("checkpoint {} ({rows} rows)", path.display()),

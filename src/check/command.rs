@@ -8,6 +8,7 @@ use super::analysis::{AnalysisOptions, Verdict, analyse_with};
 use super::report;
 use super::workload::{RunResult, Workload, WorkloadOptions, run};
 use crate::IsolationLevel;
+use crate::error::SqlState;
 
 /// The result of one check.
 pub struct CheckOutcome {
@@ -117,8 +118,8 @@ fn summary(r: &RunResult, clients: usize) -> String {
         r.serialization_failures,
         r.deadlocks
     );
-    for class in ["40001", "40P01"] {
-        if let Some(example) = r.error_examples.get(class) {
+    for class in [SqlState::SerializationFailure, SqlState::DeadlockDetected] {
+        if let Some(example) = r.error_examples.get(class.code()) {
             s.push_str(&format!("  e.g. {example}\n"));
         }
     }

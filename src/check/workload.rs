@@ -12,6 +12,7 @@
 //! recorded as outcome unknown; a dropped connection is re-opened (bounded); appended and written
 //! values are unique across the run. The tables are dropped and re-created at the start.
 
+use crate::error::SqlState;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -269,13 +270,13 @@ impl Shared {
     fn count_error(&self, e: &tokio_postgres::Error) {
         let mut r = self.result.lock();
         let class = match e.code() {
-            Some(c) if c.code() == "40001" => {
+            Some(c) if c.code() == SqlState::SerializationFailure.code() => {
                 r.serialization_failures += 1;
-                "40001".to_string()
+                SqlState::SerializationFailure.to_string()
             }
-            Some(c) if c.code() == "40P01" => {
+            Some(c) if c.code() == SqlState::DeadlockDetected.code() => {
                 r.deadlocks += 1;
-                "40P01".to_string()
+                SqlState::DeadlockDetected.to_string()
             }
             Some(c) => {
                 *r.other_errors.entry(c.code().to_string()).or_insert(0) += 1;

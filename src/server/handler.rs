@@ -7,6 +7,7 @@
 //! otherwise; no answer is sent before the pending commits it met are durable; the transaction
 //! status sent in ReadyForQuery is the session's, also after errors.
 
+use crate::error::SqlState;
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -71,7 +72,10 @@ pub struct Connection {
 /// The session is gone: ended by idle_in_transaction_session_timeout (or the connection is
 /// closing). Fatal, so pgwire closes the connection after sending it.
 fn session_gone() -> PgWireError {
-    fatal("25P03", "terminating connection due to idle-in-transaction timeout".into())
+    fatal(
+        SqlState::IdleInTransactionSessionTimeout,
+        "terminating connection due to idle-in-transaction timeout".into(),
+    )
 }
 
 /// Where a password exchange stands.
@@ -84,12 +88,12 @@ enum AuthStage {
     ServerFirstSent(Box<ScramServerAuthWaitingForClientFinal>),
 }
 
-fn fatal(code: &str, message: String) -> PgWireError {
-    PgWireError::UserError(Box::new(ErrorInfo::new("FATAL".into(), code.into(), message)))
+fn fatal(code: SqlState, message: String) -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new("FATAL".into(), code.code().into(), message)))
 }
 
 fn user_error(e: SqlError) -> PgWireError {
-    let mut info = ErrorInfo::new("ERROR".into(), e.code, e.message);
+    let mut info = ErrorInfo::new("ERROR".into(), e.code.code().into(), e.message);
     info.detail = e.detail;
     PgWireError::UserError(Box::new(info))
 }
@@ -246,7 +250,12 @@ impl Connection {
             Ok::<_, PgWireError>((out, s.idle_in_transaction_timeout()))
         })
         .await
-        .map_err(|e| user_error(SqlError::new("XX000", format!("statement task failed: {e}"))))??;
+        .map_err(|e| {
+            user_error(SqlError::new(
+                SqlState::InternalError,
+                format!("statement task failed: {e}"),
+            ))
+        })??;
         self.arm_idle_timer(generation, idle_limit);
         Ok(out)
     }
@@ -444,17 +453,24 @@ impl Connection {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let user = client.metadata().get("user").cloned().unwrap_or_default();
-        let failed =
-            || fatal("28P01", format!("password authentication failed for user \"{user}\""));
+        let failed = || {
+            fatal(
+                SqlState::InvalidPassword,
+                format!("password authentication failed for user \"{user}\""),
+            )
+        };
         let stage = std::mem::replace(&mut *self.auth.lock(), AuthStage::Start);
         match stage {
             AuthStage::MechanismsSent => {
-                let first = message
-                    .into_sasl_initial_response()
-                    .map_err(|_| fatal("08P01", "expected a SASLInitialResponse message".into()))?;
+                let first = message.into_sasl_initial_response().map_err(|_| {
+                    fatal(
+                        SqlState::ProtocolViolation,
+                        "expected a SASLInitialResponse message".into(),
+                    )
+                })?;
                 if first.auth_method != SCRAM_SHA_256 {
                     return Err(fatal(
-                        "28000",
+                        SqlState::InvalidAuthorizationSpecification,
                         format!(
                             "SASL mechanism {} is not offered; use {SCRAM_SHA_256}",
                             first.auth_method
@@ -465,7 +481,9 @@ impl Connection {
                 let verifier = credentials.verifier_for(&user);
                 let (server_first, waiting) = ScramServerAuth::new()
                     .on_client_first_message_with_secret(&data, verifier.secret())
-                    .map_err(|e| fatal("08P01", format!("malformed SCRAM message: {e}")))?;
+                    .map_err(|e| {
+                        fatal(SqlState::ProtocolViolation, format!("malformed SCRAM message: {e}"))
+                    })?;
                 *self.auth.lock() = AuthStage::ServerFirstSent(Box::new(waiting));
                 client
                     .send(PgWireBackendMessage::Authentication(Authentication::SASLContinue(
@@ -475,9 +493,9 @@ impl Connection {
                 Ok(())
             }
             AuthStage::ServerFirstSent(waiting) => {
-                let last = message
-                    .into_sasl_response()
-                    .map_err(|_| fatal("08P01", "expected a SASLResponse message".into()))?;
+                let last = message.into_sasl_response().map_err(|_| {
+                    fatal(SqlState::ProtocolViolation, "expected a SASLResponse message".into())
+                })?;
                 let server_final =
                     waiting.on_client_final_message(&last.data).map_err(|_| failed())?;
                 client
@@ -487,7 +505,9 @@ impl Connection {
                     .await?;
                 self.start_session(client).await
             }
-            AuthStage::Start => Err(fatal("08P01", "unexpected password message".into())),
+            AuthStage::Start => {
+                Err(fatal(SqlState::ProtocolViolation, "unexpected password message".into()))
+            }
         }
     }
 }
@@ -510,7 +530,10 @@ impl StartupHandler for Connection {
             PgWireFrontendMessage::Startup(startup) => startup,
             PgWireFrontendMessage::PasswordMessageFamily(password) => {
                 let Some(credentials) = self.shared.config.credentials.clone() else {
-                    return Err(fatal("08P01", "no password was asked for".into()));
+                    return Err(fatal(
+                        SqlState::ProtocolViolation,
+                        "no password was asked for".into(),
+                    ));
                 };
                 return self.scram_step(client, &credentials, password).await;
             }
@@ -520,7 +543,10 @@ impl StartupHandler for Connection {
         save_startup_parameters_to_metadata(client, &startup);
         let active = self.shared.engine.sessions.lock().len();
         if active >= self.shared.config.max_connections {
-            return Err(fatal("53300", "sorry, too many clients already".into()));
+            return Err(fatal(
+                SqlState::TooManyConnections,
+                "sorry, too many clients already".into(),
+            ));
         }
         if self.shared.config.credentials.is_none() {
             return self.start_session(client).await;
@@ -644,12 +670,15 @@ impl SimpleQueryHandler for Connection {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        Err(user_error(SqlError::new("XX000", "simple queries go through on_query")))
+        Err(user_error(SqlError::new(
+            SqlState::InternalError,
+            "simple queries go through on_query",
+        )))
     }
 }
 
 fn error_info(e: SqlError) -> ErrorInfo {
-    let mut info = ErrorInfo::new("ERROR".into(), e.code, e.message);
+    let mut info = ErrorInfo::new("ERROR".into(), e.code.code().into(), e.message);
     info.detail = e.detail;
     info
 }
@@ -707,7 +736,7 @@ fn decode_params(portal: &Portal<Arc<Prepared>>) -> Result<Vec<Value>, SqlError>
     let mut out = Vec::with_capacity(portal.parameters.len());
     if portal.parameters.len() != stmt.param_types.len() {
         return Err(SqlError::new(
-            "08P01",
+            SqlState::ProtocolViolation,
             format!(
                 "bind message supplies {} parameters, but prepared statement requires {}",
                 portal.parameters.len(),
@@ -722,7 +751,10 @@ fn decode_params(portal: &Portal<Arc<Prepared>>) -> Result<Vec<Value>, SqlError>
             Some(bytes) if portal.parameter_format.is_binary(i) => decode_binary(bytes, ty)?,
             Some(bytes) => {
                 let s = std::str::from_utf8(bytes).map_err(|_| {
-                    SqlError::new("22021", "invalid byte sequence for encoding \"UTF8\"")
+                    SqlError::new(
+                        SqlState::CharacterNotInRepertoire,
+                        "invalid byte sequence for encoding \"UTF8\"",
+                    )
                 })?;
                 parse_text(s, ty)?
             }
@@ -788,7 +820,7 @@ impl ExtendedQueryHandler for Connection {
             Some(Entry::Empty) => {
                 if !message.parameters.is_empty() {
                     return Err(user_error(SqlError::new(
-                        "08P01",
+                        SqlState::ProtocolViolation,
                         format!(
                             "bind message supplies {} parameters, but prepared statement \"{statement_name}\" requires 0",
                             message.parameters.len()
@@ -852,12 +884,12 @@ impl ExtendedQueryHandler for Connection {
         let result = match tried {
             Some(done) => done,
             None => {
-                self.with_session_maybe_inline(prepared.runs_inline(), move |s| {
-                    let r = params.and_then(|p| s.execute(&prepared, &p));
-                    if r.is_err() {
+                self.with_session_maybe_inline(prepared.runs_inline(), move |s| match params {
+                    Ok(p) => s.execute(&prepared, &p),
+                    Err(e) => {
                         s.statement_failed();
+                        Err(e)
                     }
-                    r
                 })
                 .await?
             }
@@ -932,6 +964,9 @@ impl CopyHandler for Connection {
             s.statement_failed();
         }
         client.set_transaction_status(self.status());
-        user_error(SqlError::new("57014", format!("COPY from stdin failed: {}", fail.message)))
+        user_error(SqlError::new(
+            SqlState::QueryCanceled,
+            format!("COPY from stdin failed: {}", fail.message),
+        ))
     }
 }

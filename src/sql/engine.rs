@@ -4,24 +4,30 @@
 //! Invariant: DDL updates the core catalog and the SQL schema under the schema's write lock,
 //! core first, so a failed core step leaves the schema untouched.
 
+use crate::error::SqlState;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 
-use super::dialect::IsolaDialect;
+use crate::sql::parse::dialect::IsolaDialect;
 use parking_lot::{Mutex, RwLock};
 use sqlparser::ast::{self, ColumnOption, Statement, TableConstraint};
 use sqlparser::parser::Parser;
 
-use super::error::SqlError;
-use super::plan::object_name;
-use super::schema::{ColumnSchema, IndexSchema, ROW_ID, Schema, TableSchema};
-use super::system::{SystemView, TYPE_OIDS};
-use super::types::SqlType;
 use crate::catalog::TableId;
+use crate::durable::{
+    CatalogCut, CheckpointReport, DataFiles, DurableCatalog, DurableOptions, RecoveryReport,
+};
+use crate::error::Error;
+use crate::sql::error::SqlError;
+use crate::sql::plan::object_name;
+use crate::sql::schema::{ColumnSchema, IndexSchema, ROW_ID, Schema, TableSchema};
+use crate::sql::system::{SystemView, TYPE_OIDS};
+use crate::sql::types::SqlType;
 use crate::txn::{Database, IsolationLevel, TxnId};
 use crate::types::{Row, Value};
 use crate::wal::{DdlRecord, Record};
+use crate::wal::{OsStorage, Storage};
 
 /// What introspection shows of a session.
 #[derive(Clone, Debug, Default)]
@@ -47,9 +53,9 @@ pub struct Engine {
     next_session: AtomicU32,
     /// Every DDL statement that shaped the schema, in order, with the table ids they created
     /// in this process: what a checkpoint persists of the schema.
-    pub(super) ddl_history: Mutex<Vec<DdlRecord>>,
+    ddl_history: Mutex<Vec<DdlRecord>>,
     /// The data directory's files, when the engine is durable (see `durable.rs`).
-    pub(super) files: Mutex<Option<Arc<super::durable::DataFiles>>>,
+    files: Mutex<Option<Arc<DataFiles>>>,
 }
 
 impl Engine {
@@ -85,7 +91,7 @@ impl Engine {
 
     /// Recovery: re-runs a logged DDL statement. A table it creates may get another id than
     /// it had when logged; `ids` maps logged ids to current ones.
-    pub(super) fn replay_ddl(
+    fn replay_ddl(
         &self,
         record: &DdlRecord,
         ids: &mut HashMap<TableId, TableId>,
@@ -142,6 +148,45 @@ impl Engine {
         }
     }
 
+    /// Opens (creating if needed) the data directory `dir` on the real file system, holding its
+    /// lock, and recovers it (see `durable`).
+    pub fn open(
+        dir: &std::path::Path,
+        options: DurableOptions,
+    ) -> crate::Result<(Arc<Engine>, RecoveryReport)> {
+        let lock = crate::durable::lock_data_dir(dir)?;
+        Engine::open_with(Arc::new(OsStorage), dir, options, Some(lock))
+    }
+
+    /// Opens and recovers a data directory on any storage (tests use a fault-injecting one).
+    pub fn open_with(
+        storage: Arc<dyn Storage>,
+        dir: &std::path::Path,
+        options: DurableOptions,
+        lock: Option<std::fs::File>,
+    ) -> crate::Result<(Arc<Engine>, RecoveryReport)> {
+        let engine = Engine::new(Database::with_options(options.database.clone()));
+        let (files, report) = crate::durable::recover(&engine, storage, dir, &options, lock)?;
+        *engine.files.lock() = Some(files);
+        crate::durable::spawn_checkpointer(Arc::downgrade(&engine), options);
+        Ok((engine, report))
+    }
+
+    /// Writes a checkpoint now and removes the log it makes unnecessary.
+    pub fn checkpoint(&self) -> crate::Result<CheckpointReport> {
+        let files = self.files.lock().clone().ok_or_else(|| {
+            Error::InvalidInput(
+                "CHECKPOINT needs a durable database (this one is in memory)".into(),
+            )
+        })?;
+        crate::durable::checkpoint_now(self, &files)
+    }
+
+    /// Whether this engine writes a log (not `--memory`).
+    pub fn is_durable(&self) -> bool {
+        self.files.lock().is_some()
+    }
+
     /// Registers a new session and returns its id (its "backend pid").
     pub fn register_session(&self, user: &str, database: &str, application_name: &str) -> u32 {
         let id = self.next_session.fetch_add(1, Ordering::Relaxed);
@@ -179,7 +224,10 @@ impl Engine {
             if ct.if_not_exists {
                 return Ok(());
             }
-            return Err(SqlError::new("42P07", format!("relation \"{name}\" already exists")));
+            return Err(SqlError::new(
+                SqlState::DuplicateTable,
+                format!("relation \"{name}\" already exists"),
+            ));
         }
         if ct.query.is_some() || ct.like.is_some() {
             return Err(SqlError::unsupported("CREATE TABLE AS / LIKE"));
@@ -192,7 +240,7 @@ impl Engine {
             let col_name = ident(&c.name);
             if columns.iter().any(|x: &ColumnSchema| x.name == col_name) {
                 return Err(SqlError::new(
-                    "42701",
+                    SqlState::DuplicateColumn,
                     format!("column \"{col_name}\" specified more than once"),
                 ));
             }
@@ -214,7 +262,7 @@ impl Engine {
                     ColumnOption::PrimaryKey(_) => {
                         if !primary_key.is_empty() {
                             return Err(SqlError::new(
-                                "42P16",
+                                SqlState::InvalidTableDefinition,
                                 format!(
                                     "multiple primary keys for table \"{name}\" are not allowed"
                                 ),
@@ -249,7 +297,7 @@ impl Engine {
                 TableConstraint::PrimaryKey(pk) => {
                     if !primary_key.is_empty() {
                         return Err(SqlError::new(
-                            "42P16",
+                            SqlState::InvalidTableDefinition,
                             format!("multiple primary keys for table \"{name}\" are not allowed"),
                         ));
                     }
@@ -299,7 +347,10 @@ impl Engine {
         let mut pk_positions = Vec::new();
         for k in &primary_key {
             let i = columns.iter().position(|c| &c.name == k).ok_or_else(|| {
-                SqlError::new("42703", format!("column \"{k}\" named in key does not exist"))
+                SqlError::new(
+                    SqlState::UndefinedColumn,
+                    format!("column \"{k}\" named in key does not exist"),
+                )
             })?;
             columns[i].not_null = true;
             pk_positions.push(i);
@@ -374,7 +425,7 @@ impl Engine {
                             continue;
                         }
                         return Err(SqlError::new(
-                            "42704",
+                            SqlState::UndefinedObject,
                             format!("index \"{name}\" does not exist"),
                         ));
                     };
@@ -407,7 +458,10 @@ impl Engine {
             if ci.if_not_exists {
                 return Ok(());
             }
-            return Err(SqlError::new("42P07", format!("relation \"{name}\" already exists")));
+            return Err(SqlError::new(
+                SqlState::DuplicateTable,
+                format!("relation \"{name}\" already exists"),
+            ));
         }
         if ci.predicate.is_some() {
             return Err(SqlError::unsupported("partial indexes"));
@@ -443,7 +497,7 @@ impl Engine {
         let name = table.pkey_name();
         if !table.hidden_key || table.indexes.iter().any(|i| i.name == name) {
             return Err(SqlError::new(
-                "42P16",
+                SqlState::InvalidTableDefinition,
                 format!("multiple primary keys for table \"{table_name}\" are not allowed"),
             ));
         }
@@ -459,7 +513,7 @@ impl Engine {
                 positions.iter().find(|&&p| row.get(p).is_none_or(|v| *v == Value::Null))
             {
                 return Err(SqlError::new(
-                    "23502",
+                    SqlState::NotNullViolation,
                     format!(
                         "column \"{}\" of relation \"{table_name}\" contains null values",
                         table.columns[p].name
@@ -497,7 +551,7 @@ impl Engine {
                 return Ok(());
             }
             return Err(SqlError::new(
-                "42701",
+                SqlState::DuplicateColumn,
                 format!("column \"{name}\" of relation \"{table_name}\" already exists"),
             ));
         }
@@ -524,11 +578,11 @@ impl Engine {
         }
         if let Some(d) = &col.default {
             // rows already stored read the default's value now (PostgreSQL's fast default)
-            let mut binder = super::plan::Binder::new(schema, vec![]);
+            let mut binder = crate::sql::plan::Binder::new(schema, vec![]);
             let b = binder.expr(d, &Default::default(), Some(ty))?;
             let b = binder.coerce(b, ty)?;
             match b {
-                super::expr::BExpr::Const(v, _) => col.pad = v,
+                crate::sql::plan::BExpr::Const(v, _) => col.pad = v,
                 _ => return Err(SqlError::unsupported("ADD COLUMN with a non-constant default")),
             }
         }
@@ -600,7 +654,7 @@ impl Engine {
                 .collect(),
             SystemView::PgDatabase => vec![vec![Value::Int(16_384), text("isola"), Value::Int(6)]],
             SystemView::PgSettings => {
-                vec![vec![text("server_version"), text(super::SERVER_VERSION)]]
+                vec![vec![text("server_version"), text(crate::sql::SERVER_VERSION)]]
             }
             SystemView::InfoTables => tables
                 .iter()
@@ -750,4 +804,54 @@ fn index_columns(columns: &[ast::IndexColumn]) -> Result<Vec<String>, SqlError> 
             other => Err(SqlError::unsupported(format!("index on expression {other}"))),
         })
         .collect()
+}
+
+impl DurableCatalog for Engine {
+    fn database(&self) -> &Database {
+        &self.db
+    }
+
+    fn replay_ddl(
+        &self,
+        record: &DdlRecord,
+        ids: &mut HashMap<TableId, TableId>,
+    ) -> crate::Result<()> {
+        Engine::replay_ddl(self, record, ids)
+    }
+
+    fn with_stable_catalog(&self, f: &mut dyn FnMut(&CatalogCut)) {
+        let schema = self.schema.read();
+        let mut sequences = Vec::new();
+        for t in schema.tables.values() {
+            for (i, c) in t.columns.iter().enumerate() {
+                if let Some(seq) = &c.sequence {
+                    sequences.push((t.id, i as u32, seq.load(Ordering::SeqCst)));
+                }
+            }
+        }
+        let cut = CatalogCut {
+            ddl_history: self.ddl_history.lock().clone(),
+            tables: schema.tables.values().map(|t| t.id).collect(),
+            sequences,
+        };
+        f(&cut);
+        drop(schema);
+    }
+
+    fn serial_columns(&self) -> Vec<(TableId, usize, Arc<AtomicI64>)> {
+        let schema = self.schema.read();
+        let mut out = Vec::new();
+        for t in schema.tables.values() {
+            for (i, c) in t.columns.iter().enumerate() {
+                if let Some(seq) = &c.sequence {
+                    out.push((t.id, i, seq.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    fn data_files(&self) -> Option<Arc<DataFiles>> {
+        self.files.lock().clone()
+    }
 }

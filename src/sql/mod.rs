@@ -1,20 +1,25 @@
-//! The SQL layer: parse (sqlparser), bind and plan, execute against the transactional core.
+//! The SQL layer: statement text in, rows and command tags out, over the transactional core.
 //!
-//! Layers, top down: [`session`] (transaction blocks, settings, statement dispatch) →
-//! [`plan`] (names, types, access paths) → [`exec`] (runs plans in a core transaction) →
-//! [`expr`] (expression evaluation) and [`types`] (SQL types over core values); [`dialect`] is the
-//! parser's dialect (PostgreSQL's, with a fast path); [`copy`] turns COPY data into rows.
-//! [`engine`] holds what sessions share; [`system`] the catalog views drivers read; [`error`]
-//! maps every error to a SQLSTATE.
+//! The life of a statement, along the folders of this module:
+//!
+//! 1. [`parse`]: the text is split into statements and parsed by sqlparser in isola's dialect
+//!    (with the expression-depth check on its tokens); transaction control, SET, SHOW, COPY and
+//!    the like are recognised as [`parse::utility::Utility`] statements.
+//! 2. [`plan`]: the binder resolves names and types against the [`schema`] and builds a plan
+//!    ([`plan::SelectPlan`], [`plan::InsertPlan`], [`plan::ModifyPlan`]) with its access path.
+//! 3. [`exec`]: the executor runs the plan in a core transaction; expressions are evaluated by
+//!    [`exec::eval`] through a small context trait.
+//! 4. [`session`]: the transaction block around it all (autocommit, BEGIN/COMMIT, savepoints,
+//!    failed blocks), the settings, the plan caches, and the one entry point both protocols use.
+//!
+//! Beside the pipeline: [`engine`] (what sessions share: the core database, the schema, DDL,
+//! the session registry), [`system`] (the catalog views drivers read), [`types`] (SQL types over
+//! core values), [`error`] (every error with its SQLSTATE).
 
-pub mod copy;
-pub mod dialect;
-pub mod durable;
 pub mod engine;
 pub mod error;
 pub mod exec;
-pub mod expr;
-pub mod literals;
+pub mod parse;
 pub mod plan;
 pub mod schema;
 pub mod session;

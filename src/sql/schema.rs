@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use sqlparser::ast::Expr;
 
-use super::types::SqlType;
 use crate::catalog::{IndexId, TableId};
+use crate::sql::types::SqlType;
 use crate::types::Value;
 
 /// The name of the hidden primary key column of tables declared without one.

@@ -10,7 +10,7 @@
 //!
 //! Invariant: the views are computed when read; they are not transactional.
 
-use super::types::SqlType;
+use crate::sql::types::SqlType;
 
 /// A system view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,13 +7,14 @@
 //! date → `Int` days since 1970-01-01; timestamp and timestamptz → `Int` microseconds since
 //! 1970-01-01 00:00 UTC.
 
+use crate::error::SqlState;
 use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use pgwire::api::Type;
 use rust_decimal::Decimal;
 
-use super::error::SqlError;
+use crate::sql::error::SqlError;
 use crate::types::Value;
 
 /// A SQL type.
@@ -65,10 +66,12 @@ impl SqlType {
             if args.is_empty() {
                 return Ok(None);
             }
-            args.trim()
-                .parse::<u32>()
-                .map(Some)
-                .map_err(|_| SqlError::new("22023", format!("invalid type modifier in {name}")))
+            args.trim().parse::<u32>().map(Some).map_err(|_| {
+                SqlError::new(
+                    SqlState::InvalidParameterValue,
+                    format!("invalid type modifier in {name}"),
+                )
+            })
         };
         let ty = match base.as_str() {
             "bool" | "boolean" => SqlType::Bool,
@@ -93,7 +96,10 @@ impl SqlType {
             "jsonb" => SqlType::Jsonb,
             "oid" => SqlType::Int8,
             _ => {
-                return Err(SqlError::new("42704", format!("type \"{name}\" does not exist")));
+                return Err(SqlError::new(
+                    SqlState::UndefinedObject,
+                    format!("type \"{name}\" does not exist"),
+                ));
             }
         };
         // `timestamp(3) with time zone` and the like.
@@ -216,16 +222,19 @@ impl SqlType {
     }
 }
 
-fn data_error(code: &str, message: String) -> SqlError {
+fn data_error(code: SqlState, message: String) -> SqlError {
     SqlError::new(code, message)
 }
 
 fn invalid_text(ty: SqlType, s: &str) -> SqlError {
-    data_error("22P02", format!("invalid input syntax for type {}: \"{s}\"", ty.name()))
+    data_error(
+        SqlState::InvalidTextRepresentation,
+        format!("invalid input syntax for type {}: \"{s}\"", ty.name()),
+    )
 }
 
 fn out_of_range(ty: SqlType) -> SqlError {
-    data_error("22003", format!("{} out of range", ty.name()))
+    data_error(SqlState::NumericValueOutOfRange, format!("{} out of range", ty.name()))
 }
 
 /// Checks an integer fits the type.
@@ -276,11 +285,17 @@ pub fn parse_text(s: &str, ty: SqlType) -> Result<Value, SqlError> {
         SqlType::Uuid => parse_uuid(t).map(Value::Text).ok_or_else(|| invalid_text(ty, s)),
         SqlType::Bytea => parse_bytea(s).map(Value::Bytes).ok_or_else(|| invalid_text(ty, s)),
         SqlType::Date => parse_date(t).map(Value::Int).ok_or_else(|| {
-            data_error("22007", format!("invalid input syntax for type date: \"{s}\""))
+            data_error(
+                SqlState::InvalidDatetimeFormat,
+                format!("invalid input syntax for type date: \"{s}\""),
+            )
         }),
         SqlType::Timestamp | SqlType::Timestamptz => {
             parse_timestamp(t, ty == SqlType::Timestamptz).map(Value::Int).ok_or_else(|| {
-                data_error("22007", format!("invalid input syntax for type {}: \"{s}\"", ty.name()))
+                data_error(
+                    SqlState::InvalidDatetimeFormat,
+                    format!("invalid input syntax for type {}: \"{s}\"", ty.name()),
+                )
             })
         }
     }
@@ -294,7 +309,10 @@ pub fn fit_text(s: String, ty: SqlType, explicit: bool) -> Result<Value, SqlErro
             if explicit || trimmed_fits {
                 Ok(Value::Text(s.chars().take(n as usize).collect()))
             } else {
-                Err(data_error("22001", format!("value too long for type {}", ty.name())))
+                Err(data_error(
+                    SqlState::StringDataRightTruncation,
+                    format!("value too long for type {}", ty.name()),
+                ))
             }
         }
         SqlType::Char(n) => {
@@ -546,8 +564,12 @@ fn decode_numeric(b: &[u8]) -> Option<Decimal> {
 
 /// Decodes a binary-format parameter of `ty`.
 pub fn decode_binary(b: &[u8], ty: SqlType) -> Result<Value, SqlError> {
-    let bad =
-        || data_error("22P03", format!("incorrect binary data format for type {}", ty.name()));
+    let bad = || {
+        data_error(
+            SqlState::InvalidBinaryRepresentation,
+            format!("incorrect binary data format for type {}", ty.name()),
+        )
+    };
     let fixed =
         |n: usize| -> Result<&[u8], SqlError> { if b.len() == n { Ok(b) } else { Err(bad()) } };
     Ok(match ty {
@@ -590,7 +612,10 @@ pub fn decode_binary(b: &[u8], ty: SqlType) -> Result<Value, SqlError> {
         | SqlType::Char(_)
         | SqlType::Json => {
             let s = String::from_utf8(b.to_vec()).map_err(|_| {
-                data_error("22021", "invalid byte sequence for encoding \"UTF8\"".into())
+                data_error(
+                    SqlState::CharacterNotInRepertoire,
+                    "invalid byte sequence for encoding \"UTF8\"".into(),
+                )
             })?;
             fit_text(s, ty, false)?
         }
@@ -602,7 +627,9 @@ fn numeric_modifier(args: &str, name: &str) -> Result<Option<(u32, u32)>, SqlErr
     if args.trim().is_empty() {
         return Ok(None);
     }
-    let bad = || SqlError::new("22023", format!("invalid type modifier in {name}"));
+    let bad = || {
+        SqlError::new(SqlState::InvalidParameterValue, format!("invalid type modifier in {name}"))
+    };
     let mut parts = args.split(',').map(|p| p.trim().parse::<u32>().map_err(|_| bad()));
     let precision = parts.next().ok_or_else(bad)??;
     let scale = parts.next().transpose()?.unwrap_or(0);
@@ -611,13 +638,13 @@ fn numeric_modifier(args: &str, name: &str) -> Result<Option<(u32, u32)>, SqlErr
     }
     if !(1..=1000).contains(&precision) {
         return Err(SqlError::new(
-            "22023",
+            SqlState::InvalidParameterValue,
             format!("NUMERIC precision {precision} must be between 1 and 1000"),
         ));
     }
     if scale > precision || scale > 28 {
         return Err(SqlError::new(
-            "22023",
+            SqlState::InvalidParameterValue,
             format!(
                 "NUMERIC scale {scale} must be between 0 and precision {precision} (and at most 28 here)"
             ),
@@ -636,7 +663,7 @@ pub fn fit_numeric(d: Decimal, modifier: Option<(u32, u32)>) -> Result<Value, Sq
     let integral_digits = r.trunc().abs().to_string().trim_start_matches('0').len() as u32;
     if integral_digits > precision - scale {
         return Err(data_error(
-            "22003",
+            SqlState::NumericValueOutOfRange,
             format!(
                 "numeric field overflow: a field with precision {precision}, scale {scale} must round to an absolute value less than 10^{}",
                 precision - scale
@@ -655,8 +682,12 @@ pub fn cast(v: Value, from: SqlType, to: SqlType, explicit: bool) -> Result<Valu
     if from == to && !matches!(to, SqlType::Varchar(Some(_)) | SqlType::Char(_)) {
         return Ok(v);
     }
-    let cannot =
-        || data_error("42846", format!("cannot cast type {} to {}", from.name(), to.name()));
+    let cannot = || {
+        data_error(
+            SqlState::CannotCoerce,
+            format!("cannot cast type {} to {}", from.name(), to.name()),
+        )
+    };
     match (v, to) {
         (Value::Text(s), to) => {
             if matches!(to, SqlType::Text | SqlType::Varchar(_) | SqlType::Char(_)) {
@@ -690,7 +721,9 @@ pub fn cast(v: Value, from: SqlType, to: SqlType, explicit: bool) -> Result<Valu
         }
         (Value::Float(f), SqlType::Float4 | SqlType::Float8) => Ok(Value::Float(f)),
         (Value::Float(f), SqlType::Numeric(m)) => Decimal::try_from(f)
-            .map_err(|_| data_error("22003", "numeric field overflow".into()))
+            .map_err(|_| {
+                data_error(SqlState::NumericValueOutOfRange, "numeric field overflow".into())
+            })
             .and_then(|d| fit_numeric(d, m)),
         (Value::Numeric(d), t) if t.is_integer() => {
             let r =

@@ -11,23 +11,77 @@
 //! CHECK; a statement's error leaves its partial writes to the session, which rolls the
 //! transaction (or the block) back.
 
+pub mod copy;
+pub mod eval;
+
+use crate::error::SqlState;
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
-use super::engine::Engine;
-use super::error::SqlError;
-use super::expr::{AggState, BExpr, compare};
-use super::plan::{
+use crate::sql::engine::Engine;
+use crate::sql::error::SqlError;
+use crate::sql::exec::eval::{AggState, EvalContext, compare};
+use crate::sql::plan::BExpr;
+use crate::sql::plan::{
     Access, InsertPlan, InsertSource, Locking, ModifyPlan, RowRules, SelectPlan, SetOp, SortKey,
     Source,
 };
-use super::schema::TableSchema;
-use super::types::{SqlType, cast};
+use crate::sql::schema::TableSchema;
+use crate::sql::types::{SqlType, cast};
 use crate::txn::{Change, LockOutcome, Modified, Transaction, WaitPolicy};
 use crate::types::{Key, KeyRange, Row, Value};
+
+/// How running a statement can end without its answer.
+#[derive(Debug)]
+pub enum ExecError {
+    /// It failed: the client gets this error.
+    Failed(SqlError),
+    /// It stopped before it wrote or showed anything, to run again (see [`Interrupt`]).
+    Interrupted(Interrupt),
+}
+
+/// Why a statement stopped to run again: control flow between the core and the session, never
+/// an error a client sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interrupt {
+    /// It must wait for a row lock and runs on an async task: the wait is queued for the task
+    /// (or, for a wait only a thread can take, not queued); it runs again once the wait is over.
+    WouldWait,
+    /// It met a version committed after its transaction's snapshot before anything was shown
+    /// or written: it runs again from the start with a new snapshot.
+    Restart,
+}
+
+impl ExecError {
+    /// The error a client would see if this reached it: an interruption that escapes the
+    /// session is an internal error (WouldWait) or the serialization failure it stood for.
+    pub fn into_sql_error(self) -> SqlError {
+        match self {
+            ExecError::Failed(e) => e,
+            ExecError::Interrupted(Interrupt::WouldWait) => crate::Error::WouldWait.into(),
+            ExecError::Interrupted(Interrupt::Restart) => crate::Error::RestartStatement.into(),
+        }
+    }
+}
+
+impl From<SqlError> for ExecError {
+    fn from(e: SqlError) -> Self {
+        ExecError::Failed(e)
+    }
+}
+
+impl From<crate::Error> for ExecError {
+    fn from(e: crate::Error) -> Self {
+        match e {
+            crate::Error::WouldWait => ExecError::Interrupted(Interrupt::WouldWait),
+            crate::Error::RestartStatement => ExecError::Interrupted(Interrupt::Restart),
+            other => ExecError::Failed(other.into()),
+        }
+    }
+}
 
 /// What an expression evaluation may need beyond its row.
 pub struct ExecCtx<'a> {
@@ -46,6 +100,57 @@ pub struct ExecCtx<'a> {
     /// When the statement must stop (statement_timeout), checked every `TICKS_PER_CHECK` rows.
     pub deadline: Option<std::time::Instant>,
     ticks: u32,
+}
+
+impl EvalContext for ExecCtx<'_> {
+    fn param(&self, index: usize) -> Value {
+        self.params.get(index).cloned().unwrap_or(Value::Null)
+    }
+
+    fn outer_column(&self, level: usize, index: usize) -> Value {
+        self.outer
+            .get(self.outer.len().wrapping_sub(level))
+            .and_then(|r| r.get(index))
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
+    fn run_subquery(
+        &mut self,
+        plan: &Arc<SelectPlan>,
+        row: &[Value],
+    ) -> Result<Arc<Vec<Row>>, SqlError> {
+        // A subquery only reads: it takes no row lock, so it is never interrupted.
+        self.subquery_rows(plan, row).map_err(ExecError::into_sql_error)
+    }
+
+    fn statement_time(&self) -> i64 {
+        self.statement_time
+    }
+
+    fn random_u64(&mut self) -> u64 {
+        // xorshift64*
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn database(&self) -> &str {
+        &self.database
+    }
+
+    fn user(&self) -> &str {
+        &self.user
+    }
+
+    fn session_id(&self) -> u32 {
+        self.session_id
+    }
+
+    fn txn_id(&self) -> u64 {
+        self.txn.as_ref().map_or(0, |t| t.id())
+    }
 }
 
 /// Rows processed between two checks for a cancel request or an expired statement_timeout.
@@ -84,48 +189,40 @@ impl<'a> ExecCtx<'a> {
 
     /// Counts one row of work; every `TICKS_PER_CHECK` rows, ends the statement with 57014 if
     /// its statement_timeout passed or a cancel request came.
-    pub fn tick(&mut self) -> Result<(), SqlError> {
+    pub fn tick(&mut self) -> Result<(), ExecError> {
         self.ticks = self.ticks.wrapping_add(1);
         if !self.ticks.is_multiple_of(TICKS_PER_CHECK) {
             return Ok(());
         }
         if self.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
-            return Err(SqlError::new("57014", "canceling statement due to statement timeout"));
+            return Err(SqlError::new(
+                SqlState::QueryCanceled,
+                "canceling statement due to statement timeout",
+            )
+            .into());
         }
         if let Some(txn) = self.txn.as_deref_mut()
             && txn.take_cancel_request()
         {
-            return Err(SqlError::new("57014", "canceling statement due to user request"));
+            return Err(SqlError::new(
+                SqlState::QueryCanceled,
+                "canceling statement due to user request",
+            )
+            .into());
         }
         Ok(())
     }
 
-    fn txn(&mut self) -> Result<&mut Transaction, SqlError> {
-        self.txn.as_deref_mut().ok_or_else(no_txn)
-    }
-
-    pub fn txn_id(&self) -> u64 {
-        self.txn.as_ref().map_or(0, |t| t.id())
-    }
-
-    pub fn random_u64(&mut self) -> u64 {
-        // xorshift64*
-        self.rng ^= self.rng >> 12;
-        self.rng ^= self.rng << 25;
-        self.rng ^= self.rng >> 27;
-        self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    pub fn random(&mut self) -> f64 {
-        (self.random_u64() >> 11) as f64 / (1u64 << 53) as f64
+    fn txn(&mut self) -> Result<&mut Transaction, ExecError> {
+        self.txn.as_deref_mut().ok_or_else(|| no_txn().into())
     }
 
     /// Runs a subquery for the current row (cached when it does not depend on it).
-    pub fn run_subquery(
+    fn subquery_rows(
         &mut self,
         plan: &Arc<SelectPlan>,
         row: &[Value],
-    ) -> Result<Arc<Vec<Row>>, SqlError> {
+    ) -> Result<Arc<Vec<Row>>, ExecError> {
         let id = Arc::as_ptr(plan) as usize;
         if !plan.correlated
             && let Some(rows) = self.subquery_cache.get(&id)
@@ -143,7 +240,7 @@ impl<'a> ExecCtx<'a> {
     }
 
     /// Runs a SELECT and returns its output rows.
-    pub fn select(&mut self, plan: &SelectPlan) -> Result<Vec<Row>, SqlError> {
+    pub fn select(&mut self, plan: &SelectPlan) -> Result<Vec<Row>, ExecError> {
         let mut rows = match (&plan.locking, &plan.source) {
             (Some(locking), Source::Table { table, access, alias }) => {
                 if !locking.of.is_empty()
@@ -151,19 +248,21 @@ impl<'a> ExecCtx<'a> {
                     && !locking.of.contains(&table.name)
                 {
                     return Err(SqlError::new(
-                        "42P01",
+                        SqlState::UndefinedTable,
                         format!(
                             "relation \"{}\" in FOR UPDATE clause not found in FROM clause",
                             locking.of[0]
                         ),
-                    ));
+                    )
+                    .into());
                 }
                 return self.locking_select(plan, table, access, locking);
             }
             (Some(_), _) => {
                 return Err(SqlError::unsupported(
                     "FOR UPDATE/SHARE on joins, subqueries or system views",
-                ));
+                )
+                .into());
             }
             _ => self.source_rows(&plan.source)?,
         };
@@ -203,7 +302,7 @@ impl<'a> ExecCtx<'a> {
         plan: &SelectPlan,
         rows: Vec<Row>,
         pre_limited: Option<()>,
-    ) -> Result<Vec<Row>, SqlError> {
+    ) -> Result<Vec<Row>, ExecError> {
         let mut keyed: Vec<(Vec<Value>, Row)> = Vec::with_capacity(rows.len());
         for r in rows {
             self.tick()?;
@@ -239,14 +338,18 @@ impl<'a> ExecCtx<'a> {
         Ok(out)
     }
 
-    fn offset_limit(&mut self, plan: &SelectPlan) -> Result<(usize, Option<usize>), SqlError> {
-        let mut get = |e: &Option<BExpr>, what: &str| -> Result<Option<usize>, SqlError> {
+    fn offset_limit(&mut self, plan: &SelectPlan) -> Result<(usize, Option<usize>), ExecError> {
+        let mut get = |e: &Option<BExpr>, what: &str| -> Result<Option<usize>, ExecError> {
             match e {
                 None => Ok(None),
                 Some(e) => match cast(e.eval(&[], self)?, e.ty(), SqlType::Int8, false)? {
                     Value::Null => Ok(None),
                     Value::Int(i) if i >= 0 => Ok(Some(i as usize)),
-                    _ => Err(SqlError::new("2201W", format!("{what} must not be negative"))),
+                    _ => Err(SqlError::new(
+                        SqlState::InvalidRowCountInLimitClause,
+                        format!("{what} must not be negative"),
+                    )
+                    .into()),
                 },
             }
         };
@@ -261,7 +364,7 @@ impl<'a> ExecCtx<'a> {
         table: &Arc<TableSchema>,
         access: &Access,
         locking: &Locking,
-    ) -> Result<Vec<Row>, SqlError> {
+    ) -> Result<Vec<Row>, ExecError> {
         let mut candidates = self.table_rows(table, access)?;
         if let Some(f) = &plan.filter {
             let mut kept = Vec::new();
@@ -317,7 +420,11 @@ impl<'a> ExecCtx<'a> {
         Ok(out)
     }
 
-    fn group(&mut self, rows: Vec<Row>, g: &super::plan::Grouping) -> Result<Vec<Row>, SqlError> {
+    fn group(
+        &mut self,
+        rows: Vec<Row>,
+        g: &crate::sql::plan::Grouping,
+    ) -> Result<Vec<Row>, ExecError> {
         let mut index: HashMap<Vec<Value>, usize> = HashMap::new();
         let mut groups: Vec<(Vec<Value>, Vec<AggState>)> = Vec::new();
         for r in rows {
@@ -355,7 +462,7 @@ impl<'a> ExecCtx<'a> {
         Ok(out)
     }
 
-    fn source_rows(&mut self, source: &Source) -> Result<Vec<Row>, SqlError> {
+    fn source_rows(&mut self, source: &Source) -> Result<Vec<Row>, ExecError> {
         Ok(match source {
             Source::Single => vec![vec![]],
             Source::Table { table, access, .. } => {
@@ -373,15 +480,20 @@ impl<'a> ExecCtx<'a> {
                 };
                 let step = vals.get(2).map_or(Some(1), Value::as_int).unwrap_or(1);
                 if step == 0 {
-                    return Err(SqlError::new("22023", "step size cannot equal zero"));
+                    return Err(SqlError::new(
+                        SqlState::InvalidParameterValue,
+                        "step size cannot equal zero",
+                    )
+                    .into());
                 }
                 let count =
                     if step > 0 { (stop - start) / step + 1 } else { (start - stop) / (-step) + 1 };
                 if count > 50_000_000 {
                     return Err(SqlError::new(
-                        "54000",
+                        SqlState::ProgramLimitExceeded,
                         "generate_series would produce too many rows",
-                    ));
+                    )
+                    .into());
                 }
                 let mut out = Vec::new();
                 let mut i = start;
@@ -424,7 +536,7 @@ impl<'a> ExecCtx<'a> {
 
     /// Evaluates a key expression and brings it to the column's type; `None` when no row can
     /// match (NULL, or a value the column cannot hold).
-    fn key_value(&mut self, e: &BExpr, ty: SqlType) -> Result<Option<Value>, SqlError> {
+    fn key_value(&mut self, e: &BExpr, ty: SqlType) -> Result<Option<Value>, ExecError> {
         let v = e.eval(&[], self)?;
         if v == Value::Null {
             return Ok(None);
@@ -438,7 +550,7 @@ impl<'a> ExecCtx<'a> {
         &mut self,
         table: &Arc<TableSchema>,
         access: &Access,
-    ) -> Result<Vec<(Key, Row)>, SqlError> {
+    ) -> Result<Vec<(Key, Row)>, ExecError> {
         let pad =
             |rows: Vec<(Key, Row)>| rows.into_iter().map(|(k, r)| (k, table.pad_row(r))).collect();
         match access {
@@ -468,7 +580,9 @@ impl<'a> ExecCtx<'a> {
             }
             Access::Index { index, eq, lower, upper, .. } => {
                 let def = table.indexes.iter().find(|i| i.id == *index).cloned();
-                let Some(def) = def else { return Err(SqlError::new("XX000", "index vanished")) };
+                let Some(def) = def else {
+                    return Err(SqlError::new(SqlState::InternalError, "index vanished").into());
+                };
                 let cols: Vec<SqlType> = def.columns.iter().map(|&c| table.columns[c].ty).collect();
                 let Some(range) = self.key_range(&cols, eq, lower, upper)? else {
                     return Ok(vec![]);
@@ -486,7 +600,7 @@ impl<'a> ExecCtx<'a> {
         eq: &[BExpr],
         lower: &Option<(BExpr, bool)>,
         upper: &Option<(BExpr, bool)>,
-    ) -> Result<Option<KeyRange>, SqlError> {
+    ) -> Result<Option<KeyRange>, ExecError> {
         let mut prefix = Key::new();
         for (e, ty) in eq.iter().zip(cols) {
             match self.key_value(e, *ty)? {
@@ -552,7 +666,7 @@ impl<'a> ExecCtx<'a> {
         rules: &RowRules,
         mut row: Row,
         given: &[bool],
-    ) -> Result<Row, SqlError> {
+    ) -> Result<Row, ExecError> {
         for (i, col) in table.columns.iter().enumerate() {
             if given[i] {
                 continue;
@@ -577,34 +691,35 @@ impl<'a> ExecCtx<'a> {
         table: &TableSchema,
         rules: &RowRules,
         row: &Row,
-    ) -> Result<(), SqlError> {
+    ) -> Result<(), ExecError> {
         for (i, col) in table.columns.iter().enumerate() {
             if row[i] == Value::Null && (col.not_null || table.primary_key.contains(&i)) {
                 return Err(SqlError::new(
-                    "23502",
+                    SqlState::NotNullViolation,
                     format!(
                         "null value in column \"{}\" of relation \"{}\" violates not-null constraint",
                         col.name, table.name
                     ),
-                ));
+                ).into());
             }
         }
         for (name, check) in &rules.checks {
-            if super::expr::truth(&check.eval(row, self)?) == Some(false) {
+            if crate::sql::exec::eval::truth(&check.eval(row, self)?) == Some(false) {
                 return Err(SqlError::new(
-                    "23514",
+                    SqlState::CheckViolation,
                     format!(
                         "new row for relation \"{}\" violates check constraint \"{name}\"",
                         table.name
                     ),
-                ));
+                )
+                .into());
             }
         }
         Ok(())
     }
 
     /// Runs an INSERT; returns the number of rows and the RETURNING rows.
-    pub fn insert(&mut self, plan: &InsertPlan) -> Result<(usize, Vec<Row>), SqlError> {
+    pub fn insert(&mut self, plan: &InsertPlan) -> Result<(usize, Vec<Row>), ExecError> {
         let table = &plan.table;
         let width = table.columns.len();
         // The columns a row gives: the targets, unless the row says DEFAULT for some (then a
@@ -655,8 +770,9 @@ impl<'a> ExecCtx<'a> {
         plan: &InsertPlan,
         given: &[bool],
         rows: impl Iterator<Item = Result<Row, SqlError>>,
-    ) -> Result<usize, SqlError> {
-        let inputs = rows.map(|r| r.map(|row| (row, Cow::Borrowed(given))));
+    ) -> Result<usize, ExecError> {
+        let inputs =
+            rows.map(|r| r.map(|row| (row, Cow::Borrowed(given))).map_err(ExecError::from));
         self.write_rows(plan, inputs).map(|(count, _)| count)
     }
 
@@ -666,8 +782,8 @@ impl<'a> ExecCtx<'a> {
     fn write_rows<'g>(
         &mut self,
         plan: &InsertPlan,
-        inputs: impl Iterator<Item = Result<(Row, Cow<'g, [bool]>), SqlError>>,
-    ) -> Result<(usize, Vec<Row>), SqlError> {
+        inputs: impl Iterator<Item = Result<(Row, Cow<'g, [bool]>), ExecError>>,
+    ) -> Result<(usize, Vec<Row>), ExecError> {
         let table = &plan.table;
         let mut count = 0;
         let mut returned = Vec::new();
@@ -714,10 +830,10 @@ impl<'a> ExecCtx<'a> {
     /// Evaluates RETURNING over a written row, if the statement has it.
     fn collect_returning(
         &mut self,
-        returning: &Option<super::plan::Returning>,
+        returning: &Option<crate::sql::plan::Returning>,
         row: &Row,
         out: &mut Vec<Row>,
-    ) -> Result<(), SqlError> {
+    ) -> Result<(), ExecError> {
         if let Some((exprs, _)) = returning {
             let mut values = Vec::with_capacity(exprs.len());
             for e in exprs {
@@ -738,8 +854,8 @@ impl<'a> ExecCtx<'a> {
         table: &Arc<TableSchema>,
         rules: &RowRules,
         row: Row,
-        oc: &super::plan::OnConflict,
-    ) -> Result<Option<Row>, SqlError> {
+        oc: &crate::sql::plan::OnConflict,
+    ) -> Result<Option<Row>, ExecError> {
         const ATTEMPTS: usize = 1_000;
         for _ in 0..ATTEMPTS {
             if self.txn()?.insert_unless_conflict(table.id, row.clone())? {
@@ -760,7 +876,7 @@ impl<'a> ExecCtx<'a> {
                 }
             }
         }
-        Err(SqlError::serialization_conflict())
+        Err(SqlError::serialization_conflict().into())
     }
 
     /// ON CONFLICT DO UPDATE: updates the conflicting row (found by primary key, then by each
@@ -772,7 +888,7 @@ impl<'a> ExecCtx<'a> {
         proposed: Row,
         sets: &[(usize, BExpr)],
         cond: Option<&BExpr>,
-    ) -> Result<Upserted, SqlError> {
+    ) -> Result<Upserted, ExecError> {
         let mut keys =
             vec![table.primary_key.iter().map(|&c| proposed[c].clone()).collect::<Key>()];
         for idx in table.indexes.iter().filter(|i| i.unique) {
@@ -821,10 +937,10 @@ impl<'a> ExecCtx<'a> {
         rules: &RowRules,
         key: &Key,
         policy: WaitPolicy,
-        decide: impl FnOnce(&mut ExecCtx, &Row) -> Result<Option<Option<Row>>, SqlError>,
-    ) -> Result<Modified, SqlError> {
+        decide: impl FnOnce(&mut ExecCtx, &Row) -> Result<Option<Option<Row>>, ExecError>,
+    ) -> Result<Modified, ExecError> {
         let txn = self.txn.take().ok_or_else(no_txn)?;
-        let mut failure: Option<SqlError> = None;
+        let mut failure: Option<ExecError> = None;
         let result = txn.modify(table.id, key, policy, |newest| {
             let newest = table.pad_row(newest.clone());
             match decide(self, &newest).and_then(|d| match d {
@@ -848,7 +964,7 @@ impl<'a> ExecCtx<'a> {
     }
 
     /// Runs an UPDATE or DELETE; returns the number of rows and the RETURNING rows.
-    pub fn modify(&mut self, plan: &ModifyPlan) -> Result<(usize, Vec<Row>), SqlError> {
+    pub fn modify(&mut self, plan: &ModifyPlan) -> Result<(usize, Vec<Row>), ExecError> {
         let table = &plan.table;
         let candidates = self.table_rows(table, &plan.access)?;
         let mut count = 0;

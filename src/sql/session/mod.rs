@@ -9,24 +9,32 @@
 //! leaves its partial writes visible: in autocommit its transaction rolls back; in a block the
 //! block is failed and can only roll back (wholly or to a savepoint).
 
+pub mod settings;
+
+use crate::error::SqlState;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::dialect::IsolaDialect;
 use sqlparser::ast::{self, Statement};
 use sqlparser::parser::Parser;
-use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
+use sqlparser::tokenizer::Tokenizer;
 
-use super::copy::{CopyIn, RowParser};
-use super::engine::Engine;
-use super::error::SqlError;
-use super::exec::ExecCtx;
-use super::literals::{self, Literal};
-use super::plan::{
-    Access, Binder, InsertPlan, LockOverride, ModifyPlan, SelectPlan, Source, number_literal,
+use crate::sql::parse::dialect::IsolaDialect;
+use crate::sql::parse::utility::{TxnModes, Utility, parse_utility};
+use crate::sql::parse::{
+    check_expression_depth, is_only_comments, rewrite_lock_strength, split_statements,
 };
-use super::types::{SqlType, cast, now_micros};
+use crate::sql::plan::{Bound, bind_statement};
+use settings::{SETTINGS, level_from, parse_duration};
+
+use crate::sql::engine::Engine;
+use crate::sql::error::SqlError;
+use crate::sql::exec::copy::{CopyIn, RowParser};
+use crate::sql::exec::{ExecCtx, ExecError, Interrupt};
+use crate::sql::parse::literals::{self, Literal};
+use crate::sql::plan::{Binder, InsertPlan, LockOverride, number_literal};
+use crate::sql::types::{SqlType, cast, now_micros};
 use crate::txn::{
     AnswerWait, CommitProgress, CommitWait, IsolationLevel, TaskWaitPoll, Transaction, TxnOptions,
 };
@@ -72,15 +80,6 @@ enum Kind {
     Empty,
     Utility(Utility),
     Sql(Box<Statement>, Option<LockOverride>),
-}
-
-#[derive(Debug)]
-enum Bound {
-    Select(Box<SelectPlan>),
-    Insert(Box<InsertPlan>),
-    Modify(Box<ModifyPlan>),
-    Explain(Vec<String>),
-    Other,
 }
 
 impl Prepared {
@@ -173,32 +172,6 @@ pub enum LockWaitPoll {
     Failed(SqlError),
 }
 
-/// Statements the session handles itself.
-#[derive(Clone, Debug)]
-enum Utility {
-    Begin(TxnModes),
-    SetTransaction(TxnModes),
-    SetSessionCharacteristics(TxnModes),
-    Commit,
-    Rollback,
-    Savepoint(String),
-    Release(String),
-    RollbackTo(String),
-    Set(String, Option<String>),
-    Show(String),
-    Copy { table: String, columns: Vec<String>, csv: bool, header: bool, delimiter: Option<char> },
-    Truncate(Vec<String>),
-    Checkpoint,
-    NoOp(&'static str),
-}
-
-#[derive(Clone, Debug, Default)]
-struct TxnModes {
-    level: Option<IsolationLevel>,
-    read_only: Option<bool>,
-    deferrable: Option<bool>,
-}
-
 /// One client's SQL session.
 pub struct Session {
     engine: Arc<Engine>,
@@ -221,7 +194,7 @@ pub struct Session {
     /// What the answers given since it was last taken must wait for before they reach the
     /// client ([`Session::take_answer_wait`]).
     answer_wait: Option<AnswerWait>,
-    /// The simple protocol's plans by statement shape ([`super::literals`]): `None` for a
+    /// The simple protocol's plans by statement shape ([`crate::sql::parse::literals`]): `None` for a
     /// shape found not to plan as its texts do.
     shape_plans: HashMap<String, Option<Arc<Prepared>>>,
     /// The schema version `shape_plans` were made under (after DDL they are all dropped: a
@@ -230,172 +203,6 @@ pub struct Session {
     /// The text a shape from `shape_plans` was just handed out for, to show as the query in
     /// the activity views while that shape runs (`None`, or another statement: its own text).
     shape_text: Option<(Arc<Prepared>, String)>,
-}
-
-pub const SETTINGS: &[(&str, &str)] = &[
-    ("application_name", ""),
-    ("client_encoding", "UTF8"),
-    ("client_min_messages", "notice"),
-    ("datestyle", "ISO, MDY"),
-    ("default_transaction_deferrable", "off"),
-    ("default_transaction_isolation", "read committed"),
-    ("default_transaction_read_only", "off"),
-    ("extra_float_digits", "1"),
-    ("idle_in_transaction_session_timeout", "0"),
-    ("integer_datetimes", "on"),
-    ("intervalstyle", "postgres"),
-    ("lock_timeout", "0"),
-    ("max_identifier_length", "63"),
-    ("search_path", "\"$user\", public"),
-    ("server_encoding", "UTF8"),
-    ("server_version", super::SERVER_VERSION),
-    ("server_version_num", "150000"),
-    ("standard_conforming_strings", "on"),
-    ("statement_timeout", "0"),
-    ("synchronous_commit", "on"),
-    ("timezone", "UTC"),
-    ("transaction_deferrable", "off"),
-    ("transaction_isolation", "read committed"),
-    ("transaction_read_only", "off"),
-    ("bytea_output", "hex"),
-    ("jit", "off"),
-    ("row_security", "on"),
-];
-
-fn level_from(s: &str) -> Option<IsolationLevel> {
-    match s.trim().trim_matches('\'').to_lowercase().replace('_', " ").as_str() {
-        "read uncommitted" => Some(IsolationLevel::ReadUncommitted),
-        "read committed" => Some(IsolationLevel::ReadCommitted),
-        "repeatable read" => Some(IsolationLevel::RepeatableRead),
-        "serializable" => Some(IsolationLevel::Serializable),
-        _ => None,
-    }
-}
-
-/// Parses a duration setting (`0`, `250`, `'1s'`, `'100ms'`, `'2min'`); milliseconds by default.
-fn parse_duration(v: &str) -> Result<Option<Duration>, SqlError> {
-    let v = v.trim().trim_matches('\'').trim();
-    let split = v.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(v.len());
-    let (num, unit) = v.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| SqlError::new("22023", format!("invalid value for a duration: \"{v}\"")))?;
-    let ms = match unit.trim() {
-        "" | "ms" => n,
-        "s" => n * 1000.0,
-        "min" => n * 60_000.0,
-        "h" => n * 3_600_000.0,
-        "us" => n / 1000.0,
-        other => {
-            return Err(SqlError::new("22023", format!("invalid unit \"{other}\" for a duration")));
-        }
-    };
-    Ok((ms > 0.0).then(|| Duration::from_micros((ms * 1000.0) as u64)))
-}
-
-/// Splits a query string into statements at semicolons outside quotes, comments and
-/// dollar-quoted strings.
-/// The deepest expression a statement may hold. The parser builds operator chains
-/// (`a + b + c ...`, `x OR y OR ...`, `v::t::t ...`) iteratively, but binding, evaluating and
-/// dropping them recurse, so an unbounded chain would overflow a thread's stack and take the
-/// server down. PostgreSQL answers such statements with 54001 too (its max_stack_depth).
-pub const MAX_EXPRESSION_DEPTH: usize = 1000;
-
-/// Refuses, before parsing, a statement whose expressions could be deeper than
-/// [`MAX_EXPRESSION_DEPTH`]. The bound is computed on tokens: at each parenthesis level, the
-/// operators since the last comma or clause keyword (they nest into one left-deep chain), summed
-/// over the open levels, plus the levels. It over-estimates (every operator counts one level),
-/// never under-estimates; flat lists (`VALUES (1, -2), ...`, `IN (...)`) reset at each comma.
-fn check_expression_depth(sql: &str, tokens: &[TokenWithSpan]) -> Result<(), SqlError> {
-    use sqlparser::keywords::Keyword;
-    // A shorter text cannot hold that many operators.
-    if sql.len() < MAX_EXPRESSION_DEPTH {
-        return Ok(());
-    }
-    let mut runs: Vec<usize> = vec![0];
-    let mut total = 0usize;
-    let reset = |runs: &mut Vec<usize>, total: &mut usize| {
-        let top = runs.last_mut().expect("never empty");
-        *total -= *top;
-        *top = 0;
-    };
-    for token in tokens.iter().map(|t| &t.token) {
-        let operator = match token {
-            Token::LParen => {
-                runs.push(0);
-                false
-            }
-            Token::RParen => {
-                if runs.len() > 1 {
-                    total -= runs.pop().unwrap_or(0);
-                }
-                false
-            }
-            Token::Comma | Token::SemiColon => {
-                reset(&mut runs, &mut total);
-                false
-            }
-            Token::Word(w) => match w.keyword {
-                Keyword::AND
-                | Keyword::OR
-                | Keyword::NOT
-                | Keyword::IS
-                | Keyword::LIKE
-                | Keyword::ILIKE
-                | Keyword::BETWEEN
-                | Keyword::IN
-                | Keyword::COLLATE
-                | Keyword::AT => true,
-                Keyword::SELECT
-                | Keyword::FROM
-                | Keyword::WHERE
-                | Keyword::GROUP
-                | Keyword::HAVING
-                | Keyword::ORDER
-                | Keyword::LIMIT
-                | Keyword::OFFSET
-                | Keyword::VALUES
-                | Keyword::SET
-                | Keyword::RETURNING
-                | Keyword::UNION
-                | Keyword::EXCEPT
-                | Keyword::INTERSECT => {
-                    reset(&mut runs, &mut total);
-                    false
-                }
-                _ => false,
-            },
-            Token::Number(..)
-            | Token::Whitespace(_)
-            | Token::Period
-            | Token::RBracket
-            | Token::Placeholder(_)
-            | Token::EOF
-            | Token::SingleQuotedString(_)
-            | Token::DoubleQuotedString(_)
-            | Token::EscapedStringLiteral(_)
-            | Token::NationalStringLiteral(_)
-            | Token::HexStringLiteral(_) => false,
-            // Quoted literals of every kind ('..', E'..', X'..', $$..$$, "ident").
-            t => {
-                let text = t.to_string();
-                !(text.contains(['\'', '"']) || text.starts_with('$'))
-            }
-        };
-        if operator {
-            *runs.last_mut().expect("never empty") += 1;
-            total += 1;
-            if total + runs.len() > MAX_EXPRESSION_DEPTH {
-                return Err(SqlError::new(
-                    "54001",
-                    format!(
-                        "stack depth limit exceeded: an expression nested deeper than {MAX_EXPRESSION_DEPTH} operators"
-                    ),
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// How many statement shapes a session keeps plans for (all are dropped when it is full).
@@ -414,318 +221,6 @@ fn literal_values(found: Vec<Literal>, types: &[SqlType]) -> Option<Vec<Value>> 
             Literal::Text(s) => cast(Value::Text(s), SqlType::Text, ty, false).ok(),
         })
         .collect()
-}
-
-pub fn split_statements(sql: &str) -> Vec<String> {
-    let b = sql.as_bytes();
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'\'' | b'"' => {
-                let q = b[i];
-                i += 1;
-                while i < b.len() {
-                    if b[i] == q {
-                        if i + 1 < b.len() && b[i + 1] == q {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
-            }
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'$' => {
-                // $tag$ ... $tag$
-                if let Some(end) = sql[i + 1..].find('$') {
-                    let tag = &sql[i..i + end + 2];
-                    if tag[1..tag.len() - 1].chars().all(|c| c.is_alphanumeric() || c == '_')
-                        && !tag[1..].starts_with(|c: char| c.is_ascii_digit())
-                        && let Some(close) = sql[i + tag.len()..].find(tag)
-                    {
-                        i += tag.len() + close + tag.len() - 1;
-                    }
-                }
-            }
-            b';' => {
-                let s = sql[start..i].trim();
-                if !s.is_empty() {
-                    out.push(s.to_string());
-                }
-                start = i + 1;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    let s = sql[start.min(sql.len())..].trim();
-    if !s.is_empty() && !is_only_comments(s) {
-        out.push(s.to_string());
-    }
-    out
-}
-
-fn is_only_comments(s: &str) -> bool {
-    s.lines().all(|l| l.trim().is_empty() || l.trim().starts_with("--"))
-}
-
-/// Lower-cased words of a utility statement (quotes kept on quoted words).
-fn words(sql: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut in_quote = false;
-    for c in sql.chars() {
-        match c {
-            '\'' => {
-                in_quote = !in_quote;
-                cur.push(c);
-            }
-            c if !in_quote
-                && (c.is_whitespace()
-                    || c == ','
-                    || c == '='
-                    || c == '('
-                    || c == ')'
-                    || c == ';') =>
-            {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-                if c == '=' || c == '(' || c == ')' {
-                    out.push(c.to_string());
-                }
-            }
-            c => cur.push(if in_quote { c } else { c.to_ascii_lowercase() }),
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
-}
-
-fn parse_modes(w: &[String]) -> Result<TxnModes, SqlError> {
-    let mut m = TxnModes::default();
-    let mut i = 0;
-    while i < w.len() {
-        match w[i].as_str() {
-            "isolation" if w.get(i + 1).map(String::as_str) == Some("level") => {
-                let two = w.get(i + 2..i + 4).map(|s| s.join(" ")).unwrap_or_default();
-                if let Some(l) = level_from(&two) {
-                    m.level = Some(l);
-                    i += 4;
-                } else if let Some(l) = w.get(i + 2).and_then(|s| level_from(s)) {
-                    m.level = Some(l);
-                    i += 3;
-                } else {
-                    return Err(SqlError::syntax(format!(
-                        "syntax error at or near \"{}\"",
-                        w.get(i + 2).cloned().unwrap_or_default()
-                    )));
-                }
-            }
-            "read" if w.get(i + 1).map(String::as_str) == Some("only") => {
-                m.read_only = Some(true);
-                i += 2;
-            }
-            "read" if w.get(i + 1).map(String::as_str) == Some("write") => {
-                m.read_only = Some(false);
-                i += 2;
-            }
-            "deferrable" => {
-                m.deferrable = Some(true);
-                i += 1;
-            }
-            "not" if w.get(i + 1).map(String::as_str) == Some("deferrable") => {
-                m.deferrable = Some(false);
-                i += 2;
-            }
-            other => return Err(SqlError::syntax(format!("syntax error at or near \"{other}\""))),
-        }
-    }
-    Ok(m)
-}
-
-/// Recognises the statements the session handles itself.
-fn parse_utility(sql: &str) -> Result<Option<Utility>, SqlError> {
-    let w = words(sql);
-    let first = w.first().map(String::as_str).unwrap_or("");
-    let second = w.get(1).map(String::as_str).unwrap_or("");
-    Ok(Some(match first {
-        "begin" => {
-            let rest = if matches!(second, "transaction" | "work") { &w[2..] } else { &w[1..] };
-            Utility::Begin(parse_modes(rest)?)
-        }
-        "start" if second == "transaction" => Utility::Begin(parse_modes(&w[2..])?),
-        "commit" | "end" if w.len() <= 2 => Utility::Commit,
-        "abort" => Utility::Rollback,
-        "rollback" => {
-            let rest: Vec<&str> = w[1..]
-                .iter()
-                .map(String::as_str)
-                .filter(|s| !matches!(*s, "work" | "transaction"))
-                .collect();
-            match rest.as_slice() {
-                [] => Utility::Rollback,
-                ["to", "savepoint", name] | ["to", name] => Utility::RollbackTo(name.to_string()),
-                _ => return Err(SqlError::syntax("syntax error in ROLLBACK")),
-            }
-        }
-        "savepoint" if w.len() == 2 => Utility::Savepoint(w[1].clone()),
-        "checkpoint" if w.len() == 1 => Utility::Checkpoint,
-        "release" => match &w[1..] {
-            [s, name] if s == "savepoint" => Utility::Release(name.clone()),
-            [name] => Utility::Release(name.clone()),
-            _ => return Err(SqlError::syntax("syntax error in RELEASE")),
-        },
-        "set" => {
-            let mut rest: &[String] = &w[1..];
-            if matches!(rest.first().map(String::as_str), Some("session") | Some("local")) {
-                if rest.get(1).map(String::as_str) == Some("characteristics") {
-                    // SET SESSION CHARACTERISTICS AS TRANSACTION ...
-                    return Ok(Some(Utility::SetSessionCharacteristics(parse_modes(
-                        rest.get(4..).unwrap_or(&[]),
-                    )?)));
-                }
-                rest = &rest[1..];
-            }
-            if rest.first().map(String::as_str) == Some("transaction") {
-                return Ok(Some(Utility::SetTransaction(parse_modes(&rest[1..])?)));
-            }
-            if rest.first().map(String::as_str) == Some("time")
-                && rest.get(1).map(String::as_str) == Some("zone")
-            {
-                return Ok(Some(Utility::Set("timezone".into(), rest.get(2).cloned())));
-            }
-            if rest.first().map(String::as_str) == Some("names") {
-                return Ok(Some(Utility::Set("client_encoding".into(), rest.get(1).cloned())));
-            }
-            let Some(name) = rest.first() else {
-                return Err(SqlError::syntax("syntax error at end of input"));
-            };
-            let value_words: Vec<&String> =
-                rest[1..].iter().filter(|s| *s != "=" && *s != "to").collect();
-            let value = if value_words.len() == 1 && value_words[0] == "default" {
-                None
-            } else {
-                Some(
-                    value_words
-                        .iter()
-                        .map(|s| s.trim_matches('\'').to_string())
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                )
-            };
-            Utility::Set(name.clone(), value)
-        }
-        "reset" if w.len() == 2 => Utility::Set(w[1].clone(), None),
-        "show" => {
-            let name = match &w[1..] {
-                [t, i, l] if t == "transaction" && i == "isolation" && l == "level" => {
-                    "transaction_isolation".to_string()
-                }
-                [n] => n.clone(),
-                _ => return Err(SqlError::syntax("syntax error in SHOW")),
-            };
-            Utility::Show(name)
-        }
-        "discard" | "deallocate" | "unlisten" | "checkpoint" | "vacuum" | "analyze" => {
-            Utility::NoOp(match first {
-                "discard" => "DISCARD ALL",
-                "deallocate" => "DEALLOCATE",
-                "unlisten" => "UNLISTEN",
-                "checkpoint" => "CHECKPOINT",
-                "vacuum" => "VACUUM",
-                _ => "ANALYZE",
-            })
-        }
-        "truncate" => {
-            let names: Vec<String> = w[1..]
-                .iter()
-                .filter(|s| {
-                    !matches!(
-                        s.as_str(),
-                        "table"
-                            | "only"
-                            | "restart"
-                            | "continue"
-                            | "identity"
-                            | "cascade"
-                            | "restrict"
-                    )
-                })
-                .map(|s| s.rsplit('.').next().unwrap_or(s).trim_matches('"').to_string())
-                .collect();
-            if names.is_empty() {
-                return Err(SqlError::syntax("syntax error at end of input"));
-            }
-            Utility::Truncate(names)
-        }
-        "copy" => {
-            let table = w.get(1).cloned().ok_or_else(|| SqlError::syntax("COPY needs a table"))?;
-            let mut i = 2;
-            let mut columns = Vec::new();
-            if w.get(i).map(String::as_str) == Some("(") {
-                i += 1;
-                while i < w.len() && w[i] != ")" {
-                    columns.push(w[i].trim_matches('"').to_string());
-                    i += 1;
-                }
-                i += 1;
-            }
-            match (w.get(i).map(String::as_str), w.get(i + 1).map(String::as_str)) {
-                (Some("from"), Some("stdin")) => {}
-                (Some("to"), _) => return Err(SqlError::unsupported("COPY TO")),
-                _ => return Err(SqlError::unsupported("COPY from a file (use FROM STDIN)")),
-            }
-            let opts = &w[i + 2..];
-            let csv = opts.iter().any(|o| o == "csv");
-            let header = opts.iter().any(|o| o == "header");
-            let delimiter = opts
-                .iter()
-                .position(|o| o == "delimiter")
-                .and_then(|p| opts.get(p + 1))
-                .and_then(|d| d.trim_matches('\'').chars().next());
-            Utility::Copy {
-                table: table.rsplit('.').next().unwrap_or(&table).trim_matches('"').to_string(),
-                columns,
-                csv,
-                header,
-                delimiter,
-            }
-        }
-        _ => return Ok(None),
-    }))
-}
-
-/// Rewrites lock strengths the parser does not know.
-fn rewrite_lock_strength(sql: &str) -> (String, Option<LockOverride>) {
-    let lower = sql.to_ascii_lowercase();
-    for (pat, repl, o) in [
-        ("for no key update", "FOR UPDATE", LockOverride::NoKeyUpdate),
-        ("for key share", "FOR SHARE", LockOverride::KeyShare),
-    ] {
-        if let Some(pos) = lower.find(pat) {
-            let mut s = sql.to_string();
-            s.replace_range(pos..pos + pat.len(), repl);
-            return (s, Some(o));
-        }
-    }
-    (sql.to_string(), None)
 }
 
 fn tag_for(stmt: &Statement) -> &'static str {
@@ -915,15 +410,12 @@ impl Session {
         p: &Prepared,
         values: &[Value],
     ) -> Result<Outcome, SqlError> {
-        let r = if p.param_types.len() == values.len() {
+        if p.param_types.len() == values.len() {
             self.execute(p, values)
         } else {
-            Err(SqlError::new("42P02", "there is no parameter $1"))
-        };
-        if r.is_err() {
             self.statement_failed();
+            Err(SqlError::new(SqlState::UndefinedParameter, "there is no parameter $1"))
         }
-        r
     }
 
     /// Prepares a simple-protocol query string holding exactly one statement, so the server can
@@ -931,7 +423,7 @@ impl Session {
     /// later one may need an earlier one's DDL) or one that does not prepare: then
     /// [`Session::execute_simple`] runs the string and reports the error.
     ///
-    /// A statement whose literals may become parameters ([`super::literals::normalize`]) is
+    /// A statement whose literals may become parameters ([`crate::sql::parse::literals::normalize`]) is
     /// planned once per shape: the values come back as the statement's parameters. A shape is
     /// trusted only after it planned to the same result columns as a text of it did; a text
     /// whose values do not convert takes the ordinary path (which reports the error).
@@ -1012,21 +504,21 @@ impl Session {
         if let Some(t) = self.txn.as_mut() {
             t.wait_as_task(Some(wakeup.clone()));
         }
-        let r = self.execute(p, params);
+        let r = self.run_prepared(p, params);
         self.keep_statement_deadline = false;
         if let Some(t) = self.txn.as_mut() {
             t.wait_as_task(None);
         }
         match r {
-            Err(e) if e.is_would_wait() => {
+            Err(ExecError::Interrupted(Interrupt::WouldWait)) => {
                 let queued = self.txn.as_ref().is_some_and(|t| t.is_waiting_for_lock());
                 if queued { Tried::Waiting } else { Tried::NotTried }
             }
             Err(e) => {
                 self.statement_failed();
-                Tried::Done(Err(e))
+                Tried::Done(Err(e.into_sql_error()))
             }
-            ok => Tried::Done(ok),
+            Ok(outcome) => Tried::Done(Ok(outcome)),
         }
     }
 
@@ -1177,8 +669,18 @@ impl Session {
         Ok(())
     }
 
-    /// Executes a prepared statement with parameter values.
+    /// Executes a prepared statement with parameter values. A failure is recorded
+    /// ([`Session::statement_failed`]): a block becomes failed, autocommit rolls back.
     pub fn execute(&mut self, p: &Prepared, params: &[Value]) -> Result<Outcome, SqlError> {
+        let result = self.run_prepared(p, params).map_err(ExecError::into_sql_error);
+        if result.is_err() {
+            self.statement_failed();
+        }
+        result
+    }
+
+    /// Runs a prepared statement once; an interruption is left to the caller.
+    fn run_prepared(&mut self, p: &Prepared, params: &[Value]) -> Result<Outcome, ExecError> {
         if self.failed
             && !matches!(
                 p.kind,
@@ -1186,7 +688,7 @@ impl Session {
                     | Kind::Empty
             )
         {
-            return Err(SqlError::in_failed_transaction());
+            return Err(SqlError::in_failed_transaction().into());
         }
         match &p.kind {
             Kind::Empty => Ok(Outcome::Empty),
@@ -1194,7 +696,7 @@ impl Session {
                 let u = u.clone();
                 let r = self.utility(u);
                 self.publish("idle", &p.sql);
-                r
+                Ok(r?)
             }
             Kind::Sql(stmt, _) => {
                 let bound = self.plan_of(p)?;
@@ -1227,13 +729,13 @@ impl Session {
         columns: &[(String, SqlType)],
         params: &[Value],
         sql: &str,
-    ) -> Result<Outcome, SqlError> {
-        // A statement restarted with a new snapshot (`SqlError::is_restart`) runs again at
+    ) -> Result<Outcome, ExecError> {
+        // A statement restarted with a new snapshot (`Interrupt::Restart`) runs again at
         // once; the core bounds how often, and the statement keeps its first deadline.
         let keep_deadline = self.keep_statement_deadline;
         loop {
             let result = self.run_plan_once(bound, columns, params, sql);
-            if !result.as_ref().is_err_and(SqlError::is_restart) {
+            if !matches!(result, Err(ExecError::Interrupted(Interrupt::Restart))) {
                 self.keep_statement_deadline = keep_deadline;
                 return result;
             }
@@ -1247,7 +749,7 @@ impl Session {
         columns: &[(String, SqlType)],
         params: &[Value],
         sql: &str,
-    ) -> Result<Outcome, SqlError> {
+    ) -> Result<Outcome, ExecError> {
         let count_only = matches!(bound, Bound::Modify(plan) if plan.answers_with_count_only());
         self.run_statement(params, sql, count_only, |ctx| match bound {
             Bound::Select(plan) => ctx.select(plan).map(|rows| Outcome::Rows {
@@ -1272,7 +774,9 @@ impl Session {
                     None => Outcome::Command(format!("{verb} {n}")),
                 })
             }
-            Bound::Explain(_) | Bound::Other => Err(SqlError::new("XX000", "not a plan")),
+            Bound::Explain(_) | Bound::Other => {
+                Err(SqlError::new(SqlState::InternalError, "not a plan").into())
+            }
         })
     }
 
@@ -1284,8 +788,8 @@ impl Session {
         params: &[Value],
         sql: &str,
         count_only: bool,
-        work: impl FnOnce(&mut ExecCtx<'_>) -> Result<Outcome, SqlError>,
-    ) -> Result<Outcome, SqlError> {
+        work: impl FnOnce(&mut ExecCtx<'_>) -> Result<Outcome, ExecError>,
+    ) -> Result<Outcome, ExecError> {
         self.ensure_txn()?;
         self.publish("active", sql);
         let statement_deadline = if self.keep_statement_deadline {
@@ -1315,7 +819,7 @@ impl Session {
         match &result {
             // Nothing of this run reached the client: it runs again (after a wait, or at once
             // with a new snapshot), the transaction left as it is.
-            Err(e) if e.is_would_wait() || e.is_restart() => return result,
+            Err(ExecError::Interrupted(_)) => return result,
             _ => txn.finish_statement(),
         }
         // What the answer must wait for (pending commits it met, see `Session::answer_wait`).
@@ -1342,7 +846,10 @@ impl Session {
 
     fn utility(&mut self, u: Utility) -> Result<Outcome, SqlError> {
         let no_block = |what: &str| {
-            SqlError::new("25P01", format!("{what} can only be used in transaction blocks"))
+            SqlError::new(
+                SqlState::NoActiveSqlTransaction,
+                format!("{what} can only be used in transaction blocks"),
+            )
         };
         match u {
             Utility::Begin(modes) => {
@@ -1360,7 +867,7 @@ impl Session {
                 }
                 if self.txn.is_some() {
                     return Err(SqlError::new(
-                        "25001",
+                        SqlState::ActiveSqlTransaction,
                         "SET TRANSACTION ISOLATION LEVEL must be called before any query",
                     ));
                 }
@@ -1425,7 +932,7 @@ impl Session {
                     Some(t) => t.release_savepoint(&name)?,
                     None => {
                         return Err(SqlError::new(
-                            "3B001",
+                            SqlState::InvalidSavepointSpecification,
                             format!("savepoint \"{name}\" does not exist"),
                         ));
                     }
@@ -1440,7 +947,7 @@ impl Session {
                     Some(t) => t.rollback_to_savepoint(&name)?,
                     None => {
                         return Err(SqlError::new(
-                            "3B001",
+                            SqlState::InvalidSavepointSpecification,
                             format!("savepoint \"{name}\" does not exist"),
                         ));
                     }
@@ -1456,7 +963,7 @@ impl Session {
                 let default = SETTINGS.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string());
                 if default.is_none() && !name.contains('.') {
                     return Err(SqlError::new(
-                        "42704",
+                        SqlState::UndefinedObject,
                         format!("unrecognized configuration parameter \"{name}\""),
                     ));
                 }
@@ -1465,7 +972,7 @@ impl Session {
                     "default_transaction_isolation" => {
                         let l = level_from(&value).ok_or_else(|| {
                             SqlError::new(
-                                "22023",
+                                SqlState::InvalidParameterValue,
                                 format!("invalid value for parameter \"{name}\": \"{value}\""),
                             )
                         })?;
@@ -1479,7 +986,7 @@ impl Session {
                         let off = ["off", "false", "no", "0"];
                         if !on.contains(&v.as_str()) && !off.contains(&v.as_str()) {
                             return Err(SqlError::new(
-                                "22023",
+                                SqlState::InvalidParameterValue,
                                 format!("invalid value for parameter \"{name}\": \"{value}\""),
                             ));
                         }
@@ -1503,7 +1010,7 @@ impl Session {
                     | "max_identifier_length"
                     | "server_version_num" => {
                         return Err(SqlError::new(
-                            "55P02",
+                            SqlState::CantChangeRuntimeParam,
                             format!("parameter \"{name}\" cannot be changed"),
                         ));
                     }
@@ -1528,7 +1035,7 @@ impl Session {
                     "all" => return Err(SqlError::unsupported("SHOW ALL")),
                     n => self.setting(n).map(str::to_string).ok_or_else(|| {
                         SqlError::new(
-                            "42704",
+                            SqlState::UndefinedObject,
                             format!("unrecognized configuration parameter \"{n}\""),
                         )
                     })?,
@@ -1548,7 +1055,7 @@ impl Session {
                 for t in tables {
                     let p = self.prepare(&format!("DELETE FROM \"{t}\""), &[])?;
                     let bound = self.plan_of(&p)?;
-                    self.run_plan(&bound, &[], &[], &p.sql)?;
+                    self.run_plan(&bound, &[], &[], &p.sql).map_err(ExecError::into_sql_error)?;
                 }
                 Ok(Outcome::Command("TRUNCATE TABLE".into()))
             }
@@ -1599,7 +1106,7 @@ impl Session {
     /// COPY is parsed on a second thread while this one inserts ([`RowParser::parse_alongside`]).
     pub fn copy_done(&mut self) -> Result<String, SqlError> {
         let Some(c) = self.copy.take() else {
-            return Err(SqlError::new("08P01", "no COPY in progress"));
+            return Err(SqlError::new(SqlState::ProtocolViolation, "no COPY in progress"));
         };
         let schema = self.engine.schema.read();
         let table =
@@ -1616,7 +1123,7 @@ impl Session {
         let plan = InsertPlan {
             table: table.clone(),
             targets: targets.clone(),
-            source: super::plan::InsertSource::Values(Vec::new()),
+            source: crate::sql::plan::InsertSource::Values(Vec::new()),
             on_conflict: None,
             rules: {
                 let schema = self.engine.schema.read();
@@ -1634,16 +1141,19 @@ impl Session {
         let text = c.into_text()?;
         // COPY only inserts, and an insert never restarts its statement (only a row lock
         // taken for a change can), so it needs no loop as `run_plan`'s.
-        let outcome = self.run_statement(&[], "COPY", false, |ctx| {
-            let mut insert = |rows: &mut dyn Iterator<Item = Result<Row, SqlError>>| {
-                ctx.insert_rows(&plan, &given, rows).map(|n| Outcome::Command(format!("COPY {n}")))
-            };
-            if alongside {
-                parser.parse_alongside(&text, insert)
-            } else {
-                insert(&mut parser.rows(&text))
-            }
-        })?;
+        let outcome = self
+            .run_statement(&[], "COPY", false, |ctx| {
+                let mut insert = |rows: &mut dyn Iterator<Item = Result<Row, SqlError>>| {
+                    ctx.insert_rows(&plan, &given, rows)
+                        .map(|n| Outcome::Command(format!("COPY {n}")))
+                };
+                if alongside {
+                    parser.parse_alongside(&text, insert)
+                } else {
+                    insert(&mut parser.rows(&text))
+                }
+            })
+            .map_err(ExecError::into_sql_error)?;
         match outcome {
             Outcome::Command(tag) => Ok(tag),
             _ => Ok("COPY".into()),
@@ -1658,119 +1168,6 @@ impl Drop for Session {
         }
         self.engine.unregister_session(self.id);
     }
-}
-
-fn bind_statement(
-    binder: &mut Binder,
-    stmt: &Statement,
-    lock: Option<LockOverride>,
-) -> Result<Bound, SqlError> {
-    Ok(match stmt {
-        Statement::Query(q) => Bound::Select(Box::new(binder.query(q, None, lock)?)),
-        Statement::Insert(ins) => Bound::Insert(Box::new(binder.insert(ins)?)),
-        Statement::Update(u) => Bound::Modify(Box::new(binder.update(u)?)),
-        Statement::Delete(d) => Bound::Modify(Box::new(binder.delete(d)?)),
-        Statement::Explain { statement, analyze, .. } => {
-            if *analyze {
-                return Err(SqlError::unsupported("EXPLAIN ANALYZE"));
-            }
-            let inner = bind_statement(binder, statement, lock)?;
-            Bound::Explain(explain(&inner))
-        }
-        Statement::CreateTable(_)
-        | Statement::CreateIndex(_)
-        | Statement::Drop { .. }
-        | Statement::AlterTable(_) => Bound::Other,
-        other => {
-            let text = other.to_string();
-            let mut s = text.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
-            s.make_ascii_uppercase();
-            return Err(SqlError::unsupported(s));
-        }
-    })
-}
-
-fn describe_access(table: &str, access: &Access) -> String {
-    match access {
-        Access::Scan => format!("Seq Scan on {table}"),
-        Access::PkPoint(_) => {
-            format!("Index Scan using {table}_pkey on {table} (primary key lookup)")
-        }
-        Access::PkRange { .. } => {
-            format!("Index Scan using {table}_pkey on {table} (primary key range)")
-        }
-        Access::Index { name, eq, lower, upper, .. } => {
-            let kind = if lower.is_some() || upper.is_some() {
-                "range"
-            } else if eq.is_empty() {
-                "scan"
-            } else {
-                "lookup"
-            };
-            format!("Index Scan using {name} on {table} ({kind})")
-        }
-    }
-}
-
-fn explain_source(s: &Source, depth: usize, out: &mut Vec<String>) {
-    let pad = "  ".repeat(depth);
-    match s {
-        Source::Single => out.push(format!("{pad}Result")),
-        Source::Table { table, access, .. } => {
-            out.push(format!("{pad}{}", describe_access(&table.name, access)))
-        }
-        Source::System(v) => out.push(format!("{pad}System View {v:?}")),
-        Source::Derived(p) => {
-            out.push(format!("{pad}Subquery Scan"));
-            explain_source(&p.source, depth + 1, out);
-        }
-        Source::Series(_) => out.push(format!("{pad}Function Scan on generate_series")),
-        Source::Join { left, right, left_outer, .. } => {
-            out.push(format!("{pad}Nested Loop{}", if *left_outer { " Left Join" } else { "" }));
-            explain_source(left, depth + 1, out);
-            explain_source(right, depth + 1, out);
-        }
-    }
-}
-
-fn explain(b: &Bound) -> Vec<String> {
-    let mut out = Vec::new();
-    match b {
-        Bound::Select(p) => {
-            let mut depth = 0;
-            if p.limit.is_some() {
-                out.push("Limit".into());
-                depth += 1;
-            }
-            if let Some(l) = &p.locking {
-                out.push(format!("{}LockRows ({:?}, {:?})", "  ".repeat(depth), l.mode, l.policy));
-                depth += 1;
-            }
-            if !p.order_by.is_empty() {
-                out.push(format!("{}Sort", "  ".repeat(depth)));
-                depth += 1;
-            }
-            if p.grouping.is_some() {
-                out.push(format!("{}HashAggregate", "  ".repeat(depth)));
-                depth += 1;
-            }
-            explain_source(&p.source, depth, &mut out);
-            if p.filter.is_some() {
-                out.push(format!("{}  Filter: WHERE clause", "  ".repeat(depth)));
-            }
-        }
-        Bound::Insert(p) => out.push(format!("Insert on {}", p.table.name)),
-        Bound::Modify(p) => {
-            out.push(format!(
-                "{} on {}",
-                if p.assignments.is_some() { "Update" } else { "Delete" },
-                p.table.name
-            ));
-            out.push(format!("  {}", describe_access(&p.table.name, &p.access)));
-        }
-        _ => out.push("Utility Statement".into()),
-    }
-    out
 }
 
 #[cfg(test)]
@@ -1862,7 +1259,7 @@ mod tests {
         let engine = Engine::new(crate::Database::new());
         let mut s = Session::new(engine, "t", "t", "t");
         s.execute_simple("CREATE TABLE c (id int PRIMARY KEY, n int NOT NULL, note text)");
-        let lines = 3 * crate::sql::copy::CHUNK_BYTES / 40;
+        let lines = 3 * crate::sql::exec::copy::CHUNK_BYTES / 40;
         let copy = |s: &mut Session, dup: usize, bad: usize| {
             assert!(s.execute_simple("COPY c FROM STDIN").remove(0).is_ok());
             let data: String = (1..=lines)

@@ -14,13 +14,14 @@
 //! Invariants: every chunk but the last ends with a newline; rows reach the inserter in line
 //! order; line numbers in errors count from 1 over the whole input.
 
+use crate::error::SqlState;
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::mpsc::sync_channel;
 
-use super::error::SqlError;
-use super::schema::TableSchema;
-use super::types::parse_text;
+use crate::sql::error::SqlError;
+use crate::sql::schema::TableSchema;
+use crate::sql::types::parse_text;
 use crate::types::{Row, Value};
 
 /// Data is cut into chunks of whole lines once this much has arrived.
@@ -93,7 +94,10 @@ impl CopyIn {
             .into_iter()
             .map(|c| {
                 String::from_utf8(c).map_err(|_| {
-                    SqlError::new("22021", "invalid byte sequence for encoding \"UTF8\"")
+                    SqlError::new(
+                        SqlState::CharacterNotInRepertoire,
+                        "invalid byte sequence for encoding \"UTF8\"",
+                    )
                 })
             })
             .collect()
@@ -172,7 +176,7 @@ impl RowParser {
         };
         if fields.len() != self.targets.len() {
             return Some(Err(SqlError::new(
-                "22P04",
+                SqlState::BadCopyFileFormat,
                 format!(
                     "COPY {}, line {}: expected {} columns, got {}",
                     self.table.name,
@@ -190,7 +194,7 @@ impl RowParser {
                     Err(e) => {
                         let message =
                             format!("COPY {}, line {}: {}", self.table.name, lineno + 1, e.message);
-                        return Some(Err(SqlError::new(&e.code, message)));
+                        return Some(Err(SqlError::new(e.code, message)));
                     }
                 }
             }

@@ -1,4 +1,4 @@
-//! The binder and planner: turns sqlparser's AST into executable plans against the schema.
+//! The binder: turns sqlparser's AST into executable plans against the schema.
 //!
 //! It resolves names (42P01, 42703, 42702), types every expression, infers the types of `$n`
 //! parameters from their context (a column they are compared with or assigned to), places
@@ -7,16 +7,20 @@
 //! or a full scan. Invariant: the chosen access path only narrows what is read; the whole WHERE
 //! clause is still evaluated on every row, so a plan is correct whatever path it picks.
 
+use crate::error::SqlState;
 use std::sync::Arc;
 
 use sqlparser::ast::{self, Expr, SelectItem, SetExpr, TableFactor, Value as AstValue};
 
-use super::error::SqlError;
-use super::expr::{AggCall, AggFunc, BExpr, BinOp, Func};
-use super::schema::{Schema, TableSchema};
-use super::system::SystemView;
-use super::types::{SqlType, cast, parse_text};
-use crate::catalog::IndexId;
+use crate::sql::error::SqlError;
+use crate::sql::plan::access::choose_access;
+use crate::sql::plan::{
+    Access, AggCall, AggFunc, BExpr, BinOp, Func, Grouping, InsertPlan, InsertSource, LockOverride,
+    Locking, ModifyPlan, OnConflict, Returning, RowRules, SelectPlan, SetOp, SortKey, Source,
+};
+use crate::sql::schema::{Schema, TableSchema};
+use crate::sql::system::SystemView;
+use crate::sql::types::{SqlType, cast, parse_text};
 use crate::txn::{LockMode, WaitPolicy};
 use crate::types::Value;
 
@@ -55,289 +59,6 @@ impl Scope {
 }
 
 /// How a table's rows are found.
-#[derive(Clone, Debug)]
-pub enum Access {
-    Scan,
-    /// Every primary key column is fixed.
-    PkPoint(Vec<BExpr>),
-    /// A prefix of the primary key is fixed, the next column optionally bounded.
-    PkRange {
-        eq: Vec<BExpr>,
-        lower: Option<(BExpr, bool)>,
-        upper: Option<(BExpr, bool)>,
-    },
-    /// A secondary index, its leading columns fixed, the next optionally bounded.
-    Index {
-        index: IndexId,
-        name: String,
-        eq: Vec<BExpr>,
-        lower: Option<(BExpr, bool)>,
-        upper: Option<(BExpr, bool)>,
-    },
-}
-
-/// A row source.
-#[derive(Clone, Debug)]
-pub enum Source {
-    /// No FROM clause: one row with no columns.
-    Single,
-    Table {
-        table: Arc<TableSchema>,
-        access: Access,
-        alias: String,
-    },
-    System(SystemView),
-    Derived(Arc<SelectPlan>),
-    Series(Vec<BExpr>),
-    Join {
-        left: Box<Source>,
-        right: Box<Source>,
-        left_outer: bool,
-        on: Option<BExpr>,
-        right_width: usize,
-    },
-}
-
-/// ORDER BY term.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SortKey {
-    pub expr: BExpr,
-    pub desc: bool,
-    pub nulls_first: bool,
-}
-
-/// `FOR UPDATE` and friends.
-#[derive(Clone, Debug)]
-pub struct Locking {
-    pub mode: LockMode,
-    pub policy: WaitPolicy,
-    /// Which tables (by alias) to lock; empty = all.
-    pub of: Vec<String>,
-}
-
-/// GROUP BY keys and the aggregates computed per group.
-#[derive(Clone, Debug)]
-pub struct Grouping {
-    pub keys: Vec<BExpr>,
-    pub aggs: Vec<AggCall>,
-}
-
-/// A SELECT.
-#[derive(Clone, Debug)]
-pub struct SelectPlan {
-    pub source: Source,
-    pub source_width: usize,
-    pub filter: Option<BExpr>,
-    pub grouping: Option<Grouping>,
-    pub having: Option<BExpr>,
-    pub projection: Vec<BExpr>,
-    pub columns: Vec<(String, SqlType)>,
-    pub distinct: bool,
-    pub order_by: Vec<SortKey>,
-    pub limit: Option<BExpr>,
-    pub offset: Option<BExpr>,
-    pub locking: Option<Locking>,
-    /// Reads columns of an enclosing query (re-run per outer row).
-    pub correlated: bool,
-    /// UNION / EXCEPT / INTERSECT with further plans.
-    pub set_ops: Vec<(SetOp, bool, Arc<SelectPlan>)>,
-}
-
-impl SelectPlan {
-    /// Whether the plan's work is small and bounded: its rows come from no FROM clause,
-    /// primary-key or unique-index point lookups (joined among themselves) or system views, with no subquery,
-    /// set operation or generate_series. The server runs such SELECTs on the connection's own
-    /// task; anything that may run long goes to the blocking pool so it never holds up other
-    /// connections.
-    pub fn reads_few_rows(&self) -> bool {
-        fn source_ok<'a>(source: &'a Source, exprs: &mut Vec<&'a BExpr>) -> bool {
-            match source {
-                Source::Single | Source::System(_) => true,
-                Source::Table { access: Access::PkPoint(keys), .. } => {
-                    exprs.extend(keys);
-                    true
-                }
-                // Every column of a unique index fixed: at most one live row.
-                Source::Table {
-                    table,
-                    access: Access::Index { index, eq, lower: None, upper: None, .. },
-                    ..
-                } if table
-                    .indexes
-                    .iter()
-                    .any(|i| i.id == *index && i.unique && i.columns.len() == eq.len()) =>
-                {
-                    exprs.extend(eq);
-                    true
-                }
-                Source::Join { left, right, on, .. } => {
-                    exprs.extend(on);
-                    source_ok(left, exprs) && source_ok(right, exprs)
-                }
-                _ => false,
-            }
-        }
-        let mut exprs: Vec<&BExpr> = Vec::new();
-        if !self.set_ops.is_empty() || !source_ok(&self.source, &mut exprs) {
-            return false;
-        }
-        exprs.extend(&self.filter);
-        exprs.extend(&self.having);
-        exprs.extend(&self.projection);
-        exprs.extend(&self.limit);
-        exprs.extend(&self.offset);
-        exprs.extend(self.order_by.iter().map(|k| &k.expr));
-        if let Some(g) = &self.grouping {
-            exprs.extend(&g.keys);
-            exprs.extend(g.aggs.iter().flat_map(|a| &a.args));
-        }
-        !any_subquery(exprs)
-    }
-}
-
-/// Whether any of the expressions holds a subquery.
-fn any_subquery<'a>(exprs: impl IntoIterator<Item = &'a BExpr>) -> bool {
-    let mut subquery = false;
-    for e in exprs {
-        e.visit(&mut |node| {
-            subquery |= matches!(
-                node,
-                BExpr::InSubquery { .. } | BExpr::Exists { .. } | BExpr::Subquery { .. }
-            );
-        });
-    }
-    subquery
-}
-
-impl ModifyPlan {
-    /// Whether it changes at most one row, found by its whole primary key, with no subquery:
-    /// its only possible wait is for that row's lock, before anything is written (the server
-    /// may run it on an async task, see `Transaction::wait_as_task`).
-    /// An UPDATE of a primary key column does not qualify: it deletes the old key before it
-    /// may wait for the new one.
-    pub fn touches_one_row(&self) -> bool {
-        let Access::PkPoint(keys) = &self.access else { return false };
-        let mut assigned_columns = self.assignments.iter().flatten().map(|(c, _)| c);
-        if assigned_columns.any(|c| self.table.primary_key.contains(c)) {
-            return false;
-        }
-        let assigned = self.assignments.iter().flatten().map(|(_, e)| e);
-        let returned = self.returning.iter().flat_map(|(exprs, _)| exprs);
-        !any_subquery(keys.iter().chain(&self.filter).chain(assigned).chain(returned))
-    }
-}
-
-impl ModifyPlan {
-    /// Whether its answer is a bare row count of one row found by primary key: no
-    /// RETURNING, no filter beyond the key (so whichever committed version of the row it
-    /// meets, the row is written or, if the row is gone, the count shows that).
-    pub fn answers_with_count_only(&self) -> bool {
-        self.returning.is_none() && self.touches_one_row() && self.filter_tests_only_the_key()
-    }
-
-    /// Whether every condition of the WHERE clause is `key column = value` (the value not
-    /// from the row): every version of a row then passes it alike, its key being the same.
-    fn filter_tests_only_the_key(&self) -> bool {
-        let Some(filter) = &self.filter else { return true };
-        filter.clone().conjuncts().into_iter().all(|c| match c {
-            BExpr::Binary { op: BinOp::Eq, left, right, .. } => match (&*left, &*right) {
-                (BExpr::Column { level: 0, index, .. }, v)
-                | (v, BExpr::Column { level: 0, index, .. }) => {
-                    self.table.primary_key.contains(index) && !v.uses_current_row()
-                }
-                _ => false,
-            },
-            _ => false,
-        })
-    }
-}
-
-impl InsertPlan {
-    /// Whether it inserts one row of VALUES, without ON CONFLICT, subqueries or a sequence
-    /// it would draw from before a possible wait: its only possible waits are for the key's
-    /// (or a unique index key's) lock, before anything is written or drawn. The hidden row
-    /// id of a table without a primary key is drawn freely when the table has no unique
-    /// index: its fresh key is nobody else's, so such an insert never waits at all (and is
-    /// never run a second time).
-    pub fn inserts_one_row(&self) -> bool {
-        let InsertSource::Values(rows) = &self.source else { return false };
-        let [row] = rows.as_slice() else { return false };
-        let never_waits = self.table.hidden_key && !self.table.indexes.iter().any(|i| i.unique);
-        let draws_a_sequence = self.table.columns.iter().enumerate().any(|(i, c)| {
-            c.sequence.is_some() && !self.targets.contains(&i) && !(c.hidden && never_waits)
-        });
-        let returned = self.returning.iter().flat_map(|(exprs, _)| exprs);
-        let rules =
-            self.rules.defaults.iter().flatten().chain(self.rules.checks.iter().map(|(_, e)| e));
-        self.on_conflict.is_none()
-            && !draws_a_sequence
-            && !any_subquery(row.iter().flatten().chain(returned).chain(rules))
-    }
-}
-
-/// Plans compare by identity (expressions holding the same subquery are equal).
-impl PartialEq for SelectPlan {
-    fn eq(&self, other: &Self) -> bool {
-        std::ptr::eq(self, other)
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SetOp {
-    Union,
-    Except,
-    Intersect,
-}
-
-/// Column assignments: (column position, value).
-pub type Assignments = Vec<(usize, BExpr)>;
-
-/// RETURNING: expressions over the written row and the output columns.
-pub type Returning = (Vec<BExpr>, Vec<(String, SqlType)>);
-
-/// Rows to insert.
-#[derive(Clone, Debug)]
-pub enum InsertSource {
-    /// Per row, per target column: an expression or DEFAULT (`None`).
-    Values(Vec<Vec<Option<BExpr>>>),
-    Query(Arc<SelectPlan>),
-}
-
-/// ON CONFLICT.
-#[derive(Clone, Debug)]
-pub struct OnConflict {
-    /// DO UPDATE SET assignments (over `existing row ++ excluded row`) and its WHERE.
-    pub update: Option<(Assignments, Option<BExpr>)>,
-}
-
-/// Column rules checked on every written row.
-#[derive(Clone, Debug)]
-pub struct RowRules {
-    pub defaults: Vec<Option<BExpr>>,
-    pub checks: Vec<(String, BExpr)>,
-}
-
-#[derive(Clone, Debug)]
-pub struct InsertPlan {
-    pub table: Arc<TableSchema>,
-    pub targets: Vec<usize>,
-    pub source: InsertSource,
-    pub on_conflict: Option<OnConflict>,
-    pub rules: RowRules,
-    pub returning: Option<Returning>,
-}
-
-#[derive(Clone, Debug)]
-pub struct ModifyPlan {
-    pub table: Arc<TableSchema>,
-    pub access: Access,
-    pub filter: Option<BExpr>,
-    /// UPDATE assignments; `None` for DELETE.
-    pub assignments: Option<Vec<(usize, BExpr)>>,
-    pub rules: RowRules,
-    pub returning: Option<Returning>,
-}
-
 /// Binds names and types for one statement.
 pub struct Binder<'a> {
     pub schema: &'a Schema,
@@ -439,7 +160,7 @@ impl<'a> Binder<'a> {
                 }
                 _ => {
                     return Err(SqlError::new(
-                        "42702",
+                        SqlState::AmbiguousColumn,
                         format!("column reference \"{name}\" is ambiguous"),
                     ));
                 }
@@ -451,7 +172,7 @@ impl<'a> Binder<'a> {
             && !scope.cols.iter().any(|c| c.qualifier.as_deref() == Some(q))
         {
             return Err(SqlError::new(
-                "42P01",
+                SqlState::UndefinedTable,
                 format!("missing FROM-clause entry for table \"{q}\""),
             ));
         }
@@ -521,7 +242,7 @@ impl<'a> Binder<'a> {
                     let ty = inner.ty();
                     if !ty.is_numeric() && ty != SqlType::Unknown {
                         return Err(SqlError::new(
-                            "42883",
+                            SqlState::UndefinedFunction,
                             format!("operator does not exist: - {}", ty.name()),
                         ));
                     }
@@ -779,7 +500,7 @@ impl<'a> Binder<'a> {
         };
         if !compatible(l.ty()) || !compatible(r.ty()) {
             return Err(SqlError::new(
-                "42883",
+                SqlState::UndefinedFunction,
                 format!("operator does not exist: {} and {}", l.ty().name(), r.ty().name()),
             ));
         }
@@ -845,7 +566,7 @@ impl<'a> Binder<'a> {
         } else {
             if !operand_ty.is_numeric() {
                 return Err(SqlError::new(
-                    "42883",
+                    SqlState::UndefinedFunction,
                     format!("operator does not exist: {} {op} {}", l.ty().name(), r.ty().name()),
                 ));
             }
@@ -908,7 +629,7 @@ impl<'a> Binder<'a> {
         if let Some(func) = agg {
             let Some(aggs) = self.aggs.take() else {
                 return Err(SqlError::new(
-                    "42803",
+                    SqlState::GroupingError,
                     format!("aggregate functions are not allowed here ({name})"),
                 ));
             };
@@ -927,7 +648,7 @@ impl<'a> Binder<'a> {
                     SqlType::Float4 | SqlType::Float8 => SqlType::Float8,
                     t => {
                         return Err(SqlError::new(
-                            "42883",
+                            SqlState::UndefinedFunction,
                             format!("function sum({}) does not exist", t.name()),
                         ));
                     }
@@ -937,7 +658,7 @@ impl<'a> Binder<'a> {
                     t if t.is_numeric() => SqlType::Numeric(None),
                     t => {
                         return Err(SqlError::new(
-                            "42883",
+                            SqlState::UndefinedFunction,
                             format!("function avg({}) does not exist", t.name()),
                         ));
                     }
@@ -1021,7 +742,7 @@ impl<'a> Binder<'a> {
             "gen_random_uuid" | "uuid_generate_v4" => (Func::GenRandomUuid, SqlType::Uuid),
             _ => {
                 return Err(SqlError::new(
-                    "42883",
+                    SqlState::UndefinedFunction,
                     format!(
                         "function {name}({}) does not exist",
                         args.iter().map(|a| a.ty().name()).collect::<Vec<_>>().join(", ")
@@ -1179,7 +900,7 @@ impl<'a> Binder<'a> {
                     let n: usize = v.value.to_string().parse().unwrap_or(0);
                     if n == 0 || n > plan.columns.len() {
                         return Err(SqlError::new(
-                            "42P10",
+                            SqlState::InvalidColumnReference,
                             format!("ORDER BY position {n} is not in select list"),
                         ));
                     }
@@ -1301,7 +1022,7 @@ impl<'a> Binder<'a> {
                 if let Some(args) = args {
                     if table_name != "generate_series" {
                         return Err(SqlError::new(
-                            "42883",
+                            SqlState::UndefinedFunction,
                             format!("function {table_name} does not exist"),
                         ));
                     }
@@ -1317,7 +1038,7 @@ impl<'a> Binder<'a> {
                     }
                     if !(2..=3).contains(&bound.len()) {
                         return Err(SqlError::new(
-                            "42883",
+                            SqlState::UndefinedFunction,
                             "generate_series takes 2 or 3 arguments",
                         ));
                     }
@@ -1562,7 +1283,7 @@ impl<'a> Binder<'a> {
                     }
                     if !any {
                         return Err(SqlError::new(
-                            "42P01",
+                            SqlState::UndefinedTable,
                             format!("missing FROM-clause entry for table \"{q}\""),
                         ));
                     }
@@ -1596,7 +1317,7 @@ impl<'a> Binder<'a> {
                         let n: usize = v.value.to_string().parse().unwrap_or(0);
                         if n == 0 || n > projection.len() {
                             return Err(SqlError::new(
-                                "42P10",
+                                SqlState::InvalidColumnReference,
                                 format!("ORDER BY position {n} is not in select list"),
                             ));
                         }
@@ -1635,7 +1356,7 @@ impl<'a> Binder<'a> {
                             let n: usize = v.value.to_string().parse().unwrap_or(0);
                             projection.get(n.wrapping_sub(1)).cloned().ok_or_else(|| {
                                 SqlError::new(
-                                    "42P10",
+                                    SqlState::InvalidColumnReference,
                                     format!("GROUP BY position {n} is not in select list"),
                                 )
                             })?
@@ -1767,14 +1488,14 @@ impl<'a> Binder<'a> {
                 let i = table.column_index(&n).filter(|i| !table.columns[*i].hidden).ok_or_else(
                     || {
                         SqlError::new(
-                            "42703",
+                            SqlState::UndefinedColumn,
                             format!("column \"{n}\" of relation \"{table_name}\" does not exist"),
                         )
                     },
                 )?;
                 if t.contains(&i) {
                     return Err(SqlError::new(
-                        "42701",
+                        SqlState::DuplicateColumn,
                         format!("column \"{n}\" specified more than once"),
                     ));
                 }
@@ -1870,7 +1591,7 @@ impl<'a> Binder<'a> {
         let n = object_name(col);
         let i = table.column_index(&n).filter(|i| !table.columns[*i].hidden).ok_or_else(|| {
             SqlError::new(
-                "42703",
+                SqlState::UndefinedColumn,
                 format!("column \"{n}\" of relation \"{}\" does not exist", table.name),
             )
         })?;
@@ -1950,15 +1671,6 @@ impl<'a> Binder<'a> {
         Ok(ModifyPlan { table, access, filter, assignments, rules, returning })
     }
 }
-
-/// `FOR NO KEY UPDATE` / `FOR KEY SHARE`, which the parser does not know: the session rewrites
-/// them to `FOR UPDATE` / `FOR SHARE` and passes the real strength here.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LockOverride {
-    NoKeyUpdate,
-    KeyShare,
-}
-
 fn empty_query() -> ast::Query {
     ast::Query {
         with: None,
@@ -2081,7 +1793,7 @@ fn place_grouped(e: BExpr, keys: &[BExpr], nkeys: usize) -> Result<BExpr, SqlErr
         BExpr::AggRef(i, ty) => BExpr::Column { level: 0, index: nkeys + i, ty },
         BExpr::Column { level: 0, .. } => {
             return Err(SqlError::new(
-                "42803",
+                SqlState::GroupingError,
                 "column must appear in the GROUP BY clause or be used in an aggregate function",
             ));
         }
@@ -2137,105 +1849,4 @@ fn place_grouped(e: BExpr, keys: &[BExpr], nkeys: usize) -> Result<BExpr, SqlErr
         }
         other => other,
     })
-}
-
-/// Whether a key value of type `from` can look up a column of type `col` without changing
-/// meaning (same storage and ordering).
-fn key_compatible(col: SqlType, from: SqlType) -> bool {
-    (col.is_integer() && from.is_integer())
-        || (col.is_textual() && from.is_textual() && !matches!(col, SqlType::Char(_)))
-        || col == from
-        || from == SqlType::Unknown
-}
-
-/// Picks the access path of the first table of `source` (at row offset `offset`) from the
-/// WHERE clause's conjuncts of the form `column op value`, where value does not read the row.
-fn choose_access(source: &mut Source, filter: &BExpr, offset: usize) {
-    let (table, access) = match source {
-        Source::Table { table, access, .. } => (table.clone(), access),
-        Source::Join { left, .. } => return choose_access(left, filter, offset),
-        _ => return,
-    };
-    let width = table.columns.len();
-    // (column, op, value) triples
-    let mut terms: Vec<(usize, BinOp, BExpr)> = Vec::new();
-    for c in filter.clone().conjuncts() {
-        if let BExpr::Binary { op, left, right, operand_ty, .. } = c
-            && op.is_comparison()
-            && op != BinOp::NotEq
-        {
-            let (col, op, value) = match (*left, *right) {
-                (BExpr::Column { level: 0, index, ty }, v)
-                    if !v.uses_current_row() && (offset..offset + width).contains(&index) =>
-                {
-                    ((index - offset, ty), op, v)
-                }
-                (v, BExpr::Column { level: 0, index, ty })
-                    if !v.uses_current_row() && (offset..offset + width).contains(&index) =>
-                {
-                    ((index - offset, ty), op.flipped(), v)
-                }
-                _ => continue,
-            };
-            if !key_compatible(col.1, value.ty()) || !key_compatible(col.1, operand_ty) {
-                continue;
-            }
-            terms.push((col.0, op, value));
-        }
-    }
-    if terms.is_empty() {
-        return;
-    }
-    let eq_of = |col: usize| {
-        terms.iter().find(|(c, op, _)| *c == col && *op == BinOp::Eq).map(|t| t.2.clone())
-    };
-    let bound_of = |col: usize, ops: [BinOp; 2]| {
-        terms
-            .iter()
-            .find(|(c, op, _)| *c == col && ops.contains(op))
-            .map(|t| (t.2.clone(), t.1 == ops[1]))
-    };
-    // (eq prefix, lower, upper) over an ordered column list
-    let plan_for = |cols: &[usize]| {
-        let mut eq = Vec::new();
-        for &c in cols {
-            match eq_of(c) {
-                Some(v) => eq.push(v),
-                None => break,
-            }
-        }
-        let next = cols.get(eq.len()).copied();
-        let lower = next.and_then(|c| bound_of(c, [BinOp::Gt, BinOp::GtEq]));
-        let upper = next.and_then(|c| bound_of(c, [BinOp::Lt, BinOp::LtEq]));
-        (eq, lower, upper)
-    };
-    let (pk_eq, pk_lo, pk_hi) = plan_for(&table.primary_key);
-    if pk_eq.len() == table.primary_key.len() {
-        *access = Access::PkPoint(pk_eq);
-        return;
-    }
-    let mut best: Option<(usize, Access)> = None;
-    if !pk_eq.is_empty() || pk_lo.is_some() || pk_hi.is_some() {
-        let score = pk_eq.len() * 2 + 1;
-        best = Some((score, Access::PkRange { eq: pk_eq, lower: pk_lo, upper: pk_hi }));
-    }
-    for index in &table.indexes {
-        let (eq, lower, upper) = plan_for(&index.columns);
-        if eq.is_empty() && lower.is_none() && upper.is_none() {
-            continue;
-        }
-        let full_unique = index.unique && eq.len() == index.columns.len();
-        let score = eq.len() * 2
-            + usize::from(lower.is_some() || upper.is_some())
-            + if full_unique { 100 } else { 0 };
-        if best.as_ref().is_none_or(|(s, _)| score > *s) {
-            best = Some((
-                score,
-                Access::Index { index: index.id, name: index.name.clone(), eq, lower, upper },
-            ));
-        }
-    }
-    if let Some((_, a)) = best {
-        *access = a;
-    }
 }

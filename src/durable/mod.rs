@@ -1,5 +1,7 @@
-//! A durable engine: opening a data directory (lock, recovery), checkpoints, and the
-//! background checkpointer.
+//! The durable layer: a data directory under the core database. It owns the directory's lock,
+//! recovery (checkpoint, then the log), checkpoints and the background checkpointer, below the
+//! SQL layer: the catalog above it (the SQL schema, which is re-made from logged DDL text) is
+//! reached through the [`DurableCatalog`] trait, so this layer imports nothing of `sql`.
 //!
 //! DATA DIRECTORY. `LOCK` (held with an exclusive file lock while a process uses the
 //! directory), `wal/` (log segments, see `wal/log.rs`) and `checkpoint/` (the newest
@@ -21,20 +23,20 @@
 use std::collections::HashMap;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use super::engine::Engine;
 use crate::catalog::TableId;
 use crate::error::{Error, Result};
 use crate::txn::{CommitBatch, Database, DatabaseOptions};
 use crate::types::Value;
+use crate::wal::DdlRecord;
 use crate::wal::{
-    CheckpointMeta, CheckpointReader, CheckpointWriter, Log, LogOptions, OsStorage, Record,
-    Storage, read_latest_checkpoint,
+    CheckpointMeta, CheckpointReader, CheckpointWriter, Log, LogOptions, Record, Storage,
+    read_latest_checkpoint,
 };
 
 /// Settings of a durable engine.
@@ -57,6 +59,31 @@ impl Default for DurableOptions {
             database: DatabaseOptions::default(),
         }
     }
+}
+
+/// What the durable layer needs of the catalog above it (the SQL engine implements it).
+pub trait DurableCatalog: Send + Sync + 'static {
+    /// The core database the catalog's tables live in.
+    fn database(&self) -> &Database;
+    /// Recovery: re-runs a logged DDL record. A table it creates may get another id than it had
+    /// when logged; `ids` maps logged ids to current ones.
+    fn replay_ddl(&self, record: &DdlRecord, ids: &mut HashMap<TableId, TableId>) -> Result<()>;
+    /// Calls `f` with the catalog as a checkpoint persists it, under the catalog's read lock
+    /// (no DDL runs until `f` returns).
+    fn with_stable_catalog(&self, f: &mut dyn FnMut(&CatalogCut));
+    /// The serial columns: (table, column, the column's sequence).
+    fn serial_columns(&self) -> Vec<(TableId, usize, Arc<AtomicI64>)>;
+    /// The data directory's files, once recovery attached them.
+    fn data_files(&self) -> Option<Arc<DataFiles>>;
+}
+
+/// The catalog at one moment, as a checkpoint writes it.
+pub struct CatalogCut {
+    /// Every DDL record that shaped the catalog, in order, with the table ids of this process.
+    pub ddl_history: Vec<DdlRecord>,
+    pub tables: Vec<TableId>,
+    /// (table, column, the sequence's position)
+    pub sequences: Vec<(TableId, u32, i64)>,
 }
 
 /// The files of a data directory in use.
@@ -97,9 +124,9 @@ pub struct CheckpointReport {
     pub elapsed: Duration,
 }
 
-/// Opens (creating if needed) the data directory `dir` on the real file system, holding its
-/// lock, and recovers it.
-pub fn open(dir: &Path, options: DurableOptions) -> Result<(Arc<Engine>, RecoveryReport)> {
+/// Creates (if needed) and locks the data directory `dir` on the real file system; the lock
+/// is held while the returned file is open.
+pub fn lock_data_dir(dir: &Path) -> Result<std::fs::File> {
     std::fs::create_dir_all(dir).map_err(|e| Error::Io(format!("{}: {e}", dir.display())))?;
     let lock_path = dir.join("LOCK");
     let lock = std::fs::OpenOptions::new()
@@ -123,18 +150,22 @@ pub fn open(dir: &Path, options: DurableOptions) -> Result<(Arc<Engine>, Recover
     }
     let _ = lock.set_len(0);
     let _ = std::io::Write::write_all(&mut &lock, format!("{}\n", std::process::id()).as_bytes());
-    open_with(Arc::new(OsStorage), dir, options, Some(lock))
+    Ok(lock)
 }
 
-/// Opens and recovers a data directory on any storage (tests use a fault-injecting one).
-pub fn open_with(
+/// Recovers the data directory `dir` on `storage` into `catalog` (whose database and schema are
+/// empty): the newest checkpoint, then the log after it; attaches the log, and takes a
+/// checkpoint if anything was replayed. The caller attaches the files it returns to the
+/// catalog, then starts [`spawn_checkpointer`].
+pub fn recover<C: DurableCatalog>(
+    catalog: &Arc<C>,
     storage: Arc<dyn Storage>,
     dir: &Path,
-    options: DurableOptions,
+    options: &DurableOptions,
     lock: Option<std::fs::File>,
-) -> Result<(Arc<Engine>, RecoveryReport)> {
+) -> Result<(Arc<DataFiles>, RecoveryReport)> {
     let started = Instant::now();
-    let engine = Engine::new(Database::with_options(options.database.clone()));
+    let db = catalog.database();
     let mut report = RecoveryReport::default();
     let mut ids: HashMap<TableId, TableId> = HashMap::new();
     let map = |ids: &HashMap<TableId, TableId>, t: TableId| {
@@ -152,19 +183,19 @@ pub fn open_with(
     let mut sequences = Vec::new();
     if let Some(c) = &checkpoint {
         for ddl in &c.ddl {
-            engine.replay_ddl(ddl, &mut ids)?;
+            catalog.replay_ddl(ddl, &mut ids)?;
         }
         c.for_each_rows(&mut |table, rows| {
             let table = map(&ids, table)?;
             let writes = rows.into_iter().map(|(k, r)| (table, k, Some(r))).collect();
-            engine.db.replay_commit(&CommitBatch { txn: 0, commit_ts: meta.snapshot_ts, writes })
+            db.replay_commit(&CommitBatch { txn: 0, commit_ts: meta.snapshot_ts, writes })
         })?;
         for &(table, column, value) in &c.sequences {
             sequences.push((map(&ids, table)?, column, value));
         }
         report.checkpoint = Some((c.path.clone(), c.rows));
     }
-    engine.db.advance_commit_ts(meta.snapshot_ts);
+    db.advance_commit_ts(meta.snapshot_ts);
     let (log, replay) = Log::open(
         storage.clone(),
         &dir.join("wal"),
@@ -176,75 +207,71 @@ pub fn open_with(
                 for w in &mut batch.writes {
                     w.0 = map(&ids, w.0)?;
                 }
-                engine.db.replay_commit(&batch)
+                db.replay_commit(&batch)
             }
             Record::Ddl(_) if lsn < meta.ddl_from => Ok(()),
-            Record::Ddl(ddl) => engine.replay_ddl(&ddl, &mut ids),
+            Record::Ddl(ddl) => catalog.replay_ddl(&ddl, &mut ids),
         },
     )?;
     report.replayed = replay.applied;
     report.torn_tail = replay.torn_tail.clone();
-    restore_sequences(&engine, &sequences)?;
-    engine.db.attach_log(log.clone());
+    restore_sequences(&**catalog, &sequences)?;
+    db.attach_log(log.clone());
     let files = Arc::new(DataFiles {
         storage,
         dir: dir.to_path_buf(),
         checkpoint_lock: Mutex::new(CheckpointState::default()),
         _lock: lock,
     });
-    *engine.files.lock() = Some(files);
     let renumbered = ids.iter().any(|(a, b)| a != b);
     if report.replayed > 0 || renumbered || checkpoint.is_none() {
-        engine.checkpoint()?;
+        checkpoint_now(&**catalog, &files)?;
     }
     report.elapsed = started.elapsed();
-    spawn_checkpointer(Arc::downgrade(&engine), options);
-    Ok((engine, report))
+    Ok((files, report))
 }
 
 /// Sets each serial column's sequence to at least its checkpointed position and the largest
 /// value in the column, so no value of a committed row is handed out again.
-fn restore_sequences(engine: &Engine, saved: &[(TableId, u32, i64)]) -> Result<()> {
-    let schema = engine.schema.read();
-    for table in schema.tables.values() {
-        let serial: Vec<usize> =
-            (0..table.columns.len()).filter(|&c| table.columns[c].sequence.is_some()).collect();
-        if serial.is_empty() {
-            continue;
-        }
-        let mut txn = engine
-            .db
+fn restore_sequences(catalog: &dyn DurableCatalog, saved: &[(TableId, u32, i64)]) -> Result<()> {
+    let mut by_table: HashMap<TableId, Vec<(usize, Arc<AtomicI64>)>> = HashMap::new();
+    for (table, column, seq) in catalog.serial_columns() {
+        by_table.entry(table).or_default().push((column, seq));
+    }
+    for (table, serial) in by_table {
+        let mut txn = catalog
+            .database()
             .begin(crate::txn::TxnOptions::new(crate::txn::IsolationLevel::RepeatableRead));
-        let rows = txn.scan(table.id, (Bound::Unbounded, Bound::Unbounded))?;
+        let rows = txn.scan(table, (Bound::Unbounded, Bound::Unbounded))?;
         txn.rollback();
-        for &c in &serial {
+        for (c, seq) in &serial {
             let mut top = saved
                 .iter()
-                .filter(|(t, col, _)| *t == table.id && *col as usize == c)
+                .filter(|(t, col, _)| *t == table && *col as usize == *c)
                 .map(|(_, _, v)| *v)
                 .max()
                 .unwrap_or(0);
             for (_, row) in &rows {
-                if let Some(Value::Int(v)) = row.get(c) {
+                if let Some(Value::Int(v)) = row.get(*c) {
                     top = top.max(*v);
                 }
             }
-            let seq = table.columns[c].sequence.as_ref().expect("serial");
             seq.fetch_max(top, Ordering::SeqCst);
         }
     }
     Ok(())
 }
 
-fn spawn_checkpointer(engine: Weak<Engine>, options: DurableOptions) {
+/// Starts the background checkpointer: it runs while `catalog` lives and has data files.
+pub fn spawn_checkpointer<C: DurableCatalog>(catalog: Weak<C>, options: DurableOptions) {
     let tick = Duration::from_millis(200).min(options.checkpoint_interval);
     let _ = std::thread::Builder::new().name("isola-checkpointer".into()).spawn(move || {
         let mut last = Instant::now();
         loop {
             std::thread::sleep(tick);
-            let Some(engine) = engine.upgrade() else { return };
-            let Some(files) = engine.files.lock().clone() else { return };
-            let Some(log) = engine.db.log() else { return };
+            let Some(catalog) = catalog.upgrade() else { return };
+            let Some(files) = catalog.data_files() else { return };
+            let Some(log) = catalog.database().log() else { return };
             let stats = log.stats();
             let (bytes_at_last, records_at_last) = {
                 let s = files.checkpoint_lock.lock();
@@ -255,7 +282,7 @@ fn spawn_checkpointer(engine: Weak<Engine>, options: DurableOptions) {
                 || (last.elapsed() >= options.checkpoint_interval
                     && stats.records > records_at_last);
             if due && log.failure().is_none() {
-                match engine.checkpoint() {
+                match checkpoint_now(&*catalog, &files) {
                     Ok(_) => last = Instant::now(),
                     Err(e) => eprintln!("isola: checkpoint failed (will retry): {e}"),
                 }
@@ -264,61 +291,50 @@ fn spawn_checkpointer(engine: Weak<Engine>, options: DurableOptions) {
     });
 }
 
-impl Engine {
-    /// Writes a checkpoint now and removes the log it makes unnecessary.
-    pub fn checkpoint(&self) -> Result<CheckpointReport> {
-        let started = Instant::now();
-        let files = self.files.lock().clone().ok_or_else(|| {
-            Error::InvalidInput(
-                "CHECKPOINT needs a durable database (this one is in memory)".into(),
-            )
-        })?;
-        let log = self.db.log().ok_or_else(|| Error::Io("no log attached".into()))?;
-        let mut state = files.checkpoint_lock.lock();
-        let stats = log.stats();
-        let schema = self.schema.read();
-        let (mut txn, snapshot_ts, replay_from) = self.db.begin_checkpoint();
+/// Writes a checkpoint now and removes the log it makes unnecessary.
+pub fn checkpoint_now(catalog: &dyn DurableCatalog, files: &DataFiles) -> Result<CheckpointReport> {
+    let started = Instant::now();
+    let db = catalog.database();
+    let log = db.log().ok_or_else(|| Error::Io("no log attached".into()))?;
+    let mut state = files.checkpoint_lock.lock();
+    let stats = log.stats();
+    let mut taken = None;
+    catalog.with_stable_catalog(&mut |cut| {
+        let (txn, snapshot_ts, replay_from) = db.begin_checkpoint();
         let ddl_from = log.next_lsn();
-        let history = self.ddl_history.lock().clone();
-        let mut tables: Vec<TableId> = schema.tables.values().map(|t| t.id).collect();
+        let mut tables = cut.tables.clone();
         tables.sort();
-        let mut sequences = Vec::new();
-        for t in schema.tables.values() {
-            for (i, c) in t.columns.iter().enumerate() {
-                if let Some(seq) = &c.sequence {
-                    sequences.push((t.id, i as u32, seq.load(Ordering::SeqCst)));
-                }
-            }
-        }
-        drop(schema);
-        let meta = CheckpointMeta { snapshot_ts, replay_from, ddl_from };
-        let mut writer =
-            CheckpointWriter::begin(files.storage.clone(), &files.dir.join("checkpoint"), meta)?;
-        for ddl in &history {
-            writer.ddl(ddl)?;
-        }
-        for (table, column, value) in sequences {
-            writer.sequence(table, column, value)?;
-        }
-        for table in tables {
-            let mut from = Bound::Unbounded;
-            loop {
-                let rows = txn.scan_limited(table, (from, Bound::Unbounded), 4096)?;
-                let Some((last, _)) = rows.last() else { break };
-                from = Bound::Excluded(last.clone());
-                writer.rows(table, &rows)?;
-            }
-        }
-        txn.rollback();
-        let (path, rows) = writer.finish()?;
-        let removed_segments = log.remove_before(replay_from)?;
-        state.log_bytes_at_last = stats.bytes;
-        state.records_at_last = stats.records;
-        Ok(CheckpointReport { path, rows, removed_segments, elapsed: started.elapsed() })
+        taken = Some((
+            txn,
+            CheckpointMeta { snapshot_ts, replay_from, ddl_from },
+            cut.ddl_history.clone(),
+            tables,
+            cut.sequences.clone(),
+        ));
+    });
+    let (mut txn, meta, history, tables, sequences) = taken.expect("the catalog called back");
+    let replay_from = meta.replay_from;
+    let mut writer =
+        CheckpointWriter::begin(files.storage.clone(), &files.dir.join("checkpoint"), meta)?;
+    for ddl in &history {
+        writer.ddl(ddl)?;
     }
-
-    /// Whether this engine writes a log (not `--memory`).
-    pub fn is_durable(&self) -> bool {
-        self.files.lock().is_some()
+    for (table, column, value) in sequences {
+        writer.sequence(table, column, value)?;
     }
+    for table in tables {
+        let mut from = Bound::Unbounded;
+        loop {
+            let rows = txn.scan_limited(table, (from, Bound::Unbounded), 4096)?;
+            let Some((last, _)) = rows.last() else { break };
+            from = Bound::Excluded(last.clone());
+            writer.rows(table, &rows)?;
+        }
+    }
+    txn.rollback();
+    let (path, rows) = writer.finish()?;
+    let removed_segments = log.remove_before(replay_from)?;
+    state.log_bytes_at_last = stats.bytes;
+    state.records_at_last = stats.records;
+    Ok(CheckpointReport { path, rows, removed_segments, elapsed: started.elapsed() })
 }

@@ -1,345 +1,47 @@
-//! Bound expressions ([`BExpr`]) and their evaluation with SQL's three-valued logic.
+//! Expression evaluation with SQL's three-valued logic, behind [`EvalContext`] (what an
+//! expression may ask of the statement running it), so evaluation does not know the executor.
 //!
-//! A `BExpr` is resolved: column references are positions in the input row (or in an outer
-//! query's row, for correlated subqueries), parameters are numbered, every node knows its type.
 //! Invariants: evaluation never panics on any input; NULL propagates as in PostgreSQL (a
 //! comparison with NULL is NULL, `AND`/`OR` follow Kleene logic); integer overflow and division
 //! by zero are errors (22003, 22012), not wrap-arounds.
 
+use crate::error::SqlState;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
-use super::error::SqlError;
-use super::exec::ExecCtx;
-use super::plan::SelectPlan;
-use super::types::{SqlType, cast, format_text};
-use crate::types::Value;
+use crate::sql::error::SqlError;
+use crate::sql::plan::{AggCall, AggFunc, BExpr, BinOp, Func, SelectPlan};
+use crate::sql::types::{SqlType, cast, format_text};
+use crate::types::{Row, Value};
 
-/// A binary operator.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BinOp {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Mod,
-    Concat,
-    Eq,
-    NotEq,
-    Lt,
-    LtEq,
-    Gt,
-    GtEq,
-}
-
-impl BinOp {
-    pub fn is_comparison(self) -> bool {
-        matches!(self, BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq)
+/// What evaluating an expression may ask of the statement that runs it, beyond its row: the
+/// statement's parameters, the rows of enclosing queries, subqueries, and the session's
+/// identity and clock. The executor implements it.
+pub trait EvalContext {
+    /// Parameter `$index + 1` (NULL if not given).
+    fn param(&self, index: usize) -> Value;
+    /// Column `index` of the enclosing query `level` levels out (1: the nearest).
+    fn outer_column(&self, level: usize, index: usize) -> Value;
+    /// Runs a subquery for the current row.
+    fn run_subquery(
+        &mut self,
+        plan: &Arc<SelectPlan>,
+        row: &[Value],
+    ) -> Result<Arc<Vec<Row>>, SqlError>;
+    /// The statement's timestamp (microseconds since the epoch): `now()`.
+    fn statement_time(&self) -> i64;
+    /// A pseudo-random number (per statement stream).
+    fn random_u64(&mut self) -> u64;
+    fn random(&mut self) -> f64 {
+        (self.random_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
-
-    /// The operator with its operands swapped (`a < b` ⇔ `b > a`).
-    pub fn flipped(self) -> BinOp {
-        match self {
-            BinOp::Lt => BinOp::Gt,
-            BinOp::LtEq => BinOp::GtEq,
-            BinOp::Gt => BinOp::Lt,
-            BinOp::GtEq => BinOp::LtEq,
-            other => other,
-        }
-    }
-}
-
-/// A built-in scalar function.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Func {
-    Now,
-    CurrentDate,
-    Coalesce,
-    NullIf,
-    Greatest,
-    Least,
-    Lower,
-    Upper,
-    Length,
-    Substring,
-    Trim,
-    LTrim,
-    RTrim,
-    Concat,
-    Replace,
-    Abs,
-    Round,
-    Floor,
-    Ceil,
-    Random,
-    Version,
-    CurrentSchema,
-    CurrentDatabase,
-    CurrentUser,
-    BackendPid,
-    TxidCurrent,
-    /// Catalog helpers that answer a constant (pg_table_is_visible, has_table_privilege, ...).
-    ConstTrue,
-    ConstNull,
-    FormatType,
-    GenRandomUuid,
-}
-
-/// An aggregate function.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AggFunc {
-    CountStar,
-    Count,
-    Sum,
-    Avg,
-    Min,
-    Max,
-    BoolAnd,
-    BoolOr,
-    StringAgg,
-}
-
-/// One aggregate call of a grouped query.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AggCall {
-    pub func: AggFunc,
-    pub args: Vec<BExpr>,
-    pub distinct: bool,
-    pub ty: SqlType,
-}
-
-/// A bound expression.
-#[derive(Clone, Debug, PartialEq)]
-pub enum BExpr {
-    Const(Value, SqlType),
-    Param(usize, SqlType),
-    /// A column of the current row (`level` 0) or of the `level`-th enclosing query's row.
-    Column {
-        level: usize,
-        index: usize,
-        ty: SqlType,
-    },
-    Neg(Box<BExpr>, SqlType),
-    Binary {
-        op: BinOp,
-        left: Box<BExpr>,
-        right: Box<BExpr>,
-        operand_ty: SqlType,
-        ty: SqlType,
-    },
-    And(Box<BExpr>, Box<BExpr>),
-    Or(Box<BExpr>, Box<BExpr>),
-    Not(Box<BExpr>),
-    IsNull {
-        expr: Box<BExpr>,
-        negated: bool,
-    },
-    IsBool {
-        expr: Box<BExpr>,
-        value: bool,
-        negated: bool,
-    },
-    IsDistinct {
-        left: Box<BExpr>,
-        right: Box<BExpr>,
-        operand_ty: SqlType,
-        negated: bool,
-    },
-    Cast {
-        expr: Box<BExpr>,
-        to: SqlType,
-        explicit: bool,
-    },
-    Func {
-        func: Func,
-        args: Vec<BExpr>,
-        ty: SqlType,
-    },
-    Case {
-        operand: Option<Box<BExpr>>,
-        whens: Vec<(BExpr, BExpr)>,
-        otherwise: Option<Box<BExpr>>,
-        ty: SqlType,
-    },
-    InList {
-        expr: Box<BExpr>,
-        list: Vec<BExpr>,
-        operand_ty: SqlType,
-        negated: bool,
-    },
-    InSubquery {
-        expr: Box<BExpr>,
-        plan: Arc<SelectPlan>,
-        operand_ty: SqlType,
-        negated: bool,
-    },
-    Exists {
-        plan: Arc<SelectPlan>,
-        negated: bool,
-    },
-    Subquery {
-        plan: Arc<SelectPlan>,
-        ty: SqlType,
-    },
-    Like {
-        expr: Box<BExpr>,
-        pattern: Box<BExpr>,
-        negated: bool,
-        case_insensitive: bool,
-    },
-    /// The `i`-th aggregate's value (after grouping).
-    AggRef(usize, SqlType),
-    /// The `i`-th GROUP BY key's value (after grouping).
-    GroupRef(usize, SqlType),
-}
-
-impl BExpr {
-    pub fn ty(&self) -> SqlType {
-        match self {
-            BExpr::Const(_, t) | BExpr::Param(_, t) | BExpr::Neg(_, t) => *t,
-            BExpr::Column { ty, .. }
-            | BExpr::Binary { ty, .. }
-            | BExpr::Func { ty, .. }
-            | BExpr::Case { ty, .. }
-            | BExpr::Subquery { ty, .. } => *ty,
-            BExpr::AggRef(_, t) | BExpr::GroupRef(_, t) => *t,
-            BExpr::Cast { to, .. } => *to,
-            BExpr::And(..)
-            | BExpr::Or(..)
-            | BExpr::Not(_)
-            | BExpr::IsNull { .. }
-            | BExpr::IsBool { .. }
-            | BExpr::IsDistinct { .. }
-            | BExpr::InList { .. }
-            | BExpr::InSubquery { .. }
-            | BExpr::Exists { .. }
-            | BExpr::Like { .. } => SqlType::Bool,
-        }
-    }
-
-    /// Whether the expression reads a column of the current row (level 0).
-    pub fn uses_current_row(&self) -> bool {
-        let mut found = false;
-        self.visit(&mut |e| {
-            if matches!(e, BExpr::Column { level: 0, .. }) {
-                found = true;
-            }
-        });
-        found
-    }
-
-    /// Whether the expression reads columns of the current row only from `range`.
-    pub fn columns_within(&self, range: std::ops::Range<usize>) -> bool {
-        let mut ok = true;
-        self.visit(&mut |e| {
-            if let BExpr::Column { level: 0, index, .. } = e
-                && !range.contains(index)
-            {
-                ok = false;
-            }
-        });
-        ok
-    }
-
-    /// Calls `f` on this node and every sub-node (not into subquery plans).
-    pub fn visit(&self, f: &mut dyn FnMut(&BExpr)) {
-        f(self);
-        match self {
-            BExpr::Neg(e, _)
-            | BExpr::Not(e)
-            | BExpr::IsNull { expr: e, .. }
-            | BExpr::IsBool { expr: e, .. }
-            | BExpr::Cast { expr: e, .. }
-            | BExpr::InSubquery { expr: e, .. } => e.visit(f),
-            BExpr::Binary { left, right, .. }
-            | BExpr::IsDistinct { left, right, .. }
-            | BExpr::And(left, right)
-            | BExpr::Or(left, right)
-            | BExpr::Like { expr: left, pattern: right, .. } => {
-                left.visit(f);
-                right.visit(f);
-            }
-            BExpr::Func { args, .. } => args.iter().for_each(|a| a.visit(f)),
-            BExpr::Case { operand, whens, otherwise, .. } => {
-                if let Some(o) = operand {
-                    o.visit(f);
-                }
-                for (w, t) in whens {
-                    w.visit(f);
-                    t.visit(f);
-                }
-                if let Some(o) = otherwise {
-                    o.visit(f);
-                }
-            }
-            BExpr::InList { expr, list, .. } => {
-                expr.visit(f);
-                list.iter().for_each(|a| a.visit(f));
-            }
-            _ => {}
-        }
-    }
-
-    /// Shifts level-0 column positions by `offset` (used when a row is placed after others).
-    pub fn shift_columns(&mut self, offset: usize) {
-        self.visit_mut(&mut |e| {
-            if let BExpr::Column { level: 0, index, .. } = e {
-                *index += offset;
-            }
-        });
-    }
-
-    fn visit_mut(&mut self, f: &mut dyn FnMut(&mut BExpr)) {
-        f(self);
-        match self {
-            BExpr::Neg(e, _)
-            | BExpr::Not(e)
-            | BExpr::IsNull { expr: e, .. }
-            | BExpr::IsBool { expr: e, .. }
-            | BExpr::Cast { expr: e, .. }
-            | BExpr::InSubquery { expr: e, .. } => e.visit_mut(f),
-            BExpr::Binary { left, right, .. }
-            | BExpr::IsDistinct { left, right, .. }
-            | BExpr::And(left, right)
-            | BExpr::Or(left, right)
-            | BExpr::Like { expr: left, pattern: right, .. } => {
-                left.visit_mut(f);
-                right.visit_mut(f);
-            }
-            BExpr::Func { args, .. } => args.iter_mut().for_each(|a| a.visit_mut(f)),
-            BExpr::Case { operand, whens, otherwise, .. } => {
-                if let Some(o) = operand {
-                    o.visit_mut(f);
-                }
-                for (w, t) in whens {
-                    w.visit_mut(f);
-                    t.visit_mut(f);
-                }
-                if let Some(o) = otherwise {
-                    o.visit_mut(f);
-                }
-            }
-            BExpr::InList { expr, list, .. } => {
-                expr.visit_mut(f);
-                list.iter_mut().for_each(|a| a.visit_mut(f));
-            }
-            _ => {}
-        }
-    }
-
-    /// Splits a conjunction into its terms.
-    pub fn conjuncts(self) -> Vec<BExpr> {
-        match self {
-            BExpr::And(a, b) => {
-                let mut v = a.conjuncts();
-                v.extend(b.conjuncts());
-                v
-            }
-            other => vec![other],
-        }
-    }
+    fn database(&self) -> &str;
+    fn user(&self) -> &str;
+    fn session_id(&self) -> u32;
+    /// The running transaction's id (0 if none).
+    fn txn_id(&self) -> u64;
 }
 
 /// A boolean as SQL sees it: true, false or unknown (NULL).
@@ -399,11 +101,11 @@ fn coerce_for(v: Value, ty: SqlType) -> Result<Value, SqlError> {
 }
 
 fn overflow(ty: SqlType) -> SqlError {
-    SqlError::new("22003", format!("{} out of range", ty.name()))
+    SqlError::new(SqlState::NumericValueOutOfRange, format!("{} out of range", ty.name()))
 }
 
 fn division_by_zero() -> SqlError {
-    SqlError::new("22012", "division by zero")
+    SqlError::new(SqlState::DivisionByZero, "division by zero")
 }
 
 fn check_range(i: i64, ty: SqlType) -> Result<Value, SqlError> {
@@ -435,7 +137,10 @@ fn arithmetic(
         return match op {
             BinOp::Add => Ok(Value::Int(x + y)),
             BinOp::Sub => Ok(Value::Int(x - y)),
-            _ => Err(SqlError::new("42883", "operator does not exist for type date")),
+            _ => Err(SqlError::new(
+                SqlState::UndefinedFunction,
+                "operator does not exist for type date",
+            )),
         };
     }
     let a = coerce_for(a, operand_ty)?;
@@ -474,7 +179,12 @@ fn arithmetic(
                     x / y
                 }
                 BinOp::Mod => x % y,
-                _ => return Err(SqlError::new("42883", "operator does not exist")),
+                _ => {
+                    return Err(SqlError::new(
+                        SqlState::UndefinedFunction,
+                        "operator does not exist",
+                    ));
+                }
             };
             Ok(Value::Float(r))
         }
@@ -502,10 +212,12 @@ fn arithmetic(
                 }
                 _ => None,
             };
-            r.map(Value::Numeric).ok_or_else(|| SqlError::new("22003", "numeric field overflow"))
+            r.map(Value::Numeric).ok_or_else(|| {
+                SqlError::new(SqlState::NumericValueOutOfRange, "numeric field overflow")
+            })
         }
         (x, _) => Err(SqlError::new(
-            "42883",
+            SqlState::UndefinedFunction,
             format!("operator does not exist: {} {:?}", operand_ty.name(), x),
         )),
     }
@@ -532,30 +244,37 @@ pub fn like_match(s: &str, pattern: &str, case_insensitive: bool) -> bool {
 
 impl BExpr {
     /// Evaluates against `row` (level 0) and the enclosing queries' rows in `ctx`.
-    pub fn eval(&self, row: &[Value], ctx: &mut ExecCtx) -> Result<Value, SqlError> {
+    pub fn eval<C: EvalContext + ?Sized>(
+        &self,
+        row: &[Value],
+        ctx: &mut C,
+    ) -> Result<Value, SqlError> {
         Ok(match self {
             BExpr::Const(v, _) => v.clone(),
-            BExpr::Param(i, _) => ctx.params.get(*i).cloned().unwrap_or(Value::Null),
+            BExpr::Param(i, _) => ctx.param(*i),
             BExpr::Column { level: 0, index, .. } => {
                 row.get(*index).cloned().unwrap_or(Value::Null)
             }
-            BExpr::Column { level, index, .. } => ctx
-                .outer
-                .get(ctx.outer.len().wrapping_sub(*level))
-                .and_then(|r| r.get(*index))
-                .cloned()
-                .unwrap_or(Value::Null),
+            BExpr::Column { level, index, .. } => ctx.outer_column(*level, *index),
             BExpr::AggRef(i, _) | BExpr::GroupRef(i, _) => {
                 // after grouping, the row is [group keys..., aggregates...]; the planner
                 // rewrote these into Column references, so reaching here is a planner slip
-                return Err(SqlError::new("XX000", format!("unplaced aggregate reference {i}")));
+                return Err(SqlError::new(
+                    SqlState::InternalError,
+                    format!("unplaced aggregate reference {i}"),
+                ));
             }
             BExpr::Neg(e, ty) => match e.eval(row, ctx)? {
                 Value::Null => Value::Null,
                 Value::Int(i) => check_range(i.checked_neg().ok_or_else(|| overflow(*ty))?, *ty)?,
                 Value::Float(f) => Value::Float(-f),
                 Value::Numeric(d) => Value::Numeric(-d),
-                other => return Err(SqlError::new("42883", format!("cannot negate {other}"))),
+                other => {
+                    return Err(SqlError::new(
+                        SqlState::UndefinedFunction,
+                        format!("cannot negate {other}"),
+                    ));
+                }
             },
             BExpr::Binary { op, left, right, operand_ty, ty } => {
                 let a = left.eval(row, ctx)?;
@@ -674,7 +393,7 @@ impl BExpr {
                     1 => rows[0][0].clone(),
                     _ => {
                         return Err(SqlError::new(
-                            "21000",
+                            SqlState::CardinalityViolation,
                             "more than one row returned by a subquery used as an expression",
                         ));
                     }
@@ -694,7 +413,11 @@ impl BExpr {
     }
 
     /// Evaluates a predicate: true only if the value is TRUE (NULL and FALSE reject).
-    pub fn holds(&self, row: &[Value], ctx: &mut ExecCtx) -> Result<bool, SqlError> {
+    pub fn holds<C: EvalContext + ?Sized>(
+        &self,
+        row: &[Value],
+        ctx: &mut C,
+    ) -> Result<bool, SqlError> {
         Ok(truth(&self.eval(row, ctx)?) == Some(true))
     }
 }
@@ -719,12 +442,12 @@ fn in_values<'a>(
     Ok(if saw_null { Value::Null } else { Value::Bool(negated) })
 }
 
-fn eval_func(
+fn eval_func<C: EvalContext + ?Sized>(
     func: Func,
     args: &[BExpr],
     ty: SqlType,
     row: &[Value],
-    ctx: &mut ExecCtx,
+    ctx: &mut C,
 ) -> Result<Value, SqlError> {
     let mut vals = Vec::with_capacity(args.len());
     // COALESCE evaluates lazily
@@ -755,8 +478,8 @@ fn eval_func(
         return Ok(Value::Null);
     }
     Ok(match func {
-        Func::Now => Value::Int(ctx.statement_time),
-        Func::CurrentDate => Value::Int(ctx.statement_time.div_euclid(86_400_000_000)),
+        Func::Now => Value::Int(ctx.statement_time()),
+        Func::CurrentDate => Value::Int(ctx.statement_time().div_euclid(86_400_000_000)),
         Func::Coalesce => unreachable!("handled above"),
         Func::NullIf => {
             let t = SqlType::unify(args[0].ty(), args[1].ty());
@@ -801,7 +524,10 @@ fn eval_func(
             if let Some(l) = len
                 && l < 0
             {
-                return Err(SqlError::new("22011", "negative substring length not allowed"));
+                return Err(SqlError::new(
+                    SqlState::SubstringError,
+                    "negative substring length not allowed",
+                ));
             }
             let end = len.map_or(i64::MAX, |l| start.saturating_add(l));
             let from = start.max(1) as usize - 1;
@@ -863,17 +589,17 @@ fn eval_func(
             }
         }
         Func::Random => Value::Float(ctx.random()),
-        Func::Version => Value::Text(super::server_version_string()),
+        Func::Version => Value::Text(crate::sql::server_version_string()),
         Func::CurrentSchema => Value::Text("public".into()),
-        Func::CurrentDatabase => Value::Text(ctx.database.clone()),
-        Func::CurrentUser => Value::Text(ctx.user.clone()),
-        Func::BackendPid => Value::Int(ctx.session_id as i64),
+        Func::CurrentDatabase => Value::Text(ctx.database().to_string()),
+        Func::CurrentUser => Value::Text(ctx.user().to_string()),
+        Func::BackendPid => Value::Int(ctx.session_id() as i64),
         Func::TxidCurrent => Value::Int(ctx.txn_id() as i64),
         Func::ConstTrue => Value::Bool(true),
         Func::ConstNull => Value::Null,
         Func::FormatType => {
             let oid = vals[0].as_int().unwrap_or(0);
-            Value::Text(super::system::type_name_of_oid(oid))
+            Value::Text(crate::sql::system::type_name_of_oid(oid))
         }
         Func::GenRandomUuid => {
             let a = ctx.random_u64();

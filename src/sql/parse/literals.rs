@@ -15,8 +15,8 @@
 //! positions, LIMIT, OFFSET, FETCH, type modifiers in CAST). The session also checks that the
 //! shape plans to the same result columns as the text itself before it trusts the shape.
 
-use super::plan::number_literal;
-use super::types::SqlType;
+use crate::sql::plan::number_literal;
+use crate::sql::types::SqlType;
 
 /// A literal taken out of a statement text.
 #[derive(Clone, Debug, PartialEq, Eq)]

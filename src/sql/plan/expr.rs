@@ -1,0 +1,336 @@
+//! Bound expressions ([`BExpr`]): what the binder makes of an expression, and what the
+//! executor evaluates (`sql::exec::eval`).
+//!
+//! A `BExpr` is resolved: column references are positions in the input row (or in an outer
+//! query's row, for correlated subqueries), parameters are numbered, every node knows its type.
+
+use std::sync::Arc;
+
+use crate::sql::plan::SelectPlan;
+use crate::sql::types::SqlType;
+use crate::types::Value;
+
+/// A binary operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Concat,
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+}
+
+impl BinOp {
+    pub fn is_comparison(self) -> bool {
+        matches!(self, BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq)
+    }
+
+    /// The operator with its operands swapped (`a < b` ⇔ `b > a`).
+    pub fn flipped(self) -> BinOp {
+        match self {
+            BinOp::Lt => BinOp::Gt,
+            BinOp::LtEq => BinOp::GtEq,
+            BinOp::Gt => BinOp::Lt,
+            BinOp::GtEq => BinOp::LtEq,
+            other => other,
+        }
+    }
+}
+
+/// A built-in scalar function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Func {
+    Now,
+    CurrentDate,
+    Coalesce,
+    NullIf,
+    Greatest,
+    Least,
+    Lower,
+    Upper,
+    Length,
+    Substring,
+    Trim,
+    LTrim,
+    RTrim,
+    Concat,
+    Replace,
+    Abs,
+    Round,
+    Floor,
+    Ceil,
+    Random,
+    Version,
+    CurrentSchema,
+    CurrentDatabase,
+    CurrentUser,
+    BackendPid,
+    TxidCurrent,
+    /// Catalog helpers that answer a constant (pg_table_is_visible, has_table_privilege, ...).
+    ConstTrue,
+    ConstNull,
+    FormatType,
+    GenRandomUuid,
+}
+
+/// An aggregate function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AggFunc {
+    CountStar,
+    Count,
+    Sum,
+    Avg,
+    Min,
+    Max,
+    BoolAnd,
+    BoolOr,
+    StringAgg,
+}
+
+/// One aggregate call of a grouped query.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AggCall {
+    pub func: AggFunc,
+    pub args: Vec<BExpr>,
+    pub distinct: bool,
+    pub ty: SqlType,
+}
+
+/// A bound expression.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BExpr {
+    Const(Value, SqlType),
+    Param(usize, SqlType),
+    /// A column of the current row (`level` 0) or of the `level`-th enclosing query's row.
+    Column {
+        level: usize,
+        index: usize,
+        ty: SqlType,
+    },
+    Neg(Box<BExpr>, SqlType),
+    Binary {
+        op: BinOp,
+        left: Box<BExpr>,
+        right: Box<BExpr>,
+        operand_ty: SqlType,
+        ty: SqlType,
+    },
+    And(Box<BExpr>, Box<BExpr>),
+    Or(Box<BExpr>, Box<BExpr>),
+    Not(Box<BExpr>),
+    IsNull {
+        expr: Box<BExpr>,
+        negated: bool,
+    },
+    IsBool {
+        expr: Box<BExpr>,
+        value: bool,
+        negated: bool,
+    },
+    IsDistinct {
+        left: Box<BExpr>,
+        right: Box<BExpr>,
+        operand_ty: SqlType,
+        negated: bool,
+    },
+    Cast {
+        expr: Box<BExpr>,
+        to: SqlType,
+        explicit: bool,
+    },
+    Func {
+        func: Func,
+        args: Vec<BExpr>,
+        ty: SqlType,
+    },
+    Case {
+        operand: Option<Box<BExpr>>,
+        whens: Vec<(BExpr, BExpr)>,
+        otherwise: Option<Box<BExpr>>,
+        ty: SqlType,
+    },
+    InList {
+        expr: Box<BExpr>,
+        list: Vec<BExpr>,
+        operand_ty: SqlType,
+        negated: bool,
+    },
+    InSubquery {
+        expr: Box<BExpr>,
+        plan: Arc<SelectPlan>,
+        operand_ty: SqlType,
+        negated: bool,
+    },
+    Exists {
+        plan: Arc<SelectPlan>,
+        negated: bool,
+    },
+    Subquery {
+        plan: Arc<SelectPlan>,
+        ty: SqlType,
+    },
+    Like {
+        expr: Box<BExpr>,
+        pattern: Box<BExpr>,
+        negated: bool,
+        case_insensitive: bool,
+    },
+    /// The `i`-th aggregate's value (after grouping).
+    AggRef(usize, SqlType),
+    /// The `i`-th GROUP BY key's value (after grouping).
+    GroupRef(usize, SqlType),
+}
+
+impl BExpr {
+    pub fn ty(&self) -> SqlType {
+        match self {
+            BExpr::Const(_, t) | BExpr::Param(_, t) | BExpr::Neg(_, t) => *t,
+            BExpr::Column { ty, .. }
+            | BExpr::Binary { ty, .. }
+            | BExpr::Func { ty, .. }
+            | BExpr::Case { ty, .. }
+            | BExpr::Subquery { ty, .. } => *ty,
+            BExpr::AggRef(_, t) | BExpr::GroupRef(_, t) => *t,
+            BExpr::Cast { to, .. } => *to,
+            BExpr::And(..)
+            | BExpr::Or(..)
+            | BExpr::Not(_)
+            | BExpr::IsNull { .. }
+            | BExpr::IsBool { .. }
+            | BExpr::IsDistinct { .. }
+            | BExpr::InList { .. }
+            | BExpr::InSubquery { .. }
+            | BExpr::Exists { .. }
+            | BExpr::Like { .. } => SqlType::Bool,
+        }
+    }
+
+    /// Whether the expression reads a column of the current row (level 0).
+    pub fn uses_current_row(&self) -> bool {
+        let mut found = false;
+        self.visit(&mut |e| {
+            if matches!(e, BExpr::Column { level: 0, .. }) {
+                found = true;
+            }
+        });
+        found
+    }
+
+    /// Whether the expression reads columns of the current row only from `range`.
+    pub fn columns_within(&self, range: std::ops::Range<usize>) -> bool {
+        let mut ok = true;
+        self.visit(&mut |e| {
+            if let BExpr::Column { level: 0, index, .. } = e
+                && !range.contains(index)
+            {
+                ok = false;
+            }
+        });
+        ok
+    }
+
+    /// Calls `f` on this node and every sub-node (not into subquery plans).
+    pub fn visit(&self, f: &mut dyn FnMut(&BExpr)) {
+        f(self);
+        match self {
+            BExpr::Neg(e, _)
+            | BExpr::Not(e)
+            | BExpr::IsNull { expr: e, .. }
+            | BExpr::IsBool { expr: e, .. }
+            | BExpr::Cast { expr: e, .. }
+            | BExpr::InSubquery { expr: e, .. } => e.visit(f),
+            BExpr::Binary { left, right, .. }
+            | BExpr::IsDistinct { left, right, .. }
+            | BExpr::And(left, right)
+            | BExpr::Or(left, right)
+            | BExpr::Like { expr: left, pattern: right, .. } => {
+                left.visit(f);
+                right.visit(f);
+            }
+            BExpr::Func { args, .. } => args.iter().for_each(|a| a.visit(f)),
+            BExpr::Case { operand, whens, otherwise, .. } => {
+                if let Some(o) = operand {
+                    o.visit(f);
+                }
+                for (w, t) in whens {
+                    w.visit(f);
+                    t.visit(f);
+                }
+                if let Some(o) = otherwise {
+                    o.visit(f);
+                }
+            }
+            BExpr::InList { expr, list, .. } => {
+                expr.visit(f);
+                list.iter().for_each(|a| a.visit(f));
+            }
+            _ => {}
+        }
+    }
+
+    /// Shifts level-0 column positions by `offset` (used when a row is placed after others).
+    pub fn shift_columns(&mut self, offset: usize) {
+        self.visit_mut(&mut |e| {
+            if let BExpr::Column { level: 0, index, .. } = e {
+                *index += offset;
+            }
+        });
+    }
+
+    fn visit_mut(&mut self, f: &mut dyn FnMut(&mut BExpr)) {
+        f(self);
+        match self {
+            BExpr::Neg(e, _)
+            | BExpr::Not(e)
+            | BExpr::IsNull { expr: e, .. }
+            | BExpr::IsBool { expr: e, .. }
+            | BExpr::Cast { expr: e, .. }
+            | BExpr::InSubquery { expr: e, .. } => e.visit_mut(f),
+            BExpr::Binary { left, right, .. }
+            | BExpr::IsDistinct { left, right, .. }
+            | BExpr::And(left, right)
+            | BExpr::Or(left, right)
+            | BExpr::Like { expr: left, pattern: right, .. } => {
+                left.visit_mut(f);
+                right.visit_mut(f);
+            }
+            BExpr::Func { args, .. } => args.iter_mut().for_each(|a| a.visit_mut(f)),
+            BExpr::Case { operand, whens, otherwise, .. } => {
+                if let Some(o) = operand {
+                    o.visit_mut(f);
+                }
+                for (w, t) in whens {
+                    w.visit_mut(f);
+                    t.visit_mut(f);
+                }
+                if let Some(o) = otherwise {
+                    o.visit_mut(f);
+                }
+            }
+            BExpr::InList { expr, list, .. } => {
+                expr.visit_mut(f);
+                list.iter_mut().for_each(|a| a.visit_mut(f));
+            }
+            _ => {}
+        }
+    }
+
+    /// Splits a conjunction into its terms.
+    pub fn conjuncts(self) -> Vec<BExpr> {
+        match self {
+            BExpr::And(a, b) => {
+                let mut v = a.conjuncts();
+                v.extend(b.conjuncts());
+                v
+            }
+            other => vec![other],
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Session settings: their names and defaults, and how their values read.
+
+use crate::error::SqlState;
+use std::time::Duration;
+
+use crate::sql::error::SqlError;
+use crate::txn::IsolationLevel;
+
+pub const SETTINGS: &[(&str, &str)] = &[
+    ("application_name", ""),
+    ("client_encoding", "UTF8"),
+    ("client_min_messages", "notice"),
+    ("datestyle", "ISO, MDY"),
+    ("default_transaction_deferrable", "off"),
+    ("default_transaction_isolation", "read committed"),
+    ("default_transaction_read_only", "off"),
+    ("extra_float_digits", "1"),
+    ("idle_in_transaction_session_timeout", "0"),
+    ("integer_datetimes", "on"),
+    ("intervalstyle", "postgres"),
+    ("lock_timeout", "0"),
+    ("max_identifier_length", "63"),
+    ("search_path", "\"$user\", public"),
+    ("server_encoding", "UTF8"),
+    ("server_version", crate::sql::SERVER_VERSION),
+    ("server_version_num", "150000"),
+    ("standard_conforming_strings", "on"),
+    ("statement_timeout", "0"),
+    ("synchronous_commit", "on"),
+    ("timezone", "UTC"),
+    ("transaction_deferrable", "off"),
+    ("transaction_isolation", "read committed"),
+    ("transaction_read_only", "off"),
+    ("bytea_output", "hex"),
+    ("jit", "off"),
+    ("row_security", "on"),
+];
+
+pub fn level_from(s: &str) -> Option<IsolationLevel> {
+    match s.trim().trim_matches('\'').to_lowercase().replace('_', " ").as_str() {
+        "read uncommitted" => Some(IsolationLevel::ReadUncommitted),
+        "read committed" => Some(IsolationLevel::ReadCommitted),
+        "repeatable read" => Some(IsolationLevel::RepeatableRead),
+        "serializable" => Some(IsolationLevel::Serializable),
+        _ => None,
+    }
+}
+
+/// Parses a duration setting (`0`, `250`, `'1s'`, `'100ms'`, `'2min'`); milliseconds by default.
+pub fn parse_duration(v: &str) -> Result<Option<Duration>, SqlError> {
+    let v = v.trim().trim_matches('\'').trim();
+    let split = v.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: f64 = num.parse().map_err(|_| {
+        SqlError::new(
+            SqlState::InvalidParameterValue,
+            format!("invalid value for a duration: \"{v}\""),
+        )
+    })?;
+    let ms = match unit.trim() {
+        "" | "ms" => n,
+        "s" => n * 1000.0,
+        "min" => n * 60_000.0,
+        "h" => n * 3_600_000.0,
+        "us" => n / 1000.0,
+        other => {
+            return Err(SqlError::new(
+                SqlState::InvalidParameterValue,
+                format!("invalid unit \"{other}\" for a duration"),
+            ));
+        }
+    };
+    Ok((ms > 0.0).then(|| Duration::from_micros((ms * 1000.0) as u64)))
+}
