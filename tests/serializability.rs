@@ -173,7 +173,10 @@ fn history(seed: u64, level: IsolationLevel) -> (Vec<Vec<Observed>>, BTreeMap<i6
                     if trace {
                         eprintln!("T{id}: {op:?} -> {e}");
                     }
-                    assert!(["40001", "40P01", "55P03", "23505"].contains(&e.sqlstate().code()), "{e}");
+                    assert!(
+                        ["40001", "40P01", "55P03", "23505"].contains(&e.sqlstate().code()),
+                        "{e}"
+                    );
                     txns[i].take().unwrap().rollback();
                 }
             },

@@ -52,6 +52,7 @@ use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use super::Shared;
 use super::batch::Deferred;
 use super::security::Credentials;
+use crate::sql::session::{Job, Next, Ran, Request};
 use crate::sql::types::{decode_binary, encode_binary, format_text, parse_text};
 use crate::sql::{LockWaitPoll, Outcome, Prepared, Session, SqlError, SqlType, Tried, TxStatus};
 use crate::types::{Row, Value};
@@ -218,36 +219,10 @@ impl Connection {
         &self,
         f: impl FnOnce(&mut Session) -> T + Send + 'static,
     ) -> PgWireResult<T> {
-        self.with_session_maybe_inline(false, f).await
-    }
-
-    /// Runs `f` on the session: here, on the connection's task, when `runs_inline` says the
-    /// statement cannot block (and no safe-snapshot wait is possible); otherwise on the blocking
-    /// pool, so a lock wait or a commit's fsync never stalls the runtime's worker threads.
-    /// Afterwards, arms the idle-in-transaction timer if the session is left in a block.
-    async fn with_session_maybe_inline<T: Send + 'static>(
-        &self,
-        never_waits: bool,
-        f: impl FnOnce(&mut Session) -> T + Send + 'static,
-    ) -> PgWireResult<T> {
-        let generation = self.activity.fetch_add(1, Ordering::SeqCst) + 1;
-        if never_waits {
-            let mut guard = self.session.lock();
-            let s = guard.as_mut().ok_or_else(session_gone)?;
-            if !s.may_wait_for_snapshot() {
-                let out = f(s);
-                let idle_limit = s.idle_in_transaction_timeout();
-                drop(guard);
-                self.arm_idle_timer(generation, idle_limit);
-                return Ok(out);
-            }
-        }
         let session = self.session.clone();
-        let (out, idle_limit) = tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
             let mut guard = session.lock();
-            let s = guard.as_mut().ok_or_else(session_gone)?;
-            let out = f(s);
-            Ok::<_, PgWireError>((out, s.idle_in_transaction_timeout()))
+            Ok(f(guard.as_mut().ok_or_else(session_gone)?))
         })
         .await
         .map_err(|e| {
@@ -255,50 +230,74 @@ impl Connection {
                 SqlState::InternalError,
                 format!("statement task failed: {e}"),
             ))
-        })??;
-        self.arm_idle_timer(generation, idle_limit);
-        Ok(out)
+        })?
+    }
+
+    /// The one path of a request, for both protocols: the session decides where it runs
+    /// ([`Session::begin`]; a short one has run by then), it runs there, then the idle timer is
+    /// armed and the answers wait until what they met is durable.
+    async fn run(&self, request: Request) -> PgWireResult<Ran> {
+        let generation = self.activity.fetch_add(1, Ordering::SeqCst) + 1;
+        let next = self.session.lock().as_mut().ok_or_else(session_gone)?.begin(request);
+        let ran = match next {
+            Next::Ran(ran) => ran,
+            Next::Commit => self.commit().await?,
+            Next::AsTask(p, values) => match self.run_as_task(&p, &values).await? {
+                Some(ran) => ran,
+                None => self.with_session(move |s| s.run(Job::One(p, values))).await?,
+            },
+            Next::Blocking(job) => self.with_session(move |s| s.run(job)).await?,
+        };
+        Ok(self.finish(generation, ran).await)
+    }
+
+    /// After a request ran: arms the idle-in-transaction timer, and waits until the answers may
+    /// be sent: a statement that met a commit decided but not yet durable answers once it is
+    /// visible ([`Session::take_answer_wait`]). An error (the log failed meanwhile) replaces
+    /// the answers.
+    async fn finish(&self, generation: u64, mut ran: Ran) -> Ran {
+        self.arm_idle_timer(generation, ran.idle_limit);
+        if let Some(wait) = ran.answer_wait.take() {
+            let settled = wait.visible().await.map_err(SqlError::from);
+            if let Some(s) = self.session.lock().as_ref() {
+                s.answer_released();
+            }
+            if let Err(e) = settled {
+                ran.results = vec![Err(e)];
+            }
+        }
+        ran
     }
 
     /// Runs a statement that writes at most one row here, on the connection's task
     /// ([`Session::try_execute_as_task`]): no hop to the blocking pool (a thread switch each
     /// way, five times in a TPC-B transaction). A wait for its row's lock is queued like any
     /// other (FIFO, deadlock detection) but awaited here; once granted, the statement runs
-    /// again, holding the lock. `None`: it does not qualify, or needs a wait only a blocking
-    /// thread can take; run it on the blocking pool.
-    async fn try_as_task(
+    /// again, holding the lock. `None`: it needs a wait only a blocking thread can take; run it
+    /// on the blocking pool.
+    async fn run_as_task(
         &self,
         prepared: &Prepared,
         params: &[Value],
-    ) -> PgWireResult<Option<Result<Outcome, SqlError>>> {
-        if !prepared.writes_one_row() {
-            return Ok(None);
-        }
-        let generation = self.activity.fetch_add(1, Ordering::SeqCst) + 1;
+    ) -> PgWireResult<Option<Ran>> {
         let mut again = false;
-        let (out, idle_limit) = loop {
-            let (tried, idle_limit) = {
-                let mut guard = self.session.lock();
-                let s = guard.as_mut().ok_or_else(session_gone)?;
-                let tried = s.try_execute_as_task(prepared, params, &self.lock_wakeup, again);
-                (tried, s.idle_in_transaction_timeout())
-            };
+        loop {
+            let tried = self.session.lock().as_mut().ok_or_else(session_gone)?.try_execute_as_task(
+                prepared,
+                params,
+                &self.lock_wakeup,
+                again,
+            );
             match tried {
-                Tried::Done(out) => break (out, idle_limit),
+                Tried::Done(ran) => return Ok(Some(ran)),
                 Tried::NotTried => return Ok(None),
                 Tried::Waiting => {}
             }
             loop {
-                let poll = {
-                    let mut guard = self.session.lock();
-                    guard.as_mut().ok_or_else(session_gone)?.poll_lock_wait()
-                };
+                let poll = self.session.lock().as_mut().ok_or_else(session_gone)?.poll_lock_wait();
                 match poll {
                     LockWaitPoll::Over => break,
-                    LockWaitPoll::Failed(e) => {
-                        self.arm_idle_timer(generation, self.idle_limit());
-                        return Ok(Some(Err(e)));
-                    }
+                    LockWaitPoll::Failed(ran) => return Ok(Some(ran)),
                     LockWaitPoll::Pending(deadline) => {
                         let woken = self.lock_wakeup.notified();
                         match deadline {
@@ -311,48 +310,26 @@ impl Connection {
                 }
             }
             again = true;
-        };
-        self.arm_idle_timer(generation, idle_limit);
-        Ok(Some(out))
-    }
-
-    /// Waits until the answers just computed may be sent: a statement that met a commit
-    /// decided but not yet durable answers once it is visible ([`Session::take_answer_wait`]).
-    /// An error (the log failed meanwhile) replaces the answers.
-    async fn settle_answers(&self) -> Result<(), SqlError> {
-        let wait = self.session.lock().as_mut().and_then(|s| s.take_answer_wait());
-        let Some(wait) = wait else { return Ok(()) };
-        let settled = wait.visible().await.map_err(SqlError::from);
-        if let Some(s) = self.session.lock().as_ref() {
-            s.answer_released();
         }
-        settled
     }
 
-    fn idle_limit(&self) -> Option<Duration> {
-        self.session.lock().as_ref().and_then(|s| s.idle_in_transaction_timeout())
-    }
-
-    /// COMMIT without a blocking thread: the commit is decided and logged here, and the wait
-    /// for the disk is a future (the log's writer thread leads the group's write and sync).
-    async fn commit_async(&self) -> PgWireResult<Result<Outcome, SqlError>> {
-        self.activity.fetch_add(1, Ordering::SeqCst);
-        let started = {
+    /// COMMIT without a blocking thread: the commit is decided and logged here
+    /// ([`Session::commit`]), and the wait for the disk is a future (the log's writer thread
+    /// leads the group's write and sync).
+    async fn commit(&self) -> PgWireResult<Ran> {
+        let (started, status, idle_limit) = {
             let mut guard = self.session.lock();
             let s = guard.as_mut().ok_or_else(session_gone)?;
-            let started = s.commit_without_waiting();
-            if started.is_err() {
-                s.statement_failed();
-            }
-            started
+            (s.commit(), s.status(), s.idle_in_transaction_timeout())
         };
-        Ok(match started {
+        let result = match started {
             Ok((tag, None)) => Ok(Outcome::Command(tag)),
             Ok((tag, Some(wait))) => {
                 wait.durable().await.map(|_| Outcome::Command(tag)).map_err(SqlError::from)
             }
             Err(e) => Err(e),
-        })
+        };
+        Ok(Ran { results: vec![result], answer_wait: None, status, idle_limit })
     }
 
     /// idle_in_transaction_session_timeout: if nothing else arrives on this connection within
@@ -600,26 +577,8 @@ impl SimpleQueryHandler for Connection {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         client.set_state(PgWireConnectionState::QueryInProgress);
-        let sql = query.query;
-        // One statement is parsed here (parsing never waits) so that a short one runs here too.
-        let single = self.session.lock().as_mut().and_then(|s| s.prepare_single(&sql));
-        let results = match single {
-            Some((p, _)) if p.is_commit() => vec![self.commit_async().await?],
-            Some((p, values)) => match self.try_as_task(&p, &values).await? {
-                Some(done) => vec![done],
-                None => {
-                    self.with_session_maybe_inline(p.runs_inline(), move |s| {
-                        s.execute_single(&p, &values)
-                    })
-                    .await?
-                }
-            },
-            None => self.with_session(move |s| s.execute_simple(&sql)).await?,
-        };
-        let results = match self.settle_answers().await {
-            Ok(()) => results,
-            Err(e) => vec![Err(e)],
-        };
+        let ran = self.run(Request::Simple(query.query)).await?;
+        let results = ran.results;
         for r in results {
             match r {
                 Ok(Outcome::Rows { columns, rows, tag }) => {
@@ -656,7 +615,7 @@ impl SimpleQueryHandler for Connection {
                 }
             }
         }
-        let status = self.status();
+        let status = wire_status(ran.status);
         client.set_transaction_status(status);
         client.set_state(PgWireConnectionState::ReadyForQuery);
         client.send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(status))).await?;
@@ -876,25 +835,8 @@ impl ExtendedQueryHandler for Connection {
     {
         let prepared = portal.statement.statement.clone();
         let params = decode_params(portal);
-        let tried = match &params {
-            Ok(_) if prepared.is_commit() => Some(self.commit_async().await?),
-            Ok(values) => self.try_as_task(&prepared, values).await?,
-            Err(_) => None,
-        };
-        let result = match tried {
-            Some(done) => done,
-            None => {
-                self.with_session_maybe_inline(prepared.runs_inline(), move |s| match params {
-                    Ok(p) => s.execute(&prepared, &p),
-                    Err(e) => {
-                        s.statement_failed();
-                        Err(e)
-                    }
-                })
-                .await?
-            }
-        };
-        let result = self.settle_answers().await.and(result);
+        let mut ran = self.run(Request::Prepared(prepared, params)).await?;
+        let result = ran.results.pop().unwrap_or(Ok(Outcome::Empty));
         let format = portal.result_column_format.clone();
         match result {
             Ok(Outcome::Rows { columns, rows, tag }) => {
@@ -907,7 +849,7 @@ impl ExtendedQueryHandler for Connection {
                 Err(user_error(SqlError::unsupported("COPY in the extended protocol")))
             }
             Err(e) => {
-                client.set_transaction_status(self.status());
+                client.set_transaction_status(wire_status(ran.status));
                 Err(user_error(e))
             }
         }
@@ -933,22 +875,17 @@ impl CopyHandler for Connection {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let result = self
-            .with_session(|s| {
-                let r = s.copy_done();
-                if r.is_err() {
-                    s.statement_failed();
-                }
-                r
-            })
-            .await?;
-        let result = self.settle_answers().await.and(result);
-        client.set_transaction_status(self.status());
+        let generation = self.activity.fetch_add(1, Ordering::SeqCst) + 1;
+        let ran = self.with_session(|s| s.run(Job::CopyDone)).await?;
+        let mut ran = self.finish(generation, ran).await;
+        client.set_transaction_status(wire_status(ran.status));
+        let result = ran.results.pop().unwrap_or(Ok(Outcome::Empty));
         match result {
-            Ok(tag) => {
+            Ok(Outcome::Command(tag)) => {
                 client.feed(PgWireBackendMessage::CommandComplete(tag_of(&tag).into())).await?;
                 Ok(())
             }
+            Ok(_) => Ok(()),
             Err(e) => Err(user_error(e)),
         }
     }

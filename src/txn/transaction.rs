@@ -452,11 +452,7 @@ impl Transaction {
     pub fn commit(self) -> Result<CommitInfo> {
         match self.commit_start()? {
             CommitProgress::Done(info) => Ok(info),
-            CommitProgress::Logged(mut wait) => {
-                let durable = wait.log.wait_durable(wait.lsn);
-                wait.finished = true;
-                finish_commit(&wait.db, wait.id, wait.ts, durable)
-            }
+            CommitProgress::Logged(wait) => wait.wait_blocking(),
         }
     }
 
@@ -567,6 +563,13 @@ impl Drop for CommitWait {
 }
 
 impl CommitWait {
+    /// Waits, blocking the thread, then makes the commit visible and releases its locks.
+    pub fn wait_blocking(mut self) -> Result<CommitInfo> {
+        let durable = self.log.wait_durable(self.lsn);
+        self.finished = true;
+        finish_commit(&self.db, self.id, self.ts, durable)
+    }
+
     /// Waits without blocking a thread (the log's writer does the write and sync), then makes
     /// the commit visible and releases its locks.
     pub async fn durable(mut self) -> Result<CommitInfo> {

@@ -149,10 +149,9 @@ impl Prepared {
 }
 
 /// The outcome of [`Session::try_execute_as_task`].
-#[derive(Debug)]
 pub enum Tried {
     /// Ran (successfully or not).
-    Done(Result<Outcome, SqlError>),
+    Done(Ran),
     /// Queued for its row's lock: await the wakeup, follow [`Session::poll_lock_wait`], then
     /// run it again.
     Waiting,
@@ -162,14 +161,13 @@ pub enum Tried {
 }
 
 /// The outcome of [`Session::poll_lock_wait`].
-#[derive(Debug)]
 pub enum LockWaitPoll {
     /// Granted (or nothing queued): run the statement again.
     Over,
     /// Still queued; look again when woken or at this deadline.
     Pending(Option<Instant>),
-    /// The wait ended in this error (cancel request, lock or statement timeout).
-    Failed(SqlError),
+    /// The wait ended in an error (cancel request, lock or statement timeout), recorded.
+    Failed(Ran),
 }
 
 /// One client's SQL session.
@@ -234,7 +232,108 @@ fn tag_for(stmt: &Statement) -> &'static str {
     }
 }
 
+/// What one protocol message asks to run.
+pub enum Request {
+    /// A simple-protocol query string (any number of statements).
+    Simple(String),
+    /// A prepared statement with its parameter values (extended protocol), or the error met
+    /// decoding them.
+    Prepared(Arc<Prepared>, Result<Vec<Value>, SqlError>),
+}
+
+/// Where the server runs a request, decided by [`Session::begin`] (the one place that
+/// decides it, for both protocols).
+pub enum Next {
+    /// Already run, on the caller's task: it could not wait and its work was small.
+    Ran(Ran),
+    /// COMMIT: [`Session::commit`] on the caller's task, then await the disk.
+    Commit,
+    /// A statement that writes or locks one row in a block: [`Session::try_execute_as_task`]
+    /// on the caller's task, awaiting its row-lock wait there.
+    AsTask(Arc<Prepared>, Vec<Value>),
+    /// Anything that may block a thread: [`Session::run`] on the blocking pool.
+    Blocking(Job),
+}
+
+/// Work for a thread that may block.
+pub enum Job {
+    /// A query string of any number of statements.
+    Simple(String),
+    /// One statement with its values.
+    One(Arc<Prepared>, Vec<Value>),
+    /// The end of COPY FROM STDIN's data: the rows are parsed and inserted.
+    CopyDone,
+}
+
+/// What a request ended in, and what the server needs next, taken in the same hold of the
+/// session: the transaction status for ReadyForQuery, the idle-in-transaction limit, and what
+/// the answers must wait for before they are sent ([`Session::take_answer_wait`]).
+#[must_use]
+pub struct Ran {
+    pub results: Vec<Result<Outcome, SqlError>>,
+    pub answer_wait: Option<AnswerWait>,
+    pub status: TxStatus,
+    pub idle_limit: Option<Duration>,
+}
+
 impl Session {
+    /// Starts a request: prepares it (a simple query of one statement through the plan cache of
+    /// [`Session::prepare_single`]), decides where it runs, and runs it here when it cannot
+    /// wait and its work is small.
+    pub fn begin(&mut self, request: Request) -> Next {
+        let (p, values) = match request {
+            Request::Simple(sql) => match self.prepare_single(&sql) {
+                Some(one) => one,
+                None => return Next::Blocking(Job::Simple(sql)),
+            },
+            Request::Prepared(p, Ok(values)) => (p, values),
+            Request::Prepared(_, Err(e)) => {
+                self.statement_failed();
+                return Next::Ran(self.ran(vec![Err(e)]));
+            }
+        };
+        if p.is_commit() {
+            return Next::Commit;
+        }
+        if self.may_wait_for_snapshot() {
+            return Next::Blocking(Job::One(p, values));
+        }
+        if self.in_block && !self.failed && p.writes_one_row() {
+            return Next::AsTask(p, values);
+        }
+        if p.runs_inline() {
+            let result = self.execute_values(&p, &values);
+            return Next::Ran(self.ran(vec![result]));
+        }
+        Next::Blocking(Job::One(p, values))
+    }
+
+    /// Runs work that may block the thread (a lock wait, a commit's fsync, a long scan).
+    pub fn run(&mut self, job: Job) -> Ran {
+        let results = match job {
+            Job::Simple(sql) => self.execute_simple(&sql),
+            Job::One(p, values) => vec![self.execute_values(&p, &values)],
+            Job::CopyDone => {
+                let result = self.copy_done().map(Outcome::Command);
+                if result.is_err() {
+                    self.statement_failed();
+                }
+                vec![result]
+            }
+        };
+        self.ran(results)
+    }
+
+    /// The results with what the server needs next.
+    pub fn ran(&mut self, results: Vec<Result<Outcome, SqlError>>) -> Ran {
+        Ran {
+            results,
+            answer_wait: self.take_answer_wait(),
+            status: self.status(),
+            idle_limit: self.idle_in_transaction_timeout(),
+        }
+    }
+
     pub fn new(engine: Arc<Engine>, user: &str, database: &str, application_name: &str) -> Session {
         let id = engine.register_session(user, database, application_name);
         Session {
@@ -387,7 +486,7 @@ impl Session {
         let mut out = Vec::new();
         for s in statements {
             let r = match self.prepare(&s, &[]) {
-                Ok(p) => self.execute_simple_statement(&p, &[]),
+                Ok(p) => self.execute_values(&p, &[]),
                 Err(e) => {
                     self.statement_failed();
                     Err(e)
@@ -402,14 +501,10 @@ impl Session {
         out
     }
 
-    /// Runs a statement of the simple protocol with the values its literals gave (none unless
-    /// it is a statement shape: the protocol itself carries no parameters), recording a failure
-    /// as [`Session::statement_failed`] does.
-    fn execute_simple_statement(
-        &mut self,
-        p: &Prepared,
-        values: &[Value],
-    ) -> Result<Outcome, SqlError> {
+    /// Runs one prepared statement with its values: the parameters of the extended protocol,
+    /// or those a simple statement's literals gave (none unless it is a statement shape),
+    /// recording a failure as [`Session::statement_failed`] does.
+    fn execute_values(&mut self, p: &Prepared, values: &[Value]) -> Result<Outcome, SqlError> {
         if p.param_types.len() == values.len() {
             self.execute(p, values)
         } else {
@@ -472,16 +567,6 @@ impl Session {
         }
     }
 
-    /// Runs a statement made by [`Session::prepare_single`] with the values it gave, as
-    /// [`Session::execute_simple`] would have run the text.
-    pub fn execute_single(
-        &mut self,
-        p: &Prepared,
-        values: &[Value],
-    ) -> Vec<Result<Outcome, SqlError>> {
-        vec![self.execute_simple_statement(p, values)]
-    }
-
     /// Runs a statement that [`Prepared::writes_one_row`] inside a transaction block on the
     /// caller's async task, whose waits for its row's lock are left to `wakeup`
     /// ([`crate::Transaction::wait_as_task`]). `again`: this is the same statement run again
@@ -516,9 +601,9 @@ impl Session {
             }
             Err(e) => {
                 self.statement_failed();
-                Tried::Done(Err(e.into_sql_error()))
+                Tried::Done(self.ran(vec![Err(e.into_sql_error())]))
             }
-            Ok(outcome) => Tried::Done(Ok(outcome)),
+            Ok(outcome) => Tried::Done(self.ran(vec![Ok(outcome)])),
         }
     }
 
@@ -530,17 +615,17 @@ impl Session {
             TaskWaitPoll::Pending(deadline) => LockWaitPoll::Pending(deadline),
             TaskWaitPoll::Failed(e) => {
                 self.statement_failed();
-                LockWaitPoll::Failed(SqlError::from(e))
+                LockWaitPoll::Failed(self.ran(vec![Err(SqlError::from(e))]))
             }
         }
     }
 
-    /// COMMIT as the server runs it, never blocking the calling thread: ends the block as
-    /// COMMIT does and returns the command tag and, when the commit record must reach the disk
-    /// before the commit may be acknowledged, the wait to await first
-    /// ([`CommitWait::durable`]; until then the commit is neither visible nor acknowledged).
-    /// A failed block is rolled back (tag ROLLBACK), as by COMMIT.
-    pub fn commit_without_waiting(&mut self) -> Result<(String, Option<CommitWait>), SqlError> {
+    /// COMMIT (or END), the one implementation, never blocking the calling thread: ends the
+    /// block and returns the command tag and, when the commit record must reach the disk before
+    /// the commit may be acknowledged, the wait to await first ([`CommitWait::durable`], or
+    /// [`CommitWait::wait_blocking`]; until then the commit is neither visible nor
+    /// acknowledged). A failed block is rolled back (tag ROLLBACK). A failure is recorded.
+    pub fn commit(&mut self) -> Result<(String, Option<CommitWait>), SqlError> {
         let tag = if self.failed { "ROLLBACK" } else { "COMMIT" };
         let txn = self.txn.take();
         let was_failed = self.failed;
@@ -552,13 +637,12 @@ impl Session {
             }
             Some(mut t) => {
                 t.set_synchronous_commit(self.setting("synchronous_commit") != Some("off"));
-                let progress = t.commit_start().map_err(SqlError::from);
-                match progress {
+                match t.commit_start() {
                     Ok(CommitProgress::Done(_)) => None,
                     Ok(CommitProgress::Logged(wait)) => Some(wait),
                     Err(e) => {
-                        self.publish("idle", "COMMIT");
-                        return Err(e);
+                        self.statement_failed();
+                        return Err(e.into());
                     }
                 }
             }
@@ -898,16 +982,11 @@ impl Session {
                 Ok(Outcome::Command("SET".into()))
             }
             Utility::Commit => {
-                let tag = if self.failed { "ROLLBACK" } else { "COMMIT" };
-                let txn = self.txn.take();
-                let was_failed = self.failed;
-                self.end_block();
-                match txn {
-                    Some(t) if was_failed => t.rollback(),
-                    Some(t) => self.commit_txn(t)?,
-                    None => {}
+                let (tag, wait) = self.commit()?;
+                if let Some(wait) = wait {
+                    wait.wait_blocking()?;
                 }
-                Ok(Outcome::Command(tag.into()))
+                Ok(Outcome::Command(tag))
             }
             Utility::Rollback => {
                 if let Some(t) = self.txn.take() {
@@ -1323,9 +1402,12 @@ mod tests {
             assert_eq!(p.writes_one_row(), expected, "{sql}");
             let tried = s.try_execute_as_task(&p, &[Value::Int(1)], &wakeup, false);
             match tried {
-                Tried::Done(Ok(_)) => assert!(expected, "{sql} ran as a task"),
+                Tried::Done(ran) if ran.results.iter().all(Result::is_ok) => {
+                    assert!(expected, "{sql} ran as a task")
+                }
                 Tried::NotTried => assert!(!expected, "{sql} was not tried"),
-                other => panic!("{sql}: {other:?}"),
+                Tried::Done(ran) => panic!("{sql}: {:?}", ran.results),
+                Tried::Waiting => panic!("{sql}: waits"),
             }
         }
         assert!(s.execute_simple("COMMIT").remove(0).is_ok());
@@ -1389,7 +1471,7 @@ mod tests {
         for _ in 0..2 {
             for sql in texts {
                 let (p, values) = s.prepare_single(sql).expect("prepares");
-                let cached = answer(s.execute_single(&p, &values).remove(0));
+                let cached = answer(s.run(Job::One(p, values)).results.remove(0));
                 let text = answer(s.execute_simple(&format!("{sql} -- never a shape")).remove(0));
                 assert_eq!(cached, text, "{sql}");
             }
