@@ -12,9 +12,123 @@ pub mod literals;
 pub mod utility;
 
 use crate::error::SqlState;
-use sqlparser::tokenizer::{Token, TokenWithSpan};
+use sqlparser::ast::Statement;
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
 use crate::sql::error::SqlError;
+use dialect::IsolaDialect;
+use utility::{Utility, keyword_statement, utility_of};
+
+/// One statement as parsed.
+#[derive(Debug)]
+pub enum Parsed {
+    /// Nothing but whitespace and comments.
+    Empty,
+    /// A statement the session handles itself.
+    Utility(Utility),
+    /// A statement to plan, with the lock strength sqlparser does not know (`FOR NO KEY
+    /// UPDATE`, `FOR KEY SHARE`: parsed as `FOR UPDATE` / `FOR SHARE`).
+    Sql(Box<Statement>, Option<LockOverride>),
+}
+
+/// Parses one statement (a trailing semicolon allowed). The text is tokenized once: the depth
+/// check and the words sqlparser does not know (`NO KEY` / `KEY` in a locking clause,
+/// `[NOT] DEFERRABLE` in transaction modes) work on the tokens, whose quoted strings and
+/// identifiers are never mistaken for keywords; the parser then takes the tokens.
+pub fn parse_statement(sql: &str) -> Result<Parsed, SqlError> {
+    let trimmed = sql.trim();
+    if trimmed.trim_end_matches(';').trim().is_empty() || is_only_comments(trimmed) {
+        return Ok(Parsed::Empty);
+    }
+    let dialect = IsolaDialect::default();
+    let tokens = Tokenizer::new(&dialect, trimmed)
+        .tokenize_with_location()
+        .map_err(|e| SqlError::syntax(e.to_string()))?;
+    if tokens.iter().all(|t| matches!(t.token, Token::Whitespace(_) | Token::SemiColon)) {
+        return Ok(Parsed::Empty);
+    }
+    if let Some(u) = keyword_statement(&tokens) {
+        return Ok(Parsed::Utility(u));
+    }
+    check_expression_depth(trimmed, &tokens)?;
+    let (tokens, lock, deferrable) = unknown_words(tokens)?;
+    let mut stmts = Parser::new(&dialect)
+        .with_tokens_with_locations(tokens)
+        .parse_statements()
+        .map_err(|e| {
+            let msg = e.to_string();
+            SqlError::syntax(msg.strip_prefix("sql parser error: ").unwrap_or(&msg).to_string())
+        })?;
+    if stmts.len() != 1 {
+        return Err(SqlError::syntax("cannot insert multiple commands into a prepared statement"));
+    }
+    let stmt = stmts.remove(0);
+    Ok(match utility_of(&stmt, deferrable)? {
+        Some(u) => Parsed::Utility(u),
+        None => Parsed::Sql(Box::new(stmt), lock),
+    })
+}
+
+/// Whether a token is the unquoted word `word`.
+fn is_word(t: &TokenWithSpan, word: &str) -> bool {
+    matches!(&t.token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(word))
+}
+
+/// Takes out of the token stream the words sqlparser does not know, and says what they were:
+/// `FOR NO KEY UPDATE` and `FOR KEY SHARE` (left as `FOR UPDATE` / `FOR SHARE`, the strength
+/// returned), and in BEGIN, START TRANSACTION and SET the `[NOT] DEFERRABLE` mode (with the
+/// comma before it, if any).
+#[allow(clippy::type_complexity)]
+fn unknown_words(
+    tokens: Vec<TokenWithSpan>,
+) -> Result<(Vec<TokenWithSpan>, Option<LockOverride>, Option<bool>), SqlError> {
+    let significant: Vec<usize> =
+        (0..tokens.len()).filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_))).collect();
+    let mut drop = vec![false; tokens.len()];
+    let mut lock = None;
+    let mut deferrable = None;
+    let transaction_modes = significant
+        .first()
+        .is_some_and(|&i| ["BEGIN", "START", "SET"].iter().any(|w| is_word(&tokens[i], w)));
+    let word = |k: usize, w: &str| significant.get(k).is_some_and(|&i| is_word(&tokens[i], w));
+    for k in 0..significant.len() {
+        let found =
+            if word(k, "FOR") && word(k + 1, "NO") && word(k + 2, "KEY") && word(k + 3, "UPDATE") {
+                Some((LockOverride::NoKeyUpdate, vec![k + 1, k + 2]))
+            } else if word(k, "FOR") && word(k + 1, "KEY") && word(k + 2, "SHARE") {
+                Some((LockOverride::KeyShare, vec![k + 1]))
+            } else {
+                None
+            };
+        if let Some((strength, words)) = found {
+            if lock.is_some() {
+                return Err(SqlError::unsupported(
+                    "more than one FOR NO KEY UPDATE or FOR KEY SHARE clause",
+                ));
+            }
+            lock = Some(strength);
+            for w in words {
+                drop[significant[w]] = true;
+            }
+        }
+        if transaction_modes && word(k, "DEFERRABLE") {
+            let not = k > 0 && word(k - 1, "NOT");
+            deferrable = Some(!not);
+            drop[significant[k]] = true;
+            let mut before = k;
+            if not {
+                before -= 1;
+                drop[significant[before]] = true;
+            }
+            if before > 0 && matches!(tokens[significant[before - 1]].token, Token::Comma) {
+                drop[significant[before - 1]] = true;
+            }
+        }
+    }
+    let kept = tokens.into_iter().zip(drop).filter(|(_, d)| !d).map(|(t, _)| t).collect();
+    Ok((kept, lock, deferrable))
+}
 
 /// The deepest expression a statement may hold. The parser builds operator chains
 /// (`a + b + c ...`, `x OR y OR ...`, `v::t::t ...`) iteratively, but binding, evaluating and
@@ -188,26 +302,48 @@ pub fn is_only_comments(s: &str) -> bool {
     s.lines().all(|l| l.trim().is_empty() || l.trim().starts_with("--"))
 }
 
-/// Rewrites lock strengths the parser does not know.
-pub fn rewrite_lock_strength(sql: &str) -> (String, Option<LockOverride>) {
-    let lower = sql.to_ascii_lowercase();
-    for (pat, repl, o) in [
-        ("for no key update", "FOR UPDATE", LockOverride::NoKeyUpdate),
-        ("for key share", "FOR SHARE", LockOverride::KeyShare),
-    ] {
-        if let Some(pos) = lower.find(pat) {
-            let mut s = sql.to_string();
-            s.replace_range(pos..pos + pat.len(), repl);
-            return (s, Some(o));
-        }
-    }
-    (sql.to_string(), None)
-}
-
-/// `FOR NO KEY UPDATE` / `FOR KEY SHARE`, which the parser does not know: the session rewrites
-/// them to `FOR UPDATE` / `FOR SHARE` and passes the real strength here.
+/// `FOR NO KEY UPDATE` / `FOR KEY SHARE`, which the parser does not know: [`parse_statement`]
+/// takes `NO KEY` / `KEY` out of the token stream and passes the real strength here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LockOverride {
     NoKeyUpdate,
     KeyShare,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lock_of(sql: &str) -> (Option<LockOverride>, String) {
+        match parse_statement(sql).unwrap() {
+            Parsed::Sql(stmt, lock) => (lock, stmt.to_string()),
+            other => panic!("{sql}: {other:?}"),
+        }
+    }
+
+    /// The lock strengths sqlparser does not know are read off the tokens: words inside a
+    /// string literal or a quoted identifier are never taken for them.
+    #[test]
+    fn lock_strengths_come_from_tokens_not_text() {
+        assert_eq!(lock_of("SELECT 'for key share'"), (None, "SELECT 'for key share'".into()));
+        assert_eq!(
+            lock_of("SELECT \"for no key update\" FROM t"),
+            (None, "SELECT \"for no key update\" FROM t".into())
+        );
+        assert_eq!(
+            lock_of("SELECT * FROM t WHERE id = 1 FOR NO KEY UPDATE"),
+            (Some(LockOverride::NoKeyUpdate), "SELECT * FROM t WHERE id = 1 FOR UPDATE".into())
+        );
+        assert_eq!(
+            lock_of("select 'for key share' from t for key share nowait"),
+            (Some(LockOverride::KeyShare), "SELECT 'for key share' FROM t FOR SHARE NOWAIT".into())
+        );
+    }
+
+    #[test]
+    fn empty_and_comment_only_statements() {
+        for sql in ["", "  ;", "-- nothing", "/* nothing */"] {
+            assert!(matches!(parse_statement(sql), Ok(Parsed::Empty)), "{sql:?}");
+        }
+    }
 }

@@ -1,12 +1,19 @@
-//! The statements the session handles itself (transaction control, SET/SHOW, COPY,
-//! TRUNCATE, ...), recognised from the statement.
+//! The statements the session handles itself (transaction control, SET/SHOW/RESET, COPY,
+//! TRUNCATE, CHECKPOINT and the no-ops drivers send), recognised from sqlparser's AST, or, for
+//! the few sqlparser does not parse (CHECKPOINT, VACUUM, ANALYZE, ABORT), from their first
+//! keyword token. Names follow PostgreSQL's folding: unquoted identifiers lower-cased.
+
+use sqlparser::ast::{
+    self, CopyLegacyCsvOption, CopyLegacyOption, CopyOption, CopySource, CopyTarget, Expr,
+    Statement, TransactionAccessMode, TransactionIsolationLevel, TransactionMode,
+};
+use sqlparser::tokenizer::{Token, TokenWithSpan};
 
 use crate::sql::error::SqlError;
-use crate::sql::session::settings::level_from;
 use crate::txn::IsolationLevel;
 
 /// Statements the session handles itself.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Utility {
     Begin(TxnModes),
     SetTransaction(TxnModes),
@@ -16,246 +23,332 @@ pub enum Utility {
     Savepoint(String),
     Release(String),
     RollbackTo(String),
+    /// A setting and its new value (`None`: back to its default).
     Set(String, Option<String>),
     Show(String),
-    Copy { table: String, columns: Vec<String>, csv: bool, header: bool, delimiter: Option<char> },
+    Copy {
+        table: String,
+        columns: Vec<String>,
+        csv: bool,
+        header: bool,
+        delimiter: Option<char>,
+    },
     Truncate(Vec<String>),
     Checkpoint,
     NoOp(&'static str),
 }
 
-#[derive(Clone, Debug, Default)]
+/// The transaction modes of BEGIN, SET TRANSACTION and SET SESSION CHARACTERISTICS.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TxnModes {
     pub level: Option<IsolationLevel>,
     pub read_only: Option<bool>,
     pub deferrable: Option<bool>,
 }
 
-/// Lower-cased words of a utility statement (quotes kept on quoted words).
-fn words(sql: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut in_quote = false;
-    for c in sql.chars() {
-        match c {
-            '\'' => {
-                in_quote = !in_quote;
-                cur.push(c);
-            }
-            c if !in_quote
-                && (c.is_whitespace()
-                    || c == ','
-                    || c == '='
-                    || c == '('
-                    || c == ')'
-                    || c == ';') =>
-            {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-                if c == '=' || c == '(' || c == ')' {
-                    out.push(c.to_string());
-                }
-            }
-            c => cur.push(if in_quote { c } else { c.to_ascii_lowercase() }),
-        }
+/// An identifier as PostgreSQL folds it: unquoted ones lower-cased.
+pub fn fold(ident: &ast::Ident) -> String {
+    match ident.quote_style {
+        Some(_) => ident.value.clone(),
+        None => ident.value.to_lowercase(),
     }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
 }
 
-fn parse_modes(w: &[String]) -> Result<TxnModes, SqlError> {
-    let mut m = TxnModes::default();
-    let mut i = 0;
-    while i < w.len() {
-        match w[i].as_str() {
-            "isolation" if w.get(i + 1).map(String::as_str) == Some("level") => {
-                let two = w.get(i + 2..i + 4).map(|s| s.join(" ")).unwrap_or_default();
-                if let Some(l) = level_from(&two) {
-                    m.level = Some(l);
-                    i += 4;
-                } else if let Some(l) = w.get(i + 2).and_then(|s| level_from(s)) {
-                    m.level = Some(l);
-                    i += 3;
-                } else {
-                    return Err(SqlError::syntax(format!(
-                        "syntax error at or near \"{}\"",
-                        w.get(i + 2).cloned().unwrap_or_default()
-                    )));
-                }
-            }
-            "read" if w.get(i + 1).map(String::as_str) == Some("only") => {
-                m.read_only = Some(true);
-                i += 2;
-            }
-            "read" if w.get(i + 1).map(String::as_str) == Some("write") => {
-                m.read_only = Some(false);
-                i += 2;
-            }
-            "deferrable" => {
-                m.deferrable = Some(true);
-                i += 1;
-            }
-            "not" if w.get(i + 1).map(String::as_str) == Some("deferrable") => {
-                m.deferrable = Some(false);
-                i += 2;
-            }
-            other => return Err(SqlError::syntax(format!("syntax error at or near \"{other}\""))),
-        }
-    }
-    Ok(m)
+/// The last part of a qualified name, folded.
+fn last_part(name: &ast::ObjectName) -> String {
+    name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default()
 }
 
-/// Recognises the statements the session handles itself.
-pub fn parse_utility(sql: &str) -> Result<Option<Utility>, SqlError> {
-    let w = words(sql);
-    let first = w.first().map(String::as_str).unwrap_or("");
-    let second = w.get(1).map(String::as_str).unwrap_or("");
-    Ok(Some(match first {
-        "begin" => {
-            let rest = if matches!(second, "transaction" | "work") { &w[2..] } else { &w[1..] };
-            Utility::Begin(parse_modes(rest)?)
+/// A statement sqlparser does not parse, recognised by its keyword: `CHECKPOINT`, `VACUUM
+/// [...]`, `ANALYZE [...]`, `ABORT [WORK | TRANSACTION]`.
+pub fn keyword_statement(tokens: &[TokenWithSpan]) -> Option<Utility> {
+    let mut words = tokens.iter().filter_map(|t| match &t.token {
+        Token::Whitespace(_) | Token::SemiColon => None,
+        Token::Word(w) if w.quote_style.is_none() => Some(Some(w.value.to_ascii_uppercase())),
+        _ => Some(None),
+    });
+    let first = words.next()??;
+    let rest: Vec<Option<String>> = words.collect();
+    match first.as_str() {
+        "CHECKPOINT" if rest.is_empty() => Some(Utility::Checkpoint),
+        "CHECKPOINT" => Some(Utility::NoOp("CHECKPOINT")),
+        "VACUUM" => Some(Utility::NoOp("VACUUM")),
+        "ANALYZE" => Some(Utility::NoOp("ANALYZE")),
+        "ABORT" if rest.iter().all(|w| matches!(w.as_deref(), Some("WORK" | "TRANSACTION"))) => {
+            Some(Utility::Rollback)
         }
-        "start" if second == "transaction" => Utility::Begin(parse_modes(&w[2..])?),
-        "commit" | "end" if w.len() <= 2 => Utility::Commit,
-        "abort" => Utility::Rollback,
-        "rollback" => {
-            let rest: Vec<&str> = w[1..]
-                .iter()
-                .map(String::as_str)
-                .filter(|s| !matches!(*s, "work" | "transaction"))
-                .collect();
-            match rest.as_slice() {
-                [] => Utility::Rollback,
-                ["to", "savepoint", name] | ["to", name] => Utility::RollbackTo(name.to_string()),
-                _ => return Err(SqlError::syntax("syntax error in ROLLBACK")),
-            }
+        _ => None,
+    }
+}
+
+/// The utility a parsed statement is, if it is one. `deferrable`: the `[NOT] DEFERRABLE`
+/// transaction mode, which sqlparser does not know and [`super::parse_statement`] reads off the
+/// tokens.
+pub fn utility_of(stmt: &Statement, deferrable: Option<bool>) -> Result<Option<Utility>, SqlError> {
+    let modes = |list: &[TransactionMode]| TxnModes { deferrable, ..txn_modes(list) };
+    Ok(Some(match stmt {
+        Statement::StartTransaction { modes: list, statements, exception, .. }
+            if statements.is_empty() && exception.is_none() =>
+        {
+            Utility::Begin(modes(list))
         }
-        "savepoint" if w.len() == 2 => Utility::Savepoint(w[1].clone()),
-        "checkpoint" if w.len() == 1 => Utility::Checkpoint,
-        "release" => match &w[1..] {
-            [s, name] if s == "savepoint" => Utility::Release(name.clone()),
-            [name] => Utility::Release(name.clone()),
-            _ => return Err(SqlError::syntax("syntax error in RELEASE")),
+        Statement::Commit { chain: false, .. } => Utility::Commit,
+        Statement::Rollback { chain: false, savepoint: None } => Utility::Rollback,
+        Statement::Rollback { chain: false, savepoint: Some(name) } => {
+            Utility::RollbackTo(fold(name))
+        }
+        Statement::Savepoint { name } => Utility::Savepoint(fold(name)),
+        Statement::ReleaseSavepoint { name } => Utility::Release(fold(name)),
+        Statement::Set(set) => return set_statement(set, modes).map(Some),
+        Statement::Reset(reset) => match &reset.reset {
+            ast::Reset::ALL => Utility::Set("all".into(), None),
+            ast::Reset::SessionAuthorization => Utility::Set("session_authorization".into(), None),
+            ast::Reset::ConfigurationParameter(name) => Utility::Set(setting_name(name), None),
         },
-        "set" => {
-            let mut rest: &[String] = &w[1..];
-            if matches!(rest.first().map(String::as_str), Some("session") | Some("local")) {
-                if rest.get(1).map(String::as_str) == Some("characteristics") {
-                    // SET SESSION CHARACTERISTICS AS TRANSACTION ...
-                    return Ok(Some(Utility::SetSessionCharacteristics(parse_modes(
-                        rest.get(4..).unwrap_or(&[]),
-                    )?)));
-                }
-                rest = &rest[1..];
-            }
-            if rest.first().map(String::as_str) == Some("transaction") {
-                return Ok(Some(Utility::SetTransaction(parse_modes(&rest[1..])?)));
-            }
-            if rest.first().map(String::as_str) == Some("time")
-                && rest.get(1).map(String::as_str) == Some("zone")
-            {
-                return Ok(Some(Utility::Set("timezone".into(), rest.get(2).cloned())));
-            }
-            if rest.first().map(String::as_str) == Some("names") {
-                return Ok(Some(Utility::Set("client_encoding".into(), rest.get(1).cloned())));
-            }
-            let Some(name) = rest.first() else {
-                return Err(SqlError::syntax("syntax error at end of input"));
-            };
-            let value_words: Vec<&String> =
-                rest[1..].iter().filter(|s| *s != "=" && *s != "to").collect();
-            let value = if value_words.len() == 1 && value_words[0] == "default" {
-                None
-            } else {
-                Some(
-                    value_words
-                        .iter()
-                        .map(|s| s.trim_matches('\'').to_string())
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                )
-            };
-            Utility::Set(name.clone(), value)
-        }
-        "reset" if w.len() == 2 => Utility::Set(w[1].clone(), None),
-        "show" => {
-            let name = match &w[1..] {
-                [t, i, l] if t == "transaction" && i == "isolation" && l == "level" => {
-                    "transaction_isolation".to_string()
-                }
-                [n] => n.clone(),
+        Statement::ShowVariable { variable } => {
+            let words: Vec<String> = variable.iter().map(fold).collect();
+            match words.join(" ").as_str() {
+                "transaction isolation level" => Utility::Show("transaction_isolation".into()),
+                _ if words.len() == 1 => Utility::Show(words[0].clone()),
                 _ => return Err(SqlError::syntax("syntax error in SHOW")),
-            };
-            Utility::Show(name)
-        }
-        "discard" | "deallocate" | "unlisten" | "checkpoint" | "vacuum" | "analyze" => {
-            Utility::NoOp(match first {
-                "discard" => "DISCARD ALL",
-                "deallocate" => "DEALLOCATE",
-                "unlisten" => "UNLISTEN",
-                "checkpoint" => "CHECKPOINT",
-                "vacuum" => "VACUUM",
-                _ => "ANALYZE",
-            })
-        }
-        "truncate" => {
-            let names: Vec<String> = w[1..]
-                .iter()
-                .filter(|s| {
-                    !matches!(
-                        s.as_str(),
-                        "table"
-                            | "only"
-                            | "restart"
-                            | "continue"
-                            | "identity"
-                            | "cascade"
-                            | "restrict"
-                    )
-                })
-                .map(|s| s.rsplit('.').next().unwrap_or(s).trim_matches('"').to_string())
-                .collect();
-            if names.is_empty() {
-                return Err(SqlError::syntax("syntax error at end of input"));
-            }
-            Utility::Truncate(names)
-        }
-        "copy" => {
-            let table = w.get(1).cloned().ok_or_else(|| SqlError::syntax("COPY needs a table"))?;
-            let mut i = 2;
-            let mut columns = Vec::new();
-            if w.get(i).map(String::as_str) == Some("(") {
-                i += 1;
-                while i < w.len() && w[i] != ")" {
-                    columns.push(w[i].trim_matches('"').to_string());
-                    i += 1;
-                }
-                i += 1;
-            }
-            match (w.get(i).map(String::as_str), w.get(i + 1).map(String::as_str)) {
-                (Some("from"), Some("stdin")) => {}
-                (Some("to"), _) => return Err(SqlError::unsupported("COPY TO")),
-                _ => return Err(SqlError::unsupported("COPY from a file (use FROM STDIN)")),
-            }
-            let opts = &w[i + 2..];
-            let csv = opts.iter().any(|o| o == "csv");
-            let header = opts.iter().any(|o| o == "header");
-            let delimiter = opts
-                .iter()
-                .position(|o| o == "delimiter")
-                .and_then(|p| opts.get(p + 1))
-                .and_then(|d| d.trim_matches('\'').chars().next());
-            Utility::Copy {
-                table: table.rsplit('.').next().unwrap_or(&table).trim_matches('"').to_string(),
-                columns,
-                csv,
-                header,
-                delimiter,
             }
         }
+        Statement::Truncate(t) => {
+            Utility::Truncate(t.table_names.iter().map(|t| last_part(&t.name)).collect())
+        }
+        Statement::Copy { source, to, target, options, legacy_options, .. } => {
+            copy_statement(source, *to, target, options, legacy_options)?
+        }
+        Statement::Discard { .. } => Utility::NoOp("DISCARD ALL"),
+        Statement::Deallocate { .. } => Utility::NoOp("DEALLOCATE"),
+        Statement::UNLISTEN { .. } => Utility::NoOp("UNLISTEN"),
         _ => return Ok(None),
     }))
+}
+
+fn txn_modes(list: &[TransactionMode]) -> TxnModes {
+    let mut m = TxnModes::default();
+    for mode in list {
+        match mode {
+            TransactionMode::AccessMode(TransactionAccessMode::ReadOnly) => {
+                m.read_only = Some(true)
+            }
+            TransactionMode::AccessMode(TransactionAccessMode::ReadWrite) => {
+                m.read_only = Some(false)
+            }
+            TransactionMode::IsolationLevel(level) => {
+                m.level = Some(match level {
+                    TransactionIsolationLevel::ReadUncommitted => IsolationLevel::ReadUncommitted,
+                    TransactionIsolationLevel::ReadCommitted => IsolationLevel::ReadCommitted,
+                    TransactionIsolationLevel::RepeatableRead => IsolationLevel::RepeatableRead,
+                    // PostgreSQL has no SNAPSHOT level; sqlparser's dialect-neutral grammar
+                    // accepts it: the nearest is snapshot isolation, Repeatable Read.
+                    TransactionIsolationLevel::Snapshot => IsolationLevel::RepeatableRead,
+                    TransactionIsolationLevel::Serializable => IsolationLevel::Serializable,
+                })
+            }
+        }
+    }
+    m
+}
+
+/// A setting's name: the parts of the name, folded, joined by dots (`isola.x`).
+fn setting_name(name: &ast::ObjectName) -> String {
+    name.0.iter().filter_map(|p| p.as_ident()).map(fold).collect::<Vec<_>>().join(".")
+}
+
+/// A SET value as PostgreSQL reads it: a string literal's contents, a number's text, an
+/// unquoted word folded; a list joined with ", ". `None` for DEFAULT.
+fn setting_value(values: &[Expr]) -> Option<String> {
+    if let [Expr::Identifier(id)] = values
+        && id.quote_style.is_none()
+        && id.value.eq_ignore_ascii_case("default")
+    {
+        return None;
+    }
+    let one = |e: &Expr| match e {
+        Expr::Value(v) => match &v.value {
+            ast::Value::SingleQuotedString(s)
+            | ast::Value::EscapedStringLiteral(s)
+            | ast::Value::DollarQuotedString(ast::DollarQuotedString { value: s, .. }) => s.clone(),
+            ast::Value::Number(n, _) => n.to_string(),
+            ast::Value::Boolean(b) => if *b { "on" } else { "off" }.to_string(),
+            other => other.to_string(),
+        },
+        Expr::Identifier(id) => fold(id),
+        other => other.to_string(),
+    };
+    Some(values.iter().map(one).collect::<Vec<_>>().join(", "))
+}
+
+fn set_statement(
+    set: &ast::Set,
+    modes: impl Fn(&[TransactionMode]) -> TxnModes,
+) -> Result<Utility, SqlError> {
+    Ok(match set {
+        ast::Set::SingleAssignment { variable, values, .. } => {
+            Utility::Set(setting_name(variable), setting_value(values))
+        }
+        ast::Set::SetTimeZone { value, .. } => {
+            Utility::Set("timezone".into(), setting_value(std::slice::from_ref(value)))
+        }
+        ast::Set::SetNames { charset_name, .. } => {
+            Utility::Set("client_encoding".into(), Some(charset_name.value.clone()))
+        }
+        ast::Set::SetNamesDefault {} => Utility::Set("client_encoding".into(), None),
+        ast::Set::SetTransaction { modes: list, snapshot: None, session: false } => {
+            Utility::SetTransaction(modes(list))
+        }
+        ast::Set::SetTransaction { modes: list, snapshot: None, session: true } => {
+            Utility::SetSessionCharacteristics(modes(list))
+        }
+        ast::Set::SetRole { role_name, .. } => {
+            Utility::Set("role".into(), role_name.as_ref().map(fold))
+        }
+        other => {
+            let text = other.to_string();
+            let words: Vec<&str> = text.split_whitespace().take(2).collect();
+            return Err(SqlError::unsupported(words.join(" ")));
+        }
+    })
+}
+
+fn copy_statement(
+    source: &CopySource,
+    to: bool,
+    target: &CopyTarget,
+    options: &[CopyOption],
+    legacy_options: &[CopyLegacyOption],
+) -> Result<Utility, SqlError> {
+    let CopySource::Table { table_name, columns } = source else {
+        return Err(SqlError::unsupported("COPY (query) TO"));
+    };
+    if to {
+        return Err(SqlError::unsupported("COPY TO"));
+    }
+    if !matches!(target, CopyTarget::Stdin) {
+        return Err(SqlError::unsupported("COPY from a file (use FROM STDIN)"));
+    }
+    let (mut csv, mut header, mut delimiter) = (false, false, None);
+    for o in options {
+        match o {
+            CopyOption::Format(f) if f.value.eq_ignore_ascii_case("csv") => csv = true,
+            CopyOption::Format(f) if f.value.eq_ignore_ascii_case("text") => csv = false,
+            CopyOption::Header(h) => header = *h,
+            CopyOption::Delimiter(d) => delimiter = Some(*d),
+            other => return Err(SqlError::unsupported(format!("COPY option {other}"))),
+        }
+    }
+    for o in legacy_options {
+        match o {
+            CopyLegacyOption::Csv(csv_options) => {
+                csv = true;
+                for c in csv_options {
+                    match c {
+                        CopyLegacyCsvOption::Header => header = true,
+                        other => {
+                            return Err(SqlError::unsupported(format!("COPY option {other}")));
+                        }
+                    }
+                }
+            }
+            CopyLegacyOption::Header => header = true,
+            CopyLegacyOption::Delimiter(d) => delimiter = Some(*d),
+            other => return Err(SqlError::unsupported(format!("COPY option {other}"))),
+        }
+    }
+    Ok(Utility::Copy {
+        table: last_part(table_name),
+        columns: columns.iter().map(fold).collect(),
+        csv,
+        header,
+        delimiter,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::parse::{Parsed, parse_statement};
+
+    fn utility(sql: &str) -> Option<Utility> {
+        match parse_statement(sql).unwrap() {
+            Parsed::Utility(u) => Some(u),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn utility_statements_parse() {
+        let serializable = TxnModes {
+            level: Some(IsolationLevel::Serializable),
+            read_only: Some(true),
+            deferrable: Some(true),
+        };
+        for sql in [
+            "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY DEFERRABLE",
+            "start transaction isolation level serializable, read only, deferrable;",
+        ] {
+            assert_eq!(utility(sql), Some(Utility::Begin(serializable.clone())), "{sql}");
+        }
+        assert_eq!(
+            utility("SET TRANSACTION READ WRITE, NOT DEFERRABLE"),
+            Some(Utility::SetTransaction(TxnModes {
+                read_only: Some(false),
+                deferrable: Some(false),
+                ..TxnModes::default()
+            }))
+        );
+        assert_eq!(utility("rollback to savepoint A"), Some(Utility::RollbackTo("a".into())));
+        assert_eq!(utility("ROLLBACK"), Some(Utility::Rollback));
+        assert_eq!(utility("abort work"), Some(Utility::Rollback));
+        assert_eq!(utility("END"), Some(Utility::Commit));
+        assert_eq!(
+            utility("SET lock_timeout = '1s'"),
+            Some(Utility::Set("lock_timeout".into(), Some("1s".into())))
+        );
+        assert_eq!(
+            utility("SET datestyle TO ISO, MDY"),
+            Some(Utility::Set("datestyle".into(), Some("iso, mdy".into())))
+        );
+        assert_eq!(
+            utility("SET statement_timeout TO DEFAULT"),
+            Some(Utility::Set("statement_timeout".into(), None))
+        );
+        assert_eq!(utility("RESET lock_timeout"), Some(Utility::Set("lock_timeout".into(), None)));
+        assert_eq!(
+            utility("SHOW transaction isolation level"),
+            Some(Utility::Show("transaction_isolation".into()))
+        );
+        assert_eq!(utility("checkpoint"), Some(Utility::Checkpoint));
+        assert_eq!(
+            utility("TRUNCATE public.t, u"),
+            Some(Utility::Truncate(vec!["t".into(), "u".into()]))
+        );
+        assert_eq!(
+            utility("COPY t (a, \"B\") FROM STDIN WITH (FORMAT csv, HEADER true, DELIMITER ';')"),
+            Some(Utility::Copy {
+                table: "t".into(),
+                columns: vec!["a".into(), "B".into()],
+                csv: true,
+                header: true,
+                delimiter: Some(';'),
+            })
+        );
+        assert_eq!(utility("select 1"), None);
+    }
+
+    /// A SET value is the string literal's contents: a doubled quote is one quote (the text is
+    /// not split into words, so `''` is not kept as written).
+    #[test]
+    fn set_values_are_unescaped() {
+        assert_eq!(
+            utility("SET application_name = 'It''s Me'"),
+            Some(Utility::Set("application_name".into(), Some("It's Me".into())))
+        );
+        assert_eq!(
+            utility("SET application_name = E'tab\\there'"),
+            Some(Utility::Set("application_name".into(), Some("tab\there".into())))
+        );
+    }
 }

@@ -17,14 +17,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sqlparser::ast::{self, Statement};
-use sqlparser::parser::Parser;
-use sqlparser::tokenizer::Tokenizer;
 
-use crate::sql::parse::dialect::IsolaDialect;
-use crate::sql::parse::utility::{TxnModes, Utility, parse_utility};
-use crate::sql::parse::{
-    check_expression_depth, is_only_comments, rewrite_lock_strength, split_statements,
-};
+use crate::sql::parse::utility::{TxnModes, Utility};
+use crate::sql::parse::{Parsed, parse_statement, split_statements};
 use crate::sql::plan::{Bound, bind_statement};
 use settings::{SETTINGS, level_from, parse_duration};
 
@@ -397,33 +392,10 @@ impl Session {
         sql: &str,
         param_types: &[Option<SqlType>],
     ) -> Result<Arc<Prepared>, SqlError> {
-        let trimmed = sql.trim().trim_end_matches(';').trim();
-        let kind = if trimmed.is_empty() || is_only_comments(trimmed) {
-            Kind::Empty
-        } else if let Some(u) = parse_utility(trimmed)? {
-            Kind::Utility(u)
-        } else {
-            let (text, lock) = rewrite_lock_strength(trimmed);
-            // Tokenized once: for the depth check, then for the parser.
-            let tokens = Tokenizer::new(&IsolaDialect::default(), &text)
-                .tokenize_with_location()
-                .map_err(|e| SqlError::syntax(e.to_string()))?;
-            check_expression_depth(&text, &tokens)?;
-            let mut stmts = Parser::new(&IsolaDialect::default())
-                .with_tokens_with_locations(tokens)
-                .parse_statements()
-                .map_err(|e| {
-                    let msg = e.to_string();
-                    SqlError::syntax(
-                        msg.strip_prefix("sql parser error: ").unwrap_or(&msg).to_string(),
-                    )
-                })?;
-            if stmts.len() != 1 {
-                return Err(SqlError::syntax(
-                    "cannot insert multiple commands into a prepared statement",
-                ));
-            }
-            Kind::Sql(Box::new(stmts.remove(0)), lock)
+        let kind = match parse_statement(sql)? {
+            Parsed::Empty => Kind::Empty,
+            Parsed::Utility(u) => Kind::Utility(u),
+            Parsed::Sql(stmt, lock) => Kind::Sql(stmt, lock),
         };
         let mut prepared = Prepared {
             sql: sql.to_string(),
@@ -1498,25 +1470,6 @@ mod tests {
         assert_eq!(parse_duration("250").unwrap(), Some(Duration::from_millis(250)));
         assert_eq!(parse_duration("0").unwrap(), None);
         assert!(parse_duration("abc").is_err());
-    }
-
-    #[test]
-    fn utility_statements_parse() {
-        assert!(matches!(
-            parse_utility("BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY DEFERRABLE").unwrap(),
-            Some(Utility::Begin(TxnModes {
-                level: Some(IsolationLevel::Serializable),
-                read_only: Some(true),
-                deferrable: Some(true)
-            }))
-        ));
-        assert!(
-            matches!(parse_utility("rollback to savepoint a").unwrap(), Some(Utility::RollbackTo(n)) if n == "a")
-        );
-        assert!(
-            matches!(parse_utility("SET lock_timeout = '1s'").unwrap(), Some(Utility::Set(n, Some(v))) if n == "lock_timeout" && v == "1s")
-        );
-        assert!(parse_utility("select 1").unwrap().is_none());
     }
 
     /// `isola_stat_activity.query` shows the running (or last) statement's first 1,024
