@@ -77,8 +77,8 @@ fn is_word(t: &TokenWithSpan, word: &str) -> bool {
 
 /// Takes out of the token stream the words sqlparser does not know, and says what they were:
 /// `FOR NO KEY UPDATE` and `FOR KEY SHARE` (left as `FOR UPDATE` / `FOR SHARE`, the strength
-/// returned), and in BEGIN, START TRANSACTION and SET the `[NOT] DEFERRABLE` mode (with the
-/// comma before it, if any).
+/// returned), in BEGIN, START TRANSACTION and SET the `[NOT] DEFERRABLE` mode (with the comma
+/// before it, if any), and in COPY's options the booleans `on` / `off` (as TRUE / FALSE).
 #[allow(clippy::type_complexity)]
 fn unknown_words(
     tokens: Vec<TokenWithSpan>,
@@ -123,6 +123,21 @@ fn unknown_words(
             }
             if before > 0 && matches!(tokens[significant[before - 1]].token, Token::Comma) {
                 drop[significant[before - 1]] = true;
+            }
+        }
+    }
+    // COPY's boolean options (`WITH (FREEZE on, HEADER off)`): sqlparser takes only TRUE and
+    // FALSE there; `on` / `off` become the words it takes (nothing else in COPY says ON).
+    let mut tokens = tokens;
+    if significant.first().is_some_and(|&i| is_word(&tokens[i], "COPY")) {
+        for k in 1..significant.len() {
+            let i = significant[k];
+            let flag = ["ON", "OFF"].iter().find(|w| is_word(&tokens[i], w)).copied();
+            if let Some(flag) = flag
+                && matches!(tokens[significant[k - 1]].token, Token::Word(_))
+            {
+                let value = if flag == "ON" { "TRUE" } else { "FALSE" };
+                tokens[i].token = Token::make_keyword(value);
             }
         }
     }

@@ -236,6 +236,8 @@ fn copy_statement(
             CopyOption::Format(f) if f.value.eq_ignore_ascii_case("text") => csv = false,
             CopyOption::Header(h) => header = *h,
             CopyOption::Delimiter(d) => delimiter = Some(*d),
+            // FREEZE only hints that the rows may be frozen at once: nothing to do here.
+            CopyOption::Freeze(_) => {}
             other => return Err(SqlError::unsupported(format!("COPY option {other}"))),
         }
     }
@@ -333,6 +335,16 @@ mod tests {
                 csv: true,
                 header: true,
                 delimiter: Some(';'),
+            })
+        );
+        assert_eq!(
+            utility("copy pgbench_accounts from stdin with (freeze on)"),
+            Some(Utility::Copy {
+                table: "pgbench_accounts".into(),
+                columns: vec![],
+                csv: false,
+                header: false,
+                delimiter: None,
             })
         );
         assert_eq!(utility("select 1"), None);
