@@ -11,6 +11,10 @@
 //! the expected output of the command above. Run with `UPDATE_GOLDENFILES=1` to rewrite them
 //! (then read the diff: a golden file is only as good as its review).
 //!
+//! Each file is its own `#[test]`, named after it (`cargo test --test scripts g0_dirty_write`
+//! runs one); `every_file_is_listed` fails when a file in `tests/scripts/` is missing from the
+//! list at the end of this file, or the list names a file that is not there.
+//!
 //! Commands (values: integers, 'text', null, true, false; keys and ranges are one column):
 //! - `reset`: a new empty database.
 //! - `await tN`: wait for tN's blocked command to answer (a wait that ends by itself).
@@ -35,6 +39,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+mod common;
 
 use isola::{
     Change, Database, DatabaseOptions, IsolationLevel, Key, KeyRange, LockMode, LockOutcome,
@@ -602,45 +608,35 @@ fn run_script(path: &Path) -> String {
     output
 }
 
-#[test]
-fn golden_scripts() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .expect("tests/scripts exists")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
-        .collect();
-    paths.sort();
-    assert!(!paths.is_empty(), "no scripts found");
-    let update = std::env::var("UPDATE_GOLDENFILES").is_ok_and(|v| v == "1");
-    let only = std::env::var("SCRIPT").ok();
-    let mut failures = Vec::new();
-    for path in paths {
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        if only.as_ref().is_some_and(|o| !name.contains(o.as_str())) {
-            continue;
-        }
-        let expected = std::fs::read_to_string(&path).unwrap();
-        let actual = run_script(&path);
-        if actual != expected {
-            if update {
-                std::fs::write(&path, &actual).unwrap();
-            } else {
-                failures.push(format!("--- {name}\n{}", diff(&expected, &actual)));
-            }
-        }
-    }
-    assert!(failures.is_empty(), "golden scripts differ:\n{}", failures.join("\n"));
-}
-
-fn diff(expected: &str, actual: &str) -> String {
-    let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
-    let mut out = String::new();
-    for i in 0..e.len().max(a.len()) {
-        let (x, y) = (e.get(i).copied().unwrap_or(""), a.get(i).copied().unwrap_or(""));
-        if x != y {
-            out.push_str(&format!("line {}:\n  expected: {x}\n  actual:   {y}\n", i + 1));
-        }
-    }
-    out
-}
+common::golden_tests!(
+    "scripts",
+    "txt",
+    run_script,
+    [
+        deadlocks,
+        fekete_read_only_anomaly,
+        g0_dirty_write,
+        g1a_aborted_read,
+        g1b_intermediate_read,
+        g1c_circular_information_flow,
+        g2_empty_range_inserts,
+        g2_item_doctors_on_call,
+        g2_item_write_skew,
+        g2_predicate_write_skew,
+        g_single_read_skew,
+        implicit_insert_locks,
+        insert_over_concurrent_delete,
+        lock_conflict_matrix,
+        lock_wait_policies,
+        otv_observed_transaction_vanishes,
+        p4_atomic_update,
+        p4_lost_update,
+        pmp_phantom,
+        pmp_write_predicate,
+        read_committed_recheck,
+        savepoints,
+        ssi_cleaned_up_tout,
+        ssi_update_conflict_out,
+        unique_keys,
+    ]
+);
