@@ -8,8 +8,10 @@
 //! as `> tN resumed: ...`.
 //!
 //! File format: commands, `#` comments and blank lines are input; lines starting with `> ` are
-//! the expected output of the command above. Run with `UPDATE_GOLDENFILES=1` to rewrite them
-//! (then read the diff: a golden file is only as good as its review).
+//! the expected output of the command above; an error shows as `error SQLSTATE message`, then
+//! `DETAIL: ...` when it has one (the format the SQL goldens share). Run with
+//! `UPDATE_GOLDENFILES=1` to rewrite them (then read the diff: a golden file is only as good as
+//! its review).
 //!
 //! Each file is its own `#[test]`, named after it (`cargo test --test scripts g0_dirty_write`
 //! runs one); `every_file_is_listed` fails when a file in `tests/scripts/` is missing from the
@@ -171,11 +173,14 @@ impl Runner {
                 let mut txn = self.db.begin(TxnOptions::new(IsolationLevel::ReadCommitted));
                 self.setup_id = txn.id();
                 let output = execute(&self.db, &mut txn, line);
-                txn.commit().map(|_| output).map_err(|e| e.to_string())
+                txn.commit().map(|_| output).map_err(SetupError::Database)
             }
-            _ => Err(format!("unknown setup command: {line}")),
+            _ => Err(format!("unknown setup command: {line}").into()),
         };
-        result.unwrap_or_else(|e| format!("error {e}"))
+        result.unwrap_or_else(|e| match e {
+            SetupError::Database(e) => format_error(e),
+            SetupError::Script(e) => format!("error {e}"),
+        })
     }
 }
 
@@ -260,15 +265,30 @@ fn session_step(
     }
 }
 
+/// An error as every golden file shows it ([`common::error_lines`]), its lines joined by `\n`.
 fn format_error(e: isola::Error) -> String {
-    let mut s = format!("error {} {}", e.sqlstate(), e.message());
-    if let Some(detail) = e.detail() {
-        s.push_str(&format!("\n> DETAIL: {detail}"));
-    }
-    s
+    common::error_lines(e.sqlstate(), &e.message(), e.detail()).join("\n")
 }
 
-fn create_table(db: &Database, line: &str) -> Result<String, String> {
+/// Why a setup command failed: the database refused it, or the script line is malformed.
+enum SetupError {
+    Database(isola::Error),
+    Script(String),
+}
+
+impl From<String> for SetupError {
+    fn from(e: String) -> Self {
+        SetupError::Script(e)
+    }
+}
+
+impl From<&str> for SetupError {
+    fn from(e: &str) -> Self {
+        SetupError::Script(e.into())
+    }
+}
+
+fn create_table(db: &Database, line: &str) -> Result<String, SetupError> {
     // create table NAME (c1, c2) key (c1)
     let rest = line.strip_prefix("create table ").ok_or("syntax")?;
     let (name, rest) = rest.split_once(' ').ok_or("syntax")?;
@@ -277,10 +297,10 @@ fn create_table(db: &Database, line: &str) -> Result<String, String> {
     let (key, _) = parenthesised(rest)?;
     let columns: Vec<&str> = columns.split(',').map(str::trim).collect();
     let key: Vec<&str> = key.split(',').map(str::trim).collect();
-    db.create_table(name, &columns, &key).map(|_| "ok".into()).map_err(|e| e.to_string())
+    db.create_table(name, &columns, &key).map(|_| "ok".into()).map_err(SetupError::Database)
 }
 
-fn create_index(db: &Database, line: &str) -> Result<String, String> {
+fn create_index(db: &Database, line: &str) -> Result<String, SetupError> {
     // create [unique] index NAME on TABLE (c1, ...)
     let unique = line.starts_with("create unique");
     let rest = line.split_once("index ").ok_or("syntax")?.1;
@@ -290,7 +310,7 @@ fn create_index(db: &Database, line: &str) -> Result<String, String> {
     let columns: Vec<&str> = columns.split(',').map(str::trim).collect();
     db.create_index(name.trim(), table, &columns, unique)
         .map(|_| "ok".into())
-        .map_err(|e| e.to_string())
+        .map_err(SetupError::Database)
 }
 
 fn parenthesised(s: &str) -> Result<(&str, &str), String> {
@@ -595,10 +615,8 @@ fn run_script(path: &Path) -> String {
             continue;
         }
         for result in runner.run(trimmed) {
-            for (i, part) in result.split('\n').enumerate() {
-                if i == 0 {
-                    output.push_str("> ");
-                }
+            for part in result.split('\n') {
+                output.push_str("> ");
                 output.push_str(part);
                 output.push('\n');
             }

@@ -18,7 +18,8 @@
 //! `#` comments and blank lines are kept; lines starting with `> ` are the expected output of
 //! the step above: rows as `(v, ...)`, `no rows`, `ok` (or `ok N` rows affected; a COMMIT of
 //! a failed block, which the server answers with ROLLBACK, shows as such),
-//! `ERROR <SQLSTATE>: <message>` (transaction numbers written `T#`), `blocked`.
+//! `error SQLSTATE message` (transaction numbers written `T#`; the format the core goldens
+//! share, without the DETAIL line they add), `blocked`.
 //! `UPDATE_GOLDENFILES=1` rewrites the expected lines (then read the diff).
 //!
 //! Each file is its own `#[test]` with its own in-process server, named after it

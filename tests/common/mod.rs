@@ -1,5 +1,5 @@
 //! What the end-to-end tests share: an in-memory `isola serve` on a free loopback port,
-//! clients, and the golden-file machinery (answers, one test per file).
+//! clients, and the golden-file machinery (error format, answers, one test per file).
 
 /// Starts a server on a free port in a background runtime; returns the port.
 #[allow(dead_code)] // not every test file starts an in-memory server
@@ -65,9 +65,19 @@ pub async fn connect_when_up(
     panic!("isola serve did not come up");
 }
 
+/// An error as the golden files show it, one string per line: `error CODE message`, then
+/// `DETAIL: detail` when there is one. Core scripts (`tests/scripts/`), SQL scripts
+/// (`tests/sql/`) and planner files (`tests/planner/`) all print errors this way.
+#[allow(dead_code)]
+pub fn error_lines(code: &str, message: &str, detail: Option<&str>) -> Vec<String> {
+    let mut lines = vec![format!("error {code} {message}")];
+    lines.extend(detail.map(|d| format!("DETAIL: {d}")));
+    lines
+}
+
 /// A simple-query answer as golden lines: rows as `(v, ...)` (SQL NULL as `null`), or
-/// `no rows`; a command as `ok [N]` (N rows affected); an error as `ERROR <SQLSTATE>: <message>`
-/// (transaction numbers written `T#`).
+/// `no rows`; a command as `ok [N]` (N rows affected); an error as [`error_lines`] (its
+/// message with transaction numbers written `T#`, and without its detail).
 #[allow(dead_code)]
 pub fn render(
     result: Result<Vec<tokio_postgres::SimpleQueryMessage>, tokio_postgres::Error>,
@@ -76,13 +86,10 @@ pub fn render(
     let messages = match result {
         Ok(m) => m,
         Err(e) => {
-            let line = match e.as_db_error() {
-                Some(db) => {
-                    format!("ERROR {}: {}", db.code().code(), normalize_ids(db.message()))
-                }
-                None => format!("ERROR (no SQLSTATE): {e}"),
+            return match e.as_db_error() {
+                Some(db) => error_lines(db.code().code(), &normalize_ids(db.message()), None),
+                None => error_lines("(no SQLSTATE)", &e.to_string(), None),
             };
-            return vec![line];
         }
     };
     let mut lines = Vec::new();
