@@ -6,7 +6,7 @@
 //! `ISOLA_CRASH_KILLS=200 cargo test --release --test crash` runs longer than CI's default.
 
 use std::collections::{HashMap, HashSet};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,26 +18,17 @@ mod common;
 const ACCOUNTS: i64 = 10;
 const START_BALANCE: i64 = 1000;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 struct Server {
     child: Child,
     port: u16,
 }
 
 impl Server {
+    /// `isola serve` on `dir`, on a port the kernel picks (a new one at each restart); returns
+    /// once it listens (recovery done).
     fn start(dir: &std::path::Path) -> Server {
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_isola"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
-            .arg(dir)
-            .args(["--checkpoint-interval", "0.3"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("starting isola serve");
+        let (child, port) =
+            common::spawn_server(["--data", dir.to_str().unwrap(), "--checkpoint-interval", "0.3"]);
         Server { child, port }
     }
 
@@ -151,8 +142,11 @@ async fn check(client: &Client, acked: &[Ack]) {
 async fn sigkill_at_random_moments_loses_no_acknowledged_commit() {
     let kills: usize =
         std::env::var("ISOLA_CRASH_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(12);
-    let dir =
-        std::env::temp_dir().join(format!("isola-crash-{}-{}", std::process::id(), free_port()));
+    let dir = std::env::temp_dir().join(format!(
+        "isola-crash-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     let mut server = Server::start(&dir);
     let client = server.connect_waiting().await;

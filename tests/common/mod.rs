@@ -1,7 +1,9 @@
-//! What the end-to-end tests share: an in-memory `isola serve` on a free loopback port,
-//! clients, and the golden-file machinery (error format, answers, one test per file).
+//! What the end-to-end tests share: servers (in-process, or `isola serve` processes on ports
+//! the kernel picks), clients, and the golden-file machinery (error format, answers, one test
+//! per file).
 
-/// Starts a server on a free port in a background runtime; returns the port.
+/// Starts an in-process server in a background runtime on a port the kernel picks; returns the
+/// port. The listener is bound here and handed to the server, so no one else can take the port.
 #[allow(dead_code)] // not every test file starts an in-memory server
 pub fn start_server() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -278,3 +280,113 @@ macro_rules! golden_tests {
 }
 #[allow(unused_imports)]
 pub(crate) use golden_tests;
+
+/// `isola serve ARGS` as a child process on a port the kernel picks (`--listen 127.0.0.1:0`);
+/// returns it with the port it printed. See [`spawn_server_at`].
+#[allow(dead_code)]
+pub fn spawn_server<I, S>(args: I) -> (std::process::Child, u16)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    spawn_server_at("127.0.0.1:0", args)
+}
+
+/// How long a server process may take to listen (recovery included) before a test gives up.
+#[allow(dead_code)]
+const STARTUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `isola serve --listen LISTEN ARGS` as a child process; returns it once it listens, with the
+/// port from the line it prints then (`isola listening on 127.0.0.1:PORT, ...`). Its stdout
+/// is drained by a thread for as long as it runs (it never blocks on a full pipe); its stderr
+/// is passed on to the test's (captured) stderr and kept: if it exits before listening, or
+/// does not listen within [`STARTUP_TIMEOUT`], this panics with it.
+///
+/// Blocking: from a multi-threaded tokio runtime it runs in `block_in_place`, so the runtime's
+/// other tasks go on meanwhile.
+#[allow(dead_code)]
+pub fn spawn_server_at<I, S>(listen: &str, args: I) -> (std::process::Child, u16)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::sync::{Arc, Mutex, mpsc};
+    use std::time::{Duration, Instant};
+
+    let args: Vec<std::ffi::OsString> =
+        args.into_iter().map(|a| a.as_ref().to_os_string()).collect();
+    let described = format!("isola serve --listen {listen} {args:?}");
+    let start = move || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_isola"))
+            .args(["serve", "--listen", listen])
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {described}: {e}"));
+        let stderr_text = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let kept = stderr_text.clone();
+        let stderr_thread = std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("{line}");
+                let mut kept = kept.lock().unwrap();
+                kept.push_str(&line);
+                kept.push('\n');
+            }
+        });
+        let (port_tx, port_rx) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(port) = listening_port(&line) {
+                    let _ = port_tx.send(port);
+                }
+            }
+        });
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        loop {
+            match port_rx.recv_timeout(Duration::from_millis(20)) {
+                Ok(port) => return (child, port),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                // Stdout closed: the process is ending; wait for its status below.
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                let _ = stderr_thread.join();
+                panic!(
+                    "{described} exited before listening ({status}); its stderr:\n{}",
+                    stderr_text.lock().unwrap()
+                );
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                let _ = stderr_thread.join();
+                panic!(
+                    "{described} did not listen within {STARTUP_TIMEOUT:?}; its stderr:\n{}",
+                    stderr_text.lock().unwrap()
+                );
+            }
+        }
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(start)
+        }
+        _ => start(),
+    }
+}
+
+/// The port in `isola listening on 127.0.0.1:PORT, ...`, the line `isola serve` prints once it
+/// listens.
+#[allow(dead_code)]
+fn listening_port(line: &str) -> Option<u16> {
+    let address = line.strip_prefix("isola listening on ")?.split(',').next()?;
+    address.parse::<std::net::SocketAddr>().ok().map(|a| a.port())
+}
