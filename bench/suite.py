@@ -58,6 +58,8 @@ DIAGNOSTICS = ["preemption"]  # run only when named in --only
 
 
 def free_port():
+    """A port free now, for PostgreSQL (which cannot take one the kernel picks and report it);
+    another process could take it before PostgreSQL binds it."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
@@ -116,17 +118,22 @@ class Isola(Server):
     name = "isola"
 
     def __init__(self, work, binary):
-        self.port = free_port()
+        # A port the kernel picks (no race with other processes), read from the line isola
+        # prints once it listens: "isola listening on 127.0.0.1:PORT, data directory DIR".
+        log = os.path.join(work, "isola.log")
         self.proc = subprocess.Popen(
-            [binary, "serve", "--listen", f"127.0.0.1:{self.port}", "--data",
+            [binary, "serve", "--listen", "127.0.0.1:0", "--data",
              os.path.join(work, "isola-data"), "--max-connections", "2000"],
-            stdout=open(os.path.join(work, "isola.log"), "w"), stderr=subprocess.STDOUT)
+            stdout=open(log, "w"), stderr=subprocess.STDOUT)
         for _ in range(300):
-            try:
-                self.psql("SELECT 1")
+            with open(log) as f:
+                m = re.search(r"^isola listening on [^,\s]*:(\d+),", f.read(), re.M)
+            if m:
+                self.port = int(m.group(1))
                 return
-            except subprocess.CalledProcessError:
-                time.sleep(0.1)
+            if self.proc.poll() is not None:
+                raise SystemExit(f"isola exited ({self.proc.returncode}) before listening; see {log}")
+            time.sleep(0.1)
         raise SystemExit("isola did not start")
 
     def pids(self):

@@ -10,7 +10,7 @@
 //! The disk delay is long (seconds) against the steps (milliseconds) so the order of events
 //! does not depend on the machine's speed; no step's duration is asserted.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
@@ -27,18 +27,10 @@ struct Server {
     dir: std::path::PathBuf,
 }
 
-/// `isola serve` with the slow disk on a free port.
+/// `isola serve` with the slow disk on a port the kernel picks; returns once it listens.
 fn spawn(dir: &std::path::Path) -> (Child, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(env!("CARGO_BIN_EXE_isola"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
-        .arg(dir)
-        .args(["--sync-delay-ms", &DISK_DELAY_MS.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("starting isola serve");
-    (child, port)
+    let delay = DISK_DELAY_MS.to_string();
+    common::spawn_server(["--data", dir.to_str().unwrap(), "--sync-delay-ms", &delay])
 }
 
 impl Server {
@@ -63,7 +55,8 @@ impl Server {
         self.child.wait().expect("reaping");
     }
 
-    /// After [`Server::kill`]: a new server (recovering) on the same data directory.
+    /// After [`Server::kill`]: a new server (recovering) on the same data directory, on a new
+    /// port.
     fn restart(&mut self) {
         let (child, port) = spawn(&self.dir);
         self.child = child;

@@ -8,8 +8,14 @@
 //! as `> tN resumed: ...`.
 //!
 //! File format: commands, `#` comments and blank lines are input; lines starting with `> ` are
-//! the expected output of the command above. Run with `UPDATE_GOLDENFILES=1` to rewrite them
-//! (then read the diff: a golden file is only as good as its review).
+//! the expected output of the command above; an error shows as `error SQLSTATE message`, then
+//! `DETAIL: ...` when it has one (the format the SQL goldens share). Run with
+//! `UPDATE_GOLDENFILES=1` to rewrite them (then read the diff: a golden file is only as good as
+//! its review).
+//!
+//! Each file is its own `#[test]`, named after it (`cargo test --test scripts g0_dirty_write`
+//! runs one); `every_file_is_listed` fails when a file in `tests/scripts/` is missing from the
+//! list at the end of this file, or the list names a file that is not there.
 //!
 //! Commands (values: integers, 'text', null, true, false; keys and ranges are one column):
 //! - `reset`: a new empty database.
@@ -35,6 +41,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+mod common;
 
 use isola::{
     Change, Database, DatabaseOptions, IsolationLevel, Key, KeyRange, LockMode, LockOutcome,
@@ -165,11 +173,14 @@ impl Runner {
                 let mut txn = self.db.begin(TxnOptions::new(IsolationLevel::ReadCommitted));
                 self.setup_id = txn.id();
                 let output = execute(&self.db, &mut txn, line);
-                txn.commit().map(|_| output).map_err(|e| e.to_string())
+                txn.commit().map(|_| output).map_err(SetupError::Database)
             }
-            _ => Err(format!("unknown setup command: {line}")),
+            _ => Err(format!("unknown setup command: {line}").into()),
         };
-        result.unwrap_or_else(|e| format!("error {e}"))
+        result.unwrap_or_else(|e| match e {
+            SetupError::Database(e) => format_error(e),
+            SetupError::Script(e) => format!("error {e}"),
+        })
     }
 }
 
@@ -254,15 +265,30 @@ fn session_step(
     }
 }
 
+/// An error as every golden file shows it ([`common::error_lines`]), its lines joined by `\n`.
 fn format_error(e: isola::Error) -> String {
-    let mut s = format!("error {} {}", e.sqlstate(), e.message());
-    if let Some(detail) = e.detail() {
-        s.push_str(&format!("\n> DETAIL: {detail}"));
-    }
-    s
+    common::error_lines(e.sqlstate(), &e.message(), e.detail()).join("\n")
 }
 
-fn create_table(db: &Database, line: &str) -> Result<String, String> {
+/// Why a setup command failed: the database refused it, or the script line is malformed.
+enum SetupError {
+    Database(isola::Error),
+    Script(String),
+}
+
+impl From<String> for SetupError {
+    fn from(e: String) -> Self {
+        SetupError::Script(e)
+    }
+}
+
+impl From<&str> for SetupError {
+    fn from(e: &str) -> Self {
+        SetupError::Script(e.into())
+    }
+}
+
+fn create_table(db: &Database, line: &str) -> Result<String, SetupError> {
     // create table NAME (c1, c2) key (c1)
     let rest = line.strip_prefix("create table ").ok_or("syntax")?;
     let (name, rest) = rest.split_once(' ').ok_or("syntax")?;
@@ -271,10 +297,10 @@ fn create_table(db: &Database, line: &str) -> Result<String, String> {
     let (key, _) = parenthesised(rest)?;
     let columns: Vec<&str> = columns.split(',').map(str::trim).collect();
     let key: Vec<&str> = key.split(',').map(str::trim).collect();
-    db.create_table(name, &columns, &key).map(|_| "ok".into()).map_err(|e| e.to_string())
+    db.create_table(name, &columns, &key).map(|_| "ok".into()).map_err(SetupError::Database)
 }
 
-fn create_index(db: &Database, line: &str) -> Result<String, String> {
+fn create_index(db: &Database, line: &str) -> Result<String, SetupError> {
     // create [unique] index NAME on TABLE (c1, ...)
     let unique = line.starts_with("create unique");
     let rest = line.split_once("index ").ok_or("syntax")?.1;
@@ -284,7 +310,7 @@ fn create_index(db: &Database, line: &str) -> Result<String, String> {
     let columns: Vec<&str> = columns.split(',').map(str::trim).collect();
     db.create_index(name.trim(), table, &columns, unique)
         .map(|_| "ok".into())
-        .map_err(|e| e.to_string())
+        .map_err(SetupError::Database)
 }
 
 fn parenthesised(s: &str) -> Result<(&str, &str), String> {
@@ -589,10 +615,8 @@ fn run_script(path: &Path) -> String {
             continue;
         }
         for result in runner.run(trimmed) {
-            for (i, part) in result.split('\n').enumerate() {
-                if i == 0 {
-                    output.push_str("> ");
-                }
+            for part in result.split('\n') {
+                output.push_str("> ");
                 output.push_str(part);
                 output.push('\n');
             }
@@ -602,45 +626,35 @@ fn run_script(path: &Path) -> String {
     output
 }
 
-#[test]
-fn golden_scripts() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .expect("tests/scripts exists")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
-        .collect();
-    paths.sort();
-    assert!(!paths.is_empty(), "no scripts found");
-    let update = std::env::var("UPDATE_GOLDENFILES").is_ok_and(|v| v == "1");
-    let only = std::env::var("SCRIPT").ok();
-    let mut failures = Vec::new();
-    for path in paths {
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        if only.as_ref().is_some_and(|o| !name.contains(o.as_str())) {
-            continue;
-        }
-        let expected = std::fs::read_to_string(&path).unwrap();
-        let actual = run_script(&path);
-        if actual != expected {
-            if update {
-                std::fs::write(&path, &actual).unwrap();
-            } else {
-                failures.push(format!("--- {name}\n{}", diff(&expected, &actual)));
-            }
-        }
-    }
-    assert!(failures.is_empty(), "golden scripts differ:\n{}", failures.join("\n"));
-}
-
-fn diff(expected: &str, actual: &str) -> String {
-    let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
-    let mut out = String::new();
-    for i in 0..e.len().max(a.len()) {
-        let (x, y) = (e.get(i).copied().unwrap_or(""), a.get(i).copied().unwrap_or(""));
-        if x != y {
-            out.push_str(&format!("line {}:\n  expected: {x}\n  actual:   {y}\n", i + 1));
-        }
-    }
-    out
-}
+common::golden_tests!(
+    "scripts",
+    "txt",
+    run_script,
+    [
+        deadlocks,
+        fekete_read_only_anomaly,
+        g0_dirty_write,
+        g1a_aborted_read,
+        g1b_intermediate_read,
+        g1c_circular_information_flow,
+        g2_empty_range_inserts,
+        g2_item_doctors_on_call,
+        g2_item_write_skew,
+        g2_predicate_write_skew,
+        g_single_read_skew,
+        implicit_insert_locks,
+        insert_over_concurrent_delete,
+        lock_conflict_matrix,
+        lock_wait_policies,
+        otv_observed_transaction_vanishes,
+        p4_atomic_update,
+        p4_lost_update,
+        pmp_phantom,
+        pmp_write_predicate,
+        read_committed_recheck,
+        savepoints,
+        ssi_cleaned_up_tout,
+        ssi_update_conflict_out,
+        unique_keys,
+    ]
+);

@@ -2,9 +2,10 @@
 //! a TLS certificate, driven by psql and tokio-postgres over real sockets; and the refusal to
 //! listen beyond loopback without passwords.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
+
+mod common;
 
 const PSQL: &str = "/usr/lib/postgresql/15/bin/psql";
 
@@ -43,26 +44,10 @@ impl Drop for Server {
     }
 }
 
-/// Starts `isola serve --memory` with `extra` arguments on a free loopback port and waits for
-/// its "listening" line.
+/// Starts `isola serve --memory` with `extra` arguments on a port the kernel picks and waits
+/// for its "listening" line (which names the port).
 fn serve(extra: &[&str]) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_isola"))
-        .args(["serve", "--memory", "--listen", &format!("127.0.0.1:{port}")])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("starting isola serve");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    loop {
-        match lines.next() {
-            Some(Ok(line)) if line.contains("listening") => break,
-            Some(Ok(_)) => continue,
-            _ => panic!("isola serve exited before listening: {:?}", child.wait()),
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
+    let (child, port) = common::spawn_server(["--memory"].iter().chain(extra));
     Server { child, port }
 }
 

@@ -18,12 +18,17 @@
 //! `#` comments and blank lines are kept; lines starting with `> ` are the expected output of
 //! the step above: rows as `(v, ...)`, `no rows`, `ok` (or `ok N` rows affected; a COMMIT of
 //! a failed block, which the server answers with ROLLBACK, shows as such),
-//! `ERROR <SQLSTATE>: <message>` (transaction numbers written `T#`), `blocked`.
+//! `error SQLSTATE message` (transaction numbers written `T#`; the format the core goldens
+//! share, without the DETAIL line they add), `blocked`.
 //! `UPDATE_GOLDENFILES=1` rewrites the expected lines (then read the diff).
+//!
+//! Each file is its own `#[test]` with its own in-process server, named after it
+//! (`cargo test --test sql_scripts deadlocks` runs one); `every_file_is_listed` fails when a
+//! file in `tests/sql/` is missing from the list at the end of this file, or the reverse.
 
 mod common;
 
-use common::connect;
+use common::{connect, render};
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -48,73 +53,6 @@ struct Runner {
     port: u16,
     setup: Client,
     sessions: BTreeMap<String, Session>,
-}
-
-/// Rows as `(v, ...)` lines, or `no rows`; a command as `ok [N]`; an error as its SQLSTATE and
-/// message.
-fn render(result: Result<Vec<SimpleQueryMessage>, tokio_postgres::Error>) -> Vec<String> {
-    let messages = match result {
-        Ok(m) => m,
-        Err(e) => {
-            let line = match e.as_db_error() {
-                Some(db) => {
-                    format!("ERROR {}: {}", db.code().code(), normalize_ids(db.message()))
-                }
-                None => format!("ERROR (no SQLSTATE): {e}"),
-            };
-            return vec![line];
-        }
-    };
-    let mut lines = Vec::new();
-    let mut described = false;
-    for m in messages {
-        match m {
-            SimpleQueryMessage::RowDescription(_) => described = true,
-            SimpleQueryMessage::Row(row) => {
-                let values: Vec<String> = (0..row.len())
-                    .map(|i| match row.get(i) {
-                        Some(v) => v.to_string(),
-                        None => "null".into(),
-                    })
-                    .collect();
-                lines.push(format!("({})", values.join(", ")));
-            }
-            SimpleQueryMessage::CommandComplete(n) => {
-                if described {
-                    if lines.is_empty() {
-                        lines.push("no rows".into());
-                    }
-                } else if n == 0 {
-                    lines.push("ok".into());
-                } else {
-                    lines.push(format!("ok {n}"));
-                }
-                described = false;
-            }
-            _ => {}
-        }
-    }
-    lines
-}
-
-/// `T123` → `T#`: transaction numbers depend on how many transactions ran before.
-fn normalize_ids(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut chars = message.chars().peekable();
-    let mut prev_alnum = false;
-    while let Some(c) = chars.next() {
-        if c == 'T' && !prev_alnum && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
-            while chars.peek().is_some_and(|d| d.is_ascii_digit()) {
-                chars.next();
-            }
-            out.push_str("T#");
-            prev_alnum = true;
-            continue;
-        }
-        prev_alnum = c.is_alphanumeric();
-        out.push(c);
-    }
-    out
 }
 
 impl Runner {
@@ -262,7 +200,18 @@ fn resumed(name: &str, lines: Vec<String>) -> Vec<String> {
     std::iter::once(format!("{name} resumed: {first}")).chain(lines).collect()
 }
 
-async fn run_file(path: &Path) -> (String, String) {
+/// Runs one file on its own in-process server (scripts run in parallel and each starts from an
+/// empty database); returns the file as it should be.
+fn run_file(path: &Path) -> String {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(run_file_async(path))
+}
+
+async fn run_file_async(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap();
     let port = common::start_server();
     let mut runner = Runner { port, setup: connect(port).await, sessions: BTreeMap::new() };
@@ -286,50 +235,38 @@ async fn run_file(path: &Path) -> (String, String) {
     for (name, s) in &runner.sessions {
         assert!(s.pending.is_none(), "{}: {name} still blocked at the end", path.display());
     }
-    (text, actual)
+    actual
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn golden_sql_scripts() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sql");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty());
-    let update = std::env::var_os("UPDATE_GOLDENFILES").is_some();
-    let mut failures = Vec::new();
-    for file in &files {
-        let (expected, actual) = run_file(file).await;
-        if expected == actual {
-            continue;
-        }
-        if update {
-            std::fs::write(file, &actual).unwrap();
-            continue;
-        }
-        let diff: Vec<String> = expected
-            .lines()
-            .zip(actual.lines())
-            .enumerate()
-            .filter(|(_, (e, a))| e != a)
-            .take(5)
-            .map(|(i, (e, a))| {
-                format!("  line {}: expected {e:?}\n           got      {a:?}", i + 1)
-            })
-            .collect();
-        let diff = if diff.is_empty() {
-            format!(
-                "  {} lines expected, {} produced",
-                expected.lines().count(),
-                actual.lines().count()
-            )
-        } else {
-            diff.join("\n")
-        };
-        failures.push(format!("{}:\n{diff}", file.display()));
-    }
-    assert!(failures.is_empty(), "golden SQL scripts differ:\n{}", failures.join("\n"));
-}
+common::golden_tests!(
+    "sql",
+    "sql",
+    run_file,
+    [
+        deadlocks,
+        fekete_read_only_anomaly,
+        g0_dirty_write,
+        g1a_aborted_read,
+        g1b_intermediate_read,
+        g1c_circular_information_flow,
+        g2_empty_range_inserts,
+        g2_item_doctors_on_call,
+        g2_item_write_skew,
+        g2_predicate_write_skew,
+        g_single_read_skew,
+        insert_over_concurrent_delete,
+        lock_conflict_matrix,
+        lock_wait_policies,
+        otv_observed_transaction_vanishes,
+        p4_atomic_update,
+        p4_lost_update,
+        pmp_phantom,
+        pmp_write_predicate,
+        read_committed_recheck,
+        savepoints,
+        snapshot_restart,
+        ssi_cleaned_up_tout,
+        ssi_update_conflict_out,
+        unique_keys,
+    ]
+);

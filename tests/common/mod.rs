@@ -1,6 +1,9 @@
-//! What the end-to-end tests share: an in-memory `isola serve` on a free loopback port.
+//! What the end-to-end tests share: servers (in-process, or `isola serve` processes on ports
+//! the kernel picks), clients, and the golden-file machinery (error format, answers, one test
+//! per file).
 
-/// Starts a server on a free port in a background runtime; returns the port.
+/// Starts an in-process server in a background runtime on a port the kernel picks; returns the
+/// port. The listener is bound here and handed to the server, so no one else can take the port.
 #[allow(dead_code)] // not every test file starts an in-memory server
 pub fn start_server() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -62,4 +65,328 @@ pub async fn connect_when_up(
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("isola serve did not come up");
+}
+
+/// An error as the golden files show it, one string per line: `error CODE message`, then
+/// `DETAIL: detail` when there is one. Core scripts (`tests/scripts/`), SQL scripts
+/// (`tests/sql/`) and planner files (`tests/planner/`) all print errors this way.
+#[allow(dead_code)]
+pub fn error_lines(code: &str, message: &str, detail: Option<&str>) -> Vec<String> {
+    let mut lines = vec![format!("error {code} {message}")];
+    lines.extend(detail.map(|d| format!("DETAIL: {d}")));
+    lines
+}
+
+/// A simple-query answer as golden lines: rows as `(v, ...)` (SQL NULL as `null`), or
+/// `no rows`; a command as `ok [N]` (N rows affected); an error as [`error_lines`] (its
+/// message with transaction numbers written `T#`, and without its detail).
+#[allow(dead_code)]
+pub fn render(
+    result: Result<Vec<tokio_postgres::SimpleQueryMessage>, tokio_postgres::Error>,
+) -> Vec<String> {
+    use tokio_postgres::SimpleQueryMessage;
+    let messages = match result {
+        Ok(m) => m,
+        Err(e) => {
+            return match e.as_db_error() {
+                Some(db) => error_lines(db.code().code(), &normalize_ids(db.message()), None),
+                None => error_lines("(no SQLSTATE)", &e.to_string(), None),
+            };
+        }
+    };
+    let mut lines = Vec::new();
+    let mut described = false;
+    for m in messages {
+        match m {
+            SimpleQueryMessage::RowDescription(_) => described = true,
+            SimpleQueryMessage::Row(row) => {
+                let values: Vec<String> = (0..row.len())
+                    .map(|i| match row.get(i) {
+                        Some(v) => v.to_string(),
+                        None => "null".into(),
+                    })
+                    .collect();
+                lines.push(format!("({})", values.join(", ")));
+            }
+            SimpleQueryMessage::CommandComplete(n) => {
+                if described {
+                    if lines.is_empty() {
+                        lines.push("no rows".into());
+                    }
+                } else if n == 0 {
+                    lines.push("ok".into());
+                } else {
+                    lines.push(format!("ok {n}"));
+                }
+                described = false;
+            }
+            _ => {}
+        }
+    }
+    lines
+}
+
+/// `T123` → `T#`: transaction numbers depend on how many transactions ran before.
+#[allow(dead_code)]
+pub fn normalize_ids(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars().peekable();
+    let mut prev_alnum = false;
+    while let Some(c) = chars.next() {
+        if c == 'T' && !prev_alnum && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+            while chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+                chars.next();
+            }
+            out.push_str("T#");
+            prev_alnum = true;
+            continue;
+        }
+        prev_alnum = c.is_alphanumeric();
+        out.push(c);
+    }
+    out
+}
+
+/// Golden files: a runner reads a file, runs its input lines and returns the file as it should
+/// be (input lines kept, `> ` output lines regenerated); the test fails if that differs from
+/// the file. `UPDATE_GOLDENFILES=1` rewrites the files instead (then read the diff: a golden
+/// file is only as good as its review).
+#[allow(dead_code)]
+pub mod golden {
+    use std::collections::BTreeSet;
+    use std::path::{Path, PathBuf};
+
+    /// Whether `UPDATE_GOLDENFILES` asks for the files to be rewritten (set, and not `0`).
+    pub fn update_requested() -> bool {
+        std::env::var_os("UPDATE_GOLDENFILES").is_some_and(|v| !v.is_empty() && v != "0")
+    }
+
+    /// `tests/FOLDER` in the package.
+    pub fn folder(folder: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(folder)
+    }
+
+    /// Runs `tests/FOLDER/FILE` with `run` and compares (or, when asked, rewrites). With
+    /// `SCRIPT=text` set, a file whose name does not contain `text` is skipped (passes); cargo's
+    /// own filter (`cargo test --test scripts text`) does the same by test name.
+    pub fn check(folder_name: &str, file: &str, run: fn(&Path) -> String) {
+        if std::env::var("SCRIPT").is_ok_and(|only| !file.contains(only.as_str())) {
+            return;
+        }
+        let path = folder(folder_name).join(file);
+        let expected =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let actual = run(&path);
+        if actual == expected {
+            return;
+        }
+        if update_requested() {
+            std::fs::write(&path, &actual).unwrap();
+            return;
+        }
+        panic!(
+            "{} differs from what it ran to (UPDATE_GOLDENFILES=1 rewrites it):\n{}",
+            path.display(),
+            diff(&expected, &actual)
+        );
+    }
+
+    /// Fails unless the files `tests/FOLDER/*.EXT` are exactly the `listed` names (without
+    /// the extension): a file without a test would be skipped silently.
+    pub fn check_listed(folder_name: &str, extension: &str, listed: &[&str]) {
+        let on_disk: BTreeSet<String> = std::fs::read_dir(folder(folder_name))
+            .unwrap_or_else(|e| panic!("tests/{folder_name}: {e}"))
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == extension))
+            .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+            .collect();
+        let listed: BTreeSet<String> = listed.iter().map(|s| s.to_string()).collect();
+        let without_test: Vec<_> = on_disk.difference(&listed).collect();
+        let without_file: Vec<_> = listed.difference(&on_disk).collect();
+        assert!(
+            without_test.is_empty() && without_file.is_empty(),
+            "tests/{folder_name}/*.{extension} and the golden_tests! list differ: files without \
+             a test (add them to the list): {without_test:?}; tests without a file: \
+             {without_file:?}"
+        );
+    }
+
+    /// The lines that differ (a longest-common-subsequence diff), numbered: `-` expected,
+    /// `+` produced; at most 80 lines.
+    pub fn diff(expected: &str, actual: &str) -> String {
+        let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
+        // lcs[i][j]: the longest common subsequence of e[i..] and a[j..].
+        let mut lcs = vec![vec![0u32; a.len() + 1]; e.len() + 1];
+        for i in (0..e.len()).rev() {
+            for j in (0..a.len()).rev() {
+                lcs[i][j] = if e[i] == a[j] {
+                    lcs[i + 1][j + 1] + 1
+                } else {
+                    lcs[i + 1][j].max(lcs[i][j + 1])
+                };
+            }
+        }
+        let mut out = Vec::new();
+        let (mut i, mut j) = (0, 0);
+        while i < e.len() || j < a.len() {
+            if i < e.len() && j < a.len() && e[i] == a[j] {
+                i += 1;
+                j += 1;
+            } else if i < e.len() && (j == a.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+                out.push(format!("{:>5} - {}", i + 1, e[i]));
+                i += 1;
+            } else {
+                out.push(format!("{:>5} + {}", j + 1, a[j]));
+                j += 1;
+            }
+        }
+        if expected.ends_with('\n') != actual.ends_with('\n') {
+            out.push("(the files differ in their final newline)".into());
+        }
+        let shown = out.len().min(80);
+        let mut text = out[..shown].join("\n");
+        if out.len() > shown {
+            text.push_str(&format!("\n... and {} more", out.len() - shown));
+        }
+        text
+    }
+}
+
+/// One `#[test]` per golden file `tests/FOLDER/NAME.EXT`, named after it, that runs it with
+/// `RUN` (`fn(&Path) -> String`: the file as it should be) through [`golden::check`]; and
+/// `every_file_is_listed`, which fails when a file in the folder has no test here or a name
+/// here has no file, so that a new file cannot be skipped silently.
+///
+/// `golden_tests!("FOLDER", "EXT", RUN, [name, ...]);`
+#[allow(unused_macros)]
+macro_rules! golden_tests {
+    ($folder:literal, $extension:literal, $run:expr, [$($name:ident),+ $(,)?]) => {
+        $(
+            #[test]
+            fn $name() {
+                $crate::common::golden::check(
+                    $folder,
+                    concat!(stringify!($name), ".", $extension),
+                    $run,
+                );
+            }
+        )+
+
+        #[test]
+        fn every_file_is_listed() {
+            $crate::common::golden::check_listed($folder, $extension, &[$(stringify!($name)),+]);
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use golden_tests;
+
+/// `isola serve ARGS` as a child process on a port the kernel picks (`--listen 127.0.0.1:0`);
+/// returns it with the port it printed. See [`spawn_server_at`].
+#[allow(dead_code)]
+pub fn spawn_server<I, S>(args: I) -> (std::process::Child, u16)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    spawn_server_at("127.0.0.1:0", args)
+}
+
+/// How long a server process may take to listen (recovery included) before a test gives up.
+#[allow(dead_code)]
+const STARTUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `isola serve --listen LISTEN ARGS` as a child process; returns it once it listens, with the
+/// port from the line it prints then (`isola listening on 127.0.0.1:PORT, ...`). Its stdout
+/// is drained by a thread for as long as it runs (it never blocks on a full pipe); its stderr
+/// is passed on to the test's (captured) stderr and kept: if it exits before listening, or
+/// does not listen within [`STARTUP_TIMEOUT`], this panics with it.
+///
+/// Blocking: from a multi-threaded tokio runtime it runs in `block_in_place`, so the runtime's
+/// other tasks go on meanwhile.
+#[allow(dead_code)]
+pub fn spawn_server_at<I, S>(listen: &str, args: I) -> (std::process::Child, u16)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::sync::{Arc, Mutex, mpsc};
+    use std::time::{Duration, Instant};
+
+    let args: Vec<std::ffi::OsString> =
+        args.into_iter().map(|a| a.as_ref().to_os_string()).collect();
+    let described = format!("isola serve --listen {listen} {args:?}");
+    let start = move || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_isola"))
+            .args(["serve", "--listen", listen])
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {described}: {e}"));
+        let stderr_text = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let kept = stderr_text.clone();
+        let stderr_thread = std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("{line}");
+                let mut kept = kept.lock().unwrap();
+                kept.push_str(&line);
+                kept.push('\n');
+            }
+        });
+        let (port_tx, port_rx) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(port) = listening_port(&line) {
+                    let _ = port_tx.send(port);
+                }
+            }
+        });
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        loop {
+            match port_rx.recv_timeout(Duration::from_millis(20)) {
+                Ok(port) => return (child, port),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                // Stdout closed: the process is ending; wait for its status below.
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                let _ = stderr_thread.join();
+                panic!(
+                    "{described} exited before listening ({status}); its stderr:\n{}",
+                    stderr_text.lock().unwrap()
+                );
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                let _ = stderr_thread.join();
+                panic!(
+                    "{described} did not listen within {STARTUP_TIMEOUT:?}; its stderr:\n{}",
+                    stderr_text.lock().unwrap()
+                );
+            }
+        }
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(start)
+        }
+        _ => start(),
+    }
+}
+
+/// The port in `isola listening on 127.0.0.1:PORT, ...`, the line `isola serve` prints once it
+/// listens.
+#[allow(dead_code)]
+fn listening_port(line: &str) -> Option<u16> {
+    let address = line.strip_prefix("isola listening on ")?.split(',').next()?;
+    address.parse::<std::net::SocketAddr>().ok().map(|a| a.port())
 }

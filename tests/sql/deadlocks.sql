@@ -23,7 +23,7 @@ t2: UPDATE accounts SET balance = balance - 10 WHERE id = 2 RETURNING *
 t1: UPDATE accounts SET balance = balance + 10 WHERE id = 2 RETURNING *
 > blocked
 t2: UPDATE accounts SET balance = balance + 10 WHERE id = 1 RETURNING *
-> ERROR 40P01: deadlock detected
+> error 40P01 deadlock detected
 > t1 resumed: (2, 110)
 t2: ROLLBACK
 > ok
@@ -48,7 +48,7 @@ t1: SELECT * FROM accounts WHERE id = 2 FOR UPDATE
 t2: SELECT * FROM accounts WHERE id = 3 FOR UPDATE
 > blocked
 t3: SELECT * FROM accounts WHERE id = 1 FOR SHARE
-> ERROR 40P01: deadlock detected
+> error 40P01 deadlock detected
 > t2 resumed: (3, 100)
 t3: ROLLBACK
 > ok
@@ -70,7 +70,7 @@ t2: SELECT * FROM accounts WHERE id = 1 FOR SHARE
 t1: UPDATE accounts SET balance = 0 WHERE id = 1 RETURNING *
 > blocked
 t2: UPDATE accounts SET balance = 1 WHERE id = 1 RETURNING *
-> ERROR 40P01: deadlock detected
+> error 40P01 deadlock detected
 > t1 resumed: (1, 0)
 t2: ROLLBACK
 > ok
@@ -91,7 +91,7 @@ t2: UPDATE accounts SET balance = 50 WHERE id = 2 RETURNING *
 t1: UPDATE accounts SET balance = 51 WHERE id = 2 RETURNING *
 > blocked
 t2: UPDATE accounts SET balance = 51 WHERE id = 1 RETURNING *
-> ERROR 40P01: deadlock detected
+> error 40P01 deadlock detected
 t2: ROLLBACK TO SAVEPOINT s
 > ok
 > t1 resumed: (2, 51)

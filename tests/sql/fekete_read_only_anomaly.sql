@@ -63,7 +63,7 @@ t3: SELECT * FROM accounts ORDER BY name
 t3: COMMIT
 > ok
 t1: UPDATE accounts SET balance = balance - 11 WHERE name = 'checking' RETURNING *
-> ERROR 40001: could not serialize access due to read/write dependencies among transactions
+> error 40001 could not serialize access due to read/write dependencies among transactions
 t1: COMMIT
 > ok (ROLLBACK: the block had failed)
 
@@ -95,7 +95,7 @@ t3: SELECT * FROM accounts ORDER BY name
 t3: COMMIT
 > ok
 t1: UPDATE accounts SET balance = balance - 11 WHERE name = 'checking' RETURNING *
-> ERROR 40001: could not serialize access due to read/write dependencies among transactions
+> error 40001 could not serialize access due to read/write dependencies among transactions
 t1: COMMIT
 > ok (ROLLBACK: the block had failed)
 

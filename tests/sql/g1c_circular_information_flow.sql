@@ -102,4 +102,4 @@ t2: SELECT * FROM test WHERE id = 1
 t1: COMMIT
 > ok
 t2: COMMIT
-> ERROR 40001: could not serialize access due to read/write dependencies among transactions
+> error 40001 could not serialize access due to read/write dependencies among transactions

@@ -121,7 +121,7 @@ t2: UPDATE doctors SET on_call = false WHERE id = 2 RETURNING *
 t1: COMMIT
 > ok
 t2: COMMIT
-> ERROR 40001: could not serialize access due to read/write dependencies among transactions
+> error 40001 could not serialize access due to read/write dependencies among transactions
 t3: BEGIN ISOLATION LEVEL READ COMMITTED
 > ok
 t3: SELECT count(*) FROM doctors WHERE on_call = true

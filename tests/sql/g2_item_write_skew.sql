@@ -119,4 +119,4 @@ t1: UPDATE test SET value = 21 WHERE id = 2 RETURNING *
 t1: COMMIT
 > ok
 t2: COMMIT
-> ERROR 40001: could not serialize access due to read/write dependencies among transactions
+> error 40001 could not serialize access due to read/write dependencies among transactions

@@ -102,4 +102,4 @@ t2: INSERT INTO test VALUES (4, 42)
 t1: COMMIT
 > ok
 t2: COMMIT
-> ERROR 40001: could not serialize access due to read/write dependencies among transactions
+> error 40001 could not serialize access due to read/write dependencies among transactions

@@ -20,7 +20,7 @@ t2: DELETE FROM t WHERE k = 3 RETURNING *
 t2: COMMIT
 > ok
 t1: INSERT INTO t VALUES (3, 5)
-> ERROR 40001: could not serialize access due to concurrent delete
+> error 40001 could not serialize access due to concurrent delete
 t1: ROLLBACK
 > ok
 

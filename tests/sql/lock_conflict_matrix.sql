@@ -63,7 +63,7 @@ t1: SELECT * FROM test WHERE id = 1 FOR KEY SHARE
 t2: BEGIN ISOLATION LEVEL READ COMMITTED
 > ok
 t2: SELECT * FROM test WHERE id = 1 FOR UPDATE NOWAIT
-> ERROR 55P03: could not obtain lock on row in relation "test"
+> error 55P03 could not obtain lock on row in relation "test"
 t1: ROLLBACK
 > ok
 t2: ROLLBACK
@@ -105,7 +105,7 @@ t1: SELECT * FROM test WHERE id = 1 FOR SHARE
 t2: BEGIN ISOLATION LEVEL READ COMMITTED
 > ok
 t2: SELECT * FROM test WHERE id = 1 FOR NO KEY UPDATE NOWAIT
-> ERROR 55P03: could not obtain lock on row in relation "test"
+> error 55P03 could not obtain lock on row in relation "test"
 t1: ROLLBACK
 > ok
 t2: ROLLBACK
@@ -119,7 +119,7 @@ t1: SELECT * FROM test WHERE id = 1 FOR SHARE
 t2: BEGIN ISOLATION LEVEL READ COMMITTED
 > ok
 t2: SELECT * FROM test WHERE id = 1 FOR UPDATE NOWAIT
-> ERROR 55P03: could not obtain lock on row in relation "test"
+> error 55P03 could not obtain lock on row in relation "test"
 t1: ROLLBACK
 > ok
 t2: ROLLBACK
@@ -147,7 +147,7 @@ t1: SELECT * FROM test WHERE id = 1 FOR NO KEY UPDATE
 t2: BEGIN ISOLATION LEVEL READ COMMITTED
 > ok
 t2: SELECT * FROM test WHERE id = 1 FOR SHARE NOWAIT
-> ERROR 55P03: could not obtain lock on row in relation "test"
+> error 55P03 could not obtain lock on row in relation "test"
 t1: ROLLBACK
 > ok
 t2: ROLLBACK
@@ -161,7 +161,7 @@ t1: SELECT * FROM test WHERE id = 1 FOR NO KEY UPDATE
 t2: BEGIN ISOLATION LEVEL READ COMMITTED
 > ok
 t2: SELECT * FROM test WHERE id = 1 FOR NO KEY UPDATE NOWAIT
-> ERROR 55P03: could not obtain lock on row in relation "test"
+> error 55P03 could not obtain lock on row in relation "test"
 t1: ROLLBACK
 > ok
 t2: ROLLBACK
@@ -175,7 +175,7 @@ t1: SELECT * FROM test WHERE id = 1 FOR NO KEY UPDATE
 t2: BEGIN ISOLATION LEVEL READ COMMITTED
 > ok
 t2: SELECT * FROM test WHERE id = 1 FOR UPDATE NOWAIT
-> ERROR 55P03: could not obtain lock on row in relation "test"
+> error 55P03 could not obtain lock on row in relation "test"
 t1: ROLLBACK
 > ok
 t2: ROLLBACK
@@ -189,7 +189,7 @@ t1: SELECT * FROM test WHERE id = 1 FOR UPDATE
 t2: BEGIN ISOLATION LEVEL READ COMMITTED
 > ok
 t2: SELECT * FROM test WHERE id = 1 FOR KEY SHARE NOWAIT
-> ERROR 55P03: could not obtain lock on row in relation "test"
+> error 55P03 could not obtain lock on row in relation "test"
 t1: ROLLBACK
 > ok
 t2: ROLLBACK
@@ -203,7 +203,7 @@ t1: SELECT * FROM test WHERE id = 1 FOR UPDATE
 t2: BEGIN ISOLATION LEVEL READ COMMITTED
 > ok
 t2: SELECT * FROM test WHERE id = 1 FOR SHARE NOWAIT
-> ERROR 55P03: could not obtain lock on row in relation "test"
+> error 55P03 could not obtain lock on row in relation "test"
 t1: ROLLBACK
 > ok
 t2: ROLLBACK
@@ -217,7 +217,7 @@ t1: SELECT * FROM test WHERE id = 1 FOR UPDATE
 t2: BEGIN ISOLATION LEVEL READ COMMITTED
 > ok
 t2: SELECT * FROM test WHERE id = 1 FOR NO KEY UPDATE NOWAIT
-> ERROR 55P03: could not obtain lock on row in relation "test"
+> error 55P03 could not obtain lock on row in relation "test"
 t1: ROLLBACK
 > ok
 t2: ROLLBACK
@@ -231,7 +231,7 @@ t1: SELECT * FROM test WHERE id = 1 FOR UPDATE
 t2: BEGIN ISOLATION LEVEL READ COMMITTED
 > ok
 t2: SELECT * FROM test WHERE id = 1 FOR UPDATE NOWAIT
-> ERROR 55P03: could not obtain lock on row in relation "test"
+> error 55P03 could not obtain lock on row in relation "test"
 t1: ROLLBACK
 > ok
 t2: ROLLBACK

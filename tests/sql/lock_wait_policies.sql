@@ -48,9 +48,9 @@ t1: SELECT * FROM jobs WHERE id = 2 FOR UPDATE
 t2: BEGIN ISOLATION LEVEL READ COMMITTED
 > ok
 t2: SELECT * FROM jobs WHERE id = 2 FOR SHARE NOWAIT
-> ERROR 55P03: could not obtain lock on row in relation "jobs"
+> error 55P03 could not obtain lock on row in relation "jobs"
 t2: SELECT * FROM jobs WHERE id = 2
-> ERROR 25P02: current transaction is aborted, commands ignored until end of transaction block
+> error 25P02 current transaction is aborted, commands ignored until end of transaction block
 t2: ROLLBACK
 > ok
 t1: ROLLBACK
@@ -92,9 +92,9 @@ t2: SET lock_timeout = '20ms'
 t2: SELECT * FROM jobs WHERE id = 3 FOR UPDATE
 > blocked
 await t2
-> ERROR 55P03: canceling statement due to lock timeout
+> error 55P03 canceling statement due to lock timeout
 t2: SELECT * FROM jobs WHERE id = 3
-> ERROR 25P02: current transaction is aborted, commands ignored until end of transaction block
+> error 25P02 current transaction is aborted, commands ignored until end of transaction block
 t2: ROLLBACK TO SAVEPOINT before_lock
 > ok
 t2: SELECT * FROM jobs WHERE id = 3
@@ -108,6 +108,6 @@ t1: ROLLBACK
 t1: BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY
 > ok
 t1: SELECT * FROM jobs WHERE id = 1 FOR SHARE
-> ERROR 25006: cannot execute a write in a read-only transaction
+> error 25006 cannot execute a write in a read-only transaction
 t1: ROLLBACK
 > ok

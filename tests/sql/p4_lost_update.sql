@@ -90,7 +90,7 @@ t2: UPDATE test SET value = 11 WHERE id = 1 RETURNING *
 > blocked
 t1: COMMIT
 > ok
-> t2 resumed: ERROR 40001: could not serialize access due to concurrent update
+> t2 resumed: error 40001 could not serialize access due to concurrent update
 t2: COMMIT
 > ok (ROLLBACK: the block had failed)
 t3: BEGIN ISOLATION LEVEL READ COMMITTED
@@ -123,7 +123,7 @@ t2: UPDATE test SET value = 11 WHERE id = 1 RETURNING *
 > blocked
 t1: COMMIT
 > ok
-> t2 resumed: ERROR 40001: could not serialize access due to concurrent update
+> t2 resumed: error 40001 could not serialize access due to concurrent update
 t2: COMMIT
 > ok (ROLLBACK: the block had failed)
 t3: BEGIN ISOLATION LEVEL READ COMMITTED

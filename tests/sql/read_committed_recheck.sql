@@ -66,6 +66,6 @@ t3: COMMIT
 t1: BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY
 > ok
 t1: INSERT INTO test VALUES (9, 9)
-> ERROR 25006: cannot execute a write in a read-only transaction
+> error 25006 cannot execute a write in a read-only transaction
 t1: ROLLBACK
 > ok

@@ -63,7 +63,7 @@ t1: UPDATE test SET value = 0 WHERE id = 1 RETURNING *
 t1: RELEASE SAVEPOINT a
 > ok
 t1: ROLLBACK TO SAVEPOINT a
-> ERROR 3B001: savepoint "a" does not exist
+> error 3B001 savepoint "a" does not exist
 t1: COMMIT
 > ok (ROLLBACK: the block had failed)
 t2: BEGIN ISOLATION LEVEL READ COMMITTED
@@ -100,9 +100,9 @@ t1: BEGIN ISOLATION LEVEL READ COMMITTED
 t1: SAVEPOINT s
 > ok
 t1: INSERT INTO test VALUES (1, 0)
-> ERROR 23505: duplicate key value violates unique constraint "test_pkey"
+> error 23505 duplicate key value violates unique constraint "test_pkey"
 t1: SELECT * FROM test WHERE id = 1
-> ERROR 25P02: current transaction is aborted, commands ignored until end of transaction block
+> error 25P02 current transaction is aborted, commands ignored until end of transaction block
 t1: ROLLBACK TO SAVEPOINT s
 > ok
 t1: SELECT * FROM test WHERE id = 1
@@ -130,7 +130,7 @@ t1: COMMIT
 t2: ROLLBACK TO SAVEPOINT s
 > ok
 t2: SELECT * FROM test WHERE id = 1
-> ERROR 40001: could not serialize access due to read/write dependencies among transactions
+> error 40001 could not serialize access due to read/write dependencies among transactions
 t2: COMMIT
 > ok (ROLLBACK: the block had failed)
 
@@ -157,10 +157,10 @@ t3: COMMIT
 t1: SAVEPOINT s
 > ok
 t1: UPDATE test SET value = 0 WHERE id = 1 RETURNING *
-> ERROR 40001: could not serialize access due to read/write dependencies among transactions
+> error 40001 could not serialize access due to read/write dependencies among transactions
 t1: ROLLBACK TO SAVEPOINT s
 > ok
 t1: SELECT * FROM test WHERE id = 1
-> ERROR 40001: could not serialize access due to read/write dependencies among transactions
+> error 40001 could not serialize access due to read/write dependencies among transactions
 t1: ROLLBACK
 > ok

@@ -53,7 +53,7 @@ t2: UPDATE test SET value = value + 1 WHERE id = 1 RETURNING *
 > blocked
 t1: COMMIT
 > ok
-> t2 resumed: ERROR 40001: could not serialize access due to concurrent update
+> t2 resumed: error 40001 could not serialize access due to concurrent update
 t2: ROLLBACK
 > ok
 
@@ -76,7 +76,7 @@ t2: UPDATE test SET value = value + 1 WHERE id = 1 RETURNING *
 > blocked
 t1: COMMIT
 > ok
-> t2 resumed: ERROR 40001: could not serialize access due to concurrent update
+> t2 resumed: error 40001 could not serialize access due to concurrent update
 t2: ROLLBACK
 > ok
 
@@ -99,7 +99,7 @@ t2: UPDATE test SET value = value + 1 WHERE id = 1 RETURNING *
 > blocked
 t1: COMMIT
 > ok
-> t2 resumed: ERROR 40001: could not serialize access due to concurrent update
+> t2 resumed: error 40001 could not serialize access due to concurrent update
 t2: ROLLBACK
 > ok
 
@@ -137,7 +137,7 @@ t2: UPDATE test SET value = 31 WHERE id = 3 RETURNING *
 t3: COMMIT
 > ok
 t2: COMMIT
-> ERROR 40001: could not serialize access due to read/write dependencies among transactions
+> error 40001 could not serialize access due to read/write dependencies among transactions
 t4: SELECT * FROM test ORDER BY id
 > (1, 11)
 > (2, 21)

@@ -32,6 +32,6 @@ t6: SELECT * FROM t WHERE k = 1
 t4: COMMIT
 > ok
 t6: SELECT * FROM t WHERE k = 2
-> ERROR 40001: could not serialize access due to read/write dependencies among transactions
+> error 40001 could not serialize access due to read/write dependencies among transactions
 t6: ROLLBACK
 > ok

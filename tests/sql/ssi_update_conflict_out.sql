@@ -27,7 +27,7 @@ trouble: BEGIN ISOLATION LEVEL SERIALIZABLE
 trouble: UPDATE txn1 SET val = 2 WHERE id = 7 RETURNING *
 > (7, 2)
 bar: SELECT * FROM txn1 WHERE id = 7
-> ERROR 40001: could not serialize access due to read/write dependencies among transactions
+> error 40001 could not serialize access due to read/write dependencies among transactions
 bar: COMMIT
 > ok (ROLLBACK: the block had failed)
 trouble: COMMIT
@@ -57,7 +57,7 @@ trouble: BEGIN ISOLATION LEVEL SERIALIZABLE
 trouble: DELETE FROM txn1 WHERE id = 7 RETURNING *
 > (7, 1)
 bar: SELECT * FROM txn1 WHERE id = 7
-> ERROR 40001: could not serialize access due to read/write dependencies among transactions
+> error 40001 could not serialize access due to read/write dependencies among transactions
 trouble: ROLLBACK
 > ok
 bar: COMMIT
@@ -89,6 +89,6 @@ trouble: UPDATE txn1 SET val = 2 WHERE id = 7 RETURNING *
 trouble: COMMIT
 > ok
 bar: SELECT * FROM txn1 WHERE id = 7
-> ERROR 40001: could not serialize access due to read/write dependencies among transactions
+> error 40001 could not serialize access due to read/write dependencies among transactions
 bar: COMMIT
 > ok (ROLLBACK: the block had failed)

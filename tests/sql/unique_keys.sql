@@ -21,7 +21,7 @@ t2: INSERT INTO users VALUES (2, 'c@x')
 > blocked
 t1: COMMIT
 > ok
-> t2 resumed: ERROR 23505: duplicate key value violates unique constraint "users_pkey"
+> t2 resumed: error 23505 duplicate key value violates unique constraint "users_pkey"
 t2: ROLLBACK
 > ok
 
@@ -51,7 +51,7 @@ t2: INSERT INTO users VALUES (5, 'e@x')
 > blocked
 t1: COMMIT
 > ok
-> t2 resumed: ERROR 23505: duplicate key value violates unique constraint "users_email"
+> t2 resumed: error 23505 duplicate key value violates unique constraint "users_email"
 t2: ROLLBACK
 > ok
 
@@ -59,7 +59,7 @@ t2: ROLLBACK
 t1: BEGIN ISOLATION LEVEL READ COMMITTED
 > ok
 t1: INSERT INTO users VALUES (6, 'a@x')
-> ERROR 23505: duplicate key value violates unique constraint "users_email"
+> error 23505 duplicate key value violates unique constraint "users_email"
 t1: ROLLBACK
 > ok
 t1: BEGIN ISOLATION LEVEL READ COMMITTED
@@ -98,7 +98,7 @@ t2: INSERT INTO users VALUES (8, 'q@x')
 t2: COMMIT
 > ok
 t1: INSERT INTO users VALUES (8, 'r@x')
-> ERROR 40001: could not serialize access due to concurrent insert
+> error 40001 could not serialize access due to concurrent insert
 t1: ROLLBACK
 > ok
 
@@ -114,7 +114,7 @@ t2: INSERT INTO users VALUES (9, 's@x')
 t2: COMMIT
 > ok
 t1: INSERT INTO users VALUES (9, 't@x')
-> ERROR 23505: duplicate key value violates unique constraint "users_pkey"
+> error 23505 duplicate key value violates unique constraint "users_pkey"
 t1: ROLLBACK
 > ok
 
