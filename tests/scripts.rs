@@ -267,7 +267,7 @@ fn session_step(
 
 /// An error as every golden file shows it ([`common::error_lines`]), its lines joined by `\n`.
 fn format_error(e: isola::Error) -> String {
-    common::error_lines(e.sqlstate(), &e.message(), e.detail()).join("\n")
+    common::error_lines(e.sqlstate().code(), &e.message(), e.detail()).join("\n")
 }
 
 /// Why a setup command failed: the database refused it, or the script line is malformed.

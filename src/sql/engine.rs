@@ -654,7 +654,7 @@ impl Engine {
                 .collect(),
             SystemView::PgDatabase => vec![vec![Value::Int(16_384), text("isola"), Value::Int(6)]],
             SystemView::PgSettings => {
-                vec![vec![text("server_version"), text(crate::sql::SERVER_VERSION)]]
+                vec![vec![text("server_version"), text(crate::sql::system::SERVER_VERSION)]]
             }
             SystemView::InfoTables => tables
                 .iter()

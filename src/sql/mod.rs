@@ -31,14 +31,4 @@ pub use error::SqlError;
 pub use session::{LockWaitPoll, Outcome, Prepared, Session, Tried, TxStatus};
 pub use types::SqlType;
 
-/// The version isola reports as `server_version` (PostgreSQL-shaped, so drivers parse it).
-pub const SERVER_VERSION: &str = "15.0";
-
-/// What `SELECT version()` answers.
-pub fn server_version_string() -> String {
-    format!(
-        "PostgreSQL 15.0 (isola {}) on {}-linux, compiled by rustc, 64-bit",
-        env!("CARGO_PKG_VERSION"),
-        std::env::consts::ARCH
-    )
-}
+pub use system::{SERVER_VERSION, server_version_string};

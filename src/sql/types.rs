@@ -757,6 +757,15 @@ pub fn now_micros() -> i64 {
     Utc::now().timestamp_micros()
 }
 
+/// Parses a numeric literal: integer types when it fits, else numeric.
+pub fn number_literal(s: &str) -> Result<(Value, SqlType), SqlError> {
+    if let Ok(i) = s.parse::<i64>() {
+        let ty = if i32::try_from(i).is_ok() { SqlType::Int4 } else { SqlType::Int8 };
+        return Ok((Value::Int(i), ty));
+    }
+    parse_text(s, SqlType::Numeric(None)).map(|v| (v, SqlType::Numeric(None)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -145,14 +145,7 @@ impl Default for DatabaseOptions {
     }
 }
 
-/// The writes of one committed transaction, in the order a log must persist them: one entry
-/// per row written, with its final row (`None`: deleted).
-#[derive(Clone, Debug, PartialEq)]
-pub struct CommitBatch {
-    pub txn: TxnId,
-    pub commit_ts: CommitTs,
-    pub writes: Vec<(TableId, Key, Option<Row>)>,
-}
+pub use crate::wal::CommitBatch;
 
 /// A hook called under the commit order with each batch before it becomes visible.
 pub type CommitHook = Box<dyn FnMut(&CommitBatch) -> Result<()> + Send>;
@@ -985,10 +978,22 @@ impl Inner {
         };
         let mut durable_at = None;
         if !keys.is_empty()
-            && self.commit_hook.is_none()
+            && let Some(hook) = self.commit_hook.as_mut()
+        {
+            // Only an observer (tests) gets a batch built; the log encodes from the chains.
+            let writes = keys
+                .iter()
+                .map(|(table, key)| {
+                    let chain = self.store.chain(*table, key).expect("a written row");
+                    (*table, key.clone(), chain.head().and_then(|v| v.row.clone()))
+                })
+                .collect();
+            hook(&CommitBatch { txn, commit_ts: ts, writes })?;
+        }
+        if !keys.is_empty()
             && let Some(log) = &self.log
         {
-            // The usual case: encode the final rows straight from their chains.
+            // The one log-append path: the final rows encoded straight from their chains.
             let store = &self.store;
             durable_at = Some(if let Some((table, run)) = ascending_run(&keys) {
                 let mut rows: Vec<Option<&[crate::types::Value]>> = vec![None; run.len()];
@@ -1004,22 +1009,6 @@ impl Inner {
                 });
                 log.append_commit_rows(txn, ts, writes)?
             });
-        } else if !keys.is_empty() && (self.commit_hook.is_some() || self.log.is_some()) {
-            let writes = keys
-                .iter()
-                .map(|(table, key)| {
-                    let chain = self.store.chain(*table, key).expect("a written row");
-                    let row = chain.head().and_then(|v| v.row.clone());
-                    (*table, key.clone(), row)
-                })
-                .collect();
-            let batch = CommitBatch { txn, commit_ts: ts, writes };
-            if let Some(hook) = self.commit_hook.as_mut() {
-                hook(&batch)?;
-            }
-            if let Some(log) = &self.log {
-                durable_at = Some(log.append_commit(&batch)?);
-            }
         }
         self.next_commit = ts;
         self.ssi.on_commit(txn, ts);

@@ -6,9 +6,8 @@
 //! whole frames and blocks (see `log.rs` and `checkpoint.rs`).
 
 use crate::catalog::TableId;
-use crate::storage::CommitTs;
-use crate::txn::CommitBatch;
-use crate::types::Value;
+use crate::storage::{CommitTs, TxnId};
+use crate::types::{Key, Row, Value};
 
 /// Input that does not decode: truncated, an unknown tag, or bad UTF-8.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +21,16 @@ pub type DecodeResult<T> = std::result::Result<T, DecodeError>;
 pub struct DdlRecord {
     pub text: String,
     pub created_table: Option<TableId>,
+}
+
+/// The writes of one committed transaction, as a commit record holds them: one entry per row
+/// written, with its final row (`None`: deleted). The log's type; the core builds one only for
+/// a commit hook and replays them at recovery.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CommitBatch {
+    pub txn: TxnId,
+    pub commit_ts: CommitTs,
+    pub writes: Vec<(TableId, Key, Option<Row>)>,
 }
 
 /// One record of the log.
@@ -159,7 +168,8 @@ impl Encoder<'_> {
 }
 
 /// Appends a commit record for a batch (the same bytes as `Encoder::record(&Record::Commit)`,
-/// without cloning the batch).
+/// without cloning the batch): what the tests compare the row-by-row encoding with.
+#[cfg(test)]
 pub fn encode_commit(buf: &mut Vec<u8>, batch: &CommitBatch) {
     let writes =
         batch.writes.iter().map(|(table, key, row)| (*table, key.as_slice(), row.as_deref()));
@@ -167,7 +177,7 @@ pub fn encode_commit(buf: &mut Vec<u8>, batch: &CommitBatch) {
 }
 
 /// Appends a commit record from borrowed rows: `(table, key, final row or None for a
-/// deletion)` per written row, the same bytes as [`encode_commit`].
+/// deletion)` per written row: the one encoding of a commit record.
 pub fn encode_commit_rows<'a>(
     buf: &mut Vec<u8>,
     txn: u64,

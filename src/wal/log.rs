@@ -38,10 +38,10 @@ use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
 
+use super::encoding::CommitBatch;
 use super::encoding::{Decoder, Encoder, Record};
 use super::storage::{Storage, StorageFile};
 use crate::error::{Error, Result};
-use crate::txn::CommitBatch;
 
 /// A record's number in the log.
 pub type Lsn = u64;
@@ -425,14 +425,9 @@ impl Log {
 
     /// Appends a commit record (see [`Log::append`]).
     pub fn append_commit(&self, batch: &CommitBatch) -> Result<Lsn> {
-        // Encoding borrows the batch; `Record::Commit` would need to own it.
-        let mut st = self.state.lock();
-        if let Some(e) = &st.failed {
-            return Err(Error::Io(e.clone()));
-        }
-        super::encoding::encode_commit(&mut st.buffer, batch);
-        st.next += 1;
-        Ok(st.next)
+        let writes =
+            batch.writes.iter().map(|(table, key, row)| (*table, key.as_slice(), row.as_deref()));
+        self.append_commit_rows(batch.txn, batch.commit_ts, writes)
     }
 
     /// Appends a commit record from borrowed rows (see `encoding::encode_commit_rows`): no

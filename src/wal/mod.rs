@@ -18,6 +18,6 @@ mod storage;
 pub use checkpoint::{
     Checkpoint, CheckpointMeta, CheckpointReader, CheckpointWriter, read_latest_checkpoint,
 };
-pub use encoding::{DdlRecord, DecodeError, Record};
+pub use encoding::{CommitBatch, DdlRecord, DecodeError, Record};
 pub use log::{FORMAT_VERSION, Log, LogOptions, LogStats, Lsn, Replay};
 pub use storage::{FaultyStorage, OsStorage, Storage, StorageFile, TornTail};

@@ -589,7 +589,7 @@ fn eval_func<C: EvalContext + ?Sized>(
             }
         }
         Func::Random => Value::Float(ctx.random()),
-        Func::Version => Value::Text(crate::sql::server_version_string()),
+        Func::Version => Value::Text(crate::sql::system::server_version_string()),
         Func::CurrentSchema => Value::Text("public".into()),
         Func::CurrentDatabase => Value::Text(ctx.database().to_string()),
         Func::CurrentUser => Value::Text(ctx.user().to_string()),

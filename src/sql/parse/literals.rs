@@ -15,8 +15,7 @@
 //! positions, LIMIT, OFFSET, FETCH, type modifiers in CAST). The session also checks that the
 //! shape plans to the same result columns as the text itself before it trusts the shape.
 
-use crate::sql::plan::number_literal;
-use crate::sql::types::SqlType;
+use crate::sql::types::{SqlType, number_literal};
 
 /// A literal taken out of a statement text.
 #[derive(Clone, Debug, PartialEq, Eq)]

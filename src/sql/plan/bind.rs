@@ -20,7 +20,7 @@ use crate::sql::plan::{
 };
 use crate::sql::schema::{Schema, TableSchema};
 use crate::sql::system::SystemView;
-use crate::sql::types::{SqlType, cast, parse_text};
+use crate::sql::types::{SqlType, cast, number_literal, parse_text};
 use crate::txn::{LockMode, WaitPolicy};
 use crate::types::Value;
 
@@ -93,15 +93,6 @@ fn object_schema(name: &ast::ObjectName) -> Option<String> {
     } else {
         None
     }
-}
-
-/// Parses a numeric literal: integer types when it fits, else numeric.
-pub fn number_literal(s: &str) -> Result<(Value, SqlType), SqlError> {
-    if let Ok(i) = s.parse::<i64>() {
-        let ty = if i32::try_from(i).is_ok() { SqlType::Int4 } else { SqlType::Int8 };
-        return Ok((Value::Int(i), ty));
-    }
-    parse_text(s, SqlType::Numeric(None)).map(|v| (v, SqlType::Numeric(None)))
 }
 
 impl<'a> Binder<'a> {

@@ -22,7 +22,7 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("max_identifier_length", "63"),
     ("search_path", "\"$user\", public"),
     ("server_encoding", "UTF8"),
-    ("server_version", crate::sql::SERVER_VERSION),
+    ("server_version", crate::sql::system::SERVER_VERSION),
     ("server_version_num", "150000"),
     ("standard_conforming_strings", "on"),
     ("statement_timeout", "0"),
