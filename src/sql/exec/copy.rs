@@ -20,6 +20,8 @@ use std::sync::Arc;
 use std::sync::mpsc::sync_channel;
 
 use crate::sql::error::SqlError;
+use crate::sql::exec::{ExecCtx, ExecError};
+use crate::sql::plan::CopyPlan;
 use crate::sql::schema::TableSchema;
 use crate::sql::types::parse_text;
 use crate::types::{Row, Value};
@@ -106,6 +108,30 @@ impl CopyIn {
     /// Whether the data is big enough to be worth parsing on a second thread.
     pub fn is_big(&self) -> bool {
         !self.chunks.is_empty()
+    }
+}
+
+impl ExecCtx<'_> {
+    /// COPY FROM STDIN: parses `data` into rows and inserts them as `plan` says; a big COPY is
+    /// parsed on a second thread alongside the inserts. Returns the rows inserted.
+    pub fn copy_from(&mut self, plan: &CopyPlan, data: CopyIn) -> Result<usize, ExecError> {
+        let parser = RowParser {
+            table: plan.insert.table.clone(),
+            targets: plan.insert.targets.clone(),
+            csv: data.csv,
+            header: data.header,
+            delimiter: data.delimiter,
+        };
+        let alongside = data.is_big();
+        let text = data.into_text()?;
+        let mut insert = |rows: &mut dyn Iterator<Item = Result<Row, SqlError>>| {
+            self.insert_rows(&plan.insert, &plan.given, rows)
+        };
+        if alongside {
+            parser.parse_alongside(&text, insert)
+        } else {
+            insert(&mut parser.rows(&text))
+        }
     }
 }
 

@@ -15,8 +15,9 @@ use sqlparser::ast::{self, Expr, SelectItem, SetExpr, TableFactor, Value as AstV
 use crate::sql::error::SqlError;
 use crate::sql::plan::access::choose_access;
 use crate::sql::plan::{
-    Access, AggCall, AggFunc, BExpr, BinOp, Func, Grouping, InsertPlan, InsertSource, LockOverride,
-    Locking, ModifyPlan, OnConflict, Returning, RowRules, SelectPlan, SetOp, SortKey, Source,
+    Access, AggCall, AggFunc, BExpr, BinOp, CopyPlan, Func, Grouping, InsertPlan, InsertSource,
+    LockOverride, Locking, ModifyPlan, OnConflict, Returning, RowRules, SelectPlan, SetOp, SortKey,
+    Source,
 };
 use crate::sql::schema::{Schema, TableSchema};
 use crate::sql::system::SystemView;
@@ -1408,6 +1409,34 @@ impl<'a> Binder<'a> {
     }
 
     /// Binds the rules every written row of `table` must satisfy.
+    /// COPY `table` (`columns`; all visible ones when empty) FROM STDIN.
+    pub fn copy_from(&mut self, table: &str, columns: &[String]) -> Result<CopyPlan, SqlError> {
+        let table =
+            self.schema.table(table).cloned().ok_or_else(|| SqlError::undefined_table(table))?;
+        let targets: Vec<usize> = if columns.is_empty() {
+            table.visible().map(|(i, _)| i).collect()
+        } else {
+            columns
+                .iter()
+                .map(|n| table.column_index(n).ok_or_else(|| SqlError::undefined_column(n)))
+                .collect::<Result<_, _>>()?
+        };
+        let mut given = vec![false; table.columns.len()];
+        for &col in &targets {
+            given[col] = true;
+        }
+        let rules = self.row_rules(&table)?;
+        let insert = InsertPlan {
+            table,
+            targets,
+            source: InsertSource::Values(Vec::new()),
+            on_conflict: None,
+            rules,
+            returning: None,
+        };
+        Ok(CopyPlan { insert, given })
+    }
+
     pub fn row_rules(&mut self, table: &TableSchema) -> Result<RowRules, SqlError> {
         let empty = Scope::default();
         let mut defaults = Vec::new();

@@ -310,6 +310,15 @@ pub struct ModifyPlan {
     pub returning: Option<Returning>,
 }
 
+/// COPY ... FROM STDIN: an insert of the rows the data gives, into `targets` (the others get
+/// their defaults).
+#[derive(Clone, Debug)]
+pub struct CopyPlan {
+    pub insert: InsertPlan,
+    /// Per column of the table: whether the data gives it.
+    pub given: Vec<bool>,
+}
+
 /// A statement bound against the schema of one version: what the session runs.
 #[derive(Debug)]
 pub enum Bound {

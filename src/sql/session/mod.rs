@@ -1,5 +1,12 @@
 //! [`Session`]: one client connection's SQL state: the transaction block, settings, and the
-//! statement dispatcher.
+//! one entry point both protocols use ([`Session::begin`], then [`Session::run`] where it may
+//! block): it decides where a request runs, runs it, and records a failure itself.
+//!
+//! Files: this one (requests, statement running, activity), `prepared.rs` (a statement parsed
+//! and bound once, and what it says about where it may run), `shapes.rs` (the simple
+//! protocol's plan cache), `block.rs` (the transaction block and the statements the session
+//! runs itself, COMMIT among them), `copy.rs` (COPY FROM STDIN), `settings.rs` (settings and
+//! their defaults).
 //!
 //! Transaction rules (PostgreSQL's): outside a block every statement runs in its own
 //! transaction (autocommit). `BEGIN` opens a block; the core transaction starts at the block's
@@ -9,31 +16,33 @@
 //! leaves its partial writes visible: in autocommit its transaction rolls back; in a block the
 //! block is failed and can only roll back (wholly or to a savepoint).
 
+mod block;
+mod copy;
+mod prepared;
 pub mod settings;
+mod shapes;
 
-use crate::error::SqlState;
+use prepared::Kind;
+pub use prepared::Prepared;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sqlparser::ast::{self, Statement};
 
-use crate::sql::parse::utility::{TxnModes, Utility};
-use crate::sql::parse::{Parsed, parse_statement, split_statements};
-use crate::sql::plan::{Bound, bind_statement};
-use settings::{SETTINGS, level_from, parse_duration};
-
+use crate::error::SqlState;
 use crate::sql::engine::Engine;
 use crate::sql::error::SqlError;
-use crate::sql::exec::copy::{CopyIn, RowParser};
+use crate::sql::exec::copy::CopyIn;
 use crate::sql::exec::{ExecCtx, ExecError, Interrupt};
-use crate::sql::parse::literals::{self, Literal};
-use crate::sql::plan::{Binder, InsertPlan, LockOverride, number_literal};
-use crate::sql::types::{SqlType, cast, now_micros};
-use crate::txn::{
-    AnswerWait, CommitProgress, CommitWait, IsolationLevel, TaskWaitPoll, Transaction, TxnOptions,
-};
+use crate::sql::parse::split_statements;
+use crate::sql::parse::utility::{TxnModes, Utility};
+use crate::sql::plan::Bound;
+use crate::sql::types::{SqlType, now_micros};
+use crate::txn::{AnswerWait, TaskWaitPoll, Transaction};
 use crate::types::{Row, Value};
+use settings::{SETTINGS, parse_duration};
 
 /// The transaction state a client sees in ReadyForQuery.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,90 +66,6 @@ pub enum Outcome {
         columns: usize,
     },
     Empty,
-}
-
-/// A statement parsed (and, for plannable statements, bound) once and run many times.
-#[derive(Debug)]
-pub struct Prepared {
-    pub sql: String,
-    pub param_types: Vec<SqlType>,
-    /// The result columns (empty for statements without rows).
-    pub columns: Vec<(String, SqlType)>,
-    kind: Kind,
-    plan: parking_lot::Mutex<Option<(u64, Arc<Bound>)>>,
-}
-
-#[derive(Debug)]
-enum Kind {
-    Empty,
-    Utility(Utility),
-    Sql(Box<Statement>, Option<LockOverride>),
-}
-
-impl Prepared {
-    /// Whether the server may run it on the connection's own task: it cannot wait, and its
-    /// work is small and bounded (a SELECT qualifies once its plan is cached and
-    /// [`SelectPlan::reads_few_rows`]; a long query on a runtime thread would stall other
-    /// connections and cancel requests).
-    pub fn runs_inline(&self) -> bool {
-        if !self.never_waits() {
-            return false;
-        }
-        match &self.kind {
-            Kind::Sql(..) => self.plan.lock().as_ref().is_some_and(
-                |(_, bound)| matches!(&**bound, Bound::Select(plan) if plan.reads_few_rows()),
-            ),
-            _ => true,
-        }
-    }
-
-    /// Whether it writes or locks at most one row (a point UPDATE or DELETE by primary key, a
-    /// one-row INSERT, a point SELECT ... FOR UPDATE), so that its only possible wait is for a
-    /// row lock before it has written anything. Inside a transaction block the server runs
-    /// such a statement on the connection's own task, awaiting a lock wait there
-    /// ([`Session::try_execute_as_task`]) and running the statement again once granted.
-    pub fn writes_one_row(&self) -> bool {
-        if !matches!(self.kind, Kind::Sql(..)) {
-            return false;
-        }
-        self.plan.lock().as_ref().is_some_and(|(_, bound)| match &**bound {
-            Bound::Modify(plan) => plan.touches_one_row(),
-            Bound::Insert(plan) => plan.inserts_one_row(),
-            // A SELECT that cannot wait runs inline already (`runs_inline`).
-            Bound::Select(plan) => !self.never_waits() && plan.reads_few_rows(),
-            _ => false,
-        })
-    }
-
-    /// Whether it is COMMIT (or END), which the server runs with
-    /// [`Session::commit_without_waiting`] and an async wait for the disk.
-    pub fn is_commit(&self) -> bool {
-        matches!(self.kind, Kind::Utility(Utility::Commit))
-    }
-
-    /// Whether running it can never wait (for a row lock, a commit's fsync, a safe snapshot):
-    /// a SELECT without a locking clause, an empty statement, BEGIN, SET, SHOW and the like.
-    pub fn never_waits(&self) -> bool {
-        match &self.kind {
-            Kind::Empty => true,
-            Kind::Sql(stmt, lock) => {
-                lock.is_none() && matches!(stmt.as_ref(), Statement::Query(q) if q.locks.is_empty())
-            }
-            Kind::Utility(u) => matches!(
-                u,
-                Utility::Begin(_)
-                    | Utility::SetTransaction(_)
-                    | Utility::SetSessionCharacteristics(_)
-                    | Utility::Savepoint(_)
-                    | Utility::Release(_)
-                    | Utility::RollbackTo(_)
-                    | Utility::Rollback
-                    | Utility::Set(..)
-                    | Utility::Show(_)
-                    | Utility::NoOp(_)
-            ),
-        }
-    }
 }
 
 /// The outcome of [`Session::try_execute_as_task`].
@@ -196,24 +121,6 @@ pub struct Session {
     /// The text a shape from `shape_plans` was just handed out for, to show as the query in
     /// the activity views while that shape runs (`None`, or another statement: its own text).
     shape_text: Option<(Arc<Prepared>, String)>,
-}
-
-/// How many statement shapes a session keeps plans for (all are dropped when it is full).
-const SHAPE_PLANS: usize = 256;
-
-/// The values of a text's literals as the parameters of its shape's plan, converted as the
-/// literals themselves would be; `None` if one does not convert.
-fn literal_values(found: Vec<Literal>, types: &[SqlType]) -> Option<Vec<Value>> {
-    found
-        .into_iter()
-        .zip(types)
-        .map(|(literal, &ty)| match literal {
-            Literal::Integer(n) | Literal::Decimal(n) => {
-                number_literal(&n).ok().filter(|(_, t)| *t == ty).map(|(v, _)| v)
-            }
-            Literal::Text(s) => cast(Value::Text(s), SqlType::Text, ty, false).ok(),
-        })
-        .collect()
 }
 
 fn tag_for(stmt: &Statement) -> &'static str {
@@ -367,12 +274,6 @@ impl Session {
         }
     }
 
-    /// Commits with the session's synchronous_commit setting.
-    fn commit_txn(&self, mut txn: Transaction) -> Result<(), SqlError> {
-        txn.set_synchronous_commit(self.setting("synchronous_commit") != Some("off"));
-        txn.commit().map(|_| ()).map_err(SqlError::from)
-    }
-
     pub fn setting(&self, name: &str) -> Option<&str> {
         self.settings.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
@@ -384,68 +285,6 @@ impl Session {
         }
         self.setting("idle_in_transaction_session_timeout")
             .and_then(|v| parse_duration(v).ok().flatten())
-    }
-
-    /// Parses and binds a statement. `param_types` are what the client declared.
-    pub fn prepare(
-        &self,
-        sql: &str,
-        param_types: &[Option<SqlType>],
-    ) -> Result<Arc<Prepared>, SqlError> {
-        let kind = match parse_statement(sql)? {
-            Parsed::Empty => Kind::Empty,
-            Parsed::Utility(u) => Kind::Utility(u),
-            Parsed::Sql(stmt, lock) => Kind::Sql(stmt, lock),
-        };
-        let mut prepared = Prepared {
-            sql: sql.to_string(),
-            param_types: vec![],
-            columns: vec![],
-            kind,
-            plan: parking_lot::Mutex::new(None),
-        };
-        let (bound, params) = self.bind(&prepared, param_types)?;
-        prepared.param_types = params;
-        prepared.columns = match &*bound {
-            Bound::Select(p) => p.columns.clone(),
-            Bound::Insert(p) => p.returning.as_ref().map(|r| r.1.clone()).unwrap_or_default(),
-            Bound::Modify(p) => p.returning.as_ref().map(|r| r.1.clone()).unwrap_or_default(),
-            Bound::Explain(_) => vec![("QUERY PLAN".into(), SqlType::Text)],
-            Bound::Other => match &prepared.kind {
-                Kind::Utility(Utility::Show(name)) => vec![(name.clone(), SqlType::Text)],
-                _ => vec![],
-            },
-        };
-        *prepared.plan.lock() = Some((self.engine.schema_version(), bound));
-        Ok(Arc::new(prepared))
-    }
-
-    fn bind(
-        &self,
-        p: &Prepared,
-        param_types: &[Option<SqlType>],
-    ) -> Result<(Arc<Bound>, Vec<SqlType>), SqlError> {
-        let schema = self.engine.schema.read();
-        let mut binder = Binder::new(&schema, param_types.to_vec());
-        let bound = match &p.kind {
-            Kind::Sql(stmt, lock) => bind_statement(&mut binder, stmt, *lock)?,
-            _ => Bound::Other,
-        };
-        Ok((Arc::new(bound), binder.param_types()))
-    }
-
-    /// The plan for this schema version (re-bound after DDL).
-    fn plan_of(&self, p: &Prepared) -> Result<Arc<Bound>, SqlError> {
-        let version = self.engine.schema_version();
-        if let Some((v, b)) = &*p.plan.lock()
-            && *v == version
-        {
-            return Ok(b.clone());
-        }
-        let declared: Vec<Option<SqlType>> = p.param_types.iter().map(|t| Some(*t)).collect();
-        let (bound, _) = self.bind(p, &declared)?;
-        *p.plan.lock() = Some((version, bound.clone()));
-        Ok(bound)
     }
 
     /// Runs a simple-protocol query string: each statement's outcome or error, stopping at the
@@ -482,60 +321,6 @@ impl Session {
         } else {
             self.statement_failed();
             Err(SqlError::new(SqlState::UndefinedParameter, "there is no parameter $1"))
-        }
-    }
-
-    /// Prepares a simple-protocol query string holding exactly one statement, so the server can
-    /// decide where to run it (see [`Prepared::runs_inline`]). `None` for several statements (a
-    /// later one may need an earlier one's DDL) or one that does not prepare: then
-    /// [`Session::execute_simple`] runs the string and reports the error.
-    ///
-    /// A statement whose literals may become parameters ([`crate::sql::parse::literals::normalize`]) is
-    /// planned once per shape: the values come back as the statement's parameters. A shape is
-    /// trusted only after it planned to the same result columns as a text of it did; a text
-    /// whose values do not convert takes the ordinary path (which reports the error).
-    pub fn prepare_single(&mut self, sql: &str) -> Option<(Arc<Prepared>, Vec<Value>)> {
-        let mut statements = split_statements(sql);
-        if statements.len() != 1 {
-            return None;
-        }
-        let one = statements.pop().expect("one");
-        let Some(normalized) = literals::normalize(one.trim()) else {
-            return self.prepare(&one, &[]).ok().map(|p| (p, Vec::new()));
-        };
-        let schema = self.engine.schema_version();
-        if self.shape_plans_schema != schema {
-            self.shape_plans.clear();
-            self.shape_plans_schema = schema;
-        }
-        let key = normalized.plan_key();
-        match self.shape_plans.get(&key) {
-            Some(Some(shape)) => {
-                let shape = shape.clone();
-                match literal_values(normalized.literals, &shape.param_types) {
-                    Some(values) => {
-                        self.shape_text = Some((shape.clone(), one));
-                        Some((shape, values))
-                    }
-                    None => self.prepare(&one, &[]).ok().map(|p| (p, Vec::new())),
-                }
-            }
-            Some(None) => self.prepare(&one, &[]).ok().map(|p| (p, Vec::new())),
-            None => {
-                let exact = self.prepare(&one, &[]).ok()?;
-                let declared: Vec<Option<SqlType>> =
-                    normalized.literals.iter().map(literals::declared_type).collect();
-                let shape = self.prepare(&normalized.shape, &declared).ok().filter(|shape| {
-                    shape.columns == exact.columns
-                        && shape.param_types.len() == declared.len()
-                        && literal_values(normalized.literals.clone(), &shape.param_types).is_some()
-                });
-                if self.shape_plans.len() >= SHAPE_PLANS {
-                    self.shape_plans.clear();
-                }
-                self.shape_plans.insert(key, shape);
-                Some((exact, Vec::new()))
-            }
         }
     }
 
@@ -590,38 +375,6 @@ impl Session {
                 LockWaitPoll::Failed(self.ran(vec![Err(SqlError::from(e))]))
             }
         }
-    }
-
-    /// COMMIT (or END), the one implementation, never blocking the calling thread: ends the
-    /// block and returns the command tag and, when the commit record must reach the disk before
-    /// the commit may be acknowledged, the wait to await first ([`CommitWait::durable`], or
-    /// [`CommitWait::wait_blocking`]; until then the commit is neither visible nor
-    /// acknowledged). A failed block is rolled back (tag ROLLBACK). A failure is recorded.
-    pub fn commit(&mut self) -> Result<(String, Option<CommitWait>), SqlError> {
-        let tag = if self.failed { "ROLLBACK" } else { "COMMIT" };
-        let txn = self.txn.take();
-        let was_failed = self.failed;
-        self.end_block();
-        let wait = match txn {
-            Some(t) if was_failed => {
-                t.rollback();
-                None
-            }
-            Some(mut t) => {
-                t.set_synchronous_commit(self.setting("synchronous_commit") != Some("off"));
-                match t.commit_start() {
-                    Ok(CommitProgress::Done(_)) => None,
-                    Ok(CommitProgress::Logged(wait)) => Some(wait),
-                    Err(e) => {
-                        self.statement_failed();
-                        return Err(e.into());
-                    }
-                }
-            }
-            None => None,
-        };
-        self.publish("idle", "COMMIT");
-        Ok((tag.to_string(), wait))
     }
 
     /// What the answers of the statements run since the last call must wait for before they
@@ -689,40 +442,6 @@ impl Session {
                 a.query.push_str(shown);
             }
         }
-    }
-
-    fn txn_options(&self) -> TxnOptions {
-        let level = self.block_modes.level.or(self.defaults.level).unwrap_or_else(|| {
-            self.setting("default_transaction_isolation")
-                .and_then(level_from)
-                .unwrap_or(IsolationLevel::ReadCommitted)
-        });
-        // Statements run through `run_plan`, which runs one again when the core restarts it.
-        let mut o = TxnOptions::new(level).restartable_statements();
-        if self
-            .block_modes
-            .read_only
-            .or(self.defaults.read_only)
-            .unwrap_or(self.setting("default_transaction_read_only") == Some("on"))
-        {
-            o = o.read_only();
-        }
-        if self.block_modes.deferrable.or(self.defaults.deferrable).unwrap_or(false) {
-            o = o.deferrable();
-        }
-        o
-    }
-
-    /// Starts the core transaction if the statement needs one and none runs.
-    fn ensure_txn(&mut self) -> Result<(), SqlError> {
-        if self.txn.is_none() {
-            let mut t = self.engine.db.begin(self.txn_options());
-            t.set_lock_timeout(
-                self.setting("lock_timeout").and_then(|v| parse_duration(v).ok().flatten()),
-            );
-            self.txn = Some(t);
-        }
-        Ok(())
     }
 
     /// Executes a prepared statement with parameter values. A failure is recorded
@@ -898,317 +617,6 @@ impl Session {
 
     fn ddl(&mut self, stmt: &Statement) -> Result<(), SqlError> {
         self.engine.execute_ddl(stmt)
-    }
-
-    fn utility(&mut self, u: Utility) -> Result<Outcome, SqlError> {
-        let no_block = |what: &str| {
-            SqlError::new(
-                SqlState::NoActiveSqlTransaction,
-                format!("{what} can only be used in transaction blocks"),
-            )
-        };
-        match u {
-            Utility::Begin(modes) => {
-                if !self.in_block {
-                    self.in_block = true;
-                    self.failed = false;
-                    self.block_modes = modes;
-                    self.block_started = Some(Instant::now());
-                }
-                Ok(Outcome::Command("BEGIN".into()))
-            }
-            Utility::SetTransaction(modes) => {
-                if !self.in_block {
-                    return Err(no_block("SET TRANSACTION"));
-                }
-                if self.txn.is_some() {
-                    return Err(SqlError::new(
-                        SqlState::ActiveSqlTransaction,
-                        "SET TRANSACTION ISOLATION LEVEL must be called before any query",
-                    ));
-                }
-                if modes.level.is_some() {
-                    self.block_modes.level = modes.level;
-                }
-                if modes.read_only.is_some() {
-                    self.block_modes.read_only = modes.read_only;
-                }
-                if modes.deferrable.is_some() {
-                    self.block_modes.deferrable = modes.deferrable;
-                }
-                Ok(Outcome::Command("SET".into()))
-            }
-            Utility::SetSessionCharacteristics(modes) => {
-                if let Some(l) = modes.level {
-                    self.set_setting("default_transaction_isolation", l.sql().to_lowercase());
-                }
-                if let Some(r) = modes.read_only {
-                    self.set_setting(
-                        "default_transaction_read_only",
-                        if r { "on" } else { "off" }.into(),
-                    );
-                }
-                if modes.deferrable.is_some() {
-                    self.defaults.deferrable = modes.deferrable;
-                }
-                Ok(Outcome::Command("SET".into()))
-            }
-            Utility::Commit => {
-                let (tag, wait) = self.commit()?;
-                if let Some(wait) = wait {
-                    wait.wait_blocking()?;
-                }
-                Ok(Outcome::Command(tag))
-            }
-            Utility::Rollback => {
-                if let Some(t) = self.txn.take() {
-                    t.rollback();
-                }
-                self.end_block();
-                Ok(Outcome::Command("ROLLBACK".into()))
-            }
-            Utility::Savepoint(name) => {
-                if !self.in_block {
-                    return Err(no_block("SAVEPOINT"));
-                }
-                self.ensure_txn()?;
-                self.txn.as_mut().expect("ensured").savepoint(&name)?;
-                Ok(Outcome::Command("SAVEPOINT".into()))
-            }
-            Utility::Release(name) => {
-                if !self.in_block {
-                    return Err(no_block("RELEASE SAVEPOINT"));
-                }
-                match self.txn.as_mut() {
-                    Some(t) => t.release_savepoint(&name)?,
-                    None => {
-                        return Err(SqlError::new(
-                            SqlState::InvalidSavepointSpecification,
-                            format!("savepoint \"{name}\" does not exist"),
-                        ));
-                    }
-                }
-                Ok(Outcome::Command("RELEASE".into()))
-            }
-            Utility::RollbackTo(name) => {
-                if !self.in_block {
-                    return Err(no_block("ROLLBACK TO SAVEPOINT"));
-                }
-                match self.txn.as_mut() {
-                    Some(t) => t.rollback_to_savepoint(&name)?,
-                    None => {
-                        return Err(SqlError::new(
-                            SqlState::InvalidSavepointSpecification,
-                            format!("savepoint \"{name}\" does not exist"),
-                        ));
-                    }
-                }
-                self.failed = false;
-                Ok(Outcome::Command("ROLLBACK".into()))
-            }
-            Utility::Set(name, value) => {
-                let name = match name.as_str() {
-                    "transaction_isolation" => "default_transaction_isolation".to_string(),
-                    n => n.to_string(),
-                };
-                let default = SETTINGS.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string());
-                if default.is_none() && !name.contains('.') {
-                    return Err(SqlError::new(
-                        SqlState::UndefinedObject,
-                        format!("unrecognized configuration parameter \"{name}\""),
-                    ));
-                }
-                let value = value.or(default).unwrap_or_default();
-                match name.as_str() {
-                    "default_transaction_isolation" => {
-                        let l = level_from(&value).ok_or_else(|| {
-                            SqlError::new(
-                                SqlState::InvalidParameterValue,
-                                format!("invalid value for parameter \"{name}\": \"{value}\""),
-                            )
-                        })?;
-                        self.set_setting(&name, l.sql().to_lowercase());
-                        return Ok(Outcome::Command("SET".into()));
-                    }
-                    "synchronous_commit" => {
-                        let v = value.to_lowercase();
-                        let on =
-                            ["on", "true", "yes", "1", "local", "remote_write", "remote_apply"];
-                        let off = ["off", "false", "no", "0"];
-                        if !on.contains(&v.as_str()) && !off.contains(&v.as_str()) {
-                            return Err(SqlError::new(
-                                SqlState::InvalidParameterValue,
-                                format!("invalid value for parameter \"{name}\": \"{value}\""),
-                            ));
-                        }
-                        let canonical = if off.contains(&v.as_str()) { "off" } else { "on" };
-                        self.set_setting(&name, canonical.into());
-                        return Ok(Outcome::Command("SET".into()));
-                    }
-                    "lock_timeout"
-                    | "statement_timeout"
-                    | "idle_in_transaction_session_timeout" => {
-                        let d = parse_duration(&value)?;
-                        if name == "lock_timeout"
-                            && let Some(t) = self.txn.as_mut()
-                        {
-                            t.set_lock_timeout(d);
-                        }
-                    }
-                    "server_version"
-                    | "server_encoding"
-                    | "integer_datetimes"
-                    | "max_identifier_length"
-                    | "server_version_num" => {
-                        return Err(SqlError::new(
-                            SqlState::CantChangeRuntimeParam,
-                            format!("parameter \"{name}\" cannot be changed"),
-                        ));
-                    }
-                    _ => {}
-                }
-                self.set_setting(&name, value);
-                Ok(Outcome::Command("SET".into()))
-            }
-            Utility::Show(name) => {
-                let value = match name.as_str() {
-                    "transaction_isolation" => self
-                        .txn
-                        .as_ref()
-                        .map(|t| t.options().level)
-                        .or(self.block_modes.level)
-                        .unwrap_or_else(|| self.txn_options().level)
-                        .sql()
-                        .to_lowercase(),
-                    "transaction_read_only" => {
-                        if self.txn_options().read_only { "on" } else { "off" }.to_string()
-                    }
-                    "all" => return Err(SqlError::unsupported("SHOW ALL")),
-                    n => self.setting(n).map(str::to_string).ok_or_else(|| {
-                        SqlError::new(
-                            SqlState::UndefinedObject,
-                            format!("unrecognized configuration parameter \"{n}\""),
-                        )
-                    })?,
-                };
-                Ok(Outcome::Rows {
-                    columns: vec![(name, SqlType::Text)],
-                    rows: vec![vec![Value::Text(value)]],
-                    tag: "SHOW".into(),
-                })
-            }
-            Utility::NoOp(tag) => Ok(Outcome::Command(tag.into())),
-            Utility::Checkpoint => {
-                self.engine.checkpoint()?;
-                Ok(Outcome::Command("CHECKPOINT".into()))
-            }
-            Utility::Truncate(tables) => {
-                for t in tables {
-                    let p = self.prepare(&format!("DELETE FROM \"{t}\""), &[])?;
-                    let bound = self.plan_of(&p)?;
-                    self.run_plan(&bound, &[], &[], &p.sql).map_err(ExecError::into_sql_error)?;
-                }
-                Ok(Outcome::Command("TRUNCATE TABLE".into()))
-            }
-            Utility::Copy { table, columns, csv, header, delimiter } => {
-                let schema = self.engine.schema.read();
-                let t = schema.table(&table).ok_or_else(|| SqlError::undefined_table(&table))?;
-                let n = if columns.is_empty() { t.visible().count() } else { columns.len() };
-                for c in &columns {
-                    if t.column_index(c).is_none() {
-                        return Err(SqlError::undefined_column(c));
-                    }
-                }
-                drop(schema);
-                let delimiter = delimiter.unwrap_or(if csv { ',' } else { '\t' });
-                self.copy = Some(CopyIn::new(table, columns, csv, header, delimiter));
-                Ok(Outcome::CopyIn { columns: n })
-            }
-        }
-    }
-
-    fn set_setting(&mut self, name: &str, value: String) {
-        match self.settings.iter_mut().find(|(k, _)| k == name) {
-            Some(slot) => slot.1 = value,
-            None => self.settings.push((name.to_string(), value)),
-        }
-    }
-
-    fn end_block(&mut self) {
-        self.in_block = false;
-        self.failed = false;
-        self.block_modes = TxnModes::default();
-        self.block_started = None;
-    }
-
-    /// Receives COPY data.
-    pub fn copy_data(&mut self, data: &[u8]) {
-        if let Some(c) = self.copy.as_mut() {
-            c.push(data);
-        }
-    }
-
-    /// Abandons a COPY (CopyFail or an error).
-    pub fn copy_fail(&mut self) {
-        self.copy = None;
-    }
-
-    /// Finishes COPY FROM STDIN: inserts every row in one statement; returns the tag. A big
-    /// COPY is parsed on a second thread while this one inserts ([`RowParser::parse_alongside`]).
-    pub fn copy_done(&mut self) -> Result<String, SqlError> {
-        let Some(c) = self.copy.take() else {
-            return Err(SqlError::new(SqlState::ProtocolViolation, "no COPY in progress"));
-        };
-        let schema = self.engine.schema.read();
-        let table =
-            schema.table(&c.table).cloned().ok_or_else(|| SqlError::undefined_table(&c.table))?;
-        drop(schema);
-        let targets: Vec<usize> = if c.columns.is_empty() {
-            table.visible().map(|(i, _)| i).collect()
-        } else {
-            c.columns
-                .iter()
-                .map(|n| table.column_index(n).ok_or_else(|| SqlError::undefined_column(n)))
-                .collect::<Result<_, _>>()?
-        };
-        let plan = InsertPlan {
-            table: table.clone(),
-            targets: targets.clone(),
-            source: crate::sql::plan::InsertSource::Values(Vec::new()),
-            on_conflict: None,
-            rules: {
-                let schema = self.engine.schema.read();
-                Binder::new(&schema, vec![]).row_rules(&table)?
-            },
-            returning: None,
-        };
-        let mut given = vec![false; table.columns.len()];
-        for &col in &targets {
-            given[col] = true;
-        }
-        let parser =
-            RowParser { table, targets, csv: c.csv, header: c.header, delimiter: c.delimiter };
-        let alongside = c.is_big();
-        let text = c.into_text()?;
-        // COPY only inserts, and an insert never restarts its statement (only a row lock
-        // taken for a change can), so it needs no loop as `run_plan`'s.
-        let outcome = self
-            .run_statement(&[], "COPY", false, |ctx| {
-                let mut insert = |rows: &mut dyn Iterator<Item = Result<Row, SqlError>>| {
-                    ctx.insert_rows(&plan, &given, rows)
-                        .map(|n| Outcome::Command(format!("COPY {n}")))
-                };
-                if alongside {
-                    parser.parse_alongside(&text, insert)
-                } else {
-                    insert(&mut parser.rows(&text))
-                }
-            })
-            .map_err(ExecError::into_sql_error)?;
-        match outcome {
-            Outcome::Command(tag) => Ok(tag),
-            _ => Ok("COPY".into()),
-        }
     }
 }
 

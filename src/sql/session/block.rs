@@ -1,0 +1,331 @@
+//! The transaction block and the statements the session runs itself: BEGIN, COMMIT (the one
+//! implementation, [`Session::commit`]), ROLLBACK, savepoints, SET/SHOW and the session
+//! characteristics, TRUNCATE, CHECKPOINT, and COPY's start.
+
+use std::time::Instant;
+
+use crate::error::SqlState;
+use crate::sql::error::SqlError;
+use crate::sql::exec::ExecError;
+use crate::sql::exec::copy::CopyIn;
+use crate::sql::parse::utility::{TxnModes, Utility};
+use crate::sql::session::settings::{SETTINGS, level_from, parse_duration};
+use crate::sql::session::{Outcome, Session};
+use crate::sql::types::SqlType;
+use crate::txn::{CommitProgress, CommitWait, IsolationLevel, Transaction, TxnOptions};
+use crate::types::Value;
+
+impl Session {
+    pub(super) fn utility(&mut self, u: Utility) -> Result<Outcome, SqlError> {
+        let no_block = |what: &str| {
+            SqlError::new(
+                SqlState::NoActiveSqlTransaction,
+                format!("{what} can only be used in transaction blocks"),
+            )
+        };
+        match u {
+            Utility::Begin(modes) => {
+                if !self.in_block {
+                    self.in_block = true;
+                    self.failed = false;
+                    self.block_modes = modes;
+                    self.block_started = Some(Instant::now());
+                }
+                Ok(Outcome::Command("BEGIN".into()))
+            }
+            Utility::SetTransaction(modes) => {
+                if !self.in_block {
+                    return Err(no_block("SET TRANSACTION"));
+                }
+                if self.txn.is_some() {
+                    return Err(SqlError::new(
+                        SqlState::ActiveSqlTransaction,
+                        "SET TRANSACTION ISOLATION LEVEL must be called before any query",
+                    ));
+                }
+                if modes.level.is_some() {
+                    self.block_modes.level = modes.level;
+                }
+                if modes.read_only.is_some() {
+                    self.block_modes.read_only = modes.read_only;
+                }
+                if modes.deferrable.is_some() {
+                    self.block_modes.deferrable = modes.deferrable;
+                }
+                Ok(Outcome::Command("SET".into()))
+            }
+            Utility::SetSessionCharacteristics(modes) => {
+                if let Some(l) = modes.level {
+                    self.set_setting("default_transaction_isolation", l.sql().to_lowercase());
+                }
+                if let Some(r) = modes.read_only {
+                    self.set_setting(
+                        "default_transaction_read_only",
+                        if r { "on" } else { "off" }.into(),
+                    );
+                }
+                if modes.deferrable.is_some() {
+                    self.defaults.deferrable = modes.deferrable;
+                }
+                Ok(Outcome::Command("SET".into()))
+            }
+            Utility::Commit => {
+                let (tag, wait) = self.commit()?;
+                if let Some(wait) = wait {
+                    wait.wait_blocking()?;
+                }
+                Ok(Outcome::Command(tag))
+            }
+            Utility::Rollback => {
+                if let Some(t) = self.txn.take() {
+                    t.rollback();
+                }
+                self.end_block();
+                Ok(Outcome::Command("ROLLBACK".into()))
+            }
+            Utility::Savepoint(name) => {
+                if !self.in_block {
+                    return Err(no_block("SAVEPOINT"));
+                }
+                self.ensure_txn()?;
+                self.txn.as_mut().expect("ensured").savepoint(&name)?;
+                Ok(Outcome::Command("SAVEPOINT".into()))
+            }
+            Utility::Release(name) => {
+                if !self.in_block {
+                    return Err(no_block("RELEASE SAVEPOINT"));
+                }
+                match self.txn.as_mut() {
+                    Some(t) => t.release_savepoint(&name)?,
+                    None => {
+                        return Err(SqlError::new(
+                            SqlState::InvalidSavepointSpecification,
+                            format!("savepoint \"{name}\" does not exist"),
+                        ));
+                    }
+                }
+                Ok(Outcome::Command("RELEASE".into()))
+            }
+            Utility::RollbackTo(name) => {
+                if !self.in_block {
+                    return Err(no_block("ROLLBACK TO SAVEPOINT"));
+                }
+                match self.txn.as_mut() {
+                    Some(t) => t.rollback_to_savepoint(&name)?,
+                    None => {
+                        return Err(SqlError::new(
+                            SqlState::InvalidSavepointSpecification,
+                            format!("savepoint \"{name}\" does not exist"),
+                        ));
+                    }
+                }
+                self.failed = false;
+                Ok(Outcome::Command("ROLLBACK".into()))
+            }
+            Utility::Set(name, value) => {
+                let name = match name.as_str() {
+                    "transaction_isolation" => "default_transaction_isolation".to_string(),
+                    n => n.to_string(),
+                };
+                let default = SETTINGS.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string());
+                if default.is_none() && !name.contains('.') {
+                    return Err(SqlError::new(
+                        SqlState::UndefinedObject,
+                        format!("unrecognized configuration parameter \"{name}\""),
+                    ));
+                }
+                let value = value.or(default).unwrap_or_default();
+                match name.as_str() {
+                    "default_transaction_isolation" => {
+                        let l = level_from(&value).ok_or_else(|| {
+                            SqlError::new(
+                                SqlState::InvalidParameterValue,
+                                format!("invalid value for parameter \"{name}\": \"{value}\""),
+                            )
+                        })?;
+                        self.set_setting(&name, l.sql().to_lowercase());
+                        return Ok(Outcome::Command("SET".into()));
+                    }
+                    "synchronous_commit" => {
+                        let v = value.to_lowercase();
+                        let on =
+                            ["on", "true", "yes", "1", "local", "remote_write", "remote_apply"];
+                        let off = ["off", "false", "no", "0"];
+                        if !on.contains(&v.as_str()) && !off.contains(&v.as_str()) {
+                            return Err(SqlError::new(
+                                SqlState::InvalidParameterValue,
+                                format!("invalid value for parameter \"{name}\": \"{value}\""),
+                            ));
+                        }
+                        let canonical = if off.contains(&v.as_str()) { "off" } else { "on" };
+                        self.set_setting(&name, canonical.into());
+                        return Ok(Outcome::Command("SET".into()));
+                    }
+                    "lock_timeout"
+                    | "statement_timeout"
+                    | "idle_in_transaction_session_timeout" => {
+                        let d = parse_duration(&value)?;
+                        if name == "lock_timeout"
+                            && let Some(t) = self.txn.as_mut()
+                        {
+                            t.set_lock_timeout(d);
+                        }
+                    }
+                    "server_version"
+                    | "server_encoding"
+                    | "integer_datetimes"
+                    | "max_identifier_length"
+                    | "server_version_num" => {
+                        return Err(SqlError::new(
+                            SqlState::CantChangeRuntimeParam,
+                            format!("parameter \"{name}\" cannot be changed"),
+                        ));
+                    }
+                    _ => {}
+                }
+                self.set_setting(&name, value);
+                Ok(Outcome::Command("SET".into()))
+            }
+            Utility::Show(name) => {
+                let value = match name.as_str() {
+                    "transaction_isolation" => self
+                        .txn
+                        .as_ref()
+                        .map(|t| t.options().level)
+                        .or(self.block_modes.level)
+                        .unwrap_or_else(|| self.txn_options().level)
+                        .sql()
+                        .to_lowercase(),
+                    "transaction_read_only" => {
+                        if self.txn_options().read_only { "on" } else { "off" }.to_string()
+                    }
+                    "all" => return Err(SqlError::unsupported("SHOW ALL")),
+                    n => self.setting(n).map(str::to_string).ok_or_else(|| {
+                        SqlError::new(
+                            SqlState::UndefinedObject,
+                            format!("unrecognized configuration parameter \"{n}\""),
+                        )
+                    })?,
+                };
+                Ok(Outcome::Rows {
+                    columns: vec![(name, SqlType::Text)],
+                    rows: vec![vec![Value::Text(value)]],
+                    tag: "SHOW".into(),
+                })
+            }
+            Utility::NoOp(tag) => Ok(Outcome::Command(tag.into())),
+            Utility::Checkpoint => {
+                self.engine.checkpoint()?;
+                Ok(Outcome::Command("CHECKPOINT".into()))
+            }
+            Utility::Truncate(tables) => {
+                for t in tables {
+                    let p = self.prepare(&format!("DELETE FROM \"{t}\""), &[])?;
+                    let bound = self.plan_of(&p)?;
+                    self.run_plan(&bound, &[], &[], &p.sql).map_err(ExecError::into_sql_error)?;
+                }
+                Ok(Outcome::Command("TRUNCATE TABLE".into()))
+            }
+            Utility::Copy { table, columns, csv, header, delimiter } => {
+                let schema = self.engine.schema.read();
+                let t = schema.table(&table).ok_or_else(|| SqlError::undefined_table(&table))?;
+                let n = if columns.is_empty() { t.visible().count() } else { columns.len() };
+                for c in &columns {
+                    if t.column_index(c).is_none() {
+                        return Err(SqlError::undefined_column(c));
+                    }
+                }
+                drop(schema);
+                let delimiter = delimiter.unwrap_or(if csv { ',' } else { '\t' });
+                self.copy = Some(CopyIn::new(table, columns, csv, header, delimiter));
+                Ok(Outcome::CopyIn { columns: n })
+            }
+        }
+    }
+
+    pub(super) fn set_setting(&mut self, name: &str, value: String) {
+        match self.settings.iter_mut().find(|(k, _)| k == name) {
+            Some(slot) => slot.1 = value,
+            None => self.settings.push((name.to_string(), value)),
+        }
+    }
+
+    pub(super) fn end_block(&mut self) {
+        self.in_block = false;
+        self.failed = false;
+        self.block_modes = TxnModes::default();
+        self.block_started = None;
+    }
+
+    pub(super) fn txn_options(&self) -> TxnOptions {
+        let level = self.block_modes.level.or(self.defaults.level).unwrap_or_else(|| {
+            self.setting("default_transaction_isolation")
+                .and_then(level_from)
+                .unwrap_or(IsolationLevel::ReadCommitted)
+        });
+        // Statements run through `run_plan`, which runs one again when the core restarts it.
+        let mut o = TxnOptions::new(level).restartable_statements();
+        if self
+            .block_modes
+            .read_only
+            .or(self.defaults.read_only)
+            .unwrap_or(self.setting("default_transaction_read_only") == Some("on"))
+        {
+            o = o.read_only();
+        }
+        if self.block_modes.deferrable.or(self.defaults.deferrable).unwrap_or(false) {
+            o = o.deferrable();
+        }
+        o
+    }
+
+    /// Starts the core transaction if the statement needs one and none runs.
+    pub(super) fn ensure_txn(&mut self) -> Result<(), SqlError> {
+        if self.txn.is_none() {
+            let mut t = self.engine.db.begin(self.txn_options());
+            t.set_lock_timeout(
+                self.setting("lock_timeout").and_then(|v| parse_duration(v).ok().flatten()),
+            );
+            self.txn = Some(t);
+        }
+        Ok(())
+    }
+
+    /// COMMIT (or END), the one implementation, never blocking the calling thread: ends the
+    /// block and returns the command tag and, when the commit record must reach the disk before
+    /// the commit may be acknowledged, the wait to await first ([`CommitWait::durable`], or
+    /// [`CommitWait::wait_blocking`]; until then the commit is neither visible nor
+    /// acknowledged). A failed block is rolled back (tag ROLLBACK). A failure is recorded.
+    pub fn commit(&mut self) -> Result<(String, Option<CommitWait>), SqlError> {
+        let tag = if self.failed { "ROLLBACK" } else { "COMMIT" };
+        let txn = self.txn.take();
+        let was_failed = self.failed;
+        self.end_block();
+        let wait = match txn {
+            Some(t) if was_failed => {
+                t.rollback();
+                None
+            }
+            Some(mut t) => {
+                t.set_synchronous_commit(self.setting("synchronous_commit") != Some("off"));
+                match t.commit_start() {
+                    Ok(CommitProgress::Done(_)) => None,
+                    Ok(CommitProgress::Logged(wait)) => Some(wait),
+                    Err(e) => {
+                        self.statement_failed();
+                        return Err(e.into());
+                    }
+                }
+            }
+            None => None,
+        };
+        self.publish("idle", "COMMIT");
+        Ok((tag.to_string(), wait))
+    }
+
+    /// Commits with the session's synchronous_commit setting.
+    pub(super) fn commit_txn(&self, mut txn: Transaction) -> Result<(), SqlError> {
+        txn.set_synchronous_commit(self.setting("synchronous_commit") != Some("off"));
+        txn.commit().map(|_| ()).map_err(SqlError::from)
+    }
+}

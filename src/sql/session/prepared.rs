@@ -1,0 +1,161 @@
+//! [`Prepared`]: a statement parsed and bound once and run many times, and what it says about
+//! where it may run (the predicates [`crate::sql::Session::begin`] decides with).
+
+use std::sync::Arc;
+
+use sqlparser::ast::Statement;
+
+use crate::sql::error::SqlError;
+use crate::sql::parse::utility::Utility;
+use crate::sql::parse::{Parsed, parse_statement};
+use crate::sql::plan::{Binder, Bound, LockOverride, bind_statement};
+use crate::sql::session::Session;
+use crate::sql::types::SqlType;
+
+/// A statement parsed (and, for plannable statements, bound) once and run many times.
+#[derive(Debug)]
+pub struct Prepared {
+    pub sql: String,
+    pub param_types: Vec<SqlType>,
+    /// The result columns (empty for statements without rows).
+    pub columns: Vec<(String, SqlType)>,
+    pub(super) kind: Kind,
+    pub(super) plan: parking_lot::Mutex<Option<(u64, Arc<Bound>)>>,
+}
+
+#[derive(Debug)]
+pub(super) enum Kind {
+    Empty,
+    Utility(Utility),
+    Sql(Box<Statement>, Option<LockOverride>),
+}
+
+impl Prepared {
+    /// Whether the server may run it on the connection's own task: it cannot wait, and its
+    /// work is small and bounded (a SELECT qualifies once its plan is cached and
+    /// [`crate::sql::plan::SelectPlan::reads_few_rows`]; a long query on a runtime thread would stall other
+    /// connections and cancel requests).
+    pub fn runs_inline(&self) -> bool {
+        if !self.never_waits() {
+            return false;
+        }
+        match &self.kind {
+            Kind::Sql(..) => self.plan.lock().as_ref().is_some_and(
+                |(_, bound)| matches!(&**bound, Bound::Select(plan) if plan.reads_few_rows()),
+            ),
+            _ => true,
+        }
+    }
+
+    /// Whether it writes or locks at most one row (a point UPDATE or DELETE by primary key, a
+    /// one-row INSERT, a point SELECT ... FOR UPDATE), so that its only possible wait is for a
+    /// row lock before it has written anything. Inside a transaction block the server runs
+    /// such a statement on the connection's own task, awaiting a lock wait there
+    /// ([`Session::try_execute_as_task`]) and running the statement again once granted.
+    pub fn writes_one_row(&self) -> bool {
+        if !matches!(self.kind, Kind::Sql(..)) {
+            return false;
+        }
+        self.plan.lock().as_ref().is_some_and(|(_, bound)| match &**bound {
+            Bound::Modify(plan) => plan.touches_one_row(),
+            Bound::Insert(plan) => plan.inserts_one_row(),
+            // A SELECT that cannot wait runs inline already (`runs_inline`).
+            Bound::Select(plan) => !self.never_waits() && plan.reads_few_rows(),
+            _ => false,
+        })
+    }
+
+    /// Whether it is COMMIT (or END), which the server runs with
+    /// [`Session::commit`] and an async wait for the disk.
+    pub fn is_commit(&self) -> bool {
+        matches!(self.kind, Kind::Utility(Utility::Commit))
+    }
+
+    /// Whether running it can never wait (for a row lock, a commit's fsync, a safe snapshot):
+    /// a SELECT without a locking clause, an empty statement, BEGIN, SET, SHOW and the like.
+    pub fn never_waits(&self) -> bool {
+        match &self.kind {
+            Kind::Empty => true,
+            Kind::Sql(stmt, lock) => {
+                lock.is_none() && matches!(stmt.as_ref(), Statement::Query(q) if q.locks.is_empty())
+            }
+            Kind::Utility(u) => matches!(
+                u,
+                Utility::Begin(_)
+                    | Utility::SetTransaction(_)
+                    | Utility::SetSessionCharacteristics(_)
+                    | Utility::Savepoint(_)
+                    | Utility::Release(_)
+                    | Utility::RollbackTo(_)
+                    | Utility::Rollback
+                    | Utility::Set(..)
+                    | Utility::Show(_)
+                    | Utility::NoOp(_)
+            ),
+        }
+    }
+}
+
+impl Session {
+    /// Parses and binds a statement. `param_types` are what the client declared.
+    pub fn prepare(
+        &self,
+        sql: &str,
+        param_types: &[Option<SqlType>],
+    ) -> Result<Arc<Prepared>, SqlError> {
+        let kind = match parse_statement(sql)? {
+            Parsed::Empty => Kind::Empty,
+            Parsed::Utility(u) => Kind::Utility(u),
+            Parsed::Sql(stmt, lock) => Kind::Sql(stmt, lock),
+        };
+        let mut prepared = Prepared {
+            sql: sql.to_string(),
+            param_types: vec![],
+            columns: vec![],
+            kind,
+            plan: parking_lot::Mutex::new(None),
+        };
+        let (bound, params) = self.bind(&prepared, param_types)?;
+        prepared.param_types = params;
+        prepared.columns = match &*bound {
+            Bound::Select(p) => p.columns.clone(),
+            Bound::Insert(p) => p.returning.as_ref().map(|r| r.1.clone()).unwrap_or_default(),
+            Bound::Modify(p) => p.returning.as_ref().map(|r| r.1.clone()).unwrap_or_default(),
+            Bound::Explain(_) => vec![("QUERY PLAN".into(), SqlType::Text)],
+            Bound::Other => match &prepared.kind {
+                Kind::Utility(Utility::Show(name)) => vec![(name.clone(), SqlType::Text)],
+                _ => vec![],
+            },
+        };
+        *prepared.plan.lock() = Some((self.engine.schema_version(), bound));
+        Ok(Arc::new(prepared))
+    }
+
+    pub(super) fn bind(
+        &self,
+        p: &Prepared,
+        param_types: &[Option<SqlType>],
+    ) -> Result<(Arc<Bound>, Vec<SqlType>), SqlError> {
+        let schema = self.engine.schema.read();
+        let mut binder = Binder::new(&schema, param_types.to_vec());
+        let bound = match &p.kind {
+            Kind::Sql(stmt, lock) => bind_statement(&mut binder, stmt, *lock)?,
+            _ => Bound::Other,
+        };
+        Ok((Arc::new(bound), binder.param_types()))
+    }
+
+    /// The plan for this schema version (re-bound after DDL).
+    pub(super) fn plan_of(&self, p: &Prepared) -> Result<Arc<Bound>, SqlError> {
+        let version = self.engine.schema_version();
+        if let Some((v, b)) = &*p.plan.lock()
+            && *v == version
+        {
+            return Ok(b.clone());
+        }
+        let declared: Vec<Option<SqlType>> = p.param_types.iter().map(|t| Some(*t)).collect();
+        let (bound, _) = self.bind(p, &declared)?;
+        *p.plan.lock() = Some((version, bound.clone()));
+        Ok(bound)
+    }
+}
