@@ -3,8 +3,8 @@
 //! The layers, bottom up (see `docs/architecture.md`):
 //!
 //! - [`types`]: values, rows and keys.
-//! - [`catalog`]: tables and indexes, and how keys are derived from rows.
-//! - [`storage`]: the [`storage::VersionStore`] trait (ordered version chains and index entries)
+//! - `catalog`: tables and indexes, and how keys are derived from rows.
+//! - `storage`: the `storage::VersionStore` trait (ordered version chains and index entries)
 //!   and its in-memory implementation.
 //! - [`txn`]: the transactional core: MVCC visibility, the four isolation levels, row locks with
 //!   deadlock detection, Serializable Snapshot Isolation, savepoints and garbage collection.
@@ -15,13 +15,15 @@
 //! - [`check`]: the history checker and workload driver behind `isola check`.
 //! - [`error`]: the one error type, with SQLSTATE codes and readable explanations.
 
-pub mod catalog;
+#![forbid(unsafe_code)]
+
+pub(crate) mod catalog;
 pub mod check;
 pub mod durable;
 pub mod error;
 pub mod server;
 pub mod sql;
-pub mod storage;
+pub(crate) mod storage;
 pub mod txn;
 pub mod types;
 pub mod wal;

@@ -16,6 +16,8 @@
 //!   runs a randomized transactional workload against any PostgreSQL-wire server and reports
 //!   the anomalies it observed; exit 0 valid for the level, 1 anomalies, 2 undecided.
 
+#![forbid(unsafe_code)]
+
 use std::ops::Bound;
 use std::process::ExitCode;
 

@@ -30,7 +30,7 @@ pub use handler::Connection;
 use crate::sql::Engine;
 
 /// Stack size of the server's threads (runtime workers and the blocking pool). Binding and
-/// evaluating an expression recurses once per level; with [`crate::sql::parse::MAX_EXPRESSION_DEPTH`]
+/// evaluating an expression recurses once per level; with `crate::sql::parse::MAX_EXPRESSION_DEPTH`
 /// levels a debug build needs tens of MiB. Only touched pages cost memory.
 pub const THREAD_STACK_BYTES: usize = 64 << 20;
 

@@ -61,13 +61,6 @@ pub fn type_name_of_oid(oid: i64) -> String {
         .unwrap_or_else(|| "???".into())
 }
 
-/// `to_regtype`'s answer for a name.
-pub fn oid_of_type_name(name: &str) -> Option<i64> {
-    let (ty, _) = SqlType::parse(name).ok()?;
-    let short = ty.pg_type().name().to_string();
-    TYPE_OIDS.iter().find(|(n, _)| *n == short).map(|(_, o)| *o)
-}
-
 impl SystemView {
     /// The view for a (schema, name), if it is one.
     pub fn lookup(schema: Option<&str>, name: &str) -> Option<SystemView> {

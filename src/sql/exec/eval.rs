@@ -256,7 +256,7 @@ impl BExpr {
                 row.get(*index).cloned().unwrap_or(Value::Null)
             }
             BExpr::Column { level, index, .. } => ctx.outer_column(*level, *index),
-            BExpr::AggRef(i, _) | BExpr::GroupRef(i, _) => {
+            BExpr::AggRef(i, _) => {
                 // after grouping, the row is [group keys..., aggregates...]; the planner
                 // rewrote these into Column references, so reaching here is a planner slip
                 return Err(SqlError::new(

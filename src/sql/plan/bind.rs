@@ -1221,7 +1221,6 @@ impl<'a> Binder<'a> {
             }
         };
         scope.parent = parent.map(Box::new);
-        let source_width = scope.cols.len();
 
         // WHERE
         let filter = match &s.selection {
@@ -1392,7 +1391,6 @@ impl<'a> Binder<'a> {
         };
         Ok(SelectPlan {
             source,
-            source_width,
             filter,
             grouping,
             having,
@@ -1713,7 +1711,6 @@ fn empty_query() -> ast::Query {
 fn empty_plan() -> SelectPlan {
     SelectPlan {
         source: Source::Single,
-        source_width: 0,
         filter: None,
         grouping: None,
         having: None,
@@ -1734,7 +1731,6 @@ fn wrap_derived(inner: SelectPlan) -> SelectPlan {
     let columns = inner.columns.clone();
     let correlated = inner.correlated;
     SelectPlan {
-        source_width: columns.len(),
         projection: columns
             .iter()
             .enumerate()

@@ -184,8 +184,6 @@ pub enum BExpr {
     },
     /// The `i`-th aggregate's value (after grouping).
     AggRef(usize, SqlType),
-    /// The `i`-th GROUP BY key's value (after grouping).
-    GroupRef(usize, SqlType),
 }
 
 impl BExpr {
@@ -197,7 +195,7 @@ impl BExpr {
             | BExpr::Func { ty, .. }
             | BExpr::Case { ty, .. }
             | BExpr::Subquery { ty, .. } => *ty,
-            BExpr::AggRef(_, t) | BExpr::GroupRef(_, t) => *t,
+            BExpr::AggRef(_, t) => *t,
             BExpr::Cast { to, .. } => *to,
             BExpr::And(..)
             | BExpr::Or(..)
@@ -221,19 +219,6 @@ impl BExpr {
             }
         });
         found
-    }
-
-    /// Whether the expression reads columns of the current row only from `range`.
-    pub fn columns_within(&self, range: std::ops::Range<usize>) -> bool {
-        let mut ok = true;
-        self.visit(&mut |e| {
-            if let BExpr::Column { level: 0, index, .. } = e
-                && !range.contains(index)
-            {
-                ok = false;
-            }
-        });
-        ok
     }
 
     /// Calls `f` on this node and every sub-node (not into subquery plans).
@@ -270,53 +255,6 @@ impl BExpr {
             BExpr::InList { expr, list, .. } => {
                 expr.visit(f);
                 list.iter().for_each(|a| a.visit(f));
-            }
-            _ => {}
-        }
-    }
-
-    /// Shifts level-0 column positions by `offset` (used when a row is placed after others).
-    pub fn shift_columns(&mut self, offset: usize) {
-        self.visit_mut(&mut |e| {
-            if let BExpr::Column { level: 0, index, .. } = e {
-                *index += offset;
-            }
-        });
-    }
-
-    fn visit_mut(&mut self, f: &mut dyn FnMut(&mut BExpr)) {
-        f(self);
-        match self {
-            BExpr::Neg(e, _)
-            | BExpr::Not(e)
-            | BExpr::IsNull { expr: e, .. }
-            | BExpr::IsBool { expr: e, .. }
-            | BExpr::Cast { expr: e, .. }
-            | BExpr::InSubquery { expr: e, .. } => e.visit_mut(f),
-            BExpr::Binary { left, right, .. }
-            | BExpr::IsDistinct { left, right, .. }
-            | BExpr::And(left, right)
-            | BExpr::Or(left, right)
-            | BExpr::Like { expr: left, pattern: right, .. } => {
-                left.visit_mut(f);
-                right.visit_mut(f);
-            }
-            BExpr::Func { args, .. } => args.iter_mut().for_each(|a| a.visit_mut(f)),
-            BExpr::Case { operand, whens, otherwise, .. } => {
-                if let Some(o) = operand {
-                    o.visit_mut(f);
-                }
-                for (w, t) in whens {
-                    w.visit_mut(f);
-                    t.visit_mut(f);
-                }
-                if let Some(o) = otherwise {
-                    o.visit_mut(f);
-                }
-            }
-            BExpr::InList { expr, list, .. } => {
-                expr.visit_mut(f);
-                list.iter_mut().for_each(|a| a.visit_mut(f));
             }
             _ => {}
         }

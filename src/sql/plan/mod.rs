@@ -98,7 +98,6 @@ pub struct Grouping {
 #[derive(Clone, Debug)]
 pub struct SelectPlan {
     pub source: Source,
-    pub source_width: usize,
     pub filter: Option<BExpr>,
     pub grouping: Option<Grouping>,
     pub having: Option<BExpr>,

@@ -33,7 +33,7 @@ pub(super) enum Kind {
 impl Prepared {
     /// Whether the server may run it on the connection's own task: it cannot wait, and its
     /// work is small and bounded (a SELECT qualifies once its plan is cached and
-    /// [`crate::sql::plan::SelectPlan::reads_few_rows`]; a long query on a runtime thread would stall other
+    /// `crate::sql::plan::SelectPlan::reads_few_rows`; a long query on a runtime thread would stall other
     /// connections and cancel requests).
     pub fn runs_inline(&self) -> bool {
         if !self.never_waits() {

@@ -34,7 +34,7 @@ impl Session {
     /// later one may need an earlier one's DDL) or one that does not prepare: then
     /// [`Session::execute_simple`] runs the string and reports the error.
     ///
-    /// A statement whose literals may become parameters ([`crate::sql::parse::literals::normalize`]) is
+    /// A statement whose literals may become parameters (`crate::sql::parse::literals::normalize`) is
     /// planned once per shape: the values come back as the statement's parameters. A shape is
     /// trusted only after it planned to the same result columns as a text of it did; a text
     /// whose values do not convert takes the ordinary path (which reports the error).
