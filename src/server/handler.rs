@@ -66,7 +66,7 @@ pub struct Connection {
     /// Requests started on this connection, for the idle-in-transaction timer.
     activity: Arc<AtomicU64>,
     /// Wakes this connection's task when a row-lock wait it left queued ends (granted,
-    /// canceled); see [`Connection::try_as_task`].
+    /// canceled); see [`Connection::await_lock_then_run`].
     lock_wakeup: Arc<tokio::sync::Notify>,
 }
 
@@ -238,11 +238,16 @@ impl Connection {
     /// armed and the answers wait until what they met is durable.
     async fn run(&self, request: Request) -> PgWireResult<Ran> {
         let generation = self.activity.fetch_add(1, Ordering::SeqCst) + 1;
-        let next = self.session.lock().as_mut().ok_or_else(session_gone)?.begin(request);
+        let next = self
+            .session
+            .lock()
+            .as_mut()
+            .ok_or_else(session_gone)?
+            .begin(request, &self.lock_wakeup);
         let ran = match next {
             Next::Ran(ran) => ran,
             Next::Commit => self.commit().await?,
-            Next::AsTask(p, values) => match self.run_as_task(&p, &values).await? {
+            Next::LockWait(p, values) => match self.await_lock_then_run(&p, &values).await? {
                 Some(ran) => ran,
                 None => self.with_session(move |s| s.run(Job::One(p, values))).await?,
             },
@@ -269,30 +274,18 @@ impl Connection {
         ran
     }
 
-    /// Runs a statement that writes at most one row here, on the connection's task
-    /// ([`Session::try_execute_as_task`]): no hop to the blocking pool (a thread switch each
-    /// way, five times in a TPC-B transaction). A wait for its row's lock is queued like any
-    /// other (FIFO, deadlock detection) but awaited here; once granted, the statement runs
-    /// again, holding the lock. `None`: it needs a wait only a blocking thread can take; run it
-    /// on the blocking pool.
-    async fn run_as_task(
+    /// A statement that writes at most one row ran here, on the connection's task
+    /// ([`Session::try_execute_as_task`]: no hop to the blocking pool, a thread switch each way,
+    /// five times in a TPC-B transaction), and is queued for its row's lock like any other wait
+    /// (FIFO, deadlock detection): the wait is awaited here, then the statement runs again,
+    /// holding the lock. `None`: it now needs a wait only a blocking thread can take; run it on
+    /// the blocking pool.
+    async fn await_lock_then_run(
         &self,
         prepared: &Prepared,
         params: &[Value],
     ) -> PgWireResult<Option<Ran>> {
-        let mut again = false;
         loop {
-            let tried = self.session.lock().as_mut().ok_or_else(session_gone)?.try_execute_as_task(
-                prepared,
-                params,
-                &self.lock_wakeup,
-                again,
-            );
-            match tried {
-                Tried::Done(ran) => return Ok(Some(ran)),
-                Tried::NotTried => return Ok(None),
-                Tried::Waiting => {}
-            }
             loop {
                 let poll = self.session.lock().as_mut().ok_or_else(session_gone)?.poll_lock_wait();
                 match poll {
@@ -309,7 +302,17 @@ impl Connection {
                     }
                 }
             }
-            again = true;
+            let tried = self.session.lock().as_mut().ok_or_else(session_gone)?.try_execute_as_task(
+                prepared,
+                params,
+                &self.lock_wakeup,
+                true,
+            );
+            match tried {
+                Tried::Done(ran) => return Ok(Some(ran)),
+                Tried::NotTried => return Ok(None),
+                Tried::Waiting => {}
+            }
         }
     }
 
@@ -670,11 +673,7 @@ impl QueryParser for Parser {
         // Parsing and planning never wait: done here, without a thread hop.
         let mut guard = session.lock();
         let s = guard.as_mut().ok_or_else(session_gone)?;
-        let result = s.prepare(&sql, &declared);
-        if result.is_err() {
-            s.statement_failed();
-        }
-        result.map(Some).map_err(user_error)
+        s.parse(&sql, &declared).map(Some).map_err(user_error)
     }
 
     fn get_parameter_types(&self, stmt: &Self::Statement) -> PgWireResult<Vec<Type>> {
@@ -898,7 +897,6 @@ impl CopyHandler for Connection {
     {
         if let Some(s) = self.session.lock().as_mut() {
             s.copy_fail();
-            s.statement_failed();
         }
         client.set_transaction_status(self.status());
         user_error(SqlError::new(

@@ -15,9 +15,10 @@ impl Session {
         }
     }
 
-    /// Abandons a COPY (CopyFail or an error).
+    /// Abandons a COPY (CopyFail or an error): the statement failed, and is recorded so.
     pub fn copy_fail(&mut self) {
         self.copy = None;
+        self.statement_failed();
     }
 
     /// Finishes COPY FROM STDIN: inserts every row in one statement; returns the tag. A big

@@ -150,9 +150,10 @@ pub enum Next {
     Ran(Ran),
     /// COMMIT: [`Session::commit`] on the caller's task, then await the disk.
     Commit,
-    /// A statement that writes or locks one row in a block: [`Session::try_execute_as_task`]
-    /// on the caller's task, awaiting its row-lock wait there.
-    AsTask(Arc<Prepared>, Vec<Value>),
+    /// A statement that writes or locks one row in a block ran on the caller's task and is
+    /// queued for its row's lock: await the wakeup, follow [`Session::poll_lock_wait`], then
+    /// run it again with [`Session::try_execute_as_task`].
+    LockWait(Arc<Prepared>, Vec<Value>),
     /// Anything that may block a thread: [`Session::run`] on the blocking pool.
     Blocking(Job),
 }
@@ -181,8 +182,9 @@ pub struct Ran {
 impl Session {
     /// Starts a request: prepares it (a simple query of one statement through the plan cache of
     /// [`Session::prepare_single`]), decides where it runs, and runs it here when it cannot
-    /// wait and its work is small.
-    pub fn begin(&mut self, request: Request) -> Next {
+    /// wait and its work is small, or when it writes or locks one row in a block (its wait
+    /// for that row's lock, if any, is left to the caller's task, woken by `wakeup`).
+    pub fn begin(&mut self, request: Request, wakeup: &Arc<tokio::sync::Notify>) -> Next {
         let (p, values) = match request {
             Request::Simple(sql) => match self.prepare_single(&sql) {
                 Some(one) => one,
@@ -201,7 +203,11 @@ impl Session {
             return Next::Blocking(Job::One(p, values));
         }
         if self.in_block && !self.failed && p.writes_one_row() {
-            return Next::AsTask(p, values);
+            return match self.try_execute_as_task(&p, &values, wakeup, false) {
+                Tried::Done(ran) => Next::Ran(ran),
+                Tried::Waiting => Next::LockWait(p, values),
+                Tried::NotTried => Next::Blocking(Job::One(p, values)),
+            };
         }
         if p.runs_inline() {
             let result = self.execute_values(&p, &values);

@@ -97,6 +97,20 @@ impl Prepared {
 }
 
 impl Session {
+    /// The extended protocol's Parse: [`Session::prepare`], and a statement that does not
+    /// prepare fails the block, as in PostgreSQL (recorded as [`Session::statement_failed`]).
+    pub fn parse(
+        &mut self,
+        sql: &str,
+        param_types: &[Option<SqlType>],
+    ) -> Result<Arc<Prepared>, SqlError> {
+        let prepared = self.prepare(sql, param_types);
+        if prepared.is_err() {
+            self.statement_failed();
+        }
+        prepared
+    }
+
     /// Parses and binds a statement. `param_types` are what the client declared.
     pub fn prepare(
         &self,
