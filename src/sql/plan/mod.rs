@@ -16,7 +16,6 @@ use std::sync::Arc;
 use sqlparser::ast::Statement;
 
 pub use crate::sql::parse::LockOverride;
-pub use crate::sql::types::number_literal;
 pub use bind::{Binder, object_name};
 pub use expr::{AggCall, AggFunc, BExpr, BinOp, Func};
 

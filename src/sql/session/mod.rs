@@ -199,7 +199,9 @@ impl Session {
         if p.is_commit() {
             return Next::Commit;
         }
-        if self.may_wait_for_snapshot() {
+        // Placement reads the plan: the one for this schema version (re-bound after DDL), or,
+        // if it no longer binds, the blocking pool, where running it reports the error.
+        if self.may_wait_for_snapshot() || (p.is_plannable() && self.plan_of(&p).is_err()) {
             return Next::Blocking(Job::One(p, values));
         }
         if self.in_block && !self.failed && p.writes_one_row() {

@@ -33,8 +33,9 @@ pub(super) enum Kind {
 impl Prepared {
     /// Whether the server may run it on the connection's own task: it cannot wait, and its
     /// work is small and bounded (a SELECT qualifies once its plan is cached and
-    /// `crate::sql::plan::SelectPlan::reads_few_rows`; a long query on a runtime thread would stall other
-    /// connections and cancel requests).
+    /// `SelectPlan::reads_few_rows`; a long query on a runtime thread would stall other
+    /// connections and cancel requests). Both predicates read the cached plan, which
+    /// [`Session::begin`] refreshes first.
     pub fn runs_inline(&self) -> bool {
         if !self.never_waits() {
             return false;
@@ -63,6 +64,11 @@ impl Prepared {
             Bound::Select(plan) => !self.never_waits() && plan.reads_few_rows(),
             _ => false,
         })
+    }
+
+    /// Whether it is a statement the binder plans (not a utility statement, not empty).
+    pub fn is_plannable(&self) -> bool {
+        matches!(self.kind, Kind::Sql(..))
     }
 
     /// Whether it is COMMIT (or END), which the server runs with

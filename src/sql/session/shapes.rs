@@ -5,9 +5,8 @@ use std::sync::Arc;
 
 use crate::sql::parse::literals::{self, Literal};
 use crate::sql::parse::split_statements;
-use crate::sql::plan::number_literal;
 use crate::sql::session::{Prepared, Session};
-use crate::sql::types::{SqlType, cast};
+use crate::sql::types::{SqlType, cast, number_literal};
 use crate::types::Value;
 
 /// How many statement shapes a session keeps plans for (all are dropped when it is full).
