@@ -1,19 +1,21 @@
 //! isola: a transactional SQL database that makes isolation levels real, visible and fast.
 //!
-//! The layers, bottom up (see `docs/architecture.md`):
+//! The layers, bottom up; a layer uses only those before it (`tests/layering.rs` checks it;
+//! `docs/architecture.md` is the map):
 //!
+//! - [`error`]: the core's error type, and [`error::SqlState`]: every SQLSTATE, named once.
 //! - [`types`]: values, rows and keys.
 //! - `catalog`: tables and indexes, and how keys are derived from rows.
-//! - `storage`: the `storage::VersionStore` trait (ordered version chains and index entries)
-//!   and its in-memory implementation.
+//! - `storage`: the `VersionStore` trait (ordered version chains and index entries) and its
+//!   in-memory implementation.
+//! - [`wal`]: the write-ahead log (group commit, fail-stop, torn-tail recovery), checkpoints,
+//!   and the file layer under them (with a fault-injecting one for tests).
 //! - [`txn`]: the transactional core: MVCC visibility, the four isolation levels, row locks with
 //!   deadlock detection, Serializable Snapshot Isolation, savepoints and garbage collection.
-//! - [`wal`]: durability: the write-ahead log (group commit, fail-stop, torn-tail recovery),
-//!   checkpoints, and the file layer under them (with a fault-injecting one for tests).
-//! - [`sql`]: the SQL layer (sessions, planner, executor, system views, and `sql::durable`:
-//!   opening a data directory, recovery, checkpoints); [`server`]: the PostgreSQL wire protocol.
+//! - [`durable`]: a data directory: its lock, recovery, checkpoints and the checkpointer.
+//! - [`sql`]: the SQL layer, along its pipeline: parse, plan, execute, in a session.
+//! - [`server`]: the PostgreSQL wire protocol.
 //! - [`check`]: the history checker and workload driver behind `isola check`.
-//! - [`error`]: the one error type, with SQLSTATE codes and readable explanations.
 
 #![forbid(unsafe_code)]
 

@@ -21,12 +21,7 @@ use tokio_postgres::SimpleQueryMessage;
 
 /// Runs one file on its own in-process server; returns the file as it should be.
 fn run_file(path: &Path) -> String {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(run_file_async(path))
+    common::run_on_own_runtime(run_file_async(path))
 }
 
 async fn run_file_async(path: &Path) -> String {

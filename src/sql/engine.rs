@@ -54,7 +54,7 @@ pub struct Engine {
     /// Every DDL statement that shaped the schema, in order, with the table ids they created
     /// in this process: what a checkpoint persists of the schema.
     ddl_history: Mutex<Vec<DdlRecord>>,
-    /// The data directory's files, when the engine is durable (see `durable.rs`).
+    /// The data directory's files, when the engine is durable (see `crate::durable`).
     files: Mutex<Option<Arc<DataFiles>>>,
 }
 

@@ -1,9 +1,8 @@
 //! The storage contract: version chains per primary key, index entries per index key.
 //!
 //! A row is a [`VersionChain`]: its versions ordered oldest first, newest last (newest-to-oldest
-//! reading walks it backwards). A version carries its creator (`created_by`); its end is the
-//! creator of the version above it (`deleted_by`); a deletion is a version whose row is `None`
-//! (a tombstone). Invariants kept by the transactional core, not by the store:
+//! reading walks it backwards). A version carries its `creator`; its end is the creator of the
+//! version above it; a deletion is a version whose row is `None` (a tombstone). Invariants kept by the transactional core, not by the store:
 //! - at most the newest versions of a chain are uncommitted, and all of those belong to one
 //!   transaction (the one holding the row's write lock);
 //! - an index entry `(index key, primary key)` exists while some version in the row's chain has

@@ -457,9 +457,9 @@ impl Transaction {
     }
 
     /// The first half of [`Transaction::commit`]: checks, logs the commit record and returns
-    /// without waiting for the disk. With [`CommitProgress::Logged`] the commit is decided
-    /// but neither visible nor acknowledged (its locks are held) until
-    /// [`CommitWait::durable`] has seen the record reach the disk.
+    /// without waiting for the disk. With [`CommitProgress::Logged`] the commit is decided (its
+    /// row locks already released: early lock release) but neither visible nor acknowledged
+    /// until [`CommitWait::durable`] has seen the record reach the disk.
     pub fn commit_start(mut self) -> Result<CommitProgress> {
         self.done = true;
         let id = self.id;
@@ -526,8 +526,9 @@ pub enum CommitProgress {
 }
 
 /// A commit whose record waits to be durable. Dropped without waiting (its task ended), a
-/// thread finishes the wait: the commit still becomes visible once durable and its locks are
-/// released; only its acknowledgement is lost, as when a client disconnects.
+/// thread finishes the wait: the commit still becomes visible once durable; only its
+/// acknowledgement is lost, as when a client disconnects. (Its row locks went when the commit
+/// was decided.)
 pub struct CommitWait {
     db: Database,
     id: TxnId,
@@ -563,7 +564,7 @@ impl Drop for CommitWait {
 }
 
 impl CommitWait {
-    /// Waits, blocking the thread, then makes the commit visible and releases its locks.
+    /// Waits, blocking the thread, then makes the commit visible.
     pub fn wait_blocking(mut self) -> Result<CommitInfo> {
         let durable = self.log.wait_durable(self.lsn);
         self.finished = true;
@@ -571,7 +572,7 @@ impl CommitWait {
     }
 
     /// Waits without blocking a thread (the log's writer does the write and sync), then makes
-    /// the commit visible and releases its locks.
+    /// the commit visible.
     pub async fn durable(mut self) -> Result<CommitInfo> {
         let durable = self.log.durable(self.lsn).await;
         self.finished = true;

@@ -26,6 +26,18 @@ pub fn start_server() -> u16 {
     port
 }
 
+/// Runs `work` to completion on a runtime of its own (two workers), for a golden runner that
+/// drives one file's clients.
+#[allow(dead_code)]
+pub fn run_on_own_runtime<T>(work: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(work)
+}
+
 /// A tokio-postgres client on the server at `port` (user and database `isola`); its connection
 /// task runs on the caller's runtime.
 #[allow(dead_code)] // not every test file connects this way

@@ -59,7 +59,6 @@ impl Scope {
     }
 }
 
-/// How a table's rows are found.
 /// Binds names and types for one statement.
 pub struct Binder<'a> {
     pub schema: &'a Schema,

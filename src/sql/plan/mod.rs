@@ -26,6 +26,7 @@ use crate::sql::system::SystemView;
 use crate::sql::types::SqlType;
 use crate::txn::{LockMode, WaitPolicy};
 
+/// How a table's rows are found.
 #[derive(Clone, Debug)]
 pub enum Access {
     Scan,
