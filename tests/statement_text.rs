@@ -45,3 +45,19 @@ async fn a_set_value_is_the_literal_it_spells() {
     let shown = client.simple_query("SHOW application_name").await.unwrap();
     assert_eq!(first_value(&shown).as_deref(), Some("a, b"));
 }
+
+/// A simple query is split into statements at semicolons outside strings: an escape string's
+/// `\'` does not end it (`E'it\'s; x'` is one statement, not two).
+#[tokio::test]
+async fn an_escape_string_keeps_its_semicolon() {
+    let client = common::connect(common::start_server()).await;
+    let messages = client.simple_query("SELECT E'it\\'s; x'; SELECT 2").await.unwrap();
+    let values: Vec<String> = messages
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(values, vec!["it's; x".to_string(), "2".to_string()]);
+}

@@ -248,8 +248,9 @@ pub fn check_expression_depth(sql: &str, tokens: &[TokenWithSpan]) -> Result<(),
     Ok(())
 }
 
-/// Splits a query string into statements at semicolons outside quotes, comments and
-/// dollar-quoted strings.
+/// Splits a query string into statements at semicolons outside quotes (with the backslash
+/// escapes of `E'...'` strings), comments and dollar-quoted strings. A byte loop, not the
+/// tokenizer: it runs on every simple query, most of which then take a cached plan unparsed.
 pub fn split_statements(sql: &str) -> Vec<String> {
     let b = sql.as_bytes();
     let mut out = Vec::new();
@@ -259,8 +260,17 @@ pub fn split_statements(sql: &str) -> Vec<String> {
         match b[i] {
             b'\'' | b'"' => {
                 let q = b[i];
+                // An escape string: E'...' where the E does not end a longer word.
+                let escapes = q == b'\''
+                    && i >= 1
+                    && matches!(b[i - 1], b'E' | b'e')
+                    && (i < 2 || !(b[i - 2].is_ascii_alphanumeric() || b[i - 2] == b'_'));
                 i += 1;
                 while i < b.len() {
+                    if escapes && b[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
                     if b[i] == q {
                         if i + 1 < b.len() && b[i + 1] == q {
                             i += 2;

@@ -878,6 +878,9 @@ mod tests {
     fn splits_outside_quotes_and_comments() {
         let s = split_statements("select ';'; -- c;\nselect 2; /* ; */ select $$;$$;");
         assert_eq!(s, vec!["select ';'", "-- c;\nselect 2", "/* ; */ select $$;$$"]);
+        // An escape string's \' does not end it; a plain string's backslash is a character.
+        let s = split_statements("select E'it\\'s; x'; select 'a\\'; select e'\\\\'; select 1");
+        assert_eq!(s, vec!["select E'it\\'s; x'", "select 'a\\'", "select e'\\\\'", "select 1"]);
     }
 
     #[test]
