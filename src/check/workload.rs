@@ -12,7 +12,6 @@
 //! recorded as outcome unknown; a dropped connection is re-opened (bounded); appended and written
 //! values are unique across the run. The tables are dropped and re-created at the start.
 
-use crate::error::SqlState;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,6 +23,7 @@ use tokio_postgres::{Client, NoTls, Statement};
 
 use super::history::{Elem, History, Key, Op, Outcome, Txn};
 use crate::IsolationLevel;
+use crate::error::SqlState;
 
 /// Which workload to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,13 +1,17 @@
 //! [`Connection`]: the pgwire handlers of one client connection (startup, simple and extended
 //! query, COPY, cancel), translating between protocol messages and the SQL [`Session`].
 //!
+//! Both protocols run a statement through one path, [`Connection::run`]: the session decides
+//! where it runs ([`Session::begin`]: already run on the connection's task when it cannot block
+//! the thread, its lock wait awaited here, COMMIT's disk wait awaited here, or the blocking
+//! pool), then [`Connection::finish`] arms the idle timer and holds the answers until the
+//! pending commits they met are durable.
+//!
 //! Invariants: the session is created at startup and dropped with the connection; every
-//! statement runs with the session locked, on the connection's task when it cannot block the
-//! thread (short reads, one-row writes in a block, COMMIT's decision) and on the blocking pool
-//! otherwise; no answer is sent before the pending commits it met are durable; the transaction
-//! status sent in ReadyForQuery is the session's, also after errors.
+//! statement runs with the session locked; no answer is sent before the pending commits it met
+//! are durable; the transaction status sent in ReadyForQuery is the session's, also after
+//! errors.
 
-use crate::error::SqlState;
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -52,6 +56,7 @@ use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use super::Shared;
 use super::batch::Deferred;
 use super::security::Credentials;
+use crate::error::SqlState;
 use crate::sql::session::{Job, Next, Ran, Request};
 use crate::sql::types::{decode_binary, encode_binary, format_text, parse_text};
 use crate::sql::{LockWaitPoll, Outcome, Prepared, Session, SqlError, SqlType, Tried, TxStatus};

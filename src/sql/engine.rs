@@ -4,11 +4,11 @@
 //! Invariant: DDL updates the core catalog and the SQL schema under the schema's write lock,
 //! core first, so a failed core step leaves the schema untouched.
 
-use crate::error::SqlState;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 
+use crate::error::SqlState;
 use crate::sql::parse::dialect::IsolaDialect;
 use parking_lot::{Mutex, RwLock};
 use sqlparser::ast::{self, ColumnOption, Statement, TableConstraint};

@@ -1,8 +1,9 @@
 //! [`SqlError`]: every error the SQL layer reports, with its SQLSTATE. Core errors map here in one
 //! place ([`From<crate::Error>`]); the server turns a `SqlError` into an ErrorResponse.
 
-use crate::error::SqlState;
 use std::fmt;
+
+use crate::error::SqlState;
 
 /// An error with a SQLSTATE code, a message and an optional DETAIL.
 #[derive(Clone, Debug, PartialEq)]

@@ -7,13 +7,13 @@
 //! date → `Int` days since 1970-01-01; timestamp and timestamptz → `Int` microseconds since
 //! 1970-01-01 00:00 UTC.
 
-use crate::error::SqlState;
 use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use pgwire::api::Type;
 use rust_decimal::Decimal;
 
+use crate::error::SqlState;
 use crate::sql::error::SqlError;
 use crate::types::Value;
 

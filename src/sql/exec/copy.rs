@@ -14,11 +14,11 @@
 //! Invariants: every chunk but the last ends with a newline; rows reach the inserter in line
 //! order; line numbers in errors count from 1 over the whole input.
 
-use crate::error::SqlState;
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::mpsc::sync_channel;
 
+use crate::error::SqlState;
 use crate::sql::error::SqlError;
 use crate::sql::exec::{ExecCtx, ExecError};
 use crate::sql::plan::CopyPlan;

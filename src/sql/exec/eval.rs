@@ -5,12 +5,12 @@
 //! comparison with NULL is NULL, `AND`/`OR` follow Kleene logic); integer overflow and division
 //! by zero are errors (22003, 22012), not wrap-arounds.
 
-use crate::error::SqlState;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
+use crate::error::SqlState;
 use crate::sql::error::SqlError;
 use crate::sql::plan::{AggCall, AggFunc, BExpr, BinOp, Func, SelectPlan};
 use crate::sql::types::{SqlType, cast, format_text};

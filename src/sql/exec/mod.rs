@@ -14,13 +14,13 @@
 pub mod copy;
 pub mod eval;
 
-use crate::error::SqlState;
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
+use crate::error::SqlState;
 use crate::sql::engine::Engine;
 use crate::sql::error::SqlError;
 use crate::sql::exec::eval::{AggState, EvalContext, compare};

@@ -11,11 +11,11 @@ pub mod dialect;
 pub mod literals;
 pub mod utility;
 
-use crate::error::SqlState;
 use sqlparser::ast::Statement;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
+use crate::error::SqlState;
 use crate::sql::error::SqlError;
 use dialect::IsolaDialect;
 use utility::{Utility, keyword_statement, utility_of};

@@ -7,11 +7,11 @@
 //! or a full scan. Invariant: the chosen access path only narrows what is read; the whole WHERE
 //! clause is still evaluated on every row, so a plan is correct whatever path it picks.
 
-use crate::error::SqlState;
 use std::sync::Arc;
 
 use sqlparser::ast::{self, Expr, SelectItem, SetExpr, TableFactor, Value as AstValue};
 
+use crate::error::SqlState;
 use crate::sql::error::SqlError;
 use crate::sql::plan::access::choose_access;
 use crate::sql::plan::{

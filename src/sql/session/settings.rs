@@ -1,8 +1,8 @@
 //! Session settings: their names and defaults, and how their values read.
 
-use crate::error::SqlState;
 use std::time::Duration;
 
+use crate::error::SqlState;
 use crate::sql::error::SqlError;
 use crate::txn::IsolationLevel;
 
