@@ -199,20 +199,26 @@ impl Session {
         if p.is_commit() {
             return Next::Commit;
         }
-        // Placement reads the plan: the one for this schema version (re-bound after DDL), or,
-        // if it no longer binds, the blocking pool, where running it reports the error.
-        if self.may_wait_for_snapshot() || (p.is_plannable() && self.plan_of(&p).is_err()) {
+        if self.may_wait_for_snapshot() {
             return Next::Blocking(Job::One(p, values));
         }
+        // Placement reads the plan: the one for this schema version (re-bound after DDL), or,
+        // if it no longer binds, the blocking pool, where running it reports the error. What
+        // runs here runs with this plan (no second look at the schema's version).
+        let planned = match p.is_plannable().then(|| self.plan_of(&p)) {
+            Some(Ok(bound)) => Some(bound),
+            Some(Err(_)) => return Next::Blocking(Job::One(p, values)),
+            None => None,
+        };
         if self.in_block && !self.failed && p.writes_one_row() {
-            return match self.try_execute_as_task(&p, &values, wakeup, false) {
+            return match self.execute_as_task(&p, &values, wakeup, false, planned) {
                 Tried::Done(ran) => Next::Ran(ran),
                 Tried::Waiting => Next::LockWait(p, values),
                 Tried::NotTried => Next::Blocking(Job::One(p, values)),
             };
         }
         if p.runs_inline() {
-            let result = self.execute_values(&p, &values);
+            let result = self.execute_values(&p, &values, planned);
             return Next::Ran(self.ran(vec![result]));
         }
         Next::Blocking(Job::One(p, values))
@@ -222,7 +228,7 @@ impl Session {
     pub fn run(&mut self, job: Job) -> Ran {
         let results = match job {
             Job::Simple(sql) => self.execute_simple(&sql),
-            Job::One(p, values) => vec![self.execute_values(&p, &values)],
+            Job::One(p, values) => vec![self.execute_values(&p, &values, None)],
             Job::CopyDone => {
                 let result = self.copy_done().map(Outcome::Command);
                 if result.is_err() {
@@ -305,7 +311,7 @@ impl Session {
         let mut out = Vec::new();
         for s in statements {
             let r = match self.prepare(&s, &[]) {
-                Ok(p) => self.execute_values(&p, &[]),
+                Ok(p) => self.execute_values(&p, &[], None),
                 Err(e) => {
                     self.statement_failed();
                     Err(e)
@@ -322,10 +328,20 @@ impl Session {
 
     /// Runs one prepared statement with its values: the parameters of the extended protocol,
     /// or those a simple statement's literals gave (none unless it is a statement shape),
-    /// recording a failure as [`Session::statement_failed`] does.
-    fn execute_values(&mut self, p: &Prepared, values: &[Value]) -> Result<Outcome, SqlError> {
+    /// recording a failure as [`Session::statement_failed`] does. `planned`: its plan, when
+    /// the caller just looked it up.
+    fn execute_values(
+        &mut self,
+        p: &Prepared,
+        values: &[Value],
+        planned: Option<Arc<Bound>>,
+    ) -> Result<Outcome, SqlError> {
         if p.param_types.len() == values.len() {
-            self.execute(p, values)
+            let result = self.run_prepared(p, values, planned).map_err(ExecError::into_sql_error);
+            if result.is_err() {
+                self.statement_failed();
+            }
+            result
         } else {
             self.statement_failed();
             Err(SqlError::new(SqlState::UndefinedParameter, "there is no parameter $1"))
@@ -344,6 +360,18 @@ impl Session {
         wakeup: &Arc<tokio::sync::Notify>,
         again: bool,
     ) -> Tried {
+        self.execute_as_task(p, params, wakeup, again, None)
+    }
+
+    /// [`Session::try_execute_as_task`] with the plan, when the caller just looked it up.
+    fn execute_as_task(
+        &mut self,
+        p: &Prepared,
+        params: &[Value],
+        wakeup: &Arc<tokio::sync::Notify>,
+        again: bool,
+        planned: Option<Arc<Bound>>,
+    ) -> Tried {
         if !self.in_block || self.failed || self.may_wait_for_snapshot() || !p.writes_one_row() {
             return Tried::NotTried;
         }
@@ -354,7 +382,7 @@ impl Session {
         if let Some(t) = self.txn.as_mut() {
             t.wait_as_task(Some(wakeup.clone()));
         }
-        let r = self.run_prepared(p, params);
+        let r = self.run_prepared(p, params, planned);
         self.keep_statement_deadline = false;
         if let Some(t) = self.txn.as_mut() {
             t.wait_as_task(None);
@@ -455,15 +483,21 @@ impl Session {
     /// Executes a prepared statement with parameter values. A failure is recorded
     /// ([`Session::statement_failed`]): a block becomes failed, autocommit rolls back.
     pub fn execute(&mut self, p: &Prepared, params: &[Value]) -> Result<Outcome, SqlError> {
-        let result = self.run_prepared(p, params).map_err(ExecError::into_sql_error);
+        let result = self.run_prepared(p, params, None).map_err(ExecError::into_sql_error);
         if result.is_err() {
             self.statement_failed();
         }
         result
     }
 
-    /// Runs a prepared statement once; an interruption is left to the caller.
-    fn run_prepared(&mut self, p: &Prepared, params: &[Value]) -> Result<Outcome, ExecError> {
+    /// Runs a prepared statement once (with `planned`, its plan for this schema version, when
+    /// the caller has it); an interruption is left to the caller.
+    fn run_prepared(
+        &mut self,
+        p: &Prepared,
+        params: &[Value],
+        planned: Option<Arc<Bound>>,
+    ) -> Result<Outcome, ExecError> {
         if self.failed
             && !matches!(
                 p.kind,
@@ -482,7 +516,10 @@ impl Session {
                 Ok(r?)
             }
             Kind::Sql(stmt, _) => {
-                let bound = self.plan_of(p)?;
+                let bound = match planned {
+                    Some(bound) => bound,
+                    None => self.plan_of(p)?,
+                };
                 if let Bound::Explain(lines) = &*bound {
                     return Ok(Outcome::Rows {
                         columns: p.columns.clone(),
