@@ -29,16 +29,10 @@ async fn run_file_async(path: &Path) -> String {
     let port = common::start_server();
     let client = common::connect(port).await;
     let mut actual = String::new();
-    for line in text.lines() {
-        if line.starts_with("> ") || line == ">" {
-            continue;
-        }
+    for (line, command) in common::script_lines(&text) {
         actual.push_str(line);
         actual.push('\n');
-        let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
+        let Some(trimmed) = command else { continue };
         let mut out = Vec::new();
         let sql = match trimmed.strip_prefix("query: ") {
             Some(query) => {

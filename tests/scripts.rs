@@ -604,16 +604,10 @@ fn run_script(path: &Path) -> String {
     let input = std::fs::read_to_string(path).expect("script readable");
     let mut runner = Runner::new();
     let mut output = String::new();
-    for line in input.lines() {
-        if line.starts_with("> ") || line == ">" {
-            continue;
-        }
+    for (line, command) in common::script_lines(&input) {
         output.push_str(line);
         output.push('\n');
-        let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
+        let Some(trimmed) = command else { continue };
         for result in runner.run(trimmed) {
             for part in result.split('\n') {
                 output.push_str("> ");

@@ -211,16 +211,10 @@ async fn run_file_async(path: &Path) -> String {
     let port = common::start_server();
     let mut runner = Runner { port, setup: connect(port).await, sessions: BTreeMap::new() };
     let mut actual = String::new();
-    for line in text.lines() {
-        if line.starts_with("> ") || *line == *">" {
-            continue;
-        }
+    for (line, command) in common::script_lines(&text) {
         actual.push_str(line);
         actual.push('\n');
-        let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
+        let Some(trimmed) = command else { continue };
         for out in runner.step(trimmed).await {
             actual.push_str("> ");
             actual.push_str(&out);

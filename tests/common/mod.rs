@@ -26,6 +26,20 @@ pub fn start_server() -> u16 {
     port
 }
 
+/// The lines of a golden file as written by hand (expected output, `> ...`, left out), each
+/// with the command it holds: `None` for a blank line or a `#` comment.
+#[allow(dead_code)]
+pub fn script_lines(text: &str) -> Vec<(&str, Option<&str>)> {
+    text.lines()
+        .filter(|line| !(line.starts_with("> ") || *line == ">"))
+        .map(|line| {
+            let trimmed = line.trim();
+            let command = !(trimmed.is_empty() || trimmed.starts_with('#'));
+            (line, command.then_some(trimmed))
+        })
+        .collect()
+}
+
 /// Runs `work` to completion on a runtime of its own (two workers), for a golden runner that
 /// drives one file's clients.
 #[allow(dead_code)]
