@@ -463,8 +463,8 @@ async fn locks_and_waits_are_visible() {
     assert_eq!(
         locks,
         vec![
-            (holder_pid, "table acct".to_string(), "ACCESS SHARE".to_string(), true),
             (holder_pid, "acct(id=3)".to_string(), "FOR UPDATE".to_string(), true),
+            (holder_pid, "table acct".to_string(), "ACCESS SHARE".to_string(), true),
         ]
     );
     holder.batch_execute("ROLLBACK").await.unwrap();

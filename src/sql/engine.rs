@@ -19,6 +19,14 @@ use crate::error::Error;
 use crate::sql::error::SqlError;
 use crate::sql::schema::{Schema, SequenceSchema, TableSchema, next_schema_version};
 
+/// How the text of a sequence's high-water mark in the log begins (see
+/// `Engine::next_value`); an ALTER SEQUENCE ... RESTART WITH the mark follows.
+pub(crate) const SEQUENCE_MARK: &str = "/* isola: sequence high-water mark */ ";
+
+/// How the text of a `setval` in the log begins: the sequence restarts at the value that
+/// follows (exactly, not only upwards).
+pub(crate) const SEQUENCE_SET: &str = "/* isola: sequence set */ ";
+
 /// How many values past the one handed out a sequence's logged high-water mark is set.
 const SEQUENCE_LOG_AHEAD: i64 = 32;
 
@@ -27,7 +35,7 @@ pub(crate) fn sequence_mark(name: &str, mark: i64) -> DdlRecord {
     DdlRecord {
         text: format!(
             "{}ALTER SEQUENCE \"{}\" RESTART WITH {mark}",
-            crate::sql::ddl::SEQUENCE_MARK,
+            SEQUENCE_MARK,
             name.replace('"', "\"\"")
         ),
         created_table: None,
@@ -227,7 +235,7 @@ impl Engine {
         let record = DdlRecord {
             text: format!(
                 "{}ALTER SEQUENCE \"{}\" RESTART WITH {next}",
-                crate::sql::ddl::SEQUENCE_SET,
+                SEQUENCE_SET,
                 seq.name.replace('"', "\"\"")
             ),
             created_table: None,

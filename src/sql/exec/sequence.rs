@@ -114,7 +114,10 @@ pub(crate) fn call(
             let value = match args.get(1) {
                 Some(Value::Int(v)) => *v,
                 _ => {
-                    return Err(SqlError::new(SqlState::InvalidParameterValue, "setval: bad value"));
+                    return Err(SqlError::new(
+                        SqlState::InvalidParameterValue,
+                        "setval: bad value",
+                    ));
                 }
             };
             let called = !matches!(args.get(2), Some(Value::Bool(false)));
