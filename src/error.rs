@@ -108,10 +108,14 @@ pub enum SqlState {
     InFailedSqlTransaction,
     /// 25P03
     IdleInTransactionSessionTimeout,
+    /// 26000
+    InvalidSqlStatementName,
     /// 28000
     InvalidAuthorizationSpecification,
     /// 28P01
     InvalidPassword,
+    /// 34000
+    InvalidCursorName,
     /// 3B001
     InvalidSavepointSpecification,
     /// 40001
@@ -140,6 +144,10 @@ pub enum SqlState {
     UndefinedTable,
     /// 42P02
     UndefinedParameter,
+    /// 42P03
+    DuplicateCursor,
+    /// 42P05
+    DuplicatePreparedStatement,
     /// 42P07
     DuplicateTable,
     /// 42P10
@@ -152,6 +160,8 @@ pub enum SqlState {
     ProgramLimitExceeded,
     /// 54001
     StatementTooComplex,
+    /// 55000
+    ObjectNotInPrerequisiteState,
     /// 55006
     ObjectInUse,
     /// 55P02
@@ -194,8 +204,10 @@ impl SqlState {
             SqlState::NoActiveSqlTransaction => "25P01",
             SqlState::InFailedSqlTransaction => "25P02",
             SqlState::IdleInTransactionSessionTimeout => "25P03",
+            SqlState::InvalidSqlStatementName => "26000",
             SqlState::InvalidAuthorizationSpecification => "28000",
             SqlState::InvalidPassword => "28P01",
+            SqlState::InvalidCursorName => "34000",
             SqlState::InvalidSavepointSpecification => "3B001",
             SqlState::SerializationFailure => "40001",
             SqlState::DeadlockDetected => "40P01",
@@ -210,12 +222,15 @@ impl SqlState {
             SqlState::UndefinedFunction => "42883",
             SqlState::UndefinedTable => "42P01",
             SqlState::UndefinedParameter => "42P02",
+            SqlState::DuplicateCursor => "42P03",
+            SqlState::DuplicatePreparedStatement => "42P05",
             SqlState::DuplicateTable => "42P07",
             SqlState::InvalidColumnReference => "42P10",
             SqlState::InvalidTableDefinition => "42P16",
             SqlState::TooManyConnections => "53300",
             SqlState::ProgramLimitExceeded => "54000",
             SqlState::StatementTooComplex => "54001",
+            SqlState::ObjectNotInPrerequisiteState => "55000",
             SqlState::ObjectInUse => "55006",
             SqlState::CantChangeRuntimeParam => "55P02",
             SqlState::LockNotAvailable => "55P03",

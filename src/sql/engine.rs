@@ -50,6 +50,10 @@ pub struct Engine {
     pub db: Database,
     pub schema: RwLock<Schema>,
     pub sessions: Mutex<HashMap<u32, Activity>>,
+    /// LISTEN / NOTIFY: channels, queued notifications, mailboxes.
+    pub notifications: crate::sql::notify::Notifications,
+    /// Advisory locks (`pg_advisory_lock` and family).
+    pub advisory: crate::sql::advisory::AdvisoryLocks,
     next_session: AtomicU32,
     /// Every DDL statement that shaped the schema, in order, with the table ids they created
     /// in this process: what a checkpoint persists of the schema.
@@ -64,6 +68,8 @@ impl Engine {
             db,
             schema: RwLock::new(Schema::default()),
             sessions: Mutex::new(HashMap::new()),
+            notifications: Default::default(),
+            advisory: Default::default(),
             next_session: AtomicU32::new(1),
             ddl_history: Mutex::new(Vec::new()),
             files: Mutex::new(None),
@@ -210,7 +216,7 @@ impl Engine {
     /// Cancels what a session's transaction waits for, if anything.
     pub fn cancel_session(&self, id: u32) -> bool {
         let txn = self.sessions.lock().get(&id).and_then(|a| a.txn);
-        txn.is_some_and(|t| self.db.cancel(t))
+        self.advisory.cancel(id) | txn.is_some_and(|t| self.db.cancel(t))
     }
 
     pub fn schema_version(&self) -> u64 {
@@ -700,7 +706,10 @@ impl Engine {
                             // `waiting`: blocked by another transaction (a lock, a safe
                             // snapshot). An answer held for the disk is named in `waiting_for`
                             // but is not that: no other transaction's move ends it.
-                            let blocked_on = a.txn.and_then(|t| self.db.waiting_for(t));
+                            let blocked_on = a
+                                .txn
+                                .and_then(|t| self.db.waiting_for(t))
+                                .or_else(|| self.advisory.waiting_for(pid));
                             let waiting = blocked_on.is_some();
                             let waiting_for = blocked_on.or(a.answer_wait);
                             let snapshot = a.txn.and_then(|t| self.db.snapshot_of(t));
@@ -739,6 +748,7 @@ impl Engine {
                             Value::Bool(l.granted),
                         ]
                     })
+                    .chain(self.advisory_lock_rows())
                     .collect()
             }
             SystemView::IsolaSerializationFailures => self
@@ -762,6 +772,27 @@ impl Engine {
                 })
                 .unwrap_or_default(),
         }
+    }
+}
+
+impl Engine {
+    /// The advisory locks' rows of `isola_locks` (the holder's running transaction, if any).
+    fn advisory_lock_rows(&self) -> Vec<Vec<Value>> {
+        let sessions = self.sessions.lock();
+        self.advisory
+            .rows()
+            .into_iter()
+            .map(|l| {
+                let txn = sessions.get(&l.session).and_then(|a| a.txn);
+                vec![
+                    Value::Int(l.session as i64),
+                    txn.map_or(Value::Null, |t| Value::Int(t as i64)),
+                    Value::Text(l.key.to_string()),
+                    Value::Text(crate::sql::advisory::AdvisoryLocks::mode_name(l.exclusive).into()),
+                    Value::Bool(l.granted),
+                ]
+            })
+            .collect()
     }
 }
 

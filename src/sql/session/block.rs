@@ -81,6 +81,7 @@ impl Session {
                     t.rollback();
                 }
                 self.end_block();
+                self.transaction_ended(false);
                 Ok(Outcome::Command("ROLLBACK".into()))
             }
             Utility::Savepoint(name) => {
@@ -214,6 +215,17 @@ impl Session {
                 })
             }
             Utility::NoOp(tag) => Ok(Outcome::Command(tag.into())),
+            u @ (Utility::ResetAll
+            | Utility::Discard(_)
+            | Utility::Listen(_)
+            | Utility::Unlisten(_)
+            | Utility::Notify(..)
+            | Utility::PrepareStatement { .. }
+            | Utility::ExecuteStatement { .. }
+            | Utility::Deallocate(_)
+            | Utility::DeclareCursor { .. }
+            | Utility::Fetch { .. }
+            | Utility::CloseCursor(_)) => self.session_command(u),
             Utility::Checkpoint => {
                 self.engine.checkpoint()?;
                 Ok(Outcome::Command("CHECKPOINT".into()))
@@ -313,12 +325,16 @@ impl Session {
                     Ok(CommitProgress::Logged(wait)) => Some(wait),
                     Err(e) => {
                         self.statement_failed();
+                        self.transaction_ended(false);
                         return Err(e.into());
                     }
                 }
             }
             None => None,
         };
+        // A commit decided is visible to every later snapshot (shown once durable): its
+        // notifications may go now.
+        self.transaction_ended(!was_failed);
         self.publish("idle", "COMMIT");
         Ok((tag.to_string(), wait))
     }
