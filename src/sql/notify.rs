@@ -130,6 +130,18 @@ impl Notifications {
         }
     }
 
+    /// How many notifications `session`'s transaction has queued (a savepoint's mark).
+    pub fn pending_len(&self, session: u32) -> usize {
+        self.state.lock().pending.get(&session).map_or(0, Vec::len)
+    }
+
+    /// ROLLBACK TO SAVEPOINT: what was queued after the mark `len` is dropped.
+    pub fn truncate_pending(&self, session: u32, len: usize) {
+        if let Some(p) = self.state.lock().pending.get_mut(&session) {
+            p.truncate(len);
+        }
+    }
+
     /// `session`'s transaction rolled back: what it queued is dropped.
     pub fn discard(&self, session: u32) {
         self.state.lock().pending.remove(&session);

@@ -6,7 +6,8 @@ Usage: notify.py DSN. Prints ALL OK at the end; any failure raises.
   pg_notify()s, only once that transaction commits, nothing of one rolled back, duplicates
   within a transaction folded into one; a notification sent while the listener is idle
   arrives without it sending anything.
-- psycopg 3 server-side (named) cursors: DECLARE ... and FETCH FORWARD in chunks.
+- psycopg 3 and psycopg2 server-side (named) cursors: DECLARE ... [WITH | WITHOUT] HOLD and
+  FETCH FORWARD in chunks, as Django's .iterator() runs them.
 - asyncpg: add_listener gets notifications while the connection idles.
 - asyncpg's pool (create_pool(min_size=5, max_size=50)): 200 concurrent small transactions
   acquire and release connections (asyncpg sends `SELECT pg_advisory_unlock_all(); CLOSE ALL;
@@ -19,6 +20,7 @@ import sys
 
 import asyncpg
 import psycopg
+import psycopg2
 
 DSN = sys.argv[1]
 
@@ -57,6 +59,23 @@ def psycopg_listen_notify():
     got = list(listener.notifies(timeout=5, stop_after=1))
     check([n.payload for n in got] == ["after rollback"], f"after rollback: {got}")
 
+    # A LISTEN in a block that rolls back never takes effect; a notification queued after a
+    # savepoint that is rolled back to is dropped, the one before it kept.
+    with listener.transaction(force_rollback=True):
+        listener.execute("LISTEN never")
+    sender.execute("NOTIFY never, 'unheard'")
+    with sender.transaction():
+        sender.execute("NOTIFY jobs, 'before savepoint'")
+        try:
+            with sender.transaction():
+                sender.execute("NOTIFY jobs, 'rolled back to'")
+                raise RuntimeError("roll back to the savepoint")
+        except RuntimeError:
+            pass
+    got = list(listener.notifies(timeout=5, stop_after=1))
+    got += list(listener.notifies(timeout=0.3))
+    check([(n.channel, n.payload) for n in got] == [("jobs", "before savepoint")], f"savepoints: {got}")
+
     # UNLISTEN stops delivery.
     listener.execute("UNLISTEN jobs")
     sender.execute("NOTIFY jobs, 'unheard'")
@@ -86,9 +105,22 @@ def psycopg_server_side_cursor():
             first = cur.fetchmany(5)
             rest = cur.fetchall()
         check([r[0] for r in first] == [1, 2, 3, 4, 5] and len(rest) == 45, f"held: {first} {len(rest)}")
-        conn.execute("DROP TABLE ssc")
-        conn.commit()
-    print("psycopg server-side cursors ok")
+    conn2 = psycopg2.connect(DSN)
+    cur2 = conn2.cursor()
+    for withhold in (False, True):
+        named = conn2.cursor(name=f"p2_{withhold}", withhold=withhold)
+        named.itersize = 9
+        named.execute("SELECT id FROM ssc WHERE id <= %s ORDER BY id", (30,))
+        if withhold:
+            conn2.commit()
+        ids = [r[0] for r in named]
+        check(ids == list(range(1, 31)), f"psycopg2 named cursor (withhold={withhold}): {ids[:5]}")
+        named.close()
+        conn2.commit()
+    cur2.execute("DROP TABLE ssc")
+    conn2.commit()
+    conn2.close()
+    print("psycopg and psycopg2 server-side cursors ok")
 
 
 async def asyncpg_listener():

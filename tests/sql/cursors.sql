@@ -114,3 +114,21 @@ t1: FETCH ALL FROM h2
 > error 34000 cursor "h2" does not exist
 t1: DECLARE bad CURSOR WITH HOLD FOR INSERT INTO items VALUES (9, 'x')
 > error 42601 syntax error at or near "INSERT"
+
+# ROLLBACK TO SAVEPOINT closes the cursors declared after the savepoint, keeps the others.
+t1: BEGIN
+> ok
+t1: DECLARE c1 CURSOR FOR SELECT 1
+> ok
+t1: SAVEPOINT s
+> ok
+t1: DECLARE c2 CURSOR FOR SELECT 2
+> ok
+t1: ROLLBACK TO s
+> ok
+t1: FETCH NEXT FROM c1
+> (1)
+t1: FETCH NEXT FROM c2
+> error 34000 cursor "c2" does not exist
+t1: ROLLBACK
+> ok

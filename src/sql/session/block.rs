@@ -90,6 +90,7 @@ impl Session {
                 }
                 self.ensure_txn()?;
                 self.txn.as_mut().expect("ensured").savepoint(&name)?;
+                self.objects_savepoint(&name);
                 Ok(Outcome::Command("SAVEPOINT".into()))
             }
             Utility::Release(name) => {
@@ -97,7 +98,10 @@ impl Session {
                     return Err(no_block("RELEASE SAVEPOINT"));
                 }
                 match self.txn.as_mut() {
-                    Some(t) => t.release_savepoint(&name)?,
+                    Some(t) => {
+                        t.release_savepoint(&name)?;
+                        self.objects_to_savepoint(&name, true);
+                    }
                     None => {
                         return Err(SqlError::new(
                             SqlState::InvalidSavepointSpecification,
@@ -112,7 +116,10 @@ impl Session {
                     return Err(no_block("ROLLBACK TO SAVEPOINT"));
                 }
                 match self.txn.as_mut() {
-                    Some(t) => t.rollback_to_savepoint(&name)?,
+                    Some(t) => {
+                        t.rollback_to_savepoint(&name)?;
+                        self.objects_to_savepoint(&name, false);
+                    }
                     None => {
                         return Err(SqlError::new(
                             SqlState::InvalidSavepointSpecification,

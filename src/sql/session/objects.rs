@@ -8,8 +8,10 @@
 //! commit (dropped if that transaction rolls back). A cursor's rows are computed when it is
 //! declared, with the snapshot of that moment (the rows PostgreSQL's cursor would show), and
 //! FETCH walks them; a NO SCROLL cursor refuses to move backward (55000). Notifications
-//! queued by a transaction are delivered when it commits; transaction-level advisory locks go
-//! when it ends. DISCARD ALL is refused in a transaction block (25001).
+//! queued by a transaction are delivered when it commits, and LISTEN / UNLISTEN in a block
+//! take effect then; transaction-level advisory locks go when it ends. ROLLBACK TO SAVEPOINT
+//! closes the cursors opened and drops the notifications and LISTENs queued since the
+//! savepoint (its transaction-level advisory locks are kept until the transaction ends). DISCARD ALL is refused in a transaction block (25001).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -46,6 +48,19 @@ pub(super) struct Cursor {
 pub(super) struct Objects {
     pub(super) prepared: BTreeMap<String, Arc<Prepared>>,
     pub(super) cursors: BTreeMap<String, Cursor>,
+    /// LISTEN (`true`) and UNLISTEN (`false`, `None`: all) run in the transaction block, applied
+    /// when it commits.
+    pending_listens: Vec<(bool, Option<String>)>,
+    /// The block's savepoints, oldest first, with what existed when each was set.
+    savepoints: Vec<SavepointMark>,
+}
+
+/// What a ROLLBACK TO SAVEPOINT undoes of the session's objects.
+struct SavepointMark {
+    name: String,
+    cursors: Vec<String>,
+    notifications: usize,
+    listens: usize,
 }
 
 impl Cursor {
@@ -149,9 +164,18 @@ impl Session {
                 }
                 done(&format!("DISCARD {what}"))
             }
+            // In a block they take effect when it commits, as in PostgreSQL.
+            Utility::Listen(channel) if self.in_block => {
+                self.objects.pending_listens.push((true, Some(channel)));
+                done("LISTEN")
+            }
             Utility::Listen(channel) => {
                 self.engine.notifications.listen(self.id, &channel);
                 done("LISTEN")
+            }
+            Utility::Unlisten(channel) if self.in_block => {
+                self.objects.pending_listens.push((false, channel));
+                done("UNLISTEN")
             }
             Utility::Unlisten(channel) => {
                 self.engine.notifications.unlisten(self.id, channel.as_deref());
@@ -393,6 +417,35 @@ impl Session {
         }
     }
 
+    /// SAVEPOINT `name` was set: what exists now is what ROLLBACK TO it keeps.
+    pub(super) fn objects_savepoint(&mut self, name: &str) {
+        let mark = SavepointMark {
+            name: name.to_string(),
+            cursors: self.objects.cursors.keys().cloned().collect(),
+            notifications: self.engine.notifications.pending_len(self.id),
+            listens: self.objects.pending_listens.len(),
+        };
+        self.objects.savepoints.push(mark);
+    }
+
+    /// ROLLBACK TO SAVEPOINT `name` (kept) or RELEASE `name` (`release`: it and the later ones
+    /// go, their work kept). A rollback closes the cursors opened since and drops the
+    /// notifications and LISTENs queued since, as in PostgreSQL.
+    pub(super) fn objects_to_savepoint(&mut self, name: &str, release: bool) {
+        let Some(at) = self.objects.savepoints.iter().rposition(|m| m.name == name) else {
+            return;
+        };
+        if release {
+            self.objects.savepoints.truncate(at);
+            return;
+        }
+        self.objects.savepoints.truncate(at + 1);
+        let mark = &self.objects.savepoints[at];
+        self.objects.cursors.retain(|n, _| mark.cursors.contains(n));
+        self.objects.pending_listens.truncate(mark.listens);
+        self.engine.notifications.truncate_pending(self.id, mark.notifications);
+    }
+
     /// The result columns of the open cursor `name`, if there is one.
     pub fn cursor_columns(&self, name: &str) -> Option<Vec<(String, SqlType)>> {
         self.objects.cursors.get(name).map(|c| c.columns.clone())
@@ -402,7 +455,17 @@ impl Session {
     /// dropped, its transaction-level advisory locks released, and the cursors that end with
     /// it closed.
     pub(super) fn transaction_ended(&mut self, committed: bool) {
+        let listens = std::mem::take(&mut self.objects.pending_listens);
+        self.objects.savepoints.clear();
         if committed {
+            for (listen, channel) in listens {
+                match listen {
+                    true => {
+                        self.engine.notifications.listen(self.id, channel.as_deref().unwrap_or(""))
+                    }
+                    false => self.engine.notifications.unlisten(self.id, channel.as_deref()),
+                }
+            }
             self.engine.notifications.commit(self.id);
         } else {
             self.engine.notifications.discard(self.id);
