@@ -8,6 +8,7 @@ Usage: notify.py DSN. Prints ALL OK at the end; any failure raises.
   arrives without it sending anything.
 - psycopg 3 and psycopg2 server-side (named) cursors: DECLARE ... [WITH | WITHOUT] HOLD and
   FETCH FORWARD in chunks, as Django's .iterator() runs them.
+- psycopg: a cancel request ends a wait for an advisory lock (57014).
 - asyncpg: add_listener gets notifications while the connection idles.
 - asyncpg's pool (create_pool(min_size=5, max_size=50)): 200 concurrent small transactions
   acquire and release connections (asyncpg sends `SELECT pg_advisory_unlock_all(); CLOSE ALL;
@@ -17,12 +18,16 @@ Usage: notify.py DSN. Prints ALL OK at the end; any failure raises.
 
 import asyncio
 import sys
+import threading
+import time
 
 import asyncpg
 import psycopg
 import psycopg2
 
 DSN = sys.argv[1]
+with psycopg.connect(DSN) as _probe:
+    IS_ISOLA = "isola" in _probe.execute("SELECT version()").fetchone()[0]
 
 
 def check(cond, what):
@@ -123,6 +128,38 @@ def psycopg_server_side_cursor():
     print("psycopg and psycopg2 server-side cursors ok")
 
 
+def psycopg_cancel_advisory_wait():
+    holder = psycopg.connect(DSN, autocommit=True)
+    waiter = psycopg.connect(DSN, autocommit=True)
+    holder.execute("SELECT pg_advisory_lock(4242)")
+    outcome = []
+
+    def wait():
+        try:
+            waiter.execute("SELECT pg_advisory_lock(4242)")
+            outcome.append("granted")
+        except psycopg.errors.QueryCanceled:
+            outcome.append("canceled")
+
+    t = threading.Thread(target=wait)
+    t.start()
+    # Cancel once the waiter shows as waiting (bounded).
+    for _ in range(200):
+        if holder.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            if not IS_ISOLA else "SELECT count(*) FROM isola_locks WHERE NOT granted"
+        ).fetchone()[0]:
+            break
+        time.sleep(0.05)
+    waiter.cancel()
+    t.join(timeout=10)
+    check(outcome == ["canceled"], f"cancel of an advisory wait: {outcome}")
+    check(waiter.execute("SELECT pg_try_advisory_lock(4243)").fetchone()[0], "waiter usable")
+    holder.close()
+    waiter.close()
+    print("psycopg cancel of an advisory wait ok")
+
+
 async def asyncpg_listener():
     listener = await asyncpg.connect(DSN)
     sender = await asyncpg.connect(DSN)
@@ -190,6 +227,7 @@ async def asyncpg_pool():
 
 psycopg_listen_notify()
 psycopg_server_side_cursor()
+psycopg_cancel_advisory_wait()
 asyncio.run(asyncpg_listener())
 asyncio.run(asyncpg_pool())
 print("ALL OK")

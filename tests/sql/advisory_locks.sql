@@ -91,3 +91,17 @@ t2: SELECT pg_advisory_unlock_all()
 > t1 resumed: ()
 t1: SELECT pg_advisory_unlock_all()
 > ()
+
+# statement_timeout ends a wait too (57014); the session stays usable.
+t1: SELECT pg_advisory_lock(30)
+> ()
+t2: SET statement_timeout = 100
+> ok
+t2: SELECT pg_advisory_lock(30)
+> blocked
+await t2
+> error 57014 canceling statement due to statement timeout
+t2: SELECT pg_try_advisory_lock(30)
+> (f)
+t1: SELECT pg_advisory_unlock(30)
+> (t)
