@@ -43,6 +43,8 @@ pub struct Activity {
     /// While the last statement's answer waits for a commit it met to become durable (early
     /// lock release): what it waits for.
     pub answer_wait: Option<String>,
+    /// Its rows of `pg_prepared_statements` and `pg_cursors` (each session sees its own).
+    pub object_rows: Option<Arc<(Vec<Row>, Vec<Row>)>>,
 }
 
 /// Shared state of the SQL layer.
@@ -630,6 +632,21 @@ impl Engine {
         Ok(())
     }
 
+    /// Rows of a system view as session `session` sees it, now: its own prepared statements
+    /// and cursors, everything else as [`Engine::system_rows`] shows it.
+    pub fn system_rows_for(&self, view: SystemView, session: u32) -> Vec<Row> {
+        let prepared = match view {
+            SystemView::PgPreparedStatements => true,
+            SystemView::PgCursors => false,
+            _ => return self.system_rows(view),
+        };
+        let sessions = self.sessions.lock();
+        let Some(rows) = sessions.get(&session).and_then(|a| a.object_rows.clone()) else {
+            return vec![];
+        };
+        if prepared { rows.0.clone() } else { rows.1.clone() }
+    }
+
     /// Rows of a system view, now.
     pub fn system_rows(&self, view: SystemView) -> Vec<Row> {
         let text = |s: &str| Value::Text(s.to_string());
@@ -778,6 +795,8 @@ impl Engine {
                     .chain(self.advisory_lock_rows())
                     .collect()
             }
+            // Per session: `system_rows_for`.
+            SystemView::PgPreparedStatements | SystemView::PgCursors => vec![],
             SystemView::IsolaSerializationFailures => self
                 .db
                 .recent_serialization_failures()

@@ -132,3 +132,24 @@ t1: FETCH NEXT FROM c2
 > error 34000 cursor "c2" does not exist
 t1: ROLLBACK
 > ok
+
+# pg_cursors lists the session's own open cursors.
+t1: BEGIN
+> ok
+t1: DECLARE v1 SCROLL CURSOR WITH HOLD FOR SELECT 1
+> ok
+t1: DECLARE v2 CURSOR FOR SELECT 2
+> ok
+t1: SELECT name, statement, is_holdable, is_binary, is_scrollable FROM pg_cursors ORDER BY name
+> (v1, DECLARE v1 SCROLL CURSOR WITH HOLD FOR SELECT 1, t, f, t)
+> (v2, DECLARE v2 CURSOR FOR SELECT 2, f, f, f)
+t2: SELECT count(*) FROM pg_cursors
+> (0)
+t1: COMMIT
+> ok
+t1: SELECT name, is_holdable FROM pg_cursors
+> (v1, t)
+t1: CLOSE ALL
+> ok
+t1: SELECT count(*) FROM pg_cursors
+> (0)

@@ -50,3 +50,15 @@ t1: DEALLOCATE ALL
 > ok
 t1: EXECUTE put(5, 'five')
 > error 26000 prepared statement "put" does not exist
+
+# pg_prepared_statements lists the session's own.
+t1: PREPARE q1 (int, text) AS SELECT $1, $2
+> ok
+t1: SELECT name, statement, parameter_types, from_sql FROM pg_prepared_statements
+> (q1, PREPARE q1 (int, text) AS SELECT $1, $2, {integer,text}, t)
+t2: SELECT count(*) FROM pg_prepared_statements
+> (0)
+t1: DEALLOCATE q1
+> ok
+t1: SELECT count(*) FROM pg_prepared_statements
+> (0)

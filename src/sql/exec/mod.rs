@@ -524,7 +524,7 @@ impl<'a> ExecCtx<'a> {
             Source::Table { table, access, .. } => {
                 self.table_rows(table, access)?.into_iter().map(|(_, r)| r).collect()
             }
-            Source::System(view) => self.engine.system_rows(*view),
+            Source::System(view) => self.engine.system_rows_for(*view, self.session_id),
             Source::Derived(plan) => self.select(plan)?,
             Source::Series(args) => {
                 let mut vals = Vec::new();

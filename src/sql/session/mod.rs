@@ -523,6 +523,9 @@ impl Session {
             Kind::Empty => Ok(Outcome::Empty),
             Kind::Utility(u) => {
                 let u = u.clone();
+                if matches!(u, Utility::PrepareStatement { .. } | Utility::DeclareCursor { .. }) {
+                    self.objects.statement_text.clone_from(&p.sql);
+                }
                 // A cursor's query takes the statement's parameters (psycopg binds them).
                 let r = match u {
                     Utility::DeclareCursor { .. } => self.declare_cursor(u, &p.param_types, params),

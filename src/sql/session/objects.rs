@@ -25,7 +25,7 @@ use crate::sql::plan::Bound;
 use crate::sql::session::prepared::Kind;
 use crate::sql::session::settings::SETTINGS;
 use crate::sql::session::{Outcome, Prepared, Session};
-use crate::sql::types::{SqlType, cast};
+use crate::sql::types::{SqlType, cast, now_micros};
 use crate::types::{Row, Value};
 
 /// A cursor's rows and where it stands: `position` 0 is before the first row, `rows.len() +
@@ -39,6 +39,9 @@ pub(super) struct Cursor {
     hold: bool,
     /// Declared in the running transaction (a HOLD cursor is dropped if it rolls back).
     pending: bool,
+    /// The DECLARE's text and when it ran (microseconds since the epoch), for `pg_cursors`.
+    text: String,
+    at: i64,
     /// A FETCH failed on it outside a transaction block: it can only be closed (55000).
     failed: bool,
 }
@@ -46,13 +49,23 @@ pub(super) struct Cursor {
 /// The session's named objects.
 #[derive(Default)]
 pub(super) struct Objects {
-    pub(super) prepared: BTreeMap<String, Arc<Prepared>>,
+    pub(super) prepared: BTreeMap<String, SqlPrepared>,
+    /// The text of the PREPARE or DECLARE running (what the views show as its statement).
+    pub(super) statement_text: String,
     pub(super) cursors: BTreeMap<String, Cursor>,
     /// LISTEN (`true`) and UNLISTEN (`false`, `None`: all) run in the transaction block, applied
     /// when it commits.
     pending_listens: Vec<(bool, Option<String>)>,
     /// The block's savepoints, oldest first, with what existed when each was set.
     savepoints: Vec<SavepointMark>,
+}
+
+/// A statement PREPAREd in SQL.
+pub(super) struct SqlPrepared {
+    prepared: Arc<Prepared>,
+    text: String,
+    /// When (microseconds since the epoch).
+    at: i64,
 }
 
 /// What a ROLLBACK TO SAVEPOINT undoes of the session's objects.
@@ -155,6 +168,7 @@ impl Session {
                         ));
                     }
                     self.objects = Default::default();
+                    self.publish_objects();
                     self.reset_all();
                     self.engine.notifications.unlisten(self.id, None);
                     self.engine.advisory.unlock_all(self.id);
@@ -206,11 +220,14 @@ impl Session {
                         statement.split_whitespace().next().unwrap_or("")
                     )));
                 }
-                self.objects.prepared.insert(name, p);
+                let text = std::mem::take(&mut self.objects.statement_text);
+                let entry = SqlPrepared { prepared: p, text, at: now_micros() };
+                self.objects.prepared.insert(name, entry);
+                self.publish_objects();
                 done("PREPARE")
             }
             Utility::ExecuteStatement { name, args } => {
-                let p = self.objects.prepared.get(&name).cloned();
+                let p = self.objects.prepared.get(&name).map(|e| e.prepared.clone());
                 let p = p.ok_or_else(|| no_such_statement(&name))?;
                 let values = match args {
                     None => vec![],
@@ -254,10 +271,12 @@ impl Session {
             }
             Utility::Deallocate(None) => {
                 self.objects.prepared.clear();
+                self.publish_objects();
                 done("DEALLOCATE ALL")
             }
             Utility::Deallocate(Some(name)) => {
                 self.objects.prepared.remove(&name).ok_or_else(|| no_such_statement(&name))?;
+                self.publish_objects();
                 done("DEALLOCATE")
             }
             u @ Utility::DeclareCursor { .. } => self.declare_cursor(u, &[], &[]),
@@ -324,8 +343,11 @@ impl Session {
                     hold,
                     pending: self.in_block,
                     failed: false,
+                    text: std::mem::take(&mut self.objects.statement_text),
+                    at: now_micros(),
                 };
                 self.objects.cursors.insert(name, cursor);
+                self.publish_objects();
                 Ok(Outcome::Command("DECLARE CURSOR".into()))
             }
             other => {
@@ -368,10 +390,12 @@ impl Session {
             }
             Utility::CloseCursor(None) => {
                 self.objects.cursors.clear();
+                self.publish_objects();
                 done("CLOSE CURSOR ALL")
             }
             Utility::CloseCursor(Some(name)) => {
                 self.objects.cursors.remove(&name).ok_or_else(|| no_such_cursor(&name))?;
+                self.publish_objects();
                 done("CLOSE CURSOR")
             }
             other => Err(SqlError::new(
@@ -409,9 +433,12 @@ impl Session {
             Utility::Fetch { name, move_only: false, .. } => {
                 self.objects.cursors.get(name).map(|c| c.columns.clone()).unwrap_or_default()
             }
-            Utility::ExecuteStatement { name, .. } => {
-                self.objects.prepared.get(name).map(|p| p.columns.clone()).unwrap_or_default()
-            }
+            Utility::ExecuteStatement { name, .. } => self
+                .objects
+                .prepared
+                .get(name)
+                .map(|e| e.prepared.columns.clone())
+                .unwrap_or_default(),
             Utility::Show(name) => vec![(name.clone(), SqlType::Text)],
             _ => vec![],
         }
@@ -442,8 +469,50 @@ impl Session {
         self.objects.savepoints.truncate(at + 1);
         let mark = &self.objects.savepoints[at];
         self.objects.cursors.retain(|n, _| mark.cursors.contains(n));
+        self.publish_objects();
         self.objects.pending_listens.truncate(mark.listens);
         self.engine.notifications.truncate_pending(self.id, mark.notifications);
+    }
+
+    /// Shows the session's prepared statements and cursors in `pg_prepared_statements` and
+    /// `pg_cursors`.
+    fn publish_objects(&self) {
+        let text = |s: &str| Value::Text(s.to_string());
+        let prepared = self
+            .objects
+            .prepared
+            .iter()
+            .map(|(name, e)| {
+                let types: Vec<String> = e.prepared.param_types.iter().map(|t| t.name()).collect();
+                vec![
+                    text(name),
+                    text(&e.text),
+                    Value::Int(e.at),
+                    Value::Text(format!("{{{}}}", types.join(","))),
+                    Value::Bool(true),
+                    Value::Int(0),
+                    Value::Int(0),
+                ]
+            })
+            .collect();
+        let cursors = self
+            .objects
+            .cursors
+            .iter()
+            .map(|(name, c)| {
+                vec![
+                    text(name),
+                    text(&c.text),
+                    Value::Bool(c.hold),
+                    Value::Bool(false),
+                    Value::Bool(c.scroll == Some(true)),
+                    Value::Int(c.at),
+                ]
+            })
+            .collect();
+        if let Some(a) = self.engine.sessions.lock().get_mut(&self.id) {
+            a.object_rows = Some(Arc::new((prepared, cursors)));
+        }
     }
 
     /// The result columns of the open cursor `name`, if there is one.
@@ -476,6 +545,7 @@ impl Session {
             for c in self.objects.cursors.values_mut() {
                 c.pending = false;
             }
+            self.publish_objects();
         }
     }
 }
@@ -493,6 +563,8 @@ mod tests {
             hold: false,
             pending: false,
             failed: false,
+            text: String::new(),
+            at: 0,
         }
     }
 
