@@ -18,6 +18,7 @@
 //! core values), `error` (every error with its SQLSTATE).
 
 pub(crate) mod advisory;
+pub(crate) mod ddl;
 pub(crate) mod engine;
 pub(crate) mod error;
 pub(crate) mod exec;

@@ -46,6 +46,16 @@ pub trait EvalContext {
     fn session_function(&mut self, func: SessionFunc, _args: &[Value]) -> Result<Value, SqlError> {
         Err(SqlError::unsupported(format!("{func:?} here")))
     }
+    /// nextval, currval, setval, lastval, pg_get_serial_sequence on their (non-NULL)
+    /// arguments.
+    fn sequence_function(
+        &mut self,
+        func: crate::sql::plan::SequenceFn,
+        args: &[Value],
+    ) -> Result<Value, SqlError> {
+        let _ = (func, args);
+        Err(SqlError::unsupported("sequence functions here"))
+    }
 }
 
 /// A boolean as SQL sees it: true, false or unknown (NULL).
@@ -603,6 +613,7 @@ fn eval_func<C: EvalContext + ?Sized>(
         Func::TxidCurrent => Value::Int(ctx.txn_id() as i64),
         Func::ConstTrue => Value::Bool(true),
         Func::ConstNull => Value::Null,
+        Func::Sequence(f) => ctx.sequence_function(f, &vals)?,
         Func::FormatType => {
             let oid = vals[0].as_int().unwrap_or(0);
             Value::Text(crate::sql::system::type_name_of_oid(oid))

@@ -94,6 +94,18 @@ pub enum Func {
     /// A function of the session's state (advisory locks, pg_notify), run by the executor's
     /// context (`EvalContext::session_function`).
     Session(SessionFunc),
+    /// nextval, currval, setval, lastval, pg_get_serial_sequence.
+    Sequence(SequenceFn),
+}
+
+/// A function of sequences.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SequenceFn {
+    NextVal,
+    CurrVal,
+    SetVal,
+    LastVal,
+    SerialSequence,
 }
 
 /// An aggregate function.

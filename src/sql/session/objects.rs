@@ -316,7 +316,7 @@ impl Session {
                 let declared: Vec<Option<SqlType>> = param_types.iter().map(|t| Some(*t)).collect();
                 let p = self.prepare(&query, &declared)?;
                 let is_query =
-                    matches!(p.plan.lock().as_ref().map(|(_, b)| &**b), Some(Bound::Select(_)))
+                    matches!(p.plan.lock().as_ref().map(|e| &*e.bound), Some(Bound::Select(_)))
                         && matches!(p.kind, Kind::Sql(..));
                 if !is_query {
                     return Err(SqlError::syntax(format!(
