@@ -114,10 +114,14 @@ pub enum SqlState {
     InFailedSqlTransaction,
     /// 25P03
     IdleInTransactionSessionTimeout,
+    /// 26000
+    InvalidSqlStatementName,
     /// 28000
     InvalidAuthorizationSpecification,
     /// 28P01
     InvalidPassword,
+    /// 34000
+    InvalidCursorName,
     /// 3B001
     InvalidSavepointSpecification,
     /// 40001
@@ -152,6 +156,10 @@ pub enum SqlState {
     UndefinedTable,
     /// 42P02
     UndefinedParameter,
+    /// 42P03
+    DuplicateCursor,
+    /// 42P05
+    DuplicatePreparedStatement,
     /// 42P07
     DuplicateTable,
     /// 42P10
@@ -208,8 +216,10 @@ impl SqlState {
             SqlState::NoActiveSqlTransaction => "25P01",
             SqlState::InFailedSqlTransaction => "25P02",
             SqlState::IdleInTransactionSessionTimeout => "25P03",
+            SqlState::InvalidSqlStatementName => "26000",
             SqlState::InvalidAuthorizationSpecification => "28000",
             SqlState::InvalidPassword => "28P01",
+            SqlState::InvalidCursorName => "34000",
             SqlState::InvalidSavepointSpecification => "3B001",
             SqlState::SerializationFailure => "40001",
             SqlState::DeadlockDetected => "40P01",
@@ -229,6 +239,8 @@ impl SqlState {
             SqlState::UndefinedFunction => "42883",
             SqlState::UndefinedTable => "42P01",
             SqlState::UndefinedParameter => "42P02",
+            SqlState::DuplicateCursor => "42P03",
+            SqlState::DuplicatePreparedStatement => "42P05",
             SqlState::DuplicateTable => "42P07",
             SqlState::InvalidColumnReference => "42P10",
             SqlState::InvalidTableDefinition => "42P16",

@@ -111,7 +111,7 @@ async fn errors_carry_sqlstates_and_the_connection_survives() {
         ("SELECT 1/0", "22012"),
         ("SELECT 'abc'::int", "22P02"),
         ("SELECT 2147483647::int + 1", "22003"),
-        ("LISTEN channel", "0A000"),
+        ("PREPARE TRANSACTION 'gid'", "0A000"),
         // unknown statements, wrong types, oversize values, too-deep expressions
         ("FROBNICATE the table", "42601"),
         ("SELECT $1", "42P02"),

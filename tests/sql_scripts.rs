@@ -232,6 +232,8 @@ common::golden_tests!(
     "sql",
     run_file,
     [
+        advisory_locks,
+        cursors,
         deadlocks,
         fekete_read_only_anomaly,
         g0_dirty_write,
@@ -251,7 +253,9 @@ common::golden_tests!(
         p4_lost_update,
         pmp_phantom,
         pmp_write_predicate,
+        prepare_execute,
         read_committed_recheck,
+        reset_discard,
         savepoints,
         snapshot_restart,
         ssi_cleaned_up_tout,

@@ -61,6 +61,8 @@ pub struct Activity {
     /// While the last statement's answer waits for a commit it met to become durable (early
     /// lock release): what it waits for.
     pub answer_wait: Option<String>,
+    /// Its rows of `pg_prepared_statements` and `pg_cursors` (each session sees its own).
+    pub object_rows: Option<Arc<(Vec<Row>, Vec<Row>)>>,
 }
 
 /// Shared state of the SQL layer.
@@ -69,6 +71,10 @@ pub struct Engine {
     /// The committed schema (see [`Engine::install_ddl`]).
     pub schema: RwLock<Arc<Schema>>,
     pub sessions: Mutex<HashMap<u32, Activity>>,
+    /// LISTEN / NOTIFY: channels, queued notifications, mailboxes.
+    pub notifications: crate::sql::notify::Notifications,
+    /// Advisory locks (`pg_advisory_lock` and family).
+    pub advisory: crate::sql::advisory::AdvisoryLocks,
     next_session: AtomicU32,
     /// Every DDL statement that shaped the schema, in order, with the table ids they created
     /// in this process: what a checkpoint persists of the schema.
@@ -89,6 +95,8 @@ impl Engine {
             db,
             schema: RwLock::new(Arc::new(Schema::default())),
             sessions: Mutex::new(HashMap::new()),
+            notifications: Default::default(),
+            advisory: Default::default(),
             next_session: AtomicU32::new(1),
             ddl_history: Mutex::new(Vec::new()),
             pending_marks: Mutex::new(HashMap::new()),
@@ -268,11 +276,45 @@ impl Engine {
     /// Cancels what a session's transaction waits for, if anything.
     pub fn cancel_session(&self, id: u32) -> bool {
         let txn = self.sessions.lock().get(&id).and_then(|a| a.txn);
-        txn.is_some_and(|t| self.db.cancel(t))
+        self.advisory.cancel(id) | txn.is_some_and(|t| self.db.cancel(t))
     }
 
     pub fn schema_version(&self) -> u64 {
         self.schema.read().version
+    }
+
+    /// Rows of a system view as session `session` sees it, now: its own prepared statements
+    /// and cursors, everything else as [`Engine::system_rows`] shows it.
+    pub fn system_rows_for(&self, view: SystemView, session: u32) -> Vec<Row> {
+        let prepared = match view {
+            SystemView::PgPreparedStatements => true,
+            SystemView::PgCursors => false,
+            _ => return self.system_rows(view),
+        };
+        let sessions = self.sessions.lock();
+        let Some(rows) = sessions.get(&session).and_then(|a| a.object_rows.clone()) else {
+            return vec![];
+        };
+        if prepared { rows.0.clone() } else { rows.1.clone() }
+    }
+
+    /// The advisory locks' rows of `isola_locks` (the holder's running transaction, if any).
+    fn advisory_lock_rows(&self) -> Vec<Vec<Value>> {
+        let sessions = self.sessions.lock();
+        self.advisory
+            .rows()
+            .into_iter()
+            .map(|l| {
+                let txn = sessions.get(&l.session).and_then(|a| a.txn);
+                vec![
+                    Value::Int(l.session as i64),
+                    txn.map_or(Value::Null, |t| Value::Int(t as i64)),
+                    Value::Text(l.key.to_string()),
+                    Value::Text(crate::sql::advisory::AdvisoryLocks::mode_name(l.exclusive).into()),
+                    Value::Bool(l.granted),
+                ]
+            })
+            .collect()
     }
 
     /// Rows of a system view, now.
@@ -378,7 +420,10 @@ impl Engine {
                             // `waiting`: blocked by another transaction (a lock, a safe
                             // snapshot). An answer held for the disk is named in `waiting_for`
                             // but is not that: no other transaction's move ends it.
-                            let blocked_on = a.txn.and_then(|t| self.db.waiting_for(t));
+                            let blocked_on = a
+                                .txn
+                                .and_then(|t| self.db.waiting_for(t))
+                                .or_else(|| self.advisory.waiting_for(pid));
                             let waiting = blocked_on.is_some();
                             let waiting_for = blocked_on.or(a.answer_wait);
                             let snapshot = a.txn.and_then(|t| self.db.snapshot_of(t));
@@ -417,8 +462,11 @@ impl Engine {
                             Value::Bool(l.granted),
                         ]
                     })
+                    .chain(self.advisory_lock_rows())
                     .collect()
             }
+            // Per session: `system_rows_for`.
+            SystemView::PgPreparedStatements | SystemView::PgCursors => vec![],
             SystemView::IsolaSerializationFailures => self
                 .db
                 .recent_serialization_failures()

@@ -27,6 +27,10 @@ pub enum SystemView {
     IsolaSerializationFailures,
     IsolaStatWal,
     IsolaLocks,
+    /// The running session's SQL prepared statements.
+    PgPreparedStatements,
+    /// The running session's open cursors.
+    PgCursors,
 }
 
 /// Object ids of the types isola has (PostgreSQL's own).
@@ -71,6 +75,10 @@ impl SystemView {
             (None | Some("pg_catalog"), "pg_database") => SystemView::PgDatabase,
             (None | Some("pg_catalog"), "pg_settings") => SystemView::PgSettings,
             (None | Some("pg_catalog"), "pg_stat_activity") => SystemView::PgStatActivity,
+            (None | Some("pg_catalog"), "pg_prepared_statements") => {
+                SystemView::PgPreparedStatements
+            }
+            (None | Some("pg_catalog"), "pg_cursors") => SystemView::PgCursors,
             (Some("information_schema"), "tables") => SystemView::InfoTables,
             (Some("information_schema"), "columns") => SystemView::InfoColumns,
             (None | Some("public") | Some("isola"), "isola_stat_activity") => {
@@ -156,6 +164,23 @@ impl SystemView {
                 ("row", Text),
                 ("mode", Text),
                 ("granted", Bool),
+            ],
+            SystemView::PgPreparedStatements => vec![
+                ("name", Text),
+                ("statement", Text),
+                ("prepare_time", Timestamptz),
+                ("parameter_types", Text),
+                ("from_sql", Bool),
+                ("generic_plans", Int8),
+                ("custom_plans", Int8),
+            ],
+            SystemView::PgCursors => vec![
+                ("name", Text),
+                ("statement", Text),
+                ("is_holdable", Bool),
+                ("is_binary", Bool),
+                ("is_scrollable", Bool),
+                ("creation_time", Timestamptz),
             ],
             SystemView::IsolaSerializationFailures => vec![("seq", Int4), ("explanation", Text)],
             SystemView::IsolaStatWal => {

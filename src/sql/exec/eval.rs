@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 
 use crate::error::SqlState;
 use crate::sql::error::SqlError;
-use crate::sql::plan::{AggCall, AggFunc, BExpr, BinOp, Func, SelectPlan};
+use crate::sql::plan::{AggCall, AggFunc, BExpr, BinOp, Func, SelectPlan, SessionFunc};
 use crate::sql::types::{SqlType, cast, format_text};
 use crate::types::{Row, Value};
 
@@ -42,6 +42,10 @@ pub trait EvalContext {
     fn session_id(&self) -> u32;
     /// The running transaction's id (0 if none).
     fn txn_id(&self) -> u64;
+    /// Runs a function of the session's state (advisory locks, pg_notify) on its arguments.
+    fn session_function(&mut self, func: SessionFunc, _args: &[Value]) -> Result<Value, SqlError> {
+        Err(SqlError::unsupported(format!("{func:?} here")))
+    }
     /// nextval, currval, setval, lastval, pg_get_serial_sequence on their (non-NULL)
     /// arguments.
     fn sequence_function(
@@ -483,6 +487,7 @@ fn eval_func<C: EvalContext + ?Sized>(
             | Func::NullIf
             | Func::ConstNull
             | Func::ConstTrue
+            | Func::Session(SessionFunc::Notify)
     );
     if strict_null && vals.contains(&Value::Null) {
         return Ok(Value::Null);
@@ -604,6 +609,7 @@ fn eval_func<C: EvalContext + ?Sized>(
         Func::CurrentDatabase => Value::Text(ctx.database().to_string()),
         Func::CurrentUser => Value::Text(ctx.user().to_string()),
         Func::BackendPid => Value::Int(ctx.session_id() as i64),
+        Func::Session(f) => ctx.session_function(f, &vals)?,
         Func::TxidCurrent => Value::Int(ctx.txn_id() as i64),
         Func::ConstTrue => Value::Bool(true),
         Func::ConstNull => Value::Null,

@@ -23,14 +23,15 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use crate::error::SqlState;
+use crate::sql::advisory::{AdvisoryKey, Scope, Wait};
 use crate::sql::engine::Engine;
 use crate::sql::error::SqlError;
 use crate::sql::exec::eval::{AggState, EvalContext, compare};
-use crate::sql::plan::BExpr;
 use crate::sql::plan::{
     Access, InsertPlan, InsertSource, Locking, ModifyPlan, RowRules, SelectPlan, SetOp, SortKey,
     Source,
 };
+use crate::sql::plan::{BExpr, SessionFunc};
 use crate::sql::schema::{Schema, TableSchema};
 use crate::sql::types::{SqlType, cast};
 use crate::txn::{Change, LockOutcome, Modified, Transaction, WaitPolicy};
@@ -107,6 +108,8 @@ pub struct ExecCtx<'a> {
     subquery_cache: HashMap<usize, Arc<Vec<Row>>>,
     /// When the statement must stop (statement_timeout), checked every `TICKS_PER_CHECK` rows.
     pub deadline: Option<std::time::Instant>,
+    /// The session's lock_timeout, for the waits the executor takes itself (advisory locks).
+    pub lock_timeout: Option<std::time::Duration>,
     ticks: u32,
     /// The schema the statement was planned against (foreign keys find their tables here).
     pub schema: Option<Arc<Schema>>,
@@ -168,6 +171,58 @@ impl EvalContext for ExecCtx<'_> {
         self.txn.as_ref().map_or(0, |t| t.id())
     }
 
+    fn session_function(&mut self, func: SessionFunc, args: &[Value]) -> Result<Value, SqlError> {
+        let void = Value::Text(String::new());
+        let session = self.session_id;
+        let key = || match args {
+            [Value::Int(k)] => Ok(AdvisoryKey::Big(*k)),
+            [Value::Int(a), Value::Int(b)] => match (i32::try_from(*a), i32::try_from(*b)) {
+                (Ok(a), Ok(b)) => Ok(AdvisoryKey::Pair(a, b)),
+                _ => Err(SqlError::new(SqlState::NumericValueOutOfRange, "integer out of range")),
+            },
+            _ => Err(SqlError::new(
+                SqlState::UndefinedFunction,
+                "an advisory lock takes one bigint key or two integer keys",
+            )),
+        };
+        match func {
+            SessionFunc::Notify => {
+                let text = |v: &Value| match v {
+                    Value::Null => String::new(),
+                    Value::Text(s) => s.clone(),
+                    other => {
+                        crate::sql::types::format_text(other, SqlType::Text).unwrap_or_default()
+                    }
+                };
+                let channel = args.first().map(text).unwrap_or_default();
+                let payload = args.get(1).map(text).unwrap_or_default();
+                self.engine.notifications.queue(session, &channel, &payload)?;
+                Ok(void)
+            }
+            SessionFunc::AdvisoryLock { exclusive, xact, try_only } => {
+                let scope = if xact { Scope::Transaction } else { Scope::Session };
+                let wait = if try_only {
+                    Wait::Try
+                } else {
+                    let now = std::time::Instant::now();
+                    Wait::Block {
+                        lock_deadline: self.lock_timeout.map(|d| now + d),
+                        statement_deadline: self.deadline,
+                    }
+                };
+                let got = self.engine.advisory.lock(session, key()?, exclusive, scope, wait)?;
+                Ok(if try_only { Value::Bool(got) } else { void })
+            }
+            SessionFunc::AdvisoryUnlock { exclusive } => {
+                Ok(Value::Bool(self.engine.advisory.unlock(session, key()?, exclusive)))
+            }
+            SessionFunc::AdvisoryUnlockAll => {
+                self.engine.advisory.unlock_all(session);
+                Ok(void)
+            }
+        }
+    }
+
     fn sequence_function(
         &mut self,
         func: crate::sql::plan::SequenceFn,
@@ -207,6 +262,7 @@ impl<'a> ExecCtx<'a> {
             rng: (statement_time as u64) ^ 0x9E37_79B9_7F4A_7C15 ^ (identity.2 as u64) << 32,
             subquery_cache: HashMap::new(),
             deadline: None,
+            lock_timeout: None,
             ticks: 0,
             schema: None,
             fk_work: Vec::new(),
@@ -496,7 +552,7 @@ impl<'a> ExecCtx<'a> {
             Source::Table { table, access, .. } => {
                 self.table_rows(table, access)?.into_iter().map(|(_, r)| r).collect()
             }
-            Source::System(view) => self.engine.system_rows(*view),
+            Source::System(view) => self.engine.system_rows_for(*view, self.session_id),
             Source::Derived(plan) => self.select(plan)?,
             Source::Series(args) => {
                 let mut vals = Vec::new();

@@ -17,7 +17,7 @@ use crate::sql::plan::access::choose_access;
 use crate::sql::plan::{
     Access, AggCall, AggFunc, BExpr, BinOp, CopyPlan, Func, Grouping, InsertPlan, InsertSource,
     LockOverride, Locking, ModifyPlan, OnConflict, Returning, RowRules, SelectPlan, SequenceFn,
-    SetOp, SortKey, Source,
+    SessionFunc, SetOp, SortKey, Source,
 };
 use crate::sql::schema::{Schema, TableSchema};
 use crate::sql::system::SystemView;
@@ -702,6 +702,8 @@ impl<'a> Binder<'a> {
         let mut args = Vec::new();
         let arg_hint = match name.as_str() {
             "coalesce" | "greatest" | "least" | "nullif" => expected,
+            // advisory lock keys are bigints (a parameter there is one)
+            n if n.contains("advisory") => Some(SqlType::Int8),
             _ => None,
         };
         let sequence_fn = match name.as_str() {
@@ -792,6 +794,10 @@ impl<'a> Binder<'a> {
             // types isola lacks are "not found" (NULL), which drivers treat as absent
             "to_regtype" | "to_regclass" => (Func::ConstNull, SqlType::Int4),
             "gen_random_uuid" | "uuid_generate_v4" => (Func::GenRandomUuid, SqlType::Uuid),
+            n if session_function(n).is_some() => {
+                let (f, ty) = session_function(n).expect("matched");
+                (Func::Session(f), ty)
+            }
             _ => {
                 return Err(SqlError::new(
                     SqlState::UndefinedFunction,
@@ -1923,4 +1929,34 @@ fn place_grouped(e: BExpr, keys: &[BExpr], nkeys: usize) -> Result<BExpr, SqlErr
         }
         other => other,
     })
+}
+
+/// The functions of the session's state, by name, with their result type (PostgreSQL's void
+/// shown as an empty text).
+fn session_function(name: &str) -> Option<(SessionFunc, SqlType)> {
+    if name == "pg_notify" {
+        return Some((SessionFunc::Notify, SqlType::Text));
+    }
+    if name == "pg_advisory_unlock_all" {
+        return Some((SessionFunc::AdvisoryUnlockAll, SqlType::Text));
+    }
+    let rest = name.strip_prefix("pg_")?;
+    let (try_only, rest) = match rest.strip_prefix("try_") {
+        Some(r) => (true, r),
+        None => (false, rest),
+    };
+    let rest = rest.strip_prefix("advisory_")?;
+    let (exclusive, rest) = match rest.strip_suffix("_shared") {
+        Some(r) => (false, r),
+        None => (true, rest),
+    };
+    let result = if try_only { SqlType::Bool } else { SqlType::Text };
+    match rest {
+        "lock" => Some((SessionFunc::AdvisoryLock { exclusive, xact: false, try_only }, result)),
+        "xact_lock" => {
+            Some((SessionFunc::AdvisoryLock { exclusive, xact: true, try_only }, result))
+        }
+        "unlock" if !try_only => Some((SessionFunc::AdvisoryUnlock { exclusive }, SqlType::Bool)),
+        _ => None,
+    }
 }

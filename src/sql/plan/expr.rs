@@ -44,6 +44,19 @@ impl BinOp {
     }
 }
 
+/// The functions that act on the session rather than compute a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionFunc {
+    /// `pg_notify(channel, payload)`.
+    Notify,
+    /// `pg_[try_]advisory_[xact_]lock[_shared](key)`.
+    AdvisoryLock { exclusive: bool, xact: bool, try_only: bool },
+    /// `pg_advisory_unlock[_shared](key)`.
+    AdvisoryUnlock { exclusive: bool },
+    /// `pg_advisory_unlock_all()`.
+    AdvisoryUnlockAll,
+}
+
 /// A built-in scalar function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Func {
@@ -78,6 +91,9 @@ pub enum Func {
     ConstNull,
     FormatType,
     GenRandomUuid,
+    /// A function of the session's state (advisory locks, pg_notify), run by the executor's
+    /// context (`EvalContext::session_function`).
+    Session(SessionFunc),
     /// nextval, currval, setval, lastval, pg_get_serial_sequence.
     Sequence(SequenceFn),
 }
