@@ -11,8 +11,10 @@
 //! CHECK; a statement's error leaves its partial writes to the session, which rolls the
 //! transaction (or the block) back.
 
+pub mod arrays;
 pub mod copy;
 pub mod eval;
+pub mod pattern;
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -470,6 +472,13 @@ impl<'a> ExecCtx<'a> {
             }
             Source::System(view) => self.engine.system_rows(*view),
             Source::Derived(plan) => self.select(plan)?,
+            Source::Unnest(args) => {
+                let mut arrays = Vec::with_capacity(args.len());
+                for a in args {
+                    arrays.push(a.eval(&[], self)?);
+                }
+                arrays::unnest_rows(&arrays)?
+            }
             Source::Series(args) => {
                 let mut vals = Vec::new();
                 for a in args {

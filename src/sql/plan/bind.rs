@@ -7,6 +7,8 @@
 //! or a full scan. Invariant: the chosen access path only narrows what is read; the whole WHERE
 //! clause is still evaluated on every row, so a plan is correct whatever path it picks.
 
+mod arrays;
+
 use std::sync::Arc;
 
 use sqlparser::ast::{self, Expr, SelectItem, SetExpr, TableFactor, Value as AstValue};
@@ -367,6 +369,11 @@ impl<'a> Binder<'a> {
             Expr::Function(f) => self.function(f, scope, expected)?,
             Expr::Substring { expr, substring_from, substring_for, .. } => {
                 let mut args = vec![self.expr(expr, scope, Some(SqlType::Text))?];
+                if let (Some(f), None) = (substring_from, substring_for)
+                    && let Some(regex) = self.regex_substring(args[0].clone(), f, scope)?
+                {
+                    return Ok(regex);
+                }
                 if let Some(f) = substring_from {
                     args.push(self.expr(f, scope, Some(SqlType::Int4))?);
                 }
@@ -395,16 +402,29 @@ impl<'a> Binder<'a> {
             }
             Expr::AnyOp { left, compare_op, right, .. } => {
                 // x = ANY (ARRAY[...]) — as an IN list
-                let list = match right.as_ref() {
-                    Expr::Array(a) => &a.elem,
-                    _ => return Err(SqlError::unsupported("ANY over a non-literal array")),
-                };
-                if *compare_op != ast::BinaryOperator::Eq {
-                    return Err(SqlError::unsupported(format!("{compare_op} ANY")));
+                match right.as_ref() {
+                    Expr::Array(a)
+                        if *compare_op == ast::BinaryOperator::Eq && !a.elem.is_empty() =>
+                    {
+                        let in_list = Expr::InList {
+                            expr: left.clone(),
+                            list: a.elem.clone(),
+                            negated: false,
+                        };
+                        self.expr(&in_list, scope, None)?
+                    }
+                    _ => self.quantified(left, compare_op, right, false, scope)?,
                 }
-                let in_list =
-                    Expr::InList { expr: left.clone(), list: list.clone(), negated: false };
-                self.expr(&in_list, scope, None)?
+            }
+            Expr::AllOp { left, compare_op, right } => {
+                self.quantified(left, compare_op, right, true, scope)?
+            }
+            Expr::Array(a) => self.array_constructor(&a.elem, scope, expected)?,
+            Expr::CompoundFieldAccess { root, access_chain } => {
+                self.subscript(root, access_chain, scope)?
+            }
+            Expr::SimilarTo { negated, expr, pattern, escape_char } => {
+                self.similar_to(expr, pattern, escape_char.as_deref(), *negated, scope)?
             }
             Expr::Collate { expr, .. } => self.expr(expr, scope, expected)?,
             other => return Err(SqlError::unsupported(format!("expression {other}"))),
@@ -478,6 +498,7 @@ impl<'a> Binder<'a> {
         }
         let compatible = |t: SqlType| {
             t == SqlType::Unknown
+                || matches!((t, ty), (SqlType::Array(_), SqlType::Array(_)))
                 || (t.is_numeric() && ty.is_numeric())
                 || (t.is_textual() && ty.is_textual())
                 || t == ty
@@ -506,6 +527,9 @@ impl<'a> Binder<'a> {
         scope: &Scope,
     ) -> Result<BExpr, SqlError> {
         use ast::BinaryOperator as B;
+        if let Some(bound) = self.pattern_operator(a, op, b, scope)? {
+            return Ok(bound);
+        }
         if matches!(op, B::And | B::Or) {
             let l = self.expr(a, scope, Some(SqlType::Bool))?;
             let r = self.expr(b, scope, Some(SqlType::Bool))?;
@@ -615,6 +639,7 @@ impl<'a> Binder<'a> {
             "bool_and" | "every" => Some(AggFunc::BoolAnd),
             "bool_or" => Some(AggFunc::BoolOr),
             "string_agg" => Some(AggFunc::StringAgg),
+            "array_agg" => Some(AggFunc::ArrayAgg),
             _ => None,
         };
         if let Some(func) = agg {
@@ -657,6 +682,7 @@ impl<'a> Binder<'a> {
                 AggFunc::Min | AggFunc::Max => arg_ty,
                 AggFunc::BoolAnd | AggFunc::BoolOr => SqlType::Bool,
                 AggFunc::StringAgg => SqlType::Text,
+                AggFunc::ArrayAgg => crate::sql::types::array_of(arg_ty),
             };
             let call = AggCall { func, args, distinct, ty };
             let index = match aggs.iter().position(|c| *c == call) {
@@ -676,6 +702,9 @@ impl<'a> Binder<'a> {
         };
         for a in &arg_exprs {
             args.push(self.expr(a, scope, arg_hint)?);
+        }
+        if let Some(bound) = self.array_function(&name, &mut args)? {
+            return Ok(bound);
         }
         let first_ty = args.first().map(|a| a.ty()).unwrap_or(SqlType::Text);
         let unified = args.iter().fold(SqlType::Unknown, |t, a| SqlType::unify(t, a.ty()));
@@ -763,6 +792,9 @@ impl<'a> Binder<'a> {
         lock: Option<LockOverride>,
     ) -> Result<SelectPlan, SqlError> {
         if q.with.is_some() {
+            if let Some(plan) = self.driver_type_query(q)? {
+                return Ok(plan);
+            }
             return Err(SqlError::unsupported("WITH"));
         }
         let mut plan = self.set_expr(&q.body, parent.clone(), q)?;
@@ -974,6 +1006,7 @@ impl<'a> Binder<'a> {
             other => {
                 let from = other.ty();
                 let ok = from == SqlType::Unknown
+                    || matches!((from, to), (SqlType::Array(_), SqlType::Array(_)))
                     || (from.is_numeric() && to.is_numeric())
                     || (from.is_textual() && (to.is_textual() || to == SqlType::Uuid))
                     || from == to
@@ -1107,6 +1140,9 @@ impl<'a> Binder<'a> {
             TableFactor::NestedJoin { table_with_joins, .. } => {
                 self.bind_from_joins(table_with_joins, parent)
             }
+            TableFactor::UNNEST {
+                alias, array_exprs, with_offset: false, with_ordinality, ..
+            } => self.unnest(array_exprs, alias.as_ref(), *with_ordinality, parent),
             other => Err(SqlError::unsupported(format!("FROM item {other}"))),
         }
     }
@@ -1766,6 +1802,8 @@ fn default_column_name(e: &Expr) -> String {
                 .unwrap_or_else(|_| "?column?".into()),
         },
         Expr::Nested(inner) => default_column_name(inner),
+        Expr::CompoundFieldAccess { root, .. } => default_column_name(root),
+        Expr::Array(_) => "array".into(),
         Expr::Exists { .. } => "exists".into(),
         Expr::Case { .. } => "case".into(),
         Expr::Subquery(q) => match q.body.as_ref() {

@@ -78,6 +78,30 @@ pub enum Func {
     ConstNull,
     FormatType,
     GenRandomUuid,
+    /// `s ~ pattern` (`case_insensitive`: `~*`); `!~` is its negation.
+    RegexMatch {
+        case_insensitive: bool,
+    },
+    /// `s SIMILAR TO pattern [ESCAPE e]`.
+    SimilarTo,
+    RegexpReplace,
+    RegexpMatch,
+    /// `substring(s FROM pattern)`.
+    RegexpSubstring,
+    /// `ARRAY[a, b, ...]`.
+    MakeArray,
+    ArrayLength,
+    ArrayLower,
+    ArrayUpper,
+    Cardinality,
+    ArrayToString,
+    /// `a[i]`.
+    Subscript,
+    /// `x op ANY (array)` (`all`: `x op ALL (array)`); `op` is a comparison.
+    Quantified {
+        op: BinOp,
+        all: bool,
+    },
 }
 
 /// An aggregate function.
@@ -92,6 +116,8 @@ pub enum AggFunc {
     BoolAnd,
     BoolOr,
     StringAgg,
+    /// `array_agg(x)`: NULL inputs are kept, as in PostgreSQL.
+    ArrayAgg,
 }
 
 /// One aggregate call of a grouped query.
