@@ -232,6 +232,7 @@ common::golden_tests!(
     "sql",
     run_file,
     [
+        arrays,
         deadlocks,
         fekete_read_only_anomaly,
         g0_dirty_write,
@@ -252,6 +253,7 @@ common::golden_tests!(
         pmp_phantom,
         pmp_write_predicate,
         read_committed_recheck,
+        regex,
         savepoints,
         snapshot_restart,
         ssi_cleaned_up_tout,

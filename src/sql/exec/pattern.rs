@@ -107,8 +107,9 @@ fn translate(pattern: &str, flags: &mut Flags) -> Result<String, SqlError> {
                 };
                 match next {
                     '1'..='9' => {
-                        return Err(SqlError::unsupported(
-                            "back-references in regular expressions",
+                        return Err(SqlError::new(
+                            SqlState::FeatureNotSupported,
+                            "back-references in regular expressions are not supported",
                         ));
                     }
                     'm' | 'M' | 'y' => out.push_str("\\b"),
@@ -236,10 +237,18 @@ pub fn compile(pattern: &str, flags: Flags) -> Result<Regex, SqlError> {
     Ok(re)
 }
 
-/// The crate's message, without its ASCII-art pointer lines.
+/// The crate's message, without its ASCII-art pointer lines, in PostgreSQL's words where
+/// the two name the same mistake.
 fn first_line(message: &str) -> String {
     let line = message.lines().rfind(|l| l.starts_with("error:")).unwrap_or(message);
-    line.trim_start_matches("error:").trim().to_string()
+    let line = line.trim_start_matches("error:").trim();
+    match line {
+        "unclosed group" | "unopened group" => "parentheses () not balanced",
+        "unclosed character class" => "brackets [] not balanced",
+        "repetition operator missing expression" => "quantifier operand invalid",
+        other => other,
+    }
+    .to_string()
 }
 
 /// `s ~ pattern` (`~*` with `case_insensitive`).

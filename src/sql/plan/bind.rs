@@ -1142,7 +1142,7 @@ impl<'a> Binder<'a> {
             }
             TableFactor::UNNEST {
                 alias, array_exprs, with_offset: false, with_ordinality, ..
-            } => self.unnest(array_exprs, alias.as_ref(), *with_ordinality, parent),
+            } => self.unnest(array_exprs, alias.as_ref(), *with_ordinality, parent, None),
             other => Err(SqlError::unsupported(format!("FROM item {other}"))),
         }
     }
@@ -1154,7 +1154,7 @@ impl<'a> Binder<'a> {
     ) -> Result<(Source, Scope), SqlError> {
         let (mut source, mut scope) = self.bind_from_item(&twj.relation, parent)?;
         for join in &twj.joins {
-            let (right, rscope) = self.bind_from_item(&join.relation, parent)?;
+            let (right, rscope) = self.bind_from_item_after(&join.relation, parent, &scope)?;
             let right_width = rscope.cols.len();
             let mut combined = scope.clone();
             combined.cols.extend(rscope.cols);
@@ -1241,7 +1241,12 @@ impl<'a> Binder<'a> {
             _ => {
                 let (mut src, mut sc) = self.bind_from_joins(&s.from[0], &parent)?;
                 for more in &s.from[1..] {
-                    let (r, rs) = self.bind_from_joins(more, &parent)?;
+                    let (r, rs) = match &more.relation {
+                        u @ TableFactor::UNNEST { .. } if more.joins.is_empty() => {
+                            self.bind_from_item_after(u, &parent, &sc)?
+                        }
+                        _ => self.bind_from_joins(more, &parent)?,
+                    };
                     let right_width = rs.cols.len();
                     sc.cols.extend(rs.cols);
                     src = Source::Join {

@@ -412,18 +412,45 @@ impl Binder<'_> {
         }
     }
 
+    /// A FROM item bound to the right of `left` (a join's right side, or a later item of a
+    /// FROM list): `unnest(...)` there may read `left`'s columns, as PostgreSQL lets a function
+    /// in FROM do (an implicit LATERAL); any other item is bound as usual.
+    pub(super) fn bind_from_item_after(
+        &mut self,
+        t: &ast::TableFactor,
+        parent: &Option<Scope>,
+        left: &Scope,
+    ) -> Result<(Source, Scope), SqlError> {
+        match t {
+            ast::TableFactor::UNNEST {
+                alias,
+                array_exprs,
+                with_offset: false,
+                with_ordinality,
+                ..
+            } => self.unnest(array_exprs, alias.as_ref(), *with_ordinality, parent, Some(left)),
+            other => self.bind_from_item(other, parent),
+        }
+    }
+
     /// `unnest(a, b, ...)` in FROM: a column per array, named `unnest` (or after the alias).
+    /// With `left`, the arrays may read the row of the FROM items before it (level 0); the
+    /// executor then unnests once per such row.
     pub(super) fn unnest(
         &mut self,
         arrays: &[Expr],
         alias: Option<&ast::TableAlias>,
         ordinality: bool,
         parent: &Option<Scope>,
+        left: Option<&Scope>,
     ) -> Result<(Source, Scope), SqlError> {
         if ordinality {
             return Err(SqlError::unsupported("unnest WITH ORDINALITY"));
         }
-        let outer = Scope { cols: vec![], parent: parent.clone().map(Box::new) };
+        let outer = Scope {
+            cols: left.map(|l| l.cols.clone()).unwrap_or_default(),
+            parent: parent.clone().map(Box::new),
+        };
         let mut bound = Vec::with_capacity(arrays.len());
         for e in arrays {
             let b = self.expr(e, &outer, None)?;
