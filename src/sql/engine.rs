@@ -21,7 +21,7 @@ use crate::durable::{
 use crate::error::Error;
 use crate::sql::error::SqlError;
 use crate::sql::plan::object_name;
-use crate::sql::schema::{ColumnSchema, IndexSchema, ROW_ID, Schema, TableSchema};
+use crate::sql::schema::{ColumnSchema, IndexConstraint, IndexSchema, ROW_ID, Schema, TableSchema};
 use crate::sql::system::{SystemView, TYPE_OIDS};
 use crate::sql::types::SqlType;
 use crate::txn::{Database, IsolationLevel, TxnId};
@@ -253,6 +253,8 @@ impl Engine {
                 sequence: serial.then(|| Arc::new(AtomicI64::new(0))),
                 hidden: false,
                 pad: Value::Null,
+                dropped: false,
+                identity: None,
             };
             for opt in &c.options {
                 match &opt.option {
@@ -341,6 +343,8 @@ impl Engine {
                 sequence: Some(Arc::new(AtomicI64::new(0))),
                 hidden: true,
                 pad: Value::Null,
+                dropped: false,
+                identity: None,
             });
             primary_key.push(ROW_ID.into());
         }
@@ -378,9 +382,16 @@ impl Engine {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let iid = self.db.create_index(&iname, &name, &col_refs, true)?;
-            indexes.push(IndexSchema { name: iname, id: iid, columns: positions, unique: true });
+            indexes.push(IndexSchema {
+                name: iname,
+                id: iid,
+                columns: positions,
+                unique: true,
+                constraint: Some(IndexConstraint::Unique),
+            });
         }
         let oid = schema.allocate_oid();
+        let primary_key_name = if hidden_key { String::new() } else { format!("{name}_pkey") };
         schema.tables.insert(
             name.clone(),
             Arc::new(TableSchema {
@@ -390,7 +401,9 @@ impl Engine {
                 primary_key: pk_positions,
                 hidden_key,
                 indexes,
+                primary_key_name,
                 checks,
+                foreign_keys: Vec::new(),
                 oid,
             }),
         );
@@ -473,7 +486,13 @@ impl Engine {
         let refs: Vec<&str> = cols.iter().map(String::as_str).collect();
         let id = self.db.create_index(&name, &table_name, &refs, ci.unique)?;
         let mut t = clone_table(&table);
-        t.indexes.push(IndexSchema { name, id, columns: positions, unique: ci.unique });
+        t.indexes.push(IndexSchema {
+            name,
+            id,
+            columns: positions,
+            unique: ci.unique,
+            constraint: None,
+        });
         schema.tables.insert(table_name, Arc::new(t));
         schema.version += 1;
         Ok(())
@@ -527,7 +546,13 @@ impl Engine {
         for &p in &positions {
             t.columns[p].not_null = true;
         }
-        t.indexes.push(IndexSchema { name, id, columns: positions, unique: true });
+        t.indexes.push(IndexSchema {
+            name,
+            id,
+            columns: positions,
+            unique: true,
+            constraint: Some(IndexConstraint::PrimaryKey),
+        });
         schema.tables.insert(table_name.to_string(), Arc::new(t));
         schema.version += 1;
         Ok(())
@@ -564,6 +589,8 @@ impl Engine {
             sequence: None,
             hidden: false,
             pad: Value::Null,
+            dropped: false,
+            identity: None,
         };
         for opt in &c.options {
             match &opt.option {
@@ -777,28 +804,7 @@ fn ident(id: &ast::Ident) -> String {
 
 /// A copy of a table's schema for a DDL change (columns share their sequences).
 fn clone_table(t: &TableSchema) -> TableSchema {
-    TableSchema {
-        name: t.name.clone(),
-        id: t.id,
-        columns: t
-            .columns
-            .iter()
-            .map(|c| ColumnSchema {
-                name: c.name.clone(),
-                ty: c.ty,
-                not_null: c.not_null,
-                default: c.default.clone(),
-                sequence: c.sequence.clone(),
-                hidden: c.hidden,
-                pad: c.pad.clone(),
-            })
-            .collect(),
-        primary_key: t.primary_key.clone(),
-        hidden_key: t.hidden_key,
-        indexes: t.indexes.clone(),
-        checks: t.checks.clone(),
-        oid: t.oid,
-    }
+    t.clone()
 }
 
 /// The column names of an index or key definition (expressions are not supported).

@@ -3,8 +3,10 @@
 //! tables without a primary key.
 //!
 //! Invariants: a `TableSchema`'s columns are the core table's columns in the same order
-//! (hidden ones included); `version` grows on every DDL so prepared plans can tell they are stale.
-//! DDL is not transactional (as in the core): it applies at once.
+//! (hidden and dropped ones included: a dropped column keeps its slot, as in PostgreSQL, and
+//! reads as NULL); `version` is new on every DDL so prepared plans can tell they are stale.
+//! A foreign key names its referenced table by id, so a rename leaves it valid; the referenced
+//! columns are the primary key or the columns of a unique index of that table.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,8 +21,15 @@ use crate::types::Value;
 /// The name of the hidden primary key column of tables declared without one.
 pub const ROW_ID: &str = "ctid";
 
+/// An identity column's kind (`GENERATED ALWAYS` or `BY DEFAULT AS IDENTITY`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Identity {
+    Always,
+    ByDefault,
+}
+
 /// One column.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct ColumnSchema {
     pub name: String,
     pub ty: SqlType,
@@ -33,6 +42,67 @@ pub struct ColumnSchema {
     pub hidden: bool,
     /// The value rows stored before this column was added read as.
     pub pad: Value,
+    /// Dropped (ALTER TABLE ... DROP COLUMN): the slot stays, nothing shows it.
+    pub dropped: bool,
+    /// An identity column (its values come from `sequence`).
+    pub identity: Option<Identity>,
+}
+
+/// What a foreign key does to referencing rows when the referenced row goes or its key changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FkAction {
+    NoAction,
+    Restrict,
+    Cascade,
+    SetNull,
+    SetDefault,
+}
+
+impl FkAction {
+    /// The SQL words (`ON DELETE <words>`).
+    pub fn sql(self) -> &'static str {
+        match self {
+            FkAction::NoAction => "NO ACTION",
+            FkAction::Restrict => "RESTRICT",
+            FkAction::Cascade => "CASCADE",
+            FkAction::SetNull => "SET NULL",
+            FkAction::SetDefault => "SET DEFAULT",
+        }
+    }
+
+    /// `pg_constraint.confdeltype` / `confupdtype`.
+    pub fn code(self) -> char {
+        match self {
+            FkAction::NoAction => 'a',
+            FkAction::Restrict => 'r',
+            FkAction::Cascade => 'c',
+            FkAction::SetNull => 'n',
+            FkAction::SetDefault => 'd',
+        }
+    }
+}
+
+/// A FOREIGN KEY constraint of the table that holds it (the referencing table).
+#[derive(Clone, Debug)]
+pub struct ForeignKey {
+    pub name: String,
+    /// Positions of the referencing columns in this table.
+    pub columns: Vec<usize>,
+    /// The referenced table.
+    pub parent: TableId,
+    /// Positions of the referenced columns in the referenced table.
+    pub parent_columns: Vec<usize>,
+    pub on_delete: FkAction,
+    pub on_update: FkAction,
+    pub deferrable: bool,
+    pub initially_deferred: bool,
+}
+
+/// The constraint a unique index implements, if any (pg_constraint shows it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IndexConstraint {
+    PrimaryKey,
+    Unique,
 }
 
 /// A secondary index as the SQL layer sees it.
@@ -42,10 +112,13 @@ pub struct IndexSchema {
     pub id: IndexId,
     pub columns: Vec<usize>,
     pub unique: bool,
+    /// Set when the index backs a PRIMARY KEY or UNIQUE constraint of the same name (and not
+    /// when it was made by CREATE UNIQUE INDEX).
+    pub constraint: Option<IndexConstraint>,
 }
 
 /// A table.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct TableSchema {
     pub name: String,
     pub id: TableId,
@@ -55,8 +128,12 @@ pub struct TableSchema {
     /// Whether the primary key is the hidden row id.
     pub hidden_key: bool,
     pub indexes: Vec<IndexSchema>,
+    /// The name of the primary key constraint (when the key is not the hidden row id).
+    pub primary_key_name: String,
     /// CHECK constraints: name and expression.
     pub checks: Vec<(String, Expr)>,
+    /// FOREIGN KEY constraints this table's rows must satisfy.
+    pub foreign_keys: Vec<ForeignKey>,
     /// A synthetic object id for pg_class.
     pub oid: u32,
 }
@@ -66,9 +143,9 @@ impl TableSchema {
         self.columns.iter().position(|c| c.name == name)
     }
 
-    /// The visible columns, in order.
+    /// The visible columns, in order (neither hidden nor dropped).
     pub fn visible(&self) -> impl Iterator<Item = (usize, &ColumnSchema)> {
-        self.columns.iter().enumerate().filter(|(_, c)| !c.hidden)
+        self.columns.iter().enumerate().filter(|(_, c)| !c.hidden && !c.dropped)
     }
 
     /// Pads a row stored before columns were added.
@@ -84,9 +161,13 @@ impl TableSchema {
         self.columns[column].sequence.as_ref().map(|s| s.fetch_add(1, Ordering::SeqCst) + 1)
     }
 
-    /// The constraint name PostgreSQL gives the primary key.
+    /// The name of the primary key constraint.
     pub fn pkey_name(&self) -> String {
-        format!("{}_pkey", self.name)
+        match self.indexes.iter().find(|i| i.constraint == Some(IndexConstraint::PrimaryKey)) {
+            Some(index) => index.name.clone(),
+            None if self.primary_key_name.is_empty() => format!("{}_pkey", self.name),
+            None => self.primary_key_name.clone(),
+        }
     }
 }
 
@@ -101,6 +182,23 @@ pub struct Schema {
 impl Schema {
     pub fn table(&self, name: &str) -> Option<&Arc<TableSchema>> {
         self.tables.get(name)
+    }
+
+    /// A table by its id.
+    pub fn table_by_id(&self, id: TableId) -> Option<&Arc<TableSchema>> {
+        self.tables.values().find(|t| t.id == id)
+    }
+
+    /// The foreign keys that reference table `parent`, with the tables that hold them.
+    pub fn referencing(&self, parent: TableId) -> Vec<(Arc<TableSchema>, ForeignKey)> {
+        let mut out = Vec::new();
+        for t in self.tables.values() {
+            for fk in t.foreign_keys.iter().filter(|fk| fk.parent == parent) {
+                out.push((t.clone(), fk.clone()));
+            }
+        }
+        out.sort_by(|a, b| (&a.0.name, &a.1.name).cmp(&(&b.0.name, &b.1.name)));
+        out
     }
 
     /// The table an index belongs to, by index name.
