@@ -705,7 +705,11 @@ impl Engine {
                             Value::Int(pos as i64 + 1),
                             c.default.as_ref().map_or(Value::Null, |d| text(&d.to_string())),
                             text(if c.not_null { "NO" } else { "YES" }),
-                            text(&c.ty.name()),
+                            // PostgreSQL shows every array type as ARRAY here
+                            match c.ty {
+                                SqlType::Array(_) => text("ARRAY"),
+                                ty => text(&ty.name()),
+                            },
                         ]);
                     }
                 }

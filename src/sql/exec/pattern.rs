@@ -419,4 +419,14 @@ mod tests {
         assert!(!similar("abc", "a.c", None).unwrap());
         assert!(similar("a%", "a#%", Some("#")).unwrap());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_pattern_compiles_or_errors(p in "[\\\\()\\[\\]{}*+?.^$|:<>=a1mMyZ,-]{0,16}") {
+            if let Err(e) = matches("a1 [b]", &p, false) {
+                proptest::prop_assert!(["2201B", "0A000"].contains(&e.code.code()), "{}", e.code);
+            }
+            let _ = similar("a1", &p, None);
+        }
+    }
 }

@@ -401,4 +401,22 @@ mod tests {
         assert_eq!(array_of(SqlType::Int4).pg_type(), Type::INT4_ARRAY);
         assert_eq!(SqlType::from_pg_type(&Type::TEXT_ARRAY), Some(array_of(SqlType::Text)));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_parses_or_errors_and_round_trips(s in "[{}\\\\\", aNUL1-]{0,24}") {
+            for elem in [SqlType::Text, SqlType::Int4] {
+                if let Ok(Value::Array(a)) = parse_array_text(&s, elem) {
+                    let again = parse_array_text(&format_array_text(&a, elem), elem).unwrap();
+                    proptest::prop_assert_eq!(again, Value::Array(a));
+                }
+            }
+        }
+
+        #[test]
+        fn any_bytes_decode_or_error(b in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            let _ = decode_array_binary(&b, SqlType::Int4);
+            let _ = decode_array_binary(&b, SqlType::Text);
+        }
+    }
 }
