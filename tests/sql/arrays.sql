@@ -63,6 +63,25 @@ SELECT ARRAY[]::integer[], cardinality(ARRAY[]::text[])
 SELECT ARRAY[ARRAY[1,2],ARRAY[3,4]]
 > error 0A000 multidimensional arrays are not supported
 
+# Array operators and functions: || (arrays, an element appended or prepended), @>, <@, &&.
+SELECT ARRAY[1,2] || ARRAY[3], ARRAY[1] || 2, 0 || ARRAY[1], '{a}'::text[] || 'b'::text, 'x' || 'y', ARRAY[1] || '{5,6}'
+> ({1,2,3}, {1,2}, {0,1}, {a,b}, xy, {1,5,6})
+SELECT array_cat(ARRAY[1], ARRAY[2,3]), array_append(ARRAY['a'], 'b'), array_prepend(0, ARRAY[1]), array_append(NULL::int[], 1)
+> ({1,2,3}, {a,b}, {0,1}, {1})
+SELECT ARRAY[1,2,3] @> ARRAY[2], ARRAY[1,2] @> ARRAY[3], ARRAY[2] <@ ARRAY[1,2], ARRAY[1,2] && ARRAY[2,5], ARRAY[1] && ARRAY[3], ARRAY[1,NULL] @> ARRAY[NULL]::int[], '{a,b}'::text[] @> '{a}'
+> (t, f, t, t, f, f, t)
+SELECT id FROM items WHERE tags && '{x,red}' ORDER BY id
+> (1)
+> (2)
+SELECT array_position(ARRAY['a','b','c'], 'b'), array_position(ARRAY[1,NULL,3], NULL), array_position(ARRAY[1], 5)
+> (2, 2, null)
+SELECT string_to_array('a,b,,c', ','), string_to_array('abc', NULL), string_to_array('', ','), string_to_array('a,NA,b', ',', 'NA'), string_to_array('abc', '')
+> ({a,b,"",c}, {a,b,c}, {}, {a,NULL,b}, {abc})
+SELECT ARRAY[1,2] || ARRAY['a']
+> error 42883 operator does not exist: integer[] || text[]
+SELECT 1 @> 2
+> error 42883 operator does not exist: integer @> integer
+
 # array_agg keeps NULLs; unnest in FROM, one array or several (padded with NULLs).
 SELECT array_agg(id) FROM items
 > ({1,2,3})

@@ -126,6 +126,80 @@ pub fn eval(
             }
             Value::Text(parts.join(&sep))
         }
+        Func::ArrayConcat => match (array_arg(arg(0))?, array_arg(arg(1))?) {
+            (None, None) => Value::Null,
+            (a, b) => {
+                let elem = element_type(ty);
+                let mut out = Vec::new();
+                for (items, i) in [(a, 0), (b, 1)] {
+                    for v in items.unwrap_or_default() {
+                        out.push(cast(v.clone(), element_type(arg_ty(i)), elem, false)?);
+                    }
+                }
+                Value::Array(out)
+            }
+        },
+        Func::ArrayContains | Func::ArrayOverlap => {
+            let (Some(a), Some(b)) = (array_arg(arg(0))?, array_arg(arg(1))?) else {
+                return Ok(Some(Value::Null));
+            };
+            let operand_ty = SqlType::unify(element_type(arg_ty(0)), element_type(arg_ty(1)));
+            let mut found = Vec::with_capacity(b.len());
+            for x in b {
+                let mut hit = false;
+                for y in a {
+                    if compare(x, y, operand_ty)? == Some(Ordering::Equal) {
+                        hit = true;
+                        break;
+                    }
+                }
+                found.push(hit);
+            }
+            Value::Bool(if func == Func::ArrayContains {
+                found.iter().all(|h| *h)
+            } else {
+                found.iter().any(|h| *h)
+            })
+        }
+        Func::ArrayPosition => {
+            let Some(items) = array_arg(arg(0))? else { return Ok(Some(Value::Null)) };
+            let operand_ty = SqlType::unify(element_type(arg_ty(0)), arg_ty(1));
+            let mut position = Value::Null;
+            for (i, v) in items.iter().enumerate() {
+                let same = match (v, arg(1)) {
+                    (Value::Null, Value::Null) => true,
+                    (Value::Null, _) | (_, Value::Null) => false,
+                    (v, x) => compare(v, x, operand_ty)? == Some(Ordering::Equal),
+                };
+                if same {
+                    position = Value::Int(i as i64 + 1);
+                    break;
+                }
+            }
+            position
+        }
+        Func::StringToArray => {
+            let Some(s) = text(0) else { return Ok(Some(Value::Null)) };
+            let null_text = text(2);
+            let parts: Vec<String> = match text(1) {
+                _ if s.is_empty() => Vec::new(),
+                None => s.chars().map(String::from).collect(),
+                Some(sep) if sep.is_empty() => vec![s],
+                Some(sep) => s.split(sep.as_str()).map(String::from).collect(),
+            };
+            Value::Array(
+                parts
+                    .into_iter()
+                    .map(|p| {
+                        if null_text.as_deref() == Some(p.as_str()) {
+                            Value::Null
+                        } else {
+                            Value::Text(p)
+                        }
+                    })
+                    .collect(),
+            )
+        }
         Func::RegexMatch { case_insensitive } => {
             let (Some(s), Some(p)) = (text(0), text(1)) else { return Ok(Some(Value::Null)) };
             Value::Bool(pattern::matches(&s, &p, case_insensitive)?)

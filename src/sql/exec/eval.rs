@@ -641,6 +641,11 @@ fn eval_func<C: EvalContext + ?Sized>(
         | Func::Cardinality
         | Func::ArrayToString
         | Func::Subscript
+        | Func::ArrayConcat
+        | Func::ArrayContains
+        | Func::ArrayOverlap
+        | Func::ArrayPosition
+        | Func::StringToArray
         | Func::Quantified { .. } => Value::Null,
         Func::GenRandomUuid => {
             let a = ctx.random_u64();

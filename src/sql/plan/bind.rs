@@ -527,7 +527,7 @@ impl<'a> Binder<'a> {
         scope: &Scope,
     ) -> Result<BExpr, SqlError> {
         use ast::BinaryOperator as B;
-        if let Some(bound) = self.pattern_operator(a, op, b, scope)? {
+        if let Some(bound) = self.special_operator(a, op, b, scope)? {
             return Ok(bound);
         }
         if matches!(op, B::And | B::Or) {

@@ -97,6 +97,17 @@ pub enum Func {
     ArrayToString,
     /// `a[i]`.
     Subscript,
+    /// `a || b` over two arrays of one element type (an element is made a one-element array
+    /// by the binder); `array_cat`, `array_append`, `array_prepend`.
+    ArrayConcat,
+    /// `a @> b`: every element of `b` equals one of `a` (`a <@ b` is `b @> a`).
+    ArrayContains,
+    /// `a && b`: an element in common.
+    ArrayOverlap,
+    /// `array_position(a, x)`: the first index holding `x` (NULL finds NULL).
+    ArrayPosition,
+    /// `string_to_array(s, separator [, null_string])`.
+    StringToArray,
     /// `x op ANY (array)` (`all`: `x op ALL (array)`); `op` is a comparison.
     Quantified {
         op: BinOp,

@@ -87,9 +87,10 @@ fn named_operator(parts: &[String]) -> Option<ast::BinaryOperator> {
 }
 
 impl Binder<'_> {
-    /// The pattern operators (`~ ~* !~ !~*`, `~~` and friends) and `OPERATOR(pg_catalog.op)`;
-    /// `None` for any other operator.
-    pub(super) fn pattern_operator(
+    /// The pattern operators (`~ ~* !~ !~*`, `~~` and friends), the array operators (`||` with
+    /// an array side, `@>`, `<@`, `&&`) and `OPERATOR(pg_catalog.op)`; `None` for any other
+    /// operator (and for `||` between non-arrays).
+    pub(super) fn special_operator(
         &mut self,
         a: &Expr,
         op: &ast::BinaryOperator,
@@ -111,6 +112,16 @@ impl Binder<'_> {
                     right: Box::new(b.clone()),
                 };
                 return self.expr(&rebuilt, scope, None).map(Some);
+            }
+            B::StringConcat => return self.array_concat(a, b, scope),
+            B::AtArrow | B::ArrowAt | B::PGOverlap => {
+                let (l, r) = self.array_operands(a, b, scope, &op.to_string())?;
+                let (func, args) = match op {
+                    B::AtArrow => (Func::ArrayContains, vec![l, r]),
+                    B::ArrowAt => (Func::ArrayContains, vec![r, l]),
+                    _ => (Func::ArrayOverlap, vec![l, r]),
+                };
+                return Ok(Some(BExpr::Func { func, args, ty: SqlType::Bool }));
             }
             B::PGRegexMatch => (false, false),
             B::PGRegexIMatch => (true, false),
@@ -135,6 +146,73 @@ impl Binder<'_> {
             ty: SqlType::Bool,
         };
         Ok(Some(if negated { BExpr::Not(Box::new(matched)) } else { matched }))
+    }
+
+    /// `a || b` when a side is an array: arrays concatenated, an element appended or
+    /// prepended; `None` when neither side is an array (string concatenation).
+    fn array_concat(
+        &mut self,
+        a: &Expr,
+        b: &Expr,
+        scope: &Scope,
+    ) -> Result<Option<BExpr>, SqlError> {
+        let l = self.expr(a, scope, None)?;
+        let r = self.expr(b, scope, None)?;
+        let (l_elem, r_elem) = (element_type(l.ty()), element_type(r.ty()));
+        if l_elem.is_none() && r_elem.is_none() {
+            return Ok(None);
+        }
+        let as_array = |b: &mut Self, e: BExpr, other: SqlType| -> Result<BExpr, SqlError> {
+            Ok(match e.ty() {
+                SqlType::Array(_) => e,
+                SqlType::Unknown => b.retype_unknown(e, other)?,
+                t => BExpr::Func { func: Func::MakeArray, args: vec![e], ty: array_of(t) },
+            })
+        };
+        let l = as_array(self, l, r.ty())?;
+        let r = as_array(self, r, l.ty())?;
+        self.concatenated(l, r).map(Some)
+    }
+
+    /// Two arrays concatenated, in their common element type.
+    fn concatenated(&mut self, l: BExpr, r: BExpr) -> Result<BExpr, SqlError> {
+        let (Some(le), Some(re)) = (element_type(l.ty()), element_type(r.ty())) else {
+            return Err(SqlError::new(
+                SqlState::UndefinedFunction,
+                format!("operator does not exist: {} || {}", l.ty().name(), r.ty().name()),
+            ));
+        };
+        let elem = SqlType::unify(le, re);
+        let same_class = le == re
+            || (le.is_numeric() && re.is_numeric())
+            || (le.is_textual() && re.is_textual());
+        if !same_class {
+            return Err(SqlError::new(
+                SqlState::UndefinedFunction,
+                format!("operator does not exist: {} || {}", l.ty().name(), r.ty().name()),
+            ));
+        }
+        Ok(BExpr::Func { func: Func::ArrayConcat, args: vec![l, r], ty: array_of(elem) })
+    }
+
+    /// Two operands that must both be arrays, each typing the other's untyped side.
+    fn array_operands(
+        &mut self,
+        a: &Expr,
+        b: &Expr,
+        scope: &Scope,
+        op: &str,
+    ) -> Result<(BExpr, BExpr), SqlError> {
+        let l = self.expr(a, scope, None)?;
+        let r = self.expr(b, scope, Some(l.ty()).filter(|t| *t != SqlType::Unknown))?;
+        let l = self.retype_unknown(l, r.ty())?;
+        match (l.ty(), r.ty()) {
+            (SqlType::Array(_), SqlType::Array(_)) => Ok((l, r)),
+            (x, y) => Err(SqlError::new(
+                SqlState::UndefinedFunction,
+                format!("operator does not exist: {} {op} {}", x.name(), y.name()),
+            )),
+        }
     }
 
     /// Binds an operand a pattern function reads as text.
@@ -373,6 +451,49 @@ impl Binder<'_> {
                 arity(2..=3, args)?;
                 self.array_argument(name, args, 0)?;
                 (Func::ArrayToString, SqlType::Text)
+            }
+            "array_cat" | "array_append" | "array_prepend" => {
+                arity(2..=2, args)?;
+                let (mut l, mut r) = (args[0].clone(), args[1].clone());
+                match name {
+                    "array_cat" => {}
+                    "array_append" => {
+                        let elem = element_type(l.ty()).unwrap_or(r.ty());
+                        let r_typed = self.retype_unknown(r, elem)?;
+                        r = BExpr::Func {
+                            func: Func::MakeArray,
+                            args: vec![r_typed],
+                            ty: array_of(elem),
+                        };
+                    }
+                    _ => {
+                        let elem = element_type(r.ty()).unwrap_or(l.ty());
+                        let l_typed = self.retype_unknown(l, elem)?;
+                        l = BExpr::Func {
+                            func: Func::MakeArray,
+                            args: vec![l_typed],
+                            ty: array_of(elem),
+                        };
+                    }
+                }
+                if l.ty() == SqlType::Unknown {
+                    l = self.retype_unknown(l, r.ty())?;
+                }
+                if r.ty() == SqlType::Unknown {
+                    r = self.retype_unknown(r, l.ty())?;
+                }
+                return self.concatenated(l, r).map(Some);
+            }
+            "array_position" => {
+                arity(2..=2, args)?;
+                self.array_argument(name, args, 0)?;
+                let elem = element_type(args[0].ty()).unwrap_or(SqlType::Text);
+                args[1] = self.retype_unknown(args[1].clone(), elem)?;
+                (Func::ArrayPosition, SqlType::Int4)
+            }
+            "string_to_array" => {
+                arity(2..=3, args)?;
+                (Func::StringToArray, array_of(SqlType::Text))
             }
             "regexp_replace" => {
                 arity(3..=4, args)?;
