@@ -110,6 +110,12 @@ SELECT i.id, count(*) FROM items i, unnest(i.tags, i.nums) GROUP BY i.id ORDER B
 > (1, 3)
 > (2, 1)
 > (3, 6)
+SELECT ARRAY(SELECT id FROM items ORDER BY id DESC), ARRAY(SELECT id FROM items WHERE false)
+> ({3,2,1}, {})
+SELECT b.id, ARRAY(SELECT n FROM unnest(b.nums) AS n ORDER BY n) FROM items b ORDER BY b.id
+> (1, {1,2,3})
+> (2, {})
+> (3, {7})
 CREATE TABLE bulk (id serial PRIMARY KEY, name varchar(20), n integer)
 > ok
 INSERT INTO bulk (name, n) SELECT * FROM UNNEST(('{ann,bob,NULL}')::varchar[], ('{1,NULL,3}')::integer[]) RETURNING bulk.id

@@ -622,6 +622,9 @@ impl<'a> Binder<'a> {
                     matches!(list.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
                 (exprs, distinct, star)
             }
+            ast::FunctionArguments::Subquery(q) if name == "array" => {
+                return self.array_subquery(q, scope);
+            }
             ast::FunctionArguments::Subquery(_) => {
                 return Err(SqlError::unsupported("subquery function arguments"));
             }
@@ -1748,7 +1751,7 @@ fn empty_query() -> ast::Query {
     }
 }
 
-fn empty_plan() -> SelectPlan {
+pub(super) fn empty_plan() -> SelectPlan {
     SelectPlan {
         source: Source::Single,
         filter: None,

@@ -14,8 +14,10 @@ use sqlparser::ast::{self, Expr};
 use crate::error::SqlState;
 use crate::sql::error::SqlError;
 use crate::sql::parse::{Parsed, parse_statement};
-use crate::sql::plan::bind::{Binder, Scope, ScopeCol, ident_name};
-use crate::sql::plan::{BExpr, BinOp, Func, SelectPlan, Source};
+use std::sync::Arc;
+
+use crate::sql::plan::bind::{Binder, Scope, ScopeCol, empty_plan, ident_name};
+use crate::sql::plan::{AggCall, AggFunc, BExpr, BinOp, Func, Grouping, SelectPlan, Source};
 use crate::sql::types::{SqlType, array_of};
 use crate::types::Value;
 
@@ -310,6 +312,50 @@ impl Binder<'_> {
         Ok(BExpr::Func { func: Func::MakeArray, args: typed, ty: array_of(elem) })
     }
 
+    /// `ARRAY(subquery)`: the subquery's one column as an array, in its row order (`{}` when
+    /// it has no rows), bound as `coalesce((SELECT array_agg(c) FROM (subquery)), '{}')`.
+    pub(super) fn array_subquery(
+        &mut self,
+        q: &ast::Query,
+        scope: &Scope,
+    ) -> Result<BExpr, SqlError> {
+        let inner = self.subquery(q, scope)?;
+        if inner.columns.len() != 1 {
+            return Err(SqlError::syntax("subquery must return only one column"));
+        }
+        let elem = inner.columns[0].1;
+        if matches!(elem, SqlType::Array(_)) {
+            return Err(SqlError::new(
+                SqlState::FeatureNotSupported,
+                "multidimensional arrays are not supported",
+            ));
+        }
+        let ty = array_of(elem);
+        let agg = AggCall {
+            func: AggFunc::ArrayAgg,
+            args: vec![BExpr::Column { level: 0, index: 0, ty: elem }],
+            distinct: false,
+            ty,
+        };
+        let correlated = inner.correlated;
+        let plan = SelectPlan {
+            source: Source::Derived(inner),
+            grouping: Some(Grouping { keys: vec![], aggs: vec![agg] }),
+            projection: vec![BExpr::Column { level: 0, index: 0, ty }],
+            columns: vec![("array".into(), ty)],
+            correlated,
+            ..empty_plan()
+        };
+        Ok(BExpr::Func {
+            func: Func::Coalesce,
+            args: vec![
+                BExpr::Subquery { plan: Arc::new(plan), ty },
+                BExpr::Const(crate::types::Value::Array(vec![]), ty),
+            ],
+            ty,
+        })
+    }
+
     /// `a[i]` (one subscript; slices are refused).
     pub(super) fn subscript(
         &mut self,
@@ -318,7 +364,10 @@ impl Binder<'_> {
         scope: &Scope,
     ) -> Result<BExpr, SqlError> {
         let [ast::AccessExpr::Subscript(ast::Subscript::Index { index })] = chain else {
-            return Err(SqlError::unsupported("array slices and field access"));
+            return Err(SqlError::new(
+                SqlState::FeatureNotSupported,
+                "array slices and field access are not supported",
+            ));
         };
         let array = self.expr(root, scope, None)?;
         let Some(elem) = element_type(array.ty()) else {
@@ -512,9 +561,10 @@ impl Binder<'_> {
             }
             "current_setting" => return self.current_setting(args).map(Some),
             "unnest" | "generate_subscripts" | "regexp_matches" | "regexp_split_to_table" => {
-                return Err(SqlError::unsupported(format!(
-                    "set-returning function {name}() in this position (use it in FROM)"
-                )));
+                return Err(SqlError::new(
+                    SqlState::FeatureNotSupported,
+                    format!("set-returning function {name}() is only supported in FROM"),
+                ));
             }
             _ => return Ok(None),
         };
