@@ -84,6 +84,10 @@ pub struct CatalogCut {
     pub tables: Vec<TableId>,
     /// (table, column, the sequence's position)
     pub sequences: Vec<(TableId, u32, i64)>,
+    /// The sequences' positions as DDL records that raise them on replay; called after the
+    /// checkpoint's log position is taken, so a position moved since is either read here or
+    /// in a record the replay reads.
+    pub sequence_marks: Box<dyn Fn() -> Vec<DdlRecord>>,
 }
 
 /// The files of a data directory in use.
@@ -188,7 +192,12 @@ pub fn recover<C: DurableCatalog>(
         c.for_each_rows(&mut |table, rows| {
             let table = map(&ids, table)?;
             let writes = rows.into_iter().map(|(k, r)| (table, k, Some(r))).collect();
-            db.replay_commit(&CommitBatch { txn: 0, commit_ts: meta.snapshot_ts, writes })
+            db.replay_commit(&CommitBatch {
+                txn: 0,
+                commit_ts: meta.snapshot_ts,
+                writes,
+                ddl: vec![],
+            })
         })?;
         for &(table, column, value) in &c.sequences {
             sequences.push((map(&ids, table)?, column, value));
@@ -204,6 +213,10 @@ pub fn recover<C: DurableCatalog>(
         |lsn, record| match record {
             Record::Commit(batch) if batch.commit_ts <= meta.snapshot_ts => Ok(()),
             Record::Commit(mut batch) => {
+                // The transaction's schema changes first: its rows may be in a table it made.
+                for ddl in &batch.ddl {
+                    catalog.replay_ddl(ddl, &mut ids)?;
+                }
                 for w in &mut batch.writes {
                     w.0 = map(&ids, w.0)?;
                 }
@@ -304,10 +317,12 @@ pub fn checkpoint_now(catalog: &dyn DurableCatalog, files: &DataFiles) -> Result
         let ddl_from = log.next_lsn();
         let mut tables = cut.tables.clone();
         tables.sort();
+        let mut history = cut.ddl_history.clone();
+        history.extend((cut.sequence_marks)());
         taken = Some((
             txn,
             CheckpointMeta { snapshot_ts, replay_from, ddl_from },
-            cut.ddl_history.clone(),
+            history,
             tables,
             cut.sequences.clone(),
         ));

@@ -16,6 +16,7 @@
 //! the session registry), `system` (the catalog views drivers read), `types` (SQL types over
 //! core values), `error` (every error with its SQLSTATE).
 
+pub(crate) mod ddl;
 pub(crate) mod engine;
 pub(crate) mod error;
 pub(crate) mod exec;

@@ -33,7 +33,19 @@ pub enum Utility {
         header: bool,
         delimiter: Option<char>,
     },
-    Truncate(Vec<String>),
+    /// TRUNCATE: the tables, RESTART IDENTITY, CASCADE.
+    Truncate {
+        tables: Vec<String>,
+        restart_identity: bool,
+        cascade: bool,
+    },
+    /// ALTER SEQUENCE (parsed by isola), with its text (logged as DDL).
+    AlterSequence(crate::sql::parse::sequence::AlterSequence, String),
+    /// `SET CONSTRAINTS {ALL | name, ...} {DEFERRED | IMMEDIATE}` (`None`: ALL).
+    SetConstraints {
+        names: Option<Vec<String>>,
+        deferred: bool,
+    },
     Checkpoint,
     NoOp(&'static str),
 }
@@ -62,6 +74,9 @@ fn last_part(name: &ast::ObjectName) -> String {
 /// A statement sqlparser does not parse, recognised by its keyword: `CHECKPOINT`, `VACUUM
 /// [...]`, `ANALYZE [...]`, `ABORT [WORK | TRANSACTION]`.
 pub fn keyword_statement(tokens: &[TokenWithSpan]) -> Option<Utility> {
+    if let Some(u) = set_constraints(tokens) {
+        return Some(u);
+    }
     let mut words = tokens.iter().filter_map(|t| match &t.token {
         Token::Whitespace(_) | Token::SemiColon => None,
         Token::Word(w) if w.quote_style.is_none() => Some(Some(w.value.to_ascii_uppercase())),
@@ -79,6 +94,36 @@ pub fn keyword_statement(tokens: &[TokenWithSpan]) -> Option<Utility> {
         }
         _ => None,
     }
+}
+
+/// `SET CONSTRAINTS {ALL | name [, ...]} {DEFERRED | IMMEDIATE}`, which sqlparser does not
+/// parse.
+fn set_constraints(tokens: &[TokenWithSpan]) -> Option<Utility> {
+    let words: Vec<(String, bool)> = tokens
+        .iter()
+        .filter_map(|t| match &t.token {
+            Token::Word(w) if w.quote_style.is_some() => Some((w.value.clone(), true)),
+            Token::Word(w) => Some((w.value.to_lowercase(), false)),
+            _ => None,
+        })
+        .collect();
+    let [(set, false), (constraints, false), names @ .., (mode, false)] = words.as_slice() else {
+        return None;
+    };
+    if set != "set" || constraints != "constraints" || names.is_empty() {
+        return None;
+    }
+    let deferred = match mode.as_str() {
+        "deferred" => true,
+        "immediate" => false,
+        _ => return None,
+    };
+    let names = match names {
+        [(all, false)] if all == "all" => None,
+        // a qualified name keeps its last part
+        _ => Some(names.iter().map(|(n, _)| n.clone()).collect()),
+    };
+    Some(Utility::SetConstraints { names, deferred })
 }
 
 /// The utility a parsed statement is, if it is one. `deferrable`: the `[NOT] DEFERRABLE`
@@ -113,9 +158,11 @@ pub fn utility_of(stmt: &Statement, deferrable: Option<bool>) -> Result<Option<U
                 _ => return Err(SqlError::syntax("syntax error in SHOW")),
             }
         }
-        Statement::Truncate(t) => {
-            Utility::Truncate(t.table_names.iter().map(|t| last_part(&t.name)).collect())
-        }
+        Statement::Truncate(t) => Utility::Truncate {
+            tables: t.table_names.iter().map(|t| last_part(&t.name)).collect(),
+            restart_identity: matches!(t.identity, Some(ast::TruncateIdentityOption::Restart)),
+            cascade: matches!(t.cascade, Some(ast::CascadeOption::Cascade)),
+        },
         Statement::Copy { source, to, target, options, legacy_options, .. } => {
             copy_statement(source, *to, target, options, legacy_options)?
         }
@@ -325,7 +372,11 @@ mod tests {
         assert_eq!(utility("checkpoint"), Some(Utility::Checkpoint));
         assert_eq!(
             utility("TRUNCATE public.t, u"),
-            Some(Utility::Truncate(vec!["t".into(), "u".into()]))
+            Some(Utility::Truncate {
+                tables: vec!["t".into(), "u".into()],
+                restart_identity: false,
+                cascade: false
+            })
         );
         assert_eq!(
             utility("COPY t (a, \"B\") FROM STDIN WITH (FORMAT csv, HEADER true, DELIMITER ';')"),

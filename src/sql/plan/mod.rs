@@ -17,7 +17,7 @@ use sqlparser::ast::Statement;
 
 pub use crate::sql::parse::LockOverride;
 pub use bind::{Binder, object_name};
-pub use expr::{AggCall, AggFunc, BExpr, BinOp, Func};
+pub use expr::{AggCall, AggFunc, BExpr, BinOp, Func, SequenceFn};
 
 use crate::catalog::IndexId;
 use crate::sql::error::SqlError;
@@ -190,6 +190,10 @@ impl ModifyPlan {
     /// may wait for the new one.
     pub fn touches_one_row(&self) -> bool {
         let Access::PkPoint(keys) = &self.access else { return false };
+        // Referential checks and actions may wait after the row is written.
+        if self.referenced || !self.table.foreign_keys.is_empty() {
+            return false;
+        }
         let mut assigned_columns = self.assignments.iter().flatten().map(|(c, _)| c);
         if assigned_columns.any(|c| self.table.primary_key.contains(c)) {
             return false;
@@ -243,6 +247,7 @@ impl InsertPlan {
         let rules =
             self.rules.defaults.iter().flatten().chain(self.rules.checks.iter().map(|(_, e)| e));
         self.on_conflict.is_none()
+            && self.table.foreign_keys.is_empty()
             && !draws_a_sequence
             && !any_subquery(row.iter().flatten().chain(returned).chain(rules))
     }
@@ -309,6 +314,8 @@ pub struct ModifyPlan {
     pub assignments: Option<Vec<(usize, BExpr)>>,
     pub rules: RowRules,
     pub returning: Option<Returning>,
+    /// A foreign key references the table: its deletes and key changes act on other rows.
+    pub referenced: bool,
 }
 
 /// COPY ... FROM STDIN: an insert of the rows the data gives, into `targets` (the others get
@@ -348,6 +355,8 @@ pub fn bind_statement(
             Bound::Explain(explain::explain(&inner))
         }
         Statement::CreateTable(_)
+        | Statement::CreateSequence { .. }
+        | Statement::AlterIndex { .. }
         | Statement::CreateIndex(_)
         | Statement::Drop { .. }
         | Statement::AlterTable(_) => Bound::Other,
