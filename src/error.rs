@@ -80,12 +80,18 @@ pub enum SqlState {
     SubstringError,
     /// 22012
     DivisionByZero,
+    /// 2201B
+    InvalidRegularExpression,
     /// 2201W
     InvalidRowCountInLimitClause,
     /// 22021
     CharacterNotInRepertoire,
     /// 22023
     InvalidParameterValue,
+    /// 22025
+    InvalidEscapeSequence,
+    /// 2202E
+    ArraySubscriptError,
     /// 2200H
     SequenceGeneratorLimitExceeded,
     /// 22P02
@@ -164,6 +170,8 @@ pub enum SqlState {
     DuplicateTable,
     /// 42P10
     InvalidColumnReference,
+    /// 42P18
+    IndeterminateDatatype,
     /// 42P16
     InvalidTableDefinition,
     /// 53300
@@ -202,9 +210,12 @@ impl SqlState {
             SqlState::InvalidDatetimeFormat => "22007",
             SqlState::SubstringError => "22011",
             SqlState::DivisionByZero => "22012",
+            SqlState::InvalidRegularExpression => "2201B",
             SqlState::InvalidRowCountInLimitClause => "2201W",
             SqlState::CharacterNotInRepertoire => "22021",
             SqlState::InvalidParameterValue => "22023",
+            SqlState::InvalidEscapeSequence => "22025",
+            SqlState::ArraySubscriptError => "2202E",
             SqlState::InvalidTextRepresentation => "22P02",
             SqlState::InvalidBinaryRepresentation => "22P03",
             SqlState::BadCopyFileFormat => "22P04",
@@ -243,6 +254,7 @@ impl SqlState {
             SqlState::DuplicatePreparedStatement => "42P05",
             SqlState::DuplicateTable => "42P07",
             SqlState::InvalidColumnReference => "42P10",
+            SqlState::IndeterminateDatatype => "42P18",
             SqlState::InvalidTableDefinition => "42P16",
             SqlState::TooManyConnections => "53300",
             SqlState::ProgramLimitExceeded => "54000",

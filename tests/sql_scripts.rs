@@ -234,6 +234,7 @@ common::golden_tests!(
     [
         advisory_locks,
         cursors,
+        arrays,
         deadlocks,
         fekete_read_only_anomaly,
         g0_dirty_write,
@@ -255,6 +256,7 @@ common::golden_tests!(
         pmp_write_predicate,
         prepare_execute,
         read_committed_recheck,
+        regex,
         reset_discard,
         savepoints,
         snapshot_restart,

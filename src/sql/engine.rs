@@ -357,21 +357,27 @@ impl Engine {
                 }
                 rows
             }
-            SystemView::PgType => TYPE_OIDS
-                .iter()
-                .map(|(n, oid)| {
-                    vec![
-                        Value::Int(*oid),
-                        text(n),
-                        Value::Int(11),
-                        text("b"),
-                        Value::Int(0),
-                        text(","),
-                        Value::Int(0),
-                        Value::Int(0),
-                    ]
-                })
-                .collect(),
+            SystemView::PgType => {
+                let base = TYPE_OIDS
+                    .iter()
+                    .map(|(n, oid)| (*n, *oid, crate::sql::system::array_type_oid(*oid), 0));
+                let arrays =
+                    crate::sql::system::ARRAY_TYPE_OIDS.iter().map(|(n, oid, e)| (*n, *oid, 0, *e));
+                base.chain(arrays)
+                    .map(|(n, oid, array, elem)| {
+                        vec![
+                            Value::Int(oid),
+                            text(n),
+                            Value::Int(11),
+                            text("b"),
+                            Value::Int(array),
+                            text(","),
+                            Value::Int(elem),
+                            Value::Int(0),
+                        ]
+                    })
+                    .collect()
+            }
             SystemView::PgDatabase => vec![vec![Value::Int(16_384), text("isola"), Value::Int(6)]],
             SystemView::PgSettings => {
                 vec![vec![text("server_version"), text(crate::sql::system::SERVER_VERSION)]]
@@ -392,7 +398,11 @@ impl Engine {
                             Value::Int(pos as i64 + 1),
                             c.default.as_ref().map_or(Value::Null, |d| text(&d.to_string())),
                             text(if c.not_null { "NO" } else { "YES" }),
-                            text(&c.ty.name()),
+                            // PostgreSQL shows every array type as ARRAY here
+                            match c.ty {
+                                crate::sql::types::SqlType::Array(_) => text("ARRAY"),
+                                ty => text(&ty.name()),
+                            },
                         ]);
                     }
                 }

@@ -11,9 +11,11 @@
 //! CHECK; a statement's error leaves its partial writes to the session, which rolls the
 //! transaction (or the block) back.
 
+pub mod arrays;
 pub mod copy;
 pub mod eval;
 pub(crate) mod fk;
+pub mod pattern;
 mod sequence;
 
 use std::borrow::Cow;
@@ -554,6 +556,13 @@ impl<'a> ExecCtx<'a> {
             }
             Source::System(view) => self.engine.system_rows_for(*view, self.session_id),
             Source::Derived(plan) => self.select(plan)?,
+            Source::Unnest(args) => {
+                let mut arrays = Vec::with_capacity(args.len());
+                for a in args {
+                    arrays.push(a.eval(&[], self)?);
+                }
+                arrays::unnest_rows(&arrays)?
+            }
             Source::Series(args) => {
                 let mut vals = Vec::new();
                 for a in args {
@@ -590,11 +599,28 @@ impl<'a> ExecCtx<'a> {
             }
             Source::Join { left, right, left_outer, on, right_width } => {
                 let lrows = self.source_rows(left)?;
-                let rrows = self.source_rows(right)?;
+                // `FROM t, unnest(t.a)`: the right side is unnested once per left row
+                let lateral = match right.as_ref() {
+                    Source::Unnest(args) if args.iter().any(BExpr::uses_current_row) => Some(args),
+                    _ => None,
+                };
+                let shared_rrows =
+                    if lateral.is_some() { Vec::new() } else { self.source_rows(right)? };
                 let mut out = Vec::new();
                 for l in &lrows {
                     let mut matched = false;
-                    for r in &rrows {
+                    let lateral_rrows = match lateral {
+                        Some(args) => {
+                            let mut arrays = Vec::with_capacity(args.len());
+                            for a in args {
+                                arrays.push(a.eval(l, self)?);
+                            }
+                            arrays::unnest_rows(&arrays)?
+                        }
+                        None => Vec::new(),
+                    };
+                    let rrows = if lateral.is_some() { &lateral_rrows } else { &shared_rrows };
+                    for r in rrows {
                         self.tick()?;
                         let mut combined = Vec::with_capacity(l.len() + r.len());
                         combined.extend_from_slice(l);

@@ -94,6 +94,41 @@ pub enum Func {
     /// A function of the session's state (advisory locks, pg_notify), run by the executor's
     /// context (`EvalContext::session_function`).
     Session(SessionFunc),
+    /// `s ~ pattern` (`case_insensitive`: `~*`); `!~` is its negation.
+    RegexMatch {
+        case_insensitive: bool,
+    },
+    /// `s SIMILAR TO pattern [ESCAPE e]`.
+    SimilarTo,
+    RegexpReplace,
+    RegexpMatch,
+    /// `substring(s FROM pattern)`.
+    RegexpSubstring,
+    /// `ARRAY[a, b, ...]`.
+    MakeArray,
+    ArrayLength,
+    ArrayLower,
+    ArrayUpper,
+    Cardinality,
+    ArrayToString,
+    /// `a[i]`.
+    Subscript,
+    /// `a || b` over two arrays of one element type (an element is made a one-element array
+    /// by the binder); `array_cat`, `array_append`, `array_prepend`.
+    ArrayConcat,
+    /// `a @> b`: every element of `b` equals one of `a` (`a <@ b` is `b @> a`).
+    ArrayContains,
+    /// `a && b`: an element in common.
+    ArrayOverlap,
+    /// `array_position(a, x)`: the first index holding `x` (NULL finds NULL).
+    ArrayPosition,
+    /// `string_to_array(s, separator [, null_string])`.
+    StringToArray,
+    /// `x op ANY (array)` (`all`: `x op ALL (array)`); `op` is a comparison.
+    Quantified {
+        op: BinOp,
+        all: bool,
+    },
     /// nextval, currval, setval, lastval, pg_get_serial_sequence.
     Sequence(SequenceFn),
 }
@@ -120,6 +155,8 @@ pub enum AggFunc {
     BoolAnd,
     BoolOr,
     StringAgg,
+    /// `array_agg(x)`: NULL inputs are kept, as in PostgreSQL.
+    ArrayAgg,
 }
 
 /// One aggregate call of a grouped query.

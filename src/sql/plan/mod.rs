@@ -61,6 +61,8 @@ pub enum Source {
     System(SystemView),
     Derived(Arc<SelectPlan>),
     Series(Vec<BExpr>),
+    /// `unnest(a, b, ...)`: one column per array, as many rows as the longest.
+    Unnest(Vec<BExpr>),
     Join {
         left: Box<Source>,
         right: Box<Source>,
