@@ -114,10 +114,14 @@ pub enum SqlState {
     InvalidPassword,
     /// 3B001
     InvalidSavepointSpecification,
+    /// 3D000
+    InvalidCatalogName,
     /// 40001
     SerializationFailure,
     /// 40P01
     DeadlockDetected,
+    /// 42501
+    InsufficientPrivilege,
     /// 42601
     SyntaxError,
     /// 42701
@@ -140,6 +144,8 @@ pub enum SqlState {
     UndefinedTable,
     /// 42P02
     UndefinedParameter,
+    /// 42P04
+    DuplicateDatabase,
     /// 42P07
     DuplicateTable,
     /// 42P10
@@ -197,8 +203,10 @@ impl SqlState {
             SqlState::InvalidAuthorizationSpecification => "28000",
             SqlState::InvalidPassword => "28P01",
             SqlState::InvalidSavepointSpecification => "3B001",
+            SqlState::InvalidCatalogName => "3D000",
             SqlState::SerializationFailure => "40001",
             SqlState::DeadlockDetected => "40P01",
+            SqlState::InsufficientPrivilege => "42501",
             SqlState::SyntaxError => "42601",
             SqlState::DuplicateColumn => "42701",
             SqlState::AmbiguousColumn => "42702",
@@ -210,6 +218,7 @@ impl SqlState {
             SqlState::UndefinedFunction => "42883",
             SqlState::UndefinedTable => "42P01",
             SqlState::UndefinedParameter => "42P02",
+            SqlState::DuplicateDatabase => "42P04",
             SqlState::DuplicateTable => "42P07",
             SqlState::InvalidColumnReference => "42P10",
             SqlState::InvalidTableDefinition => "42P16",

@@ -28,7 +28,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("sql foundation", &["sql::error", "sql::types", "sql::schema", "sql::system"]),
     ("sql::parse", &["sql::parse"]),
     ("sql::plan", &["sql::plan"]),
-    ("sql::engine", &["sql::engine"]),
+    ("sql::engine", &["sql::engine", "sql::databases"]),
     ("sql::exec", &["sql::exec"]),
     ("sql::session", &["sql::session"]),
     ("sql", &["sql"]),

@@ -42,7 +42,7 @@ use pgwire::api::{
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::cancel::CancelRequest;
-use pgwire::messages::copy::{CopyData, CopyDone, CopyFail, CopyInResponse};
+use pgwire::messages::copy::{CopyData, CopyDone, CopyFail, CopyInResponse, CopyOutResponse};
 use pgwire::messages::data::{DataRow, FieldDescription, RowDescription};
 use pgwire::messages::extendedquery::{
     Bind, BindComplete, Close, CloseComplete, Describe, Execute, Parse, ParseComplete,
@@ -607,6 +607,10 @@ impl SimpleQueryHandler for Connection {
                         .feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new()))
                         .await?;
                 }
+                Ok(Outcome::CopyOut { columns, data, tag }) => {
+                    feed_copy_out(client, columns, data).await?;
+                    client.feed(PgWireBackendMessage::CommandComplete(tag_of(&tag).into())).await?;
+                }
                 Ok(Outcome::CopyIn { columns }) => {
                     client
                         .send(PgWireBackendMessage::CopyInResponse(CopyInResponse::new(
@@ -642,6 +646,23 @@ impl SimpleQueryHandler for Connection {
             "simple queries go through on_query",
         )))
     }
+}
+
+/// COPY TO STDOUT's messages before its CommandComplete: CopyOutResponse (text format), one
+/// CopyData per line (as PostgreSQL sends them), CopyDone.
+async fn feed_copy_out<C>(client: &mut C, columns: usize, data: Vec<Vec<u8>>) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let response = CopyOutResponse::new(0, columns as i16, vec![0; columns]);
+    client.feed(PgWireBackendMessage::CopyOutResponse(response)).await?;
+    for line in data {
+        client.feed(PgWireBackendMessage::CopyData(CopyData::new(line.into()))).await?;
+    }
+    client.feed(PgWireBackendMessage::CopyDone(CopyDone::new())).await?;
+    Ok(())
 }
 
 fn error_info(e: SqlError) -> ErrorInfo {
@@ -848,6 +869,13 @@ impl ExtendedQueryHandler for Connection {
             }
             Ok(Outcome::Command(tag)) => Ok(Response::Execution(tag_of(&tag))),
             Ok(Outcome::Empty) => Ok(Response::EmptyQuery),
+            Ok(Outcome::CopyOut { columns, data, tag }) => {
+                // CopyOutResponse, the data and CopyDone go out here; pgwire then sends the
+                // tag's CommandComplete (its own CopyOut response would count a header line
+                // as a row).
+                feed_copy_out(client, columns, data).await?;
+                Ok(Response::Execution(tag_of(&tag)))
+            }
             Ok(Outcome::CopyIn { .. }) => {
                 self.with_session(|s| s.copy_fail()).await?;
                 Err(user_error(SqlError::unsupported("COPY in the extended protocol")))

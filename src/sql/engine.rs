@@ -19,6 +19,7 @@ use crate::durable::{
     CatalogCut, CheckpointReport, DataFiles, DurableCatalog, DurableOptions, RecoveryReport,
 };
 use crate::error::Error;
+use crate::sql::databases::{DEFAULT_DATABASE, DatabaseRegistry};
 use crate::sql::error::SqlError;
 use crate::sql::plan::object_name;
 use crate::sql::schema::{ColumnSchema, IndexSchema, ROW_ID, Schema, TableSchema};
@@ -50,13 +51,18 @@ pub struct Engine {
     pub db: Database,
     pub schema: RwLock<Schema>,
     pub sessions: Mutex<HashMap<u32, Activity>>,
-    next_session: AtomicU32,
     /// Every DDL statement that shaped the schema, in order, with the table ids they created
     /// in this process: what a checkpoint persists of the schema.
     ddl_history: Mutex<Vec<DdlRecord>>,
     /// The data directory's files, when the engine is durable (see `crate::durable`).
     files: Mutex<Option<Arc<DataFiles>>>,
+    /// The server's databases, when a server runs this engine ([`Engine::set_databases`]).
+    databases: std::sync::OnceLock<std::sync::Weak<dyn DatabaseRegistry>>,
 }
+
+/// Session ids ("backend pids") are unique in the process, across the engines of all
+/// databases, so that a pid names one session for cancel requests and the activity views.
+static NEXT_SESSION_ID: AtomicU32 = AtomicU32::new(1);
 
 impl Engine {
     pub fn new(db: Database) -> Arc<Engine> {
@@ -64,10 +70,20 @@ impl Engine {
             db,
             schema: RwLock::new(Schema::default()),
             sessions: Mutex::new(HashMap::new()),
-            next_session: AtomicU32::new(1),
             ddl_history: Mutex::new(Vec::new()),
             files: Mutex::new(None),
+            databases: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Joins this engine to a server's databases (once; later calls change nothing).
+    pub fn set_databases(&self, registry: std::sync::Weak<dyn DatabaseRegistry>) {
+        let _ = self.databases.set(registry);
+    }
+
+    /// The server's databases, if a server runs this engine.
+    pub fn databases(&self) -> Option<Arc<dyn DatabaseRegistry>> {
+        self.databases.get().and_then(std::sync::Weak::upgrade)
     }
 
     /// Runs a DDL statement: applies it under the schema's write lock and, when durable,
@@ -189,7 +205,7 @@ impl Engine {
 
     /// Registers a new session and returns its id (its "backend pid").
     pub fn register_session(&self, user: &str, database: &str, application_name: &str) -> u32 {
-        let id = self.next_session.fetch_add(1, Ordering::Relaxed);
+        let id = NEXT_SESSION_ID.fetch_add(1, Ordering::Relaxed);
         self.sessions.lock().insert(
             id,
             Activity {
@@ -652,7 +668,16 @@ impl Engine {
                     ]
                 })
                 .collect(),
-            SystemView::PgDatabase => vec![vec![Value::Int(16_384), text("isola"), Value::Int(6)]],
+            SystemView::PgDatabase => {
+                let names = match self.databases() {
+                    Some(registry) => registry.names(),
+                    None => vec![DEFAULT_DATABASE.to_string()],
+                };
+                (16_384..)
+                    .zip(names)
+                    .map(|(oid, n)| vec![Value::Int(oid), text(&n), Value::Int(6)])
+                    .collect()
+            }
             SystemView::PgSettings => {
                 vec![vec![text("server_version"), text(crate::sql::system::SERVER_VERSION)]]
             }

@@ -13,9 +13,10 @@
 //!    failed blocks), the settings, the plan caches, and the one entry point both protocols use.
 //!
 //! Beside the pipeline: `engine` (what sessions share: the core database, the schema, DDL,
-//! the session registry), `system` (the catalog views drivers read), `types` (SQL types over
+//! the session registry), `databases` (the hook to the server's other databases), `system` (the catalog views drivers read), `types` (SQL types over
 //! core values), `error` (every error with its SQLSTATE).
 
+pub mod databases;
 pub(crate) mod engine;
 pub(crate) mod error;
 pub(crate) mod exec;

@@ -1,11 +1,18 @@
-//! COPY FROM STDIN in a session: the data as it arrives, then the rows parsed and inserted in
-//! one statement.
+//! COPY in a session. FROM STDIN: the data as it arrives, then the rows parsed and inserted in
+//! one statement. TO STDOUT: the rows read as a SELECT reads them (the same plan, snapshot and
+//! transaction handling, so every isolation level holds), then written as COPY lines.
+
+use sqlparser::ast::Statement;
 
 use crate::error::SqlState;
 use crate::sql::error::SqlError;
 use crate::sql::exec::ExecError;
-use crate::sql::plan::Binder;
+use crate::sql::exec::copy::CopyWriter;
+use crate::sql::parse::utility::{CopyFormat, CopyRows, ForceQuote};
+use crate::sql::parse::{Parsed, parse_statement};
+use crate::sql::plan::{Binder, Bound, bind_statement};
 use crate::sql::session::{Outcome, Session};
+use crate::sql::types::format_text;
 
 impl Session {
     /// Receives COPY data.
@@ -42,5 +49,98 @@ impl Session {
             Outcome::Command(tag) => Ok(tag),
             _ => Ok("COPY".into()),
         }
+    }
+
+    /// COPY ... TO STDOUT: runs the table's or the query's SELECT as any SELECT runs, and
+    /// returns its rows as COPY lines (the header first, if asked for).
+    pub(super) fn copy_to(
+        &mut self,
+        rows: CopyRows,
+        format: CopyFormat,
+    ) -> Result<Outcome, SqlError> {
+        let (statement, lock, text, table) = match rows {
+            CopyRows::Table { table, columns } => {
+                self.check_copy_columns(&table, &columns)?;
+                let quoted = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+                let list = match columns.is_empty() {
+                    true => "*".to_string(),
+                    false => columns.iter().map(|c| quoted(c)).collect::<Vec<_>>().join(", "),
+                };
+                let select = format!("SELECT {list} FROM {}", quoted(&table));
+                let Parsed::Sql(stmt, lock) = parse_statement(&select)? else {
+                    return Err(SqlError::new(SqlState::InternalError, "COPY: not a SELECT"));
+                };
+                (stmt, lock, select, Some(table))
+            }
+            CopyRows::Query(q) => {
+                let text = q.to_string();
+                (Box::new(Statement::Query(q)), None, text, None)
+            }
+        };
+        let bound = {
+            let schema = self.engine.schema.read();
+            bind_statement(&mut Binder::new(&schema, vec![]), &statement, lock)?
+        };
+        let Bound::Select(plan) = &bound else {
+            return Err(SqlError::new(SqlState::InternalError, "COPY: not a SELECT"));
+        };
+        let columns = plan.columns.clone();
+        let force_quote = match &format.force_quote {
+            ForceQuote::None => vec![false; columns.len()],
+            ForceQuote::All => vec![true; columns.len()],
+            ForceQuote::Columns(names) => {
+                let mut forced = vec![false; columns.len()];
+                for name in names {
+                    if let Some(table) = &table {
+                        self.check_copy_columns(table, std::slice::from_ref(name))?;
+                    }
+                    let Some(i) = columns.iter().position(|(c, _)| c == name) else {
+                        return Err(SqlError::new(
+                            SqlState::InvalidColumnReference,
+                            format!("FORCE_QUOTE column \"{name}\" not referenced by COPY"),
+                        ));
+                    };
+                    forced[i] = true;
+                }
+                forced
+            }
+        };
+        let outcome =
+            self.run_plan(&bound, &columns, &[], &text).map_err(ExecError::into_sql_error)?;
+        let Outcome::Rows { rows, .. } = outcome else {
+            return Err(SqlError::new(SqlState::InternalError, "COPY: the SELECT gave no rows"));
+        };
+        let writer = CopyWriter { format: &format, force_quote };
+        let mut data = Vec::with_capacity(rows.len() + 1);
+        if format.header {
+            let names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
+            data.push(writer.header(&names));
+        }
+        let count = rows.len();
+        for row in rows {
+            let texts: Vec<Option<String>> =
+                row.iter().zip(&columns).map(|(v, (_, ty))| format_text(v, *ty)).collect();
+            data.push(writer.line(&texts));
+        }
+        Ok(Outcome::CopyOut { columns: columns.len(), data, tag: format!("COPY {count}") })
+    }
+
+    /// COPY's table and column list: 42P01 and 42703 with PostgreSQL's messages.
+    pub(super) fn check_copy_columns(
+        &self,
+        table: &str,
+        columns: &[String],
+    ) -> Result<usize, SqlError> {
+        let schema = self.engine.schema.read();
+        let t = schema.table(table).ok_or_else(|| SqlError::undefined_table(table))?;
+        for c in columns {
+            if t.column_index(c).is_none_or(|i| t.columns[i].hidden) {
+                return Err(SqlError::new(
+                    SqlState::UndefinedColumn,
+                    format!("column \"{c}\" of relation \"{table}\" does not exist"),
+                ));
+            }
+        }
+        Ok(if columns.is_empty() { t.visible().count() } else { columns.len() })
     }
 }

@@ -5,7 +5,8 @@
 //! Files: this one (requests, statement running, activity), `prepared.rs` (a statement parsed
 //! and bound once, and what it says about where it may run), `shapes.rs` (the simple
 //! protocol's plan cache), `block.rs` (the transaction block and the statements the session
-//! runs itself, COMMIT among them), `copy.rs` (COPY FROM STDIN), `settings.rs` (settings and
+//! runs itself, COMMIT among them), `copy.rs` (COPY FROM STDIN and TO STDOUT), `database.rs`
+//! (CREATE and DROP DATABASE), `settings.rs` (settings and
 //! their defaults).
 //!
 //! Transaction rules (PostgreSQL's): outside a block every statement runs in its own
@@ -18,6 +19,7 @@
 
 mod block;
 mod copy;
+mod database;
 mod prepared;
 pub mod settings;
 mod shapes;
@@ -64,6 +66,12 @@ pub enum Outcome {
     /// COPY ... FROM STDIN: the client now sends data, then `Session::copy_in` gets it.
     CopyIn {
         columns: usize,
+    },
+    /// COPY ... TO STDOUT: the lines to send (one CopyData each), then the tag.
+    CopyOut {
+        columns: usize,
+        data: Vec<Vec<u8>>,
+        tag: String,
     },
     Empty,
 }
