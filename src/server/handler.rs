@@ -32,7 +32,7 @@ use pgwire::api::cancel::CancelHandler;
 use pgwire::api::copy::CopyHandler;
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
-use pgwire::api::results::{FieldFormat, FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::results::{CopyResponse, FieldFormat, FieldInfo, QueryResponse, Response, Tag};
 use pgwire::api::stmt::QueryParser;
 use pgwire::api::stmt::StoredStatement;
 use pgwire::api::store::Entry;
@@ -415,7 +415,7 @@ impl Connection {
         let user = meta.get("user").cloned().unwrap_or_else(|| "isola".into());
         let database = meta.get("database").cloned().unwrap_or_else(|| user.clone());
         let app = meta.get("application_name").cloned().unwrap_or_default();
-        let session = Session::new(self.shared.engine.clone(), &user, &database, &app);
+        let session = self.shared.databases.session(&user, &database, &app);
         let pid = session.id as i32;
         let secret: i32 = (rand_secret() & 0x7fff_ffff) as i32;
         self.shared.cancel_keys.lock().insert(pid, (secret, session.id));
@@ -526,7 +526,7 @@ impl StartupHandler for Connection {
         };
         protocol_negotiation(client, &startup).await?;
         save_startup_parameters_to_metadata(client, &startup);
-        let active = self.shared.engine.sessions.lock().len();
+        let active = self.shared.databases.session_count();
         if active >= self.shared.config.max_connections {
             return Err(fatal(
                 SqlState::TooManyConnections,
@@ -570,7 +570,7 @@ impl CancelHandler for Connection {
         if let Some((secret, session_id)) = target
             && matches(secret)
         {
-            self.shared.engine.cancel_session(session_id);
+            self.shared.databases.cancel_session(session_id);
         }
     }
 }
@@ -765,6 +765,11 @@ impl ExtendedQueryHandler for Connection {
     {
         let r = self._on_execute(&mut Deferred(client), message).await;
         client.set_transaction_status(self.status());
+        // COPY FROM STDIN began: the client sends its data only once it has CopyInResponse,
+        // and the Sync it sent ahead is ignored during the copy, so flush now.
+        if matches!(client.state(), PgWireConnectionState::CopyInProgress(_)) {
+            client.flush().await?;
+        }
         r
     }
 
@@ -876,9 +881,10 @@ impl ExtendedQueryHandler for Connection {
                 feed_copy_out(client, columns, data).await?;
                 Ok(Response::Execution(tag_of(&tag)))
             }
-            Ok(Outcome::CopyIn { .. }) => {
-                self.with_session(|s| s.copy_fail()).await?;
-                Err(user_error(SqlError::unsupported("COPY in the extended protocol")))
+            // pgwire sends CopyInResponse and takes the data as in the simple protocol; after
+            // CopyDone it waits for the client's Sync.
+            Ok(Outcome::CopyIn { columns }) => {
+                Ok(Response::CopyIn(CopyResponse::new(0, columns, stream::empty())))
             }
             Err(e) => {
                 client.set_transaction_status(wire_status(ran.status));

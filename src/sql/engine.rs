@@ -673,10 +673,16 @@ impl Engine {
                     Some(registry) => registry.names(),
                     None => vec![DEFAULT_DATABASE.to_string()],
                 };
-                (16_384..)
-                    .zip(names)
-                    .map(|(oid, n)| vec![Value::Int(oid), text(&n), Value::Int(6)])
-                    .collect()
+                // Owner 10 (the bootstrap superuser's oid), UTF8 (6), the C.UTF-8 locale of
+                // libc ('c'), no ICU locale, no ACL.
+                let row = |oid: i64, name: &str| {
+                    let (owner, locale, null) = (Value::Int(10), text("C.UTF-8"), Value::Null);
+                    vec![Value::Int(oid), text(name), Value::Int(6), owner, locale.clone()]
+                        .into_iter()
+                        .chain([locale, null.clone(), text("c"), null])
+                        .collect()
+                };
+                (16_384..).zip(names).map(|(oid, n)| row(oid, &n)).collect()
             }
             SystemView::PgSettings => {
                 vec![vec![text("server_version"), text(crate::sql::system::SERVER_VERSION)]]

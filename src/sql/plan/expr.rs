@@ -76,6 +76,8 @@ pub enum Func {
     /// Catalog helpers that answer a constant (pg_table_is_visible, has_table_privilege, ...).
     ConstTrue,
     ConstNull,
+    /// pg_encoding_to_char: every database is UTF8.
+    ConstUtf8,
     FormatType,
     GenRandomUuid,
 }
