@@ -17,6 +17,7 @@
 //! core values), `error` (every error with its SQLSTATE).
 
 pub mod databases;
+pub(crate) mod ddl;
 pub(crate) mod engine;
 pub(crate) mod error;
 pub(crate) mod exec;

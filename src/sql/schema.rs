@@ -3,12 +3,14 @@
 //! tables without a primary key.
 //!
 //! Invariants: a `TableSchema`'s columns are the core table's columns in the same order
-//! (hidden ones included); `version` grows on every DDL so prepared plans can tell they are stale.
-//! DDL is not transactional (as in the core): it applies at once.
+//! (hidden and dropped ones included: a dropped column keeps its slot, as in PostgreSQL, and
+//! reads as NULL); `version` is new on every DDL so prepared plans can tell they are stale.
+//! A foreign key names its referenced table by id, so a rename leaves it valid; the referenced
+//! columns are the primary key or the columns of a unique index of that table.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 
 use sqlparser::ast::Expr;
 
@@ -19,8 +21,15 @@ use crate::types::Value;
 /// The name of the hidden primary key column of tables declared without one.
 pub const ROW_ID: &str = "ctid";
 
+/// An identity column's kind (`GENERATED ALWAYS` or `BY DEFAULT AS IDENTITY`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Identity {
+    Always,
+    ByDefault,
+}
+
 /// One column.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct ColumnSchema {
     pub name: String,
     pub ty: SqlType,
@@ -33,6 +42,67 @@ pub struct ColumnSchema {
     pub hidden: bool,
     /// The value rows stored before this column was added read as.
     pub pad: Value,
+    /// Dropped (ALTER TABLE ... DROP COLUMN): the slot stays, nothing shows it.
+    pub dropped: bool,
+    /// An identity column (its values come from `sequence`).
+    pub identity: Option<Identity>,
+}
+
+/// What a foreign key does to referencing rows when the referenced row goes or its key changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FkAction {
+    NoAction,
+    Restrict,
+    Cascade,
+    SetNull,
+    SetDefault,
+}
+
+impl FkAction {
+    /// The SQL words (`ON DELETE <words>`).
+    pub fn sql(self) -> &'static str {
+        match self {
+            FkAction::NoAction => "NO ACTION",
+            FkAction::Restrict => "RESTRICT",
+            FkAction::Cascade => "CASCADE",
+            FkAction::SetNull => "SET NULL",
+            FkAction::SetDefault => "SET DEFAULT",
+        }
+    }
+
+    /// `pg_constraint.confdeltype` / `confupdtype`.
+    pub fn code(self) -> char {
+        match self {
+            FkAction::NoAction => 'a',
+            FkAction::Restrict => 'r',
+            FkAction::Cascade => 'c',
+            FkAction::SetNull => 'n',
+            FkAction::SetDefault => 'd',
+        }
+    }
+}
+
+/// A FOREIGN KEY constraint of the table that holds it (the referencing table).
+#[derive(Clone, Debug)]
+pub struct ForeignKey {
+    pub name: String,
+    /// Positions of the referencing columns in this table.
+    pub columns: Vec<usize>,
+    /// The referenced table.
+    pub parent: TableId,
+    /// Positions of the referenced columns in the referenced table.
+    pub parent_columns: Vec<usize>,
+    pub on_delete: FkAction,
+    pub on_update: FkAction,
+    pub deferrable: bool,
+    pub initially_deferred: bool,
+}
+
+/// The constraint a unique index implements, if any (pg_constraint shows it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IndexConstraint {
+    PrimaryKey,
+    Unique,
 }
 
 /// A secondary index as the SQL layer sees it.
@@ -42,10 +112,13 @@ pub struct IndexSchema {
     pub id: IndexId,
     pub columns: Vec<usize>,
     pub unique: bool,
+    /// Set when the index backs a PRIMARY KEY or UNIQUE constraint of the same name (and not
+    /// when it was made by CREATE UNIQUE INDEX).
+    pub constraint: Option<IndexConstraint>,
 }
 
 /// A table.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct TableSchema {
     pub name: String,
     pub id: TableId,
@@ -55,8 +128,12 @@ pub struct TableSchema {
     /// Whether the primary key is the hidden row id.
     pub hidden_key: bool,
     pub indexes: Vec<IndexSchema>,
+    /// The name of the primary key constraint (when the key is not the hidden row id).
+    pub primary_key_name: String,
     /// CHECK constraints: name and expression.
     pub checks: Vec<(String, Expr)>,
+    /// FOREIGN KEY constraints this table's rows must satisfy.
+    pub foreign_keys: Vec<ForeignKey>,
     /// A synthetic object id for pg_class.
     pub oid: u32,
 }
@@ -66,9 +143,9 @@ impl TableSchema {
         self.columns.iter().position(|c| c.name == name)
     }
 
-    /// The visible columns, in order.
+    /// The visible columns, in order (neither hidden nor dropped).
     pub fn visible(&self) -> impl Iterator<Item = (usize, &ColumnSchema)> {
-        self.columns.iter().enumerate().filter(|(_, c)| !c.hidden)
+        self.columns.iter().enumerate().filter(|(_, c)| !c.hidden && !c.dropped)
     }
 
     /// Pads a row stored before columns were added.
@@ -84,18 +161,35 @@ impl TableSchema {
         self.columns[column].sequence.as_ref().map(|s| s.fetch_add(1, Ordering::SeqCst) + 1)
     }
 
-    /// The constraint name PostgreSQL gives the primary key.
+    /// The name of the primary key constraint.
     pub fn pkey_name(&self) -> String {
-        format!("{}_pkey", self.name)
+        match self.indexes.iter().find(|i| i.constraint == Some(IndexConstraint::PrimaryKey)) {
+            Some(index) => index.name.clone(),
+            None if self.primary_key_name.is_empty() => format!("{}_pkey", self.name),
+            None => self.primary_key_name.clone(),
+        }
     }
 }
 
-/// Every table, by name.
-#[derive(Default)]
+/// A schema version no schema had before (versions are process-wide, so a transaction's
+/// working copy and the shared schema never share one by accident).
+pub fn next_schema_version() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A new object id for pg_class (process-wide).
+pub fn allocate_oid() -> u32 {
+    static NEXT: AtomicU32 = AtomicU32::new(16_385);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Every table and sequence, by name (one namespace, as pg_class is).
+#[derive(Clone, Default)]
 pub struct Schema {
     pub tables: HashMap<String, Arc<TableSchema>>,
+    pub sequences: HashMap<String, Arc<SequenceSchema>>,
     pub version: u64,
-    pub next_oid: u32,
 }
 
 impl Schema {
@@ -103,13 +197,139 @@ impl Schema {
         self.tables.get(name)
     }
 
+    /// A sequence by name.
+    pub fn sequence(&self, name: &str) -> Option<&Arc<SequenceSchema>> {
+        self.sequences.get(name)
+    }
+
+    /// The sequence a table's column draws from (serial, identity, OWNED BY).
+    pub fn owned_sequence(&self, table: TableId, column: usize) -> Option<&Arc<SequenceSchema>> {
+        self.sequences.values().find(|s| s.owned_by == Some((table, column)))
+    }
+
+    /// A table by its id.
+    pub fn table_by_id(&self, id: TableId) -> Option<&Arc<TableSchema>> {
+        self.tables.values().find(|t| t.id == id)
+    }
+
+    /// The foreign keys that reference table `parent`, with the tables that hold them.
+    pub fn referencing(&self, parent: TableId) -> Vec<(Arc<TableSchema>, ForeignKey)> {
+        let mut out = Vec::new();
+        for t in self.tables.values() {
+            for fk in t.foreign_keys.iter().filter(|fk| fk.parent == parent) {
+                out.push((t.clone(), fk.clone()));
+            }
+        }
+        out.sort_by(|a, b| (&a.0.name, &a.1.name).cmp(&(&b.0.name, &b.1.name)));
+        out
+    }
+
     /// The table an index belongs to, by index name.
     pub fn index_owner(&self, index: &str) -> Option<&Arc<TableSchema>> {
         self.tables.values().find(|t| t.indexes.iter().any(|i| i.name == index))
     }
+}
 
-    pub fn allocate_oid(&mut self) -> u32 {
-        self.next_oid += 1;
-        16_384 + self.next_oid
+/// A sequence (CREATE SEQUENCE, or the one a serial or identity column draws from).
+///
+/// Invariants: `last` is the value handed out last (`start - increment` before the first);
+/// values are never handed out twice, across rollbacks (not transactional, as in PostgreSQL)
+/// and crashes: before a value beyond `logged` is handed out, a high-water mark some values
+/// ahead is set in `logged` and then written to the log (see `Engine::next_value`).
+#[derive(Clone, Debug)]
+pub struct SequenceSchema {
+    pub name: String,
+    pub oid: u32,
+    /// `smallint`, `integer` or `bigint` (AS type; bounds the default MAXVALUE).
+    pub ty: SqlType,
+    pub start: i64,
+    pub increment: i64,
+    pub min: i64,
+    pub max: i64,
+    pub cache: i64,
+    pub cycle: bool,
+    /// OWNED BY: the table (by id) and column (by position) it goes with.
+    pub owned_by: Option<(TableId, usize)>,
+    /// The value handed out last (shared with the owning serial column's `sequence`).
+    pub last: Arc<AtomicI64>,
+    /// Whether `last` was handed out (false after creation and `setval(.., false)`).
+    pub called: Arc<std::sync::atomic::AtomicBool>,
+    /// The high-water mark written to the log: values below it may have been handed out.
+    pub logged: Arc<AtomicI64>,
+}
+
+impl SequenceSchema {
+    /// A sequence with PostgreSQL's defaults for its type.
+    pub fn new(name: &str, ty: SqlType) -> SequenceSchema {
+        let max = match ty {
+            SqlType::Int2 => i16::MAX as i64,
+            SqlType::Int4 => i32::MAX as i64,
+            _ => i64::MAX,
+        };
+        SequenceSchema {
+            name: name.to_string(),
+            oid: allocate_oid(),
+            ty,
+            start: 1,
+            increment: 1,
+            min: 1,
+            max,
+            cache: 1,
+            cycle: false,
+            owned_by: None,
+            last: Arc::new(AtomicI64::new(0)),
+            called: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            logged: Arc::new(AtomicI64::new(i64::MIN)),
+        }
+    }
+
+    /// Sets where the sequence stands: the next value handed out is `next`.
+    pub fn restart(&self, next: i64) {
+        self.last.store(next - self.increment, Ordering::SeqCst);
+        self.called.store(false, Ordering::SeqCst);
+    }
+
+    /// The next value, or 2200H at a bound without CYCLE.
+    pub fn advance(&self) -> Result<i64, crate::sql::error::SqlError> {
+        let mut out = 0;
+        let step = |last: i64| -> Option<i64> {
+            let next = last.checked_add(self.increment).unwrap_or(i64::MAX);
+            if next > self.max || next < self.min {
+                if !self.cycle {
+                    return None;
+                }
+                return Some(if self.increment > 0 { self.min } else { self.max });
+            }
+            Some(next)
+        };
+        let result = self.last.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+            let next = step(last)?;
+            out = next;
+            Some(next)
+        });
+        self.called.store(true, Ordering::SeqCst);
+        match result {
+            Ok(_) => Ok(out),
+            Err(_) => Err(crate::sql::error::SqlError::new(
+                crate::error::SqlState::SequenceGeneratorLimitExceeded,
+                format!(
+                    "nextval: reached {} value of sequence \"{}\" ({})",
+                    if self.increment > 0 { "maximum" } else { "minimum" },
+                    self.name,
+                    if self.increment > 0 { self.max } else { self.min }
+                ),
+            )),
+        }
+    }
+
+    /// The value `last` would be if the next value were `next`: what a log mark restores.
+    pub fn raise_to(&self, next: i64) {
+        let floor = next - self.increment;
+        if self.increment > 0 {
+            self.last.fetch_max(floor, Ordering::SeqCst);
+        } else {
+            self.last.fetch_min(floor, Ordering::SeqCst);
+        }
+        self.called.store(true, Ordering::SeqCst);
     }
 }

@@ -13,6 +13,7 @@
 
 pub mod copy;
 pub mod eval;
+pub(crate) mod fk;
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -29,7 +30,7 @@ use crate::sql::plan::{
     Access, InsertPlan, InsertSource, Locking, ModifyPlan, RowRules, SelectPlan, SetOp, SortKey,
     Source,
 };
-use crate::sql::schema::TableSchema;
+use crate::sql::schema::{Schema, TableSchema};
 use crate::sql::types::{SqlType, cast};
 use crate::txn::{Change, LockOutcome, Modified, Transaction, WaitPolicy};
 use crate::types::{Key, KeyRange, Row, Value};
@@ -53,6 +54,8 @@ pub enum Interrupt {
     /// It met a version committed after its transaction's snapshot before anything was shown
     /// or written: it runs again from the start with a new snapshot.
     Restart,
+    /// DDL changed the schema while it waited for its tables' locks: it is planned again.
+    Replan,
 }
 
 impl ExecError {
@@ -63,6 +66,10 @@ impl ExecError {
             ExecError::Failed(e) => e,
             ExecError::Interrupted(Interrupt::WouldWait) => crate::Error::WouldWait.into(),
             ExecError::Interrupted(Interrupt::Restart) => crate::Error::RestartStatement.into(),
+            ExecError::Interrupted(Interrupt::Replan) => SqlError::new(
+                crate::error::SqlState::InternalError,
+                "the schema changed while the statement waited for its tables",
+            ),
         }
     }
 }
@@ -100,6 +107,14 @@ pub struct ExecCtx<'a> {
     /// When the statement must stop (statement_timeout), checked every `TICKS_PER_CHECK` rows.
     pub deadline: Option<std::time::Instant>,
     ticks: u32,
+    /// The schema the statement was planned against (foreign keys find their tables here).
+    pub schema: Option<Arc<Schema>>,
+    /// Referential work the statement queued (`fk.rs`), settled when it ends.
+    pub(crate) fk_work: Vec<fk::FkWork>,
+    /// Checks of deferred constraints, for the session to run at COMMIT.
+    pub(crate) deferred_fk: Vec<fk::FkWork>,
+    /// Which deferrable constraints are deferred now (SET CONSTRAINTS).
+    pub constraints: fk::ConstraintModes,
 }
 
 impl EvalContext for ExecCtx<'_> {
@@ -184,6 +199,10 @@ impl<'a> ExecCtx<'a> {
             subquery_cache: HashMap::new(),
             deadline: None,
             ticks: 0,
+            schema: None,
+            fk_work: Vec::new(),
+            deferred_fk: Vec::new(),
+            constraints: fk::ConstraintModes::default(),
         }
     }
 
@@ -662,7 +681,7 @@ impl<'a> ExecCtx<'a> {
     /// Fills, coerces and checks a row about to be written.
     fn finish_row(
         &mut self,
-        table: &TableSchema,
+        table: &Arc<TableSchema>,
         rules: &RowRules,
         mut row: Row,
         given: &[bool],
@@ -688,7 +707,7 @@ impl<'a> ExecCtx<'a> {
 
     fn check_row(
         &mut self,
-        table: &TableSchema,
+        table: &Arc<TableSchema>,
         rules: &RowRules,
         row: &Row,
     ) -> Result<(), ExecError> {
@@ -714,6 +733,9 @@ impl<'a> ExecCtx<'a> {
                 )
                 .into());
             }
+        }
+        if !table.foreign_keys.is_empty() {
+            self.note_references(table, row);
         }
         Ok(())
     }
@@ -969,6 +991,7 @@ impl<'a> ExecCtx<'a> {
         let candidates = self.table_rows(table, &plan.access)?;
         let mut count = 0;
         let mut returned = Vec::new();
+        let referenced = self.referenced(table);
         for (key, row) in candidates {
             self.tick()?;
             if let Some(f) = &plan.filter
@@ -1004,8 +1027,19 @@ impl<'a> ExecCtx<'a> {
                     }
                 })?;
             let written = match outcome {
-                Modified::Updated(new) => Some(table.pad_row(new)),
-                Modified::Deleted => Some(row),
+                Modified::Updated(new) => {
+                    let new = table.pad_row(new);
+                    if referenced {
+                        self.note_referenced(table, row, Some(new.clone()));
+                    }
+                    Some(new)
+                }
+                Modified::Deleted => {
+                    if referenced {
+                        self.note_referenced(table, row.clone(), None);
+                    }
+                    Some(row)
+                }
                 _ => None,
             };
             if let Some(row) = written {

@@ -2,17 +2,20 @@
 //! one statement. TO STDOUT: the rows read as a SELECT reads them (the same plan, snapshot and
 //! transaction handling, so every isolation level holds), then written as COPY lines.
 
+use std::sync::Arc;
+
 use sqlparser::ast::Statement;
 
 use crate::error::SqlState;
 use crate::sql::error::SqlError;
-use crate::sql::exec::ExecError;
 use crate::sql::exec::copy::CopyWriter;
+use crate::sql::exec::{ExecError, Interrupt};
 use crate::sql::parse::utility::{CopyFormat, CopyRows, ForceQuote};
 use crate::sql::parse::{Parsed, parse_statement};
 use crate::sql::plan::{Binder, Bound, bind_statement};
+use crate::sql::session::prepared::PlanEntry;
 use crate::sql::session::{Outcome, Session};
-use crate::sql::types::format_text;
+use crate::sql::types::{SqlType, format_text};
 
 impl Session {
     /// Receives COPY data.
@@ -35,14 +38,18 @@ impl Session {
             return Err(SqlError::new(SqlState::ProtocolViolation, "no COPY in progress"));
         };
         let plan = {
-            let schema = self.engine.schema.read();
+            let schema = self.schema();
             Binder::new(&schema, vec![]).copy_from(&c.table, &c.columns)?
         };
         // COPY only inserts, and an insert never restarts its statement (only a row lock
         // taken for a change can), so it needs no loop as `run_plan`'s.
         let outcome = self
             .run_statement(&[], "COPY", false, |ctx| {
-                ctx.copy_from(&plan, c).map(|n| Outcome::Command(format!("COPY {n}")))
+                let txn = ctx.txn.as_mut().expect("a transaction");
+                txn.lock_relation(plan.insert.table.id, false)?;
+                let n = ctx.copy_from(&plan, c)?;
+                ctx.settle_foreign_keys()?;
+                Ok(n).map(|n| Outcome::Command(format!("COPY {n}")))
             })
             .map_err(ExecError::into_sql_error)?;
         match outcome {
@@ -77,36 +84,26 @@ impl Session {
                 (Box::new(Statement::Query(q)), None, text, None)
             }
         };
-        let bound = {
-            let schema = self.engine.schema.read();
-            bind_statement(&mut Binder::new(&schema, vec![]), &statement, lock)?
-        };
-        let Bound::Select(plan) = &bound else {
-            return Err(SqlError::new(SqlState::InternalError, "COPY: not a SELECT"));
-        };
-        let columns = plan.columns.clone();
-        let force_quote = match &format.force_quote {
-            ForceQuote::None => vec![false; columns.len()],
-            ForceQuote::All => vec![true; columns.len()],
-            ForceQuote::Columns(names) => {
-                let mut forced = vec![false; columns.len()];
-                for name in names {
-                    if let Some(table) = &table {
-                        self.check_copy_columns(table, std::slice::from_ref(name))?;
-                    }
-                    let Some(i) = columns.iter().position(|(c, _)| c == name) else {
-                        return Err(SqlError::new(
-                            SqlState::InvalidColumnReference,
-                            format!("FORCE_QUOTE column \"{name}\" not referenced by COPY"),
-                        ));
-                    };
-                    forced[i] = true;
-                }
-                forced
+        // Bound and run as a SELECT is (its tables' shared locks first), bound again if DDL
+        // committed while it waited for them.
+        let (columns, force_quote, outcome) = loop {
+            let entry = {
+                let schema = self.schema();
+                let mut binder = Binder::new(&schema, vec![]);
+                let bound = bind_statement(&mut binder, &statement, lock)?;
+                let tables = binder.tables_used().into();
+                PlanEntry { version: schema.version, bound: Arc::new(bound), tables }
+            };
+            let Bound::Select(plan) = &*entry.bound else {
+                return Err(SqlError::new(SqlState::InternalError, "COPY: not a SELECT"));
+            };
+            let columns = plan.columns.clone();
+            let force_quote = self.force_quote(&format.force_quote, &columns, table.as_deref())?;
+            match self.run_plan(&entry, &columns, &[], &text) {
+                Err(ExecError::Interrupted(Interrupt::Replan)) => continue,
+                result => break (columns, force_quote, result.map_err(ExecError::into_sql_error)?),
             }
         };
-        let outcome =
-            self.run_plan(&bound, &columns, &[], &text).map_err(ExecError::into_sql_error)?;
         let Outcome::Rows { rows, .. } = outcome else {
             return Err(SqlError::new(SqlState::InternalError, "COPY: the SELECT gave no rows"));
         };
@@ -125,13 +122,42 @@ impl Session {
         Ok(Outcome::CopyOut { columns: columns.len(), data, tag: format!("COPY {count}") })
     }
 
+    /// Per result column, whether FORCE_QUOTE names it: 42703 for a column `table` lacks,
+    /// 42P10 for one the COPY does not write.
+    fn force_quote(
+        &self,
+        force_quote: &ForceQuote,
+        columns: &[(String, SqlType)],
+        table: Option<&str>,
+    ) -> Result<Vec<bool>, SqlError> {
+        let names = match force_quote {
+            ForceQuote::None => return Ok(vec![false; columns.len()]),
+            ForceQuote::All => return Ok(vec![true; columns.len()]),
+            ForceQuote::Columns(names) => names,
+        };
+        let mut forced = vec![false; columns.len()];
+        for name in names {
+            if let Some(table) = table {
+                self.check_copy_columns(table, std::slice::from_ref(name))?;
+            }
+            let Some(i) = columns.iter().position(|(c, _)| c == name) else {
+                return Err(SqlError::new(
+                    SqlState::InvalidColumnReference,
+                    format!("FORCE_QUOTE column \"{name}\" not referenced by COPY"),
+                ));
+            };
+            forced[i] = true;
+        }
+        Ok(forced)
+    }
+
     /// COPY's table and column list: 42P01 and 42703 with PostgreSQL's messages.
     pub(super) fn check_copy_columns(
         &self,
         table: &str,
         columns: &[String],
     ) -> Result<usize, SqlError> {
-        let schema = self.engine.schema.read();
+        let schema = self.schema();
         let t = schema.table(table).ok_or_else(|| SqlError::undefined_table(table))?;
         for c in columns {
             if t.column_index(c).is_none_or(|i| t.columns[i].hidden) {
