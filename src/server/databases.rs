@@ -10,7 +10,7 @@
 //!
 //! Invariants: a session is created, and a database dropped, under the one registry lock, so a
 //! database is never dropped under a session that is starting; a database is dropped only with
-//! no session in it; a created database's directory name is its name with every byte outside
+//! no session in it (DROP DATABASE gives sessions up to 5 s to end, as PostgreSQL does); a created database's directory name is its name with every byte outside
 //! `[A-Za-z0-9_-]` written `%XX` (so names never clash with each other or reach outside
 //! `databases/`); a dropped database's directory is renamed to a dot-name first (atomic), then
 //! removed, and startup removes dot-names left by a crash in between.
@@ -26,6 +26,11 @@ use crate::error::SqlState;
 use crate::sql::databases::{DEFAULT_DATABASE, DatabaseRegistry, DropOutcome};
 use crate::sql::{Engine, Session, SqlError};
 use crate::txn::Database;
+
+/// How often DROP DATABASE looks for the sessions of the database to have ended, and the
+/// pause between looks (PostgreSQL's: 50 × 100 ms).
+const DROP_WAIT_LOOKS: u32 = 50;
+const DROP_WAIT_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Where created databases live.
 enum Place {
@@ -191,36 +196,50 @@ impl DatabaseRegistry for Databases {
         asking: &Arc<Engine>,
     ) -> Result<DropOutcome, SqlError> {
         let in_use = |m: &str| SqlError::new(SqlState::ObjectInUse, m.to_string());
-        let mut created = self.created.lock();
-        let Some(engine) = created.get(name) else {
-            if name == DEFAULT_DATABASE {
-                return Err(match Arc::ptr_eq(asking, &self.default) {
-                    true => in_use("cannot drop the currently open database"),
-                    false => SqlError::unsupported(format!(
-                        "dropping the default database \"{DEFAULT_DATABASE}\""
-                    )),
-                });
-            }
-            if if_exists {
-                return Ok(DropOutcome::Skipped);
-            }
-            return Err(SqlError::new(
-                SqlState::InvalidCatalogName,
-                format!("database \"{name}\" does not exist"),
-            ));
-        };
-        if Arc::ptr_eq(asking, engine) {
-            return Err(in_use("cannot drop the currently open database"));
-        }
-        let others = engine.sessions.lock().len();
-        if others > 0 {
-            let detail = match others {
-                1 => "There is 1 other session using the database.".to_string(),
-                n => format!("There are {n} other sessions using the database."),
+        // As PostgreSQL does, sessions still in the database get a moment to end (a client
+        // that just closed its connection, as Django's test runner does before its DROP):
+        // up to 50 looks, 100 ms apart, the lock released in between.
+        let mut looks = 0;
+        let mut created = loop {
+            let created = self.created.lock();
+            let Some(engine) = created.get(name) else {
+                if name == DEFAULT_DATABASE {
+                    return Err(match Arc::ptr_eq(asking, &self.default) {
+                        true => in_use("cannot drop the currently open database"),
+                        false => SqlError::unsupported(format!(
+                            "dropping the default database \"{DEFAULT_DATABASE}\""
+                        )),
+                    });
+                }
+                if if_exists {
+                    return Ok(DropOutcome::Skipped);
+                }
+                return Err(SqlError::new(
+                    SqlState::InvalidCatalogName,
+                    format!("database \"{name}\" does not exist"),
+                ));
             };
-            return Err(in_use(&format!("database \"{name}\" is being accessed by other users"))
+            if Arc::ptr_eq(asking, engine) {
+                return Err(in_use("cannot drop the currently open database"));
+            }
+            let others = engine.sessions.lock().len();
+            if others == 0 {
+                break created;
+            }
+            looks += 1;
+            if looks >= DROP_WAIT_LOOKS {
+                let detail = match others {
+                    1 => "There is 1 other session using the database.".to_string(),
+                    n => format!("There are {n} other sessions using the database."),
+                };
+                return Err(in_use(&format!(
+                    "database \"{name}\" is being accessed by other users"
+                ))
                 .with_detail(detail));
-        }
+            }
+            drop(created);
+            std::thread::sleep(DROP_WAIT_PAUSE);
+        };
         created.remove(name);
         if let Place::Directory { root, .. } = &self.place {
             let dir = database_dir(root, name);
