@@ -6,8 +6,7 @@
 //! and bound once, and what it says about where it may run), `shapes.rs` (the simple
 //! protocol's plan cache), `block.rs` (the transaction block and the statements the session
 //! runs itself, COMMIT among them), `copy.rs` (COPY FROM STDIN and TO STDOUT), `database.rs`
-//! (CREATE and DROP DATABASE), `settings.rs` (settings and
-//! their defaults).
+//! (CREATE and DROP DATABASE), `settings.rs` (settings and their defaults).
 //!
 //! Transaction rules (PostgreSQL's): outside a block every statement runs in its own
 //! transaction (autocommit). `BEGIN` opens a block; the core transaction starts at the block's
