@@ -42,6 +42,16 @@ pub trait EvalContext {
     fn session_id(&self) -> u32;
     /// The running transaction's id (0 if none).
     fn txn_id(&self) -> u64;
+    /// nextval, currval, setval, lastval, pg_get_serial_sequence on their (non-NULL)
+    /// arguments.
+    fn sequence_function(
+        &mut self,
+        func: crate::sql::plan::SequenceFn,
+        args: &[Value],
+    ) -> Result<Value, SqlError> {
+        let _ = (func, args);
+        Err(SqlError::unsupported("sequence functions here"))
+    }
 }
 
 /// A boolean as SQL sees it: true, false or unknown (NULL).
@@ -598,6 +608,7 @@ fn eval_func<C: EvalContext + ?Sized>(
         Func::ConstTrue => Value::Bool(true),
         Func::ConstNull => Value::Null,
         Func::ConstUtf8 => Value::Text("UTF8".into()),
+        Func::Sequence(f) => ctx.sequence_function(f, &vals)?,
         Func::FormatType => {
             let oid = vals[0].as_int().unwrap_or(0);
             Value::Text(crate::sql::system::type_name_of_oid(oid))

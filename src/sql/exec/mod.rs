@@ -14,6 +14,7 @@
 pub mod copy;
 pub mod eval;
 pub(crate) mod fk;
+mod sequence;
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -165,6 +166,14 @@ impl EvalContext for ExecCtx<'_> {
 
     fn txn_id(&self) -> u64 {
         self.txn.as_ref().map_or(0, |t| t.id())
+    }
+
+    fn sequence_function(
+        &mut self,
+        func: crate::sql::plan::SequenceFn,
+        args: &[Value],
+    ) -> Result<Value, SqlError> {
+        sequence::call(self, func, args)
     }
 }
 
@@ -692,7 +701,7 @@ impl<'a> ExecCtx<'a> {
             }
             row[i] = if let Some(d) = &rules.defaults[i] {
                 d.eval(&[], self)?
-            } else if let Some(n) = table.next_serial(i) {
+            } else if let Some(n) = self.draw_serial(table, i)? {
                 Value::Int(n)
             } else {
                 Value::Null

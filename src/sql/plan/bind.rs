@@ -16,8 +16,8 @@ use crate::sql::error::SqlError;
 use crate::sql::plan::access::choose_access;
 use crate::sql::plan::{
     Access, AggCall, AggFunc, BExpr, BinOp, CopyPlan, Func, Grouping, InsertPlan, InsertSource,
-    LockOverride, Locking, ModifyPlan, OnConflict, Returning, RowRules, SelectPlan, SetOp, SortKey,
-    Source,
+    LockOverride, Locking, ModifyPlan, OnConflict, Returning, RowRules, SelectPlan, SequenceFn,
+    SetOp, SortKey, Source,
 };
 use crate::sql::schema::{Schema, TableSchema};
 use crate::sql::system::SystemView;
@@ -704,6 +704,38 @@ impl<'a> Binder<'a> {
             "coalesce" | "greatest" | "least" | "nullif" => expected,
             _ => None,
         };
+        let sequence_fn = match name.as_str() {
+            "nextval" => Some(SequenceFn::NextVal),
+            "currval" => Some(SequenceFn::CurrVal),
+            "setval" => Some(SequenceFn::SetVal),
+            "lastval" => Some(SequenceFn::LastVal),
+            "pg_get_serial_sequence" => Some(SequenceFn::SerialSequence),
+            _ => None,
+        };
+        if let Some(sf) = sequence_fn {
+            // A sequence is named by text (`'s'::regclass` reads as the name).
+            for (i, a) in arg_exprs.iter().enumerate() {
+                let a = match a {
+                    ast::Expr::Cast { expr, data_type, .. }
+                        if data_type.to_string().to_lowercase().ends_with("regclass") =>
+                    {
+                        expr
+                    }
+                    a => a,
+                };
+                let b = self.expr(a, scope, None)?;
+                let want = if sf == SequenceFn::SetVal && i == 1 {
+                    SqlType::Int8
+                } else if sf == SequenceFn::SetVal && i == 2 {
+                    SqlType::Bool
+                } else {
+                    SqlType::Text
+                };
+                args.push(self.coerce(b, want)?);
+            }
+            let ty = if sf == SequenceFn::SerialSequence { SqlType::Text } else { SqlType::Int8 };
+            return Ok(BExpr::Func { func: Func::Sequence(sf), args, ty });
+        }
         for a in &arg_exprs {
             args.push(self.expr(a, scope, arg_hint)?);
         }
@@ -755,8 +787,7 @@ impl<'a> Binder<'a> {
             | "col_description"
             | "pg_get_expr"
             | "pg_get_indexdef"
-            | "pg_get_constraintdef"
-            | "pg_get_serial_sequence" => (Func::ConstNull, SqlType::Text),
+            | "pg_get_constraintdef" => (Func::ConstNull, SqlType::Text),
             "format_type" => (Func::FormatType, SqlType::Text),
             // psql's \l: every database is owned by whoever asks, encoded in UTF8, and has no
             // ACL (isola has no arrays: the only one array_to_string meets is that NULL ACL).

@@ -80,6 +80,18 @@ pub enum Func {
     ConstUtf8,
     FormatType,
     GenRandomUuid,
+    /// nextval, currval, setval, lastval, pg_get_serial_sequence.
+    Sequence(SequenceFn),
+}
+
+/// A function of sequences.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SequenceFn {
+    NextVal,
+    CurrVal,
+    SetVal,
+    LastVal,
+    SerialSequence,
 }
 
 /// An aggregate function.
