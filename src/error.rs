@@ -130,10 +130,14 @@ pub enum SqlState {
     InvalidCursorName,
     /// 3B001
     InvalidSavepointSpecification,
+    /// 3D000
+    InvalidCatalogName,
     /// 40001
     SerializationFailure,
     /// 40P01
     DeadlockDetected,
+    /// 42501
+    InsufficientPrivilege,
     /// 42601
     SyntaxError,
     /// 42701
@@ -166,6 +170,8 @@ pub enum SqlState {
     DuplicateCursor,
     /// 42P05
     DuplicatePreparedStatement,
+    /// 42P04
+    DuplicateDatabase,
     /// 42P07
     DuplicateTable,
     /// 42P10
@@ -232,8 +238,10 @@ impl SqlState {
             SqlState::InvalidPassword => "28P01",
             SqlState::InvalidCursorName => "34000",
             SqlState::InvalidSavepointSpecification => "3B001",
+            SqlState::InvalidCatalogName => "3D000",
             SqlState::SerializationFailure => "40001",
             SqlState::DeadlockDetected => "40P01",
+            SqlState::InsufficientPrivilege => "42501",
             SqlState::SyntaxError => "42601",
             SqlState::DuplicateColumn => "42701",
             SqlState::AmbiguousColumn => "42702",
@@ -252,6 +260,7 @@ impl SqlState {
             SqlState::UndefinedParameter => "42P02",
             SqlState::DuplicateCursor => "42P03",
             SqlState::DuplicatePreparedStatement => "42P05",
+            SqlState::DuplicateDatabase => "42P04",
             SqlState::DuplicateTable => "42P07",
             SqlState::InvalidColumnReference => "42P10",
             SqlState::IndeterminateDatatype => "42P18",

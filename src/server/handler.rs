@@ -32,7 +32,7 @@ use pgwire::api::cancel::CancelHandler;
 use pgwire::api::copy::CopyHandler;
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
-use pgwire::api::results::{FieldFormat, FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::results::{CopyResponse, FieldFormat, FieldInfo, QueryResponse, Response, Tag};
 use pgwire::api::stmt::QueryParser;
 use pgwire::api::stmt::StoredStatement;
 use pgwire::api::store::Entry;
@@ -42,7 +42,7 @@ use pgwire::api::{
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::cancel::CancelRequest;
-use pgwire::messages::copy::{CopyData, CopyDone, CopyFail, CopyInResponse};
+use pgwire::messages::copy::{CopyData, CopyDone, CopyFail, CopyInResponse, CopyOutResponse};
 use pgwire::messages::data::{DataRow, FieldDescription, NoData, RowDescription};
 use pgwire::messages::extendedquery::{
     Bind, BindComplete, Close, CloseComplete, Describe, Execute, Parse, ParseComplete,
@@ -225,7 +225,7 @@ impl Connection {
     /// (inside one they wait for its end, as in PostgreSQL).
     pub fn pending_notifications(&self) -> Vec<crate::sql::notify::Notification> {
         match self.session.lock().as_ref() {
-            Some(s) if s.status() == TxStatus::Idle => self.shared.engine.notifications.take(s.id),
+            Some(s) if s.status() == TxStatus::Idle => s.engine().notifications.take(s.id),
             _ => Vec::new(),
         }
     }
@@ -435,9 +435,9 @@ impl Connection {
         let user = meta.get("user").cloned().unwrap_or_else(|| "isola".into());
         let database = meta.get("database").cloned().unwrap_or_else(|| user.clone());
         let app = meta.get("application_name").cloned().unwrap_or_default();
-        let session = Session::new(self.shared.engine.clone(), &user, &database, &app);
+        let session = self.shared.databases.session(&user, &database, &app);
         let pid = session.id as i32;
-        self.shared.engine.notifications.set_wakeup(session.id, self.notification_wakeup.clone());
+        session.engine().notifications.set_wakeup(session.id, self.notification_wakeup.clone());
         let secret: i32 = (rand_secret() & 0x7fff_ffff) as i32;
         self.shared.cancel_keys.lock().insert(pid, (secret, session.id));
         *self.session.lock() = Some(session);
@@ -547,7 +547,7 @@ impl StartupHandler for Connection {
         };
         protocol_negotiation(client, &startup).await?;
         save_startup_parameters_to_metadata(client, &startup);
-        let active = self.shared.engine.sessions.lock().len();
+        let active = self.shared.databases.session_count();
         if active >= self.shared.config.max_connections {
             return Err(fatal(
                 SqlState::TooManyConnections,
@@ -591,7 +591,7 @@ impl CancelHandler for Connection {
         if let Some((secret, session_id)) = target
             && matches(secret)
         {
-            self.shared.engine.cancel_session(session_id);
+            self.shared.databases.cancel_session(session_id);
         }
     }
 }
@@ -627,6 +627,10 @@ impl SimpleQueryHandler for Connection {
                     client
                         .feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new()))
                         .await?;
+                }
+                Ok(Outcome::CopyOut { columns, data, tag }) => {
+                    feed_copy_out(client, columns, data).await?;
+                    client.feed(PgWireBackendMessage::CommandComplete(tag_of(&tag).into())).await?;
                 }
                 Ok(Outcome::CopyIn { columns }) => {
                     client
@@ -669,6 +673,23 @@ impl SimpleQueryHandler for Connection {
             "simple queries go through on_query",
         )))
     }
+}
+
+/// COPY TO STDOUT's messages before its CommandComplete: CopyOutResponse (text format), one
+/// CopyData per line (as PostgreSQL sends them), CopyDone.
+async fn feed_copy_out<C>(client: &mut C, columns: usize, data: Vec<Vec<u8>>) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let response = CopyOutResponse::new(0, columns as i16, vec![0; columns]);
+    client.feed(PgWireBackendMessage::CopyOutResponse(response)).await?;
+    for line in data {
+        client.feed(PgWireBackendMessage::CopyData(CopyData::new(line.into()))).await?;
+    }
+    client.feed(PgWireBackendMessage::CopyDone(CopyDone::new())).await?;
+    Ok(())
 }
 
 fn error_info(e: SqlError) -> ErrorInfo {
@@ -771,6 +792,11 @@ impl ExtendedQueryHandler for Connection {
     {
         let r = self._on_execute(&mut Deferred(client), message).await;
         client.set_transaction_status(self.status());
+        // COPY FROM STDIN began: the client sends its data only once it has CopyInResponse,
+        // and the Sync it sent ahead is ignored during the copy, so flush now.
+        if matches!(client.state(), PgWireConnectionState::CopyInProgress(_)) {
+            client.flush().await?;
+        }
         r
     }
 
@@ -894,9 +920,17 @@ impl ExtendedQueryHandler for Connection {
             }
             Ok(Outcome::Command(tag)) => Ok(Response::Execution(tag_of(&tag))),
             Ok(Outcome::Empty) => Ok(Response::EmptyQuery),
-            Ok(Outcome::CopyIn { .. }) => {
-                self.with_session(|s| s.copy_fail()).await?;
-                Err(user_error(SqlError::unsupported("COPY in the extended protocol")))
+            Ok(Outcome::CopyOut { columns, data, tag }) => {
+                // CopyOutResponse, the data and CopyDone go out here; pgwire then sends the
+                // tag's CommandComplete (its own CopyOut response would count a header line
+                // as a row).
+                feed_copy_out(client, columns, data).await?;
+                Ok(Response::Execution(tag_of(&tag)))
+            }
+            // pgwire sends CopyInResponse and takes the data as in the simple protocol; after
+            // CopyDone it waits for the client's Sync.
+            Ok(Outcome::CopyIn { columns }) => {
+                Ok(Response::CopyIn(CopyResponse::new(0, columns, stream::empty())))
             }
             Err(e) => {
                 client.set_transaction_status(wire_status(ran.status));

@@ -16,6 +16,7 @@ use crate::durable::{
     CatalogCut, CheckpointReport, DataFiles, DurableCatalog, DurableOptions, RecoveryReport,
 };
 use crate::error::Error;
+use crate::sql::databases::{DEFAULT_DATABASE, DatabaseRegistry};
 use crate::sql::error::SqlError;
 use crate::sql::schema::{Schema, SequenceSchema, TableSchema, next_schema_version};
 
@@ -75,7 +76,6 @@ pub struct Engine {
     pub notifications: crate::sql::notify::Notifications,
     /// Advisory locks (`pg_advisory_lock` and family).
     pub advisory: crate::sql::advisory::AdvisoryLocks,
-    next_session: AtomicU32,
     /// Every DDL statement that shaped the schema, in order, with the table ids they created
     /// in this process: what a checkpoint persists of the schema.
     pub(crate) ddl_history: Mutex<Vec<DdlRecord>>,
@@ -87,7 +87,13 @@ pub struct Engine {
     currvals: Mutex<HashMap<(u32, String), i64>>,
     /// The data directory's files, when the engine is durable (see `crate::durable`).
     files: Mutex<Option<Arc<DataFiles>>>,
+    /// The server's databases, when a server runs this engine ([`Engine::set_databases`]).
+    databases: std::sync::OnceLock<std::sync::Weak<dyn DatabaseRegistry>>,
 }
+
+/// Session ids ("backend pids") are unique in the process, across the engines of all
+/// databases, so that a pid names one session for cancel requests and the activity views.
+static NEXT_SESSION_ID: AtomicU32 = AtomicU32::new(1);
 
 impl Engine {
     pub fn new(db: Database) -> Arc<Engine> {
@@ -97,13 +103,23 @@ impl Engine {
             sessions: Mutex::new(HashMap::new()),
             notifications: Default::default(),
             advisory: Default::default(),
-            next_session: AtomicU32::new(1),
             ddl_history: Mutex::new(Vec::new()),
             pending_marks: Mutex::new(HashMap::new()),
             sequence_marks: Mutex::new(()),
             currvals: Mutex::new(HashMap::new()),
             files: Mutex::new(None),
+            databases: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Joins this engine to a server's databases (once; later calls change nothing).
+    pub fn set_databases(&self, registry: std::sync::Weak<dyn DatabaseRegistry>) {
+        let _ = self.databases.set(registry);
+    }
+
+    /// The server's databases, if a server runs this engine.
+    pub fn databases(&self) -> Option<Arc<dyn DatabaseRegistry>> {
+        self.databases.get().and_then(std::sync::Weak::upgrade)
     }
 
     /// The schema every transaction without DDL of its own plans against (a transaction
@@ -180,7 +196,7 @@ impl Engine {
 
     /// Registers a new session and returns its id (its "backend pid").
     pub fn register_session(&self, user: &str, database: &str, application_name: &str) -> u32 {
-        let id = self.next_session.fetch_add(1, Ordering::Relaxed);
+        let id = NEXT_SESSION_ID.fetch_add(1, Ordering::Relaxed);
         self.sessions.lock().insert(
             id,
             Activity {
@@ -378,7 +394,22 @@ impl Engine {
                     })
                     .collect()
             }
-            SystemView::PgDatabase => vec![vec![Value::Int(16_384), text("isola"), Value::Int(6)]],
+            SystemView::PgDatabase => {
+                let names = match self.databases() {
+                    Some(registry) => registry.names(),
+                    None => vec![DEFAULT_DATABASE.to_string()],
+                };
+                // Owner 10 (the bootstrap superuser's oid), UTF8 (6), the C.UTF-8 locale of
+                // libc ('c'), no ICU locale, no ACL.
+                let row = |oid: i64, name: &str| {
+                    let (owner, locale, null) = (Value::Int(10), text("C.UTF-8"), Value::Null);
+                    vec![Value::Int(oid), text(name), Value::Int(6), owner, locale.clone()]
+                        .into_iter()
+                        .chain([locale, null.clone(), text("c"), null])
+                        .collect()
+                };
+                (16_384..).zip(names).map(|(oid, n)| row(oid, &n)).collect()
+            }
             SystemView::PgSettings => {
                 vec![vec![text("server_version"), text(crate::sql::system::SERVER_VERSION)]]
             }

@@ -151,7 +151,17 @@ impl SystemView {
                 ("typelem", Int4),
                 ("typbasetype", Int4),
             ],
-            SystemView::PgDatabase => vec![("oid", Int4), ("datname", Text), ("encoding", Int4)],
+            SystemView::PgDatabase => vec![
+                ("oid", Int4),
+                ("datname", Text),
+                ("encoding", Int4),
+                ("datdba", Int4),
+                ("datcollate", Text),
+                ("datctype", Text),
+                ("daticulocale", Text),
+                ("datlocprovider", Text),
+                ("datacl", Text),
+            ],
             SystemView::PgSettings => vec![("name", Text), ("setting", Text)],
             SystemView::PgStatActivity => vec![
                 ("pid", Int4),

@@ -640,6 +640,7 @@ fn eval_func<C: EvalContext + ?Sized>(
         Func::TxidCurrent => Value::Int(ctx.txn_id() as i64),
         Func::ConstTrue => Value::Bool(true),
         Func::ConstNull => Value::Null,
+        Func::ConstUtf8 => Value::Text("UTF8".into()),
         Func::Sequence(f) => ctx.sequence_function(f, &vals)?,
         Func::FormatType => {
             let oid = vals[0].as_int().unwrap_or(0);

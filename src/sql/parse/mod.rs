@@ -53,14 +53,15 @@ pub fn parse_statement(sql: &str) -> Result<Parsed, SqlError> {
     if tokens.iter().all(|t| matches!(t.token, Token::Whitespace(_) | Token::SemiColon)) {
         return Ok(Parsed::Empty);
     }
-    if let Some(u) = keyword_statement(&tokens) {
+    if let Some(u) = keyword_statement(&tokens)? {
         return Ok(Parsed::Utility(u));
     }
     if let Some(alter) = sequence::parse_alter_sequence(trimmed) {
         return Ok(Parsed::Utility(Utility::AlterSequence(alter?, trimmed.to_string())));
     }
     check_expression_depth(trimmed, &tokens)?;
-    let (tokens, lock, deferrable) = unknown_words(tokens)?;
+    let (mut tokens, lock, deferrable) = unknown_words(tokens)?;
+    let force_quote_all = copy_force_quote_all(&mut tokens);
     let mut stmts = Parser::new(&dialect)
         .with_tokens_with_locations(tokens)
         .parse_statements()
@@ -73,6 +74,10 @@ pub fn parse_statement(sql: &str) -> Result<Parsed, SqlError> {
     }
     let stmt = stmts.remove(0);
     Ok(match utility_of(&stmt, deferrable)? {
+        Some(Utility::CopyTo { rows, mut format }) if force_quote_all => {
+            format.force_quote = utility::ForceQuote::All;
+            Parsed::Utility(Utility::CopyTo { rows, format })
+        }
         Some(u) => Parsed::Utility(u),
         None => Parsed::Sql(Box::new(stmt), lock),
     })
@@ -151,6 +156,42 @@ fn unknown_words(
     }
     let kept = tokens.into_iter().zip(drop).filter(|(_, d)| !d).map(|(t, _)| t).collect();
     Ok((kept, lock, deferrable))
+}
+
+/// COPY's `FORCE_QUOTE *` (and the older `FORCE QUOTE *`), which sqlparser does not take: the
+/// `*` is replaced by a column list sqlparser takes, whose one name stands for every column;
+/// returns whether it was there.
+fn copy_force_quote_all(tokens: &mut Vec<TokenWithSpan>) -> bool {
+    let significant: Vec<usize> =
+        (0..tokens.len()).filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_))).collect();
+    if !significant.first().is_some_and(|&i| is_word(&tokens[i], "COPY")) {
+        return false;
+    }
+    for k in 1..significant.len() {
+        let star = significant[k];
+        if !matches!(tokens[star].token, Token::Mul) {
+            continue;
+        }
+        let before = |back: usize, w: &str| k >= back && is_word(&tokens[significant[k - back]], w);
+        let placeholder = |span| TokenWithSpan::new(Token::make_word("all_columns", None), span);
+        let span = tokens[star].span;
+        if before(1, "FORCE_QUOTE") {
+            tokens.splice(
+                star..=star,
+                [
+                    TokenWithSpan::new(Token::LParen, span),
+                    placeholder(span),
+                    TokenWithSpan::new(Token::RParen, span),
+                ],
+            );
+            return true;
+        }
+        if before(1, "QUOTE") && before(2, "FORCE") {
+            tokens[star] = placeholder(span);
+            return true;
+        }
+    }
+    false
 }
 
 /// The deepest expression a statement may hold. The parser builds operator chains

@@ -823,6 +823,11 @@ impl<'a> Binder<'a> {
             | "pg_get_indexdef"
             | "pg_get_constraintdef" => (Func::ConstNull, SqlType::Text),
             "format_type" => (Func::FormatType, SqlType::Text),
+            // psql's \l: every database is owned by whoever asks, encoded in UTF8, and has no
+            // ACL (isola has no arrays: the only one array_to_string meets is that NULL ACL).
+            "pg_get_userbyid" => (Func::CurrentUser, SqlType::Text),
+            "pg_encoding_to_char" => (Func::ConstUtf8, SqlType::Text),
+            "array_to_string" => (Func::ConstNull, SqlType::Text),
             // types isola lacks are "not found" (NULL), which drivers treat as absent
             "to_regtype" | "to_regclass" => (Func::ConstNull, SqlType::Int4),
             "gen_random_uuid" | "uuid_generate_v4" => (Func::GenRandomUuid, SqlType::Uuid),

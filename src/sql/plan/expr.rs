@@ -89,6 +89,8 @@ pub enum Func {
     /// Catalog helpers that answer a constant (pg_table_is_visible, has_table_privilege, ...).
     ConstTrue,
     ConstNull,
+    /// pg_encoding_to_char: every database is UTF8.
+    ConstUtf8,
     FormatType,
     GenRandomUuid,
     /// A function of the session's state (advisory locks, pg_notify), run by the executor's

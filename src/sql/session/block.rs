@@ -1,6 +1,6 @@
 //! The transaction block and the statements the session runs itself: BEGIN, COMMIT (the one
 //! implementation, [`Session::commit`]), ROLLBACK, savepoints, SET/SHOW and the session
-//! characteristics, TRUNCATE, CHECKPOINT, and COPY's start.
+//! characteristics, TRUNCATE, CHECKPOINT, COPY's start, and CREATE/DROP DATABASE.
 
 use std::time::Instant;
 
@@ -280,20 +280,14 @@ impl Session {
                 self.truncate(tables, restart_identity, cascade)?;
                 Ok(Outcome::Command("TRUNCATE TABLE".into()))
             }
-            Utility::Copy { table, columns, csv, header, delimiter } => {
-                let schema = self.schema();
-                let t = schema.table(&table).ok_or_else(|| SqlError::undefined_table(&table))?;
-                let n = if columns.is_empty() { t.visible().count() } else { columns.len() };
-                for c in &columns {
-                    if t.column_index(c).is_none() {
-                        return Err(SqlError::undefined_column(c));
-                    }
-                }
-                drop(schema);
-                let delimiter = delimiter.unwrap_or(if csv { ',' } else { '\t' });
-                self.copy = Some(CopyIn::new(table, columns, csv, header, delimiter));
+            Utility::CopyFrom { table, columns, format } => {
+                let n = self.check_copy_columns(&table, &columns)?;
+                self.copy = Some(CopyIn::new(table, columns, format));
                 Ok(Outcome::CopyIn { columns: n })
             }
+            Utility::CopyTo { rows, format } => self.copy_to(rows, format),
+            Utility::CreateDatabase(name) => self.create_database(&name),
+            Utility::DropDatabase { name, if_exists } => self.drop_database(&name, if_exists),
         }
     }
 

@@ -5,9 +5,10 @@
 //! Files: this one (requests, statement running, activity), `prepared.rs` (a statement parsed
 //! and bound once, and what it says about where it may run), `shapes.rs` (the simple
 //! protocol's plan cache), `block.rs` (the transaction block and the statements the session
-//! runs itself, COMMIT among them), `copy.rs` (COPY FROM STDIN), `settings.rs` (settings and
-//! their defaults), `objects.rs` (SQL-level prepared statements, cursors, LISTEN/NOTIFY,
-//! RESET ALL and DISCARD, and what a transaction's end does to them).
+//! runs itself, COMMIT among them), `copy.rs` (COPY FROM STDIN and TO STDOUT), `database.rs`
+//! (CREATE and DROP DATABASE), `settings.rs` (settings and their defaults), `objects.rs`
+//! (SQL-level prepared statements, cursors, LISTEN/NOTIFY, RESET ALL and DISCARD, and what a
+//! transaction's end does to them).
 //!
 //! Transaction rules (PostgreSQL's): outside a block every statement runs in its own
 //! transaction (autocommit). `BEGIN` opens a block; the core transaction starts at the block's
@@ -19,6 +20,7 @@
 
 mod block;
 mod copy;
+mod database;
 mod ddl;
 mod objects;
 mod prepared;
@@ -67,6 +69,12 @@ pub enum Outcome {
     /// COPY ... FROM STDIN: the client now sends data, then `Session::copy_in` gets it.
     CopyIn {
         columns: usize,
+    },
+    /// COPY ... TO STDOUT: the lines to send (one CopyData each), then the tag.
+    CopyOut {
+        columns: usize,
+        data: Vec<Vec<u8>>,
+        tag: String,
     },
     Empty,
 }
@@ -787,6 +795,13 @@ impl Session {
         }
         self.publish("idle", "");
         result
+    }
+}
+
+impl Session {
+    /// The engine of the database this session is connected to.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
     }
 }
 
