@@ -160,7 +160,7 @@ impl SystemView {
                 ("datctype", Text),
                 ("daticulocale", Text),
                 ("datlocprovider", Text),
-                ("datacl", Text),
+                ("datacl", SqlType::Array(&SqlType::Text)),
             ],
             SystemView::PgSettings => vec![("name", Text), ("setting", Text)],
             SystemView::PgStatActivity => vec![
