@@ -33,7 +33,7 @@ t1: SELECT pg_advisory_lock_shared(2, 3)
 > ()
 t2: SELECT pg_advisory_lock_shared(2, 3)
 > ()
-t3: SET lock_timeout = 100
+t3: SET lock_timeout = 1000
 > ok
 t3: SELECT pg_advisory_lock(2, 3)
 > blocked
@@ -95,7 +95,7 @@ t1: SELECT pg_advisory_unlock_all()
 # statement_timeout ends a wait too (57014); the session stays usable.
 t1: SELECT pg_advisory_lock(30)
 > ()
-t2: SET statement_timeout = 100
+t2: SET statement_timeout = 1000
 > ok
 t2: SELECT pg_advisory_lock(30)
 > blocked
