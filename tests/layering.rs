@@ -29,7 +29,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("sql::parse", &["sql::parse"]),
     ("sql::plan", &["sql::plan"]),
     ("sql::engine", &["sql::engine"]),
-    ("sql::exec", &["sql::exec"]),
+    ("sql::exec", &["sql::exec", "sql::pg_catalog"]),
     ("sql::session", &["sql::session"]),
     ("sql", &["sql"]),
     ("server", &["server"]),

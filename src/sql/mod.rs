@@ -13,13 +13,15 @@
 //!    failed blocks), the settings, the plan caches, and the one entry point both protocols use.
 //!
 //! Beside the pipeline: `engine` (what sessions share: the core database, the schema, DDL,
-//! the session registry), `system` (the catalog views drivers read), `types` (SQL types over
+//! the session registry), `system` (the catalog views drivers read, their columns) and
+//! `pg_catalog` (their rows and the catalog functions, computed from the schema when read), `types` (SQL types over
 //! core values), `error` (every error with its SQLSTATE).
 
 pub(crate) mod engine;
 pub(crate) mod error;
 pub(crate) mod exec;
 pub(crate) mod parse;
+pub(crate) mod pg_catalog;
 pub(crate) mod plan;
 pub(crate) mod schema;
 pub mod session;

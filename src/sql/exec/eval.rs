@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 
 use crate::error::SqlState;
 use crate::sql::error::SqlError;
-use crate::sql::plan::{AggCall, AggFunc, BExpr, BinOp, Func, SelectPlan};
+use crate::sql::plan::{AggCall, AggFunc, BExpr, BinOp, CatalogFn, Func, SelectPlan};
 use crate::sql::types::{SqlType, cast, format_text};
 use crate::types::{Row, Value};
 
@@ -42,6 +42,8 @@ pub trait EvalContext {
     fn session_id(&self) -> u32;
     /// The running transaction's id (0 if none).
     fn txn_id(&self) -> u64;
+    /// A catalog function's value (they read the schema).
+    fn catalog_call(&mut self, func: CatalogFn, args: &[Value]) -> Result<Value, SqlError>;
 }
 
 /// A boolean as SQL sees it: true, false or unknown (NULL).
@@ -473,6 +475,7 @@ fn eval_func<C: EvalContext + ?Sized>(
             | Func::NullIf
             | Func::ConstNull
             | Func::ConstTrue
+            | Func::Catalog(_)
     );
     if strict_null && vals.contains(&Value::Null) {
         return Ok(Value::Null);
@@ -597,10 +600,7 @@ fn eval_func<C: EvalContext + ?Sized>(
         Func::TxidCurrent => Value::Int(ctx.txn_id() as i64),
         Func::ConstTrue => Value::Bool(true),
         Func::ConstNull => Value::Null,
-        Func::FormatType => {
-            let oid = vals[0].as_int().unwrap_or(0);
-            Value::Text(crate::sql::system::type_name_of_oid(oid))
-        }
+        Func::Catalog(f) => ctx.catalog_call(f, &vals)?,
         Func::GenRandomUuid => {
             let a = ctx.random_u64();
             let b = ctx.random_u64();

@@ -24,11 +24,12 @@ use crate::error::SqlState;
 use crate::sql::engine::Engine;
 use crate::sql::error::SqlError;
 use crate::sql::exec::eval::{AggState, EvalContext, compare};
-use crate::sql::plan::BExpr;
+use crate::sql::pg_catalog::Viewer;
 use crate::sql::plan::{
     Access, InsertPlan, InsertSource, Locking, ModifyPlan, RowRules, SelectPlan, SetOp, SortKey,
     Source,
 };
+use crate::sql::plan::{BExpr, CatalogFn};
 use crate::sql::schema::TableSchema;
 use crate::sql::types::{SqlType, cast};
 use crate::txn::{Change, LockOutcome, Modified, Transaction, WaitPolicy};
@@ -150,6 +151,11 @@ impl EvalContext for ExecCtx<'_> {
 
     fn txn_id(&self) -> u64 {
         self.txn.as_ref().map_or(0, |t| t.id())
+    }
+
+    fn catalog_call(&mut self, func: CatalogFn, args: &[Value]) -> Result<Value, SqlError> {
+        let who = Viewer { user: &self.user, database: &self.database };
+        crate::sql::pg_catalog::functions::call(&self.engine.schema.read(), func, args, &who)
     }
 }
 
@@ -468,7 +474,10 @@ impl<'a> ExecCtx<'a> {
             Source::Table { table, access, .. } => {
                 self.table_rows(table, access)?.into_iter().map(|(_, r)| r).collect()
             }
-            Source::System(view) => self.engine.system_rows(*view),
+            Source::System(view) => {
+                let who = Viewer { user: &self.user, database: &self.database };
+                crate::sql::pg_catalog::rows(self.engine, *view, &who)
+            }
             Source::Derived(plan) => self.select(plan)?,
             Source::Series(args) => {
                 let mut vals = Vec::new();

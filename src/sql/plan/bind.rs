@@ -15,9 +15,9 @@ use crate::error::SqlState;
 use crate::sql::error::SqlError;
 use crate::sql::plan::access::choose_access;
 use crate::sql::plan::{
-    Access, AggCall, AggFunc, BExpr, BinOp, CopyPlan, Func, Grouping, InsertPlan, InsertSource,
-    LockOverride, Locking, ModifyPlan, OnConflict, Returning, RowRules, SelectPlan, SetOp, SortKey,
-    Source,
+    Access, AggCall, AggFunc, BExpr, BinOp, CatalogFn, CopyPlan, Func, Grouping, InsertPlan,
+    InsertSource, LockOverride, Locking, ModifyPlan, OnConflict, Returning, RowRules, SelectPlan,
+    SetOp, SortKey, Source,
 };
 use crate::sql::schema::{Schema, TableSchema};
 use crate::sql::system::SystemView;
@@ -209,6 +209,12 @@ impl<'a> Binder<'a> {
                 BExpr::Const(parse_text(&text, ty)?, ty)
             }
             Expr::Nested(inner) => self.expr(inner, scope, expected)?,
+            Expr::Cast { expr, data_type, .. }
+                if reg_type_cast(&data_type.to_string()).is_some() =>
+            {
+                let kind = reg_type_cast(&data_type.to_string()).unwrap_or("regclass");
+                self.reg_cast(expr, kind, scope)?
+            }
             Expr::Cast { expr, data_type, .. } => {
                 let (to, _) = SqlType::parse(&data_type.to_string())?;
                 let inner = self.expr(expr, scope, Some(to))?;
@@ -680,6 +686,9 @@ impl<'a> Binder<'a> {
         let first_ty = args.first().map(|a| a.ty()).unwrap_or(SqlType::Text);
         let unified = args.iter().fold(SqlType::Unknown, |t, a| SqlType::unify(t, a.ty()));
         let unified = if unified == SqlType::Unknown { SqlType::Text } else { unified };
+        if let Some((func, ty)) = catalog_function(&name) {
+            return Ok(BExpr::Func { func: Func::Catalog(func), args, ty });
+        }
         let (func, ty) = match name.as_str() {
             "now"
             | "current_timestamp"
@@ -723,13 +732,10 @@ impl<'a> Binder<'a> {
             | "has_database_privilege" => (Func::ConstTrue, SqlType::Bool),
             "obj_description"
             | "col_description"
-            | "pg_get_expr"
-            | "pg_get_indexdef"
-            | "pg_get_constraintdef"
-            | "pg_get_serial_sequence" => (Func::ConstNull, SqlType::Text),
-            "format_type" => (Func::FormatType, SqlType::Text),
-            // types isola lacks are "not found" (NULL), which drivers treat as absent
-            "to_regtype" | "to_regclass" => (Func::ConstNull, SqlType::Int4),
+            | "shobj_description"
+            | "pg_get_triggerdef"
+            | "pg_get_viewdef"
+            | "pg_get_statisticsobjdef_columns" => (Func::ConstNull, SqlType::Text),
             "gen_random_uuid" | "uuid_generate_v4" => (Func::GenRandomUuid, SqlType::Uuid),
             _ => {
                 return Err(SqlError::new(
@@ -1688,6 +1694,75 @@ impl<'a> Binder<'a> {
         Ok(ModifyPlan { table, access, filter, assignments, rules, returning })
     }
 }
+impl Binder<'_> {
+    /// A cast to an object identifier type (`regclass`, `regtype`, ...): a name becomes the
+    /// object's oid; an oid read from a row becomes the object's name (isola has no such
+    /// types: such a value compares as an oid and prints as a name, as PostgreSQL's do).
+    fn reg_cast(&mut self, e: &Expr, kind: &str, scope: &Scope) -> Result<BExpr, SqlError> {
+        let inner = self.expr(e, scope, None)?;
+        let textual = inner.ty() == SqlType::Unknown || inner.ty().is_textual();
+        let constant = matches!(inner, BExpr::Const(..) | BExpr::Param(..));
+        let (func, ty) = match (kind, textual) {
+            ("regclass", true) => (CatalogFn::RegclassIn, SqlType::Int8),
+            ("regtype", true) => (CatalogFn::RegtypeIn, SqlType::Int8),
+            (_, true) => return Err(SqlError::unsupported(format!("a name cast to {kind}"))),
+            (_, false) if constant => {
+                return Ok(BExpr::Cast {
+                    expr: Box::new(inner),
+                    to: SqlType::Int8,
+                    explicit: true,
+                });
+            }
+            ("regclass", false) => (CatalogFn::RegclassOut, SqlType::Text),
+            ("regtype", false) => (CatalogFn::RegtypeOut, SqlType::Text),
+            ("regnamespace", false) => (CatalogFn::RegnamespaceOut, SqlType::Text),
+            (_, false) => {
+                return Ok(BExpr::Cast {
+                    expr: Box::new(inner),
+                    to: SqlType::Text,
+                    explicit: true,
+                });
+            }
+        };
+        let arg = if textual { self.coerce(inner, SqlType::Text)? } else { inner };
+        Ok(BExpr::Func { func: Func::Catalog(func), args: vec![arg], ty })
+    }
+}
+
+/// The object identifier type a cast names (`pg_catalog.regclass` → `regclass`), if it is one.
+fn reg_type_cast(type_name: &str) -> Option<&'static str> {
+    let lower = type_name.trim().to_ascii_lowercase();
+    let name = lower.strip_prefix("pg_catalog.").unwrap_or(&lower);
+    ["regclass", "regtype", "regnamespace", "regproc", "regprocedure", "regrole", "regoper"]
+        .into_iter()
+        .find(|k| *k == name)
+}
+
+/// The catalog functions by name, with their result types.
+fn catalog_function(name: &str) -> Option<(CatalogFn, SqlType)> {
+    use CatalogFn as F;
+    Some(match name {
+        "format_type" => (F::FormatType, SqlType::Text),
+        "pg_get_userbyid" => (F::GetUserById, SqlType::Text),
+        "pg_get_expr" => (F::GetExpr, SqlType::Text),
+        "pg_get_constraintdef" => (F::GetConstraintDef, SqlType::Text),
+        "pg_get_indexdef" => (F::GetIndexDef, SqlType::Text),
+        "pg_get_serial_sequence" => (F::GetSerialSequence, SqlType::Text),
+        "pg_encoding_to_char" => (F::EncodingToChar, SqlType::Text),
+        "current_schemas" => (F::CurrentSchemas, SqlType::Text),
+        "set_config" => (F::SetConfig, SqlType::Text),
+        "array_to_string" => (F::ArrayToString, SqlType::Text),
+        "pg_relation_size" | "pg_total_relation_size" | "pg_table_size" | "pg_indexes_size" => {
+            (F::RelationSize, SqlType::Int8)
+        }
+        "to_regclass" => (F::ToRegclass, SqlType::Int8),
+        "to_regtype" => (F::ToRegtype, SqlType::Int8),
+        "pg_partition_ancestors" => (F::PartitionAncestors, SqlType::Int8),
+        "pg_is_in_recovery" | "pg_relation_is_publishable" => (F::False, SqlType::Bool),
+        _ => return None,
+    })
+}
+
 fn empty_query() -> ast::Query {
     ast::Query {
         with: None,

@@ -1,0 +1,333 @@
+//! SQL text of catalog objects as PostgreSQL prints it: column defaults (`pg_get_expr`),
+//! constraints (`pg_get_constraintdef`) and indexes (`pg_get_indexdef`).
+//!
+//! PostgreSQL prints an expression from its parsed tree: without `pretty`, every operator
+//! expression is parenthesised (`((n > 0) AND (m > 0))`); with it, only where precedence needs
+//! it. A string literal carries its type (`'x'::text`), and an integer compared with a numeric
+//! column is cast (`(0)::numeric`). Expressions beyond these forms print as sqlparser does.
+
+use sqlparser::ast::{BinaryOperator, Expr, UnaryOperator, Value as AstValue};
+
+use crate::sql::pg_catalog::model::{self, ConstraintEntry, ConstraintKind, IndexEntry};
+use crate::sql::schema::{FkAction, Schema, TableSchema};
+use crate::sql::types::SqlType;
+
+/// An identifier, quoted when PostgreSQL would quote it.
+pub fn quote_ident(name: &str) -> String {
+    let plain = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !RESERVED.contains(&name);
+    if plain { name.to_string() } else { format!("\"{}\"", name.replace('"', "\"\"")) }
+}
+
+/// Reserved words PostgreSQL quotes as identifiers (the common ones).
+const RESERVED: &[&str] = &[
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "both",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "column",
+    "constraint",
+    "create",
+    "default",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "false",
+    "for",
+    "foreign",
+    "from",
+    "grant",
+    "group",
+    "having",
+    "in",
+    "initially",
+    "into",
+    "leading",
+    "limit",
+    "not",
+    "null",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "primary",
+    "references",
+    "select",
+    "table",
+    "then",
+    "to",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "when",
+    "where",
+    "with",
+];
+
+/// The type name a literal's cast shows (`format_type` without the modifier).
+fn cast_name(t: SqlType) -> String {
+    match t {
+        SqlType::Char(_) => "bpchar".into(),
+        t => {
+            let (oid, _) = model::type_of(t);
+            model::format_type(oid, None).unwrap_or_else(|| "text".into())
+        }
+    }
+}
+
+/// Prints an expression over `table`'s columns.
+pub struct Deparser<'a> {
+    pub table: &'a TableSchema,
+    pub pretty: bool,
+}
+
+impl Deparser<'_> {
+    fn column_type(&self, e: &Expr) -> Option<SqlType> {
+        let name = match e {
+            Expr::Identifier(id) => id.value.to_lowercase(),
+            Expr::CompoundIdentifier(ids) => ids.last()?.value.to_lowercase(),
+            Expr::Nested(inner) => return self.column_type(inner),
+            _ => return None,
+        };
+        self.table.columns.iter().find(|c| c.name == name && !c.dropped).map(|c| c.ty)
+    }
+
+    /// An expression whose value has type `context` when known (a literal takes it).
+    pub fn expr(&self, e: &Expr, context: Option<SqlType>) -> String {
+        match e {
+            Expr::Identifier(id) => quote_ident(&column_name(id)),
+            Expr::CompoundIdentifier(ids) => {
+                ids.last().map(|id| quote_ident(&column_name(id))).unwrap_or_default()
+            }
+            Expr::Nested(inner) => self.expr(inner, context),
+            Expr::Value(v) => self.literal(&v.value, context, false),
+            Expr::UnaryOp { op: UnaryOperator::Minus, expr } => match expr.as_ref() {
+                Expr::Value(v) if matches!(v.value, AstValue::Number(..)) => {
+                    let t = context.unwrap_or(if v.value.to_string().contains('.') {
+                        SqlType::Numeric(None)
+                    } else {
+                        SqlType::Int4
+                    });
+                    format!("'-{}'::{}", v.value, cast_name(t))
+                }
+                inner => self.wrap(format!("- {}", self.operand(inner, None, 10))),
+            },
+            Expr::UnaryOp { op: UnaryOperator::Not, expr } => {
+                self.wrap(format!("NOT {}", self.operand(expr, Some(SqlType::Bool), 2)))
+            }
+            Expr::IsNull(inner) => self.wrap(format!("{} IS NULL", self.operand(inner, None, 5))),
+            Expr::IsNotNull(inner) => {
+                self.wrap(format!("{} IS NOT NULL", self.operand(inner, None, 5)))
+            }
+            Expr::BinaryOp { left, op, right } => self.binary(left, op, right),
+            Expr::Between { expr, negated: false, low, high } => {
+                let ge = Expr::BinaryOp {
+                    left: expr.clone(),
+                    op: BinaryOperator::GtEq,
+                    right: low.clone(),
+                };
+                let le = Expr::BinaryOp {
+                    left: expr.clone(),
+                    op: BinaryOperator::LtEq,
+                    right: high.clone(),
+                };
+                self.binary(&ge, &BinaryOperator::And, &le)
+            }
+            Expr::Function(f) => {
+                let name = f.name.to_string().to_lowercase();
+                match name.as_str() {
+                    "current_timestamp" | "current_date" | "localtimestamp" | "current_user" => {
+                        name.to_uppercase()
+                    }
+                    _ => {
+                        let args = f.args.to_string();
+                        if args.is_empty() { format!("{name}()") } else { format!("{name}{args}") }
+                    }
+                }
+            }
+            other => other.to_string(),
+        }
+    }
+
+    fn wrap(&self, s: String) -> String {
+        if self.pretty { s } else { format!("({s})") }
+    }
+
+    /// An operand of an operator of precedence `parent`: parenthesised in pretty mode when
+    /// it binds more loosely.
+    fn operand(&self, e: &Expr, context: Option<SqlType>, parent: u8) -> String {
+        let text = self.expr(e, context);
+        let e = strip_nested(e);
+        match e {
+            Expr::BinaryOp { op, .. } if self.pretty && precedence(op) < parent => {
+                format!("({text})")
+            }
+            _ => text,
+        }
+    }
+
+    fn binary(&self, left: &Expr, op: &BinaryOperator, right: &Expr) -> String {
+        let lt = self.column_type(left);
+        let rt = self.column_type(right);
+        let p = precedence(op);
+        let l = self.typed_operand(left, rt, p);
+        let r = self.typed_operand(right, lt, p + 1);
+        let op = match op {
+            BinaryOperator::NotEq => "<>".to_string(),
+            other => other.to_string(),
+        };
+        self.wrap(format!("{l} {op} {r}"))
+    }
+
+    /// An operand that meets a column of type `other` on the operator's other side.
+    fn typed_operand(&self, e: &Expr, other: Option<SqlType>, parent: u8) -> String {
+        if let (Expr::Value(v), Some(t)) = (strip_nested(e), other)
+            && let AstValue::Number(n, _) = &v.value
+        {
+            let integer = !n.contains(['.', 'e', 'E']);
+            let cast = match t {
+                SqlType::Numeric(_) if integer => Some("numeric"),
+                SqlType::Float4 => Some("real"),
+                SqlType::Float8 => Some("double precision"),
+                _ => None,
+            };
+            if let Some(c) = cast {
+                return if self.pretty { format!("{n}::{c}") } else { format!("({n})::{c}") };
+            }
+        }
+        self.operand(e, other, parent)
+    }
+
+    fn literal(&self, v: &AstValue, context: Option<SqlType>, _neg: bool) -> String {
+        match v {
+            AstValue::SingleQuotedString(s) | AstValue::EscapedStringLiteral(s) => {
+                let t = context.unwrap_or(SqlType::Text);
+                format!("'{}'::{}", s.replace('\'', "''"), cast_name(t))
+            }
+            AstValue::Boolean(b) => b.to_string(),
+            AstValue::Null => "NULL".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+fn column_name(id: &sqlparser::ast::Ident) -> String {
+    if id.quote_style.is_some() { id.value.clone() } else { id.value.to_lowercase() }
+}
+
+fn strip_nested(e: &Expr) -> &Expr {
+    match e {
+        Expr::Nested(inner) => strip_nested(inner),
+        other => other,
+    }
+}
+
+/// How tightly an operator binds (higher binds tighter).
+fn precedence(op: &BinaryOperator) -> u8 {
+    use BinaryOperator as B;
+    match op {
+        B::Or => 1,
+        B::And => 2,
+        B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq => 4,
+        B::StringConcat => 6,
+        B::Plus | B::Minus => 7,
+        B::Multiply | B::Divide | B::Modulo => 8,
+        _ => 6,
+    }
+}
+
+/// A column's default as `pg_get_expr(adbin, adrelid)` prints it, if it has one.
+pub fn column_default(t: &TableSchema, position: usize) -> Option<String> {
+    let c = t.columns.get(position)?;
+    if c.sequence.is_some() && c.identity.is_none() && !c.hidden {
+        let seq = format!("{}_{}_seq", t.name, c.name);
+        return Some(format!("nextval('{}'::regclass)", quote_ident(&seq).replace('\'', "''")));
+    }
+    let d = c.default.as_ref()?;
+    Some(Deparser { table: t, pretty: false }.expr(d, Some(c.ty)))
+}
+
+fn column_list(t: &TableSchema, positions: &[usize]) -> String {
+    positions
+        .iter()
+        .map(|&p| t.columns.get(p).map_or("?".to_string(), |c| quote_ident(&c.name)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `pg_get_constraintdef(oid, pretty)`.
+pub fn constraint_def(
+    schema: &Schema,
+    t: &TableSchema,
+    c: &ConstraintEntry,
+    pretty: bool,
+) -> String {
+    match &c.kind {
+        ConstraintKind::Key(index) => {
+            let kind = if index.primary { "PRIMARY KEY" } else { "UNIQUE" };
+            format!("{kind} ({})", column_list(t, &index.columns))
+        }
+        ConstraintKind::Check(e) => {
+            let d = Deparser { table: t, pretty };
+            format!("CHECK ({})", d.expr(e, Some(SqlType::Bool)))
+        }
+        ConstraintKind::Foreign(fk) => {
+            let parent = schema.table_by_id(fk.parent);
+            let (pname, pcols) = match parent {
+                Some(p) => (quote_ident(&p.name), column_list(p, &fk.parent_columns)),
+                None => ("?".to_string(), String::new()),
+            };
+            let mut s = format!(
+                "FOREIGN KEY ({}) REFERENCES {pname}({pcols})",
+                column_list(t, &fk.columns)
+            );
+            if fk.on_update != FkAction::NoAction {
+                s.push_str(&format!(" ON UPDATE {}", fk.on_update.sql()));
+            }
+            if fk.on_delete != FkAction::NoAction {
+                s.push_str(&format!(" ON DELETE {}", fk.on_delete.sql()));
+            }
+            if fk.deferrable {
+                s.push_str(" DEFERRABLE");
+            }
+            if fk.initially_deferred {
+                s.push_str(" INITIALLY DEFERRED");
+            }
+            s
+        }
+    }
+}
+
+/// `pg_get_indexdef(oid, column, pretty)`: the CREATE INDEX statement, or with `column` > 0
+/// that column's name.
+pub fn index_def(t: &TableSchema, index: &IndexEntry, column: i64) -> String {
+    if column > 0 {
+        return index
+            .columns
+            .get(column as usize - 1)
+            .and_then(|&p| t.columns.get(p))
+            .map_or(String::new(), |c| quote_ident(&c.name));
+    }
+    format!(
+        "CREATE {}INDEX {} ON public.{} USING btree ({})",
+        if index.unique { "UNIQUE " } else { "" },
+        quote_ident(&index.name),
+        quote_ident(&t.name),
+        column_list(t, &index.columns)
+    )
+}

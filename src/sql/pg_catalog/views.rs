@@ -1,0 +1,1074 @@
+//! The rows of the `pg_catalog` and `information_schema` views, from one schema.
+//!
+//! Each row is built by column name ([`RowOf`]) and laid out in the view's column order (from
+//! `SystemView::spec`): a column not set reads as PostgreSQL's empty value for it (0, false,
+//! `''` for a `"char"`, NULL for text, arrays and every `information_schema` column).
+
+use crate::sql::pg_catalog::deparse::{self, quote_ident};
+use crate::sql::pg_catalog::model::{
+    self, BTREE_AM, ConstraintKind, DEFAULT_COLLATION, DEFAULT_TABLESPACE, HEAP_AM,
+    INFORMATION_SCHEMA_NS, OWNER, PG_CATALOG_NS, PUBLIC_NS, TYPES,
+};
+use crate::sql::schema::{Identity, Schema, TableSchema};
+use crate::sql::system::SystemView;
+use crate::sql::types::SqlType;
+use crate::types::{Row, Value};
+
+/// Who is reading: the role and database the views show.
+pub struct Viewer<'a> {
+    pub user: &'a str,
+    pub database: &'a str,
+}
+
+/// One row being built, by column name.
+struct RowOf {
+    view: SystemView,
+    values: Vec<(&'static str, Value)>,
+}
+
+impl RowOf {
+    fn new(view: SystemView) -> RowOf {
+        RowOf { view, values: Vec::new() }
+    }
+
+    fn set(mut self, name: &'static str, v: impl Into<Cell>) -> RowOf {
+        self.values.push((name, v.into().0));
+        self
+    }
+
+    fn build(self) -> Row {
+        let info = self.view.is_information_schema();
+        self.view
+            .spec()
+            .split_whitespace()
+            .map(|word| {
+                let (name, ty) = word.split_once(':').unwrap_or((word, "text"));
+                match self.values.iter().rev().find(|(n, _)| *n == name) {
+                    Some((_, v)) => v.clone(),
+                    None if info => Value::Null,
+                    None => match ty {
+                        "oid" | "int2" | "int4" | "int8" => Value::Int(0),
+                        "float4" => Value::Float(0.0),
+                        "bool" => Value::Bool(false),
+                        "char" => Value::Text(String::new()),
+                        _ => Value::Null,
+                    },
+                }
+            })
+            .collect()
+    }
+}
+
+/// A value for a row.
+struct Cell(Value);
+
+impl From<i64> for Cell {
+    fn from(v: i64) -> Cell {
+        Cell(Value::Int(v))
+    }
+}
+impl From<bool> for Cell {
+    fn from(v: bool) -> Cell {
+        Cell(Value::Bool(v))
+    }
+}
+impl From<&str> for Cell {
+    fn from(v: &str) -> Cell {
+        Cell(Value::Text(v.to_string()))
+    }
+}
+impl From<String> for Cell {
+    fn from(v: String) -> Cell {
+        Cell(Value::Text(v))
+    }
+}
+impl From<Option<String>> for Cell {
+    fn from(v: Option<String>) -> Cell {
+        Cell(v.map_or(Value::Null, Value::Text))
+    }
+}
+impl From<Option<i64>> for Cell {
+    fn from(v: Option<i64>) -> Cell {
+        Cell(v.map_or(Value::Null, Value::Int))
+    }
+}
+impl From<Value> for Cell {
+    fn from(v: Value) -> Cell {
+        Cell(v)
+    }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "YES" } else { "NO" }
+}
+
+/// The `{1,2}` text of an int2 array.
+fn int_array(items: &[i64]) -> String {
+    format!("{{{}}}", items.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
+}
+
+/// The `1 2` text of an int2vector / oidvector.
+fn int_vector(items: &[i64]) -> String {
+    items.iter().map(i64::to_string).collect::<Vec<_>>().join(" ")
+}
+
+fn attnums(t: &TableSchema, positions: &[usize]) -> Vec<i64> {
+    positions.iter().map(|&p| model::attnum(t, p).unwrap_or(0)).collect()
+}
+
+/// The largest value of a sequence over a column of type `ty`.
+pub fn sequence_max(ty: SqlType) -> i64 {
+    match ty {
+        SqlType::Int2 => i16::MAX as i64,
+        SqlType::Int4 => i32::MAX as i64,
+        _ => i64::MAX,
+    }
+}
+
+/// The rows of a catalog view (`None` for the views of the engine's live state).
+pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>> {
+    use SystemView as V;
+    let tables = model::tables(schema);
+    let r = || RowOf::new(view);
+    let rows: Vec<Row> = match view {
+        V::PgNamespace => [
+            (PG_CATALOG_NS, "pg_catalog"),
+            (PUBLIC_NS, "public"),
+            (INFORMATION_SCHEMA_NS, "information_schema"),
+        ]
+        .into_iter()
+        .map(|(oid, name)| r().set("oid", oid).set("nspname", name).set("nspowner", OWNER).build())
+        .collect(),
+        V::PgClass => {
+            let mut rows = Vec::new();
+            for t in &tables {
+                let indexes = model::indexes(t);
+                rows.push(
+                    r().set("oid", t.oid as i64)
+                        .set("relname", t.name.as_str())
+                        .set("relnamespace", PUBLIC_NS)
+                        .set("relowner", OWNER)
+                        .set("relam", HEAP_AM)
+                        .set("relfilenode", t.oid as i64)
+                        .set("reltuples", Value::Float(-1.0))
+                        .set("relhasindex", !indexes.is_empty())
+                        .set("relpersistence", "p")
+                        .set("relkind", "r")
+                        .set("relnatts", t.columns.iter().filter(|c| !c.hidden).count() as i64)
+                        .set("relchecks", t.checks.len() as i64)
+                        .set(
+                            "relhastriggers",
+                            !t.foreign_keys.is_empty() || !schema.referencing(t.id).is_empty(),
+                        )
+                        .set("relispopulated", true)
+                        .set("relreplident", "d")
+                        .build(),
+                );
+                for i in indexes {
+                    rows.push(
+                        r().set("oid", i.oid)
+                            .set("relname", i.name)
+                            .set("relnamespace", PUBLIC_NS)
+                            .set("relowner", OWNER)
+                            .set("relam", BTREE_AM)
+                            .set("relfilenode", i.oid)
+                            .set("relpersistence", "p")
+                            .set("relkind", "i")
+                            .set("relnatts", i.columns.len() as i64)
+                            .set("relispopulated", true)
+                            .set("relreplident", "n")
+                            .build(),
+                    );
+                }
+                for (_, _, name, oid) in model::sequences(t) {
+                    rows.push(
+                        r().set("oid", oid)
+                            .set("relname", name)
+                            .set("relnamespace", PUBLIC_NS)
+                            .set("relowner", OWNER)
+                            .set("relfilenode", oid)
+                            .set("relpersistence", "p")
+                            .set("relkind", "S")
+                            .set("relnatts", 3)
+                            .set("relispopulated", true)
+                            .set("relreplident", "n")
+                            .build(),
+                    );
+                }
+            }
+            rows
+        }
+        V::PgAttribute => {
+            let mut rows = Vec::new();
+            for t in &tables {
+                for (p, c) in t.columns.iter().enumerate() {
+                    let Some(attnum) = model::attnum(t, p) else { continue };
+                    let (typid, typmod) = model::type_of(c.ty);
+                    let row = attribute(r(), t.oid as i64, attnum, &c.name, c.ty)
+                        .set("atttypmod", typmod)
+                        .set("attnotnull", c.not_null)
+                        .set("atthasdef", deparse::column_default(t, p).is_some())
+                        .set(
+                            "attidentity",
+                            match c.identity {
+                                Some(Identity::Always) => "a",
+                                Some(Identity::ByDefault) => "d",
+                                None => "",
+                            },
+                        );
+                    let row = if c.dropped {
+                        row.set("attname", format!("........pg.dropped.{attnum}........"))
+                            .set("atttypid", 0)
+                            .set("attisdropped", true)
+                            .set("attnotnull", false)
+                            .set("atthasdef", false)
+                    } else {
+                        row.set("atttypid", typid)
+                    };
+                    rows.push(row.build());
+                }
+                for i in model::indexes(t) {
+                    for (n, &p) in i.columns.iter().enumerate() {
+                        let c = &t.columns[p];
+                        let (typid, typmod) = model::type_of(c.ty);
+                        rows.push(
+                            attribute(r(), i.oid, n as i64 + 1, &c.name, c.ty)
+                                .set("atttypid", typid)
+                                .set("atttypmod", typmod)
+                                .build(),
+                        );
+                    }
+                }
+            }
+            rows
+        }
+        V::PgAttrdef => {
+            let mut rows = Vec::new();
+            for t in &tables {
+                for p in 0..t.columns.len() {
+                    let (Some(attnum), Some(text)) =
+                        (model::attnum(t, p), deparse::column_default(t, p))
+                    else {
+                        continue;
+                    };
+                    if t.columns[p].dropped {
+                        continue;
+                    }
+                    rows.push(
+                        r().set("oid", model::attrdef_oid(t, attnum))
+                            .set("adrelid", t.oid as i64)
+                            .set("adnum", attnum)
+                            .set("adbin", text)
+                            .build(),
+                    );
+                }
+            }
+            rows
+        }
+        V::PgConstraint => {
+            let mut rows = Vec::new();
+            for t in &tables {
+                for c in model::constraints(t) {
+                    let mut row = r()
+                        .set("oid", c.oid)
+                        .set("conname", c.name.as_str())
+                        .set("connamespace", PUBLIC_NS)
+                        .set("contype", c.contype())
+                        .set("convalidated", true)
+                        .set("conrelid", t.oid as i64)
+                        .set("conislocal", true)
+                        .set("confupdtype", " ")
+                        .set("confdeltype", " ")
+                        .set("confmatchtype", " ");
+                    match &c.kind {
+                        ConstraintKind::Key(index) => {
+                            row = row
+                                .set("conindid", index.oid)
+                                .set("conkey", int_array(&attnums(t, &index.columns)));
+                        }
+                        ConstraintKind::Check(e) => {
+                            let d = deparse::Deparser { table: t, pretty: false };
+                            row = row
+                                .set("conbin", d.expr(e, Some(SqlType::Bool)))
+                                .set("conkey", check_columns(t, e));
+                        }
+                        ConstraintKind::Foreign(fk) => {
+                            let parent = schema.table_by_id(fk.parent);
+                            let index = parent.and_then(|p| {
+                                model::indexes(p).into_iter().find(|i| {
+                                    i.unique && {
+                                        let mut a = i.columns.clone();
+                                        let mut b = fk.parent_columns.clone();
+                                        a.sort();
+                                        b.sort();
+                                        a == b
+                                    }
+                                })
+                            });
+                            row = row
+                                .set("condeferrable", fk.deferrable)
+                                .set("condeferred", fk.initially_deferred)
+                                .set("confrelid", parent.map_or(0, |p| p.oid as i64))
+                                .set("conindid", index.map_or(0, |i| i.oid))
+                                .set("confupdtype", fk.on_update.code().to_string())
+                                .set("confdeltype", fk.on_delete.code().to_string())
+                                .set("confmatchtype", "s")
+                                .set("conkey", int_array(&attnums(t, &fk.columns)))
+                                .set(
+                                    "confkey",
+                                    parent.map(|p| int_array(&attnums(p, &fk.parent_columns))),
+                                );
+                        }
+                    }
+                    rows.push(row.build());
+                }
+            }
+            rows
+        }
+        V::PgIndex => {
+            let mut rows = Vec::new();
+            for t in &tables {
+                for i in model::indexes(t) {
+                    let n = i.columns.len() as i64;
+                    let collations: Vec<i64> =
+                        i.columns.iter().map(|&p| collation_of(t.columns[p].ty)).collect();
+                    rows.push(
+                        r().set("indexrelid", i.oid)
+                            .set("indrelid", t.oid as i64)
+                            .set("indnatts", n)
+                            .set("indnkeyatts", n)
+                            .set("indisunique", i.unique)
+                            .set("indisprimary", i.primary)
+                            .set("indimmediate", i.unique)
+                            .set("indisvalid", true)
+                            .set("indisready", true)
+                            .set("indislive", true)
+                            .set("indkey", int_vector(&attnums(t, &i.columns)))
+                            .set("indcollation", int_vector(&collations))
+                            .set("indclass", int_vector(&vec![0; i.columns.len()]))
+                            .set("indoption", int_vector(&vec![0; i.columns.len()]))
+                            .build(),
+                    );
+                }
+            }
+            rows
+        }
+        V::PgAm => {
+            [(HEAP_AM, "heap", "heap_tableam_handler", "t"), (BTREE_AM, "btree", "bthandler", "i")]
+                .into_iter()
+                .map(|(oid, name, handler, kind)| {
+                    r().set("oid", oid)
+                        .set("amname", name)
+                        .set("amhandler", handler)
+                        .set("amtype", kind)
+                        .build()
+                })
+                .collect()
+        }
+        V::PgType => {
+            let mut rows = Vec::new();
+            for t in TYPES {
+                let coll = if t.name == "name" {
+                    950
+                } else if t.collatable {
+                    DEFAULT_COLLATION
+                } else {
+                    0
+                };
+                let base = r()
+                    .set("typnamespace", PG_CATALOG_NS)
+                    .set("typowner", OWNER)
+                    .set("typisdefined", true)
+                    .set("typdelim", ",")
+                    .set("typcollation", coll)
+                    .set("typbasetype", 0)
+                    .set("typtypmod", -1);
+                rows.push(
+                    base.set("oid", t.oid)
+                        .set("typname", t.name)
+                        .set("typlen", t.len)
+                        .set("typbyval", matches!(t.len, 1 | 2 | 4 | 8))
+                        .set("typtype", "b")
+                        .set("typcategory", t.category)
+                        .set("typarray", t.array)
+                        .set("typinput", format!("{}in", t.name))
+                        .set("typoutput", format!("{}out", t.name))
+                        .set("typalign", align(t.len))
+                        .set("typstorage", if t.len > 0 { "p" } else { "x" })
+                        .build(),
+                );
+                rows.push(
+                    r().set("typnamespace", PG_CATALOG_NS)
+                        .set("typowner", OWNER)
+                        .set("typisdefined", true)
+                        .set("typdelim", ",")
+                        .set("typcollation", coll)
+                        .set("typtypmod", -1)
+                        .set("oid", t.array)
+                        .set("typname", format!("_{}", t.name))
+                        .set("typlen", -1)
+                        .set("typtype", "b")
+                        .set("typcategory", "A")
+                        .set("typelem", t.oid)
+                        .set("typsubscript", "array_subscript_handler")
+                        .set("typinput", "array_in")
+                        .set("typoutput", "array_out")
+                        .set("typalign", if t.len == 8 { "d" } else { "i" })
+                        .set("typstorage", "x")
+                        .build(),
+                );
+            }
+            rows
+        }
+        V::PgDepend => {
+            let mut rows = Vec::new();
+            for t in &tables {
+                for (p, attnum, _, oid) in model::sequences(t) {
+                    let deptype = if t.columns[p].identity.is_some() { "i" } else { "a" };
+                    rows.push(
+                        r().set("classid", 1259)
+                            .set("objid", oid)
+                            .set("refclassid", 1259)
+                            .set("refobjid", t.oid as i64)
+                            .set("refobjsubid", attnum)
+                            .set("deptype", deptype)
+                            .build(),
+                    );
+                }
+                for i in model::indexes(t) {
+                    let (classid, deptype) = match i.constraint {
+                        Some(_) => (2606, "i"),
+                        None => (1259, "a"),
+                    };
+                    let _ = classid;
+                    if i.constraint.is_none() {
+                        for &p in &i.columns {
+                            rows.push(
+                                r().set("classid", 1259)
+                                    .set("objid", i.oid)
+                                    .set("refclassid", 1259)
+                                    .set("refobjid", t.oid as i64)
+                                    .set("refobjsubid", model::attnum(t, p).unwrap_or(0))
+                                    .set("deptype", deptype)
+                                    .build(),
+                            );
+                        }
+                    }
+                }
+            }
+            rows
+        }
+        V::PgRoles | V::PgAuthid => vec![
+            r().set("oid", OWNER)
+                .set("rolname", who.user)
+                .set("rolsuper", true)
+                .set("rolinherit", true)
+                .set("rolcreaterole", true)
+                .set("rolcreatedb", true)
+                .set("rolcanlogin", true)
+                .set("rolreplication", true)
+                .set("rolbypassrls", true)
+                .set("rolconnlimit", -1)
+                .set(
+                    "rolpassword",
+                    if view == V::PgRoles { Some("********".to_string()) } else { None },
+                )
+                .set("rolvaliduntil", Value::Null)
+                .build(),
+        ],
+        V::PgUser => vec![
+            r().set("usename", who.user)
+                .set("usesysid", OWNER)
+                .set("usecreatedb", true)
+                .set("usesuper", true)
+                .set("userepl", true)
+                .set("usebypassrls", true)
+                .set("passwd", "********")
+                .set("valuntil", Value::Null)
+                .build(),
+        ],
+        V::PgDatabase => vec![
+            r().set("oid", 16_384)
+                .set("datname", who.database)
+                .set("datdba", OWNER)
+                .set("encoding", 6)
+                .set("datlocprovider", "c")
+                .set("datallowconn", true)
+                .set("datconnlimit", -1)
+                .set("dattablespace", DEFAULT_TABLESPACE)
+                .set("datcollate", "C.UTF-8")
+                .set("datctype", "C.UTF-8")
+                .build(),
+        ],
+        V::PgSequence => {
+            let mut rows = Vec::new();
+            for t in &tables {
+                for (p, _, _, oid) in model::sequences(t) {
+                    let ty = t.columns[p].ty;
+                    rows.push(
+                        r().set("seqrelid", oid)
+                            .set("seqtypid", model::type_of(ty).0)
+                            .set("seqstart", 1)
+                            .set("seqincrement", 1)
+                            .set("seqmax", sequence_max(ty))
+                            .set("seqmin", 1)
+                            .set("seqcache", 1)
+                            .build(),
+                    );
+                }
+            }
+            rows
+        }
+        V::PgSequences => {
+            let mut rows = Vec::new();
+            for t in &tables {
+                for (p, _, name, _) in model::sequences(t) {
+                    let ty = t.columns[p].ty;
+                    rows.push(
+                        r().set("schemaname", "public")
+                            .set("sequencename", name)
+                            .set("sequenceowner", who.user)
+                            .set("data_type", ty.name())
+                            .set("start_value", 1)
+                            .set("min_value", 1)
+                            .set("max_value", sequence_max(ty))
+                            .set("increment_by", 1)
+                            .set("cache_size", 1)
+                            .set("last_value", Value::Null)
+                            .build(),
+                    );
+                }
+            }
+            rows
+        }
+        V::PgSettings => [
+            ("server_version", crate::sql::system::SERVER_VERSION),
+            ("server_version_num", "150000"),
+            ("server_encoding", "UTF8"),
+            ("client_encoding", "UTF8"),
+            ("max_identifier_length", "63"),
+            ("integer_datetimes", "on"),
+            ("standard_conforming_strings", "on"),
+            ("block_size", "8192"),
+            ("search_path", "\"$user\", public"),
+            ("TimeZone", "UTC"),
+            ("DateStyle", "ISO, MDY"),
+        ]
+        .into_iter()
+        .map(|(name, setting)| {
+            r().set("name", name)
+                .set("setting", setting)
+                .set("vartype", "string")
+                .set("context", "user")
+                .set("source", "default")
+                .set("boot_val", setting)
+                .set("reset_val", setting)
+                .build()
+        })
+        .collect(),
+        V::PgCollation => {
+            [(DEFAULT_COLLATION, "default", "d"), (950, "C", "c"), (951, "POSIX", "c")]
+                .into_iter()
+                .map(|(oid, name, provider)| {
+                    let locale = (provider == "c").then(|| name.to_string());
+                    r().set("oid", oid)
+                        .set("collname", name)
+                        .set("collnamespace", PG_CATALOG_NS)
+                        .set("collowner", OWNER)
+                        .set("collprovider", provider)
+                        .set("collisdeterministic", true)
+                        .set("collencoding", -1)
+                        .set("collcollate", locale.clone())
+                        .set("collctype", locale)
+                        .build()
+                })
+                .collect()
+        }
+        V::PgTablespace => [(DEFAULT_TABLESPACE, "pg_default"), (1664, "pg_global")]
+            .into_iter()
+            .map(|(oid, name)| {
+                r().set("oid", oid).set("spcname", name).set("spcowner", OWNER).build()
+            })
+            .collect(),
+        V::PgExtension => vec![
+            r().set("oid", 13_500)
+                .set("extname", "plpgsql")
+                .set("extowner", OWNER)
+                .set("extnamespace", PG_CATALOG_NS)
+                .set("extversion", "1.0")
+                .build(),
+        ],
+        V::PgProc => [(1574, "nextval", 20), (1299, "now", 1184), (1081, "format_type", 25)]
+            .into_iter()
+            .map(|(oid, name, ret)| {
+                r().set("oid", oid)
+                    .set("proname", name)
+                    .set("pronamespace", PG_CATALOG_NS)
+                    .set("proowner", OWNER)
+                    .set("prolang", 12)
+                    .set("prokind", "f")
+                    .set("provolatile", "v")
+                    .set("proparallel", "s")
+                    .set("prorettype", ret)
+                    .set("proargtypes", "")
+                    .set("prosrc", name)
+                    .build()
+            })
+            .collect(),
+        V::PgTables => tables
+            .iter()
+            .map(|t| {
+                r().set("schemaname", "public")
+                    .set("tablename", t.name.as_str())
+                    .set("tableowner", who.user)
+                    .set("tablespace", Value::Null)
+                    .set("hasindexes", !model::indexes(t).is_empty())
+                    .build()
+            })
+            .collect(),
+        V::PgIndexes => {
+            let mut rows = Vec::new();
+            for t in &tables {
+                for i in model::indexes(t) {
+                    rows.push(
+                        r().set("schemaname", "public")
+                            .set("tablename", t.name.as_str())
+                            .set("indexname", i.name.as_str())
+                            .set("tablespace", Value::Null)
+                            .set("indexdef", deparse::index_def(t, &i, 0))
+                            .build(),
+                    );
+                }
+            }
+            rows
+        }
+        V::PgDescription
+        | V::PgAuthMembers
+        | V::PgInherits
+        | V::PgTrigger
+        | V::PgRewrite
+        | V::PgPolicy
+        | V::PgStatisticExt
+        | V::PgPublication
+        | V::PgPublicationRel
+        | V::PgPublicationNamespace
+        | V::PgEnum
+        | V::PgViews
+        | V::InfoViews => vec![],
+        V::InfoSchemata => ["information_schema", "pg_catalog", "public"]
+            .into_iter()
+            .map(|name| {
+                r().set("catalog_name", who.database)
+                    .set("schema_name", name)
+                    .set("schema_owner", who.user)
+                    .build()
+            })
+            .collect(),
+        V::InfoTables => tables
+            .iter()
+            .map(|t| {
+                r().set("table_catalog", who.database)
+                    .set("table_schema", "public")
+                    .set("table_name", t.name.as_str())
+                    .set("table_type", "BASE TABLE")
+                    .set("is_insertable_into", "YES")
+                    .set("is_typed", "NO")
+                    .build()
+            })
+            .collect(),
+        V::InfoColumns => {
+            let mut rows = Vec::new();
+            for t in &tables {
+                for (p, c) in t.columns.iter().enumerate() {
+                    let Some(attnum) = model::attnum(t, p) else { continue };
+                    if c.dropped {
+                        continue;
+                    }
+                    rows.push(info_column(r(), who, t, p, attnum).build());
+                }
+            }
+            rows
+        }
+        V::InfoTableConstraints => {
+            let mut rows = Vec::new();
+            for t in &tables {
+                let base = |name: String, kind: &str| {
+                    r().set("constraint_catalog", who.database)
+                        .set("constraint_schema", "public")
+                        .set("constraint_name", name)
+                        .set("table_catalog", who.database)
+                        .set("table_schema", "public")
+                        .set("table_name", t.name.as_str())
+                        .set("constraint_type", kind)
+                        .set("is_deferrable", "NO")
+                        .set("initially_deferred", "NO")
+                        .set("enforced", "YES")
+                };
+                for c in model::constraints(t) {
+                    let (kind, deferrable, deferred) = match &c.kind {
+                        ConstraintKind::Key(i) if i.primary => ("PRIMARY KEY", false, false),
+                        ConstraintKind::Key(_) => ("UNIQUE", false, false),
+                        ConstraintKind::Check(_) => ("CHECK", false, false),
+                        ConstraintKind::Foreign(fk) => {
+                            ("FOREIGN KEY", fk.deferrable, fk.initially_deferred)
+                        }
+                    };
+                    let mut row = base(c.name.clone(), kind)
+                        .set("is_deferrable", yes_no(deferrable))
+                        .set("initially_deferred", yes_no(deferred));
+                    if matches!(c.kind, ConstraintKind::Key(_)) {
+                        row = row.set("nulls_distinct", if kind == "UNIQUE" { "YES" } else { "" });
+                        if kind != "UNIQUE" {
+                            row = row.set("nulls_distinct", Value::Null);
+                        }
+                    }
+                    rows.push(row.build());
+                }
+                for (p, attnum) in not_null_columns(t) {
+                    let _ = p;
+                    rows.push(base(not_null_name(t, attnum), "CHECK").build());
+                }
+            }
+            rows
+        }
+        V::InfoCheckConstraints => {
+            let mut rows = Vec::new();
+            for t in &tables {
+                let base = |name: String, clause: String| {
+                    r().set("constraint_catalog", who.database)
+                        .set("constraint_schema", "public")
+                        .set("constraint_name", name)
+                        .set("check_clause", clause)
+                        .build()
+                };
+                for c in model::constraints(t) {
+                    if let ConstraintKind::Check(e) = &c.kind {
+                        let d = deparse::Deparser { table: t, pretty: false };
+                        rows.push(base(c.name.clone(), d.expr(e, Some(SqlType::Bool))));
+                    }
+                }
+                for (p, attnum) in not_null_columns(t) {
+                    let clause = format!("{} IS NOT NULL", quote_ident(&t.columns[p].name));
+                    rows.push(base(not_null_name(t, attnum), clause));
+                }
+            }
+            rows
+        }
+        V::InfoKeyColumnUsage => {
+            let mut rows = Vec::new();
+            for t in &tables {
+                for c in model::constraints(t) {
+                    let (columns, unique_positions): (Vec<usize>, Option<Vec<i64>>) = match &c.kind
+                    {
+                        ConstraintKind::Key(i) => (i.columns.clone(), None),
+                        ConstraintKind::Foreign(fk) => {
+                            // the referenced key's columns, in its own order
+                            let parent_key = schema.table_by_id(fk.parent).and_then(|p| {
+                                model::indexes(p)
+                                    .into_iter()
+                                    .filter(|i| i.constraint.is_some())
+                                    .find(|i| {
+                                        let mut a = i.columns.clone();
+                                        let mut b = fk.parent_columns.clone();
+                                        a.sort();
+                                        b.sort();
+                                        a == b
+                                    })
+                            });
+                            let positions = fk
+                                .parent_columns
+                                .iter()
+                                .map(|pc| {
+                                    parent_key
+                                        .as_ref()
+                                        .and_then(|k| k.columns.iter().position(|x| x == pc))
+                                        .map_or(0, |i| i as i64 + 1)
+                                })
+                                .collect();
+                            (fk.columns.clone(), Some(positions))
+                        }
+                        ConstraintKind::Check(_) => continue,
+                    };
+                    for (n, &p) in columns.iter().enumerate() {
+                        rows.push(
+                            r().set("constraint_catalog", who.database)
+                                .set("constraint_schema", "public")
+                                .set("constraint_name", c.name.as_str())
+                                .set("table_catalog", who.database)
+                                .set("table_schema", "public")
+                                .set("table_name", t.name.as_str())
+                                .set("column_name", t.columns[p].name.as_str())
+                                .set("ordinal_position", n as i64 + 1)
+                                .set(
+                                    "position_in_unique_constraint",
+                                    unique_positions.as_ref().and_then(|u| u.get(n).copied()),
+                                )
+                                .build(),
+                        );
+                    }
+                }
+            }
+            rows
+        }
+        V::InfoReferentialConstraints => {
+            let mut rows = Vec::new();
+            for t in &tables {
+                for c in model::constraints(t) {
+                    let ConstraintKind::Foreign(fk) = &c.kind else { continue };
+                    let parent = schema.table_by_id(fk.parent);
+                    let unique_name = parent.and_then(|p| {
+                        model::indexes(p)
+                            .into_iter()
+                            .filter(|i| i.unique)
+                            .find(|i| {
+                                let mut a = i.columns.clone();
+                                let mut b = fk.parent_columns.clone();
+                                a.sort();
+                                b.sort();
+                                a == b
+                            })
+                            .map(|i| i.name)
+                    });
+                    rows.push(
+                        r().set("constraint_catalog", who.database)
+                            .set("constraint_schema", "public")
+                            .set("constraint_name", c.name.as_str())
+                            .set("unique_constraint_catalog", who.database)
+                            .set("unique_constraint_schema", "public")
+                            .set("unique_constraint_name", unique_name)
+                            .set("match_option", "NONE")
+                            .set("update_rule", fk.on_update.sql())
+                            .set("delete_rule", fk.on_delete.sql())
+                            .build(),
+                    );
+                }
+            }
+            rows
+        }
+        V::InfoConstraintColumnUsage => {
+            let mut rows = Vec::new();
+            for t in &tables {
+                for c in model::constraints(t) {
+                    let (table, columns): (&TableSchema, Vec<usize>) = match &c.kind {
+                        ConstraintKind::Key(i) => (t, i.columns.clone()),
+                        ConstraintKind::Check(e) => (t, check_positions(t, e)),
+                        ConstraintKind::Foreign(fk) => match schema.table_by_id(fk.parent) {
+                            Some(p) => (p, fk.parent_columns.clone()),
+                            None => continue,
+                        },
+                    };
+                    for p in columns {
+                        rows.push(
+                            r().set("table_catalog", who.database)
+                                .set("table_schema", "public")
+                                .set("table_name", table.name.as_str())
+                                .set("column_name", table.columns[p].name.as_str())
+                                .set("constraint_catalog", who.database)
+                                .set("constraint_schema", "public")
+                                .set("constraint_name", c.name.as_str())
+                                .build(),
+                        );
+                    }
+                }
+            }
+            rows
+        }
+        V::InfoSequences => {
+            let mut rows = Vec::new();
+            for t in &tables {
+                for (p, _, name, _) in model::sequences(t) {
+                    let ty = t.columns[p].ty;
+                    let (precision, _) = numeric_precision(ty);
+                    rows.push(
+                        r().set("sequence_catalog", who.database)
+                            .set("sequence_schema", "public")
+                            .set("sequence_name", name)
+                            .set("data_type", ty.name())
+                            .set("numeric_precision", precision)
+                            .set("numeric_precision_radix", 2)
+                            .set("numeric_scale", 0)
+                            .set("start_value", "1")
+                            .set("minimum_value", "1")
+                            .set("maximum_value", sequence_max(ty).to_string())
+                            .set("increment", "1")
+                            .set("cycle_option", "NO")
+                            .build(),
+                    );
+                }
+            }
+            rows
+        }
+        V::PgStatActivity
+        | V::IsolaStatActivity
+        | V::IsolaSerializationFailures
+        | V::IsolaStatWal
+        | V::IsolaLocks => return None,
+    };
+    Some(rows)
+}
+
+fn attribute(row: RowOf, relid: i64, attnum: i64, name: &str, ty: SqlType) -> RowOf {
+    let (typid, _) = model::type_of(ty);
+    let len = model::type_by_oid(typid).map_or(-1, |(t, _)| t.len);
+    row.set("attrelid", relid)
+        .set("attname", name.to_string())
+        .set("attstattarget", -1)
+        .set("attlen", len)
+        .set("attnum", attnum)
+        .set("attcacheoff", -1)
+        .set("attbyval", matches!(len, 1 | 2 | 4 | 8))
+        .set("attalign", align(len))
+        .set(
+            "attstorage",
+            match ty {
+                _ if len > 0 => "p",
+                SqlType::Numeric(_) => "m",
+                _ => "x",
+            },
+        )
+        .set("attcompression", "")
+        .set("attidentity", "")
+        .set("attgenerated", "")
+        .set("attislocal", true)
+        .set("attcollation", collation_of(ty))
+}
+
+fn align(len: i64) -> &'static str {
+    match len {
+        1 => "c",
+        2 => "s",
+        8 => "d",
+        _ => "i",
+    }
+}
+
+/// A column type's collation (the default one for text types, none otherwise).
+fn collation_of(ty: SqlType) -> i64 {
+    match ty {
+        SqlType::Text | SqlType::Varchar(_) | SqlType::Char(_) => DEFAULT_COLLATION,
+        _ => 0,
+    }
+}
+
+/// `information_schema`'s (precision, radix, scale) of a numeric type.
+fn numeric_precision(ty: SqlType) -> (Option<i64>, Option<i64>) {
+    match ty {
+        SqlType::Int2 => (Some(16), Some(0)),
+        SqlType::Int4 => (Some(32), Some(0)),
+        SqlType::Int8 => (Some(64), Some(0)),
+        SqlType::Float4 => (Some(24), None),
+        SqlType::Float8 => (Some(53), None),
+        SqlType::Numeric(Some((p, s))) => (Some(p as i64), Some(s as i64)),
+        _ => (None, None),
+    }
+}
+
+fn info_column(row: RowOf, who: &Viewer, t: &TableSchema, p: usize, attnum: i64) -> RowOf {
+    let c = &t.columns[p];
+    let (typid, _) = model::type_of(c.ty);
+    let udt = model::type_by_oid(typid).map_or("text", |(t, _)| t.name);
+    let data_type = match c.ty {
+        SqlType::Varchar(_) => "character varying".to_string(),
+        SqlType::Char(_) => "character".to_string(),
+        SqlType::Numeric(_) => "numeric".to_string(),
+        t => t.name(),
+    };
+    let max_len = match c.ty {
+        SqlType::Varchar(Some(n)) | SqlType::Char(n) => Some(n as i64),
+        _ => None,
+    };
+    let octets = match c.ty {
+        SqlType::Varchar(Some(n)) | SqlType::Char(n) => Some(n as i64 * 4),
+        SqlType::Varchar(None) | SqlType::Text => Some(1_073_741_824),
+        _ => None,
+    };
+    let (precision, scale) = numeric_precision(c.ty);
+    let radix = match c.ty {
+        SqlType::Numeric(Some(_)) => Some(10),
+        SqlType::Numeric(None) => Some(10),
+        _ if precision.is_some() => Some(2),
+        _ => None,
+    };
+    let datetime = match c.ty {
+        SqlType::Date => Some(0),
+        SqlType::Timestamp | SqlType::Timestamptz => Some(6),
+        _ => None,
+    };
+    let identity = c.identity.map(|i| match i {
+        Identity::Always => "ALWAYS",
+        Identity::ByDefault => "BY DEFAULT",
+    });
+    let mut row = row
+        .set("table_catalog", who.database)
+        .set("table_schema", "public")
+        .set("table_name", t.name.as_str())
+        .set("column_name", c.name.as_str())
+        .set("ordinal_position", attnum)
+        .set("column_default", deparse::column_default(t, p))
+        .set("is_nullable", if c.not_null { "NO" } else { "YES" })
+        .set("data_type", data_type)
+        .set("character_maximum_length", max_len)
+        .set("character_octet_length", octets)
+        .set("numeric_precision", precision)
+        .set("numeric_precision_radix", radix)
+        .set("numeric_scale", scale)
+        .set("datetime_precision", datetime)
+        .set("udt_catalog", who.database)
+        .set("udt_schema", "pg_catalog")
+        .set("udt_name", udt)
+        .set("dtd_identifier", attnum.to_string())
+        .set("is_self_referencing", "NO")
+        .set("is_identity", yes_no(identity.is_some()))
+        .set("identity_generation", identity.map(str::to_string))
+        .set("identity_cycle", "NO")
+        .set("is_generated", "NEVER")
+        .set("is_updatable", "YES");
+    if identity.is_some() {
+        row = row
+            .set("identity_start", "1")
+            .set("identity_increment", "1")
+            .set("identity_maximum", sequence_max(c.ty).to_string())
+            .set("identity_minimum", "1");
+    }
+    row
+}
+
+/// The columns with NOT NULL (position, attnum), as `information_schema` lists them.
+fn not_null_columns(t: &TableSchema) -> Vec<(usize, i64)> {
+    t.columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.not_null && !c.dropped && !c.hidden)
+        .filter_map(|(p, _)| model::attnum(t, p).map(|n| (p, n)))
+        .collect()
+}
+
+/// The name `information_schema` gives a NOT NULL column's implied constraint.
+fn not_null_name(t: &TableSchema, attnum: i64) -> String {
+    format!("{PUBLIC_NS}_{}_{attnum}_not_null", t.oid)
+}
+
+/// Positions of the columns a CHECK expression names, in order of first mention.
+fn check_positions(t: &TableSchema, e: &sqlparser::ast::Expr) -> Vec<usize> {
+    let text = e.to_string().to_lowercase();
+    let mut found: Vec<(usize, usize)> = Vec::new();
+    for (p, c) in t.columns.iter().enumerate() {
+        if c.hidden || c.dropped {
+            continue;
+        }
+        let words: Vec<&str> =
+            text.split(|ch: char| !(ch.is_alphanumeric() || ch == '_')).collect();
+        if let Some(i) = words.iter().position(|w| *w == c.name) {
+            found.push((i, p));
+        }
+    }
+    found.sort();
+    found.into_iter().map(|(_, p)| p).collect()
+}
+
+/// `conkey` of a CHECK: the attnums of the columns it names (NULL when none).
+fn check_columns(t: &TableSchema, e: &sqlparser::ast::Expr) -> Option<String> {
+    let mut nums = attnums(t, &check_positions(t, e));
+    nums.sort();
+    (!nums.is_empty()).then(|| int_array(&nums))
+}
