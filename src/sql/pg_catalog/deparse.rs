@@ -313,9 +313,10 @@ pub fn constraint_def(
     }
 }
 
-/// `pg_get_indexdef(oid, column, pretty)`: the CREATE INDEX statement, or with `column` > 0
-/// that column's name.
-pub fn index_def(t: &TableSchema, index: &IndexEntry, column: i64) -> String {
+/// `pg_get_indexdef(oid, column, pretty)`: the CREATE INDEX statement (the table named
+/// without its schema when `pretty`, as it is visible), or with `column` > 0 that column's
+/// name.
+pub fn index_def(t: &TableSchema, index: &IndexEntry, column: i64, pretty: bool) -> String {
     if column > 0 {
         return index
             .columns
@@ -324,9 +325,10 @@ pub fn index_def(t: &TableSchema, index: &IndexEntry, column: i64) -> String {
             .map_or(String::new(), |c| quote_ident(&c.name));
     }
     format!(
-        "CREATE {}INDEX {} ON public.{} USING btree ({})",
+        "CREATE {}INDEX {} ON {}{} USING btree ({})",
         if index.unique { "UNIQUE " } else { "" },
         quote_ident(&index.name),
+        if pretty { "" } else { "public." },
         quote_ident(&t.name),
         column_list(t, &index.columns)
     )

@@ -77,6 +77,8 @@ pub fn call(
             let oid = int(args.first()).unwrap_or(0);
             Value::Text(if oid == OWNER {
                 who.user.to_string()
+            } else if oid == model::DATABASE_OWNER {
+                "pg_database_owner".to_string()
             } else {
                 format!("unknown (OID={oid})")
             })
@@ -94,8 +96,9 @@ pub fn call(
         }
         F::GetIndexDef => {
             let column = int(args.get(1)).unwrap_or(0);
+            let pretty = boolean(args.get(2));
             match int(args.first()).and_then(|oid| model::object(schema, oid)) {
-                Some(Object::Index(t, i)) => Value::Text(deparse::index_def(t, &i, column)),
+                Some(Object::Index(t, i)) => Value::Text(deparse::index_def(t, &i, column, pretty)),
                 _ => Value::Null,
             }
         }
@@ -202,7 +205,13 @@ pub fn call(
                 other => other.to_string(),
             })
         }
-        F::PartitionAncestors => args[0].clone(),
+        F::PartitionAncestors => match &args[0] {
+            Value::Text(name) => match name.trim().parse::<i64>() {
+                Ok(oid) => Value::Int(oid),
+                Err(_) => model::relation_oid(schema, name).map_or(Value::Null, Value::Int),
+            },
+            other => other.clone(),
+        },
         F::False => Value::Bool(false),
     })
 }

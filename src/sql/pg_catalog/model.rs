@@ -20,12 +20,16 @@ use crate::sql::types::SqlType;
 
 /// `pg_catalog`'s namespace oid.
 pub const PG_CATALOG_NS: i64 = 11;
+/// `pg_toast`'s namespace oid.
+pub const PG_TOAST_NS: i64 = 99;
 /// `public`'s namespace oid.
 pub const PUBLIC_NS: i64 = 2200;
 /// `information_schema`'s namespace oid.
 pub const INFORMATION_SCHEMA_NS: i64 = 13_000;
 /// The one role (the bootstrap superuser's oid).
 pub const OWNER: i64 = 10;
+/// `pg_database_owner`, the role standing for the database's owner (owns `public`).
+pub const DATABASE_OWNER: i64 = 6171;
 /// Access methods.
 pub const HEAP_AM: i64 = 2;
 pub const BTREE_AM: i64 = 403;

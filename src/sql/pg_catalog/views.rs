@@ -133,11 +133,17 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
     let rows: Vec<Row> = match view {
         V::PgNamespace => [
             (PG_CATALOG_NS, "pg_catalog"),
+            (model::PG_TOAST_NS, "pg_toast"),
             (PUBLIC_NS, "public"),
             (INFORMATION_SCHEMA_NS, "information_schema"),
         ]
         .into_iter()
-        .map(|(oid, name)| r().set("oid", oid).set("nspname", name).set("nspowner", OWNER).build())
+        .map(|(oid, name)| {
+            // PostgreSQL 15: `public` belongs to the database's owner, by the role that stands
+            // for it
+            let owner = if oid == PUBLIC_NS { model::DATABASE_OWNER } else { OWNER };
+            r().set("oid", oid).set("nspname", name).set("nspowner", owner).build()
+        })
         .collect(),
         V::PgClass => {
             let mut rows = Vec::new();
@@ -283,6 +289,7 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                     match &c.kind {
                         ConstraintKind::Key(index) => {
                             row = row
+                                .set("connoinherit", true)
                                 .set("conindid", index.oid)
                                 .set("conkey", int_array(&attnums(t, &index.columns)));
                         }
@@ -339,7 +346,7 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                             .set("indnkeyatts", n)
                             .set("indisunique", i.unique)
                             .set("indisprimary", i.primary)
-                            .set("indimmediate", i.unique)
+                            .set("indimmediate", true)
                             .set("indisvalid", true)
                             .set("indisready", true)
                             .set("indislive", true)
@@ -393,8 +400,9 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                         .set("typarray", t.array)
                         .set("typinput", format!("{}in", t.name))
                         .set("typoutput", format!("{}out", t.name))
-                        .set("typalign", align(t.len))
-                        .set("typstorage", if t.len > 0 { "p" } else { "x" })
+                        .set("typalign", type_align(t.name, t.len))
+                        .set("typstorage", type_storage(t.name, t.len))
+                        .set("typelem", if t.name == "name" { 18 } else { 0 })
                         .build(),
                 );
                 rows.push(
@@ -635,7 +643,7 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                             .set("tablename", t.name.as_str())
                             .set("indexname", i.name.as_str())
                             .set("tablespace", Value::Null)
-                            .set("indexdef", deparse::index_def(t, &i, 0))
+                            .set("indexdef", deparse::index_def(t, &i, 0, false))
                             .build(),
                     );
                 }
@@ -655,7 +663,7 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
         | V::PgEnum
         | V::PgViews
         | V::InfoViews => vec![],
-        V::InfoSchemata => ["information_schema", "pg_catalog", "public"]
+        V::InfoSchemata => ["information_schema", "pg_catalog", "pg_toast", "public"]
             .into_iter()
             .map(|name| {
                 r().set("catalog_name", who.database)
@@ -744,7 +752,10 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                 for c in model::constraints(t) {
                     if let ConstraintKind::Check(e) = &c.kind {
                         let d = deparse::Deparser { table: t, pretty: false };
-                        rows.push(base(c.name.clone(), d.expr(e, Some(SqlType::Bool))));
+                        rows.push(base(
+                            c.name.clone(),
+                            format!("({})", d.expr(e, Some(SqlType::Bool))),
+                        ));
                     }
                 }
                 for (p, attnum) in not_null_columns(t) {
@@ -931,6 +942,21 @@ fn attribute(row: RowOf, relid: i64, attnum: i64, name: &str, ty: SqlType) -> Ro
         .set("attgenerated", "")
         .set("attislocal", true)
         .set("attcollation", collation_of(ty))
+}
+
+fn type_align(name: &str, len: i64) -> &'static str {
+    match name {
+        "name" | "uuid" => "c",
+        _ => align(len),
+    }
+}
+
+fn type_storage(name: &str, len: i64) -> &'static str {
+    match name {
+        "numeric" => "m",
+        _ if len > 0 => "p",
+        _ => "x",
+    }
 }
 
 fn align(len: i64) -> &'static str {

@@ -1834,14 +1834,23 @@ fn default_column_name(e: &Expr) -> String {
         Expr::Identifier(id) => ident_name(id),
         Expr::CompoundIdentifier(ids) => ids.last().map(ident_name).unwrap_or_default(),
         Expr::Function(f) => object_name(&f.name),
+        // PostgreSQL names a cast after what it casts, when that has a name
         Expr::Cast { expr, data_type, .. } => match expr.as_ref() {
-            Expr::Identifier(_) | Expr::CompoundIdentifier(_) => default_column_name(expr),
+            e if strong_column_name(e).is_some() => default_column_name(e),
+            _ if reg_type_cast(&data_type.to_string()).is_some() => {
+                reg_type_cast(&data_type.to_string()).unwrap_or("regclass").to_string()
+            }
+            _ if data_type.to_string().eq_ignore_ascii_case("oid") => "oid".into(),
             _ => SqlType::parse(&data_type.to_string())
                 .map(|(t, _)| short_type_name(t))
                 .unwrap_or_else(|_| "?column?".into()),
         },
         Expr::Nested(inner) => default_column_name(inner),
         Expr::Exists { .. } => "exists".into(),
+        // PostgreSQL names a CASE after its ELSE result when that has a name
+        Expr::Case { else_result: Some(e), .. } if default_column_name(e) != "?column?" => {
+            default_column_name(e)
+        }
         Expr::Case { .. } => "case".into(),
         Expr::Subquery(q) => match q.body.as_ref() {
             SetExpr::Select(s) => match s.projection.first() {
@@ -1852,6 +1861,18 @@ fn default_column_name(e: &Expr) -> String {
             _ => "?column?".into(),
         },
         _ => "?column?".into(),
+    }
+}
+
+/// The name a column, function or CASE gives its value (through casts), which a cast keeps;
+/// `None` for what a cast names by its type instead (a literal, an operator).
+fn strong_column_name(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) | Expr::Function(_) => {
+            Some(default_column_name(e))
+        }
+        Expr::Cast { expr, .. } | Expr::Nested(expr) => strong_column_name(expr),
+        _ => None,
     }
 }
 
