@@ -7,10 +7,15 @@
 //!
 //! The queries are the tools' own (from `psql -E` and the libraries' sources), except where a
 //! feature isola lacks so far stands in the way; each such edit is noted beside the query.
+//!
+//! SQLAlchemy 2's inspector and `MetaData.reflect()` run too (`tests/python/reflection.py`,
+//! the pinned packages of `tests/python_clients.rs`): against PostgreSQL, which shows the
+//! script's expectations are PostgreSQL's, then against isola.
 
 mod common;
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use tokio_postgres::{Client, SimpleQueryMessage};
@@ -85,7 +90,8 @@ const QUERIES: &[&str] = &[
     // pg_index and pg_get_indexdef
     "SELECT i.indexrelid, i.indrelid, i.indnatts, i.indnkeyatts, i.indisunique, \
      i.indisprimary, i.indisexclusion, i.indimmediate, i.indisclustered, i.indisvalid, \
-     i.indisready, i.indislive, i.indisreplident, i.indkey, i.indcollation, i.indoption, \
+     i.indisready, i.indislive, i.indisreplident, i.indkey, i.indcollation, i.indclass, \
+     i.indoption, \
      i.indexprs, i.indpred, pg_get_indexdef(i.indexrelid), \
      pg_get_indexdef(i.indexrelid, 0, true), pg_get_indexdef(i.indexrelid, 2, true) \
      FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
@@ -448,4 +454,66 @@ async fn catalog_queries_answer_as_postgres_15_does() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// The pinned Python packages, shared with `tests/python_clients.rs` (same list, same place).
+const PACKAGES: &[&str] =
+    &["psycopg[binary]==3.3.9", "psycopg2-binary==2.9.13", "asyncpg==0.32.0", "sqlalchemy==2.1.9"];
+
+fn has_packages(pythonpath: &Path) -> bool {
+    Command::new("python3")
+        .env("PYTHONPATH", pythonpath)
+        .args(["-c", "import psycopg, psycopg2, asyncpg, sqlalchemy"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// A PYTHONPATH under which the drivers import, installing them there if needed.
+fn python_packages() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-deps");
+    if !has_packages(&dir) {
+        let out = Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"])
+            .arg(&dir)
+            .args(PACKAGES)
+            .output()
+            .expect("python3 -m pip runs");
+        assert!(out.status.success(), "pip install: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(has_packages(&dir), "the drivers do not import after installing them");
+    }
+    dir
+}
+
+/// The reflection script's sections isola answers so far. `keys`, `indexes` and `reflect`
+/// read arrays (`unnest(indkey)`, `generate_subscripts`, `array_agg(... ORDER BY ...)`),
+/// which isola's binder does not have yet.
+const REFLECTION_SECTIONS: &str = "names,columns,checks,foreign_keys";
+
+fn reflect(pythonpath: &Path, port: u16, sections: Option<&str>) -> (bool, String) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/reflection.py");
+    let mut command = Command::new("python3");
+    command
+        .env("PYTHONPATH", pythonpath)
+        .arg(&script)
+        .arg(format!("postgresql://isola@127.0.0.1:{port}/isola"));
+    if FOREIGN_KEYS {
+        command.arg("--foreign-keys");
+    }
+    if let Some(s) = sections {
+        command.arg(format!("--only={s}"));
+    }
+    let out = command.output().expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    (out.status.success() && stdout.contains("ALL OK"), format!("{stdout}\n{stderr}"))
+}
+
+#[test]
+fn sqlalchemy_reflects_the_tables_as_declared() {
+    let pythonpath = python_packages();
+    let pg = Postgres::start();
+    let (ok, output) = reflect(&pythonpath, pg.port, None);
+    assert!(ok, "against PostgreSQL:\n{output}");
+    let (ok, output) = reflect(&pythonpath, common::start_server(), Some(REFLECTION_SECTIONS));
+    assert!(ok, "against isola:\n{output}");
 }

@@ -26,6 +26,7 @@ pub enum SystemView {
     PgConstraint,
     PgIndex,
     PgAm,
+    PgOpclass,
     PgType,
     PgDepend,
     PgDescription,
@@ -80,6 +81,7 @@ const PG_CATALOG: &[(&str, SystemView)] = &[
     ("pg_constraint", SystemView::PgConstraint),
     ("pg_index", SystemView::PgIndex),
     ("pg_am", SystemView::PgAm),
+    ("pg_opclass", SystemView::PgOpclass),
     ("pg_type", SystemView::PgType),
     ("pg_depend", SystemView::PgDepend),
     ("pg_description", SystemView::PgDescription),
@@ -218,6 +220,10 @@ impl SystemView {
                  indcollation:arr indclass:arr indoption:arr indexprs:text indpred:text"
             }
             PgAm => "oid:oid amname:name amhandler:text amtype:char",
+            PgOpclass => {
+                "oid:oid opcmethod:oid opcname:name opcnamespace:oid opcowner:oid \
+                 opcfamily:oid opcintype:oid opcdefault:bool opckeytype:oid"
+            }
             PgType => {
                 "oid:oid typname:name typnamespace:oid typowner:oid typlen:int2 typbyval:bool \
                  typtype:char typcategory:char typispreferred:bool typisdefined:bool \

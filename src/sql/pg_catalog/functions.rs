@@ -39,6 +39,34 @@ fn opt_text(s: Option<String>) -> Value {
     s.map_or(Value::Null, Value::Text)
 }
 
+/// A value as JSON (`as_key`: always a string).
+fn json(v: &Value, as_key: bool) -> String {
+    let quote = |s: &str| {
+        let mut out = String::from("\"");
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    };
+    match v {
+        Value::Null if as_key => quote(""),
+        Value::Null => "null".into(),
+        Value::Bool(b) if !as_key => b.to_string(),
+        Value::Int(i) if !as_key => i.to_string(),
+        Value::Float(f) if !as_key => f.to_string(),
+        Value::Numeric(d) if !as_key => d.to_string(),
+        Value::Text(s) => quote(s),
+        other => quote(&text(Some(other)).unwrap_or_default()),
+    }
+}
+
 /// The oid of a type named as in SQL (`int4`, `integer`, `character varying`, `_int4`,
 /// `integer[]`).
 fn type_oid(name: &str) -> Option<i64> {
@@ -65,7 +93,7 @@ pub fn call(
 ) -> Result<Value, SqlError> {
     use CatalogFn as F;
     let first_null = args.first().is_none_or(|v| *v == Value::Null);
-    if first_null && !matches!(func, F::CurrentSchemas | F::False) {
+    if first_null && !matches!(func, F::CurrentSchemas | F::False | F::True | F::JsonBuildObject) {
         return Ok(Value::Null);
     }
     Ok(match func {
@@ -213,5 +241,19 @@ pub fn call(
             other => other.clone(),
         },
         F::False => Value::Bool(false),
+        F::True => Value::Bool(true),
+        F::JsonBuildObject => {
+            if args.len() % 2 != 0 {
+                return Err(SqlError::new(
+                    SqlState::InvalidParameterValue,
+                    "argument list must have even number of elements",
+                ));
+            }
+            let pairs: Vec<String> = args
+                .chunks(2)
+                .map(|kv| format!("{} : {}", json(&kv[0], true), json(&kv[1], false)))
+                .collect();
+            Value::Text(format!("{{{}}}", pairs.join(", ")))
+        }
     })
 }

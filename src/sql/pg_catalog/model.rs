@@ -335,6 +335,32 @@ pub const TYPES: &[TypeInfo] = &[
     ty(3802, "jsonb", -1, "U", 3807, false),
 ];
 
+/// The default btree operator classes: (oid, name, input type oid, family oid).
+pub const OPCLASSES: &[(i64, &str, i64, i64)] = &[
+    (10003, "bool_ops", 16, 424),
+    (10006, "bytea_ops", 17, 428),
+    (1979, "int2_ops", 21, 1976),
+    (1978, "int4_ops", 23, 1976),
+    (3124, "int8_ops", 20, 1976),
+    (10012, "float4_ops", 700, 1970),
+    (3123, "float8_ops", 701, 1970),
+    (3126, "text_ops", 25, 1994),
+    (10004, "bpchar_ops", 1042, 426),
+    (3122, "date_ops", 1082, 434),
+    (3128, "timestamp_ops", 1114, 434),
+    (3127, "timestamptz_ops", 1184, 434),
+    (3125, "numeric_ops", 1700, 1988),
+    (10065, "uuid_ops", 2950, 2968),
+    (10088, "jsonb_ops", 3802, 4033),
+];
+
+/// The default btree operator class of a column type (`varchar` uses `text_ops`).
+pub fn opclass_of(t: SqlType) -> i64 {
+    let (oid, _) = type_of(t);
+    let oid = if oid == 1043 { 25 } else { oid };
+    OPCLASSES.iter().find(|(_, _, ty, _)| *ty == oid).map_or(0, |(o, ..)| *o)
+}
+
 /// A type by oid: a base type, or an array of one (`None` for an unknown oid).
 pub fn type_by_oid(oid: i64) -> Option<(&'static TypeInfo, bool)> {
     TYPES

@@ -339,6 +339,8 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                     let n = i.columns.len() as i64;
                     let collations: Vec<i64> =
                         i.columns.iter().map(|&p| collation_of(t.columns[p].ty)).collect();
+                    let classes: Vec<i64> =
+                        i.columns.iter().map(|&p| model::opclass_of(t.columns[p].ty)).collect();
                     rows.push(
                         r().set("indexrelid", i.oid)
                             .set("indrelid", t.oid as i64)
@@ -352,7 +354,7 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                             .set("indislive", true)
                             .set("indkey", int_vector(&attnums(t, &i.columns)))
                             .set("indcollation", int_vector(&collations))
-                            .set("indclass", int_vector(&vec![0; i.columns.len()]))
+                            .set("indclass", int_vector(&classes))
                             .set("indoption", int_vector(&vec![0; i.columns.len()]))
                             .build(),
                     );
@@ -372,6 +374,20 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                 })
                 .collect()
         }
+        V::PgOpclass => model::OPCLASSES
+            .iter()
+            .map(|(oid, name, ty, family)| {
+                r().set("oid", *oid)
+                    .set("opcmethod", BTREE_AM)
+                    .set("opcname", *name)
+                    .set("opcnamespace", PG_CATALOG_NS)
+                    .set("opcowner", OWNER)
+                    .set("opcfamily", *family)
+                    .set("opcintype", *ty)
+                    .set("opcdefault", true)
+                    .build()
+            })
+            .collect(),
         V::PgType => {
             let mut rows = Vec::new();
             for t in TYPES {

@@ -124,6 +124,11 @@ pub enum CatalogFn {
     PartitionAncestors,
     /// Constant false (`pg_is_in_recovery()`, `pg_relation_is_publishable(oid)`).
     False,
+    /// Constant true (`pg_collation_is_visible(oid)`, ...).
+    True,
+    /// `json_build_object(key, value, ...)` (SQLAlchemy's reflection reads identity options
+    /// through it).
+    JsonBuildObject,
 }
 
 /// An aggregate function.
