@@ -243,7 +243,7 @@ pub fn call(
         F::False => Value::Bool(false),
         F::True => Value::Bool(true),
         F::JsonBuildObject => {
-            if args.len() % 2 != 0 {
+            if !args.len().is_multiple_of(2) {
                 return Err(SqlError::new(
                     SqlState::InvalidParameterValue,
                     "argument list must have even number of elements",
