@@ -148,6 +148,14 @@ pub const CATALOG_OIDS: &[(&str, i64)] = &[
     ("pg_rewrite", 2618),
     ("pg_inherits", 2611),
     ("pg_tablespace", 1213),
+    ("pg_opclass", 2616),
+    ("pg_auth_members", 1261),
+    ("pg_policy", 3256),
+    ("pg_publication", 6104),
+    ("pg_publication_rel", 6106),
+    ("pg_publication_namespace", 6237),
+    ("pg_enum", 3501),
+    ("pg_statistic_ext", 3381),
 ];
 
 impl SystemView {
@@ -413,17 +421,33 @@ impl SystemView {
         INFORMATION_SCHEMA.iter().any(|(_, v)| *v == self)
     }
 
-    /// Column names and types.
+    /// The oid of the catalog this view is (`None` for the views that are no catalog table:
+    /// `pg_roles`, `pg_tables`, `information_schema`, ...).
+    pub fn catalog_oid(self) -> Option<i64> {
+        let (name, _) = PG_CATALOG.iter().find(|(_, v)| *v == self)?;
+        CATALOG_OIDS.iter().find(|(n, _)| n == name).map(|(_, oid)| *oid)
+    }
+
+    /// Column names and types; a catalog table ends with its system column `tableoid` (which
+    /// `*` leaves out).
     pub fn columns(self) -> Vec<(&'static str, SqlType)> {
-        self.spec()
+        let mut columns: Vec<(&'static str, SqlType)> = self
+            .spec()
             .split_whitespace()
             .map(|word| {
                 let (name, ty) = word.split_once(':').unwrap_or((word, "text"));
                 (name, column_type(ty))
             })
-            .collect()
+            .collect();
+        if self.catalog_oid().is_some() {
+            columns.push((TABLEOID, SqlType::Int8));
+        }
+        columns
     }
 }
+
+/// The system column of catalog tables that names the catalog (pg_dump reads it).
+pub const TABLEOID: &str = "tableoid";
 
 /// The SQL type a view column of spec type `ty` reads as.
 fn column_type(ty: &str) -> SqlType {

@@ -10,7 +10,7 @@ use crate::sql::pg_catalog::model::{
     INFORMATION_SCHEMA_NS, OWNER, PG_CATALOG_NS, PUBLIC_NS, TYPES,
 };
 use crate::sql::schema::{Identity, Schema, TableSchema};
-use crate::sql::system::SystemView;
+use crate::sql::system::{SystemView, TABLEOID};
 use crate::sql::types::SqlType;
 use crate::types::{Row, Value};
 
@@ -38,11 +38,16 @@ impl RowOf {
 
     fn build(self) -> Row {
         let info = self.view.is_information_schema();
+        let tableoid = self.view.catalog_oid().map(|oid| format!("{TABLEOID}:oid={oid}"));
         self.view
             .spec()
             .split_whitespace()
+            .chain(tableoid.as_deref())
             .map(|word| {
                 let (name, ty) = word.split_once(':').unwrap_or((word, "text"));
+                if let Some(oid) = ty.strip_prefix("oid=") {
+                    return Value::Int(oid.parse().unwrap_or(0));
+                }
                 match self.values.iter().rev().find(|(n, _)| *n == name) {
                     Some((_, v)) => v.clone(),
                     None if info => Value::Null,
@@ -497,6 +502,12 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                     "rolpassword",
                     if view == V::PgRoles { Some("********".to_string()) } else { None },
                 )
+                .set("rolvaliduntil", Value::Null)
+                .build(),
+            r().set("oid", model::DATABASE_OWNER)
+                .set("rolname", "pg_database_owner")
+                .set("rolinherit", true)
+                .set("rolconnlimit", -1)
                 .set("rolvaliduntil", Value::Null)
                 .build(),
         ],

@@ -735,7 +735,8 @@ impl<'a> Binder<'a> {
             | "shobj_description"
             | "pg_get_triggerdef"
             | "pg_get_viewdef"
-            | "pg_get_statisticsobjdef_columns" => (Func::ConstNull, SqlType::Text),
+            | "pg_get_statisticsobjdef_columns"
+            | "acldefault" => (Func::ConstNull, SqlType::Text),
             "gen_random_uuid" | "uuid_generate_v4" => (Func::GenRandomUuid, SqlType::Uuid),
             _ => {
                 return Err(SqlError::new(
@@ -1064,7 +1065,7 @@ impl<'a> Binder<'a> {
                                 qualifier: Some(alias_name.clone()),
                                 name: n.to_string(),
                                 ty,
-                                hidden: false,
+                                hidden: n == crate::sql::system::TABLEOID,
                             })
                             .collect(),
                         parent: None,
