@@ -4,8 +4,8 @@
 //!
 //! Object ids: a table has its schema's `oid` (16385 and up); the objects that belong to it
 //! take `oid * 1000 + slot`, with slots 1..299 for its indexes (its primary key's first, then
-//! `TableSchema::indexes` in order), 300..599 for its constraints (primary key, unique
-//! constraints, CHECKs, foreign keys), 600..799 for column defaults (by attnum) and 800..999
+//! `TableSchema::indexes` in order), 300..599 for its constraints (CHECKs, primary key, unique
+//! constraints, foreign keys), 600..799 for column defaults (by attnum) and 800..999
 //! for sequences (by attnum). Invariant: the ids are a function of the schema alone, so every
 //! view and function computed from one schema agrees on them (they move when an object before
 //! them in its list is dropped).
@@ -120,16 +120,17 @@ pub fn indexes(t: &TableSchema) -> Vec<IndexEntry> {
     out
 }
 
-/// A table's constraints: primary key, unique constraints, CHECKs, foreign keys.
+/// A table's constraints in the order PostgreSQL's CREATE TABLE makes them: CHECKs, primary
+/// key and unique constraints, foreign keys.
 pub fn constraints(t: &TableSchema) -> Vec<ConstraintEntry> {
     let mut kinds: Vec<(String, ConstraintKind)> = Vec::new();
+    for (name, e) in &t.checks {
+        kinds.push((name.clone(), ConstraintKind::Check(Box::new(e.clone()))));
+    }
     for index in indexes(t) {
         if index.constraint.is_some() {
             kinds.push((index.name.clone(), ConstraintKind::Key(index)));
         }
-    }
-    for (name, e) in &t.checks {
-        kinds.push((name.clone(), ConstraintKind::Check(Box::new(e.clone()))));
     }
     for fk in &t.foreign_keys {
         kinds.push((fk.name.clone(), ConstraintKind::Foreign(fk.clone())));
