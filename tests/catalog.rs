@@ -264,10 +264,19 @@ const QUERIES: &[&str] = &[
      has_table_privilege('author', 'SELECT'), has_schema_privilege('public', 'USAGE')",
     "SELECT c.oid::regclass, c.relname FROM pg_class c WHERE c.relnamespace = 2200 \
      ORDER BY c.oid::regclass::text",
+    // set_config sets the session's setting (pg_dump's first query), pg_settings shows it
+    "SELECT pg_catalog.set_config('search_path', '', false)",
+    "SELECT name, setting FROM pg_catalog.pg_settings WHERE name IN ('search_path', \
+     'standard_conforming_strings', 'integer_datetimes') ORDER BY name",
+    "SHOW search_path",
+    "SELECT pg_catalog.set_config('search_path', '\"$user\", public', false), \
+     set_config('application_name', 'catalog test', false)",
+    "SHOW application_name",
 ];
 
 /// Statements both must refuse, with the SQLSTATE.
 const ERRORS: &[(&str, &str)] = &[
+    ("SELECT set_config('no_such_setting', '1', false)", "42704"),
     ("SELECT 'no_such_table'::regclass", "42P01"),
     ("SELECT pg_get_serial_sequence('no_such_table', 'id')", "42P01"),
     ("SELECT pg_get_serial_sequence('author', 'nope')", "42703"),

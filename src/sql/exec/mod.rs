@@ -101,6 +101,10 @@ pub struct ExecCtx<'a> {
     /// When the statement must stop (statement_timeout), checked every `TICKS_PER_CHECK` rows.
     pub deadline: Option<std::time::Instant>,
     ticks: u32,
+    /// The session's settings (`pg_settings`, `set_config`); empty when not given.
+    pub settings: &'a [(String, String)],
+    /// Settings `set_config` changed, for the session to keep after the statement.
+    pub settings_changed: Vec<(String, String)>,
 }
 
 impl EvalContext for ExecCtx<'_> {
@@ -154,7 +158,12 @@ impl EvalContext for ExecCtx<'_> {
     }
 
     fn catalog_call(&mut self, func: CatalogFn, args: &[Value]) -> Result<Value, SqlError> {
-        let who = Viewer { user: &self.user, database: &self.database };
+        if func == CatalogFn::SetConfig {
+            let (name, value) = crate::sql::pg_catalog::functions::set_config(args, self.settings)?;
+            self.settings_changed.push((name, value.clone()));
+            return Ok(Value::Text(value));
+        }
+        let who = self.viewer();
         crate::sql::pg_catalog::functions::call(&self.engine.schema.read(), func, args, &who)
     }
 }
@@ -190,7 +199,14 @@ impl<'a> ExecCtx<'a> {
             subquery_cache: HashMap::new(),
             deadline: None,
             ticks: 0,
+            settings: &[],
+            settings_changed: Vec::new(),
         }
+    }
+
+    /// Who reads the catalog: the session's role, database and settings.
+    fn viewer(&self) -> Viewer<'_> {
+        Viewer { user: &self.user, database: &self.database, settings: self.settings }
     }
 
     /// Counts one row of work; every `TICKS_PER_CHECK` rows, ends the statement with 57014 if
@@ -475,8 +491,7 @@ impl<'a> ExecCtx<'a> {
                 self.table_rows(table, access)?.into_iter().map(|(_, r)| r).collect()
             }
             Source::System(view) => {
-                let who = Viewer { user: &self.user, database: &self.database };
-                crate::sql::pg_catalog::rows(self.engine, *view, &who)
+                crate::sql::pg_catalog::rows(self.engine, *view, &self.viewer())
             }
             Source::Derived(plan) => self.select(plan)?,
             Source::Series(args) => {

@@ -84,6 +84,28 @@ fn type_oid(name: &str) -> Option<i64> {
     Some(model::type_of(ty).0)
 }
 
+/// `set_config(name, value, is_local)`: the setting to change and its value (the executor
+/// hands the change to the session, which keeps it as SET would).
+pub fn set_config(
+    args: &[Value],
+    settings: &[(String, String)],
+) -> Result<(String, String), SqlError> {
+    let name = text(args.first()).ok_or_else(|| {
+        SqlError::new(SqlState::InvalidParameterValue, "SET requires parameter name")
+    })?;
+    let name = name.to_lowercase();
+    if boolean(args.get(2)) {
+        return Err(SqlError::unsupported("set_config with is_local true"));
+    }
+    if !name.contains('.') && !settings.iter().any(|(n, _)| *n == name) {
+        return Err(SqlError::new(
+            SqlState::UndefinedObject,
+            format!("unrecognized configuration parameter \"{name}\""),
+        ));
+    }
+    Ok((name, text(args.get(1)).unwrap_or_default()))
+}
+
 /// A catalog function's value.
 pub fn call(
     schema: &Schema,

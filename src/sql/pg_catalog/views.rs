@@ -14,10 +14,11 @@ use crate::sql::system::{SystemView, TABLEOID};
 use crate::sql::types::SqlType;
 use crate::types::{Row, Value};
 
-/// Who is reading: the role and database the views show.
+/// Who is reading: the role and database the views show, and the session's settings.
 pub struct Viewer<'a> {
     pub user: &'a str,
     pub database: &'a str,
+    pub settings: &'a [(String, String)],
 }
 
 /// One row being built, by column name.
@@ -576,31 +577,30 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
             }
             rows
         }
-        V::PgSettings => [
-            ("server_version", crate::sql::system::SERVER_VERSION),
-            ("server_version_num", "150000"),
-            ("server_encoding", "UTF8"),
-            ("client_encoding", "UTF8"),
-            ("max_identifier_length", "63"),
-            ("integer_datetimes", "on"),
-            ("standard_conforming_strings", "on"),
-            ("block_size", "8192"),
-            ("search_path", "\"$user\", public"),
-            ("TimeZone", "UTC"),
-            ("DateStyle", "ISO, MDY"),
-        ]
-        .into_iter()
-        .map(|(name, setting)| {
-            r().set("name", name)
-                .set("setting", setting)
-                .set("vartype", "string")
-                .set("context", "user")
-                .set("source", "default")
-                .set("boot_val", setting)
-                .set("reset_val", setting)
-                .build()
-        })
-        .collect(),
+        V::PgSettings => {
+            let mut settings: Vec<(String, String)> = who.settings.to_vec();
+            for (name, value) in
+                [("server_version", crate::sql::system::SERVER_VERSION), ("block_size", "8192")]
+            {
+                if !settings.iter().any(|(n, _)| n == name) {
+                    settings.push((name.to_string(), value.to_string()));
+                }
+            }
+            settings.sort();
+            settings
+                .into_iter()
+                .map(|(name, setting)| {
+                    r().set("name", name)
+                        .set("setting", setting.clone())
+                        .set("vartype", "string")
+                        .set("context", "user")
+                        .set("source", "session")
+                        .set("boot_val", setting.clone())
+                        .set("reset_val", setting)
+                        .build()
+                })
+                .collect()
+        }
         V::PgCollation => {
             [(DEFAULT_COLLATION, "default", "d"), (950, "C", "c"), (951, "POSIX", "c")]
                 .into_iter()

@@ -625,6 +625,7 @@ impl Session {
         let txn = self.txn.as_mut().expect("ensured above");
         txn.start_statement();
         txn.set_statement_deadline(statement_deadline);
+        let settings_changed;
         let result = {
             let mut ctx = ExecCtx::new(
                 &engine,
@@ -634,8 +635,12 @@ impl Session {
                 now_micros(),
             );
             ctx.deadline = statement_deadline;
-            work(&mut ctx)
+            ctx.settings = &self.settings;
+            let result = work(&mut ctx);
+            settings_changed = std::mem::take(&mut ctx.settings_changed);
+            result
         };
+
         match &result {
             // Nothing of this run reached the client: it runs again (after a wait, or at once
             // with a new snapshot), the transaction left as it is.
@@ -654,6 +659,12 @@ impl Session {
             match &result {
                 Ok(_) => self.commit_txn(txn)?,
                 Err(_) => txn.rollback(),
+            }
+        }
+        if result.is_ok() {
+            // set_config(name, value, false): kept as SET keeps it
+            for (name, value) in settings_changed {
+                self.set_setting(&name, value);
             }
         }
         self.publish("idle", "");
