@@ -189,6 +189,52 @@ impl Catalog {
         Ok(())
     }
 
+    /// Renames a table or an index.
+    pub fn rename(&mut self, from: &str, to: &str) -> Result<()> {
+        if self.names.contains_key(to) {
+            return Err(Error::DuplicateObject(to.into()));
+        }
+        let space = self.lookup(from)?;
+        self.names.remove(from);
+        self.names.insert(to.into(), space);
+        match space {
+            KeySpace::Table(t) => {
+                std::sync::Arc::make_mut(&mut self.tables[t as usize]).name = to.into()
+            }
+            KeySpace::Index(i) => self.indexes[i as usize].name = to.into(),
+        }
+        Ok(())
+    }
+
+    /// Renames a column of a table.
+    pub fn rename_column(&mut self, id: TableId, from: &str, to: &str) -> Result<()> {
+        let table = self
+            .tables
+            .get_mut(id as usize)
+            .map(std::sync::Arc::make_mut)
+            .ok_or_else(|| Error::UndefinedObject(format!("table {id}")))?;
+        let position = table.column(from)?;
+        table.columns[position] = to.into();
+        Ok(())
+    }
+
+    /// Removes a table's last column (the undo of [`Catalog::add_column`]).
+    pub fn remove_last_column(&mut self, id: TableId) -> Result<()> {
+        let table = self
+            .tables
+            .get_mut(id as usize)
+            .map(std::sync::Arc::make_mut)
+            .ok_or_else(|| Error::UndefinedObject(format!("table {id}")))?;
+        if table.columns.len() <= 1 || table.primary_key.contains(&(table.columns.len() - 1)) {
+            return Err(Error::InvalidInput(format!(
+                "cannot remove the last column of {}",
+                table.name
+            )));
+        }
+        table.columns.pop();
+        Ok(())
+    }
+
     pub fn table(&self, id: TableId) -> Result<&std::sync::Arc<TableDef>> {
         self.tables.get(id as usize).ok_or_else(|| Error::UndefinedObject(format!("table {id}")))
     }

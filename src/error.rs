@@ -86,6 +86,8 @@ pub enum SqlState {
     CharacterNotInRepertoire,
     /// 22023
     InvalidParameterValue,
+    /// 2200H
+    SequenceGeneratorLimitExceeded,
     /// 22P02
     InvalidTextRepresentation,
     /// 22P03
@@ -94,10 +96,14 @@ pub enum SqlState {
     BadCopyFileFormat,
     /// 23502
     NotNullViolation,
+    /// 23503
+    ForeignKeyViolation,
     /// 23505
     UniqueViolation,
     /// 23514
     CheckViolation,
+    /// 2BP01
+    DependentObjectsStillExist,
     /// 25001
     ActiveSqlTransaction,
     /// 25006
@@ -136,6 +142,12 @@ pub enum SqlState {
     CannotCoerce,
     /// 42883
     UndefinedFunction,
+    /// 42710
+    DuplicateObject,
+    /// 42809
+    WrongObjectType,
+    /// 42830
+    InvalidForeignKey,
     /// 42P01
     UndefinedTable,
     /// 42P02
@@ -152,6 +164,8 @@ pub enum SqlState {
     ProgramLimitExceeded,
     /// 54001
     StatementTooComplex,
+    /// 55000
+    ObjectNotInPrerequisiteState,
     /// 55006
     ObjectInUse,
     /// 55P02
@@ -204,6 +218,11 @@ impl SqlState {
             SqlState::AmbiguousColumn => "42702",
             SqlState::UndefinedColumn => "42703",
             SqlState::UndefinedObject => "42704",
+            SqlState::DuplicateObject => "42710",
+            SqlState::WrongObjectType => "42809",
+            SqlState::InvalidForeignKey => "42830",
+            SqlState::ForeignKeyViolation => "23503",
+            SqlState::DependentObjectsStillExist => "2BP01",
             SqlState::GroupingError => "42803",
             SqlState::DatatypeMismatch => "42804",
             SqlState::CannotCoerce => "42846",
@@ -216,6 +235,8 @@ impl SqlState {
             SqlState::TooManyConnections => "53300",
             SqlState::ProgramLimitExceeded => "54000",
             SqlState::StatementTooComplex => "54001",
+            SqlState::ObjectNotInPrerequisiteState => "55000",
+            SqlState::SequenceGeneratorLimitExceeded => "2200H",
             SqlState::ObjectInUse => "55006",
             SqlState::CantChangeRuntimeParam => "55P02",
             SqlState::LockNotAvailable => "55P03",

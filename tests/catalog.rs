@@ -22,34 +22,25 @@ use tokio_postgres::{Client, SimpleQueryMessage};
 
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 
-/// Foreign keys are declared (and compared) once isola keeps them: until then CREATE TABLE
-/// accepts and ignores them, and the schema below leaves them out on both sides.
-const FOREIGN_KEYS: bool = false;
-
 fn schema() -> Vec<String> {
-    let fk = |clause: &str| if FOREIGN_KEYS { clause.to_string() } else { String::new() };
     vec![
         "CREATE TABLE author (id serial PRIMARY KEY, name varchar(40) NOT NULL UNIQUE, \
          born timestamptz, active bool DEFAULT true, score numeric(10,2) DEFAULT 0 \
          CHECK (score >= 0), bio text DEFAULT 'none', rank bigint NOT NULL DEFAULT 5)"
             .into(),
-        format!(
-            "CREATE TABLE book (isbn text, edition int, author_id int NOT NULL{}, \
-             title varchar(200) NOT NULL, pages bigint CHECK (pages > 0), \
-             PRIMARY KEY (isbn, edition), UNIQUE (title, edition))",
-            fk(" REFERENCES author(id) ON DELETE CASCADE")
-        ),
+        "CREATE TABLE book (isbn text, edition int, author_id int NOT NULL \
+         REFERENCES author(id) ON DELETE CASCADE, title varchar(200) NOT NULL, \
+         pages bigint CHECK (pages > 0), PRIMARY KEY (isbn, edition), UNIQUE (title, edition))"
+            .into(),
         "CREATE UNIQUE INDEX book_title_idx ON book (title)".into(),
         "CREATE INDEX book_author_idx ON book (author_id)".into(),
         "CREATE TABLE note (body text, n int DEFAULT 5, flag boolean NOT NULL DEFAULT false)"
             .into(),
-        format!(
-            "CREATE TABLE review (id bigserial PRIMARY KEY, isbn text NOT NULL, edition int \
-             NOT NULL, stars smallint NOT NULL CHECK (stars >= 1 AND stars <= 5), \
-             written timestamptz DEFAULT now(){})",
-            fk(", FOREIGN KEY (isbn, edition) REFERENCES book (isbn, edition) \
-                DEFERRABLE INITIALLY DEFERRED")
-        ),
+        "CREATE TABLE review (id bigserial PRIMARY KEY, isbn text NOT NULL, edition int \
+         NOT NULL, stars smallint NOT NULL CHECK (stars >= 1 AND stars <= 5), \
+         written timestamptz DEFAULT now(), FOREIGN KEY (isbn, edition) \
+         REFERENCES book (isbn, edition) DEFERRABLE INITIALLY DEFERRED)"
+            .into(),
     ]
 }
 
@@ -505,9 +496,6 @@ fn reflect(pythonpath: &Path, port: u16, sections: Option<&str>) -> (bool, Strin
         .env("PYTHONPATH", pythonpath)
         .arg(&script)
         .arg(format!("postgresql://isola@127.0.0.1:{port}/isola"));
-    if FOREIGN_KEYS {
-        command.arg("--foreign-keys");
-    }
     if let Some(s) = sections {
         command.arg(format!("--only={s}"));
     }

@@ -30,6 +30,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("sql::plan", &["sql::plan"]),
     ("sql::engine", &["sql::engine"]),
     ("sql::exec", &["sql::exec", "sql::pg_catalog"]),
+    ("sql::ddl", &["sql::ddl"]),
     ("sql::session", &["sql::session"]),
     ("sql", &["sql"]),
     ("server", &["server"]),

@@ -188,7 +188,12 @@ pub fn recover<C: DurableCatalog>(
         c.for_each_rows(&mut |table, rows| {
             let table = map(&ids, table)?;
             let writes = rows.into_iter().map(|(k, r)| (table, k, Some(r))).collect();
-            db.replay_commit(&CommitBatch { txn: 0, commit_ts: meta.snapshot_ts, writes })
+            db.replay_commit(&CommitBatch {
+                txn: 0,
+                commit_ts: meta.snapshot_ts,
+                writes,
+                ddl: vec![],
+            })
         })?;
         for &(table, column, value) in &c.sequences {
             sequences.push((map(&ids, table)?, column, value));
@@ -204,6 +209,10 @@ pub fn recover<C: DurableCatalog>(
         |lsn, record| match record {
             Record::Commit(batch) if batch.commit_ts <= meta.snapshot_ts => Ok(()),
             Record::Commit(mut batch) => {
+                // The transaction's schema changes first: its rows may be in a table it made.
+                for ddl in &batch.ddl {
+                    catalog.replay_ddl(ddl, &mut ids)?;
+                }
                 for w in &mut batch.writes {
                     w.0 = map(&ids, w.0)?;
                 }

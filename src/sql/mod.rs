@@ -17,6 +17,7 @@
 //! `pg_catalog` (their rows and the catalog functions, computed from the schema when read), `types` (SQL types over
 //! core values), `error` (every error with its SQLSTATE).
 
+pub(crate) mod ddl;
 pub(crate) mod engine;
 pub(crate) mod error;
 pub(crate) mod exec;

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 
 use sqlparser::ast::Expr;
 
@@ -171,17 +171,40 @@ impl TableSchema {
     }
 }
 
-/// Every table, by name.
-#[derive(Default)]
+/// A schema version no schema had before (versions are process-wide, so a transaction's
+/// working copy and the shared schema never share one by accident).
+pub fn next_schema_version() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A new object id for pg_class (process-wide).
+pub fn allocate_oid() -> u32 {
+    static NEXT: AtomicU32 = AtomicU32::new(16_385);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Every table and sequence, by name (one namespace, as pg_class is).
+#[derive(Clone, Default)]
 pub struct Schema {
     pub tables: HashMap<String, Arc<TableSchema>>,
+    pub sequences: HashMap<String, Arc<SequenceSchema>>,
     pub version: u64,
-    pub next_oid: u32,
 }
 
 impl Schema {
     pub fn table(&self, name: &str) -> Option<&Arc<TableSchema>> {
         self.tables.get(name)
+    }
+
+    /// A sequence by name.
+    pub fn sequence(&self, name: &str) -> Option<&Arc<SequenceSchema>> {
+        self.sequences.get(name)
+    }
+
+    /// The sequence a table's column draws from (serial, identity, OWNED BY).
+    pub fn owned_sequence(&self, table: TableId, column: usize) -> Option<&Arc<SequenceSchema>> {
+        self.sequences.values().find(|s| s.owned_by == Some((table, column)))
     }
 
     /// A table by its id.
@@ -205,9 +228,108 @@ impl Schema {
     pub fn index_owner(&self, index: &str) -> Option<&Arc<TableSchema>> {
         self.tables.values().find(|t| t.indexes.iter().any(|i| i.name == index))
     }
+}
 
-    pub fn allocate_oid(&mut self) -> u32 {
-        self.next_oid += 1;
-        16_384 + self.next_oid
+/// A sequence (CREATE SEQUENCE, or the one a serial or identity column draws from).
+///
+/// Invariants: `last` is the value handed out last (`start - increment` before the first);
+/// values are never handed out twice, across rollbacks (not transactional, as in PostgreSQL)
+/// and crashes: before a value beyond `logged` is handed out, a high-water mark some values
+/// ahead is set in `logged` and then written to the log (see `Engine::next_value`).
+#[derive(Clone, Debug)]
+pub struct SequenceSchema {
+    pub name: String,
+    pub oid: u32,
+    /// `smallint`, `integer` or `bigint` (AS type; bounds the default MAXVALUE).
+    pub ty: SqlType,
+    pub start: i64,
+    pub increment: i64,
+    pub min: i64,
+    pub max: i64,
+    pub cache: i64,
+    pub cycle: bool,
+    /// OWNED BY: the table (by id) and column (by position) it goes with.
+    pub owned_by: Option<(TableId, usize)>,
+    /// The value handed out last (shared with the owning serial column's `sequence`).
+    pub last: Arc<AtomicI64>,
+    /// Whether `last` was handed out (false after creation and `setval(.., false)`).
+    pub called: Arc<std::sync::atomic::AtomicBool>,
+    /// The high-water mark written to the log: values below it may have been handed out.
+    pub logged: Arc<AtomicI64>,
+}
+
+impl SequenceSchema {
+    /// A sequence with PostgreSQL's defaults for its type.
+    pub fn new(name: &str, ty: SqlType) -> SequenceSchema {
+        let max = match ty {
+            SqlType::Int2 => i16::MAX as i64,
+            SqlType::Int4 => i32::MAX as i64,
+            _ => i64::MAX,
+        };
+        SequenceSchema {
+            name: name.to_string(),
+            oid: allocate_oid(),
+            ty,
+            start: 1,
+            increment: 1,
+            min: 1,
+            max,
+            cache: 1,
+            cycle: false,
+            owned_by: None,
+            last: Arc::new(AtomicI64::new(0)),
+            called: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            logged: Arc::new(AtomicI64::new(i64::MIN)),
+        }
+    }
+
+    /// Sets where the sequence stands: the next value handed out is `next`.
+    pub fn restart(&self, next: i64) {
+        self.last.store(next - self.increment, Ordering::SeqCst);
+        self.called.store(false, Ordering::SeqCst);
+    }
+
+    /// The next value, or 2200H at a bound without CYCLE.
+    pub fn advance(&self) -> Result<i64, crate::sql::error::SqlError> {
+        let mut out = 0;
+        let step = |last: i64| -> Option<i64> {
+            let next = last.checked_add(self.increment).unwrap_or(i64::MAX);
+            if next > self.max || next < self.min {
+                if !self.cycle {
+                    return None;
+                }
+                return Some(if self.increment > 0 { self.min } else { self.max });
+            }
+            Some(next)
+        };
+        let result = self.last.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+            let next = step(last)?;
+            out = next;
+            Some(next)
+        });
+        self.called.store(true, Ordering::SeqCst);
+        match result {
+            Ok(_) => Ok(out),
+            Err(_) => Err(crate::sql::error::SqlError::new(
+                crate::error::SqlState::SequenceGeneratorLimitExceeded,
+                format!(
+                    "nextval: reached {} value of sequence \"{}\" ({})",
+                    if self.increment > 0 { "maximum" } else { "minimum" },
+                    self.name,
+                    if self.increment > 0 { self.max } else { self.min }
+                ),
+            )),
+        }
+    }
+
+    /// The value `last` would be if the next value were `next`: what a log mark restores.
+    pub fn raise_to(&self, next: i64) {
+        let floor = next - self.increment;
+        if self.increment > 0 {
+            self.last.fetch_max(floor, Ordering::SeqCst);
+        } else {
+            self.last.fetch_min(floor, Ordering::SeqCst);
+        }
+        self.called.store(true, Ordering::SeqCst);
     }
 }

@@ -93,11 +93,49 @@ pub enum WaitPolicy {
     SkipLocked,
 }
 
-/// A lockable row: a table and a primary key.
+/// A lockable row: a table and a primary key. Two pseudo-rows share the machinery (waits,
+/// deadlock detection, lock_timeout, release at the end): the whole table (an empty key,
+/// which no row has: a primary key has at least one column), locked by every statement that
+/// touches the table (shared) and by DDL (exclusive), as PostgreSQL's ACCESS SHARE / ROW
+/// EXCLUSIVE against ACCESS EXCLUSIVE; and a relation name being created (the table
+/// [`RELATION_NAMES`]), so two transactions creating one name queue as in PostgreSQL.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct LockTarget {
     pub table: TableId,
     pub key: Key,
+}
+
+/// The pseudo-table whose keys are relation names (see [`LockTarget`]).
+pub const RELATION_NAMES: TableId = TableId::MAX;
+
+impl LockTarget {
+    /// The lock on a whole table.
+    pub fn relation(table: TableId) -> LockTarget {
+        LockTarget { table, key: Key::new() }
+    }
+
+    /// The lock on a relation name being created.
+    pub fn relation_name(name: &str) -> LockTarget {
+        LockTarget {
+            table: RELATION_NAMES,
+            key: crate::key![crate::types::Value::Text(name.into())],
+        }
+    }
+
+    /// Whether this is a table-level or name lock rather than a row's.
+    pub fn is_relation_level(&self) -> bool {
+        self.key.is_empty() || self.table == RELATION_NAMES
+    }
+
+    /// The PostgreSQL name of `mode` taken on this target (`ACCESS EXCLUSIVE` for a table
+    /// locked by DDL, `FOR UPDATE` for a row).
+    pub fn mode_name(&self, mode: LockMode) -> &'static str {
+        match (self.is_relation_level(), mode) {
+            (false, mode) => mode.sql(),
+            (true, LockMode::Update) => "ACCESS EXCLUSIVE",
+            (true, _) => "ACCESS SHARE",
+        }
+    }
 }
 
 #[derive(Debug)]

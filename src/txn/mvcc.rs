@@ -154,8 +154,13 @@ pub type CommitHook = Box<dyn FnMut(&CommitBatch) -> Result<()> + Send>;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LockRow {
     pub txn: TxnId,
+    /// What is locked: a row (`accounts(id=7)`), a table (`table accounts`) or a relation
+    /// name being created (`relation name "t"`).
     pub row: String,
     pub mode: LockMode,
+    /// The mode as PostgreSQL names it for this kind of target (`FOR UPDATE`,
+    /// `ACCESS EXCLUSIVE`).
+    pub mode_name: &'static str,
     pub granted: bool,
 }
 
@@ -241,6 +246,8 @@ pub(super) struct ActiveTxn {
     pub signal: Arc<Condvar>,
     /// Waiting for a safe snapshot (DEFERRABLE).
     pub deferring: bool,
+    /// The schema changes it made, logged with its commit (see [`CommitBatch`]).
+    pub ddl: Vec<crate::wal::DdlRecord>,
 }
 
 /// The state under the database mutex.
@@ -417,6 +424,33 @@ impl Database {
             return Err(Error::InvalidInput(format!("{table} is not a table")));
         };
         inner.catalog.add_column(id, column)
+    }
+}
+
+impl Database {
+    /// Renames a table (DDL runs under the table's exclusive lock, so no statement is using
+    /// the old name).
+    pub fn rename_table(&self, from: &str, to: &str) -> Result<()> {
+        self.shared.inner.lock().catalog.rename(from, to)
+    }
+
+    /// Renames a column (names in messages only: rows are positional).
+    pub fn rename_column(&self, table: &str, from: &str, to: &str) -> Result<()> {
+        let mut inner = self.shared.inner.lock();
+        let KeySpace::Table(id) = inner.catalog.lookup(table)? else {
+            return Err(Error::InvalidInput(format!("{table} is not a table")));
+        };
+        inner.catalog.rename_column(id, from, to)
+    }
+
+    /// Takes back the last [`Database::add_column`] of a table (a rolled-back ADD COLUMN:
+    /// no committed row has the column).
+    pub fn remove_last_column(&self, table: &str) -> Result<()> {
+        let mut inner = self.shared.inner.lock();
+        let KeySpace::Table(id) = inner.catalog.lookup(table)? else {
+            return Err(Error::InvalidInput(format!("{table} is not a table")));
+        };
+        inner.catalog.remove_last_column(id)
     }
 }
 
@@ -612,6 +646,7 @@ impl Database {
                 txn,
                 row: inner.describe_target(&target),
                 mode,
+                mode_name: target.mode_name(mode),
                 granted,
             })
             .collect();
@@ -624,7 +659,14 @@ impl Database {
                     && !inner.locks.holds(txn, &target)
                 {
                     let row = inner.describe_target(&target);
-                    rows.push(LockRow { txn, row, mode: LockMode::Update, granted: true });
+                    let mode_name = LockMode::Update.sql();
+                    rows.push(LockRow {
+                        txn,
+                        row,
+                        mode: LockMode::Update,
+                        mode_name,
+                        granted: true,
+                    });
                 }
             }
         }
@@ -786,6 +828,15 @@ impl Inner {
 
     /// Shows a row lock target.
     pub(super) fn describe_target(&self, target: &LockTarget) -> String {
+        if target.table == crate::txn::locks::RELATION_NAMES {
+            return format!("relation name {}", crate::types::format_key(&target.key));
+        }
+        if target.key.is_empty() {
+            return match self.catalog.table(target.table) {
+                Ok(t) => format!("table {}", t.name),
+                Err(_) => format!("table {}", target.table),
+            };
+        }
         self.catalog.describe(KeySpace::Table(target.table), &target.key)
     }
 
@@ -940,6 +991,7 @@ impl Inner {
                 task_wait: None,
                 signal: Arc::new(Condvar::new()),
                 deferring: false,
+                ddl: Vec::new(),
             },
         );
         id
@@ -952,8 +1004,9 @@ impl Inner {
     /// release), and SSI counts it as committed; snapshots see it once it is visible.
     pub(super) fn commit(&mut self, txn: TxnId, synchronous: bool) -> Result<CommitStep> {
         self.ssi.precommit(txn)?;
+        let ddl = std::mem::take(&mut self.txn_mut(txn).ddl);
         let active = self.txn(txn);
-        let has_writes = !active.writes.is_empty();
+        let has_writes = !active.writes.is_empty() || !ddl.is_empty();
         if has_writes && let Some(failure) = self.log.as_ref().and_then(|l| l.failure()) {
             return Err(log_failed(&failure));
         }
@@ -977,9 +1030,8 @@ impl Inner {
             return Ok(CommitStep::Done(None));
         };
         let mut durable_at = None;
-        if !keys.is_empty()
-            && let Some(hook) = self.commit_hook.as_mut()
-        {
+        let logged = !keys.is_empty() || !ddl.is_empty();
+        if logged && let Some(hook) = self.commit_hook.as_mut() {
             // Only an observer (tests) gets a batch built; the log encodes from the chains.
             let writes = keys
                 .iter()
@@ -988,11 +1040,9 @@ impl Inner {
                     (*table, key.clone(), chain.head().and_then(|v| v.row.clone()))
                 })
                 .collect();
-            hook(&CommitBatch { txn, commit_ts: ts, writes })?;
+            hook(&CommitBatch { txn, commit_ts: ts, writes, ddl: ddl.clone() })?;
         }
-        if !keys.is_empty()
-            && let Some(log) = &self.log
-        {
+        if logged && let Some(log) = &self.log {
             // The one log-append path: the final rows encoded straight from their chains.
             let store = &self.store;
             durable_at = Some(if let Some((table, run)) = ascending_run(&keys) {
@@ -1001,18 +1051,18 @@ impl Inner {
                     rows[i] = chain.head().and_then(|v| v.row.as_deref());
                 });
                 let writes = run.iter().zip(rows).map(|(key, row)| (table, key.as_slice(), row));
-                log.append_commit_rows(txn, ts, writes)?
+                log.append_commit_rows(txn, ts, &ddl, writes)?
             } else {
                 let writes = keys.iter().map(|(table, key)| {
                     let chain = store.chain(*table, key).expect("a written row");
                     (*table, key.as_slice(), chain.head().and_then(|v| v.row.as_deref()))
                 });
-                log.append_commit_rows(txn, ts, writes)?
+                log.append_commit_rows(txn, ts, &ddl, writes)?
             });
         }
         self.next_commit = ts;
         self.ssi.on_commit(txn, ts);
-        if keys.is_empty() {
+        if !logged {
             // Read only (a serializable transaction SSI still tracks): nothing to make visible.
             // Behind pending commits, `last_commit` moves on when they become visible.
             if self.pending.is_empty() {
@@ -1229,6 +1279,9 @@ impl Inner {
 /// transaction, in the lock table or implicitly (a fresh insert takes no entry): before anyone
 /// else asks for the row, the implicit lock becomes an entry, so the request meets it.
 fn make_implicit_lock_explicit(guard: &mut MutexGuard<'_, Inner>, txn: TxnId, target: &LockTarget) {
+    if target.is_relation_level() {
+        return; // no row version stands for a table or a name
+    }
     let writer = guard
         .store
         .chain(target.table, &target.key)
@@ -1275,12 +1328,18 @@ pub(super) fn acquire_lock(
     match policy {
         WaitPolicy::SkipLocked => return Ok(false),
         WaitPolicy::NoWait => {
-            let table = guard.catalog.name(KeySpace::Table(target.table)).to_string();
+            let what = if target.is_relation_level() {
+                guard.describe_target(target)
+            } else {
+                let table = guard.catalog.name(KeySpace::Table(target.table));
+                format!("row in relation \"{table}\"")
+            };
             let blockers: Vec<String> = blockers.iter().map(|h| format!("T{h}")).collect();
             return Err(Error::LockNotAvailable {
-                message: format!("could not obtain lock on row in relation \"{table}\""),
+                message: format!("could not obtain lock on {what}"),
                 detail: format!(
-                    "T{txn} wanted {mode} on {}, which {} holds or waits for.",
+                    "T{txn} wanted {} on {}, which {} holds or waits for.",
+                    target.mode_name(mode),
                     guard.describe_target(target),
                     blockers.join(", ")
                 ),
@@ -1306,8 +1365,9 @@ pub(super) fn acquire_lock(
     let statement_deadline = guard.txn(txn).statement_deadline;
     if task.is_some() {
         let detail = format!(
-            "T{txn} waited {:?} for {mode} on {}.",
+            "T{txn} waited {:?} for {} on {}.",
             timeout.unwrap_or_default(),
+            target.mode_name(mode),
             guard.describe_target(target)
         );
         guard.txn_mut(txn).task_wait = Some(TaskWait { lock_deadline, statement_deadline, detail });
@@ -1335,8 +1395,9 @@ pub(super) fn acquire_lock(
                     return Err(Error::LockNotAvailable {
                         message: "canceling statement due to lock timeout".into(),
                         detail: format!(
-                            "T{txn} waited {:?} for {mode} on {}.",
+                            "T{txn} waited {:?} for {} on {}.",
                             timeout.unwrap_or_default(),
+                            target.mode_name(mode),
                             guard.describe_target(target)
                         ),
                     });
@@ -1356,11 +1417,11 @@ fn describe_deadlock(inner: &Inner, victim: TxnId, cycle: &[WaitEdge]) -> String
             format!(
                 "T{} waits for {} on {}, which T{} {} {}",
                 e.waiter,
-                e.mode,
+                e.target.mode_name(e.mode),
                 inner.describe_target(&e.target),
                 e.blocker,
                 how,
-                e.blocker_mode
+                e.target.mode_name(e.blocker_mode)
             )
         })
         .collect();

@@ -302,6 +302,49 @@ impl Transaction {
         self.run(|g, id, snapshot| scan_table(g, id, snapshot, table, &range, usize::MAX))
     }
 
+    /// Every row of a table as it stands now, whatever the snapshot: this transaction's own
+    /// version of a row, else its newest committed one (decided commits included). What DDL
+    /// checks and rewrites existing rows against, holding the table's exclusive lock, so no
+    /// other transaction's change is in flight. Not an SSI read (DDL is not part of the
+    /// dependency graph; its lock orders it against every user of the table).
+    pub fn scan_current(&mut self, table: TableId) -> Result<Vec<(Key, Row)>> {
+        let id = self.id;
+        let guard = self.db.shared.inner.lock();
+        check_usable(&guard, id)?;
+        guard.catalog.table(table)?;
+        let view = View::Snapshot(CommitTs::MAX);
+        let mut rows = Vec::new();
+        for (key, chain) in guard.store.scan(table, (Bound::Unbounded, Bound::Unbounded)) {
+            if let Some(row) = visible_version(chain, id, view).0.and_then(|v| v.row.as_ref()) {
+                rows.push((key.clone(), row.clone()));
+            }
+        }
+        Ok(rows)
+    }
+
+    /// [`Transaction::scan_current`] with, per row, whether the transaction's snapshot sees
+    /// that same version (a referential check at Repeatable Read must not act on a row its
+    /// snapshot cannot see: that is a serialization failure). Holds SIREAD-free, as DDL's.
+    pub fn scan_current_marked(&mut self, table: TableId) -> Result<Vec<(Key, Row, bool)>> {
+        let id = self.id;
+        let mut guard = self.db.shared.inner.lock();
+        check_usable(&guard, id)?;
+        let snapshot = ensure_snapshot(&mut guard, id)?;
+        guard.catalog.table(table)?;
+        let mut rows = Vec::new();
+        for (key, chain) in guard.store.scan(table, (Bound::Unbounded, Bound::Unbounded)) {
+            let (current, _) = visible_version(chain, id, View::Snapshot(CommitTs::MAX));
+            if let Some(v) = current
+                && let Some(row) = &v.row
+            {
+                let seen = visible_version(chain, id, View::Snapshot(snapshot)).0;
+                let same = seen.is_some_and(|s| std::ptr::eq(s, v));
+                rows.push((key.clone(), row.clone(), same));
+            }
+        }
+        Ok(rows)
+    }
+
     /// Reads at most `limit` rows from the start of a range, in key order: a long scan in
     /// pieces (each holding the database mutex only briefly), continued from the last key.
     pub fn scan_limited(
@@ -390,6 +433,45 @@ impl Transaction {
             }
             lock_row(g, id, snapshot, table, key, mode, policy, "lock")
         })
+    }
+
+    /// Takes a table-level lock, held to the end of the transaction (or a rollback to a
+    /// savepoint set before it): shared (`exclusive` false) by every statement that reads or
+    /// writes the table, exclusive by DDL, so DDL waits for every transaction that used the
+    /// table and they wait for it (PostgreSQL's ACCESS SHARE / ROW EXCLUSIVE against ACCESS
+    /// EXCLUSIVE). Waits like a row lock: deadlock detection, lock_timeout, cancel, and on an
+    /// async task [`Error::WouldWait`] (run the statement again once granted). Taken before
+    /// the statement's snapshot, so a statement that waited reads what the DDL left.
+    pub fn lock_relation(&mut self, table: TableId, exclusive: bool) -> Result<()> {
+        let mode = if exclusive { LockMode::Update } else { LockMode::KeyShare };
+        self.lock_target(&LockTarget::relation(table), mode)
+    }
+
+    /// Takes the exclusive lock on a relation name this transaction creates, so a second
+    /// transaction creating the same name waits for the first to end.
+    pub fn lock_relation_name(&mut self, name: &str) -> Result<()> {
+        self.lock_target(&LockTarget::relation_name(name), LockMode::Update)
+    }
+
+    fn lock_target(&mut self, target: &LockTarget, mode: LockMode) -> Result<()> {
+        let id = self.id;
+        let mut guard = self.db.shared.inner.lock();
+        check_usable(&guard, id)?;
+        if guard.locks.held_mode(id, target).is_some_and(|held| held >= mode) {
+            return Ok(());
+        }
+        let result = acquire_lock(&mut guard, id, target, mode, WaitPolicy::Wait, true).map(|_| ());
+        if result.as_ref().is_err_and(|e| !matches!(e, Error::WouldWait | Error::RestartStatement))
+        {
+            guard.txn_mut(id).failed = true;
+        }
+        result
+    }
+
+    /// Sets the schema changes this transaction made, to be logged with its commit (replaces
+    /// what was set before: the caller keeps the list, rolled back with savepoints).
+    pub fn set_ddl(&mut self, ddl: Vec<crate::wal::DdlRecord>) {
+        self.db.shared.inner.lock().txn_mut(self.id).ddl = ddl;
     }
 
     /// `SAVEPOINT name`.

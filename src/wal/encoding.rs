@@ -23,14 +23,16 @@ pub struct DdlRecord {
     pub created_table: Option<TableId>,
 }
 
-/// The writes of one committed transaction, as a commit record holds them: one entry per row
-/// written, with its final row (`None`: deleted). The log's type; the core builds one only for
-/// a commit hook and replays them at recovery.
+/// The writes of one committed transaction, as a commit record holds them: the schema changes
+/// it made (DDL is transactional: it commits with the rows, in one record), then one entry per
+/// row written, with its final row (`None`: deleted). The log's type; the core builds one only
+/// for a commit hook and replays them at recovery (DDL first, then rows).
 #[derive(Clone, Debug, PartialEq)]
 pub struct CommitBatch {
     pub txn: TxnId,
     pub commit_ts: CommitTs,
     pub writes: Vec<(TableId, Key, Option<Row>)>,
+    pub ddl: Vec<DdlRecord>,
 }
 
 /// One record of the log.
@@ -38,12 +40,15 @@ pub struct CommitBatch {
 pub enum Record {
     /// A committed transaction's writes (final row per key; `None`: deleted).
     Commit(CommitBatch),
-    /// A schema change, applied in log order between commits.
+    /// A schema change, applied in log order between commits (written by versions before DDL
+    /// became transactional; still read).
     Ddl(DdlRecord),
 }
 
 const RECORD_COMMIT: u8 = 1;
 const RECORD_DDL: u8 = 2;
+/// A commit that changed the schema: its DDL records, then a commit body.
+const RECORD_COMMIT_DDL: u8 = 3;
 
 const TAG_NULL: u8 = 0;
 const TAG_BOOL: u8 = 1;
@@ -114,7 +119,8 @@ impl Encoder<'_> {
     /// A record: kind byte, body length, body.
     pub fn record(&mut self, record: &Record) {
         let kind = match record {
-            Record::Commit(_) => RECORD_COMMIT,
+            Record::Commit(batch) if batch.ddl.is_empty() => RECORD_COMMIT,
+            Record::Commit(_) => RECORD_COMMIT_DDL,
             Record::Ddl(_) => RECORD_DDL,
         };
         let start = self.0.len();
@@ -123,6 +129,9 @@ impl Encoder<'_> {
         let body = self.0.len();
         match record {
             Record::Commit(batch) => {
+                if !batch.ddl.is_empty() {
+                    self.ddl_list(&batch.ddl);
+                }
                 let writes = batch.writes.iter().map(|(t, k, r)| (*t, k.as_slice(), r.as_deref()));
                 self.commit_body(batch.txn, batch.commit_ts, writes)
             }
@@ -142,6 +151,13 @@ impl Encoder<'_> {
             None => self.u8(0),
         }
         self.str(&ddl.text);
+    }
+
+    fn ddl_list(&mut self, ddl: &[DdlRecord]) {
+        self.u32(ddl.len() as u32);
+        for record in ddl {
+            self.ddl(record);
+        }
     }
 
     fn commit_body<'a>(
@@ -173,22 +189,27 @@ impl Encoder<'_> {
 pub fn encode_commit(buf: &mut Vec<u8>, batch: &CommitBatch) {
     let writes =
         batch.writes.iter().map(|(table, key, row)| (*table, key.as_slice(), row.as_deref()));
-    encode_commit_rows(buf, batch.txn, batch.commit_ts, writes);
+    encode_commit_rows(buf, batch.txn, batch.commit_ts, &batch.ddl, writes);
 }
 
-/// Appends a commit record from borrowed rows: `(table, key, final row or None for a
-/// deletion)` per written row: the one encoding of a commit record.
+/// Appends a commit record from borrowed rows: the transaction's DDL (usually none), then
+/// `(table, key, final row or None for a deletion)` per written row: the one encoding of a
+/// commit record.
 pub fn encode_commit_rows<'a>(
     buf: &mut Vec<u8>,
     txn: u64,
     commit_ts: CommitTs,
+    ddl: &[DdlRecord],
     writes: impl ExactSizeIterator<Item = (TableId, &'a [Value], Option<&'a [Value]>)>,
 ) {
     let mut e = Encoder(buf);
     let start = e.0.len();
-    e.u8(RECORD_COMMIT);
+    e.u8(if ddl.is_empty() { RECORD_COMMIT } else { RECORD_COMMIT_DDL });
     e.u32(0);
     let body = e.0.len();
+    if !ddl.is_empty() {
+        e.ddl_list(ddl);
+    }
     e.commit_body(txn, commit_ts, writes);
     let len = (e.0.len() - body) as u32;
     e.0[start + 1..start + 5].copy_from_slice(&len.to_le_bytes());
@@ -279,7 +300,17 @@ impl<'a> Decoder<'a> {
         let body = self.bytes()?;
         let mut d = Decoder::new(body);
         let record = match kind {
-            RECORD_COMMIT => {
+            RECORD_COMMIT | RECORD_COMMIT_DDL => {
+                let mut ddl = Vec::new();
+                if kind == RECORD_COMMIT_DDL {
+                    let n = d.u32()? as usize;
+                    if n > body.len() {
+                        return Err(DecodeError(format!("{n} DDL records cannot fit")));
+                    }
+                    for _ in 0..n {
+                        ddl.push(d.ddl()?);
+                    }
+                }
                 let txn = d.u64()?;
                 let commit_ts = d.u64()?;
                 let n = d.u32()? as usize;
@@ -294,7 +325,7 @@ impl<'a> Decoder<'a> {
                     };
                     writes.push((table, key, row));
                 }
-                Record::Commit(CommitBatch { txn, commit_ts, writes })
+                Record::Commit(CommitBatch { txn, commit_ts, writes, ddl })
             }
             RECORD_DDL => Record::Ddl(d.ddl()?),
             k => return Err(DecodeError(format!("unknown record kind {k}"))),
@@ -310,6 +341,31 @@ impl<'a> Decoder<'a> {
 mod tests {
     use super::*;
 
+    /// A commit that changed the schema carries its DDL in the same record, and reads back
+    /// whole.
+    #[test]
+    fn a_commit_with_ddl_round_trips() {
+        let batch = CommitBatch {
+            txn: 9,
+            commit_ts: 12,
+            writes: vec![(4, crate::key![Value::Int(1)], Some(vec![Value::Int(1)]))],
+            ddl: vec![
+                DdlRecord {
+                    text: "CREATE TABLE t (id int PRIMARY KEY)".into(),
+                    created_table: Some(4),
+                },
+                DdlRecord { text: "ALTER TABLE t ADD COLUMN n int".into(), created_table: None },
+            ],
+        };
+        let mut buf = Vec::new();
+        Encoder(&mut buf).record(&Record::Commit(batch.clone()));
+        assert_eq!(buf[0], RECORD_COMMIT_DDL);
+        assert_eq!(Decoder::new(&buf).record(), Ok(Record::Commit(batch.clone())));
+        let mut from_batch = Vec::new();
+        encode_commit(&mut from_batch, &batch);
+        assert_eq!(from_batch, buf);
+    }
+
     #[test]
     fn a_commit_encodes_alike_from_a_batch_and_from_borrowed_rows() {
         let batch = CommitBatch {
@@ -319,11 +375,12 @@ mod tests {
                 (1, crate::key![Value::Int(1)], Some(vec![Value::Int(1), Value::Text("a".into())])),
                 (2, crate::key![Value::Text("k".into())], None),
             ],
+            ddl: vec![],
         };
         let (mut from_batch, mut from_rows, mut from_record) = (Vec::new(), Vec::new(), Vec::new());
         encode_commit(&mut from_batch, &batch);
         let writes = batch.writes.iter().map(|(t, k, r)| (*t, k.as_slice(), r.as_deref()));
-        encode_commit_rows(&mut from_rows, 3, 5, writes);
+        encode_commit_rows(&mut from_rows, 3, 5, &[], writes);
         Encoder(&mut from_record).record(&Record::Commit(batch.clone()));
         assert_eq!(from_batch, from_rows);
         assert_eq!(from_batch, from_record);
@@ -348,6 +405,7 @@ mod tests {
                     (1, crate::key![Value::Int(1)], Some(rows.clone())),
                     (2, rows.into(), None),
                 ],
+                ddl: vec![],
             }),
             Record::Ddl(DdlRecord {
                 text: "CREATE TABLE t (a int)".into(),

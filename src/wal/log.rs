@@ -427,7 +427,7 @@ impl Log {
     pub fn append_commit(&self, batch: &CommitBatch) -> Result<Lsn> {
         let writes =
             batch.writes.iter().map(|(table, key, row)| (*table, key.as_slice(), row.as_deref()));
-        self.append_commit_rows(batch.txn, batch.commit_ts, writes)
+        self.append_commit_rows(batch.txn, batch.commit_ts, &batch.ddl, writes)
     }
 
     /// Appends a commit record from borrowed rows (see `encoding::encode_commit_rows`): no
@@ -436,6 +436,7 @@ impl Log {
         &self,
         txn: u64,
         commit_ts: u64,
+        ddl: &[super::DdlRecord],
         writes: impl ExactSizeIterator<
             Item = (u32, &'a [crate::types::Value], Option<&'a [crate::types::Value]>),
         >,
@@ -444,7 +445,7 @@ impl Log {
         if let Some(e) = &st.failed {
             return Err(Error::Io(e.clone()));
         }
-        super::encoding::encode_commit_rows(&mut st.buffer, txn, commit_ts, writes);
+        super::encoding::encode_commit_rows(&mut st.buffer, txn, commit_ts, ddl, writes);
         st.next += 1;
         Ok(st.next)
     }
@@ -593,6 +594,7 @@ mod tests {
                 ),
                 (1, crate::key![Value::Int(-(i as i64))], None),
             ],
+            ddl: vec![],
         }
     }
 

@@ -1,7 +1,7 @@
 """SQLAlchemy 2 reflection (the inspector, MetaData.reflect) against a server: the tables it
 created from declared metadata read back as declared: columns (types, nullability, defaults,
 autoincrement), primary keys, unique constraints, indexes, CHECK constraints and foreign
-keys. Usage: reflection.py URL [--foreign-keys]. Prints ALL OK on success."""
+keys. Usage: reflection.py URL [--only=section,...]. Prints ALL OK on success."""
 
 import sys
 
@@ -13,7 +13,6 @@ from sqlalchemy import (
 from sqlalchemy.types import DateTime
 
 url = sys.argv[1].replace("postgresql://", "postgresql+psycopg://", 1)
-foreign_keys = "--foreign-keys" in sys.argv[2:]
 # Sections to run (all by default): names, columns, keys, indexes, checks, foreign_keys, reflect
 only = [a.split("=", 1)[1].split(",") for a in sys.argv[2:] if a.startswith("--only=")]
 only = only[0] if only else None
@@ -30,11 +29,6 @@ author = Table(
     Column("bio", Text),
     CheckConstraint("score >= 0", name="refl_author_score_check"),
 )
-book_fk = (
-    [ForeignKeyConstraint(["author_id"], ["refl_author.id"], name="refl_book_author_fk",
-                          ondelete="CASCADE")]
-    if foreign_keys else []
-)
 book = Table(
     "refl_book", meta,
     Column("isbn", Text, primary_key=True),
@@ -45,7 +39,8 @@ book = Table(
     UniqueConstraint("title", "edition", name="refl_book_title_edition_key"),
     Index("refl_book_author_idx", "author_id"),
     Index("refl_book_title_idx", "title", unique=True),
-    *book_fk,
+    ForeignKeyConstraint(["author_id"], ["refl_author.id"], name="refl_book_author_fk",
+                         ondelete="CASCADE"),
 )
 
 failures = []
@@ -139,7 +134,7 @@ def _():
         "name": "refl_book_author_fk", "constrained_columns": ["author_id"],
         "referred_schema": None, "referred_table": "refl_author", "referred_columns": ["id"],
         "options": {"ondelete": "CASCADE"}, "comment": None,
-    }] if foreign_keys else []
+    }]
     check("book foreign keys", fks, want_fks)
 
 

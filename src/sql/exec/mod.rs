@@ -13,6 +13,7 @@
 
 pub mod copy;
 pub mod eval;
+pub(crate) mod fk;
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -30,7 +31,7 @@ use crate::sql::plan::{
     Source,
 };
 use crate::sql::plan::{BExpr, CatalogFn};
-use crate::sql::schema::TableSchema;
+use crate::sql::schema::{Schema, TableSchema};
 use crate::sql::types::{SqlType, cast};
 use crate::txn::{Change, LockOutcome, Modified, Transaction, WaitPolicy};
 use crate::types::{Key, KeyRange, Row, Value};
@@ -54,6 +55,8 @@ pub enum Interrupt {
     /// It met a version committed after its transaction's snapshot before anything was shown
     /// or written: it runs again from the start with a new snapshot.
     Restart,
+    /// DDL changed the schema while it waited for its tables' locks: it is planned again.
+    Replan,
 }
 
 impl ExecError {
@@ -64,6 +67,10 @@ impl ExecError {
             ExecError::Failed(e) => e,
             ExecError::Interrupted(Interrupt::WouldWait) => crate::Error::WouldWait.into(),
             ExecError::Interrupted(Interrupt::Restart) => crate::Error::RestartStatement.into(),
+            ExecError::Interrupted(Interrupt::Replan) => SqlError::new(
+                crate::error::SqlState::InternalError,
+                "the schema changed while the statement waited for its tables",
+            ),
         }
     }
 }
@@ -105,6 +112,14 @@ pub struct ExecCtx<'a> {
     pub settings: &'a [(String, String)],
     /// Settings `set_config` changed, for the session to keep after the statement.
     pub settings_changed: Vec<(String, String)>,
+    /// The schema the statement was planned against (foreign keys find their tables here).
+    pub schema: Option<Arc<Schema>>,
+    /// Referential work the statement queued (`fk.rs`), settled when it ends.
+    pub(crate) fk_work: Vec<fk::FkWork>,
+    /// Checks of deferred constraints, for the session to run at COMMIT.
+    pub(crate) deferred_fk: Vec<fk::FkWork>,
+    /// Which deferrable constraints are deferred now (SET CONSTRAINTS).
+    pub constraints: fk::ConstraintModes,
 }
 
 impl EvalContext for ExecCtx<'_> {
@@ -163,8 +178,8 @@ impl EvalContext for ExecCtx<'_> {
             self.settings_changed.push((name, value.clone()));
             return Ok(Value::Text(value));
         }
-        let who = self.viewer();
-        crate::sql::pg_catalog::functions::call(&self.engine.schema.read(), func, args, &who)
+        let schema = self.catalog_schema();
+        crate::sql::pg_catalog::functions::call(&schema, func, args, &self.viewer())
     }
 }
 
@@ -201,7 +216,16 @@ impl<'a> ExecCtx<'a> {
             ticks: 0,
             settings: &[],
             settings_changed: Vec::new(),
+            schema: None,
+            fk_work: Vec::new(),
+            deferred_fk: Vec::new(),
+            constraints: fk::ConstraintModes::default(),
         }
+    }
+
+    /// The schema the catalog shows: the statement's (a transaction's own DDL included).
+    fn catalog_schema(&self) -> Arc<Schema> {
+        self.schema.clone().unwrap_or_else(|| self.engine.shared_schema())
     }
 
     /// Who reads the catalog: the session's role, database and settings.
@@ -491,7 +515,8 @@ impl<'a> ExecCtx<'a> {
                 self.table_rows(table, access)?.into_iter().map(|(_, r)| r).collect()
             }
             Source::System(view) => {
-                crate::sql::pg_catalog::rows(self.engine, *view, &self.viewer())
+                let schema = self.catalog_schema();
+                crate::sql::pg_catalog::rows(self.engine, &schema, *view, &self.viewer())
             }
             Source::Derived(plan) => self.select(plan)?,
             Source::Series(args) => {
@@ -686,7 +711,7 @@ impl<'a> ExecCtx<'a> {
     /// Fills, coerces and checks a row about to be written.
     fn finish_row(
         &mut self,
-        table: &TableSchema,
+        table: &Arc<TableSchema>,
         rules: &RowRules,
         mut row: Row,
         given: &[bool],
@@ -712,7 +737,7 @@ impl<'a> ExecCtx<'a> {
 
     fn check_row(
         &mut self,
-        table: &TableSchema,
+        table: &Arc<TableSchema>,
         rules: &RowRules,
         row: &Row,
     ) -> Result<(), ExecError> {
@@ -738,6 +763,9 @@ impl<'a> ExecCtx<'a> {
                 )
                 .into());
             }
+        }
+        if !table.foreign_keys.is_empty() {
+            self.note_references(table, row);
         }
         Ok(())
     }
@@ -993,6 +1021,7 @@ impl<'a> ExecCtx<'a> {
         let candidates = self.table_rows(table, &plan.access)?;
         let mut count = 0;
         let mut returned = Vec::new();
+        let referenced = self.referenced(table);
         for (key, row) in candidates {
             self.tick()?;
             if let Some(f) = &plan.filter
@@ -1028,8 +1057,19 @@ impl<'a> ExecCtx<'a> {
                     }
                 })?;
             let written = match outcome {
-                Modified::Updated(new) => Some(table.pad_row(new)),
-                Modified::Deleted => Some(row),
+                Modified::Updated(new) => {
+                    let new = table.pad_row(new);
+                    if referenced {
+                        self.note_referenced(table, row, Some(new.clone()));
+                    }
+                    Some(new)
+                }
+                Modified::Deleted => {
+                    if referenced {
+                        self.note_referenced(table, row.clone(), None);
+                    }
+                    Some(row)
+                }
                 _ => None,
             };
             if let Some(row) = written {

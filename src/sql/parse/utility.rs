@@ -34,6 +34,11 @@ pub enum Utility {
         delimiter: Option<char>,
     },
     Truncate(Vec<String>),
+    /// `SET CONSTRAINTS {ALL | name, ...} {DEFERRED | IMMEDIATE}` (`None`: ALL).
+    SetConstraints {
+        names: Option<Vec<String>>,
+        deferred: bool,
+    },
     Checkpoint,
     NoOp(&'static str),
 }
@@ -62,6 +67,9 @@ fn last_part(name: &ast::ObjectName) -> String {
 /// A statement sqlparser does not parse, recognised by its keyword: `CHECKPOINT`, `VACUUM
 /// [...]`, `ANALYZE [...]`, `ABORT [WORK | TRANSACTION]`.
 pub fn keyword_statement(tokens: &[TokenWithSpan]) -> Option<Utility> {
+    if let Some(u) = set_constraints(tokens) {
+        return Some(u);
+    }
     let mut words = tokens.iter().filter_map(|t| match &t.token {
         Token::Whitespace(_) | Token::SemiColon => None,
         Token::Word(w) if w.quote_style.is_none() => Some(Some(w.value.to_ascii_uppercase())),
@@ -79,6 +87,36 @@ pub fn keyword_statement(tokens: &[TokenWithSpan]) -> Option<Utility> {
         }
         _ => None,
     }
+}
+
+/// `SET CONSTRAINTS {ALL | name [, ...]} {DEFERRED | IMMEDIATE}`, which sqlparser does not
+/// parse.
+fn set_constraints(tokens: &[TokenWithSpan]) -> Option<Utility> {
+    let words: Vec<(String, bool)> = tokens
+        .iter()
+        .filter_map(|t| match &t.token {
+            Token::Word(w) if w.quote_style.is_some() => Some((w.value.clone(), true)),
+            Token::Word(w) => Some((w.value.to_lowercase(), false)),
+            _ => None,
+        })
+        .collect();
+    let [(set, false), (constraints, false), names @ .., (mode, false)] = words.as_slice() else {
+        return None;
+    };
+    if set != "set" || constraints != "constraints" || names.is_empty() {
+        return None;
+    }
+    let deferred = match mode.as_str() {
+        "deferred" => true,
+        "immediate" => false,
+        _ => return None,
+    };
+    let names = match names {
+        [(all, false)] if all == "all" => None,
+        // a qualified name keeps its last part
+        _ => Some(names.iter().map(|(n, _)| n.clone()).collect()),
+    };
+    Some(Utility::SetConstraints { names, deferred })
 }
 
 /// The utility a parsed statement is, if it is one. `deferrable`: the `[NOT] DEFERRABLE`

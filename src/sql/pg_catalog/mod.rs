@@ -10,8 +10,8 @@
 //!
 //! The views of live state (`pg_stat_activity`, `isola_stat_activity`, `isola_locks`,
 //! `isola_serialization_failures`, `isola_stat_wal`) are built here from the engine.
-//! Invariant: views are computed when read and are not transactional (they show the schema of
-//! the moment, as the binder does).
+//! Invariant: views are computed when read, from the schema the reading statement was planned
+//! against (a transaction's own uncommitted DDL included, as the binder sees it).
 
 pub mod deparse;
 pub mod functions;
@@ -19,14 +19,16 @@ pub mod model;
 pub mod views;
 
 use crate::sql::engine::{Activity, Engine};
+use crate::sql::schema::Schema;
 use crate::sql::system::SystemView;
 use crate::types::{Row, Value};
 
 pub use views::Viewer;
 
-/// Rows of a system view, now.
-pub fn rows(engine: &Engine, view: SystemView, who: &Viewer) -> Vec<Row> {
-    if let Some(rows) = views::rows(&engine.schema.read(), view, who) {
+/// Rows of a system view, now: the catalog's from `schema` (the reading statement's), the
+/// live state's from the engine.
+pub fn rows(engine: &Engine, schema: &Schema, view: SystemView, who: &Viewer) -> Vec<Row> {
+    if let Some(rows) = views::rows(schema, view, who) {
         return rows;
     }
     let text = |s: &str| Value::Text(s.to_string());
@@ -88,7 +90,7 @@ pub fn rows(engine: &Engine, view: SystemView, who: &Viewer) -> Vec<Row> {
                         pids.get(&l.txn).map_or(Value::Null, |p| Value::Int(*p as i64)),
                         Value::Int(l.txn as i64),
                         Value::Text(l.row),
-                        Value::Text(l.mode.to_string()),
+                        Value::Text(l.mode_name.to_string()),
                         Value::Bool(l.granted),
                     ]
                 })

@@ -319,6 +319,7 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                                 })
                             });
                             row = row
+                                .set("connoinherit", true)
                                 .set("condeferrable", fk.deferrable)
                                 .set("condeferred", fk.initially_deferred)
                                 .set("confrelid", parent.map_or(0, |p| p.oid as i64))

@@ -42,7 +42,7 @@ pub struct Scope {
 }
 
 impl Scope {
-    fn of_table(table: &TableSchema, qualifier: &str) -> Scope {
+    pub(crate) fn of_table(table: &TableSchema, qualifier: &str) -> Scope {
         Scope {
             cols: table
                 .columns
@@ -51,7 +51,7 @@ impl Scope {
                     qualifier: Some(qualifier.to_string()),
                     name: c.name.clone(),
                     ty: c.ty,
-                    hidden: c.hidden,
+                    hidden: c.hidden || c.dropped,
                 })
                 .collect(),
             parent: None,
@@ -67,6 +67,8 @@ pub struct Binder<'a> {
     aggs: Option<Vec<AggCall>>,
     /// Set when an expression reads an enclosing query's column.
     correlated: bool,
+    /// Every table the statement reads or writes, in the order first met.
+    tables: Vec<crate::catalog::TableId>,
 }
 
 fn ident_name(id: &ast::Ident) -> String {
@@ -97,7 +99,35 @@ fn object_schema(name: &ast::ObjectName) -> Option<String> {
 
 impl<'a> Binder<'a> {
     pub fn new(schema: &'a Schema, params: Vec<Option<SqlType>>) -> Self {
-        Binder { schema, params, aggs: None, correlated: false }
+        Binder { schema, params, aggs: None, correlated: false, tables: Vec::new() }
+    }
+
+    /// The tables the statement bound so far reads or writes.
+    pub fn tables_used(&self) -> Vec<crate::catalog::TableId> {
+        self.tables.clone()
+    }
+
+    /// Notes the tables a write to `table` may read or change through foreign keys (the
+    /// tables it references, the tables referencing it), so their locks are taken too.
+    fn use_related_tables(&mut self, table: &TableSchema) {
+        let mut related: Vec<crate::catalog::TableId> =
+            table.foreign_keys.iter().map(|fk| fk.parent).collect();
+        related.extend(self.schema.referencing(table.id).iter().map(|(child, _)| child.id));
+        for id in related {
+            if !self.tables.contains(&id) {
+                self.tables.push(id);
+            }
+        }
+    }
+
+    /// A table by name, noted as used.
+    fn use_table(&mut self, name: &str) -> Result<Arc<TableSchema>, SqlError> {
+        let table =
+            self.schema.table(name).cloned().ok_or_else(|| SqlError::undefined_table(name))?;
+        if !self.tables.contains(&table.id) {
+            self.tables.push(table.id);
+        }
+        Ok(table)
     }
 
     /// Final parameter types (unknown ones as text, as PostgreSQL does).
@@ -1075,11 +1105,7 @@ impl<'a> Binder<'a> {
                 if schema_name.as_deref().is_some_and(|s| s != "public") {
                     return Err(SqlError::undefined_table(&name.to_string()));
                 }
-                let table = self
-                    .schema
-                    .table(&table_name)
-                    .cloned()
-                    .ok_or_else(|| SqlError::undefined_table(&table_name))?;
+                let table = self.use_table(&table_name)?;
                 let scope = Scope::of_table(&table, &alias_name);
                 Ok((Source::Table { table, access: Access::Scan, alias: alias_name }, scope))
             }
@@ -1415,8 +1441,7 @@ impl<'a> Binder<'a> {
     /// Binds the rules every written row of `table` must satisfy.
     /// COPY `table` (`columns`; all visible ones when empty) FROM STDIN.
     pub fn copy_from(&mut self, table: &str, columns: &[String]) -> Result<CopyPlan, SqlError> {
-        let table =
-            self.schema.table(table).cloned().ok_or_else(|| SqlError::undefined_table(table))?;
+        let table = self.use_table(table)?;
         let targets: Vec<usize> = if columns.is_empty() {
             table.visible().map(|(i, _)| i).collect()
         } else {
@@ -1498,25 +1523,22 @@ impl<'a> Binder<'a> {
             return Err(SqlError::unsupported("INSERT into a table function"));
         };
         let table_name = object_name(name);
-        let table = self
-            .schema
-            .table(&table_name)
-            .cloned()
-            .ok_or_else(|| SqlError::undefined_table(&table_name))?;
+        let table = self.use_table(&table_name)?;
         let targets: Vec<usize> = if ins.columns.is_empty() {
             table.visible().map(|(i, _)| i).collect()
         } else {
             let mut t = Vec::new();
             for c in &ins.columns {
                 let n = object_name(c);
-                let i = table.column_index(&n).filter(|i| !table.columns[*i].hidden).ok_or_else(
-                    || {
+                let i = table
+                    .column_index(&n)
+                    .filter(|i| !table.columns[*i].hidden && !table.columns[*i].dropped)
+                    .ok_or_else(|| {
                         SqlError::new(
                             SqlState::UndefinedColumn,
                             format!("column \"{n}\" of relation \"{table_name}\" does not exist"),
                         )
-                    },
-                )?;
+                    })?;
                 if t.contains(&i) {
                     return Err(SqlError::new(
                         SqlState::DuplicateColumn,
@@ -1600,6 +1622,7 @@ impl<'a> Binder<'a> {
             Some(items) => Some(self.returning(items, &Scope::of_table(&table, &alias))?),
             None => None,
         };
+        self.use_related_tables(&table);
         Ok(InsertPlan { table, targets, source, on_conflict, rules, returning })
     }
 
@@ -1613,12 +1636,15 @@ impl<'a> Binder<'a> {
             return Err(SqlError::unsupported("tuple assignment"));
         };
         let n = object_name(col);
-        let i = table.column_index(&n).filter(|i| !table.columns[*i].hidden).ok_or_else(|| {
-            SqlError::new(
-                SqlState::UndefinedColumn,
-                format!("column \"{n}\" of relation \"{}\" does not exist", table.name),
-            )
-        })?;
+        let i = table
+            .column_index(&n)
+            .filter(|i| !table.columns[*i].hidden && !table.columns[*i].dropped)
+            .ok_or_else(|| {
+                SqlError::new(
+                    SqlState::UndefinedColumn,
+                    format!("column \"{n}\" of relation \"{}\" does not exist", table.name),
+                )
+            })?;
         let ty = table.columns[i].ty;
         let value = if matches!(&a.value, Expr::Identifier(id) if id.value.eq_ignore_ascii_case("default") && id.quote_style.is_none())
         {
@@ -1664,7 +1690,7 @@ impl<'a> Binder<'a> {
             return Err(SqlError::unsupported("this target"));
         };
         let n = object_name(name);
-        let table = self.schema.table(&n).cloned().ok_or_else(|| SqlError::undefined_table(&n))?;
+        let table = self.use_table(&n)?;
         let alias = alias.as_ref().map(|a| ident_name(&a.name)).unwrap_or(n);
         Ok((table, alias))
     }
@@ -1692,7 +1718,9 @@ impl<'a> Binder<'a> {
             Some(items) => Some(self.returning(items, &scope)?),
             None => None,
         };
-        Ok(ModifyPlan { table, access, filter, assignments, rules, returning })
+        let referenced = !self.schema.referencing(table.id).is_empty();
+        self.use_related_tables(&table);
+        Ok(ModifyPlan { table, access, filter, assignments, rules, returning, referenced })
     }
 }
 impl Binder<'_> {

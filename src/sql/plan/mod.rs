@@ -188,6 +188,10 @@ impl ModifyPlan {
     /// may wait for the new one.
     pub fn touches_one_row(&self) -> bool {
         let Access::PkPoint(keys) = &self.access else { return false };
+        // Referential checks and actions may wait after the row is written.
+        if self.referenced || !self.table.foreign_keys.is_empty() {
+            return false;
+        }
         let mut assigned_columns = self.assignments.iter().flatten().map(|(c, _)| c);
         if assigned_columns.any(|c| self.table.primary_key.contains(c)) {
             return false;
@@ -241,6 +245,7 @@ impl InsertPlan {
         let rules =
             self.rules.defaults.iter().flatten().chain(self.rules.checks.iter().map(|(_, e)| e));
         self.on_conflict.is_none()
+            && self.table.foreign_keys.is_empty()
             && !draws_a_sequence
             && !any_subquery(row.iter().flatten().chain(returned).chain(rules))
     }
@@ -307,6 +312,8 @@ pub struct ModifyPlan {
     pub assignments: Option<Vec<(usize, BExpr)>>,
     pub rules: RowRules,
     pub returning: Option<Returning>,
+    /// A foreign key references the table: its deletes and key changes act on other rows.
+    pub referenced: bool,
 }
 
 /// COPY ... FROM STDIN: an insert of the rows the data gives, into `targets` (the others get

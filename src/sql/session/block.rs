@@ -78,7 +78,7 @@ impl Session {
             }
             Utility::Rollback => {
                 if let Some(t) = self.txn.take() {
-                    t.rollback();
+                    self.rollback_txn(t);
                 }
                 self.end_block();
                 Ok(Outcome::Command("ROLLBACK".into()))
@@ -89,6 +89,7 @@ impl Session {
                 }
                 self.ensure_txn()?;
                 self.txn.as_mut().expect("ensured").savepoint(&name)?;
+                self.ddl_savepoint(&name);
                 Ok(Outcome::Command("SAVEPOINT".into()))
             }
             Utility::Release(name) => {
@@ -96,7 +97,10 @@ impl Session {
                     return Err(no_block("RELEASE SAVEPOINT"));
                 }
                 match self.txn.as_mut() {
-                    Some(t) => t.release_savepoint(&name)?,
+                    Some(t) => {
+                        t.release_savepoint(&name)?;
+                        self.ddl_release(&name);
+                    }
                     None => {
                         return Err(SqlError::new(
                             SqlState::InvalidSavepointSpecification,
@@ -111,7 +115,10 @@ impl Session {
                     return Err(no_block("ROLLBACK TO SAVEPOINT"));
                 }
                 match self.txn.as_mut() {
-                    Some(t) => t.rollback_to_savepoint(&name)?,
+                    Some(t) => {
+                        t.rollback_to_savepoint(&name)?;
+                        self.ddl_rollback_to(&name);
+                    }
                     None => {
                         return Err(SqlError::new(
                             SqlState::InvalidSavepointSpecification,
@@ -214,20 +221,74 @@ impl Session {
                 })
             }
             Utility::NoOp(tag) => Ok(Outcome::Command(tag.into())),
+            Utility::SetConstraints { names, deferred } => {
+                match names {
+                    None => {
+                        self.constraint_modes.all = Some(deferred);
+                        self.constraint_modes.named.clear();
+                    }
+                    Some(names) => {
+                        for n in names {
+                            self.constraint_modes.named.insert(n, deferred);
+                        }
+                    }
+                }
+                // Checks owed by constraints now immediate run at once, as in PostgreSQL.
+                let (now, later): (Vec<_>, Vec<_>) =
+                    std::mem::take(&mut self.deferred_fk).into_iter().partition(|w| {
+                        w.constraint().is_some_and(|fk| !self.constraint_modes.deferred(fk))
+                    });
+                self.deferred_fk = now;
+                let result = match self.txn.take() {
+                    Some(mut t) => {
+                        let r = self.settle_deferred_constraints(&mut t);
+                        self.txn = Some(t);
+                        r
+                    }
+                    None => Ok(()),
+                };
+                self.deferred_fk.extend(later);
+                result?;
+                Ok(Outcome::Command("SET CONSTRAINTS".into()))
+            }
             Utility::Checkpoint => {
                 self.engine.checkpoint()?;
                 Ok(Outcome::Command("CHECKPOINT".into()))
             }
             Utility::Truncate(tables) => {
+                // TRUNCATE takes the table's exclusive lock, as in PostgreSQL, then deletes
+                // every row in the transaction (so it rolls back like any delete).
                 for t in tables {
+                    let id = self
+                        .schema()
+                        .table(&t)
+                        .map(|t| t.id)
+                        .ok_or_else(|| SqlError::undefined_table(&t))?;
+                    self.ensure_txn()?;
+                    self.txn.as_mut().expect("ensured").lock_relation(id, true)?;
                     let p = self.prepare(&format!("DELETE FROM \"{t}\""), &[])?;
-                    let bound = self.plan_of(&p)?;
-                    self.run_plan(&bound, &[], &[], &p.sql).map_err(ExecError::into_sql_error)?;
+                    loop {
+                        let plan = self.plan_of(&p)?;
+                        match self.run_plan(&plan, &[], &[], &p.sql) {
+                            Err(ExecError::Interrupted(crate::sql::exec::Interrupt::Replan)) => {
+                                continue;
+                            }
+                            r => {
+                                r.map_err(ExecError::into_sql_error)?;
+                                break;
+                            }
+                        }
+                    }
+                }
+                if !self.in_block
+                    && let Some(txn) = self.txn.take()
+                {
+                    self.commit_txn(txn)?;
                 }
                 Ok(Outcome::Command("TRUNCATE TABLE".into()))
             }
             Utility::Copy { table, columns, csv, header, delimiter } => {
-                let schema = self.engine.schema.read();
+                let schema = self.schema();
                 let t = schema.table(&table).ok_or_else(|| SqlError::undefined_table(&table))?;
                 let n = if columns.is_empty() { t.visible().count() } else { columns.len() };
                 for c in &columns {
@@ -303,10 +364,19 @@ impl Session {
         self.end_block();
         let wait = match txn {
             Some(t) if was_failed => {
-                t.rollback();
+                self.rollback_txn(t);
+                None
+            }
+            Some(t) if self.ddl.is_some() || !self.deferred_fk.is_empty() => {
+                if let Err(e) = self.commit_with_ddl(t) {
+                    self.statement_failed();
+                    return Err(e);
+                }
                 None
             }
             Some(mut t) => {
+                self.ddl_marks.clear();
+                self.constraint_modes = Default::default();
                 t.set_synchronous_commit(self.setting("synchronous_commit") != Some("off"));
                 match t.commit_start() {
                     Ok(CommitProgress::Done(_)) => None,
@@ -323,9 +393,8 @@ impl Session {
         Ok((tag.to_string(), wait))
     }
 
-    /// Commits with the session's synchronous_commit setting.
-    pub(super) fn commit_txn(&self, mut txn: Transaction) -> Result<(), SqlError> {
-        txn.set_synchronous_commit(self.setting("synchronous_commit") != Some("off"));
-        txn.commit().map(|_| ()).map_err(SqlError::from)
+    /// Commits with the session's synchronous_commit setting (and its schema changes).
+    pub(super) fn commit_txn(&mut self, txn: Transaction) -> Result<(), SqlError> {
+        self.commit_with_ddl(txn)
     }
 }

@@ -28,14 +28,18 @@ impl Session {
             return Err(SqlError::new(SqlState::ProtocolViolation, "no COPY in progress"));
         };
         let plan = {
-            let schema = self.engine.schema.read();
+            let schema = self.schema();
             Binder::new(&schema, vec![]).copy_from(&c.table, &c.columns)?
         };
         // COPY only inserts, and an insert never restarts its statement (only a row lock
         // taken for a change can), so it needs no loop as `run_plan`'s.
         let outcome = self
             .run_statement(&[], "COPY", false, |ctx| {
-                ctx.copy_from(&plan, c).map(|n| Outcome::Command(format!("COPY {n}")))
+                let txn = ctx.txn.as_mut().expect("a transaction");
+                txn.lock_relation(plan.insert.table.id, false)?;
+                let n = ctx.copy_from(&plan, c)?;
+                ctx.settle_foreign_keys()?;
+                Ok(n).map(|n| Outcome::Command(format!("COPY {n}")))
             })
             .map_err(ExecError::into_sql_error)?;
         match outcome {

@@ -18,12 +18,13 @@
 
 mod block;
 mod copy;
+mod ddl;
 mod prepared;
 pub mod settings;
 mod shapes;
 
-use prepared::Kind;
 pub use prepared::Prepared;
+use prepared::{Kind, PlanEntry};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -121,6 +122,14 @@ pub struct Session {
     /// The text a shape from `shape_plans` was just handed out for, to show as the query in
     /// the activity views while that shape runs (`None`, or another statement: its own text).
     shape_text: Option<(Arc<Prepared>, String)>,
+    /// The running transaction's schema changes (see `ddl.rs`), and where its savepoints
+    /// left them.
+    ddl: Option<ddl::TxnDdl>,
+    ddl_marks: Vec<ddl::DdlMark>,
+    /// Checks of deferred constraints the transaction owes at COMMIT.
+    deferred_fk: Vec<crate::sql::exec::fk::FkWork>,
+    /// SET CONSTRAINTS: which deferrable constraints are deferred (for the transaction).
+    constraint_modes: crate::sql::exec::fk::ConstraintModes,
 }
 
 fn tag_for(stmt: &Statement) -> &'static str {
@@ -130,6 +139,7 @@ fn tag_for(stmt: &Statement) -> &'static str {
         Statement::Drop { object_type: ast::ObjectType::Index, .. } => "DROP INDEX",
         Statement::Drop { .. } => "DROP TABLE",
         Statement::AlterTable(_) => "ALTER TABLE",
+        Statement::AlterIndex { .. } => "ALTER INDEX",
         _ => "OK",
     }
 }
@@ -270,6 +280,10 @@ impl Session {
             shape_plans: HashMap::new(),
             shape_plans_schema: 0,
             shape_text: None,
+            ddl: None,
+            ddl_marks: Vec::new(),
+            deferred_fk: Vec::new(),
+            constraint_modes: Default::default(),
             block_started: None,
         }
     }
@@ -334,7 +348,7 @@ impl Session {
         &mut self,
         p: &Prepared,
         values: &[Value],
-        planned: Option<Arc<Bound>>,
+        planned: Option<PlanEntry>,
     ) -> Result<Outcome, SqlError> {
         if p.param_types.len() == values.len() {
             let result = self.run_prepared(p, values, planned).map_err(ExecError::into_sql_error);
@@ -370,7 +384,7 @@ impl Session {
         params: &[Value],
         wakeup: &Arc<tokio::sync::Notify>,
         again: bool,
-        planned: Option<Arc<Bound>>,
+        planned: Option<PlanEntry>,
     ) -> Tried {
         if !self.in_block || self.failed || self.may_wait_for_snapshot() || !p.writes_one_row() {
             return Tried::NotTried;
@@ -446,10 +460,10 @@ impl Session {
             if self.txn.as_ref().is_some_and(|t| !t.has_savepoints())
                 && let Some(t) = self.txn.take()
             {
-                t.rollback();
+                self.rollback_txn(t);
             }
         } else if let Some(t) = self.txn.take() {
-            t.rollback();
+            self.rollback_txn(t);
         }
         self.publish("idle", "");
     }
@@ -496,7 +510,7 @@ impl Session {
         &mut self,
         p: &Prepared,
         params: &[Value],
-        planned: Option<Arc<Bound>>,
+        planned: Option<PlanEntry>,
     ) -> Result<Outcome, ExecError> {
         if self.failed
             && !matches!(
@@ -516,36 +530,44 @@ impl Session {
                 Ok(r?)
             }
             Kind::Sql(stmt, _) => {
-                let bound = match planned {
-                    Some(bound) => bound,
-                    None => self.plan_of(p)?,
-                };
-                if let Bound::Explain(lines) = &*bound {
-                    return Ok(Outcome::Rows {
-                        columns: p.columns.clone(),
-                        tag: format!("EXPLAIN {}", lines.len()),
-                        rows: lines.iter().map(|l| vec![Value::Text(l.clone())]).collect(),
-                    });
+                let mut planned = planned;
+                loop {
+                    let entry = match planned.take() {
+                        Some(entry) => entry,
+                        None => self.plan_of(p)?,
+                    };
+                    if let Bound::Explain(lines) = &*entry.bound {
+                        return Ok(Outcome::Rows {
+                            columns: p.columns.clone(),
+                            tag: format!("EXPLAIN {}", lines.len()),
+                            rows: lines.iter().map(|l| vec![Value::Text(l.clone())]).collect(),
+                        });
+                    }
+                    if let Bound::Other = &*entry.bound {
+                        self.ddl(stmt)?;
+                        return Ok(Outcome::Command(tag_for(stmt).into()));
+                    }
+                    // A shape shows the text it runs for, as PostgreSQL shows a simple query.
+                    let text = match &self.shape_text {
+                        Some((shape, text)) if std::ptr::eq(Arc::as_ptr(shape), p) => text.clone(),
+                        _ => p.sql.clone(),
+                    };
+                    match self.run_plan(&entry, &p.columns, params, &text) {
+                        // DDL committed while it waited for its tables: plan again.
+                        Err(ExecError::Interrupted(Interrupt::Replan)) => continue,
+                        result => {
+                            self.shape_text = None;
+                            return result;
+                        }
+                    }
                 }
-                if let Bound::Other = &*bound {
-                    // DDL applies at once, outside any transaction (the core refuses to drop a
-                    // table with uncommitted writes, this block's included)
-                    self.ddl(stmt)?;
-                    return Ok(Outcome::Command(tag_for(stmt).into()));
-                }
-                // A shape shows the text it runs for, as PostgreSQL shows a simple query.
-                let text = match self.shape_text.take() {
-                    Some((shape, text)) if std::ptr::eq(Arc::as_ptr(&shape), p) => text,
-                    _ => p.sql.clone(),
-                };
-                self.run_plan(&bound, &p.columns, params, &text)
             }
         }
     }
 
     fn run_plan(
         &mut self,
-        bound: &Bound,
+        plan: &PlanEntry,
         columns: &[(String, SqlType)],
         params: &[Value],
         sql: &str,
@@ -554,7 +576,7 @@ impl Session {
         // once; the core bounds how often, and the statement keeps its first deadline.
         let keep_deadline = self.keep_statement_deadline;
         loop {
-            let result = self.run_plan_once(bound, columns, params, sql);
+            let result = self.run_plan_once(plan, columns, params, sql);
             if !matches!(result, Err(ExecError::Interrupted(Interrupt::Restart))) {
                 self.keep_statement_deadline = keep_deadline;
                 return result;
@@ -563,29 +585,68 @@ impl Session {
         }
     }
 
+    /// Runs a plan once: first the table-level locks of every table it uses (shared: only
+    /// DDL conflicts), then, if no DDL changed the schema while it waited, the plan.
     fn run_plan_once(
         &mut self,
-        bound: &Bound,
+        plan: &PlanEntry,
         columns: &[(String, SqlType)],
         params: &[Value],
         sql: &str,
     ) -> Result<Outcome, ExecError> {
+        let bound = &*plan.bound;
         let count_only = matches!(bound, Bound::Modify(plan) if plan.answers_with_count_only());
-        self.run_statement(params, sql, count_only, |ctx| match bound {
+        let own_version = self.own_schema_version();
+        self.run_statement(params, sql, count_only, |ctx| {
+            ctx.lock_tables(&plan.tables)?;
+            if ctx.engine.schema_version().max(own_version) != plan.version {
+                return Err(ExecError::Interrupted(Interrupt::Replan));
+            }
+            ctx.run_bound(bound, columns)
+        })
+    }
+}
+
+impl ExecCtx<'_> {
+    /// Takes the shared table-level lock of each table (held to the transaction's end).
+    fn lock_tables(&mut self, tables: &[crate::catalog::TableId]) -> Result<(), ExecError> {
+        for &t in tables {
+            self.txn.as_mut().expect("a transaction").lock_relation(t, false)?;
+        }
+        Ok(())
+    }
+
+    fn run_bound(
+        &mut self,
+        bound: &Bound,
+        columns: &[(String, SqlType)],
+    ) -> Result<Outcome, ExecError> {
+        let ctx = self;
+        match bound {
             Bound::Select(plan) => ctx.select(plan).map(|rows| Outcome::Rows {
                 tag: format!("SELECT {}", rows.len()),
                 rows,
                 columns: columns.to_vec(),
             }),
-            Bound::Insert(plan) => ctx.insert(plan).map(|(n, rows)| match &plan.returning {
-                Some(_) => {
-                    Outcome::Rows { tag: format!("INSERT 0 {n}"), rows, columns: columns.to_vec() }
-                }
-                None => Outcome::Command(format!("INSERT 0 {n}")),
-            }),
+            Bound::Insert(plan) => {
+                let (n, rows) = ctx.insert(plan)?;
+                ctx.settle_foreign_keys()?;
+                Ok(match &plan.returning {
+                    Some(_) => Outcome::Rows {
+                        tag: format!("INSERT 0 {n}"),
+                        rows,
+                        columns: columns.to_vec(),
+                    },
+                    None => Outcome::Command(format!("INSERT 0 {n}")),
+                })
+            }
             Bound::Modify(plan) => {
                 let verb = if plan.assignments.is_some() { "UPDATE" } else { "DELETE" };
-                ctx.modify(plan).map(|(n, rows)| match &plan.returning {
+                let done = ctx.modify(plan);
+                if done.is_ok() {
+                    ctx.settle_foreign_keys()?;
+                }
+                done.map(|(n, rows)| match &plan.returning {
                     Some(_) => Outcome::Rows {
                         tag: format!("{verb} {n}"),
                         rows,
@@ -597,9 +658,11 @@ impl Session {
             Bound::Explain(_) | Bound::Other => {
                 Err(SqlError::new(SqlState::InternalError, "not a plan").into())
             }
-        })
+        }
     }
+}
 
+impl Session {
     /// Runs one statement's work in the session's transaction (begun if needed; committed or
     /// rolled back after it in autocommit), with the statement's snapshot, deadline and
     /// activity entry.
@@ -625,8 +688,10 @@ impl Session {
         let txn = self.txn.as_mut().expect("ensured above");
         txn.start_statement();
         txn.set_statement_deadline(statement_deadline);
-        let settings_changed;
-        let result = {
+        let schema = if self.ddl.is_some() { self.schema() } else { engine.shared_schema() };
+        let constraints = self.constraint_modes.clone();
+        let txn = self.txn.as_mut().expect("ensured above");
+        let (result, deferred, settings_changed) = {
             let mut ctx = ExecCtx::new(
                 &engine,
                 txn,
@@ -635,12 +700,20 @@ impl Session {
                 now_micros(),
             );
             ctx.deadline = statement_deadline;
+            ctx.schema = Some(schema);
+            ctx.constraints = constraints;
             ctx.settings = &self.settings;
             let result = work(&mut ctx);
-            settings_changed = std::mem::take(&mut ctx.settings_changed);
-            result
+            (
+                result,
+                std::mem::take(&mut ctx.deferred_fk),
+                std::mem::take(&mut ctx.settings_changed),
+            )
         };
-
+        if result.is_ok() {
+            self.deferred_fk.extend(deferred);
+        }
+        let txn = self.txn.as_mut().expect("ensured above");
         match &result {
             // Nothing of this run reached the client: it runs again (after a wait, or at once
             // with a new snapshot), the transaction left as it is.
@@ -658,7 +731,7 @@ impl Session {
             let txn = self.txn.take().expect("ensured above");
             match &result {
                 Ok(_) => self.commit_txn(txn)?,
-                Err(_) => txn.rollback(),
+                Err(_) => self.rollback_txn(txn),
             }
         }
         if result.is_ok() {
@@ -671,15 +744,31 @@ impl Session {
         result
     }
 
-    fn ddl(&mut self, stmt: &Statement) -> Result<(), SqlError> {
-        self.engine.execute_ddl(stmt)
+    /// Runs a DDL statement as a statement of the session's transaction (committed at once
+    /// in autocommit, rolled back if it fails there).
+    fn ddl(&mut self, stmt: &Statement) -> Result<(), ExecError> {
+        self.publish("active", &stmt.to_string());
+        let result = self.run_ddl(stmt);
+        if matches!(result, Err(ExecError::Interrupted(_))) {
+            return result;
+        }
+        if !self.in_block
+            && let Some(txn) = self.txn.take()
+        {
+            match &result {
+                Ok(()) => self.commit_txn(txn)?,
+                Err(_) => self.rollback_txn(txn),
+            }
+        }
+        self.publish("idle", "");
+        result
     }
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
         if let Some(t) = self.txn.take() {
-            t.rollback();
+            self.rollback_txn(t);
         }
         self.engine.unregister_session(self.id);
     }
@@ -875,7 +964,7 @@ mod tests {
             let p = s.prepare(sql, &[]).expect("prepares");
             let out = s.execute(&p, &[]);
             assert!(out.is_ok(), "{sql}: {out:?}");
-            let plan = p.plan.lock().as_ref().map(|(_, b)| b.clone()).expect("planned");
+            let plan = p.plan.lock().as_ref().map(|e| e.bound.clone()).expect("planned");
             let Bound::Modify(plan) = &*plan else { panic!("{sql}: not a write") };
             assert_eq!(plan.answers_with_count_only(), expected, "{sql}");
         }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use sqlparser::ast::Statement;
 
+use crate::catalog::TableId;
 use crate::sql::error::SqlError;
 use crate::sql::parse::utility::Utility;
 use crate::sql::parse::{Parsed, parse_statement};
@@ -20,7 +21,16 @@ pub struct Prepared {
     /// The result columns (empty for statements without rows).
     pub columns: Vec<(String, SqlType)>,
     pub(super) kind: Kind,
-    pub(super) plan: parking_lot::Mutex<Option<(u64, Arc<Bound>)>>,
+    pub(super) plan: parking_lot::Mutex<Option<PlanEntry>>,
+}
+
+/// A statement's plan for one schema version, with the tables it reads or writes (each
+/// statement takes their table-level locks before it runs: see `Session::run_plan`).
+#[derive(Clone, Debug)]
+pub(crate) struct PlanEntry {
+    pub version: u64,
+    pub bound: Arc<Bound>,
+    pub tables: Arc<[TableId]>,
 }
 
 #[derive(Debug)]
@@ -41,9 +51,11 @@ impl Prepared {
             return false;
         }
         match &self.kind {
-            Kind::Sql(..) => self.plan.lock().as_ref().is_some_and(
-                |(_, bound)| matches!(&**bound, Bound::Select(plan) if plan.reads_few_rows()),
-            ),
+            Kind::Sql(..) => {
+                self.plan.lock().as_ref().is_some_and(
+                    |e| matches!(&*e.bound, Bound::Select(plan) if plan.reads_few_rows()),
+                )
+            }
             _ => true,
         }
     }
@@ -57,7 +69,7 @@ impl Prepared {
         if !matches!(self.kind, Kind::Sql(..)) {
             return false;
         }
-        self.plan.lock().as_ref().is_some_and(|(_, bound)| match &**bound {
+        self.plan.lock().as_ref().is_some_and(|e| match &*e.bound {
             Bound::Modify(plan) => plan.touches_one_row(),
             Bound::Insert(plan) => plan.inserts_one_row(),
             // A SELECT that cannot wait runs inline already (`runs_inline`).
@@ -135,7 +147,7 @@ impl Session {
             kind,
             plan: parking_lot::Mutex::new(None),
         };
-        let (bound, params) = self.bind(&prepared, param_types)?;
+        let (bound, params, tables, version) = self.bind(&prepared, param_types)?;
         prepared.param_types = params;
         prepared.columns = match &*bound {
             Bound::Select(p) => p.columns.clone(),
@@ -147,35 +159,40 @@ impl Session {
                 _ => vec![],
             },
         };
-        *prepared.plan.lock() = Some((self.engine.schema_version(), bound));
+        *prepared.plan.lock() = Some(PlanEntry { version, bound, tables });
         Ok(Arc::new(prepared))
     }
 
+    /// Binds against the schema this session sees now: the plan, the parameter types, the
+    /// tables it uses and the schema version it was bound at.
+    #[allow(clippy::type_complexity)]
     pub(super) fn bind(
         &self,
         p: &Prepared,
         param_types: &[Option<SqlType>],
-    ) -> Result<(Arc<Bound>, Vec<SqlType>), SqlError> {
-        let schema = self.engine.schema.read();
+    ) -> Result<(Arc<Bound>, Vec<SqlType>, Arc<[TableId]>, u64), SqlError> {
+        let schema = self.schema();
         let mut binder = Binder::new(&schema, param_types.to_vec());
         let bound = match &p.kind {
             Kind::Sql(stmt, lock) => bind_statement(&mut binder, stmt, *lock)?,
             _ => Bound::Other,
         };
-        Ok((Arc::new(bound), binder.param_types()))
+        let tables: Arc<[TableId]> = binder.tables_used().into();
+        Ok((Arc::new(bound), binder.param_types(), tables, schema.version))
     }
 
-    /// The plan for this schema version (re-bound after DDL).
-    pub(super) fn plan_of(&self, p: &Prepared) -> Result<Arc<Bound>, SqlError> {
-        let version = self.engine.schema_version();
-        if let Some((v, b)) = &*p.plan.lock()
-            && *v == version
+    /// The plan for the schema version this session sees (re-bound after DDL).
+    pub(crate) fn plan_of(&self, p: &Prepared) -> Result<PlanEntry, SqlError> {
+        let version = self.schema_version();
+        if let Some(entry) = &*p.plan.lock()
+            && entry.version == version
         {
-            return Ok(b.clone());
+            return Ok(entry.clone());
         }
         let declared: Vec<Option<SqlType>> = p.param_types.iter().map(|t| Some(*t)).collect();
-        let (bound, _) = self.bind(p, &declared)?;
-        *p.plan.lock() = Some((version, bound.clone()));
-        Ok(bound)
+        let (bound, _, tables, version) = self.bind(p, &declared)?;
+        let entry = PlanEntry { version, bound, tables };
+        *p.plan.lock() = Some(entry.clone());
+        Ok(entry)
     }
 }
