@@ -36,6 +36,9 @@ fn schema() -> Vec<String> {
         "CREATE INDEX book_author_idx ON book (author_id)".into(),
         "CREATE TABLE note (body text, n int DEFAULT 5, flag boolean NOT NULL DEFAULT false)"
             .into(),
+        // a dropped column keeps its number; an added one comes after the hidden row id
+        "ALTER TABLE note DROP COLUMN n".into(),
+        "ALTER TABLE note ADD COLUMN extra varchar(10) DEFAULT 'x'".into(),
         "CREATE TABLE review (id bigserial PRIMARY KEY, isbn text NOT NULL, edition int \
          NOT NULL, stars smallint NOT NULL CHECK (stars >= 1 AND stars <= 5), \
          written timestamptz DEFAULT now(), FOREIGN KEY (isbn, edition) \
@@ -423,7 +426,8 @@ async fn create_schema(client: &Client) {
 async fn catalog_queries_answer_as_postgres_15_does() {
     let pg = Postgres::start();
     let postgres = common::connect(pg.port).await;
-    let isola = common::connect(common::start_server()).await;
+    let isola_port = common::start_server();
+    let isola = common::connect(isola_port).await;
     create_schema(&postgres).await;
     create_schema(&isola).await;
     let pg_ids = object_ids(&postgres).await;
@@ -437,6 +441,23 @@ async fn catalog_queries_answer_as_postgres_15_does() {
                 "{sql}\nPostgreSQL:\n{}isola:\n{}",
                 show(&expected),
                 show(&actual)
+            ));
+        }
+    }
+    // A transaction sees its own DDL in the catalog; another session does not, until commit.
+    for (name, port) in [("PostgreSQL", pg.port), ("isola", isola_port)] {
+        let mine = common::connect(port).await;
+        let other = common::connect(port).await;
+        let count = "SELECT count(*) FROM pg_class WHERE relname = 'in_txn'";
+        mine.batch_execute("BEGIN; CREATE TABLE in_txn (a int PRIMARY KEY)").await.unwrap();
+        let mine_sees: i64 = mine.query_one(count, &[]).await.unwrap().get(0);
+        let other_sees: i64 = other.query_one(count, &[]).await.unwrap().get(0);
+        mine.batch_execute("ROLLBACK").await.unwrap();
+        let after: i64 = mine.query_one(count, &[]).await.unwrap().get(0);
+        if (mine_sees, other_sees, after) != (1, 0, 0) {
+            failures.push(format!(
+                "{name}: own uncommitted table seen {mine_sees}, by another {other_sees}, \
+                 after rollback {after}"
             ));
         }
     }

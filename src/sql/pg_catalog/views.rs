@@ -231,6 +231,7 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                     let row = if c.dropped {
                         row.set("attname", format!("........pg.dropped.{attnum}........"))
                             .set("atttypid", 0)
+                            .set("attstattarget", 0)
                             .set("attisdropped", true)
                             .set("attnotnull", false)
                             .set("atthasdef", false)
