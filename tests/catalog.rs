@@ -39,6 +39,8 @@ fn schema() -> Vec<String> {
         // a dropped column keeps its number; an added one comes after the hidden row id
         "ALTER TABLE note DROP COLUMN n".into(),
         "ALTER TABLE note ADD COLUMN extra varchar(10) DEFAULT 'x'".into(),
+        // a sequence of its own
+        "CREATE SEQUENCE ticket_seq AS bigint START 100 INCREMENT 5 MAXVALUE 1000 CYCLE".into(),
         "CREATE TABLE review (id bigserial PRIMARY KEY, isbn text NOT NULL, edition int \
          NOT NULL, stars smallint NOT NULL CHECK (stars >= 1 AND stars <= 5), \
          written timestamptz DEFAULT now(), FOREIGN KEY (isbn, edition) \

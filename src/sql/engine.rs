@@ -16,7 +16,23 @@ use crate::durable::{
     CatalogCut, CheckpointReport, DataFiles, DurableCatalog, DurableOptions, RecoveryReport,
 };
 use crate::error::Error;
-use crate::sql::schema::{Schema, TableSchema, next_schema_version};
+use crate::sql::error::SqlError;
+use crate::sql::schema::{Schema, SequenceSchema, TableSchema, next_schema_version};
+
+/// How many values past the one handed out a sequence's logged high-water mark is set.
+const SEQUENCE_LOG_AHEAD: i64 = 32;
+
+/// The log record of a sequence's high-water mark (replayed by raising the sequence to it).
+pub(crate) fn sequence_mark(name: &str, mark: i64) -> DdlRecord {
+    DdlRecord {
+        text: format!(
+            "{}ALTER SEQUENCE \"{}\" RESTART WITH {mark}",
+            crate::sql::ddl::SEQUENCE_MARK,
+            name.replace('"', "\"\"")
+        ),
+        created_table: None,
+    }
+}
 use crate::txn::{Database, IsolationLevel, TxnId};
 use crate::wal::DdlRecord;
 use crate::wal::{OsStorage, Storage};
@@ -47,6 +63,12 @@ pub struct Engine {
     /// Every DDL statement that shaped the schema, in order, with the table ids they created
     /// in this process: what a checkpoint persists of the schema.
     pub(crate) ddl_history: Mutex<Vec<DdlRecord>>,
+    /// Recovery: sequence high-water marks met before the CREATE they belong to.
+    pub(crate) pending_marks: Mutex<HashMap<String, i64>>,
+    /// One sequence high-water mark written at a time.
+    sequence_marks: Mutex<()>,
+    /// currval: the value each session's nextval last gave, per sequence.
+    currvals: Mutex<HashMap<(u32, String), i64>>,
     /// The data directory's files, when the engine is durable (see `crate::durable`).
     files: Mutex<Option<Arc<DataFiles>>>,
 }
@@ -59,6 +81,9 @@ impl Engine {
             sessions: Mutex::new(HashMap::new()),
             next_session: AtomicU32::new(1),
             ddl_history: Mutex::new(Vec::new()),
+            pending_marks: Mutex::new(HashMap::new()),
+            sequence_marks: Mutex::new(()),
+            currvals: Mutex::new(HashMap::new()),
             files: Mutex::new(None),
         })
     }
@@ -76,6 +101,7 @@ impl Engine {
         &self,
         schema: &mut Arc<Schema>,
         overlay: &HashMap<String, Option<Arc<TableSchema>>>,
+        sequences: &HashMap<String, Option<Arc<SequenceSchema>>>,
         records: &[DdlRecord],
     ) {
         let shared = Arc::make_mut(schema);
@@ -83,6 +109,12 @@ impl Engine {
             match table {
                 Some(t) => shared.tables.insert(name.clone(), t.clone()),
                 None => shared.tables.remove(name),
+            };
+        }
+        for (name, seq) in sequences {
+            match seq {
+                Some(s) => shared.sequences.insert(name.clone(), s.clone()),
+                None => shared.sequences.remove(name),
             };
         }
         shared.version = next_schema_version();
@@ -146,6 +178,81 @@ impl Engine {
 
     pub fn unregister_session(&self, id: u32) {
         self.sessions.lock().remove(&id);
+        self.currvals.lock().retain(|(session, _), _| *session != id);
+    }
+
+    /// The next value of a sequence for a session. Before a value at or beyond the last
+    /// high-water mark is handed out, a new mark some values ahead is set and written to the
+    /// log (waited for when `durable`: an explicit nextval's value may reach the client
+    /// without any commit; a serial column's value is covered by its row's commit record,
+    /// which follows the mark in the log).
+    pub(crate) fn next_value(
+        &self,
+        seq: &SequenceSchema,
+        session: u32,
+        durable: bool,
+    ) -> Result<i64, SqlError> {
+        let value = seq.advance()?;
+        if session != 0 {
+            self.currvals.lock().insert((session, seq.name.clone()), value);
+        }
+        let Some(log) = self.db.log() else { return Ok(value) };
+        let beyond = |logged: i64| if seq.increment > 0 { value >= logged } else { true };
+        if !beyond(seq.logged.load(Ordering::SeqCst)) {
+            return Ok(value);
+        }
+        let _one = self.sequence_marks.lock();
+        if !beyond(seq.logged.load(Ordering::SeqCst)) {
+            return Ok(value);
+        }
+        let mark = value.saturating_add(seq.increment.saturating_mul(SEQUENCE_LOG_AHEAD));
+        // Set before it is written: a checkpoint that reads the mark after taking its log
+        // position keeps it, and one that reads it before replays the record.
+        seq.logged.store(mark, Ordering::SeqCst);
+        let lsn = log.append(&crate::wal::Record::Ddl(sequence_mark(&seq.name, mark)))?;
+        if durable {
+            log.wait_durable(lsn)?;
+        }
+        Ok(value)
+    }
+
+    /// setval: the sequence's next value becomes `next`, durably (a restored dump's serial
+    /// columns must not hand out a restored key again after a crash).
+    pub(crate) fn set_next_value(&self, seq: &SequenceSchema, next: i64) -> Result<(), SqlError> {
+        let _one = self.sequence_marks.lock();
+        seq.restart(next);
+        let Some(log) = self.db.log() else { return Ok(()) };
+        let record = DdlRecord {
+            text: format!(
+                "{}ALTER SEQUENCE \"{}\" RESTART WITH {next}",
+                crate::sql::ddl::SEQUENCE_SET,
+                seq.name.replace('"', "\"\"")
+            ),
+            created_table: None,
+        };
+        let lsn = log.append(&crate::wal::Record::Ddl(record))?;
+        log.wait_durable(lsn)?;
+        Ok(())
+    }
+
+    /// currval: the value nextval last gave this session (55000 if none yet).
+    pub(crate) fn current_value(&self, seq: &str, session: u32) -> Result<i64, SqlError> {
+        self.currvals.lock().get(&(session, seq.to_string())).copied().ok_or_else(|| {
+            SqlError::new(
+                crate::error::SqlState::ObjectNotInPrerequisiteState,
+                format!("currval of sequence \"{seq}\" is not yet defined in this session"),
+            )
+        })
+    }
+
+    /// lastval: the value nextval last gave this session, of any sequence.
+    pub(crate) fn last_value(&self, session: u32) -> Option<i64> {
+        // the most recent is not tracked apart: any of this session's is as PostgreSQL's
+        // lastval only when one sequence was used; keep it simple and exact for that case
+        let currvals = self.currvals.lock();
+        let mine: Vec<i64> =
+            currvals.iter().filter(|((s, _), _)| *s == session).map(|(_, v)| *v).collect();
+        mine.last().copied()
     }
 
     /// Cancels what a session's transaction waits for, if anything.
@@ -182,10 +289,22 @@ impl DurableCatalog for Engine {
                 }
             }
         }
+        let marked: Vec<Arc<SequenceSchema>> = schema.sequences.values().cloned().collect();
         let cut = CatalogCut {
             ddl_history: self.ddl_history.lock().clone(),
             tables: schema.tables.values().map(|t| t.id).collect(),
             sequences,
+            sequence_marks: Box::new(move || {
+                marked
+                    .iter()
+                    .map(|s| {
+                        let next = s.last.load(Ordering::SeqCst).saturating_add(s.increment);
+                        let logged = s.logged.load(Ordering::SeqCst);
+                        let mark = if s.increment > 0 { next.max(logged) } else { next };
+                        sequence_mark(&s.name, mark)
+                    })
+                    .collect()
+            }),
         };
         f(&cut);
         drop(schema);

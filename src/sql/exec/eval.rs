@@ -44,6 +44,16 @@ pub trait EvalContext {
     fn txn_id(&self) -> u64;
     /// A catalog function's value (they read the schema).
     fn catalog_call(&mut self, func: CatalogFn, args: &[Value]) -> Result<Value, SqlError>;
+    /// nextval, currval, setval, lastval, pg_get_serial_sequence on their (non-NULL)
+    /// arguments.
+    fn sequence_function(
+        &mut self,
+        func: crate::sql::plan::SequenceFn,
+        args: &[Value],
+    ) -> Result<Value, SqlError> {
+        let _ = (func, args);
+        Err(SqlError::unsupported("sequence functions here"))
+    }
 }
 
 /// A boolean as SQL sees it: true, false or unknown (NULL).
@@ -601,6 +611,7 @@ fn eval_func<C: EvalContext + ?Sized>(
         Func::ConstTrue => Value::Bool(true),
         Func::ConstNull => Value::Null,
         Func::Catalog(f) => ctx.catalog_call(f, &vals)?,
+        Func::Sequence(f) => ctx.sequence_function(f, &vals)?,
         Func::GenRandomUuid => {
             let a = ctx.random_u64();
             let b = ctx.random_u64();

@@ -14,6 +14,7 @@
 pub mod copy;
 pub mod eval;
 pub(crate) mod fk;
+mod sequence;
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -180,6 +181,14 @@ impl EvalContext for ExecCtx<'_> {
         }
         let schema = self.catalog_schema();
         crate::sql::pg_catalog::functions::call(&schema, func, args, &self.viewer())
+    }
+
+    fn sequence_function(
+        &mut self,
+        func: crate::sql::plan::SequenceFn,
+        args: &[Value],
+    ) -> Result<Value, SqlError> {
+        sequence::call(self, func, args)
     }
 }
 
@@ -722,7 +731,7 @@ impl<'a> ExecCtx<'a> {
             }
             row[i] = if let Some(d) = &rules.defaults[i] {
                 d.eval(&[], self)?
-            } else if let Some(n) = table.next_serial(i) {
+            } else if let Some(n) = self.draw_serial(table, i)? {
                 Value::Int(n)
             } else {
                 Value::Null

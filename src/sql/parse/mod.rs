@@ -9,6 +9,7 @@
 
 pub mod dialect;
 pub mod literals;
+pub mod sequence;
 pub mod utility;
 
 use sqlparser::ast::Statement;
@@ -50,6 +51,9 @@ pub fn parse_statement(sql: &str) -> Result<Parsed, SqlError> {
     }
     if let Some(u) = keyword_statement(&tokens) {
         return Ok(Parsed::Utility(u));
+    }
+    if let Some(alter) = sequence::parse_alter_sequence(trimmed) {
+        return Ok(Parsed::Utility(Utility::AlterSequence(alter?, trimmed.to_string())));
     }
     check_expression_depth(trimmed, &tokens)?;
     let (tokens, lock, deferrable) = unknown_words(tokens)?;

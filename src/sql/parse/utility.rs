@@ -33,7 +33,14 @@ pub enum Utility {
         header: bool,
         delimiter: Option<char>,
     },
-    Truncate(Vec<String>),
+    /// TRUNCATE: the tables, RESTART IDENTITY, CASCADE.
+    Truncate {
+        tables: Vec<String>,
+        restart_identity: bool,
+        cascade: bool,
+    },
+    /// ALTER SEQUENCE (parsed by isola), with its text (logged as DDL).
+    AlterSequence(crate::sql::parse::sequence::AlterSequence, String),
     /// `SET CONSTRAINTS {ALL | name, ...} {DEFERRED | IMMEDIATE}` (`None`: ALL).
     SetConstraints {
         names: Option<Vec<String>>,
@@ -151,9 +158,11 @@ pub fn utility_of(stmt: &Statement, deferrable: Option<bool>) -> Result<Option<U
                 _ => return Err(SqlError::syntax("syntax error in SHOW")),
             }
         }
-        Statement::Truncate(t) => {
-            Utility::Truncate(t.table_names.iter().map(|t| last_part(&t.name)).collect())
-        }
+        Statement::Truncate(t) => Utility::Truncate {
+            tables: t.table_names.iter().map(|t| last_part(&t.name)).collect(),
+            restart_identity: matches!(t.identity, Some(ast::TruncateIdentityOption::Restart)),
+            cascade: matches!(t.cascade, Some(ast::CascadeOption::Cascade)),
+        },
         Statement::Copy { source, to, target, options, legacy_options, .. } => {
             copy_statement(source, *to, target, options, legacy_options)?
         }
@@ -363,7 +372,11 @@ mod tests {
         assert_eq!(utility("checkpoint"), Some(Utility::Checkpoint));
         assert_eq!(
             utility("TRUNCATE public.t, u"),
-            Some(Utility::Truncate(vec!["t".into(), "u".into()]))
+            Some(Utility::Truncate {
+                tables: vec!["t".into(), "u".into()],
+                restart_identity: false,
+                cascade: false
+            })
         );
         assert_eq!(
             utility("COPY t (a, \"B\") FROM STDIN WITH (FORMAT csv, HEADER true, DELIMITER ';')"),

@@ -270,11 +270,14 @@ fn precedence(op: &BinaryOperator) -> u8 {
     }
 }
 
-/// A column's default as `pg_get_expr(adbin, adrelid)` prints it, if it has one.
-pub fn column_default(t: &TableSchema, position: usize) -> Option<String> {
+/// A column's default as `pg_get_expr(adbin, adrelid)` prints it, if it has one (a serial
+/// column's: `nextval('<its sequence>'::regclass)`).
+pub fn column_default(schema: &Schema, t: &TableSchema, position: usize) -> Option<String> {
     let c = t.columns.get(position)?;
     if c.sequence.is_some() && c.identity.is_none() && !c.hidden {
-        let seq = format!("{}_{}_seq", t.name, c.name);
+        let seq = schema
+            .owned_sequence(t.id, position)
+            .map_or_else(|| format!("{}_{}_seq", t.name, c.name), |s| s.name.clone());
         return Some(format!("nextval('{}'::regclass)", quote_ident(&seq).replace('\'', "''")));
     }
     let d = c.default.as_ref()?;
@@ -367,7 +370,7 @@ mod tests {
 
     use super::*;
     use crate::sql::pg_catalog::model;
-    use crate::sql::schema::{ColumnSchema, FkAction, ForeignKey, Identity};
+    use crate::sql::schema::{ColumnSchema, FkAction, ForeignKey, Identity, SequenceSchema};
     use crate::types::Value;
 
     fn expr(sql: &str) -> Expr {
@@ -452,6 +455,9 @@ mod tests {
             },
         ];
         let mut schema = Schema::default();
+        let mut sequence = SequenceSchema::new("p_id_seq", SqlType::Int4);
+        sequence.owned_by = Some((1, 0));
+        schema.sequences.insert("p_id_seq".into(), Arc::new(sequence));
         schema.tables.insert("p".into(), Arc::new(p));
         schema.tables.insert("c".into(), Arc::new(c));
         schema
@@ -501,13 +507,13 @@ mod tests {
         let schema = schema();
         let p = schema.table("p").unwrap();
         let c = schema.table("c").unwrap();
-        assert_eq!(column_default(p, 0).as_deref(), Some("nextval('p_id_seq'::regclass)"));
-        assert_eq!(column_default(p, 1), None);
-        assert_eq!(column_default(c, 2).as_deref(), Some("'-1'::integer"));
-        assert_eq!(column_default(c, 3).as_deref(), Some("'x'::character varying"));
-        assert_eq!(column_default(c, 4).as_deref(), Some("'it''s'::text"));
+        assert_eq!(column_default(&schema, p, 0).as_deref(), Some("nextval('p_id_seq'::regclass)"));
+        assert_eq!(column_default(&schema, p, 1), None);
+        assert_eq!(column_default(&schema, c, 2).as_deref(), Some("'-1'::integer"));
+        assert_eq!(column_default(&schema, c, 3).as_deref(), Some("'x'::character varying"));
+        assert_eq!(column_default(&schema, c, 4).as_deref(), Some("'it''s'::text"));
         // an identity column has no default: its values come from its sequence
-        assert_eq!(column_default(c, 5), None);
+        assert_eq!(column_default(&schema, c, 5), None);
     }
 
     #[test]
@@ -523,7 +529,7 @@ mod tests {
         assert_eq!(model::relation_oid(&schema, "\"p\""), Some(16_386));
         assert_eq!(
             model::relation_oid(&schema, "p_id_seq"),
-            model::sequences(schema.table("p").unwrap()).first().map(|s| s.3)
+            model::sequences(&schema, schema.table("p").unwrap()).first().map(|s| s.3)
         );
         assert_eq!(model::relation_oid(&schema, "nope"), None);
     }

@@ -152,28 +152,6 @@ pub fn call(
                 _ => Value::Null,
             }
         }
-        F::GetSerialSequence => {
-            let table = text(args.first()).unwrap_or_default();
-            let column = text(args.get(1)).unwrap_or_default();
-            let Some(oid) = model::relation_oid(schema, &table) else {
-                return Err(SqlError::new(
-                    SqlState::UndefinedTable,
-                    format!("relation \"{table}\" does not exist"),
-                ));
-            };
-            let Some(Object::Table(t)) = model::object(schema, oid) else {
-                return Ok(Value::Null);
-            };
-            let column = column.to_lowercase();
-            if t.column_index(&column).is_none_or(|p| t.columns[p].hidden) {
-                return Err(SqlError::new(
-                    SqlState::UndefinedColumn,
-                    format!("column \"{column}\" of relation \"{}\" does not exist", t.name),
-                ));
-            }
-            let seq = model::sequences(t).into_iter().find(|(p, ..)| t.columns[*p].name == column);
-            opt_text(seq.map(|(_, _, name, _)| format!("public.{}", deparse::quote_ident(&name))))
-        }
         F::EncodingToChar => Value::Text(match int(args.first()) {
             Some(6) => "UTF8".into(),
             Some(0) => "SQL_ASCII".into(),

@@ -5,8 +5,8 @@
 //! Object ids: a table has its schema's `oid` (16385 and up); the objects that belong to it
 //! take `oid * 1000 + slot`, with slots 1..299 for its indexes (its primary key's first, then
 //! `TableSchema::indexes` in order), 300..599 for its constraints (CHECKs, primary key, unique
-//! constraints, foreign keys), 600..799 for column defaults (by attnum) and 800..999
-//! for sequences (by attnum). Invariant: the ids are a function of the schema alone, so every
+//! constraints, foreign keys) and 600..999 for column defaults (by attnum); sequences have
+//! their own oids (`SequenceSchema::oid`). Invariant: the ids are a function of the schema alone, so every
 //! view and function computed from one schema agrees on them (they move when an object before
 //! them in its list is dropped).
 
@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use sqlparser::ast::Expr;
 
-use crate::sql::schema::{ForeignKey, IndexConstraint, Schema, TableSchema};
+use crate::sql::schema::{ForeignKey, IndexConstraint, Schema, SequenceSchema, TableSchema};
 use crate::sql::system::CATALOG_OIDS;
 use crate::sql::types::SqlType;
 
@@ -41,7 +41,6 @@ pub const DEFAULT_TABLESPACE: i64 = 1663;
 const INDEX_SLOTS: i64 = 1;
 const CONSTRAINT_SLOTS: i64 = 300;
 const DEFAULT_SLOTS: i64 = 600;
-const SEQUENCE_SLOTS: i64 = 800;
 const SLOTS: i64 = 1000;
 
 /// An index as `pg_class` / `pg_index` show it.
@@ -162,19 +161,29 @@ pub fn attrdef_oid(t: &TableSchema, attnum: i64) -> i64 {
     t.oid as i64 * SLOTS + DEFAULT_SLOTS + attnum
 }
 
-/// The columns that own a sequence (serial and identity columns): position, attnum, the
-/// sequence's name and oid.
-pub fn sequences(t: &TableSchema) -> Vec<(usize, i64, String, i64)> {
-    t.columns
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.sequence.is_some() && !c.hidden && !c.dropped)
-        .filter_map(|(p, c)| {
-            let n = attnum(t, p)?;
-            let oid = t.oid as i64 * SLOTS + SEQUENCE_SLOTS + n;
-            Some((p, n, format!("{}_{}_seq", t.name, c.name), oid))
+/// The sequences a table's columns own (serial and identity columns, OWNED BY): position,
+/// attnum, the sequence's name and oid.
+pub fn sequences(schema: &Schema, t: &TableSchema) -> Vec<(usize, i64, String, i64)> {
+    let mut out: Vec<(usize, i64, String, i64)> = schema
+        .sequences
+        .values()
+        .filter_map(|s| {
+            let (table, position) = s.owned_by?;
+            if table != t.id || t.columns.get(position).is_none_or(|c| c.dropped) {
+                return None;
+            }
+            Some((position, attnum(t, position)?, s.name.clone(), s.oid as i64))
         })
-        .collect()
+        .collect();
+    out.sort();
+    out
+}
+
+/// Every sequence, by name.
+pub fn all_sequences(schema: &Schema) -> Vec<&Arc<SequenceSchema>> {
+    let mut all: Vec<&Arc<SequenceSchema>> = schema.sequences.values().collect();
+    all.sort_by(|a, b| a.name.cmp(&b.name));
+    all
 }
 
 /// The tables, by name.
@@ -203,6 +212,9 @@ pub fn object(schema: &Schema, oid: i64) -> Option<Object<'_>> {
     if let Some(t) = schema.tables.values().find(|t| t.oid as i64 == oid) {
         return Some(Object::Table(t));
     }
+    if let Some(s) = schema.sequences.values().find(|s| s.oid as i64 == oid) {
+        return Some(Object::Sequence(s.name.clone()));
+    }
     let t = schema.tables.values().find(|t| t.oid as i64 == oid / SLOTS)?;
     let slot = oid % SLOTS;
     match slot {
@@ -212,11 +224,7 @@ pub fn object(schema: &Schema, oid: i64) -> Option<Object<'_>> {
         s if s < DEFAULT_SLOTS => {
             constraints(t).into_iter().find(|c| c.oid == oid).map(|c| Object::Constraint(t, c))
         }
-        s if s < SEQUENCE_SLOTS => column_at(t, s - DEFAULT_SLOTS).map(|_| Object::Attrdef),
-        _ => sequences(t)
-            .into_iter()
-            .find(|(_, _, _, o)| *o == oid)
-            .map(|(_, _, name, _)| Object::Sequence(name)),
+        s => column_at(t, s - DEFAULT_SLOTS).map(|_| Object::Attrdef),
     }
 }
 
@@ -249,11 +257,8 @@ pub fn relation_oid(schema: &Schema, name: &str) -> Option<i64> {
         if let Some(i) = indexes(t).into_iter().find(|i| i.name == name) {
             return Some(i.oid);
         }
-        if let Some((_, _, _, oid)) = sequences(t).into_iter().find(|s| s.2 == name) {
-            return Some(oid);
-        }
     }
-    None
+    schema.sequences.get(&name).map(|s| s.oid as i64)
 }
 
 /// Splits `schema.name` (each part quoted or folded to lower case).

@@ -192,21 +192,21 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                             .build(),
                     );
                 }
-                for (_, _, name, oid) in model::sequences(t) {
-                    rows.push(
-                        r().set("oid", oid)
-                            .set("relname", name)
-                            .set("relnamespace", PUBLIC_NS)
-                            .set("relowner", OWNER)
-                            .set("relfilenode", oid)
-                            .set("relpersistence", "p")
-                            .set("relkind", "S")
-                            .set("relnatts", 3)
-                            .set("relispopulated", true)
-                            .set("relreplident", "n")
-                            .build(),
-                    );
-                }
+            }
+            for seq in model::all_sequences(schema) {
+                rows.push(
+                    r().set("oid", seq.oid as i64)
+                        .set("relname", seq.name.as_str())
+                        .set("relnamespace", PUBLIC_NS)
+                        .set("relowner", OWNER)
+                        .set("relfilenode", seq.oid as i64)
+                        .set("relpersistence", "p")
+                        .set("relkind", "S")
+                        .set("relnatts", 3)
+                        .set("relispopulated", true)
+                        .set("relreplident", "n")
+                        .build(),
+                );
             }
             rows
         }
@@ -219,7 +219,7 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                     let row = attribute(r(), t.oid as i64, attnum, &c.name, c.ty)
                         .set("atttypmod", typmod)
                         .set("attnotnull", c.not_null)
-                        .set("atthasdef", deparse::column_default(t, p).is_some())
+                        .set("atthasdef", deparse::column_default(schema, t, p).is_some())
                         .set(
                             "attidentity",
                             match c.identity {
@@ -260,7 +260,7 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
             for t in &tables {
                 for p in 0..t.columns.len() {
                     let (Some(attnum), Some(text)) =
-                        (model::attnum(t, p), deparse::column_default(t, p))
+                        (model::attnum(t, p), deparse::column_default(schema, t, p))
                     else {
                         continue;
                     };
@@ -455,7 +455,7 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
         V::PgDepend => {
             let mut rows = Vec::new();
             for t in &tables {
-                for (p, attnum, _, oid) in model::sequences(t) {
+                for (p, attnum, _, oid) in model::sequences(schema, t) {
                     let deptype = if t.columns[p].identity.is_some() { "i" } else { "a" };
                     rows.push(
                         r().set("classid", 1259)
@@ -538,47 +538,39 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                 .set("datctype", "C.UTF-8")
                 .build(),
         ],
-        V::PgSequence => {
-            let mut rows = Vec::new();
-            for t in &tables {
-                for (p, _, _, oid) in model::sequences(t) {
-                    let ty = t.columns[p].ty;
-                    rows.push(
-                        r().set("seqrelid", oid)
-                            .set("seqtypid", model::type_of(ty).0)
-                            .set("seqstart", 1)
-                            .set("seqincrement", 1)
-                            .set("seqmax", sequence_max(ty))
-                            .set("seqmin", 1)
-                            .set("seqcache", 1)
-                            .build(),
-                    );
-                }
-            }
-            rows
-        }
-        V::PgSequences => {
-            let mut rows = Vec::new();
-            for t in &tables {
-                for (p, _, name, _) in model::sequences(t) {
-                    let ty = t.columns[p].ty;
-                    rows.push(
-                        r().set("schemaname", "public")
-                            .set("sequencename", name)
-                            .set("sequenceowner", who.user)
-                            .set("data_type", ty.name())
-                            .set("start_value", 1)
-                            .set("min_value", 1)
-                            .set("max_value", sequence_max(ty))
-                            .set("increment_by", 1)
-                            .set("cache_size", 1)
-                            .set("last_value", Value::Null)
-                            .build(),
-                    );
-                }
-            }
-            rows
-        }
+        V::PgSequence => model::all_sequences(schema)
+            .into_iter()
+            .map(|seq| {
+                r().set("seqrelid", seq.oid as i64)
+                    .set("seqtypid", model::type_of(seq.ty).0)
+                    .set("seqstart", seq.start)
+                    .set("seqincrement", seq.increment)
+                    .set("seqmax", seq.max)
+                    .set("seqmin", seq.min)
+                    .set("seqcache", seq.cache)
+                    .set("seqcycle", seq.cycle)
+                    .build()
+            })
+            .collect(),
+        V::PgSequences => model::all_sequences(schema)
+            .into_iter()
+            .map(|seq| {
+                let called = seq.called.load(std::sync::atomic::Ordering::SeqCst);
+                let last = seq.last.load(std::sync::atomic::Ordering::SeqCst);
+                r().set("schemaname", "public")
+                    .set("sequencename", seq.name.as_str())
+                    .set("sequenceowner", who.user)
+                    .set("data_type", seq.ty.name())
+                    .set("start_value", seq.start)
+                    .set("min_value", seq.min)
+                    .set("max_value", seq.max)
+                    .set("increment_by", seq.increment)
+                    .set("cycle", seq.cycle)
+                    .set("cache_size", seq.cache)
+                    .set("last_value", if called { Value::Int(last) } else { Value::Null })
+                    .build()
+            })
+            .collect(),
         V::PgSettings => {
             let mut settings: Vec<(String, String)> = who.settings.to_vec();
             for (name, value) in
@@ -721,7 +713,7 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                     if c.dropped {
                         continue;
                     }
-                    rows.push(info_column(r(), who, t, p, attnum).build());
+                    rows.push(info_column(r(), schema, who, t, p, attnum).build());
                 }
             }
             rows
@@ -913,31 +905,25 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
             }
             rows
         }
-        V::InfoSequences => {
-            let mut rows = Vec::new();
-            for t in &tables {
-                for (p, _, name, _) in model::sequences(t) {
-                    let ty = t.columns[p].ty;
-                    let (precision, _) = numeric_precision(ty);
-                    rows.push(
-                        r().set("sequence_catalog", who.database)
-                            .set("sequence_schema", "public")
-                            .set("sequence_name", name)
-                            .set("data_type", ty.name())
-                            .set("numeric_precision", precision)
-                            .set("numeric_precision_radix", 2)
-                            .set("numeric_scale", 0)
-                            .set("start_value", "1")
-                            .set("minimum_value", "1")
-                            .set("maximum_value", sequence_max(ty).to_string())
-                            .set("increment", "1")
-                            .set("cycle_option", "NO")
-                            .build(),
-                    );
-                }
-            }
-            rows
-        }
+        V::InfoSequences => model::all_sequences(schema)
+            .into_iter()
+            .map(|seq| {
+                let (precision, _) = numeric_precision(seq.ty);
+                r().set("sequence_catalog", who.database)
+                    .set("sequence_schema", "public")
+                    .set("sequence_name", seq.name.as_str())
+                    .set("data_type", seq.ty.name())
+                    .set("numeric_precision", precision)
+                    .set("numeric_precision_radix", 2)
+                    .set("numeric_scale", 0)
+                    .set("start_value", seq.start.to_string())
+                    .set("minimum_value", seq.min.to_string())
+                    .set("maximum_value", seq.max.to_string())
+                    .set("increment", seq.increment.to_string())
+                    .set("cycle_option", yes_no(seq.cycle))
+                    .build()
+            })
+            .collect(),
         V::PgStatActivity
         | V::IsolaStatActivity
         | V::IsolaSerializationFailures
@@ -1018,7 +1004,14 @@ fn numeric_precision(ty: SqlType) -> (Option<i64>, Option<i64>) {
     }
 }
 
-fn info_column(row: RowOf, who: &Viewer, t: &TableSchema, p: usize, attnum: i64) -> RowOf {
+fn info_column(
+    row: RowOf,
+    schema: &Schema,
+    who: &Viewer,
+    t: &TableSchema,
+    p: usize,
+    attnum: i64,
+) -> RowOf {
     let c = &t.columns[p];
     let (typid, _) = model::type_of(c.ty);
     let udt = model::type_by_oid(typid).map_or("text", |(t, _)| t.name);
@@ -1059,7 +1052,7 @@ fn info_column(row: RowOf, who: &Viewer, t: &TableSchema, p: usize, attnum: i64)
         .set("table_name", t.name.as_str())
         .set("column_name", c.name.as_str())
         .set("ordinal_position", attnum)
-        .set("column_default", deparse::column_default(t, p))
+        .set("column_default", deparse::column_default(schema, t, p))
         .set("is_nullable", if c.not_null { "NO" } else { "YES" })
         .set("data_type", data_type)
         .set("character_maximum_length", max_len)

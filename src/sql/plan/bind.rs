@@ -17,7 +17,7 @@ use crate::sql::plan::access::choose_access;
 use crate::sql::plan::{
     Access, AggCall, AggFunc, BExpr, BinOp, CatalogFn, CopyPlan, Func, Grouping, InsertPlan,
     InsertSource, LockOverride, Locking, ModifyPlan, OnConflict, Returning, RowRules, SelectPlan,
-    SetOp, SortKey, Source,
+    SequenceFn, SetOp, SortKey, Source,
 };
 use crate::sql::schema::{Schema, TableSchema};
 use crate::sql::system::SystemView;
@@ -710,6 +710,38 @@ impl<'a> Binder<'a> {
             "coalesce" | "greatest" | "least" | "nullif" => expected,
             _ => None,
         };
+        let sequence_fn = match name.as_str() {
+            "nextval" => Some(SequenceFn::NextVal),
+            "currval" => Some(SequenceFn::CurrVal),
+            "setval" => Some(SequenceFn::SetVal),
+            "lastval" => Some(SequenceFn::LastVal),
+            "pg_get_serial_sequence" => Some(SequenceFn::SerialSequence),
+            _ => None,
+        };
+        if let Some(sf) = sequence_fn {
+            // A sequence is named by text (`'s'::regclass` reads as the name).
+            for (i, a) in arg_exprs.iter().enumerate() {
+                let a = match a {
+                    ast::Expr::Cast { expr, data_type, .. }
+                        if data_type.to_string().to_lowercase().ends_with("regclass") =>
+                    {
+                        expr
+                    }
+                    a => a,
+                };
+                let b = self.expr(a, scope, None)?;
+                let want = if sf == SequenceFn::SetVal && i == 1 {
+                    SqlType::Int8
+                } else if sf == SequenceFn::SetVal && i == 2 {
+                    SqlType::Bool
+                } else {
+                    SqlType::Text
+                };
+                args.push(self.coerce(b, want)?);
+            }
+            let ty = if sf == SequenceFn::SerialSequence { SqlType::Text } else { SqlType::Int8 };
+            return Ok(BExpr::Func { func: Func::Sequence(sf), args, ty });
+        }
         for a in &arg_exprs {
             args.push(self.expr(a, scope, arg_hint)?);
         }
@@ -1776,7 +1808,6 @@ fn catalog_function(name: &str) -> Option<(CatalogFn, SqlType)> {
         "pg_get_expr" => (F::GetExpr, SqlType::Text),
         "pg_get_constraintdef" => (F::GetConstraintDef, SqlType::Text),
         "pg_get_indexdef" => (F::GetIndexDef, SqlType::Text),
-        "pg_get_serial_sequence" => (F::GetSerialSequence, SqlType::Text),
         "pg_encoding_to_char" => (F::EncodingToChar, SqlType::Text),
         "current_schemas" => (F::CurrentSchemas, SqlType::Text),
         "set_config" => (F::SetConfig, SqlType::Text),

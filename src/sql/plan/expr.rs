@@ -79,6 +79,8 @@ pub enum Func {
     GenRandomUuid,
     /// A function over the catalog (evaluated by `sql::pg_catalog::functions`).
     Catalog(CatalogFn),
+    /// nextval, currval, setval, lastval, pg_get_serial_sequence.
+    Sequence(SequenceFn),
 }
 
 /// The catalog functions: they read the schema when evaluated.
@@ -94,8 +96,6 @@ pub enum CatalogFn {
     GetConstraintDef,
     /// `pg_get_indexdef(index oid [, column, pretty])`.
     GetIndexDef,
-    /// `pg_get_serial_sequence(table, column)`.
-    GetSerialSequence,
     /// `pg_encoding_to_char(encoding)`.
     EncodingToChar,
     /// `current_schemas(include implicit)`, as the text of a name array.
@@ -129,6 +129,16 @@ pub enum CatalogFn {
     /// `json_build_object(key, value, ...)` (SQLAlchemy's reflection reads identity options
     /// through it).
     JsonBuildObject,
+}
+
+/// A function of sequences.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SequenceFn {
+    NextVal,
+    CurrVal,
+    SetVal,
+    LastVal,
+    SerialSequence,
 }
 
 /// An aggregate function.

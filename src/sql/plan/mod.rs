@@ -17,7 +17,7 @@ use sqlparser::ast::Statement;
 
 pub use crate::sql::parse::LockOverride;
 pub use bind::{Binder, object_name};
-pub use expr::{AggCall, AggFunc, BExpr, BinOp, CatalogFn, Func};
+pub use expr::{AggCall, AggFunc, BExpr, BinOp, CatalogFn, Func, SequenceFn};
 
 use crate::catalog::IndexId;
 use crate::sql::error::SqlError;
@@ -353,6 +353,8 @@ pub fn bind_statement(
             Bound::Explain(explain::explain(&inner))
         }
         Statement::CreateTable(_)
+        | Statement::CreateSequence { .. }
+        | Statement::AlterIndex { .. }
         | Statement::CreateIndex(_)
         | Statement::Drop { .. }
         | Statement::AlterTable(_) => Bound::Other,

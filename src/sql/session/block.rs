@@ -221,6 +221,12 @@ impl Session {
                 })
             }
             Utility::NoOp(tag) => Ok(Outcome::Command(tag.into())),
+            Utility::AlterSequence(alter, text) => {
+                self.ddl_statement(crate::sql::ddl::DdlStatement::AlterSequence(&alter), text)
+                    .map_err(ExecError::into_sql_error)?;
+                let tag = if alter.create { "CREATE SEQUENCE" } else { "ALTER SEQUENCE" };
+                Ok(Outcome::Command(tag.into()))
+            }
             Utility::SetConstraints { names, deferred } => {
                 match names {
                     None => {
@@ -255,36 +261,8 @@ impl Session {
                 self.engine.checkpoint()?;
                 Ok(Outcome::Command("CHECKPOINT".into()))
             }
-            Utility::Truncate(tables) => {
-                // TRUNCATE takes the table's exclusive lock, as in PostgreSQL, then deletes
-                // every row in the transaction (so it rolls back like any delete).
-                for t in tables {
-                    let id = self
-                        .schema()
-                        .table(&t)
-                        .map(|t| t.id)
-                        .ok_or_else(|| SqlError::undefined_table(&t))?;
-                    self.ensure_txn()?;
-                    self.txn.as_mut().expect("ensured").lock_relation(id, true)?;
-                    let p = self.prepare(&format!("DELETE FROM \"{t}\""), &[])?;
-                    loop {
-                        let plan = self.plan_of(&p)?;
-                        match self.run_plan(&plan, &[], &[], &p.sql) {
-                            Err(ExecError::Interrupted(crate::sql::exec::Interrupt::Replan)) => {
-                                continue;
-                            }
-                            r => {
-                                r.map_err(ExecError::into_sql_error)?;
-                                break;
-                            }
-                        }
-                    }
-                }
-                if !self.in_block
-                    && let Some(txn) = self.txn.take()
-                {
-                    self.commit_txn(txn)?;
-                }
+            Utility::Truncate { tables, restart_identity, cascade } => {
+                self.truncate(tables, restart_identity, cascade)?;
                 Ok(Outcome::Command("TRUNCATE TABLE".into()))
             }
             Utility::Copy { table, columns, csv, header, delimiter } => {
@@ -391,6 +369,78 @@ impl Session {
         };
         self.publish("idle", "COMMIT");
         Ok((tag.to_string(), wait))
+    }
+
+    /// TRUNCATE: takes each table's exclusive lock, as PostgreSQL does, then deletes every
+    /// row in the transaction (so it rolls back like any delete). A table a foreign key
+    /// references is refused (0A000) unless its referencing tables are truncated too
+    /// (listed, or CASCADE). RESTART IDENTITY restarts the tables' own sequences (not
+    /// rolled back, as sequences never are).
+    fn truncate(
+        &mut self,
+        mut tables: Vec<String>,
+        restart_identity: bool,
+        cascade: bool,
+    ) -> Result<(), SqlError> {
+        let schema = self.schema();
+        let mut i = 0;
+        while i < tables.len() {
+            let t =
+                schema.table(&tables[i]).ok_or_else(|| SqlError::undefined_table(&tables[i]))?;
+            for (child, fk) in schema.referencing(t.id) {
+                if tables.contains(&child.name) {
+                    continue;
+                }
+                if !cascade {
+                    return Err(SqlError::new(
+                        SqlState::FeatureNotSupported,
+                        "cannot truncate a table referenced in a foreign key constraint",
+                    )
+                    .with_detail(format!(
+                        "Table \"{}\" references \"{}\" (constraint {}).",
+                        child.name, t.name, fk.name
+                    )));
+                }
+                tables.push(child.name.clone());
+            }
+            i += 1;
+        }
+        self.ensure_txn()?;
+        for t in &tables {
+            let id = schema.table(t).map(|t| t.id).expect("checked above");
+            self.txn.as_mut().expect("ensured").lock_relation(id, true)?;
+        }
+        // Referencing tables first, so no row is left referencing a deleted one.
+        for t in tables.iter().rev() {
+            let p = self.prepare(&format!("DELETE FROM \"{}\"", t.replace('"', "\"\"")), &[])?;
+            // (the DELETE's own referential actions see the referencing tables emptied too)
+            loop {
+                let plan = self.plan_of(&p)?;
+                match self.run_plan(&plan, &[], &[], &p.sql) {
+                    Err(ExecError::Interrupted(crate::sql::exec::Interrupt::Replan)) => continue,
+                    r => {
+                        r.map_err(ExecError::into_sql_error)?;
+                        break;
+                    }
+                }
+            }
+        }
+        if restart_identity {
+            for t in &tables {
+                let id = schema.table(t).map(|t| t.id).expect("checked above");
+                for seq in
+                    schema.sequences.values().filter(|s| s.owned_by.is_some_and(|(o, _)| o == id))
+                {
+                    seq.restart(seq.start);
+                }
+            }
+        }
+        if !self.in_block
+            && let Some(txn) = self.txn.take()
+        {
+            self.commit_txn(txn)?;
+        }
+        Ok(())
     }
 
     /// Commits with the session's synchronous_commit setting (and its schema changes).

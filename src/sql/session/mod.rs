@@ -137,9 +137,11 @@ fn tag_for(stmt: &Statement) -> &'static str {
         Statement::CreateTable(_) => "CREATE TABLE",
         Statement::CreateIndex(_) => "CREATE INDEX",
         Statement::Drop { object_type: ast::ObjectType::Index, .. } => "DROP INDEX",
+        Statement::Drop { object_type: ast::ObjectType::Sequence, .. } => "DROP SEQUENCE",
         Statement::Drop { .. } => "DROP TABLE",
         Statement::AlterTable(_) => "ALTER TABLE",
         Statement::AlterIndex { .. } => "ALTER INDEX",
+        Statement::CreateSequence { .. } => "CREATE SEQUENCE",
         _ => "OK",
     }
 }
@@ -747,8 +749,17 @@ impl Session {
     /// Runs a DDL statement as a statement of the session's transaction (committed at once
     /// in autocommit, rolled back if it fails there).
     fn ddl(&mut self, stmt: &Statement) -> Result<(), ExecError> {
-        self.publish("active", &stmt.to_string());
-        let result = self.run_ddl(stmt);
+        self.ddl_statement(crate::sql::ddl::DdlStatement::Sql(stmt), stmt.to_string())
+    }
+
+    /// Runs DDL (`text`: what the log keeps of it).
+    fn ddl_statement(
+        &mut self,
+        stmt: crate::sql::ddl::DdlStatement<'_>,
+        text: String,
+    ) -> Result<(), ExecError> {
+        self.publish("active", &text);
+        let result = self.run_ddl(stmt, text);
         if matches!(result, Err(ExecError::Interrupted(_))) {
             return result;
         }
