@@ -25,7 +25,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("wal", &["wal"]),
     ("txn", &["txn"]),
     ("durable", &["durable"]),
-    ("sql foundation", &["sql::error", "sql::types", "sql::schema", "sql::system"]),
+    (
+        "sql foundation",
+        &["sql::error", "sql::types", "sql::schema", "sql::system", "sql::notify", "sql::advisory"],
+    ),
     ("sql::parse", &["sql::parse"]),
     ("sql::plan", &["sql::plan"]),
     ("sql::engine", &["sql::engine"]),

@@ -43,12 +43,14 @@ use pgwire::api::{
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::cancel::CancelRequest;
 use pgwire::messages::copy::{CopyData, CopyDone, CopyFail, CopyInResponse};
-use pgwire::messages::data::{DataRow, FieldDescription, RowDescription};
+use pgwire::messages::data::{DataRow, FieldDescription, NoData, RowDescription};
 use pgwire::messages::extendedquery::{
     Bind, BindComplete, Close, CloseComplete, Describe, Execute, Parse, ParseComplete,
     TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
 };
-use pgwire::messages::response::{EmptyQueryResponse, ReadyForQuery, TransactionStatus};
+use pgwire::messages::response::{
+    EmptyQueryResponse, NotificationResponse, ReadyForQuery, TransactionStatus,
+};
 use pgwire::messages::simplequery::Query;
 use pgwire::messages::startup::{Authentication, PasswordMessageFamily, SecretKey};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
@@ -73,6 +75,8 @@ pub struct Connection {
     /// Wakes this connection's task when a row-lock wait it left queued ends (granted,
     /// canceled); see [`Connection::await_lock_then_run`].
     lock_wakeup: Arc<tokio::sync::Notify>,
+    /// Wakes this connection's message loop when a notification arrives for its session.
+    notification_wakeup: Arc<tokio::sync::Notify>,
 }
 
 /// The session is gone: ended by idle_in_transaction_session_timeout (or the connection is
@@ -208,6 +212,21 @@ impl Connection {
             auth: Arc::new(Mutex::new(AuthStage::Start)),
             activity: Arc::new(AtomicU64::new(0)),
             lock_wakeup: Arc::new(tokio::sync::Notify::new()),
+            notification_wakeup: Arc::new(tokio::sync::Notify::new()),
+        }
+    }
+
+    /// What wakes the message loop when a notification arrives for this session.
+    pub fn notification_wakeup(&self) -> Arc<tokio::sync::Notify> {
+        self.notification_wakeup.clone()
+    }
+
+    /// The notifications to send now: the session's mailbox, if it is idle outside a block
+    /// (inside one they wait for its end, as in PostgreSQL).
+    pub fn pending_notifications(&self) -> Vec<crate::sql::notify::Notification> {
+        match self.session.lock().as_ref() {
+            Some(s) if s.status() == TxStatus::Idle => self.shared.engine.notifications.take(s.id),
+            _ => Vec::new(),
         }
     }
 
@@ -400,6 +419,7 @@ impl Connection {
             auth: self.auth.clone(),
             activity: self.activity.clone(),
             lock_wakeup: self.lock_wakeup.clone(),
+            notification_wakeup: self.notification_wakeup.clone(),
         }
     }
 
@@ -417,6 +437,7 @@ impl Connection {
         let app = meta.get("application_name").cloned().unwrap_or_default();
         let session = Session::new(self.shared.engine.clone(), &user, &database, &app);
         let pid = session.id as i32;
+        self.shared.engine.notifications.set_wakeup(session.id, self.notification_wakeup.clone());
         let secret: i32 = (rand_secret() & 0x7fff_ffff) as i32;
         self.shared.cancel_keys.lock().insert(pid, (secret, session.id));
         *self.session.lock() = Some(session);
@@ -623,6 +644,12 @@ impl SimpleQueryHandler for Connection {
                 }
             }
         }
+        // Notifications a commit of this query delivered (to this session too) go before
+        // ReadyForQuery, as PostgreSQL sends them.
+        for n in self.pending_notifications() {
+            let message = NotificationResponse::new(n.pid as i32, n.channel, n.payload);
+            client.feed(PgWireBackendMessage::NotificationResponse(message)).await?;
+        }
         let status = wire_status(ran.status);
         client.set_transaction_status(status);
         client.set_state(PgWireConnectionState::ReadyForQuery);
@@ -805,6 +832,25 @@ impl ExtendedQueryHandler for Connection {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        // A SQL cursor (DECLARE) is a portal too, as in PostgreSQL: psycopg describes its
+        // server-side cursors by name.
+        let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+        if message.target_type == TARGET_TYPE_BYTE_PORTAL
+            && client.portal_store().get_portal(name).is_none()
+        {
+            let columns = self.session.lock().as_ref().and_then(|s| s.cursor_columns(name));
+            if let Some(columns) = columns {
+                let fields = field_infos(&columns, &Format::UnifiedText);
+                let message = match fields.is_empty() {
+                    true => PgWireBackendMessage::NoData(NoData::new()),
+                    false => PgWireBackendMessage::RowDescription(RowDescription::new(
+                        fields.iter().map(FieldDescription::from).collect(),
+                    )),
+                };
+                Deferred(client).feed(message).await?;
+                return Ok(());
+            }
+        }
         self._on_describe(&mut Deferred(client), message).await
     }
 

@@ -5,7 +5,8 @@
 //! tokio's blocking pool; short reads, one-row writes in a block and COMMIT run on the
 //! connection's task, awaiting their lock waits and the log as futures. Either way a session
 //! waiting on a lock holds no other session up. The ReadyForQuery status always comes from
-//! the session (idle / in block / failed block). Errors are sent with their SQLSTATE; only a
+//! the session (idle / in block / failed block). LISTEN notifications reach an idle client
+//! through the connection's own message loop (`socket.rs`). Errors are sent with their SQLSTATE; only a
 //! malformed protocol message closes the connection. A dropped connection drops its session,
 //! which rolls back its transaction and releases its locks.
 //!
@@ -17,6 +18,7 @@
 mod batch;
 mod handler;
 pub mod security;
+mod socket;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -83,7 +85,7 @@ pub async fn serve(
         let conn = Arc::new(Connection::new(shared.clone()));
         let tls = tls.clone();
         tokio::spawn(async move {
-            let _ = pgwire::tokio::process_socket(socket, tls, conn.clone()).await;
+            let _ = socket::serve_socket(socket, tls, conn.clone()).await;
             conn.close();
         });
     }

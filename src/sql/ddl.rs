@@ -25,7 +25,7 @@ use sqlparser::ast::{
 
 use crate::catalog::TableId;
 use crate::error::SqlState;
-use crate::sql::engine::Engine;
+use crate::sql::engine::{Engine, SEQUENCE_MARK, SEQUENCE_SET};
 use crate::sql::error::SqlError;
 use crate::sql::exec::fk::{column_list, fk_violation, value_list, visible_values};
 use crate::sql::parse::dialect::IsolaDialect;
@@ -204,14 +204,6 @@ fn create_table_foreign_keys(ct: &ast::CreateTable) -> Vec<&ast::ForeignKeyConst
     }
     out
 }
-
-/// How the text of a sequence's high-water mark in the log begins (see
-/// `Engine::next_value`); an ALTER SEQUENCE ... RESTART WITH the mark follows.
-pub(crate) const SEQUENCE_MARK: &str = "/* isola: sequence high-water mark */ ";
-
-/// How the text of a `setval` in the log begins: the sequence restarts at the value that
-/// follows (exactly, not only upwards).
-pub(crate) const SEQUENCE_SET: &str = "/* isola: sequence set */ ";
 
 /// A name no user object has, for what a transaction dropped until it commits.
 fn tombstone(name: &str) -> String {

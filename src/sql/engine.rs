@@ -18,6 +18,15 @@ use crate::durable::{
 use crate::error::Error;
 use crate::sql::error::SqlError;
 use crate::sql::schema::{Schema, SequenceSchema, TableSchema, next_schema_version};
+use crate::types::Row;
+
+/// How the text of a sequence's high-water mark in the log begins (see
+/// `Engine::next_value`); an ALTER SEQUENCE ... RESTART WITH the mark follows.
+pub(crate) const SEQUENCE_MARK: &str = "/* isola: sequence high-water mark */ ";
+
+/// How the text of a `setval` in the log begins: the sequence restarts at the value that
+/// follows (exactly, not only upwards).
+pub(crate) const SEQUENCE_SET: &str = "/* isola: sequence set */ ";
 
 /// How many values past the one handed out a sequence's logged high-water mark is set.
 const SEQUENCE_LOG_AHEAD: i64 = 32;
@@ -27,7 +36,7 @@ pub(crate) fn sequence_mark(name: &str, mark: i64) -> DdlRecord {
     DdlRecord {
         text: format!(
             "{}ALTER SEQUENCE \"{}\" RESTART WITH {mark}",
-            crate::sql::ddl::SEQUENCE_MARK,
+            SEQUENCE_MARK,
             name.replace('"', "\"\"")
         ),
         created_table: None,
@@ -51,6 +60,8 @@ pub struct Activity {
     /// While the last statement's answer waits for a commit it met to become durable (early
     /// lock release): what it waits for.
     pub answer_wait: Option<String>,
+    /// Its rows of `pg_prepared_statements` and `pg_cursors` (each session sees its own).
+    pub object_rows: Option<Arc<(Vec<Row>, Vec<Row>)>>,
 }
 
 /// Shared state of the SQL layer.
@@ -59,6 +70,10 @@ pub struct Engine {
     /// The committed schema (see [`Engine::install_ddl`]).
     pub schema: RwLock<Arc<Schema>>,
     pub sessions: Mutex<HashMap<u32, Activity>>,
+    /// LISTEN / NOTIFY: channels, queued notifications, mailboxes.
+    pub notifications: crate::sql::notify::Notifications,
+    /// Advisory locks (`pg_advisory_lock` and family).
+    pub advisory: crate::sql::advisory::AdvisoryLocks,
     next_session: AtomicU32,
     /// Every DDL statement that shaped the schema, in order, with the table ids they created
     /// in this process: what a checkpoint persists of the schema.
@@ -79,6 +94,8 @@ impl Engine {
             db,
             schema: RwLock::new(Arc::new(Schema::default())),
             sessions: Mutex::new(HashMap::new()),
+            notifications: Default::default(),
+            advisory: Default::default(),
             next_session: AtomicU32::new(1),
             ddl_history: Mutex::new(Vec::new()),
             pending_marks: Mutex::new(HashMap::new()),
@@ -225,7 +242,7 @@ impl Engine {
         let record = DdlRecord {
             text: format!(
                 "{}ALTER SEQUENCE \"{}\" RESTART WITH {next}",
-                crate::sql::ddl::SEQUENCE_SET,
+                SEQUENCE_SET,
                 seq.name.replace('"', "\"\"")
             ),
             created_table: None,
@@ -258,7 +275,7 @@ impl Engine {
     /// Cancels what a session's transaction waits for, if anything.
     pub fn cancel_session(&self, id: u32) -> bool {
         let txn = self.sessions.lock().get(&id).and_then(|a| a.txn);
-        txn.is_some_and(|t| self.db.cancel(t))
+        self.advisory.cancel(id) | txn.is_some_and(|t| self.db.cancel(t))
     }
 
     pub fn schema_version(&self) -> u64 {

@@ -13,14 +13,17 @@
 //!    failed blocks), the settings, the plan caches, and the one entry point both protocols use.
 //!
 //! Beside the pipeline: `engine` (what sessions share: the core database, the schema, DDL,
-//! the session registry), `system` (the catalog views drivers read, their columns) and
-//! `pg_catalog` (their rows and the catalog functions, computed from the schema when read), `types` (SQL types over
-//! core values), `error` (every error with its SQLSTATE).
+//! the session registry), `notify` (LISTEN/NOTIFY's channels and mailboxes), `advisory`
+//! (advisory locks), `system` (the catalog views drivers read, their columns) and
+//! `pg_catalog` (their rows and the catalog functions, computed from the schema when read),
+//! `types` (SQL types over core values), `error` (every error with its SQLSTATE).
 
+pub(crate) mod advisory;
 pub(crate) mod ddl;
 pub(crate) mod engine;
 pub(crate) mod error;
 pub(crate) mod exec;
+pub mod notify;
 pub(crate) mod parse;
 pub(crate) mod pg_catalog;
 pub(crate) mod plan;

@@ -13,7 +13,7 @@
 //!
 //! Invariant: the views are computed when read; they are not transactional.
 
-use crate::sql::types::SqlType;
+use crate::sql::types::{SqlType, array_of};
 
 /// A system view: its rows are computed when read (`sql::pg_catalog` builds them), its columns
 /// are listed here (the binder reads them).
@@ -69,6 +69,10 @@ pub enum SystemView {
     IsolaSerializationFailures,
     IsolaStatWal,
     IsolaLocks,
+    /// The running session's SQL prepared statements.
+    PgPreparedStatements,
+    /// The running session's open cursors.
+    PgCursors,
 }
 
 /// `pg_catalog` views by name (also found unqualified, as PostgreSQL's search path has
@@ -110,6 +114,8 @@ const PG_CATALOG: &[(&str, SystemView)] = &[
     ("pg_sequences", SystemView::PgSequences),
     ("pg_views", SystemView::PgViews),
     ("pg_stat_activity", SystemView::PgStatActivity),
+    ("pg_prepared_statements", SystemView::PgPreparedStatements),
+    ("pg_cursors", SystemView::PgCursors),
 ];
 
 /// `information_schema` views by name (found only qualified).
@@ -188,8 +194,9 @@ impl SystemView {
 
     /// The view's columns as `name:type` words. Types: `oid` (an object id, bigint here),
     /// `name`, `text`, `char` (PostgreSQL's one-byte `"char"`), `bool`, `int2`, `int4`, `int8`,
-    /// `float4`, `timestamptz`, and `arr` for arrays and vectors (`int2[]`, `int2vector`,
-    /// `oidvector`, `aclitem[]`, `text[]`), which read as their text form (`{1,2}`, `1 2`).
+    /// `float4`, `timestamptz`, arrays `int2[]`, `oid[]`, `text[]`, `char[]` and `acl`
+    /// (`aclitem[]`, read as `text[]`; always NULL here), and the vectors `int2vector` and
+    /// `oidvector`, which read as their text form (`1 2`).
     pub fn spec(self) -> &'static str {
         use SystemView::*;
         match self {
@@ -200,16 +207,16 @@ impl SystemView {
                  relpersistence:char relkind:char relnatts:int2 relchecks:int2 \
                  relhasrules:bool relhastriggers:bool relhassubclass:bool relrowsecurity:bool \
                  relforcerowsecurity:bool relispopulated:bool relreplident:char \
-                 relispartition:bool relrewrite:oid relacl:arr reloptions:arr relpartbound:text"
+                 relispartition:bool relrewrite:oid relacl:acl reloptions:text[] relpartbound:text"
             }
-            PgNamespace => "oid:oid nspname:name nspowner:oid nspacl:arr",
+            PgNamespace => "oid:oid nspname:name nspowner:oid nspacl:acl",
             PgAttribute => {
                 "attrelid:oid attname:name atttypid:oid attstattarget:int4 attlen:int2 \
                  attnum:int2 attndims:int4 attcacheoff:int4 atttypmod:int4 attbyval:bool \
                  attalign:char attstorage:char attcompression:char attnotnull:bool \
                  atthasdef:bool atthasmissing:bool attidentity:char attgenerated:char \
                  attisdropped:bool attislocal:bool attinhcount:int4 attcollation:oid \
-                 attacl:arr attoptions:arr attfdwoptions:arr attmissingval:arr"
+                 attacl:acl attoptions:text[] attfdwoptions:text[] attmissingval:text[]"
             }
             PgAttrdef => "oid:oid adrelid:oid adnum:int2 adbin:text",
             PgConstraint => {
@@ -217,15 +224,15 @@ impl SystemView {
                  condeferred:bool convalidated:bool conrelid:oid contypid:oid conindid:oid \
                  conparentid:oid confrelid:oid confupdtype:char confdeltype:char \
                  confmatchtype:char conislocal:bool coninhcount:int4 connoinherit:bool \
-                 conkey:arr confkey:arr conpfeqop:arr conppeqop:arr conffeqop:arr \
-                 confdelsetcols:arr conexclop:arr conbin:text"
+                 conkey:int2[] confkey:int2[] conpfeqop:oid[] conppeqop:oid[] conffeqop:oid[] \
+                 confdelsetcols:int2[] conexclop:oid[] conbin:text"
             }
             PgIndex => {
                 "indexrelid:oid indrelid:oid indnatts:int2 indnkeyatts:int2 indisunique:bool \
                  indnullsnotdistinct:bool indisprimary:bool indisexclusion:bool \
                  indimmediate:bool indisclustered:bool indisvalid:bool indcheckxmin:bool \
-                 indisready:bool indislive:bool indisreplident:bool indkey:arr \
-                 indcollation:arr indclass:arr indoption:arr indexprs:text indpred:text"
+                 indisready:bool indislive:bool indisreplident:bool indkey:int2vector \
+                 indcollation:oidvector indclass:oidvector indoption:int2vector indexprs:text indpred:text"
             }
             PgAm => "oid:oid amname:name amhandler:text amtype:char",
             PgOpclass => {
@@ -239,7 +246,7 @@ impl SystemView {
                  typinput:text typoutput:text typreceive:text typsend:text typmodin:text \
                  typmodout:text typanalyze:text typalign:char typstorage:char \
                  typnotnull:bool typbasetype:oid typtypmod:int4 typndims:int4 \
-                 typcollation:oid typdefaultbin:text typdefault:text typacl:arr"
+                 typcollation:oid typdefaultbin:text typdefault:text typacl:acl"
             }
             PgDepend => {
                 "classid:oid objid:oid objsubid:int4 refclassid:oid refobjid:oid \
@@ -249,12 +256,12 @@ impl SystemView {
             PgRoles => {
                 "rolname:name rolsuper:bool rolinherit:bool rolcreaterole:bool \
                  rolcreatedb:bool rolcanlogin:bool rolreplication:bool rolconnlimit:int4 \
-                 rolpassword:text rolvaliduntil:timestamptz rolbypassrls:bool rolconfig:arr \
+                 rolpassword:text rolvaliduntil:timestamptz rolbypassrls:bool rolconfig:text[] \
                  oid:oid"
             }
             PgUser => {
                 "usename:name usesysid:oid usecreatedb:bool usesuper:bool userepl:bool \
-                 usebypassrls:bool passwd:text valuntil:timestamptz useconfig:arr"
+                 usebypassrls:bool passwd:text valuntil:timestamptz useconfig:text[]"
             }
             PgAuthid => {
                 "oid:oid rolname:name rolsuper:bool rolinherit:bool rolcreaterole:bool \
@@ -266,7 +273,7 @@ impl SystemView {
                 "oid:oid datname:name datdba:oid encoding:int4 datlocprovider:char \
                  datistemplate:bool datallowconn:bool datconnlimit:int4 dattablespace:oid \
                  datcollate:text datctype:text daticulocale:text datcollversion:text \
-                 datacl:arr"
+                 datacl:acl"
             }
             PgInherits => "inhrelid:oid inhparent:oid inhseqno:int4 inhdetachpending:bool",
             PgProc => {
@@ -274,8 +281,8 @@ impl SystemView {
                  procost:float4 prorows:float4 provariadic:oid prosupport:text prokind:char \
                  prosecdef:bool proleakproof:bool proisstrict:bool proretset:bool \
                  provolatile:char proparallel:char pronargs:int2 pronargdefaults:int2 \
-                 prorettype:oid proargtypes:arr proallargtypes:arr proargmodes:arr \
-                 proargnames:arr prosrc:text probin:text proconfig:arr proacl:arr"
+                 prorettype:oid proargtypes:oidvector proallargtypes:oid[] proargmodes:char[] \
+                 proargnames:text[] prosrc:text probin:text proconfig:text[] proacl:acl"
             }
             PgSequence => {
                 "seqrelid:oid seqtypid:oid seqstart:int8 seqincrement:int8 seqmax:int8 \
@@ -284,7 +291,7 @@ impl SystemView {
             PgSettings => {
                 "name:text setting:text unit:text category:text short_desc:text \
                  extra_desc:text context:text vartype:text source:text min_val:text \
-                 max_val:text enumvals:arr boot_val:text reset_val:text sourcefile:text \
+                 max_val:text enumvals:text[] boot_val:text reset_val:text sourcefile:text \
                  sourceline:int4 pending_restart:bool"
             }
             PgCollation => {
@@ -292,16 +299,16 @@ impl SystemView {
                  collisdeterministic:bool collencoding:int4 collcollate:text collctype:text \
                  colliculocale:text collversion:text"
             }
-            PgTablespace => "oid:oid spcname:name spcowner:oid spcacl:arr spcoptions:arr",
+            PgTablespace => "oid:oid spcname:name spcowner:oid spcacl:acl spcoptions:text[]",
             PgExtension => {
                 "oid:oid extname:name extowner:oid extnamespace:oid extrelocatable:bool \
-                 extversion:text extconfig:arr extcondition:arr"
+                 extversion:text extconfig:oid[] extcondition:text[]"
             }
             PgTrigger => {
                 "oid:oid tgrelid:oid tgparentid:oid tgname:name tgfoid:oid tgtype:int2 \
                  tgenabled:char tgisinternal:bool tgconstrrelid:oid tgconstrindid:oid \
                  tgconstraint:oid tgdeferrable:bool tginitdeferred:bool tgnargs:int2 \
-                 tgattr:arr tgargs:text tgqual:text tgoldtable:name tgnewtable:name"
+                 tgattr:int2vector tgargs:text tgqual:text tgoldtable:name tgnewtable:name"
             }
             PgRewrite => {
                 "oid:oid rulename:name ev_class:oid ev_type:char ev_enabled:char \
@@ -309,17 +316,17 @@ impl SystemView {
             }
             PgPolicy => {
                 "oid:oid polname:name polrelid:oid polcmd:char polpermissive:bool \
-                 polroles:arr polqual:text polwithcheck:text"
+                 polroles:oid[] polqual:text polwithcheck:text"
             }
             PgStatisticExt => {
                 "oid:oid stxrelid:oid stxname:name stxnamespace:oid stxowner:oid \
-                 stxstattarget:int4 stxkeys:arr stxkind:arr stxexprs:text"
+                 stxstattarget:int4 stxkeys:int2vector stxkind:char[] stxexprs:text"
             }
             PgPublication => {
                 "oid:oid pubname:name pubowner:oid puballtables:bool pubinsert:bool \
                  pubupdate:bool pubdelete:bool pubtruncate:bool pubviaroot:bool"
             }
-            PgPublicationRel => "oid:oid prpubid:oid prrelid:oid prqual:text prattrs:arr",
+            PgPublicationRel => "oid:oid prpubid:oid prrelid:oid prqual:text prattrs:int2vector",
             PgPublicationNamespace => "oid:oid pnpubid:oid pnnspid:oid",
             PgEnum => "oid:oid enumtypid:oid enumsortorder:float4 enumlabel:name",
             PgTables => {
@@ -409,6 +416,14 @@ impl SystemView {
                 "pid:int4 usename:text state:text txn_id:int8 isolation_level:text \
                  read_only:bool waiting:bool query:text snapshot:int8 waiting_for:text"
             }
+            PgPreparedStatements => {
+                "name:text statement:text prepare_time:timestamptz parameter_types:text \
+                 from_sql:bool generic_plans:int8 custom_plans:int8"
+            }
+            PgCursors => {
+                "name:text statement:text is_holdable:bool is_binary:bool is_scrollable:bool \
+                 creation_time:timestamptz"
+            }
             IsolaLocks => "pid:int4 txn_id:int8 row:text mode:text granted:bool",
             IsolaSerializationFailures => "seq:int4 explanation:text",
             IsolaStatWal => "records:int8 frames:int8 syncs:int8 bytes:int8",
@@ -458,6 +473,9 @@ fn column_type(ty: &str) -> SqlType {
         "int4" => SqlType::Int4,
         "float4" => SqlType::Float4,
         "timestamptz" => SqlType::Timestamptz,
+        "int2[]" => array_of(SqlType::Int2),
+        "oid[]" => array_of(SqlType::Int8),
+        "text[]" | "char[]" | "acl" => array_of(SqlType::Text),
         _ => SqlType::Text,
     }
 }

@@ -10,6 +10,7 @@
 pub mod dialect;
 pub mod literals;
 pub mod sequence;
+pub mod session_commands;
 pub mod utility;
 
 use sqlparser::ast::Statement;
@@ -41,6 +42,9 @@ pub fn parse_statement(sql: &str) -> Result<Parsed, SqlError> {
     let trimmed = sql.trim();
     if trimmed.trim_end_matches(';').trim().is_empty() || is_only_comments(trimmed) {
         return Ok(Parsed::Empty);
+    }
+    if let Some(u) = session_commands::session_command(trimmed)? {
+        return Ok(Parsed::Utility(u));
     }
     let dialect = IsolaDialect::default();
     let tokens = Tokenizer::new(&dialect, trimmed)

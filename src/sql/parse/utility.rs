@@ -48,6 +48,53 @@ pub enum Utility {
     },
     Checkpoint,
     NoOp(&'static str),
+    /// `RESET ALL`: every setting back to its default.
+    ResetAll,
+    /// `DISCARD ALL | PLANS | SEQUENCES | TEMP`.
+    Discard(&'static str),
+    Listen(String),
+    /// `UNLISTEN name`, or `UNLISTEN *` (`None`).
+    Unlisten(Option<String>),
+    /// `NOTIFY channel [, 'payload']`.
+    Notify(String, String),
+    /// `PREPARE name [(types)] AS statement`: the types and the statement as written.
+    PrepareStatement {
+        name: String,
+        types: Vec<String>,
+        statement: String,
+    },
+    /// `EXECUTE name [(args)]`: the arguments' text (a select list).
+    ExecuteStatement {
+        name: String,
+        args: Option<String>,
+    },
+    /// `DEALLOCATE [PREPARE] name | ALL` (`None`).
+    Deallocate(Option<String>),
+    /// `DECLARE name [BINARY] [NO] [SCROLL] CURSOR [WITH HOLD] FOR query`.
+    DeclareCursor {
+        name: String,
+        binary: bool,
+        scroll: Option<bool>,
+        hold: bool,
+        query: String,
+    },
+    /// `FETCH` (or `MOVE`: `move_only`) `how FROM name`.
+    Fetch {
+        name: String,
+        how: CursorMove,
+        move_only: bool,
+    },
+    /// `CLOSE name`, or `CLOSE ALL` (`None`).
+    CloseCursor(Option<String>),
+}
+
+/// Where a FETCH or MOVE goes, in rows (`i64::MAX`: ALL).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CursorMove {
+    Forward(i64),
+    Backward(i64),
+    Absolute(i64),
+    Relative(i64),
 }
 
 /// The transaction modes of BEGIN, SET TRANSACTION and SET SESSION CHARACTERISTICS.

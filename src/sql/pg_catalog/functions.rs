@@ -157,29 +157,12 @@ pub fn call(
             Some(0) => "SQL_ASCII".into(),
             _ => String::new(),
         }),
-        F::CurrentSchemas => Value::Text(if boolean(args.first()) {
-            "{pg_catalog,public}".into()
-        } else {
-            "{public}".into()
-        }),
-        F::SetConfig => opt_text(text(args.get(1))),
-        F::ArrayToString => {
-            let array = text(args.first()).unwrap_or_default();
-            let sep = text(args.get(1)).unwrap_or_default();
-            let inner = array.trim().trim_start_matches('{').trim_end_matches('}');
-            if inner.is_empty() {
-                Value::Text(String::new())
-            } else {
-                Value::Text(
-                    inner
-                        .split(',')
-                        .map(|s| s.trim_matches('"'))
-                        .filter(|s| *s != "NULL")
-                        .collect::<Vec<_>>()
-                        .join(&sep),
-                )
-            }
+        F::CurrentSchemas => {
+            let names: &[&str] =
+                if boolean(args.first()) { &["pg_catalog", "public"] } else { &["public"] };
+            Value::Array(names.iter().map(|n| Value::Text(n.to_string())).collect())
         }
+        F::SetConfig => opt_text(text(args.get(1))),
         F::RelationSize => Value::Int(0),
         F::RegclassIn | F::ToRegclass => {
             let name = text(args.first()).unwrap_or_default();

@@ -8,8 +8,9 @@
 //! - [`views`]: the catalog views' rows;
 //! - [`functions`]: the catalog functions.
 //!
-//! The views of live state (`pg_stat_activity`, `isola_stat_activity`, `isola_locks`,
-//! `isola_serialization_failures`, `isola_stat_wal`) are built here from the engine.
+//! The views of live state (`pg_stat_activity`, `isola_stat_activity`, `isola_locks` with the
+//! advisory locks, `isola_serialization_failures`, `isola_stat_wal`, and the reading session's
+//! own `pg_prepared_statements` and `pg_cursors`) are built here from the engine.
 //! Invariant: views are computed when read, from the schema the reading statement was planned
 //! against (a transaction's own uncommitted DDL included, as the binder sees it).
 
@@ -18,6 +19,7 @@ pub mod functions;
 pub mod model;
 pub mod views;
 
+use crate::sql::advisory::AdvisoryLocks;
 use crate::sql::engine::{Activity, Engine};
 use crate::sql::schema::Schema;
 use crate::sql::system::SystemView;
@@ -54,7 +56,10 @@ pub fn rows(engine: &Engine, schema: &Schema, view: SystemView, who: &Viewer) ->
                         // `waiting`: blocked by another transaction (a lock, a safe
                         // snapshot). An answer held for the disk is named in `waiting_for`
                         // but is not that: no other transaction's move ends it.
-                        let blocked_on = a.txn.and_then(|t| engine.db.waiting_for(t));
+                        let blocked_on = a
+                            .txn
+                            .and_then(|t| engine.db.waiting_for(t))
+                            .or_else(|| engine.advisory.waiting_for(pid));
                         let waiting = blocked_on.is_some();
                         let waiting_for = blocked_on.or(a.answer_wait);
                         let snapshot = a.txn.and_then(|t| engine.db.snapshot_of(t));
@@ -94,7 +99,15 @@ pub fn rows(engine: &Engine, schema: &Schema, view: SystemView, who: &Viewer) ->
                         Value::Bool(l.granted),
                     ]
                 })
+                .chain(advisory_lock_rows(engine))
                 .collect()
+        }
+        SystemView::PgPreparedStatements | SystemView::PgCursors => {
+            let sessions = engine.sessions.lock();
+            let Some(rows) = sessions.get(&who.session).and_then(|a| a.object_rows.clone()) else {
+                return vec![];
+            };
+            if view == SystemView::PgPreparedStatements { rows.0.clone() } else { rows.1.clone() }
         }
         SystemView::IsolaSerializationFailures => engine
             .db
@@ -118,4 +131,24 @@ pub fn rows(engine: &Engine, schema: &Schema, view: SystemView, who: &Viewer) ->
             .unwrap_or_default(),
         _ => Vec::new(),
     }
+}
+
+/// The advisory locks' rows of `isola_locks` (the holder's running transaction, if any).
+fn advisory_lock_rows(engine: &Engine) -> Vec<Row> {
+    let sessions = engine.sessions.lock();
+    engine
+        .advisory
+        .rows()
+        .into_iter()
+        .map(|l| {
+            let txn = sessions.get(&l.session).and_then(|a| a.txn);
+            vec![
+                Value::Int(l.session as i64),
+                txn.map_or(Value::Null, |t| Value::Int(t as i64)),
+                Value::Text(l.key.to_string()),
+                Value::Text(AdvisoryLocks::mode_name(l.exclusive).into()),
+                Value::Bool(l.granted),
+            ]
+        })
+        .collect()
 }

@@ -398,6 +398,11 @@ pub fn type_of(t: SqlType) -> (i64, i64) {
         SqlType::Uuid => (2950, -1),
         SqlType::Json => (114, -1),
         SqlType::Jsonb => (3802, -1),
+        SqlType::Oid => (26, -1),
+        SqlType::Array(elem) => {
+            let (oid, typmod) = type_of(*elem);
+            (TYPES.iter().find(|t| t.oid == oid).map_or(0, |t| t.array), typmod)
+        }
     }
 }
 

@@ -14,8 +14,10 @@ use crate::sql::system::{SystemView, TABLEOID};
 use crate::sql::types::SqlType;
 use crate::types::{Row, Value};
 
-/// Who is reading: the role and database the views show, and the session's settings.
+/// Who is reading: the session (its own prepared statements and cursors), the role and
+/// database the views show, and the session's settings.
 pub struct Viewer<'a> {
+    pub session: u32,
     pub user: &'a str,
     pub database: &'a str,
     pub settings: &'a [(String, String)],
@@ -98,6 +100,11 @@ impl From<Option<i64>> for Cell {
         Cell(v.map_or(Value::Null, Value::Int))
     }
 }
+impl From<Option<Value>> for Cell {
+    fn from(v: Option<Value>) -> Cell {
+        Cell(v.unwrap_or(Value::Null))
+    }
+}
 impl From<Value> for Cell {
     fn from(v: Value) -> Cell {
         Cell(v)
@@ -108,9 +115,9 @@ fn yes_no(b: bool) -> &'static str {
     if b { "YES" } else { "NO" }
 }
 
-/// The `{1,2}` text of an int2 array.
-fn int_array(items: &[i64]) -> String {
-    format!("{{{}}}", items.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
+/// An int2 (or oid) array.
+fn int_array(items: &[i64]) -> Value {
+    Value::Array(items.iter().map(|&i| Value::Int(i)).collect())
 }
 
 /// The `1 2` text of an int2vector / oidvector.
@@ -331,7 +338,9 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                                 .set("conkey", int_array(&attnums(t, &fk.columns)))
                                 .set(
                                     "confkey",
-                                    parent.map(|p| int_array(&attnums(p, &fk.parent_columns))),
+                                    parent.map_or(Value::Null, |p| {
+                                        int_array(&attnums(p, &fk.parent_columns))
+                                    }),
                                 );
                         }
                     }
@@ -928,7 +937,9 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
         | V::IsolaStatActivity
         | V::IsolaSerializationFailures
         | V::IsolaStatWal
-        | V::IsolaLocks => return None,
+        | V::IsolaLocks
+        | V::PgPreparedStatements
+        | V::PgCursors => return None,
     };
     Some(rows)
 }
@@ -1014,8 +1025,12 @@ fn info_column(
 ) -> RowOf {
     let c = &t.columns[p];
     let (typid, _) = model::type_of(c.ty);
-    let udt = model::type_by_oid(typid).map_or("text", |(t, _)| t.name);
+    let udt = model::type_by_oid(typid).map_or("text".to_string(), |(t, array)| {
+        if array { format!("_{}", t.name) } else { t.name.to_string() }
+    });
     let data_type = match c.ty {
+        // PostgreSQL shows every array type as ARRAY here
+        SqlType::Array(_) => "ARRAY".to_string(),
         SqlType::Varchar(_) => "character varying".to_string(),
         SqlType::Char(_) => "character".to_string(),
         SqlType::Numeric(_) => "numeric".to_string(),
@@ -1115,7 +1130,7 @@ fn check_positions(t: &TableSchema, e: &sqlparser::ast::Expr) -> Vec<usize> {
 }
 
 /// `conkey` of a CHECK: the attnums of the columns it names (NULL when none).
-fn check_columns(t: &TableSchema, e: &sqlparser::ast::Expr) -> Option<String> {
+fn check_columns(t: &TableSchema, e: &sqlparser::ast::Expr) -> Option<Value> {
     let mut nums = attnums(t, &check_positions(t, e));
     nums.sort();
     (!nums.is_empty()).then(|| int_array(&nums))

@@ -44,6 +44,19 @@ impl BinOp {
     }
 }
 
+/// The functions that act on the session rather than compute a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionFunc {
+    /// `pg_notify(channel, payload)`.
+    Notify,
+    /// `pg_[try_]advisory_[xact_]lock[_shared](key)`.
+    AdvisoryLock { exclusive: bool, xact: bool, try_only: bool },
+    /// `pg_advisory_unlock[_shared](key)`.
+    AdvisoryUnlock { exclusive: bool },
+    /// `pg_advisory_unlock_all()`.
+    AdvisoryUnlockAll,
+}
+
 /// A built-in scalar function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Func {
@@ -79,6 +92,44 @@ pub enum Func {
     GenRandomUuid,
     /// A function over the catalog (evaluated by `sql::pg_catalog::functions`).
     Catalog(CatalogFn),
+    /// A function of the session's state (advisory locks, pg_notify), run by the executor's
+    /// context (`EvalContext::session_function`).
+    Session(SessionFunc),
+    /// `s ~ pattern` (`case_insensitive`: `~*`); `!~` is its negation.
+    RegexMatch {
+        case_insensitive: bool,
+    },
+    /// `s SIMILAR TO pattern [ESCAPE e]`.
+    SimilarTo,
+    RegexpReplace,
+    RegexpMatch,
+    /// `substring(s FROM pattern)`.
+    RegexpSubstring,
+    /// `ARRAY[a, b, ...]`.
+    MakeArray,
+    ArrayLength,
+    ArrayLower,
+    ArrayUpper,
+    Cardinality,
+    ArrayToString,
+    /// `a[i]`.
+    Subscript,
+    /// `a || b` over two arrays of one element type (an element is made a one-element array
+    /// by the binder); `array_cat`, `array_append`, `array_prepend`.
+    ArrayConcat,
+    /// `a @> b`: every element of `b` equals one of `a` (`a <@ b` is `b @> a`).
+    ArrayContains,
+    /// `a && b`: an element in common.
+    ArrayOverlap,
+    /// `array_position(a, x)`: the first index holding `x` (NULL finds NULL).
+    ArrayPosition,
+    /// `string_to_array(s, separator [, null_string])`.
+    StringToArray,
+    /// `x op ANY (array)` (`all`: `x op ALL (array)`); `op` is a comparison.
+    Quantified {
+        op: BinOp,
+        all: bool,
+    },
     /// nextval, currval, setval, lastval, pg_get_serial_sequence.
     Sequence(SequenceFn),
 }
@@ -102,8 +153,6 @@ pub enum CatalogFn {
     CurrentSchemas,
     /// `set_config(name, value, is_local)`: answers the value.
     SetConfig,
-    /// `array_to_string(array, separator)` over an array's text form.
-    ArrayToString,
     /// `pg_relation_size(oid)` and friends: 0.
     RelationSize,
     /// `text::regclass`: the relation's oid (42P01 when there is none).
@@ -153,6 +202,8 @@ pub enum AggFunc {
     BoolAnd,
     BoolOr,
     StringAgg,
+    /// `array_agg(x)`: NULL inputs are kept, as in PostgreSQL.
+    ArrayAgg,
 }
 
 /// One aggregate call of a grouped query.

@@ -81,6 +81,7 @@ impl Session {
                     self.rollback_txn(t);
                 }
                 self.end_block();
+                self.transaction_ended(false);
                 Ok(Outcome::Command("ROLLBACK".into()))
             }
             Utility::Savepoint(name) => {
@@ -89,6 +90,7 @@ impl Session {
                 }
                 self.ensure_txn()?;
                 self.txn.as_mut().expect("ensured").savepoint(&name)?;
+                self.objects_savepoint(&name);
                 self.ddl_savepoint(&name);
                 Ok(Outcome::Command("SAVEPOINT".into()))
             }
@@ -99,6 +101,7 @@ impl Session {
                 match self.txn.as_mut() {
                     Some(t) => {
                         t.release_savepoint(&name)?;
+                        self.objects_to_savepoint(&name, true);
                         self.ddl_release(&name);
                     }
                     None => {
@@ -117,6 +120,7 @@ impl Session {
                 match self.txn.as_mut() {
                     Some(t) => {
                         t.rollback_to_savepoint(&name)?;
+                        self.objects_to_savepoint(&name, false);
                         self.ddl_rollback_to(&name);
                     }
                     None => {
@@ -221,6 +225,17 @@ impl Session {
                 })
             }
             Utility::NoOp(tag) => Ok(Outcome::Command(tag.into())),
+            u @ (Utility::ResetAll
+            | Utility::Discard(_)
+            | Utility::Listen(_)
+            | Utility::Unlisten(_)
+            | Utility::Notify(..)
+            | Utility::PrepareStatement { .. }
+            | Utility::ExecuteStatement { .. }
+            | Utility::Deallocate(_)
+            | Utility::DeclareCursor { .. }
+            | Utility::Fetch { .. }
+            | Utility::CloseCursor(_)) => self.session_command(u),
             Utility::AlterSequence(alter, text) => {
                 self.ddl_statement(crate::sql::ddl::DdlStatement::AlterSequence(&alter), text)
                     .map_err(ExecError::into_sql_error)?;
@@ -348,6 +363,7 @@ impl Session {
             Some(t) if self.ddl.is_some() || !self.deferred_fk.is_empty() => {
                 if let Err(e) = self.commit_with_ddl(t) {
                     self.statement_failed();
+                    self.transaction_ended(false);
                     return Err(e);
                 }
                 None
@@ -361,12 +377,16 @@ impl Session {
                     Ok(CommitProgress::Logged(wait)) => Some(wait),
                     Err(e) => {
                         self.statement_failed();
+                        self.transaction_ended(false);
                         return Err(e.into());
                     }
                 }
             }
             None => None,
         };
+        // A commit decided is visible to every later snapshot (shown once durable): its
+        // notifications may go now.
+        self.transaction_ended(!was_failed);
         self.publish("idle", "COMMIT");
         Ok((tag.to_string(), wait))
     }
@@ -445,6 +465,8 @@ impl Session {
 
     /// Commits with the session's synchronous_commit setting (and its schema changes).
     pub(super) fn commit_txn(&mut self, txn: Transaction) -> Result<(), SqlError> {
-        self.commit_with_ddl(txn)
+        let committed = self.commit_with_ddl(txn);
+        self.transaction_ended(committed.is_ok());
+        committed
     }
 }

@@ -6,7 +6,8 @@
 //! and bound once, and what it says about where it may run), `shapes.rs` (the simple
 //! protocol's plan cache), `block.rs` (the transaction block and the statements the session
 //! runs itself, COMMIT among them), `copy.rs` (COPY FROM STDIN), `settings.rs` (settings and
-//! their defaults).
+//! their defaults), `objects.rs` (SQL-level prepared statements, cursors, LISTEN/NOTIFY,
+//! RESET ALL and DISCARD, and what a transaction's end does to them).
 //!
 //! Transaction rules (PostgreSQL's): outside a block every statement runs in its own
 //! transaction (autocommit). `BEGIN` opens a block; the core transaction starts at the block's
@@ -19,6 +20,7 @@
 mod block;
 mod copy;
 mod ddl;
+mod objects;
 mod prepared;
 pub mod settings;
 mod shapes;
@@ -122,6 +124,8 @@ pub struct Session {
     /// The text a shape from `shape_plans` was just handed out for, to show as the query in
     /// the activity views while that shape runs (`None`, or another statement: its own text).
     shape_text: Option<(Arc<Prepared>, String)>,
+    /// The SQL-level prepared statements and cursors.
+    objects: objects::Objects,
     /// The running transaction's schema changes (see `ddl.rs`), and where its savepoints
     /// left them.
     ddl: Option<ddl::TxnDdl>,
@@ -264,6 +268,11 @@ impl Session {
 
     pub fn new(engine: Arc<Engine>, user: &str, database: &str, application_name: &str) -> Session {
         let id = engine.register_session(user, database, application_name);
+        let mut settings: Vec<(String, String)> =
+            SETTINGS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        if let Some(slot) = settings.iter_mut().find(|(k, _)| k == "application_name") {
+            slot.1 = application_name.to_string();
+        }
         Session {
             engine,
             id,
@@ -274,7 +283,7 @@ impl Session {
             txn: None,
             block_modes: TxnModes::default(),
             defaults: TxnModes::default(),
-            settings: SETTINGS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            settings,
             copy: None,
             statement_deadline: None,
             keep_statement_deadline: false,
@@ -287,6 +296,7 @@ impl Session {
             deferred_fk: Vec::new(),
             constraint_modes: Default::default(),
             block_started: None,
+            objects: Default::default(),
         }
     }
 
@@ -463,9 +473,11 @@ impl Session {
                 && let Some(t) = self.txn.take()
             {
                 self.rollback_txn(t);
+                self.transaction_ended(false);
             }
         } else if let Some(t) = self.txn.take() {
             self.rollback_txn(t);
+            self.transaction_ended(false);
         }
         self.publish("idle", "");
     }
@@ -527,7 +539,14 @@ impl Session {
             Kind::Empty => Ok(Outcome::Empty),
             Kind::Utility(u) => {
                 let u = u.clone();
-                let r = self.utility(u);
+                if matches!(u, Utility::PrepareStatement { .. } | Utility::DeclareCursor { .. }) {
+                    self.objects.statement_text.clone_from(&p.sql);
+                }
+                // A cursor's query takes the statement's parameters (psycopg binds them).
+                let r = match u {
+                    Utility::DeclareCursor { .. } => self.declare_cursor(u, &p.param_types, params),
+                    _ => self.utility(u),
+                };
                 self.publish("idle", &p.sql);
                 Ok(r?)
             }
@@ -686,6 +705,8 @@ impl Session {
         };
         self.statement_deadline = statement_deadline;
         let identity = (self.user.clone(), self.database.clone(), self.id);
+        let lock_timeout =
+            self.setting("lock_timeout").and_then(|v| parse_duration(v).ok().flatten());
         let engine = self.engine.clone();
         let txn = self.txn.as_mut().expect("ensured above");
         txn.start_statement();
@@ -702,6 +723,7 @@ impl Session {
                 now_micros(),
             );
             ctx.deadline = statement_deadline;
+            ctx.lock_timeout = lock_timeout;
             ctx.schema = Some(schema);
             ctx.constraints = constraints;
             ctx.settings = &self.settings;
@@ -733,7 +755,10 @@ impl Session {
             let txn = self.txn.take().expect("ensured above");
             match &result {
                 Ok(_) => self.commit_txn(txn)?,
-                Err(_) => self.rollback_txn(txn),
+                Err(_) => {
+                    self.rollback_txn(txn);
+                    self.transaction_ended(false);
+                }
             }
         }
         if result.is_ok() {
@@ -781,6 +806,8 @@ impl Drop for Session {
         if let Some(t) = self.txn.take() {
             self.rollback_txn(t);
         }
+        self.engine.notifications.forget(self.id);
+        self.engine.advisory.release_session(self.id);
         self.engine.unregister_session(self.id);
     }
 }
