@@ -32,7 +32,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("sql::parse", &["sql::parse"]),
     ("sql::plan", &["sql::plan"]),
     ("sql::engine", &["sql::engine", "sql::databases"]),
-    ("sql::exec", &["sql::exec"]),
+    ("sql::exec", &["sql::exec", "sql::pg_catalog"]),
     ("sql::ddl", &["sql::ddl"]),
     ("sql::session", &["sql::session"]),
     ("sql", &["sql"]),

@@ -15,8 +15,9 @@
 //! Beside the pipeline: `engine` (what sessions share: the core database, the schema, DDL,
 //! the session registry), `databases` (the hook to the server's other databases), `notify`
 //! (LISTEN/NOTIFY's channels and mailboxes), `advisory` (advisory locks), `system` (the
-//! catalog views drivers read), `types` (SQL types over core values), `error` (every error
-//! with its SQLSTATE).
+//! catalog views drivers read, their columns) and `pg_catalog` (their rows and the catalog
+//! functions, computed from the schema when read), `types` (SQL types over core values),
+//! `error` (every error with its SQLSTATE).
 
 pub(crate) mod advisory;
 pub mod databases;
@@ -26,6 +27,7 @@ pub(crate) mod error;
 pub(crate) mod exec;
 pub mod notify;
 pub(crate) mod parse;
+pub(crate) mod pg_catalog;
 pub(crate) mod plan;
 pub(crate) mod schema;
 pub mod session;

@@ -8,21 +8,63 @@
 //! - `isola_stat_wal`: the write-ahead log's counters (records, frames, fsyncs, bytes), one row
 //!   (none in memory mode).
 //!
+//! This module lists each view's columns (what the binder needs); `sql::pg_catalog` computes
+//! the rows, from the one schema, when a statement reads them.
+//!
 //! Invariant: the views are computed when read; they are not transactional.
 
-use crate::sql::types::SqlType;
+use crate::sql::types::{SqlType, array_of};
 
-/// A system view.
+/// A system view: its rows are computed when read (`sql::pg_catalog` builds them), its columns
+/// are listed here (the binder reads them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SystemView {
     PgClass,
     PgNamespace,
+    PgAttribute,
+    PgAttrdef,
+    PgConstraint,
+    PgIndex,
+    PgAm,
+    PgOpclass,
     PgType,
+    PgDepend,
+    PgDescription,
+    PgRoles,
+    PgUser,
+    PgAuthid,
+    PgAuthMembers,
     PgDatabase,
+    PgInherits,
+    PgProc,
+    PgSequence,
     PgSettings,
+    PgCollation,
+    PgTablespace,
+    PgExtension,
+    PgTrigger,
+    PgRewrite,
+    PgPolicy,
+    PgStatisticExt,
+    PgPublication,
+    PgPublicationRel,
+    PgPublicationNamespace,
+    PgEnum,
+    PgTables,
+    PgIndexes,
+    PgSequences,
+    PgViews,
     PgStatActivity,
     InfoTables,
     InfoColumns,
+    InfoTableConstraints,
+    InfoKeyColumnUsage,
+    InfoReferentialConstraints,
+    InfoConstraintColumnUsage,
+    InfoCheckConstraints,
+    InfoSchemata,
+    InfoSequences,
+    InfoViews,
     IsolaStatActivity,
     IsolaSerializationFailures,
     IsolaStatWal,
@@ -33,86 +75,110 @@ pub enum SystemView {
     PgCursors,
 }
 
-/// Object ids of the types isola has (PostgreSQL's own).
-pub const TYPE_OIDS: &[(&str, i64)] = &[
-    ("bool", 16),
-    ("bytea", 17),
-    ("name", 19),
-    ("int8", 20),
-    ("int2", 21),
-    ("int4", 23),
-    ("text", 25),
-    ("oid", 26),
-    ("json", 114),
-    ("float4", 700),
-    ("float8", 701),
-    ("bpchar", 1042),
-    ("varchar", 1043),
-    ("date", 1082),
-    ("timestamp", 1114),
-    ("timestamptz", 1184),
-    ("numeric", 1700),
-    ("uuid", 2950),
-    ("jsonb", 3802),
+/// `pg_catalog` views by name (also found unqualified, as PostgreSQL's search path has
+/// `pg_catalog` first).
+const PG_CATALOG: &[(&str, SystemView)] = &[
+    ("pg_class", SystemView::PgClass),
+    ("pg_namespace", SystemView::PgNamespace),
+    ("pg_attribute", SystemView::PgAttribute),
+    ("pg_attrdef", SystemView::PgAttrdef),
+    ("pg_constraint", SystemView::PgConstraint),
+    ("pg_index", SystemView::PgIndex),
+    ("pg_am", SystemView::PgAm),
+    ("pg_opclass", SystemView::PgOpclass),
+    ("pg_type", SystemView::PgType),
+    ("pg_depend", SystemView::PgDepend),
+    ("pg_description", SystemView::PgDescription),
+    ("pg_roles", SystemView::PgRoles),
+    ("pg_user", SystemView::PgUser),
+    ("pg_authid", SystemView::PgAuthid),
+    ("pg_auth_members", SystemView::PgAuthMembers),
+    ("pg_database", SystemView::PgDatabase),
+    ("pg_inherits", SystemView::PgInherits),
+    ("pg_proc", SystemView::PgProc),
+    ("pg_sequence", SystemView::PgSequence),
+    ("pg_settings", SystemView::PgSettings),
+    ("pg_collation", SystemView::PgCollation),
+    ("pg_tablespace", SystemView::PgTablespace),
+    ("pg_extension", SystemView::PgExtension),
+    ("pg_trigger", SystemView::PgTrigger),
+    ("pg_rewrite", SystemView::PgRewrite),
+    ("pg_policy", SystemView::PgPolicy),
+    ("pg_statistic_ext", SystemView::PgStatisticExt),
+    ("pg_publication", SystemView::PgPublication),
+    ("pg_publication_rel", SystemView::PgPublicationRel),
+    ("pg_publication_namespace", SystemView::PgPublicationNamespace),
+    ("pg_enum", SystemView::PgEnum),
+    ("pg_tables", SystemView::PgTables),
+    ("pg_indexes", SystemView::PgIndexes),
+    ("pg_sequences", SystemView::PgSequences),
+    ("pg_views", SystemView::PgViews),
+    ("pg_stat_activity", SystemView::PgStatActivity),
+    ("pg_prepared_statements", SystemView::PgPreparedStatements),
+    ("pg_cursors", SystemView::PgCursors),
 ];
 
-/// The array types isola has: name, object id, element type's object id (PostgreSQL's own).
-pub const ARRAY_TYPE_OIDS: &[(&str, i64, i64)] = &[
-    ("_bool", 1000, 16),
-    ("_bytea", 1001, 17),
-    ("_name", 1003, 19),
-    ("_int2", 1005, 21),
-    ("_int4", 1007, 23),
-    ("_text", 1009, 25),
-    ("_bpchar", 1014, 1042),
-    ("_varchar", 1015, 1043),
-    ("_int8", 1016, 20),
-    ("_float4", 1021, 700),
-    ("_float8", 1022, 701),
-    ("_oid", 1028, 26),
-    ("_timestamp", 1115, 1114),
-    ("_date", 1182, 1082),
-    ("_timestamptz", 1185, 1184),
-    ("_numeric", 1231, 1700),
-    ("_json", 199, 114),
-    ("_uuid", 2951, 2950),
-    ("_jsonb", 3807, 3802),
+/// `information_schema` views by name (found only qualified).
+const INFORMATION_SCHEMA: &[(&str, SystemView)] = &[
+    ("tables", SystemView::InfoTables),
+    ("columns", SystemView::InfoColumns),
+    ("table_constraints", SystemView::InfoTableConstraints),
+    ("key_column_usage", SystemView::InfoKeyColumnUsage),
+    ("referential_constraints", SystemView::InfoReferentialConstraints),
+    ("constraint_column_usage", SystemView::InfoConstraintColumnUsage),
+    ("check_constraints", SystemView::InfoCheckConstraints),
+    ("schemata", SystemView::InfoSchemata),
+    ("sequences", SystemView::InfoSequences),
+    ("views", SystemView::InfoViews),
 ];
 
-/// The array type over the type with object id `elem` (0 if none).
-pub fn array_type_oid(elem: i64) -> i64 {
-    ARRAY_TYPE_OIDS.iter().find(|(_, _, e)| *e == elem).map_or(0, |(_, oid, _)| *oid)
-}
-
-/// `format_type`'s answer for an oid.
-pub fn type_name_of_oid(oid: i64) -> String {
-    TYPE_OIDS
-        .iter()
-        .find(|(_, o)| *o == oid)
-        .map(|(n, _)| n.to_string())
-        .or_else(|| {
-            let (_, _, elem) = ARRAY_TYPE_OIDS.iter().find(|(_, o, _)| *o == oid)?;
-            Some(format!("{}[]", type_name_of_oid(*elem)))
-        })
-        .unwrap_or_else(|| "???".into())
-}
+/// The object ids PostgreSQL gives its catalogs (what `'pg_class'::regclass` reads as).
+pub const CATALOG_OIDS: &[(&str, i64)] = &[
+    ("pg_type", 1247),
+    ("pg_attribute", 1249),
+    ("pg_proc", 1255),
+    ("pg_class", 1259),
+    ("pg_database", 1262),
+    ("pg_authid", 1260),
+    ("pg_am", 2601),
+    ("pg_attrdef", 2604),
+    ("pg_constraint", 2606),
+    ("pg_depend", 2608),
+    ("pg_description", 2609),
+    ("pg_index", 2610),
+    ("pg_namespace", 2615),
+    ("pg_collation", 3456),
+    ("pg_extension", 3079),
+    ("pg_sequence", 2224),
+    ("pg_trigger", 2620),
+    ("pg_rewrite", 2618),
+    ("pg_inherits", 2611),
+    ("pg_tablespace", 1213),
+    ("pg_opclass", 2616),
+    ("pg_auth_members", 1261),
+    ("pg_policy", 3256),
+    ("pg_publication", 6104),
+    ("pg_publication_rel", 6106),
+    ("pg_publication_namespace", 6237),
+    ("pg_enum", 3501),
+    ("pg_statistic_ext", 3381),
+];
 
 impl SystemView {
     /// The view for a (schema, name), if it is one.
     pub fn lookup(schema: Option<&str>, name: &str) -> Option<SystemView> {
-        let view = match (schema, name) {
-            (None | Some("pg_catalog"), "pg_class") => SystemView::PgClass,
-            (None | Some("pg_catalog"), "pg_namespace") => SystemView::PgNamespace,
-            (None | Some("pg_catalog"), "pg_type") => SystemView::PgType,
-            (None | Some("pg_catalog"), "pg_database") => SystemView::PgDatabase,
-            (None | Some("pg_catalog"), "pg_settings") => SystemView::PgSettings,
-            (None | Some("pg_catalog"), "pg_stat_activity") => SystemView::PgStatActivity,
-            (None | Some("pg_catalog"), "pg_prepared_statements") => {
-                SystemView::PgPreparedStatements
+        let find =
+            |list: &[(&str, SystemView)]| list.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+        match schema {
+            None | Some("pg_catalog") => {
+                if let Some(v) = find(PG_CATALOG) {
+                    return Some(v);
+                }
             }
-            (None | Some("pg_catalog"), "pg_cursors") => SystemView::PgCursors,
-            (Some("information_schema"), "tables") => SystemView::InfoTables,
-            (Some("information_schema"), "columns") => SystemView::InfoColumns,
+            Some("information_schema") => return find(INFORMATION_SCHEMA),
+            _ => {}
+        }
+        let view = match (schema, name) {
             (None | Some("public") | Some("isola"), "isola_stat_activity") => {
                 SystemView::IsolaStatActivity
             }
@@ -126,109 +192,291 @@ impl SystemView {
         Some(view)
     }
 
-    /// Column names and types.
-    pub fn columns(self) -> Vec<(&'static str, SqlType)> {
-        use SqlType::*;
+    /// The view's columns as `name:type` words. Types: `oid` (an object id, bigint here),
+    /// `name`, `text`, `char` (PostgreSQL's one-byte `"char"`), `bool`, `int2`, `int4`, `int8`,
+    /// `float4`, `timestamptz`, arrays `int2[]`, `oid[]`, `text[]`, `char[]` and `acl`
+    /// (`aclitem[]`, read as `text[]`; always NULL here), and the vectors `int2vector` and
+    /// `oidvector`, which read as their text form (`1 2`).
+    pub fn spec(self) -> &'static str {
+        use SystemView::*;
         match self {
-            SystemView::PgClass => vec![
-                ("oid", Int4),
-                ("relname", Text),
-                ("relnamespace", Int4),
-                ("relkind", Text),
-                ("relowner", Int4),
-                ("reltuples", Float4),
-                ("relpersistence", Text),
-                ("relispartition", Bool),
-            ],
-            SystemView::PgNamespace => vec![("oid", Int4), ("nspname", Text), ("nspowner", Int4)],
-            SystemView::PgType => vec![
-                ("oid", Int4),
-                ("typname", Text),
-                ("typnamespace", Int4),
-                ("typtype", Text),
-                ("typarray", Int4),
-                ("typdelim", Text),
-                ("typelem", Int4),
-                ("typbasetype", Int4),
-            ],
-            SystemView::PgDatabase => vec![
-                ("oid", Int4),
-                ("datname", Text),
-                ("encoding", Int4),
-                ("datdba", Int4),
-                ("datcollate", Text),
-                ("datctype", Text),
-                ("daticulocale", Text),
-                ("datlocprovider", Text),
-                ("datacl", SqlType::Array(&SqlType::Text)),
-            ],
-            SystemView::PgSettings => vec![("name", Text), ("setting", Text)],
-            SystemView::PgStatActivity => vec![
-                ("pid", Int4),
-                ("usename", Text),
-                ("datname", Text),
-                ("application_name", Text),
-                ("state", Text),
-                ("query", Text),
-                ("backend_xid", Int8),
-            ],
-            SystemView::InfoTables => vec![
-                ("table_catalog", Text),
-                ("table_schema", Text),
-                ("table_name", Text),
-                ("table_type", Text),
-            ],
-            SystemView::InfoColumns => vec![
-                ("table_catalog", Text),
-                ("table_schema", Text),
-                ("table_name", Text),
-                ("column_name", Text),
-                ("ordinal_position", Int4),
-                ("column_default", Text),
-                ("is_nullable", Text),
-                ("data_type", Text),
-            ],
-            SystemView::IsolaStatActivity => vec![
-                ("pid", Int4),
-                ("usename", Text),
-                ("state", Text),
-                ("txn_id", Int8),
-                ("isolation_level", Text),
-                ("read_only", Bool),
-                ("waiting", Bool),
-                ("query", Text),
-                ("snapshot", Int8),
-                ("waiting_for", Text),
-            ],
-            SystemView::IsolaLocks => vec![
-                ("pid", Int4),
-                ("txn_id", Int8),
-                ("row", Text),
-                ("mode", Text),
-                ("granted", Bool),
-            ],
-            SystemView::PgPreparedStatements => vec![
-                ("name", Text),
-                ("statement", Text),
-                ("prepare_time", Timestamptz),
-                ("parameter_types", Text),
-                ("from_sql", Bool),
-                ("generic_plans", Int8),
-                ("custom_plans", Int8),
-            ],
-            SystemView::PgCursors => vec![
-                ("name", Text),
-                ("statement", Text),
-                ("is_holdable", Bool),
-                ("is_binary", Bool),
-                ("is_scrollable", Bool),
-                ("creation_time", Timestamptz),
-            ],
-            SystemView::IsolaSerializationFailures => vec![("seq", Int4), ("explanation", Text)],
-            SystemView::IsolaStatWal => {
-                vec![("records", Int8), ("frames", Int8), ("syncs", Int8), ("bytes", Int8)]
+            PgClass => {
+                "oid:oid relname:name relnamespace:oid reltype:oid reloftype:oid relowner:oid \
+                 relam:oid relfilenode:oid reltablespace:oid relpages:int4 reltuples:float4 \
+                 relallvisible:int4 reltoastrelid:oid relhasindex:bool relisshared:bool \
+                 relpersistence:char relkind:char relnatts:int2 relchecks:int2 \
+                 relhasrules:bool relhastriggers:bool relhassubclass:bool relrowsecurity:bool \
+                 relforcerowsecurity:bool relispopulated:bool relreplident:char \
+                 relispartition:bool relrewrite:oid relacl:acl reloptions:text[] relpartbound:text"
             }
+            PgNamespace => "oid:oid nspname:name nspowner:oid nspacl:acl",
+            PgAttribute => {
+                "attrelid:oid attname:name atttypid:oid attstattarget:int4 attlen:int2 \
+                 attnum:int2 attndims:int4 attcacheoff:int4 atttypmod:int4 attbyval:bool \
+                 attalign:char attstorage:char attcompression:char attnotnull:bool \
+                 atthasdef:bool atthasmissing:bool attidentity:char attgenerated:char \
+                 attisdropped:bool attislocal:bool attinhcount:int4 attcollation:oid \
+                 attacl:acl attoptions:text[] attfdwoptions:text[] attmissingval:text[]"
+            }
+            PgAttrdef => "oid:oid adrelid:oid adnum:int2 adbin:text",
+            PgConstraint => {
+                "oid:oid conname:name connamespace:oid contype:char condeferrable:bool \
+                 condeferred:bool convalidated:bool conrelid:oid contypid:oid conindid:oid \
+                 conparentid:oid confrelid:oid confupdtype:char confdeltype:char \
+                 confmatchtype:char conislocal:bool coninhcount:int4 connoinherit:bool \
+                 conkey:int2[] confkey:int2[] conpfeqop:oid[] conppeqop:oid[] conffeqop:oid[] \
+                 confdelsetcols:int2[] conexclop:oid[] conbin:text"
+            }
+            PgIndex => {
+                "indexrelid:oid indrelid:oid indnatts:int2 indnkeyatts:int2 indisunique:bool \
+                 indnullsnotdistinct:bool indisprimary:bool indisexclusion:bool \
+                 indimmediate:bool indisclustered:bool indisvalid:bool indcheckxmin:bool \
+                 indisready:bool indislive:bool indisreplident:bool indkey:int2vector \
+                 indcollation:oidvector indclass:oidvector indoption:int2vector indexprs:text indpred:text"
+            }
+            PgAm => "oid:oid amname:name amhandler:text amtype:char",
+            PgOpclass => {
+                "oid:oid opcmethod:oid opcname:name opcnamespace:oid opcowner:oid \
+                 opcfamily:oid opcintype:oid opcdefault:bool opckeytype:oid"
+            }
+            PgType => {
+                "oid:oid typname:name typnamespace:oid typowner:oid typlen:int2 typbyval:bool \
+                 typtype:char typcategory:char typispreferred:bool typisdefined:bool \
+                 typdelim:char typrelid:oid typsubscript:text typelem:oid typarray:oid \
+                 typinput:text typoutput:text typreceive:text typsend:text typmodin:text \
+                 typmodout:text typanalyze:text typalign:char typstorage:char \
+                 typnotnull:bool typbasetype:oid typtypmod:int4 typndims:int4 \
+                 typcollation:oid typdefaultbin:text typdefault:text typacl:acl"
+            }
+            PgDepend => {
+                "classid:oid objid:oid objsubid:int4 refclassid:oid refobjid:oid \
+                 refobjsubid:int4 deptype:char"
+            }
+            PgDescription => "objoid:oid classoid:oid objsubid:int4 description:text",
+            PgRoles => {
+                "rolname:name rolsuper:bool rolinherit:bool rolcreaterole:bool \
+                 rolcreatedb:bool rolcanlogin:bool rolreplication:bool rolconnlimit:int4 \
+                 rolpassword:text rolvaliduntil:timestamptz rolbypassrls:bool rolconfig:text[] \
+                 oid:oid"
+            }
+            PgUser => {
+                "usename:name usesysid:oid usecreatedb:bool usesuper:bool userepl:bool \
+                 usebypassrls:bool passwd:text valuntil:timestamptz useconfig:text[]"
+            }
+            PgAuthid => {
+                "oid:oid rolname:name rolsuper:bool rolinherit:bool rolcreaterole:bool \
+                 rolcreatedb:bool rolcanlogin:bool rolreplication:bool rolbypassrls:bool \
+                 rolconnlimit:int4 rolpassword:text rolvaliduntil:timestamptz"
+            }
+            PgAuthMembers => "oid:oid roleid:oid member:oid grantor:oid admin_option:bool",
+            PgDatabase => {
+                "oid:oid datname:name datdba:oid encoding:int4 datlocprovider:char \
+                 datistemplate:bool datallowconn:bool datconnlimit:int4 dattablespace:oid \
+                 datcollate:text datctype:text daticulocale:text datcollversion:text \
+                 datacl:acl"
+            }
+            PgInherits => "inhrelid:oid inhparent:oid inhseqno:int4 inhdetachpending:bool",
+            PgProc => {
+                "oid:oid proname:name pronamespace:oid proowner:oid prolang:oid \
+                 procost:float4 prorows:float4 provariadic:oid prosupport:text prokind:char \
+                 prosecdef:bool proleakproof:bool proisstrict:bool proretset:bool \
+                 provolatile:char proparallel:char pronargs:int2 pronargdefaults:int2 \
+                 prorettype:oid proargtypes:oidvector proallargtypes:oid[] proargmodes:char[] \
+                 proargnames:text[] prosrc:text probin:text proconfig:text[] proacl:acl"
+            }
+            PgSequence => {
+                "seqrelid:oid seqtypid:oid seqstart:int8 seqincrement:int8 seqmax:int8 \
+                 seqmin:int8 seqcache:int8 seqcycle:bool"
+            }
+            PgSettings => {
+                "name:text setting:text unit:text category:text short_desc:text \
+                 extra_desc:text context:text vartype:text source:text min_val:text \
+                 max_val:text enumvals:text[] boot_val:text reset_val:text sourcefile:text \
+                 sourceline:int4 pending_restart:bool"
+            }
+            PgCollation => {
+                "oid:oid collname:name collnamespace:oid collowner:oid collprovider:char \
+                 collisdeterministic:bool collencoding:int4 collcollate:text collctype:text \
+                 colliculocale:text collversion:text"
+            }
+            PgTablespace => "oid:oid spcname:name spcowner:oid spcacl:acl spcoptions:text[]",
+            PgExtension => {
+                "oid:oid extname:name extowner:oid extnamespace:oid extrelocatable:bool \
+                 extversion:text extconfig:oid[] extcondition:text[]"
+            }
+            PgTrigger => {
+                "oid:oid tgrelid:oid tgparentid:oid tgname:name tgfoid:oid tgtype:int2 \
+                 tgenabled:char tgisinternal:bool tgconstrrelid:oid tgconstrindid:oid \
+                 tgconstraint:oid tgdeferrable:bool tginitdeferred:bool tgnargs:int2 \
+                 tgattr:int2vector tgargs:text tgqual:text tgoldtable:name tgnewtable:name"
+            }
+            PgRewrite => {
+                "oid:oid rulename:name ev_class:oid ev_type:char ev_enabled:char \
+                 is_instead:bool ev_qual:text ev_action:text"
+            }
+            PgPolicy => {
+                "oid:oid polname:name polrelid:oid polcmd:char polpermissive:bool \
+                 polroles:oid[] polqual:text polwithcheck:text"
+            }
+            PgStatisticExt => {
+                "oid:oid stxrelid:oid stxname:name stxnamespace:oid stxowner:oid \
+                 stxstattarget:int4 stxkeys:int2vector stxkind:char[] stxexprs:text"
+            }
+            PgPublication => {
+                "oid:oid pubname:name pubowner:oid puballtables:bool pubinsert:bool \
+                 pubupdate:bool pubdelete:bool pubtruncate:bool pubviaroot:bool"
+            }
+            PgPublicationRel => "oid:oid prpubid:oid prrelid:oid prqual:text prattrs:int2vector",
+            PgPublicationNamespace => "oid:oid pnpubid:oid pnnspid:oid",
+            PgEnum => "oid:oid enumtypid:oid enumsortorder:float4 enumlabel:name",
+            PgTables => {
+                "schemaname:name tablename:name tableowner:name tablespace:name \
+                 hasindexes:bool hasrules:bool hastriggers:bool rowsecurity:bool"
+            }
+            PgIndexes => {
+                "schemaname:name tablename:name indexname:name tablespace:name indexdef:text"
+            }
+            PgSequences => {
+                "schemaname:name sequencename:name sequenceowner:name data_type:text \
+                 start_value:int8 min_value:int8 max_value:int8 increment_by:int8 \
+                 cycle:bool cache_size:int8 last_value:int8"
+            }
+            PgViews => "schemaname:name viewname:name viewowner:name definition:text",
+            PgStatActivity => {
+                "pid:int4 usename:name datname:name application_name:text state:text \
+                 query:text backend_xid:int8"
+            }
+            InfoTables => {
+                "table_catalog:name table_schema:name table_name:name table_type:text \
+                 self_referencing_column_name:name reference_generation:text \
+                 user_defined_type_catalog:name user_defined_type_schema:name \
+                 user_defined_type_name:name is_insertable_into:text is_typed:text \
+                 commit_action:text"
+            }
+            InfoColumns => {
+                "table_catalog:name table_schema:name table_name:name column_name:name \
+                 ordinal_position:int4 column_default:text is_nullable:text data_type:text \
+                 character_maximum_length:int4 character_octet_length:int4 \
+                 numeric_precision:int4 numeric_precision_radix:int4 numeric_scale:int4 \
+                 datetime_precision:int4 interval_type:text interval_precision:int4 \
+                 character_set_catalog:name character_set_schema:name \
+                 character_set_name:name collation_catalog:name collation_schema:name \
+                 collation_name:name domain_catalog:name domain_schema:name \
+                 domain_name:name udt_catalog:name udt_schema:name udt_name:name \
+                 scope_catalog:name scope_schema:name scope_name:name \
+                 maximum_cardinality:int4 dtd_identifier:name is_self_referencing:text \
+                 is_identity:text identity_generation:text identity_start:text \
+                 identity_increment:text identity_maximum:text identity_minimum:text \
+                 identity_cycle:text is_generated:text generation_expression:text \
+                 is_updatable:text"
+            }
+            InfoTableConstraints => {
+                "constraint_catalog:name constraint_schema:name constraint_name:name \
+                 table_catalog:name table_schema:name table_name:name constraint_type:text \
+                 is_deferrable:text initially_deferred:text enforced:text \
+                 nulls_distinct:text"
+            }
+            InfoKeyColumnUsage => {
+                "constraint_catalog:name constraint_schema:name constraint_name:name \
+                 table_catalog:name table_schema:name table_name:name column_name:name \
+                 ordinal_position:int4 position_in_unique_constraint:int4"
+            }
+            InfoReferentialConstraints => {
+                "constraint_catalog:name constraint_schema:name constraint_name:name \
+                 unique_constraint_catalog:name unique_constraint_schema:name \
+                 unique_constraint_name:name match_option:text update_rule:text \
+                 delete_rule:text"
+            }
+            InfoConstraintColumnUsage => {
+                "table_catalog:name table_schema:name table_name:name column_name:name \
+                 constraint_catalog:name constraint_schema:name constraint_name:name"
+            }
+            InfoCheckConstraints => {
+                "constraint_catalog:name constraint_schema:name constraint_name:name \
+                 check_clause:text"
+            }
+            InfoSchemata => {
+                "catalog_name:name schema_name:name schema_owner:name \
+                 default_character_set_catalog:name default_character_set_schema:name \
+                 default_character_set_name:name sql_path:text"
+            }
+            InfoSequences => {
+                "sequence_catalog:name sequence_schema:name sequence_name:name \
+                 data_type:text numeric_precision:int4 numeric_precision_radix:int4 \
+                 numeric_scale:int4 start_value:text minimum_value:text maximum_value:text \
+                 increment:text cycle_option:text"
+            }
+            InfoViews => {
+                "table_catalog:name table_schema:name table_name:name view_definition:text \
+                 check_option:text is_updatable:text is_insertable_into:text \
+                 is_trigger_updatable:text is_trigger_deletable:text \
+                 is_trigger_insertable_into:text"
+            }
+            IsolaStatActivity => {
+                "pid:int4 usename:text state:text txn_id:int8 isolation_level:text \
+                 read_only:bool waiting:bool query:text snapshot:int8 waiting_for:text"
+            }
+            PgPreparedStatements => {
+                "name:text statement:text prepare_time:timestamptz parameter_types:text \
+                 from_sql:bool generic_plans:int8 custom_plans:int8"
+            }
+            PgCursors => {
+                "name:text statement:text is_holdable:bool is_binary:bool is_scrollable:bool \
+                 creation_time:timestamptz"
+            }
+            IsolaLocks => "pid:int4 txn_id:int8 row:text mode:text granted:bool",
+            IsolaSerializationFailures => "seq:int4 explanation:text",
+            IsolaStatWal => "records:int8 frames:int8 syncs:int8 bytes:int8",
         }
+    }
+
+    /// Whether the view belongs to `information_schema` (whose absent values are NULL; a
+    /// `pg_catalog` view's absent numbers are 0 and its absent booleans false).
+    pub fn is_information_schema(self) -> bool {
+        INFORMATION_SCHEMA.iter().any(|(_, v)| *v == self)
+    }
+
+    /// The oid of the catalog this view is (`None` for the views that are no catalog table:
+    /// `pg_roles`, `pg_tables`, `information_schema`, ...).
+    pub fn catalog_oid(self) -> Option<i64> {
+        let (name, _) = PG_CATALOG.iter().find(|(_, v)| *v == self)?;
+        CATALOG_OIDS.iter().find(|(n, _)| n == name).map(|(_, oid)| *oid)
+    }
+
+    /// Column names and types; a catalog table ends with its system column `tableoid` (which
+    /// `*` leaves out).
+    pub fn columns(self) -> Vec<(&'static str, SqlType)> {
+        let mut columns: Vec<(&'static str, SqlType)> = self
+            .spec()
+            .split_whitespace()
+            .map(|word| {
+                let (name, ty) = word.split_once(':').unwrap_or((word, "text"));
+                (name, column_type(ty))
+            })
+            .collect();
+        if self.catalog_oid().is_some() {
+            columns.push((TABLEOID, SqlType::Int8));
+        }
+        columns
+    }
+}
+
+/// The system column of catalog tables that names the catalog (pg_dump reads it).
+pub const TABLEOID: &str = "tableoid";
+
+/// The SQL type a view column of spec type `ty` reads as.
+fn column_type(ty: &str) -> SqlType {
+    match ty {
+        "oid" | "int8" => SqlType::Int8,
+        "bool" => SqlType::Bool,
+        "int2" => SqlType::Int2,
+        "int4" => SqlType::Int4,
+        "float4" => SqlType::Float4,
+        "timestamptz" => SqlType::Timestamptz,
+        "int2[]" => array_of(SqlType::Int2),
+        "oid[]" => array_of(SqlType::Int8),
+        "text[]" | "char[]" | "acl" => array_of(SqlType::Text),
+        _ => SqlType::Text,
     }
 }
 

@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 
 use crate::error::SqlState;
 use crate::sql::error::SqlError;
-use crate::sql::plan::{AggCall, AggFunc, BExpr, BinOp, Func, SelectPlan, SessionFunc};
+use crate::sql::plan::{AggCall, AggFunc, BExpr, BinOp, CatalogFn, Func, SelectPlan, SessionFunc};
 use crate::sql::types::{SqlType, cast, format_text};
 use crate::types::{Row, Value};
 
@@ -42,6 +42,8 @@ pub trait EvalContext {
     fn session_id(&self) -> u32;
     /// The running transaction's id (0 if none).
     fn txn_id(&self) -> u64;
+    /// A catalog function's value (they read the schema).
+    fn catalog_call(&mut self, func: CatalogFn, args: &[Value]) -> Result<Value, SqlError>;
     /// Runs a function of the session's state (advisory locks, pg_notify) on its arguments.
     fn session_function(&mut self, func: SessionFunc, _args: &[Value]) -> Result<Value, SqlError> {
         Err(SqlError::unsupported(format!("{func:?} here")))
@@ -514,6 +516,7 @@ fn eval_func<C: EvalContext + ?Sized>(
             | Func::NullIf
             | Func::ConstNull
             | Func::ConstTrue
+            | Func::Catalog(_)
             | Func::Session(SessionFunc::Notify)
     );
     if strict_null && vals.contains(&Value::Null) {
@@ -640,12 +643,8 @@ fn eval_func<C: EvalContext + ?Sized>(
         Func::TxidCurrent => Value::Int(ctx.txn_id() as i64),
         Func::ConstTrue => Value::Bool(true),
         Func::ConstNull => Value::Null,
-        Func::ConstUtf8 => Value::Text("UTF8".into()),
+        Func::Catalog(f) => ctx.catalog_call(f, &vals)?,
         Func::Sequence(f) => ctx.sequence_function(f, &vals)?,
-        Func::FormatType => {
-            let oid = vals[0].as_int().unwrap_or(0);
-            Value::Text(crate::sql::system::type_name_of_oid(oid))
-        }
         // evaluated by `arrays::eval` above
         Func::RegexMatch { .. }
         | Func::SimilarTo

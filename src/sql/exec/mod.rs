@@ -29,11 +29,12 @@ use crate::sql::advisory::{AdvisoryKey, Scope, Wait};
 use crate::sql::engine::Engine;
 use crate::sql::error::SqlError;
 use crate::sql::exec::eval::{AggState, EvalContext, compare};
+use crate::sql::pg_catalog::Viewer;
 use crate::sql::plan::{
     Access, InsertPlan, InsertSource, Locking, ModifyPlan, RowRules, SelectPlan, SetOp, SortKey,
     Source,
 };
-use crate::sql::plan::{BExpr, SessionFunc};
+use crate::sql::plan::{BExpr, CatalogFn, SessionFunc};
 use crate::sql::schema::{Schema, TableSchema};
 use crate::sql::types::{SqlType, cast};
 use crate::txn::{Change, LockOutcome, Modified, Transaction, WaitPolicy};
@@ -113,6 +114,10 @@ pub struct ExecCtx<'a> {
     /// The session's lock_timeout, for the waits the executor takes itself (advisory locks).
     pub lock_timeout: Option<std::time::Duration>,
     ticks: u32,
+    /// The session's settings (`pg_settings`, `set_config`); empty when not given.
+    pub settings: &'a [(String, String)],
+    /// Settings `set_config` changed, for the session to keep after the statement.
+    pub settings_changed: Vec<(String, String)>,
     /// The schema the statement was planned against (foreign keys find their tables here).
     pub schema: Option<Arc<Schema>>,
     /// Referential work the statement queued (`fk.rs`), settled when it ends.
@@ -171,6 +176,16 @@ impl EvalContext for ExecCtx<'_> {
 
     fn txn_id(&self) -> u64 {
         self.txn.as_ref().map_or(0, |t| t.id())
+    }
+
+    fn catalog_call(&mut self, func: CatalogFn, args: &[Value]) -> Result<Value, SqlError> {
+        if func == CatalogFn::SetConfig {
+            let (name, value) = crate::sql::pg_catalog::functions::set_config(args, self.settings)?;
+            self.settings_changed.push((name, value.clone()));
+            return Ok(Value::Text(value));
+        }
+        let schema = self.catalog_schema();
+        crate::sql::pg_catalog::functions::call(&schema, func, args, &self.viewer())
     }
 
     fn session_function(&mut self, func: SessionFunc, args: &[Value]) -> Result<Value, SqlError> {
@@ -266,10 +281,31 @@ impl<'a> ExecCtx<'a> {
             deadline: None,
             lock_timeout: None,
             ticks: 0,
+            settings: &[],
+            settings_changed: Vec::new(),
             schema: None,
             fk_work: Vec::new(),
             deferred_fk: Vec::new(),
             constraints: fk::ConstraintModes::default(),
+        }
+    }
+
+    /// The schema the catalog shows: the statement's (a transaction's own DDL included).
+    fn catalog_schema(&self) -> Arc<Schema> {
+        self.schema.clone().unwrap_or_else(|| self.engine.shared_schema())
+    }
+
+    /// Who reads the catalog: the session's role, database and settings.
+    fn viewer(&self) -> Viewer<'_> {
+        Viewer {
+            session: self.session_id,
+            user: &self.user,
+            database: &self.database,
+            settings: self.settings,
+            databases: match self.engine.databases() {
+                Some(registry) => registry.names(),
+                None => vec![crate::sql::databases::DEFAULT_DATABASE.to_string()],
+            },
         }
     }
 
@@ -554,7 +590,10 @@ impl<'a> ExecCtx<'a> {
             Source::Table { table, access, .. } => {
                 self.table_rows(table, access)?.into_iter().map(|(_, r)| r).collect()
             }
-            Source::System(view) => self.engine.system_rows_for(*view, self.session_id),
+            Source::System(view) => {
+                let schema = self.catalog_schema();
+                crate::sql::pg_catalog::rows(self.engine, &schema, *view, &self.viewer())
+            }
             Source::Derived(plan) => self.select(plan)?,
             Source::Unnest(args) => {
                 let mut arrays = Vec::with_capacity(args.len());

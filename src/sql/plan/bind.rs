@@ -17,9 +17,9 @@ use crate::error::SqlState;
 use crate::sql::error::SqlError;
 use crate::sql::plan::access::choose_access;
 use crate::sql::plan::{
-    Access, AggCall, AggFunc, BExpr, BinOp, CopyPlan, Func, Grouping, InsertPlan, InsertSource,
-    LockOverride, Locking, ModifyPlan, OnConflict, Returning, RowRules, SelectPlan, SequenceFn,
-    SessionFunc, SetOp, SortKey, Source,
+    Access, AggCall, AggFunc, BExpr, BinOp, CatalogFn, CopyPlan, Func, Grouping, InsertPlan,
+    InsertSource, LockOverride, Locking, ModifyPlan, OnConflict, Returning, RowRules, SelectPlan,
+    SequenceFn, SessionFunc, SetOp, SortKey, Source,
 };
 use crate::sql::schema::{Schema, TableSchema};
 use crate::sql::system::SystemView;
@@ -241,6 +241,12 @@ impl<'a> Binder<'a> {
                 BExpr::Const(parse_text(&text, ty)?, ty)
             }
             Expr::Nested(inner) => self.expr(inner, scope, expected)?,
+            Expr::Cast { expr, data_type, .. }
+                if reg_type_cast(&data_type.to_string()).is_some() =>
+            {
+                let kind = reg_type_cast(&data_type.to_string()).unwrap_or("regclass");
+                self.reg_cast(expr, kind, scope)?
+            }
             Expr::Cast { expr, data_type, .. } => {
                 let (to, _) = SqlType::parse(&data_type.to_string())?;
                 let inner = self.expr(expr, scope, Some(to))?;
@@ -776,6 +782,9 @@ impl<'a> Binder<'a> {
         let first_ty = args.first().map(|a| a.ty()).unwrap_or(SqlType::Text);
         let unified = args.iter().fold(SqlType::Unknown, |t, a| SqlType::unify(t, a.ty()));
         let unified = if unified == SqlType::Unknown { SqlType::Text } else { unified };
+        if let Some((func, ty)) = catalog_function(&name) {
+            return Ok(BExpr::Func { func: Func::Catalog(func), args, ty });
+        }
         let (func, ty) = match name.as_str() {
             "now"
             | "current_timestamp"
@@ -819,17 +828,11 @@ impl<'a> Binder<'a> {
             | "has_database_privilege" => (Func::ConstTrue, SqlType::Bool),
             "obj_description"
             | "col_description"
-            | "pg_get_expr"
-            | "pg_get_indexdef"
-            | "pg_get_constraintdef" => (Func::ConstNull, SqlType::Text),
-            "format_type" => (Func::FormatType, SqlType::Text),
-            // psql's \l: every database is owned by whoever asks, encoded in UTF8, and has no
-            // ACL (isola has no arrays: the only one array_to_string meets is that NULL ACL).
-            "pg_get_userbyid" => (Func::CurrentUser, SqlType::Text),
-            "pg_encoding_to_char" => (Func::ConstUtf8, SqlType::Text),
-            "array_to_string" => (Func::ConstNull, SqlType::Text),
-            // types isola lacks are "not found" (NULL), which drivers treat as absent
-            "to_regtype" | "to_regclass" => (Func::ConstNull, SqlType::Int4),
+            | "shobj_description"
+            | "pg_get_triggerdef"
+            | "pg_get_viewdef"
+            | "pg_get_statisticsobjdef_columns"
+            | "acldefault" => (Func::ConstNull, SqlType::Text),
             "gen_random_uuid" | "uuid_generate_v4" => (Func::GenRandomUuid, SqlType::Uuid),
             n if session_function(n).is_some() => {
                 let (f, ty) = session_function(n).expect("matched");
@@ -1166,7 +1169,7 @@ impl<'a> Binder<'a> {
                                 qualifier: Some(alias_name.clone()),
                                 name: n.to_string(),
                                 ty,
-                                hidden: false,
+                                hidden: n == crate::sql::system::TABLEOID,
                             })
                             .collect(),
                         parent: None,
@@ -1802,6 +1805,77 @@ impl<'a> Binder<'a> {
         Ok(ModifyPlan { table, access, filter, assignments, rules, returning, referenced })
     }
 }
+impl Binder<'_> {
+    /// A cast to an object identifier type (`regclass`, `regtype`, ...): a name becomes the
+    /// object's oid; an oid read from a row becomes the object's name (isola has no such
+    /// types: such a value compares as an oid and prints as a name, as PostgreSQL's do).
+    fn reg_cast(&mut self, e: &Expr, kind: &str, scope: &Scope) -> Result<BExpr, SqlError> {
+        let inner = self.expr(e, scope, None)?;
+        let textual = inner.ty() == SqlType::Unknown || inner.ty().is_textual();
+        let constant = matches!(inner, BExpr::Const(..) | BExpr::Param(..));
+        let (func, ty) = match (kind, textual) {
+            ("regclass", true) => (CatalogFn::RegclassIn, SqlType::Int8),
+            ("regtype", true) => (CatalogFn::RegtypeIn, SqlType::Int8),
+            (_, true) => return Err(SqlError::unsupported(format!("a name cast to {kind}"))),
+            (_, false) if constant => {
+                return Ok(BExpr::Cast {
+                    expr: Box::new(inner),
+                    to: SqlType::Int8,
+                    explicit: true,
+                });
+            }
+            ("regclass", false) => (CatalogFn::RegclassOut, SqlType::Text),
+            ("regtype", false) => (CatalogFn::RegtypeOut, SqlType::Text),
+            ("regnamespace", false) => (CatalogFn::RegnamespaceOut, SqlType::Text),
+            (_, false) => {
+                return Ok(BExpr::Cast {
+                    expr: Box::new(inner),
+                    to: SqlType::Text,
+                    explicit: true,
+                });
+            }
+        };
+        let arg = if textual { self.coerce(inner, SqlType::Text)? } else { inner };
+        Ok(BExpr::Func { func: Func::Catalog(func), args: vec![arg], ty })
+    }
+}
+
+/// The object identifier type a cast names (`pg_catalog.regclass` → `regclass`), if it is one.
+fn reg_type_cast(type_name: &str) -> Option<&'static str> {
+    let lower = type_name.trim().to_ascii_lowercase();
+    let name = lower.strip_prefix("pg_catalog.").unwrap_or(&lower);
+    ["regclass", "regtype", "regnamespace", "regproc", "regprocedure", "regrole", "regoper"]
+        .into_iter()
+        .find(|k| *k == name)
+}
+
+/// The catalog functions by name, with their result types.
+fn catalog_function(name: &str) -> Option<(CatalogFn, SqlType)> {
+    use CatalogFn as F;
+    Some(match name {
+        "format_type" => (F::FormatType, SqlType::Text),
+        "pg_get_userbyid" => (F::GetUserById, SqlType::Text),
+        "pg_get_expr" => (F::GetExpr, SqlType::Text),
+        "pg_get_constraintdef" => (F::GetConstraintDef, SqlType::Text),
+        "pg_get_indexdef" => (F::GetIndexDef, SqlType::Text),
+        "pg_encoding_to_char" => (F::EncodingToChar, SqlType::Text),
+        "current_schemas" => (F::CurrentSchemas, crate::sql::types::array_of(SqlType::Text)),
+        "set_config" => (F::SetConfig, SqlType::Text),
+        "pg_relation_size" | "pg_total_relation_size" | "pg_table_size" | "pg_indexes_size" => {
+            (F::RelationSize, SqlType::Int8)
+        }
+        "to_regclass" => (F::ToRegclass, SqlType::Int8),
+        "to_regtype" => (F::ToRegtype, SqlType::Int8),
+        "pg_partition_ancestors" => (F::PartitionAncestors, SqlType::Int8),
+        "pg_is_in_recovery" | "pg_relation_is_publishable" => (F::False, SqlType::Bool),
+        "pg_collation_is_visible" | "pg_function_is_visible" | "pg_opclass_is_visible" => {
+            (F::True, SqlType::Bool)
+        }
+        "json_build_object" => (F::JsonBuildObject, SqlType::Json),
+        _ => return None,
+    })
+}
+
 fn empty_query() -> ast::Query {
     ast::Query {
         with: None,
@@ -1873,8 +1947,13 @@ fn default_column_name(e: &Expr) -> String {
         Expr::Identifier(id) => ident_name(id),
         Expr::CompoundIdentifier(ids) => ids.last().map(ident_name).unwrap_or_default(),
         Expr::Function(f) => object_name(&f.name),
+        // PostgreSQL names a cast after what it casts, when that has a name
         Expr::Cast { expr, data_type, .. } => match expr.as_ref() {
-            Expr::Identifier(_) | Expr::CompoundIdentifier(_) => default_column_name(expr),
+            e if strong_column_name(e).is_some() => default_column_name(e),
+            _ if reg_type_cast(&data_type.to_string()).is_some() => {
+                reg_type_cast(&data_type.to_string()).unwrap_or("regclass").to_string()
+            }
+            _ if data_type.to_string().eq_ignore_ascii_case("oid") => "oid".into(),
             _ => SqlType::parse(&data_type.to_string())
                 .map(|(t, _)| short_type_name(t))
                 .unwrap_or_else(|_| "?column?".into()),
@@ -1883,6 +1962,10 @@ fn default_column_name(e: &Expr) -> String {
         Expr::CompoundFieldAccess { root, .. } => default_column_name(root),
         Expr::Array(_) => "array".into(),
         Expr::Exists { .. } => "exists".into(),
+        // PostgreSQL names a CASE after its ELSE result when that has a name
+        Expr::Case { else_result: Some(e), .. } if default_column_name(e) != "?column?" => {
+            default_column_name(e)
+        }
         Expr::Case { .. } => "case".into(),
         Expr::Subquery(q) => match q.body.as_ref() {
             SetExpr::Select(s) => match s.projection.first() {
@@ -1893,6 +1976,18 @@ fn default_column_name(e: &Expr) -> String {
             _ => "?column?".into(),
         },
         _ => "?column?".into(),
+    }
+}
+
+/// The name a column, function or CASE gives its value (through casts), which a cast keeps;
+/// `None` for what a cast names by its type instead (a literal, an operator).
+fn strong_column_name(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) | Expr::Function(_) => {
+            Some(default_column_name(e))
+        }
+        Expr::Cast { expr, .. } | Expr::Nested(expr) => strong_column_name(expr),
+        _ => None,
     }
 }
 

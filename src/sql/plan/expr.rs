@@ -89,10 +89,9 @@ pub enum Func {
     /// Catalog helpers that answer a constant (pg_table_is_visible, has_table_privilege, ...).
     ConstTrue,
     ConstNull,
-    /// pg_encoding_to_char: every database is UTF8.
-    ConstUtf8,
-    FormatType,
     GenRandomUuid,
+    /// A function over the catalog (evaluated by `sql::pg_catalog::functions`).
+    Catalog(CatalogFn),
     /// A function of the session's state (advisory locks, pg_notify), run by the executor's
     /// context (`EvalContext::session_function`).
     Session(SessionFunc),
@@ -133,6 +132,52 @@ pub enum Func {
     },
     /// nextval, currval, setval, lastval, pg_get_serial_sequence.
     Sequence(SequenceFn),
+}
+
+/// The catalog functions: they read the schema when evaluated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CatalogFn {
+    /// `format_type(type oid, typmod)`.
+    FormatType,
+    /// `pg_get_userbyid(role oid)`.
+    GetUserById,
+    /// `pg_get_expr(expression text, relation oid [, pretty])`.
+    GetExpr,
+    /// `pg_get_constraintdef(constraint oid [, pretty])`.
+    GetConstraintDef,
+    /// `pg_get_indexdef(index oid [, column, pretty])`.
+    GetIndexDef,
+    /// `pg_encoding_to_char(encoding)`.
+    EncodingToChar,
+    /// `current_schemas(include implicit)`, as the text of a name array.
+    CurrentSchemas,
+    /// `set_config(name, value, is_local)`: answers the value.
+    SetConfig,
+    /// `pg_relation_size(oid)` and friends: 0.
+    RelationSize,
+    /// `text::regclass`: the relation's oid (42P01 when there is none).
+    RegclassIn,
+    /// `oid::regclass`: the relation's name.
+    RegclassOut,
+    /// `text::regtype`: the type's oid (42704 when there is none).
+    RegtypeIn,
+    /// `oid::regtype`: the type's name.
+    RegtypeOut,
+    /// `oid::regnamespace`: the schema's name.
+    RegnamespaceOut,
+    /// `to_regclass(text)`: the relation's oid or NULL.
+    ToRegclass,
+    /// `to_regtype(text)`: the type's oid or NULL.
+    ToRegtype,
+    /// `pg_partition_ancestors(oid)`: a table that is no partition is its own only ancestor.
+    PartitionAncestors,
+    /// Constant false (`pg_is_in_recovery()`, `pg_relation_is_publishable(oid)`).
+    False,
+    /// Constant true (`pg_collation_is_visible(oid)`, ...).
+    True,
+    /// `json_build_object(key, value, ...)` (SQLAlchemy's reflection reads identity options
+    /// through it).
+    JsonBuildObject,
 }
 
 /// A function of sequences.

@@ -722,7 +722,7 @@ impl Session {
         let schema = if self.ddl.is_some() { self.schema() } else { engine.shared_schema() };
         let constraints = self.constraint_modes.clone();
         let txn = self.txn.as_mut().expect("ensured above");
-        let (result, deferred) = {
+        let (result, deferred, settings_changed) = {
             let mut ctx = ExecCtx::new(
                 &engine,
                 txn,
@@ -734,8 +734,13 @@ impl Session {
             ctx.lock_timeout = lock_timeout;
             ctx.schema = Some(schema);
             ctx.constraints = constraints;
+            ctx.settings = &self.settings;
             let result = work(&mut ctx);
-            (result, std::mem::take(&mut ctx.deferred_fk))
+            (
+                result,
+                std::mem::take(&mut ctx.deferred_fk),
+                std::mem::take(&mut ctx.settings_changed),
+            )
         };
         if result.is_ok() {
             self.deferred_fk.extend(deferred);
@@ -762,6 +767,12 @@ impl Session {
                     self.rollback_txn(txn);
                     self.transaction_ended(false);
                 }
+            }
+        }
+        if result.is_ok() {
+            // set_config(name, value, false): kept as SET keeps it
+            for (name, value) in settings_changed {
+                self.set_setting(&name, value);
             }
         }
         self.publish("idle", "");

@@ -34,6 +34,10 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("bytea_output", "hex"),
     ("jit", "off"),
     ("row_security", "on"),
+    // pg_dump sets these
+    ("synchronize_seqscans", "on"),
+    ("quote_all_identifiers", "off"),
+    ("lc_messages", "C.UTF-8"),
 ];
 
 pub fn level_from(s: &str) -> Option<IsolationLevel> {

@@ -1,0 +1,242 @@
+//! The catalog functions' values ([`CatalogFn`]), read from the schema when evaluated.
+//!
+//! Invariant: a NULL object id or name gives NULL (PostgreSQL's functions are strict), except
+//! `format_type`'s typmod, which may be NULL; an unknown object id gives NULL, except where
+//! PostgreSQL answers otherwise (`format_type` of an unknown type is `???`).
+
+use crate::error::SqlState;
+use crate::sql::error::SqlError;
+use crate::sql::pg_catalog::model::{self, OWNER, Object};
+use crate::sql::pg_catalog::{deparse, views::Viewer};
+use crate::sql::plan::CatalogFn;
+use crate::sql::schema::Schema;
+use crate::sql::types::SqlType;
+use crate::types::Value;
+
+fn int(v: Option<&Value>) -> Option<i64> {
+    match v? {
+        Value::Int(i) => Some(*i),
+        Value::Text(s) => s.trim().parse().ok(),
+        Value::Numeric(d) => d.to_string().parse().ok(),
+        _ => None,
+    }
+}
+
+fn text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::Text(s) => Some(s.clone()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::Null => None,
+        other => Some(format!("{other:?}")),
+    }
+}
+
+fn boolean(v: Option<&Value>) -> bool {
+    matches!(v, Some(Value::Bool(true)))
+}
+
+fn opt_text(s: Option<String>) -> Value {
+    s.map_or(Value::Null, Value::Text)
+}
+
+/// A value as JSON (`as_key`: always a string).
+fn json(v: &Value, as_key: bool) -> String {
+    let quote = |s: &str| {
+        let mut out = String::from("\"");
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    };
+    match v {
+        Value::Null if as_key => quote(""),
+        Value::Null => "null".into(),
+        Value::Bool(b) if !as_key => b.to_string(),
+        Value::Int(i) if !as_key => i.to_string(),
+        Value::Float(f) if !as_key => f.to_string(),
+        Value::Numeric(d) if !as_key => d.to_string(),
+        Value::Text(s) => quote(s),
+        other => quote(&text(Some(other)).unwrap_or_default()),
+    }
+}
+
+/// The oid of a type named as in SQL (`int4`, `integer`, `character varying`, `_int4`,
+/// `integer[]`).
+fn type_oid(name: &str) -> Option<i64> {
+    let name = name.trim().to_lowercase();
+    let name = name.strip_prefix("pg_catalog.").unwrap_or(&name).to_string();
+    if let Some(elem) = name.strip_suffix("[]") {
+        let oid = type_oid(elem)?;
+        return model::type_by_oid(oid).map(|(t, _)| t.array);
+    }
+    if let Some(t) = model::TYPES.iter().find(|t| t.name == name || format!("_{}", t.name) == name)
+    {
+        return Some(if t.name == name { t.oid } else { t.array });
+    }
+    let (ty, _) = SqlType::parse(&name).ok()?;
+    Some(model::type_of(ty).0)
+}
+
+/// `set_config(name, value, is_local)`: the setting to change and its value (the executor
+/// hands the change to the session, which keeps it as SET would).
+pub fn set_config(
+    args: &[Value],
+    settings: &[(String, String)],
+) -> Result<(String, String), SqlError> {
+    let name = text(args.first()).ok_or_else(|| {
+        SqlError::new(SqlState::InvalidParameterValue, "SET requires parameter name")
+    })?;
+    let name = name.to_lowercase();
+    if boolean(args.get(2)) {
+        return Err(SqlError::unsupported("set_config with is_local true"));
+    }
+    if !name.contains('.') && !settings.iter().any(|(n, _)| *n == name) {
+        return Err(SqlError::new(
+            SqlState::UndefinedObject,
+            format!("unrecognized configuration parameter \"{name}\""),
+        ));
+    }
+    Ok((name, text(args.get(1)).unwrap_or_default()))
+}
+
+/// A catalog function's value.
+pub fn call(
+    schema: &Schema,
+    func: CatalogFn,
+    args: &[Value],
+    who: &Viewer,
+) -> Result<Value, SqlError> {
+    use CatalogFn as F;
+    let first_null = args.first().is_none_or(|v| *v == Value::Null);
+    if first_null && !matches!(func, F::CurrentSchemas | F::False | F::True | F::JsonBuildObject) {
+        return Ok(Value::Null);
+    }
+    Ok(match func {
+        F::FormatType => {
+            let Some(oid) = int(args.first()) else { return Ok(Value::Null) };
+            opt_text(model::format_type(oid, int(args.get(1))))
+        }
+        F::GetUserById => {
+            let oid = int(args.first()).unwrap_or(0);
+            Value::Text(if oid == OWNER {
+                who.user.to_string()
+            } else if oid == model::DATABASE_OWNER {
+                "pg_database_owner".to_string()
+            } else {
+                format!("unknown (OID={oid})")
+            })
+        }
+        // The stored expression is already its text (see `views`: adbin, conbin).
+        F::GetExpr => opt_text(text(args.first())),
+        F::GetConstraintDef => {
+            let pretty = boolean(args.get(1));
+            match int(args.first()).and_then(|oid| model::object(schema, oid)) {
+                Some(Object::Constraint(t, c)) => {
+                    Value::Text(deparse::constraint_def(schema, t, &c, pretty))
+                }
+                _ => Value::Null,
+            }
+        }
+        F::GetIndexDef => {
+            let column = int(args.get(1)).unwrap_or(0);
+            let pretty = boolean(args.get(2));
+            match int(args.first()).and_then(|oid| model::object(schema, oid)) {
+                Some(Object::Index(t, i)) => Value::Text(deparse::index_def(t, &i, column, pretty)),
+                _ => Value::Null,
+            }
+        }
+        F::EncodingToChar => Value::Text(match int(args.first()) {
+            Some(6) => "UTF8".into(),
+            Some(0) => "SQL_ASCII".into(),
+            _ => String::new(),
+        }),
+        F::CurrentSchemas => {
+            let names: &[&str] =
+                if boolean(args.first()) { &["pg_catalog", "public"] } else { &["public"] };
+            Value::Array(names.iter().map(|n| Value::Text(n.to_string())).collect())
+        }
+        F::SetConfig => opt_text(text(args.get(1))),
+        F::RelationSize => Value::Int(0),
+        F::RegclassIn | F::ToRegclass => {
+            let name = text(args.first()).unwrap_or_default();
+            if let Ok(oid) = name.trim().parse::<i64>() {
+                return Ok(Value::Int(oid));
+            }
+            match model::relation_oid(schema, &name) {
+                Some(oid) => Value::Int(oid),
+                None if func == F::ToRegclass => Value::Null,
+                None => {
+                    return Err(SqlError::new(
+                        SqlState::UndefinedTable,
+                        format!("relation \"{name}\" does not exist"),
+                    ));
+                }
+            }
+        }
+        F::RegclassOut => {
+            let oid = int(args.first()).unwrap_or(0);
+            Value::Text(model::relation_name(schema, oid).unwrap_or_else(|| oid.to_string()))
+        }
+        F::RegtypeIn | F::ToRegtype => {
+            let name = text(args.first()).unwrap_or_default();
+            if let Ok(oid) = name.trim().parse::<i64>() {
+                return Ok(Value::Int(oid));
+            }
+            match type_oid(&name) {
+                Some(oid) => Value::Int(oid),
+                None if func == F::ToRegtype => Value::Null,
+                None => {
+                    return Err(SqlError::new(
+                        SqlState::UndefinedObject,
+                        format!("type \"{name}\" does not exist"),
+                    ));
+                }
+            }
+        }
+        F::RegtypeOut => {
+            let oid = int(args.first()).unwrap_or(0);
+            match model::type_by_oid(oid) {
+                Some(_) => opt_text(model::format_type(oid, None)),
+                None => Value::Text(oid.to_string()),
+            }
+        }
+        F::RegnamespaceOut => {
+            let oid = int(args.first()).unwrap_or(0);
+            Value::Text(match oid {
+                model::PG_CATALOG_NS => "pg_catalog".into(),
+                model::PUBLIC_NS => "public".into(),
+                model::INFORMATION_SCHEMA_NS => "information_schema".into(),
+                other => other.to_string(),
+            })
+        }
+        F::PartitionAncestors => match &args[0] {
+            Value::Text(name) => match name.trim().parse::<i64>() {
+                Ok(oid) => Value::Int(oid),
+                Err(_) => model::relation_oid(schema, name).map_or(Value::Null, Value::Int),
+            },
+            other => other.clone(),
+        },
+        F::False => Value::Bool(false),
+        F::True => Value::Bool(true),
+        F::JsonBuildObject => {
+            if !args.len().is_multiple_of(2) {
+                return Err(SqlError::new(
+                    SqlState::InvalidParameterValue,
+                    "argument list must have even number of elements",
+                ));
+            }
+            let pairs: Vec<String> = args
+                .chunks(2)
+                .map(|kv| format!("{} : {}", json(&kv[0], true), json(&kv[1], false)))
+                .collect();
+            Value::Text(format!("{{{}}}", pairs.join(", ")))
+        }
+    })
+}
