@@ -232,6 +232,8 @@ common::golden_tests!(
     "sql",
     run_file,
     [
+        ddl_transactional,
+        ddl_locks,
         deadlocks,
         fekete_read_only_anomaly,
         g0_dirty_write,
