@@ -236,6 +236,7 @@ common::golden_tests!(
         ddl_locks,
         deadlocks,
         fekete_read_only_anomaly,
+        fk_actions,
         fk_concurrency,
         g0_dirty_write,
         g1a_aborted_read,
