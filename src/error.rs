@@ -80,12 +80,18 @@ pub enum SqlState {
     SubstringError,
     /// 22012
     DivisionByZero,
+    /// 2201B
+    InvalidRegularExpression,
     /// 2201W
     InvalidRowCountInLimitClause,
     /// 22021
     CharacterNotInRepertoire,
     /// 22023
     InvalidParameterValue,
+    /// 22025
+    InvalidEscapeSequence,
+    /// 2202E
+    ArraySubscriptError,
     /// 2200H
     SequenceGeneratorLimitExceeded,
     /// 22P02
@@ -114,16 +120,24 @@ pub enum SqlState {
     InFailedSqlTransaction,
     /// 25P03
     IdleInTransactionSessionTimeout,
+    /// 26000
+    InvalidSqlStatementName,
     /// 28000
     InvalidAuthorizationSpecification,
     /// 28P01
     InvalidPassword,
+    /// 34000
+    InvalidCursorName,
     /// 3B001
     InvalidSavepointSpecification,
+    /// 3D000
+    InvalidCatalogName,
     /// 40001
     SerializationFailure,
     /// 40P01
     DeadlockDetected,
+    /// 42501
+    InsufficientPrivilege,
     /// 42601
     SyntaxError,
     /// 42701
@@ -152,10 +166,18 @@ pub enum SqlState {
     UndefinedTable,
     /// 42P02
     UndefinedParameter,
+    /// 42P03
+    DuplicateCursor,
+    /// 42P05
+    DuplicatePreparedStatement,
+    /// 42P04
+    DuplicateDatabase,
     /// 42P07
     DuplicateTable,
     /// 42P10
     InvalidColumnReference,
+    /// 42P18
+    IndeterminateDatatype,
     /// 42P16
     InvalidTableDefinition,
     /// 53300
@@ -194,9 +216,12 @@ impl SqlState {
             SqlState::InvalidDatetimeFormat => "22007",
             SqlState::SubstringError => "22011",
             SqlState::DivisionByZero => "22012",
+            SqlState::InvalidRegularExpression => "2201B",
             SqlState::InvalidRowCountInLimitClause => "2201W",
             SqlState::CharacterNotInRepertoire => "22021",
             SqlState::InvalidParameterValue => "22023",
+            SqlState::InvalidEscapeSequence => "22025",
+            SqlState::ArraySubscriptError => "2202E",
             SqlState::InvalidTextRepresentation => "22P02",
             SqlState::InvalidBinaryRepresentation => "22P03",
             SqlState::BadCopyFileFormat => "22P04",
@@ -208,11 +233,15 @@ impl SqlState {
             SqlState::NoActiveSqlTransaction => "25P01",
             SqlState::InFailedSqlTransaction => "25P02",
             SqlState::IdleInTransactionSessionTimeout => "25P03",
+            SqlState::InvalidSqlStatementName => "26000",
             SqlState::InvalidAuthorizationSpecification => "28000",
             SqlState::InvalidPassword => "28P01",
+            SqlState::InvalidCursorName => "34000",
             SqlState::InvalidSavepointSpecification => "3B001",
+            SqlState::InvalidCatalogName => "3D000",
             SqlState::SerializationFailure => "40001",
             SqlState::DeadlockDetected => "40P01",
+            SqlState::InsufficientPrivilege => "42501",
             SqlState::SyntaxError => "42601",
             SqlState::DuplicateColumn => "42701",
             SqlState::AmbiguousColumn => "42702",
@@ -229,8 +258,12 @@ impl SqlState {
             SqlState::UndefinedFunction => "42883",
             SqlState::UndefinedTable => "42P01",
             SqlState::UndefinedParameter => "42P02",
+            SqlState::DuplicateCursor => "42P03",
+            SqlState::DuplicatePreparedStatement => "42P05",
+            SqlState::DuplicateDatabase => "42P04",
             SqlState::DuplicateTable => "42P07",
             SqlState::InvalidColumnReference => "42P10",
+            SqlState::IndeterminateDatatype => "42P18",
             SqlState::InvalidTableDefinition => "42P16",
             SqlState::TooManyConnections => "53300",
             SqlState::ProgramLimitExceeded => "54000",

@@ -255,10 +255,12 @@ fn checkpoint_then_replay_gives_back_the_same_state() {
     let storage = storage.crash(TornTail::Drop);
     let engine = start(&storage, options()).unwrap();
     assert_eq!(dump(&engine), before);
-    // The serial sequence goes on above every surviving id.
+    // The serial sequence goes on above every id it handed out (301): at its logged
+    // high-water mark, at most 32 values on, as PostgreSQL's sequences do after a crash.
     let mut s = session(&engine);
     let next = rows(&mut s, "INSERT INTO t (v) VALUES ('next') RETURNING id");
-    assert_eq!(next[0][0], Value::Int(302));
+    let Value::Int(next) = next[0][0] else { panic!("an id: {next:?}") };
+    assert!((302..=334).contains(&next), "next id {next}");
     // And once more through the checkpoint written at the end of recovery.
     drop(s);
     let before = dump(&engine);

@@ -111,7 +111,7 @@ async fn errors_carry_sqlstates_and_the_connection_survives() {
         ("SELECT 1/0", "22012"),
         ("SELECT 'abc'::int", "22P02"),
         ("SELECT 2147483647::int + 1", "22003"),
-        ("LISTEN channel", "0A000"),
+        ("PREPARE TRANSACTION 'gid'", "0A000"),
         // unknown statements, wrong types, oversize values, too-deep expressions
         ("FROBNICATE the table", "42601"),
         ("SELECT $1", "42P02"),
@@ -463,8 +463,8 @@ async fn locks_and_waits_are_visible() {
     assert_eq!(
         locks,
         vec![
-            (holder_pid, "table acct".to_string(), "ACCESS SHARE".to_string(), true),
             (holder_pid, "acct(id=3)".to_string(), "FOR UPDATE".to_string(), true),
+            (holder_pid, "table acct".to_string(), "ACCESS SHARE".to_string(), true),
         ]
     );
     holder.batch_execute("ROLLBACK").await.unwrap();

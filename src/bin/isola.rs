@@ -143,8 +143,8 @@ fn serve(args: &[String]) -> ExitCode {
         eprintln!("isola serve: {e}");
         return ExitCode::from(2);
     }
-    let engine = match &data {
-        Some(dir) => match isola::sql::Engine::open(std::path::Path::new(dir), durable) {
+    let databases = match &data {
+        Some(dir) => match isola::sql::Engine::open(std::path::Path::new(dir), durable.clone()) {
             Ok((engine, report)) => {
                 let from = match &report.checkpoint {
                     Some((path, rows)) => format!("checkpoint {} ({rows} rows)", path.display()),
@@ -161,14 +161,26 @@ fn serve(args: &[String]) -> ExitCode {
                         file.display()
                     );
                 }
-                engine
+                let root = std::path::Path::new(dir);
+                match isola::server::Databases::open_dir(engine, root, durable) {
+                    Ok((databases, created)) => {
+                        if !created.is_empty() {
+                            println!("isola opened the created databases {}", created.join(", "));
+                        }
+                        databases
+                    }
+                    Err(e) => {
+                        eprintln!("isola serve: cannot open the databases of {dir}: {e}");
+                        return ExitCode::from(1);
+                    }
+                }
             }
             Err(e) => {
                 eprintln!("isola serve: cannot open data directory {dir}: {e}");
                 return ExitCode::from(1);
             }
         },
-        None => isola::sql::Engine::new(Database::new()),
+        None => isola::server::Databases::in_memory(isola::sql::Engine::new(Database::new())),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .thread_stack_size(isola::server::THREAD_STACK_BYTES)
@@ -203,7 +215,7 @@ fn serve(args: &[String]) -> ExitCode {
                 "isola listening on {local}, in memory only (--memory: nothing is written to disk)"
             ),
         }
-        match isola::server::serve(engine, listener, config).await {
+        match isola::server::serve_databases(databases, listener, config).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("isola serve: {e}");

@@ -84,6 +84,10 @@ pub struct CatalogCut {
     pub tables: Vec<TableId>,
     /// (table, column, the sequence's position)
     pub sequences: Vec<(TableId, u32, i64)>,
+    /// The sequences' positions as DDL records that raise them on replay; called after the
+    /// checkpoint's log position is taken, so a position moved since is either read here or
+    /// in a record the replay reads.
+    pub sequence_marks: Box<dyn Fn() -> Vec<DdlRecord>>,
 }
 
 /// The files of a data directory in use.
@@ -313,10 +317,12 @@ pub fn checkpoint_now(catalog: &dyn DurableCatalog, files: &DataFiles) -> Result
         let ddl_from = log.next_lsn();
         let mut tables = cut.tables.clone();
         tables.sort();
+        let mut history = cut.ddl_history.clone();
+        history.extend((cut.sequence_marks)());
         taken = Some((
             txn,
             CheckpointMeta { snapshot_ts, replay_from, ddl_from },
-            cut.ddl_history.clone(),
+            history,
             tables,
             cut.sequences.clone(),
         ));

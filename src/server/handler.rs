@@ -32,7 +32,7 @@ use pgwire::api::cancel::CancelHandler;
 use pgwire::api::copy::CopyHandler;
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
-use pgwire::api::results::{FieldFormat, FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::results::{CopyResponse, FieldFormat, FieldInfo, QueryResponse, Response, Tag};
 use pgwire::api::stmt::QueryParser;
 use pgwire::api::stmt::StoredStatement;
 use pgwire::api::store::Entry;
@@ -42,13 +42,15 @@ use pgwire::api::{
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::cancel::CancelRequest;
-use pgwire::messages::copy::{CopyData, CopyDone, CopyFail, CopyInResponse};
-use pgwire::messages::data::{DataRow, FieldDescription, RowDescription};
+use pgwire::messages::copy::{CopyData, CopyDone, CopyFail, CopyInResponse, CopyOutResponse};
+use pgwire::messages::data::{DataRow, FieldDescription, NoData, RowDescription};
 use pgwire::messages::extendedquery::{
     Bind, BindComplete, Close, CloseComplete, Describe, Execute, Parse, ParseComplete,
     TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
 };
-use pgwire::messages::response::{EmptyQueryResponse, ReadyForQuery, TransactionStatus};
+use pgwire::messages::response::{
+    EmptyQueryResponse, NotificationResponse, ReadyForQuery, TransactionStatus,
+};
 use pgwire::messages::simplequery::Query;
 use pgwire::messages::startup::{Authentication, PasswordMessageFamily, SecretKey};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
@@ -73,6 +75,8 @@ pub struct Connection {
     /// Wakes this connection's task when a row-lock wait it left queued ends (granted,
     /// canceled); see [`Connection::await_lock_then_run`].
     lock_wakeup: Arc<tokio::sync::Notify>,
+    /// Wakes this connection's message loop when a notification arrives for its session.
+    notification_wakeup: Arc<tokio::sync::Notify>,
 }
 
 /// The session is gone: ended by idle_in_transaction_session_timeout (or the connection is
@@ -208,6 +212,21 @@ impl Connection {
             auth: Arc::new(Mutex::new(AuthStage::Start)),
             activity: Arc::new(AtomicU64::new(0)),
             lock_wakeup: Arc::new(tokio::sync::Notify::new()),
+            notification_wakeup: Arc::new(tokio::sync::Notify::new()),
+        }
+    }
+
+    /// What wakes the message loop when a notification arrives for this session.
+    pub fn notification_wakeup(&self) -> Arc<tokio::sync::Notify> {
+        self.notification_wakeup.clone()
+    }
+
+    /// The notifications to send now: the session's mailbox, if it is idle outside a block
+    /// (inside one they wait for its end, as in PostgreSQL).
+    pub fn pending_notifications(&self) -> Vec<crate::sql::notify::Notification> {
+        match self.session.lock().as_ref() {
+            Some(s) if s.status() == TxStatus::Idle => s.engine().notifications.take(s.id),
+            _ => Vec::new(),
         }
     }
 
@@ -400,6 +419,7 @@ impl Connection {
             auth: self.auth.clone(),
             activity: self.activity.clone(),
             lock_wakeup: self.lock_wakeup.clone(),
+            notification_wakeup: self.notification_wakeup.clone(),
         }
     }
 
@@ -415,8 +435,9 @@ impl Connection {
         let user = meta.get("user").cloned().unwrap_or_else(|| "isola".into());
         let database = meta.get("database").cloned().unwrap_or_else(|| user.clone());
         let app = meta.get("application_name").cloned().unwrap_or_default();
-        let session = Session::new(self.shared.engine.clone(), &user, &database, &app);
+        let session = self.shared.databases.session(&user, &database, &app);
         let pid = session.id as i32;
+        session.engine().notifications.set_wakeup(session.id, self.notification_wakeup.clone());
         let secret: i32 = (rand_secret() & 0x7fff_ffff) as i32;
         self.shared.cancel_keys.lock().insert(pid, (secret, session.id));
         *self.session.lock() = Some(session);
@@ -526,7 +547,7 @@ impl StartupHandler for Connection {
         };
         protocol_negotiation(client, &startup).await?;
         save_startup_parameters_to_metadata(client, &startup);
-        let active = self.shared.engine.sessions.lock().len();
+        let active = self.shared.databases.session_count();
         if active >= self.shared.config.max_connections {
             return Err(fatal(
                 SqlState::TooManyConnections,
@@ -570,7 +591,7 @@ impl CancelHandler for Connection {
         if let Some((secret, session_id)) = target
             && matches(secret)
         {
-            self.shared.engine.cancel_session(session_id);
+            self.shared.databases.cancel_session(session_id);
         }
     }
 }
@@ -607,6 +628,10 @@ impl SimpleQueryHandler for Connection {
                         .feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new()))
                         .await?;
                 }
+                Ok(Outcome::CopyOut { columns, data, tag }) => {
+                    feed_copy_out(client, columns, data).await?;
+                    client.feed(PgWireBackendMessage::CommandComplete(tag_of(&tag).into())).await?;
+                }
                 Ok(Outcome::CopyIn { columns }) => {
                     client
                         .send(PgWireBackendMessage::CopyInResponse(CopyInResponse::new(
@@ -622,6 +647,12 @@ impl SimpleQueryHandler for Connection {
                     client.feed(PgWireBackendMessage::ErrorResponse(error_info(e).into())).await?;
                 }
             }
+        }
+        // Notifications a commit of this query delivered (to this session too) go before
+        // ReadyForQuery, as PostgreSQL sends them.
+        for n in self.pending_notifications() {
+            let message = NotificationResponse::new(n.pid as i32, n.channel, n.payload);
+            client.feed(PgWireBackendMessage::NotificationResponse(message)).await?;
         }
         let status = wire_status(ran.status);
         client.set_transaction_status(status);
@@ -642,6 +673,23 @@ impl SimpleQueryHandler for Connection {
             "simple queries go through on_query",
         )))
     }
+}
+
+/// COPY TO STDOUT's messages before its CommandComplete: CopyOutResponse (text format), one
+/// CopyData per line (as PostgreSQL sends them), CopyDone.
+async fn feed_copy_out<C>(client: &mut C, columns: usize, data: Vec<Vec<u8>>) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let response = CopyOutResponse::new(0, columns as i16, vec![0; columns]);
+    client.feed(PgWireBackendMessage::CopyOutResponse(response)).await?;
+    for line in data {
+        client.feed(PgWireBackendMessage::CopyData(CopyData::new(line.into()))).await?;
+    }
+    client.feed(PgWireBackendMessage::CopyDone(CopyDone::new())).await?;
+    Ok(())
 }
 
 fn error_info(e: SqlError) -> ErrorInfo {
@@ -744,6 +792,11 @@ impl ExtendedQueryHandler for Connection {
     {
         let r = self._on_execute(&mut Deferred(client), message).await;
         client.set_transaction_status(self.status());
+        // COPY FROM STDIN began: the client sends its data only once it has CopyInResponse,
+        // and the Sync it sent ahead is ignored during the copy, so flush now.
+        if matches!(client.state(), PgWireConnectionState::CopyInProgress(_)) {
+            client.flush().await?;
+        }
         r
     }
 
@@ -805,6 +858,25 @@ impl ExtendedQueryHandler for Connection {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        // A SQL cursor (DECLARE) is a portal too, as in PostgreSQL: psycopg describes its
+        // server-side cursors by name.
+        let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+        if message.target_type == TARGET_TYPE_BYTE_PORTAL
+            && client.portal_store().get_portal(name).is_none()
+        {
+            let columns = self.session.lock().as_ref().and_then(|s| s.cursor_columns(name));
+            if let Some(columns) = columns {
+                let fields = field_infos(&columns, &Format::UnifiedText);
+                let message = match fields.is_empty() {
+                    true => PgWireBackendMessage::NoData(NoData::new()),
+                    false => PgWireBackendMessage::RowDescription(RowDescription::new(
+                        fields.iter().map(FieldDescription::from).collect(),
+                    )),
+                };
+                Deferred(client).feed(message).await?;
+                return Ok(());
+            }
+        }
         self._on_describe(&mut Deferred(client), message).await
     }
 
@@ -848,9 +920,17 @@ impl ExtendedQueryHandler for Connection {
             }
             Ok(Outcome::Command(tag)) => Ok(Response::Execution(tag_of(&tag))),
             Ok(Outcome::Empty) => Ok(Response::EmptyQuery),
-            Ok(Outcome::CopyIn { .. }) => {
-                self.with_session(|s| s.copy_fail()).await?;
-                Err(user_error(SqlError::unsupported("COPY in the extended protocol")))
+            Ok(Outcome::CopyOut { columns, data, tag }) => {
+                // CopyOutResponse, the data and CopyDone go out here; pgwire then sends the
+                // tag's CommandComplete (its own CopyOut response would count a header line
+                // as a row).
+                feed_copy_out(client, columns, data).await?;
+                Ok(Response::Execution(tag_of(&tag)))
+            }
+            // pgwire sends CopyInResponse and takes the data as in the simple protocol; after
+            // CopyDone it waits for the client's Sync.
+            Ok(Outcome::CopyIn { columns }) => {
+                Ok(Response::CopyIn(CopyResponse::new(0, columns, stream::empty())))
             }
             Err(e) => {
                 client.set_transaction_status(wire_status(ran.status));

@@ -1,11 +1,13 @@
 //! The PostgreSQL wire-protocol server (protocol v3 through the `pgwire` crate).
 //!
-//! One [`Connection`] per client socket owns one SQL [`Session`](crate::sql::Session).
+//! One [`Connection`] per client socket owns one SQL [`Session`](crate::sql::Session), in the
+//! database its startup named ([`Databases`]).
 //! Statements that may block a thread (the core waits for row locks by blocking) run on
 //! tokio's blocking pool; short reads, one-row writes in a block and COMMIT run on the
 //! connection's task, awaiting their lock waits and the log as futures. Either way a session
 //! waiting on a lock holds no other session up. The ReadyForQuery status always comes from
-//! the session (idle / in block / failed block). Errors are sent with their SQLSTATE; only a
+//! the session (idle / in block / failed block). LISTEN notifications reach an idle client
+//! through the connection's own message loop (`socket.rs`). Errors are sent with their SQLSTATE; only a
 //! malformed protocol message closes the connection. A dropped connection drops its session,
 //! which rolls back its transaction and releases its locks.
 //!
@@ -15,8 +17,10 @@
 //! configured, and an SSLRequest is refused cleanly otherwise.
 
 mod batch;
+pub mod databases;
 mod handler;
 pub mod security;
+mod socket;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -25,6 +29,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use tokio::net::TcpListener;
 
+pub use databases::Databases;
 pub use handler::Connection;
 
 use crate::sql::Engine;
@@ -50,9 +55,9 @@ impl Default for ServerConfig {
     }
 }
 
-/// What all connections share: the engine, the limits, and the cancel keys.
+/// What all connections share: the databases, the limits, and the cancel keys.
 pub struct Shared {
-    pub engine: Arc<Engine>,
+    pub databases: Arc<Databases>,
     pub config: ServerConfig,
     /// backend pid → (secret, session id)
     pub cancel_keys: Mutex<HashMap<i32, (i32, u32)>>,
@@ -69,21 +74,31 @@ pub fn check_listen_address(addr: &SocketAddr, config: &ServerConfig) -> Result<
     }
 }
 
-/// Accepts connections until the listener fails.
+/// Accepts connections to one engine's database until the listener fails (CREATE DATABASE
+/// makes databases in memory beside it when it is in memory; see [`Databases::single`]).
 pub async fn serve(
     engine: Arc<Engine>,
     listener: TcpListener,
     config: ServerConfig,
 ) -> std::io::Result<()> {
+    serve_databases(Databases::single(engine), listener, config).await
+}
+
+/// Accepts connections to these databases until the listener fails.
+pub async fn serve_databases(
+    databases: Arc<Databases>,
+    listener: TcpListener,
+    config: ServerConfig,
+) -> std::io::Result<()> {
     let tls = config.tls.clone();
-    let shared = Arc::new(Shared { engine, config, cancel_keys: Mutex::new(HashMap::new()) });
+    let shared = Arc::new(Shared { databases, config, cancel_keys: Mutex::new(HashMap::new()) });
     loop {
         let (socket, _) = listener.accept().await?;
         let _ = socket.set_nodelay(true);
         let conn = Arc::new(Connection::new(shared.clone()));
         let tls = tls.clone();
         tokio::spawn(async move {
-            let _ = pgwire::tokio::process_socket(socket, tls, conn.clone()).await;
+            let _ = socket::serve_socket(socket, tls, conn.clone()).await;
             conn.close();
         });
     }

@@ -25,19 +25,27 @@ use sqlparser::ast::{
 
 use crate::catalog::TableId;
 use crate::error::SqlState;
-use crate::sql::engine::Engine;
+use crate::sql::engine::{Engine, SEQUENCE_MARK, SEQUENCE_SET};
 use crate::sql::error::SqlError;
 use crate::sql::exec::fk::{column_list, fk_violation, value_list, visible_values};
 use crate::sql::parse::dialect::IsolaDialect;
+use crate::sql::parse::sequence::{AlterSequence, parse_alter_sequence};
 use crate::sql::plan::object_name;
 use crate::sql::schema::{
     ColumnSchema, FkAction, ForeignKey, Identity, IndexConstraint, IndexSchema, ROW_ID, Schema,
-    TableSchema, next_schema_version,
+    SequenceSchema, TableSchema, next_schema_version,
 };
 use crate::sql::types::SqlType;
 use crate::txn::Transaction;
 use crate::types::{Row, Value};
 use crate::wal::DdlRecord;
+
+/// A DDL statement: one sqlparser parsed, or an ALTER SEQUENCE isola read itself.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum DdlStatement<'s> {
+    Sql(&'s Statement),
+    AlterSequence(&'s AlterSequence),
+}
 
 /// Whether a statement runs in a live transaction (checking and rewriting rows through it,
 /// keeping what it destroys until the commit) or is replayed at recovery.
@@ -67,12 +75,20 @@ pub(crate) struct DdlEffects {
     pub after_commit: Vec<CoreChange>,
     /// The id of the table a CREATE TABLE made.
     pub created_table: Option<TableId>,
+    /// Sequence names created, changed or dropped.
+    pub touched_sequences: Vec<String>,
 }
 
 impl DdlEffects {
     fn touch(&mut self, name: &str) {
         if !self.touched.iter().any(|n| n == name) {
             self.touched.push(name.to_string());
+        }
+    }
+
+    fn touch_sequence(&mut self, name: &str) {
+        if !self.touched_sequences.iter().any(|n| n == name) {
+            self.touched_sequences.push(name.to_string());
         }
     }
 }
@@ -87,8 +103,15 @@ pub(crate) struct DdlLocks {
 
 /// What `stmt` must lock, read off `schema` (names that do not exist are left for the
 /// statement itself to report).
-pub(crate) fn ddl_locks(schema: &Schema, stmt: &Statement) -> DdlLocks {
+pub(crate) fn ddl_locks(schema: &Schema, stmt: DdlStatement<'_>) -> DdlLocks {
     let mut locks = DdlLocks::default();
+    let stmt = match stmt {
+        DdlStatement::Sql(stmt) => stmt,
+        DdlStatement::AlterSequence(alter) => {
+            locks.names.push(alter.name.clone());
+            return locks;
+        }
+    };
     let table = |locks: &mut DdlLocks, name: &str| {
         if let Some(t) = schema.table(name) {
             if !locks.tables.contains(&t.id) {
@@ -109,6 +132,7 @@ pub(crate) fn ddl_locks(schema: &Schema, stmt: &Statement) -> DdlLocks {
                 table(&mut locks, &object_name(&fk.foreign_table));
             }
         }
+        Statement::CreateSequence { name, .. } => locks.names.push(object_name(name)),
         Statement::CreateIndex(ci) => {
             table(&mut locks, &object_name(&ci.table_name));
             if let Some(n) = &ci.name {
@@ -254,13 +278,50 @@ impl Engine {
         let corrupt = |why: String| {
             crate::Error::Corrupt(format!("replaying DDL \"{}\": {why}", record.text))
         };
-        let stmts = sqlparser::parser::Parser::parse_sql(&IsolaDialect::default(), &record.text)
-            .map_err(|e| corrupt(e.to_string()))?;
-        let [stmt] = stmts.as_slice() else { return Err(corrupt("not one statement".into())) };
         let mut guard = self.schema.write();
         let schema = Arc::make_mut(&mut guard);
         let mut fx = DdlEffects::default();
-        self.apply_ddl(schema, stmt, DdlMode::Replay, &mut fx).map_err(|e| corrupt(e.message))?;
+        if let Some(alter) = parse_alter_sequence(&record.text) {
+            let alter = alter.map_err(|e| corrupt(e.message))?;
+            if record.text.starts_with(SEQUENCE_SET) {
+                let next = alter.restart.flatten().unwrap_or(1);
+                match schema.sequence(&alter.name) {
+                    Some(seq) => seq.restart(next),
+                    None => {
+                        self.pending_marks.lock().insert(alter.name.clone(), next);
+                    }
+                }
+                return Ok(());
+            }
+            if record.text.starts_with(SEQUENCE_MARK) {
+                // A high-water mark: raise (never lower) the sequence, or keep it for the
+                // CREATE still to be replayed (a sequence used in its creating transaction).
+                let mark = alter.restart.flatten().unwrap_or(i64::MIN);
+                match schema.sequence(&alter.name) {
+                    Some(seq) => seq.raise_to(mark),
+                    None => {
+                        self.pending_marks.lock().insert(alter.name.clone(), mark);
+                    }
+                }
+                return Ok(());
+            }
+            self.apply_ddl(schema, DdlStatement::AlterSequence(&alter), DdlMode::Replay, &mut fx)
+                .map_err(|e| corrupt(e.message))?;
+        } else {
+            let stmts =
+                sqlparser::parser::Parser::parse_sql(&IsolaDialect::default(), &record.text)
+                    .map_err(|e| corrupt(e.to_string()))?;
+            let [stmt] = stmts.as_slice() else { return Err(corrupt("not one statement".into())) };
+            self.apply_ddl(schema, DdlStatement::Sql(stmt), DdlMode::Replay, &mut fx)
+                .map_err(|e| corrupt(e.message))?;
+        }
+        for name in &fx.touched_sequences {
+            if let (Some(mark), Some(seq)) =
+                (self.pending_marks.lock().remove(name), schema.sequence(name))
+            {
+                seq.raise_to(mark);
+            }
+        }
         let mut live = record.clone();
         if let Some(logged) = record.created_table {
             let now =
@@ -276,12 +337,15 @@ impl Engine {
     pub(crate) fn apply_ddl(
         &self,
         schema: &mut Schema,
-        stmt: &Statement,
+        stmt: DdlStatement<'_>,
         mode: DdlMode<'_>,
         fx: &mut DdlEffects,
     ) -> Result<(), SqlError> {
         let mut ddl = Ddl { engine: self, schema, mode, fx };
-        ddl.statement(stmt)?;
+        match stmt {
+            DdlStatement::Sql(stmt) => ddl.statement(stmt)?,
+            DdlStatement::AlterSequence(alter) => ddl.alter_sequence(alter)?,
+        }
         ddl.schema.version = next_schema_version();
         Ok(())
     }
@@ -303,12 +367,29 @@ impl Ddl<'_, '_> {
         match stmt {
             Statement::CreateTable(ct) => self.create_table(ct),
             Statement::CreateIndex(ci) => self.create_index(ci),
+            Statement::CreateSequence {
+                if_not_exists,
+                name,
+                data_type,
+                sequence_options,
+                owned_by,
+                ..
+            } => self.create_sequence(
+                &object_name(name),
+                *if_not_exists,
+                data_type.as_ref(),
+                sequence_options,
+                owned_by.as_ref(),
+            ),
             Statement::Drop { object_type, if_exists, names, cascade, .. } => {
                 for n in names {
                     let name = object_name(n);
                     match object_type {
                         ast::ObjectType::Table => self.drop_table(&name, *if_exists, *cascade)?,
                         ast::ObjectType::Index => self.drop_index(&name, *if_exists)?,
+                        ast::ObjectType::Sequence => {
+                            self.drop_sequence(&name, *if_exists, *cascade)?
+                        }
                         other => return Err(SqlError::unsupported(format!("DROP {other}"))),
                     }
                 }
@@ -348,7 +429,203 @@ impl Ddl<'_, '_> {
     }
 
     fn relation_exists(&self, name: &str) -> bool {
-        self.schema.tables.contains_key(name) || self.schema.index_owner(name).is_some()
+        self.schema.tables.contains_key(name)
+            || self.schema.sequences.contains_key(name)
+            || self.schema.index_owner(name).is_some()
+    }
+
+    fn put_sequence(&mut self, seq: SequenceSchema) {
+        self.fx.touch_sequence(&seq.name);
+        self.schema.sequences.insert(seq.name.clone(), Arc::new(seq));
+    }
+
+    /// A name for a new relation: `base`, or `base1`, `base2`... if taken.
+    fn free_name(&self, base: &str) -> String {
+        let mut candidate = base.to_string();
+        let mut n = 1;
+        while self.relation_exists(&candidate) {
+            candidate = format!("{base}{n}");
+            n += 1;
+        }
+        candidate
+    }
+
+    /// The sequence a serial or identity column draws from: `<table>_<column>_seq`, owned
+    /// by the column, sharing its counter.
+    fn column_sequence(&mut self, table: &TableSchema, position: usize) -> Result<(), SqlError> {
+        let col = &table.columns[position];
+        let Some(last) = col.sequence.clone() else { return Ok(()) };
+        let name = self.free_name(&format!("{}_{}_seq", table.name, col.name));
+        let mut seq = SequenceSchema::new(&name, col.ty);
+        seq.owned_by = Some((table.id, position));
+        seq.last = last;
+        seq.last.store(seq.start - seq.increment, Ordering::SeqCst);
+        self.put_sequence(seq);
+        Ok(())
+    }
+
+    /// Drops the sequences owned by a table's columns (`column`: only that one's).
+    fn drop_owned_sequences(&mut self, table: TableId, column: Option<usize>) {
+        let owned: Vec<String> = self
+            .schema
+            .sequences
+            .values()
+            .filter(|s| {
+                s.owned_by.is_some_and(|(t, c)| t == table && column.is_none_or(|x| x == c))
+            })
+            .map(|s| s.name.clone())
+            .collect();
+        for name in owned {
+            self.schema.sequences.remove(&name);
+            self.fx.touch_sequence(&name);
+        }
+    }
+
+    fn create_sequence(
+        &mut self,
+        name: &str,
+        if_not_exists: bool,
+        data_type: Option<&ast::DataType>,
+        options: &[ast::SequenceOptions],
+        owned_by: Option<&ast::ObjectName>,
+    ) -> Result<(), SqlError> {
+        if self.relation_exists(name) {
+            if if_not_exists {
+                return Ok(());
+            }
+            return Err(duplicate_relation(name));
+        }
+        let ty = match data_type {
+            Some(t) => match SqlType::parse(&t.to_string())? {
+                (ty @ (SqlType::Int2 | SqlType::Int4 | SqlType::Int8), false) => ty,
+                _ => {
+                    return Err(SqlError::new(
+                        SqlState::InvalidParameterValue,
+                        "sequence type must be smallint, integer, or bigint",
+                    ));
+                }
+            },
+            None => SqlType::Int8,
+        };
+        let mut seq = SequenceSchema::new(name, ty);
+        apply_sequence_options(&mut seq, options, true)?;
+        seq.last.store(seq.start - seq.increment, Ordering::SeqCst);
+        if let Some(owner) = owned_by {
+            seq.owned_by = self.sequence_owner(owner)?;
+        }
+        self.put_sequence(seq);
+        Ok(())
+    }
+
+    /// `OWNED BY table.column` (or NONE).
+    fn sequence_owner(
+        &self,
+        owner: &ast::ObjectName,
+    ) -> Result<Option<(TableId, usize)>, SqlError> {
+        let parts: Vec<String> = owner.0.iter().filter_map(|p| p.as_ident()).map(ident).collect();
+        match parts.as_slice() {
+            [none] if none == "none" => Ok(None),
+            [.., table, column] => {
+                let t = self.table(table)?;
+                let c = t.column_index(column).ok_or_else(|| SqlError::undefined_column(column))?;
+                Ok(Some((t.id, c)))
+            }
+            _ => Err(SqlError::new(SqlState::InvalidParameterValue, "invalid OWNED BY option")),
+        }
+    }
+
+    fn drop_sequence(
+        &mut self,
+        name: &str,
+        if_exists: bool,
+        cascade: bool,
+    ) -> Result<(), SqlError> {
+        let Some(seq) = self.schema.sequence(name).cloned() else {
+            if if_exists {
+                return Ok(());
+            }
+            return Err(SqlError::new(
+                SqlState::UndefinedTable,
+                format!("sequence \"{name}\" does not exist"),
+            ));
+        };
+        if let Some((t, c)) = seq.owned_by
+            && let Some(table) = self.schema.table_by_id(t).cloned()
+            && table.columns[c].sequence.as_ref().is_some_and(|s| Arc::ptr_eq(s, &seq.last))
+        {
+            if !cascade {
+                return Err(SqlError::new(
+                    SqlState::DependentObjectsStillExist,
+                    format!("cannot drop sequence {name} because other objects depend on it"),
+                )
+                .with_detail(format!(
+                    "default value for column {} of table {} depends on sequence {name}",
+                    table.columns[c].name, table.name
+                )));
+            }
+            let mut t = (*table).clone();
+            t.columns[c].sequence = None;
+            t.columns[c].identity = None;
+            self.put(t);
+        }
+        self.schema.sequences.remove(name);
+        self.fx.touch_sequence(name);
+        Ok(())
+    }
+
+    /// ALTER SEQUENCE (parsed by isola: sqlparser does not).
+    fn alter_sequence(&mut self, alter: &AlterSequence) -> Result<(), SqlError> {
+        if alter.create {
+            let data_type = match &alter.data_type {
+                Some(t) => Some(
+                    sqlparser::parser::Parser::new(&IsolaDialect::default())
+                        .try_with_sql(t)
+                        .and_then(|mut p| p.parse_data_type())
+                        .map_err(|e| SqlError::syntax(e.to_string()))?,
+                ),
+                None => None,
+            };
+            self.create_sequence(
+                &alter.name,
+                alter.if_exists,
+                data_type.as_ref(),
+                &alter.options,
+                alter.owned_by.as_ref(),
+            )?;
+            if let Some(Some(restart)) = alter.restart
+                && let Some(seq) = self.schema.sequence(&alter.name)
+            {
+                seq.restart(restart);
+            }
+            return Ok(());
+        }
+        let Some(seq) = self.schema.sequence(&alter.name).cloned() else {
+            if alter.if_exists {
+                return Ok(());
+            }
+            return Err(SqlError::new(
+                SqlState::UndefinedTable,
+                format!("relation \"{}\" does not exist", alter.name),
+            ));
+        };
+        let mut s = (*seq).clone();
+        apply_sequence_options(&mut s, &alter.options, false)?;
+        if let Some(owner) = &alter.owned_by {
+            s.owned_by = self.sequence_owner(owner)?;
+        }
+        if let Some(restart) = alter.restart {
+            s.restart(restart.unwrap_or(s.start));
+        }
+        if let Some(to) = &alter.rename_to {
+            if self.relation_exists(to) {
+                return Err(duplicate_relation(to));
+            }
+            self.schema.sequences.remove(&s.name);
+            self.fx.touch_sequence(&s.name);
+            s.name = to.to_string();
+        }
+        self.put_sequence(s);
+        Ok(())
     }
 
     /// The rows of a table as they stand now (live only; none at replay).
@@ -546,6 +823,16 @@ impl Ddl<'_, '_> {
             });
         }
         // Put the table in place first: a foreign key may reference the table itself.
+        let serials: Vec<usize> = table
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.sequence.is_some() && !c.hidden)
+            .map(|(i, _)| i)
+            .collect();
+        for position in serials {
+            self.column_sequence(&table, position)?;
+        }
         self.put(table);
         for (cols, fk) in fks {
             self.add_foreign_key(&name, &cols, &fk)?;
@@ -800,6 +1087,7 @@ impl Ddl<'_, '_> {
         }
         self.schema.tables.remove(name);
         self.fx.touch(name);
+        self.drop_owned_sequences(table.id, None);
         Ok(())
     }
 
@@ -1284,6 +1572,7 @@ impl Ddl<'_, '_> {
         col.identity = None;
         col.pad = Value::Null;
         self.put(t);
+        self.drop_owned_sequences(table.id, Some(position));
         Ok(())
     }
 
@@ -1429,17 +1718,23 @@ impl Ddl<'_, '_> {
                     _ => Identity::Always,
                 });
                 col.default = None;
-                let top = self
-                    .current_rows(&table)?
-                    .iter()
-                    .filter_map(|(_, r)| match r[position] {
-                        Value::Int(v) => Some(v),
-                        _ => None,
-                    })
-                    .max()
-                    .unwrap_or(0);
-                let _ = top; // a new identity starts at 1, as in PostgreSQL
+                // A new identity starts at 1 (or START WITH), as in PostgreSQL.
                 col.sequence = Some(Arc::new(AtomicI64::new(0)));
+                self.column_sequence(&t, position)?;
+                let name = format!("{table_name}_{column}_seq");
+                if let (
+                    Some(ast::AlterColumnOperation::AddGenerated {
+                        sequence_options: Some(opts),
+                        ..
+                    }),
+                    Some(seq),
+                ) = (Some(op), self.schema.sequence(&name).cloned())
+                {
+                    let mut s = (*seq).clone();
+                    apply_sequence_options(&mut s, opts, true)?;
+                    s.last.store(s.start - s.increment, Ordering::SeqCst);
+                    self.put_sequence(s);
+                }
             }
         }
         self.put(t);
@@ -1480,8 +1775,7 @@ impl Ddl<'_, '_> {
         let DdlMode::Live(txn) = &mut self.mode else { return Ok(()) };
         let mut converted = Vec::new();
         {
-            let mut ctx =
-                crate::sql::exec::ExecCtx::new(self.engine, txn, &[], ("", "", 0), 0);
+            let mut ctx = crate::sql::exec::ExecCtx::new(self.engine, txn, &[], ("", "", 0), 0);
             for (key, row) in rows {
                 let value = match &using {
                     Some(e) => e.eval(&row, &mut ctx)?,
@@ -1521,6 +1815,82 @@ impl Ddl<'_, '_> {
         }
         Ok(())
     }
+}
+
+/// Applies CREATE / ALTER SEQUENCE options (`creating`: START also sets where it stands).
+fn apply_sequence_options(
+    seq: &mut SequenceSchema,
+    options: &[ast::SequenceOptions],
+    creating: bool,
+) -> Result<(), SqlError> {
+    let number = |e: &ast::Expr| -> Result<i64, SqlError> {
+        let text = e.to_string();
+        text.trim().parse::<i64>().map_err(|_| {
+            SqlError::new(SqlState::InvalidParameterValue, format!("invalid sequence value {text}"))
+        })
+    };
+    let (type_min, type_max) = match seq.ty {
+        SqlType::Int2 => (i16::MIN as i64, i16::MAX as i64),
+        SqlType::Int4 => (i32::MIN as i64, i32::MAX as i64),
+        _ => (i64::MIN, i64::MAX),
+    };
+    let mut min = None;
+    let mut max = None;
+    let mut start = None;
+    for o in options {
+        match o {
+            ast::SequenceOptions::IncrementBy(e, _) => {
+                seq.increment = number(e)?;
+                if seq.increment == 0 {
+                    return Err(SqlError::new(
+                        SqlState::InvalidParameterValue,
+                        "INCREMENT must not be zero",
+                    ));
+                }
+            }
+            ast::SequenceOptions::MinValue(e) => min = Some(e.as_ref().map(number).transpose()?),
+            ast::SequenceOptions::MaxValue(e) => max = Some(e.as_ref().map(number).transpose()?),
+            ast::SequenceOptions::StartWith(e, _) => start = Some(number(e)?),
+            ast::SequenceOptions::Cache(e) => seq.cache = number(e)?.max(1),
+            // sqlparser's flag is "NO": `Cycle(true)` is NO CYCLE
+            ast::SequenceOptions::Cycle(no) => seq.cycle = !no,
+        }
+    }
+    let ascending = seq.increment > 0;
+    if let Some(m) = min {
+        seq.min = m.unwrap_or(if ascending { 1 } else { type_min });
+    } else if creating {
+        seq.min = if ascending { 1 } else { type_min };
+    }
+    if let Some(m) = max {
+        seq.max = m.unwrap_or(if ascending { type_max } else { -1 });
+    } else if creating {
+        seq.max = if ascending { type_max } else { -1 };
+    }
+    match start {
+        Some(s) => seq.start = s,
+        None if creating => seq.start = if ascending { seq.min } else { seq.max },
+        None => {}
+    }
+    if seq.min >= seq.max {
+        return Err(SqlError::new(
+            SqlState::InvalidParameterValue,
+            format!("MINVALUE ({}) must be less than MAXVALUE ({})", seq.min, seq.max),
+        ));
+    }
+    if seq.start < seq.min || seq.start > seq.max {
+        return Err(SqlError::new(
+            SqlState::InvalidParameterValue,
+            format!(
+                "START value ({}) cannot be {} than {} ({})",
+                seq.start,
+                if seq.start < seq.min { "less" } else { "greater" },
+                if seq.start < seq.min { "MINVALUE" } else { "MAXVALUE" },
+                if seq.start < seq.min { seq.min } else { seq.max }
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn new_column(name: &str, ty: SqlType) -> ColumnSchema {

@@ -16,7 +16,32 @@ use crate::durable::{
     CatalogCut, CheckpointReport, DataFiles, DurableCatalog, DurableOptions, RecoveryReport,
 };
 use crate::error::Error;
-use crate::sql::schema::{Schema, TableSchema, next_schema_version};
+use crate::sql::databases::{DEFAULT_DATABASE, DatabaseRegistry};
+use crate::sql::error::SqlError;
+use crate::sql::schema::{Schema, SequenceSchema, TableSchema, next_schema_version};
+
+/// How the text of a sequence's high-water mark in the log begins (see
+/// `Engine::next_value`); an ALTER SEQUENCE ... RESTART WITH the mark follows.
+pub(crate) const SEQUENCE_MARK: &str = "/* isola: sequence high-water mark */ ";
+
+/// How the text of a `setval` in the log begins: the sequence restarts at the value that
+/// follows (exactly, not only upwards).
+pub(crate) const SEQUENCE_SET: &str = "/* isola: sequence set */ ";
+
+/// How many values past the one handed out a sequence's logged high-water mark is set.
+const SEQUENCE_LOG_AHEAD: i64 = 32;
+
+/// The log record of a sequence's high-water mark (replayed by raising the sequence to it).
+pub(crate) fn sequence_mark(name: &str, mark: i64) -> DdlRecord {
+    DdlRecord {
+        text: format!(
+            "{}ALTER SEQUENCE \"{}\" RESTART WITH {mark}",
+            SEQUENCE_MARK,
+            name.replace('"', "\"\"")
+        ),
+        created_table: None,
+    }
+}
 use crate::sql::system::{SystemView, TYPE_OIDS};
 use crate::txn::{Database, IsolationLevel, TxnId};
 use crate::types::{Row, Value};
@@ -37,6 +62,8 @@ pub struct Activity {
     /// While the last statement's answer waits for a commit it met to become durable (early
     /// lock release): what it waits for.
     pub answer_wait: Option<String>,
+    /// Its rows of `pg_prepared_statements` and `pg_cursors` (each session sees its own).
+    pub object_rows: Option<Arc<(Vec<Row>, Vec<Row>)>>,
 }
 
 /// Shared state of the SQL layer.
@@ -45,13 +72,28 @@ pub struct Engine {
     /// The committed schema (see [`Engine::install_ddl`]).
     pub schema: RwLock<Arc<Schema>>,
     pub sessions: Mutex<HashMap<u32, Activity>>,
-    next_session: AtomicU32,
+    /// LISTEN / NOTIFY: channels, queued notifications, mailboxes.
+    pub notifications: crate::sql::notify::Notifications,
+    /// Advisory locks (`pg_advisory_lock` and family).
+    pub advisory: crate::sql::advisory::AdvisoryLocks,
     /// Every DDL statement that shaped the schema, in order, with the table ids they created
     /// in this process: what a checkpoint persists of the schema.
     pub(crate) ddl_history: Mutex<Vec<DdlRecord>>,
+    /// Recovery: sequence high-water marks met before the CREATE they belong to.
+    pub(crate) pending_marks: Mutex<HashMap<String, i64>>,
+    /// One sequence high-water mark written at a time.
+    sequence_marks: Mutex<()>,
+    /// currval: the value each session's nextval last gave, per sequence.
+    currvals: Mutex<HashMap<(u32, String), i64>>,
     /// The data directory's files, when the engine is durable (see `crate::durable`).
     files: Mutex<Option<Arc<DataFiles>>>,
+    /// The server's databases, when a server runs this engine ([`Engine::set_databases`]).
+    databases: std::sync::OnceLock<std::sync::Weak<dyn DatabaseRegistry>>,
 }
+
+/// Session ids ("backend pids") are unique in the process, across the engines of all
+/// databases, so that a pid names one session for cancel requests and the activity views.
+static NEXT_SESSION_ID: AtomicU32 = AtomicU32::new(1);
 
 impl Engine {
     pub fn new(db: Database) -> Arc<Engine> {
@@ -59,10 +101,25 @@ impl Engine {
             db,
             schema: RwLock::new(Arc::new(Schema::default())),
             sessions: Mutex::new(HashMap::new()),
-            next_session: AtomicU32::new(1),
+            notifications: Default::default(),
+            advisory: Default::default(),
             ddl_history: Mutex::new(Vec::new()),
+            pending_marks: Mutex::new(HashMap::new()),
+            sequence_marks: Mutex::new(()),
+            currvals: Mutex::new(HashMap::new()),
             files: Mutex::new(None),
+            databases: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Joins this engine to a server's databases (once; later calls change nothing).
+    pub fn set_databases(&self, registry: std::sync::Weak<dyn DatabaseRegistry>) {
+        let _ = self.databases.set(registry);
+    }
+
+    /// The server's databases, if a server runs this engine.
+    pub fn databases(&self) -> Option<Arc<dyn DatabaseRegistry>> {
+        self.databases.get().and_then(std::sync::Weak::upgrade)
     }
 
     /// The schema every transaction without DDL of its own plans against (a transaction
@@ -78,6 +135,7 @@ impl Engine {
         &self,
         schema: &mut Arc<Schema>,
         overlay: &HashMap<String, Option<Arc<TableSchema>>>,
+        sequences: &HashMap<String, Option<Arc<SequenceSchema>>>,
         records: &[DdlRecord],
     ) {
         let shared = Arc::make_mut(schema);
@@ -85,6 +143,12 @@ impl Engine {
             match table {
                 Some(t) => shared.tables.insert(name.clone(), t.clone()),
                 None => shared.tables.remove(name),
+            };
+        }
+        for (name, seq) in sequences {
+            match seq {
+                Some(s) => shared.sequences.insert(name.clone(), s.clone()),
+                None => shared.sequences.remove(name),
             };
         }
         shared.version = next_schema_version();
@@ -132,7 +196,7 @@ impl Engine {
 
     /// Registers a new session and returns its id (its "backend pid").
     pub fn register_session(&self, user: &str, database: &str, application_name: &str) -> u32 {
-        let id = self.next_session.fetch_add(1, Ordering::Relaxed);
+        let id = NEXT_SESSION_ID.fetch_add(1, Ordering::Relaxed);
         self.sessions.lock().insert(
             id,
             Activity {
@@ -148,16 +212,125 @@ impl Engine {
 
     pub fn unregister_session(&self, id: u32) {
         self.sessions.lock().remove(&id);
+        self.currvals.lock().retain(|(session, _), _| *session != id);
+    }
+
+    /// The next value of a sequence for a session. Before a value at or beyond the last
+    /// high-water mark is handed out, a new mark some values ahead is set and written to the
+    /// log (waited for when `durable`: an explicit nextval's value may reach the client
+    /// without any commit; a serial column's value is covered by its row's commit record,
+    /// which follows the mark in the log).
+    pub(crate) fn next_value(
+        &self,
+        seq: &SequenceSchema,
+        session: u32,
+        durable: bool,
+    ) -> Result<i64, SqlError> {
+        let value = seq.advance()?;
+        if session != 0 {
+            self.currvals.lock().insert((session, seq.name.clone()), value);
+        }
+        let Some(log) = self.db.log() else { return Ok(value) };
+        let beyond = |logged: i64| if seq.increment > 0 { value >= logged } else { true };
+        if !beyond(seq.logged.load(Ordering::SeqCst)) {
+            return Ok(value);
+        }
+        let _one = self.sequence_marks.lock();
+        if !beyond(seq.logged.load(Ordering::SeqCst)) {
+            return Ok(value);
+        }
+        let mark = value.saturating_add(seq.increment.saturating_mul(SEQUENCE_LOG_AHEAD));
+        // Set before it is written: a checkpoint that reads the mark after taking its log
+        // position keeps it, and one that reads it before replays the record.
+        seq.logged.store(mark, Ordering::SeqCst);
+        let lsn = log.append(&crate::wal::Record::Ddl(sequence_mark(&seq.name, mark)))?;
+        if durable {
+            log.wait_durable(lsn)?;
+        }
+        Ok(value)
+    }
+
+    /// setval: the sequence's next value becomes `next`, durably (a restored dump's serial
+    /// columns must not hand out a restored key again after a crash).
+    pub(crate) fn set_next_value(&self, seq: &SequenceSchema, next: i64) -> Result<(), SqlError> {
+        let _one = self.sequence_marks.lock();
+        seq.restart(next);
+        let Some(log) = self.db.log() else { return Ok(()) };
+        let record = DdlRecord {
+            text: format!(
+                "{}ALTER SEQUENCE \"{}\" RESTART WITH {next}",
+                SEQUENCE_SET,
+                seq.name.replace('"', "\"\"")
+            ),
+            created_table: None,
+        };
+        let lsn = log.append(&crate::wal::Record::Ddl(record))?;
+        log.wait_durable(lsn)?;
+        Ok(())
+    }
+
+    /// currval: the value nextval last gave this session (55000 if none yet).
+    pub(crate) fn current_value(&self, seq: &str, session: u32) -> Result<i64, SqlError> {
+        self.currvals.lock().get(&(session, seq.to_string())).copied().ok_or_else(|| {
+            SqlError::new(
+                crate::error::SqlState::ObjectNotInPrerequisiteState,
+                format!("currval of sequence \"{seq}\" is not yet defined in this session"),
+            )
+        })
+    }
+
+    /// lastval: the value nextval last gave this session, of any sequence.
+    pub(crate) fn last_value(&self, session: u32) -> Option<i64> {
+        // the most recent is not tracked apart: any of this session's is as PostgreSQL's
+        // lastval only when one sequence was used; keep it simple and exact for that case
+        let currvals = self.currvals.lock();
+        let mine: Vec<i64> =
+            currvals.iter().filter(|((s, _), _)| *s == session).map(|(_, v)| *v).collect();
+        mine.last().copied()
     }
 
     /// Cancels what a session's transaction waits for, if anything.
     pub fn cancel_session(&self, id: u32) -> bool {
         let txn = self.sessions.lock().get(&id).and_then(|a| a.txn);
-        txn.is_some_and(|t| self.db.cancel(t))
+        self.advisory.cancel(id) | txn.is_some_and(|t| self.db.cancel(t))
     }
 
     pub fn schema_version(&self) -> u64 {
         self.schema.read().version
+    }
+
+    /// Rows of a system view as session `session` sees it, now: its own prepared statements
+    /// and cursors, everything else as [`Engine::system_rows`] shows it.
+    pub fn system_rows_for(&self, view: SystemView, session: u32) -> Vec<Row> {
+        let prepared = match view {
+            SystemView::PgPreparedStatements => true,
+            SystemView::PgCursors => false,
+            _ => return self.system_rows(view),
+        };
+        let sessions = self.sessions.lock();
+        let Some(rows) = sessions.get(&session).and_then(|a| a.object_rows.clone()) else {
+            return vec![];
+        };
+        if prepared { rows.0.clone() } else { rows.1.clone() }
+    }
+
+    /// The advisory locks' rows of `isola_locks` (the holder's running transaction, if any).
+    fn advisory_lock_rows(&self) -> Vec<Vec<Value>> {
+        let sessions = self.sessions.lock();
+        self.advisory
+            .rows()
+            .into_iter()
+            .map(|l| {
+                let txn = sessions.get(&l.session).and_then(|a| a.txn);
+                vec![
+                    Value::Int(l.session as i64),
+                    txn.map_or(Value::Null, |t| Value::Int(t as i64)),
+                    Value::Text(l.key.to_string()),
+                    Value::Text(crate::sql::advisory::AdvisoryLocks::mode_name(l.exclusive).into()),
+                    Value::Bool(l.granted),
+                ]
+            })
+            .collect()
     }
 
     /// Rows of a system view, now.
@@ -200,22 +373,43 @@ impl Engine {
                 }
                 rows
             }
-            SystemView::PgType => TYPE_OIDS
-                .iter()
-                .map(|(n, oid)| {
-                    vec![
-                        Value::Int(*oid),
-                        text(n),
-                        Value::Int(11),
-                        text("b"),
-                        Value::Int(0),
-                        text(","),
-                        Value::Int(0),
-                        Value::Int(0),
-                    ]
-                })
-                .collect(),
-            SystemView::PgDatabase => vec![vec![Value::Int(16_384), text("isola"), Value::Int(6)]],
+            SystemView::PgType => {
+                let base = TYPE_OIDS
+                    .iter()
+                    .map(|(n, oid)| (*n, *oid, crate::sql::system::array_type_oid(*oid), 0));
+                let arrays =
+                    crate::sql::system::ARRAY_TYPE_OIDS.iter().map(|(n, oid, e)| (*n, *oid, 0, *e));
+                base.chain(arrays)
+                    .map(|(n, oid, array, elem)| {
+                        vec![
+                            Value::Int(oid),
+                            text(n),
+                            Value::Int(11),
+                            text("b"),
+                            Value::Int(array),
+                            text(","),
+                            Value::Int(elem),
+                            Value::Int(0),
+                        ]
+                    })
+                    .collect()
+            }
+            SystemView::PgDatabase => {
+                let names = match self.databases() {
+                    Some(registry) => registry.names(),
+                    None => vec![DEFAULT_DATABASE.to_string()],
+                };
+                // Owner 10 (the bootstrap superuser's oid), UTF8 (6), the C.UTF-8 locale of
+                // libc ('c'), no ICU locale, no ACL.
+                let row = |oid: i64, name: &str| {
+                    let (owner, locale, null) = (Value::Int(10), text("C.UTF-8"), Value::Null);
+                    vec![Value::Int(oid), text(name), Value::Int(6), owner, locale.clone()]
+                        .into_iter()
+                        .chain([locale, null.clone(), text("c"), null])
+                        .collect()
+                };
+                (16_384..).zip(names).map(|(oid, n)| row(oid, &n)).collect()
+            }
             SystemView::PgSettings => {
                 vec![vec![text("server_version"), text(crate::sql::system::SERVER_VERSION)]]
             }
@@ -235,7 +429,11 @@ impl Engine {
                             Value::Int(pos as i64 + 1),
                             c.default.as_ref().map_or(Value::Null, |d| text(&d.to_string())),
                             text(if c.not_null { "NO" } else { "YES" }),
-                            text(&c.ty.name()),
+                            // PostgreSQL shows every array type as ARRAY here
+                            match c.ty {
+                                crate::sql::types::SqlType::Array(_) => text("ARRAY"),
+                                ty => text(&ty.name()),
+                            },
                         ]);
                     }
                 }
@@ -263,7 +461,10 @@ impl Engine {
                             // `waiting`: blocked by another transaction (a lock, a safe
                             // snapshot). An answer held for the disk is named in `waiting_for`
                             // but is not that: no other transaction's move ends it.
-                            let blocked_on = a.txn.and_then(|t| self.db.waiting_for(t));
+                            let blocked_on = a
+                                .txn
+                                .and_then(|t| self.db.waiting_for(t))
+                                .or_else(|| self.advisory.waiting_for(pid));
                             let waiting = blocked_on.is_some();
                             let waiting_for = blocked_on.or(a.answer_wait);
                             let snapshot = a.txn.and_then(|t| self.db.snapshot_of(t));
@@ -302,8 +503,11 @@ impl Engine {
                             Value::Bool(l.granted),
                         ]
                     })
+                    .chain(self.advisory_lock_rows())
                     .collect()
             }
+            // Per session: `system_rows_for`.
+            SystemView::PgPreparedStatements | SystemView::PgCursors => vec![],
             SystemView::IsolaSerializationFailures => self
                 .db
                 .recent_serialization_failures()
@@ -351,10 +555,22 @@ impl DurableCatalog for Engine {
                 }
             }
         }
+        let marked: Vec<Arc<SequenceSchema>> = schema.sequences.values().cloned().collect();
         let cut = CatalogCut {
             ddl_history: self.ddl_history.lock().clone(),
             tables: schema.tables.values().map(|t| t.id).collect(),
             sequences,
+            sequence_marks: Box::new(move || {
+                marked
+                    .iter()
+                    .map(|s| {
+                        let next = s.last.load(Ordering::SeqCst).saturating_add(s.increment);
+                        let logged = s.logged.load(Ordering::SeqCst);
+                        let mark = if s.increment > 0 { next.max(logged) } else { next };
+                        sequence_mark(&s.name, mark)
+                    })
+                    .collect()
+            }),
         };
         f(&cut);
         drop(schema);

@@ -13,13 +13,18 @@
 //!    failed blocks), the settings, the plan caches, and the one entry point both protocols use.
 //!
 //! Beside the pipeline: `engine` (what sessions share: the core database, the schema, DDL,
-//! the session registry), `system` (the catalog views drivers read), `types` (SQL types over
-//! core values), `error` (every error with its SQLSTATE).
+//! the session registry), `databases` (the hook to the server's other databases), `notify`
+//! (LISTEN/NOTIFY's channels and mailboxes), `advisory` (advisory locks), `system` (the
+//! catalog views drivers read), `types` (SQL types over core values), `error` (every error
+//! with its SQLSTATE).
 
+pub(crate) mod advisory;
+pub mod databases;
 pub(crate) mod ddl;
 pub(crate) mod engine;
 pub(crate) mod error;
 pub(crate) mod exec;
+pub mod notify;
 pub(crate) mod parse;
 pub(crate) mod plan;
 pub(crate) mod schema;

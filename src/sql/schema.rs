@@ -287,6 +287,9 @@ impl SequenceSchema {
     pub fn restart(&self, next: i64) {
         self.last.store(next - self.increment, Ordering::SeqCst);
         self.called.store(false, Ordering::SeqCst);
+        // The logged mark may be above the new position: the next value writes a new one
+        // (replay applies marks and restarts in log order).
+        self.logged.store(i64::MIN, Ordering::SeqCst);
     }
 
     /// The next value, or 2200H at a bound without CYCLE.

@@ -27,6 +27,10 @@ pub enum SystemView {
     IsolaSerializationFailures,
     IsolaStatWal,
     IsolaLocks,
+    /// The running session's SQL prepared statements.
+    PgPreparedStatements,
+    /// The running session's open cursors.
+    PgCursors,
 }
 
 /// Object ids of the types isola has (PostgreSQL's own).
@@ -52,12 +56,44 @@ pub const TYPE_OIDS: &[(&str, i64)] = &[
     ("jsonb", 3802),
 ];
 
+/// The array types isola has: name, object id, element type's object id (PostgreSQL's own).
+pub const ARRAY_TYPE_OIDS: &[(&str, i64, i64)] = &[
+    ("_bool", 1000, 16),
+    ("_bytea", 1001, 17),
+    ("_name", 1003, 19),
+    ("_int2", 1005, 21),
+    ("_int4", 1007, 23),
+    ("_text", 1009, 25),
+    ("_bpchar", 1014, 1042),
+    ("_varchar", 1015, 1043),
+    ("_int8", 1016, 20),
+    ("_float4", 1021, 700),
+    ("_float8", 1022, 701),
+    ("_oid", 1028, 26),
+    ("_timestamp", 1115, 1114),
+    ("_date", 1182, 1082),
+    ("_timestamptz", 1185, 1184),
+    ("_numeric", 1231, 1700),
+    ("_json", 199, 114),
+    ("_uuid", 2951, 2950),
+    ("_jsonb", 3807, 3802),
+];
+
+/// The array type over the type with object id `elem` (0 if none).
+pub fn array_type_oid(elem: i64) -> i64 {
+    ARRAY_TYPE_OIDS.iter().find(|(_, _, e)| *e == elem).map_or(0, |(_, oid, _)| *oid)
+}
+
 /// `format_type`'s answer for an oid.
 pub fn type_name_of_oid(oid: i64) -> String {
     TYPE_OIDS
         .iter()
         .find(|(_, o)| *o == oid)
         .map(|(n, _)| n.to_string())
+        .or_else(|| {
+            let (_, _, elem) = ARRAY_TYPE_OIDS.iter().find(|(_, o, _)| *o == oid)?;
+            Some(format!("{}[]", type_name_of_oid(*elem)))
+        })
         .unwrap_or_else(|| "???".into())
 }
 
@@ -71,6 +107,10 @@ impl SystemView {
             (None | Some("pg_catalog"), "pg_database") => SystemView::PgDatabase,
             (None | Some("pg_catalog"), "pg_settings") => SystemView::PgSettings,
             (None | Some("pg_catalog"), "pg_stat_activity") => SystemView::PgStatActivity,
+            (None | Some("pg_catalog"), "pg_prepared_statements") => {
+                SystemView::PgPreparedStatements
+            }
+            (None | Some("pg_catalog"), "pg_cursors") => SystemView::PgCursors,
             (Some("information_schema"), "tables") => SystemView::InfoTables,
             (Some("information_schema"), "columns") => SystemView::InfoColumns,
             (None | Some("public") | Some("isola"), "isola_stat_activity") => {
@@ -111,7 +151,17 @@ impl SystemView {
                 ("typelem", Int4),
                 ("typbasetype", Int4),
             ],
-            SystemView::PgDatabase => vec![("oid", Int4), ("datname", Text), ("encoding", Int4)],
+            SystemView::PgDatabase => vec![
+                ("oid", Int4),
+                ("datname", Text),
+                ("encoding", Int4),
+                ("datdba", Int4),
+                ("datcollate", Text),
+                ("datctype", Text),
+                ("daticulocale", Text),
+                ("datlocprovider", Text),
+                ("datacl", SqlType::Array(&SqlType::Text)),
+            ],
             SystemView::PgSettings => vec![("name", Text), ("setting", Text)],
             SystemView::PgStatActivity => vec![
                 ("pid", Int4),
@@ -156,6 +206,23 @@ impl SystemView {
                 ("row", Text),
                 ("mode", Text),
                 ("granted", Bool),
+            ],
+            SystemView::PgPreparedStatements => vec![
+                ("name", Text),
+                ("statement", Text),
+                ("prepare_time", Timestamptz),
+                ("parameter_types", Text),
+                ("from_sql", Bool),
+                ("generic_plans", Int8),
+                ("custom_plans", Int8),
+            ],
+            SystemView::PgCursors => vec![
+                ("name", Text),
+                ("statement", Text),
+                ("is_holdable", Bool),
+                ("is_binary", Bool),
+                ("is_scrollable", Bool),
+                ("creation_time", Timestamptz),
             ],
             SystemView::IsolaSerializationFailures => vec![("seq", Int4), ("explanation", Text)],
             SystemView::IsolaStatWal => {

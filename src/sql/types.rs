@@ -5,7 +5,7 @@
 //! variant or is NULL): booleans → `Bool`; smallint/integer/bigint → `Int`; real/double →
 //! `Float`; numeric → `Numeric`; text, varchar, char, uuid, json, jsonb → `Text`; bytea → `Bytes`;
 //! date → `Int` days since 1970-01-01; timestamp and timestamptz → `Int` microseconds since
-//! 1970-01-01 00:00 UTC.
+//! 1970-01-01 00:00 UTC; `T[]` → `Array` of `T`'s variant (module [`array`]).
 
 use std::str::FromStr;
 
@@ -17,6 +17,10 @@ use crate::error::SqlState;
 use crate::sql::error::SqlError;
 use crate::types::Value;
 
+pub mod array;
+
+pub use array::array_of;
+
 /// A SQL type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SqlType {
@@ -24,6 +28,8 @@ pub enum SqlType {
     Int2,
     Int4,
     Int8,
+    /// `oid`: an unsigned 32-bit object id.
+    Oid,
     Float4,
     Float8,
     /// `numeric`, or `numeric(precision, scale)`: values are rounded to the scale and must
@@ -43,6 +49,9 @@ pub enum SqlType {
     Jsonb,
     /// A string literal or NULL whose type is decided by its context.
     Unknown,
+    /// A one-dimensional array of the element type (never an array nor `Unknown`; made by
+    /// [`array_of`], which interns the element so the type stays `Copy`).
+    Array(&'static SqlType),
 }
 
 const EPOCH_2000_DAYS: i64 = 10_957;
@@ -52,7 +61,29 @@ impl SqlType {
     /// Parses a type name as written in DDL or a cast (`integer`, `varchar(20)`, `serial`, ...).
     /// Returns the type and whether it is a serial (auto-numbered) column.
     pub fn parse(name: &str) -> Result<(SqlType, bool), SqlError> {
-        let lower = name.trim().to_ascii_lowercase();
+        let trimmed = name.trim();
+        // `integer[]`, `text[3]`, `int[][]`, `integer ARRAY`: PostgreSQL ignores sizes and
+        // dimensions in a declaration; a value's own dimensions are checked where it is read.
+        if let Some(open) = trimmed.find('[').filter(|_| trimmed.ends_with(']')) {
+            let (elem, serial) = SqlType::parse(&trimmed[..open])?;
+            return if serial { Err(serial_array(name)) } else { Ok((array_of(elem), false)) };
+        }
+        if let Some(elem) = trimmed
+            .len()
+            .checked_sub(6)
+            .filter(|&i| trimmed.is_char_boundary(i) && trimmed[i..].eq_ignore_ascii_case(" array"))
+            .map(|i| &trimmed[..i])
+        {
+            let (elem, serial) = SqlType::parse(elem)?;
+            return if serial { Err(serial_array(name)) } else { Ok((array_of(elem), false)) };
+        }
+        // `_int4`: PostgreSQL's internal name of `integer[]`
+        if let Some(elem) = trimmed.strip_prefix('_')
+            && let Ok((elem, false)) = SqlType::parse(elem)
+        {
+            return Ok((array_of(elem), false));
+        }
+        let lower = trimmed.to_ascii_lowercase();
         let lower = lower.strip_prefix("pg_catalog.").unwrap_or(&lower).to_string();
         let (base, args) = match lower.find('(') {
             Some(i) => {
@@ -94,7 +125,7 @@ impl SqlType {
             "uuid" => SqlType::Uuid,
             "json" => SqlType::Json,
             "jsonb" => SqlType::Jsonb,
-            "oid" => SqlType::Int8,
+            "oid" => SqlType::Oid,
             _ => {
                 return Err(SqlError::new(
                     SqlState::UndefinedObject,
@@ -117,6 +148,7 @@ impl SqlType {
             SqlType::Int2 => "smallint".into(),
             SqlType::Int4 => "integer".into(),
             SqlType::Int8 => "bigint".into(),
+            SqlType::Oid => "oid".into(),
             SqlType::Float4 => "real".into(),
             SqlType::Float8 => "double precision".into(),
             SqlType::Numeric(None) => "numeric".into(),
@@ -132,6 +164,7 @@ impl SqlType {
             SqlType::Uuid => "uuid".into(),
             SqlType::Json => "json".into(),
             SqlType::Jsonb => "jsonb".into(),
+            SqlType::Array(elem) => format!("{}[]", elem.name()),
         }
     }
 
@@ -142,6 +175,7 @@ impl SqlType {
             SqlType::Int2 => Type::INT2,
             SqlType::Int4 => Type::INT4,
             SqlType::Int8 => Type::INT8,
+            SqlType::Oid => Type::OID,
             SqlType::Float4 => Type::FLOAT4,
             SqlType::Float8 => Type::FLOAT8,
             SqlType::Numeric(_) => Type::NUMERIC,
@@ -155,6 +189,7 @@ impl SqlType {
             SqlType::Uuid => Type::UUID,
             SqlType::Json => Type::JSON,
             SqlType::Jsonb => Type::JSONB,
+            SqlType::Array(elem) => array::array_pg_type(*elem),
         }
     }
 
@@ -163,7 +198,8 @@ impl SqlType {
         Some(match *ty {
             Type::BOOL => SqlType::Bool,
             Type::INT2 => SqlType::Int2,
-            Type::INT4 | Type::OID => SqlType::Int4,
+            Type::INT4 => SqlType::Int4,
+            Type::OID => SqlType::Oid,
             Type::INT8 => SqlType::Int8,
             Type::FLOAT4 => SqlType::Float4,
             Type::FLOAT8 => SqlType::Float8,
@@ -178,12 +214,12 @@ impl SqlType {
             Type::UUID => SqlType::Uuid,
             Type::JSON => SqlType::Json,
             Type::JSONB => SqlType::Jsonb,
-            _ => return None,
+            _ => return array::from_pg_array_type(ty),
         })
     }
 
     pub fn is_integer(self) -> bool {
-        matches!(self, SqlType::Int2 | SqlType::Int4 | SqlType::Int8)
+        matches!(self, SqlType::Int2 | SqlType::Int4 | SqlType::Int8 | SqlType::Oid)
     }
 
     pub fn is_numeric(self) -> bool {
@@ -216,10 +252,18 @@ impl SqlType {
             (Int4, y) | (y, Int4) if y.is_integer() => Int4,
             (Timestamptz, Timestamp | Date) | (Timestamp | Date, Timestamptz) => Timestamptz,
             (Timestamp, Date) | (Date, Timestamp) => Timestamp,
+            (Array(x), Array(y)) => array_of(SqlType::unify(*x, *y)),
             (x, y) if x.is_textual() && y.is_textual() => Text,
             (x, _) => x,
         }
     }
+}
+
+fn serial_array(name: &str) -> SqlError {
+    SqlError::new(
+        SqlState::FeatureNotSupported,
+        format!("array of serial is not implemented: {name}"),
+    )
 }
 
 fn data_error(code: SqlState, message: String) -> SqlError {
@@ -242,6 +286,7 @@ fn check_int(ty: SqlType, i: i64) -> Result<Value, SqlError> {
     let ok = match ty {
         SqlType::Int2 => i16::try_from(i).is_ok(),
         SqlType::Int4 => i32::try_from(i).is_ok(),
+        SqlType::Oid => u32::try_from(i).is_ok(),
         _ => true,
     };
     if ok { Ok(Value::Int(i)) } else { Err(out_of_range(ty)) }
@@ -251,12 +296,13 @@ fn check_int(ty: SqlType, i: i64) -> Result<Value, SqlError> {
 pub fn parse_text(s: &str, ty: SqlType) -> Result<Value, SqlError> {
     let t = s.trim();
     match ty {
+        SqlType::Array(elem) => array::parse_array_text(s, *elem),
         SqlType::Bool => match t.to_ascii_lowercase().as_str() {
             "t" | "true" | "yes" | "y" | "on" | "1" => Ok(Value::Bool(true)),
             "f" | "false" | "no" | "n" | "off" | "0" => Ok(Value::Bool(false)),
             _ => Err(invalid_text(ty, s)),
         },
-        SqlType::Int2 | SqlType::Int4 | SqlType::Int8 => match t.parse::<i64>() {
+        SqlType::Int2 | SqlType::Int4 | SqlType::Int8 | SqlType::Oid => match t.parse::<i64>() {
             Ok(i) => check_int(ty, i),
             Err(e)
                 if matches!(
@@ -403,6 +449,8 @@ fn datetime_of(micros: i64) -> Option<DateTime<Utc>> {
 pub fn format_text(v: &Value, ty: SqlType) -> Option<String> {
     Some(match (v, ty) {
         (Value::Null, _) => return None,
+        (Value::Array(a), SqlType::Array(elem)) => array::format_array_text(a, *elem),
+        (Value::Array(a), _) => array::format_array_text(a, SqlType::Text),
         (Value::Bool(b), _) => if *b { "t" } else { "f" }.to_string(),
         (Value::Int(d), SqlType::Date) => match date_of(*d) {
             Some(date) if date.year() > 0 => date.format("%Y-%m-%d").to_string(),
@@ -455,9 +503,12 @@ fn format_float(f: f64, single: bool) -> String {
 /// Encodes a non-NULL value in the binary wire format of `ty`.
 pub fn encode_binary(v: &Value, ty: SqlType, out: &mut Vec<u8>) {
     match (v, ty) {
+        (Value::Array(a), SqlType::Array(elem)) => array::encode_array_binary(a, *elem, out),
+        (Value::Array(a), _) => array::encode_array_binary(a, SqlType::Text, out),
         (Value::Bool(b), _) => out.push(*b as u8),
         (Value::Int(i), SqlType::Int2) => out.extend_from_slice(&(*i as i16).to_be_bytes()),
         (Value::Int(i), SqlType::Int4) => out.extend_from_slice(&(*i as i32).to_be_bytes()),
+        (Value::Int(i), SqlType::Oid) => out.extend_from_slice(&(*i as u32).to_be_bytes()),
         (Value::Int(d), SqlType::Date) => {
             out.extend_from_slice(&((*d - EPOCH_2000_DAYS) as i32).to_be_bytes())
         }
@@ -573,6 +624,7 @@ pub fn decode_binary(b: &[u8], ty: SqlType) -> Result<Value, SqlError> {
     let fixed =
         |n: usize| -> Result<&[u8], SqlError> { if b.len() == n { Ok(b) } else { Err(bad()) } };
     Ok(match ty {
+        SqlType::Array(elem) => array::decode_array_binary(b, *elem)?,
         SqlType::Bool => Value::Bool(fixed(1)?[0] != 0),
         SqlType::Int2 => {
             Value::Int(i16::from_be_bytes(fixed(2)?.try_into().map_err(|_| bad())?) as i64)
@@ -581,6 +633,9 @@ pub fn decode_binary(b: &[u8], ty: SqlType) -> Result<Value, SqlError> {
             Value::Int(i32::from_be_bytes(fixed(4)?.try_into().map_err(|_| bad())?) as i64)
         }
         SqlType::Int8 => Value::Int(i64::from_be_bytes(fixed(8)?.try_into().map_err(|_| bad())?)),
+        SqlType::Oid => {
+            Value::Int(u32::from_be_bytes(fixed(4)?.try_into().map_err(|_| bad())?) as i64)
+        }
         SqlType::Float4 => {
             Value::Float(f32::from_be_bytes(fixed(4)?.try_into().map_err(|_| bad())?) as f64)
         }
@@ -689,6 +744,21 @@ pub fn cast(v: Value, from: SqlType, to: SqlType, explicit: bool) -> Result<Valu
         )
     };
     match (v, to) {
+        (Value::Array(a), SqlType::Array(elem)) => {
+            let from_elem = match from {
+                SqlType::Array(e) => *e,
+                _ => SqlType::Text,
+            };
+            array::cast_elements(a, from_elem, *elem, explicit)
+        }
+        (Value::Array(_), to)
+            if !matches!(
+                to,
+                SqlType::Text | SqlType::Varchar(_) | SqlType::Char(_) | SqlType::Unknown
+            ) =>
+        {
+            Err(cannot())
+        }
         (Value::Text(s), to) => {
             if matches!(to, SqlType::Text | SqlType::Varchar(_) | SqlType::Char(_)) {
                 fit_text(s, to, explicit)
@@ -700,7 +770,9 @@ pub fn cast(v: Value, from: SqlType, to: SqlType, explicit: bool) -> Result<Valu
             let s = format_text(&v, from).unwrap_or_default();
             fit_text(s, to, explicit)
         }
-        (Value::Int(i), SqlType::Int2 | SqlType::Int4 | SqlType::Int8) if from.is_integer() => {
+        (Value::Int(i), SqlType::Int2 | SqlType::Int4 | SqlType::Int8 | SqlType::Oid)
+            if from.is_integer() =>
+        {
             check_int(to, i)
         }
         (Value::Int(i), SqlType::Float4 | SqlType::Float8) if from.is_integer() => {

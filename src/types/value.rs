@@ -19,6 +19,9 @@ pub enum Value {
     Numeric(rust_decimal::Decimal),
     Text(String),
     Bytes(Vec<u8>),
+    /// A one-dimensional SQL array: its elements in order, each NULL or of the element type's
+    /// storage variant (never itself an array).
+    Array(Vec<Value>),
 }
 
 /// A row: one value per column of its table.
@@ -50,6 +53,7 @@ impl Value {
             Value::Numeric(_) => 4,
             Value::Text(_) => 5,
             Value::Bytes(_) => 6,
+            Value::Array(_) => 7,
         }
     }
 
@@ -72,6 +76,7 @@ impl Ord for Value {
             (Value::Numeric(a), Value::Numeric(b)) => a.cmp(b),
             (Value::Text(a), Value::Text(b)) => a.cmp(b),
             (Value::Bytes(a), Value::Bytes(b)) => a.cmp(b),
+            (Value::Array(a), Value::Array(b)) => a.cmp(b),
             _ => self.type_rank().cmp(&other.type_rank()),
         }
     }
@@ -102,6 +107,7 @@ impl Hash for Value {
             Value::Numeric(d) => d.normalize().hash(state),
             Value::Text(s) => s.hash(state),
             Value::Bytes(b) => b.hash(state),
+            Value::Array(a) => a.hash(state),
         }
     }
 }
@@ -119,6 +125,7 @@ impl fmt::Display for Value {
                 write!(f, "\\x")?;
                 b.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
             }
+            Value::Array(a) => write!(f, "ARRAY[{}]", format_key(a)),
         }
     }
 }

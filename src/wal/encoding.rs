@@ -57,6 +57,8 @@ const TAG_FLOAT: u8 = 3;
 const TAG_NUMERIC: u8 = 4;
 const TAG_TEXT: u8 = 5;
 const TAG_BYTES: u8 = 6;
+/// An array: its element count (u32), then each element as a value (never an array).
+const TAG_ARRAY: u8 = 7;
 
 /// Appends encodings to a buffer.
 pub struct Encoder<'a>(pub &'a mut Vec<u8>);
@@ -105,6 +107,10 @@ impl Encoder<'_> {
             Value::Bytes(b) => {
                 self.u8(TAG_BYTES);
                 self.bytes(b);
+            }
+            Value::Array(elements) => {
+                self.u8(TAG_ARRAY);
+                self.values(elements);
             }
         }
     }
@@ -273,6 +279,21 @@ impl<'a> Decoder<'a> {
             }
             TAG_TEXT => Value::Text(self.string()?),
             TAG_BYTES => Value::Bytes(self.bytes()?.to_vec()),
+            TAG_ARRAY => {
+                let n = self.u32()? as usize;
+                if n > self.input.len() - self.pos {
+                    return Err(DecodeError(format!("an array of {n} values cannot fit")));
+                }
+                let mut elements = Vec::with_capacity(n);
+                for _ in 0..n {
+                    // checked before decoding, so corrupt input cannot recurse deeply
+                    if self.input.get(self.pos) == Some(&TAG_ARRAY) {
+                        return Err(DecodeError("an array inside an array".into()));
+                    }
+                    elements.push(self.value()?);
+                }
+                Value::Array(elements)
+            }
             tag => return Err(DecodeError(format!("unknown value tag {tag}"))),
         })
     }
@@ -396,6 +417,8 @@ mod tests {
             Value::Numeric("12.345".parse().unwrap()),
             Value::Text("héllo".into()),
             Value::Bytes(vec![0, 255]),
+            Value::Array(vec![Value::Int(1), Value::Null, Value::Text("x".into())]),
+            Value::Array(vec![]),
         ];
         let records = vec![
             Record::Commit(CommitBatch {

@@ -1,4 +1,5 @@
-//! COPY FROM STDIN: collecting the client's data and turning its lines into rows.
+//! COPY FROM STDIN: collecting the client's data and turning its lines into rows; COPY TO
+//! STDOUT: turning rows into PostgreSQL's text or CSV lines ([`CopyWriter`]).
 //!
 //! [`CopyIn`] holds a COPY between its start and CopyDone. Data arrives in arbitrary pieces;
 //! it is kept as chunks of whole lines (about [`CHUNK_BYTES`] each, cut after a newline, so a
@@ -21,6 +22,7 @@ use std::sync::mpsc::sync_channel;
 use crate::error::SqlState;
 use crate::sql::error::SqlError;
 use crate::sql::exec::{ExecCtx, ExecError};
+use crate::sql::parse::utility::CopyFormat;
 use crate::sql::plan::CopyPlan;
 use crate::sql::schema::TableSchema;
 use crate::sql::types::parse_text;
@@ -39,9 +41,7 @@ const HANDOFFS_AHEAD: usize = 4;
 pub struct CopyIn {
     pub table: String,
     pub columns: Vec<String>,
-    pub csv: bool,
-    pub header: bool,
-    pub delimiter: char,
+    pub format: CopyFormat,
     /// Whole lines, in order.
     chunks: Vec<Vec<u8>>,
     /// What arrived after the last chunk's cut.
@@ -52,23 +52,8 @@ pub struct CopyIn {
 }
 
 impl CopyIn {
-    pub fn new(
-        table: String,
-        columns: Vec<String>,
-        csv: bool,
-        header: bool,
-        delimiter: char,
-    ) -> Self {
-        CopyIn {
-            table,
-            columns,
-            csv,
-            header,
-            delimiter,
-            chunks: Vec::new(),
-            pending: Vec::new(),
-            pending_lines: 0,
-        }
+    pub fn new(table: String, columns: Vec<String>, format: CopyFormat) -> Self {
+        CopyIn { table, columns, format, chunks: Vec::new(), pending: Vec::new(), pending_lines: 0 }
     }
 
     /// Receives a piece of the client's data.
@@ -118,9 +103,7 @@ impl ExecCtx<'_> {
         let parser = RowParser {
             table: plan.insert.table.clone(),
             targets: plan.insert.targets.clone(),
-            csv: data.csv,
-            header: data.header,
-            delimiter: data.delimiter,
+            format: data.format.clone(),
         };
         let alongside = data.is_big();
         let text = data.into_text()?;
@@ -140,9 +123,7 @@ pub struct RowParser {
     pub table: Arc<TableSchema>,
     /// The table column each field goes to, in field order.
     pub targets: Vec<usize>,
-    pub csv: bool,
-    pub header: bool,
-    pub delimiter: char,
+    pub format: CopyFormat,
 }
 
 impl RowParser {
@@ -192,13 +173,14 @@ impl RowParser {
 
     /// One line: `None` for the header and the end marker.
     fn line(&self, lineno: usize, line: &str) -> Option<Result<Row, SqlError>> {
-        if (self.header && lineno == 0) || line == "\\." {
+        let f = &self.format;
+        if (f.header && lineno == 0) || line == "\\." {
             return None;
         }
-        let fields: Vec<Option<Cow<'_, str>>> = if self.csv {
-            split_csv(line, self.delimiter).into_iter().map(|f| f.map(Cow::Owned)).collect()
+        let fields: Vec<Option<Cow<'_, str>>> = if f.csv {
+            split_csv(line, f).into_iter().map(|f| f.map(Cow::Owned)).collect()
         } else {
-            split_copy_text(line, self.delimiter)
+            split_copy_text(line, f.delimiter, &f.null)
         };
         if fields.len() != self.targets.len() {
             return Some(Err(SqlError::new(
@@ -229,11 +211,12 @@ impl RowParser {
     }
 }
 
-/// The fields of a COPY text line; a field without a backslash is borrowed from the line.
-pub fn split_copy_text(line: &str, delim: char) -> Vec<Option<Cow<'_, str>>> {
+/// The fields of a COPY text line (a field written as `null` is NULL, compared before
+/// unescaping, as PostgreSQL does); a field without a backslash is borrowed from the line.
+pub fn split_copy_text<'a>(line: &'a str, delim: char, null: &str) -> Vec<Option<Cow<'a, str>>> {
     line.split(delim)
         .map(|f| {
-            if f == "\\N" {
+            if f == null {
                 return None;
             }
             if !f.contains('\\') {
@@ -260,42 +243,148 @@ pub fn split_copy_text(line: &str, delim: char) -> Vec<Option<Cow<'_, str>>> {
         .collect()
 }
 
-/// The fields of a CSV line: quotes group, a doubled quote is one, an unquoted empty field
-/// is NULL.
-pub fn split_csv(line: &str, delim: char) -> Vec<Option<String>> {
+/// The fields of a CSV line: quotes group; inside them the escape character (the quote
+/// itself by default, so a doubled quote is one) makes the quote or escape after it literal;
+/// an unquoted field equal to the NULL text (empty by default) is NULL.
+pub fn split_csv(line: &str, format: &CopyFormat) -> Vec<Option<String>> {
+    let (delim, quote, escape) = (format.delimiter, format.quote, format.escape);
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
     let mut was_quoted = false;
     let mut chars = line.chars().peekable();
+    let field = |cur: &mut String, was_quoted: bool| {
+        if !was_quoted && *cur == format.null {
+            cur.clear();
+            None
+        } else {
+            Some(std::mem::take(cur))
+        }
+    };
     while let Some(ch) = chars.next() {
         if quoted {
-            if ch == '"' {
-                if chars.peek() == Some(&'"') {
-                    cur.push('"');
-                    chars.next();
-                } else {
-                    quoted = false;
-                }
+            let next = chars.peek().copied();
+            if ch == escape && (next == Some(quote) || (next == Some(escape) && escape != quote)) {
+                cur.push(chars.next().unwrap_or(ch));
+            } else if ch == quote {
+                quoted = false;
             } else {
                 cur.push(ch);
             }
-        } else if ch == '"' {
+        } else if ch == quote {
             quoted = true;
             was_quoted = true;
         } else if ch == delim {
-            out.push(if cur.is_empty() && !was_quoted {
-                None
-            } else {
-                Some(std::mem::take(&mut cur))
-            });
+            out.push(field(&mut cur, was_quoted));
             was_quoted = false;
         } else {
             cur.push(ch);
         }
     }
-    out.push(if cur.is_empty() && !was_quoted { None } else { Some(cur) });
+    out.push(field(&mut cur, was_quoted));
     out
+}
+
+/// Writes rows as COPY TO STDOUT lines, byte for byte as PostgreSQL does (its
+/// `CopyAttributeOutText` and `CopyAttributeOutCSV`): each line ends with `\n`; in text format
+/// a backslash, the delimiter and the control characters `\b \f \n \r \t \v` are
+/// backslash-escaped and NULL is written as the NULL text unescaped; in CSV a value is quoted
+/// when it holds the delimiter, the quote, a newline or a carriage return, when it equals the
+/// NULL text, when it is `\.` alone on its line, or when FORCE_QUOTE names its column, and
+/// inside quotes the quote and escape characters are preceded by the escape; NULL is the NULL
+/// text, never quoted.
+pub struct CopyWriter<'a> {
+    pub format: &'a CopyFormat,
+    /// Per column: quote every non-NULL value (FORCE_QUOTE).
+    pub force_quote: Vec<bool>,
+}
+
+impl CopyWriter<'_> {
+    /// The header line: the column names, written as values are.
+    pub fn header(&self, names: &[&str]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            if i > 0 {
+                push_char(&mut out, self.format.delimiter);
+            }
+            if self.format.csv {
+                self.csv_value(&mut out, name, false, names.len() == 1);
+            } else {
+                self.text_value(&mut out, name);
+            }
+        }
+        out.push(b'\n');
+        out
+    }
+
+    /// One row's line; `texts[i]` is column i in its text form, `None` for NULL.
+    pub fn line(&self, texts: &[Option<String>]) -> Vec<u8> {
+        let mut out =
+            Vec::with_capacity(texts.iter().map(|t| t.as_ref().map_or(2, String::len) + 1).sum());
+        for (i, text) in texts.iter().enumerate() {
+            if i > 0 {
+                push_char(&mut out, self.format.delimiter);
+            }
+            match text {
+                None => out.extend_from_slice(self.format.null.as_bytes()),
+                Some(t) if self.format.csv => {
+                    let forced = self.force_quote.get(i).copied().unwrap_or(false);
+                    self.csv_value(&mut out, t, forced, texts.len() == 1)
+                }
+                Some(t) => self.text_value(&mut out, t),
+            }
+        }
+        out.push(b'\n');
+        out
+    }
+
+    fn text_value(&self, out: &mut Vec<u8>, value: &str) {
+        let delim = self.format.delimiter;
+        for ch in value.chars() {
+            let escaped = match ch {
+                '\u{8}' => Some('b'),
+                '\u{c}' => Some('f'),
+                '\n' => Some('n'),
+                '\r' => Some('r'),
+                '\t' => Some('t'),
+                '\u{b}' => Some('v'),
+                '\\' => Some('\\'),
+                c if c == delim => Some(c),
+                _ => None,
+            };
+            if let Some(e) = escaped {
+                out.push(b'\\');
+                push_char(out, e);
+            } else {
+                push_char(out, ch);
+            }
+        }
+    }
+
+    fn csv_value(&self, out: &mut Vec<u8>, value: &str, forced: bool, single_column: bool) {
+        let f = self.format;
+        let quote = forced
+            || value == f.null
+            || (single_column && value == "\\.")
+            || value.contains([f.delimiter, f.quote, '\n', '\r']);
+        if !quote {
+            out.extend_from_slice(value.as_bytes());
+            return;
+        }
+        push_char(out, f.quote);
+        for ch in value.chars() {
+            if ch == f.quote || ch == f.escape {
+                push_char(out, f.escape);
+            }
+            push_char(out, ch);
+        }
+        push_char(out, f.quote);
+    }
+}
+
+fn push_char(out: &mut Vec<u8>, ch: char) {
+    let mut buf = [0u8; 4];
+    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
 }
 
 #[cfg(test)]
@@ -309,7 +398,7 @@ mod tests {
         let long = format!("1\t{}\n", "é".repeat(CHUNK_BYTES));
         let short: String = (2..70_000).map(|i| format!("{i}\tshort line\n")).collect();
         let input = format!("{short}{long}{short}{long}9\tlast, no newline");
-        let mut copy = CopyIn::new("t".into(), vec![], false, false, '\t');
+        let mut copy = CopyIn::new("t".into(), vec![], CopyFormat::text());
         for piece in input.as_bytes().chunks(8191) {
             copy.push(piece);
         }
@@ -322,7 +411,7 @@ mod tests {
 
     #[test]
     fn copy_text_fields_unescape_and_borrow_plain_ones() {
-        let fields = split_copy_text("plain\ta\\tb\\\\c\\x\t\\N\t\t\\Nx", '\t');
+        let fields = split_copy_text("plain\ta\\tb\\\\c\\x\t\\N\t\t\\Nx", '\t', "\\N");
         let owned: Vec<Option<String>> =
             fields.iter().map(|f| f.as_ref().map(|c| c.to_string())).collect();
         assert_eq!(
@@ -337,5 +426,45 @@ mod tests {
         );
         assert!(matches!(fields[0], Some(Cow::Borrowed(_))), "no escape: borrowed");
         assert!(matches!(fields[1], Some(Cow::Owned(_))), "escapes: unescaped copy");
+        let fields = split_copy_text("NULL\t\\N", '\t', "NULL");
+        assert_eq!(fields, vec![None, Some(Cow::Owned("N".into()))]);
+    }
+
+    /// CSV input: quoting, the escape character (the quote by default), the NULL text.
+    #[test]
+    fn csv_fields_follow_quote_escape_and_null() {
+        let csv =
+            CopyFormat { csv: true, delimiter: ',', null: String::new(), ..CopyFormat::text() };
+        assert_eq!(
+            split_csv("1,,\"\",\"a \"\"q\"\", b\"", &csv),
+            vec![Some("1".into()), None, Some(String::new()), Some("a \"q\", b".into())]
+        );
+        let custom = CopyFormat { null: "NULL".into(), quote: '\'', escape: '\\', ..csv };
+        assert_eq!(
+            split_csv("NULL,'NULL','it\\'s \\\\ x',", &custom),
+            vec![None, Some("NULL".into()), Some("it's \\ x".into()), Some(String::new())]
+        );
+    }
+
+    /// Output as PostgreSQL 15 writes it (the bytes checked against its COPY TO).
+    #[test]
+    fn copy_lines_escape_and_quote_as_postgres() {
+        let text = CopyFormat::text();
+        let writer = CopyWriter { format: &text, force_quote: vec![] };
+        let line = writer.line(&[Some("a\tb\nc\\d".into()), None, Some("x\ry\u{1}z".into())]);
+        assert_eq!(line, b"a\\tb\\nc\\\\d\t\\N\tx\\ry\x01z\n");
+        let csv =
+            CopyFormat { csv: true, delimiter: ',', null: String::new(), ..CopyFormat::text() };
+        let writer = CopyWriter { format: &csv, force_quote: vec![false, false, false, true] };
+        let line = writer.line(&[
+            Some("he said \"hi\", ok".into()),
+            Some(String::new()),
+            None,
+            Some("1".into()),
+        ]);
+        assert_eq!(line, b"\"he said \"\"hi\"\", ok\",\"\",,\"1\"\n");
+        assert_eq!(writer.line(&[Some("\\.".into())]), b"\"\\.\"\n");
+        assert_eq!(writer.line(&[Some("\\.".into()), None]), b"\\.,\n");
+        assert_eq!(writer.header(&["id", "a,b"]), b"id,\"a,b\"\n");
     }
 }

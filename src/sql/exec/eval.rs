@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 
 use crate::error::SqlState;
 use crate::sql::error::SqlError;
-use crate::sql::plan::{AggCall, AggFunc, BExpr, BinOp, Func, SelectPlan};
+use crate::sql::plan::{AggCall, AggFunc, BExpr, BinOp, Func, SelectPlan, SessionFunc};
 use crate::sql::types::{SqlType, cast, format_text};
 use crate::types::{Row, Value};
 
@@ -42,6 +42,20 @@ pub trait EvalContext {
     fn session_id(&self) -> u32;
     /// The running transaction's id (0 if none).
     fn txn_id(&self) -> u64;
+    /// Runs a function of the session's state (advisory locks, pg_notify) on its arguments.
+    fn session_function(&mut self, func: SessionFunc, _args: &[Value]) -> Result<Value, SqlError> {
+        Err(SqlError::unsupported(format!("{func:?} here")))
+    }
+    /// nextval, currval, setval, lastval, pg_get_serial_sequence on their (non-NULL)
+    /// arguments.
+    fn sequence_function(
+        &mut self,
+        func: crate::sql::plan::SequenceFn,
+        args: &[Value],
+    ) -> Result<Value, SqlError> {
+        let _ = (func, args);
+        Err(SqlError::unsupported("sequence functions here"))
+    }
 }
 
 /// A boolean as SQL sees it: true, false or unknown (NULL).
@@ -57,6 +71,9 @@ pub fn compare(a: &Value, b: &Value, ty: SqlType) -> Result<Option<Ordering>, Sq
     if *a == Value::Null || *b == Value::Null {
         return Ok(None);
     }
+    if let (Value::Array(x), Value::Array(y)) = (a, b) {
+        return compare_arrays(x, y, ty).map(Some);
+    }
     let a = coerce_for(a.clone(), ty)?;
     let b = coerce_for(b.clone(), ty)?;
     Ok(Some(match (&a, &b) {
@@ -66,6 +83,27 @@ pub fn compare(a: &Value, b: &Value, ty: SqlType) -> Result<Option<Ordering>, Sq
         }
         _ => a.cmp(&b),
     }))
+}
+
+/// Compares arrays element by element, then by length; as in PostgreSQL, a NULL element
+/// equals another NULL and sorts after every value.
+fn compare_arrays(a: &[Value], b: &[Value], ty: SqlType) -> Result<Ordering, SqlError> {
+    let elem = match ty {
+        SqlType::Array(e) => *e,
+        t => t,
+    };
+    for (x, y) in a.iter().zip(b) {
+        let ord = match (x, y) {
+            (Value::Null, Value::Null) => Ordering::Equal,
+            (Value::Null, _) => Ordering::Greater,
+            (_, Value::Null) => Ordering::Less,
+            _ => compare(x, y, elem)?.unwrap_or(Ordering::Equal),
+        };
+        if ord != Ordering::Equal {
+            return Ok(ord);
+        }
+    }
+    Ok(a.len().cmp(&b.len()))
 }
 
 /// Brings a value to the storage variant of `ty` for comparison or arithmetic.
@@ -82,7 +120,7 @@ fn coerce_for(v: Value, ty: SqlType) -> Result<Value, SqlError> {
         Value::Text(_) => SqlType::Text,
         Value::Bool(_) => SqlType::Bool,
         Value::Bytes(_) => SqlType::Bytea,
-        Value::Null => return Ok(v),
+        Value::Null | Value::Array(_) => return Ok(v),
     };
     let target = match ty {
         SqlType::Varchar(_)
@@ -463,6 +501,9 @@ fn eval_func<C: EvalContext + ?Sized>(
     for a in args {
         vals.push(a.eval(row, ctx)?);
     }
+    if let Some(v) = crate::sql::exec::arrays::eval(func, args, &vals, ty)? {
+        return Ok(v);
+    }
     let text =
         |i: usize| -> Option<String> { vals.get(i).and_then(|v| format_text(v, args[i].ty())) };
     let strict_null = !matches!(
@@ -473,6 +514,7 @@ fn eval_func<C: EvalContext + ?Sized>(
             | Func::NullIf
             | Func::ConstNull
             | Func::ConstTrue
+            | Func::Session(SessionFunc::Notify)
     );
     if strict_null && vals.contains(&Value::Null) {
         return Ok(Value::Null);
@@ -594,13 +636,35 @@ fn eval_func<C: EvalContext + ?Sized>(
         Func::CurrentDatabase => Value::Text(ctx.database().to_string()),
         Func::CurrentUser => Value::Text(ctx.user().to_string()),
         Func::BackendPid => Value::Int(ctx.session_id() as i64),
+        Func::Session(f) => ctx.session_function(f, &vals)?,
         Func::TxidCurrent => Value::Int(ctx.txn_id() as i64),
         Func::ConstTrue => Value::Bool(true),
         Func::ConstNull => Value::Null,
+        Func::ConstUtf8 => Value::Text("UTF8".into()),
+        Func::Sequence(f) => ctx.sequence_function(f, &vals)?,
         Func::FormatType => {
             let oid = vals[0].as_int().unwrap_or(0);
             Value::Text(crate::sql::system::type_name_of_oid(oid))
         }
+        // evaluated by `arrays::eval` above
+        Func::RegexMatch { .. }
+        | Func::SimilarTo
+        | Func::RegexpReplace
+        | Func::RegexpMatch
+        | Func::RegexpSubstring
+        | Func::MakeArray
+        | Func::ArrayLength
+        | Func::ArrayLower
+        | Func::ArrayUpper
+        | Func::Cardinality
+        | Func::ArrayToString
+        | Func::Subscript
+        | Func::ArrayConcat
+        | Func::ArrayContains
+        | Func::ArrayOverlap
+        | Func::ArrayPosition
+        | Func::StringToArray
+        | Func::Quantified { .. } => Value::Null,
         Func::GenRandomUuid => {
             let a = ctx.random_u64();
             let b = ctx.random_u64();
@@ -641,6 +705,18 @@ impl AggState {
             return Ok(());
         }
         let v = args.first().cloned().unwrap_or(Value::Null);
+        if call.func == AggFunc::ArrayAgg {
+            if let Some(seen) = &mut self.seen
+                && !seen.insert(v.clone())
+            {
+                return Ok(());
+            }
+            match &mut self.value {
+                Value::Array(items) => items.push(v),
+                _ => self.value = Value::Array(vec![v]),
+            }
+            return Ok(());
+        }
         if v == Value::Null {
             return Ok(());
         }
@@ -692,7 +768,7 @@ impl AggState {
                     _ => Value::Text(s),
                 }
             }
-            (AggFunc::CountStar, _) => unreachable!("handled above"),
+            (AggFunc::CountStar | AggFunc::ArrayAgg, _) => unreachable!("handled above"),
         };
         Ok(())
     }

@@ -11,9 +11,12 @@
 //! CHECK; a statement's error leaves its partial writes to the session, which rolls the
 //! transaction (or the block) back.
 
+pub mod arrays;
 pub mod copy;
 pub mod eval;
 pub(crate) mod fk;
+pub mod pattern;
+mod sequence;
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -22,14 +25,15 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use crate::error::SqlState;
+use crate::sql::advisory::{AdvisoryKey, Scope, Wait};
 use crate::sql::engine::Engine;
 use crate::sql::error::SqlError;
 use crate::sql::exec::eval::{AggState, EvalContext, compare};
-use crate::sql::plan::BExpr;
 use crate::sql::plan::{
     Access, InsertPlan, InsertSource, Locking, ModifyPlan, RowRules, SelectPlan, SetOp, SortKey,
     Source,
 };
+use crate::sql::plan::{BExpr, SessionFunc};
 use crate::sql::schema::{Schema, TableSchema};
 use crate::sql::types::{SqlType, cast};
 use crate::txn::{Change, LockOutcome, Modified, Transaction, WaitPolicy};
@@ -106,6 +110,8 @@ pub struct ExecCtx<'a> {
     subquery_cache: HashMap<usize, Arc<Vec<Row>>>,
     /// When the statement must stop (statement_timeout), checked every `TICKS_PER_CHECK` rows.
     pub deadline: Option<std::time::Instant>,
+    /// The session's lock_timeout, for the waits the executor takes itself (advisory locks).
+    pub lock_timeout: Option<std::time::Duration>,
     ticks: u32,
     /// The schema the statement was planned against (foreign keys find their tables here).
     pub schema: Option<Arc<Schema>>,
@@ -166,6 +172,66 @@ impl EvalContext for ExecCtx<'_> {
     fn txn_id(&self) -> u64 {
         self.txn.as_ref().map_or(0, |t| t.id())
     }
+
+    fn session_function(&mut self, func: SessionFunc, args: &[Value]) -> Result<Value, SqlError> {
+        let void = Value::Text(String::new());
+        let session = self.session_id;
+        let key = || match args {
+            [Value::Int(k)] => Ok(AdvisoryKey::Big(*k)),
+            [Value::Int(a), Value::Int(b)] => match (i32::try_from(*a), i32::try_from(*b)) {
+                (Ok(a), Ok(b)) => Ok(AdvisoryKey::Pair(a, b)),
+                _ => Err(SqlError::new(SqlState::NumericValueOutOfRange, "integer out of range")),
+            },
+            _ => Err(SqlError::new(
+                SqlState::UndefinedFunction,
+                "an advisory lock takes one bigint key or two integer keys",
+            )),
+        };
+        match func {
+            SessionFunc::Notify => {
+                let text = |v: &Value| match v {
+                    Value::Null => String::new(),
+                    Value::Text(s) => s.clone(),
+                    other => {
+                        crate::sql::types::format_text(other, SqlType::Text).unwrap_or_default()
+                    }
+                };
+                let channel = args.first().map(text).unwrap_or_default();
+                let payload = args.get(1).map(text).unwrap_or_default();
+                self.engine.notifications.queue(session, &channel, &payload)?;
+                Ok(void)
+            }
+            SessionFunc::AdvisoryLock { exclusive, xact, try_only } => {
+                let scope = if xact { Scope::Transaction } else { Scope::Session };
+                let wait = if try_only {
+                    Wait::Try
+                } else {
+                    let now = std::time::Instant::now();
+                    Wait::Block {
+                        lock_deadline: self.lock_timeout.map(|d| now + d),
+                        statement_deadline: self.deadline,
+                    }
+                };
+                let got = self.engine.advisory.lock(session, key()?, exclusive, scope, wait)?;
+                Ok(if try_only { Value::Bool(got) } else { void })
+            }
+            SessionFunc::AdvisoryUnlock { exclusive } => {
+                Ok(Value::Bool(self.engine.advisory.unlock(session, key()?, exclusive)))
+            }
+            SessionFunc::AdvisoryUnlockAll => {
+                self.engine.advisory.unlock_all(session);
+                Ok(void)
+            }
+        }
+    }
+
+    fn sequence_function(
+        &mut self,
+        func: crate::sql::plan::SequenceFn,
+        args: &[Value],
+    ) -> Result<Value, SqlError> {
+        sequence::call(self, func, args)
+    }
 }
 
 /// Rows processed between two checks for a cancel request or an expired statement_timeout.
@@ -198,6 +264,7 @@ impl<'a> ExecCtx<'a> {
             rng: (statement_time as u64) ^ 0x9E37_79B9_7F4A_7C15 ^ (identity.2 as u64) << 32,
             subquery_cache: HashMap::new(),
             deadline: None,
+            lock_timeout: None,
             ticks: 0,
             schema: None,
             fk_work: Vec::new(),
@@ -487,8 +554,15 @@ impl<'a> ExecCtx<'a> {
             Source::Table { table, access, .. } => {
                 self.table_rows(table, access)?.into_iter().map(|(_, r)| r).collect()
             }
-            Source::System(view) => self.engine.system_rows(*view),
+            Source::System(view) => self.engine.system_rows_for(*view, self.session_id),
             Source::Derived(plan) => self.select(plan)?,
+            Source::Unnest(args) => {
+                let mut arrays = Vec::with_capacity(args.len());
+                for a in args {
+                    arrays.push(a.eval(&[], self)?);
+                }
+                arrays::unnest_rows(&arrays)?
+            }
             Source::Series(args) => {
                 let mut vals = Vec::new();
                 for a in args {
@@ -525,11 +599,28 @@ impl<'a> ExecCtx<'a> {
             }
             Source::Join { left, right, left_outer, on, right_width } => {
                 let lrows = self.source_rows(left)?;
-                let rrows = self.source_rows(right)?;
+                // `FROM t, unnest(t.a)`: the right side is unnested once per left row
+                let lateral = match right.as_ref() {
+                    Source::Unnest(args) if args.iter().any(BExpr::uses_current_row) => Some(args),
+                    _ => None,
+                };
+                let shared_rrows =
+                    if lateral.is_some() { Vec::new() } else { self.source_rows(right)? };
                 let mut out = Vec::new();
                 for l in &lrows {
                     let mut matched = false;
-                    for r in &rrows {
+                    let lateral_rrows = match lateral {
+                        Some(args) => {
+                            let mut arrays = Vec::with_capacity(args.len());
+                            for a in args {
+                                arrays.push(a.eval(l, self)?);
+                            }
+                            arrays::unnest_rows(&arrays)?
+                        }
+                        None => Vec::new(),
+                    };
+                    let rrows = if lateral.is_some() { &lateral_rrows } else { &shared_rrows };
+                    for r in rrows {
                         self.tick()?;
                         let mut combined = Vec::with_capacity(l.len() + r.len());
                         combined.extend_from_slice(l);
@@ -692,7 +783,7 @@ impl<'a> ExecCtx<'a> {
             }
             row[i] = if let Some(d) = &rules.defaults[i] {
                 d.eval(&[], self)?
-            } else if let Some(n) = table.next_serial(i) {
+            } else if let Some(n) = self.draw_serial(table, i)? {
                 Value::Int(n)
             } else {
                 Value::Null

@@ -9,6 +9,8 @@
 
 pub mod dialect;
 pub mod literals;
+pub mod sequence;
+pub mod session_commands;
 pub mod utility;
 
 use sqlparser::ast::Statement;
@@ -41,6 +43,9 @@ pub fn parse_statement(sql: &str) -> Result<Parsed, SqlError> {
     if trimmed.trim_end_matches(';').trim().is_empty() || is_only_comments(trimmed) {
         return Ok(Parsed::Empty);
     }
+    if let Some(u) = session_commands::session_command(trimmed)? {
+        return Ok(Parsed::Utility(u));
+    }
     let dialect = IsolaDialect::default();
     let tokens = Tokenizer::new(&dialect, trimmed)
         .tokenize_with_location()
@@ -48,11 +53,15 @@ pub fn parse_statement(sql: &str) -> Result<Parsed, SqlError> {
     if tokens.iter().all(|t| matches!(t.token, Token::Whitespace(_) | Token::SemiColon)) {
         return Ok(Parsed::Empty);
     }
-    if let Some(u) = keyword_statement(&tokens) {
+    if let Some(u) = keyword_statement(&tokens)? {
         return Ok(Parsed::Utility(u));
     }
+    if let Some(alter) = sequence::parse_alter_sequence(trimmed) {
+        return Ok(Parsed::Utility(Utility::AlterSequence(alter?, trimmed.to_string())));
+    }
     check_expression_depth(trimmed, &tokens)?;
-    let (tokens, lock, deferrable) = unknown_words(tokens)?;
+    let (mut tokens, lock, deferrable) = unknown_words(tokens)?;
+    let force_quote_all = copy_force_quote_all(&mut tokens);
     let mut stmts = Parser::new(&dialect)
         .with_tokens_with_locations(tokens)
         .parse_statements()
@@ -65,6 +74,10 @@ pub fn parse_statement(sql: &str) -> Result<Parsed, SqlError> {
     }
     let stmt = stmts.remove(0);
     Ok(match utility_of(&stmt, deferrable)? {
+        Some(Utility::CopyTo { rows, mut format }) if force_quote_all => {
+            format.force_quote = utility::ForceQuote::All;
+            Parsed::Utility(Utility::CopyTo { rows, format })
+        }
         Some(u) => Parsed::Utility(u),
         None => Parsed::Sql(Box::new(stmt), lock),
     })
@@ -126,6 +139,28 @@ fn unknown_words(
             }
         }
     }
+    // An identity's `SEQUENCE NAME name` (pg_dump writes it) is not sqlparser's: the name is
+    // left out, the sequence taking the name PostgreSQL would give it (`<table>_<column>_seq`,
+    // which is what pg_dump writes unless the sequence was renamed).
+    let in_table_ddl = significant
+        .first()
+        .is_some_and(|&i| is_word(&tokens[i], "ALTER") || is_word(&tokens[i], "CREATE"));
+    if in_table_ddl {
+        for k in 0..significant.len() {
+            if word(k, "SEQUENCE") && word(k + 1, "NAME") {
+                let mut end = k + 2; // the name's first part
+                while significant
+                    .get(end + 1)
+                    .is_some_and(|&i| matches!(tokens[i].token, Token::Period))
+                {
+                    end += 2;
+                }
+                for j in k..=end.min(significant.len() - 1) {
+                    drop[significant[j]] = true;
+                }
+            }
+        }
+    }
     // COPY's boolean options (`WITH (FREEZE on, HEADER off)`): sqlparser takes only TRUE and
     // FALSE there; `on` / `off` become the words it takes (nothing else in COPY says ON).
     let mut tokens = tokens;
@@ -142,7 +177,118 @@ fn unknown_words(
         }
     }
     let kept = tokens.into_iter().zip(drop).filter(|(_, d)| !d).map(|(t, _)| t).collect();
-    Ok((kept, lock, deferrable))
+    Ok((reorder_identity_options(kept), lock, deferrable))
+}
+
+/// An identity's options (`AS IDENTITY (START WITH 1 INCREMENT BY 1 ...)`) in the one order
+/// sqlparser reads them (INCREMENT, MINVALUE, MAXVALUE, START, CACHE, CYCLE); PostgreSQL
+/// takes any order, and pg_dump writes START first.
+fn reorder_identity_options(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let significant: Vec<usize> =
+        (0..tokens.len()).filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_))).collect();
+    let Some(k) = (1..significant.len()).find(|&k| {
+        is_word(&tokens[significant[k - 1]], "IDENTITY")
+            && matches!(tokens[significant[k]].token, Token::LParen)
+    }) else {
+        return tokens;
+    };
+    let Some(close) =
+        (k + 1..significant.len()).find(|&j| matches!(tokens[significant[j]].token, Token::RParen))
+    else {
+        return tokens;
+    };
+    let rank = |j: usize| -> Option<usize> {
+        let t = &tokens[significant[j]];
+        let next = significant.get(j + 1).map(|&i| &tokens[i]);
+        let starts = |w: &str| is_word(t, w);
+        if starts("INCREMENT") {
+            Some(0)
+        } else if starts("MINVALUE")
+            || (starts("NO") && next.is_some_and(|n| is_word(n, "MINVALUE")))
+        {
+            Some(1)
+        } else if starts("MAXVALUE")
+            || (starts("NO") && next.is_some_and(|n| is_word(n, "MAXVALUE")))
+        {
+            Some(2)
+        } else if starts("START") {
+            Some(3)
+        } else if starts("CACHE") {
+            Some(4)
+        } else if starts("CYCLE") || (starts("NO") && next.is_some_and(|n| is_word(n, "CYCLE"))) {
+            Some(5)
+        } else {
+            None
+        }
+    };
+    // items: (rank, significant positions), split where an option begins
+    let mut items: Vec<(usize, Vec<usize>)> = Vec::new();
+    let mut j = k + 1;
+    while j < close {
+        match rank(j) {
+            Some(r) => {
+                let two_words = is_word(&tokens[significant[j]], "NO");
+                items.push((r, vec![j]));
+                if two_words {
+                    j += 1;
+                    items.last_mut().expect("pushed").1.push(j);
+                }
+            }
+            None => match items.last_mut() {
+                Some(item) => item.1.push(j),
+                None => return tokens,
+            },
+        }
+        j += 1;
+    }
+    items.sort_by_key(|(r, _)| *r);
+    let space = || TokenWithSpan::wrap(Token::Whitespace(sqlparser::tokenizer::Whitespace::Space));
+    let mut out: Vec<TokenWithSpan> = tokens[..=significant[k]].to_vec();
+    for (_, positions) in &items {
+        for &p in positions {
+            out.push(space());
+            out.push(tokens[significant[p]].clone());
+        }
+    }
+    out.push(space());
+    out.extend(tokens[significant[close]..].iter().cloned());
+    out
+}
+
+/// COPY's `FORCE_QUOTE *` (and the older `FORCE QUOTE *`), which sqlparser does not take: the
+/// `*` is replaced by a column list sqlparser takes, whose one name stands for every column;
+/// returns whether it was there.
+fn copy_force_quote_all(tokens: &mut Vec<TokenWithSpan>) -> bool {
+    let significant: Vec<usize> =
+        (0..tokens.len()).filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_))).collect();
+    if !significant.first().is_some_and(|&i| is_word(&tokens[i], "COPY")) {
+        return false;
+    }
+    for k in 1..significant.len() {
+        let star = significant[k];
+        if !matches!(tokens[star].token, Token::Mul) {
+            continue;
+        }
+        let before = |back: usize, w: &str| k >= back && is_word(&tokens[significant[k - back]], w);
+        let placeholder = |span| TokenWithSpan::new(Token::make_word("all_columns", None), span);
+        let span = tokens[star].span;
+        if before(1, "FORCE_QUOTE") {
+            tokens.splice(
+                star..=star,
+                [
+                    TokenWithSpan::new(Token::LParen, span),
+                    placeholder(span),
+                    TokenWithSpan::new(Token::RParen, span),
+                ],
+            );
+            return true;
+        }
+        if before(1, "QUOTE") && before(2, "FORCE") {
+            tokens[star] = placeholder(span);
+            return true;
+        }
+    }
+    false
 }
 
 /// The deepest expression a statement may hold. The parser builds operator chains

@@ -7,6 +7,8 @@
 //! or a full scan. Invariant: the chosen access path only narrows what is read; the whole WHERE
 //! clause is still evaluated on every row, so a plan is correct whatever path it picks.
 
+mod arrays;
+
 use std::sync::Arc;
 
 use sqlparser::ast::{self, Expr, SelectItem, SetExpr, TableFactor, Value as AstValue};
@@ -16,8 +18,8 @@ use crate::sql::error::SqlError;
 use crate::sql::plan::access::choose_access;
 use crate::sql::plan::{
     Access, AggCall, AggFunc, BExpr, BinOp, CopyPlan, Func, Grouping, InsertPlan, InsertSource,
-    LockOverride, Locking, ModifyPlan, OnConflict, Returning, RowRules, SelectPlan, SetOp, SortKey,
-    Source,
+    LockOverride, Locking, ModifyPlan, OnConflict, Returning, RowRules, SelectPlan, SequenceFn,
+    SessionFunc, SetOp, SortKey, Source,
 };
 use crate::sql::schema::{Schema, TableSchema};
 use crate::sql::system::SystemView;
@@ -397,6 +399,11 @@ impl<'a> Binder<'a> {
             Expr::Function(f) => self.function(f, scope, expected)?,
             Expr::Substring { expr, substring_from, substring_for, .. } => {
                 let mut args = vec![self.expr(expr, scope, Some(SqlType::Text))?];
+                if let (Some(f), None) = (substring_from, substring_for)
+                    && let Some(regex) = self.regex_substring(args[0].clone(), f, scope)?
+                {
+                    return Ok(regex);
+                }
                 if let Some(f) = substring_from {
                     args.push(self.expr(f, scope, Some(SqlType::Int4))?);
                 }
@@ -425,16 +432,29 @@ impl<'a> Binder<'a> {
             }
             Expr::AnyOp { left, compare_op, right, .. } => {
                 // x = ANY (ARRAY[...]) — as an IN list
-                let list = match right.as_ref() {
-                    Expr::Array(a) => &a.elem,
-                    _ => return Err(SqlError::unsupported("ANY over a non-literal array")),
-                };
-                if *compare_op != ast::BinaryOperator::Eq {
-                    return Err(SqlError::unsupported(format!("{compare_op} ANY")));
+                match right.as_ref() {
+                    Expr::Array(a)
+                        if *compare_op == ast::BinaryOperator::Eq && !a.elem.is_empty() =>
+                    {
+                        let in_list = Expr::InList {
+                            expr: left.clone(),
+                            list: a.elem.clone(),
+                            negated: false,
+                        };
+                        self.expr(&in_list, scope, None)?
+                    }
+                    _ => self.quantified(left, compare_op, right, false, scope)?,
                 }
-                let in_list =
-                    Expr::InList { expr: left.clone(), list: list.clone(), negated: false };
-                self.expr(&in_list, scope, None)?
+            }
+            Expr::AllOp { left, compare_op, right } => {
+                self.quantified(left, compare_op, right, true, scope)?
+            }
+            Expr::Array(a) => self.array_constructor(&a.elem, scope, expected)?,
+            Expr::CompoundFieldAccess { root, access_chain } => {
+                self.subscript(root, access_chain, scope)?
+            }
+            Expr::SimilarTo { negated, expr, pattern, escape_char } => {
+                self.similar_to(expr, pattern, escape_char.as_deref(), *negated, scope)?
             }
             Expr::Collate { expr, .. } => self.expr(expr, scope, expected)?,
             other => return Err(SqlError::unsupported(format!("expression {other}"))),
@@ -508,6 +528,7 @@ impl<'a> Binder<'a> {
         }
         let compatible = |t: SqlType| {
             t == SqlType::Unknown
+                || matches!((t, ty), (SqlType::Array(_), SqlType::Array(_)))
                 || (t.is_numeric() && ty.is_numeric())
                 || (t.is_textual() && ty.is_textual())
                 || t == ty
@@ -536,6 +557,9 @@ impl<'a> Binder<'a> {
         scope: &Scope,
     ) -> Result<BExpr, SqlError> {
         use ast::BinaryOperator as B;
+        if let Some(bound) = self.special_operator(a, op, b, scope)? {
+            return Ok(bound);
+        }
         if matches!(op, B::And | B::Or) {
             let l = self.expr(a, scope, Some(SqlType::Bool))?;
             let r = self.expr(b, scope, Some(SqlType::Bool))?;
@@ -628,6 +652,9 @@ impl<'a> Binder<'a> {
                     matches!(list.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
                 (exprs, distinct, star)
             }
+            ast::FunctionArguments::Subquery(q) if name == "array" => {
+                return self.array_subquery(q, scope);
+            }
             ast::FunctionArguments::Subquery(_) => {
                 return Err(SqlError::unsupported("subquery function arguments"));
             }
@@ -645,6 +672,7 @@ impl<'a> Binder<'a> {
             "bool_and" | "every" => Some(AggFunc::BoolAnd),
             "bool_or" => Some(AggFunc::BoolOr),
             "string_agg" => Some(AggFunc::StringAgg),
+            "array_agg" => Some(AggFunc::ArrayAgg),
             _ => None,
         };
         if let Some(func) = agg {
@@ -687,6 +715,7 @@ impl<'a> Binder<'a> {
                 AggFunc::Min | AggFunc::Max => arg_ty,
                 AggFunc::BoolAnd | AggFunc::BoolOr => SqlType::Bool,
                 AggFunc::StringAgg => SqlType::Text,
+                AggFunc::ArrayAgg => crate::sql::types::array_of(arg_ty),
             };
             let call = AggCall { func, args, distinct, ty };
             let index = match aggs.iter().position(|c| *c == call) {
@@ -702,10 +731,47 @@ impl<'a> Binder<'a> {
         let mut args = Vec::new();
         let arg_hint = match name.as_str() {
             "coalesce" | "greatest" | "least" | "nullif" => expected,
+            // advisory lock keys are bigints (a parameter there is one)
+            n if n.contains("advisory") => Some(SqlType::Int8),
             _ => None,
         };
+        let sequence_fn = match name.as_str() {
+            "nextval" => Some(SequenceFn::NextVal),
+            "currval" => Some(SequenceFn::CurrVal),
+            "setval" => Some(SequenceFn::SetVal),
+            "lastval" => Some(SequenceFn::LastVal),
+            "pg_get_serial_sequence" => Some(SequenceFn::SerialSequence),
+            _ => None,
+        };
+        if let Some(sf) = sequence_fn {
+            // A sequence is named by text (`'s'::regclass` reads as the name).
+            for (i, a) in arg_exprs.iter().enumerate() {
+                let a = match a {
+                    ast::Expr::Cast { expr, data_type, .. }
+                        if data_type.to_string().to_lowercase().ends_with("regclass") =>
+                    {
+                        expr
+                    }
+                    a => a,
+                };
+                let b = self.expr(a, scope, None)?;
+                let want = if sf == SequenceFn::SetVal && i == 1 {
+                    SqlType::Int8
+                } else if sf == SequenceFn::SetVal && i == 2 {
+                    SqlType::Bool
+                } else {
+                    SqlType::Text
+                };
+                args.push(self.coerce(b, want)?);
+            }
+            let ty = if sf == SequenceFn::SerialSequence { SqlType::Text } else { SqlType::Int8 };
+            return Ok(BExpr::Func { func: Func::Sequence(sf), args, ty });
+        }
         for a in &arg_exprs {
             args.push(self.expr(a, scope, arg_hint)?);
+        }
+        if let Some(bound) = self.array_function(&name, &mut args)? {
+            return Ok(bound);
         }
         let first_ty = args.first().map(|a| a.ty()).unwrap_or(SqlType::Text);
         let unified = args.iter().fold(SqlType::Unknown, |t, a| SqlType::unify(t, a.ty()));
@@ -755,12 +821,20 @@ impl<'a> Binder<'a> {
             | "col_description"
             | "pg_get_expr"
             | "pg_get_indexdef"
-            | "pg_get_constraintdef"
-            | "pg_get_serial_sequence" => (Func::ConstNull, SqlType::Text),
+            | "pg_get_constraintdef" => (Func::ConstNull, SqlType::Text),
             "format_type" => (Func::FormatType, SqlType::Text),
+            // psql's \l: every database is owned by whoever asks, encoded in UTF8, and has no
+            // ACL (isola has no arrays: the only one array_to_string meets is that NULL ACL).
+            "pg_get_userbyid" => (Func::CurrentUser, SqlType::Text),
+            "pg_encoding_to_char" => (Func::ConstUtf8, SqlType::Text),
+            "array_to_string" => (Func::ConstNull, SqlType::Text),
             // types isola lacks are "not found" (NULL), which drivers treat as absent
             "to_regtype" | "to_regclass" => (Func::ConstNull, SqlType::Int4),
             "gen_random_uuid" | "uuid_generate_v4" => (Func::GenRandomUuid, SqlType::Uuid),
+            n if session_function(n).is_some() => {
+                let (f, ty) = session_function(n).expect("matched");
+                (Func::Session(f), ty)
+            }
             _ => {
                 return Err(SqlError::new(
                     SqlState::UndefinedFunction,
@@ -793,6 +867,9 @@ impl<'a> Binder<'a> {
         lock: Option<LockOverride>,
     ) -> Result<SelectPlan, SqlError> {
         if q.with.is_some() {
+            if let Some(plan) = self.driver_type_query(q)? {
+                return Ok(plan);
+            }
             return Err(SqlError::unsupported("WITH"));
         }
         let mut plan = self.set_expr(&q.body, parent.clone(), q)?;
@@ -1004,6 +1081,7 @@ impl<'a> Binder<'a> {
             other => {
                 let from = other.ty();
                 let ok = from == SqlType::Unknown
+                    || matches!((from, to), (SqlType::Array(_), SqlType::Array(_)))
                     || (from.is_numeric() && to.is_numeric())
                     || (from.is_textual() && (to.is_textual() || to == SqlType::Uuid))
                     || from == to
@@ -1133,6 +1211,9 @@ impl<'a> Binder<'a> {
             TableFactor::NestedJoin { table_with_joins, .. } => {
                 self.bind_from_joins(table_with_joins, parent)
             }
+            TableFactor::UNNEST {
+                alias, array_exprs, with_offset: false, with_ordinality, ..
+            } => self.unnest(array_exprs, alias.as_ref(), *with_ordinality, parent, None),
             other => Err(SqlError::unsupported(format!("FROM item {other}"))),
         }
     }
@@ -1144,7 +1225,7 @@ impl<'a> Binder<'a> {
     ) -> Result<(Source, Scope), SqlError> {
         let (mut source, mut scope) = self.bind_from_item(&twj.relation, parent)?;
         for join in &twj.joins {
-            let (right, rscope) = self.bind_from_item(&join.relation, parent)?;
+            let (right, rscope) = self.bind_from_item_after(&join.relation, parent, &scope)?;
             let right_width = rscope.cols.len();
             let mut combined = scope.clone();
             combined.cols.extend(rscope.cols);
@@ -1231,7 +1312,12 @@ impl<'a> Binder<'a> {
             _ => {
                 let (mut src, mut sc) = self.bind_from_joins(&s.from[0], &parent)?;
                 for more in &s.from[1..] {
-                    let (r, rs) = self.bind_from_joins(more, &parent)?;
+                    let (r, rs) = match &more.relation {
+                        u @ TableFactor::UNNEST { .. } if more.joins.is_empty() => {
+                            self.bind_from_item_after(u, &parent, &sc)?
+                        }
+                        _ => self.bind_from_joins(more, &parent)?,
+                    };
                     let right_width = rs.cols.len();
                     sc.cols.extend(rs.cols);
                     src = Source::Join {
@@ -1735,7 +1821,7 @@ fn empty_query() -> ast::Query {
     }
 }
 
-fn empty_plan() -> SelectPlan {
+pub(super) fn empty_plan() -> SelectPlan {
     SelectPlan {
         source: Source::Single,
         filter: None,
@@ -1794,6 +1880,8 @@ fn default_column_name(e: &Expr) -> String {
                 .unwrap_or_else(|_| "?column?".into()),
         },
         Expr::Nested(inner) => default_column_name(inner),
+        Expr::CompoundFieldAccess { root, .. } => default_column_name(root),
+        Expr::Array(_) => "array".into(),
         Expr::Exists { .. } => "exists".into(),
         Expr::Case { .. } => "case".into(),
         Expr::Subquery(q) => match q.body.as_ref() {
@@ -1892,4 +1980,34 @@ fn place_grouped(e: BExpr, keys: &[BExpr], nkeys: usize) -> Result<BExpr, SqlErr
         }
         other => other,
     })
+}
+
+/// The functions of the session's state, by name, with their result type (PostgreSQL's void
+/// shown as an empty text).
+fn session_function(name: &str) -> Option<(SessionFunc, SqlType)> {
+    if name == "pg_notify" {
+        return Some((SessionFunc::Notify, SqlType::Text));
+    }
+    if name == "pg_advisory_unlock_all" {
+        return Some((SessionFunc::AdvisoryUnlockAll, SqlType::Text));
+    }
+    let rest = name.strip_prefix("pg_")?;
+    let (try_only, rest) = match rest.strip_prefix("try_") {
+        Some(r) => (true, r),
+        None => (false, rest),
+    };
+    let rest = rest.strip_prefix("advisory_")?;
+    let (exclusive, rest) = match rest.strip_suffix("_shared") {
+        Some(r) => (false, r),
+        None => (true, rest),
+    };
+    let result = if try_only { SqlType::Bool } else { SqlType::Text };
+    match rest {
+        "lock" => Some((SessionFunc::AdvisoryLock { exclusive, xact: false, try_only }, result)),
+        "xact_lock" => {
+            Some((SessionFunc::AdvisoryLock { exclusive, xact: true, try_only }, result))
+        }
+        "unlock" if !try_only => Some((SessionFunc::AdvisoryUnlock { exclusive }, SqlType::Bool)),
+        _ => None,
+    }
 }

@@ -37,6 +37,7 @@ fn explain_source(s: &Source, depth: usize, out: &mut Vec<String>) {
             explain_source(&p.source, depth + 1, out);
         }
         Source::Series(_) => out.push(format!("{pad}Function Scan on generate_series")),
+        Source::Unnest(_) => out.push(format!("{pad}Function Scan on unnest")),
         Source::Join { left, right, left_outer, .. } => {
             out.push(format!("{pad}Nested Loop{}", if *left_outer { " Left Join" } else { "" }));
             explain_source(left, depth + 1, out);

@@ -44,6 +44,19 @@ impl BinOp {
     }
 }
 
+/// The functions that act on the session rather than compute a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionFunc {
+    /// `pg_notify(channel, payload)`.
+    Notify,
+    /// `pg_[try_]advisory_[xact_]lock[_shared](key)`.
+    AdvisoryLock { exclusive: bool, xact: bool, try_only: bool },
+    /// `pg_advisory_unlock[_shared](key)`.
+    AdvisoryUnlock { exclusive: bool },
+    /// `pg_advisory_unlock_all()`.
+    AdvisoryUnlockAll,
+}
+
 /// A built-in scalar function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Func {
@@ -76,8 +89,60 @@ pub enum Func {
     /// Catalog helpers that answer a constant (pg_table_is_visible, has_table_privilege, ...).
     ConstTrue,
     ConstNull,
+    /// pg_encoding_to_char: every database is UTF8.
+    ConstUtf8,
     FormatType,
     GenRandomUuid,
+    /// A function of the session's state (advisory locks, pg_notify), run by the executor's
+    /// context (`EvalContext::session_function`).
+    Session(SessionFunc),
+    /// `s ~ pattern` (`case_insensitive`: `~*`); `!~` is its negation.
+    RegexMatch {
+        case_insensitive: bool,
+    },
+    /// `s SIMILAR TO pattern [ESCAPE e]`.
+    SimilarTo,
+    RegexpReplace,
+    RegexpMatch,
+    /// `substring(s FROM pattern)`.
+    RegexpSubstring,
+    /// `ARRAY[a, b, ...]`.
+    MakeArray,
+    ArrayLength,
+    ArrayLower,
+    ArrayUpper,
+    Cardinality,
+    ArrayToString,
+    /// `a[i]`.
+    Subscript,
+    /// `a || b` over two arrays of one element type (an element is made a one-element array
+    /// by the binder); `array_cat`, `array_append`, `array_prepend`.
+    ArrayConcat,
+    /// `a @> b`: every element of `b` equals one of `a` (`a <@ b` is `b @> a`).
+    ArrayContains,
+    /// `a && b`: an element in common.
+    ArrayOverlap,
+    /// `array_position(a, x)`: the first index holding `x` (NULL finds NULL).
+    ArrayPosition,
+    /// `string_to_array(s, separator [, null_string])`.
+    StringToArray,
+    /// `x op ANY (array)` (`all`: `x op ALL (array)`); `op` is a comparison.
+    Quantified {
+        op: BinOp,
+        all: bool,
+    },
+    /// nextval, currval, setval, lastval, pg_get_serial_sequence.
+    Sequence(SequenceFn),
+}
+
+/// A function of sequences.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SequenceFn {
+    NextVal,
+    CurrVal,
+    SetVal,
+    LastVal,
+    SerialSequence,
 }
 
 /// An aggregate function.
@@ -92,6 +157,8 @@ pub enum AggFunc {
     BoolAnd,
     BoolOr,
     StringAgg,
+    /// `array_agg(x)`: NULL inputs are kept, as in PostgreSQL.
+    ArrayAgg,
 }
 
 /// One aggregate call of a grouped query.

@@ -17,7 +17,7 @@ use sqlparser::ast::Statement;
 
 pub use crate::sql::parse::LockOverride;
 pub use bind::{Binder, object_name};
-pub use expr::{AggCall, AggFunc, BExpr, BinOp, Func};
+pub use expr::{AggCall, AggFunc, BExpr, BinOp, Func, SequenceFn, SessionFunc};
 
 use crate::catalog::IndexId;
 use crate::sql::error::SqlError;
@@ -61,6 +61,8 @@ pub enum Source {
     System(SystemView),
     Derived(Arc<SelectPlan>),
     Series(Vec<BExpr>),
+    /// `unnest(a, b, ...)`: one column per array, as many rows as the longest.
+    Unnest(Vec<BExpr>),
     Join {
         left: Box<Source>,
         right: Box<Source>,
@@ -353,6 +355,8 @@ pub fn bind_statement(
             Bound::Explain(explain::explain(&inner))
         }
         Statement::CreateTable(_)
+        | Statement::CreateSequence { .. }
+        | Statement::AlterIndex { .. }
         | Statement::CreateIndex(_)
         | Statement::Drop { .. }
         | Statement::AlterTable(_) => Bound::Other,

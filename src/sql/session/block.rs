@@ -1,6 +1,6 @@
 //! The transaction block and the statements the session runs itself: BEGIN, COMMIT (the one
 //! implementation, [`Session::commit`]), ROLLBACK, savepoints, SET/SHOW and the session
-//! characteristics, TRUNCATE, CHECKPOINT, and COPY's start.
+//! characteristics, TRUNCATE, CHECKPOINT, COPY's start, and CREATE/DROP DATABASE.
 
 use std::time::Instant;
 
@@ -81,6 +81,7 @@ impl Session {
                     self.rollback_txn(t);
                 }
                 self.end_block();
+                self.transaction_ended(false);
                 Ok(Outcome::Command("ROLLBACK".into()))
             }
             Utility::Savepoint(name) => {
@@ -89,6 +90,7 @@ impl Session {
                 }
                 self.ensure_txn()?;
                 self.txn.as_mut().expect("ensured").savepoint(&name)?;
+                self.objects_savepoint(&name);
                 self.ddl_savepoint(&name);
                 Ok(Outcome::Command("SAVEPOINT".into()))
             }
@@ -99,6 +101,7 @@ impl Session {
                 match self.txn.as_mut() {
                     Some(t) => {
                         t.release_savepoint(&name)?;
+                        self.objects_to_savepoint(&name, true);
                         self.ddl_release(&name);
                     }
                     None => {
@@ -117,6 +120,7 @@ impl Session {
                 match self.txn.as_mut() {
                     Some(t) => {
                         t.rollback_to_savepoint(&name)?;
+                        self.objects_to_savepoint(&name, false);
                         self.ddl_rollback_to(&name);
                     }
                     None => {
@@ -221,6 +225,23 @@ impl Session {
                 })
             }
             Utility::NoOp(tag) => Ok(Outcome::Command(tag.into())),
+            u @ (Utility::ResetAll
+            | Utility::Discard(_)
+            | Utility::Listen(_)
+            | Utility::Unlisten(_)
+            | Utility::Notify(..)
+            | Utility::PrepareStatement { .. }
+            | Utility::ExecuteStatement { .. }
+            | Utility::Deallocate(_)
+            | Utility::DeclareCursor { .. }
+            | Utility::Fetch { .. }
+            | Utility::CloseCursor(_)) => self.session_command(u),
+            Utility::AlterSequence(alter, text) => {
+                self.ddl_statement(crate::sql::ddl::DdlStatement::AlterSequence(&alter), text)
+                    .map_err(ExecError::into_sql_error)?;
+                let tag = if alter.create { "CREATE SEQUENCE" } else { "ALTER SEQUENCE" };
+                Ok(Outcome::Command(tag.into()))
+            }
             Utility::SetConstraints { names, deferred } => {
                 match names {
                     None => {
@@ -255,52 +276,18 @@ impl Session {
                 self.engine.checkpoint()?;
                 Ok(Outcome::Command("CHECKPOINT".into()))
             }
-            Utility::Truncate(tables) => {
-                // TRUNCATE takes the table's exclusive lock, as in PostgreSQL, then deletes
-                // every row in the transaction (so it rolls back like any delete).
-                for t in tables {
-                    let id = self
-                        .schema()
-                        .table(&t)
-                        .map(|t| t.id)
-                        .ok_or_else(|| SqlError::undefined_table(&t))?;
-                    self.ensure_txn()?;
-                    self.txn.as_mut().expect("ensured").lock_relation(id, true)?;
-                    let p = self.prepare(&format!("DELETE FROM \"{t}\""), &[])?;
-                    loop {
-                        let plan = self.plan_of(&p)?;
-                        match self.run_plan(&plan, &[], &[], &p.sql) {
-                            Err(ExecError::Interrupted(crate::sql::exec::Interrupt::Replan)) => {
-                                continue;
-                            }
-                            r => {
-                                r.map_err(ExecError::into_sql_error)?;
-                                break;
-                            }
-                        }
-                    }
-                }
-                if !self.in_block
-                    && let Some(txn) = self.txn.take()
-                {
-                    self.commit_txn(txn)?;
-                }
+            Utility::Truncate { tables, restart_identity, cascade } => {
+                self.truncate(tables, restart_identity, cascade)?;
                 Ok(Outcome::Command("TRUNCATE TABLE".into()))
             }
-            Utility::Copy { table, columns, csv, header, delimiter } => {
-                let schema = self.schema();
-                let t = schema.table(&table).ok_or_else(|| SqlError::undefined_table(&table))?;
-                let n = if columns.is_empty() { t.visible().count() } else { columns.len() };
-                for c in &columns {
-                    if t.column_index(c).is_none() {
-                        return Err(SqlError::undefined_column(c));
-                    }
-                }
-                drop(schema);
-                let delimiter = delimiter.unwrap_or(if csv { ',' } else { '\t' });
-                self.copy = Some(CopyIn::new(table, columns, csv, header, delimiter));
+            Utility::CopyFrom { table, columns, format } => {
+                let n = self.check_copy_columns(&table, &columns)?;
+                self.copy = Some(CopyIn::new(table, columns, format));
                 Ok(Outcome::CopyIn { columns: n })
             }
+            Utility::CopyTo { rows, format } => self.copy_to(rows, format),
+            Utility::CreateDatabase(name) => self.create_database(&name),
+            Utility::DropDatabase { name, if_exists } => self.drop_database(&name, if_exists),
         }
     }
 
@@ -370,6 +357,7 @@ impl Session {
             Some(t) if self.ddl.is_some() || !self.deferred_fk.is_empty() => {
                 if let Err(e) = self.commit_with_ddl(t) {
                     self.statement_failed();
+                    self.transaction_ended(false);
                     return Err(e);
                 }
                 None
@@ -383,18 +371,96 @@ impl Session {
                     Ok(CommitProgress::Logged(wait)) => Some(wait),
                     Err(e) => {
                         self.statement_failed();
+                        self.transaction_ended(false);
                         return Err(e.into());
                     }
                 }
             }
             None => None,
         };
+        // A commit decided is visible to every later snapshot (shown once durable): its
+        // notifications may go now.
+        self.transaction_ended(!was_failed);
         self.publish("idle", "COMMIT");
         Ok((tag.to_string(), wait))
     }
 
+    /// TRUNCATE: takes each table's exclusive lock, as PostgreSQL does, then deletes every
+    /// row in the transaction (so it rolls back like any delete). A table a foreign key
+    /// references is refused (0A000) unless its referencing tables are truncated too
+    /// (listed, or CASCADE). RESTART IDENTITY restarts the tables' own sequences (not
+    /// rolled back, as sequences never are).
+    fn truncate(
+        &mut self,
+        mut tables: Vec<String>,
+        restart_identity: bool,
+        cascade: bool,
+    ) -> Result<(), SqlError> {
+        let schema = self.schema();
+        let mut i = 0;
+        while i < tables.len() {
+            let t =
+                schema.table(&tables[i]).ok_or_else(|| SqlError::undefined_table(&tables[i]))?;
+            for (child, fk) in schema.referencing(t.id) {
+                if tables.contains(&child.name) {
+                    continue;
+                }
+                if !cascade {
+                    return Err(SqlError::new(
+                        SqlState::FeatureNotSupported,
+                        "cannot truncate a table referenced in a foreign key constraint",
+                    )
+                    .with_detail(format!(
+                        "Table \"{}\" references \"{}\" (constraint {}).",
+                        child.name, t.name, fk.name
+                    )));
+                }
+                tables.push(child.name.clone());
+            }
+            i += 1;
+        }
+        self.ensure_txn()?;
+        for t in &tables {
+            let id = schema.table(t).map(|t| t.id).expect("checked above");
+            self.txn.as_mut().expect("ensured").lock_relation(id, true)?;
+        }
+        // Referencing tables first, so no row is left referencing a deleted one.
+        for t in tables.iter().rev() {
+            let p = self.prepare(&format!("DELETE FROM \"{}\"", t.replace('"', "\"\"")), &[])?;
+            // (the DELETE's own referential actions see the referencing tables emptied too)
+            loop {
+                let plan = self.plan_of(&p)?;
+                match self.run_plan(&plan, &[], &[], &p.sql) {
+                    Err(ExecError::Interrupted(crate::sql::exec::Interrupt::Replan)) => continue,
+                    r => {
+                        r.map_err(ExecError::into_sql_error)?;
+                        break;
+                    }
+                }
+            }
+        }
+        if restart_identity {
+            for t in &tables {
+                let id = schema.table(t).map(|t| t.id).expect("checked above");
+                for seq in
+                    schema.sequences.values().filter(|s| s.owned_by.is_some_and(|(o, _)| o == id))
+                {
+                    seq.restart(seq.start);
+                }
+            }
+        }
+        if !self.in_block
+            && let Some(txn) = self.txn.take()
+        {
+            self.commit_txn(txn)?;
+        }
+        Ok(())
+    }
+
     /// Commits with the session's synchronous_commit setting (and its schema changes).
     pub(super) fn commit_txn(&mut self, txn: Transaction) -> Result<(), SqlError> {
-        self.commit_with_ddl(txn)
+        let committed = self.commit_with_ddl(txn);
+        self.transaction_ended(committed.is_ok());
+        committed
     }
 }

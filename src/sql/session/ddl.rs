@@ -16,12 +16,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use sqlparser::ast::Statement;
-
-use crate::sql::ddl::{CoreChange, DdlEffects, DdlMode, ddl_locks};
+use crate::sql::ddl::{CoreChange, DdlEffects, DdlMode, DdlStatement, ddl_locks};
 use crate::sql::error::SqlError;
 use crate::sql::exec::ExecError;
-use crate::sql::schema::{Schema, TableSchema};
+use crate::sql::schema::{Schema, SequenceSchema, TableSchema};
 use crate::sql::session::Session;
 use crate::txn::Transaction;
 use crate::wal::DdlRecord;
@@ -31,6 +29,8 @@ use crate::wal::DdlRecord;
 pub(crate) struct TxnDdl {
     /// The tables it created, changed (`Some`) or dropped (`None`), by name.
     pub overlay: HashMap<String, Option<Arc<TableSchema>>>,
+    /// The same for sequences.
+    pub sequences: HashMap<String, Option<Arc<SequenceSchema>>>,
     /// The version of its view of the schema (see `Session::schema_version`).
     pub version: u64,
     /// Its DDL statements, logged with its commit.
@@ -62,6 +62,12 @@ impl Session {
                 None => view.tables.remove(name),
             };
         }
+        for (name, seq) in &ddl.sequences {
+            match seq {
+                Some(s) => view.sequences.insert(name.clone(), s.clone()),
+                None => view.sequences.remove(name),
+            };
+        }
         view.version = shared.version.max(ddl.version);
         Arc::new(view)
     }
@@ -79,7 +85,11 @@ impl Session {
     }
 
     /// Runs a DDL statement in the session's transaction (begun if needed).
-    pub(super) fn run_ddl(&mut self, stmt: &Statement) -> Result<(), ExecError> {
+    pub(super) fn run_ddl(
+        &mut self,
+        stmt: DdlStatement<'_>,
+        text: String,
+    ) -> Result<(), ExecError> {
         self.ensure_txn()?;
         let txn = self.txn.as_mut().expect("ensured");
         txn.start_statement();
@@ -117,9 +127,12 @@ impl Session {
         for name in &fx.touched {
             ddl.overlay.insert(name.clone(), working.tables.get(name).cloned());
         }
+        for name in &fx.touched_sequences {
+            ddl.sequences.insert(name.clone(), working.sequences.get(name).cloned());
+        }
         ddl.version = working.version;
         ddl.after_commit.append(&mut fx.after_commit);
-        ddl.records.push(DdlRecord { text: stmt.to_string(), created_table: fx.created_table });
+        ddl.records.push(DdlRecord { text, created_table: fx.created_table });
         let records = ddl.records.clone();
         let txn = self.txn.as_mut().expect("ensured");
         txn.set_ddl(records);
@@ -146,7 +159,7 @@ impl Session {
         let mut schema = self.engine.schema.write();
         match txn.commit() {
             Ok(_) => {
-                self.engine.install_ddl(&mut schema, &ddl.overlay, &ddl.records);
+                self.engine.install_ddl(&mut schema, &ddl.overlay, &ddl.sequences, &ddl.records);
                 drop(schema);
                 for change in &ddl.after_commit {
                     if let Err(e) = self.engine.apply_core(change) {

@@ -5,8 +5,10 @@
 //! Files: this one (requests, statement running, activity), `prepared.rs` (a statement parsed
 //! and bound once, and what it says about where it may run), `shapes.rs` (the simple
 //! protocol's plan cache), `block.rs` (the transaction block and the statements the session
-//! runs itself, COMMIT among them), `copy.rs` (COPY FROM STDIN), `settings.rs` (settings and
-//! their defaults).
+//! runs itself, COMMIT among them), `copy.rs` (COPY FROM STDIN and TO STDOUT), `database.rs`
+//! (CREATE and DROP DATABASE), `settings.rs` (settings and their defaults), `objects.rs`
+//! (SQL-level prepared statements, cursors, LISTEN/NOTIFY, RESET ALL and DISCARD, and what a
+//! transaction's end does to them).
 //!
 //! Transaction rules (PostgreSQL's): outside a block every statement runs in its own
 //! transaction (autocommit). `BEGIN` opens a block; the core transaction starts at the block's
@@ -18,7 +20,9 @@
 
 mod block;
 mod copy;
+mod database;
 mod ddl;
+mod objects;
 mod prepared;
 pub mod settings;
 mod shapes;
@@ -65,6 +69,12 @@ pub enum Outcome {
     /// COPY ... FROM STDIN: the client now sends data, then `Session::copy_in` gets it.
     CopyIn {
         columns: usize,
+    },
+    /// COPY ... TO STDOUT: the lines to send (one CopyData each), then the tag.
+    CopyOut {
+        columns: usize,
+        data: Vec<Vec<u8>>,
+        tag: String,
     },
     Empty,
 }
@@ -122,6 +132,8 @@ pub struct Session {
     /// The text a shape from `shape_plans` was just handed out for, to show as the query in
     /// the activity views while that shape runs (`None`, or another statement: its own text).
     shape_text: Option<(Arc<Prepared>, String)>,
+    /// The SQL-level prepared statements and cursors.
+    objects: objects::Objects,
     /// The running transaction's schema changes (see `ddl.rs`), and where its savepoints
     /// left them.
     ddl: Option<ddl::TxnDdl>,
@@ -137,9 +149,11 @@ fn tag_for(stmt: &Statement) -> &'static str {
         Statement::CreateTable(_) => "CREATE TABLE",
         Statement::CreateIndex(_) => "CREATE INDEX",
         Statement::Drop { object_type: ast::ObjectType::Index, .. } => "DROP INDEX",
+        Statement::Drop { object_type: ast::ObjectType::Sequence, .. } => "DROP SEQUENCE",
         Statement::Drop { .. } => "DROP TABLE",
         Statement::AlterTable(_) => "ALTER TABLE",
         Statement::AlterIndex { .. } => "ALTER INDEX",
+        Statement::CreateSequence { .. } => "CREATE SEQUENCE",
         _ => "OK",
     }
 }
@@ -262,6 +276,11 @@ impl Session {
 
     pub fn new(engine: Arc<Engine>, user: &str, database: &str, application_name: &str) -> Session {
         let id = engine.register_session(user, database, application_name);
+        let mut settings: Vec<(String, String)> =
+            SETTINGS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        if let Some(slot) = settings.iter_mut().find(|(k, _)| k == "application_name") {
+            slot.1 = application_name.to_string();
+        }
         Session {
             engine,
             id,
@@ -272,7 +291,7 @@ impl Session {
             txn: None,
             block_modes: TxnModes::default(),
             defaults: TxnModes::default(),
-            settings: SETTINGS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            settings,
             copy: None,
             statement_deadline: None,
             keep_statement_deadline: false,
@@ -285,6 +304,7 @@ impl Session {
             deferred_fk: Vec::new(),
             constraint_modes: Default::default(),
             block_started: None,
+            objects: Default::default(),
         }
     }
 
@@ -461,9 +481,11 @@ impl Session {
                 && let Some(t) = self.txn.take()
             {
                 self.rollback_txn(t);
+                self.transaction_ended(false);
             }
         } else if let Some(t) = self.txn.take() {
             self.rollback_txn(t);
+            self.transaction_ended(false);
         }
         self.publish("idle", "");
     }
@@ -525,7 +547,14 @@ impl Session {
             Kind::Empty => Ok(Outcome::Empty),
             Kind::Utility(u) => {
                 let u = u.clone();
-                let r = self.utility(u);
+                if matches!(u, Utility::PrepareStatement { .. } | Utility::DeclareCursor { .. }) {
+                    self.objects.statement_text.clone_from(&p.sql);
+                }
+                // A cursor's query takes the statement's parameters (psycopg binds them).
+                let r = match u {
+                    Utility::DeclareCursor { .. } => self.declare_cursor(u, &p.param_types, params),
+                    _ => self.utility(u),
+                };
                 self.publish("idle", &p.sql);
                 Ok(r?)
             }
@@ -684,6 +713,8 @@ impl Session {
         };
         self.statement_deadline = statement_deadline;
         let identity = (self.user.clone(), self.database.clone(), self.id);
+        let lock_timeout =
+            self.setting("lock_timeout").and_then(|v| parse_duration(v).ok().flatten());
         let engine = self.engine.clone();
         let txn = self.txn.as_mut().expect("ensured above");
         txn.start_statement();
@@ -700,6 +731,7 @@ impl Session {
                 now_micros(),
             );
             ctx.deadline = statement_deadline;
+            ctx.lock_timeout = lock_timeout;
             ctx.schema = Some(schema);
             ctx.constraints = constraints;
             let result = work(&mut ctx);
@@ -726,7 +758,10 @@ impl Session {
             let txn = self.txn.take().expect("ensured above");
             match &result {
                 Ok(_) => self.commit_txn(txn)?,
-                Err(_) => self.rollback_txn(txn),
+                Err(_) => {
+                    self.rollback_txn(txn);
+                    self.transaction_ended(false);
+                }
             }
         }
         self.publish("idle", "");
@@ -736,8 +771,17 @@ impl Session {
     /// Runs a DDL statement as a statement of the session's transaction (committed at once
     /// in autocommit, rolled back if it fails there).
     fn ddl(&mut self, stmt: &Statement) -> Result<(), ExecError> {
-        self.publish("active", &stmt.to_string());
-        let result = self.run_ddl(stmt);
+        self.ddl_statement(crate::sql::ddl::DdlStatement::Sql(stmt), stmt.to_string())
+    }
+
+    /// Runs DDL (`text`: what the log keeps of it).
+    fn ddl_statement(
+        &mut self,
+        stmt: crate::sql::ddl::DdlStatement<'_>,
+        text: String,
+    ) -> Result<(), ExecError> {
+        self.publish("active", &text);
+        let result = self.run_ddl(stmt, text);
         if matches!(result, Err(ExecError::Interrupted(_))) {
             return result;
         }
@@ -754,11 +798,20 @@ impl Session {
     }
 }
 
+impl Session {
+    /// The engine of the database this session is connected to.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+}
+
 impl Drop for Session {
     fn drop(&mut self) {
         if let Some(t) = self.txn.take() {
             self.rollback_txn(t);
         }
+        self.engine.notifications.forget(self.id);
+        self.engine.advisory.release_session(self.id);
         self.engine.unregister_session(self.id);
     }
 }

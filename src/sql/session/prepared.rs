@@ -22,6 +22,8 @@ pub struct Prepared {
     pub columns: Vec<(String, SqlType)>,
     pub(super) kind: Kind,
     pub(super) plan: parking_lot::Mutex<Option<PlanEntry>>,
+    /// It names a function that can wait for an advisory lock ([`may_wait_for_advisory_lock`]).
+    may_wait_for_advisory_lock: bool,
 }
 
 /// A statement's plan for one schema version, with the tables it reads or writes (each
@@ -95,7 +97,9 @@ impl Prepared {
         match &self.kind {
             Kind::Empty => true,
             Kind::Sql(stmt, lock) => {
-                lock.is_none() && matches!(stmt.as_ref(), Statement::Query(q) if q.locks.is_empty())
+                lock.is_none()
+                    && matches!(stmt.as_ref(), Statement::Query(q) if q.locks.is_empty())
+                    && !self.may_wait_for_advisory_lock
             }
             Kind::Utility(u) => matches!(
                 u,
@@ -109,9 +113,26 @@ impl Prepared {
                     | Utility::Set(..)
                     | Utility::Show(_)
                     | Utility::NoOp(_)
+                    | Utility::ResetAll
+                    | Utility::Discard(_)
+                    | Utility::Listen(_)
+                    | Utility::Unlisten(_)
+                    | Utility::Notify(..)
+                    | Utility::PrepareStatement { .. }
+                    | Utility::Deallocate(_)
+                    | Utility::CloseCursor(_)
             ),
         }
     }
+}
+
+/// Whether a statement's text names a function that can wait for an advisory lock
+/// (`pg_advisory_lock`, `pg_advisory_xact_lock` and their shared forms; the `try` forms never
+/// wait): such a statement may block its thread. Read off the text, erring on the safe side
+/// (a mention in a string literal also sends the statement to a blocking thread).
+fn may_wait_for_advisory_lock(sql: &str) -> bool {
+    let lower = sql.to_ascii_lowercase();
+    lower.contains("pg_advisory_lock") || lower.contains("pg_advisory_xact_lock")
 }
 
 impl Session {
@@ -146,16 +167,21 @@ impl Session {
             columns: vec![],
             kind,
             plan: parking_lot::Mutex::new(None),
+            may_wait_for_advisory_lock: may_wait_for_advisory_lock(sql),
         };
         let (bound, params, tables, version) = self.bind(&prepared, param_types)?;
         prepared.param_types = params;
+        // DECLARE's parameters are its query's.
+        if let Kind::Utility(Utility::DeclareCursor { query, .. }) = &prepared.kind {
+            prepared.param_types = self.prepare(query, param_types)?.param_types.clone();
+        }
         prepared.columns = match &*bound {
             Bound::Select(p) => p.columns.clone(),
             Bound::Insert(p) => p.returning.as_ref().map(|r| r.1.clone()).unwrap_or_default(),
             Bound::Modify(p) => p.returning.as_ref().map(|r| r.1.clone()).unwrap_or_default(),
             Bound::Explain(_) => vec![("QUERY PLAN".into(), SqlType::Text)],
             Bound::Other => match &prepared.kind {
-                Kind::Utility(Utility::Show(name)) => vec![(name.clone(), SqlType::Text)],
+                Kind::Utility(u) => self.command_columns(u),
                 _ => vec![],
             },
         };
