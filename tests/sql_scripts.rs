@@ -233,6 +233,7 @@ common::golden_tests!(
     run_file,
     [
         advisory_locks,
+        catalog_functions,
         cursors,
         arrays,
         deadlocks,

@@ -120,9 +120,9 @@ fn int_array(items: &[i64]) -> Value {
     Value::Array(items.iter().map(|&i| Value::Int(i)).collect())
 }
 
-/// The `1 2` text of an int2vector / oidvector.
-fn int_vector(items: &[i64]) -> String {
-    items.iter().map(i64::to_string).collect::<Vec<_>>().join(" ")
+/// An int2vector / oidvector (an array printed `1 2`).
+fn int_vector(items: &[i64]) -> Value {
+    int_array(items)
 }
 
 fn attnums(t: &TableSchema, positions: &[usize]) -> Vec<i64> {
@@ -534,19 +534,46 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                 .set("valuntil", Value::Null)
                 .build(),
         ],
-        V::PgDatabase => vec![
-            r().set("oid", 16_384)
-                .set("datname", who.database)
-                .set("datdba", OWNER)
-                .set("encoding", 6)
-                .set("datlocprovider", "c")
-                .set("datallowconn", true)
-                .set("datconnlimit", -1)
-                .set("dattablespace", DEFAULT_TABLESPACE)
-                .set("datcollate", "C.UTF-8")
-                .set("datctype", "C.UTF-8")
-                .build(),
-        ],
+        // the connected database, and those every PostgreSQL cluster has (a client may
+        // connect to any name: isola serves one database under every name)
+        V::PgDatabase => {
+            let acl = Value::Array(vec![
+                Value::Text(format!("=c/{}", who.user)),
+                Value::Text(format!("{0}=CTc/{0}", who.user)),
+            ]);
+            let mut databases = vec![(16_384, who.database, false, true, Value::Null)];
+            for (oid, name, template, connect) in [
+                (5, "postgres", false, true),
+                (1, "template1", true, true),
+                (4, "template0", true, false),
+            ] {
+                if name == who.database {
+                    databases[0].0 = oid;
+                    databases[0].2 = template;
+                } else {
+                    let acl = if template { acl.clone() } else { Value::Null };
+                    databases.push((oid, name, template, connect, acl));
+                }
+            }
+            databases
+                .into_iter()
+                .map(|(oid, name, template, connect, acl)| {
+                    r().set("oid", oid)
+                        .set("datname", name)
+                        .set("datdba", OWNER)
+                        .set("encoding", 6)
+                        .set("datlocprovider", "c")
+                        .set("datistemplate", template)
+                        .set("datallowconn", connect)
+                        .set("datconnlimit", -1)
+                        .set("dattablespace", DEFAULT_TABLESPACE)
+                        .set("datcollate", "C.UTF-8")
+                        .set("datctype", "C.UTF-8")
+                        .set("datacl", acl)
+                        .build()
+                })
+                .collect()
+        }
         V::PgSequence => model::all_sequences(schema)
             .into_iter()
             .map(|seq| {
@@ -648,7 +675,7 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                     .set("provolatile", "v")
                     .set("proparallel", "s")
                     .set("prorettype", ret)
-                    .set("proargtypes", "")
+                    .set("proargtypes", int_vector(&[]))
                     .set("prosrc", name)
                     .build()
             })
