@@ -32,6 +32,20 @@ SELECT k, n FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS u(k, n) WHERE i
 SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'pair'::regclass ORDER BY a.attnum
 > (a)
 > (c)
+SELECT i.indexrelid = 'pair_pkey'::regclass, unnest(i.indkey) AS k, generate_subscripts(i.indkey, 1) AS o FROM pg_index i WHERE i.indrelid = 'pair'::regclass ORDER BY o
+> (t, 3, 0)
+> (t, 1, 1)
+SELECT unnest(ARRAY[1, 2, 3]), unnest(ARRAY['a', 'b'])
+> (1, a)
+> (2, b)
+> (3, null)
+SELECT array_agg(x ORDER BY y DESC), string_agg(x::text, ',' ORDER BY y), array_agg(x ORDER BY y) FROM (VALUES (1, 2), (2, 1), (3, NULL)) AS v(x, y)
+> ({3,1,2}, 2,1,3, {2,1,3})
+SELECT a.attname FROM (SELECT unnest(indkey) AS k FROM pg_index WHERE indrelid = 'pair'::regclass) AS i JOIN pg_attribute a ON a.attnum = i.k AND a.attrelid = 'pair'::regclass ORDER BY 1
+> (a)
+> (c)
+SELECT current_setting('default_table_access_method')
+> (heap)
 SELECT pg_size_pretty(10239::bigint), pg_size_pretty(10240::bigint), pg_size_pretty(123456789::bigint)
 > (10239 bytes, 10 kB, 118 MB)
 SELECT quote_ident('plain'), quote_ident('Mixed'), quote_ident('a b')

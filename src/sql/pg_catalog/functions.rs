@@ -178,6 +178,32 @@ pub fn call(
             (Some(Value::Array(_)), _) => Value::Array(vec![]),
             _ => Value::Null,
         },
+        F::CurrentSetting => {
+            let name = text(args.first()).unwrap_or_default().to_ascii_lowercase();
+            let fixed = match name.as_str() {
+                "server_version" => Some(crate::sql::system::SERVER_VERSION),
+                "server_encoding" | "client_encoding" => Some("UTF8"),
+                "standard_conforming_strings" | "integer_datetimes" => Some("on"),
+                "default_table_access_method" => Some("heap"),
+                _ => None,
+            };
+            let found = who
+                .settings
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(&name))
+                .map(|(_, v)| v.clone())
+                .or(fixed.map(str::to_string));
+            match found {
+                Some(v) => Value::Text(v),
+                None if boolean(args.get(1)) => Value::Null,
+                None => {
+                    return Err(SqlError::new(
+                        SqlState::UndefinedObject,
+                        format!("unrecognized configuration parameter \"{name}\""),
+                    ));
+                }
+            }
+        }
         F::QuoteIdent => Value::Text(deparse::quote_ident(&text(args.first()).unwrap_or_default())),
         F::SizePretty => Value::Text(size_pretty(int(args.first()).unwrap_or(0))),
         F::Ordinals => ordinals(

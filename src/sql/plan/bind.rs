@@ -8,6 +8,7 @@
 //! clause is still evaluated on every row, so a plan is correct whatever path it picks.
 
 mod arrays;
+mod ordered_aggregates;
 mod table_functions;
 
 use std::sync::Arc;
@@ -695,6 +696,7 @@ impl<'a> Binder<'a> {
             for a in &arg_exprs {
                 args.push(self.expr(a, scope, None)?);
             }
+            let order_by = self.aggregate_order_by(f, scope, &mut args)?;
             let mut aggs = aggs;
             let arg_ty = args.first().map(|a| a.ty()).unwrap_or(SqlType::Int8);
             let ty = match func {
@@ -725,7 +727,7 @@ impl<'a> Binder<'a> {
                 AggFunc::StringAgg => SqlType::Text,
                 AggFunc::ArrayAgg => crate::sql::types::array_of(arg_ty),
             };
-            let call = AggCall { func, args, distinct, ty };
+            let call = AggCall { func, args, distinct, ty, order_by };
             let index = match aggs.iter().position(|c| *c == call) {
                 Some(i) => i,
                 None => {
@@ -1312,6 +1314,9 @@ impl<'a> Binder<'a> {
         parent: Option<Scope>,
         order_by: Option<&ast::OrderBy>,
     ) -> Result<SelectPlan, SqlError> {
+        if let Some(moved) = table_functions::select_list_srfs(s) {
+            return self.select(&moved, parent, order_by);
+        }
         // FROM
         let (mut source, mut scope) = match s.from.len() {
             0 => (Source::Single, Scope::default()),

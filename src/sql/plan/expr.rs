@@ -182,6 +182,9 @@ pub enum CatalogFn {
     /// `generate_subscripts(array, dim)`, as the array of its subscripts (`{1,2,3}`; empty for
     /// a dimension other than 1); in FROM it is unnested.
     Subscripts,
+    /// `current_setting(name [, missing_ok])` of a name known only when run: the session's
+    /// setting (42704 for an unknown one unless missing_ok).
+    CurrentSetting,
     /// `quote_ident(text)`: the name, double-quoted when it needs to be.
     QuoteIdent,
     /// `pg_size_pretty(bigint)`: `8192 bytes`, `16 kB`, ...
@@ -220,9 +223,13 @@ pub enum AggFunc {
 #[derive(Clone, Debug, PartialEq)]
 pub struct AggCall {
     pub func: AggFunc,
+    /// The arguments, then the `ORDER BY` keys (as many as `order_by` has).
     pub args: Vec<BExpr>,
     pub distinct: bool,
     pub ty: SqlType,
+    /// `agg(x ORDER BY k [DESC], ...)`: one entry per key, true for DESC (NULLs first then,
+    /// last otherwise, as PostgreSQL's defaults). Empty without ORDER BY.
+    pub order_by: Vec<bool>,
 }
 
 /// A bound expression.

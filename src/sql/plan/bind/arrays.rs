@@ -339,6 +339,7 @@ impl Binder<'_> {
             args: vec![BExpr::Column { level: 0, index: 0, ty: elem }],
             distinct: false,
             ty,
+            order_by: vec![],
         };
         let correlated = inner.correlated;
         let plan = SelectPlan {
@@ -727,12 +728,18 @@ impl Binder<'_> {
     pub(super) fn current_setting(&mut self, args: &[BExpr]) -> Result<BExpr, SqlError> {
         let (Some(BExpr::Const(Value::Text(name), _)), missing_ok) = (args.first(), args.get(1))
         else {
-            return Err(SqlError::unsupported("current_setting() of a non-constant name"));
+            // a name known only when run (a parameter): read from the session's settings then
+            return Ok(BExpr::Func {
+                func: Func::Catalog(CatalogFn::CurrentSetting),
+                args: args.to_vec(),
+                ty: SqlType::Text,
+            });
         };
         let value = match name.to_ascii_lowercase().as_str() {
             "server_version" => crate::sql::system::SERVER_VERSION,
             "server_encoding" | "client_encoding" => "UTF8",
             "standard_conforming_strings" | "integer_datetimes" => "on",
+            "default_table_access_method" => "heap",
             _ if matches!(missing_ok, Some(BExpr::Const(Value::Bool(true), _))) => {
                 return Ok(BExpr::Const(Value::Null, SqlType::Text));
             }
