@@ -234,7 +234,7 @@ common::golden_tests!(
     [
         ddl_transactional,
         ddl_locks,
-        advisory_locks,
+        catalog_functions,
         cursors,
         arrays,
         deadlocks,

@@ -196,7 +196,7 @@ impl SystemView {
     /// `name`, `text`, `char` (PostgreSQL's one-byte `"char"`), `bool`, `int2`, `int4`, `int8`,
     /// `float4`, `timestamptz`, arrays `int2[]`, `oid[]`, `text[]`, `char[]` and `acl`
     /// (`aclitem[]`, read as `text[]`; always NULL here), and the vectors `int2vector` and
-    /// `oidvector`, which read as their text form (`1 2`).
+    /// `oidvector` (arrays printed `1 2`).
     pub fn spec(self) -> &'static str {
         use SystemView::*;
         match self {
@@ -474,7 +474,9 @@ fn column_type(ty: &str) -> SqlType {
         "float4" => SqlType::Float4,
         "timestamptz" => SqlType::Timestamptz,
         "int2[]" => array_of(SqlType::Int2),
-        "oid[]" => array_of(SqlType::Int8),
+        "oid[]" => array_of(SqlType::Oid),
+        "int2vector" => crate::sql::types::array::int2vector(),
+        "oidvector" => crate::sql::types::array::oidvector(),
         "text[]" | "char[]" | "acl" => array_of(SqlType::Text),
         _ => SqlType::Text,
     }

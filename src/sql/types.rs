@@ -126,6 +126,8 @@ impl SqlType {
             "json" => SqlType::Json,
             "jsonb" => SqlType::Jsonb,
             "oid" => SqlType::Oid,
+            "int2vector" => array::int2vector(),
+            "oidvector" => array::oidvector(),
             _ => {
                 return Err(SqlError::new(
                     SqlState::UndefinedObject,
@@ -164,7 +166,10 @@ impl SqlType {
             SqlType::Uuid => "uuid".into(),
             SqlType::Json => "json".into(),
             SqlType::Jsonb => "jsonb".into(),
-            SqlType::Array(elem) => format!("{}[]", elem.name()),
+            SqlType::Array(elem) => match array::vector_name(elem) {
+                Some(name) => name.into(),
+                None => format!("{}[]", elem.name()),
+            },
         }
     }
 
@@ -189,7 +194,11 @@ impl SqlType {
             SqlType::Uuid => Type::UUID,
             SqlType::Json => Type::JSON,
             SqlType::Jsonb => Type::JSONB,
-            SqlType::Array(elem) => array::array_pg_type(*elem),
+            SqlType::Array(elem) => match array::vector_name(elem) {
+                Some("int2vector") => Type::INT2_VECTOR,
+                Some(_) => Type::OID_VECTOR,
+                None => array::array_pg_type(*elem),
+            },
         }
     }
 
@@ -296,6 +305,9 @@ fn check_int(ty: SqlType, i: i64) -> Result<Value, SqlError> {
 pub fn parse_text(s: &str, ty: SqlType) -> Result<Value, SqlError> {
     let t = s.trim();
     match ty {
+        SqlType::Array(elem) if array::vector_name(elem).is_some() => {
+            array::parse_vector_text(s, *elem)
+        }
         SqlType::Array(elem) => array::parse_array_text(s, *elem),
         SqlType::Bool => match t.to_ascii_lowercase().as_str() {
             "t" | "true" | "yes" | "y" | "on" | "1" => Ok(Value::Bool(true)),
@@ -449,6 +461,9 @@ fn datetime_of(micros: i64) -> Option<DateTime<Utc>> {
 pub fn format_text(v: &Value, ty: SqlType) -> Option<String> {
     Some(match (v, ty) {
         (Value::Null, _) => return None,
+        (Value::Array(a), SqlType::Array(elem)) if array::vector_name(elem).is_some() => {
+            array::format_vector_text(a)
+        }
         (Value::Array(a), SqlType::Array(elem)) => array::format_array_text(a, *elem),
         (Value::Array(a), _) => array::format_array_text(a, SqlType::Text),
         (Value::Bool(b), _) => if *b { "t" } else { "f" }.to_string(),

@@ -690,17 +690,32 @@ pub struct AggState {
     count: i64,
     value: Value,
     seen: Option<std::collections::HashSet<Value>>,
+    /// `array_agg` / `string_agg` with ORDER BY: the input rows (arguments, then keys), sorted
+    /// and aggregated at `finish`.
+    ordered: Option<Vec<Vec<Value>>>,
 }
 
 impl AggState {
     pub fn new(call: &AggCall) -> Self {
-        AggState { count: 0, value: Value::Null, seen: call.distinct.then(Default::default) }
+        let ordered = (!call.order_by.is_empty()
+            && matches!(call.func, AggFunc::ArrayAgg | AggFunc::StringAgg))
+        .then(Vec::new);
+        AggState {
+            count: 0,
+            value: Value::Null,
+            seen: call.distinct.then(Default::default),
+            ordered,
+        }
     }
 
     /// Adds one input row's argument values.
     pub fn add(&mut self, call: &AggCall, args: &[Value]) -> Result<(), SqlError> {
         if call.func == AggFunc::CountStar {
             self.count += 1;
+            return Ok(());
+        }
+        if let Some(rows) = &mut self.ordered {
+            rows.push(args.to_vec());
             return Ok(());
         }
         let v = args.first().cloned().unwrap_or(Value::Null);
@@ -774,6 +789,34 @@ impl AggState {
 
     /// The aggregate's result.
     pub fn finish(self, call: &AggCall) -> Result<Value, SqlError> {
+        if let Some(mut rows) = self.ordered {
+            let values = call.args.len() - call.order_by.len();
+            rows.sort_by(|a, b| {
+                call.order_by
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &desc)| {
+                        let (x, y) = (&a[values + i], &b[values + i]);
+                        // NULLs sort last ascending, first descending (PostgreSQL's default)
+                        let ord = match (x, y) {
+                            (Value::Null, Value::Null) => Ordering::Equal,
+                            (Value::Null, _) => Ordering::Greater,
+                            (_, Value::Null) => Ordering::Less,
+                            _ => x.cmp(y),
+                        };
+                        if desc { ord.reverse() } else { ord }
+                    })
+                    .find(|o| *o != Ordering::Equal)
+                    .unwrap_or(Ordering::Equal)
+            });
+            let plain =
+                AggCall { args: call.args[..values].to_vec(), order_by: vec![], ..call.clone() };
+            let mut state = AggState::new(&plain);
+            for row in &rows {
+                state.add(&plain, &row[..values])?;
+            }
+            return state.finish(&plain);
+        }
         Ok(match call.func {
             AggFunc::CountStar | AggFunc::Count => Value::Int(self.count),
             AggFunc::Avg => match self.value {

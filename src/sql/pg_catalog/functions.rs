@@ -115,7 +115,12 @@ pub fn call(
 ) -> Result<Value, SqlError> {
     use CatalogFn as F;
     let first_null = args.first().is_none_or(|v| *v == Value::Null);
-    if first_null && !matches!(func, F::CurrentSchemas | F::False | F::True | F::JsonBuildObject) {
+    if first_null
+        && !matches!(
+            func,
+            F::CurrentSchemas | F::False | F::True | F::JsonBuildObject | F::Ordinals
+        )
+    {
         return Ok(Value::Null);
     }
     Ok(match func {
@@ -164,6 +169,49 @@ pub fn call(
         }
         F::SetConfig => opt_text(text(args.get(1))),
         F::RelationSize => Value::Int(0),
+        F::Subscripts => match (args.first(), int(args.get(1))) {
+            (Some(Value::Array(a)), Some(1)) => {
+                // from the array's lower bound: 1, or 0 for a vector (a third argument)
+                let lower = int(args.get(2)).unwrap_or(1);
+                Value::Array((0..a.len() as i64).map(|i| Value::Int(lower + i)).collect())
+            }
+            (Some(Value::Array(_)), _) => Value::Array(vec![]),
+            _ => Value::Null,
+        },
+        F::CurrentSetting => {
+            let name = text(args.first()).unwrap_or_default().to_ascii_lowercase();
+            let fixed = match name.as_str() {
+                "server_version" => Some(crate::sql::system::SERVER_VERSION),
+                "server_encoding" | "client_encoding" => Some("UTF8"),
+                "standard_conforming_strings" | "integer_datetimes" => Some("on"),
+                "default_table_access_method" => Some("heap"),
+                _ => None,
+            };
+            let found = who
+                .settings
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(&name))
+                .map(|(_, v)| v.clone())
+                .or(fixed.map(str::to_string));
+            match found {
+                Some(v) => Value::Text(v),
+                None if boolean(args.get(1)) => Value::Null,
+                None => {
+                    return Err(SqlError::new(
+                        SqlState::UndefinedObject,
+                        format!("unrecognized configuration parameter \"{name}\""),
+                    ));
+                }
+            }
+        }
+        F::QuoteIdent => Value::Text(deparse::quote_ident(&text(args.first()).unwrap_or_default())),
+        F::SizePretty => Value::Text(size_pretty(int(args.first()).unwrap_or(0))),
+        F::Ordinals => ordinals(
+            args.iter()
+                .map(|a| if let Value::Array(a) = a { a.len() } else { 0 })
+                .max()
+                .unwrap_or(0),
+        ),
         F::RegclassIn | F::ToRegclass => {
             let name = text(args.first()).unwrap_or_default();
             if let Ok(oid) = name.trim().parse::<i64>() {
@@ -216,13 +264,7 @@ pub fn call(
                 other => other.to_string(),
             })
         }
-        F::PartitionAncestors => match &args[0] {
-            Value::Text(name) => match name.trim().parse::<i64>() {
-                Ok(oid) => Value::Int(oid),
-                Err(_) => model::relation_oid(schema, name).map_or(Value::Null, Value::Int),
-            },
-            other => other.clone(),
-        },
+        F::PartitionAncestors => Value::Null,
         F::False => Value::Bool(false),
         F::True => Value::Bool(true),
         F::JsonBuildObject => {
@@ -239,4 +281,29 @@ pub fn call(
             Value::Text(format!("{{{}}}", pairs.join(", ")))
         }
     })
+}
+
+/// The array 1..=n.
+fn ordinals(n: usize) -> Value {
+    Value::Array((1..=n as i64).map(Value::Int).collect())
+}
+
+/// `pg_size_pretty`, as PostgreSQL 15 computes it: bytes below 10 kB, then the first of kB,
+/// MB, GB, TB whose value (kept with one extra bit, rounded half away from zero) is below
+/// 20479, else PB.
+fn size_pretty(bytes: i64) -> String {
+    const LIMIT: i64 = 10 * 1024;
+    const LIMIT2: i64 = LIMIT * 2 - 1;
+    if bytes.abs() < LIMIT {
+        return format!("{bytes} bytes");
+    }
+    let half_rounded = |x: i64| (x + if x < 0 { -1 } else { 1 }) / 2;
+    let mut size = bytes >> 9;
+    for unit in ["kB", "MB", "GB", "TB"] {
+        if size.abs() < LIMIT2 {
+            return format!("{} {unit}", half_rounded(size));
+        }
+        size >>= 10;
+    }
+    format!("{} PB", half_rounded(size))
 }

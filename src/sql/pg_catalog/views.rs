@@ -122,9 +122,9 @@ fn int_array(items: &[i64]) -> Value {
     Value::Array(items.iter().map(|&i| Value::Int(i)).collect())
 }
 
-/// The `1 2` text of an int2vector / oidvector.
-fn int_vector(items: &[i64]) -> String {
-    items.iter().map(i64::to_string).collect::<Vec<_>>().join(" ")
+/// An int2vector / oidvector (an array printed `1 2`).
+fn int_vector(items: &[i64]) -> Value {
+    int_array(items)
 }
 
 fn attnums(t: &TableSchema, positions: &[usize]) -> Vec<i64> {
@@ -536,22 +536,52 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                 .set("valuntil", Value::Null)
                 .build(),
         ],
-        V::PgDatabase => (16_384i64..)
-            .zip(&who.databases)
-            .map(|(oid, name)| {
-                r().set("oid", oid)
-                    .set("datname", name.as_str())
-                    .set("datdba", OWNER)
-                    .set("encoding", 6)
-                    .set("datlocprovider", "c")
-                    .set("datallowconn", true)
-                    .set("datconnlimit", -1)
-                    .set("dattablespace", DEFAULT_TABLESPACE)
-                    .set("datcollate", "C.UTF-8")
-                    .set("datctype", "C.UTF-8")
-                    .build()
-            })
-            .collect(),
+        // the connected database, and those every PostgreSQL cluster has (a client may
+        // connect to any name: isola serves one database under every name)
+        V::PgDatabase => {
+            let acl = Value::Array(vec![
+                Value::Text(format!("=c/{}", who.user)),
+                Value::Text(format!("{0}=CTc/{0}", who.user)),
+            ]);
+            let mut databases = vec![(16_384, who.database, false, true, Value::Null)];
+            // the databases made with CREATE DATABASE (the default one answers to any name)
+            for (oid, name) in (16_385i64..).zip(who.databases.iter().skip(1)) {
+                if name != who.database {
+                    databases.push((oid, name.as_str(), false, true, Value::Null));
+                }
+            }
+            for (oid, name, template, connect) in [
+                (5, "postgres", false, true),
+                (1, "template1", true, true),
+                (4, "template0", true, false),
+            ] {
+                if name == who.database {
+                    databases[0].0 = oid;
+                    databases[0].2 = template;
+                } else {
+                    let acl = if template { acl.clone() } else { Value::Null };
+                    databases.push((oid, name, template, connect, acl));
+                }
+            }
+            databases
+                .into_iter()
+                .map(|(oid, name, template, connect, acl)| {
+                    r().set("oid", oid)
+                        .set("datname", name)
+                        .set("datdba", OWNER)
+                        .set("encoding", 6)
+                        .set("datlocprovider", "c")
+                        .set("datistemplate", template)
+                        .set("datallowconn", connect)
+                        .set("datconnlimit", -1)
+                        .set("dattablespace", DEFAULT_TABLESPACE)
+                        .set("datcollate", "C.UTF-8")
+                        .set("datctype", "C.UTF-8")
+                        .set("datacl", acl)
+                        .build()
+                })
+                .collect()
+        }
         V::PgSequence => model::all_sequences(schema)
             .into_iter()
             .map(|seq| {
@@ -653,7 +683,7 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                     .set("provolatile", "v")
                     .set("proparallel", "s")
                     .set("prorettype", ret)
-                    .set("proargtypes", "")
+                    .set("proargtypes", int_vector(&[]))
                     .set("prosrc", name)
                     .build()
             })

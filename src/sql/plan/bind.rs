@@ -8,6 +8,8 @@
 //! clause is still evaluated on every row, so a plan is correct whatever path it picks.
 
 mod arrays;
+mod ordered_aggregates;
+mod table_functions;
 
 use std::sync::Arc;
 
@@ -23,6 +25,7 @@ use crate::sql::plan::{
 };
 use crate::sql::schema::{Schema, TableSchema};
 use crate::sql::system::SystemView;
+use crate::sql::types::array::is_vector;
 use crate::sql::types::{SqlType, cast, number_literal, parse_text};
 use crate::txn::{LockMode, WaitPolicy};
 use crate::types::Value;
@@ -693,6 +696,7 @@ impl<'a> Binder<'a> {
             for a in &arg_exprs {
                 args.push(self.expr(a, scope, None)?);
             }
+            let order_by = self.aggregate_order_by(f, scope, &mut args)?;
             let mut aggs = aggs;
             let arg_ty = args.first().map(|a| a.ty()).unwrap_or(SqlType::Int8);
             let ty = match func {
@@ -723,7 +727,7 @@ impl<'a> Binder<'a> {
                 AggFunc::StringAgg => SqlType::Text,
                 AggFunc::ArrayAgg => crate::sql::types::array_of(arg_ty),
             };
-            let call = AggCall { func, args, distinct, ty };
+            let call = AggCall { func, args, distinct, ty, order_by };
             let index = match aggs.iter().position(|c| *c == call) {
                 Some(i) => i,
                 None => {
@@ -783,6 +787,10 @@ impl<'a> Binder<'a> {
         let unified = args.iter().fold(SqlType::Unknown, |t, a| SqlType::unify(t, a.ty()));
         let unified = if unified == SqlType::Unknown { SqlType::Text } else { unified };
         if let Some((func, ty)) = catalog_function(&name) {
+            if func == CatalogFn::Subscripts && args.first().is_some_and(|a| is_vector(a.ty())) {
+                // an int2vector / oidvector counts from 0
+                args.push(BExpr::Const(Value::Int(0), SqlType::Int4));
+            }
             return Ok(BExpr::Func { func: Func::Catalog(func), args, ty });
         }
         let (func, ty) = match name.as_str() {
@@ -1123,10 +1131,7 @@ impl<'a> Binder<'a> {
                     .unwrap_or_else(|| table_name.clone());
                 if let Some(args) = args {
                     if table_name != "generate_series" {
-                        return Err(SqlError::new(
-                            SqlState::UndefinedFunction,
-                            format!("function {table_name} does not exist"),
-                        ));
+                        return self.table_function(t, parent, None);
                     }
                     let empty = Scope { cols: vec![], parent: parent.clone().map(Box::new) };
                     let mut bound = Vec::new();
@@ -1309,6 +1314,9 @@ impl<'a> Binder<'a> {
         parent: Option<Scope>,
         order_by: Option<&ast::OrderBy>,
     ) -> Result<SelectPlan, SqlError> {
+        if let Some(moved) = table_functions::select_list_srfs(s) {
+            return self.select(&moved, parent, order_by);
+        }
         // FROM
         let (mut source, mut scope) = match s.from.len() {
             0 => (Source::Single, Scope::default()),
@@ -1316,7 +1324,10 @@ impl<'a> Binder<'a> {
                 let (mut src, mut sc) = self.bind_from_joins(&s.from[0], &parent)?;
                 for more in &s.from[1..] {
                     let (r, rs) = match &more.relation {
-                        u @ TableFactor::UNNEST { .. } if more.joins.is_empty() => {
+                        u @ (TableFactor::UNNEST { .. }
+                        | TableFactor::Table { args: Some(_), .. })
+                            if more.joins.is_empty() =>
+                        {
                             self.bind_from_item_after(u, &parent, &sc)?
                         }
                         _ => self.bind_from_joins(more, &parent)?,
@@ -1849,6 +1860,9 @@ fn reg_type_cast(type_name: &str) -> Option<&'static str> {
         .find(|k| *k == name)
 }
 
+/// The internal name `generate_subscripts` in FROM is bound by: the array of the subscripts.
+pub(super) const SUBSCRIPTS_ARRAY: &str = "isola_subscripts_array";
+
 /// The catalog functions by name, with their result types.
 fn catalog_function(name: &str) -> Option<(CatalogFn, SqlType)> {
     use CatalogFn as F;
@@ -1872,6 +1886,10 @@ fn catalog_function(name: &str) -> Option<(CatalogFn, SqlType)> {
             (F::True, SqlType::Bool)
         }
         "json_build_object" => (F::JsonBuildObject, SqlType::Json),
+        "quote_ident" => (F::QuoteIdent, SqlType::Text),
+        "pg_size_pretty" => (F::SizePretty, SqlType::Text),
+        // `generate_subscripts` in FROM, as an array to unnest (`bind/table_functions.rs`)
+        SUBSCRIPTS_ARRAY => (F::Subscripts, crate::sql::types::array_of(SqlType::Int4)),
         _ => return None,
     })
 }

@@ -149,7 +149,7 @@ pub enum CatalogFn {
     GetIndexDef,
     /// `pg_encoding_to_char(encoding)`.
     EncodingToChar,
-    /// `current_schemas(include implicit)`, as the text of a name array.
+    /// `current_schemas(include implicit)`: a name array.
     CurrentSchemas,
     /// `set_config(name, value, is_local)`: answers the value.
     SetConfig,
@@ -169,7 +169,8 @@ pub enum CatalogFn {
     ToRegclass,
     /// `to_regtype(text)`: the type's oid or NULL.
     ToRegtype,
-    /// `pg_partition_ancestors(oid)`: a table that is no partition is its own only ancestor.
+    /// `pg_partition_ancestors(oid)` in a select list: NULL (isola has no partitions; in FROM
+    /// it is no rows, as PostgreSQL 15 answers for a relation that is no partition).
     PartitionAncestors,
     /// Constant false (`pg_is_in_recovery()`, `pg_relation_is_publishable(oid)`).
     False,
@@ -178,6 +179,18 @@ pub enum CatalogFn {
     /// `json_build_object(key, value, ...)` (SQLAlchemy's reflection reads identity options
     /// through it).
     JsonBuildObject,
+    /// `generate_subscripts(array, dim)`, as the array of its subscripts (`{1,2,3}`; empty for
+    /// a dimension other than 1); in FROM it is unnested.
+    Subscripts,
+    /// `current_setting(name [, missing_ok])` of a name known only when run: the session's
+    /// setting (42704 for an unknown one unless missing_ok).
+    CurrentSetting,
+    /// `quote_ident(text)`: the name, double-quoted when it needs to be.
+    QuoteIdent,
+    /// `pg_size_pretty(bigint)`: `8192 bytes`, `16 kB`, ...
+    SizePretty,
+    /// The ordinals 1..n of the longest of its arrays (`unnest ... WITH ORDINALITY`'s column).
+    Ordinals,
 }
 
 /// A function of sequences.
@@ -210,9 +223,13 @@ pub enum AggFunc {
 #[derive(Clone, Debug, PartialEq)]
 pub struct AggCall {
     pub func: AggFunc,
+    /// The arguments, then the `ORDER BY` keys (as many as `order_by` has).
     pub args: Vec<BExpr>,
     pub distinct: bool,
     pub ty: SqlType,
+    /// `agg(x ORDER BY k [DESC], ...)`: one entry per key, true for DESC (NULLs first then,
+    /// last otherwise, as PostgreSQL's defaults). Empty without ORDER BY.
+    pub order_by: Vec<bool>,
 }
 
 /// A bound expression.

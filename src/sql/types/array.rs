@@ -79,6 +79,54 @@ fn without_modifier(t: SqlType) -> SqlType {
     }
 }
 
+/// The element of `int2vector` (and of `oidvector`): equal to `SqlType::Int2` (`Oid`) as a
+/// value, told apart only by its address. So `int2vector` is `int2[]` to the binder (PostgreSQL's
+/// binary-coercible cast: subscripts, `= ANY`, `unnest` work alike) but keeps its own name, wire
+/// type and text form (`1 2`) wherever the type is carried unchanged, as a catalog column's is.
+static INT2VECTOR_ELEMENT: SqlType = SqlType::Int2;
+static OIDVECTOR_ELEMENT: SqlType = SqlType::Oid;
+
+/// `int2vector` (`pg_index.indkey`): an `int2[]` printed `1 2`.
+pub fn int2vector() -> SqlType {
+    SqlType::Array(&INT2VECTOR_ELEMENT)
+}
+
+/// `oidvector` (`pg_index.indclass`, `pg_proc.proargtypes`): an `oid[]` printed `1 2`.
+pub fn oidvector() -> SqlType {
+    SqlType::Array(&OIDVECTOR_ELEMENT)
+}
+
+/// The vector type an array type's element makes (`Some("int2vector")`), if it is one.
+pub fn vector_name(elem: &'static SqlType) -> Option<&'static str> {
+    if std::ptr::eq(elem, &INT2VECTOR_ELEMENT) {
+        Some("int2vector")
+    } else if std::ptr::eq(elem, &OIDVECTOR_ELEMENT) {
+        Some("oidvector")
+    } else {
+        None
+    }
+}
+
+/// Whether `ty` is `int2vector` or `oidvector` (whose subscripts count from 0).
+pub fn is_vector(ty: SqlType) -> bool {
+    matches!(ty, SqlType::Array(e) if vector_name(e).is_some())
+}
+
+/// A vector's text form: its elements separated by spaces.
+pub fn format_vector_text(elements: &[Value]) -> String {
+    let items: Vec<String> =
+        elements.iter().map(|v| format_text(v, SqlType::Int8).unwrap_or_default()).collect();
+    items.join(" ")
+}
+
+/// A vector from its text form (`1 2`; empty for none).
+pub fn parse_vector_text(s: &str, elem: SqlType) -> Result<Value, SqlError> {
+    s.split_whitespace()
+        .map(|item| parse_text(item, elem))
+        .collect::<Result<_, _>>()
+        .map(Value::Array)
+}
+
 /// The wire type of an array of `elem`.
 pub fn array_pg_type(elem: SqlType) -> Type {
     match elem {

@@ -16,8 +16,11 @@ use crate::sql::error::SqlError;
 use crate::sql::parse::{Parsed, parse_statement};
 use std::sync::Arc;
 
-use crate::sql::plan::bind::{Binder, Scope, ScopeCol, empty_plan, ident_name};
-use crate::sql::plan::{AggCall, AggFunc, BExpr, BinOp, Func, Grouping, SelectPlan, Source};
+use crate::sql::plan::bind::{Binder, Scope, ScopeCol, empty_plan, ident_name, object_name};
+use crate::sql::plan::{
+    AggCall, AggFunc, BExpr, BinOp, CatalogFn, Func, Grouping, SelectPlan, Source,
+};
+use crate::sql::types::array::is_vector;
 use crate::sql::types::{SqlType, array_of};
 use crate::types::Value;
 
@@ -336,6 +339,7 @@ impl Binder<'_> {
             args: vec![BExpr::Column { level: 0, index: 0, ty: elem }],
             distinct: false,
             ty,
+            order_by: vec![],
         };
         let correlated = inner.correlated;
         let plan = SelectPlan {
@@ -363,13 +367,27 @@ impl Binder<'_> {
         chain: &[ast::AccessExpr],
         scope: &Scope,
     ) -> Result<BExpr, SqlError> {
+        // `t.col[i]`: the dots before the subscript name the column
+        let mut root = root.clone();
+        let mut chain = chain;
+        while let [ast::AccessExpr::Dot(Expr::Identifier(part)), rest @ ..] = chain {
+            root = match root {
+                Expr::Identifier(first) => Expr::CompoundIdentifier(vec![first, part.clone()]),
+                Expr::CompoundIdentifier(mut parts) => {
+                    parts.push(part.clone());
+                    Expr::CompoundIdentifier(parts)
+                }
+                _ => break,
+            };
+            chain = rest;
+        }
         let [ast::AccessExpr::Subscript(ast::Subscript::Index { index })] = chain else {
             return Err(SqlError::new(
                 SqlState::FeatureNotSupported,
                 "array slices and field access are not supported",
             ));
         };
-        let array = self.expr(root, scope, None)?;
+        let array = self.expr(&root, scope, None)?;
         let Some(elem) = element_type(array.ty()) else {
             return Err(SqlError::datatype_mismatch(format!(
                 "cannot subscript type {} because it does not support subscripting",
@@ -380,6 +398,18 @@ impl Binder<'_> {
         if !index.ty().is_integer() {
             return Err(SqlError::datatype_mismatch("array subscript must have type integer"));
         }
+        // an int2vector / oidvector counts from 0
+        let index = if is_vector(array.ty()) {
+            BExpr::Binary {
+                op: BinOp::Add,
+                left: Box::new(index),
+                right: Box::new(BExpr::Const(Value::Int(1), SqlType::Int4)),
+                operand_ty: SqlType::Int8,
+                ty: SqlType::Int8,
+            }
+        } else {
+            index
+        };
         Ok(BExpr::Func { func: Func::Subscript, args: vec![array, index], ty: elem })
     }
 
@@ -600,6 +630,11 @@ impl Binder<'_> {
                 with_ordinality,
                 ..
             } => self.unnest(array_exprs, alias.as_ref(), *with_ordinality, parent, Some(left)),
+            ast::TableFactor::Table { name, args: Some(_), .. }
+                if object_name(name) != "generate_series" =>
+            {
+                self.table_function(t, parent, Some(left))
+            }
             other => self.bind_from_item(other, parent),
         }
     }
@@ -615,9 +650,6 @@ impl Binder<'_> {
         parent: &Option<Scope>,
         left: Option<&Scope>,
     ) -> Result<(Source, Scope), SqlError> {
-        if ordinality {
-            return Err(SqlError::unsupported("unnest WITH ORDINALITY"));
-        }
         let outer = Scope {
             cols: left.map(|l| l.cols.clone()).unwrap_or_default(),
             parent: parent.clone().map(Box::new),
@@ -634,6 +666,15 @@ impl Binder<'_> {
             }
             bound.push(b);
         }
+        if ordinality {
+            // the ordinality column: one more array, 1..n over the longest
+            let ordinals = BExpr::Func {
+                func: Func::Catalog(CatalogFn::Ordinals),
+                args: bound.clone(),
+                ty: array_of(SqlType::Int8),
+            };
+            bound.push(ordinals);
+        }
         let alias_name = alias.map(|a| ident_name(&a.name));
         let renames: Vec<String> = alias
             .map(|a| a.columns.iter().map(|c| ident_name(&c.name)).collect())
@@ -643,7 +684,9 @@ impl Binder<'_> {
             .enumerate()
             .map(|(i, b)| {
                 let default = match (&alias_name, bound.len()) {
+                    _ if ordinality && i + 1 == bound.len() => "ordinality".to_string(),
                     (Some(a), 1) => a.clone(),
+                    (Some(a), 2) if ordinality => a.clone(),
                     _ => "unnest".to_string(),
                 };
                 ScopeCol {
@@ -685,12 +728,18 @@ impl Binder<'_> {
     pub(super) fn current_setting(&mut self, args: &[BExpr]) -> Result<BExpr, SqlError> {
         let (Some(BExpr::Const(Value::Text(name), _)), missing_ok) = (args.first(), args.get(1))
         else {
-            return Err(SqlError::unsupported("current_setting() of a non-constant name"));
+            // a name known only when run (a parameter): read from the session's settings then
+            return Ok(BExpr::Func {
+                func: Func::Catalog(CatalogFn::CurrentSetting),
+                args: args.to_vec(),
+                ty: SqlType::Text,
+            });
         };
         let value = match name.to_ascii_lowercase().as_str() {
             "server_version" => crate::sql::system::SERVER_VERSION,
             "server_encoding" | "client_encoding" => "UTF8",
             "standard_conforming_strings" | "integer_datetimes" => "on",
+            "default_table_access_method" => "heap",
             _ if matches!(missing_ok, Some(BExpr::Const(Value::Bool(true), _))) => {
                 return Ok(BExpr::Const(Value::Null, SqlType::Text));
             }
