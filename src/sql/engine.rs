@@ -68,7 +68,7 @@ pub struct Activity {
 /// Shared state of the SQL layer.
 pub struct Engine {
     pub db: Database,
-    /// The committed schema (see [`Engine::install_ddl`]).
+    /// The committed schema (see `Engine::install_ddl`).
     pub schema: RwLock<Arc<Schema>>,
     pub sessions: Mutex<HashMap<u32, Activity>>,
     /// LISTEN / NOTIFY: channels, queued notifications, mailboxes.

@@ -50,7 +50,7 @@ pub enum SqlType {
     /// A string literal or NULL whose type is decided by its context.
     Unknown,
     /// A one-dimensional array of the element type (never an array nor `Unknown`; made by
-    /// [`array_of`], which interns the element so the type stays `Copy`).
+    /// `array_of`, which interns the element so the type stays `Copy`).
     Array(&'static SqlType),
 }
 
