@@ -56,7 +56,10 @@ async fn created_databases_are_separate_durable_and_dropped() {
     admin.batch_execute("ROLLBACK").await.unwrap();
     assert_eq!(error_code(&admin, "DROP DATABASE missing").await, "3D000");
     admin.batch_execute("DROP DATABASE IF EXISTS missing").await.unwrap();
-    assert_eq!(database_names(&admin).await, ["isola", "test_x"]);
+    assert_eq!(
+        database_names(&admin).await,
+        ["template1", "template0", "postgres", "isola", "test_x"]
+    );
     assert_eq!(one_text(&admin, "SELECT current_database()").await, "postgres");
 
     // The test database: its own tables and rows.
@@ -89,7 +92,10 @@ async fn created_databases_are_separate_durable_and_dropped() {
     server.wait().unwrap();
     let (mut server, port) = common::spawn_server(["--data", &data]);
     let admin = connect_to(port, "postgres").await;
-    assert_eq!(database_names(&admin).await, ["isola", "test_x"]);
+    assert_eq!(
+        database_names(&admin).await,
+        ["template1", "template0", "postgres", "isola", "test_x"]
+    );
     let test = connect_to(port, "test_x").await;
     assert_eq!(
         one_text(&test, "SELECT string_agg(v, ',' ORDER BY id) FROM t").await,
@@ -102,7 +108,7 @@ async fn created_databases_are_separate_durable_and_dropped() {
     // and the drop survives a restart.
     drop(test);
     drop_when_unused(&admin, "test_x").await;
-    assert_eq!(database_names(&admin).await, ["isola"]);
+    assert_eq!(database_names(&admin).await, ["template1", "template0", "postgres", "isola"]);
     assert!(!dir.join("databases").join("test_x").exists());
     assert_eq!(error_code(&admin, "DROP DATABASE test_x").await, "3D000");
     let test = connect_to(port, "test_x").await;
@@ -112,7 +118,7 @@ async fn created_databases_are_separate_durable_and_dropped() {
     server.wait().unwrap();
     let (mut server, port) = common::spawn_server(["--data", &data]);
     let admin = connect_to(port, "postgres").await;
-    assert_eq!(database_names(&admin).await, ["isola"]);
+    assert_eq!(database_names(&admin).await, ["template1", "template0", "postgres", "isola"]);
     // Created again, it starts empty.
     admin.batch_execute("CREATE DATABASE test_x").await.unwrap();
     let test = connect_to(port, "test_x").await;
@@ -144,10 +150,11 @@ async fn databases_in_memory_and_psql_lists_them() {
     assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
     let names: Vec<String> = String::from_utf8_lossy(&list.stdout)
         .lines()
+        .filter(|l| l.contains('|'))
         .filter_map(|l| l.split('|').next().map(str::to_string))
         .collect();
-    assert_eq!(names, ["Shop Test", "isola"]);
+    assert_eq!(names, ["Shop Test", "isola", "postgres", "template0", "template1"]);
     drop(shop);
     drop_when_unused(&admin, "Shop Test").await;
-    assert_eq!(database_names(&admin).await, ["isola"]);
+    assert_eq!(database_names(&admin).await, ["template1", "template0", "postgres", "isola"]);
 }

@@ -543,22 +543,19 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                 Value::Text(format!("=c/{}", who.user)),
                 Value::Text(format!("{0}=CTc/{0}", who.user)),
             ]);
-            let mut databases = vec![(16_384, who.database, false, true, Value::Null)];
-            // the databases made with CREATE DATABASE (the default one answers to any name)
+            // the server's databases (the default one first), and those every PostgreSQL
+            // cluster has (a client may connect to any name: it reaches the default database)
+            let default = who.databases.first().map(String::as_str).unwrap_or("isola");
+            let mut databases = vec![(16_384i64, default, false, true, Value::Null)];
             for (oid, name) in (16_385i64..).zip(who.databases.iter().skip(1)) {
-                if name != who.database {
-                    databases.push((oid, name.as_str(), false, true, Value::Null));
-                }
+                databases.push((oid, name.as_str(), false, true, Value::Null));
             }
             for (oid, name, template, connect) in [
                 (5, "postgres", false, true),
                 (1, "template1", true, true),
                 (4, "template0", true, false),
             ] {
-                if name == who.database {
-                    databases[0].0 = oid;
-                    databases[0].2 = template;
-                } else {
+                if !databases.iter().any(|d| d.1 == name) {
                     let acl = if template { acl.clone() } else { Value::Null };
                     databases.push((oid, name, template, connect, acl));
                 }
