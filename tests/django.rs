@@ -7,34 +7,8 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-const PACKAGES: &[&str] = &["django==5.2.19", "psycopg[binary]==3.3.9"];
-
-fn has_packages(pythonpath: &Path) -> bool {
-    Command::new("python3")
-        .env("PYTHONPATH", pythonpath)
-        .args(["-c", "import django, psycopg"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// A PYTHONPATH under which Django and psycopg import, installing them there if needed.
-fn python_packages() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("django-deps");
-    if !has_packages(&dir) {
-        let out = Command::new("python3")
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"])
-            .arg(&dir)
-            .args(PACKAGES)
-            .output()
-            .expect("python3 -m pip runs");
-        assert!(out.status.success(), "pip install: {}", String::from_utf8_lossy(&out.stderr));
-        assert!(has_packages(&dir), "django does not import after installing it");
-    }
-    dir
-}
 
 /// `manage.py test shop ARGS` against the server at `port`: its output, after checking that
 /// it ran both tests and passed.
@@ -60,7 +34,7 @@ fn manage_py_test(pythonpath: &Path, port: u16, args: &[&str]) -> String {
 
 #[test]
 fn django_manage_py_test_creates_uses_and_drops_its_test_database() {
-    let pythonpath = python_packages();
+    let pythonpath = common::python_packages();
     let port = common::start_server();
     let out = manage_py_test(&pythonpath, port, &[]);
     assert!(out.contains("Destroying test database"), "{out}");

@@ -13,39 +13,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-const PACKAGES: &[&str] =
-    &["psycopg[binary]==3.3.9", "psycopg2-binary==2.9.13", "asyncpg==0.32.0", "sqlalchemy==2.1.9"];
-
-fn has_packages(pythonpath: &Path) -> bool {
-    Command::new("python3")
-        .env("PYTHONPATH", pythonpath)
-        .args(["-c", "import psycopg, psycopg2, asyncpg, sqlalchemy"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// A PYTHONPATH under which the drivers import, installing them there if needed.
-fn python_packages() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-deps");
-    if !has_packages(&dir) {
-        let out = Command::new("python3")
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"])
-            .arg(&dir)
-            .args(PACKAGES)
-            .output()
-            .expect("python3 -m pip runs");
-        assert!(out.status.success(), "pip install: {}", String::from_utf8_lossy(&out.stderr));
-        assert!(has_packages(&dir), "the drivers do not import after installing them");
-    }
-    dir
-}
 
 #[test]
 fn python_drivers_pass_and_read_arrays() {
-    let pythonpath = python_packages();
+    let pythonpath = common::python_packages();
     let port = common::start_server();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/arrays.py");
     let out = Command::new("python3")

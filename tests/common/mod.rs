@@ -416,3 +416,48 @@ fn listening_port(line: &str) -> Option<u16> {
     let address = line.strip_prefix("isola listening on ")?.split(',').next()?;
     address.parse::<std::net::SocketAddr>().ok().map(|a| a.port())
 }
+
+/// The Python packages the end-to-end tests drive, each pinned to an exact version.
+#[allow(dead_code)]
+pub const PYTHON_PACKAGES: &[&str] = &[
+    "psycopg[binary]==3.3.9",
+    "psycopg2-binary==2.9.13",
+    "asyncpg==0.32.0",
+    "sqlalchemy==2.1.9",
+    "alembic==1.20.1",
+    "django==5.2.19",
+];
+
+/// The modules [`PYTHON_PACKAGES`] provide, imported to tell whether they are installed.
+#[allow(dead_code)]
+const PYTHON_MODULES: &str = "psycopg, psycopg2, asyncpg, sqlalchemy, alembic, django";
+
+/// A PYTHONPATH under which every one of [`PYTHON_PACKAGES`] imports: the test target's
+/// `python-deps` folder, installed there with pip the first time (so `cargo test` needs no more
+/// than python3 with pip). Tests of one binary that ask at once install it once.
+#[allow(dead_code)]
+pub fn python_packages() -> std::path::PathBuf {
+    use std::process::Command;
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-deps");
+    let imports = |dir: &std::path::Path| {
+        Command::new("python3")
+            .env("PYTHONPATH", dir)
+            .args(["-c", &format!("import {PYTHON_MODULES}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !imports(&dir) {
+        let out = Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--upgrade"])
+            .arg("--target")
+            .arg(&dir)
+            .args(PYTHON_PACKAGES)
+            .output()
+            .expect("python3 -m pip runs");
+        assert!(out.status.success(), "pip install: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(imports(&dir), "the Python packages do not import after installing them");
+    }
+    dir
+}
