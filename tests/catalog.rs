@@ -20,8 +20,6 @@ use std::process::Command;
 
 use tokio_postgres::{Client, SimpleQueryMessage};
 
-const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
-
 fn schema() -> Vec<String> {
     vec![
         "CREATE TABLE author (id serial PRIMARY KEY, name varchar(40) NOT NULL UNIQUE, \
@@ -278,55 +276,6 @@ const ERRORS: &[(&str, &str)] = &[
     ("SELECT pg_get_serial_sequence('author', 'nope')", "42703"),
 ];
 
-/// A throwaway PostgreSQL 15 cluster on a free loopback port (run as `postgres` when root).
-struct Postgres {
-    dir: std::path::PathBuf,
-    port: u16,
-}
-
-fn as_postgres(command: &str) -> std::process::Output {
-    let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
-    if root {
-        Command::new("su").args(["postgres", "-c", command]).output().unwrap()
-    } else {
-        Command::new("bash").args(["-c", command]).output().unwrap()
-    }
-}
-
-impl Postgres {
-    fn start() -> Postgres {
-        // A free port handed over: another process could take it in between (pg_ctl then
-        // fails, and so does the assert below), a window of milliseconds.
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let dir =
-            std::env::temp_dir().join(format!("isola-pg-catalog-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let _ = Command::new("chown").args(["postgres", dir.to_str().unwrap()]).output();
-        let d = dir.display();
-        let out = as_postgres(&format!("{PG_BIN}/initdb -D {d}/data -U isola --auth=trust"));
-        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
-        let out = as_postgres(&format!(
-            "{PG_BIN}/pg_ctl -D {d}/data -l {d}/log -w -o '-p {port} -k {d} \
-             -c listen_addresses=127.0.0.1 -c fsync=off' start"
-        ));
-        assert!(out.status.success(), "pg_ctl: {}", String::from_utf8_lossy(&out.stderr));
-        let out = Command::new(format!("{PG_BIN}/psql"))
-            .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "isola"])
-            .args(["-d", "postgres", "-c", "CREATE DATABASE isola"])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "createdb: {}", String::from_utf8_lossy(&out.stderr));
-        Postgres { dir, port }
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        as_postgres(&format!("{PG_BIN}/pg_ctl -D {}/data -m immediate stop", self.dir.display()));
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 /// An answer as text: the column names, then the rows.
 type Answer = Vec<Vec<Option<String>>>;
 
@@ -426,7 +375,7 @@ async fn create_schema(client: &Client) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catalog_queries_answer_as_postgres_15_does() {
-    let pg = Postgres::start();
+    let pg = common::Postgres::start();
     let postgres = common::connect(pg.port).await;
     let isola_port = common::start_server();
     let isola = common::connect(isola_port).await;
@@ -495,7 +444,7 @@ fn reflect(pythonpath: &Path, port: u16) -> (bool, String) {
 #[test]
 fn sqlalchemy_reflects_the_tables_as_declared() {
     let pythonpath = common::python_packages();
-    let pg = Postgres::start();
+    let pg = common::Postgres::start();
     let (ok, output) = reflect(&pythonpath, pg.port);
     assert!(ok, "against PostgreSQL:\n{output}");
     let (ok, output) = reflect(&pythonpath, common::start_server());
@@ -526,7 +475,7 @@ const PSQL_COMMANDS: &[&str] = &[
 ];
 
 fn psql(port: u16, command: &str) -> String {
-    let out = Command::new(format!("{PG_BIN}/psql"))
+    let out = Command::new(format!("{}/psql", common::PG_BIN))
         .args(["-X", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "isola", "-d", "isola"])
         .args(["-c", command])
         .output()
@@ -540,7 +489,7 @@ fn psql(port: u16, command: &str) -> String {
 /// reports 0.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn psql_describes_tables_as_it_does_on_postgres_15() {
-    let pg = Postgres::start();
+    let pg = common::Postgres::start();
     let isola_port = common::start_server();
     create_schema(&common::connect(pg.port).await).await;
     create_schema(&common::connect(isola_port).await).await;

@@ -15,7 +15,6 @@ use isola::check::workload::{Workload, WorkloadOptions, run};
 use isola::check::{AnomalyKind, History, Op, Outcome, Verdict, analyse};
 use tokio_postgres::{Client, NoTls};
 
-const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 const LEVELS: [IsolationLevel; 4] = [ReadUncommitted, ReadCommitted, RepeatableRead, Serializable];
 
 fn url(port: u16) -> String {
@@ -318,70 +317,9 @@ fn the_check_command_exits_0_valid_1_anomalies_2_undecided() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A throwaway PostgreSQL 15 cluster on a free loopback port (run as `postgres` when root).
-struct Postgres {
-    dir: std::path::PathBuf,
-    port: u16,
-}
-
-fn as_postgres(command: &str) -> std::process::Output {
-    let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
-    if root {
-        Command::new("su").args(["postgres", "-c", command]).output().unwrap()
-    } else {
-        Command::new("bash").args(["-c", command]).output().unwrap()
-    }
-}
-
-impl Postgres {
-    fn start() -> Postgres {
-        // PostgreSQL cannot be told to take a port the kernel picks and report it, so this picks
-        // a free one and hands it over: another process could take it in between (pg_ctl then
-        // fails, and so does this assert below), a window of milliseconds.
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let dir =
-            std::env::temp_dir().join(format!("isola-pg-check-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let _ = Command::new("chown").args(["postgres", dir.to_str().unwrap()]).output();
-        let d = dir.display();
-        let out = as_postgres(&format!("{PG_BIN}/initdb -D {d}/data -U isola --auth=trust"));
-        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
-        // A short deadlock_timeout: PostgreSQL's default waits 1 s before looking for a
-        // deadlock, which would make this behaviour check slow, not different.
-        let out = as_postgres(&format!(
-            "{PG_BIN}/pg_ctl -D {d}/data -l {d}/log -w -o '-p {port} -k {d} -c listen_addresses=127.0.0.1 -c deadlock_timeout=20ms -c fsync=off' start"
-        ));
-        assert!(out.status.success(), "pg_ctl: {}", String::from_utf8_lossy(&out.stderr));
-        let out = Command::new(format!("{PG_BIN}/psql"))
-            .args([
-                "-q",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "-U",
-                "isola",
-                "-d",
-                "postgres",
-            ])
-            .args(["-c", "CREATE DATABASE isola"])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "createdb: {}", String::from_utf8_lossy(&out.stderr));
-        Postgres { dir, port }
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        as_postgres(&format!("{PG_BIN}/pg_ctl -D {}/data -m immediate stop", self.dir.display()));
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_15_shows_write_skew_at_repeatable_read_and_nothing_at_serializable() {
-    let pg = Postgres::start();
+    let pg = common::Postgres::start();
     let mut o = options(pg.port, RepeatableRead, Workload::ListAppend);
     o.clients = 8;
     o.txns = 1_000;

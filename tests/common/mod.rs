@@ -461,3 +461,73 @@ pub fn python_packages() -> std::path::PathBuf {
     }
     dir
 }
+
+/// Where PostgreSQL 15's programs are on every machine.
+#[allow(dead_code)]
+pub const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+/// A throwaway PostgreSQL 15 cluster on a free loopback port, with a database `isola` owned by
+/// user `isola` (trust auth); run as `postgres` when the tests run as root. Stopped and
+/// removed when dropped.
+#[allow(dead_code)]
+pub struct Postgres {
+    pub dir: std::path::PathBuf,
+    pub port: u16,
+}
+
+/// `command` in a shell, as the `postgres` user when this process is root (initdb refuses root).
+#[allow(dead_code)]
+pub fn as_postgres(command: &str) -> std::process::Output {
+    use std::process::Command;
+    let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+    if root {
+        Command::new("su").args(["postgres", "-c", command]).output().unwrap()
+    } else {
+        Command::new("bash").args(["-c", command]).output().unwrap()
+    }
+}
+
+#[allow(dead_code)]
+impl Postgres {
+    pub fn start() -> Postgres {
+        use std::process::Command;
+        // PostgreSQL cannot be told to take a port the kernel picks and report it, so this picks
+        // a free one and hands it over: another process could take it in between (pg_ctl then
+        // fails, and so does the assert below), a window of milliseconds.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir = std::env::temp_dir().join(format!("isola-pg-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let _ = Command::new("chown").args(["postgres", dir.to_str().unwrap()]).output();
+        let d = dir.display();
+        let out = as_postgres(&format!("{PG_BIN}/initdb -D {d}/data -U isola --auth=trust"));
+        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
+        // A short deadlock_timeout: PostgreSQL's default waits 1 s before looking for a
+        // deadlock, which would make behaviour checks slow, not different.
+        let out = as_postgres(&format!(
+            "{PG_BIN}/pg_ctl -D {d}/data -l {d}/log -w -o '-p {port} -k {d} \
+             -c listen_addresses=127.0.0.1 -c deadlock_timeout=20ms -c fsync=off' start"
+        ));
+        assert!(out.status.success(), "pg_ctl: {}", String::from_utf8_lossy(&out.stderr));
+        let pg = Postgres { dir, port };
+        pg.psql("postgres", "CREATE DATABASE isola");
+        pg
+    }
+
+    /// `psql -c SQL` on database `db` as user `isola`, asserting it succeeds; its stdout.
+    pub fn psql(&self, db: &str, sql: &str) -> String {
+        let out = std::process::Command::new(format!("{PG_BIN}/psql"))
+            .args(["-q", "-X", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", "isola"])
+            .args(["-p", &self.port.to_string(), "-d", db, "-c", sql])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        as_postgres(&format!("{PG_BIN}/pg_ctl -D {}/data -m immediate stop", self.dir.display()));
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
