@@ -447,6 +447,20 @@ impl Transaction {
         self.lock_target(&LockTarget::relation(table), mode)
     }
 
+    /// Takes a relation's shared table-level lock only if it can be had at once: `false`, and
+    /// nothing queued, when DDL holds or waits for it (the caller then runs the statement where
+    /// it may block). For statements run on an async task, which must never block its thread.
+    pub fn try_lock_relation_shared(&mut self, table: TableId) -> Result<bool> {
+        let id = self.id;
+        let target = LockTarget::relation(table);
+        let mut guard = self.db.shared.inner.lock();
+        check_usable(&guard, id)?;
+        if guard.locks.held_mode(id, &target).is_some() {
+            return Ok(true);
+        }
+        acquire_lock(&mut guard, id, &target, LockMode::KeyShare, WaitPolicy::SkipLocked, true)
+    }
+
     /// Takes the exclusive lock on a relation name this transaction creates, so a second
     /// transaction creating the same name waits for the first to end.
     pub fn lock_relation_name(&mut self, name: &str) -> Result<()> {

@@ -111,6 +111,9 @@ pub struct ExecCtx<'a> {
     subquery_cache: HashMap<usize, Arc<Vec<Row>>>,
     /// When the statement must stop (statement_timeout), checked every `TICKS_PER_CHECK` rows.
     pub deadline: Option<std::time::Instant>,
+    /// The statement runs on an async task that must not block: a table lock it cannot have
+    /// at once fails with [`Interrupt::WouldWait`] (run it again where it may block).
+    pub never_block: bool,
     /// The session's lock_timeout, for the waits the executor takes itself (advisory locks).
     pub lock_timeout: Option<std::time::Duration>,
     ticks: u32,
@@ -280,6 +283,7 @@ impl<'a> ExecCtx<'a> {
             subquery_cache: HashMap::new(),
             deadline: None,
             lock_timeout: None,
+            never_block: false,
             ticks: 0,
             settings: &[],
             settings_changed: Vec::new(),

@@ -337,6 +337,19 @@ pub enum Bound {
     Other,
 }
 
+impl Bound {
+    /// The columns of the rows a SELECT, or a write with RETURNING, answers with; `None` for
+    /// other statements, and `Some(empty)` for a write without RETURNING.
+    pub fn result_columns(&self) -> Option<Vec<(String, SqlType)>> {
+        match self {
+            Bound::Select(p) => Some(p.columns.clone()),
+            Bound::Insert(p) => Some(p.returning.as_ref().map(|r| r.1.clone()).unwrap_or_default()),
+            Bound::Modify(p) => Some(p.returning.as_ref().map(|r| r.1.clone()).unwrap_or_default()),
+            Bound::Explain(_) | Bound::Other => None,
+        }
+    }
+}
+
 pub fn bind_statement(
     binder: &mut Binder,
     stmt: &Statement,

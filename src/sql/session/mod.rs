@@ -110,6 +110,8 @@ pub struct Session {
     in_block: bool,
     failed: bool,
     txn: Option<Transaction>,
+    /// Set while a statement runs on the connection's async task (see `ExecCtx::never_block`).
+    never_block: bool,
     block_modes: TxnModes,
     defaults: TxnModes,
     settings: Vec<(String, String)>,
@@ -242,6 +244,20 @@ impl Session {
             };
         }
         if p.runs_inline() {
+            // On the connection's task: a table lock DDL holds sends it to the blocking pool.
+            if p.param_types.len() == values.len() {
+                self.never_block = true;
+                let result = self.run_prepared(&p, &values, planned);
+                self.never_block = false;
+                if matches!(result, Err(ExecError::Interrupted(Interrupt::WouldWait))) {
+                    return Next::Blocking(Job::One(p, values));
+                }
+                let result = result.map_err(ExecError::into_sql_error);
+                if result.is_err() {
+                    self.statement_failed();
+                }
+                return Next::Ran(self.ran(vec![result]));
+            }
             let result = self.execute_values(&p, &values, planned);
             return Next::Ran(self.ran(vec![result]));
         }
@@ -289,6 +305,7 @@ impl Session {
             in_block: false,
             failed: false,
             txn: None,
+            never_block: false,
             block_modes: TxnModes::default(),
             defaults: TxnModes::default(),
             settings,
@@ -344,7 +361,7 @@ impl Session {
         }
         let mut out = Vec::new();
         for s in statements {
-            let r = match self.prepare(&s, &[]) {
+            let r = match self.prepare_simple(&s, &[]) {
                 Ok(p) => self.execute_values(&p, &[], None),
                 Err(e) => {
                     self.statement_failed();
@@ -581,11 +598,32 @@ impl Session {
                         Some((shape, text)) if std::ptr::eq(Arc::as_ptr(shape), p) => text.clone(),
                         _ => p.sql.clone(),
                     };
-                    match self.run_plan(&entry, &p.columns, params, &text) {
+                    // Planned again after DDL, its rows may have other columns: a simple query
+                    // describes them with its answer; a statement the client described before
+                    // cannot change them (PostgreSQL's "cached plan must not change result
+                    // type").
+                    let columns = match entry.bound.result_columns() {
+                        Some(columns) if columns != p.columns => {
+                            if !p.simple_protocol {
+                                return Err(SqlError::new(
+                                    SqlState::FeatureNotSupported,
+                                    "cached plan must not change result type",
+                                )
+                                .into());
+                            }
+                            columns
+                        }
+                        _ => p.columns.clone(),
+                    };
+                    match self.run_plan(&entry, &columns, params, &text) {
                         // DDL committed while it waited for its tables: plan again.
                         Err(ExecError::Interrupted(Interrupt::Replan)) => continue,
                         result => {
-                            self.shape_text = None;
+                            // (A shape sent on to run where it may block stays one.)
+                            if !matches!(result, Err(ExecError::Interrupted(Interrupt::WouldWait)))
+                            {
+                                self.shape_text = None;
+                            }
                             return result;
                         }
                     }
@@ -639,8 +677,16 @@ impl Session {
 impl ExecCtx<'_> {
     /// Takes the shared table-level lock of each table (held to the transaction's end).
     fn lock_tables(&mut self, tables: &[crate::catalog::TableId]) -> Result<(), ExecError> {
+        let never_block = self.never_block;
+        let txn = self.txn.as_mut().expect("a transaction");
         for &t in tables {
-            self.txn.as_mut().expect("a transaction").lock_relation(t, false)?;
+            if never_block {
+                if !txn.try_lock_relation_shared(t)? {
+                    return Err(ExecError::Interrupted(Interrupt::WouldWait));
+                }
+            } else {
+                txn.lock_relation(t, false)?;
+            }
         }
         Ok(())
     }
@@ -716,6 +762,7 @@ impl Session {
         let lock_timeout =
             self.setting("lock_timeout").and_then(|v| parse_duration(v).ok().flatten());
         let engine = self.engine.clone();
+        let never_block = self.never_block;
         let txn = self.txn.as_mut().expect("ensured above");
         txn.start_statement();
         txn.set_statement_deadline(statement_deadline);
@@ -732,6 +779,7 @@ impl Session {
             );
             ctx.deadline = statement_deadline;
             ctx.lock_timeout = lock_timeout;
+            ctx.never_block = never_block;
             ctx.schema = Some(schema);
             ctx.constraints = constraints;
             ctx.settings = &self.settings;

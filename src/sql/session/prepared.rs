@@ -24,6 +24,9 @@ pub struct Prepared {
     pub(super) plan: parking_lot::Mutex<Option<PlanEntry>>,
     /// It names a function that can wait for an advisory lock ([`may_wait_for_advisory_lock`]).
     may_wait_for_advisory_lock: bool,
+    /// A simple-protocol query: its answer describes its own columns (with no Describe
+    /// before, it may answer with other columns than it was prepared with).
+    pub(super) simple_protocol: bool,
 }
 
 /// A statement's plan for one schema version, with the tables it reads or writes (each
@@ -168,6 +171,7 @@ impl Session {
             kind,
             plan: parking_lot::Mutex::new(None),
             may_wait_for_advisory_lock: may_wait_for_advisory_lock(sql),
+            simple_protocol: false,
         };
         let (bound, params, tables, version) = self.bind(&prepared, param_types)?;
         prepared.param_types = params;
@@ -175,18 +179,31 @@ impl Session {
         if let Kind::Utility(Utility::DeclareCursor { query, .. }) = &prepared.kind {
             prepared.param_types = self.prepare(query, param_types)?.param_types.clone();
         }
-        prepared.columns = match &*bound {
-            Bound::Select(p) => p.columns.clone(),
-            Bound::Insert(p) => p.returning.as_ref().map(|r| r.1.clone()).unwrap_or_default(),
-            Bound::Modify(p) => p.returning.as_ref().map(|r| r.1.clone()).unwrap_or_default(),
-            Bound::Explain(_) => vec![("QUERY PLAN".into(), SqlType::Text)],
-            Bound::Other => match &prepared.kind {
-                Kind::Utility(u) => self.command_columns(u),
-                _ => vec![],
+        prepared.columns = match bound.result_columns() {
+            Some(columns) => columns,
+            None => match &*bound {
+                Bound::Explain(_) => vec![("QUERY PLAN".into(), SqlType::Text)],
+                _ => match &prepared.kind {
+                    Kind::Utility(u) => self.command_columns(u),
+                    _ => vec![],
+                },
             },
         };
         *prepared.plan.lock() = Some(PlanEntry { version, bound, tables });
         Ok(Arc::new(prepared))
+    }
+
+    /// [`Session::prepare`] for a statement of a simple-protocol query.
+    pub(super) fn prepare_simple(
+        &self,
+        sql: &str,
+        param_types: &[Option<SqlType>],
+    ) -> Result<Arc<Prepared>, SqlError> {
+        let mut prepared = self.prepare(sql, param_types)?;
+        if let Some(p) = Arc::get_mut(&mut prepared) {
+            p.simple_protocol = true;
+        }
+        Ok(prepared)
     }
 
     /// Binds against the schema this session sees now: the plan, the parameter types, the

@@ -44,7 +44,7 @@ impl Session {
         }
         let one = statements.pop().expect("one");
         let Some(normalized) = literals::normalize(one.trim()) else {
-            return self.prepare(&one, &[]).ok().map(|p| (p, Vec::new()));
+            return self.prepare_simple(&one, &[]).ok().map(|p| (p, Vec::new()));
         };
         let schema = self.engine.schema_version();
         if self.shape_plans_schema != schema {
@@ -60,19 +60,21 @@ impl Session {
                         self.shape_text = Some((shape.clone(), one));
                         Some((shape, values))
                     }
-                    None => self.prepare(&one, &[]).ok().map(|p| (p, Vec::new())),
+                    None => self.prepare_simple(&one, &[]).ok().map(|p| (p, Vec::new())),
                 }
             }
-            Some(None) => self.prepare(&one, &[]).ok().map(|p| (p, Vec::new())),
+            Some(None) => self.prepare_simple(&one, &[]).ok().map(|p| (p, Vec::new())),
             None => {
-                let exact = self.prepare(&one, &[]).ok()?;
+                let exact = self.prepare_simple(&one, &[]).ok()?;
                 let declared: Vec<Option<SqlType>> =
                     normalized.literals.iter().map(literals::declared_type).collect();
-                let shape = self.prepare(&normalized.shape, &declared).ok().filter(|shape| {
-                    shape.columns == exact.columns
-                        && shape.param_types.len() == declared.len()
-                        && literal_values(normalized.literals.clone(), &shape.param_types).is_some()
-                });
+                let shape =
+                    self.prepare_simple(&normalized.shape, &declared).ok().filter(|shape| {
+                        shape.columns == exact.columns
+                            && shape.param_types.len() == declared.len()
+                            && literal_values(normalized.literals.clone(), &shape.param_types)
+                                .is_some()
+                    });
                 if self.shape_plans.len() >= SHAPE_PLANS {
                     self.shape_plans.clear();
                 }
