@@ -236,6 +236,7 @@ common::golden_tests!(
         ddl_locks,
         catalog_functions,
         cursors,
+        insert_forms,
         arrays,
         deadlocks,
         fekete_read_only_anomaly,

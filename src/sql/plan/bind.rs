@@ -1617,7 +1617,7 @@ impl<'a> Binder<'a> {
         };
         let table_name = object_name(name);
         let table = self.use_table(&table_name)?;
-        let targets: Vec<usize> = if ins.columns.is_empty() {
+        let mut targets: Vec<usize> = if ins.columns.is_empty() {
             table.visible().map(|(i, _)| i).collect()
         } else {
             let mut t = Vec::new();
@@ -1646,6 +1646,15 @@ impl<'a> Binder<'a> {
             None => InsertSource::Values(vec![vec![None; targets.len()]]),
             Some(q) => match q.body.as_ref() {
                 SetExpr::Values(values) if q.order_by.is_none() && q.limit_clause.is_none() => {
+                    let width = values.rows.first().map_or(0, |row| row.len());
+                    if values.rows.iter().any(|row| row.len() != width) {
+                        return Err(SqlError::syntax("VALUES lists must all be the same length"));
+                    }
+                    // Without a column list, fewer values fill the first columns (the rest
+                    // take their defaults), as PostgreSQL does.
+                    if ins.columns.is_empty() && width < targets.len() {
+                        targets.truncate(width);
+                    }
                     let empty = Scope::default();
                     let mut rows = Vec::new();
                     for row in &values.rows {
@@ -1676,7 +1685,15 @@ impl<'a> Binder<'a> {
                 }
                 _ => {
                     let plan = self.query(q, None, None)?;
-                    if plan.columns.len() != targets.len() {
+                    if ins.columns.is_empty() && plan.columns.len() < targets.len() {
+                        targets.truncate(plan.columns.len());
+                    }
+                    if plan.columns.len() > targets.len() {
+                        return Err(SqlError::syntax(
+                            "INSERT has more expressions than target columns",
+                        ));
+                    }
+                    if plan.columns.len() < targets.len() {
                         return Err(SqlError::syntax(
                             "INSERT has more target columns than expressions",
                         ));
