@@ -287,3 +287,46 @@ DROP TABLE orders
 > ok
 DROP TABLE customers
 > ok
+
+# A deferred check follows the row that queued it: a child row deleted, or moved to NULL,
+# before COMMIT needs no parent; one re-keyed to another missing parent fails on that key.
+CREATE TABLE p2 (id int PRIMARY KEY)
+> ok
+CREATE TABLE c2 (id int PRIMARY KEY, pid int REFERENCES p2 DEFERRABLE INITIALLY DEFERRED)
+> ok
+BEGIN
+> ok
+INSERT INTO c2 VALUES (1, 99)
+> ok 1
+DELETE FROM c2 WHERE id = 1
+> ok 1
+COMMIT
+> ok
+BEGIN
+> ok
+INSERT INTO c2 VALUES (2, 99)
+> ok 1
+UPDATE c2 SET pid = NULL WHERE id = 2
+> ok 1
+COMMIT
+> ok
+BEGIN
+> ok
+INSERT INTO p2 VALUES (5)
+> ok 1
+INSERT INTO c2 VALUES (4, 5)
+> ok 1
+UPDATE c2 SET pid = 6 WHERE id = 4
+> ok 1
+COMMIT
+> error 23503 insert or update on table "c2" violates foreign key constraint "c2_pid_fkey"
+BEGIN
+> ok
+INSERT INTO c2 VALUES (5, 98)
+> ok 1
+UPDATE c2 SET id = 6 WHERE id = 5
+> ok 1
+COMMIT
+> error 23503 insert or update on table "c2" violates foreign key constraint "c2_pid_fkey"
+SELECT * FROM c2
+> (2, null)

@@ -4,10 +4,9 @@
 # (23503); at Repeatable Read and Serializable a child insert naming a parent deleted or
 # re-keyed since the snapshot is a serialization failure (40001), as PostgreSQL reports. A
 # non-key update of a referenced parent does not wait for the child. Every expected line here
-# is PostgreSQL 15's answer. (Not here yet, where isola differs: at Repeatable Read, a parent
-# delete or key update that waited for a child insert fails with 40001 once the insert
-# commits, where PostgreSQL answers 23503; at Read Uncommitted, a child insert over a parent
-# delete in flight fails at once instead of waiting, as Read Committed does.)
+# is PostgreSQL 15's answer. (Not here yet, where isola differs: at Read Uncommitted, a child
+# insert over a parent delete in flight fails at once instead of waiting, as Read Committed
+# does.)
 
 CREATE TABLE parent (id int PRIMARY KEY, name text)
 > ok
@@ -227,6 +226,25 @@ t1: COMMIT
 > ok
 t2: COMMIT
 > ok
+# A child insert first: a delete of its parent waits, and once the insert commits fails
+# with 23503 naming the child (the check reads the latest data), not 40001.
+t1: BEGIN ISOLATION LEVEL REPEATABLE READ
+> ok
+t2: BEGIN ISOLATION LEVEL REPEATABLE READ
+> ok
+t2: SELECT count(*) FROM child
+> (2)
+t1: INSERT INTO child VALUES (16, 7)
+> ok 1
+t2: DELETE FROM parent WHERE id = 7
+> blocked
+t1: COMMIT
+> ok
+> t2 resumed: error 23503 update or delete on table "parent" violates foreign key constraint "child_parent_id_fkey" on table "child"
+t2: ROLLBACK
+> ok
+DELETE FROM child WHERE id = 16
+> ok 1
 
 # No orphan.
 SELECT c.id, c.parent_id, p.name FROM child c LEFT JOIN parent p ON p.id = c.parent_id ORDER BY c.id

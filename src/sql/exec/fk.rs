@@ -143,7 +143,12 @@ impl ExecCtx<'_> {
                 let Some(parent) = self.table_by_id(fk.parent) else {
                     return Ok(()); // the constraint went with its table
                 };
-                if !self.parent_exists(&parent, &fk, &key)? {
+                // A missing parent matters only if a child row still has the key: the row
+                // that queued this check may have been deleted or changed since (a deferred
+                // check runs at COMMIT), as PostgreSQL skips a row version no longer live.
+                if !self.parent_exists(&parent, &fk, &key)?
+                    && self.first_child(&child, &fk, &key)?.is_some()
+                {
                     return Err(fk_violation(&child, &parent, &fk, &key).into());
                 }
                 Ok(())
@@ -179,7 +184,7 @@ impl ExecCtx<'_> {
                         }
                         FkAction::Restrict => {
                             if let Some((_, _, seen)) = self.first_child(&child, &fk, &old_key)? {
-                                let seen = seen || !self.snapshot_level()?;
+                                let seen = seen || !self.serializable()?;
                                 return Err(still_referenced(&parent, &child, &fk, &old_key, seen));
                             }
                         }
@@ -225,7 +230,7 @@ impl ExecCtx<'_> {
                     return Ok(());
                 }
                 if let Some((_, _, seen)) = self.first_child(&child, &fk, &key)? {
-                    let seen = seen || !self.snapshot_level()?;
+                    let seen = seen || !self.serializable()?;
                     return Err(still_referenced(&parent, &child, &fk, &key, seen));
                 }
                 Ok(())
@@ -272,8 +277,11 @@ impl ExecCtx<'_> {
     }
 
     /// Whether the transaction reads one snapshot throughout (Repeatable Read, Serializable).
-    fn snapshot_level(&mut self) -> Result<bool, ExecError> {
-        Ok(self.txn()?.options().level.transaction_snapshot())
+    /// Whether the transaction is Serializable: a referencing row committed after its
+    /// snapshot is then a serialization failure; below, 23503 names it (PostgreSQL's
+    /// Repeatable Read checks with the latest snapshot).
+    fn serializable(&mut self) -> Result<bool, ExecError> {
+        Ok(self.txn()?.options().level == crate::IsolationLevel::Serializable)
     }
 
     fn table_by_id(&self, id: crate::catalog::TableId) -> Option<Arc<TableSchema>> {
@@ -405,8 +413,8 @@ impl ExecCtx<'_> {
 }
 
 /// The error for a referenced key that is still referenced: 23503, or, when the referencing
-/// row is one the transaction's snapshot cannot see (at Repeatable Read and above, a row
-/// committed since), the serialization failure PostgreSQL reports there.
+/// row is one a Serializable transaction's snapshot cannot see (a row committed since), a
+/// serialization failure.
 fn still_referenced(
     parent: &TableSchema,
     child: &TableSchema,
