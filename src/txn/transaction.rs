@@ -524,6 +524,15 @@ impl Transaction {
     /// `ROLLBACK TO SAVEPOINT name`: undoes the writes and releases the locks taken since, and
     /// clears a statement-level failure. A transaction doomed by SSI stays doomed.
     pub fn rollback_to_savepoint(&mut self, name: &str) -> Result<()> {
+        let since = self.undo_to_savepoint(name)?;
+        self.release_locks_since(since);
+        Ok(())
+    }
+
+    /// The first half of [`Transaction::rollback_to_savepoint`]: the writes go, the locks
+    /// taken since stay until [`Transaction::release_locks_since`] with what this returns (so
+    /// a caller can undo more, its catalog changes, before waiters go on).
+    pub fn undo_to_savepoint(&mut self, name: &str) -> Result<SavepointMark> {
         let id = self.id;
         let mut guard = self.db.shared.inner.lock();
         let t = guard.txn_mut(id);
@@ -539,8 +548,13 @@ impl Transaction {
         t.subtxn = subtxn;
         t.failed = false;
         guard.undo_writes_since(id, subtxn);
-        guard.locks.release_since(id, subtxn);
-        Ok(())
+        Ok(SavepointMark(subtxn))
+    }
+
+    /// Releases the locks taken since a savepoint [`Transaction::undo_to_savepoint`] went back
+    /// to.
+    pub fn release_locks_since(&mut self, since: SavepointMark) {
+        self.db.shared.inner.lock().locks.release_since(self.id, since.0);
     }
 
     /// Commits. A failed transaction is rolled back instead and 25P02 returned; a
@@ -588,6 +602,13 @@ impl Transaction {
     }
 
     /// Rolls back.
+    /// Takes back every write of the transaction now, keeping it open with its locks: a
+    /// rollback that must undo more (catalog changes of its DDL) before anyone waiting for its
+    /// locks goes on calls this, undoes the rest, then [`Transaction::rollback`].
+    pub fn discard_writes(&mut self) {
+        self.db.shared.inner.lock().undo_writes_since(self.id, 0);
+    }
+
     pub fn rollback(mut self) {
         self.done = true;
         self.db.shared.inner.lock().rollback(self.id);
@@ -601,6 +622,10 @@ impl Drop for Transaction {
         }
     }
 }
+
+/// Where [`Transaction::undo_to_savepoint`] went back to.
+#[derive(Clone, Copy, Debug)]
+pub struct SavepointMark(crate::storage::SubTxnId);
 
 /// See [`Transaction::poll_task_wait`].
 #[derive(Debug)]

@@ -254,6 +254,44 @@ t2: ROLLBACK
 > ok
 t2: SELECT * FROM fresh
 > no rows
+# The first rolls back (with rows it wrote): the second, waiting, creates the name.
+t1: BEGIN
+> ok
+t1: CREATE TABLE again (id int PRIMARY KEY)
+> ok
+t1: INSERT INTO again VALUES (1), (2)
+> ok 2
+t2: CREATE TABLE again (id int PRIMARY KEY, other text)
+> blocked
+t1: ROLLBACK
+> ok
+> t2 resumed: ok
+t2: INSERT INTO again VALUES (1, 'one')
+> ok 1
+t1: SELECT * FROM again
+> (1, one)
+DROP TABLE again
+> ok
+# The same with a savepoint: ROLLBACK TO takes the name back before the waiter goes on.
+t1: BEGIN
+> ok
+t1: SAVEPOINT s
+> ok
+t1: CREATE TABLE again (id int PRIMARY KEY)
+> ok
+t1: INSERT INTO again VALUES (1)
+> ok 1
+t2: CREATE TABLE again (id int PRIMARY KEY, other text)
+> blocked
+t1: ROLLBACK TO SAVEPOINT s
+> ok
+> t2 resumed: ok
+t1: COMMIT
+> ok
+t1: SELECT * FROM again
+> no rows
+DROP TABLE again
+> ok
 # DROP TABLE waits for a reader too; the reader's next statement afterwards finds no table.
 t1: BEGIN
 > ok

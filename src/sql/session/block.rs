@@ -119,9 +119,11 @@ impl Session {
                 }
                 match self.txn.as_mut() {
                     Some(t) => {
-                        t.rollback_to_savepoint(&name)?;
+                        // The catalog's changes go back before the locks go (see rollback_txn).
+                        let since = t.undo_to_savepoint(&name)?;
                         self.objects_to_savepoint(&name, false);
                         self.ddl_rollback_to(&name);
+                        self.txn.as_mut().expect("in a block").release_locks_since(since);
                     }
                     None => {
                         return Err(SqlError::new(

@@ -91,6 +91,9 @@ impl Session {
         text: String,
     ) -> Result<(), ExecError> {
         self.ensure_txn()?;
+        // Shown with its transaction (which may have just begun), so a wait for its locks
+        // shows in isola_stat_activity.
+        self.publish("active", &text);
         let txn = self.txn.as_mut().expect("ensured");
         txn.start_statement();
         // Lock what the statement changes, then look again: a table dropped and made again
@@ -195,14 +198,17 @@ impl Session {
     }
 
     /// Rolls a transaction back, with its schema changes.
-    pub(super) fn rollback_txn(&mut self, txn: Transaction) {
-        txn.rollback();
+    pub(super) fn rollback_txn(&mut self, mut txn: Transaction) {
         self.deferred_fk.clear();
         self.constraint_modes = Default::default();
         self.ddl_marks.clear();
+        // The catalog's changes go back before the locks go: a session waiting to create the
+        // same name must find it free when it wakes.
         if let Some(ddl) = self.ddl.take() {
+            txn.discard_writes();
             self.engine.undo_core(&ddl.undo);
         }
+        txn.rollback();
     }
 
     /// SAVEPOINT: remembers where the schema changes stand.
