@@ -60,6 +60,14 @@ async fn point_selects_waiting_for_ddl_leave_the_server_responsive() {
     }
     let observer = common::connect(port).await;
     tokio::time::timeout(HANG, until_waiting(&observer, 6)).await.expect("the server answers");
+    for row in observer
+        .query("SELECT waiting_for FROM isola_stat_activity WHERE waiting", &[])
+        .await
+        .unwrap()
+    {
+        let waiting_for: String = row.get(0);
+        assert!(waiting_for.starts_with("ACCESS SHARE on table t, held by T"), "{waiting_for}");
+    }
     // More readers than the runtime has threads wait; a new connection and the DDL's own
     // session are still served.
     let fresh = tokio::time::timeout(HANG, common::connect(port)).await.expect("connects");

@@ -686,7 +686,11 @@ impl Database {
             } else {
                 format!("held by {}", holders.join(", "))
             };
-            return Some(format!("{mode} on {}, {held_by}", inner.describe_target(&target)));
+            return Some(format!(
+                "{} on {}, {held_by}",
+                target.mode_name(mode),
+                inner.describe_target(&target)
+            ));
         }
         inner
             .active
