@@ -272,6 +272,25 @@ t1: SELECT * FROM again
 > (1, one)
 DROP TABLE again
 > ok
+# A statement naming a column an uncommitted ALTER TABLE adds waits for the ALTER (as
+# PostgreSQL's parse analysis waits for the table's lock), then reads it.
+CREATE TABLE ac (id int PRIMARY KEY)
+> ok
+INSERT INTO ac VALUES (1)
+> ok 1
+t1: BEGIN
+> ok
+t1: ALTER TABLE ac ADD COLUMN note text DEFAULT 'n'
+> ok
+t2: SELECT note FROM ac WHERE id = 1
+> blocked
+t1: COMMIT
+> ok
+> t2 resumed: (n)
+t2: SELECT nothing FROM ac
+> error 42703 column "nothing" does not exist
+DROP TABLE ac
+> ok
 # The same with a savepoint: ROLLBACK TO takes the name back before the waiter goes on.
 t1: BEGIN
 > ok

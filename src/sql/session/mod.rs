@@ -361,7 +361,7 @@ impl Session {
         }
         let mut out = Vec::new();
         for s in statements {
-            let r = match self.prepare_simple(&s, &[]) {
+            let r = match self.prepare_simple_waiting(&s) {
                 Ok(p) => self.execute_values(&p, &[], None),
                 Err(e) => {
                     self.statement_failed();

@@ -206,6 +206,44 @@ impl Session {
         Ok(prepared)
     }
 
+    /// [`Session::prepare_simple`] where the statement may block (the blocking pool): when it
+    /// names a column that does not exist and a table it reads is held by another
+    /// transaction's DDL, it waits for that DDL to end and prepares again, as PostgreSQL's
+    /// parse analysis waits for the table's lock before it looks up the column (which an
+    /// uncommitted ALTER TABLE ... ADD COLUMN may be adding).
+    pub(super) fn prepare_simple_waiting(&mut self, sql: &str) -> Result<Arc<Prepared>, SqlError> {
+        let first = self.prepare_simple(sql, &[]);
+        match &first {
+            Err(e) if e.code == crate::error::SqlState::UndefinedColumn => {}
+            _ => return first,
+        }
+        let tables = self.tables_named(sql);
+        if tables.is_empty() {
+            return first;
+        }
+        self.ensure_txn()?;
+        let mut waited = false;
+        for t in tables {
+            let txn = self.txn.as_mut().expect("ensured");
+            if !txn.try_lock_relation_shared(t).map_err(SqlError::from)? {
+                self.publish("active", sql);
+                let txn = self.txn.as_mut().expect("ensured");
+                txn.lock_relation(t, false).map_err(SqlError::from)?;
+                waited = true;
+            }
+        }
+        if waited { self.prepare_simple(sql, &[]) } else { first }
+    }
+
+    /// The tables a statement names that exist (bound as far as binding goes).
+    fn tables_named(&self, sql: &str) -> Vec<TableId> {
+        let Ok(Parsed::Sql(stmt, lock)) = parse_statement(sql) else { return Vec::new() };
+        let schema = self.schema();
+        let mut binder = Binder::new(&schema, vec![]);
+        let _ = bind_statement(&mut binder, &stmt, lock);
+        binder.tables_used()
+    }
+
     /// Binds against the schema this session sees now: the plan, the parameter types, the
     /// tables it uses and the schema version it was bound at.
     #[allow(clippy::type_complexity)]
