@@ -358,7 +358,18 @@ impl Transaction {
 
     /// Reads the rows whose index keys fall in a range, in index order, as `(primary key, row)`.
     pub fn scan_index(&mut self, index: IndexId, range: KeyRange) -> Result<Vec<(Key, Row)>> {
-        self.run(|g, id, snapshot| scan_index(g, id, snapshot, index, &range))
+        self.run(|g, id, snapshot| scan_index(g, id, snapshot, index, &range, false))
+    }
+
+    /// [`Transaction::scan_index`] that never reads uncommitted data, even at Read
+    /// Uncommitted (where a foreign key check must lock the committed parent row and wait for
+    /// its deleter, as at Read Committed).
+    pub fn scan_index_committed(
+        &mut self,
+        index: IndexId,
+        range: KeyRange,
+    ) -> Result<Vec<(Key, Row)>> {
+        self.run(|g, id, snapshot| scan_index(g, id, snapshot, index, &range, true))
     }
 
     /// Inserts a row; its primary key and unique keys must be new.
@@ -417,6 +428,15 @@ impl Transaction {
     pub fn delete(&mut self, table: TableId, key: &Key) -> Result<bool> {
         let outcome = self.modify(table, key, WaitPolicy::Wait, |_| Change::Delete)?;
         Ok(outcome == Modified::Deleted)
+    }
+
+    /// Locks a referenced row FOR KEY SHARE for a foreign key check, as [`Transaction::lock`]
+    /// does but never reading uncommitted data: at Read Uncommitted too, the check waits for
+    /// an uncommitted delete of the parent (as at Read Committed) instead of trusting it.
+    pub fn lock_referenced(&mut self, table: TableId, key: &Key) -> Result<LockOutcome> {
+        self.run(|g, id, snapshot| {
+            lock_row(g, id, snapshot, table, key, LockMode::KeyShare, WaitPolicy::Wait, KEY_CHECK)
+        })
     }
 
     /// Locks a row (`SELECT ... FOR <mode>`), following the level's write rules.
@@ -1026,9 +1046,11 @@ fn scan_index(
     snapshot: CommitTs,
     index: IndexId,
     range: &KeyRange,
+    committed_only: bool,
 ) -> Result<Vec<(Key, Row)>> {
     let def = inner.catalog.index(index)?.clone();
-    let view = view_of(inner, txn, snapshot);
+    let view =
+        if committed_only { View::Snapshot(snapshot) } else { view_of(inner, txn, snapshot) };
     let entries: Vec<(Key, Key)> = inner
         .store
         .index_scan(index, (range.0.as_ref(), range.1.as_ref()))
@@ -1060,6 +1082,9 @@ fn scan_index(
     Ok(rows)
 }
 
+/// The action of [`Transaction::lock_referenced`] (as the errors name it).
+const KEY_CHECK: &str = "check a key of";
+
 /// Steps 1 to 3 of the write rules: find, lock, and return the newest version.
 #[allow(clippy::too_many_arguments)]
 fn lock_row(
@@ -1073,7 +1098,10 @@ fn lock_row(
     action: &str,
 ) -> Result<LockOutcome> {
     guard.catalog.table(table)?;
-    let view = view_of(guard, txn, snapshot);
+    // A referenced row's key check locks the committed row (and waits for an uncommitted
+    // delete), even at Read Uncommitted.
+    let view =
+        if action == KEY_CHECK { View::Snapshot(snapshot) } else { view_of(guard, txn, snapshot) };
     let (row, skipped, own) = see(guard, txn, view, table, key);
     track_row_read(guard, txn, table, key, skipped, own)?;
     if row.is_none() {

@@ -23,7 +23,7 @@ use crate::error::SqlState;
 use crate::sql::error::SqlError;
 use crate::sql::exec::{ExecCtx, ExecError};
 use crate::sql::schema::{FkAction, ForeignKey, IndexConstraint, TableSchema};
-use crate::txn::{LockMode, LockOutcome, WaitPolicy};
+use crate::txn::LockOutcome;
 use crate::types::{Key, Row, Value};
 
 /// A referential check or action still to do.
@@ -347,7 +347,13 @@ impl ExecCtx<'_> {
                         .collect();
                     let range =
                         (std::ops::Bound::Included(ikey.clone()), std::ops::Bound::Included(ikey));
-                    self.txn()?.scan_index(index.id, range)?.into_iter().map(|(pk, _)| pk).collect()
+                    let txn = self.txn()?;
+                    let rows = if lock {
+                        txn.scan_index_committed(index.id, range)?
+                    } else {
+                        txn.scan_index(index.id, range)?
+                    };
+                    rows.into_iter().map(|(pk, _)| pk).collect()
                 }
                 None => {
                     let rows = self.txn()?.scan(
@@ -373,7 +379,7 @@ impl ExecCtx<'_> {
                 }
                 continue;
             }
-            match self.txn()?.lock(parent.id, &pk, LockMode::KeyShare, WaitPolicy::Wait)? {
+            match self.txn()?.lock_referenced(parent.id, &pk)? {
                 LockOutcome::Locked(row) => {
                     let row = parent.pad_row(row);
                     if fk.parent_columns.iter().zip(key).all(|(&c, v)| row.get(c) == Some(v)) {
