@@ -237,6 +237,7 @@ common::golden_tests!(
         catalog_functions,
         cursors,
         insert_forms,
+        advisory_locks,
         arrays,
         deadlocks,
         fekete_read_only_anomaly,
