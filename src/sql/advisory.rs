@@ -7,8 +7,11 @@
 //! unlocks), session and transaction holds separately; `pg_advisory_unlock_all` releases the
 //! session-level holds only. A session that must wait sleeps until a release, a cancel request,
 //! its lock_timeout (55P03) or statement_timeout (57014); a wait that would close a cycle of
-//! advisory waits fails at once with 40P01. The cycle search covers advisory waits only (a
-//! cycle through a row lock is not seen here; lock_timeout ends it).
+//! advisory waits fails at once with 40P01. A cycle through row or table locks too (a session
+//! waits here for one whose transaction waits for a row this session's transaction holds) is
+//! found by the advisory waiter in it, which looks for one every [`MIXED_DEADLOCK_CHECK`]
+//! while it waits (the core's own search sees lock waits only) and fails with 40P01: every
+//! such cycle has an advisory waiter.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -19,6 +22,14 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::error::SqlState;
 use crate::sql::error::SqlError;
+
+/// How often a waiting session looks for a deadlock through row and table locks as well
+/// (PostgreSQL's deadlock_timeout is 1 s; the search is cheap).
+pub const MIXED_DEADLOCK_CHECK: Duration = Duration::from_millis(100);
+
+/// The row- and table-lock waits between sessions (waiter, the sessions it waits for), read
+/// when a waiter looks for a deadlock spanning both kinds of lock.
+pub type LockWaits<'a> = &'a dyn Fn() -> HashMap<u32, Vec<u32>>;
 
 /// An advisory lock's name: one bigint, or two integers (PostgreSQL keeps them apart).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -109,6 +120,40 @@ impl State {
         None
     }
 
+    /// A cycle through `session` of advisory waits and the `lock_waits` edges, as the chain
+    /// of (waiter, blocker, whether the edge is an advisory one) from `session` back to it.
+    fn mixed_cycle_through(
+        &self,
+        session: u32,
+        lock_waits: &HashMap<u32, Vec<u32>>,
+    ) -> Option<Vec<(u32, u32, bool)>> {
+        let edges = |s: u32| -> Vec<(u32, bool)> {
+            let mut out: Vec<(u32, bool)> = match self.waiting.get(&s) {
+                Some(&(k, x)) => self.blockers(s, k, x).into_iter().map(|b| (b, true)).collect(),
+                None => Vec::new(),
+            };
+            out.extend(lock_waits.get(&s).into_iter().flatten().map(|&b| (b, false)));
+            out
+        };
+        let mut stack: Vec<(u32, Vec<(u32, u32, bool)>)> =
+            edges(session).into_iter().map(|(b, a)| (b, vec![(session, b, a)])).collect();
+        let mut seen = HashSet::new();
+        while let Some((s, path)) = stack.pop() {
+            if s == session {
+                return Some(path);
+            }
+            if !seen.insert(s) {
+                continue;
+            }
+            for (b, a) in edges(s) {
+                let mut p = path.clone();
+                p.push((s, b, a));
+                stack.push((b, p));
+            }
+        }
+        None
+    }
+
     fn grant(&mut self, session: u32, key: AdvisoryKey, exclusive: bool, scope: Scope) {
         let holds = self.held.entry(key).or_default();
         let hold = match holds.iter().position(|h| h.session == session && h.exclusive == exclusive)
@@ -162,6 +207,7 @@ fn mode_name(exclusive: bool) -> &'static str {
 
 impl AdvisoryLocks {
     /// Takes `key` for `session`: true once held, false if `Wait::Try` found it taken.
+    /// `lock_waits` gives the row- and table-lock waits for the deadlock search.
     pub fn lock(
         &self,
         session: u32,
@@ -169,6 +215,7 @@ impl AdvisoryLocks {
         exclusive: bool,
         scope: Scope,
         wait: Wait,
+        lock_waits: LockWaits<'_>,
     ) -> Result<bool, SqlError> {
         let mut state = self.state.lock();
         if state.blockers(session, key, exclusive).is_empty() {
@@ -197,6 +244,7 @@ impl AdvisoryLocks {
         }
         state.waiting.insert(session, (key, exclusive));
         state.canceled.remove(&session);
+        let mut next_mixed_check = Instant::now() + MIXED_DEADLOCK_CHECK;
         let result = loop {
             if state.blockers(session, key, exclusive).is_empty() {
                 state.grant(session, key, exclusive, scope);
@@ -222,8 +270,31 @@ impl AdvisoryLocks {
                     "canceling statement due to statement timeout",
                 ));
             }
-            // Woken by every release and cancel; the bound only rechecks the deadlines.
-            let mut until = now + Duration::from_millis(200);
+            if now >= next_mixed_check {
+                next_mixed_check = now + MIXED_DEADLOCK_CHECK;
+                // Read without this mutex held: the core's lock comes first elsewhere.
+                let waits = parking_lot::MutexGuard::unlocked(&mut state, lock_waits);
+                if let Some(cycle) = state.mixed_cycle_through(session, &waits) {
+                    let detail: Vec<String> = cycle
+                        .iter()
+                        .map(|&(waiter, blocker, advisory)| match state.waiting.get(&waiter) {
+                            Some(&(k, x)) if advisory => format!(
+                                "Process {waiter} waits for {} on {k}; blocked by process {blocker}.",
+                                mode_name(x)
+                            ),
+                            _ => format!(
+                                "Process {waiter} waits for a row or table lock; blocked by process {blocker}."
+                            ),
+                        })
+                        .collect();
+                    break Err(SqlError::new(SqlState::DeadlockDetected, "deadlock detected")
+                        .with_detail(detail.join("\n")));
+                }
+                continue;
+            }
+            // Woken by every release and cancel; the bound rechecks the deadlines and looks
+            // for a deadlock through row locks.
+            let mut until = next_mixed_check;
             for d in [lock_deadline, statement_deadline].into_iter().flatten() {
                 until = until.min(d);
             }
@@ -349,32 +420,53 @@ mod tests {
 
     const TRY: Wait = Wait::Try;
 
+    fn no_lock_waits() -> HashMap<u32, Vec<u32>> {
+        HashMap::new()
+    }
+    const NO_WAITS: fn() -> HashMap<u32, Vec<u32>> = no_lock_waits;
+
+    #[test]
+    fn a_cycle_through_a_row_lock_is_a_deadlock() {
+        let l = std::sync::Arc::new(AdvisoryLocks::default());
+        let k = AdvisoryKey::Big(9);
+        assert!(l.lock(2, k, true, Scope::Session, TRY, &NO_WAITS).unwrap());
+        // Session 2 waits for a row lock session 1's transaction holds; 1 waits here for 2.
+        let row_waits = || HashMap::from([(2u32, vec![1u32])]);
+        let wait = Wait::Block { lock_deadline: None, statement_deadline: None };
+        let err = l.lock(1, k, true, Scope::Session, wait, &row_waits).unwrap_err();
+        assert_eq!(err.code, SqlState::DeadlockDetected);
+        let detail = err.detail.unwrap();
+        assert!(detail.contains("Process 1 waits for ExclusiveLock on"), "{detail}");
+        assert!(detail.contains("Process 2 waits for a row or table lock; blocked by process 1."));
+        assert!(l.waiting_for(1).is_none());
+    }
+
     #[test]
     fn holds_count_and_conflict_across_sessions_only() {
         let l = AdvisoryLocks::default();
         let k = AdvisoryKey::Big(1);
-        assert!(l.lock(1, k, true, Scope::Session, TRY).unwrap());
-        assert!(l.lock(1, k, true, Scope::Session, TRY).unwrap());
-        assert!(l.lock(1, k, false, Scope::Transaction, TRY).unwrap());
-        assert!(!l.lock(2, k, false, Scope::Session, TRY).unwrap());
+        assert!(l.lock(1, k, true, Scope::Session, TRY, &NO_WAITS).unwrap());
+        assert!(l.lock(1, k, true, Scope::Session, TRY, &NO_WAITS).unwrap());
+        assert!(l.lock(1, k, false, Scope::Transaction, TRY, &NO_WAITS).unwrap());
+        assert!(!l.lock(2, k, false, Scope::Session, TRY, &NO_WAITS).unwrap());
         l.release_transaction(1);
         assert!(l.unlock(1, k, true));
-        assert!(!l.lock(2, k, false, Scope::Session, TRY).unwrap());
+        assert!(!l.lock(2, k, false, Scope::Session, TRY, &NO_WAITS).unwrap());
         assert!(l.unlock(1, k, true));
         assert!(!l.unlock(1, k, true));
-        assert!(l.lock(2, k, false, Scope::Session, TRY).unwrap());
-        assert!(l.lock(3, k, false, Scope::Session, TRY).unwrap());
-        assert!(!l.lock(1, AdvisoryKey::Big(1), true, Scope::Session, TRY).unwrap());
-        assert!(l.lock(1, AdvisoryKey::Pair(0, 1), true, Scope::Session, TRY).unwrap());
+        assert!(l.lock(2, k, false, Scope::Session, TRY, &NO_WAITS).unwrap());
+        assert!(l.lock(3, k, false, Scope::Session, TRY, &NO_WAITS).unwrap());
+        assert!(!l.lock(1, AdvisoryKey::Big(1), true, Scope::Session, TRY, &NO_WAITS).unwrap());
+        assert!(l.lock(1, AdvisoryKey::Pair(0, 1), true, Scope::Session, TRY, &NO_WAITS).unwrap());
     }
 
     #[test]
     fn a_timed_out_wait_fails_with_55p03() {
         let l = AdvisoryLocks::default();
         let k = AdvisoryKey::Big(7);
-        assert!(l.lock(1, k, true, Scope::Session, TRY).unwrap());
+        assert!(l.lock(1, k, true, Scope::Session, TRY, &NO_WAITS).unwrap());
         let wait = Wait::Block { lock_deadline: Some(Instant::now()), statement_deadline: None };
-        let err = l.lock(2, k, true, Scope::Session, wait).unwrap_err();
+        let err = l.lock(2, k, true, Scope::Session, wait, &NO_WAITS).unwrap_err();
         assert_eq!(err.code, SqlState::LockNotAvailable);
         assert!(l.waiting_for(2).is_none());
     }

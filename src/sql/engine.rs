@@ -194,6 +194,25 @@ impl Engine {
     }
 
     /// Registers a new session and returns its id (its "backend pid").
+    /// The row- and table-lock waits between sessions: each waiting session with the sessions
+    /// whose transactions it waits for (what advisory locks add to their deadlock search).
+    pub fn session_lock_waits(&self) -> std::collections::HashMap<u32, Vec<u32>> {
+        let edges = self.db.lock_wait_edges();
+        if edges.is_empty() {
+            return Default::default();
+        }
+        let session_of: std::collections::HashMap<TxnId, u32> =
+            self.sessions.lock().iter().filter_map(|(&id, a)| a.txn.map(|t| (t, id))).collect();
+        edges
+            .into_iter()
+            .filter_map(|(waiter, blockers)| {
+                let waiter = *session_of.get(&waiter)?;
+                let blockers = blockers.iter().filter_map(|b| session_of.get(b).copied());
+                Some((waiter, blockers.collect()))
+            })
+            .collect()
+    }
+
     pub fn register_session(&self, user: &str, database: &str, application_name: &str) -> u32 {
         let id = NEXT_SESSION_ID.fetch_add(1, Ordering::Relaxed);
         self.sessions.lock().insert(

@@ -518,6 +518,22 @@ impl LockTable {
         self.entries.get(target).map_or_else(Vec::new, |e| e.conflicting_holders(txn, mode))
     }
 
+    /// Every wait: the waiting transaction and those it waits for (conflicting holders and
+    /// conflicting waiters ahead of it), for a deadlock search that spans other kinds of wait
+    /// too (advisory locks).
+    pub fn wait_edges(&self) -> Vec<(TxnId, Vec<TxnId>)> {
+        self.waiting
+            .iter()
+            .filter_map(|(&txn, (target, mode))| {
+                let entry = self.entries.get(target)?;
+                let pos = entry.queue.iter().position(|w| w.txn == txn)?;
+                let mut blockers = entry.conflicting_holders(txn, *mode);
+                blockers.extend(entry.conflicting_waiters_ahead(txn, *mode, pos));
+                Some((txn, blockers))
+            })
+            .collect()
+    }
+
     /// Number of targets with holders or waiters (for tests and stats).
     pub fn entry_count(&self) -> usize {
         self.entries.len()

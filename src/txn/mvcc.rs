@@ -674,6 +674,12 @@ impl Database {
         rows
     }
 
+    /// Every row- and table-lock wait: the waiting transaction and the transactions it
+    /// waits for.
+    pub fn lock_wait_edges(&self) -> Vec<(TxnId, Vec<TxnId>)> {
+        self.shared.inner.lock().locks.wait_edges()
+    }
+
     /// What a transaction waits for, in words: the row lock and who holds it, or a safe
     /// snapshot; `None` when it is not waiting.
     pub fn waiting_for(&self, txn: TxnId) -> Option<String> {

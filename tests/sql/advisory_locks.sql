@@ -107,3 +107,6 @@ t2: SELECT pg_try_advisory_lock(30)
 > (f)
 t1: SELECT pg_advisory_unlock(30)
 > (t)
+t2: RESET statement_timeout
+> ok
+

@@ -230,7 +230,10 @@ impl EvalContext for ExecCtx<'_> {
                         statement_deadline: self.deadline,
                     }
                 };
-                let got = self.engine.advisory.lock(session, key()?, exclusive, scope, wait)?;
+                let engine = self.engine;
+                let lock_waits = || engine.session_lock_waits();
+                let got =
+                    engine.advisory.lock(session, key()?, exclusive, scope, wait, &lock_waits)?;
                 Ok(if try_only { Value::Bool(got) } else { void })
             }
             SessionFunc::AdvisoryUnlock { exclusive } => {
