@@ -31,6 +31,9 @@ pub const MIXED_DEADLOCK_CHECK: Duration = Duration::from_millis(100);
 /// when a waiter looks for a deadlock spanning both kinds of lock.
 pub type LockWaits<'a> = &'a dyn Fn() -> HashMap<u32, Vec<u32>>;
 
+/// One wait of a deadlock cycle: (waiter, blocker, whether it is an advisory wait).
+type WaitStep = (u32, u32, bool);
+
 /// An advisory lock's name: one bigint, or two integers (PostgreSQL keeps them apart).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AdvisoryKey {
@@ -126,7 +129,7 @@ impl State {
         &self,
         session: u32,
         lock_waits: &HashMap<u32, Vec<u32>>,
-    ) -> Option<Vec<(u32, u32, bool)>> {
+    ) -> Option<Vec<WaitStep>> {
         let edges = |s: u32| -> Vec<(u32, bool)> {
             let mut out: Vec<(u32, bool)> = match self.waiting.get(&s) {
                 Some(&(k, x)) => self.blockers(s, k, x).into_iter().map(|b| (b, true)).collect(),
@@ -135,7 +138,7 @@ impl State {
             out.extend(lock_waits.get(&s).into_iter().flatten().map(|&b| (b, false)));
             out
         };
-        let mut stack: Vec<(u32, Vec<(u32, u32, bool)>)> =
+        let mut stack: Vec<(u32, Vec<WaitStep>)> =
             edges(session).into_iter().map(|(b, a)| (b, vec![(session, b, a)])).collect();
         let mut seen = HashSet::new();
         while let Some((s, path)) = stack.pop() {
