@@ -71,7 +71,8 @@ impl Prepared {
     /// such a statement on the connection's own task, awaiting a lock wait there
     /// ([`Session::try_execute_as_task`]) and running the statement again once granted.
     pub fn writes_one_row(&self) -> bool {
-        if !matches!(self.kind, Kind::Sql(..)) {
+        // An advisory lock's wait blocks its thread: never on the connection's task.
+        if !matches!(self.kind, Kind::Sql(..)) || self.may_wait_for_advisory_lock {
             return false;
         }
         self.plan.lock().as_ref().is_some_and(|e| match &*e.bound {
