@@ -40,6 +40,9 @@ use crate::txn::Transaction;
 use crate::types::{Row, Value};
 use crate::wal::DdlRecord;
 
+mod comment;
+pub(crate) use comment::log_text;
+
 /// A DDL statement: one sqlparser parsed, or an ALTER SEQUENCE isola read itself.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum DdlStatement<'s> {
@@ -166,6 +169,13 @@ pub(crate) fn ddl_locks(schema: &Schema, stmt: DdlStatement<'_>) -> DdlLocks {
                     }
                     _ => {}
                 }
+            }
+        }
+        Statement::Comment { object_name, object_type, .. } => {
+            if let Some(name) = comment::table_of(*object_type, object_name)
+                && let Some(t) = schema.table(&name)
+            {
+                locks.tables.push(t.id);
             }
         }
         Statement::AlterIndex { name, operation } => {
@@ -411,6 +421,9 @@ impl Ddl<'_, '_> {
             Statement::AlterIndex { name, operation } => {
                 let ast::AlterIndexOperation::RenameIndex { index_name } = operation;
                 self.rename_index(&object_name(name), &object_name(index_name))
+            }
+            Statement::Comment { object_type, object_name, comment, if_exists } => {
+                self.comment(*object_type, object_name, comment.as_deref(), *if_exists)
             }
             other => Err(SqlError::unsupported(format!(
                 "statement {}",
@@ -795,6 +808,7 @@ impl Ddl<'_, '_> {
             checks,
             foreign_keys: Vec::new(),
             oid: crate::sql::schema::allocate_oid(),
+            comment: None,
         };
         let mut used_names: HashSet<String> = HashSet::new();
         for (uname, cols) in uniques {
@@ -1571,6 +1585,7 @@ impl Ddl<'_, '_> {
         col.sequence = None;
         col.identity = None;
         col.pad = Value::Null;
+        col.comment = None;
         self.put(t);
         self.drop_owned_sequences(table.id, Some(position));
         Ok(())
@@ -1904,6 +1919,7 @@ fn new_column(name: &str, ty: SqlType) -> ColumnSchema {
         pad: Value::Null,
         dropped: false,
         identity: None,
+        comment: None,
     }
 }
 

@@ -46,6 +46,8 @@ pub struct ColumnSchema {
     pub dropped: bool,
     /// An identity column (its values come from `sequence`).
     pub identity: Option<Identity>,
+    /// COMMENT ON COLUMN (`col_description`, `pg_description`).
+    pub comment: Option<String>,
 }
 
 /// What a foreign key does to referencing rows when the referenced row goes or its key changes.
@@ -136,6 +138,8 @@ pub struct TableSchema {
     pub foreign_keys: Vec<ForeignKey>,
     /// A synthetic object id for pg_class.
     pub oid: u32,
+    /// COMMENT ON TABLE (`obj_description`, `pg_description`).
+    pub comment: Option<String>,
 }
 
 impl TableSchema {

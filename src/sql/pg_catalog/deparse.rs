@@ -137,6 +137,7 @@ impl Deparser<'_> {
                 self.wrap(format!("{} IS NOT NULL", self.operand(inner, None, 5)))
             }
             Expr::BinaryOp { left, op, right } => self.binary(left, op, right),
+            Expr::InList { expr, list, negated } => self.in_list(expr, list, *negated),
             Expr::Between { expr, negated: false, low, high } => {
                 let ge = Expr::BinaryOp {
                     left: expr.clone(),
@@ -166,6 +167,28 @@ impl Deparser<'_> {
         }
     }
 
+    /// `x IN (a, b)` as PostgreSQL's parser leaves it: `x = ANY (ARRAY[a, b])` (`<> ALL` for
+    /// NOT IN), the elements typed as `x`; a varchar `x` compared as text (`(x)::text = ANY
+    /// ((ARRAY['a'::character varying, ...])::text[])`); one element is a plain `=` / `<>`.
+    fn in_list(&self, expr: &Expr, list: &[Expr], negated: bool) -> String {
+        if let [only] = list {
+            let op = if negated { BinaryOperator::NotEq } else { BinaryOperator::Eq };
+            return self.binary(expr, &op, only);
+        }
+        let ty = self.column_type(expr);
+        let varchar = matches!(ty, Some(SqlType::Varchar(_)));
+        let left = self.text_cast(expr, varchar, self.operand(expr, ty, 5));
+        let elements: Vec<String> = list.iter().map(|e| self.typed_operand(e, ty, 0)).collect();
+        let array = format!("ARRAY[{}]", elements.join(", "));
+        let array = match (varchar, self.pretty) {
+            (false, _) => array,
+            (true, true) => format!("{array}::text[]"),
+            (true, false) => format!("({array})::text[]"),
+        };
+        let op = if negated { "<> ALL" } else { "= ANY" };
+        self.wrap(format!("{left} {op} ({array})"))
+    }
+
     fn wrap(&self, s: String) -> String {
         if self.pretty { s } else { format!("({s})") }
     }
@@ -179,6 +202,8 @@ impl Deparser<'_> {
             Expr::BinaryOp { op, .. } if self.pretty && precedence(op) < parent => {
                 format!("({text})")
             }
+            // PostgreSQL parenthesises `x = ANY (...)` wherever it is an operand
+            Expr::InList { list, .. } if self.pretty && list.len() > 1 => format!("({text})"),
             _ => text,
         }
     }
@@ -388,6 +413,7 @@ mod tests {
             pad: Value::Null,
             dropped: false,
             identity: None,
+            comment: None,
         }
     }
 
@@ -403,6 +429,7 @@ mod tests {
             checks: vec![],
             foreign_keys: vec![],
             oid: 16_385 + id,
+            comment: None,
         }
     }
 
@@ -500,6 +527,54 @@ mod tests {
         assert_eq!(pretty[0], "CHECK (n > 0::numeric)");
         assert_eq!(pretty[1], "CHECK (a > 0 AND (b < 10 OR b IS NULL))");
         assert_eq!(pretty[2], "CHECK (s::text <> 'bad'::text)");
+    }
+
+    /// `x IN (...)` as PostgreSQL 15 prints it (read from its pg_get_constraintdef).
+    #[test]
+    fn in_lists_print_as_postgresql_prints_them() {
+        let columns = vec![
+            column("n", SqlType::Int4),
+            column("s", SqlType::Text),
+            column("v", SqlType::Varchar(Some(10))),
+            column("x", SqlType::Numeric(Some((5, 2)))),
+            column("c", SqlType::Char(3)),
+        ];
+        let t = table("tin", 3, columns, vec![0]);
+        let print = |sql: &str, pretty: bool| Deparser { table: &t, pretty }.expr(&expr(sql), None);
+        for (sql, plain, pretty) in [
+            ("n in (1,2,3)", "(n = ANY (ARRAY[1, 2, 3]))", "n = ANY (ARRAY[1, 2, 3])"),
+            ("n not in (4,5)", "(n <> ALL (ARRAY[4, 5]))", "n <> ALL (ARRAY[4, 5])"),
+            ("n in (1)", "(n = 1)", "n = 1"),
+            (
+                "s in ('a','b')",
+                "(s = ANY (ARRAY['a'::text, 'b'::text]))",
+                "s = ANY (ARRAY['a'::text, 'b'::text])",
+            ),
+            (
+                "v in ('p','q')",
+                "((v)::text = ANY ((ARRAY['p'::character varying, 'q'::character varying])::text[]))",
+                "v::text = ANY (ARRAY['p'::character varying, 'q'::character varying]::text[])",
+            ),
+            ("v not in ('z')", "((v)::text <> 'z'::text)", "v::text <> 'z'::text"),
+            (
+                "x in (1, 2.5)",
+                "(x = ANY (ARRAY[(1)::numeric, 2.5]))",
+                "x = ANY (ARRAY[1::numeric, 2.5])",
+            ),
+            (
+                "c in ('aa','bb')",
+                "(c = ANY (ARRAY['aa'::bpchar, 'bb'::bpchar]))",
+                "c = ANY (ARRAY['aa'::bpchar, 'bb'::bpchar])",
+            ),
+            (
+                "n in (1,2) and v in ('p')",
+                "((n = ANY (ARRAY[1, 2])) AND ((v)::text = 'p'::text))",
+                "(n = ANY (ARRAY[1, 2])) AND v::text = 'p'::text",
+            ),
+        ] {
+            assert_eq!((sql, print(sql, false)), (sql, plain.to_string()));
+            assert_eq!((sql, print(sql, true)), (sql, pretty.to_string()));
+        }
     }
 
     #[test]

@@ -157,6 +157,25 @@ pub fn call(
                 _ => Value::Null,
             }
         }
+        F::ObjDescription => {
+            // Only pg_class objects have comments (a catalog name other than pg_class: NULL).
+            let catalog = text(args.get(1));
+            if catalog.as_deref().is_some_and(|c| c != "pg_class" && c != "pg_catalog.pg_class") {
+                return Ok(Value::Null);
+            }
+            match int(args.first()).and_then(|oid| model::object(schema, oid)) {
+                Some(Object::Table(t)) => opt_text(t.comment.clone()),
+                _ => Value::Null,
+            }
+        }
+        F::ColDescription => {
+            let table = int(args.first()).and_then(|oid| model::object(schema, oid));
+            let (Some(Object::Table(t)), Some(attnum)) = (table, int(args.get(1))) else {
+                return Ok(Value::Null);
+            };
+            let position = model::column_at(t, attnum);
+            opt_text(position.and_then(|p| t.columns[p].comment.clone()))
+        }
         F::EncodingToChar => Value::Text(match int(args.first()) {
             Some(6) => "UTF8".into(),
             Some(0) => "SQL_ASCII".into(),

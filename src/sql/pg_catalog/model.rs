@@ -30,6 +30,8 @@ pub const INFORMATION_SCHEMA_NS: i64 = 13_000;
 pub const OWNER: i64 = 10;
 /// `pg_database_owner`, the role standing for the database's owner (owns `public`).
 pub const DATABASE_OWNER: i64 = 6171;
+/// `pg_class`'s own oid (`pg_description.classoid` of a table or column comment).
+pub const PG_CLASS_OID: i64 = 1259;
 /// Access methods.
 pub const HEAP_AM: i64 = 2;
 pub const BTREE_AM: i64 = 403;

@@ -712,8 +712,28 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
             }
             rows
         }
-        V::PgDescription
-        | V::PgAuthMembers
+        V::PgDescription => {
+            let mut rows = Vec::new();
+            for t in &tables {
+                let described = std::iter::once((0, t.comment.as_ref())).chain(
+                    (0..t.columns.len()).filter_map(|p| {
+                        Some((model::attnum(t, p)?, t.columns[p].comment.as_ref()))
+                    }),
+                );
+                for (objsubid, comment) in described {
+                    let Some(comment) = comment else { continue };
+                    rows.push(
+                        r().set("objoid", t.oid as i64)
+                            .set("classoid", model::PG_CLASS_OID)
+                            .set("objsubid", objsubid)
+                            .set("description", comment.as_str())
+                            .build(),
+                    );
+                }
+            }
+            rows
+        }
+        V::PgAuthMembers
         | V::PgInherits
         | V::PgTrigger
         | V::PgRewrite

@@ -834,9 +834,7 @@ impl<'a> Binder<'a> {
             | "has_table_privilege"
             | "has_schema_privilege"
             | "has_database_privilege" => (Func::ConstTrue, SqlType::Bool),
-            "obj_description"
-            | "col_description"
-            | "shobj_description"
+            "shobj_description"
             | "pg_get_triggerdef"
             | "pg_get_viewdef"
             | "pg_get_statisticsobjdef_columns"
@@ -1889,6 +1887,8 @@ fn catalog_function(name: &str) -> Option<(CatalogFn, SqlType)> {
         "pg_get_expr" => (F::GetExpr, SqlType::Text),
         "pg_get_constraintdef" => (F::GetConstraintDef, SqlType::Text),
         "pg_get_indexdef" => (F::GetIndexDef, SqlType::Text),
+        "obj_description" => (F::ObjDescription, SqlType::Text),
+        "col_description" => (F::ColDescription, SqlType::Text),
         "pg_encoding_to_char" => (F::EncodingToChar, SqlType::Text),
         "current_schemas" => (F::CurrentSchemas, crate::sql::types::array_of(SqlType::Text)),
         "set_config" => (F::SetConfig, SqlType::Text),

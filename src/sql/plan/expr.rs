@@ -147,6 +147,10 @@ pub enum CatalogFn {
     GetConstraintDef,
     /// `pg_get_indexdef(index oid [, column, pretty])`.
     GetIndexDef,
+    /// `obj_description(oid [, catalog name])`: a table's comment.
+    ObjDescription,
+    /// `col_description(table oid, attnum)`: a column's comment.
+    ColDescription,
     /// `pg_encoding_to_char(encoding)`.
     EncodingToChar,
     /// `current_schemas(include implicit)`: a name array.

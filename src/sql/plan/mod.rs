@@ -372,6 +372,7 @@ pub fn bind_statement(
         | Statement::AlterIndex { .. }
         | Statement::CreateIndex(_)
         | Statement::Drop { .. }
+        | Statement::Comment { .. }
         | Statement::AlterTable(_) => Bound::Other,
         other => {
             let text = other.to_string();

@@ -156,6 +156,7 @@ fn tag_for(stmt: &Statement) -> &'static str {
         Statement::AlterTable(_) => "ALTER TABLE",
         Statement::AlterIndex { .. } => "ALTER INDEX",
         Statement::CreateSequence { .. } => "CREATE SEQUENCE",
+        Statement::Comment { .. } => "COMMENT",
         _ => "OK",
     }
 }
@@ -830,7 +831,10 @@ impl Session {
     /// Runs a DDL statement as a statement of the session's transaction (committed at once
     /// in autocommit, rolled back if it fails there).
     fn ddl(&mut self, stmt: &Statement) -> Result<(), ExecError> {
-        self.ddl_statement(crate::sql::ddl::DdlStatement::Sql(stmt), stmt.to_string())
+        self.ddl_statement(
+            crate::sql::ddl::DdlStatement::Sql(stmt),
+            crate::sql::ddl::log_text(stmt),
+        )
     }
 
     /// Runs DDL (`text`: what the log keeps of it).

@@ -1,0 +1,42 @@
+"""SQLAlchemy 2's inspector over every user table of a database, printed as one JSON document
+(tests/tools_sqlalchemy.rs compares isola's with PostgreSQL 15's): get_table_names, and per
+table get_columns, get_pk_constraint, get_foreign_keys, get_indexes, get_unique_constraints,
+get_check_constraints, get_table_comment. Usage: inspect_schema.py URL."""
+
+import json
+import sys
+
+import sqlalchemy as sa
+
+url = sys.argv[1].replace("postgresql://", "postgresql+psycopg://", 1)
+engine = sa.create_engine(url)
+insp = sa.inspect(engine)
+
+
+def plain(value):
+    """Types as their SQL text; lists of dicts sorted by name, so order never matters."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in sorted(value.items())}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, sa.types.TypeEngine):
+        return value.compile(dialect=engine.dialect)
+    return value
+
+
+def by_name(items):
+    return sorted((plain(i) for i in items), key=lambda i: str(i.get("name")))
+
+
+out = {"tables": sorted(insp.get_table_names())}
+for table in out["tables"]:
+    out[table] = {
+        "columns": [plain(c) for c in insp.get_columns(table)],
+        "pk": plain(insp.get_pk_constraint(table)),
+        "foreign_keys": by_name(insp.get_foreign_keys(table)),
+        "indexes": by_name(insp.get_indexes(table)),
+        "unique_constraints": by_name(insp.get_unique_constraints(table)),
+        "check_constraints": by_name(insp.get_check_constraints(table)),
+        "comment": plain(insp.get_table_comment(table)),
+    }
+print(json.dumps(out, indent=1, sort_keys=True, default=str))

@@ -1,0 +1,305 @@
+//! SQLAlchemy 2 and Alembic against isola, unchanged, with PostgreSQL 15 side by side.
+//!
+//! The Alembic project `tests/alembic/` (its models: three tables with foreign keys ON DELETE
+//! CASCADE / SET NULL, unique and check constraints, unique and multi-column indexes, server
+//! defaults, NOT NULL, table and column comments) is copied into a temporary directory per
+//! server and driven there: `alembic revision --autogenerate` against the empty database,
+//! `upgrade head`, `check` (autogenerate against the upgraded database finds nothing), then
+//! SQLAlchemy's inspector (`tests/python/inspect_schema.py`: columns, keys, foreign keys,
+//! indexes, unique and check constraints, comments), then `downgrade base` (no user table
+//! left but `alembic_version`). isola runs as a process on a data directory and is SIGKILLed
+//! and restarted between the upgrade and the inspection, so what is inspected was recovered
+//! from the log. The migration files (without revision id and date) and the inspections must
+//! be equal on both servers.
+//!
+//! COMMENT ON is checked apart: the same statements answer alike on both servers (errors
+//! included), and on isola a comment is transactional and survives a SIGKILL, with and
+//! without a checkpoint.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+
+/// A fresh temporary directory, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("isola-sqla-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn url(port: u16) -> String {
+    format!("postgresql://isola@127.0.0.1:{port}/isola")
+}
+
+/// `python3 ARGS` in `dir` with the pinned packages; its stdout, after asserting success.
+fn python(pythonpath: &Path, dir: &Path, port: u16, args: &[&str]) -> String {
+    let out = Command::new("python3")
+        .current_dir(dir)
+        .env("PYTHONPATH", pythonpath)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("ISOLA_TEST_URL", url(port).replace("postgresql://", "postgresql+psycopg://"))
+        .args(args)
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "python3 {args:?} on port {port}:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn alembic(pythonpath: &Path, project: &Path, port: u16, args: &[&str]) -> String {
+    let mut all = vec!["-m", "alembic", "-c", "alembic.ini"];
+    all.extend_from_slice(args);
+    python(pythonpath, project, port, &all)
+}
+
+/// The Alembic project copied into `dir` (with an empty `versions/`).
+fn copy_project(dir: &Path) {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/alembic");
+    for entry in std::fs::read_dir(&source).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::create_dir_all(dir.join("versions")).unwrap();
+}
+
+/// The one migration autogenerate wrote, without what differs between runs (revision id,
+/// date).
+fn migration(project: &Path) -> String {
+    let files: Vec<PathBuf> = std::fs::read_dir(project.join("versions"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "py"))
+        .collect();
+    assert_eq!(files.len(), 1, "one migration: {files:?}");
+    std::fs::read_to_string(&files[0])
+        .unwrap()
+        .lines()
+        .filter(|l| {
+            !(l.starts_with("Revision ID:")
+                || l.starts_with("Create Date:")
+                || l.starts_with("revision:"))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// SQLAlchemy's inspector over every table, as JSON.
+fn inspect(pythonpath: &Path, port: u16) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/inspect_schema.py");
+    python(
+        pythonpath,
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        port,
+        &[script.to_str().unwrap(), &url(port)],
+    )
+}
+
+/// The tables in `public`, by psql.
+fn user_tables(port: u16) -> String {
+    let out = Command::new(format!("{}/psql", common::PG_BIN))
+        .args(["-X", "-At", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "isola"])
+        .args(["-d", "isola", "-c"])
+        .arg("SELECT relname FROM pg_class WHERE relnamespace = 2200 AND relkind = 'r' ORDER BY 1")
+        .output()
+        .expect("psql runs");
+    assert!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// What one server went through: the migration autogenerate wrote, the inspection after the
+/// upgrade.
+struct Run {
+    migration: String,
+    inspected: String,
+}
+
+/// The Alembic cycle on the server at `port`; `restart` is called after the upgrade and
+/// returns the port to go on with.
+fn alembic_cycle(pythonpath: &Path, name: &str, port: u16, restart: impl FnOnce() -> u16) -> Run {
+    let project = TempDir::new(&format!("alembic-{name}"));
+    copy_project(&project.0);
+    alembic(pythonpath, &project.0, port, &["revision", "--autogenerate", "-m", "schema"]);
+    alembic(pythonpath, &project.0, port, &["upgrade", "head"]);
+    let port = restart();
+    let check = alembic(pythonpath, &project.0, port, &["check"]);
+    assert!(check.contains("No new upgrade operations detected"), "{name}: alembic check: {check}");
+    let inspected = inspect(pythonpath, port);
+    alembic(pythonpath, &project.0, port, &["downgrade", "base"]);
+    assert_eq!(user_tables(port), "alembic_version\n", "{name}: tables left after downgrade");
+    Run { migration: migration(&project.0), inspected }
+}
+
+fn start_isola(data: &Path) -> (Child, u16) {
+    common::spawn_server(["--data", data.to_str().unwrap()])
+}
+
+#[test]
+fn alembic_autogenerates_upgrades_checks_and_downgrades_as_on_postgres_15() {
+    let pythonpath = common::python_packages();
+    let pg = common::Postgres::start();
+    let expected = alembic_cycle(&pythonpath, "pg", pg.port, || pg.port);
+
+    let data = TempDir::new("data");
+    let (mut server, port) = start_isola(&data.0);
+    let actual = alembic_cycle(&pythonpath, "isola", port, || {
+        // SIGKILL: what is inspected next was recovered from the log
+        server.kill().unwrap();
+        server.wait().unwrap();
+        let (restarted, port) = start_isola(&data.0);
+        server = restarted;
+        port
+    });
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(
+        expected.migration, actual.migration,
+        "the migrations autogenerate wrote differ (left PostgreSQL, right isola)"
+    );
+    if expected.inspected != actual.inspected {
+        panic!(
+            "SQLAlchemy's inspector differs:\n{}",
+            common::golden::diff(&expected.inspected, &actual.inspected)
+        );
+    }
+}
+
+/// COMMENT ON statements and the reads of comments, as run by two sessions (`a:` / `b:`).
+const COMMENT_SCRIPT: &[&str] = &[
+    "a: CREATE TABLE cm (id int PRIMARY KEY, body text, gone int)",
+    "a: CREATE INDEX cm_body_idx ON cm (body)",
+    "a: COMMENT ON TABLE cm IS 'it''s a table \\ with a backslash'",
+    "a: COMMENT ON COLUMN cm.body IS 'the body'",
+    "a: COMMENT ON COLUMN public.cm.id IS 'key'",
+    "a: COMMENT ON COLUMN cm.gone IS 'soon gone'",
+    "a: SELECT obj_description('cm'::regclass, 'pg_class'), obj_description('cm'::regclass), \
+     col_description('cm'::regclass, 1), col_description('cm'::regclass, 2), \
+     col_description('cm'::regclass, 9), obj_description('cm'::regclass, 'pg_type')",
+    "a: SELECT objsubid, description, classoid = 'pg_class'::regclass FROM pg_description \
+     WHERE objoid = 'cm'::regclass ORDER BY objsubid",
+    "a: ALTER TABLE cm DROP COLUMN gone",
+    "a: SELECT objsubid, description FROM pg_description WHERE objoid = 'cm'::regclass \
+     ORDER BY objsubid",
+    "a: COMMENT ON COLUMN cm.body IS ''",
+    "a: COMMENT ON COLUMN cm.id IS NULL",
+    "a: SELECT objsubid, description FROM pg_description WHERE objoid = 'cm'::regclass \
+     ORDER BY objsubid",
+    // transactional: the block's own until it commits, undone by rollbacks
+    "a: BEGIN",
+    "a: COMMENT ON TABLE cm IS 'in a block'",
+    "a: SELECT obj_description('cm'::regclass)",
+    "b: SELECT obj_description('cm'::regclass)",
+    "a: ROLLBACK",
+    "a: SELECT obj_description('cm'::regclass)",
+    "a: BEGIN",
+    "a: COMMENT ON COLUMN cm.body IS 'kept'",
+    "a: SAVEPOINT s",
+    "a: COMMENT ON TABLE cm IS 'after s'",
+    "a: ROLLBACK TO SAVEPOINT s",
+    "a: COMMIT",
+    "b: SELECT obj_description('cm'::regclass), col_description('cm'::regclass, 2)",
+    // errors
+    "a: COMMENT ON TABLE nope IS 'x'",
+    "a: COMMENT ON COLUMN cm.nope IS 'x'",
+    "a: COMMENT ON COLUMN nope.x IS 'x'",
+    "a: COMMENT ON COLUMN cm IS 'x'",
+    "a: COMMENT ON TABLE cm_body_idx IS 'x'",
+];
+
+/// Runs [`COMMENT_SCRIPT`] on the server at `port`: each line with its answer.
+async fn comment_script(port: u16) -> Vec<String> {
+    let a = common::connect(port).await;
+    let b = common::connect(port).await;
+    let mut out = Vec::new();
+    for line in COMMENT_SCRIPT {
+        let (who, sql) = line.split_once(": ").unwrap();
+        let client = if who == "a" { &a } else { &b };
+        out.push(line.to_string());
+        out.extend(common::render(client.simple_query(sql).await).iter().map(|l| format!("> {l}")));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comments_answer_as_on_postgres_15() {
+    let pg = common::Postgres::start();
+    let expected = comment_script(pg.port).await.join("\n");
+    let actual = comment_script(common::start_server()).await.join("\n");
+    if expected != actual {
+        panic!("COMMENT ON differs:\n{}", common::golden::diff(&expected, &actual));
+    }
+}
+
+/// One value read by a simple query.
+async fn value(client: &tokio_postgres::Client, sql: &str) -> Option<String> {
+    let messages = client.simple_query(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    messages.into_iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => Some(r.get(0).map(str::to_string)),
+        _ => None,
+    })?
+}
+
+/// The comments of table `cm` as one line: the table's, then its columns'.
+const COMMENTS: &str = "SELECT coalesce(obj_description('cm'::regclass), '-') || ' / ' || \
+                        coalesce(col_description('cm'::regclass, 1), '-') || ' / ' || \
+                        coalesce(col_description('cm'::regclass, 2), '-')";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comments_survive_a_sigkill_and_uncommitted_ones_do_not() {
+    let data = TempDir::new("comments");
+    let (mut server, port) = start_isola(&data.0);
+    let client = common::connect_when_up(port, &mut server).await;
+    client
+        .batch_execute(
+            "CREATE TABLE cm (id int PRIMARY KEY, body text); \
+             COMMENT ON TABLE cm IS 'it''s \\ the table'; \
+             BEGIN; COMMENT ON COLUMN cm.body IS 'line one\nline two'; COMMIT",
+        )
+        .await
+        .unwrap();
+    let before = value(&client, COMMENTS).await;
+    assert_eq!(before.as_deref(), Some("it's \\ the table / - / line one\nline two"));
+    // left uncommitted at the kill
+    let open = common::connect(port).await;
+    open.batch_execute("BEGIN; COMMENT ON COLUMN cm.id IS 'never committed'").await.unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let (mut server, port) = start_isola(&data.0);
+    let client = common::connect_when_up(port, &mut server).await;
+    assert_eq!(value(&client, COMMENTS).await, before, "after recovery from the log");
+    client
+        .batch_execute("CHECKPOINT; COMMENT ON COLUMN cm.id IS 'after the checkpoint'")
+        .await
+        .unwrap();
+    let after = value(&client, COMMENTS).await;
+    assert_eq!(
+        after.as_deref(),
+        Some("it's \\ the table / after the checkpoint / line one\nline two")
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let (mut server, port) = start_isola(&data.0);
+    let client = common::connect_when_up(port, &mut server).await;
+    assert_eq!(value(&client, COMMENTS).await, after, "after a checkpoint and the log after it");
+    let _ = server.kill();
+    let _ = server.wait();
+}
