@@ -6,11 +6,14 @@
 //! server and driven there: `alembic revision --autogenerate` against the empty database,
 //! `upgrade head`, `check` (autogenerate against the upgraded database finds nothing), then
 //! SQLAlchemy's inspector (`tests/python/inspect_schema.py`: columns, keys, foreign keys,
-//! indexes, unique and check constraints, comments), then `downgrade base` (no user table
+//! indexes, unique and check constraints, comments). Then the same to the models' second
+//! version (`ISOLA_MODELS=v2`: a second migration of ALTERs: a new table and foreign key,
+//! columns added, dropped, retyped, made NOT NULL, new defaults and comments, indexes), then
+//! `downgrade -1` (inspected: as after the first upgrade) and `downgrade base` (no user table
 //! left but `alembic_version`). isola runs as a process on a data directory and is SIGKILLed
-//! and restarted between the upgrade and the inspection, so what is inspected was recovered
-//! from the log. The migration files (without revision id and date) and the inspections must
-//! be equal on both servers.
+//! and restarted after each upgrade, so what is checked and inspected was recovered from the
+//! log. The migration files (without revision ids and date) and the inspections must be equal
+//! on both servers.
 //!
 //! COMMENT ON is checked apart: the same statements answer alike on both servers (errors
 //! included), and on isola a comment is transactional and survives a SIGKILL, with and
@@ -43,13 +46,15 @@ fn url(port: u16) -> String {
     format!("postgresql://isola@127.0.0.1:{port}/isola")
 }
 
-/// `python3 ARGS` in `dir` with the pinned packages; its stdout, after asserting success.
-fn python(pythonpath: &Path, dir: &Path, port: u16, args: &[&str]) -> String {
+/// `python3 ARGS` in `dir` with the pinned packages and the models of version `models`
+/// (`ISOLA_MODELS`); its stdout, after asserting success.
+fn python(pythonpath: &Path, dir: &Path, port: u16, models: &str, args: &[&str]) -> String {
     let out = Command::new("python3")
         .current_dir(dir)
         .env("PYTHONPATH", pythonpath)
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("ISOLA_TEST_URL", url(port).replace("postgresql://", "postgresql+psycopg://"))
+        .env("ISOLA_MODELS", models)
         .args(args)
         .output()
         .expect("python3 runs");
@@ -60,12 +65,6 @@ fn python(pythonpath: &Path, dir: &Path, port: u16, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     stdout
-}
-
-fn alembic(pythonpath: &Path, project: &Path, port: u16, args: &[&str]) -> String {
-    let mut all = vec!["-m", "alembic", "-c", "alembic.ini"];
-    all.extend_from_slice(args);
-    python(pythonpath, project, port, &all)
 }
 
 /// The Alembic project copied into `dir` (with an empty `versions/`).
@@ -80,36 +79,22 @@ fn copy_project(dir: &Path) {
     std::fs::create_dir_all(dir.join("versions")).unwrap();
 }
 
-/// The one migration autogenerate wrote, without what differs between runs (revision id,
-/// date).
-fn migration(project: &Path) -> String {
+/// The migration autogenerate wrote with message `slug`, without what differs between runs
+/// (revision ids, date).
+fn migration(project: &Path, slug: &str) -> String {
     let files: Vec<PathBuf> = std::fs::read_dir(project.join("versions"))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "py"))
+        .filter(|p| p.to_string_lossy().ends_with(&format!("_{slug}.py")))
         .collect();
-    assert_eq!(files.len(), 1, "one migration: {files:?}");
+    assert_eq!(files.len(), 1, "one migration {slug}: {files:?}");
+    let varies = ["Revision ID:", "Revises:", "Create Date:", "revision:", "down_revision:"];
     std::fs::read_to_string(&files[0])
         .unwrap()
         .lines()
-        .filter(|l| {
-            !(l.starts_with("Revision ID:")
-                || l.starts_with("Create Date:")
-                || l.starts_with("revision:"))
-        })
+        .filter(|l| !varies.iter().any(|v| l.starts_with(v)))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// SQLAlchemy's inspector over every table, as JSON.
-fn inspect(pythonpath: &Path, port: u16) -> String {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/inspect_schema.py");
-    python(
-        pythonpath,
-        Path::new(env!("CARGO_MANIFEST_DIR")),
-        port,
-        &[script.to_str().unwrap(), &url(port)],
-    )
 }
 
 /// The tables in `public`, by psql.
@@ -124,27 +109,84 @@ fn user_tables(port: u16) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// What one server went through: the migration autogenerate wrote, the inspection after the
-/// upgrade.
-struct Run {
-    migration: String,
-    inspected: String,
+/// The Alembic project in a temporary directory, against one server.
+struct Project {
+    dir: TempDir,
+    pythonpath: PathBuf,
+    name: &'static str,
+    port: u16,
 }
 
-/// The Alembic cycle on the server at `port`; `restart` is called after the upgrade and
-/// returns the port to go on with.
-fn alembic_cycle(pythonpath: &Path, name: &str, port: u16, restart: impl FnOnce() -> u16) -> Run {
-    let project = TempDir::new(&format!("alembic-{name}"));
-    copy_project(&project.0);
-    alembic(pythonpath, &project.0, port, &["revision", "--autogenerate", "-m", "schema"]);
-    alembic(pythonpath, &project.0, port, &["upgrade", "head"]);
-    let port = restart();
-    let check = alembic(pythonpath, &project.0, port, &["check"]);
-    assert!(check.contains("No new upgrade operations detected"), "{name}: alembic check: {check}");
-    let inspected = inspect(pythonpath, port);
-    alembic(pythonpath, &project.0, port, &["downgrade", "base"]);
-    assert_eq!(user_tables(port), "alembic_version\n", "{name}: tables left after downgrade");
-    Run { migration: migration(&project.0), inspected }
+impl Project {
+    /// `alembic ARGS` with the models of version `models`.
+    fn alembic(&self, models: &str, args: &[&str]) -> String {
+        let mut all = vec!["-m", "alembic", "-c", "alembic.ini"];
+        all.extend_from_slice(args);
+        python(&self.pythonpath, &self.dir.0, self.port, models, &all)
+    }
+
+    /// `alembic check`: the database is what the models of version `models` declare.
+    fn check(&self, models: &str) {
+        let out = self.alembic(models, &["check"]);
+        let name = self.name;
+        assert!(out.contains("No new upgrade operations detected"), "{name} {models}: {out}");
+    }
+
+    /// SQLAlchemy's inspector over every table, as JSON.
+    fn inspect(&self) -> String {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/inspect_schema.py");
+        python(
+            &self.pythonpath,
+            &self.dir.0,
+            self.port,
+            "",
+            &[script.to_str().unwrap(), &url(self.port)],
+        )
+    }
+}
+
+/// What one server went through: the migrations autogenerate wrote, the inspections after
+/// each upgrade and after the downgrade from the second version to the first.
+#[derive(Debug, PartialEq)]
+struct Run {
+    migrations: [String; 2],
+    inspected: [String; 3],
+}
+
+/// The Alembic cycle on the server at `port`: revision and upgrade to the models' first
+/// version, check, inspect; the same to the second version; downgrade one step, inspect;
+/// downgrade to base. `restart` is called after each upgrade and returns the port to go on
+/// with.
+fn alembic_cycle(
+    pythonpath: &Path,
+    name: &'static str,
+    port: u16,
+    mut restart: impl FnMut() -> u16,
+) -> Run {
+    let mut p = Project {
+        dir: TempDir::new(&format!("alembic-{name}")),
+        pythonpath: pythonpath.to_path_buf(),
+        name,
+        port,
+    };
+    copy_project(&p.dir.0);
+    let mut inspected = Vec::new();
+    for (models, slug) in [("v1", "schema"), ("v2", "v2")] {
+        p.alembic(models, &["revision", "--autogenerate", "-m", slug]);
+        p.alembic(models, &["upgrade", "head"]);
+        p.port = restart();
+        p.check(models);
+        inspected.push(p.inspect());
+    }
+    p.alembic("v2", &["downgrade", "-1"]);
+    inspected.push(p.inspect());
+    assert_eq!(inspected[0], inspected[2], "{name}: the downgrade to v1 differs from v1");
+    p.alembic("v1", &["downgrade", "base"]);
+    assert_eq!(user_tables(p.port), "alembic_version\n", "{name}: tables left after downgrade");
+    Run {
+        migrations: [migration(&p.dir.0, "schema"), migration(&p.dir.0, "v2")],
+        inspected: inspected.try_into().unwrap(),
+    }
 }
 
 fn start_isola(data: &Path) -> (Child, u16) {
@@ -160,7 +202,7 @@ fn alembic_autogenerates_upgrades_checks_and_downgrades_as_on_postgres_15() {
     let data = TempDir::new("data");
     let (mut server, port) = start_isola(&data.0);
     let actual = alembic_cycle(&pythonpath, "isola", port, || {
-        // SIGKILL: what is inspected next was recovered from the log
+        // SIGKILL: what is checked and inspected next was recovered from the log
         server.kill().unwrap();
         server.wait().unwrap();
         let (restarted, port) = start_isola(&data.0);
@@ -169,15 +211,24 @@ fn alembic_autogenerates_upgrades_checks_and_downgrades_as_on_postgres_15() {
     });
     let _ = server.kill();
     let _ = server.wait();
-    assert_eq!(
-        expected.migration, actual.migration,
-        "the migrations autogenerate wrote differ (left PostgreSQL, right isola)"
-    );
-    if expected.inspected != actual.inspected {
-        panic!(
-            "SQLAlchemy's inspector differs:\n{}",
-            common::golden::diff(&expected.inspected, &actual.inspected)
-        );
+    for (i, (e, a)) in expected.migrations.iter().zip(&actual.migrations).enumerate() {
+        if e != a {
+            panic!(
+                "migration {} differs (- PostgreSQL, + isola):\n{}",
+                i + 1,
+                common::golden::diff(e, a)
+            );
+        }
+    }
+    let when = ["after the upgrade to v1", "after the upgrade to v2", "after the downgrade"];
+    for (i, (e, a)) in expected.inspected.iter().zip(&actual.inspected).enumerate() {
+        if e != a {
+            panic!(
+                "SQLAlchemy's inspector differs {} (- PostgreSQL, + isola):\n{}",
+                when[i],
+                common::golden::diff(e, a)
+            );
+        }
     }
 }
 
