@@ -15,6 +15,11 @@
 //! log. The migration files (without revision ids and date) and the inspections must be equal
 //! on both servers.
 //!
+//! SQLAlchemy's ORM over the same models (`tests/python/sqla_orm.py`: a unit of work with
+//! server defaults, selectinload, joins and aggregates, bulk UPDATE, SAVEPOINT, ON DELETE
+//! CASCADE / SET NULL, constraint errors with their SQLSTATE and the table, column and
+//! constraint they name) writes the same transcript on both servers.
+//!
 //! COMMENT ON is checked apart: the same statements answer alike on both servers (errors
 //! included), and on isola a comment is transactional and survives a SIGKILL, with and
 //! without a checkpoint.
@@ -232,13 +237,37 @@ fn alembic_autogenerates_upgrades_checks_and_downgrades_as_on_postgres_15() {
     }
 }
 
+/// `tests/python/sqla_orm.py` (SQLAlchemy's ORM over the project's models) on the server at
+/// `port`: its transcript.
+fn orm_transcript(pythonpath: &Path, port: u16) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/sqla_orm.py");
+    python(
+        pythonpath,
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        port,
+        "",
+        &[script.to_str().unwrap(), &url(port)],
+    )
+}
+
+#[test]
+fn the_orm_reads_writes_and_fails_as_on_postgres_15() {
+    let pythonpath = common::python_packages();
+    let pg = common::Postgres::start();
+    let expected = orm_transcript(&pythonpath, pg.port);
+    let actual = orm_transcript(&pythonpath, common::start_server());
+    if expected != actual {
+        panic!("the ORM's transcript differs:\n{}", common::golden::diff(&expected, &actual));
+    }
+}
+
 /// COMMENT ON statements and the reads of comments, as run by two sessions (`a:` / `b:`).
 const COMMENT_SCRIPT: &[&str] = &[
     "a: CREATE TABLE cm (id int PRIMARY KEY, body text, gone int)",
     "a: CREATE INDEX cm_body_idx ON cm (body)",
     "a: COMMENT ON TABLE cm IS 'it''s a table \\ with a backslash'",
     "a: COMMENT ON COLUMN cm.body IS 'the body'",
-    "a: COMMENT ON COLUMN public.cm.id IS 'key'",
+    "a: COMMENT ON COLUMN public.cm.id IS $$key$$",
     "a: COMMENT ON COLUMN cm.gone IS 'soon gone'",
     "a: SELECT obj_description('cm'::regclass, 'pg_class'), obj_description('cm'::regclass), \
      col_description('cm'::regclass, 1), col_description('cm'::regclass, 2), \

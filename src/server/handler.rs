@@ -103,9 +103,7 @@ fn fatal(code: SqlState, message: String) -> PgWireError {
 }
 
 fn user_error(e: SqlError) -> PgWireError {
-    let mut info = ErrorInfo::new("ERROR".into(), e.code.code().into(), e.message);
-    info.detail = e.detail;
-    PgWireError::UserError(Box::new(info))
+    PgWireError::UserError(Box::new(error_info(e)))
 }
 
 fn wire_status(s: TxStatus) -> TransactionStatus {
@@ -695,6 +693,12 @@ where
 fn error_info(e: SqlError) -> ErrorInfo {
     let mut info = ErrorInfo::new("ERROR".into(), e.code.code().into(), e.message);
     info.detail = e.detail;
+    if let Some(object) = e.object {
+        info.schema = object.schema;
+        info.table = object.table;
+        info.column = object.column;
+        info.constraint = object.constraint;
+    }
     info
 }
 

@@ -1055,7 +1055,8 @@ impl Ddl<'_, '_> {
                     "Key ({})=({}) is duplicated.",
                     column_list(table, positions),
                     value_list(&key)
-                )));
+                ))
+                .on_table(&table.name, None, Some(name)));
             }
         }
         Ok(())
@@ -1288,7 +1289,8 @@ impl Ddl<'_, '_> {
                     return Err(SqlError::new(
                         SqlState::CheckViolation,
                         format!("check constraint \"{name}\" of relation \"{}\" is violated by some row", table.name),
-                    ).with_detail(format!("Failing row contains ({}).", value_list(&visible_values(table, row)))));
+                    ).with_detail(format!("Failing row contains ({}).", value_list(&visible_values(table, row))))
+                    .on_table(&table.name, None, Some(name)));
                 }
             }
         }
@@ -1359,7 +1361,8 @@ impl Ddl<'_, '_> {
             return Err(SqlError::new(
                 SqlState::NotNullViolation,
                 format!("column \"{name}\" of relation \"{table_name}\" contains null values"),
-            ));
+            )
+            .on_table(table_name, Some(&name), None));
         }
         self.engine.db.add_column(table_name, &name)?;
         self.fx.undo.push(CoreChange::RemoveLastColumn(table_name.to_string()));
@@ -1418,7 +1421,8 @@ impl Ddl<'_, '_> {
                         "column \"{}\" of relation \"{table_name}\" contains null values",
                         table.columns[p].name
                     ),
-                ));
+                )
+                .on_table(table_name, Some(&table.columns[p].name), None));
             }
         }
         self.check_unique(&table, &positions, &name)?;
@@ -1660,7 +1664,8 @@ impl Ddl<'_, '_> {
                             format!(
                                 "column \"{column}\" of relation \"{table_name}\" contains null values"
                             ),
-                        ));
+                        )
+                        .on_table(table_name, Some(column), None));
                     }
                 }
             }

@@ -5,21 +5,44 @@ use std::fmt;
 
 use crate::error::SqlState;
 
-/// An error with a SQLSTATE code, a message and an optional DETAIL.
+/// An error with a SQLSTATE code, a message, an optional DETAIL and the object it is about.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SqlError {
     pub code: SqlState,
     pub message: String,
     pub detail: Option<String>,
+    /// The schema, table, column and constraint a constraint violation names (PostgreSQL's
+    /// ErrorResponse fields `s`, `t`, `c`, `n`; drivers show them, e.g. psycopg's
+    /// `diag.constraint_name`).
+    pub object: Option<Box<ErrorObject>>,
+}
+
+/// What an error is about, as PostgreSQL's error fields name it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ErrorObject {
+    pub schema: Option<String>,
+    pub table: Option<String>,
+    pub column: Option<String>,
+    pub constraint: Option<String>,
 }
 
 impl SqlError {
     pub fn new(code: SqlState, message: impl Into<String>) -> Self {
-        SqlError { code, message: message.into(), detail: None }
+        SqlError { code, message: message.into(), detail: None, object: None }
     }
 
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
+        self
+    }
+
+    /// Names the table (in `public`) the error is about, and the column or constraint.
+    pub fn on_table(mut self, table: &str, column: Option<&str>, constraint: Option<&str>) -> Self {
+        let object = self.object.get_or_insert_with(Default::default);
+        object.schema = Some("public".into());
+        object.table = Some(table.to_string());
+        object.column = column.map(str::to_string).or(object.column.take());
+        object.constraint = constraint.map(str::to_string).or(object.constraint.take());
         self
     }
 
@@ -84,10 +107,18 @@ impl std::error::Error for SqlError {}
 
 impl From<crate::Error> for SqlError {
     fn from(e: crate::Error) -> Self {
+        let object = match &e {
+            crate::Error::UniqueViolation { constraint, .. } => Some(Box::new(ErrorObject {
+                constraint: Some(constraint.clone()),
+                ..Default::default()
+            })),
+            _ => None,
+        };
         SqlError {
             code: e.sqlstate(),
             message: e.message(),
             detail: e.detail().map(str::to_string),
+            object,
         }
     }
 }

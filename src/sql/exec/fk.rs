@@ -455,6 +455,7 @@ fn still_referenced(
         value_list(key),
         child.name
     ))
+    .on_table(&child.name, None, Some(&fk.name))
     .into()
 }
 
@@ -498,4 +499,5 @@ pub(crate) fn fk_violation(
         value_list(key),
         parent.name
     ))
+    .on_table(&table.name, None, Some(&fk.name))
 }

@@ -63,6 +63,25 @@ pub enum Interrupt {
     Replan,
 }
 
+/// A unique violation met writing `table` names the table when the constraint is one of its
+/// own (the core's error knows only the index).
+fn unique_on(e: ExecError, table: &TableSchema) -> ExecError {
+    match e {
+        ExecError::Failed(e)
+            if e.code == SqlState::UniqueViolation
+                && e.object.as_ref().is_some_and(|o| {
+                    o.table.is_none()
+                        && o.constraint.as_ref().is_some_and(|c| {
+                            *c == table.pkey_name() || table.indexes.iter().any(|i| i.name == *c)
+                        })
+                }) =>
+        {
+            ExecError::Failed(e.on_table(&table.name, None, None))
+        }
+        other => other,
+    }
+}
+
 impl ExecError {
     /// The error a client would see if this reached it: an interruption that escapes the
     /// session is an internal error (WouldWait) or the serialization failure it stood for.
@@ -856,7 +875,9 @@ impl<'a> ExecCtx<'a> {
                         "null value in column \"{}\" of relation \"{}\" violates not-null constraint",
                         col.name, table.name
                     ),
-                ).into());
+                )
+                .on_table(&table.name, Some(&col.name), None)
+                .into());
             }
         }
         for (name, check) in &rules.checks {
@@ -868,6 +889,7 @@ impl<'a> ExecCtx<'a> {
                         table.name
                     ),
                 )
+                .on_table(&table.name, None, Some(name))
                 .into());
             }
         }
@@ -939,6 +961,14 @@ impl<'a> ExecCtx<'a> {
     /// RETURNING; returns the number of rows written and the RETURNING rows.
     /// `inputs`: each row with the columns it carries (the others get their defaults).
     fn write_rows<'g>(
+        &mut self,
+        plan: &InsertPlan,
+        inputs: impl Iterator<Item = Result<(Row, Cow<'g, [bool]>), ExecError>>,
+    ) -> Result<(usize, Vec<Row>), ExecError> {
+        self.write_rows_unnamed(plan, inputs).map_err(|e| unique_on(e, &plan.table))
+    }
+
+    fn write_rows_unnamed<'g>(
         &mut self,
         plan: &InsertPlan,
         inputs: impl Iterator<Item = Result<(Row, Cow<'g, [bool]>), ExecError>>,
@@ -1124,6 +1154,10 @@ impl<'a> ExecCtx<'a> {
 
     /// Runs an UPDATE or DELETE; returns the number of rows and the RETURNING rows.
     pub fn modify(&mut self, plan: &ModifyPlan) -> Result<(usize, Vec<Row>), ExecError> {
+        self.modify_unnamed(plan).map_err(|e| unique_on(e, &plan.table))
+    }
+
+    fn modify_unnamed(&mut self, plan: &ModifyPlan) -> Result<(usize, Vec<Row>), ExecError> {
         let table = &plan.table;
         let candidates = self.table_rows(table, &plan.access)?;
         let mut count = 0;

@@ -91,7 +91,8 @@ fn is_word(t: &TokenWithSpan, word: &str) -> bool {
 /// Takes out of the token stream the words sqlparser does not know, and says what they were:
 /// `FOR NO KEY UPDATE` and `FOR KEY SHARE` (left as `FOR UPDATE` / `FOR SHARE`, the strength
 /// returned), in BEGIN, START TRANSACTION and SET the `[NOT] DEFERRABLE` mode (with the comma
-/// before it, if any), and in COPY's options the booleans `on` / `off` (as TRUE / FALSE).
+/// before it, if any), in COPY's options the booleans `on` / `off` (as TRUE / FALSE), and in
+/// COMMENT a dollar-quoted string (as a quoted one).
 #[allow(clippy::type_complexity)]
 fn unknown_words(
     tokens: Vec<TokenWithSpan>,
@@ -173,6 +174,15 @@ fn unknown_words(
             {
                 let value = if flag == "ON" { "TRUE" } else { "FALSE" };
                 tokens[i].token = Token::make_keyword(value);
+            }
+        }
+    }
+    // A comment's text may be dollar-quoted (`COMMENT ON TABLE t IS $$...$$`); sqlparser takes
+    // only a quoted string there, which holds the same text.
+    if significant.first().is_some_and(|&i| is_word(&tokens[i], "COMMENT")) {
+        for &i in &significant {
+            if let Token::DollarQuotedString(s) = &tokens[i].token {
+                tokens[i].token = Token::SingleQuotedString(s.value.clone());
             }
         }
     }
