@@ -6,7 +6,8 @@
 //! server and driven there: `alembic revision --autogenerate` against the empty database,
 //! `upgrade head`, `check` (autogenerate against the upgraded database finds nothing), then
 //! SQLAlchemy's inspector (`tests/python/inspect_schema.py`: columns, keys, foreign keys,
-//! indexes, unique and check constraints, comments). Then the same to the models' second
+//! indexes, unique and check constraints, comments; through psycopg 3 and, the same, through
+//! the asyncpg dialect of SQLAlchemy's asyncio extension). Then the same to the models' second
 //! version (`ISOLA_MODELS=v2`: a second migration of ALTERs: a new table and foreign key,
 //! columns added, dropped, retyped, made NOT NULL, new defaults and comments, indexes), then a
 //! hand-written migration of the `op.*` calls autogenerate does not write
@@ -140,16 +141,28 @@ impl Project {
         assert!(out.contains("No new upgrade operations detected"), "{name} {models}: {out}");
     }
 
-    /// SQLAlchemy's inspector over every table, as JSON.
+    /// SQLAlchemy's inspector over every table, as JSON; through psycopg 3, and the same
+    /// through the asyncpg dialect (SQLAlchemy's asyncio extension).
     fn inspect(&self) -> String {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/inspect_schema.py");
-        python(
+        let script = script.to_str().unwrap();
+        let psycopg =
+            python(&self.pythonpath, &self.dir.0, self.port, "", &[script, &url(self.port)]);
+        let asyncpg = python(
             &self.pythonpath,
             &self.dir.0,
             self.port,
             "",
-            &[script.to_str().unwrap(), &url(self.port)],
-        )
+            &[script, &url(self.port), "--asyncpg"],
+        );
+        if psycopg != asyncpg {
+            panic!(
+                "{}: the inspection through asyncpg differs (- psycopg, + asyncpg):\n{}",
+                self.name,
+                common::golden::diff(&psycopg, &asyncpg)
+            );
+        }
+        psycopg
     }
 }
 
@@ -224,7 +237,7 @@ fn start_isola(data: &Path) -> (Child, u16) {
 
 #[test]
 fn alembic_autogenerates_upgrades_checks_and_downgrades_as_on_postgres_15() {
-    let pythonpath = common::python_packages();
+    let pythonpath = PathBuf::from(common::python_asyncio_packages());
     let pg = common::Postgres::start();
     let expected = alembic_cycle(&pythonpath, "pg", pg.port, || pg.port);
 
@@ -280,6 +293,48 @@ fn the_orm_reads_writes_and_fails_as_on_postgres_15() {
     let actual = orm_transcript(&pythonpath, common::start_server());
     if expected != actual {
         panic!("the ORM's transcript differs:\n{}", common::golden::diff(&expected, &actual));
+    }
+}
+
+/// What SQLAlchemy's asyncpg dialect and asyncpg itself send that psycopg does not (bind
+/// casts, asyncpg's `jit` dance inside a transaction, vector types' elements), each answered
+/// alike by both servers.
+const ASYNCPG_SHAPES: &[&str] = &[
+    "BEGIN",
+    "SELECT current_setting('jit') IS NOT NULL, set_config('jit', 'off', false)",
+    "SELECT current_setting('no.such_setting', true), current_setting('statement_timeout')",
+    "SELECT oid, typname, typelem, typcategory FROM pg_type WHERE oid IN (19, 22, 30) \
+     ORDER BY oid",
+    "COMMIT",
+    "CREATE TABLE shapes (id serial PRIMARY KEY, c char(4), v varchar(4))",
+    "INSERT INTO shapes (c, v) VALUES ('ab', 'ab'), ('', '')",
+    "SELECT c = v, c || '|', length(c), octet_length(c), c = 'ab', c::text, v = 'ab'::char(4) \
+     FROM shapes ORDER BY id",
+    "SELECT a.attname, a.attidentity != ''::CHAR, a.attidentity = ''::char FROM pg_attribute a \
+     WHERE a.attrelid = 'shapes'::regclass AND a.attnum > 0 ORDER BY a.attnum",
+    "SELECT CAST('shapes'::REGCLASS AS REGCLASS) = 'shapes'::regclass, \
+     CAST('pg_catalog.pg_constraint'::REGCLASS AS REGCLASS) = 'pg_constraint'::regclass::oid",
+    "DROP TABLE shapes",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_asyncpg_sends_answers_as_on_postgres_15() {
+    let run = |port: u16| async move {
+        let client = common::connect(port).await;
+        let mut out = Vec::new();
+        for sql in ASYNCPG_SHAPES {
+            out.push(sql.to_string());
+            out.extend(
+                common::render(client.simple_query(sql).await).iter().map(|l| format!("> {l}")),
+            );
+        }
+        out.join("\n")
+    };
+    let pg = common::Postgres::start();
+    let expected = run(pg.port).await;
+    let actual = run(common::start_server()).await;
+    if expected != actual {
+        panic!("differs (- PostgreSQL, + isola):\n{}", common::golden::diff(&expected, &actual));
     }
 }
 

@@ -774,6 +774,12 @@ pub fn cast(v: Value, from: SqlType, to: SqlType, explicit: bool) -> Result<Valu
         {
             Err(cannot())
         }
+        // character(n) read as text loses its padding, as PostgreSQL's bpchar does
+        (Value::Text(s), SqlType::Text | SqlType::Varchar(_))
+            if matches!(from, SqlType::Char(_)) =>
+        {
+            fit_text(s.trim_end_matches(' ').to_string(), to, explicit)
+        }
         (Value::Text(s), to) => {
             if matches!(to, SqlType::Text | SqlType::Varchar(_) | SqlType::Char(_)) {
                 fit_text(s, to, explicit)

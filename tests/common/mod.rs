@@ -531,3 +531,39 @@ impl Drop for Postgres {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// greenlet, which SQLAlchemy's asyncio extension needs (not among [`PYTHON_PACKAGES`]).
+#[allow(dead_code)]
+pub const PYTHON_ASYNCIO_PACKAGES: &[&str] = &["greenlet==3.5.6"];
+
+/// A PYTHONPATH with [`python_packages`] and [`PYTHON_ASYNCIO_PACKAGES`] (installed with pip
+/// into the test target's `python-asyncio-deps` the first time), for SQLAlchemy's asyncio
+/// extension over asyncpg.
+#[allow(dead_code)]
+pub fn python_asyncio_packages() -> std::ffi::OsString {
+    use std::process::Command;
+    let base = python_packages();
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-asyncio-deps");
+    let joined = std::env::join_paths([&base, &dir]).unwrap();
+    let imports = || {
+        Command::new("python3")
+            .env("PYTHONPATH", &joined)
+            .args(["-c", "import greenlet, sqlalchemy.ext.asyncio"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !imports() {
+        let out = Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--upgrade"])
+            .arg("--target")
+            .arg(&dir)
+            .args(PYTHON_ASYNCIO_PACKAGES)
+            .output()
+            .expect("python3 -m pip runs");
+        assert!(out.status.success(), "pip install: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(imports(), "greenlet does not import after installing it");
+    }
+    joined
+}

@@ -437,7 +437,17 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                         .set("typoutput", format!("{}out", t.name))
                         .set("typalign", type_align(t.name, t.len))
                         .set("typstorage", type_storage(t.name, t.len))
-                        .set("typelem", if t.name == "name" { 18 } else { 0 })
+                        // the types with elements of their own (asyncpg decodes the
+                        // vectors as arrays of them)
+                        .set(
+                            "typelem",
+                            match t.name {
+                                "name" => 18,
+                                "int2vector" => 21,
+                                "oidvector" => 26,
+                                _ => 0,
+                            },
+                        )
                         .build(),
                 );
                 rows.push(

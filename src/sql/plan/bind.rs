@@ -602,8 +602,8 @@ impl<'a> Binder<'a> {
             other => return Err(SqlError::unsupported(format!("operator {other}"))),
         };
         if bop == BinOp::Concat {
-            let l = self.expr(a, scope, Some(SqlType::Text))?;
-            let r = self.expr(b, scope, Some(SqlType::Text))?;
+            let l = unpadded(self.expr(a, scope, Some(SqlType::Text))?);
+            let r = unpadded(self.expr(b, scope, Some(SqlType::Text))?);
             return Ok(BExpr::Binary {
                 op: bop,
                 left: Box::new(l),
@@ -612,7 +612,14 @@ impl<'a> Binder<'a> {
                 ty: SqlType::Text,
             });
         }
-        let (l, r, operand_ty) = self.operands(a, b, scope)?;
+        let (mut l, mut r, mut operand_ty) = self.operands(a, b, scope)?;
+        // character(n) against text compares as text, its padding dropped (PostgreSQL's
+        // bpchar to text); two character(n) compare as they are
+        let padded = |e: &BExpr| matches!(e.ty(), SqlType::Char(_));
+        let textual = |e: &BExpr| matches!(e.ty(), SqlType::Text | SqlType::Varchar(_));
+        if bop.is_comparison() && ((padded(&l) && textual(&r)) || (textual(&l) && padded(&r))) {
+            (l, r, operand_ty) = (unpadded(l), unpadded(r), SqlType::Text);
+        }
         let ty = if bop.is_comparison() {
             SqlType::Bool
         } else if matches!(l.ty(), SqlType::Date) && r.ty().is_integer() {
@@ -808,6 +815,10 @@ impl<'a> Binder<'a> {
             "lower" => (Func::Lower, SqlType::Text),
             "upper" => (Func::Upper, SqlType::Text),
             "length" | "char_length" | "character_length" | "octet_length" => {
+                // a character(n)'s length leaves its padding out
+                if name != "octet_length" {
+                    args = args.into_iter().map(unpadded).collect();
+                }
                 (Func::Length, SqlType::Int4)
             }
             "substr" | "substring" => (Func::Substring, SqlType::Text),
@@ -1837,6 +1848,19 @@ impl Binder<'_> {
     /// types: such a value compares as an oid and prints as a name, as PostgreSQL's do).
     fn reg_cast(&mut self, e: &Expr, kind: &str, scope: &Scope) -> Result<BExpr, SqlError> {
         let inner = self.expr(e, scope, None)?;
+        // already of that type (`CAST($1::REGCLASS AS REGCLASS)`, as SQLAlchemy's asyncpg
+        // dialect writes it): nothing more to do
+        let same = match &inner {
+            BExpr::Func { func: Func::Catalog(f), .. } => matches!(
+                (kind, f),
+                ("regclass", CatalogFn::RegclassIn | CatalogFn::ToRegclass)
+                    | ("regtype", CatalogFn::RegtypeIn | CatalogFn::ToRegtype)
+            ),
+            _ => false,
+        };
+        if same {
+            return Ok(inner);
+        }
         let textual = inner.ty() == SqlType::Unknown || inner.ty().is_textual();
         let constant = matches!(inner, BExpr::Const(..) | BExpr::Param(..));
         let (func, ty) = match (kind, textual) {
@@ -1863,6 +1887,15 @@ impl Binder<'_> {
         };
         let arg = if textual { self.coerce(inner, SqlType::Text)? } else { inner };
         Ok(BExpr::Func { func: Func::Catalog(func), args: vec![arg], ty })
+    }
+}
+
+/// A character(n) value as text (its padding dropped); any other expression as it is.
+fn unpadded(e: BExpr) -> BExpr {
+    if matches!(e.ty(), SqlType::Char(_)) {
+        BExpr::Cast { expr: Box::new(e), to: SqlType::Text, explicit: false }
+    } else {
+        e
     }
 }
 

@@ -722,33 +722,28 @@ impl Binder<'_> {
         self.query(&query, None, None).map(Some)
     }
 
-    /// `current_setting(name [, missing_ok])` for the settings a driver asks about: the
-    /// server's version and encodings; any other name is 42704, as PostgreSQL answers for a
-    /// setting it does not have (asyncpg asks for `jit` and copes with that answer).
+    /// `current_setting(name [, missing_ok])`: the server's version and encodings as
+    /// constants; any other name read from the session's settings when run, 42704 for a name
+    /// it does not have. asyncpg reads and sets `jit` around its type introspection: a 42704
+    /// there would abort the transaction it runs in (a first query of an array or vector type
+    /// inside a block, as SQLAlchemy's asyncpg dialect does when it reflects indexes).
     pub(super) fn current_setting(&mut self, args: &[BExpr]) -> Result<BExpr, SqlError> {
-        let (Some(BExpr::Const(Value::Text(name), _)), missing_ok) = (args.first(), args.get(1))
-        else {
-            // a name known only when run (a parameter): read from the session's settings then
-            return Ok(BExpr::Func {
-                func: Func::Catalog(CatalogFn::CurrentSetting),
-                args: args.to_vec(),
-                ty: SqlType::Text,
-            });
+        // a session setting (asyncpg reads `jit`), or a name known only when run (a
+        // parameter): read from the session's settings then (42704 if it has none such)
+        let at_run_time = BExpr::Func {
+            func: Func::Catalog(CatalogFn::CurrentSetting),
+            args: args.to_vec(),
+            ty: SqlType::Text,
+        };
+        let Some(BExpr::Const(Value::Text(name), _)) = args.first() else {
+            return Ok(at_run_time);
         };
         let value = match name.to_ascii_lowercase().as_str() {
             "server_version" => crate::sql::system::SERVER_VERSION,
             "server_encoding" | "client_encoding" => "UTF8",
             "standard_conforming_strings" | "integer_datetimes" => "on",
             "default_table_access_method" => "heap",
-            _ if matches!(missing_ok, Some(BExpr::Const(Value::Bool(true), _))) => {
-                return Ok(BExpr::Const(Value::Null, SqlType::Text));
-            }
-            _ => {
-                return Err(SqlError::new(
-                    SqlState::UndefinedObject,
-                    format!("unrecognized configuration parameter \"{name}\""),
-                ));
-            }
+            _ => return Ok(at_run_time),
         };
         Ok(BExpr::Const(Value::Text(value.into()), SqlType::Text))
     }
