@@ -1,6 +1,6 @@
 """SQLAlchemy 2's ORM over the Alembic test project's models (tests/alembic/models.py, first
 version), run by tests/tools_sqlalchemy.rs against isola and PostgreSQL 15, whose transcripts
-must be equal. Usage: sqla_orm.py URL. Prints one line per observation.
+must be equal. Usage: sqla_orm.py URL [--psycopg2]. Prints one line per observation.
 
 What it does: create_all; a unit of work inserting a customer graph (server defaults read
 back), selectinload of two levels, a join with aggregates, ORM and bulk UPDATEs, a SAVEPOINT
@@ -21,7 +21,10 @@ from sqlalchemy.orm import Session, registry, relationship, selectinload
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "alembic"))
 import models  # noqa: E402
 
-url = sys.argv[1].replace("postgresql://", "postgresql+psycopg://", 1)
+# `--psycopg2`: through psycopg2 (parameters interpolated by the client, the simple protocol)
+# instead of psycopg 3.
+driver = "psycopg2" if "--psycopg2" in sys.argv[2:] else "psycopg"
+url = sys.argv[1].replace("postgresql://", f"postgresql+{driver}://", 1)
 engine = sa.create_engine(url)
 out = []
 
@@ -55,6 +58,10 @@ mapper.map_imperatively(Customer, models.customer, properties={
                            order_by=models.orders.c.id, back_populates="customer",
                            cascade="all, delete-orphan", passive_deletes=True),
 })
+
+
+def sqlstate(error):
+    return getattr(error, "sqlstate", None) or error.pgcode
 
 
 def make(cls, **values):
@@ -135,7 +142,7 @@ for what, obj in [
             show(what, "committed")
         except IntegrityError as e:
             diag = e.orig.diag
-            show(what, e.orig.sqlstate, diag.constraint_name, diag.table_name, diag.column_name)
+            show(what, sqlstate(e.orig), diag.constraint_name, diag.table_name, diag.column_name)
 
 with Session(engine) as s:
     bob = s.scalars(select(Customer).where(Customer.name == "Bob")).one()
@@ -166,7 +173,7 @@ for ddl in [
         show(ddl, "done")
     except IntegrityError as e:
         diag = e.orig.diag
-        show(ddl, e.orig.sqlstate, diag.schema_name, diag.table_name, diag.column_name,
+        show(ddl, sqlstate(e.orig), diag.schema_name, diag.table_name, diag.column_name,
              diag.constraint_name)
 with engine.begin() as conn:
     conn.exec_driver_sql("DROP TABLE ddl_rows")
