@@ -19,8 +19,8 @@
 //! log. The migration files (without revision ids and date) and the inspections must be equal
 //! on both servers.
 //!
-//! SQLAlchemy's ORM over the same models, through psycopg 3 and psycopg2
-//! (`tests/python/sqla_orm.py`: a unit of work with server defaults, selectinload, joins and
+//! SQLAlchemy's ORM over the same models, through psycopg 3, psycopg2 and asyncpg (the asyncio
+//! extension) (`tests/python/sqla_orm.py`: a unit of work with server defaults, selectinload, joins and
 //! aggregates, bulk UPDATE, SAVEPOINT, ON DELETE CASCADE / SET NULL, constraint errors with
 //! their SQLSTATE and the table, column and constraint they name) writes the same transcript
 //! on both servers.
@@ -275,12 +275,12 @@ fn alembic_autogenerates_upgrades_checks_and_downgrades_as_on_postgres_15() {
 }
 
 /// `tests/python/sqla_orm.py` (SQLAlchemy's ORM over the project's models) on the server at
-/// `port`, through `driver` (`psycopg` or `psycopg2`): its transcript.
+/// `port`, through `driver` (`psycopg`, `psycopg2` or `asyncpg`): its transcript.
 fn orm_transcript(pythonpath: &Path, port: u16, driver: &str) -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/sqla_orm.py");
     let mut args = vec![script.to_str().unwrap().to_string(), url(port)];
-    if driver == "psycopg2" {
-        args.push("--psycopg2".into());
+    if driver != "psycopg" {
+        args.push(format!("--{driver}"));
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     python(pythonpath, Path::new(env!("CARGO_MANIFEST_DIR")), port, "", &args)
@@ -288,10 +288,10 @@ fn orm_transcript(pythonpath: &Path, port: u16, driver: &str) -> String {
 
 #[test]
 fn the_orm_reads_writes_and_fails_as_on_postgres_15() {
-    let pythonpath = common::python_packages();
+    let pythonpath = PathBuf::from(common::python_asyncio_packages());
     let pg = common::Postgres::start();
     let isola = common::start_server();
-    for driver in ["psycopg", "psycopg2"] {
+    for driver in ["psycopg", "psycopg2", "asyncpg"] {
         let expected = orm_transcript(&pythonpath, pg.port, driver);
         let actual = orm_transcript(&pythonpath, isola, driver);
         if expected != actual {
