@@ -267,6 +267,8 @@ struct Scan {
     entries: BTreeMap<LogIndex, Entry>,
     /// The last index of the log on disk (after truncations), if any entry was read.
     last: Option<LogIndex>,
+    /// The first index of the segment being read.
+    segment_first: LogIndex,
     torn_tail: Option<(PathBuf, u64, u64)>,
 }
 
@@ -283,6 +285,7 @@ impl Scan {
             let what = format!("the log jumps from index {last} to {first} (a segment is missing)");
             return Err(corrupt(path, 0, &what));
         }
+        self.segment_first = first;
         let mut offset = SEGMENT_HEADER;
         while offset < data.len() {
             let rest = &data[offset..];
@@ -332,10 +335,9 @@ impl Scan {
             KIND_ENTRIES if body.len() >= 13 => {
                 let first = u64_at(body, 1);
                 let count = u32_at(body, 9);
-                if let Some(last) = self.last
-                    && last + 1 != first
-                {
-                    return Err(format!("entries start at index {first}, expected {}", last + 1));
+                let expected = self.last.map_or(self.segment_first, |l| l + 1);
+                if first != expected {
+                    return Err(format!("entries start at index {first}, expected {expected}"));
                 }
                 let mut rest = &body[13..];
                 for i in 0..count as u64 {
@@ -608,6 +610,15 @@ impl LogStore {
         for (i, &first) in segments.iter().enumerate() {
             let path = segment_path(dir, first);
             scan.segment(&path, first, i + 1 == segments.len())?;
+        }
+        if let Some(&first) = segments.last()
+            && scan.last.is_none_or(|l| l < first)
+        {
+            // A last segment holding no entry (created, then the machine stopped): not needed.
+            let path = segment_path(dir, first);
+            std::fs::remove_file(&path).map_err(|e| io_error(&path, e))?;
+            sync_dir(dir)?;
+            segments.pop();
         }
         let mut current = match segments.last() {
             Some(&first) => Some(SegmentWriter::open(segment_path(dir, first))?),
@@ -1055,5 +1066,81 @@ mod tests {
         append(&mut store, vec![record(2, 41)]).await.unwrap();
         drop(store);
         assert_eq!(all(&mut small_segments(dir.path())).await, vec![record(2, 41)]);
+    }
+
+    /// Ten frames of three entries each, in segments of about two frames.
+    async fn thirty_entries(dir: &Path) -> LogStore {
+        let mut store = small_segments(dir);
+        for i in (1..=30).step_by(3) {
+            append(&mut store, (i..i + 3).map(|i| record(1, i)).collect()).await.unwrap();
+        }
+        store
+    }
+
+    fn refused(dir: &Path) -> String {
+        match LogStore::open(dir, LogStoreOptions { segment_size: 200 }) {
+            Err(Error::Corrupt(what)) => what,
+            Err(e) => panic!("not reported as corruption: {e:?}"),
+            Ok(_) => panic!("opened a damaged log"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_missing_segment_or_a_bad_small_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(thirty_entries(dir.path()).await);
+        let segments = list_segments(dir.path()).unwrap();
+        assert!(segments.len() >= 3, "{segments:?}");
+        std::fs::remove_file(segment_path(dir.path(), segments[1])).unwrap();
+        let what = refused(dir.path());
+        assert!(what.contains("a segment is missing"), "{what}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = small_segments(dir.path());
+        store.save_vote(&Vote::new(3, 2)).await.unwrap();
+        drop(store);
+        let path = dir.path().join("vote");
+        let mut data = std::fs::read(&path).unwrap();
+        *data.last_mut().unwrap() ^= 1;
+        std::fs::write(&path, data).unwrap();
+        let what = refused(dir.path());
+        assert!(what.contains(&format!("{} at offset", path.display())), "{what}");
+    }
+
+    /// A crash after a purge saved its log id but before it removed the segments.
+    #[tokio::test]
+    async fn an_interrupted_purge_is_finished_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(thirty_entries(dir.path()).await);
+        let before = list_segments(dir.path()).unwrap();
+        let purged = log_id::<TypeConfig>(1, 1, 20);
+        write_meta(dir.path(), "purged", &encode(&purged).unwrap()).unwrap();
+        let mut store = small_segments(dir.path());
+        assert_eq!(all(&mut store).await, (21..=30).map(|i| record(1, i)).collect::<Vec<_>>());
+        let after = list_segments(dir.path()).unwrap();
+        assert!(after.len() < before.len() && after[0] <= 21, "{before:?} {after:?}");
+        drop(store);
+        // Past the end of the log: every segment goes.
+        let purged = log_id::<TypeConfig>(1, 1, 40);
+        write_meta(dir.path(), "purged", &encode(&purged).unwrap()).unwrap();
+        let mut store = small_segments(dir.path());
+        assert!(list_segments(dir.path()).unwrap().is_empty());
+        assert_eq!(store.get_log_state().await.unwrap().last_log_id, Some(purged));
+        append(&mut store, vec![record(1, 41)]).await.unwrap();
+    }
+
+    /// A crash right after a new segment's header was written: the empty segment is dropped.
+    #[tokio::test]
+    async fn an_empty_last_segment_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(thirty_entries(dir.path()).await);
+        let empty = segment_path(dir.path(), 31);
+        std::fs::write(&empty, segment_header(31)).unwrap();
+        let mut store = small_segments(dir.path());
+        assert!(!empty.exists());
+        assert_eq!(all(&mut store).await.len(), 30);
+        append(&mut store, vec![record(2, 31)]).await.unwrap();
+        drop(store);
+        assert_eq!(all(&mut small_segments(dir.path())).await.len(), 31);
     }
 }
