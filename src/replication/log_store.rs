@@ -523,9 +523,7 @@ impl Flusher {
             self.current = None;
             self.segments.pop();
             self.last = first.checked_sub(1);
-            let path = segment_path(&self.dir, first);
-            std::fs::remove_file(&path).map_err(|e| io_error(&path, e))?;
-            sync_dir(&self.dir)?;
+            remove_segment(&self.dir, first)?;
         }
         let Some(&first) = self.segments.last() else {
             self.last = None;
@@ -573,6 +571,57 @@ impl Flusher {
     }
 }
 
+/// Removes a segment file and syncs the directory.
+fn remove_segment(dir: &Path, first: LogIndex) -> Result<()> {
+    let path = segment_path(dir, first);
+    std::fs::remove_file(&path).map_err(|e| io_error(&path, e))?;
+    sync_dir(dir)
+}
+
+/// Reads the segments back (see RECOVERY), after tidying up what a crash can leave: a segment
+/// whose creation was cut short, a purge not finished. Returns the segments kept and the scan.
+fn read_segments(dir: &Path, purged: Option<LogIndex>) -> Result<(Vec<LogIndex>, Scan)> {
+    let mut segments = list_segments(dir)?;
+    if let Some(&first) = segments.last() {
+        let path = segment_path(dir, first);
+        let len = std::fs::metadata(&path).map_err(|e| io_error(&path, e))?.len();
+        if len < SEGMENT_HEADER as u64 {
+            remove_segment(dir, first)?; // its header is synced before any frame is written
+            segments.pop();
+        }
+    }
+    // A segment whose successor starts at or below purged + 1 holds only purged entries.
+    while segments.len() > 1 && purged.is_some_and(|p| segments[1] <= p + 1) {
+        remove_segment(dir, segments.remove(0))?;
+    }
+    if let (Some(&first), Some(p)) = (segments.first(), purged)
+        && first > p + 1
+    {
+        let what = format!("the log starts at index {first}, but only {p} was purged");
+        return Err(corrupt(&segment_path(dir, first), 0, &what));
+    }
+    let mut scan = Scan::default();
+    for (i, &first) in segments.iter().enumerate() {
+        scan.segment(&segment_path(dir, first), first, i + 1 == segments.len())?;
+    }
+    if let Some(&first) = segments.last()
+        && scan.last.is_none_or(|l| l < first)
+    {
+        remove_segment(dir, first)?; // created, then the machine stopped: holds no entry
+        segments.pop();
+    }
+    if let (Some(p), Some(l)) = (purged, scan.last)
+        && l <= p
+    {
+        // Everything on disk is purged: a purge past the end of the log was cut short.
+        for first in segments.drain(..).rev() {
+            remove_segment(dir, first)?;
+        }
+        scan.last = None;
+    }
+    Ok((segments, scan))
+}
+
 impl LogStore {
     /// Opens (or creates) the log in `dir`: reads the small files, reads the segments back
     /// (cutting a torn tail, refusing corruption), finishes an interrupted purge, and starts the
@@ -583,60 +632,11 @@ impl LogStore {
         let committed: Option<Option<LogId>> = read_meta(dir, "committed")?;
         let purged: Option<LogId> = read_meta(dir, "purged")?;
         let purged_index = purged.as_ref().map(|p| p.index);
-        let mut segments = list_segments(dir)?;
-        if let Some(&first) = segments.last() {
-            // A segment whose creation a crash interrupted (its header is synced before use).
-            let path = segment_path(dir, first);
-            let len = std::fs::metadata(&path).map_err(|e| io_error(&path, e))?.len();
-            if len < SEGMENT_HEADER as u64 {
-                std::fs::remove_file(&path).map_err(|e| io_error(&path, e))?;
-                sync_dir(dir)?;
-                segments.pop();
-            }
-        }
-        // Finish a purge: a segment whose successor starts at or below purged + 1 is all purged.
-        while segments.len() > 1 && purged_index.is_some_and(|p| segments[1] <= p + 1) {
-            let path = segment_path(dir, segments.remove(0));
-            std::fs::remove_file(&path).map_err(|e| io_error(&path, e))?;
-            sync_dir(dir)?;
-        }
-        if let (Some(&first), Some(p)) = (segments.first(), purged_index)
-            && first > p + 1
-        {
-            let what = format!("the log starts at index {first}, but only {p} was purged");
-            return Err(corrupt(&segment_path(dir, first), 0, &what));
-        }
-        let mut scan = Scan::default();
-        for (i, &first) in segments.iter().enumerate() {
-            let path = segment_path(dir, first);
-            scan.segment(&path, first, i + 1 == segments.len())?;
-        }
-        if let Some(&first) = segments.last()
-            && scan.last.is_none_or(|l| l < first)
-        {
-            // A last segment holding no entry (created, then the machine stopped): not needed.
-            let path = segment_path(dir, first);
-            std::fs::remove_file(&path).map_err(|e| io_error(&path, e))?;
-            sync_dir(dir)?;
-            segments.pop();
-        }
-        let mut current = match segments.last() {
+        let (segments, mut scan) = read_segments(dir, purged_index)?;
+        let current = match segments.last() {
             Some(&first) => Some(SegmentWriter::open(segment_path(dir, first))?),
             None => None,
         };
-        let mut last = scan.last;
-        if let (Some(p), Some(l)) = (purged_index, last)
-            && l <= p
-        {
-            // Everything on disk is purged: a purge past the end was cut short.
-            current = None;
-            last = None;
-            for first in segments.drain(..) {
-                let path = segment_path(dir, first);
-                std::fs::remove_file(&path).map_err(|e| io_error(&path, e))?;
-            }
-            sync_dir(dir)?;
-        }
         let entries = match purged_index {
             Some(p) => scan.entries.split_off(&(p + 1)),
             None => scan.entries,
@@ -649,7 +649,7 @@ impl LogStore {
             options,
             segments,
             current,
-            last,
+            last: scan.last,
             failed: failed.clone(),
         };
         let (commands, receiver) = mpsc::channel();
