@@ -1143,4 +1143,24 @@ mod tests {
         drop(store);
         assert_eq!(all(&mut small_segments(dir.path())).await.len(), 31);
     }
+
+    /// Fail-stop: once a write fails (here: a new segment in a directory that is gone), the
+    /// append waiting on it and every later write fail.
+    #[tokio::test]
+    async fn a_failed_write_stops_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let mut store = thirty_entries(&log).await;
+        std::fs::remove_dir_all(&log).unwrap();
+        // The open segment was unlinked but still takes writes; once full, the next one
+        // cannot be created.
+        let first = append(&mut store, (31..=40).map(|i| record(1, i)).collect()).await;
+        let second = append(&mut store, (41..=50).map(|i| record(1, i)).collect()).await;
+        assert!(first.is_err() || second.is_err(), "a new segment cannot be created");
+        let (tx, _rx) = TypeConfig::oneshot();
+        let later = store.append(vec![record(1, 51)], IOFlushed::signal(tx)).await;
+        assert!(later.unwrap_err().to_string().contains("failed earlier"));
+        let vote = store.save_vote(&Vote::new(2, 1)).await;
+        assert!(vote.unwrap_err().to_string().contains("failed earlier"));
+    }
 }
