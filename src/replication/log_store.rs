@@ -125,10 +125,29 @@ type Done = tokio::sync::oneshot::Sender<io::Result<()>>;
 
 /// A write for the flusher thread, carried out in queue order.
 enum Command {
-    Append { first: LogIndex, last: LogIndex, encoded: Vec<u8>, flushed: IOFlushed<TypeConfig> },
-    Truncate { keep: Option<LogIndex>, done: Done },
-    Purge { upto: LogId, done: Done },
-    Save { name: &'static str, value: Vec<u8>, done: Done },
+    Append {
+        first: LogIndex,
+        last: LogIndex,
+        encoded: Vec<u8>,
+        flushed: IOFlushed<TypeConfig>,
+    },
+    /// Reports `flushed` once every earlier command is done (an append of no entries).
+    Barrier {
+        flushed: IOFlushed<TypeConfig>,
+    },
+    Truncate {
+        keep: Option<LogIndex>,
+        done: Done,
+    },
+    Purge {
+        upto: LogId,
+        done: Done,
+    },
+    Save {
+        name: &'static str,
+        value: Vec<u8>,
+        done: Done,
+    },
 }
 
 fn corrupt(path: &Path, offset: u64, what: &str) -> Error {
@@ -454,6 +473,7 @@ impl Flusher {
     fn run_one(&mut self, command: Command) {
         let (result, done) = match command {
             Command::Append { .. } => unreachable!("appends are batched"),
+            Command::Barrier { flushed } => return flushed.io_completed(self.check()),
             Command::Truncate { keep, done } => (self.guarded(|f| f.truncate(keep)), done),
             Command::Purge { upto, done } => (self.guarded(|f| f.purge(&upto)), done),
             Command::Save { name, value, done } => {
@@ -465,22 +485,22 @@ impl Flusher {
 
     /// Writes a batch of appends as one frame, syncs, and reports each append flushed.
     fn append(&mut self, batch: Vec<Command>) {
+        let mut callbacks = Vec::with_capacity(batch.len());
         let mut body = vec![KIND_ENTRIES];
-        let (mut first, mut last, mut callbacks) = (None, 0, Vec::with_capacity(batch.len()));
-        let mut encoded_all = Vec::new();
+        body.extend_from_slice(&[0; 12]); // first index and count, filled in below
+        let (mut first, mut last) = (None, 0);
         for command in batch {
             let Command::Append { first: f, last: l, encoded, flushed } = command else {
                 unreachable!("a batch holds appends only")
             };
             first.get_or_insert(f);
             last = l;
-            encoded_all.extend_from_slice(&encoded);
+            body.extend_from_slice(&encoded);
             callbacks.push(flushed);
         }
         let first = first.expect("a batch is not empty");
-        body.extend_from_slice(&first.to_le_bytes());
-        body.extend_from_slice(&((last + 1 - first) as u32).to_le_bytes());
-        body.extend_from_slice(&encoded_all);
+        body[1..9].copy_from_slice(&first.to_le_bytes());
+        body[9..13].copy_from_slice(&((last + 1 - first) as u32).to_le_bytes());
         let result = self.guarded(|f| f.write_entries(first, last, &frame(&body)));
         for flushed in callbacks {
             let result =
@@ -737,19 +757,6 @@ impl RaftLogReader<TypeConfig> for LogReader {
     }
 }
 
-impl RaftLogReader<TypeConfig> for LogStore {
-    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
-        &mut self,
-        range: RB,
-    ) -> io::Result<Vec<Entry>> {
-        Ok(entries_in(&self.memory.read(), range))
-    }
-
-    async fn read_vote(&mut self) -> io::Result<Option<Vote>> {
-        Ok(self.memory.read().vote)
-    }
-}
-
 impl RaftLogStorage<TypeConfig> for LogStore {
     type LogReader = LogReader;
 
@@ -790,8 +797,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.check()?;
         let entries: Vec<Entry> = entries.into_iter().collect();
         let (Some(first), Some(last)) = (entries.first(), entries.last()) else {
-            callback.io_completed(Ok(()));
-            return Ok(());
+            // Flushed once everything queued before it is: the callback carries a watermark.
+            return self.send(Command::Barrier { flushed: callback });
         };
         let (first, last) = (first.index(), last.index());
         let mut encoded = Vec::new();
