@@ -40,6 +40,12 @@
 //! MEMORY. Every entry not purged is kept in memory (the reader serves from it): the log is
 //! expected to be purged at each checkpoint (the snapshot).
 //!
+//! COST. Measured here (debug build, 100-byte records): an append waited for alone takes one
+//! `fdatasync` (~110 µs); appends queued together share it (~7.5 µs each for 300 queued). A
+//! `save_committed` is a small-file replacement, three syncs (~380 µs), and openraft awaits it
+//! before every apply: to move it into the log's frames (riding the group commit) is the
+//! obvious next step once the server runs on this log.
+//!
 //! FAIL-STOP. After a failed write or sync, every later write fails: the store accepts nothing
 //! until it is reopened, as `wal/` does.
 
