@@ -13,6 +13,7 @@
 //! - [`txn`]: the transactional core: MVCC visibility, the four isolation levels, row locks with
 //!   deadlock detection, Serializable Snapshot Isolation, savepoints and garbage collection.
 //! - [`durable`]: a data directory: its lock, recovery, checkpoints and the checkpointer.
+//! - [`replication`]: Raft on openraft: the durable Raft log store (not yet the server's log).
 //! - [`sql`]: the SQL layer, along its pipeline: parse, plan, execute, in a session.
 //! - [`server`]: the PostgreSQL wire protocol.
 //! - [`check`]: the history checker and workload driver behind `isola check`.
@@ -23,6 +24,7 @@ pub(crate) mod catalog;
 pub mod check;
 pub mod durable;
 pub mod error;
+pub mod replication;
 pub mod server;
 pub mod sql;
 pub(crate) mod storage;

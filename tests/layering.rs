@@ -25,6 +25,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("wal", &["wal"]),
     ("txn", &["txn"]),
     ("durable", &["durable"]),
+    ("replication", &["replication"]),
     (
         "sql foundation",
         &["sql::error", "sql::types", "sql::schema", "sql::system", "sql::notify", "sql::advisory"],
