@@ -397,6 +397,17 @@ impl Ddl<'_, '_> {
             }
             Statement::AlterTable(at) => {
                 let mut table = object_name(&at.name);
+                if self.schema.table(&table).is_none() && self.schema.sequence(&table).is_some() {
+                    // ALTER TABLE reaches a sequence too: pg_dump sets a sequence's owner so
+                    // (isola has one owner: accepted); nothing else applies to a sequence
+                    return match at.operations.as_slice() {
+                        [AlterTableOperation::OwnerTo { .. }] => Ok(()),
+                        _ => Err(SqlError::new(
+                            SqlState::WrongObjectType,
+                            format!("\"{table}\" is not a table"),
+                        )),
+                    };
+                }
                 if self.schema.table(&table).is_none() {
                     if at.if_exists {
                         return Ok(());
@@ -697,11 +708,11 @@ impl Ddl<'_, '_> {
                         uniques.push((opt.name.as_ref().map(ident), vec![col_name.clone()]))
                     }
                     ColumnOption::Check(chk) => {
-                        let cname = opt
-                            .name
-                            .as_ref()
-                            .map(ident)
-                            .unwrap_or_else(|| format!("{name}_{col_name}_check"));
+                        let cname = opt.name.as_ref().map(ident).unwrap_or_else(|| {
+                            check_name(&name, &[col_name.as_str()], &chk.expr, &|n| {
+                                checks.iter().any(|(c, _)| c == n)
+                            })
+                        });
                         checks.push((cname, (*chk.expr).clone()));
                     }
                     ColumnOption::Generated { generated_as, generation_expr: None, .. } => {
@@ -742,11 +753,13 @@ impl Ddl<'_, '_> {
                     uniques.push((u.name.as_ref().map(ident), index_columns(&u.columns)?));
                 }
                 TableConstraint::Check(chk) => {
-                    let cname = chk
-                        .name
-                        .as_ref()
-                        .map(ident)
-                        .unwrap_or_else(|| format!("{name}_check{}", checks.len() + 1));
+                    let cname = chk.name.as_ref().map(ident).unwrap_or_else(|| {
+                        let names: Vec<&str> =
+                            columns.iter().map(|c: &ColumnSchema| c.name.as_str()).collect();
+                        check_name(&name, &names, &chk.expr, &|n| {
+                            checks.iter().any(|(c, _)| c == n)
+                        })
+                    });
                     checks.push((cname, (*chk.expr).clone()));
                 }
                 TableConstraint::ForeignKey(fk) => {
@@ -1189,11 +1202,18 @@ impl Ddl<'_, '_> {
                 }
                 TableConstraint::Check(chk) => {
                     let table = self.table(&name)?;
-                    let cname = chk
-                        .name
-                        .as_ref()
-                        .map(ident)
-                        .unwrap_or_else(|| format!("{name}_check{}", table.checks.len() + 1));
+                    let cname = chk.name.as_ref().map(ident).unwrap_or_else(|| {
+                        let names: Vec<&str> = table
+                            .columns
+                            .iter()
+                            .filter(|c| !c.hidden && !c.dropped)
+                            .map(|c| c.name.as_str())
+                            .collect();
+                        check_name(&name, &names, &chk.expr, &|n| {
+                            table.checks.iter().any(|(c, _)| c == n)
+                                || table.foreign_keys.iter().any(|f| f.name == n)
+                        })
+                    });
                     if table.checks.iter().any(|(n, _)| *n == cname)
                         || table.foreign_keys.iter().any(|f| f.name == cname)
                     {
@@ -1922,6 +1942,27 @@ fn positions_of(table: &TableSchema, cols: &[String]) -> Result<Vec<usize>, SqlE
 
 fn same_set(a: &[usize], b: &[usize]) -> bool {
     a.len() == b.len() && a.iter().all(|x| b.contains(x))
+}
+
+/// The name PostgreSQL gives a CHECK constraint written without one: `<table>_<column>_check`
+/// when the expression reads exactly one of `columns`, else `<table>_check`; while that is
+/// `taken`, with 1, 2, ... appended.
+fn check_name(
+    table: &str,
+    columns: &[&str],
+    e: &ast::Expr,
+    taken: &dyn Fn(&str) -> bool,
+) -> String {
+    let read: Vec<&&str> = columns.iter().filter(|c| mentions(e, c)).collect();
+    let base = match read.as_slice() {
+        [column] => format!("{table}_{column}_check"),
+        _ => format!("{table}_check"),
+    };
+    if !taken(&base) {
+        return base;
+    }
+    // at most as many names are taken as there are constraints; 10,000 is far beyond
+    (1..10_000).map(|n| format!("{base}{n}")).find(|n| !taken(n)).unwrap_or(base)
 }
 
 /// Whether an expression names a column (by its unqualified or qualified name).
