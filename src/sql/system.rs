@@ -1,6 +1,7 @@
-//! System views: the parts of `pg_catalog` and `information_schema` that drivers and ORMs read
-//! (psql, psycopg, SQLAlchemy's `create_all` / `has_table` / inspector table listing), filled
-//! from isola's own schema, and isola's introspection views:
+//! System views: the parts of `pg_catalog` and `information_schema` that drivers, ORMs and
+//! pg_dump read (psql, psycopg, SQLAlchemy's `create_all` / `has_table` / inspector table
+//! listing, pg_dump's whole walk of the catalogs, most of them empty here), filled from isola's
+//! own schema, and isola's introspection views:
 //!
 //! - `isola_stat_activity`: every session with its state, transaction, isolation level,
 //!   snapshot and what it waits for (in the spirit of `pg_stat_activity` + `pg_locks`);
