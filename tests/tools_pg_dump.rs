@@ -9,6 +9,8 @@
 //!   identity columns count on from the restored sequences ([`after_restore`]);
 //! - the same script run on PostgreSQL, dumped by pg_dump from PostgreSQL, restores into
 //!   isola alike;
+//! - both again in pg_dump's custom format, restored by `pg_restore --exit-on-error` (from
+//!   PostgreSQL's archive with `--single-transaction`);
 //! - the dumps themselves: isola's dump of the script's database, whole and `--schema-only`,
 //!   is PostgreSQL's line for line, once the lines naming the server's version and the
 //!   script's random `\restrict` key are left out ([`normalised`]).
@@ -163,6 +165,27 @@ fn pg_dump(port: u16, db: &str, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// `pg_dump --format=custom` of database `db` into the file `path`.
+fn pg_dump_custom(port: u16, db: &str, path: &Path) {
+    let _ = pg_dump(port, db, &["--format=custom", "--file", path.to_str().unwrap()]);
+}
+
+/// `pg_restore --exit-on-error ARGS` of the archive at `path` into database `db`.
+fn pg_restore(port: u16, db: &str, path: &Path, args: &[&str]) {
+    let out = Command::new(format!("{PG_BIN}/pg_restore"))
+        .args(["--exit-on-error", "-h", "127.0.0.1", "-U", "isola", "-p", &port.to_string()])
+        .args(["-d", db])
+        .args(args)
+        .arg(path)
+        .output()
+        .expect("pg_restore runs");
+    assert!(
+        out.status.success(),
+        "pg_restore {args:?} into {db} on port {port}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A dump without what differs by server and by run: the servers' versions and the random
 /// key of psql's `\restrict` / `\unrestrict` lines.
 fn normalised(dump: &str) -> String {
@@ -227,6 +250,16 @@ fn an_isola_dump_restores_into_postgres_and_into_isola() {
 
     assert_after_restore(pg.port, "from_isola", "PostgreSQL restored from isola's dump");
     assert_after_restore(isola.port, "from_isola", "isola restored from isola's dump");
+
+    // the custom format, through pg_restore (which sends COPY's end marker and what follows)
+    let archive = scratch.0.join("dump.custom");
+    pg_dump_custom(isola.port, "isola", &archive);
+    for port in [pg.port, isola.port] {
+        create_database(port, "custom");
+        pg_restore(port, "custom", &archive, &[]);
+        assert_eq!(rows(port, "custom"), source_rows, "pg_restore into port {port}");
+        assert_after_restore(port, "custom", "restored by pg_restore from isola's archive");
+    }
 }
 
 #[test]
@@ -245,6 +278,14 @@ fn a_postgres_dump_restores_into_isola() {
     let again = pg_dump(isola.port, "from_postgres", &[]);
     assert_eq!(normalised(&again), normalised(&dump), "isola's dump of the restored database");
     assert_after_restore(isola.port, "from_postgres", "isola restored from PostgreSQL's dump");
+
+    // the custom format, restored in one transaction
+    let archive = scratch.0.join("dump.custom");
+    pg_dump_custom(pg.port, "isola", &archive);
+    create_database(isola.port, "custom");
+    pg_restore(isola.port, "custom", &archive, &["--single-transaction"]);
+    assert_eq!(rows(isola.port, "custom"), rows(pg.port, "isola"), "rows pg_restore restored");
+    assert_after_restore(isola.port, "custom", "isola restored by pg_restore");
 }
 
 #[test]

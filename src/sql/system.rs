@@ -79,6 +79,7 @@ pub enum SystemView {
     PgShseclabel,
     PgSeclabels,
     PgShdescription,
+    PgDbRoleSetting,
     PgTables,
     PgIndexes,
     PgSequences,
@@ -166,6 +167,7 @@ const PG_CATALOG: &[(&str, SystemView)] = &[
     ("pg_shseclabel", SystemView::PgShseclabel),
     ("pg_seclabels", SystemView::PgSeclabels),
     ("pg_shdescription", SystemView::PgShdescription),
+    ("pg_db_role_setting", SystemView::PgDbRoleSetting),
     ("pg_tables", SystemView::PgTables),
     ("pg_indexes", SystemView::PgIndexes),
     ("pg_sequences", SystemView::PgSequences),
@@ -246,6 +248,7 @@ pub const CATALOG_OIDS: &[(&str, i64)] = &[
     ("pg_seclabel", 3596),
     ("pg_shseclabel", 3592),
     ("pg_shdescription", 2396),
+    ("pg_db_role_setting", 2964),
 ];
 
 impl SystemView {
@@ -355,7 +358,8 @@ impl SystemView {
             PgAuthMembers => "oid:oid roleid:oid member:oid grantor:oid admin_option:bool",
             PgDatabase => {
                 "oid:oid datname:name datdba:oid encoding:int4 datlocprovider:char \
-                 datistemplate:bool datallowconn:bool datconnlimit:int4 dattablespace:oid \
+                 datistemplate:bool datallowconn:bool datconnlimit:int4 \
+                 datfrozenxid:int8 datminmxid:int8 dattablespace:oid \
                  datcollate:text datctype:text daticulocale:text datcollversion:text \
                  datacl:acl"
             }
@@ -473,6 +477,7 @@ impl SystemView {
                 "objoid:oid classoid:oid objsubid:int4 objtype:text objnamespace:oid objname:text provider:text label:text"
             }
             PgShdescription => "objoid:oid classoid:oid description:text",
+            PgDbRoleSetting => "setdatabase:oid setrole:oid setconfig:text[]",
             PgTables => {
                 "schemaname:name tablename:name tableowner:name tablespace:name \
                  hasindexes:bool hasrules:bool hastriggers:bool rowsecurity:bool"
@@ -634,6 +639,7 @@ impl SystemView {
                 | PgShseclabel
                 | PgSeclabels
                 | PgShdescription
+                | PgDbRoleSetting
                 | InfoViews
         )
     }
