@@ -2,7 +2,8 @@
 //! `psql -v ON_ERROR_STOP=1` to restore) and a throwaway PostgreSQL 15 cluster:
 //!
 //! - a database built on isola by [`SCRIPT`] (serial and bigserial, identity ALWAYS and BY
-//!   DEFAULT, foreign keys with ON DELETE actions, unique and check constraints, an index,
+//!   DEFAULT, a sequence of its own as a default, foreign keys with ON DELETE actions, unique
+//!   and check constraints, indexes,
 //!   defaults, NOT NULL, the common scalar types and two arrays; rows with NULLs, quotes,
 //!   backslashes, tabs, newlines) is dumped as a plain script, restored into PostgreSQL and
 //!   into a fresh isola database: the rows are equal, the constraints hold, serial and
@@ -45,10 +46,18 @@ INSERT INTO book (author_id, title, tags, pages, created, price) VALUES
 INSERT INTO ticket (book_id, note) VALUES (1, 'one'), (NULL, NULL), (3, 'it''s');
 INSERT INTO label (name) VALUES ('x'), ('y');
 INSERT INTO label (id, name) VALUES (10, 'z');
+CREATE SEQUENCE counter_seq AS bigint START 100 INCREMENT 5 MAXVALUE 1000 CYCLE;
+CREATE TABLE event (id bigint PRIMARY KEY DEFAULT nextval('counter_seq'), at timestamp NOT NULL,
+    kind varchar(10) DEFAULT 'misc' CHECK (kind IN ('misc', 'alarm')), n int DEFAULT -1,
+    flag boolean NOT NULL DEFAULT false);
+CREATE UNIQUE INDEX event_at_kind ON event (at, kind);
+CREATE INDEX event_kind_n ON event (kind, n);
+INSERT INTO event (at) VALUES ('2024-01-01 10:00:00'), ('2024-01-02 11:00:00');
+SELECT nextval('counter_seq');
 "#;
 
 /// The tables, in the order their rows are compared.
-const TABLES: &[&str] = &["author", "book", "ticket", "label"];
+const TABLES: &[&str] = &["author", "book", "ticket", "label", "event"];
 
 /// What a restored database answers, statement by statement, on PostgreSQL and on isola
 /// alike: new rows numbered after the restored ones (serial, bigserial, identity), each
@@ -75,6 +84,10 @@ const AFTER_RESTORE: &[(&str, &str)] = &[
     ("SELECT count(*) FROM book WHERE author_id = 1", "0"),
     ("SELECT book_id IS NULL, note FROM ticket WHERE id = 1", "t|one"),
     ("SELECT max(id) FROM author", "5"),
+    // a sequence of its own, advanced beyond its rows' values before the dump
+    ("INSERT INTO event (at) VALUES ('2024-01-03') RETURNING id, kind, n, flag", "115|misc|-1|f"),
+    ("INSERT INTO event (at, kind) VALUES ('2024-01-04', 'other')", "ERROR 23514"),
+    ("INSERT INTO event (at) VALUES ('2024-01-01 10:00:00')", "ERROR 23505"),
 ];
 
 /// An `isola serve --memory` process, killed when dropped.

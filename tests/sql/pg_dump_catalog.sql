@@ -4,8 +4,9 @@
 # (foreign data, operators, casts, text search, ...), a recursive query whose non-recursive
 # term reads an always-empty catalog (pg_dump's materialized-view dependencies); names under
 # an empty search_path (pg_dump's): current_schemas, defaults and foreign keys qualified as
-# regclass prints them; CHECK constraints named as PostgreSQL names them; ALTER TABLE on a
-# sequence (OWNER TO only); the settings a dump script sets. Checked against PostgreSQL 15.
+# regclass prints them; CHECK constraints named as PostgreSQL names them, IN lists printed as it
+# prints them; ALTER TABLE on a sequence (OWNER TO only); the settings a dump script sets.
+# Checked against PostgreSQL 15.
 
 CREATE TABLE p (id serial PRIMARY KEY, a int, b int, CHECK (a > 0), CHECK (a < b), CHECK (b > 0), CHECK (a <> 5))
 > ok
@@ -27,6 +28,23 @@ SELECT conname FROM pg_constraint WHERE conrelid = 'p'::regclass AND contype = '
 > (p_b_check)
 > (p_b_check1)
 > (p_check)
+# IN lists as PostgreSQL stores them: = ANY / <> ALL over an array (a varchar compared as text,
+# integers meeting a bigint as bigints), one item as =
+CREATE TABLE il (a text CHECK (a IN ('x', 'y')), b varchar(5) CHECK (b NOT IN ('p', 'q')), c int CHECK (c IN (1, 2, 3)), d int CHECK (d IN (4)), e bigint CHECK (e NOT IN (5, 6)))
+> ok
+SELECT conname, pg_get_constraintdef(oid), pg_get_constraintdef(oid, true) FROM pg_constraint WHERE conrelid = 'il'::regclass ORDER BY conname
+> (il_a_check, CHECK ((a = ANY (ARRAY['x'::text, 'y'::text]))), CHECK (a = ANY (ARRAY['x'::text, 'y'::text])))
+> (il_b_check, CHECK (((b)::text <> ALL ((ARRAY['p'::character varying, 'q'::character varying])::text[]))), CHECK (b::text <> ALL (ARRAY['p'::character varying, 'q'::character varying]::text[])))
+> (il_c_check, CHECK ((c = ANY (ARRAY[1, 2, 3]))), CHECK (c = ANY (ARRAY[1, 2, 3])))
+> (il_d_check, CHECK ((d = 4)), CHECK (d = 4))
+> (il_e_check, CHECK ((e <> ALL (ARRAY[(5)::bigint, (6)::bigint]))), CHECK (e <> ALL (ARRAY[5::bigint, 6::bigint])))
+# ... and as a restore writes them back: PostgreSQL's printed text prints again the same (a
+# difference: PostgreSQL, given this text, folds the casts into each element and prints
+# ARRAY[('a'::character varying)::text, ...])
+CREATE TABLE il2 (k varchar(5) CONSTRAINT k_in CHECK (((k)::text = ANY ((ARRAY['a'::character varying, 'b'::character varying])::text[]))))
+> ok
+SELECT pg_get_constraintdef(oid), pg_get_constraintdef(oid, true) FROM pg_constraint WHERE conname = 'k_in'
+> (CHECK (((k)::text = ANY ((ARRAY['a'::character varying, 'b'::character varying])::text[]))), CHECK (k::text = ANY (ARRAY['a'::character varying, 'b'::character varying]::text[])))
 SELECT typname, typname[0], typname[1], typname[63], typname[64] FROM pg_type WHERE typname IN ('int4', '_int4') ORDER BY 1
 > (_int4, _, i, , null)
 > (int4, i, n, , null)

@@ -198,6 +198,19 @@ impl Deparser<'_> {
                 }
             }
             Expr::Cast { expr: inner, data_type, .. } => self.cast(inner, data_type),
+            Expr::Array(a) if a.named => {
+                let items: Vec<String> = a.elem.iter().map(|e| self.expr(e, None)).collect();
+                format!("ARRAY[{}]", items.join(", "))
+            }
+            Expr::AnyOp { left, compare_op, right, .. } => {
+                self.quantified(left, compare_op, right, "ANY")
+            }
+            Expr::AllOp { left, compare_op, right } => {
+                self.quantified(left, compare_op, right, "ALL")
+            }
+            Expr::InList { expr: inner, list, negated } => {
+                self.in_list(inner, list, *negated).unwrap_or_else(|| e.to_string())
+            }
             other => other.to_string(),
         }
     }
@@ -230,6 +243,54 @@ impl Deparser<'_> {
                 if self.pretty { format!("{text}::{name}") } else { format!("({text})::{name}") }
             }
         }
+    }
+
+    /// `c IN (a, b)` as PostgreSQL stores and prints it: `(c = ANY (ARRAY[a, b]))` (`<> ALL`
+    /// for NOT IN; a varchar column compared as text: `((c)::text = ANY ((ARRAY['a'::character
+    /// varying, ...])::text[]))`), one item as `c = a`. `None` unless `c` is a text, varchar,
+    /// integer or bigint column and the items literals.
+    fn in_list(&self, inner: &Expr, list: &[Expr], negated: bool) -> Option<String> {
+        let ty = self.column_type(inner)?;
+        let literal = |e: &Expr| {
+            matches!(strip_nested(e), Expr::Value(v) if matches!(v.value,
+                AstValue::SingleQuotedString(_) | AstValue::Number(..)))
+        };
+        let fits =
+            matches!(ty, SqlType::Text | SqlType::Varchar(_) | SqlType::Int4 | SqlType::Int8);
+        if !fits || !list.iter().all(literal) {
+            return None;
+        }
+        if let [only] = list {
+            let op = if negated { BinaryOperator::NotEq } else { BinaryOperator::Eq };
+            return Some(self.binary(inner, &op, only));
+        }
+        // integers meet a bigint column as bigints: `(5)::bigint`
+        let item = |e: &Expr| match (ty, self.expr(e, Some(ty))) {
+            (SqlType::Int8, n) if self.pretty => format!("{n}::bigint"),
+            (SqlType::Int8, n) => format!("({n})::bigint"),
+            (_, text) => text,
+        };
+        let items: Vec<String> = list.iter().map(item).collect();
+        let array = format!("ARRAY[{}]", items.join(", "));
+        let varchar = matches!(ty, SqlType::Varchar(_));
+        let column = self.text_cast(inner, varchar, self.expr(inner, None));
+        let array = match (varchar, self.pretty) {
+            (false, _) => array,
+            (true, true) => format!("{array}::text[]"),
+            (true, false) => format!("({array})::text[]"),
+        };
+        let op = if negated { "<> ALL" } else { "= ANY" };
+        Some(self.wrap(format!("{column} {op} ({array})")))
+    }
+
+    /// `left op ANY (right)` / `ALL` (what an IN list is stored as).
+    fn quantified(&self, left: &Expr, op: &BinaryOperator, right: &Expr, which: &str) -> String {
+        let op = match op {
+            BinaryOperator::NotEq => "<>".to_string(),
+            other => other.to_string(),
+        };
+        let right = self.expr(strip_nested(right), None);
+        self.wrap(format!("{} {op} {which} ({right})", self.operand(left, None, 4)))
     }
 
     fn wrap(&self, s: String) -> String {
