@@ -51,7 +51,7 @@ CREATE TABLE event (id bigint PRIMARY KEY DEFAULT nextval('counter_seq'), at tim
     kind varchar(10) DEFAULT 'misc' CHECK (kind IN ('misc', 'alarm')), n int DEFAULT -1,
     flag boolean NOT NULL DEFAULT false);
 CREATE UNIQUE INDEX event_at_kind ON event (at, kind);
-CREATE INDEX event_kind_n ON event (kind, n);
+CREATE INDEX event_kind_n ON event (kind DESC, n NULLS FIRST);
 INSERT INTO event (at) VALUES ('2024-01-01 10:00:00'), ('2024-01-02 11:00:00');
 SELECT nextval('counter_seq');
 "#;

@@ -226,6 +226,25 @@ pub(crate) fn index_columns(columns: &[ast::IndexColumn]) -> Result<Vec<String>,
         .collect()
 }
 
+/// The sort order declared per index column, as PostgreSQL's `indoption` bits (1: DESC, 2:
+/// NULLS FIRST, which DESC implies unless NULLS LAST); `USING op` is refused (0A000).
+fn index_options(columns: &[ast::IndexColumn]) -> Result<Vec<i16>, SqlError> {
+    columns
+        .iter()
+        .map(|c| {
+            let desc = match &c.column.options.sort {
+                None | Some(ast::OrderBySort::Asc) => false,
+                Some(ast::OrderBySort::Desc) => true,
+                Some(ast::OrderBySort::Using(_)) => {
+                    return Err(SqlError::unsupported("an index column ordered USING an operator"));
+                }
+            };
+            let nulls_first = c.column.options.nulls_first.unwrap_or(desc);
+            Ok(i16::from(desc) | (i16::from(nulls_first) << 1))
+        })
+        .collect()
+}
+
 fn duplicate_relation(name: &str) -> SqlError {
     SqlError::new(SqlState::DuplicateTable, format!("relation \"{name}\" already exists"))
 }
@@ -832,6 +851,7 @@ impl Ddl<'_, '_> {
                 id: iid,
                 columns: positions,
                 unique: true,
+                options: Vec::new(),
                 constraint: Some(IndexConstraint::Unique),
             });
         }
@@ -1011,7 +1031,16 @@ impl Ddl<'_, '_> {
         if ci.unique {
             self.check_unique(&table, &positions, &name)?;
         }
-        self.add_index(&table, name, positions, ci.unique, None)
+        let options = index_options(&ci.columns)?;
+        self.add_index(&table, name, positions, ci.unique, None)?;
+        if options.iter().any(|&o| o != 0) {
+            let mut t = (*self.table(&table_name)?).clone();
+            if let Some(index) = t.indexes.last_mut() {
+                index.options = options;
+            }
+            self.put(t);
+        }
+        Ok(())
     }
 
     /// Creates a core index and adds it to the table.
@@ -1027,7 +1056,8 @@ impl Ddl<'_, '_> {
         let id = self.engine.db.create_index(&name, &table.name, &cols, unique)?;
         self.fx.undo.push(CoreChange::DropIndex(name.clone()));
         let mut t = table.clone();
-        t.indexes.push(IndexSchema { name, id, columns: positions, unique, constraint });
+        let options = Vec::new();
+        t.indexes.push(IndexSchema { name, id, columns: positions, unique, options, constraint });
         self.put(t);
         Ok(())
     }

@@ -45,6 +45,23 @@ CREATE TABLE il2 (k varchar(5) CONSTRAINT k_in CHECK (((k)::text = ANY ((ARRAY['
 > ok
 SELECT pg_get_constraintdef(oid), pg_get_constraintdef(oid, true) FROM pg_constraint WHERE conname = 'k_in'
 > (CHECK (((k)::text = ANY ((ARRAY['a'::character varying, 'b'::character varying])::text[]))), CHECK (k::text = ANY (ARRAY['a'::character varying, 'b'::character varying]::text[])))
+# an index column's declared order is kept in the catalog (the index is stored ascending
+# whatever it says, and read so)
+CREATE TABLE ix (a int, b text, c int, d int)
+> ok
+CREATE INDEX ix_1 ON ix (a DESC, b)
+> ok
+CREATE INDEX ix_2 ON ix (a ASC NULLS FIRST, b DESC NULLS LAST, c DESC NULLS FIRST, d NULLS LAST)
+> ok
+SELECT c.relname, i.indoption, pg_get_indexdef(i.indexrelid), pg_get_indexdef(i.indexrelid, 0, true) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'ix'::regclass ORDER BY 1
+> (ix_1, 3 0, CREATE INDEX ix_1 ON public.ix USING btree (a DESC, b), CREATE INDEX ix_1 ON ix USING btree (a DESC, b))
+> (ix_2, 2 1 3 0, CREATE INDEX ix_2 ON public.ix USING btree (a NULLS FIRST, b DESC NULLS LAST, c DESC, d), CREATE INDEX ix_2 ON ix USING btree (a NULLS FIRST, b DESC NULLS LAST, c DESC, d))
+INSERT INTO ix VALUES (1, 'x', 1, 1), (2, 'y', NULL, 2), (NULL, 'z', 3, 3)
+> ok 3
+SELECT a FROM ix ORDER BY a DESC
+> (null)
+> (2)
+> (1)
 SELECT typname, typname[0], typname[1], typname[63], typname[64] FROM pg_type WHERE typname IN ('int4', '_int4') ORDER BY 1
 > (_int4, _, i, , null)
 > (int4, i, n, , null)

@@ -525,7 +525,23 @@ pub fn index_def(t: &TableSchema, index: &IndexEntry, column: i64, pretty: bool)
         quote_ident(&index.name),
         if pretty { "" } else { "public." },
         quote_ident(&t.name),
-        column_list(t, &index.columns)
+        index
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(k, &p)| {
+                let name = t.columns.get(p).map_or("?".to_string(), |c| quote_ident(&c.name));
+                // DESC implies NULLS FIRST; each is printed only where it is not implied
+                let order = match index.option(k) {
+                    0 => "",
+                    1 => " DESC NULLS LAST",
+                    2 => " NULLS FIRST",
+                    _ => " DESC",
+                };
+                format!("{name}{order}")
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     )
 }
 

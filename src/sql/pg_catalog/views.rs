@@ -383,6 +383,8 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                         i.columns.iter().map(|&p| collation_of(t.columns[p].ty)).collect();
                     let classes: Vec<i64> =
                         i.columns.iter().map(|&p| model::opclass_of(t.columns[p].ty)).collect();
+                    let options: Vec<i64> =
+                        (0..i.columns.len()).map(|k| i64::from(i.option(k))).collect();
                     rows.push(
                         r().set("indexrelid", i.oid)
                             .set("indrelid", t.oid as i64)
@@ -397,7 +399,7 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                             .set("indkey", int_vector(&attnums(t, &i.columns)))
                             .set("indcollation", int_vector(&collations))
                             .set("indclass", int_vector(&classes))
-                            .set("indoption", int_vector(&vec![0; i.columns.len()]))
+                            .set("indoption", int_vector(&options))
                             .build(),
                     );
                 }
