@@ -728,7 +728,11 @@ impl Ddl<'_, '_> {
                     }
                     ColumnOption::Check(chk) => {
                         let cname = opt.name.as_ref().map(ident).unwrap_or_else(|| {
-                            check_name(&name, &[col_name.as_str()], &chk.expr, &|n| {
+                            // a column's CHECK may read the table's other columns too
+                            let names: Vec<String> =
+                                ct.columns.iter().map(|c| ident(&c.name)).collect();
+                            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                            check_name(&name, &names, &chk.expr, &|n| {
                                 checks.iter().any(|(c, _)| c == n)
                             })
                         });

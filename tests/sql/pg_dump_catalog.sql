@@ -17,6 +17,12 @@ SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'p
 > (p_a_check1, CHECK ((a <> 5)))
 > (p_b_check, CHECK ((b > 0)))
 > (p_check, CHECK ((a < b)))
+CREATE TABLE p2 (a int, b int CHECK (b > a), c int CHECK (c > 0) CHECK (c < 10))
+> ok
+SELECT conname FROM pg_constraint WHERE conrelid = 'p2'::regclass ORDER BY 1
+> (p2_c_check)
+> (p2_c_check1)
+> (p2_check)
 ALTER TABLE p ADD CHECK (b < 100)
 > ok
 ALTER TABLE p ADD CHECK (a < 100)
