@@ -132,6 +132,10 @@ pub enum SqlState {
     InvalidSavepointSpecification,
     /// 3D000
     InvalidCatalogName,
+    /// 428C9
+    GeneratedAlways,
+    /// 3F000
+    InvalidSchemaName,
     /// 40001
     SerializationFailure,
     /// 40P01
@@ -238,7 +242,9 @@ impl SqlState {
             SqlState::InvalidPassword => "28P01",
             SqlState::InvalidCursorName => "34000",
             SqlState::InvalidSavepointSpecification => "3B001",
+            SqlState::InvalidSchemaName => "3F000",
             SqlState::InvalidCatalogName => "3D000",
+            SqlState::GeneratedAlways => "428C9",
             SqlState::SerializationFailure => "40001",
             SqlState::DeadlockDetected => "40P01",
             SqlState::InsufficientPrivilege => "42501",

@@ -236,6 +236,25 @@ pub(crate) fn index_columns(columns: &[ast::IndexColumn]) -> Result<Vec<String>,
         .collect()
 }
 
+/// The sort order declared per index column, as PostgreSQL's `indoption` bits (1: DESC, 2:
+/// NULLS FIRST, which DESC implies unless NULLS LAST); `USING op` is refused (0A000).
+fn index_options(columns: &[ast::IndexColumn]) -> Result<Vec<i16>, SqlError> {
+    columns
+        .iter()
+        .map(|c| {
+            let desc = match &c.column.options.sort {
+                None | Some(ast::OrderBySort::Asc) => false,
+                Some(ast::OrderBySort::Desc) => true,
+                Some(ast::OrderBySort::Using(_)) => {
+                    return Err(SqlError::unsupported("an index column ordered USING an operator"));
+                }
+            };
+            let nulls_first = c.column.options.nulls_first.unwrap_or(desc);
+            Ok(i16::from(desc) | (i16::from(nulls_first) << 1))
+        })
+        .collect()
+}
+
 fn duplicate_relation(name: &str) -> SqlError {
     SqlError::new(SqlState::DuplicateTable, format!("relation \"{name}\" already exists"))
 }
@@ -407,6 +426,17 @@ impl Ddl<'_, '_> {
             }
             Statement::AlterTable(at) => {
                 let mut table = object_name(&at.name);
+                if self.schema.table(&table).is_none() && self.schema.sequence(&table).is_some() {
+                    // ALTER TABLE reaches a sequence too: pg_dump sets a sequence's owner so
+                    // (isola has one owner: accepted); nothing else applies to a sequence
+                    return match at.operations.as_slice() {
+                        [AlterTableOperation::OwnerTo { .. }] => Ok(()),
+                        _ => Err(SqlError::new(
+                            SqlState::WrongObjectType,
+                            format!("\"{table}\" is not a table"),
+                        )),
+                    };
+                }
                 if self.schema.table(&table).is_none() {
                     if at.if_exists {
                         return Ok(());
@@ -710,11 +740,15 @@ impl Ddl<'_, '_> {
                         uniques.push((opt.name.as_ref().map(ident), vec![col_name.clone()]))
                     }
                     ColumnOption::Check(chk) => {
-                        let cname = opt
-                            .name
-                            .as_ref()
-                            .map(ident)
-                            .unwrap_or_else(|| format!("{name}_{col_name}_check"));
+                        let cname = opt.name.as_ref().map(ident).unwrap_or_else(|| {
+                            // a column's CHECK may read the table's other columns too
+                            let names: Vec<String> =
+                                ct.columns.iter().map(|c| ident(&c.name)).collect();
+                            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                            check_name(&name, &names, &chk.expr, &|n| {
+                                checks.iter().any(|(c, _)| c == n)
+                            })
+                        });
                         checks.push((cname, (*chk.expr).clone()));
                     }
                     ColumnOption::Generated { generated_as, generation_expr: None, .. } => {
@@ -755,11 +789,13 @@ impl Ddl<'_, '_> {
                     uniques.push((u.name.as_ref().map(ident), index_columns(&u.columns)?));
                 }
                 TableConstraint::Check(chk) => {
-                    let cname = chk
-                        .name
-                        .as_ref()
-                        .map(ident)
-                        .unwrap_or_else(|| format!("{name}_check{}", checks.len() + 1));
+                    let cname = chk.name.as_ref().map(ident).unwrap_or_else(|| {
+                        let names: Vec<&str> =
+                            columns.iter().map(|c: &ColumnSchema| c.name.as_str()).collect();
+                        check_name(&name, &names, &chk.expr, &|n| {
+                            checks.iter().any(|(c, _)| c == n)
+                        })
+                    });
                     checks.push((cname, (*chk.expr).clone()));
                 }
                 TableConstraint::ForeignKey(fk) => {
@@ -833,6 +869,7 @@ impl Ddl<'_, '_> {
                 id: iid,
                 columns: positions,
                 unique: true,
+                options: Vec::new(),
                 constraint: Some(IndexConstraint::Unique),
             });
         }
@@ -1012,7 +1049,16 @@ impl Ddl<'_, '_> {
         if ci.unique {
             self.check_unique(&table, &positions, &name)?;
         }
-        self.add_index(&table, name, positions, ci.unique, None)
+        let options = index_options(&ci.columns)?;
+        self.add_index(&table, name, positions, ci.unique, None)?;
+        if options.iter().any(|&o| o != 0) {
+            let mut t = (*self.table(&table_name)?).clone();
+            if let Some(index) = t.indexes.last_mut() {
+                index.options = options;
+            }
+            self.put(t);
+        }
+        Ok(())
     }
 
     /// Creates a core index and adds it to the table.
@@ -1028,7 +1074,8 @@ impl Ddl<'_, '_> {
         let id = self.engine.db.create_index(&name, &table.name, &cols, unique)?;
         self.fx.undo.push(CoreChange::DropIndex(name.clone()));
         let mut t = table.clone();
-        t.indexes.push(IndexSchema { name, id, columns: positions, unique, constraint });
+        let options = Vec::new();
+        t.indexes.push(IndexSchema { name, id, columns: positions, unique, options, constraint });
         self.put(t);
         Ok(())
     }
@@ -1204,11 +1251,18 @@ impl Ddl<'_, '_> {
                 }
                 TableConstraint::Check(chk) => {
                     let table = self.table(&name)?;
-                    let cname = chk
-                        .name
-                        .as_ref()
-                        .map(ident)
-                        .unwrap_or_else(|| format!("{name}_check{}", table.checks.len() + 1));
+                    let cname = chk.name.as_ref().map(ident).unwrap_or_else(|| {
+                        let names: Vec<&str> = table
+                            .columns
+                            .iter()
+                            .filter(|c| !c.hidden && !c.dropped)
+                            .map(|c| c.name.as_str())
+                            .collect();
+                        check_name(&name, &names, &chk.expr, &|n| {
+                            table.checks.iter().any(|(c, _)| c == n)
+                                || table.foreign_keys.iter().any(|f| f.name == n)
+                        })
+                    });
                     if table.checks.iter().any(|(n, _)| *n == cname)
                         || table.foreign_keys.iter().any(|f| f.name == cname)
                     {
@@ -1943,6 +1997,27 @@ fn positions_of(table: &TableSchema, cols: &[String]) -> Result<Vec<usize>, SqlE
 
 fn same_set(a: &[usize], b: &[usize]) -> bool {
     a.len() == b.len() && a.iter().all(|x| b.contains(x))
+}
+
+/// The name PostgreSQL gives a CHECK constraint written without one: `<table>_<column>_check`
+/// when the expression reads exactly one of `columns`, else `<table>_check`; while that is
+/// `taken`, with 1, 2, ... appended.
+fn check_name(
+    table: &str,
+    columns: &[&str],
+    e: &ast::Expr,
+    taken: &dyn Fn(&str) -> bool,
+) -> String {
+    let read: Vec<&&str> = columns.iter().filter(|c| mentions(e, c)).collect();
+    let base = match read.as_slice() {
+        [column] => format!("{table}_{column}_check"),
+        _ => format!("{table}_check"),
+    };
+    if !taken(&base) {
+        return base;
+    }
+    // at most as many names are taken as there are constraints; 10,000 is far beyond
+    (1..10_000).map(|n| format!("{base}{n}")).find(|n| !taken(n)).unwrap_or(base)
 }
 
 /// Whether an expression names a column (by its unqualified or qualified name).

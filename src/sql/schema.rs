@@ -114,6 +114,11 @@ pub struct IndexSchema {
     pub id: IndexId,
     pub columns: Vec<usize>,
     pub unique: bool,
+    /// Per column, the sort order declared for it as PostgreSQL's `indoption` bits (1: DESC,
+    /// 2: NULLS FIRST); empty when every column is ascending. Catalog metadata only (what
+    /// `pg_index.indoption` and `pg_get_indexdef` show, so a dump keeps it): the index is
+    /// stored ascending whatever it says, and the planner reads it so.
+    pub options: Vec<i16>,
     /// Set when the index backs a PRIMARY KEY or UNIQUE constraint of the same name (and not
     /// when it was made by CREATE UNIQUE INDEX).
     pub constraint: Option<IndexConstraint>,

@@ -1,6 +1,7 @@
-//! System views: the parts of `pg_catalog` and `information_schema` that drivers and ORMs read
-//! (psql, psycopg, SQLAlchemy's `create_all` / `has_table` / inspector table listing), filled
-//! from isola's own schema, and isola's introspection views:
+//! System views: the parts of `pg_catalog` and `information_schema` that drivers, ORMs and
+//! pg_dump read (psql, psycopg, SQLAlchemy's `create_all` / `has_table` / inspector table
+//! listing, pg_dump's whole walk of the catalogs, most of them empty here), filled from isola's
+//! own schema, and isola's introspection views:
 //!
 //! - `isola_stat_activity`: every session with its state, transaction, isolation level,
 //!   snapshot and what it waits for (in the spirit of `pg_stat_activity` + `pg_locks`);
@@ -50,6 +51,35 @@ pub enum SystemView {
     PgPublicationRel,
     PgPublicationNamespace,
     PgEnum,
+    PgForeignTable,
+    PgForeignDataWrapper,
+    PgForeignServer,
+    PgUserMapping,
+    PgInitPrivs,
+    PgLanguage,
+    PgOperator,
+    PgOpfamily,
+    PgAmop,
+    PgAmproc,
+    PgTsParser,
+    PgTsTemplate,
+    PgTsDict,
+    PgTsConfig,
+    PgTsConfigMap,
+    PgDefaultAcl,
+    PgConversion,
+    PgCast,
+    PgRange,
+    PgTransform,
+    PgEventTrigger,
+    PgPartitionedTable,
+    PgSubscription,
+    PgLargeobjectMetadata,
+    PgSeclabel,
+    PgShseclabel,
+    PgSeclabels,
+    PgShdescription,
+    PgDbRoleSetting,
     PgTables,
     PgIndexes,
     PgSequences,
@@ -109,6 +139,35 @@ const PG_CATALOG: &[(&str, SystemView)] = &[
     ("pg_publication_rel", SystemView::PgPublicationRel),
     ("pg_publication_namespace", SystemView::PgPublicationNamespace),
     ("pg_enum", SystemView::PgEnum),
+    ("pg_foreign_table", SystemView::PgForeignTable),
+    ("pg_foreign_data_wrapper", SystemView::PgForeignDataWrapper),
+    ("pg_foreign_server", SystemView::PgForeignServer),
+    ("pg_user_mapping", SystemView::PgUserMapping),
+    ("pg_init_privs", SystemView::PgInitPrivs),
+    ("pg_language", SystemView::PgLanguage),
+    ("pg_operator", SystemView::PgOperator),
+    ("pg_opfamily", SystemView::PgOpfamily),
+    ("pg_amop", SystemView::PgAmop),
+    ("pg_amproc", SystemView::PgAmproc),
+    ("pg_ts_parser", SystemView::PgTsParser),
+    ("pg_ts_template", SystemView::PgTsTemplate),
+    ("pg_ts_dict", SystemView::PgTsDict),
+    ("pg_ts_config", SystemView::PgTsConfig),
+    ("pg_ts_config_map", SystemView::PgTsConfigMap),
+    ("pg_default_acl", SystemView::PgDefaultAcl),
+    ("pg_conversion", SystemView::PgConversion),
+    ("pg_cast", SystemView::PgCast),
+    ("pg_range", SystemView::PgRange),
+    ("pg_transform", SystemView::PgTransform),
+    ("pg_event_trigger", SystemView::PgEventTrigger),
+    ("pg_partitioned_table", SystemView::PgPartitionedTable),
+    ("pg_subscription", SystemView::PgSubscription),
+    ("pg_largeobject_metadata", SystemView::PgLargeobjectMetadata),
+    ("pg_seclabel", SystemView::PgSeclabel),
+    ("pg_shseclabel", SystemView::PgShseclabel),
+    ("pg_seclabels", SystemView::PgSeclabels),
+    ("pg_shdescription", SystemView::PgShdescription),
+    ("pg_db_role_setting", SystemView::PgDbRoleSetting),
     ("pg_tables", SystemView::PgTables),
     ("pg_indexes", SystemView::PgIndexes),
     ("pg_sequences", SystemView::PgSequences),
@@ -162,6 +221,34 @@ pub const CATALOG_OIDS: &[(&str, i64)] = &[
     ("pg_publication_namespace", 6237),
     ("pg_enum", 3501),
     ("pg_statistic_ext", 3381),
+    ("pg_foreign_table", 3118),
+    ("pg_foreign_data_wrapper", 2328),
+    ("pg_foreign_server", 1417),
+    ("pg_user_mapping", 1418),
+    ("pg_init_privs", 3394),
+    ("pg_language", 2612),
+    ("pg_operator", 2617),
+    ("pg_opfamily", 2753),
+    ("pg_amop", 2602),
+    ("pg_amproc", 2603),
+    ("pg_ts_parser", 3601),
+    ("pg_ts_template", 3764),
+    ("pg_ts_dict", 3600),
+    ("pg_ts_config", 3602),
+    ("pg_ts_config_map", 3603),
+    ("pg_default_acl", 826),
+    ("pg_conversion", 2607),
+    ("pg_cast", 2605),
+    ("pg_range", 3541),
+    ("pg_transform", 3576),
+    ("pg_event_trigger", 3466),
+    ("pg_partitioned_table", 3350),
+    ("pg_subscription", 6100),
+    ("pg_largeobject_metadata", 2995),
+    ("pg_seclabel", 3596),
+    ("pg_shseclabel", 3592),
+    ("pg_shdescription", 2396),
+    ("pg_db_role_setting", 2964),
 ];
 
 impl SystemView {
@@ -207,7 +294,7 @@ impl SystemView {
                  relpersistence:char relkind:char relnatts:int2 relchecks:int2 \
                  relhasrules:bool relhastriggers:bool relhassubclass:bool relrowsecurity:bool \
                  relforcerowsecurity:bool relispopulated:bool relreplident:char \
-                 relispartition:bool relrewrite:oid relacl:acl reloptions:text[] relpartbound:text"
+                 relispartition:bool relrewrite:oid relfrozenxid:int8 relminmxid:int8 relacl:acl reloptions:text[] relpartbound:text"
             }
             PgNamespace => "oid:oid nspname:name nspowner:oid nspacl:acl",
             PgAttribute => {
@@ -271,7 +358,8 @@ impl SystemView {
             PgAuthMembers => "oid:oid roleid:oid member:oid grantor:oid admin_option:bool",
             PgDatabase => {
                 "oid:oid datname:name datdba:oid encoding:int4 datlocprovider:char \
-                 datistemplate:bool datallowconn:bool datconnlimit:int4 dattablespace:oid \
+                 datistemplate:bool datallowconn:bool datconnlimit:int4 \
+                 datfrozenxid:int8 datminmxid:int8 dattablespace:oid \
                  datcollate:text datctype:text daticulocale:text datcollversion:text \
                  datacl:acl"
             }
@@ -329,6 +417,67 @@ impl SystemView {
             PgPublicationRel => "oid:oid prpubid:oid prrelid:oid prqual:text prattrs:int2vector",
             PgPublicationNamespace => "oid:oid pnpubid:oid pnnspid:oid",
             PgEnum => "oid:oid enumtypid:oid enumsortorder:float4 enumlabel:name",
+            PgForeignTable => "ftrelid:oid ftserver:oid ftoptions:text[]",
+            PgForeignDataWrapper => {
+                "oid:oid fdwname:name fdwowner:oid fdwhandler:oid fdwvalidator:oid fdwacl:acl fdwoptions:text[]"
+            }
+            PgForeignServer => {
+                "oid:oid srvname:name srvowner:oid srvfdw:oid srvtype:text srvversion:text srvacl:acl srvoptions:text[]"
+            }
+            PgUserMapping => "oid:oid umuser:oid umserver:oid umoptions:text[]",
+            PgInitPrivs => "objoid:oid classoid:oid objsubid:int4 privtype:char initprivs:acl",
+            PgLanguage => {
+                "oid:oid lanname:name lanowner:oid lanispl:bool lanpltrusted:bool lanplcallfoid:oid laninline:oid lanvalidator:oid lanacl:acl"
+            }
+            PgOperator => {
+                "oid:oid oprname:name oprnamespace:oid oprowner:oid oprkind:char oprcanmerge:bool oprcanhash:bool oprleft:oid oprright:oid oprresult:oid oprcom:oid oprnegate:oid oprcode:oid oprrest:oid oprjoin:oid"
+            }
+            PgOpfamily => "oid:oid opfmethod:oid opfname:name opfnamespace:oid opfowner:oid",
+            PgAmop => {
+                "oid:oid amopfamily:oid amoplefttype:oid amoprighttype:oid amopstrategy:int2 amoppurpose:char amopopr:oid amopmethod:oid amopsortfamily:oid"
+            }
+            PgAmproc => {
+                "oid:oid amprocfamily:oid amproclefttype:oid amprocrighttype:oid amprocnum:int2 amproc:oid"
+            }
+            PgTsParser => {
+                "oid:oid prsname:name prsnamespace:oid prsstart:oid prstoken:oid prsend:oid prsheadline:oid prslextype:oid"
+            }
+            PgTsTemplate => "oid:oid tmplname:name tmplnamespace:oid tmplinit:oid tmpllexize:oid",
+            PgTsDict => {
+                "oid:oid dictname:name dictnamespace:oid dictowner:oid dicttemplate:oid dictinitoption:text"
+            }
+            PgTsConfig => "oid:oid cfgname:name cfgnamespace:oid cfgowner:oid cfgparser:oid",
+            PgTsConfigMap => "mapcfg:oid maptokentype:int4 mapseqno:int4 mapdict:oid",
+            PgDefaultAcl => {
+                "oid:oid defaclrole:oid defaclnamespace:oid defaclobjtype:char defaclacl:acl"
+            }
+            PgConversion => {
+                "oid:oid conname:name connamespace:oid conowner:oid conforencoding:int4 contoencoding:int4 conproc:oid condefault:bool"
+            }
+            PgCast => {
+                "oid:oid castsource:oid casttarget:oid castfunc:oid castcontext:char castmethod:char"
+            }
+            PgRange => {
+                "rngtypid:oid rngsubtype:oid rngmultitypid:oid rngcollation:oid rngsubopc:oid rngcanonical:oid rngsubdiff:oid"
+            }
+            PgTransform => "oid:oid trftype:oid trflang:oid trffromsql:oid trftosql:oid",
+            PgEventTrigger => {
+                "oid:oid evtname:name evtevent:name evtowner:oid evtfoid:oid evtenabled:char evttags:text[]"
+            }
+            PgPartitionedTable => {
+                "partrelid:oid partstrat:char partnatts:int2 partdefid:oid partattrs:int2vector partclass:oidvector partcollation:oidvector partexprs:text"
+            }
+            PgSubscription => {
+                "oid:oid subdbid:oid subskiplsn:text subname:name subowner:oid subenabled:bool subbinary:bool substream:bool subtwophasestate:char subdisableonerr:bool subconninfo:text subslotname:name subsynccommit:text subpublications:text[]"
+            }
+            PgLargeobjectMetadata => "oid:oid lomowner:oid lomacl:acl",
+            PgSeclabel => "objoid:oid classoid:oid objsubid:int4 provider:text label:text",
+            PgShseclabel => "objoid:oid classoid:oid provider:text label:text",
+            PgSeclabels => {
+                "objoid:oid classoid:oid objsubid:int4 objtype:text objnamespace:oid objname:text provider:text label:text"
+            }
+            PgShdescription => "objoid:oid classoid:oid description:text",
+            PgDbRoleSetting => "setdatabase:oid setrole:oid setconfig:text[]",
             PgTables => {
                 "schemaname:name tablename:name tableowner:name tablespace:name \
                  hasindexes:bool hasrules:bool hastriggers:bool rowsecurity:bool"
@@ -441,6 +590,63 @@ impl SystemView {
     pub fn catalog_oid(self) -> Option<i64> {
         let (name, _) = PG_CATALOG.iter().find(|(_, v)| *v == self)?;
         CATALOG_OIDS.iter().find(|(n, _)| n == name).map(|(_, oid)| *oid)
+    }
+
+    /// Whether the view never has rows in isola (what it lists, isola has none of:
+    /// inheritance, triggers, rules, policies, publications, foreign data, operators,
+    /// languages beyond the built-in ones, text search, casts, event triggers, ...): its
+    /// columns are there for the tools that read it.
+    pub fn always_empty(self) -> bool {
+        use SystemView::*;
+        matches!(
+            self,
+            PgAuthMembers
+                | PgInherits
+                | PgTrigger
+                | PgRewrite
+                | PgPolicy
+                | PgStatisticExt
+                | PgPublication
+                | PgPublicationRel
+                | PgPublicationNamespace
+                | PgEnum
+                | PgViews
+                | PgForeignTable
+                | PgForeignDataWrapper
+                | PgForeignServer
+                | PgUserMapping
+                | PgInitPrivs
+                | PgLanguage
+                | PgOperator
+                | PgOpfamily
+                | PgAmop
+                | PgAmproc
+                | PgTsParser
+                | PgTsTemplate
+                | PgTsDict
+                | PgTsConfig
+                | PgTsConfigMap
+                | PgDefaultAcl
+                | PgConversion
+                | PgCast
+                | PgRange
+                | PgTransform
+                | PgEventTrigger
+                | PgPartitionedTable
+                | PgSubscription
+                | PgLargeobjectMetadata
+                | PgSeclabel
+                | PgShseclabel
+                | PgSeclabels
+                | PgShdescription
+                | PgDbRoleSetting
+                | InfoViews
+        )
+    }
+
+    /// Whether column `column` is of PostgreSQL's type `name` (subscriptable byte by byte).
+    pub fn is_name_column(self, column: &str) -> bool {
+        self.spec().split_whitespace().any(|word| word == format!("{column}:name"))
     }
 
     /// Column names and types; a catalog table ends with its system column `tableoid` (which

@@ -83,6 +83,19 @@ pub fn eval(
             }
             if saw_null { Value::Null } else { Value::Bool(all) }
         }
+        Func::NameByte => {
+            let (Value::Text(name), Value::Int(i)) = (arg(0), arg(1)) else {
+                return Ok(Some(Value::Null));
+            };
+            match usize::try_from(*i) {
+                Ok(i) if i < 64 => {
+                    let byte = name.as_bytes().get(i).copied().unwrap_or(0);
+                    let text = if byte == 0 { String::new() } else { (byte as char).to_string() };
+                    Value::Text(text)
+                }
+                _ => Value::Null,
+            }
+        }
         Func::Subscript => {
             let (Some(items), Value::Int(i)) = (array_arg(arg(0))?, arg(1)) else {
                 return Ok(Some(Value::Null));
@@ -177,6 +190,22 @@ pub fn eval(
                 }
             }
             position
+        }
+        Func::ArrayRemove => {
+            let Some(items) = array_arg(arg(0))? else { return Ok(Some(Value::Null)) };
+            let operand_ty = SqlType::unify(element_type(arg_ty(0)), arg_ty(1));
+            let mut kept = Vec::with_capacity(items.len());
+            for v in items {
+                let same = match (v, arg(1)) {
+                    (Value::Null, Value::Null) => true,
+                    (Value::Null, _) | (_, Value::Null) => false,
+                    (v, x) => compare(v, x, operand_ty)? == Some(Ordering::Equal),
+                };
+                if !same {
+                    kept.push(v.clone());
+                }
+            }
+            Value::Array(kept)
         }
         Func::StringToArray => {
             let Some(s) = text(0) else { return Ok(Some(Value::Null)) };

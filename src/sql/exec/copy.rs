@@ -132,9 +132,12 @@ impl RowParser {
         &'a self,
         chunks: &'a [String],
     ) -> impl Iterator<Item = Result<Row, SqlError>> + 'a {
+        // the end marker `\.` ends the data: what follows it is ignored, as PostgreSQL does
+        // (pg_restore sends the marker and blank lines after it)
         chunks
             .iter()
             .flat_map(|c| c.lines())
+            .take_while(|line| *line != "\\.")
             .enumerate()
             .filter_map(|(lineno, line)| self.line(lineno, line))
     }

@@ -658,10 +658,12 @@ fn eval_func<C: EvalContext + ?Sized>(
         | Func::Cardinality
         | Func::ArrayToString
         | Func::Subscript
+        | Func::NameByte
         | Func::ArrayConcat
         | Func::ArrayContains
         | Func::ArrayOverlap
         | Func::ArrayPosition
+        | Func::ArrayRemove
         | Func::StringToArray
         | Func::Quantified { .. } => Value::Null,
         Func::GenRandomUuid => {

@@ -620,6 +620,15 @@ impl<'a> ExecCtx<'a> {
                 let schema = self.catalog_schema();
                 crate::sql::pg_catalog::rows(self.engine, &schema, *view, &self.viewer())
             }
+            Source::Sequence(seq) => {
+                use std::sync::atomic::Ordering;
+                let called = seq.called.load(Ordering::SeqCst);
+                let last = seq.last.load(Ordering::SeqCst);
+                // before its first value (or after setval(.., false)) `last` is one step
+                // behind what PostgreSQL shows
+                let last_value = if called { last } else { last + seq.increment };
+                vec![vec![Value::Int(last_value), Value::Int(0), Value::Bool(called)]]
+            }
             Source::Derived(plan) => self.select(plan)?,
             Source::Unnest(args) => {
                 let mut arrays = Vec::with_capacity(args.len());

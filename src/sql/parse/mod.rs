@@ -31,7 +31,7 @@ pub enum Parsed {
     Utility(Utility),
     /// A statement to plan, with the lock strength sqlparser does not know (`FOR NO KEY
     /// UPDATE`, `FOR KEY SHARE`: parsed as `FOR UPDATE` / `FOR SHARE`).
-    Sql(Box<Statement>, Option<LockOverride>),
+    Sql(Box<Statement>, Option<Unparsed>),
 }
 
 /// Parses one statement (a trailing semicolon allowed). The text is tokenized once: the depth
@@ -96,7 +96,7 @@ fn is_word(t: &TokenWithSpan, word: &str) -> bool {
 #[allow(clippy::type_complexity)]
 fn unknown_words(
     tokens: Vec<TokenWithSpan>,
-) -> Result<(Vec<TokenWithSpan>, Option<LockOverride>, Option<bool>), SqlError> {
+) -> Result<(Vec<TokenWithSpan>, Option<Unparsed>, Option<bool>), SqlError> {
     let significant: Vec<usize> =
         (0..tokens.len()).filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_))).collect();
     let mut drop = vec![false; tokens.len()];
@@ -109,9 +109,9 @@ fn unknown_words(
     for k in 0..significant.len() {
         let found =
             if word(k, "FOR") && word(k + 1, "NO") && word(k + 2, "KEY") && word(k + 3, "UPDATE") {
-                Some((LockOverride::NoKeyUpdate, vec![k + 1, k + 2]))
+                Some((Unparsed::NoKeyUpdate, vec![k + 1, k + 2]))
             } else if word(k, "FOR") && word(k + 1, "KEY") && word(k + 2, "SHARE") {
-                Some((LockOverride::KeyShare, vec![k + 1]))
+                Some((Unparsed::KeyShare, vec![k + 1]))
             } else {
                 None
             };
@@ -123,6 +123,22 @@ fn unknown_words(
             }
             lock = Some(strength);
             for w in words {
+                drop[significant[w]] = true;
+            }
+        }
+        let overriding = if word(k, "OVERRIDING") && word(k + 1, "SYSTEM") && word(k + 2, "VALUE") {
+            Some(Unparsed::OverridingSystemValue)
+        } else if word(k, "OVERRIDING") && word(k + 1, "USER") && word(k + 2, "VALUE") {
+            Some(Unparsed::OverridingUserValue)
+        } else {
+            None
+        };
+        if let Some(overriding) = overriding.filter(|_| word(0, "INSERT")) {
+            if lock.is_some() {
+                return Err(SqlError::syntax("syntax error at or near \"OVERRIDING\""));
+            }
+            lock = Some(overriding);
+            for w in k..k + 3 {
                 drop[significant[w]] = true;
             }
         }
@@ -483,19 +499,26 @@ pub fn is_only_comments(s: &str) -> bool {
     s.lines().all(|l| l.trim().is_empty() || l.trim().starts_with("--"))
 }
 
-/// `FOR NO KEY UPDATE` / `FOR KEY SHARE`, which the parser does not know: [`parse_statement`]
-/// takes `NO KEY` / `KEY` out of the token stream and passes the real strength here.
+/// What a statement says in words sqlparser does not know, which [`parse_statement`] takes
+/// out of the token stream and passes on here: the lock strengths `FOR NO KEY UPDATE` / `FOR
+/// KEY SHARE` (`NO KEY` / `KEY` taken out), and INSERT's `OVERRIDING {SYSTEM | USER} VALUE`
+/// (taken out whole).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LockOverride {
+pub enum Unparsed {
     NoKeyUpdate,
     KeyShare,
+    /// `OVERRIDING SYSTEM VALUE`: values given for a GENERATED ALWAYS identity column are
+    /// taken.
+    OverridingSystemValue,
+    /// `OVERRIDING USER VALUE`: values given for an identity column are ignored.
+    OverridingUserValue,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn lock_of(sql: &str) -> (Option<LockOverride>, String) {
+    fn lock_of(sql: &str) -> (Option<Unparsed>, String) {
         match parse_statement(sql).unwrap() {
             Parsed::Sql(stmt, lock) => (lock, stmt.to_string()),
             other => panic!("{sql}: {other:?}"),
@@ -513,11 +536,11 @@ mod tests {
         );
         assert_eq!(
             lock_of("SELECT * FROM t WHERE id = 1 FOR NO KEY UPDATE"),
-            (Some(LockOverride::NoKeyUpdate), "SELECT * FROM t WHERE id = 1 FOR UPDATE".into())
+            (Some(Unparsed::NoKeyUpdate), "SELECT * FROM t WHERE id = 1 FOR UPDATE".into())
         );
         assert_eq!(
             lock_of("select 'for key share' from t for key share nowait"),
-            (Some(LockOverride::KeyShare), "SELECT 'for key share' FROM t FOR SHARE NOWAIT".into())
+            (Some(Unparsed::KeyShare), "SELECT 'for key share' FROM t FOR SHARE NOWAIT".into())
         );
     }
 

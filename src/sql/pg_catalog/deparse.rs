@@ -4,9 +4,13 @@
 //! PostgreSQL prints an expression from its parsed tree: without `pretty`, every operator
 //! expression is parenthesised (`((n > 0) AND (m > 0))`); with it, only where precedence needs
 //! it. A string literal carries its type (`'x'::text`), and an integer compared with a numeric
-//! column is cast (`(0)::numeric`). Expressions beyond these forms print as sqlparser does.
+//! column is cast (`(0)::numeric`), as is a written cast (`'2020-01-01'::date`, `'s'::regclass`
+//! in a function's arguments). Expressions beyond these forms print as sqlparser does.
 
-use sqlparser::ast::{BinaryOperator, Expr, UnaryOperator, Value as AstValue};
+use sqlparser::ast::{
+    BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, UnaryOperator,
+    Value as AstValue,
+};
 
 use crate::sql::pg_catalog::model::{self, ConstraintEntry, ConstraintKind, IndexEntry};
 use crate::sql::schema::{FkAction, Schema, TableSchema};
@@ -18,6 +22,17 @@ pub fn quote_ident(name: &str) -> String {
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         && !RESERVED.contains(&name);
     if plain { name.to_string() } else { format!("\"{}\"", name.replace('"', "\"\"")) }
+}
+
+/// A string literal as PostgreSQL's `quote_literal` writes it: quotes doubled, and `E'...'`
+/// with backslashes doubled when the text holds one.
+pub fn quote_literal(text: &str) -> String {
+    let quoted = text.replace('\'', "''");
+    if text.contains('\\') {
+        format!("E'{}'", quoted.replace('\\', "\\\\"))
+    } else {
+        format!("'{quoted}'")
+    }
 }
 
 /// Reserved words PostgreSQL quotes as identifiers (the common ones).
@@ -157,11 +172,42 @@ impl Deparser<'_> {
                     "current_timestamp" | "current_date" | "localtimestamp" | "current_user" => {
                         name.to_uppercase()
                     }
-                    _ => {
-                        let args = f.args.to_string();
-                        if args.is_empty() { format!("{name}()") } else { format!("{name}{args}") }
-                    }
+                    _ => match &f.args {
+                        // each argument printed as an expression (its casts as PostgreSQL
+                        // prints them: `nextval('s'::regclass)`)
+                        FunctionArguments::List(list)
+                            if list.duplicate_treatment.is_none() && list.clauses.is_empty() =>
+                        {
+                            let args: Option<Vec<String>> = list
+                                .args
+                                .iter()
+                                .map(|a| match a {
+                                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => {
+                                        Some(self.expr(e, None))
+                                    }
+                                    _ => None,
+                                })
+                                .collect();
+                            match args {
+                                Some(args) => format!("{name}({})", args.join(", ")),
+                                None => format!("{name}{}", f.args),
+                            }
+                        }
+                        FunctionArguments::None => format!("{name}()"),
+                        other => format!("{name}{other}"),
+                    },
                 }
+            }
+            Expr::Cast { expr: inner, data_type, .. } => self.cast(inner, data_type),
+            Expr::Array(a) if a.named => {
+                let items: Vec<String> = a.elem.iter().map(|e| self.expr(e, None)).collect();
+                format!("ARRAY[{}]", items.join(", "))
+            }
+            Expr::AnyOp { left, compare_op, right, .. } => {
+                self.quantified(left, compare_op, right, "ANY")
+            }
+            Expr::AllOp { left, compare_op, right } => {
+                self.quantified(left, compare_op, right, "ALL")
             }
             other => other.to_string(),
         }
@@ -187,6 +233,46 @@ impl Deparser<'_> {
         };
         let op = if negated { "<> ALL" } else { "= ANY" };
         self.wrap(format!("{left} {op} ({array})"))
+    }
+
+    /// `expr::type`, as PostgreSQL prints a cast: the type's SQL name (`timestamp without time
+    /// zone`, `numeric`, `regclass`), a string literal quoted, anything else parenthesised
+    /// unless pretty (`(0)::numeric`, `0::numeric`).
+    fn cast(&self, inner: &Expr, data_type: &sqlparser::ast::DataType) -> String {
+        let written = data_type.to_string().to_lowercase();
+        let reg = written.strip_prefix("pg_catalog.").unwrap_or(&written);
+        let (ty, name) = match SqlType::parse(&written) {
+            _ if reg.starts_with("reg") => (None, reg.to_string()),
+            Ok((t, false)) => (Some(t), cast_name(t)),
+            _ => (None, written.clone()),
+        };
+        match strip_nested(inner) {
+            Expr::Value(v)
+                if matches!(
+                    v.value,
+                    AstValue::SingleQuotedString(_) | AstValue::EscapedStringLiteral(_)
+                ) =>
+            {
+                match ty {
+                    Some(t) => self.literal(&v.value, Some(t), false),
+                    None => format!("{}::{name}", v.value),
+                }
+            }
+            inner => {
+                let text = self.expr(inner, ty);
+                if self.pretty { format!("{text}::{name}") } else { format!("({text})::{name}") }
+            }
+        }
+    }
+
+    /// `left op ANY (right)` / `ALL` (what an IN list is stored as).
+    fn quantified(&self, left: &Expr, op: &BinaryOperator, right: &Expr, which: &str) -> String {
+        let op = match op {
+            BinaryOperator::NotEq => "<>".to_string(),
+            other => other.to_string(),
+        };
+        let right = self.expr(strip_nested(right), None);
+        self.wrap(format!("{} {op} {which} ({right})", self.operand(left, None, 4)))
     }
 
     fn wrap(&self, s: String) -> String {
@@ -295,18 +381,63 @@ fn precedence(op: &BinaryOperator) -> u8 {
     }
 }
 
+/// A relation's name as `regclass` prints it: qualified with `public.` when `qualify` (the
+/// reader's search path does not reach `public`, as pg_dump's empty one).
+pub fn relation_name(name: &str, qualify: bool) -> String {
+    if qualify { format!("public.{}", quote_ident(name)) } else { quote_ident(name) }
+}
+
 /// A column's default as `pg_get_expr(adbin, adrelid)` prints it, if it has one (a serial
-/// column's: `nextval('<its sequence>'::regclass)`).
-pub fn column_default(schema: &Schema, t: &TableSchema, position: usize) -> Option<String> {
+/// column's: `nextval('<its sequence>'::regclass)`; `qualify`: see [`relation_name`]).
+pub fn column_default(
+    schema: &Schema,
+    t: &TableSchema,
+    position: usize,
+    qualify: bool,
+) -> Option<String> {
     let c = t.columns.get(position)?;
     if c.sequence.is_some() && c.identity.is_none() && !c.hidden {
         let seq = schema
             .owned_sequence(t.id, position)
             .map_or_else(|| format!("{}_{}_seq", t.name, c.name), |s| s.name.clone());
-        return Some(format!("nextval('{}'::regclass)", quote_ident(&seq).replace('\'', "''")));
+        let seq = relation_name(&seq, qualify);
+        return Some(format!("nextval('{}'::regclass)", seq.replace('\'', "''")));
     }
     let d = c.default.as_ref()?;
+    // `nextval('public.s'::regclass)` as a restore sets it: the sequence named as the
+    // reader's search path has it
+    if let Some(seq) = nextval_of(d)
+        && schema.sequence(&seq).is_some()
+    {
+        return Some(format!("nextval('{}'::regclass)", relation_name(&seq, qualify)));
+    }
     Some(Deparser { table: t, pretty: false }.expr(d, Some(c.ty)))
+}
+
+/// The sequence `nextval('name'::regclass)` (or `nextval('name')`) names, without `public.`
+/// (a plain name, unquoted).
+fn nextval_of(e: &Expr) -> Option<String> {
+    let Expr::Function(f) = e else { return None };
+    if !f.name.to_string().eq_ignore_ascii_case("nextval") {
+        return None;
+    }
+    let FunctionArguments::List(list) = &f.args else { return None };
+    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_slice() else {
+        return None;
+    };
+    let literal = match strip_nested(arg) {
+        Expr::Cast { expr, data_type, .. }
+            if data_type.to_string().to_lowercase().ends_with("regclass") =>
+        {
+            strip_nested(expr)
+        }
+        other => other,
+    };
+    let Expr::Value(v) = literal else { return None };
+    let AstValue::SingleQuotedString(name) = &v.value else { return None };
+    let name = name.strip_prefix("public.").unwrap_or(name);
+    let plain = name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    plain.then(|| name.to_string())
 }
 
 fn column_list(t: &TableSchema, positions: &[usize]) -> String {
@@ -317,12 +448,13 @@ fn column_list(t: &TableSchema, positions: &[usize]) -> String {
         .join(", ")
 }
 
-/// `pg_get_constraintdef(oid, pretty)`.
+/// `pg_get_constraintdef(oid, pretty)` (`qualify`: see [`relation_name`]).
 pub fn constraint_def(
     schema: &Schema,
     t: &TableSchema,
     c: &ConstraintEntry,
     pretty: bool,
+    qualify: bool,
 ) -> String {
     match &c.kind {
         ConstraintKind::Key(index) => {
@@ -336,7 +468,7 @@ pub fn constraint_def(
         ConstraintKind::Foreign(fk) => {
             let parent = schema.table_by_id(fk.parent);
             let (pname, pcols) = match parent {
-                Some(p) => (quote_ident(&p.name), column_list(p, &fk.parent_columns)),
+                Some(p) => (relation_name(&p.name, qualify), column_list(p, &fk.parent_columns)),
                 None => ("?".to_string(), String::new()),
             };
             let mut s = format!(
@@ -377,7 +509,23 @@ pub fn index_def(t: &TableSchema, index: &IndexEntry, column: i64, pretty: bool)
         quote_ident(&index.name),
         if pretty { "" } else { "public." },
         quote_ident(&t.name),
-        column_list(t, &index.columns)
+        index
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(k, &p)| {
+                let name = t.columns.get(p).map_or("?".to_string(), |c| quote_ident(&c.name));
+                // DESC implies NULLS FIRST; each is printed only where it is not implied
+                let order = match index.option(k) {
+                    0 => "",
+                    1 => " DESC NULLS LAST",
+                    2 => " NULLS FIRST",
+                    _ => " DESC",
+                };
+                format!("{name}{order}")
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     )
 }
 
@@ -494,7 +642,9 @@ mod tests {
         let t = schema.table(table).unwrap();
         model::constraints(t)
             .iter()
-            .map(|c| (c.name.clone(), c.contype().into(), constraint_def(schema, t, c, pretty)))
+            .map(|c| {
+                (c.name.clone(), c.contype().into(), constraint_def(schema, t, c, pretty, false))
+            })
             .collect()
     }
 
@@ -582,13 +732,16 @@ mod tests {
         let schema = schema();
         let p = schema.table("p").unwrap();
         let c = schema.table("c").unwrap();
-        assert_eq!(column_default(&schema, p, 0).as_deref(), Some("nextval('p_id_seq'::regclass)"));
-        assert_eq!(column_default(&schema, p, 1), None);
-        assert_eq!(column_default(&schema, c, 2).as_deref(), Some("'-1'::integer"));
-        assert_eq!(column_default(&schema, c, 3).as_deref(), Some("'x'::character varying"));
-        assert_eq!(column_default(&schema, c, 4).as_deref(), Some("'it''s'::text"));
+        assert_eq!(
+            column_default(&schema, p, 0, false).as_deref(),
+            Some("nextval('p_id_seq'::regclass)")
+        );
+        assert_eq!(column_default(&schema, p, 1, false), None);
+        assert_eq!(column_default(&schema, c, 2, false).as_deref(), Some("'-1'::integer"));
+        assert_eq!(column_default(&schema, c, 3, false).as_deref(), Some("'x'::character varying"));
+        assert_eq!(column_default(&schema, c, 4, false).as_deref(), Some("'it''s'::text"));
         // an identity column has no default: its values come from its sequence
-        assert_eq!(column_default(&schema, c, 5), None);
+        assert_eq!(column_default(&schema, c, 5, false), None);
     }
 
     #[test]

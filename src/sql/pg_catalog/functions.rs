@@ -144,7 +144,7 @@ pub fn call(
             let pretty = boolean(args.get(1));
             match int(args.first()).and_then(|oid| model::object(schema, oid)) {
                 Some(Object::Constraint(t, c)) => {
-                    Value::Text(deparse::constraint_def(schema, t, &c, pretty))
+                    Value::Text(deparse::constraint_def(schema, t, &c, pretty, who.qualifies()))
                 }
                 _ => Value::Null,
             }
@@ -182,8 +182,10 @@ pub fn call(
             _ => String::new(),
         }),
         F::CurrentSchemas => {
-            let names: &[&str] =
-                if boolean(args.first()) { &["pg_catalog", "public"] } else { &["public"] };
+            let mut names = who.search_path();
+            if boolean(args.first()) && !names.contains(&"pg_catalog") {
+                names.insert(0, "pg_catalog");
+            }
             Value::Array(names.iter().map(|n| Value::Text(n.to_string())).collect())
         }
         F::SetConfig => opt_text(text(args.get(1))),
@@ -224,6 +226,10 @@ pub fn call(
             }
         }
         F::QuoteIdent => Value::Text(deparse::quote_ident(&text(args.first()).unwrap_or_default())),
+        F::QuoteLiteral => match text(args.first()) {
+            Some(s) => Value::Text(deparse::quote_literal(&s)),
+            None => Value::Null,
+        },
         F::SizePretty => Value::Text(size_pretty(int(args.first()).unwrap_or(0))),
         F::Ordinals => ordinals(
             args.iter()
@@ -273,6 +279,38 @@ pub fn call(
                 Some(_) => opt_text(model::format_type(oid, None)),
                 None => Value::Text(oid.to_string()),
             }
+        }
+        F::OptionNames | F::OptionValues => match args.first() {
+            Some(Value::Array(items)) => Value::Array(
+                items
+                    .iter()
+                    .map(|item| {
+                        let item = text(Some(item)).unwrap_or_default();
+                        let (name, value) = item.split_once('=').unwrap_or((&item, ""));
+                        Value::Text(if func == F::OptionNames { name } else { value }.to_string())
+                    })
+                    .collect(),
+            ),
+            _ => Value::Null,
+        },
+        F::RegnamespaceIn => {
+            let name = text(args.first()).unwrap_or_default();
+            if let Ok(oid) = name.trim().parse::<i64>() {
+                return Ok(Value::Int(oid));
+            }
+            let oid = match name.as_str() {
+                "pg_catalog" => model::PG_CATALOG_NS,
+                "pg_toast" => model::PG_TOAST_NS,
+                "public" => model::PUBLIC_NS,
+                "information_schema" => model::INFORMATION_SCHEMA_NS,
+                _ => {
+                    return Err(SqlError::new(
+                        SqlState::InvalidSchemaName,
+                        format!("schema \"{name}\" does not exist"),
+                    ));
+                }
+            };
+            Value::Int(oid)
         }
         F::RegnamespaceOut => {
             let oid = int(args.first()).unwrap_or(0);

@@ -54,8 +54,17 @@ pub struct IndexEntry {
     pub columns: Vec<usize>,
     pub unique: bool,
     pub primary: bool,
+    /// Per column, the declared sort order as `indoption` bits (empty: all ascending).
+    pub options: Vec<i16>,
     /// The constraint it backs (and is named after).
     pub constraint: Option<IndexConstraint>,
+}
+
+impl IndexEntry {
+    /// Column `k`'s `indoption` bits (1: DESC, 2: NULLS FIRST).
+    pub fn option(&self, k: usize) -> i16 {
+        self.options.get(k).copied().unwrap_or(0)
+    }
 }
 
 /// What a constraint is.
@@ -99,6 +108,7 @@ pub fn indexes(t: &TableSchema) -> Vec<IndexEntry> {
             columns: t.primary_key.clone(),
             unique: true,
             primary: true,
+            options: Vec::new(),
             constraint: Some(IndexConstraint::PrimaryKey),
         });
     }
@@ -110,6 +120,7 @@ pub fn indexes(t: &TableSchema) -> Vec<IndexEntry> {
             columns: index.columns.clone(),
             unique: index.unique,
             primary,
+            options: index.options.clone(),
             constraint: index.constraint,
         };
         if primary {

@@ -25,6 +25,28 @@ pub struct Viewer<'a> {
     pub databases: Vec<String>,
 }
 
+impl Viewer<'_> {
+    /// The schemas of the session's search_path that exist, in its order (`"$user"` names
+    /// none: there is no schema named after a role).
+    pub fn search_path(&self) -> Vec<&'static str> {
+        let path = self.settings.iter().find(|(n, _)| n == "search_path").map(|(_, v)| v.as_str());
+        path.unwrap_or("public")
+            .split(',')
+            .filter_map(|s| {
+                let s = s.trim();
+                let s = s.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(s);
+                ["public", "pg_catalog", "information_schema"].into_iter().find(|k| *k == s)
+            })
+            .collect()
+    }
+
+    /// Whether names of `public` relations print qualified (`public` is not on the search
+    /// path, as under pg_dump's empty one), as PostgreSQL's `regclass` output does.
+    pub fn qualifies(&self) -> bool {
+        !self.search_path().contains(&"public")
+    }
+}
+
 /// One row being built, by column name.
 struct RowOf {
     view: SystemView,
@@ -228,7 +250,7 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                     let row = attribute(r(), t.oid as i64, attnum, &c.name, c.ty)
                         .set("atttypmod", typmod)
                         .set("attnotnull", c.not_null)
-                        .set("atthasdef", deparse::column_default(schema, t, p).is_some())
+                        .set("atthasdef", deparse::column_default(schema, t, p, false).is_some())
                         .set(
                             "attidentity",
                             match c.identity {
@@ -268,9 +290,10 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
             let mut rows = Vec::new();
             for t in &tables {
                 for p in 0..t.columns.len() {
-                    let (Some(attnum), Some(text)) =
-                        (model::attnum(t, p), deparse::column_default(schema, t, p))
-                    else {
+                    let (Some(attnum), Some(text)) = (
+                        model::attnum(t, p),
+                        deparse::column_default(schema, t, p, who.qualifies()),
+                    ) else {
                         continue;
                     };
                     if t.columns[p].dropped {
@@ -360,6 +383,8 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                         i.columns.iter().map(|&p| collation_of(t.columns[p].ty)).collect();
                     let classes: Vec<i64> =
                         i.columns.iter().map(|&p| model::opclass_of(t.columns[p].ty)).collect();
+                    let options: Vec<i64> =
+                        (0..i.columns.len()).map(|k| i64::from(i.option(k))).collect();
                     rows.push(
                         r().set("indexrelid", i.oid)
                             .set("indrelid", t.oid as i64)
@@ -374,7 +399,7 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                             .set("indkey", int_vector(&attnums(t, &i.columns)))
                             .set("indcollation", int_vector(&collations))
                             .set("indclass", int_vector(&classes))
-                            .set("indoption", int_vector(&vec![0; i.columns.len()]))
+                            .set("indoption", int_vector(&options))
                             .build(),
                     );
                 }
@@ -487,6 +512,27 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                             .set("deptype", deptype)
                             .build(),
                     );
+                }
+                // a serial column's default reads its sequence (so pg_dump sets it apart
+                // from the CREATE TABLE, after the sequence's OWNED BY)
+                for (p, attnum, _, oid) in model::sequences(schema, t) {
+                    if t.columns[p].identity.is_some() {
+                        continue;
+                    }
+                    let def = model::attrdef_oid(t, attnum);
+                    for (refobjid, refobjsubid, deptype) in
+                        [(t.oid as i64, attnum, "a"), (oid, 0, "n")]
+                    {
+                        rows.push(
+                            r().set("classid", 2604)
+                                .set("objid", def)
+                                .set("refclassid", 1259)
+                                .set("refobjid", refobjid)
+                                .set("refobjsubid", refobjsubid)
+                                .set("deptype", deptype)
+                                .build(),
+                        );
+                    }
                 }
                 for i in model::indexes(t) {
                     let (classid, deptype) = match i.constraint {
@@ -723,7 +769,14 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
             rows
         }
         V::PgDescription => {
-            let mut rows = Vec::new();
+            // PostgreSQL's one comment of a new database (pg_dump leaves it out as the default)
+            let mut rows = vec![
+                r().set("objoid", PUBLIC_NS)
+                    .set("classoid", 2615)
+                    .set("objsubid", 0)
+                    .set("description", "standard public schema")
+                    .build(),
+            ];
             for t in &tables {
                 let described = std::iter::once((0, t.comment.as_ref())).chain(
                     (0..t.columns.len()).filter_map(|p| {
@@ -743,18 +796,7 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
             }
             rows
         }
-        V::PgAuthMembers
-        | V::PgInherits
-        | V::PgTrigger
-        | V::PgRewrite
-        | V::PgPolicy
-        | V::PgStatisticExt
-        | V::PgPublication
-        | V::PgPublicationRel
-        | V::PgPublicationNamespace
-        | V::PgEnum
-        | V::PgViews
-        | V::InfoViews => vec![],
+        v if v.always_empty() => vec![],
         V::InfoSchemata => ["information_schema", "pg_catalog", "pg_toast", "public"]
             .into_iter()
             .map(|name| {
@@ -995,20 +1037,16 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                     .build()
             })
             .collect(),
-        V::PgStatActivity
-        | V::IsolaStatActivity
-        | V::IsolaSerializationFailures
-        | V::IsolaStatWal
-        | V::IsolaLocks
-        | V::PgPreparedStatements
-        | V::PgCursors => return None,
+        // the live state's views (`pg_catalog::rows`)
+        _ => return None,
     };
     Some(rows)
 }
 
 fn attribute(row: RowOf, relid: i64, attnum: i64, name: &str, ty: SqlType) -> RowOf {
     let (typid, _) = model::type_of(ty);
-    let len = model::type_by_oid(typid).map_or(-1, |(t, _)| t.len);
+    // an array is variable-length whatever its element
+    let len = model::type_by_oid(typid).map_or(-1, |(t, array)| if array { -1 } else { t.len });
     row.set("attrelid", relid)
         .set("attname", name.to_string())
         .set("attstattarget", -1)
@@ -1129,7 +1167,7 @@ fn info_column(
         .set("table_name", t.name.as_str())
         .set("column_name", c.name.as_str())
         .set("ordinal_position", attnum)
-        .set("column_default", deparse::column_default(schema, t, p))
+        .set("column_default", deparse::column_default(schema, t, p, who.qualifies()))
         .set("is_nullable", if c.not_null { "NO" } else { "YES" })
         .set("data_type", data_type)
         .set("character_maximum_length", max_len)

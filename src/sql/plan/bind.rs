@@ -9,6 +9,7 @@
 
 mod arrays;
 mod ordered_aggregates;
+mod recursive;
 mod table_functions;
 
 use std::sync::Arc;
@@ -20,10 +21,10 @@ use crate::sql::error::SqlError;
 use crate::sql::plan::access::choose_access;
 use crate::sql::plan::{
     Access, AggCall, AggFunc, BExpr, BinOp, CatalogFn, CopyPlan, Func, Grouping, InsertPlan,
-    InsertSource, LockOverride, Locking, ModifyPlan, OnConflict, Returning, RowRules, SelectPlan,
-    SequenceFn, SessionFunc, SetOp, SortKey, Source,
+    InsertSource, Locking, ModifyPlan, OnConflict, Returning, RowRules, SelectPlan, SequenceFn,
+    SessionFunc, SetOp, SortKey, Source, Unparsed,
 };
-use crate::sql::schema::{Schema, TableSchema};
+use crate::sql::schema::{Identity, Schema, TableSchema};
 use crate::sql::system::SystemView;
 use crate::sql::types::array::is_vector;
 use crate::sql::types::{SqlType, cast, number_literal, parse_text};
@@ -37,6 +38,10 @@ pub struct ScopeCol {
     pub name: String,
     pub ty: SqlType,
     pub hidden: bool,
+    /// A catalog column of PostgreSQL's type `name` (read as text here): subscripting it reads
+    /// one byte, as PostgreSQL's fixed-size `name` allows (`typname[0] = '_'`, which pg_dump
+    /// sends).
+    pub name_typed: bool,
 }
 
 /// The columns of the row being evaluated, and the enclosing query's scope.
@@ -57,6 +62,7 @@ impl Scope {
                     name: c.name.clone(),
                     ty: c.ty,
                     hidden: c.hidden || c.dropped,
+                    name_typed: false,
                 })
                 .collect(),
             parent: None,
@@ -91,7 +97,7 @@ pub fn object_name(name: &ast::ObjectName) -> String {
         .unwrap_or_default()
 }
 
-fn object_schema(name: &ast::ObjectName) -> Option<String> {
+pub(super) fn object_schema(name: &ast::ObjectName) -> Option<String> {
     if name.0.len() >= 2 {
         match &name.0[name.0.len() - 2] {
             ast::ObjectNamePart::Identifier(id) => Some(ident_name(id)),
@@ -125,6 +131,33 @@ impl<'a> Binder<'a> {
         }
     }
 
+    /// `LOCK TABLE`'s tables, noted as used (so the statement takes their shared table lock).
+    /// The modes that conflict only with DDL (ACCESS SHARE, ROW SHARE, ROW EXCLUSIVE) are what
+    /// isola's shared table lock is; the stronger ones (which would also hold off other
+    /// writers, or readers) are refused with 0A000 rather than granted weaker.
+    pub fn lock_tables(&mut self, lock: &ast::Lock) -> Result<(), SqlError> {
+        use ast::LockTableMode as M;
+        match &lock.lock_mode {
+            Some(M::AccessShare | M::RowShare | M::RowExclusive) => {}
+            Some(other) => {
+                return Err(SqlError::unsupported(format!("LOCK TABLE IN {other} MODE")));
+            }
+            None => return Err(SqlError::unsupported("LOCK TABLE IN ACCESS EXCLUSIVE MODE")),
+        }
+        if lock.nowait {
+            return Err(SqlError::unsupported("LOCK TABLE ... NOWAIT"));
+        }
+        for target in &lock.tables {
+            let name = object_name(&target.name);
+            match object_schema(&target.name).as_deref() {
+                None | Some("public") => {}
+                Some(_) => return Err(SqlError::undefined_table(&target.name.to_string())),
+            }
+            self.use_table(&name)?;
+        }
+        Ok(())
+    }
+
     /// A table by name, noted as used.
     fn use_table(&mut self, name: &str) -> Result<Arc<TableSchema>, SqlError> {
         let table =
@@ -156,6 +189,27 @@ impl<'a> Binder<'a> {
             *slot = expected.filter(|t| *t != SqlType::Unknown);
         }
         Ok(BExpr::Param(n - 1, slot.unwrap_or(SqlType::Unknown)))
+    }
+
+    /// The scope column `parts` names, if it names exactly one (as [`Binder::resolve`] finds
+    /// it).
+    fn scope_column<'s>(parts: &[String], scope: &'s Scope) -> Option<&'s ScopeCol> {
+        let (qualifier, name) = match parts {
+            [name] => (None, name.as_str()),
+            [.., q, name] => (Some(q.as_str()), name.as_str()),
+            [] => return None,
+        };
+        let mut current = Some(scope);
+        while let Some(s) = current {
+            let mut hits = s.cols.iter().filter(|c| {
+                c.name == name && qualifier.is_none_or(|q| c.qualifier.as_deref() == Some(q))
+            });
+            if let Some(hit) = hits.next() {
+                return if hits.next().is_none() { Some(hit) } else { None };
+            }
+            current = s.parent.as_deref();
+        }
+        None
     }
 
     fn resolve(&mut self, parts: &[String], scope: &Scope) -> Result<BExpr, SqlError> {
@@ -884,10 +938,13 @@ impl<'a> Binder<'a> {
         &mut self,
         q: &ast::Query,
         parent: Option<Scope>,
-        lock: Option<LockOverride>,
+        lock: Option<Unparsed>,
     ) -> Result<SelectPlan, SqlError> {
         if q.with.is_some() {
             if let Some(plan) = self.driver_type_query(q)? {
+                return Ok(plan);
+            }
+            if let Some(plan) = self.empty_recursive_query(q, parent.clone(), lock)? {
                 return Ok(plan);
             }
             return Err(SqlError::unsupported("WITH"));
@@ -923,8 +980,8 @@ impl<'a> Binder<'a> {
             };
             if let Some(o) = lock {
                 mode = match (o, mode) {
-                    (LockOverride::NoKeyUpdate, LockMode::Update) => LockMode::NoKeyUpdate,
-                    (LockOverride::KeyShare, LockMode::Share) => LockMode::KeyShare,
+                    (Unparsed::NoKeyUpdate, LockMode::Update) => LockMode::NoKeyUpdate,
+                    (Unparsed::KeyShare, LockMode::Share) => LockMode::KeyShare,
                     (_, m) => m,
                 };
             }
@@ -1002,7 +1059,13 @@ impl<'a> Binder<'a> {
             cols: plan
                 .columns
                 .iter()
-                .map(|(n, t)| ScopeCol { qualifier: None, name: n.clone(), ty: *t, hidden: false })
+                .map(|(n, t)| ScopeCol {
+                    qualifier: None,
+                    name: n.clone(),
+                    ty: *t,
+                    hidden: false,
+                    name_typed: false,
+                })
                 .collect(),
             parent: None,
         };
@@ -1168,6 +1231,7 @@ impl<'a> Binder<'a> {
                             name: col,
                             ty: SqlType::Int8,
                             hidden: false,
+                            name_typed: false,
                         }],
                         parent: None,
                     };
@@ -1184,6 +1248,7 @@ impl<'a> Binder<'a> {
                                 name: n.to_string(),
                                 ty,
                                 hidden: n == crate::sql::system::TABLEOID,
+                                name_typed: view.is_name_column(n),
                             })
                             .collect(),
                         parent: None,
@@ -1192,6 +1257,23 @@ impl<'a> Binder<'a> {
                 }
                 if schema_name.as_deref().is_some_and(|s| s != "public") {
                     return Err(SqlError::undefined_table(&name.to_string()));
+                }
+                if self.schema.table(&table_name).is_none()
+                    && let Some(seq) = self.schema.sequence(&table_name)
+                {
+                    let col = |name: &str, ty| ScopeCol {
+                        qualifier: Some(alias_name.clone()),
+                        name: name.to_string(),
+                        ty,
+                        hidden: false,
+                        name_typed: false,
+                    };
+                    let cols = vec![
+                        col("last_value", SqlType::Int8),
+                        col("log_cnt", SqlType::Int8),
+                        col("is_called", SqlType::Bool),
+                    ];
+                    return Ok((Source::Sequence(seq.clone()), Scope { cols, parent: None }));
                 }
                 let table = self.use_table(&table_name)?;
                 let scope = Scope::of_table(&table, &alias_name);
@@ -1219,6 +1301,7 @@ impl<'a> Binder<'a> {
                             name: renames.get(i).cloned().unwrap_or_else(|| n.clone()),
                             ty: *t,
                             hidden: false,
+                            name_typed: false,
                         })
                         .collect(),
                     parent: None,
@@ -1620,7 +1703,12 @@ impl<'a> Binder<'a> {
         Ok((exprs, cols))
     }
 
-    pub fn insert(&mut self, ins: &ast::Insert) -> Result<InsertPlan, SqlError> {
+    /// Binds an INSERT; `overriding`: its `OVERRIDING {SYSTEM | USER} VALUE`, if any.
+    pub fn insert(
+        &mut self,
+        ins: &ast::Insert,
+        overriding: Option<Unparsed>,
+    ) -> Result<InsertPlan, SqlError> {
         let ast::TableObject::TableName(name) = &ins.table else {
             return Err(SqlError::unsupported("INSERT into a table function"));
         };
@@ -1680,8 +1768,8 @@ impl<'a> Binder<'a> {
                         let mut r = Vec::new();
                         for (e, &col) in row.iter().zip(&targets) {
                             let ty = table.columns[col].ty;
-                            if matches!(e, Expr::Identifier(id) if id.value.eq_ignore_ascii_case("default") && id.quote_style.is_none())
-                            {
+                            let default = matches!(e, Expr::Identifier(id) if id.value.eq_ignore_ascii_case("default") && id.quote_style.is_none());
+                            if default || identity_value(&table, col, overriding)? {
                                 r.push(None);
                                 continue;
                             }
@@ -1696,6 +1784,13 @@ impl<'a> Binder<'a> {
                     let plan = self.query(q, None, None)?;
                     if ins.columns.is_empty() && plan.columns.len() < targets.len() {
                         targets.truncate(plan.columns.len());
+                    }
+                    for &col in &targets {
+                        if identity_value(&table, col, overriding)? {
+                            return Err(SqlError::unsupported(
+                                "OVERRIDING USER VALUE with INSERT ... SELECT",
+                            ));
+                        }
                     }
                     if plan.columns.len() > targets.len() {
                         return Err(SqlError::syntax(
@@ -1771,6 +1866,14 @@ impl<'a> Binder<'a> {
                 Some(d) => self.expr(d, &Scope::default(), Some(ty))?,
                 None => BExpr::Const(Value::Null, ty),
             }
+        } else if table.columns[i].identity == Some(Identity::Always) {
+            return Err(SqlError::new(
+                SqlState::GeneratedAlways,
+                format!("column \"{n}\" can only be updated to DEFAULT"),
+            )
+            .with_detail(format!(
+                "Column \"{n}\" is an identity column defined as GENERATED ALWAYS."
+            )));
         } else {
             self.expr(&a.value, scope, Some(ty))?
         };
@@ -1866,6 +1969,16 @@ impl Binder<'_> {
         let (func, ty) = match (kind, textual) {
             ("regclass", true) => (CatalogFn::RegclassIn, SqlType::Int8),
             ("regtype", true) => (CatalogFn::RegtypeIn, SqlType::Int8),
+            ("regnamespace", true) => (CatalogFn::RegnamespaceIn, SqlType::Int8),
+            // a catalog column that is a name here and a `regproc` (say) in PostgreSQL, which
+            // prints as that name: `amhandler::regproc`
+            (_, true) if !constant => {
+                return Ok(BExpr::Cast {
+                    expr: Box::new(inner),
+                    to: SqlType::Text,
+                    explicit: true,
+                });
+            }
             (_, true) => return Err(SqlError::unsupported(format!("a name cast to {kind}"))),
             (_, false) if constant => {
                 return Ok(BExpr::Cast {
@@ -1896,6 +2009,31 @@ fn unpadded(e: BExpr) -> BExpr {
         BExpr::Cast { expr: Box::new(e), to: SqlType::Text, explicit: false }
     } else {
         e
+    }
+}
+
+/// Whether a value given for column `col` in an INSERT is to be ignored (the column's identity
+/// sequence gives it instead): `OVERRIDING USER VALUE` of an identity column. A GENERATED
+/// ALWAYS identity column takes a given value only with `OVERRIDING SYSTEM VALUE` (428C9
+/// otherwise, as PostgreSQL answers; COPY is not an INSERT and takes it).
+fn identity_value(
+    table: &TableSchema,
+    col: usize,
+    overriding: Option<Unparsed>,
+) -> Result<bool, SqlError> {
+    let column = &table.columns[col];
+    match (column.identity, overriding) {
+        (Some(_), Some(Unparsed::OverridingUserValue)) => Ok(true),
+        (Some(Identity::Always), Some(Unparsed::OverridingSystemValue)) => Ok(false),
+        (Some(Identity::Always), _) => Err(SqlError::new(
+            SqlState::GeneratedAlways,
+            format!("cannot insert a non-DEFAULT value into column \"{}\"", column.name),
+        )
+        .with_detail(format!(
+            "Column \"{}\" is an identity column defined as GENERATED ALWAYS.",
+            column.name
+        ))),
+        _ => Ok(false),
     }
 }
 
@@ -1937,9 +2075,17 @@ fn catalog_function(name: &str) -> Option<(CatalogFn, SqlType)> {
         }
         "json_build_object" => (F::JsonBuildObject, SqlType::Json),
         "quote_ident" => (F::QuoteIdent, SqlType::Text),
+        "quote_literal" => (F::QuoteLiteral, SqlType::Text),
         "pg_size_pretty" => (F::SizePretty, SqlType::Text),
         // `generate_subscripts` in FROM, as an array to unnest (`bind/table_functions.rs`)
         SUBSCRIPTS_ARRAY => (F::Subscripts, crate::sql::types::array_of(SqlType::Int4)),
+        // `pg_options_to_table` in FROM (`bind/table_functions.rs`)
+        table_functions::OPTION_NAMES => {
+            (F::OptionNames, crate::sql::types::array_of(SqlType::Text))
+        }
+        table_functions::OPTION_VALUES => {
+            (F::OptionValues, crate::sql::types::array_of(SqlType::Text))
+        }
         _ => return None,
     })
 }

@@ -32,6 +32,7 @@ fn explain_source(s: &Source, depth: usize, out: &mut Vec<String>) {
             out.push(format!("{pad}{}", describe_access(&table.name, access)))
         }
         Source::System(v) => out.push(format!("{pad}System View {v:?}")),
+        Source::Sequence(s) => out.push(format!("{pad}Seq Scan on {}", s.name)),
         Source::Derived(p) => {
             out.push(format!("{pad}Subquery Scan"));
             explain_source(&p.source, depth + 1, out);

@@ -114,6 +114,9 @@ pub enum Func {
     ArrayToString,
     /// `a[i]`.
     Subscript,
+    /// `n[i]` of a catalog column of type `name`: its byte `i` (from 0) as a one-character
+    /// `"char"`, `''` past its end up to PostgreSQL's 64 bytes, NULL beyond.
+    NameByte,
     /// `a || b` over two arrays of one element type (an element is made a one-element array
     /// by the binder); `array_cat`, `array_append`, `array_prepend`.
     ArrayConcat,
@@ -121,6 +124,8 @@ pub enum Func {
     ArrayContains,
     /// `a && b`: an element in common.
     ArrayOverlap,
+    /// `array_remove(a, x)`: `a` without the elements equal to `x` (NULL removes NULLs).
+    ArrayRemove,
     /// `array_position(a, x)`: the first index holding `x` (NULL finds NULL).
     ArrayPosition,
     /// `string_to_array(s, separator [, null_string])`.
@@ -167,6 +172,12 @@ pub enum CatalogFn {
     RegtypeIn,
     /// `oid::regtype`: the type's name.
     RegtypeOut,
+    /// The names of an options array's `name=value` items (`pg_options_to_table`).
+    OptionNames,
+    /// The values of an options array's `name=value` items (`pg_options_to_table`).
+    OptionValues,
+    /// `text::regnamespace`: the schema's oid (3F000 when there is none).
+    RegnamespaceIn,
     /// `oid::regnamespace`: the schema's name.
     RegnamespaceOut,
     /// `to_regclass(text)`: the relation's oid or NULL.
@@ -191,6 +202,9 @@ pub enum CatalogFn {
     CurrentSetting,
     /// `quote_ident(text)`: the name, double-quoted when it needs to be.
     QuoteIdent,
+    /// `quote_literal(text)`: the text as a string literal (`E'...'` when it holds a
+    /// backslash); NULL for NULL.
+    QuoteLiteral,
     /// `pg_size_pretty(bigint)`: `8192 bytes`, `16 kB`, ...
     SizePretty,
     /// The ordinals 1..n of the longest of its arrays (`unnest ... WITH ORDINALITY`'s column).

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use sqlparser::ast::Statement;
 
-pub use crate::sql::parse::LockOverride;
+pub use crate::sql::parse::Unparsed;
 pub use bind::{Binder, object_name};
 pub use expr::{AggCall, AggFunc, BExpr, BinOp, CatalogFn, Func, SequenceFn, SessionFunc};
 
@@ -59,6 +59,9 @@ pub enum Source {
         alias: String,
     },
     System(SystemView),
+    /// A sequence read as a relation (`SELECT last_value, is_called FROM s`, as pg_dump
+    /// does): one row `(last_value, log_cnt, is_called)`.
+    Sequence(Arc<crate::sql::schema::SequenceSchema>),
     Derived(Arc<SelectPlan>),
     Series(Vec<BExpr>),
     /// `unnest(a, b, ...)`: one column per array, as many rows as the longest.
@@ -125,7 +128,7 @@ impl SelectPlan {
     pub fn reads_few_rows(&self) -> bool {
         fn source_ok<'a>(source: &'a Source, exprs: &mut Vec<&'a BExpr>) -> bool {
             match source {
-                Source::Single | Source::System(_) => true,
+                Source::Single | Source::System(_) | Source::Sequence(_) => true,
                 Source::Table { access: Access::PkPoint(keys), .. } => {
                     exprs.extend(keys);
                     true
@@ -334,6 +337,10 @@ pub enum Bound {
     Insert(Box<InsertPlan>),
     Modify(Box<ModifyPlan>),
     Explain(Vec<String>),
+    /// `LOCK TABLE ... IN {ACCESS SHARE | ROW SHARE | ROW EXCLUSIVE} MODE`: the tables (the
+    /// binder's used tables) take their shared table-level lock, as any statement reading
+    /// them does, held to the transaction's end; nothing else is done.
+    Lock,
     Other,
 }
 
@@ -345,7 +352,7 @@ impl Bound {
             Bound::Select(p) => Some(p.columns.clone()),
             Bound::Insert(p) => Some(p.returning.as_ref().map(|r| r.1.clone()).unwrap_or_default()),
             Bound::Modify(p) => Some(p.returning.as_ref().map(|r| r.1.clone()).unwrap_or_default()),
-            Bound::Explain(_) | Bound::Other => None,
+            Bound::Explain(_) | Bound::Lock | Bound::Other => None,
         }
     }
 }
@@ -353,11 +360,11 @@ impl Bound {
 pub fn bind_statement(
     binder: &mut Binder,
     stmt: &Statement,
-    lock: Option<LockOverride>,
+    lock: Option<Unparsed>,
 ) -> Result<Bound, SqlError> {
     Ok(match stmt {
         Statement::Query(q) => Bound::Select(Box::new(binder.query(q, None, lock)?)),
-        Statement::Insert(ins) => Bound::Insert(Box::new(binder.insert(ins)?)),
+        Statement::Insert(ins) => Bound::Insert(Box::new(binder.insert(ins, lock)?)),
         Statement::Update(u) => Bound::Modify(Box::new(binder.update(u)?)),
         Statement::Delete(d) => Bound::Modify(Box::new(binder.delete(d)?)),
         Statement::Explain { statement, analyze, .. } => {
@@ -366,6 +373,10 @@ pub fn bind_statement(
             }
             let inner = bind_statement(binder, statement, lock)?;
             Bound::Explain(explain::explain(&inner))
+        }
+        Statement::Lock(lock) => {
+            binder.lock_tables(lock)?;
+            Bound::Lock
         }
         Statement::CreateTable(_)
         | Statement::CreateSequence { .. }

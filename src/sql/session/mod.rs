@@ -594,6 +594,13 @@ impl Session {
                         self.ddl(stmt)?;
                         return Ok(Outcome::Command(tag_for(stmt).into()));
                     }
+                    if matches!(&*entry.bound, Bound::Lock) && !self.in_block {
+                        return Err(SqlError::new(
+                            SqlState::NoActiveSqlTransaction,
+                            "LOCK TABLE can only be used in transaction blocks",
+                        )
+                        .into());
+                    }
                     // A shape shows the text it runs for, as PostgreSQL shows a simple query.
                     let text = match &self.shape_text {
                         Some((shape, text)) if std::ptr::eq(Arc::as_ptr(shape), p) => text.clone(),
@@ -731,6 +738,7 @@ impl ExecCtx<'_> {
                     None => Outcome::Command(format!("{verb} {n}")),
                 })
             }
+            Bound::Lock => Ok(Outcome::Command("LOCK TABLE".into())),
             Bound::Explain(_) | Bound::Other => {
                 Err(SqlError::new(SqlState::InternalError, "not a plan").into())
             }

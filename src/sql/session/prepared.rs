@@ -9,7 +9,7 @@ use crate::catalog::TableId;
 use crate::sql::error::SqlError;
 use crate::sql::parse::utility::Utility;
 use crate::sql::parse::{Parsed, parse_statement};
-use crate::sql::plan::{Binder, Bound, LockOverride, bind_statement};
+use crate::sql::plan::{Binder, Bound, Unparsed, bind_statement};
 use crate::sql::session::Session;
 use crate::sql::types::SqlType;
 
@@ -42,7 +42,7 @@ pub(crate) struct PlanEntry {
 pub(super) enum Kind {
     Empty,
     Utility(Utility),
-    Sql(Box<Statement>, Option<LockOverride>),
+    Sql(Box<Statement>, Option<Unparsed>),
 }
 
 impl Prepared {

@@ -38,6 +38,12 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("synchronize_seqscans", "on"),
     ("quote_all_identifiers", "off"),
     ("lc_messages", "C.UTF-8"),
+    // a plain pg_dump script sets these before its first CREATE (no effect here: isola has
+    // no function bodies, XML, tablespaces or access methods to choose)
+    ("check_function_bodies", "on"),
+    ("xmloption", "content"),
+    ("default_tablespace", ""),
+    ("default_table_access_method", "heap"),
 ];
 
 pub fn level_from(s: &str) -> Option<IsolationLevel> {

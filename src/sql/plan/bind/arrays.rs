@@ -388,6 +388,26 @@ impl Binder<'_> {
             ));
         };
         let array = self.expr(&root, scope, None)?;
+        let name_typed = match &root {
+            Expr::Identifier(id) => Binder::scope_column(&[ident_name(id)], scope),
+            Expr::CompoundIdentifier(parts) => {
+                let parts: Vec<String> = parts.iter().map(ident_name).collect();
+                Binder::scope_column(&parts, scope)
+            }
+            _ => None,
+        }
+        .is_some_and(|c| c.name_typed);
+        if name_typed {
+            let index = self.expr(index, scope, Some(SqlType::Int4))?;
+            if !index.ty().is_integer() {
+                return Err(SqlError::datatype_mismatch("array subscript must have type integer"));
+            }
+            return Ok(BExpr::Func {
+                func: Func::NameByte,
+                args: vec![array, index],
+                ty: SqlType::Text,
+            });
+        }
         let Some(elem) = element_type(array.ty()) else {
             return Err(SqlError::datatype_mismatch(format!(
                 "cannot subscript type {} because it does not support subscripting",
@@ -570,6 +590,13 @@ impl Binder<'_> {
                 args[1] = self.retype_unknown(args[1].clone(), elem)?;
                 (Func::ArrayPosition, SqlType::Int4)
             }
+            "array_remove" => {
+                arity(2..=2, args)?;
+                self.array_argument(name, args, 0)?;
+                let elem = element_type(args[0].ty()).unwrap_or(SqlType::Text);
+                args[1] = self.retype_unknown(args[1].clone(), elem)?;
+                (Func::ArrayRemove, args[0].ty())
+            }
             "string_to_array" => {
                 arity(2..=3, args)?;
                 (Func::StringToArray, array_of(SqlType::Text))
@@ -694,6 +721,7 @@ impl Binder<'_> {
                     name: renames.get(i).cloned().unwrap_or(default),
                     ty: element_type(b.ty()).unwrap_or(SqlType::Text),
                     hidden: false,
+                    name_typed: false,
                 }
             })
             .collect();

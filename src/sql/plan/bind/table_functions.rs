@@ -1,6 +1,6 @@
 //! Functions in FROM beside `generate_series`: `unnest(...)` (also spelled
-//! `pg_catalog.unnest`), `generate_subscripts(array, dim)` and `pg_partition_ancestors(oid)`
-//! (no rows: isola has no partitions),
+//! `pg_catalog.unnest`), `generate_subscripts(array, dim)`, `pg_partition_ancestors(oid)`
+//! (no rows: isola has no partitions) and `pg_options_to_table(options)` (pg_dump's),
 //! each bound as an unnest over arrays, optionally `WITH ORDINALITY` (what psql's `\d` queries
 //! and ORMs' reflection read).
 //!
@@ -39,6 +39,10 @@ impl Binder<'_> {
         }
         let arrays = match function.as_str() {
             "unnest" => exprs,
+            // `(option_name, option_value)` of each `name=value` of an options array
+            "pg_options_to_table" if exprs.len() == 1 => {
+                vec![call(OPTION_NAMES, &args.args), call(OPTION_VALUES, &args.args)]
+            }
             // the array of the subscripts (1..n), unnested
             "generate_subscripts" => vec![Expr::Function(ast::Function {
                 name: ast::ObjectName::from(vec![ast::Ident::new(SUBSCRIPTS_ARRAY)]),
@@ -71,6 +75,19 @@ impl Binder<'_> {
                 ));
             }
         };
+        let named_columns = alias.as_ref().is_none_or(|a| a.columns.is_empty());
+        if function == "pg_options_to_table" {
+            let (source, mut scope) =
+                self.unnest(&arrays, alias.as_ref(), *with_ordinality, parent, left)?;
+            let qualifier = alias.as_ref().map_or(function.clone(), |a| ident_name(&a.name));
+            for (col, name) in scope.cols.iter_mut().zip(["option_name", "option_value"]) {
+                if named_columns {
+                    col.name = name.to_string();
+                }
+                col.qualifier = Some(qualifier.clone());
+            }
+            return Ok((source, scope));
+        }
         let default_name = match function.as_str() {
             "pg_partition_ancestors" => Some("relid"),
             "generate_subscripts" => Some("generate_subscripts"),
@@ -89,6 +106,29 @@ impl Binder<'_> {
         }
         Ok((source, scope))
     }
+}
+
+/// The internal functions `pg_options_to_table(options)` in FROM is bound by: the names and
+/// the values of an options array (`{fillfactor=70}`), unnested side by side.
+pub(super) const OPTION_NAMES: &str = "isola_option_names";
+pub(super) const OPTION_VALUES: &str = "isola_option_values";
+
+/// A call of function `name` with `args`, as the parser would have made it.
+fn call(name: &str, args: &[ast::FunctionArg]) -> Expr {
+    Expr::Function(ast::Function {
+        name: ast::ObjectName::from(vec![ast::Ident::new(name)]),
+        uses_odbc_syntax: false,
+        parameters: ast::FunctionArguments::None,
+        args: ast::FunctionArguments::List(ast::FunctionArgumentList {
+            duplicate_treatment: None,
+            args: args.to_vec(),
+            clauses: vec![],
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: vec![],
+    })
 }
 
 /// The alias of the FROM item a select list's set-returning functions move to.
