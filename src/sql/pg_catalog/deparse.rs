@@ -224,7 +224,15 @@ impl Deparser<'_> {
         let ty = self.column_type(expr);
         let varchar = matches!(ty, Some(SqlType::Varchar(_)));
         let left = self.text_cast(expr, varchar, self.operand(expr, ty, 5));
-        let elements: Vec<String> = list.iter().map(|e| self.typed_operand(e, ty, 0)).collect();
+        // the array takes the column's type: integers meet a bigint column as `(5)::bigint`
+        let element = |e: &Expr| match (ty, strip_nested(e)) {
+            (Some(SqlType::Int8), Expr::Value(v)) if matches!(v.value, AstValue::Number(..)) => {
+                let n = self.expr(e, ty);
+                if self.pretty { format!("{n}::bigint") } else { format!("({n})::bigint") }
+            }
+            _ => self.typed_operand(e, ty, 0),
+        };
+        let elements: Vec<String> = list.iter().map(element).collect();
         let array = format!("ARRAY[{}]", elements.join(", "));
         let array = match (varchar, self.pretty) {
             (false, _) => array,
