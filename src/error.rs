@@ -76,6 +76,8 @@ pub enum SqlState {
     NumericValueOutOfRange,
     /// 22007
     InvalidDatetimeFormat,
+    /// 22008
+    DatetimeFieldOverflow,
     /// 22011
     SubstringError,
     /// 22012
@@ -214,6 +216,7 @@ impl SqlState {
             SqlState::StringDataRightTruncation => "22001",
             SqlState::NumericValueOutOfRange => "22003",
             SqlState::InvalidDatetimeFormat => "22007",
+            SqlState::DatetimeFieldOverflow => "22008",
             SqlState::SubstringError => "22011",
             SqlState::DivisionByZero => "22012",
             SqlState::InvalidRegularExpression => "2201B",

@@ -13,6 +13,7 @@
 
 pub mod arrays;
 pub mod copy;
+pub mod datetime;
 pub mod eval;
 pub(crate) mod fk;
 pub mod pattern;
@@ -571,6 +572,11 @@ impl<'a> ExecCtx<'a> {
                 }
             };
             for (call, state) in g.aggs.iter().zip(groups[slot].1.iter_mut()) {
+                if let Some(filter) = &call.filter
+                    && eval::truth(&filter.eval(&r, self)?) != Some(true)
+                {
+                    continue;
+                }
                 let mut args = Vec::with_capacity(call.args.len());
                 for a in &call.args {
                     args.push(a.eval(&r, self)?);

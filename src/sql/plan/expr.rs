@@ -25,9 +25,23 @@ pub enum BinOp {
     LtEq,
     Gt,
     GtEq,
+    /// `&`, `|`, `#` (exclusive or), `<<`, `>>` on integers.
+    BitAnd,
+    BitOr,
+    BitXor,
+    ShiftLeft,
+    ShiftRight,
 }
 
 impl BinOp {
+    /// The integer-only operators: `&`, `|`, `#`, `<<`, `>>`.
+    pub fn is_bitwise(self) -> bool {
+        matches!(
+            self,
+            BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor | BinOp::ShiftLeft | BinOp::ShiftRight
+        )
+    }
+
     pub fn is_comparison(self) -> bool {
         matches!(self, BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq)
     }
@@ -132,6 +146,14 @@ pub enum Func {
     },
     /// nextval, currval, setval, lastval, pg_get_serial_sequence.
     Sequence(SequenceFn),
+    /// `EXTRACT(field FROM v)` (a numeric), `date_part(field, v)` (a float8), with the field
+    /// as the first argument (`exec/datetime.rs`).
+    Extract,
+    DatePart,
+    /// `date_trunc(field, v)`.
+    DateTrunc,
+    /// `v AT TIME ZONE zone` (UTC only).
+    AtTimeZone,
 }
 
 /// The catalog functions: they read the schema when evaluated.
@@ -230,6 +252,8 @@ pub struct AggCall {
     /// `agg(x ORDER BY k [DESC], ...)`: one entry per key, true for DESC (NULLs first then,
     /// last otherwise, as PostgreSQL's defaults). Empty without ORDER BY.
     pub order_by: Vec<bool>,
+    /// `agg(...) FILTER (WHERE cond)`: only the rows where `cond` is true are aggregated.
+    pub filter: Option<BExpr>,
 }
 
 /// A bound expression.

@@ -340,6 +340,7 @@ impl Binder<'_> {
             distinct: false,
             ty,
             order_by: vec![],
+            filter: None,
         };
         let correlated = inner.correlated;
         let plan = SelectPlan {
