@@ -100,6 +100,8 @@ pub enum SqlState {
     InvalidTextRepresentation,
     /// 22P03
     InvalidBinaryRepresentation,
+    /// 22P05
+    UntranslatableCharacter,
     /// 22P04
     BadCopyFileFormat,
     /// 23502
@@ -226,6 +228,7 @@ impl SqlState {
             SqlState::InvalidEscapeSequence => "22025",
             SqlState::ArraySubscriptError => "2202E",
             SqlState::InvalidTextRepresentation => "22P02",
+            SqlState::UntranslatableCharacter => "22P05",
             SqlState::InvalidBinaryRepresentation => "22P03",
             SqlState::BadCopyFileFormat => "22P04",
             SqlState::NotNullViolation => "23502",

@@ -239,6 +239,7 @@ common::golden_tests!(
         cursors,
         datetime,
         insert_forms,
+        json,
         advisory_locks,
         arrays,
         bitwise,
