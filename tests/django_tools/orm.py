@@ -3,7 +3,7 @@ against isola and PostgreSQL 15 (the same fresh, migrated database on each): pri
 line per check, which the test compares between the two. Checks what the ORM sends: bulk_create
 (`INSERT ... SELECT * FROM UNNEST(...)`), `.iterator()` (a server-side cursor), `__regex`,
 aggregates with `filter=` (`FILTER (WHERE ...)`), `select_for_update`, PROTECT and CASCADE,
-constraint violations, JSONField values, and date-time lookups."""
+constraint violations, JSONField values and lookups, and date-time lookups."""
 import datetime
 import decimal
 import json
@@ -104,6 +104,18 @@ def queries():
         Product.objects.filter(created__date=datetime.date(2024, 2, 2)).count(),
     ])
     show("json", Product.objects.get(sku="SKU-0004").attrs)
+    show("json lookups", [
+        Product.objects.filter(attrs__color="red").count(),
+        Product.objects.filter(attrs__n__gt=100).count(),
+        Product.objects.filter(attrs__n__lte=3).count(),
+        Product.objects.filter(attrs__has_key="tags").count(),
+        Product.objects.filter(attrs__has_any_keys=["nope", "color"]).count(),
+        Product.objects.filter(attrs__contains={"color": "blue"}).count(),
+        Product.objects.filter(attrs__tags__contains=["b"]).count(),
+        Product.objects.filter(attrs__tags__0="a").count(),
+        Product.objects.filter(attrs__color__icontains="GRE").count(),
+        list(Product.objects.filter(attrs__n__in=[5, 7]).order_by("id").values_list("attrs__color", flat=True)),
+    ])
     show("in and range", Product.objects.filter(id__in=[1, 2, 3], price__range=(0, 1)).count())
     show("exists", Category.objects.filter(products__quantity=10).distinct().count())
 

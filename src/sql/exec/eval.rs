@@ -76,6 +76,9 @@ pub fn compare(a: &Value, b: &Value, ty: SqlType) -> Result<Option<Ordering>, Sq
     if let (Value::Array(x), Value::Array(y)) = (a, b) {
         return compare_arrays(x, y, ty).map(Some);
     }
+    if let (SqlType::Jsonb, Value::Text(x), Value::Text(y)) = (ty, a, b) {
+        return crate::sql::types::json::compare(x, y).map(Some);
+    }
     let a = coerce_for(a.clone(), ty)?;
     let b = coerce_for(b.clone(), ty)?;
     Ok(Some(match (&a, &b) {
@@ -536,6 +539,9 @@ fn eval_func<C: EvalContext + ?Sized>(
     if let Some(v) = crate::sql::exec::datetime::eval(func, args, &vals, ty)? {
         return Ok(v);
     }
+    if let Some(v) = crate::sql::exec::json::eval(func, &vals)? {
+        return Ok(v);
+    }
     let text =
         |i: usize| -> Option<String> { vals.get(i).and_then(|v| format_text(v, args[i].ty())) };
     let strict_null = !matches!(
@@ -697,7 +703,10 @@ fn eval_func<C: EvalContext + ?Sized>(
         | Func::Extract
         | Func::DatePart
         | Func::DateTrunc
-        | Func::AtTimeZone => Value::Null,
+        | Func::AtTimeZone
+        | Func::JsonGet { .. }
+        | Func::JsonHasKey { .. }
+        | Func::JsonContains => Value::Null,
         Func::GenRandomUuid => {
             let a = ctx.random_u64();
             let b = ctx.random_u64();

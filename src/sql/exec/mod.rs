@@ -16,6 +16,7 @@ pub mod copy;
 pub mod datetime;
 pub mod eval;
 pub(crate) mod fk;
+pub mod json;
 pub mod pattern;
 mod sequence;
 

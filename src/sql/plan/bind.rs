@@ -9,6 +9,7 @@
 
 mod arrays;
 mod datetime;
+mod json;
 mod ordered_aggregates;
 mod table_functions;
 

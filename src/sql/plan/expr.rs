@@ -154,6 +154,18 @@ pub enum Func {
     DateTrunc,
     /// `v AT TIME ZONE zone` (UTC only).
     AtTimeZone,
+    /// `doc -> key` / `doc ->> key` (`text`): a member or an element (`exec/json.rs`);
+    /// `doc #> path` / `doc #>> path` when the key is a text array.
+    JsonGet {
+        text: bool,
+    },
+    /// `doc ? key`; `doc ?| keys` (`any`) and `doc ?& keys` over a text array.
+    JsonHasKey {
+        many: bool,
+        any: bool,
+    },
+    /// `a @> b` between jsonb values.
+    JsonContains,
 }
 
 /// The catalog functions: they read the schema when evaluated.

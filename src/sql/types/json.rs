@@ -5,8 +5,17 @@
 //! (`1.50` stays, `1e2` is `100`), strings re-escaped. So a `jsonb` reads back (and
 //! `dumpdata` prints it) as PostgreSQL's would.
 //!
+//! The operators over a jsonb: [`get`] (`->`, `->>`, `#>`, `#>>`), [`has_key`] (`?`) and
+//! [`contains`] (`@>`), and the order of two jsonb values ([`compare`]), with PostgreSQL's
+//! semantics.
+//!
+//! The operators over a jsonb: [`get`] (`->`, `->>`, `#>`, `#>>`), [`has_key`] (`?`) and
+//! [`contains`] (`@>`), and the order of two jsonb values ([`compare`]), with PostgreSQL's
+//! semantics.
+//!
 //! Invariant: [`normalize`] of its own output is that output.
 
+use std::cmp::Ordering;
 use std::str::FromStr;
 
 use rust_decimal::Decimal;
@@ -37,6 +46,158 @@ pub fn normalize(text: &str) -> Result<String, SqlError> {
     let mut out = String::with_capacity(text.len());
     write_jsonb(&parse(text)?, &mut out);
     Ok(out)
+}
+
+/// A key of `->`: an object's member, or an array's element (negative counts from the end).
+pub enum Step<'a> {
+    Key(&'a str),
+    Index(i64),
+    /// A step of a `#>` path that reads as an integer: a member of an object, an element of
+    /// an array.
+    KeyOrIndex(&'a str, i64),
+}
+
+/// `doc -> step -> step ...`: the value found, as jsonb text, or as text when `as_text` (a
+/// string unquoted, a JSON null then SQL NULL); `None` when a step finds nothing.
+pub fn get(doc: &str, path: &[Step], as_text: bool) -> Result<Option<String>, SqlError> {
+    let root = parse(doc)?;
+    let mut at = &root;
+    for step in path {
+        let next = match (at, step) {
+            (Json::Object(items), Step::Key(k) | Step::KeyOrIndex(k, _)) => {
+                items.iter().rev().find(|(key, _)| key == k).map(|(_, v)| v)
+            }
+            (Json::Array(items), Step::Index(i) | Step::KeyOrIndex(_, i)) => {
+                let i = if *i < 0 { items.len() as i64 + i } else { *i };
+                usize::try_from(i).ok().and_then(|i| items.get(i))
+            }
+            _ => None,
+        };
+        match next {
+            Some(v) => at = v,
+            None => return Ok(None),
+        }
+    }
+    Ok(match (at, as_text) {
+        (Json::Null, true) => None,
+        (Json::String(s), true) => Some(s.clone()),
+        (v, _) => {
+            let mut out = String::new();
+            write_jsonb(v, &mut out);
+            Some(out)
+        }
+    })
+}
+
+/// `doc ? key`: an object with the member `key`, an array with the string element `key`, or
+/// the string `key` itself.
+pub fn has_key(doc: &str, key: &str) -> Result<bool, SqlError> {
+    Ok(match parse(doc)? {
+        Json::Object(items) => items.iter().any(|(k, _)| k == key),
+        Json::Array(items) => items.iter().any(|v| matches!(v, Json::String(s) if s == key)),
+        Json::String(s) => s == key,
+        _ => false,
+    })
+}
+
+/// `a @> b`: jsonb containment, as PostgreSQL defines it (an object contains the members of
+/// `b` with contained values; an array contains each element of `b` somewhere; a top-level
+/// array contains a scalar it holds; scalars are equal, numbers numerically).
+pub fn contains(a: &str, b: &str) -> Result<bool, SqlError> {
+    let (a, b) = (parse(a)?, parse(b)?);
+    Ok(match (&a, &b) {
+        (Json::Array(items), scalar) if !matches!(scalar, Json::Array(_) | Json::Object(_)) => {
+            items.iter().any(|x| within(x, scalar))
+        }
+        _ => within(&a, &b),
+    })
+}
+
+fn within(a: &Json, b: &Json) -> bool {
+    match (a, b) {
+        (Json::Object(x), Json::Object(y)) => y.iter().all(|(k, v)| {
+            x.iter().rev().find(|(key, _)| key == k).is_some_and(|(_, w)| within(w, v))
+        }),
+        (Json::Array(x), Json::Array(y)) => y.iter().all(|v| x.iter().any(|w| within(w, v))),
+        (x, y) => scalar_eq(x, y),
+    }
+}
+
+fn scalar_eq(a: &Json, b: &Json) -> bool {
+    match (a, b) {
+        (Json::Null, Json::Null) => true,
+        (Json::Bool(x), Json::Bool(y)) => x == y,
+        (Json::String(x), Json::String(y)) => x == y,
+        (Json::Number(x), Json::Number(y)) => {
+            let exact = |n: &str| Decimal::from_str(n).or_else(|_| Decimal::from_scientific(n));
+            match (exact(x), exact(y)) {
+                (Ok(x), Ok(y)) => x == y,
+                _ => x == y,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Orders two jsonb values as PostgreSQL's btree does: object > array > boolean > number >
+/// string > null; more members or elements first, then member by member (keys in their
+/// stored order, then values) or element by element; numbers numerically, strings bytewise.
+pub fn compare(a: &str, b: &str) -> Result<Ordering, SqlError> {
+    Ok(order(&parse(a)?, &parse(b)?))
+}
+
+fn rank(v: &Json) -> u8 {
+    match v {
+        Json::Null => 0,
+        Json::String(_) => 1,
+        Json::Number(_) => 2,
+        Json::Bool(_) => 3,
+        Json::Array(_) => 4,
+        Json::Object(_) => 5,
+    }
+}
+
+/// An object's members as jsonb keeps them: the last of a repeated key, keys shorter first.
+fn members(items: &[(String, Json)]) -> Vec<(&String, &Json)> {
+    let mut keyed: Vec<(&String, &Json)> = Vec::with_capacity(items.len());
+    for (k, v) in items {
+        match keyed.iter_mut().find(|(key, _)| *key == k) {
+            Some(slot) => slot.1 = v,
+            None => keyed.push((k, v)),
+        }
+    }
+    keyed.sort_by(|a, b| a.0.len().cmp(&b.0.len()).then_with(|| a.0.cmp(b.0)));
+    keyed
+}
+
+fn order(a: &Json, b: &Json) -> Ordering {
+    match (a, b) {
+        (Json::Object(x), Json::Object(y)) => {
+            let (x, y) = (members(x), members(y));
+            x.len().cmp(&y.len()).then_with(|| {
+                x.iter()
+                    .zip(&y)
+                    .map(|((kx, vx), (ky, vy))| {
+                        kx.len().cmp(&ky.len()).then_with(|| kx.cmp(ky)).then_with(|| order(vx, vy))
+                    })
+                    .find(|o| o.is_ne())
+                    .unwrap_or(Ordering::Equal)
+            })
+        }
+        (Json::Array(x), Json::Array(y)) => x.len().cmp(&y.len()).then_with(|| {
+            x.iter().zip(y).map(|(v, w)| order(v, w)).find(|o| o.is_ne()).unwrap_or(Ordering::Equal)
+        }),
+        (Json::Bool(x), Json::Bool(y)) => x.cmp(y),
+        (Json::String(x), Json::String(y)) => x.cmp(y),
+        (Json::Number(x), Json::Number(y)) => {
+            let exact = |n: &str| Decimal::from_str(n).or_else(|_| Decimal::from_scientific(n));
+            match (exact(x), exact(y)) {
+                (Ok(x), Ok(y)) => x.cmp(&y),
+                _ => x.parse::<f64>().unwrap_or(0.0).total_cmp(&y.parse::<f64>().unwrap_or(0.0)),
+            }
+        }
+        _ => rank(a).cmp(&rank(b)),
+    }
 }
 
 fn parse(text: &str) -> Result<Json, SqlError> {
@@ -336,6 +497,32 @@ mod tests {
             "[1.50, 100, -5, 15.0, 0.0015, 0.0, 0, 100, null, \"\u{e9}\\n\"]"
         );
         assert_eq!(n(&n(r#"{"x": {"yy": [], "z": {}}}"#)), r#"{"x": {"z": {}, "yy": []}}"#);
+    }
+
+    #[test]
+    fn operators() {
+        let doc = r#"{"a": {"b": [10, "x", null]}, "s": "str", "n": 1.50}"#;
+        let g = |path: &[Step], t| get(doc, path, t).unwrap();
+        let (a, b, s) = (Step::Key("a"), Step::Key("b"), Step::Key("s"));
+        assert_eq!(
+            g(&[Step::Key("a"), Step::Key("b")], false).as_deref(),
+            Some("[10, \"x\", null]")
+        );
+        assert_eq!(g(&[Step::Key("s")], false).as_deref(), Some("\"str\""));
+        assert_eq!(g(&[s], true).as_deref(), Some("str"));
+        assert_eq!(g(&[a, b, Step::Index(-2)], true).as_deref(), Some("x"));
+        assert_eq!(g(&[Step::Key("a"), Step::Key("b"), Step::Index(2)], true), None);
+        assert_eq!(g(&[Step::Key("zz")], false), None);
+        assert!(has_key(doc, "s").unwrap() && !has_key(doc, "b").unwrap());
+        assert!(has_key(r#"["a", "b"]"#, "b").unwrap());
+        assert!(contains(doc, r#"{"a": {"b": [10]}, "n": 1.5}"#).unwrap());
+        assert!(!contains(doc, r#"{"a": {"b": [11]}}"#).unwrap());
+        assert!(contains(r#"["a", 1]"#, r#""a""#).unwrap());
+        assert!(contains(r#"[[1, 2]]"#, r#"[[1]]"#).unwrap());
+        assert_eq!(compare("10", "5").unwrap(), Ordering::Greater);
+        assert_eq!(compare("1.0", "1").unwrap(), Ordering::Equal);
+        assert_eq!(compare("\"a\"", "1").unwrap(), Ordering::Less);
+        assert_eq!(compare("{}", "[1, 2]").unwrap(), Ordering::Greater);
     }
 
     #[test]
