@@ -247,6 +247,7 @@ common::golden_tests!(
         fekete_read_only_anomaly,
         fk_actions,
         fk_concurrency,
+        for_update_join,
         g0_dirty_write,
         g1a_aborted_read,
         g1b_intermediate_read,

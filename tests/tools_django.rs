@@ -11,12 +11,10 @@
 //!   `inspectdb` agrees again; `migrate catalog 0001` takes isola back to the first schema,
 //!   `migrate catalog zero` drops the app's tables, `migrate` brings them back.
 //! - `orm_and_fixtures`: `orm.py` (bulk_create through `UNNEST`, `.iterator()`'s server-side
-//!   cursors, `__regex`, aggregates with `filter=`, date lookups, `select_for_update`,
-//!   PROTECT / CASCADE, constraint violations) prints the same answers on both; `dumpdata`
+//!   cursors, `__regex`, aggregates with `filter=`, JSONField and date lookups,
+//!   `select_for_update` (also over joins), PROTECT / CASCADE, constraint violations) prints the same answers on both; `dumpdata`
 //!   prints the same fixture on both; after `flush` + `loaddata` isola dumps it again byte
 //!   for byte, and new rows get ids past the loaded ones.
-//!
-//! Known gap, checked as such: `select_for_update(of=...)` over a join is refused (0A000).
 
 mod common;
 
@@ -219,14 +217,11 @@ fn orm_and_fixtures() {
         assert!(on_pg.contains(line), "{on_pg}");
     }
     assert!(on_pg.contains("aggregate filter {") && on_pg.contains("\"n_active\": 90"));
+    assert!(on_pg.contains("select_for_update of, over a join [\"SKU-0001\", \"SKU-0006\"]"));
     for (i, (a, b)) in on_isola.lines().zip(on_pg.lines()).enumerate() {
         assert_eq!(a, b, "line {} of orm.py's answers: isola, then PostgreSQL", i + 1);
     }
     assert_eq!(on_isola.lines().count(), on_pg.lines().count(), "{on_isola}\n---\n{on_pg}");
-
-    // FOR UPDATE OF over a join: refused, with PostgreSQL's SQLSTATE for a missing feature
-    let out = project.python(isola, "orm.py", &["locking_join"], "");
-    assert!(out.starts_with("select_for_update of [\"0A000\""), "{out}");
 
     let dump = project.dumpdata(isola);
     assert_same(&project.dumpdata(pg.port), &dump, "dumpdata");

@@ -2,7 +2,7 @@
 against isola and PostgreSQL 15 (the same fresh, migrated database on each): prints one JSON
 line per check, which the test compares between the two. Checks what the ORM sends: bulk_create
 (`INSERT ... SELECT * FROM UNNEST(...)`), `.iterator()` (a server-side cursor), `__regex`,
-aggregates with `filter=` (`FILTER (WHERE ...)`), `select_for_update`, PROTECT and CASCADE,
+aggregates with `filter=` (`FILTER (WHERE ...)`), `select_for_update` (over joins too), PROTECT and CASCADE,
 constraint violations, JSONField values and lookups, and date-time lookups."""
 import datetime
 import decimal
@@ -16,7 +16,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.db import IntegrityError, NotSupportedError, connection, transaction  # noqa: E402
+from django.db import IntegrityError, connection, transaction  # noqa: E402
 from django.db.models import Avg, Count, Max, ProtectedError, Q, Sum  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
@@ -133,16 +133,17 @@ def locking():
         p = Product.objects.select_for_update(nowait=True).get(sku="SKU-0011")
         show("select_for_update nowait", p.quantity)
 
-
-def locking_join():
-    # FOR UPDATE over a join: isola refuses it (0A000); PostgreSQL locks the product rows
-    try:
-        with transaction.atomic():
-            rows = list(Product.objects.select_for_update(of=("self",)).filter(category__name="cat1").order_by("id").values_list("sku", flat=True)[:2])
-        show("select_for_update of", rows)
-    except NotSupportedError as e:
-        show("select_for_update of", [e.__cause__.sqlstate, str(e)])
-
+    with transaction.atomic():
+        rows = list(
+            Product.objects.select_for_update(of=("self",))
+            .filter(category__name="cat1")
+            .order_by("id")
+            .values_list("sku", flat=True)[:2]
+        )
+    show("select_for_update of, over a join", rows)
+    with transaction.atomic():
+        rows = list(Product.objects.select_for_update().filter(category__parent__name="root", quantity=3).order_by("id").values_list("sku", "category__name"))
+    show("select_for_update over joins", rows)
 
 def constraints():
     for name, work in [
@@ -199,7 +200,6 @@ def main():
         "populate": populate,
         "queries": queries,
         "locking": locking,
-        "locking_join": locking_join,
         "constraints": constraints,
         "people": people,
         "after_load": after_load,
