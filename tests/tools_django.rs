@@ -218,6 +218,7 @@ fn orm_and_fixtures() {
     }
     assert!(on_pg.contains("aggregate filter {") && on_pg.contains("\"n_active\": 90"));
     assert!(on_pg.contains("select_for_update of, over a join [\"SKU-0001\", \"SKU-0006\"]"));
+    assert!(on_pg.contains("iterator server-side cursor [\"SKU-0000\", 1]"), "{on_pg}");
     for (i, (a, b)) in on_isola.lines().zip(on_pg.lines()).enumerate() {
         assert_eq!(a, b, "line {} of orm.py's answers: isola, then PostgreSQL", i + 1);
     }

@@ -71,6 +71,13 @@ def queries():
     show("iterator count", sum(1 for _ in Product.objects.filter(active=True).iterator(chunk_size=9)))
     with transaction.atomic():
         show("iterator in atomic", sum(p.quantity for p in Product.objects.iterator(chunk_size=10)))
+    with transaction.atomic():
+        rows = Product.objects.order_by("id").iterator(chunk_size=10)
+        first = next(rows)
+        with connection.cursor() as c:
+            c.execute("SELECT count(*) FROM pg_cursors WHERE name LIKE '_django_curs_%%'")
+            show("iterator server-side cursor", [first.sku, c.fetchone()[0]])
+        rows.close()
     show("regex", list(Product.objects.filter(name__regex=r"^(red|blue) widget 1[0-9]$").order_by("sku").values_list("sku", flat=True)))
     show("iregex", Product.objects.filter(name__iregex=r"^GREEN").count())
     show(
