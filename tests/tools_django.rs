@@ -1,8 +1,8 @@
 //! Django 5.2's management commands and ORM against isola, unchanged, with PostgreSQL 15 side
 //! by side as the reference: the project `tests/django_tools/` (django.contrib's auth, admin,
-//! contenttypes and sessions, and the app `catalog`: foreign keys with CASCADE and PROTECT,
-//! unique_together, a UniqueConstraint, CheckConstraints, indexes, decimal, boolean, date-time
-//! and JSON fields) is copied to a temporary directory, where the commands may write
+//! contenttypes, sessions, messages and staticfiles, and the app `catalog`: foreign keys with
+//! CASCADE and PROTECT, unique_together, a UniqueConstraint, CheckConstraints, indexes,
+//! decimal, boolean, date-time and JSON fields) is copied to a temporary directory, where the commands may write
 //! migrations, and driven with `python3 manage.py ...` against both servers.
 //!
 //! - `migrations_and_inspectdb`: `migrate` from scratch; `inspectdb` prints the same models on
@@ -14,7 +14,8 @@
 //!   cursors, `__regex`, aggregates with `filter=`, JSONField and date lookups,
 //!   `select_for_update` (also over joins), PROTECT / CASCADE, constraint violations) prints the same answers on both; `dumpdata`
 //!   prints the same fixture on both; after `flush` + `loaddata` isola dumps it again byte
-//!   for byte, and new rows get ids past the loaded ones.
+//!   for byte, and new rows get ids past the loaded ones; the admin site (through Django's
+//!   test client) answers as on PostgreSQL.
 
 mod common;
 
@@ -235,4 +236,11 @@ fn orm_and_fixtures() {
     assert_same(&dump, &project.dumpdata(isola), "dumpdata after flush and loaddata");
     let after = project.python(isola, "orm.py", &["after_load"], "");
     assert_eq!(after.trim(), r#"after load {"max ids": [5, 119], "new ids": [6, 120]}"#);
+
+    // the admin site (login, change lists with search, filters and the date hierarchy, a
+    // change form, a delete confirmation) answers as on PostgreSQL
+    let on_isola = project.python(isola, "orm.py", &["admin"], "");
+    let on_pg = project.python(pg.port, "orm.py", &["admin"], "");
+    assert!(on_pg.contains("admin pages [200, 200, 200, 200, 200, 200]"), "{on_pg}");
+    assert_same(&on_pg, &on_isola, "orm.py admin");
 }

@@ -202,6 +202,28 @@ def after_load():
     show("after load", {"max ids": before, "new ids": [c.pk, p.pk]})
 
 
+def admin_site():
+    """The admin site through Django's test client: log in (a session row), the change list
+    with a search, a filter and the date hierarchy, a change form, a delete confirmation."""
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    User.objects.create_superuser("admin", "admin@example.com", "pw")
+    client = Client()
+    show("admin login", client.login(username="admin", password="pw"))
+    pages = [
+        "/admin/",
+        "/admin/catalog/product/",
+        "/admin/catalog/product/?q=widget+1",
+        "/admin/catalog/product/?active__exact=1&created__year=2024&created__month=3",
+        "/admin/catalog/product/%d/change/" % Product.objects.get(sku="SKU-0002").pk,
+        "/admin/catalog/category/%d/delete/" % Category.objects.get(name="cat1").pk,
+    ]
+    show("admin pages", [client.get(p).status_code for p in pages])
+    page = client.get("/admin/catalog/product/?q=widget+1").content.decode()
+    show("admin search", page.count('class="field-sku"'))
+
+
 def main():
     steps = {
         "populate": populate,
@@ -210,6 +232,7 @@ def main():
         "constraints": constraints,
         "people": people,
         "after_load": after_load,
+        "admin": admin_site,
     }
     for step in sys.argv[1:]:
         steps[step]()

@@ -1,5 +1,5 @@
 """Settings of the Django project `tests/tools_django.rs` drives: django.contrib's auth, admin,
-contenttypes and sessions plus the app `catalog`, on the server at $DB_PORT (isola, or the
+contenttypes, sessions, messages and staticfiles plus the app `catalog` (in the admin site), on the server at $DB_PORT (isola, or the
 PostgreSQL 15 reference), database $DB_NAME."""
 import os
 
@@ -10,6 +10,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.staticfiles",
     "catalog",
 ]
 MIDDLEWARE = [
@@ -39,6 +40,9 @@ DATABASES = {
         "PORT": os.environ["DB_PORT"],
     }
 }
+ROOT_URLCONF = "urls"
+ALLOWED_HOSTS = ["testserver"]
+STATIC_URL = "/static/"
 USE_TZ = True
 TIME_ZONE = "UTC"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
