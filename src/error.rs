@@ -76,6 +76,8 @@ pub enum SqlState {
     NumericValueOutOfRange,
     /// 22007
     InvalidDatetimeFormat,
+    /// 22008
+    DatetimeFieldOverflow,
     /// 22011
     SubstringError,
     /// 22012
@@ -98,6 +100,8 @@ pub enum SqlState {
     InvalidTextRepresentation,
     /// 22P03
     InvalidBinaryRepresentation,
+    /// 22P05
+    UntranslatableCharacter,
     /// 22P04
     BadCopyFileFormat,
     /// 23502
@@ -218,6 +222,7 @@ impl SqlState {
             SqlState::StringDataRightTruncation => "22001",
             SqlState::NumericValueOutOfRange => "22003",
             SqlState::InvalidDatetimeFormat => "22007",
+            SqlState::DatetimeFieldOverflow => "22008",
             SqlState::SubstringError => "22011",
             SqlState::DivisionByZero => "22012",
             SqlState::InvalidRegularExpression => "2201B",
@@ -227,6 +232,7 @@ impl SqlState {
             SqlState::InvalidEscapeSequence => "22025",
             SqlState::ArraySubscriptError => "2202E",
             SqlState::InvalidTextRepresentation => "22P02",
+            SqlState::UntranslatableCharacter => "22P05",
             SqlState::InvalidBinaryRepresentation => "22P03",
             SqlState::BadCopyFileFormat => "22P04",
             SqlState::NotNullViolation => "23502",

@@ -119,7 +119,11 @@ fn field_infos(columns: &[(String, SqlType)], format: &Format) -> Vec<FieldInfo>
         .iter()
         .enumerate()
         .map(|(i, (name, ty))| {
+            // the column's typmod, as PostgreSQL sends it: drivers read a varchar's length and
+            // a numeric's precision and scale from it (Django's inspectdb does)
+            let (_, typmod) = crate::sql::pg_catalog::model::type_of(*ty);
             FieldInfo::new(name.clone(), None, None, ty.pg_type(), format.format_for(i))
+                .with_type_modifier(typmod as i32)
         })
         .collect()
 }

@@ -18,6 +18,7 @@ use crate::sql::error::SqlError;
 use crate::types::Value;
 
 pub mod array;
+pub mod json;
 
 pub use array::array_of;
 
@@ -336,9 +337,9 @@ pub fn parse_text(s: &str, ty: SqlType) -> Result<Value, SqlError> {
             .or_else(|_| Decimal::from_scientific(t))
             .map_err(|_| invalid_text(ty, s))
             .and_then(|d| fit_numeric(d, modifier)),
-        SqlType::Text | SqlType::Unknown | SqlType::Json | SqlType::Jsonb => {
-            Ok(Value::Text(s.to_string()))
-        }
+        SqlType::Text | SqlType::Unknown => Ok(Value::Text(s.to_string())),
+        SqlType::Json => json::validate(s).map(|()| Value::Text(s.to_string())),
+        SqlType::Jsonb => json::normalize(s).map(Value::Text),
         SqlType::Varchar(_) | SqlType::Char(_) => fit_text(s.to_string(), ty, false),
         SqlType::Uuid => parse_uuid(t).map(Value::Text).ok_or_else(|| invalid_text(ty, s)),
         SqlType::Bytea => parse_bytea(s).map(Value::Bytes).ok_or_else(|| invalid_text(ty, s)),
@@ -674,7 +675,7 @@ pub fn decode_binary(b: &[u8], ty: SqlType) -> Result<Value, SqlError> {
         SqlType::Bytea => Value::Bytes(b.to_vec()),
         SqlType::Jsonb => {
             let body = b.strip_prefix(&[1u8]).ok_or_else(bad)?;
-            Value::Text(String::from_utf8(body.to_vec()).map_err(|_| bad())?)
+            Value::Text(json::normalize(std::str::from_utf8(body).map_err(|_| bad())?)?)
         }
         SqlType::Text
         | SqlType::Unknown
@@ -687,6 +688,9 @@ pub fn decode_binary(b: &[u8], ty: SqlType) -> Result<Value, SqlError> {
                     "invalid byte sequence for encoding \"UTF8\"".into(),
                 )
             })?;
+            if ty == SqlType::Json {
+                json::validate(&s)?;
+            }
             fit_text(s, ty, false)?
         }
     })

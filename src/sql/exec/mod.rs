@@ -13,8 +13,10 @@
 
 pub mod arrays;
 pub mod copy;
+pub mod datetime;
 pub mod eval;
 pub(crate) mod fk;
+pub mod json;
 pub mod pattern;
 mod sequence;
 
@@ -406,9 +408,10 @@ impl<'a> ExecCtx<'a> {
                 }
                 return self.locking_select(plan, table, access, locking);
             }
+            (Some(locking), Source::Join { .. }) => return self.locking_join(plan, locking),
             (Some(_), _) => {
                 return Err(SqlError::unsupported(
-                    "FOR UPDATE/SHARE on joins, subqueries or system views",
+                    "FOR UPDATE/SHARE on subqueries, functions or system views",
                 )
                 .into());
             }
@@ -568,6 +571,116 @@ impl<'a> ExecCtx<'a> {
         Ok(out)
     }
 
+    /// A locking read over a join of tables (`FROM a JOIN b ON ... [JOIN c ...] FOR UPDATE [OF
+    /// a]`): the joined rows that pass WHERE, in ORDER BY order, lock the row of each table
+    /// named (every table without OF) as they are reached; a row gone or skipped drops the
+    /// joined row. At Read Committed a row changed since the snapshot takes its newest
+    /// version into the joined row, which must still pass the join conditions and WHERE (as
+    /// PostgreSQL re-checks). Joins whose right side is not a table, and the nullable side of
+    /// an outer join, are refused (0A000).
+    fn locking_join(
+        &mut self,
+        plan: &SelectPlan,
+        locking: &Locking,
+    ) -> Result<Vec<Row>, ExecError> {
+        let mut tables = Vec::new();
+        let mut conditions = Vec::new();
+        if join_tables(&plan.source, &mut tables, &mut conditions).is_none() {
+            return Err(
+                SqlError::unsupported("FOR UPDATE/SHARE on a join of anything but tables").into()
+            );
+        }
+        let named = |t: &JoinTable| {
+            locking.of.is_empty()
+                || locking.of.contains(&t.alias)
+                || locking.of.contains(&t.table.name)
+        };
+        if let Some(missing) = locking
+            .of
+            .iter()
+            .find(|n| !tables.iter().any(|t| t.alias == **n || t.table.name == **n))
+        {
+            return Err(SqlError::new(
+                SqlState::UndefinedTable,
+                format!("relation \"{missing}\" in FOR UPDATE clause not found in FROM clause"),
+            )
+            .into());
+        }
+        let locked_tables: Vec<&JoinTable> = tables.iter().filter(|t| named(t)).collect();
+        if locked_tables.iter().any(|t| t.nullable) {
+            return Err(SqlError::new(
+                SqlState::FeatureNotSupported,
+                format!("{} cannot be applied to the nullable side of an outer join", locking.mode),
+            )
+            .into());
+        }
+        let mut candidates = Vec::new();
+        for r in self.source_rows(&plan.source)? {
+            self.tick()?;
+            if plan.filter.as_ref().map_or(Ok(true), |f| f.holds(&r, self))? {
+                candidates.push(r);
+            }
+        }
+        if !plan.order_by.is_empty() {
+            let mut keyed = Vec::with_capacity(candidates.len());
+            for r in candidates {
+                let mut keys = Vec::with_capacity(plan.order_by.len());
+                for sk in &plan.order_by {
+                    keys.push(sk.expr.eval(&r, self)?);
+                }
+                keyed.push((keys, r));
+            }
+            sort_rows(&mut keyed, &plan.order_by);
+            candidates = keyed.into_iter().map(|(_, r)| r).collect();
+        }
+        let (offset, limit) = self.offset_limit(plan)?;
+        let wanted = limit.map(|l| l.saturating_add(offset));
+        let level = self.txn()?.options().level;
+        let mut locked = Vec::new();
+        'rows: for mut row in candidates {
+            self.tick()?;
+            if wanted.is_some_and(|w| locked.len() >= w) {
+                break;
+            }
+            let mut changed = false;
+            for t in &locked_tables {
+                let width = t.table.columns.len();
+                let key: Key =
+                    t.table.primary_key.iter().map(|&c| row[t.offset + c].clone()).collect();
+                match self.txn()?.lock(t.table.id, &key, locking.mode, locking.policy)? {
+                    LockOutcome::Locked(newest) => {
+                        let newest = t.table.pad_row(newest);
+                        if newest[..] != row[t.offset..t.offset + width]
+                            && !level.transaction_snapshot()
+                        {
+                            row.splice(t.offset..t.offset + width, newest);
+                            changed = true;
+                        }
+                    }
+                    LockOutcome::NotFound | LockOutcome::Skipped => continue 'rows,
+                }
+            }
+            if changed {
+                for (prefix, on) in &conditions {
+                    if !on.holds(&row[..*prefix], self)? {
+                        continue 'rows;
+                    }
+                }
+                if let Some(f) = &plan.filter
+                    && !f.holds(&row, self)?
+                {
+                    continue;
+                }
+            }
+            locked.push(row);
+        }
+        let mut out = self.project_sort_limit(plan, locked, Some(()))?;
+        if offset > 0 {
+            out = out.into_iter().skip(offset).collect();
+        }
+        Ok(out)
+    }
+
     fn group(
         &mut self,
         rows: Vec<Row>,
@@ -590,6 +703,11 @@ impl<'a> ExecCtx<'a> {
                 }
             };
             for (call, state) in g.aggs.iter().zip(groups[slot].1.iter_mut()) {
+                if let Some(filter) = &call.filter
+                    && eval::truth(&filter.eval(&r, self)?) != Some(true)
+                {
+                    continue;
+                }
                 let mut args = Vec::with_capacity(call.args.len());
                 for a in &call.args {
                     args.push(a.eval(&r, self)?);
@@ -1292,4 +1410,53 @@ enum Upserted {
     Unchanged,
     /// No conflicting row could be locked any more.
     Vanished,
+}
+
+/// A table of a join a locking read may lock: where its columns start in the joined row,
+/// and whether it is the nullable side of an outer join.
+struct JoinTable {
+    table: Arc<TableSchema>,
+    alias: String,
+    offset: usize,
+    nullable: bool,
+}
+
+/// The tables of a left-deep join of tables, left to right, and its join conditions, each
+/// with the width of the joined row prefix it reads; the width of the whole, or `None` when
+/// a side is not a table (a subquery, a function, a nested join on the right).
+fn join_tables(
+    source: &Source,
+    tables: &mut Vec<JoinTable>,
+    conditions: &mut Vec<(usize, BExpr)>,
+) -> Option<usize> {
+    match source {
+        Source::Table { table, alias, .. } => {
+            let offset = tables.last().map_or(0, |t| t.offset + t.table.columns.len());
+            tables.push(JoinTable {
+                table: table.clone(),
+                alias: alias.clone(),
+                offset,
+                nullable: false,
+            });
+            Some(offset + table.columns.len())
+        }
+        Source::Join { left, right, left_outer, on, right_width } => {
+            let width = join_tables(left, tables, conditions)?;
+            let Source::Table { table, alias, .. } = right.as_ref() else { return None };
+            if table.columns.len() != *right_width {
+                return None;
+            }
+            tables.push(JoinTable {
+                table: table.clone(),
+                alias: alias.clone(),
+                offset: width,
+                nullable: *left_outer,
+            });
+            if let Some(on) = on {
+                conditions.push((width + right_width, on.clone()));
+            }
+            Some(width + right_width)
+        }
+        _ => None,
+    }
 }

@@ -8,6 +8,8 @@
 //! clause is still evaluated on every row, so a plan is correct whatever path it picks.
 
 mod arrays;
+mod datetime;
+mod json;
 mod ordered_aggregates;
 mod recursive;
 mod table_functions;
@@ -520,6 +522,10 @@ impl<'a> Binder<'a> {
                 self.similar_to(expr, pattern, escape_char.as_deref(), *negated, scope)?
             }
             Expr::Collate { expr, .. } => self.expr(expr, scope, expected)?,
+            Expr::Extract { field, expr, .. } => self.extract(field, expr, scope)?,
+            Expr::AtTimeZone { timestamp, time_zone } => {
+                self.at_time_zone(timestamp, time_zone, scope)?
+            }
             other => return Err(SqlError::unsupported(format!("expression {other}"))),
         })
     }
@@ -653,8 +659,16 @@ impl<'a> Binder<'a> {
             B::LtEq => BinOp::LtEq,
             B::Gt => BinOp::Gt,
             B::GtEq => BinOp::GtEq,
+            B::BitwiseAnd => BinOp::BitAnd,
+            B::BitwiseOr => BinOp::BitOr,
+            B::PGBitwiseXor => BinOp::BitXor,
+            B::PGBitwiseShiftLeft => BinOp::ShiftLeft,
+            B::PGBitwiseShiftRight => BinOp::ShiftRight,
             other => return Err(SqlError::unsupported(format!("operator {other}"))),
         };
+        if bop.is_bitwise() {
+            return self.bitwise(a, bop, op, b, scope);
+        }
         if bop == BinOp::Concat {
             let l = unpadded(self.expr(a, scope, Some(SqlType::Text))?);
             let r = unpadded(self.expr(b, scope, Some(SqlType::Text))?);
@@ -691,6 +705,72 @@ impl<'a> Binder<'a> {
             }
         };
         Ok(BExpr::Binary { op: bop, left: Box::new(l), right: Box::new(r), operand_ty, ty })
+    }
+
+    /// An aggregate's `FILTER (WHERE cond)`: a boolean over the input row (bound, as the
+    /// arguments are, outside the aggregate context: an aggregate inside is 42803).
+    fn aggregate_filter(&mut self, cond: &Expr, scope: &Scope) -> Result<BExpr, SqlError> {
+        let bound = self.expr(cond, scope, Some(SqlType::Bool)).map_err(|e| {
+            if e.code == SqlState::GroupingError && e.message.starts_with("aggregate functions") {
+                SqlError::new(
+                    SqlState::GroupingError,
+                    "aggregate functions are not allowed in FILTER",
+                )
+            } else {
+                e
+            }
+        })?;
+        if !matches!(bound.ty(), SqlType::Bool | SqlType::Unknown) {
+            return Err(SqlError::datatype_mismatch(format!(
+                "argument of FILTER must be type boolean, not type {}",
+                bound.ty().name()
+            )));
+        }
+        Ok(bound)
+    }
+
+    /// `a & b`, `a | b`, `a # b` in the wider of two integer types; `a << n`, `a >> n` in
+    /// `a`'s type. Anything but integers is 42883, as in PostgreSQL.
+    fn bitwise(
+        &mut self,
+        a: &Expr,
+        bop: BinOp,
+        op: &ast::BinaryOperator,
+        b: &Expr,
+        scope: &Scope,
+    ) -> Result<BExpr, SqlError> {
+        let shift = matches!(bop, BinOp::ShiftLeft | BinOp::ShiftRight);
+        let (l, r, operand_ty) = if shift {
+            let l = self.expr(a, scope, Some(SqlType::Int4))?;
+            let r = self.expr(b, scope, Some(SqlType::Int4))?;
+            let ty = if l.ty() == SqlType::Unknown { SqlType::Int4 } else { l.ty() };
+            (l, r, ty)
+        } else {
+            match self.operands(a, b, scope) {
+                Ok(bound) => bound,
+                Err(e) if e.code == SqlState::UndefinedFunction => {
+                    let (l, r) = (self.expr(a, scope, None)?, self.expr(b, scope, None)?);
+                    return Err(SqlError::new(
+                        SqlState::UndefinedFunction,
+                        format!(
+                            "operator does not exist: {} {op} {}",
+                            l.ty().name(),
+                            r.ty().name()
+                        ),
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let integer = |t: SqlType| t.is_integer() || t == SqlType::Unknown;
+        if !integer(l.ty()) || !integer(r.ty()) || !integer(operand_ty) {
+            return Err(SqlError::new(
+                SqlState::UndefinedFunction,
+                format!("operator does not exist: {} {op} {}", l.ty().name(), r.ty().name()),
+            ));
+        }
+        let ty = if operand_ty == SqlType::Unknown { SqlType::Int4 } else { operand_ty };
+        Ok(BExpr::Binary { op: bop, left: Box::new(l), right: Box::new(r), operand_ty: ty, ty })
     }
 
     fn function(
@@ -758,6 +838,10 @@ impl<'a> Binder<'a> {
                 args.push(self.expr(a, scope, None)?);
             }
             let order_by = self.aggregate_order_by(f, scope, &mut args)?;
+            let filter = match &f.filter {
+                Some(cond) => Some(self.aggregate_filter(cond, scope)?),
+                None => None,
+            };
             let mut aggs = aggs;
             let arg_ty = args.first().map(|a| a.ty()).unwrap_or(SqlType::Int8);
             let ty = match func {
@@ -788,7 +872,7 @@ impl<'a> Binder<'a> {
                 AggFunc::StringAgg => SqlType::Text,
                 AggFunc::ArrayAgg => crate::sql::types::array_of(arg_ty),
             };
-            let call = AggCall { func, args, distinct, ty, order_by };
+            let call = AggCall { func, args, distinct, ty, order_by, filter };
             let index = match aggs.iter().position(|c| *c == call) {
                 Some(i) => i,
                 None => {
@@ -798,6 +882,12 @@ impl<'a> Binder<'a> {
             };
             self.aggs = Some(aggs);
             return Ok(BExpr::AggRef(index, ty));
+        }
+        if f.filter.is_some() {
+            return Err(SqlError::new(
+                SqlState::WrongObjectType,
+                format!("FILTER specified, but {name} is not an aggregate function"),
+            ));
         }
         let mut args = Vec::new();
         let arg_hint = match name.as_str() {
@@ -842,6 +932,9 @@ impl<'a> Binder<'a> {
             args.push(self.expr(a, scope, arg_hint)?);
         }
         if let Some(bound) = self.array_function(&name, &mut args)? {
+            return Ok(bound);
+        }
+        if let Some(bound) = self.datetime_function(&name, &mut args)? {
             return Ok(bound);
         }
         let first_ty = args.first().map(|a| a.ty()).unwrap_or(SqlType::Text);
@@ -1587,6 +1680,7 @@ impl<'a> Binder<'a> {
             }
             ast::GroupByExpr::All(_) => return Err(SqlError::unsupported("GROUP BY ALL")),
         };
+        let group_exprs = with_dependent_columns(&source, scope.cols.len(), group_exprs);
         let grouped = !aggs.is_empty() || !group_exprs.is_empty() || having.is_some();
         let (grouping, projection, having, order) = if grouped {
             let nkeys = group_exprs.len();
@@ -2218,6 +2312,54 @@ fn short_type_name(t: SqlType) -> String {
         SqlType::Timestamptz => "timestamptz".into(),
         t => t.name(),
     }
+}
+
+/// The GROUP BY keys, plus every column of each FROM table whose whole primary key is among
+/// them: those columns are functionally dependent on the key, so PostgreSQL lets the select
+/// list name them ungrouped (`SELECT c.name, count(*) FROM c JOIN p ... GROUP BY c.id`, what
+/// Django's `annotate` sends). Grouping by them too changes no group. `width` is the number
+/// of columns `source` produces.
+fn with_dependent_columns(source: &Source, width: usize, mut keys: Vec<BExpr>) -> Vec<BExpr> {
+    fn tables<'a>(
+        source: &'a Source,
+        offset: usize,
+        width: usize,
+        out: &mut Vec<(usize, &'a TableSchema)>,
+    ) {
+        match source {
+            Source::Table { table, .. } => out.push((offset, table)),
+            Source::Join { left, right, right_width, .. } => {
+                let left_width = width.saturating_sub(*right_width);
+                tables(left, offset, left_width, out);
+                tables(right, offset + left_width, *right_width, out);
+            }
+            _ => {}
+        }
+    }
+    if keys.is_empty() {
+        return keys;
+    }
+    let mut found = Vec::new();
+    tables(source, 0, width, &mut found);
+    let column = |offset: usize, table: &TableSchema, i: usize| BExpr::Column {
+        level: 0,
+        index: offset + i,
+        ty: table.columns[i].ty,
+    };
+    for (offset, table) in found {
+        let keyed = !table.hidden_key
+            && !table.primary_key.is_empty()
+            && table.primary_key.iter().all(|&i| keys.contains(&column(offset, table, i)));
+        if keyed {
+            for (i, _) in table.visible() {
+                let c = column(offset, table, i);
+                if !keys.contains(&c) {
+                    keys.push(c);
+                }
+            }
+        }
+    }
+    keys
 }
 
 /// Rewrites a post-grouping expression: GROUP BY keys and aggregates become columns of the

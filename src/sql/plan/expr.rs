@@ -25,9 +25,23 @@ pub enum BinOp {
     LtEq,
     Gt,
     GtEq,
+    /// `&`, `|`, `#` (exclusive or), `<<`, `>>` on integers.
+    BitAnd,
+    BitOr,
+    BitXor,
+    ShiftLeft,
+    ShiftRight,
 }
 
 impl BinOp {
+    /// The integer-only operators: `&`, `|`, `#`, `<<`, `>>`.
+    pub fn is_bitwise(self) -> bool {
+        matches!(
+            self,
+            BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor | BinOp::ShiftLeft | BinOp::ShiftRight
+        )
+    }
+
     pub fn is_comparison(self) -> bool {
         matches!(self, BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq)
     }
@@ -137,6 +151,26 @@ pub enum Func {
     },
     /// nextval, currval, setval, lastval, pg_get_serial_sequence.
     Sequence(SequenceFn),
+    /// `EXTRACT(field FROM v)` (a numeric), `date_part(field, v)` (a float8), with the field
+    /// as the first argument (`exec/datetime.rs`).
+    Extract,
+    DatePart,
+    /// `date_trunc(field, v)`.
+    DateTrunc,
+    /// `v AT TIME ZONE zone` (UTC only).
+    AtTimeZone,
+    /// `doc -> key` / `doc ->> key` (`text`): a member or an element (`exec/json.rs`);
+    /// `doc #> path` / `doc #>> path` when the key is a text array.
+    JsonGet {
+        text: bool,
+    },
+    /// `doc ? key`; `doc ?| keys` (`any`) and `doc ?& keys` over a text array.
+    JsonHasKey {
+        many: bool,
+        any: bool,
+    },
+    /// `a @> b` between jsonb values.
+    JsonContains,
 }
 
 /// The catalog functions: they read the schema when evaluated.
@@ -248,6 +282,8 @@ pub struct AggCall {
     /// `agg(x ORDER BY k [DESC], ...)`: one entry per key, true for DESC (NULLs first then,
     /// last otherwise, as PostgreSQL's defaults). Empty without ORDER BY.
     pub order_by: Vec<bool>,
+    /// `agg(...) FILTER (WHERE cond)`: only the rows where `cond` is true are aggregated.
+    pub filter: Option<BExpr>,
 }
 
 /// A bound expression.

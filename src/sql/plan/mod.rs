@@ -166,6 +166,7 @@ impl SelectPlan {
         if let Some(g) = &self.grouping {
             exprs.extend(&g.keys);
             exprs.extend(g.aggs.iter().flat_map(|a| &a.args));
+            exprs.extend(g.aggs.iter().filter_map(|a| a.filter.as_ref()));
         }
         !any_subquery(exprs)
     }

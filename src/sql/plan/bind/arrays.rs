@@ -103,6 +103,9 @@ impl Binder<'_> {
         scope: &Scope,
     ) -> Result<Option<BExpr>, SqlError> {
         use ast::BinaryOperator as B;
+        if let Some(bound) = self.json_operator(a, op, b, scope)? {
+            return Ok(Some(bound));
+        }
         let (case_insensitive, negated) = match op {
             B::PGCustomBinaryOperator(parts) => {
                 let named = named_operator(parts).ok_or_else(|| {
@@ -340,6 +343,7 @@ impl Binder<'_> {
             distinct: false,
             ty,
             order_by: vec![],
+            filter: None,
         };
         let correlated = inner.correlated;
         let plan = SelectPlan {

@@ -1,0 +1,257 @@
+//! Evaluation of the date-time functions ([`Func::Extract`], [`Func::DatePart`],
+//! [`Func::DateTrunc`], [`Func::AtTimeZone`]), given their evaluated arguments; `eval.rs` hands
+//! them here. What Django's date lookups and `Trunc` send: `EXTRACT(MONTH FROM c AT TIME ZONE
+//! 'UTC')`, `(c AT TIME ZONE 'UTC')::date`, `DATE_TRUNC('day', c AT TIME ZONE 'UTC')`.
+//!
+//! Values: a date is days since 1970-01-01, a timestamp (with or without time zone)
+//! microseconds since 1970-01-01 00:00 UTC. isola's sessions run in UTC, so a timestamptz
+//! reads as the same wall-clock time as a timestamp, and `AT TIME ZONE` knows only UTC (its
+//! other names and `+00:00`); any other zone is refused with 0A000.
+//!
+//! Invariants: every function is strict (NULL in, NULL out); nothing panics on any argument.
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike, Utc};
+use rust_decimal::Decimal;
+
+use crate::error::SqlState;
+use crate::sql::error::SqlError;
+use crate::sql::plan::{BExpr, Func};
+use crate::sql::types::SqlType;
+use crate::types::Value;
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// The value of a date-time function, or `None` when `func` is not one.
+pub fn eval(
+    func: Func,
+    args: &[BExpr],
+    vals: &[Value],
+    ty: SqlType,
+) -> Result<Option<Value>, SqlError> {
+    if !matches!(func, Func::Extract | Func::DatePart | Func::DateTrunc | Func::AtTimeZone) {
+        return Ok(None);
+    }
+    if vals.contains(&Value::Null) || vals.len() != 2 || args.len() != 2 {
+        return Ok(Some(Value::Null));
+    }
+    let text = |v: &Value| match v {
+        Value::Text(s) => s.clone(),
+        other => other.to_string(),
+    };
+    Ok(Some(match func {
+        Func::Extract | Func::DatePart => {
+            let field = text(&vals[0]).to_lowercase();
+            let exact = extract(&field, &vals[1], args[1].ty())?;
+            if func == Func::DatePart {
+                Value::Float(exact.to_string().parse().unwrap_or(f64::NAN))
+            } else {
+                Value::Numeric(exact)
+            }
+        }
+        Func::DateTrunc => {
+            let field = text(&vals[0]).to_lowercase();
+            let micros = timestamp_micros(&vals[1], args[1].ty());
+            Value::Int(truncate(&field, micros, ty)?)
+        }
+        Func::AtTimeZone => {
+            check_utc(&text(&vals[1]))?;
+            match (&vals[0], args[0].ty()) {
+                (Value::Int(days), SqlType::Date) => Value::Int(days * MICROS_PER_DAY),
+                (v, _) => v.clone(),
+            }
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// The type `x AT TIME ZONE zone` has: a timestamptz for a timestamp, a timestamp for a
+/// timestamptz or a date (read as a timestamptz, as PostgreSQL resolves it).
+pub fn at_time_zone_type(ty: SqlType) -> SqlType {
+    if ty == SqlType::Timestamp { SqlType::Timestamptz } else { SqlType::Timestamp }
+}
+
+/// Whether `zone` names UTC; 0A000 for any other zone (isola has no time zone database).
+fn check_utc(zone: &str) -> Result<(), SqlError> {
+    let utc = ["utc", "etc/utc", "gmt", "etc/gmt", "uct", "universal", "zulu", "z", "greenwich"];
+    let z = zone.trim().to_lowercase();
+    let offset_zero =
+        z.trim_start_matches(['+', '-']).split(':').all(|p| p.bytes().all(|b| b == b'0'));
+    if utc.contains(&z.as_str()) || (!z.is_empty() && offset_zero) {
+        return Ok(());
+    }
+    Err(SqlError::new(
+        SqlState::FeatureNotSupported,
+        format!("time zone \"{zone}\" is not supported (isola knows only UTC)"),
+    ))
+}
+
+/// A date or timestamp value as microseconds since the epoch.
+fn timestamp_micros(v: &Value, ty: SqlType) -> i64 {
+    match (v, ty) {
+        (Value::Int(days), SqlType::Date) => days.saturating_mul(MICROS_PER_DAY),
+        (Value::Int(m), _) => *m,
+        _ => 0,
+    }
+}
+
+fn datetime(micros: i64) -> Result<NaiveDateTime, SqlError> {
+    DateTime::<Utc>::from_timestamp_micros(micros)
+        .map(|d| d.naive_utc())
+        .ok_or_else(|| SqlError::new(SqlState::DatetimeFieldOverflow, "timestamp out of range"))
+}
+
+/// A date-time type as PostgreSQL's messages name it.
+fn type_name(ty: SqlType) -> &'static str {
+    match ty {
+        SqlType::Date => "date",
+        SqlType::Timestamptz => "timestamp with time zone",
+        _ => "timestamp without time zone",
+    }
+}
+
+/// `EXTRACT(field FROM v)`, exact, as PostgreSQL 15 computes it (a numeric: seconds with six
+/// decimals, milliseconds with three, an epoch with six for a timestamp).
+fn extract(field: &str, v: &Value, ty: SqlType) -> Result<Decimal, SqlError> {
+    let date = ty == SqlType::Date;
+    let micros = timestamp_micros(v, ty);
+    let dt = datetime(micros)?;
+    let int = |i: i64| Decimal::from(i);
+    let sub_minute = i64::from(dt.second()) * 1_000_000 + i64::from(dt.nanosecond() / 1000);
+    let year = i64::from(dt.year());
+    let type_name = type_name(ty);
+    Ok(match field {
+        "year" | "years" => int(year),
+        "month" | "months" | "mon" => int(i64::from(dt.month())),
+        "day" | "days" => int(i64::from(dt.day())),
+        "quarter" => int(i64::from((dt.month() - 1) / 3 + 1)),
+        "dow" => int(i64::from(dt.weekday().num_days_from_sunday())),
+        "isodow" => int(i64::from(dt.weekday().number_from_monday())),
+        "doy" => int(i64::from(dt.ordinal())),
+        "week" => int(i64::from(dt.iso_week().week())),
+        "isoyear" => int(i64::from(dt.iso_week().year())),
+        "decade" => int(year.div_euclid(10)),
+        "century" => int(if year > 0 { (year + 99) / 100 } else { -((99 - (year - 1)) / 100) }),
+        "millennium" => {
+            int(if year > 0 { (year + 999) / 1000 } else { -((999 - (year - 1)) / 1000) })
+        }
+        "epoch" if date => int(micros / 1_000_000),
+        "epoch" => Decimal::new(micros, 6),
+        "hour" | "hours" | "minute" | "minutes" | "second" | "seconds" | "millisecond"
+        | "milliseconds" | "microsecond" | "microseconds"
+            if date =>
+        {
+            return Err(SqlError::new(
+                SqlState::FeatureNotSupported,
+                format!("unit \"{field}\" not supported for type date"),
+            ));
+        }
+        "hour" | "hours" => int(i64::from(dt.hour())),
+        "minute" | "minutes" => int(i64::from(dt.minute())),
+        "second" | "seconds" => Decimal::new(sub_minute, 6),
+        "millisecond" | "milliseconds" => Decimal::new(sub_minute, 3),
+        "microsecond" | "microseconds" => int(sub_minute),
+        "julian" | "timezone" | "timezone_hour" | "timezone_minute" => {
+            return Err(SqlError::new(
+                SqlState::FeatureNotSupported,
+                format!("unit \"{field}\" not supported for type {type_name}"),
+            ));
+        }
+        _ => {
+            return Err(SqlError::new(
+                SqlState::InvalidParameterValue,
+                format!("unit \"{field}\" not recognized for type {type_name}"),
+            ));
+        }
+    })
+}
+
+/// `date_trunc(field, v)`: the timestamp at the start of its `field` (`week`: the Monday).
+fn truncate(field: &str, micros: i64, ty: SqlType) -> Result<i64, SqlError> {
+    let dt = datetime(micros)?;
+    let day_start = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_micros());
+    let ymd = |y: i32, m: u32| NaiveDate::from_ymd_opt(y, m, 1);
+    let year = dt.year();
+    let micros_in = |unit: i64| micros - micros.rem_euclid(unit);
+    let truncated = match field {
+        "microseconds" | "microsecond" => Some(micros),
+        "milliseconds" | "millisecond" => Some(micros_in(1_000)),
+        "second" | "seconds" => Some(micros_in(1_000_000)),
+        "minute" | "minutes" => Some(micros_in(60_000_000)),
+        "hour" | "hours" => Some(micros_in(3_600_000_000)),
+        "day" | "days" => Some(micros_in(MICROS_PER_DAY)),
+        "week" | "weeks" => {
+            let monday =
+                dt.date() - chrono::Duration::days(i64::from(dt.weekday().num_days_from_monday()));
+            day_start(monday)
+        }
+        "month" | "months" | "mon" => ymd(year, dt.month()).and_then(day_start),
+        "quarter" => ymd(year, (dt.month() - 1) / 3 * 3 + 1).and_then(day_start),
+        "year" | "years" => ymd(year, 1).and_then(day_start),
+        "decade" => ymd(year.div_euclid(10) * 10, 1).and_then(day_start),
+        "century" => ymd((year - 1).div_euclid(100) * 100 + 1, 1).and_then(day_start),
+        "millennium" => ymd((year - 1).div_euclid(1000) * 1000 + 1, 1).and_then(day_start),
+        _ => {
+            return Err(SqlError::new(
+                SqlState::InvalidParameterValue,
+                format!("unit \"{field}\" not recognized for type {}", type_name(ty)),
+            ));
+        }
+    };
+    truncated
+        .ok_or_else(|| SqlError::new(SqlState::DatetimeFieldOverflow, "timestamp out of range"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2024-02-29 13:45:30.25 UTC
+    const LEAP: i64 = 1_709_214_330_250_000;
+
+    #[test]
+    fn extract_fields() {
+        let v = Value::Int(LEAP);
+        let f = |field: &str| extract(field, &v, SqlType::Timestamp).unwrap().to_string();
+        assert_eq!(f("year"), "2024");
+        assert_eq!(f("month"), "2");
+        assert_eq!(f("day"), "29");
+        assert_eq!(f("hour"), "13");
+        assert_eq!(f("second"), "30.250000");
+        assert_eq!(f("millisecond"), "30250.000");
+        assert_eq!(f("dow"), "4");
+        assert_eq!(f("isodow"), "4");
+        assert_eq!(f("doy"), "60");
+        assert_eq!(f("quarter"), "1");
+        assert_eq!(f("week"), "9");
+        assert_eq!(f("epoch"), "1709214330.250000");
+        assert_eq!(f("century"), "21");
+        assert!(extract("fortnight", &v, SqlType::Timestamp).is_err());
+        assert!(extract("hour", &Value::Int(1), SqlType::Date).is_err());
+    }
+
+    #[test]
+    fn truncation() {
+        let t = |field: &str| truncate(field, LEAP, SqlType::Timestamp).unwrap();
+        let at = |s: &str| {
+            NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
+                .unwrap()
+                .and_utc()
+                .timestamp_micros()
+        };
+        assert_eq!(t("day"), at("2024-02-29 00:00:00"));
+        assert_eq!(t("week"), at("2024-02-26 00:00:00"));
+        assert_eq!(t("month"), at("2024-02-01 00:00:00"));
+        assert_eq!(t("quarter"), at("2024-01-01 00:00:00"));
+        assert_eq!(t("hour"), at("2024-02-29 13:00:00"));
+        assert_eq!(t("century"), at("2001-01-01 00:00:00"));
+    }
+
+    #[test]
+    fn only_utc() {
+        assert!(check_utc("UTC").is_ok());
+        assert!(check_utc("+00:00").is_ok());
+        assert!(check_utc("Etc/UTC").is_ok());
+        assert!(check_utc("America/Chicago").is_err());
+        assert!(check_utc("+05:00").is_err());
+    }
+}
