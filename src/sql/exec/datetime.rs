@@ -64,12 +64,6 @@ pub fn eval(
     }))
 }
 
-/// The type `x AT TIME ZONE zone` has: a timestamptz for a timestamp, a timestamp for a
-/// timestamptz or a date (read as a timestamptz, as PostgreSQL resolves it).
-pub fn at_time_zone_type(ty: SqlType) -> SqlType {
-    if ty == SqlType::Timestamp { SqlType::Timestamptz } else { SqlType::Timestamp }
-}
-
 /// Whether `zone` names UTC; 0A000 for any other zone (isola has no time zone database).
 fn check_utc(zone: &str) -> Result<(), SqlError> {
     let utc = ["utc", "etc/utc", "gmt", "etc/gmt", "uct", "universal", "zulu", "z", "greenwich"];

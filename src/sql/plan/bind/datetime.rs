@@ -9,7 +9,6 @@ use sqlparser::ast::{DateTimeField, Expr};
 
 use crate::error::SqlState;
 use crate::sql::error::SqlError;
-use crate::sql::exec::datetime::at_time_zone_type;
 use crate::sql::plan::bind::{Binder, Scope};
 use crate::sql::plan::{BExpr, Func};
 use crate::sql::types::SqlType;
@@ -90,4 +89,10 @@ impl Binder<'_> {
             )),
         }
     }
+}
+
+/// The type `x AT TIME ZONE zone` has: a timestamptz for a timestamp, a timestamp for a
+/// timestamptz or a date (read as a timestamptz, as PostgreSQL resolves it).
+fn at_time_zone_type(ty: SqlType) -> SqlType {
+    if ty == SqlType::Timestamp { SqlType::Timestamptz } else { SqlType::Timestamp }
 }
