@@ -439,15 +439,7 @@ fn write_jsonb(v: &Json, out: &mut String) {
             out.push(']');
         }
         Json::Object(items) => {
-            // the last of a repeated key wins; keys shorter first, then bytewise
-            let mut keyed: Vec<(&String, &Json)> = Vec::with_capacity(items.len());
-            for (k, v) in items {
-                match keyed.iter_mut().find(|(key, _)| *key == k) {
-                    Some(slot) => slot.1 = v,
-                    None => keyed.push((k, v)),
-                }
-            }
-            keyed.sort_by(|a, b| a.0.len().cmp(&b.0.len()).then_with(|| a.0.cmp(b.0)));
+            let keyed = members(items);
             out.push('{');
             for (i, (k, v)) in keyed.iter().enumerate() {
                 if i > 0 {
