@@ -29,6 +29,13 @@ pub enum Error {
     TransactionAborted,
     /// 25006: a write in a READ ONLY transaction.
     ReadOnlyTransaction,
+    /// 25006: a write on a replica that is not the leader (hot standby); the message names
+    /// the leader where it is known.
+    StandbyRefusesWrite(String),
+    /// 08007: a commit whose outcome is unknown: its leader lost leadership before a majority
+    /// of the replicas acknowledged the commit record. It may or may not be committed; never
+    /// retryable as such (retrying could apply it twice).
+    OutcomeUnknown(String),
     /// 42P01: no such table or index.
     UndefinedObject(String),
     /// 42P07: a table or index of that name exists.
@@ -118,6 +125,8 @@ pub enum SqlState {
     ActiveSqlTransaction,
     /// 25006
     ReadOnlySqlTransaction,
+    /// 08007
+    TransactionResolutionUnknown,
     /// 25P01
     NoActiveSqlTransaction,
     /// 25P02
@@ -240,6 +249,7 @@ impl SqlState {
             SqlState::CheckViolation => "23514",
             SqlState::ActiveSqlTransaction => "25001",
             SqlState::ReadOnlySqlTransaction => "25006",
+            SqlState::TransactionResolutionUnknown => "08007",
             SqlState::NoActiveSqlTransaction => "25P01",
             SqlState::InFailedSqlTransaction => "25P02",
             SqlState::IdleInTransactionSessionTimeout => "25P03",
@@ -321,7 +331,10 @@ impl Error {
             Error::UniqueViolation { .. } => SqlState::UniqueViolation,
             Error::NotNullViolation { .. } => SqlState::NotNullViolation,
             Error::TransactionAborted => SqlState::InFailedSqlTransaction,
-            Error::ReadOnlyTransaction => SqlState::ReadOnlySqlTransaction,
+            Error::ReadOnlyTransaction | Error::StandbyRefusesWrite(_) => {
+                SqlState::ReadOnlySqlTransaction
+            }
+            Error::OutcomeUnknown(_) => SqlState::TransactionResolutionUnknown,
             Error::UndefinedObject(_) => SqlState::UndefinedTable,
             Error::DuplicateObject(_) => SqlState::DuplicateTable,
             Error::UndefinedSavepoint(_) => SqlState::InvalidSavepointSpecification,
@@ -363,7 +376,10 @@ impl Error {
             Error::DuplicateObject(name) => format!("\"{name}\" already exists"),
             Error::UndefinedSavepoint(name) => format!("savepoint \"{name}\" does not exist"),
             Error::InvalidInput(message) => message.clone(),
-            Error::QueryCanceled(message) | Error::ObjectInUse(message) => message.clone(),
+            Error::QueryCanceled(message)
+            | Error::ObjectInUse(message)
+            | Error::StandbyRefusesWrite(message)
+            | Error::OutcomeUnknown(message) => message.clone(),
             Error::Io(message) => format!("I/O error: {message}"),
             Error::Corrupt(message) => format!("data corrupted: {message}"),
             Error::WouldWait => {

@@ -55,6 +55,106 @@ fn main() -> ExitCode {
     }
 }
 
+/// The cluster flags: all three or none.
+fn cluster_options(
+    node_id: Option<u64>,
+    raft_listen: Option<String>,
+    peers: Option<String>,
+    durable: bool,
+) -> Result<Option<isola::replication::ClusterOptions>, String> {
+    let (node_id, raft_listen, peers) = match (node_id, raft_listen, peers) {
+        (None, None, None) => return Ok(None),
+        (Some(n), Some(r), Some(p)) => (n, r, p),
+        _ => return Err("a cluster member needs --node-id N, --raft-listen ADDR:PORT and --peers 1=ADDR,2=ADDR,...".into()),
+    };
+    if !durable {
+        return Err("a cluster member needs a data directory (not --memory)".into());
+    }
+    let raft_listen =
+        raft_listen.parse().map_err(|e| format!("bad --raft-listen address {raft_listen}: {e}"))?;
+    let peers = isola::replication::ClusterOptions::parse_peers(&peers)?;
+    if !peers.contains_key(&node_id) {
+        return Err(format!("--peers does not name this node ({node_id})"));
+    }
+    Ok(Some(isola::replication::ClusterOptions {
+        node_id,
+        raft_listen,
+        peers,
+        heartbeat_ms: 100,
+        election_timeout_ms: (400, 800),
+        snapshot_every: 20_000,
+    }))
+}
+
+/// `isola serve` as a member of a Raft group.
+fn serve_replica(
+    addr: std::net::SocketAddr,
+    config: isola::server::ServerConfig,
+    dir: &str,
+    durable: isola::durable::DurableOptions,
+    cluster: isola::replication::ClusterOptions,
+) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(isola::server::THREAD_STACK_BYTES)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("isola serve: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let node_id = cluster.node_id;
+    let raft_listen = cluster.raft_listen;
+    let restart: Box<dyn Fn() + Send + Sync> = Box::new(restart_process);
+    runtime.block_on(async move {
+        let engine = match isola::sql::Engine::open_replica(
+            std::path::Path::new(dir),
+            durable,
+            cluster,
+            restart,
+        )
+        .await
+        {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("isola serve: cannot open data directory {dir} as a replica: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let listener = match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("isola serve: cannot listen on {addr}: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        println!("isola node {node_id} listening on {addr} (raft {raft_listen}), data in {dir}");
+        match isola::server::serve(engine, listener, config).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("isola serve: {e}");
+                ExitCode::from(1)
+            }
+        }
+    })
+}
+
+/// Re-executes this process with the same arguments (a replica whose database must be
+/// replaced by a snapshot starts again from it). The process keeps its pid.
+fn restart_process() {
+    use std::os::unix::process::CommandExt;
+    eprintln!("isola: restarting to start from the snapshot the leader sent");
+    let exe = std::env::current_exe();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Ok(exe) = exe {
+        let error = std::process::Command::new(exe).args(args).exec();
+        eprintln!("isola: cannot restart: {error}");
+    }
+    std::process::exit(1);
+}
+
 fn serve(args: &[String]) -> ExitCode {
     let mut listen = "127.0.0.1:5433".to_string();
     let mut data = Some("./isola-data".to_string());
@@ -62,6 +162,9 @@ fn serve(args: &[String]) -> ExitCode {
     let mut durable = isola::durable::DurableOptions::default();
     let mut tls_cert: Option<String> = None;
     let mut tls_key: Option<String> = None;
+    let mut node_id: Option<u64> = None;
+    let mut raft_listen: Option<String> = None;
+    let mut peers: Option<String> = None;
     let mut i = 0;
     while i < args.len() {
         let value = args.get(i + 1).cloned();
@@ -102,6 +205,15 @@ fn serve(args: &[String]) -> ExitCode {
                     return ExitCode::from(2);
                 }
             },
+            ("--node-id", Some(v)) => match v.parse() {
+                Ok(n) => node_id = Some(n),
+                Err(_) => {
+                    eprintln!("isola serve: --node-id needs a number, got {v}");
+                    return ExitCode::from(2);
+                }
+            },
+            ("--raft-listen", Some(v)) => raft_listen = Some(v),
+            ("--peers", Some(v)) => peers = Some(v),
             ("--tls-cert", Some(v)) => tls_cert = Some(v),
             ("--tls-key", Some(v)) => tls_key = Some(v),
             ("--memory", _) => {
@@ -142,6 +254,16 @@ fn serve(args: &[String]) -> ExitCode {
     if let Err(e) = isola::server::check_listen_address(&addr, &config) {
         eprintln!("isola serve: {e}");
         return ExitCode::from(2);
+    }
+    let cluster = match cluster_options(node_id, raft_listen, peers, data.is_some()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("isola serve: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let (Some(cluster), Some(dir)) = (cluster, &data) {
+        return serve_replica(addr, config, dir, durable, cluster);
     }
     let databases = match &data {
         Some(dir) => match isola::sql::Engine::open(std::path::Path::new(dir), durable.clone()) {

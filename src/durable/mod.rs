@@ -29,6 +29,13 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+mod replica;
+
+pub use replica::{
+    ReplicaRecovery, apply_record, install_checkpoint, is_empty, read_checkpoint_file,
+    recover_replica,
+};
+
 use crate::catalog::TableId;
 use crate::error::{Error, Result};
 use crate::txn::{CommitBatch, Database, DatabaseOptions};
@@ -105,6 +112,18 @@ struct CheckpointState {
     /// Log bytes written when the last checkpoint started.
     log_bytes_at_last: u64,
     records_at_last: u64,
+}
+
+impl DataFiles {
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The storage its files are on.
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
+    }
 }
 
 /// What recovery found and did.
@@ -186,22 +205,7 @@ pub fn recover<C: DurableCatalog>(
     });
     let mut sequences = Vec::new();
     if let Some(c) = &checkpoint {
-        for ddl in &c.ddl {
-            catalog.replay_ddl(ddl, &mut ids)?;
-        }
-        c.for_each_rows(&mut |table, rows| {
-            let table = map(&ids, table)?;
-            let writes = rows.into_iter().map(|(k, r)| (table, k, Some(r))).collect();
-            db.replay_commit(&CommitBatch {
-                txn: 0,
-                commit_ts: meta.snapshot_ts,
-                writes,
-                ddl: vec![],
-            })
-        })?;
-        for &(table, column, value) in &c.sequences {
-            sequences.push((map(&ids, table)?, column, value));
-        }
+        sequences = load_checkpoint(&**catalog, c, &mut ids)?;
         report.checkpoint = Some((c.path.clone(), c.rows));
     }
     db.advance_commit_ts(meta.snapshot_ts);
@@ -244,9 +248,48 @@ pub fn recover<C: DurableCatalog>(
     Ok((files, report))
 }
 
+/// Loads a checkpoint into an empty catalog and database: its DDL history, then its rows as
+/// one commit at its snapshot timestamp. Returns its sequence positions (table ids mapped).
+fn load_checkpoint(
+    catalog: &dyn DurableCatalog,
+    c: &crate::wal::Checkpoint,
+    ids: &mut HashMap<TableId, TableId>,
+) -> Result<Vec<(TableId, u32, i64)>> {
+    let db = catalog.database();
+    for ddl in &c.ddl {
+        catalog.replay_ddl(ddl, ids)?;
+    }
+    c.for_each_rows(&mut |table, rows| {
+        let table = map_table(ids, table)?;
+        let writes = rows.into_iter().map(|(k, r)| (table, k, Some(r))).collect();
+        db.replay_commit(&CommitBatch {
+            txn: 0,
+            commit_ts: c.meta.snapshot_ts,
+            writes,
+            ddl: vec![],
+        })
+    })?;
+    let mut sequences = Vec::new();
+    for &(table, column, value) in &c.sequences {
+        sequences.push((map_table(ids, table)?, column, value));
+    }
+    db.advance_commit_ts(c.meta.snapshot_ts);
+    Ok(sequences)
+}
+
+/// A logged table id as this process numbers it.
+fn map_table(ids: &HashMap<TableId, TableId>, t: TableId) -> Result<TableId> {
+    ids.get(&t).copied().ok_or_else(|| {
+        Error::Corrupt(format!("a record names table {t}, which no DDL record created"))
+    })
+}
+
 /// Sets each serial column's sequence to at least its checkpointed position and the largest
 /// value in the column, so no value of a committed row is handed out again.
-fn restore_sequences(catalog: &dyn DurableCatalog, saved: &[(TableId, u32, i64)]) -> Result<()> {
+pub(crate) fn restore_sequences(
+    catalog: &dyn DurableCatalog,
+    saved: &[(TableId, u32, i64)],
+) -> Result<()> {
     let mut by_table: HashMap<TableId, Vec<(usize, Arc<AtomicI64>)>> = HashMap::new();
     for (table, column, seq) in catalog.serial_columns() {
         by_table.entry(table).or_default().push((column, seq));
@@ -306,50 +349,87 @@ pub fn spawn_checkpointer<C: DurableCatalog>(catalog: Weak<C>, options: DurableO
 
 /// Writes a checkpoint now and removes the log it makes unnecessary.
 pub fn checkpoint_now(catalog: &dyn DurableCatalog, files: &DataFiles) -> Result<CheckpointReport> {
-    let started = Instant::now();
     let db = catalog.database();
     let log = db.log().ok_or_else(|| Error::Io("no log attached".into()))?;
     let mut state = files.checkpoint_lock.lock();
     let stats = log.stats();
-    let mut taken = None;
-    catalog.with_stable_catalog(&mut |cut| {
-        let (txn, snapshot_ts, replay_from) = db.begin_checkpoint();
-        let ddl_from = log.next_lsn();
-        let mut tables = cut.tables.clone();
-        tables.sort();
-        let mut history = cut.ddl_history.clone();
-        history.extend((cut.sequence_marks)());
-        taken = Some((
-            txn,
-            CheckpointMeta { snapshot_ts, replay_from, ddl_from },
-            history,
-            tables,
-            cut.sequences.clone(),
-        ));
-    });
-    let (mut txn, meta, history, tables, sequences) = taken.expect("the catalog called back");
-    let replay_from = meta.replay_from;
-    let mut writer =
-        CheckpointWriter::begin(files.storage.clone(), &files.dir.join("checkpoint"), meta)?;
-    for ddl in &history {
-        writer.ddl(ddl)?;
-    }
-    for (table, column, value) in sequences {
-        writer.sequence(table, column, value)?;
-    }
-    for table in tables {
-        let mut from = Bound::Unbounded;
-        loop {
-            let rows = txn.scan_limited(table, (from, Bound::Unbounded), 4096)?;
-            let Some((last, _)) = rows.last() else { break };
-            from = Bound::Excluded(last.clone());
-            writer.rows(table, &rows)?;
-        }
-    }
-    txn.rollback();
-    let (path, rows) = writer.finish()?;
-    let removed_segments = log.remove_before(replay_from)?;
+    let cut = CheckpointCut::take(catalog, Some(&log));
+    let replay_from = cut.meta.replay_from;
+    let mut report = cut.write(files, None)?;
+    report.removed_segments = log.remove_before(replay_from)?;
     state.log_bytes_at_last = stats.bytes;
     state.records_at_last = stats.records;
-    Ok(CheckpointReport { path, rows, removed_segments, elapsed: started.elapsed() })
+    Ok(report)
+}
+
+/// The moment a checkpoint copies: a Repeatable Read snapshot and the catalog as of then.
+pub struct CheckpointCut {
+    started: Instant,
+    txn: crate::txn::Transaction,
+    meta: CheckpointMeta,
+    history: Vec<DdlRecord>,
+    tables: Vec<TableId>,
+    sequences: Vec<(TableId, u32, i64)>,
+}
+
+impl CheckpointCut {
+    /// Takes the cut now (quickly: the rows are read by [`CheckpointCut::write`]). With a
+    /// local log, its positions go into the checkpoint; a replica's are the caller's.
+    pub fn take(catalog: &dyn DurableCatalog, log: Option<&Arc<Log>>) -> CheckpointCut {
+        let started = Instant::now();
+        let db = catalog.database();
+        let mut taken = None;
+        catalog.with_stable_catalog(&mut |cut| {
+            let (txn, snapshot_ts, replay_from) = db.begin_checkpoint();
+            let ddl_from = log.map(|l| l.next_lsn()).unwrap_or(0);
+            let mut tables = cut.tables.clone();
+            tables.sort();
+            let mut history = cut.ddl_history.clone();
+            history.extend((cut.sequence_marks)());
+            taken = Some(CheckpointCut {
+                started,
+                txn,
+                meta: CheckpointMeta { snapshot_ts, replay_from, ddl_from },
+                history,
+                tables,
+                sequences: cut.sequences.clone(),
+            });
+        });
+        taken.expect("the catalog called back")
+    }
+
+    /// A replica's cut: named by `position` (its last applied Raft index).
+    pub fn at_position(mut self, position: u64) -> CheckpointCut {
+        self.meta.replay_from = position;
+        self.meta.ddl_from = 0;
+        self
+    }
+
+    /// Writes the checkpoint (with the consensus layer's `consensus` state, for a replica).
+    pub fn write(self, files: &DataFiles, consensus: Option<&[u8]>) -> Result<CheckpointReport> {
+        let CheckpointCut { started, mut txn, meta, history, tables, sequences } = self;
+        let mut writer =
+            CheckpointWriter::begin(files.storage.clone(), &files.dir.join("checkpoint"), meta)?;
+        if let Some(state) = consensus {
+            writer.consensus(state)?;
+        }
+        for ddl in &history {
+            writer.ddl(ddl)?;
+        }
+        for (table, column, value) in sequences {
+            writer.sequence(table, column, value)?;
+        }
+        for table in tables {
+            let mut from = Bound::Unbounded;
+            loop {
+                let rows = txn.scan_limited(table, (from, Bound::Unbounded), 4096)?;
+                let Some((last, _)) = rows.last() else { break };
+                from = Bound::Excluded(last.clone());
+                writer.rows(table, &rows)?;
+            }
+        }
+        txn.rollback();
+        let (path, rows) = writer.finish()?;
+        Ok(CheckpointReport { path, rows, removed_segments: 0, elapsed: started.elapsed() })
+    }
 }

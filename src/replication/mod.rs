@@ -27,6 +27,9 @@
 //! - Log ids are standard Raft's (term, index): one leader per term (`leader_id_std`).
 
 mod log_store;
+pub mod network;
+mod node;
+mod state_machine;
 #[cfg(test)]
 mod testing;
 
@@ -35,6 +38,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use log_store::{LogReader, LogStore, LogStoreOptions, Recovery};
+pub use node::{ClusterOptions, MemberStatus, ReplicaNode, format_token, parse_token};
+pub use state_machine::StateMachine;
 
 /// A member's id in the Raft group (`isola serve --node-id`).
 pub type NodeId = u64;

@@ -264,6 +264,10 @@ impl Connection {
     /// armed and the answers wait until what they met is durable.
     async fn run(&self, request: Request) -> PgWireResult<Ran> {
         let generation = self.activity.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Some(e) = self.replica_read_wait().await {
+            let status = self.session.lock().as_ref().map_or(TxStatus::Idle, |s| s.status());
+            return Ok(Ran { results: vec![Err(e)], answer_wait: None, status, idle_limit: None });
+        }
         let next = self
             .session
             .lock()
@@ -288,6 +292,7 @@ impl Connection {
     /// the answers.
     async fn finish(&self, generation: u64, mut ran: Ran) -> Ran {
         self.arm_idle_timer(generation, ran.idle_limit);
+        self.raise_token();
         if let Some(wait) = ran.answer_wait.take() {
             let settled = wait.visible().await.map_err(SqlError::from);
             if let Some(s) = self.session.lock().as_ref() {
@@ -298,6 +303,38 @@ impl Connection {
             }
         }
         ran
+    }
+
+    /// On a replica, before a request outside a transaction block: waits until this member
+    /// serves the session's read consistency (`isola.read_consistency`): `eventual` at once,
+    /// `causal` once it applied the session's token (and `isola.read_after`), `linearizable`
+    /// once it applied the leader's read index too. `bounded_staleness` is served as
+    /// `causal` (see docs/replication.md). The error, if it cannot within the wait limit.
+    async fn replica_read_wait(&self) -> Option<SqlError> {
+        let (replica, (level, after)) = {
+            let guard = self.session.lock();
+            let session = guard.as_ref()?;
+            (session.engine().replica()?.clone(), session.read_requirement()?)
+        };
+        let limit = std::time::Duration::from_secs(5);
+        let target = match level.as_str() {
+            "eventual" => return None,
+            "linearizable" => match replica.read_index(limit).await {
+                Ok(index) => index.max(after),
+                Err(e) => return Some(e.into()),
+            },
+            _ => after,
+        };
+        replica.wait_applied(target, limit).await.err().map(SqlError::from)
+    }
+
+    /// On a replica, after a request: the session's token rises to what this member has
+    /// applied (its commit, or what it read, is at or below it).
+    fn raise_token(&self) {
+        let mut guard = self.session.lock();
+        let Some(session) = guard.as_mut() else { return };
+        let Some(applied) = session.engine().replica().map(|r| r.applied_index()) else { return };
+        session.raise_token(applied);
     }
 
     /// A statement that writes at most one row ran here, on the connection's task

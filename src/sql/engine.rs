@@ -86,6 +86,8 @@ pub struct Engine {
     currvals: Mutex<HashMap<(u32, String), i64>>,
     /// The data directory's files, when the engine is durable (see `crate::durable`).
     files: Mutex<Option<Arc<DataFiles>>>,
+    /// This engine's replica, when it is a member of a Raft group (`isola serve --node-id`).
+    replica: std::sync::OnceLock<Arc<crate::replication::ReplicaNode>>,
     /// The server's databases, when a server runs this engine ([`Engine::set_databases`]).
     databases: std::sync::OnceLock<std::sync::Weak<dyn DatabaseRegistry>>,
 }
@@ -107,6 +109,7 @@ impl Engine {
             sequence_marks: Mutex::new(()),
             currvals: Mutex::new(HashMap::new()),
             files: Mutex::new(None),
+            replica: std::sync::OnceLock::new(),
             databases: std::sync::OnceLock::new(),
         })
     }
@@ -178,6 +181,36 @@ impl Engine {
         Ok((engine, report))
     }
 
+    /// Opens the data directory `dir` of a Raft group member (see `replication`): its newest
+    /// checkpoint, then Raft, which re-applies the committed entries after it and forms or
+    /// rejoins the group. Runs on a tokio runtime. `restart` re-executes the process.
+    pub async fn open_replica(
+        dir: &std::path::Path,
+        options: DurableOptions,
+        cluster: crate::replication::ClusterOptions,
+        restart: Box<dyn Fn() + Send + Sync>,
+    ) -> crate::Result<Arc<Engine>> {
+        let lock = crate::durable::lock_data_dir(dir)?;
+        let engine = Engine::new(Database::with_options(options.database.clone()));
+        let node = crate::replication::ReplicaNode::start(
+            engine.clone(),
+            Arc::new(OsStorage),
+            dir,
+            Some(lock),
+            cluster,
+            restart,
+        )
+        .await?;
+        *engine.files.lock() = Some(node.files());
+        let _ = engine.replica.set(node);
+        Ok(engine)
+    }
+
+    /// This engine's replica, if it is a member of a Raft group.
+    pub fn replica(&self) -> Option<&Arc<crate::replication::ReplicaNode>> {
+        self.replica.get()
+    }
+
     /// Writes a checkpoint now and removes the log it makes unnecessary.
     pub fn checkpoint(&self) -> crate::Result<CheckpointReport> {
         let files = self.files.lock().clone().ok_or_else(|| {
@@ -185,6 +218,16 @@ impl Engine {
                 "CHECKPOINT needs a durable database (this one is in memory)".into(),
             )
         })?;
+        if let Some(replica) = self.replica() {
+            // A replica's checkpoint is a Raft snapshot: it carries the consensus state.
+            replica.trigger_snapshot();
+            return Ok(CheckpointReport {
+                path: files.dir().join("checkpoint"),
+                rows: 0,
+                removed_segments: 0,
+                elapsed: std::time::Duration::ZERO,
+            });
+        }
         crate::durable::checkpoint_now(self, &files)
     }
 

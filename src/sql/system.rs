@@ -99,6 +99,8 @@ pub enum SystemView {
     IsolaSerializationFailures,
     IsolaStatWal,
     IsolaLocks,
+    /// The Raft group's members as this node sees them.
+    IsolaCluster,
     /// The running session's SQL prepared statements.
     PgPreparedStatements,
     /// The running session's open cursors.
@@ -274,6 +276,7 @@ impl SystemView {
             }
             (None | Some("public") | Some("isola"), "isola_stat_wal") => SystemView::IsolaStatWal,
             (None | Some("public") | Some("isola"), "isola_locks") => SystemView::IsolaLocks,
+            (None | Some("public") | Some("isola"), "isola_cluster") => SystemView::IsolaCluster,
             _ => return None,
         };
         Some(view)
@@ -576,6 +579,10 @@ impl SystemView {
             IsolaLocks => "pid:int4 txn_id:int8 row:text mode:text granted:bool",
             IsolaSerializationFailures => "seq:int4 explanation:text",
             IsolaStatWal => "records:int8 frames:int8 syncs:int8 bytes:int8",
+            IsolaCluster => {
+                "node_id:int8 raft_addr:text role:text term:int8 leader_id:int8 \
+                 applied_token:text durable_token:text lag_entries:int8 is_self:bool"
+            }
         }
     }
 

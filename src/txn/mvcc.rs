@@ -269,6 +269,9 @@ pub(super) struct Inner {
     pub next_commit: CommitTs,
     /// Commits whose record is in the log but not yet visible, in commit order.
     pub pending: VecDeque<PendingCommit>,
+    /// A replica that is not the leader: why it takes no writes (every transaction is read
+    /// only; the database changes only through [`Database::apply_replicated`]).
+    pub standby: Option<String>,
 }
 
 /// Below this many written rows a commit searches for each row's chain.
@@ -337,6 +340,7 @@ impl Database {
             log: None,
             next_commit: 0,
             pending: VecDeque::new(),
+            standby: None,
         };
         let db = Database { shared: Arc::new(Shared { inner: Mutex::new(inner) }) };
         if let Some(interval) = options.gc_interval {
@@ -582,6 +586,111 @@ impl Database {
         inner.finish(txn);
         inner.publish(PendingCommit { txn, ts: batch.commit_ts, durable_at: None, keys });
         Ok(())
+    }
+
+    /// Replication: applies a commit decided by another replica (or by this one under an
+    /// earlier leadership), at this database's next commit timestamp (timestamps are per
+    /// replica; the Raft index orders commits across them). Refused while a log is attached:
+    /// a leader applies only its own commits, by marking them durable.
+    pub fn apply_replicated(&self, batch: &crate::txn::CommitBatch) -> Result<CommitTs> {
+        let mut guard = self.shared.inner.lock();
+        let inner = &mut *guard;
+        if inner.log.is_some() {
+            return Err(Error::InvalidInput(
+                "cannot apply a replicated commit while leading (a log is attached)".into(),
+            ));
+        }
+        for (table, _, _) in &batch.writes {
+            inner.catalog.table(*table).map_err(|_| {
+                Error::Corrupt(format!("a replicated commit writes to unknown table {table}"))
+            })?;
+        }
+        let ts = inner.next_commit + 1;
+        let txn = inner.start(TxnOptions::new(IsolationLevel::ReadCommitted));
+        let mut keys = Vec::with_capacity(batch.writes.len());
+        for (table, key, row) in &batch.writes {
+            inner.install_version(txn, *table, key, row.clone());
+            keys.push((*table, key.clone()));
+        }
+        inner.next_commit = ts;
+        inner.stamp(txn, ts, &keys);
+        inner.finish(txn);
+        inner.publish(PendingCommit { txn, ts, durable_at: None, keys });
+        Ok(ts)
+    }
+
+    /// Replication: this replica starts leading: commits go to `log` (a replicated one) and
+    /// transactions may write again. Everything decided before must have been applied.
+    pub fn become_primary(&self, log: Arc<Log>) {
+        let mut inner = self.shared.inner.lock();
+        inner.standby = None;
+        inner.log = Some(log);
+    }
+
+    /// Replication: this replica stops leading (or never led): `reason` says why it takes no
+    /// writes. The attached log fails (its waiting commits get 08007, outcome unknown), the
+    /// commits not yet durable are taken back, and every transaction that wrote is ended: its
+    /// writes undone and its locks released; its next step fails with 25006 (its session
+    /// still rolls it back). Transactions begun from now on are read only.
+    pub fn step_down(&self, reason: &str) {
+        let mut guard = self.shared.inner.lock();
+        let inner = &mut *guard;
+        if let Some(log) = &inner.log {
+            log.fail(&format!(
+                "the commit's outcome is unknown: this node stopped leading before a majority of \
+                 the replicas acknowledged it ({reason})"
+            ));
+        }
+        inner.abandon_pending();
+        inner.log = None;
+        let writers: Vec<TxnId> = inner
+            .active
+            .iter()
+            .filter(|(_, t)| !t.writes.is_empty() || !t.ddl.is_empty() || !t.read_only)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in writers {
+            inner.undo_writes_since(id, 0);
+            inner.locks.release_all(id);
+            let t = inner.txn_mut(id);
+            t.ddl.clear();
+            t.failed = true;
+            t.read_only = true;
+            t.cancel_requested = true;
+            t.signal.notify_all();
+            if let Some(wakeup) = &t.task_wakeup {
+                wakeup.notify_one();
+            }
+        }
+        inner.standby = Some(reason.to_string());
+    }
+
+    /// Replication: updates why this standby takes no writes (who leads now).
+    pub fn set_standby_reason(&self, reason: &str) {
+        let mut inner = self.shared.inner.lock();
+        if inner.standby.as_deref().is_some_and(|r| r != reason) {
+            inner.standby = Some(reason.to_string());
+        }
+    }
+
+    /// Why this replica takes no writes (`None`: it does, or it is not replicated).
+    pub fn standby_reason(&self) -> Option<String> {
+        self.shared.inner.lock().standby.clone()
+    }
+
+    /// The newest commit timestamp visible to a new snapshot.
+    pub fn last_commit_ts(&self) -> CommitTs {
+        self.shared.inner.lock().last_commit
+    }
+
+    /// A replicated log's leader: marks its records up to `lsn` durable and publishes the
+    /// commits they hold, then calls `then`, all under the database mutex: a committer woken
+    /// by the mark (or a reader) gets the mutex only after both.
+    pub fn publish_replicated(&self, log: &Log, lsn: Lsn, then: impl FnOnce()) {
+        let mut inner = self.shared.inner.lock();
+        log.mark_durable(lsn);
+        inner.publish_ready();
+        then();
     }
 
     /// Recovery: commits from now on get timestamps above `ts` (a checkpoint's snapshot
@@ -979,7 +1088,7 @@ impl Inner {
             id,
             ActiveTxn {
                 level: options.level,
-                read_only: options.read_only,
+                read_only: options.read_only || self.standby.is_some(),
                 deferrable: options.deferrable,
                 restartable_statements: options.restartable_statements,
                 snapshot: None,

@@ -400,7 +400,7 @@ impl Transaction {
     ) -> Result<Modified> {
         let locked = self.run(|g, id, snapshot| {
             if g.txn(id).read_only {
-                return Err(Error::ReadOnlyTransaction);
+                return Err(read_only_error(g));
             }
             lock_row(g, id, snapshot, table, key, LockMode::NoKeyUpdate, policy, "change")
         })?;
@@ -449,7 +449,7 @@ impl Transaction {
     ) -> Result<LockOutcome> {
         self.run(|g, id, snapshot| {
             if g.txn(id).read_only {
-                return Err(Error::ReadOnlyTransaction);
+                return Err(read_only_error(g));
             }
             lock_row(g, id, snapshot, table, key, mode, policy, "lock")
         })
@@ -808,6 +808,15 @@ fn find_savepoint(savepoints: &[(String, u32)], name: &str) -> Result<usize> {
 }
 
 fn check_usable(inner: &Inner, txn: TxnId) -> Result<()> {
+    let t = inner.txn(txn);
+    if t.failed
+        && t.cancel_requested
+        && let Some(reason) = &inner.standby
+    {
+        return Err(Error::StandbyRefusesWrite(format!(
+            "the transaction was rolled back: this node stopped leading ({reason})"
+        )));
+    }
     if inner.txn(txn).failed {
         return Err(Error::TransactionAborted);
     }
@@ -1271,6 +1280,17 @@ fn duplicate(
     Error::UniqueViolation { constraint, detail: format!("Key {described} already exists.") }
 }
 
+/// The refusal of a write in a read-only transaction: on a replica that is not the leader,
+/// the reason (who leads) instead of the plain 25006.
+fn read_only_error(inner: &Inner) -> Error {
+    match &inner.standby {
+        Some(reason) => Error::StandbyRefusesWrite(format!(
+            "cannot execute a write on a replica that is not the leader: {reason}"
+        )),
+        None => Error::ReadOnlyTransaction,
+    }
+}
+
 /// An insert after the read-only and row-shape checks.
 fn checked_insert(
     guard: &mut MutexGuard<'_, Inner>,
@@ -1280,7 +1300,7 @@ fn checked_insert(
     row: Row,
 ) -> Result<()> {
     if guard.txn(txn).read_only {
-        return Err(Error::ReadOnlyTransaction);
+        return Err(read_only_error(guard));
     }
     let def = guard.catalog.table(table)?.clone();
     def.validate(&row)?;

@@ -28,6 +28,9 @@ const BLOCK_DDL: u8 = 2;
 const BLOCK_SEQUENCE: u8 = 3;
 const BLOCK_ROWS: u8 = 4;
 const BLOCK_END: u8 = 5;
+/// Opaque bytes of the consensus layer (a replica's last applied Raft log id and membership):
+/// a checkpoint is also a Raft snapshot.
+const BLOCK_CONSENSUS: u8 = 6;
 
 /// Where a checkpoint sits in the log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,6 +101,11 @@ impl CheckpointWriter {
         self.block(BLOCK_DDL, |e| e.ddl(ddl))
     }
 
+    /// The consensus layer's state at the checkpoint (opaque here).
+    pub fn consensus(&mut self, state: &[u8]) -> Result<()> {
+        self.block(BLOCK_CONSENSUS, |e| e.bytes(state))
+    }
+
     /// A serial column's sequence: the last value handed out.
     pub fn sequence(&mut self, table: TableId, column: u32, value: i64) -> Result<()> {
         self.block(BLOCK_SEQUENCE, |e| {
@@ -150,6 +158,8 @@ pub struct Checkpoint {
     /// `(table, column, last value)`.
     pub sequences: Vec<(TableId, u32, i64)>,
     pub rows: u64,
+    /// The consensus layer's state, in a replica's checkpoint.
+    pub consensus: Option<Vec<u8>>,
     data: Vec<u8>,
     /// Offsets and lengths of the row blocks' bodies.
     row_blocks: Vec<(usize, usize)>,
@@ -205,7 +215,9 @@ pub fn read_latest_checkpoint(storage: &dyn Storage, dir: &Path) -> Result<Optio
     parse(path, data).map(Some)
 }
 
-fn parse(path: PathBuf, data: Vec<u8>) -> Result<Checkpoint> {
+/// Reads a checkpoint from bytes (a Raft snapshot received from another replica); `path`
+/// names it in messages.
+pub fn parse(path: PathBuf, data: Vec<u8>) -> Result<Checkpoint> {
     let corrupt = |offset: usize, why: &str| {
         Error::Corrupt(format!("{} at offset {offset}: {why}", path.display()))
     };
@@ -223,6 +235,7 @@ fn parse(path: PathBuf, data: Vec<u8>) -> Result<Checkpoint> {
     let mut ddl = Vec::new();
     let mut sequences = Vec::new();
     let mut row_blocks = Vec::new();
+    let mut consensus = None;
     let mut rows = 0u64;
     let mut blocks = 0u64;
     let mut ended = false;
@@ -254,6 +267,7 @@ fn parse(path: PathBuf, data: Vec<u8>) -> Result<Checkpoint> {
                 })
             }
             BLOCK_DDL => ddl.push(d.ddl().map_err(bad)?),
+            BLOCK_CONSENSUS => consensus = Some(d.bytes().map_err(bad)?.to_vec()),
             BLOCK_SEQUENCE => sequences.push((
                 d.u32().map_err(bad)?,
                 d.u32().map_err(bad)?,
@@ -281,5 +295,5 @@ fn parse(path: PathBuf, data: Vec<u8>) -> Result<Checkpoint> {
         return Err(corrupt(offset, "no End block"));
     }
     let meta = meta.ok_or_else(|| corrupt(HEADER, "no Meta block"))?;
-    Ok(Checkpoint { path, meta, ddl, sequences, rows, data, row_blocks })
+    Ok(Checkpoint { path, meta, ddl, sequences, rows, consensus, data, row_blocks })
 }

@@ -27,6 +27,12 @@
 //! the durable LSN (published on a watch channel after every flush) reaches its record. The
 //! writer joins the same group commit as the blocking waiters.
 //!
+//! REPLICATED. In a cluster the log has no segment files of its own: [`Log::replicated`]
+//! hands each record, encoded, in LSN order, to a [`Shipper`] (the consensus layer), and a
+//! record is durable once a majority of the replicas hold it and it was applied in order: the
+//! consensus layer then calls [`Log::mark_durable`]. Waiting is the same as for a local log;
+//! [`Log::fail`] (the leader lost leadership) ends every wait with 08007, outcome unknown.
+//!
 //! FAIL-STOP. If a write or sync fails, the log records the failure and every later append
 //! and wait returns it: the database stops accepting writes instead of carrying on with an
 //! unknown durable state.
@@ -88,6 +94,13 @@ pub struct LogStats {
     pub bytes: u64,
 }
 
+/// Where a replicated log's records go: the consensus layer, which calls [`Log::mark_durable`]
+/// once a record is durable on a majority and applied.
+pub trait Shipper: Send + Sync {
+    /// Takes record `lsn`, encoded. Called in LSN order under the log's lock: must not block.
+    fn ship(&self, lsn: Lsn, record: Vec<u8>);
+}
+
 /// The write-ahead log, open for appending.
 pub struct Log {
     storage: Arc<dyn Storage>,
@@ -99,7 +112,10 @@ pub struct Log {
     durable_watch: tokio::sync::watch::Sender<Lsn>,
     /// Set (and signalled) to make the writer thread flush now instead of at its next tick.
     flush_request: Arc<(Mutex<bool>, Condvar)>,
-    writer: Mutex<SegmentWriter>,
+    /// The segment appended to (`None` for a replicated log).
+    writer: Mutex<Option<SegmentWriter>>,
+    /// A replicated log's consensus layer.
+    shipper: Option<Arc<dyn Shipper>>,
     syncs: AtomicU64,
     frames: AtomicU64,
     bytes: AtomicU64,
@@ -355,7 +371,8 @@ impl Log {
             flushed: Condvar::new(),
             durable_watch: tokio::sync::watch::Sender::new(replay.next),
             flush_request: Arc::new((Mutex::new(false), Condvar::new())),
-            writer: Mutex::new(SegmentWriter { file, path, size }),
+            writer: Mutex::new(Some(SegmentWriter { file, path, size })),
+            shipper: None,
             syncs: AtomicU64::new(0),
             frames: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
@@ -416,11 +433,89 @@ impl Log {
     pub fn append(&self, record: &Record) -> Result<Lsn> {
         let mut st = self.state.lock();
         if let Some(e) = &st.failed {
-            return Err(Error::Io(e.clone()));
+            return Err(self.failed_error(e));
+        }
+        if let Some(shipper) = &self.shipper {
+            let mut encoded = Vec::new();
+            Encoder(&mut encoded).record(record);
+            return Ok(self.ship(&mut st, shipper, encoded));
         }
         Encoder(&mut st.buffer).record(record);
         st.next += 1;
         Ok(st.next)
+    }
+
+    /// A replicated log: records go to `shipper`, numbered from `first`; nothing is written
+    /// here. `dir` is only a name for messages.
+    pub fn replicated(
+        storage: Arc<dyn Storage>,
+        dir: &Path,
+        first: Lsn,
+        shipper: Arc<dyn Shipper>,
+    ) -> Arc<Log> {
+        Arc::new(Log {
+            storage,
+            dir: dir.to_path_buf(),
+            options: LogOptions::default(),
+            state: Mutex::new(AppendState {
+                buffer: Vec::new(),
+                buffered_from: first,
+                next: first,
+                durable: first,
+                flushing: false,
+                failed: None,
+            }),
+            flushed: Condvar::new(),
+            durable_watch: tokio::sync::watch::Sender::new(first),
+            flush_request: Arc::new((Mutex::new(false), Condvar::new())),
+            writer: Mutex::new(None),
+            shipper: Some(shipper),
+            syncs: AtomicU64::new(0),
+            frames: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+        })
+    }
+
+    fn ship(&self, st: &mut AppendState, shipper: &Arc<dyn Shipper>, encoded: Vec<u8>) -> Lsn {
+        st.next += 1;
+        self.bytes.fetch_add(encoded.len() as u64, Ordering::Relaxed);
+        shipper.ship(st.next, encoded);
+        st.next
+    }
+
+    /// A replicated log: every record up to `lsn` is durable on a majority and applied.
+    pub fn mark_durable(&self, lsn: Lsn) {
+        let mut st = self.state.lock();
+        if st.failed.is_some() || lsn <= st.durable {
+            return;
+        }
+        st.durable = lsn.min(st.next);
+        self.flushed.notify_all();
+        self.durable_watch.send_replace(st.durable);
+    }
+
+    /// Stops the log: every wait and later append fails with `reason` (08007 for a replicated
+    /// log, whose records' fate is then unknown).
+    pub fn fail(&self, reason: &str) {
+        let mut st = self.state.lock();
+        if st.failed.is_none() {
+            st.failed = Some(reason.to_string());
+        }
+        self.flushed.notify_all();
+        self.durable_watch.send_replace(st.durable);
+    }
+
+    /// Whether records go to a consensus layer instead of files.
+    pub fn is_replicated(&self) -> bool {
+        self.shipper.is_some()
+    }
+
+    fn failed_error(&self, failure: &str) -> Error {
+        if self.shipper.is_some() {
+            Error::OutcomeUnknown(failure.to_string())
+        } else {
+            Error::Io(failure.to_string())
+        }
     }
 
     /// Appends a commit record (see [`Log::append`]).
@@ -443,7 +538,12 @@ impl Log {
     ) -> Result<Lsn> {
         let mut st = self.state.lock();
         if let Some(e) = &st.failed {
-            return Err(Error::Io(e.clone()));
+            return Err(self.failed_error(e));
+        }
+        if let Some(shipper) = &self.shipper {
+            let mut encoded = Vec::new();
+            super::encoding::encode_commit_rows(&mut encoded, txn, commit_ts, ddl, writes);
+            return Ok(self.ship(&mut st, shipper, encoded));
         }
         super::encoding::encode_commit_rows(&mut st.buffer, txn, commit_ts, ddl, writes);
         st.next += 1;
@@ -465,12 +565,12 @@ impl Log {
         let mut st = self.state.lock();
         loop {
             if let Some(e) = &st.failed {
-                return Err(Error::Io(e.clone()));
+                return Err(self.failed_error(e));
             }
             if st.durable >= lsn {
                 return Ok(());
             }
-            if st.flushing {
+            if st.flushing || self.shipper.is_some() {
                 self.flushed.wait(&mut st);
                 continue;
             }
@@ -501,7 +601,7 @@ impl Log {
             {
                 let st = self.state.lock();
                 if let Some(e) = &st.failed {
-                    return Err(Error::Io(e.clone()));
+                    return Err(self.failed_error(e));
                 }
                 if st.durable >= lsn {
                     return Ok(());
@@ -523,7 +623,8 @@ impl Log {
 
     fn write_frame(&self, first: Lsn, count: u32, payload: &[u8]) -> Result<()> {
         let data = frame(first, count, payload);
-        let mut w = self.writer.lock();
+        let mut guard = self.writer.lock();
+        let Some(w) = guard.as_mut() else { return Ok(()) };
         if w.size + data.len() as u64 > self.options.segment_size && w.size > SEGMENT_HEADER as u64
         {
             let (file, path) =
@@ -531,7 +632,6 @@ impl Log {
             *w = SegmentWriter { file, path, size: SEGMENT_HEADER as u64 };
             self.syncs.fetch_add(2, Ordering::Relaxed);
         }
-        let w = &mut *w;
         if !self.options.sync_delay.is_zero() {
             std::thread::sleep(self.options.sync_delay);
         }
@@ -546,7 +646,10 @@ impl Log {
 
     /// Removes segments that hold only records before `lsn` (a checkpoint covers them).
     pub fn remove_before(&self, lsn: Lsn) -> Result<usize> {
-        let _w = self.writer.lock(); // no segment switch meanwhile
+        let w = self.writer.lock(); // no segment switch meanwhile
+        if w.is_none() {
+            return Ok(0); // replicated: the consensus layer's log is purged by it
+        }
         let segs = segments(&*self.storage, &self.dir)?;
         let mut removed = 0;
         for pair in segs.windows(2) {

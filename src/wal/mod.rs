@@ -16,8 +16,19 @@ mod log;
 mod storage;
 
 pub use checkpoint::{
-    Checkpoint, CheckpointMeta, CheckpointReader, CheckpointWriter, read_latest_checkpoint,
+    Checkpoint, CheckpointMeta, CheckpointReader, CheckpointWriter, parse as parse_checkpoint,
+    read_latest_checkpoint,
 };
 pub use encoding::{CommitBatch, DdlRecord, DecodeError, Record};
-pub use log::{FORMAT_VERSION, Log, LogOptions, LogStats, Lsn, Replay};
+pub use log::{FORMAT_VERSION, Log, LogOptions, LogStats, Lsn, Replay, Shipper};
 pub use storage::{FaultyStorage, OsStorage, Storage, StorageFile, TornTail};
+
+/// Decodes one record encoded by [`Log`] (a replicated log's entry payload).
+pub fn decode_record(bytes: &[u8]) -> std::result::Result<Record, DecodeError> {
+    let mut d = encoding::Decoder::new(bytes);
+    let record = d.record()?;
+    if !d.is_empty() {
+        return Err(DecodeError("bytes after the record".into()));
+    }
+    Ok(record)
+}

@@ -334,6 +334,7 @@ impl<'a> ExecCtx<'a> {
                 Some(registry) => registry.names(),
                 None => vec![crate::sql::databases::DEFAULT_DATABASE.to_string()],
             },
+            in_recovery: self.engine.db.standby_reason().is_some(),
         }
     }
 

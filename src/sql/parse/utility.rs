@@ -323,6 +323,11 @@ pub fn utility_of(stmt: &Statement, deferrable: Option<bool>) -> Result<Option<U
             match words.join(" ").as_str() {
                 "transaction isolation level" => Utility::Show("transaction_isolation".into()),
                 _ if words.len() == 1 => Utility::Show(words[0].clone()),
+                // A custom setting: `SHOW isola.session_token` (the parser may keep the dotted
+                // name as one identifier or split it at the dot).
+                _ if words.iter().all(|w| !w.contains(' ')) && words.len() == 2 => {
+                    Utility::Show(words.join("."))
+                }
                 _ => return Err(SqlError::syntax("syntax error in SHOW")),
             }
         }

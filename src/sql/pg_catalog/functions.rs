@@ -118,7 +118,12 @@ pub fn call(
     if first_null
         && !matches!(
             func,
-            F::CurrentSchemas | F::False | F::True | F::JsonBuildObject | F::Ordinals
+            F::CurrentSchemas
+                | F::False
+                | F::True
+                | F::InRecovery
+                | F::JsonBuildObject
+                | F::Ordinals
         )
     {
         return Ok(Value::Null);
@@ -323,6 +328,7 @@ pub fn call(
         }
         F::PartitionAncestors => Value::Null,
         F::False => Value::Bool(false),
+        F::InRecovery => Value::Bool(who.in_recovery),
         F::True => Value::Bool(true),
         F::JsonBuildObject => {
             if !args.len().is_multiple_of(2) {

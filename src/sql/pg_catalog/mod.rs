@@ -116,6 +116,29 @@ pub fn rows(engine: &Engine, schema: &Schema, view: SystemView, who: &Viewer) ->
             .enumerate()
             .map(|(i, s)| vec![Value::Int(i as i64 + 1), Value::Text(s)])
             .collect(),
+        SystemView::IsolaCluster => engine
+            .replica()
+            .map(|r| r.status())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| {
+                let token = |t: Option<u64>| {
+                    t.map_or(Value::Null, |t| Value::Text(crate::replication::format_token(t)))
+                };
+                let int = |n: Option<u64>| n.map_or(Value::Null, |n| Value::Int(n as i64));
+                vec![
+                    Value::Int(m.node_id as i64),
+                    Value::Text(m.raft_addr),
+                    Value::Text(m.role.into()),
+                    Value::Int(m.term as i64),
+                    int(m.leader_id),
+                    token(m.applied),
+                    token(m.durable),
+                    int(m.lag_entries),
+                    Value::Bool(m.is_self),
+                ]
+            })
+            .collect(),
         SystemView::IsolaStatWal => engine
             .db
             .log()

@@ -23,6 +23,8 @@ pub struct Viewer<'a> {
     pub settings: &'a [(String, String)],
     /// Every database of the server (`pg_database`).
     pub databases: Vec<String>,
+    /// A replica that is not the leader (`pg_is_in_recovery()`).
+    pub in_recovery: bool,
 }
 
 impl Viewer<'_> {

@@ -2163,7 +2163,8 @@ fn catalog_function(name: &str) -> Option<(CatalogFn, SqlType)> {
         "to_regclass" => (F::ToRegclass, SqlType::Int8),
         "to_regtype" => (F::ToRegtype, SqlType::Int8),
         "pg_partition_ancestors" => (F::PartitionAncestors, SqlType::Int8),
-        "pg_is_in_recovery" | "pg_relation_is_publishable" => (F::False, SqlType::Bool),
+        "pg_is_in_recovery" => (F::InRecovery, SqlType::Bool),
+        "pg_relation_is_publishable" => (F::False, SqlType::Bool),
         "pg_collation_is_visible" | "pg_function_is_visible" | "pg_opclass_is_visible" => {
             (F::True, SqlType::Bool)
         }

@@ -221,8 +221,10 @@ pub enum CatalogFn {
     /// `pg_partition_ancestors(oid)` in a select list: NULL (isola has no partitions; in FROM
     /// it is no rows, as PostgreSQL 15 answers for a relation that is no partition).
     PartitionAncestors,
-    /// Constant false (`pg_is_in_recovery()`, `pg_relation_is_publishable(oid)`).
+    /// Constant false (`pg_relation_is_publishable(oid)`).
     False,
+    /// `pg_is_in_recovery()`: true on a replica that is not the leader.
+    InRecovery,
     /// Constant true (`pg_collation_is_visible(oid)`, ...).
     True,
     /// `json_build_object(key, value, ...)` (SQLAlchemy's reflection reads identity options

@@ -159,6 +159,37 @@ impl Session {
                         self.set_setting(&name, l.sql().to_lowercase());
                         return Ok(Outcome::Command("SET".into()));
                     }
+                    "isola.read_consistency" => {
+                        let v = value.trim().to_lowercase();
+                        const LEVELS: [&str; 4] =
+                            ["linearizable", "causal", "bounded_staleness", "eventual"];
+                        if !LEVELS.contains(&v.as_str()) {
+                            return Err(SqlError::new(
+                                SqlState::InvalidParameterValue,
+                                format!(
+                                    "invalid value for parameter \"{name}\": \"{value}\" (one of \
+                                     linearizable, causal, bounded_staleness, eventual)"
+                                ),
+                            ));
+                        }
+                        self.set_setting(&name, v);
+                        return Ok(Outcome::Command("SET".into()));
+                    }
+                    "isola.read_after" | "isola.session_token" => {
+                        if !value.trim().is_empty()
+                            && crate::replication::parse_token(&value).is_none()
+                        {
+                            return Err(SqlError::new(
+                                SqlState::InvalidParameterValue,
+                                format!(
+                                    "invalid value for parameter \"{name}\": \"{value}\" (a token \
+                                     as SHOW isola.session_token prints it, like 0/1A2B)"
+                                ),
+                            ));
+                        }
+                        self.set_setting(&name, value.trim().to_string());
+                        return Ok(Outcome::Command("SET".into()));
+                    }
                     "synchronous_commit" => {
                         let v = value.to_lowercase();
                         let on =
@@ -320,6 +351,7 @@ impl Session {
             .read_only
             .or(self.defaults.read_only)
             .unwrap_or(self.setting("default_transaction_read_only") == Some("on"))
+            || self.engine().db.standby_reason().is_some()
         {
             o = o.read_only();
         }

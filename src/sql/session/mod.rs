@@ -340,6 +340,31 @@ impl Session {
         }
     }
 
+    /// A replica: raises the session's token (`isola.session_token`) to `position`; returns
+    /// the new token's text if it rose.
+    pub fn raise_token(&mut self, position: u64) -> Option<String> {
+        let old = self.setting("isola.session_token").and_then(crate::replication::parse_token);
+        if old.is_some_and(|o| o >= position) {
+            return None;
+        }
+        let token = crate::replication::format_token(position);
+        self.set_setting("isola.session_token", token.clone());
+        Some(token)
+    }
+
+    /// A replica: what a request must wait for before it reads (see
+    /// `replication::ReplicaNode`): the read consistency and the token it must have applied,
+    /// or `None` in a transaction block (its snapshot decided that already).
+    pub fn read_requirement(&self) -> Option<(String, u64)> {
+        if self.status() != TxStatus::Idle {
+            return None;
+        }
+        let token = |name| self.setting(name).and_then(crate::replication::parse_token);
+        let after = token("isola.session_token").max(token("isola.read_after")).unwrap_or(0);
+        let level = self.setting("isola.read_consistency").unwrap_or("linearizable").to_string();
+        Some((level, after))
+    }
+
     pub fn setting(&self, name: &str) -> Option<&str> {
         self.settings.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }

@@ -44,6 +44,11 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("xmloption", "content"),
     ("default_tablespace", ""),
     ("default_table_access_method", "heap"),
+    // replication (docs/replication.md): the read consistency a replica serves this session
+    // at, a token to read after, and the session's own token (its last commit or read)
+    ("isola.read_consistency", "linearizable"),
+    ("isola.read_after", ""),
+    ("isola.session_token", "0/0"),
 ];
 
 pub fn level_from(s: &str) -> Option<IsolationLevel> {

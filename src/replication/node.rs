@@ -1,0 +1,515 @@
+//! A replica: one member of isola's Raft group, wired to its database.
+//!
+//! WHAT IT OWNS. The openraft instance over the durable log store (`raft/`) and the state
+//! machine (the database), the TCP transport's server, and three tasks:
+//!
+//! - the PROPOSER takes the records the leader's replicated log hands over (in LSN order,
+//!   under the database's commit order) and writes them to Raft in that order, each on the
+//!   condition that this node still leads in the term the record was written in
+//!   (`with_leader`): a record of an abandoned leadership is never appended later;
+//! - the LEADERSHIP WATCHER turns Raft's view into the database's: a node that leads, has a
+//!   quorum and has applied a blank entry of its own term (so every earlier entry is applied)
+//!   becomes the primary (`Database::become_primary` with a fresh replicated log and epoch);
+//!   one that stops leading or loses its quorum for longer than an election timeout steps
+//!   down (`Database::step_down`: waiting commits fail with 08007, writers end). It never
+//!   leads again in the same epoch;
+//! - formation: fresh members started with the same `--peers` initialize the group with that
+//!   membership (openraft allows identical initialization on every member).
+//!
+//! TOKENS. A position is a Raft log index: the token of a session is the applied index after
+//! its last commit or read. Any member serves a read at a token once it has applied that far.
+//!
+//! Invariants: only the watcher makes the database primary, and only with a new epoch; every
+//! entry is applied by the state machine, including this node's own (which only publishes
+//! them); a read at a level waits (bounded) or fails, never serves older data than promised.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use openraft::async_runtime::WatchReceiver;
+use openraft::{Config, Raft, ReadPolicy, ServerState, SnapshotPolicy};
+use parking_lot::Mutex;
+use tokio::sync::mpsc;
+
+use super::state_machine::{
+    Applier, ApplyState, Leadership, SavedState, StateMachine, StoredMembership, frame_entry,
+};
+use super::{LogRecord, LogStore, LogStoreOptions, Member, NodeId, TypeConfig, network};
+use crate::durable::DurableCatalog;
+use crate::error::{Error, Result};
+use crate::wal::{Log, Lsn, Shipper, Storage};
+
+/// How a replica is started (`isola serve --node-id --raft-listen --peers`).
+#[derive(Clone, Debug)]
+pub struct ClusterOptions {
+    pub node_id: NodeId,
+    pub raft_listen: SocketAddr,
+    /// Every member of the initial group: id and Raft address.
+    pub peers: BTreeMap<NodeId, String>,
+    pub heartbeat_ms: u64,
+    pub election_timeout_ms: (u64, u64),
+    /// A snapshot (checkpoint) every this many entries.
+    pub snapshot_every: u64,
+}
+
+impl ClusterOptions {
+    /// Parses `--peers 1=host:port,2=host:port`.
+    pub fn parse_peers(text: &str) -> std::result::Result<BTreeMap<NodeId, String>, String> {
+        let mut peers = BTreeMap::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (id, addr) = part
+                .split_once('=')
+                .ok_or_else(|| format!("--peers: \"{part}\" is not ID=HOST:PORT"))?;
+            let id: NodeId =
+                id.trim().parse().map_err(|_| format!("--peers: \"{id}\" is not a node id"))?;
+            if peers.insert(id, addr.trim().to_string()).is_some() {
+                return Err(format!("--peers names node {id} twice"));
+            }
+        }
+        if peers.is_empty() {
+            return Err("--peers names no member".into());
+        }
+        Ok(peers)
+    }
+}
+
+/// One member's state as this node sees it (a row of `isola_cluster`).
+#[derive(Clone, Debug)]
+pub struct MemberStatus {
+    pub node_id: NodeId,
+    pub raft_addr: String,
+    pub role: &'static str,
+    pub term: u64,
+    pub leader_id: Option<NodeId>,
+    /// The last index applied (this node) or known replicated (others, on the leader).
+    pub applied: Option<u64>,
+    pub durable: Option<u64>,
+    pub lag_entries: Option<u64>,
+    pub is_self: bool,
+}
+
+/// A record on its way to Raft.
+struct Proposal {
+    epoch: u64,
+    term: u64,
+    entry: Vec<u8>,
+}
+
+/// The replicated log's consensus end: frames each record and queues it for the proposer.
+struct RaftShipper {
+    node_id: NodeId,
+    epoch: u64,
+    term: u64,
+    tx: mpsc::UnboundedSender<Proposal>,
+}
+
+impl Shipper for RaftShipper {
+    fn ship(&self, lsn: Lsn, record: Vec<u8>) {
+        let entry = frame_entry(self.node_id, self.epoch, lsn, &record);
+        // A closed channel means the node is shutting down: the commit then never becomes
+        // durable and its waiter ends with the log's failure.
+        let _ = self.tx.send(Proposal { epoch: self.epoch, term: self.term, entry });
+    }
+}
+
+/// A running replica.
+pub struct ReplicaNode {
+    applier: Arc<Applier>,
+    raft: Raft<TypeConfig, StateMachine>,
+    proposals: mpsc::UnboundedSender<Proposal>,
+    storage: Arc<dyn Storage>,
+    dir: PathBuf,
+    options: ClusterOptions,
+}
+
+/// Application RPC: "what is your read index" (answered by the leader).
+const APP_READ_INDEX: u8 = 1;
+
+impl ReplicaNode {
+    /// Recovers the replica's directory into `catalog` (empty), starts Raft and its tasks,
+    /// and forms the group if this member is new. `restart` re-executes the process (used
+    /// when a snapshot must replace a database that has data).
+    pub async fn start<C: DurableCatalog>(
+        catalog: Arc<C>,
+        storage: Arc<dyn Storage>,
+        dir: &Path,
+        lock: Option<std::fs::File>,
+        options: ClusterOptions,
+        restart: Box<dyn Fn() + Send + Sync>,
+    ) -> Result<Arc<ReplicaNode>> {
+        let recovered = crate::durable::recover_replica(&catalog, storage.clone(), dir, lock)?;
+        let (applied, membership) = match &recovered.consensus {
+            Some(bytes) => {
+                let saved = SavedState::decode(bytes).map_err(|e| Error::Corrupt(e.to_string()))?;
+                (saved.last_log_id, saved.membership)
+            }
+            None => (None, StoredMembership::default()),
+        };
+        let catalog_dyn: Arc<dyn DurableCatalog> = catalog;
+        let applier = Arc::new(Applier {
+            node_id: options.node_id,
+            catalog: catalog_dyn,
+            files: recovered.files.clone(),
+            state: Mutex::new(ApplyState { applied, membership, ids: recovered.ids }),
+            leading: Mutex::new(None),
+            applied_index: tokio::sync::watch::Sender::new(applied.map(|l| l.index).unwrap_or(0)),
+            on_restart: restart,
+        });
+        let log_store = LogStore::open(&dir.join("raft"), LogStoreOptions::default())?;
+        let config = Config {
+            cluster_name: "isola".into(),
+            heartbeat_interval: options.heartbeat_ms,
+            election_timeout_min: options.election_timeout_ms.0,
+            election_timeout_max: options.election_timeout_ms.1,
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(options.snapshot_every),
+            max_in_snapshot_log_to_keep: 1000,
+            ..Default::default()
+        };
+        let config = Arc::new(
+            config.validate().map_err(|e| Error::InvalidInput(format!("raft config: {e}")))?,
+        );
+        let sm = StateMachine { applier: applier.clone() };
+        let raft = Raft::new(
+            options.node_id,
+            config,
+            network::NetworkFactory::new(options.node_id),
+            log_store,
+            sm,
+        )
+        .await
+        .map_err(|e| Error::Io(format!("starting raft: {e}")))?;
+        let listener = tokio::net::TcpListener::bind(options.raft_listen)
+            .await
+            .map_err(|e| Error::Io(format!("--raft-listen {}: {e}", options.raft_listen)))?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let node = Arc::new(ReplicaNode {
+            applier,
+            raft: raft.clone(),
+            proposals: tx,
+            storage,
+            dir: dir.to_path_buf(),
+            options: options.clone(),
+        });
+        let weak = Arc::downgrade(&node);
+        let app: network::AppHandler = Arc::new(move |body: Vec<u8>| {
+            let node = weak.upgrade();
+            Box::pin(async move {
+                match node {
+                    Some(node) => node.answer_app(body).await,
+                    None => vec![0],
+                }
+            })
+        });
+        tokio::spawn(network::serve(listener, raft.clone(), Some(app)));
+        tokio::spawn(propose(raft.clone(), node.applier.clone(), rx));
+        tokio::spawn(watch_leadership(Arc::downgrade(&node)));
+        if !raft.is_initialized().await.map_err(|e| Error::Io(e.to_string()))? {
+            let members: BTreeMap<NodeId, Member> = options
+                .peers
+                .iter()
+                .map(|(id, addr)| (*id, Member { raft_addr: addr.clone() }))
+                .collect();
+            if members.contains_key(&options.node_id) {
+                // Identical on every fresh member; "already initialized" is fine.
+                let _ = raft.initialize(members).await;
+            }
+        }
+        Ok(node)
+    }
+
+    /// This member's id.
+    pub fn node_id(&self) -> NodeId {
+        self.options.node_id
+    }
+
+    /// The index applied (and visible) here.
+    pub fn applied_index(&self) -> u64 {
+        *self.applier.applied_index.borrow()
+    }
+
+    /// Whether this node is the primary (leading, writes accepted).
+    pub fn is_primary(&self) -> bool {
+        self.applier.leading.lock().is_some()
+    }
+
+    /// The leader as Raft sees it: id and Raft address.
+    pub fn leader(&self) -> Option<(NodeId, String)> {
+        let m = self.raft.metrics().borrow_watched().clone();
+        let id = m.current_leader?;
+        let addr = m.membership_config.membership().get_node(&id).map(|n| n.raft_addr.clone());
+        Some((id, addr.unwrap_or_default()))
+    }
+
+    /// Waits until this node has applied `index`, at most `timeout`.
+    pub async fn wait_applied(&self, index: u64, timeout: Duration) -> Result<()> {
+        let mut rx = self.applier.applied_index.subscribe();
+        let waited = tokio::time::timeout(timeout, rx.wait_for(|&a| a >= index)).await;
+        match waited {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(Error::QueryCanceled(format!(
+                "canceling statement: this replica (node {}) had not applied position {} within \
+                 {} ms (it has applied {}); the leader is {}",
+                self.node_id(),
+                format_token(index),
+                timeout.as_millis(),
+                format_token(self.applied_index()),
+                self.describe_leader()
+            ))),
+        }
+    }
+
+    fn describe_leader(&self) -> String {
+        match self.leader() {
+            Some((id, addr)) => format!("node {id} (raft {addr})"),
+            None => "unknown (an election is under way)".into(),
+        }
+    }
+
+    /// The index a linearizable read must see: confirmed by the leader (ReadIndex: a round of
+    /// heartbeats to a quorum), asked over the network when this node does not lead.
+    pub async fn read_index(&self, timeout: Duration) -> Result<u64> {
+        let unavailable = |why: String| {
+            Error::QueryCanceled(format!(
+                "a linearizable read needs the leader's read index: {why}; the leader is {}",
+                self.describe_leader()
+            ))
+        };
+        if self.raft.metrics().borrow_watched().state == ServerState::Leader {
+            let read =
+                tokio::time::timeout(timeout, self.raft.ensure_linearizable(ReadPolicy::ReadIndex))
+                    .await
+                    .map_err(|_| unavailable("no quorum answered in time".into()))?
+                    .map_err(|e| unavailable(e.to_string()))?;
+            return Ok(read.index());
+        }
+        let Some((_, addr)) = self.leader() else {
+            return Err(unavailable("no leader is known".into()));
+        };
+        let answer = network::call_app(&addr, vec![APP_READ_INDEX], timeout)
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        match answer.as_slice() {
+            [1, rest @ ..] if rest.len() == 8 => {
+                Ok(u64::from_le_bytes(rest.try_into().expect("8 bytes")))
+            }
+            [0, why @ ..] => Err(unavailable(String::from_utf8_lossy(why).into_owned())),
+            _ => Err(unavailable("a malformed answer".into())),
+        }
+    }
+
+    async fn answer_app(&self, body: Vec<u8>) -> Vec<u8> {
+        match body.first() {
+            Some(&APP_READ_INDEX) => match self.read_index(Duration::from_secs(2)).await {
+                Ok(index) if self.raft.metrics().borrow_watched().state == ServerState::Leader => {
+                    let mut out = vec![1];
+                    out.extend_from_slice(&index.to_le_bytes());
+                    out
+                }
+                Ok(_) => b"\0this node stopped leading".to_vec(),
+                Err(e) => {
+                    let mut out = vec![0];
+                    out.extend_from_slice(e.message().as_bytes());
+                    out
+                }
+            },
+            _ => b"\0unknown request".to_vec(),
+        }
+    }
+
+    /// The members as this node sees them.
+    pub fn status(&self) -> Vec<MemberStatus> {
+        let m = self.raft.metrics().borrow_watched().clone();
+        let me = self.node_id();
+        let applied = self.applied_index();
+        let leader_last = m.last_log_index;
+        let replication: HashMap<NodeId, Option<u64>> = m
+            .replication
+            .as_ref()
+            .map(|r| r.iter().map(|(id, l)| (*id, l.as_ref().map(|l| l.index))).collect())
+            .unwrap_or_default();
+        let membership = m.membership_config.membership();
+        let voters: std::collections::BTreeSet<NodeId> = membership.voter_ids().collect();
+        let mut out = Vec::new();
+        for (id, node) in membership.nodes() {
+            let is_self = *id == me;
+            let role = if is_self {
+                match m.state {
+                    ServerState::Leader => "leader",
+                    ServerState::Candidate => "candidate",
+                    ServerState::Learner => "learner",
+                    ServerState::Follower => "follower",
+                    ServerState::Shutdown => "shutdown",
+                }
+            } else if m.current_leader == Some(*id) {
+                "leader"
+            } else if voters.contains(id) {
+                "follower"
+            } else {
+                "learner"
+            };
+            let known =
+                if is_self { Some(applied) } else { replication.get(id).copied().flatten() };
+            out.push(MemberStatus {
+                node_id: *id,
+                raft_addr: node.raft_addr.clone(),
+                role,
+                term: m.current_term,
+                leader_id: m.current_leader,
+                applied: known,
+                durable: if is_self { m.last_log_index } else { known },
+                lag_entries: match (leader_last, known) {
+                    (Some(last), Some(k)) if m.state == ServerState::Leader || is_self => {
+                        Some(last.saturating_sub(k))
+                    }
+                    _ => None,
+                },
+                is_self,
+            });
+        }
+        out
+    }
+
+    /// Stops Raft (the database steps down first).
+    pub async fn shutdown(&self) {
+        {
+            let mut leading = self.applier.leading.lock();
+            self.applier.step_down(&mut leading, "this node is shutting down");
+        }
+        let _ = self.raft.shutdown().await;
+    }
+
+    /// Asks Raft to take a snapshot (a checkpoint) soon.
+    pub fn trigger_snapshot(&self) {
+        let raft = self.raft.clone();
+        tokio::spawn(async move {
+            let _ = raft.trigger().snapshot().await;
+        });
+    }
+
+    /// The data directory's files.
+    pub fn files(&self) -> Arc<crate::durable::DataFiles> {
+        self.applier.files.clone()
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Opens a replicated log for a new leadership epoch.
+    fn new_leadership(&self, term: u64) -> Leadership {
+        let epoch = rand::random::<u64>();
+        let shipper = Arc::new(RaftShipper {
+            node_id: self.node_id(),
+            epoch,
+            term,
+            tx: self.proposals.clone(),
+        });
+        let log = Log::replicated(self.storage.clone(), &self.dir.join("raft"), 0, shipper);
+        Leadership { term, epoch, log }
+    }
+}
+
+/// Writes proposals to Raft in order, dropping those of an epoch that is over.
+async fn propose(
+    raft: Raft<TypeConfig, StateMachine>,
+    applier: Arc<Applier>,
+    mut rx: mpsc::UnboundedReceiver<Proposal>,
+) {
+    while let Some(p) = rx.recv().await {
+        let current = applier.leading.lock().as_ref().map(|l| l.epoch);
+        if current != Some(p.epoch) {
+            continue; // its leadership ended: its log failed and its commits were taken back
+        }
+        let leader = openraft::alias::CommittedLeaderIdOf::<TypeConfig>::new(p.term);
+        if raft.write(LogRecord(p.entry)).with_leader(leader).await.is_err() {
+            let mut leading = applier.leading.lock();
+            applier.step_down(&mut leading, "Raft stopped");
+            return;
+        }
+    }
+}
+
+/// See the module doc: makes the database primary or standby as Raft's view changes.
+async fn watch_leadership(node: std::sync::Weak<ReplicaNode>) {
+    let Some(first) = node.upgrade() else { return };
+    let mut metrics = first.raft.metrics();
+    let quorum_lost_after = Duration::from_millis(first.options.election_timeout_ms.1);
+    drop(first);
+    // The term in which this node last stepped down: it never leads again in it.
+    let mut promoted_in: Option<u64> = None;
+    loop {
+        let Some(node) = node.upgrade() else { return };
+        let m = metrics.borrow_watched().clone();
+        let leads = m.state == ServerState::Leader && m.current_leader == Some(node.node_id());
+        let quorum = m
+            .last_quorum_acked
+            .as_ref()
+            .is_some_and(|at| openraft::Instant::elapsed(&**at) < quorum_lost_after);
+        let current = node.applier.leading.lock().as_ref().map(|l| l.term);
+        match current {
+            Some(term) if !leads || term != m.current_term || !quorum => {
+                let reason = match m.current_leader {
+                    _ if leads && !quorum => format!(
+                        "node {} lost contact with a majority of the replicas",
+                        node.node_id()
+                    ),
+                    Some(id) if id != node.node_id() => format!("node {id} leads now"),
+                    _ => "no leader is elected yet".to_string(),
+                };
+                let mut leading = node.applier.leading.lock();
+                node.applier.step_down(&mut leading, &reason);
+            }
+            None if leads && quorum && promoted_in != Some(m.current_term) => {
+                promoted_in = Some(m.current_term);
+                // Every entry before a blank of this term applied: the database is current.
+                let term = m.current_term;
+                let barrier =
+                    tokio::time::timeout(Duration::from_secs(5), node.raft.write_blank()).await;
+                let ok = matches!(barrier, Ok(Ok(_)));
+                let still = {
+                    let m = metrics.borrow_watched();
+                    m.state == ServerState::Leader && m.current_term == term
+                };
+                if ok && still {
+                    let leadership = node.new_leadership(term);
+                    let mut leading = node.applier.leading.lock();
+                    node.applier.catalog.database().become_primary(leadership.log.clone());
+                    *leading = Some(leadership);
+                }
+                continue;
+            }
+            None if !leads => {
+                let reason = match m.current_leader {
+                    Some(id) => format!("node {id} leads"),
+                    None => "no leader is elected yet".to_string(),
+                };
+                node.applier.catalog.database().set_standby_reason(&reason);
+            }
+            _ => {}
+        }
+        drop(node);
+        let _ = tokio::time::timeout(Duration::from_millis(100), metrics.changed()).await;
+    }
+}
+
+/// A position as PostgreSQL prints an LSN: `XXXXXXXX/XXXXXXXX`.
+pub fn format_token(index: u64) -> String {
+    format!("{:X}/{:X}", index >> 32, index & 0xFFFF_FFFF)
+}
+
+/// Parses a token printed by [`format_token`] (or a plain number).
+pub fn parse_token(text: &str) -> Option<u64> {
+    let text = text.trim();
+    match text.split_once('/') {
+        Some((hi, lo)) => {
+            let hi = u64::from_str_radix(hi, 16).ok()?;
+            let lo = u64::from_str_radix(lo, 16).ok()?;
+            (hi <= u32::MAX as u64 && lo <= u32::MAX as u64).then_some((hi << 32) | lo)
+        }
+        None => text.parse().ok(),
+    }
+}

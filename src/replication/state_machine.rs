@@ -1,0 +1,262 @@
+//! isola's Raft state machine: the MVCC database itself, through the durable layer.
+//!
+//! APPLY. A normal entry is one isola log record with a 24-byte header: the node that wrote
+//! it, the leadership epoch it was written in, and its LSN in that epoch's replicated log
+//! ([`frame_entry`]). On the node that is leading in that epoch the record's commit is
+//! already in memory, decided and waiting: applying it marks it durable (`Log::mark_durable`)
+//! and makes it visible. Anywhere else (followers, or this node after it stopped leading) the
+//! record is applied to the database (`durable::apply_record`). An entry of another epoch
+//! reaching a node that still leads means it no longer does: it steps down first.
+//!
+//! SNAPSHOTS are checkpoints: the cut is taken under the apply lock, so its rows are exactly
+//! the entries applied up to its log id; the consensus state (log id and membership) is saved
+//! in the checkpoint. Installing one loads it into an empty database; a replica with data must
+//! restart to start from it (`on_restart`).
+//!
+//! Invariants: entries are applied in index order, each exactly once per process; the applied
+//! log id reported is never ahead of what the database shows; `applied_index` is published
+//! after the entry is visible.
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::Arc;
+
+use futures::{Stream, StreamExt};
+use openraft::entry::RaftEntry;
+use openraft::storage::{EntryResponder, RaftStateMachine};
+use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder};
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+
+use super::{Applied, LogId, NodeId, TypeConfig};
+use crate::catalog::TableId;
+use crate::durable::{CheckpointCut, DataFiles, DurableCatalog};
+use crate::wal::Log;
+
+pub(super) type StoredMembership = openraft::alias::StoredMembershipOf<TypeConfig>;
+pub(super) type SnapshotMeta = openraft::alias::SnapshotMetaOf<TypeConfig>;
+type Snapshot = openraft::alias::SnapshotOf<TypeConfig, Vec<u8>>;
+
+const ENTRY_HEADER: usize = 24;
+
+/// Frames a record for a Raft entry: writer, epoch, LSN, record.
+pub(super) fn frame_entry(origin: NodeId, epoch: u64, lsn: u64, record: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(ENTRY_HEADER + record.len());
+    out.extend_from_slice(&origin.to_le_bytes());
+    out.extend_from_slice(&epoch.to_le_bytes());
+    out.extend_from_slice(&lsn.to_le_bytes());
+    out.extend_from_slice(record);
+    out
+}
+
+fn unframe(entry: &[u8]) -> io::Result<(NodeId, u64, u64, &[u8])> {
+    if entry.len() < ENTRY_HEADER {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "a Raft entry cut short"));
+    }
+    let word = |i: usize| u64::from_le_bytes(entry[i..i + 8].try_into().expect("8 bytes"));
+    Ok((word(0), word(8), word(16), &entry[ENTRY_HEADER..]))
+}
+
+/// This node's current leadership: the epoch its commits are written in.
+pub(super) struct Leadership {
+    pub term: u64,
+    pub epoch: u64,
+    pub log: Arc<Log>,
+}
+
+/// What has been applied.
+pub(super) struct ApplyState {
+    pub applied: Option<LogId>,
+    pub membership: StoredMembership,
+    /// Logged table ids to this process's.
+    pub ids: HashMap<TableId, TableId>,
+}
+
+/// The state shared by the state machine, its snapshot builder and the node.
+pub(super) struct Applier {
+    pub node_id: NodeId,
+    pub catalog: Arc<dyn DurableCatalog>,
+    pub files: Arc<DataFiles>,
+    pub state: Mutex<ApplyState>,
+    pub leading: Mutex<Option<Leadership>>,
+    /// The index of the last entry applied (and visible).
+    pub applied_index: tokio::sync::watch::Sender<u64>,
+    /// When the last entry was applied, and the commit index the leader last reported.
+    pub on_restart: Box<dyn Fn() + Send + Sync>,
+}
+
+impl Applier {
+    /// Stops leading (if it was): see `Database::step_down`.
+    pub fn step_down(&self, leading: &mut Option<Leadership>, reason: &str) {
+        if leading.take().is_some() || self.catalog.database().standby_reason().is_none() {
+            self.catalog.database().step_down(reason);
+        }
+    }
+
+    fn apply_normal(&self, st: &mut ApplyState, entry: &[u8], index: u64) -> io::Result<()> {
+        let (origin, epoch, lsn, record) = unframe(entry)?;
+        let mut leading = self.leading.lock();
+        if let Some(l) = leading.as_ref() {
+            if origin == self.node_id && epoch == l.epoch {
+                // The committer wakes with its commit visible and this index published.
+                self.catalog.database().publish_replicated(&l.log, lsn, || {
+                    self.applied_index.send_replace(index);
+                });
+                return Ok(());
+            }
+            let reason = format!("node {origin} leads now");
+            self.step_down(&mut leading, &reason);
+        }
+        drop(leading);
+        crate::durable::apply_record(&*self.catalog, record, &mut st.ids)
+            .map_err(|e| io::Error::other(e.to_string()))
+    }
+
+    fn consensus_state(meta: &SnapshotMeta) -> io::Result<Vec<u8>> {
+        postcard::to_stdvec(&SavedState {
+            last_log_id: meta.last_log_id,
+            membership: meta.last_membership.clone(),
+        })
+        .map_err(io::Error::other)
+    }
+}
+
+/// The consensus state a checkpoint carries.
+#[derive(Serialize, Deserialize)]
+pub(super) struct SavedState {
+    pub last_log_id: Option<LogId>,
+    pub membership: StoredMembership,
+}
+
+impl SavedState {
+    pub fn decode(bytes: &[u8]) -> io::Result<SavedState> {
+        postcard::from_bytes(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    }
+}
+
+/// The state machine handed to openraft (and its snapshot builder).
+#[derive(Clone)]
+pub struct StateMachine {
+    pub(super) applier: Arc<Applier>,
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
+    type SnapshotData = Vec<u8>;
+
+    async fn build_snapshot(&mut self) -> io::Result<Snapshot> {
+        let applier = self.applier.clone();
+        tokio::task::spawn_blocking(move || {
+            let (meta, cut) = {
+                let st = applier.state.lock();
+                let meta = SnapshotMeta {
+                    last_log_id: st.applied,
+                    last_membership: st.membership.clone(),
+                };
+                let position = st.applied.map(|l| l.index).unwrap_or(0);
+                (meta, CheckpointCut::take(&*applier.catalog, None).at_position(position))
+            };
+            let state = Applier::consensus_state(&meta)?;
+            let report = cut
+                .write(&applier.files, Some(&state))
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            let data = crate::durable::read_checkpoint_file(&applier.files, &report.path)
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            Ok(Snapshot { meta, snapshot: data })
+        })
+        .await
+        .map_err(io::Error::other)?
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotData = Vec<u8>;
+    type SnapshotBuilder = StateMachine;
+
+    async fn applied_state(&mut self) -> io::Result<(Option<LogId>, StoredMembership)> {
+        let st = self.applier.state.lock();
+        Ok((st.applied, st.membership.clone()))
+    }
+
+    async fn apply<S>(&mut self, mut entries: S) -> io::Result<()>
+    where
+        S: Stream<Item = io::Result<EntryResponder<TypeConfig>>> + Unpin + OptionalSend,
+    {
+        while let Some(item) = entries.next().await {
+            let (entry, responder) = item?;
+            let log_id = entry.log_id();
+            {
+                let mut st = self.applier.state.lock();
+                match &entry.payload {
+                    EntryPayload::Blank => {}
+                    EntryPayload::Normal(record) => {
+                        self.applier.apply_normal(&mut st, &record.0, log_id.index)?
+                    }
+                    EntryPayload::Membership(m) => {
+                        st.membership = StoredMembership::new(Some(log_id), m.clone());
+                    }
+                }
+                st.applied = Some(log_id);
+            }
+            self.applier.applied_index.send_replace(log_id.index);
+            if let Some(responder) = responder {
+                responder.send(Applied { index: log_id.index });
+            }
+        }
+        Ok(())
+    }
+
+    async fn get_snapshot_builder(&mut self) -> StateMachine {
+        self.clone()
+    }
+
+    async fn install_snapshot(&mut self, meta: &SnapshotMeta, data: Vec<u8>) -> io::Result<()> {
+        let applier = self.applier.clone();
+        let meta = meta.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut st = applier.state.lock();
+            let mut leading = applier.leading.lock();
+            applier.step_down(&mut leading, "installing a snapshot from the leader");
+            drop(leading);
+            let loaded = crate::durable::install_checkpoint(
+                &*applier.catalog,
+                &applier.files,
+                &data,
+                &mut st.ids,
+            )
+            .map_err(|e| io::Error::other(e.to_string()))?;
+            st.applied = meta.last_log_id;
+            st.membership = meta.last_membership.clone();
+            drop(st);
+            if loaded {
+                applier.applied_index.send_replace(meta.last_log_id.map(|l| l.index).unwrap_or(0));
+            } else {
+                (applier.on_restart)();
+            }
+            Ok(())
+        })
+        .await
+        .map_err(io::Error::other)?
+    }
+
+    async fn get_current_snapshot(&mut self) -> io::Result<Option<Snapshot>> {
+        let applier = self.applier.clone();
+        tokio::task::spawn_blocking(move || {
+            let dir = applier.files.dir().join("checkpoint");
+            let storage = applier.files.storage();
+            let Some(c) = crate::wal::read_latest_checkpoint(&**storage, &dir)
+                .map_err(|e| io::Error::other(e.to_string()))?
+            else {
+                return Ok(None);
+            };
+            let Some(state) = &c.consensus else { return Ok(None) };
+            let saved = SavedState::decode(state)?;
+            let data = crate::durable::read_checkpoint_file(&applier.files, &c.path)
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            let meta =
+                SnapshotMeta { last_log_id: saved.last_log_id, last_membership: saved.membership };
+            Ok(Some(Snapshot { meta, snapshot: data }))
+        })
+        .await
+        .map_err(io::Error::other)?
+    }
+}
