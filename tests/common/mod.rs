@@ -2,6 +2,8 @@
 //! the kernel picks), clients, and the golden-file machinery (error format, answers, one test
 //! per file).
 
+pub mod cluster;
+
 /// Starts an in-process server in a background runtime on a port the kernel picks; returns the
 /// port. The listener is bound here and handed to the server, so no one else can take the port.
 #[allow(dead_code)] // not every test file starts an in-memory server
