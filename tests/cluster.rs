@@ -241,7 +241,6 @@ fn check_everything_goes(cluster: Cluster) {
 /// follower reads once it waits for the commit's token; followers refuse writes (25006) and
 /// say they are in recovery.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs replication (issue 21)"]
 async fn formation_one_leader_followers_replicate_and_refuse_writes() {
     let cluster = Cluster::start(3).await;
     let leader = cluster.leader().await.expect("a leader within 20 s");
@@ -281,7 +280,6 @@ async fn formation_one_leader_followers_replicate_and_refuse_writes() {
 /// (b) SIGKILL the leader while 4 clients write unique keys: a new leader within 20 s; once the
 /// old leader is back, every acknowledged key is on all three members.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs replication (issue 21)"]
 async fn kill9_leader_under_load_loses_no_acknowledged_write() {
     let seed = seed("kill9_leader_under_load");
     let _seed = SeedOnFailure(seed);
@@ -310,7 +308,6 @@ async fn kill9_leader_under_load_loses_no_acknowledged_write() {
 /// (c) Cut the leader off: the majority elects a new leader and takes writes; writes sent to
 /// the old leader are never acknowledged; healed, the old leader follows and converges.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs replication (issue 21)"]
 async fn isolated_leader_acknowledges_nothing_and_rejoins() {
     let cluster = Cluster::start(3).await;
     if let Some(reason) = cluster.partitions_unsupported() {
@@ -330,7 +327,6 @@ async fn isolated_leader_acknowledges_nothing_and_rejoins() {
 /// writes; SIGCONT: the write it was sent while frozen is never acknowledged, it follows and
 /// converges.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs replication (issue 21)"]
 async fn stopped_leader_acknowledges_nothing_and_rejoins() {
     let mut cluster = Cluster::start(3).await;
     let old = cluster.leader().await.expect("a leader within 20 s");
@@ -361,7 +357,6 @@ async fn stopped_leader_acknowledges_nothing_and_rejoins() {
 
 /// (e) A follower's data directory is wiped; restarted empty, it catches up: every row is on it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs replication (issue 21)"]
 async fn wiped_follower_catches_up() {
     let mut cluster = Cluster::start(3).await;
     let leader = cluster.leader().await.expect("a leader within 20 s");

@@ -130,7 +130,9 @@ fn serve_replica(
                 return ExitCode::from(1);
             }
         };
-        println!("isola node {node_id} listening on {addr} (raft {raft_listen}), data in {dir}");
+        println!(
+            "isola listening on {addr}, data directory {dir} (node {node_id} of a Raft group, raft {raft_listen})"
+        );
         match isola::server::serve(engine, listener, config).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
