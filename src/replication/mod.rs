@@ -9,6 +9,9 @@
 //!   checksummed frames, group commit by a flusher thread, the vote, the committed log id and the
 //!   last purged log id in small files replaced atomically; recovery that cuts a torn tail and
 //!   refuses corruption, naming the file and offset.
+//! - `network.rs`: the TCP transport: [`NetworkFactory`] (openraft's client side), [`serve`]
+//!   (the server side) and [`call_app`] (application calls on the same port), length-prefixed
+//!   postcard frames, bounded by openraft's RPC timeouts.
 //! - `testing.rs` (tests only): a minimal in-memory state machine for openraft's storage suite.
 //!
 //! The plan (`shared/design/distribution.md`, step 1): this log replaces `wal/`; a Raft entry
@@ -27,6 +30,7 @@
 //! - Log ids are standard Raft's (term, index): one leader per term (`leader_id_std`).
 
 mod log_store;
+mod network;
 #[cfg(test)]
 mod testing;
 
@@ -35,6 +39,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use log_store::{LogReader, LogStore, LogStoreOptions, Recovery};
+pub use network::{AppHandler, Network, NetworkFactory, call_app, serve};
 
 /// A member's id in the Raft group (`isola serve --node-id`).
 pub type NodeId = u64;
