@@ -9,6 +9,9 @@
 //!   checksummed frames, group commit by a flusher thread, the vote, the committed log id and the
 //!   last purged log id in small files replaced atomically; recovery that cuts a torn tail and
 //!   refuses corruption, naming the file and offset.
+//! - `network.rs`: the TCP transport: [`NetworkFactory`] (openraft's client side), [`serve`]
+//!   (the server side) and [`call_app`] (application calls on the same port), length-prefixed
+//!   postcard frames, bounded by openraft's RPC timeouts.
 //! - `testing.rs` (tests only): a minimal in-memory state machine for openraft's storage suite.
 //!
 //! The plan (`shared/design/distribution.md`, step 1): this log replaces `wal/`; a Raft entry
@@ -38,6 +41,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use log_store::{LogReader, LogStore, LogStoreOptions, Recovery};
+pub use network::{AppHandler, Network, NetworkFactory, call_app, serve};
 pub use node::{ClusterOptions, MemberStatus, ReplicaNode, format_token, parse_token};
 pub use state_machine::StateMachine;
 

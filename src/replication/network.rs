@@ -27,13 +27,16 @@
 //! itself panics in `install_full_snapshot` on a snapshot no correct leader could send; the
 //! transport does not authenticate peers, so the Raft port must be reachable only by members.)
 //!
-//! TIMEOUTS. Every client call runs under openraft's `RPCOption::soft_ttl()`: connecting,
-//! sending and awaiting the answer together, so a dead or partitioned peer yields a `Timeout`
-//! (or `Unreachable` when the connection is refused) before openraft's hard limit, and openraft
-//! never waits on the network. A snapshot is the exception in size: its `soft_ttl` (from
-//! `Config::install_snapshot_timeout`) bounds each step (connecting, each 1 MiB chunk, the
-//! receiver's install) rather than the whole transfer, so that setting must cover installing
-//! a checkpoint.
+//! TIMEOUTS AND ERRORS. Every client call runs under openraft's `RPCOption::soft_ttl()`:
+//! connecting, sending and awaiting the answer together, so a dead or partitioned peer yields a
+//! `Timeout` before openraft's hard limit, and openraft never waits on the network. A failure
+//! on a connection made for the call (refused, or closed at once, as a server of another
+//! protocol version does) is `Unreachable`: openraft backs off. A failure on a kept connection
+//! is a `NetworkError` (the peer may have restarted): openraft retries at once, on a new
+//! connection. A `Refused` answer (the peer's Raft stopped) is `Unreachable`. A snapshot is the
+//! exception in size: its `soft_ttl` (from `Config::install_snapshot_timeout`) bounds each step
+//! (connecting, each 1 MiB chunk, the receiver's install) rather than the whole transfer, so
+//! that setting must cover installing a checkpoint.
 //!
 //! CONNECTIONS. A [`Network`] connects lazily and keeps its connection between calls. The
 //! connection is taken out of the `Network` for the length of a call and put back only after a
@@ -73,9 +76,10 @@ use super::{Member, NodeId, TypeConfig, Vote};
 const PREFACE: &[u8; 8] = b"ISOLANET";
 /// The version of the wire format; the server closes a connection that speaks another.
 pub const PROTOCOL_VERSION: u32 = 1;
-/// The longest frame body accepted, either way.
+/// The longest frame body accepted, either way (a larger message fails to send: log records
+/// must stay well under it; snapshot data does not count, it travels outside frames).
 pub const MAX_FRAME: usize = 1 << 30;
-/// The largest snapshot accepted.
+/// The largest snapshot data accepted (read as it arrives, never allocated ahead).
 pub const MAX_SNAPSHOT: u64 = 1 << 36;
 /// The server closes a connection that sends nothing for this long (between requests, or in
 /// the middle of one).
@@ -169,16 +173,16 @@ async fn read_blob<R: AsyncRead + Unpin>(
     let mut data = Vec::with_capacity((size as usize).min(CHUNK));
     while (data.len() as u64) < size {
         let piece = (size - data.len() as u64).min(CHUNK as u64);
-        let mut source = (&mut *r).take(piece);
-        if tokio::time::timeout(idle, source.read_to_end(&mut data))
-            .await
-            .map_err(|_| io::ErrorKind::TimedOut)??
-            == 0
-        {
+        if within(idle, (&mut *r).take(piece).read_to_end(&mut data)).await? == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
     }
     Ok(data)
+}
+
+/// Runs one step of I/O within `limit`; running out of time is a `TimedOut` error.
+async fn within<T>(limit: Duration, step: impl Future<Output = io::Result<T>>) -> io::Result<T> {
+    tokio::time::timeout(limit, step).await.unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -229,20 +233,6 @@ pub struct Network {
 }
 
 impl Network {
-    fn timeout(&self, action: RPCTypes, timeout: Duration) -> Timeout<TypeConfig> {
-        Timeout { action, id: self.id, target: self.target, timeout }
-    }
-
-    /// The kept connection, or a new one.
-    async fn conn(&mut self) -> Result<Conn, RpcError> {
-        match self.conn.take() {
-            Some(conn) => Ok(conn),
-            None => connect(&self.addr).await.map_err(|e| {
-                RPCError::Unreachable(Unreachable::from_string(format!("{}: {e}", self.addr)))
-            }),
-        }
-    }
-
     /// Sends a request and reads its answer, all within `option.soft_ttl()`.
     async fn call(
         &mut self,
@@ -251,37 +241,19 @@ impl Network {
         option: &RPCOption,
     ) -> Result<Response, RpcError> {
         let ttl = option.soft_ttl();
-        match tokio::time::timeout(ttl, self.exchange(request)).await {
-            Ok(answer) => answer,
-            Err(_) => Err(RPCError::Timeout(self.timeout(action, ttl))),
-        }
+        let fresh = self.conn.is_none();
+        within(ttl, self.exchange(&request)).await.map_err(|e| self.failed(e, fresh, action, ttl))
     }
 
-    async fn exchange(&mut self, request: Request) -> Result<Response, RpcError> {
-        let mut conn = self.conn().await?;
-        write_frame(conn.get_mut(), &request).await.map_err(|e| self.network_error(e))?;
-        let response = read_frame(&mut conn).await.map_err(|e| self.network_error(e))?;
+    async fn exchange(&mut self, request: &Request) -> io::Result<Response> {
+        let mut conn = match self.conn.take() {
+            Some(conn) => conn,
+            None => connect(&self.addr).await?,
+        };
+        write_frame(conn.get_mut(), request).await?;
+        let response = read_frame(&mut conn).await?;
         self.conn = Some(conn);
         Ok(response)
-    }
-
-    fn network_error(&self, e: io::Error) -> RpcError {
-        RPCError::Network(NetworkError::from_string(format!("{}: {e}", self.addr)))
-    }
-
-    /// The error for an answer that is not the one asked for.
-    fn unexpected(&mut self, response: Response) -> RpcError {
-        self.conn = None;
-        match response {
-            Response::Refused(why) => RPCError::Unreachable(Unreachable::from_string(format!(
-                "{} refused: {why}",
-                self.addr
-            ))),
-            _ => RPCError::Network(NetworkError::from_string(format!(
-                "{}: mismatched answer",
-                self.addr
-            ))),
-        }
     }
 
     /// Sends a snapshot: the request frame, then its data in chunks, then awaits the answer;
@@ -291,31 +263,51 @@ impl Network {
         vote: Vote,
         snapshot: Snapshot,
         ttl: Duration,
-    ) -> Result<Response, RpcError> {
-        let timeout = |this: &Self| RPCError::Timeout(this.timeout(RPCTypes::InstallSnapshot, ttl));
-        let mut conn =
-            tokio::time::timeout(ttl, self.conn()).await.map_err(|_| timeout(self))??;
+    ) -> io::Result<Response> {
+        let mut conn = match self.conn.take() {
+            Some(conn) => conn,
+            None => within(ttl, connect(&self.addr)).await?,
+        };
         let Snapshot { meta, snapshot: data } = snapshot;
         let request = Request::FullSnapshot { vote, meta, size: data.len() as u64 };
-        let header = write_frame(conn.get_mut(), &request);
-        tokio::time::timeout(ttl, header)
-            .await
-            .map_err(|_| timeout(self))?
-            .map_err(|e| self.network_error(e))?;
+        within(ttl, write_frame(conn.get_mut(), &request)).await?;
         for chunk in data.chunks(CHUNK) {
-            let write = conn.get_mut().write_all(chunk);
-            tokio::time::timeout(ttl, write)
-                .await
-                .map_err(|_| timeout(self))?
-                .map_err(|e| self.network_error(e))?;
+            within(ttl, conn.get_mut().write_all(chunk)).await?;
         }
-        let answer = read_frame(&mut conn);
-        let response = tokio::time::timeout(ttl, answer)
-            .await
-            .map_err(|_| timeout(self))?
-            .map_err(|e| self.network_error(e))?;
+        let response = within(ttl, read_frame(&mut conn)).await?;
         self.conn = Some(conn);
         Ok(response)
+    }
+
+    /// The error openraft gets for a failed call. Out of time is a `Timeout`. A failure on a
+    /// connection made for this call is `Unreachable` (openraft backs off: the peer is down,
+    /// or accepts and then hangs up, as it does on another protocol version); on a kept
+    /// connection it is a `NetworkError` (the peer may have restarted since: openraft retries at
+    /// once, and the retry connects anew).
+    fn failed(&self, e: io::Error, fresh: bool, action: RPCTypes, ttl: Duration) -> RpcError {
+        if e.kind() == io::ErrorKind::TimedOut {
+            return RPCError::Timeout(Timeout {
+                action,
+                id: self.id,
+                target: self.target,
+                timeout: ttl,
+            });
+        }
+        let why = format!("{}: {e}", self.addr);
+        match fresh {
+            true => RPCError::Unreachable(Unreachable::from_string(why)),
+            false => RPCError::Network(NetworkError::from_string(why)),
+        }
+    }
+
+    /// The error for an answer that is not the one asked for.
+    fn unexpected(&mut self, response: Response) -> RpcError {
+        self.conn = None;
+        let why = match response {
+            Response::Refused(why) => format!("{} refused: {why}", self.addr),
+            _ => format!("{}: mismatched answer", self.addr),
+        };
+        RPCError::Unreachable(Unreachable::from_string(why))
     }
 }
 
@@ -362,13 +354,14 @@ impl RaftNetworkV2<TypeConfig> for Network {
         cancel: impl Future<Output = ReplicationClosed> + OptionalSend + 'static,
         option: RPCOption,
     ) -> Result<SnapshotResponse<TypeConfig>, StreamingError<TypeConfig>> {
+        let ttl = option.soft_ttl();
+        let fresh = self.conn.is_none();
         let response = tokio::select! {
-            response = self.send_snapshot(vote, snapshot, option.soft_ttl()) => response?,
-            closed = cancel => {
-                self.conn = None;
-                return Err(StreamingError::Closed(closed));
-            }
+            response = self.send_snapshot(vote, snapshot, ttl) => response,
+            closed = cancel => return Err(StreamingError::Closed(closed)),
         };
+        let response =
+            response.map_err(|e| self.failed(e, fresh, RPCTypes::InstallSnapshot, ttl))?;
         match response {
             Response::FullSnapshot(answer) => Ok(answer),
             other => Err(self.unexpected(other).into()),
@@ -450,21 +443,17 @@ async fn serve_connection<SM>(
     // Best effort: without it answers are only slower.
     let _ = stream.set_nodelay(true);
     let mut conn = BufReader::new(stream);
-    if tokio::time::timeout(IDLE_TIMEOUT, read_preface(&mut conn))
-        .await
-        .map_or(true, |r| r.is_err())
-    {
+    if within(IDLE_TIMEOUT, read_preface(&mut conn)).await.is_err() {
         return;
     }
     loop {
-        let request = match tokio::time::timeout(IDLE_TIMEOUT, read_frame(&mut conn)).await {
-            Ok(Ok(request)) => request,
-            _ => return,
+        let Ok(request) = within(IDLE_TIMEOUT, read_frame(&mut conn)).await else {
+            return;
         };
         let Ok(response) = handle(request, &mut conn, &raft, app.as_ref()).await else {
             return;
         };
-        if write_frame(conn.get_mut(), &response).await.is_err() {
+        if within(IDLE_TIMEOUT, write_frame(conn.get_mut(), &response)).await.is_err() {
             return;
         }
     }
@@ -519,6 +508,7 @@ where
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeMap, BTreeSet};
+    use std::time::Instant;
 
     use openraft::{Config, RaftMetrics};
     use tempfile::TempDir;
@@ -753,7 +743,7 @@ mod tests {
         expect_closed(victim, &[wrong_version, vec![0, 0, 0, 1, 0]].concat()).await;
         expect_closed(victim, &[preface(), vec![0xff; 4]].concat()).await;
         expect_closed(victim, &[preface(), vec![0, 0, 0, 5], vec![0xff; 5]].concat()).await;
-        expect_closed(victim, &[preface(), vec![0, 0, 0, 2, 1]].concat()).await;
+        expect_closed(victim, &[preface(), vec![0, 0, 0, 1, 1]].concat()).await;
         write_and_check(&nodes, "h", 20).await;
         stop(nodes).await;
     }
@@ -803,6 +793,30 @@ mod tests {
             .await
             .expect_err("nobody listens");
         assert!(matches!(err, RPCError::Unreachable(_)), "{err}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_broken_kept_connection_fails_once_then_reconnects() {
+        let (listener, addr) = bind().await;
+        let node = start(1, listener, addr.clone(), None).await;
+        let mut network =
+            NetworkFactory::new(2).new_client(1, &Member { raft_addr: addr.clone() }).await;
+        let vote = VoteRequest::new(Vote::new(1, 2), None);
+        let option = RPCOption::new(Duration::from_secs(5));
+        network.vote(vote.clone(), option.clone()).await.expect("an answer");
+        assert!(network.conn.is_some(), "the connection is kept");
+
+        // The server goes away with its connections; another takes its port.
+        node.server.abort();
+        assert!(node.server.await.expect_err("aborted").is_cancelled());
+        let listener = TcpListener::bind(&addr).await.expect("bind the port again");
+        let server = tokio::spawn(serve(listener, node.raft.clone(), None));
+        let err = network.vote(vote.clone(), option.clone()).await.expect_err("the old connection");
+        assert!(matches!(err, RPCError::Network(_)), "{err}");
+        assert!(network.conn.is_none(), "a failed connection is dropped");
+        network.vote(vote, option).await.expect("an answer on a new connection");
+        node.raft.shutdown().await.expect("shut down");
+        tokio::time::timeout(PATIENCE, server).await.expect("serve returns").expect("no panic");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -166,6 +166,9 @@ impl ReplicaNode {
             election_timeout_max: options.election_timeout_ms.1,
             snapshot_policy: SnapshotPolicy::LogsSinceLast(options.snapshot_every),
             max_in_snapshot_log_to_keep: 1000,
+            // Per step of a snapshot transfer (connect, each chunk, the install): a
+            // checkpoint must load within it.
+            install_snapshot_timeout: 30_000,
             ..Default::default()
         };
         let config = Arc::new(

@@ -36,6 +36,13 @@ pub struct MemStateMachine {
     state: Arc<Mutex<State>>,
 }
 
+impl MemStateMachine {
+    /// The records applied (or installed from a snapshot), by index.
+    pub fn records(&self) -> BTreeMap<LogIndex, Vec<u8>> {
+        self.state.lock().records.clone()
+    }
+}
+
 fn undecodable(e: postcard::Error) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, e)
 }
