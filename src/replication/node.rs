@@ -169,6 +169,9 @@ impl ReplicaNode {
             // Per step of a snapshot transfer (connect, each chunk, the install): a
             // checkpoint must load within it.
             install_snapshot_timeout: 30_000,
+            // A member whose data directory was wiped comes back with an empty log: the leader
+            // starts it again from a snapshot instead of refusing it.
+            allow_log_reversion: Some(true),
             ..Default::default()
         };
         let config = Arc::new(

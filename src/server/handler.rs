@@ -264,7 +264,7 @@ impl Connection {
     /// armed and the answers wait until what they met is durable.
     async fn run(&self, request: Request) -> PgWireResult<Ran> {
         let generation = self.activity.fetch_add(1, Ordering::SeqCst) + 1;
-        if let Some(e) = self.replica_read_wait().await {
+        if let Some(e) = self.replica_read_wait(&request).await {
             let status = self.session.lock().as_ref().map_or(TxStatus::Idle, |s| s.status());
             return Ok(Ran { results: vec![Err(e)], answer_wait: None, status, idle_limit: None });
         }
@@ -310,11 +310,11 @@ impl Connection {
     /// `causal` once it applied the session's token (and `isola.read_after`), `linearizable`
     /// once it applied the leader's read index too. `bounded_staleness` is served as
     /// `causal` (see docs/replication.md). The error, if it cannot within the wait limit.
-    async fn replica_read_wait(&self) -> Option<SqlError> {
+    async fn replica_read_wait(&self, request: &Request) -> Option<SqlError> {
         let (replica, (level, after)) = {
             let guard = self.session.lock();
             let session = guard.as_ref()?;
-            (session.engine().replica()?.clone(), session.read_requirement()?)
+            (session.engine().replica()?.clone(), session.read_requirement(request)?)
         };
         let limit = std::time::Duration::from_secs(5);
         let target = match level.as_str() {

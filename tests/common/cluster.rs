@@ -781,7 +781,8 @@ fn member_row(row: &[Option<String>]) -> Result<MemberRow, String> {
             None => None,
             Some(l) => Some(l.parse().map_err(|e| format!("isola_cluster leader_id: {e}"))?),
         },
-        applied_token: text(5)?,
+        // Another member's position is known only to the leader (NULL elsewhere).
+        applied_token: row.get(5).cloned().flatten().unwrap_or_default(),
         is_self: matches!(text(6)?.as_str(), "t" | "true"),
     })
 }

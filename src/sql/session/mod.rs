@@ -206,6 +206,16 @@ pub struct Ran {
     pub idle_limit: Option<Duration>,
 }
 
+/// Whether `sql` names one of the schema's tables, as a whole word (case-insensitively): an
+/// over-approximation of "reads a replicated table" (a column or string spelled like a table
+/// counts too), never an under-approximation.
+fn mentions_a_table(sql: &str, schema: &crate::sql::schema::Schema) -> bool {
+    let lower = sql.to_lowercase();
+    let words: std::collections::HashSet<&str> =
+        lower.split(|c: char| !(c.is_alphanumeric() || c == '_')).collect();
+    schema.tables.keys().any(|name| words.contains(name.to_lowercase().as_str()))
+}
+
 impl Session {
     /// Starts a request: prepares it (a simple query of one statement through the plan cache of
     /// [`Session::prepare_single`]), decides where it runs, and runs it here when it cannot
@@ -355,8 +365,17 @@ impl Session {
     /// A replica: what a request must wait for before it reads (see
     /// `replication::ReplicaNode`): the read consistency and the token it must have applied,
     /// or `None` in a transaction block (its snapshot decided that already).
-    pub fn read_requirement(&self) -> Option<(String, u64)> {
+    pub fn read_requirement(&self, request: &Request) -> Option<(String, u64)> {
         if self.status() != TxStatus::Idle {
+            return None;
+        }
+        let sql = match request {
+            Request::Simple(sql) => sql.as_str(),
+            Request::Prepared(p, _) => p.sql.as_str(),
+        };
+        if !mentions_a_table(sql, &self.engine.shared_schema()) {
+            // Reads only this node's own state (isola_cluster, the catalog, settings): a
+            // member answers it at once, with or without a leader.
             return None;
         }
         let token = |name| self.setting(name).and_then(crate::replication::parse_token);
