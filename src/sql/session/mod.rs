@@ -373,15 +373,15 @@ impl Session {
             Request::Simple(sql) => sql.as_str(),
             Request::Prepared(p, _) => p.sql.as_str(),
         };
-        if !mentions_a_table(sql, &self.engine.shared_schema()) {
-            // Reads only this node's own state (isola_cluster, the catalog, settings): a
-            // member answers it at once, with or without a leader.
-            return None;
-        }
         let token = |name| self.setting(name).and_then(crate::replication::parse_token);
         let after = token("isola.session_token").max(token("isola.read_after")).unwrap_or(0);
-        let level = self.setting("isola.read_consistency").unwrap_or("linearizable").to_string();
-        Some((level, after))
+        let level = self.setting("isola.read_consistency").unwrap_or("linearizable");
+        if level != "eventual" && !mentions_a_table(sql, &self.engine.shared_schema()) {
+            // Names no table this member has (its own state: isola_cluster, the catalog,
+            // settings; or a table it has not applied yet): no read index, only the tokens.
+            return Some(("causal".into(), after));
+        }
+        Some((level.to_string(), after))
     }
 
     pub fn setting(&self, name: &str) -> Option<&str> {
