@@ -1,6 +1,6 @@
 //! Replication: the Raft layer, built on openraft. This module is the only place that names an
-//! openraft type; the rest of isola sees isola types (today nothing uses it yet: the server
-//! still logs through `wal/`).
+//! openraft type; the rest of isola sees isola types. A single node (`isola serve` without
+//! `--node-id`) still logs through `wal/`; a member of a Raft group logs only here.
 //!
 //! WHAT IT OWNS. The openraft type configuration for isola ([`TypeConfig`]) and the storage
 //! Raft needs under it:
@@ -12,6 +12,11 @@
 //! - `network.rs`: the TCP transport: [`NetworkFactory`] (openraft's client side), [`serve`]
 //!   (the server side) and [`call_app`] (application calls on the same port), length-prefixed
 //!   postcard frames, bounded by openraft's RPC timeouts.
+//! - `state_machine.rs`: the state machine, which is the database (apply = commit or
+//!   replay of a logged record; snapshots = checkpoints).
+//! - `node.rs`: a running member: Raft, the proposer, the leadership watcher (primary or
+//!   standby), tokens and read consistency, `isola_cluster`'s rows.
+//! - `network.rs`: the TCP transport (Raft RPCs and application calls).
 //! - `testing.rs` (tests only): a minimal in-memory state machine for openraft's storage suite.
 //!
 //! The plan (`shared/design/distribution.md`, step 1): this log replaces `wal/`; a Raft entry
@@ -30,7 +35,7 @@
 //! - Log ids are standard Raft's (term, index): one leader per term (`leader_id_std`).
 
 mod log_store;
-pub mod network;
+mod network;
 mod node;
 mod state_machine;
 #[cfg(test)]
