@@ -135,6 +135,57 @@ impl Catalog {
         Ok(id)
     }
 
+    /// Adds a table with the id `want` it had where its DDL was logged (a replica replaying the
+    /// leader's DDL, recovery replaying its own), so every replica numbers tables alike: ids
+    /// below `want` that were never used here (a CREATE rolled back on the writer) become
+    /// dropped placeholders; a dropped slot at `want` (a CREATE rolled back here) is reused.
+    /// `None` if `want` names a live table here: the caller takes a fresh id instead. Returns
+    /// the new id and the placeholder ids added (the store must make room for each).
+    pub fn create_table_at(
+        &mut self,
+        want: TableId,
+        name: &str,
+        columns: &[&str],
+        primary_key: &[&str],
+    ) -> Result<Option<(TableId, Vec<TableId>)>> {
+        let live = |c: &Catalog, id: TableId| {
+            c.names.values().any(|s| matches!(s, KeySpace::Table(t) if *t == id))
+        };
+        if (want as usize) < self.tables.len() && live(self, want) {
+            return Ok(None);
+        }
+        let mut padded = Vec::new();
+        while self.tables.len() < want as usize {
+            let id = self.tables.len() as TableId;
+            self.tables.push(std::sync::Arc::new(TableDef {
+                id,
+                name: String::new(),
+                columns: vec![],
+                primary_key: vec![],
+                indexes: vec![],
+            }));
+            padded.push(id);
+        }
+        if (want as usize) == self.tables.len() {
+            return self.create_table(name, columns, primary_key).map(|id| Some((id, padded)));
+        }
+        // A dropped slot: take it over.
+        if self.names.contains_key(name) {
+            return Err(Error::DuplicateObject(name.into()));
+        }
+        let mut table = TableDef {
+            id: want,
+            name: name.into(),
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            primary_key: vec![],
+            indexes: vec![],
+        };
+        table.primary_key = primary_key.iter().map(|c| table.column(c)).collect::<Result<_>>()?;
+        self.names.insert(name.into(), KeySpace::Table(want));
+        self.tables[want as usize] = std::sync::Arc::new(table);
+        Ok(Some((want, padded)))
+    }
+
     /// Adds a secondary index on columns of a table.
     pub fn create_index(
         &mut self,

@@ -4,8 +4,7 @@
 //!
 //! `harness_self_test` checks the harness itself with plain single-node servers: namespaces,
 //! the bridge, that a cut really cuts (a TCP connect times out) and that healing restores it.
-//! The scenarios need replication (issue 21) and are ignored until it lands:
-//! `cargo test --test cluster -- --ignored` runs them.
+//! The scenarios (a)-(f) run three replicated members (`docs/replication.md`).
 //!
 //! The randomness (which moment the leader dies, which member a client starts on) comes from
 //! one seed, random unless `ISOLA_CLUSTER_SEED=N` gives it, printed at the start of each test
@@ -378,6 +377,46 @@ async fn wiped_follower_catches_up() {
     converged.unwrap_or_else(|e| panic!("{e}"));
     let me = cluster.self_row(follower).await.unwrap();
     assert_eq!(me.role, "follower", "{me:?}");
+}
+
+/// (f) DDL rolled back on a leader (its table id used there, never logged), then a table made
+/// and written; the leader is killed and the new leader writes that table, and the old leader,
+/// back as a follower, applies it to the same table: every replica numbers tables alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ddl_rolled_back_then_failover_keeps_tables_apart() {
+    let mut cluster = Cluster::start(3).await;
+    let old = cluster.leader().await.expect("a leader within 20 s");
+    let on_old = cluster.client(old).await;
+    on_old.batch_execute("BEGIN; CREATE TABLE gone (k text PRIMARY KEY); ROLLBACK").await.unwrap();
+    on_old.batch_execute(CREATE_KV).await.unwrap();
+    on_old.batch_execute("CREATE TABLE other (k text PRIMARY KEY, v int)").await.unwrap();
+    on_old.batch_execute("INSERT INTO other VALUES ('o', 1)").await.unwrap();
+    let (mut acked, token) = write_acknowledged(&on_old, "f-before", 20).await;
+    cluster.wait_converged(Some(&token), QUERY_TIMEOUT).await.unwrap_or_else(|e| panic!("{e}"));
+    drop(on_old);
+    cluster.kill9(old);
+    let new = cluster.leader().await.expect("a new leader within 20 s");
+    assert_ne!(new, old);
+    let on_new = cluster.client(new).await;
+    let (more, _) = write_acknowledged(&on_new, "f-after", 20).await;
+    acked.extend(more);
+    on_new.batch_execute("INSERT INTO other VALUES ('p', 2)").await.unwrap();
+    let token = session_token(&on_new).await.unwrap();
+    cluster.restart(old).await;
+    assert_on_every_member(&cluster, &acked, &token, 0).await;
+    for node in cluster.nodes() {
+        let client = cluster.client(node).await;
+        query_text(&client, &format!("SET isola.read_after = '{token}'"), QUERY_TIMEOUT)
+            .await
+            .unwrap();
+        let rows = query_text(&client, "SELECT k FROM other ORDER BY k", QUERY_TIMEOUT)
+            .await
+            .unwrap_or_else(|e| panic!("node {node}: {e}"));
+        let keys: Vec<_> = rows.into_iter().map(|r| r[0].clone().unwrap()).collect();
+        assert_eq!(keys, ["o", "p"], "node {node}: table other");
+        let count = query_text(&client, "SELECT count(*) FROM kv", QUERY_TIMEOUT).await.unwrap();
+        assert_eq!(count[0][0].as_deref(), Some("40"), "node {node}: table kv");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -78,6 +78,8 @@ pub(crate) struct DdlEffects {
     pub after_commit: Vec<CoreChange>,
     /// The id of the table a CREATE TABLE made.
     pub created_table: Option<TableId>,
+    /// Replaying a logged CREATE TABLE: the id it had where it was logged.
+    pub logged_table_id: Option<TableId>,
     /// Sequence names created, changed or dropped.
     pub touched_sequences: Vec<String>,
 }
@@ -309,7 +311,7 @@ impl Engine {
         };
         let mut guard = self.schema.write();
         let schema = Arc::make_mut(&mut guard);
-        let mut fx = DdlEffects::default();
+        let mut fx = DdlEffects { logged_table_id: record.created_table, ..Default::default() };
         if let Some(alter) = parse_alter_sequence(&record.text) {
             let alter = alter.map_err(|e| corrupt(e.message))?;
             if record.text.starts_with(SEQUENCE_SET) {
@@ -826,7 +828,10 @@ impl Ddl<'_, '_> {
         }
         let col_names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
         let pk_names: Vec<&str> = primary_key.iter().map(String::as_str).collect();
-        let id = self.engine.db.create_table(&name, &col_names, &pk_names)?;
+        let id = match self.fx.logged_table_id {
+            Some(want) => self.engine.db.create_table_at(want, &name, &col_names, &pk_names)?,
+            None => self.engine.db.create_table(&name, &col_names, &pk_names)?,
+        };
         self.fx.created_table = Some(id);
         self.fx.undo.push(CoreChange::DropTable(name.clone()));
         let mut table = TableSchema {

@@ -366,6 +366,36 @@ impl Database {
         Ok(id)
     }
 
+    /// Creates a table at the id it had where its DDL was logged, if that id is free here (see
+    /// `Catalog::create_table_at`), else at a fresh id.
+    pub fn create_table_at(
+        &self,
+        want: TableId,
+        name: &str,
+        columns: &[&str],
+        primary_key: &[&str],
+    ) -> Result<TableId> {
+        let mut inner = self.shared.inner.lock();
+        let known = inner.catalog.table(want).is_ok();
+        match inner.catalog.create_table_at(want, name, columns, primary_key)? {
+            Some((id, padded)) => {
+                for pad in padded {
+                    inner.store.create_table(pad);
+                }
+                if known {
+                    inner.store.drop_table(id); // a dropped slot reused: nothing of it stays
+                } else {
+                    inner.store.create_table(id);
+                }
+                Ok(id)
+            }
+            None => {
+                drop(inner);
+                self.create_table(name, columns, primary_key)
+            }
+        }
+    }
+
     /// Creates a secondary index and fills it from every existing version. A unique index is
     /// refused (23505) if two live committed rows share a key.
     pub fn create_index(
