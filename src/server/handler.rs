@@ -184,7 +184,11 @@ fn tag_of(s: &str) -> Tag {
     Tag::new(s)
 }
 
-struct Parameters;
+/// The parameter statuses sent at startup; a replica adds whether it takes writes, as
+/// PostgreSQL 14+ reports it (libpq's and asyncpg's `target_session_attrs` read these).
+struct Parameters {
+    standby: Option<bool>,
+}
 
 impl ServerParameterProvider for Parameters {
     fn server_parameters<C>(&self, client: &C) -> Option<HashMap<String, String>>
@@ -197,6 +201,11 @@ impl ServerParameterProvider for Parameters {
         defaults.date_style = "ISO, MDY".into();
         let mut p = defaults.server_parameters(client)?;
         p.remove("scram_iterations");
+        if let Some(standby) = self.standby {
+            let on_off = if standby { "on" } else { "off" };
+            p.insert("in_hot_standby".into(), on_off.into());
+            p.insert("default_transaction_read_only".into(), on_off.into());
+        }
         p.insert(
             "application_name".into(),
             client.metadata().get("application_name").cloned().unwrap_or_default(),
@@ -476,13 +485,14 @@ impl Connection {
         let app = meta.get("application_name").cloned().unwrap_or_default();
         let session = self.shared.databases.session(&user, &database, &app);
         let pid = session.id as i32;
+        let standby = session.engine().replica().map(|_| session.engine().db.standby_reason().is_some());
         session.engine().notifications.set_wakeup(session.id, self.notification_wakeup.clone());
         let secret: i32 = (rand_secret() & 0x7fff_ffff) as i32;
         self.shared.cancel_keys.lock().insert(pid, (secret, session.id));
         *self.session.lock() = Some(session);
         *self.pid.lock() = Some(pid);
         client.set_pid_and_secret_key(pid, SecretKey::I32(secret));
-        finish_authentication(client, &Parameters).await
+        finish_authentication(client, &Parameters { standby }).await
     }
 
     /// One step of the SCRAM-SHA-256 exchange (RFC 5802, as PostgreSQL runs it).
