@@ -46,9 +46,10 @@ fn main() -> ExitCode {
         }
         Some("serve") => serve(&args[1..]),
         Some("check") => check(&args[1..]),
+        Some("cluster") => cluster(&args[1..]),
         _ => {
             eprintln!(
-                "usage: isola serve [--listen ADDR:PORT] [--data DIR] [--memory] [--max-connections N] [--checkpoint-interval SECONDS]\n                   [--password-file FILE] [--tls-cert PEM --tls-key PEM] [--sync-delay-ms MS]\n       isola check --isolation LEVEL [--url URL] [--clients N] [--txns N] ... (isola check --help)\n       isola demo"
+                "usage: isola serve [--listen ADDR:PORT] [--data DIR] [--memory] [--max-connections N] [--checkpoint-interval SECONDS]\n                   [--password-file FILE] [--tls-cert PEM --tls-key PEM] [--sync-delay-ms MS]\n       isola cluster add-learner ID RAFT_ADDR | promote ID | remove ID | transfer-leader ID --raft MEMBER_RAFT_ADDR\n       isola check --isolation LEVEL [--url URL] [--clients N] [--txns N] ... (isola check --help)\n       isola demo"
             );
             ExitCode::from(2)
         }
@@ -61,6 +62,7 @@ fn cluster_options(
     raft_listen: Option<String>,
     peers: Option<String>,
     durable: bool,
+    join: bool,
 ) -> Result<Option<isola::replication::ClusterOptions>, String> {
     let (node_id, raft_listen, peers) = match (node_id, raft_listen, peers) {
         (None, None, None) => return Ok(None),
@@ -83,6 +85,7 @@ fn cluster_options(
         heartbeat_ms: 100,
         election_timeout_ms: (400, 800),
         snapshot_every: 20_000,
+        join,
     }))
 }
 
@@ -157,6 +160,63 @@ fn restart_process() {
     std::process::exit(1);
 }
 
+/// `isola cluster add-learner ID HOST:PORT | promote ID | remove ID | transfer-leader ID
+/// --raft HOST:PORT`: a membership change, sent to the member whose Raft address is given
+/// (it passes it on to the leader).
+fn cluster(args: &[String]) -> ExitCode {
+    use isola::replication::MembershipChange;
+    let usage = "usage: isola cluster add-learner ID RAFT_ADDR | promote ID | remove ID | transfer-leader ID --raft MEMBER_RAFT_ADDR";
+    let mut rest: Vec<&str> = Vec::new();
+    let mut raft: Option<&str> = None;
+    let mut i = 0;
+    while i < args.len() {
+        if args[i] == "--raft" {
+            raft = args.get(i + 1).map(String::as_str);
+            i += 2;
+        } else {
+            rest.push(&args[i]);
+            i += 1;
+        }
+    }
+    let id = |s: Option<&&str>| s.and_then(|s| s.parse::<u64>().ok());
+    let change = match (rest.first().copied(), id(rest.get(1))) {
+        (Some("add-learner"), Some(id)) if rest.len() == 3 => {
+            MembershipChange::AddLearner { id, raft_addr: rest[2].to_string() }
+        }
+        (Some("promote"), Some(id)) if rest.len() == 2 => MembershipChange::Promote { id },
+        (Some("remove"), Some(id)) if rest.len() == 2 => MembershipChange::Remove { id },
+        (Some("transfer-leader"), Some(to)) if rest.len() == 2 => {
+            MembershipChange::TransferLeader { to }
+        }
+        _ => {
+            eprintln!("{usage}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(raft) = raft else {
+        eprintln!("{usage}");
+        return ExitCode::from(2);
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("isola cluster: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let timeout = std::time::Duration::from_secs(60);
+    match runtime.block_on(isola::replication::request_membership_change(raft, &change, timeout)) {
+        Ok(done) => {
+            println!("{done}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("isola cluster: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn serve(args: &[String]) -> ExitCode {
     let mut listen = "127.0.0.1:5433".to_string();
     let mut data = Some("./isola-data".to_string());
@@ -167,6 +227,7 @@ fn serve(args: &[String]) -> ExitCode {
     let mut node_id: Option<u64> = None;
     let mut raft_listen: Option<String> = None;
     let mut peers: Option<String> = None;
+    let mut join = false;
     let mut i = 0;
     while i < args.len() {
         let value = args.get(i + 1).cloned();
@@ -223,6 +284,11 @@ fn serve(args: &[String]) -> ExitCode {
                 i += 1;
                 continue;
             }
+            ("--join", _) => {
+                join = true;
+                i += 1;
+                continue;
+            }
             (flag, _) => {
                 eprintln!("isola serve: unknown or incomplete option {flag}");
                 return ExitCode::from(2);
@@ -257,7 +323,7 @@ fn serve(args: &[String]) -> ExitCode {
         eprintln!("isola serve: {e}");
         return ExitCode::from(2);
     }
-    let cluster = match cluster_options(node_id, raft_listen, peers, data.is_some()) {
+    let cluster = match cluster_options(node_id, raft_listen, peers, data.is_some(), join) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("isola serve: {e}");

@@ -47,7 +47,10 @@ use serde::{Deserialize, Serialize};
 
 pub use log_store::{LogReader, LogStore, LogStoreOptions, Recovery};
 pub use network::{AppHandler, Network, NetworkFactory, call_app, serve};
-pub use node::{ClusterOptions, MemberStatus, ReplicaNode, format_token, parse_token};
+pub use node::{
+    ClusterOptions, MemberStatus, MembershipChange, ReplicaNode, format_token, parse_token,
+    request_membership_change,
+};
 pub use state_machine::StateMachine;
 
 /// A member's id in the Raft group (`isola serve --node-id`).

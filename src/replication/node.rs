@@ -53,6 +53,9 @@ pub struct ClusterOptions {
     pub election_timeout_ms: (u64, u64),
     /// A snapshot (checkpoint) every this many entries.
     pub snapshot_every: u64,
+    /// A member joining a running group (`--join`): it does not form a group of its own; it
+    /// waits until the leader adds it (`isola cluster add-learner`).
+    pub join: bool,
 }
 
 impl ClusterOptions {
@@ -127,6 +130,42 @@ pub struct ReplicaNode {
 
 /// Application RPC: "what is your read index" (answered by the leader).
 const APP_READ_INDEX: u8 = 1;
+/// Application RPC: a membership change (`isola cluster ...`), run by the leader (a member
+/// that does not lead passes it on to the leader once).
+const APP_MEMBERSHIP: u8 = 2;
+
+/// A change of the group's members (`isola cluster add-learner | promote | remove |
+/// transfer-leader`).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub enum MembershipChange {
+    /// A new member that receives the log but does not vote (started with `--join`).
+    AddLearner { id: NodeId, raft_addr: String },
+    /// A learner becomes a voter.
+    Promote { id: NodeId },
+    /// A member leaves the group.
+    Remove { id: NodeId },
+    /// Leadership moves to this voter.
+    TransferLeader { to: NodeId },
+}
+
+/// Asks the member whose Raft address is `raft_addr` to make `change` (it passes it on to the
+/// leader). Returns the leader's description of what it did.
+pub async fn request_membership_change(
+    raft_addr: &str,
+    change: &MembershipChange,
+    timeout: Duration,
+) -> std::result::Result<String, String> {
+    let mut body = vec![APP_MEMBERSHIP];
+    body.extend(postcard::to_stdvec(change).map_err(|e| e.to_string())?);
+    let answer = network::call_app(raft_addr, body, timeout)
+        .await
+        .map_err(|e| format!("{raft_addr}: {e}"))?;
+    match answer.split_first() {
+        Some((1, text)) => Ok(String::from_utf8_lossy(text).into_owned()),
+        Some((_, text)) => Err(String::from_utf8_lossy(text).into_owned()),
+        None => Err(format!("{raft_addr}: an empty answer")),
+    }
+}
 
 impl ReplicaNode {
     /// Recovers the replica's directory into `catalog` (empty), starts Raft and its tasks,
@@ -218,7 +257,7 @@ impl ReplicaNode {
                 .iter()
                 .map(|(id, addr)| (*id, Member { raft_addr: addr.clone() }))
                 .collect();
-            if members.contains_key(&options.node_id) {
+            if members.contains_key(&options.node_id) && !options.join {
                 // Identical on every fresh member; "already initialized" is fine.
                 let _ = raft.initialize(members).await;
             }
@@ -321,7 +360,81 @@ impl ReplicaNode {
                     out
                 }
             },
+            Some(&APP_MEMBERSHIP) => {
+                let outcome = match postcard::from_bytes::<MembershipChange>(&body[1..]) {
+                    Ok(change) => self.change_membership(change, body.clone()).await,
+                    Err(e) => Err(format!("a malformed membership change: {e}")),
+                };
+                let (tag, text) = match outcome {
+                    Ok(text) => (1, text),
+                    Err(text) => (0, text),
+                };
+                let mut out = vec![tag];
+                out.extend_from_slice(text.as_bytes());
+                out
+            }
             _ => b"\0unknown request".to_vec(),
+        }
+    }
+
+    /// Runs a membership change here if this member leads, else passes it to the leader.
+    async fn change_membership(
+        &self,
+        change: MembershipChange,
+        request: Vec<u8>,
+    ) -> std::result::Result<String, String> {
+        use openraft::ChangeMembers;
+        let leads = self.raft.metrics().borrow_watched().state == ServerState::Leader;
+        if !leads {
+            let Some((id, addr)) = self.leader() else {
+                return Err("no leader is known (an election is under way); try again".into());
+            };
+            if id == self.node_id() {
+                return Err("this member is not leading yet; try again".into());
+            }
+            let answer = network::call_app(&addr, request, Duration::from_secs(30))
+                .await
+                .map_err(|e| format!("passing the change to the leader, node {id}: {e}"))?;
+            return match answer.split_first() {
+                Some((1, text)) => Ok(String::from_utf8_lossy(text).into_owned()),
+                Some((_, text)) => Err(String::from_utf8_lossy(text).into_owned()),
+                None => Err("an empty answer from the leader".into()),
+            };
+        }
+        let fail = |e: String| format!("node {} (leader): {e}", self.node_id());
+        match change {
+            MembershipChange::AddLearner { id, raft_addr } => {
+                let nodes = BTreeMap::from([(id, Member { raft_addr: raft_addr.clone() })]);
+                self.raft
+                    .change_membership(ChangeMembers::AddNodes(nodes), true)
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
+                Ok(format!("node {id} ({raft_addr}) added as a learner"))
+            }
+            MembershipChange::Promote { id } => {
+                let ids = std::collections::BTreeSet::from([id]);
+                self.raft
+                    .change_membership(ChangeMembers::AddVoterIds(ids), true)
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
+                Ok(format!("node {id} is a voter"))
+            }
+            MembershipChange::Remove { id } => {
+                let ids = std::collections::BTreeSet::from([id]);
+                self.raft
+                    .change_membership(ChangeMembers::RemoveVoters(ids.clone()), true)
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
+                self.raft
+                    .change_membership(ChangeMembers::RemoveNodes(ids), false)
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
+                Ok(format!("node {id} removed from the group"))
+            }
+            MembershipChange::TransferLeader { to } => {
+                self.raft.trigger().transfer_leader(to).await.map_err(|e| fail(e.to_string()))?;
+                Ok(format!("leadership is moving to node {to}"))
+            }
         }
     }
 

@@ -485,7 +485,8 @@ impl Connection {
         let app = meta.get("application_name").cloned().unwrap_or_default();
         let session = self.shared.databases.session(&user, &database, &app);
         let pid = session.id as i32;
-        let standby = session.engine().replica().map(|_| session.engine().db.standby_reason().is_some());
+        let standby =
+            session.engine().replica().map(|_| session.engine().db.standby_reason().is_some());
         session.engine().notifications.set_wakeup(session.id, self.notification_wakeup.clone());
         let secret: i32 = (rand_secret() & 0x7fff_ffff) as i32;
         self.shared.cancel_keys.lock().insert(pid, (secret, session.id));
