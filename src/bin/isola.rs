@@ -133,8 +133,9 @@ fn serve_replica(
                 return ExitCode::from(1);
             }
         };
+        let local = listener.local_addr().unwrap_or(addr);
         println!(
-            "isola listening on {addr}, data directory {dir} (node {node_id} of a Raft group, raft {raft_listen})"
+            "isola listening on {local}, data directory {dir} (node {node_id} of a Raft group, raft {raft_listen})"
         );
         match isola::server::serve(engine, listener, config).await {
             Ok(()) => ExitCode::SUCCESS,
