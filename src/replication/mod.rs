@@ -46,7 +46,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use log_store::{LogReader, LogStore, LogStoreOptions, Recovery};
-pub use network::{AppHandler, Network, NetworkFactory, call_app, serve};
+pub use network::{
+    AppHandler, LeaderContact, Network, NetworkFactory, call_app, serve, serve_with,
+};
 pub use node::{
     ClusterOptions, MemberStatus, MembershipChange, ReplicaNode, format_token, parse_token,
     request_membership_change,

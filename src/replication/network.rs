@@ -412,13 +412,30 @@ pub async fn serve<SM>(listener: TcpListener, raft: Raft<TypeConfig, SM>, app: O
 where
     SM: RaftStateMachine<TypeConfig, SnapshotData = Vec<u8>>,
 {
+    serve_with(listener, raft, app, None).await
+}
+
+/// Told of every AppendEntries (heartbeats included) this member accepted from its leader,
+/// with the leader's commit index then: a follower's measure of how fresh its data is.
+pub type LeaderContact = Arc<dyn Fn(u64) + Send + Sync>;
+
+/// [`serve`], telling `on_contact` of each accepted AppendEntries.
+pub async fn serve_with<SM>(
+    listener: TcpListener,
+    raft: Raft<TypeConfig, SM>,
+    app: Option<AppHandler>,
+    on_contact: Option<LeaderContact>,
+) where
+    SM: RaftStateMachine<TypeConfig, SnapshotData = Vec<u8>>,
+{
     let mut metrics = raft.metrics();
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    connections.spawn(serve_connection(stream, raft.clone(), app.clone()));
+                    let hooks = (app.clone(), on_contact.clone());
+                    connections.spawn(serve_connection(stream, raft.clone(), hooks));
                 }
                 Err(_) => tokio::time::sleep(ACCEPT_BACKOFF).await,
             },
@@ -436,7 +453,7 @@ where
 async fn serve_connection<SM>(
     stream: TcpStream,
     raft: Raft<TypeConfig, SM>,
-    app: Option<AppHandler>,
+    (app, on_contact): (Option<AppHandler>, Option<LeaderContact>),
 ) where
     SM: RaftStateMachine<TypeConfig, SnapshotData = Vec<u8>>,
 {
@@ -450,7 +467,9 @@ async fn serve_connection<SM>(
         let Ok(request) = within(IDLE_TIMEOUT, read_frame(&mut conn)).await else {
             return;
         };
-        let Ok(response) = handle(request, &mut conn, &raft, app.as_ref()).await else {
+        let Ok(response) =
+            handle(request, &mut conn, &raft, app.as_ref(), on_contact.as_ref()).await
+        else {
             return;
         };
         if within(IDLE_TIMEOUT, write_frame(conn.get_mut(), &response)).await.is_err() {
@@ -474,6 +493,7 @@ async fn handle<SM>(
     conn: &mut Conn,
     raft: &Raft<TypeConfig, SM>,
     app: Option<&AppHandler>,
+    on_contact: Option<&LeaderContact>,
 ) -> io::Result<Response>
 where
     SM: RaftStateMachine<TypeConfig, SnapshotData = Vec<u8>>,
@@ -481,7 +501,14 @@ where
     let refused = |e: &dyn std::fmt::Display| Response::Refused(e.to_string());
     Ok(match request {
         Request::AppendEntries(rpc) => {
-            raft.append_entries(rpc).await.map_or_else(|e| refused(&e), Response::AppendEntries)
+            let leader_commit = rpc.leader_commit.map(|c| c.index).unwrap_or(0);
+            let answer = raft.append_entries(rpc).await;
+            if let (Some(tell), Ok(a)) = (on_contact, &answer)
+                && a.is_success()
+            {
+                tell(leader_commit);
+            }
+            answer.map_or_else(|e| refused(&e), Response::AppendEntries)
         }
         Request::Vote(rpc) => raft.vote(rpc).await.map_or_else(|e| refused(&e), Response::Vote),
         Request::PreVote(rpc) => {

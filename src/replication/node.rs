@@ -121,6 +121,8 @@ impl Shipper for RaftShipper {
 /// A running replica.
 pub struct ReplicaNode {
     applier: Arc<Applier>,
+    /// Recent AppendEntries accepted from the leader: when, and its commit index then.
+    contacts: Arc<Mutex<std::collections::VecDeque<(std::time::Instant, u64)>>>,
     raft: Raft<TypeConfig, StateMachine>,
     proposals: mpsc::UnboundedSender<Proposal>,
     storage: Arc<dyn Storage>,
@@ -230,8 +232,11 @@ impl ReplicaNode {
             .await
             .map_err(|e| Error::Io(format!("--raft-listen {}: {e}", options.raft_listen)))?;
         let (tx, rx) = mpsc::unbounded_channel();
+        let contacts: Arc<Mutex<std::collections::VecDeque<(std::time::Instant, u64)>>> =
+            Arc::default();
         let node = Arc::new(ReplicaNode {
             applier,
+            contacts: contacts.clone(),
             raft: raft.clone(),
             proposals: tx,
             storage,
@@ -248,7 +253,14 @@ impl ReplicaNode {
                 }
             })
         });
-        tokio::spawn(network::serve(listener, raft.clone(), Some(app)));
+        let on_contact: network::LeaderContact = Arc::new(move |leader_commit| {
+            let mut c = contacts.lock();
+            c.push_back((std::time::Instant::now(), leader_commit));
+            while c.len() > 256 {
+                c.pop_front();
+            }
+        });
+        tokio::spawn(network::serve_with(listener, raft.clone(), Some(app), Some(on_contact)));
         tokio::spawn(propose(raft.clone(), node.applier.clone(), rx));
         tokio::spawn(watch_leadership(Arc::downgrade(&node)));
         if !raft.is_initialized().await.map_err(|e| Error::Io(e.to_string()))? {
@@ -303,6 +315,46 @@ impl ReplicaNode {
                 format_token(self.applied_index()),
                 self.describe_leader()
             ))),
+        }
+    }
+
+    /// How old this member's data may be: zero for the primary; for a follower, the time
+    /// since the last AppendEntries from the leader whose commit index it has applied (it had
+    /// everything committed then). `None`: it has not heard from a leader it caught up with.
+    pub fn staleness(&self) -> Option<Duration> {
+        if self.is_primary() {
+            return Some(Duration::ZERO);
+        }
+        let applied = self.applied_index();
+        let contacts = self.contacts.lock();
+        let (at, _) = contacts.iter().rev().find(|(_, commit)| *commit <= applied)?;
+        Some(at.elapsed())
+    }
+
+    /// Waits (at most `wait`) until this member's data is at most `max` old
+    /// (`bounded_staleness`); else an error naming how old it is and the leader.
+    pub async fn wait_fresh(&self, max: Duration, wait: Duration) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let age = self.staleness();
+            if age.is_some_and(|a| a <= max) {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let age = age.map_or("of unknown age (no leader heard)".into(), |a| {
+                    format!("{} ms old", a.as_millis())
+                });
+                return Err(Error::QueryCanceled(format!(
+                    "this replica's (node {}) data is {age}, beyond isola.max_staleness ({} ms), \
+                     and did not catch up within isola.staleness_wait ({} ms); read from the \
+                     leader, {}",
+                    self.node_id(),
+                    max.as_millis(),
+                    wait.as_millis(),
+                    self.describe_leader()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 

@@ -320,21 +320,45 @@ impl Connection {
     /// once it applied the leader's read index too. `bounded_staleness` is served as
     /// `causal` (see docs/replication.md). The error, if it cannot within the wait limit.
     async fn replica_read_wait(&self, request: &Request) -> Option<SqlError> {
-        let (replica, (level, after)) = {
+        let (replica, need) = {
             let guard = self.session.lock();
             let session = guard.as_ref()?;
             (session.engine().replica()?.clone(), session.read_requirement(request)?)
         };
         let limit = std::time::Duration::from_secs(5);
-        let target = match level.as_str() {
+        let target = match need.level.as_str() {
             "eventual" => return None,
             "linearizable" => match replica.read_index(limit).await {
-                Ok(index) => index.max(after),
+                Ok(index) => index.max(need.after),
                 Err(e) => return Some(e.into()),
             },
-            _ => after,
+            "bounded_staleness" => {
+                if let Err(e) = replica.wait_fresh(need.max_staleness, need.staleness_wait).await {
+                    return Some(e.into());
+                }
+                need.after
+            }
+            _ => need.after,
         };
-        replica.wait_applied(target, limit).await.err().map(SqlError::from)
+        if replica.applied_index() >= target {
+            return None;
+        }
+        let waiting = format!(
+            "this replica to apply position {} (read consistency {}); it has applied {}",
+            crate::replication::format_token(target),
+            need.level,
+            crate::replication::format_token(replica.applied_index())
+        );
+        self.publish_waiting(Some(waiting));
+        let waited = replica.wait_applied(target, limit).await;
+        self.publish_waiting(None);
+        waited.err().map(SqlError::from)
+    }
+
+    fn publish_waiting(&self, what: Option<String>) {
+        if let Some(s) = self.session.lock().as_ref() {
+            s.publish_waiting(what);
+        }
     }
 
     /// On a replica, after a request: the session's token rises to what this member has
@@ -400,7 +424,21 @@ impl Connection {
         let result = match started {
             Ok((tag, None)) => Ok(Outcome::Command(tag)),
             Ok((tag, Some(wait))) => {
-                wait.durable().await.map(|_| Outcome::Command(tag)).map_err(SqlError::from)
+                let replicated =
+                    self.session.lock().as_ref().is_some_and(|s| s.engine().replica().is_some());
+                if replicated {
+                    self.publish_waiting(Some(
+                        "a majority of the replicas: the commit record is in the Raft log; the \
+                         commit is acknowledged once a majority holds it durably"
+                            .into(),
+                    ));
+                }
+                let done =
+                    wait.durable().await.map(|_| Outcome::Command(tag)).map_err(SqlError::from);
+                if replicated {
+                    self.publish_waiting(None);
+                }
+                done
             }
             Err(e) => Err(e),
         };

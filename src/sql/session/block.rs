@@ -175,6 +175,11 @@ impl Session {
                         self.set_setting(&name, v);
                         return Ok(Outcome::Command("SET".into()));
                     }
+                    "isola.max_staleness" | "isola.staleness_wait" => {
+                        parse_duration(&value)?;
+                        self.set_setting(&name, value.trim().trim_matches('\'').to_string());
+                        return Ok(Outcome::Command("SET".into()));
+                    }
                     "isola.read_after" | "isola.session_token" => {
                         if !value.trim().is_empty()
                             && crate::replication::parse_token(&value).is_none()

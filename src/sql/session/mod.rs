@@ -206,6 +206,17 @@ pub struct Ran {
     pub idle_limit: Option<Duration>,
 }
 
+/// What a replica waits for before a request reads (`Session::read_requirement`).
+#[derive(Clone, Debug)]
+pub struct ReadRequirement {
+    /// `isola.read_consistency` (`causal` for a statement naming no table).
+    pub level: String,
+    /// The session's token and `isola.read_after`: the position to have applied.
+    pub after: u64,
+    pub max_staleness: Duration,
+    pub staleness_wait: Duration,
+}
+
 /// Whether `sql` names one of the schema's tables, as a whole word (case-insensitively): an
 /// over-approximation of "reads a replicated table" (a column or string spelled like a table
 /// counts too), never an under-approximation.
@@ -363,9 +374,9 @@ impl Session {
     }
 
     /// A replica: what a request must wait for before it reads (see
-    /// `replication::ReplicaNode`): the read consistency and the token it must have applied,
-    /// or `None` in a transaction block (its snapshot decided that already).
-    pub fn read_requirement(&self, request: &Request) -> Option<(String, u64)> {
+    /// `replication::ReplicaNode`), or `None` in a transaction block (its snapshot decided
+    /// that already).
+    pub fn read_requirement(&self, request: &Request) -> Option<ReadRequirement> {
         if self.status() != TxStatus::Idle {
             return None;
         }
@@ -374,14 +385,37 @@ impl Session {
             Request::Prepared(p, _) => p.sql.as_str(),
         };
         let token = |name| self.setting(name).and_then(crate::replication::parse_token);
-        let after = token("isola.session_token").max(token("isola.read_after")).unwrap_or(0);
-        let level = self.setting("isola.read_consistency").unwrap_or("linearizable");
+        let duration = |name, default| {
+            self.setting(name)
+                .and_then(|v| parse_duration(v).ok().flatten())
+                .unwrap_or(Duration::from_millis(default))
+        };
+        let mut level = self.setting("isola.read_consistency").unwrap_or("linearizable");
         if level != "eventual" && !mentions_a_table(sql, &self.engine.shared_schema()) {
             // Names no table this member has (its own state: isola_cluster, the catalog,
             // settings; or a table it has not applied yet): no read index, only the tokens.
-            return Some(("causal".into(), after));
+            level = "causal";
         }
-        Some((level.to_string(), after))
+        Some(ReadRequirement {
+            level: level.to_string(),
+            after: token("isola.session_token").max(token("isola.read_after")).unwrap_or(0),
+            max_staleness: duration("isola.max_staleness", 2000),
+            staleness_wait: duration("isola.staleness_wait", 1000),
+        })
+    }
+
+    /// Shows the session as active and waiting for `what` (`isola_stat_activity.waiting_for`),
+    /// or, with `None`, idle again.
+    pub fn publish_waiting(&self, what: Option<String>) {
+        match what {
+            Some(what) => {
+                if let Some(a) = self.engine.sessions.lock().get_mut(&self.id) {
+                    a.state = "active";
+                    a.answer_wait = Some(what);
+                }
+            }
+            None => self.publish("idle", ""),
+        }
     }
 
     pub fn setting(&self, name: &str) -> Option<&str> {

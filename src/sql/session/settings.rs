@@ -49,6 +49,9 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("isola.read_consistency", "linearizable"),
     ("isola.read_after", ""),
     ("isola.session_token", "0/0"),
+    // bounded_staleness: how old a member's data may be, and how long a read waits for it
+    ("isola.max_staleness", "2s"),
+    ("isola.staleness_wait", "1s"),
 ];
 
 pub fn level_from(s: &str) -> Option<IsolationLevel> {
