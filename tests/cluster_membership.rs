@@ -112,7 +112,7 @@ async fn add_promote_transfer_remove_during_writes() {
         let mut at = 0;
         let mut current = None;
         let started = Instant::now();
-        for k in 0..20_000 {
+        for k in 0..20_000i32 {
             if *stop_rx.borrow() || started.elapsed() > Duration::from_secs(60) {
                 break;
             }
@@ -125,12 +125,12 @@ async fn add_promote_transfer_remove_during_writes() {
                 }
             }
             let c = current.as_ref().unwrap();
-            let key = k as i32;
+            let key = k;
             let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&key];
             let insert = c.execute("INSERT INTO kv VALUES ($1, 'x')", &params);
             match tokio::time::timeout(Duration::from_secs(10), insert).await {
                 Ok(Ok(_)) => {
-                    acked.insert(k as i32);
+                    acked.insert(k);
                 }
                 // 25006 (not the leader), 08007 (outcome unknown), 57014, a lost connection:
                 // not acknowledged; try another member.
