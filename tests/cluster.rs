@@ -271,6 +271,19 @@ async fn formation_one_leader_followers_replicate_and_refuse_writes() {
         assert_eq!(common::code(&err), "25006", "node {follower}: {err}");
         let me = cluster.self_row(follower).await.unwrap();
         assert_eq!((me.role.as_str(), me.leader_id), ("follower", Some(leader)), "{me:?}");
+        // Serializable needs the leader's dependencies: refused here; snapshot isolation is not.
+        let serializable = client
+            .batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT count(*) FROM kv")
+            .await
+            .expect_err("serializable on a follower");
+        assert_eq!(common::code(&serializable), "0A000", "node {follower}: {serializable}");
+        client.batch_execute("ROLLBACK").await.unwrap();
+        let rr = "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM kv; COMMIT";
+        client.batch_execute(rr).await.unwrap();
+        // A follower in contact with its leader is fresh enough for bounded staleness.
+        client.batch_execute("SET isola.read_consistency = 'bounded_staleness'").await.unwrap();
+        assert_eq!(single(&client, "SELECT count(*) FROM kv").await, "100", "node {follower}");
+        client.batch_execute("RESET isola.read_consistency").await.unwrap();
     }
     // The refused write is nowhere.
     assert!(!keys_after(&on_leader, &token).await.unwrap().contains("on-follower"));

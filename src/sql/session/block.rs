@@ -369,7 +369,23 @@ impl Session {
     /// Starts the core transaction if the statement needs one and none runs.
     pub(super) fn ensure_txn(&mut self) -> Result<(), SqlError> {
         if self.txn.is_none() {
-            let mut t = self.engine.db.begin(self.txn_options());
+            let options = self.txn_options();
+            if options.level == IsolationLevel::Serializable
+                && self.engine.replica().is_some()
+                && self.engine.db.standby_reason().is_some()
+            {
+                // A follower's SSI cannot see the leader's read-write dependencies: a snapshot
+                // here is serializable only at a safe point the leader would have to mark.
+                return Err(SqlError::new(
+                    SqlState::FeatureNotSupported,
+                    "cannot use serializable mode on a replica that is not the leader".to_string(),
+                )
+                .with_detail(
+                    "Run it on the leader, or use REPEATABLE READ here (snapshot isolation \
+                     over the leader's commits up to this replica's position).",
+                ));
+            }
+            let mut t = self.engine.db.begin(options);
             t.set_lock_timeout(
                 self.setting("lock_timeout").and_then(|v| parse_duration(v).ok().flatten()),
             );
