@@ -77,6 +77,9 @@ pub struct Connection {
     lock_wakeup: Arc<tokio::sync::Notify>,
     /// Wakes this connection's message loop when a notification arrives for its session.
     notification_wakeup: Arc<tokio::sync::Notify>,
+    /// A replica: the parameter statuses last reported to the client (`in_hot_standby`,
+    /// `default_transaction_read_only`, `isola.session_token`), to report changes.
+    reported: Arc<Mutex<HashMap<String, String>>>,
 }
 
 /// The session is gone: ended by idle_in_transaction_session_timeout (or the connection is
@@ -205,6 +208,7 @@ impl ServerParameterProvider for Parameters {
             let on_off = if standby { "on" } else { "off" };
             p.insert("in_hot_standby".into(), on_off.into());
             p.insert("default_transaction_read_only".into(), on_off.into());
+            p.insert("isola.session_token".into(), "0/0".into());
         }
         p.insert(
             "application_name".into(),
@@ -224,6 +228,7 @@ impl Connection {
             activity: Arc::new(AtomicU64::new(0)),
             lock_wakeup: Arc::new(tokio::sync::Notify::new()),
             notification_wakeup: Arc::new(tokio::sync::Notify::new()),
+            reported: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -239,6 +244,35 @@ impl Connection {
             Some(s) if s.status() == TxStatus::Idle => s.engine().notifications.take(s.id),
             _ => Vec::new(),
         }
+    }
+
+    /// A replica: the parameter statuses whose values changed since they were last reported
+    /// (a failover turns `in_hot_standby` on or off; the session's token rises); sent when
+    /// the connection is at rest, as PostgreSQL sends ParameterStatus asynchronously.
+    pub fn changed_parameters(&self) -> Vec<(String, String)> {
+        let current = {
+            let guard = self.session.lock();
+            let Some(s) = guard.as_ref() else { return Vec::new() };
+            if s.engine().replica().is_none() {
+                return Vec::new();
+            }
+            let standby = if s.engine().db.standby_reason().is_some() { "on" } else { "off" };
+            let token = s.setting("isola.session_token").unwrap_or("0/0").to_string();
+            [
+                ("in_hot_standby", standby.to_string()),
+                ("default_transaction_read_only", standby.to_string()),
+                ("isola.session_token", token),
+            ]
+        };
+        let mut reported = self.reported.lock();
+        let mut changed = Vec::new();
+        for (name, value) in current {
+            if reported.get(name) != Some(&value) {
+                reported.insert(name.to_string(), value.clone());
+                changed.push((name.to_string(), value));
+            }
+        }
+        changed
     }
 
     /// Ends the session (rolls back what it had open).
@@ -506,6 +540,7 @@ impl Connection {
             activity: self.activity.clone(),
             lock_wakeup: self.lock_wakeup.clone(),
             notification_wakeup: self.notification_wakeup.clone(),
+            reported: self.reported.clone(),
         }
     }
 
@@ -531,6 +566,13 @@ impl Connection {
         *self.session.lock() = Some(session);
         *self.pid.lock() = Some(pid);
         client.set_pid_and_secret_key(pid, SecretKey::I32(secret));
+        if let Some(standby) = standby {
+            let on_off = if standby { "on" } else { "off" }.to_string();
+            let mut reported = self.reported.lock();
+            reported.insert("in_hot_standby".into(), on_off.clone());
+            reported.insert("default_transaction_read_only".into(), on_off);
+            reported.insert("isola.session_token".into(), "0/0".into());
+        }
         finish_authentication(client, &Parameters { standby }).await
     }
 

@@ -105,14 +105,20 @@ pub async fn serve_socket(
     Ok(())
 }
 
-/// Sends what the session's mailbox holds, if the session is idle outside a block.
+/// Sends the parameter statuses that changed (a replica's) and what the session's mailbox
+/// holds, if the session is idle outside a block.
 async fn send_notifications<S>(conn: &Connection, socket: &mut S) -> std::io::Result<()>
 where
     S: futures::Sink<PgWireBackendMessage, Error = std::io::Error> + Unpin,
 {
     let notifications = conn.pending_notifications();
-    if notifications.is_empty() {
+    let parameters = conn.changed_parameters();
+    if notifications.is_empty() && parameters.is_empty() {
         return Ok(());
+    }
+    for (name, value) in parameters {
+        let status = pgwire::messages::startup::ParameterStatus::new(name, value);
+        socket.feed(PgWireBackendMessage::ParameterStatus(status)).await?;
     }
     for n in notifications {
         let message = NotificationResponse::new(n.pid as i32, n.channel, n.payload);
