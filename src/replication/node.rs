@@ -11,15 +11,17 @@
 //!   quorum and has applied a blank entry of its own term (so every earlier entry is applied)
 //!   becomes the primary (`Database::become_primary` with a fresh replicated log and epoch);
 //!   one that stops leading or loses its quorum for longer than an election timeout steps
-//!   down (`Database::step_down`: waiting commits fail with 08007, writers end). It never
-//!   leads again in the same epoch;
+//!   down (`Database::step_down`: waiting commits fail with 08007, writers end). It may lead
+//!   again in the same term, but only in a new epoch, after a new barrier: the proposal gate
+//!   keeps every record of the ended epoch before that barrier or out of the log;
 //! - formation: fresh members started with the same `--peers` initialize the group with that
 //!   membership (openraft allows identical initialization on every member).
 //!
 //! TOKENS. A position is a Raft log index: the token of a session is the applied index after
 //! its last commit or read. Any member serves a read at a token once it has applied that far.
 //!
-//! Invariants: only the watcher makes the database primary, and only with a new epoch; every
+//! Invariants: only the watcher makes the database primary, and only with a new epoch after a
+//! barrier that every earlier record precedes; every
 //! entry is applied by the state machine, including this node's own (which only publishes
 //! them); a read at a level waits (bounded) or fails, never serves older data than promised.
 
@@ -121,6 +123,10 @@ impl Shipper for RaftShipper {
 /// A running replica.
 pub struct ReplicaNode {
     applier: Arc<Applier>,
+    /// Held by the proposer from its epoch check to the hand-over to Raft, and by the watcher
+    /// for its barrier: a record of an ended epoch is either in the log before the barrier or
+    /// never.
+    proposal_gate: Arc<tokio::sync::Mutex<()>>,
     /// Recent AppendEntries accepted from the leader: when, and its commit index then.
     contacts: Arc<Mutex<std::collections::VecDeque<(std::time::Instant, u64)>>>,
     raft: Raft<TypeConfig, StateMachine>,
@@ -234,8 +240,10 @@ impl ReplicaNode {
         let (tx, rx) = mpsc::unbounded_channel();
         let contacts: Arc<Mutex<std::collections::VecDeque<(std::time::Instant, u64)>>> =
             Arc::default();
+        let proposal_gate = Arc::new(tokio::sync::Mutex::new(()));
         let node = Arc::new(ReplicaNode {
             applier,
+            proposal_gate: proposal_gate.clone(),
             contacts: contacts.clone(),
             raft: raft.clone(),
             proposals: tx,
@@ -261,7 +269,7 @@ impl ReplicaNode {
             }
         });
         tokio::spawn(network::serve_with(listener, raft.clone(), Some(app), Some(on_contact)));
-        tokio::spawn(propose(raft.clone(), node.applier.clone(), rx));
+        tokio::spawn(propose(raft.clone(), node.applier.clone(), rx, proposal_gate));
         tokio::spawn(watch_leadership(Arc::downgrade(&node)));
         if !raft.is_initialized().await.map_err(|e| Error::Io(e.to_string()))? {
             let members: BTreeMap<NodeId, Member> = options
@@ -508,6 +516,8 @@ impl ReplicaNode {
             let is_self = *id == me;
             let role = if is_self {
                 match m.state {
+                    // Elected, but not yet taking writes (applying what came before).
+                    ServerState::Leader if !self.is_primary() => "promoting",
                     ServerState::Leader => "leader",
                     ServerState::Candidate => "candidate",
                     ServerState::Learner => "learner",
@@ -589,8 +599,10 @@ async fn propose(
     raft: Raft<TypeConfig, StateMachine>,
     applier: Arc<Applier>,
     mut rx: mpsc::UnboundedReceiver<Proposal>,
+    gate: Arc<tokio::sync::Mutex<()>>,
 ) {
     while let Some(p) = rx.recv().await {
+        let _gate = gate.lock().await;
         let current = applier.leading.lock().as_ref().map(|l| l.epoch);
         if current != Some(p.epoch) {
             continue; // its leadership ended: its log failed and its commits were taken back
@@ -610,8 +622,6 @@ async fn watch_leadership(node: std::sync::Weak<ReplicaNode>) {
     let mut metrics = first.raft.metrics();
     let quorum_lost_after = Duration::from_millis(first.options.election_timeout_ms.1);
     drop(first);
-    // The term in which this node last stepped down: it never leads again in it.
-    let mut promoted_in: Option<u64> = None;
     loop {
         let Some(node) = node.upgrade() else { return };
         let m = metrics.borrow_watched().clone();
@@ -634,10 +644,13 @@ async fn watch_leadership(node: std::sync::Weak<ReplicaNode>) {
                 let mut leading = node.applier.leading.lock();
                 node.applier.step_down(&mut leading, &reason);
             }
-            None if leads && quorum && promoted_in != Some(m.current_term) => {
-                promoted_in = Some(m.current_term);
-                // Every entry before a blank of this term applied: the database is current.
+            None if leads && quorum => {
+                // Every entry before a blank of this term applied: the database is current,
+                // including records of an earlier epoch of this node (replayed, as anyone's).
+                // Under the gate: no record of an ended epoch can follow the blank.
                 let term = m.current_term;
+                let gate = node.proposal_gate.clone();
+                let _gate = gate.lock().await;
                 let barrier =
                     tokio::time::timeout(Duration::from_secs(5), node.raft.write_blank()).await;
                 let ok = matches!(barrier, Ok(Ok(_)));

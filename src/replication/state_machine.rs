@@ -189,7 +189,13 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 match &entry.payload {
                     EntryPayload::Blank => {}
                     EntryPayload::Normal(record) => {
-                        self.applier.apply_normal(&mut st, &record.0, log_id.index)?
+                        // A big commit takes a while: off the runtime's worker, so heartbeats
+                        // and sessions go on meanwhile.
+                        let applier = &self.applier;
+                        let index = log_id.index;
+                        tokio::task::block_in_place(|| {
+                            applier.apply_normal(&mut st, &record.0, index)
+                        })?
                     }
                     EntryPayload::Membership(m) => {
                         st.membership = StoredMembership::new(Some(log_id), m.clone());

@@ -287,6 +287,14 @@ impl Engine {
         session: u32,
         durable: bool,
     ) -> Result<i64, SqlError> {
+        if let Some(reason) = self.db.standby_reason()
+            && self.replica().is_some()
+        {
+            return Err(SqlError::new(
+                crate::error::SqlState::ReadOnlySqlTransaction,
+                format!("cannot execute nextval() on a replica that is not the leader: {reason}"),
+            ));
+        }
         let value = seq.advance()?;
         if session != 0 {
             self.currvals.lock().insert((session, seq.name.clone()), value);
@@ -314,6 +322,14 @@ impl Engine {
     /// setval: the sequence's next value becomes `next`, durably (a restored dump's serial
     /// columns must not hand out a restored key again after a crash).
     pub(crate) fn set_next_value(&self, seq: &SequenceSchema, next: i64) -> Result<(), SqlError> {
+        if let Some(reason) = self.db.standby_reason()
+            && self.replica().is_some()
+        {
+            return Err(SqlError::new(
+                crate::error::SqlState::ReadOnlySqlTransaction,
+                format!("cannot execute setval() on a replica that is not the leader: {reason}"),
+            ));
+        }
         let _one = self.sequence_marks.lock();
         seq.restart(next);
         let Some(log) = self.db.log() else { return Ok(()) };

@@ -770,7 +770,10 @@ fn settle_pending(db: &Database, durable: Result<()>) -> Result<()> {
         }
         Err(e) => {
             guard.abandon_pending();
-            Err(log_failed(&e.to_string()))
+            Err(match e {
+                Error::OutcomeUnknown(_) => e,
+                e => log_failed(&e.to_string()),
+            })
         }
     }
 }
@@ -795,7 +798,11 @@ fn finish_commit(
             if guard.active.contains_key(&id) {
                 guard.rollback(id);
             }
-            Err(log_failed(&e.to_string()))
+            Err(match e {
+                // A replicated log's leader stepped down: the outcome is unknown (08007).
+                Error::OutcomeUnknown(_) => e,
+                e => log_failed(&e.to_string()),
+            })
         }
     }
 }

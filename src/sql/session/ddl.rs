@@ -91,6 +91,22 @@ impl Session {
         text: String,
     ) -> Result<(), ExecError> {
         self.ensure_txn()?;
+        if self.txn.as_ref().is_some_and(|t| t.options().read_only) {
+            // As PostgreSQL: no schema change in a read-only transaction (nor on a replica
+            // that is not the leader: its schema changes only by the leader's log).
+            let command: Vec<String> =
+                text.split_whitespace().take(2).map(|w| w.to_uppercase()).collect();
+            let message = match self.engine.db.standby_reason() {
+                Some(reason) => format!(
+                    "cannot execute {} on a replica that is not the leader: {reason}",
+                    command.join(" ")
+                ),
+                None => format!("cannot execute {} in a read-only transaction", command.join(" ")),
+            };
+            return Err(
+                SqlError::new(crate::error::SqlState::ReadOnlySqlTransaction, message).into()
+            );
+        }
         // Shown with its transaction (which may have just begun), so a wait for its locks
         // shows in isola_stat_activity.
         self.publish("active", &text);
