@@ -350,6 +350,18 @@ def new_leader_elected(group, old, old_term):
     return False
 
 
+def status(group):
+    """Each member's (role, term, leader, applied token) as it says, for failure messages."""
+    seen = {}
+    for m in group.members:
+        try:
+            role, term, leader, token = m.self_row()
+            seen[m.id] = f"{role} term {term} leader {leader} applied {token >> 32:X}/{token & 0xFFFFFFFF:X}"
+        except (OSError, PgError) as e:
+            seen[m.id] = str(e)
+    return seen
+
+
 def caught_up(group, member, leader, timeout=CATCH_UP_GIVE_UP):
     """Waits until `member`'s applied token reaches the leader's (sampled first); seconds taken."""
     started = time.monotonic()
@@ -590,7 +602,7 @@ def main():
         version = suite.run([f"{suite.PGBIN}/pgbench", "--version"]).stdout.strip()
         out = [f"# Replication: bench/failover.py --{mode}\n\n{date.today()}, {os.cpu_count()} cores, "
                f"{version}; a 3-member group on loopback (every member, the single node, PostgreSQL and "
-               f"pgbench share the machine); kills {cfg['kills']}, scale {cfg['scale']}, {cfg['seconds']} s per "
+               f"pgbench share the machine); parts {args.only}; kills {cfg['kills']}, scale {cfg['scale']}, {cfg['seconds']} s per "
                f"pgbench run, median of {cfg['repeats']}. All durable (fsync on, synchronous_commit on).\n"]
         print(out[0], flush=True)
         group = Group(args.isola, work)
@@ -606,6 +618,9 @@ def main():
             leader = group.leader()
             for f in group.followers(leader):
                 wait_rows(f, "pgbench_accounts", 100000 * cfg["scale"])
+                if caught_up(group, f, leader) is None:
+                    ODD.append(f"after loading, node {f.id} did not reach the leader's applied token within "
+                               f"{CATCH_UP_GIVE_UP} s: {status(group)}")
             script = suite.tpcb_script(work, cfg["scale"])
             select = suite.write(os.path.join(work, "select.sql"),
                                  f"\\set aid random(1, {100000 * cfg['scale']})\n"
@@ -618,8 +633,12 @@ def main():
             lines.append(f"| single node | (none: one node) | {p50:.0f} | {p99:.0f} |")
             for who, m in [("group leader", leader), ("group follower", group.followers(leader)[0])]:
                 for level in LEVELS:
-                    p50, p99 = read_latency(m.port, level, cfg["read_samples"], cfg["scale"])
-                    lines.append(f"| {who} | {level} | {p50:.0f} | {p99:.0f} |")
+                    try:
+                        p50, p99 = read_latency(m.port, level, cfg["read_samples"], cfg["scale"])
+                        lines.append(f"| {who} | {level} | {p50:.0f} | {p99:.0f} |")
+                    except (OSError, PgError) as e:
+                        ODD.append(f"reads on {who} (node {m.id}) at {level}: {e}; {status(group)}")
+                        lines.append(f"| {who} | {level} | failed: {str(e)[:120]} | |")
                     print(lines[-1], flush=True)
             out.append("\n".join(lines) + "\n")
         if "lag" in only:
@@ -632,7 +651,7 @@ def main():
             apply_lag(leader, followers, cfg["lag_samples"], cfg["seconds"] + 5, script, lag_lines, True)
             lag_lines += ["", "Each sample: UPDATE one row on the leader; once acknowledged, read it on a follower "
                           "(alternating between the two) until the new value shows. The time includes one read's "
-                          "round trip (about the p50 of a follower read below)."]
+                          "round trip (about the p50 of a follower read at eventual)."]
             out.append("\n".join(lag_lines) + "\n")
         if "throughput" in only:
             out.append(throughput(pg, single, leader, script, select, cfg))
