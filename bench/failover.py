@@ -647,14 +647,21 @@ def main():
                          "| load on the leader | samples | p50 ms | p99 ms | max ms | visible at the first read | "
                          "not visible within 5 s |", "|---|---:|---:|---:|---:|---:|---:|"]
             followers = group.followers(leader)
-            apply_lag(leader, followers, cfg["lag_samples"] // 3, 3 + cfg["seconds"], script, lag_lines, False)
-            apply_lag(leader, followers, cfg["lag_samples"], cfg["seconds"] + 5, script, lag_lines, True)
+            for samples, seconds, loaded in [(cfg["lag_samples"] // 3, 3 + cfg["seconds"], False),
+                                             (cfg["lag_samples"], cfg["seconds"] + 5, True)]:
+                try:
+                    apply_lag(leader, followers, samples, seconds, script, lag_lines, loaded)
+                except (OSError, PgError) as e:
+                    ODD.append(f"apply lag ({'under load' if loaded else 'idle'}): {e}; {status(group)}")
+                    lag_lines.append(f"| {'TPC-B-like' if loaded else 'none'} | failed: {str(e)[:160]} | | | | | |")
             lag_lines += ["", "Each sample: UPDATE one row on the leader; once acknowledged, read it on a follower "
                           "(alternating between the two) until the new value shows. The time includes one read's "
                           "round trip (about the p50 of a follower read at eventual)."]
             out.append("\n".join(lag_lines) + "\n")
         if "throughput" in only:
             out.append(throughput(pg, single, leader, script, select, cfg))
+            if suite.FAILURES:
+                ODD.append(f"pgbench failed: {suite.FAILURES}; {status(group)}")
         out.append(f"Run time {time.monotonic() - started:.0f} s.\n")
         if ODD:
             out.append("Odd: " + "; ".join(ODD) + "\n")
@@ -662,6 +669,9 @@ def main():
         path = os.path.join(args.out, f"{date.today()}-replication-{mode}.md")
         suite.write(path, "\n".join(out))
         print(f"\nwritten: {path}", flush=True)
+    except BaseException as e:
+        ODD.append(f"stopped: {type(e).__name__}: {e}")
+        raise
     finally:
         for s in [pg, single, group]:
             if s:
@@ -684,7 +694,9 @@ def throughput(pg, single, leader, script, select, cfg):
         tps = {s: [] for s in ["pg", "single", "group"]}
         for _ in range(cfg["repeats"]):
             for key, s in [("pg", pg), ("single", single), ("group", leader)]:
-                tps[key].append(suite.pgbench(s, path, 8, "prepared", cfg["seconds"])["tps"])
+                # Bounded: a server that stops answering must not hold the run (timeout kills pgbench).
+                bound = ("timeout", "-k", "5", str(cfg["seconds"] + 60))
+                tps[key].append(suite.pgbench(s, path, 8, "prepared", cfg["seconds"], prefix=bound)["tps"])
         p, s, g = (statistics.median(tps[k]) for k in ["pg", "single", "group"])
         lines.append(f"| {label} | {p:,.0f} | {s:,.0f} | {g:,.0f} | {suite.ratio(g, s)} | {suite.ratio(s, p)} | "
                      f"{suite.ratio(g, p)} |")
