@@ -24,6 +24,11 @@ the highest TPS both cores could give if the server's own code cost nothing).
 Diagnostic, only when named (`--only preemption`): select-only and TPC-B-like at 8 clients with
 pgbench at its normal scheduling policy and at SCHED_BATCH, to show what the client's wakeups
 preempting the server cost each one when they share the cores.
+
+Replication, only when named (`--only replication`): bench/failover.py (a 3-member group: kill -9
+of the leader, apply lag, throughput against a single node, read latency per read level) in the
+suite's mode (--smoke: under a minute; quick: a few kills; --full: 50 kills). It starts servers
+of its own.
 """
 
 import argparse
@@ -54,7 +59,7 @@ MODES = {
 FAILURES = []  # runs that did nothing: the suite exits 1 (so the CI smoke run catches rot)
 WORKLOADS = ["tpcb", "select", "transfer-ordered", "transfer-random", "lost-update", "bulk", "connections",
              "cpu"]
-DIAGNOSTICS = ["preemption"]  # run only when named in --only
+DIAGNOSTICS = ["preemption", "replication"]  # run only when named in --only
 
 
 def free_port():
@@ -452,6 +457,23 @@ def cpu_budget(servers, cfg, work, scripts):
     return "\n".join(lines) + "\n"
 
 
+def replication(mode, binary, work):
+    """bench/failover.py in this mode, its tables as a section (a failed run counts as one)."""
+    flag = {"smoke": ["--smoke"], "quick": ["--quick"], "full": []}[mode]
+    out_dir = os.path.join(work, "replication")
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "bench/failover.py"), *flag, "--isola", binary,
+                           "--out", out_dir], capture_output=True, text=True)
+    print(done.stdout, flush=True)
+    if done.returncode != 0:
+        print(done.stderr[-2000:], file=sys.stderr)
+        FAILURES.append("replication (bench/failover.py)")
+    written = [os.path.join(out_dir, f) for f in os.listdir(out_dir)] if os.path.isdir(out_dir) else []
+    if not written:
+        return "### Replication\n\nbench/failover.py wrote nothing.\n"
+    with open(written[0]) as f:
+        return f.read().replace("# Replication", "## Replication", 1)
+
+
 def chart(results, cfg, path):
     """TPS against clients for both databases (tpcb and select, -M prepared), as a PNG."""
     try:
@@ -567,6 +589,8 @@ def main():
             sections.append(bulk(servers, cfg, work))
         if "connections" in only:
             sections.append(connections(servers, cfg, work, select_script))
+        if "replication" in only:
+            sections.append(replication(mode, args.isola, work))
         os.makedirs(args.out, exist_ok=True)
         chosen = "" if set(only) == set(WORKLOADS) else "-" + "-".join(only)
         stem = os.path.join(args.out, f"{date.today()}-{mode}{chosen}")
