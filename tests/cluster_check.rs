@@ -7,11 +7,15 @@
 //!
 //! The matrix: list-append, bank and register at serializable and repeatable-read (each judged
 //! against its own level, `--model` matching), reads at `linearizable`; register at
-//! linearizable is checked with `--realtime` (strict serializability / strong snapshot
-//! isolation, which implies the plain check of the same history); one list-append run with
-//! `causal` reads.
+//! linearizable again with `--realtime` (strict serializability / strong snapshot isolation);
+//! one list-append run with `causal` reads.
 //!
-//! One run at a time (a lock), each about 25 s on two cores. `ISOLA_NEMESIS_ROUNDS=N` repeats
+//! Findings are kept as tests marked `#[ignore = "finding: ..."]` (run them with
+//! `-- --ignored`): the `--realtime` runs (a follower's transaction block reads stale data), a
+//! commit on a deposed leader answered 58030 instead of 08007, and a member that cannot restart
+//! after two nemesis rounds.
+//!
+//! One run at a time (a lock), each about 20 s on two cores. `ISOLA_NEMESIS_ROUNDS=N` repeats
 //! the three faults N times per run (default 1; the checker's time limit grows with it). The
 //! randomness (the checker's seed, the pauses between faults) comes from one seed, random unless
 //! `ISOLA_CLUSTER_SEED=N` gives it, printed at the start of each test and named in its failure.
@@ -103,6 +107,37 @@ async fn bank_repeatable_read_linearizable() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_serializable_linearizable() {
+    check_under_faults(Run {
+        workload: "register",
+        isolation: "serializable",
+        read_consistency: "linearizable",
+        realtime: false,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_repeatable_read_linearizable() {
+    check_under_faults(Run {
+        workload: "register",
+        isolation: "repeatable-read",
+        read_consistency: "linearizable",
+        realtime: false,
+    })
+    .await;
+}
+
+/// Linearizable reads promise real-time order: strict serializability. Found (about 1 run in
+/// 8, e.g. `ISOLA_CLUSTER_SEED=10555864137281395675` at repeatable read): a read-only
+/// transaction on a follower began after a commit was acknowledged and read an older value
+/// (`T152 -rt-> T153 -rw-> T151 -ww-> T152`). `BEGIN` names no table, so the session asks it
+/// only for the `causal` tokens (`Session::read_requirement`), and the statements inside the
+/// block wait for nothing: an explicit transaction on a follower never waits for the read
+/// index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "finding: a transaction block on a follower skips the linearizable read index \
+            (stale read after an acknowledged commit)"]
 async fn register_serializable_linearizable_realtime() {
     check_under_faults(Run {
         workload: "register",
@@ -113,7 +148,10 @@ async fn register_serializable_linearizable_realtime() {
     .await;
 }
 
+/// See [`register_serializable_linearizable_realtime`] (the same finding, at repeatable read).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "finding: a transaction block on a follower skips the linearizable read index \
+            (stale read after an acknowledged commit)"]
 async fn register_repeatable_read_linearizable_realtime() {
     check_under_faults(Run {
         workload: "register",
@@ -154,9 +192,69 @@ async fn a_commit_waiting_on_a_deposed_leader_answers_08007() {
     cluster.kill9(leader); // nothing else to see
 }
 
+/// A narrowing of what the nemesis found with `ISOLA_NEMESIS_ROUNDS=2`
+/// (`bank_serializable_linearizable_two_rounds`): a leader frozen past the election timeout and
+/// thawed, then leading again (the others frozen in turn until it wins an election), then
+/// killed -9, restarts from its data directory. This passes: the failure needs more (the
+/// workload's tables made under load, a kill and a cut before the freeze).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_leader_leading_again_then_killed_restarts() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let mut cluster = Cluster::start(3).await;
+    let old = cluster.leader().await.expect("a leader within 20 s");
+    let client = cluster.client(old).await;
+    client.batch_execute("CREATE TABLE kv (k int PRIMARY KEY, v int NOT NULL)").await.unwrap();
+    client.batch_execute("INSERT INTO kv VALUES (0, 0)").await.unwrap();
+    cluster.stop(old);
+    tokio::time::sleep(FROZEN_FOR).await;
+    cluster.cont(old);
+    let mut row = 1;
+    for _ in 0..20 {
+        let leader = cluster.leader().await.expect("a leader");
+        let on_leader = cluster.client(leader).await;
+        on_leader.batch_execute(&format!("INSERT INTO kv VALUES ({row}, {row})")).await.unwrap();
+        row += 1;
+        if leader == old {
+            break;
+        }
+        cluster.stop(leader);
+        tokio::time::sleep(FROZEN_FOR).await;
+        cluster.cont(leader);
+    }
+    let leader = cluster.leader().await.expect("a leader");
+    assert_eq!(leader, old, "{old} did not lead again within 20 freezes");
+    eprintln!("{old}, frozen and thawed, leads again after {row} rows; killing it");
+    cluster.kill9(old);
+    cluster.restart(old).await;
+}
+
+/// The finding of `ISOLA_NEMESIS_ROUNDS=2` (6 of the 7 runs of the matrix, seeds such as
+/// 15417167042956913268): the member frozen as leader in round 0, leader again in round 1 and
+/// killed -9 there, does not restart: replaying its Raft log it fails with "XX001: data
+/// corrupted: a replicated commit writes to unknown table N" (`restart` panics). It fails
+/// whenever the round-1 leader is the member frozen in round 0 (elections decide that, so a
+/// seed does not force it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "finding: a member frozen, thawed, leading again and killed -9 cannot restart \
+            (XX001: a replicated commit writes to unknown table)"]
+async fn bank_serializable_linearizable_two_rounds() {
+    let run = Run {
+        workload: "bank",
+        isolation: "serializable",
+        read_consistency: "linearizable",
+        realtime: false,
+    };
+    check_under_faults_for(run, 2).await;
+}
+
 /// Starts a group, runs the checker against all of it while the nemesis works, and asserts the
 /// checker's exit status 0 (its report is printed either way).
 async fn check_under_faults(run: Run) {
+    check_under_faults_for(run, rounds()).await;
+}
+
+/// [`check_under_faults`] with `rounds` nemesis rounds.
+async fn check_under_faults_for(run: Run, rounds: usize) {
     let _one = ONE_AT_A_TIME.lock().await;
     let name = format!(
         "{} {} {}{}",
@@ -168,7 +266,6 @@ async fn check_under_faults(run: Run) {
     let seed = seed(&name);
     let _named = SeedOnFailure(seed);
     let mut rng = StdRng::seed_from_u64(seed);
-    let rounds = rounds();
 
     let mut cluster = Cluster::start(3).await;
     cluster.leader().await.expect("a leader within 20 s");
