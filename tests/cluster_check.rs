@@ -192,11 +192,10 @@ async fn a_commit_waiting_on_a_deposed_leader_answers_08007() {
     cluster.kill9(leader); // nothing else to see
 }
 
-/// A narrowing of what the nemesis found with `ISOLA_NEMESIS_ROUNDS=2`
-/// (`bank_serializable_linearizable_two_rounds`): a leader frozen past the election timeout and
-/// thawed, then leading again (the others frozen in turn until it wins an election), then
-/// killed -9, restarts from its data directory. This passes: the failure needs more (the
-/// workload's tables made under load, a kill and a cut before the freeze).
+/// A narrowing tried for `bank_serializable_linearizable_two_rounds`: a leader frozen past the
+/// election timeout and thawed, then leading again (the others frozen in turn until it wins an
+/// election), then killed -9, restarts from its data directory. This passes: a freeze alone is
+/// not what breaks the restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frozen_leader_leading_again_then_killed_restarts() {
     let _one = ONE_AT_A_TIME.lock().await;
@@ -228,15 +227,17 @@ async fn a_frozen_leader_leading_again_then_killed_restarts() {
     cluster.restart(old).await;
 }
 
-/// The finding of `ISOLA_NEMESIS_ROUNDS=2` (6 of the 7 runs of the matrix, seeds such as
-/// 15417167042956913268): the member frozen as leader in round 0, leader again in round 1 and
-/// killed -9 there, does not restart: replaying its Raft log it fails with "XX001: data
-/// corrupted: a replicated commit writes to unknown table N" (`restart` panics). It fails
-/// whenever the round-1 leader is the member frozen in round 0 (elections decide that, so a
-/// seed does not force it).
+/// The finding of `ISOLA_NEMESIS_ROUNDS=2` (6 of the 7 runs of the matrix, and this test in
+/// most runs; e.g. `ISOLA_CLUSTER_SEED=15417167042956913268`): the leader killed -9 in round 1
+/// does not restart: replaying its Raft log it fails with "XX001: data corrupted: a replicated
+/// commit writes to unknown table N" (`restart` panics). Likely cause: a leader logs its
+/// process-local table ids, and `durable::apply_record` reads every record's ids through the
+/// map built from the DDL records (`ApplyState::ids`, falling back to the id itself); a member
+/// restarted in round 0 has fresh local ids, and once it leads, its records name tables the
+/// others (and later replays) know under other ids.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "finding: a member frozen, thawed, leading again and killed -9 cannot restart \
-            (XX001: a replicated commit writes to unknown table)"]
+#[ignore = "finding: after leadership changes and a restart, a leader killed -9 cannot \
+            restart (XX001: a replicated commit writes to unknown table)"]
 async fn bank_serializable_linearizable_two_rounds() {
     let run = Run {
         workload: "bank",
