@@ -378,3 +378,22 @@ fn real_time_order_turns_a_stale_read_into_a_cycle_when_asked() {
     let strict = isola::check::analyse_with(&h, &options);
     assert_eq!(strict.verdict(Serializable), Verdict::Valid, "{:?}", strict.counts);
 }
+
+#[test]
+fn an_unknown_outcome_precedes_nothing_in_real_time() {
+    // T0's COMMIT got 08007 (a deposed leader), then T1 began and missed T0's append, and T2
+    // saw it: T0 took effect after T1, which real time allows, as T0 was never acknowledged.
+    let h = history(vec![
+        (vec![append(1, 1), append(2, 5)], Outcome::Unknown),
+        (vec![read(2, &[])], C),
+        (vec![read(1, &[1]), read(2, &[5])], C),
+    ]);
+    let options = isola::check::AnalysisOptions { realtime: true, ..Default::default() };
+    let strict = isola::check::analyse_with(&h, &options);
+    assert_eq!(strict.verdict(Serializable), Verdict::Valid, "{:?}", strict.counts);
+    // Had T0 been acknowledged, T1's read would be stale.
+    let mut h = h;
+    h.txns[0].outcome = C;
+    let strict = isola::check::analyse_with(&h, &options);
+    assert!(strict.counts.contains_key(&AnomalyKind::GSingle), "{:?}", strict.counts);
+}

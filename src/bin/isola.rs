@@ -508,15 +508,28 @@ const CHECK_USAGE: &str = "usage: isola check --isolation LEVEL [options]
 Runs random transactions from concurrent clients against a PostgreSQL-wire server (isola,
 PostgreSQL, ...), records what they observed, and checks the history for the anomalies LEVEL
 forbids. Exit status: 0 valid for the level, 1 anomalies found, 2 could not decide.
+A COMMIT that gets no answer, 08007 (a replica lost leadership before a majority held it) or an
+I/O error (58xxx) is an unknown outcome (it may or may not have happened); 25006 (a follower
+refused a write) and 57014 (a replica read waited too long) abort the transaction, as 40001 and
+40P01 do.
 
   --isolation LEVEL        read-uncommitted | read-committed | repeatable-read | serializable
   --model LEVEL            judge the history against this level instead (e.g. run at
                            repeatable-read, check as serializable)
   --url URL                default postgres://isola@127.0.0.1:5433/isola
+  --urls URL1,URL2,...     several servers (the members of a replicated group): client i starts
+                           on URL i mod n and moves to the next URL when its server fails; the
+                           tables are created on the first that takes writes (the leader);
+                           split at commas, so no URL here may name several hosts
+  --read-consistency L     each session first runs SET isola.read_consistency = L
+                           (linearizable | causal | bounded_staleness | eventual; default: not
+                           set); the final read is linearizable
   --workload W             list-append (default) | register | bank
   --clients N              concurrent clients (default 8)
   --txns N                 transactions in total (default 2000)
   --time-limit SECONDS     stop starting transactions after this long (default 60)
+  --rate N                 start at most N transactions per second over all clients
+                           (default 0: as fast as they go)
   --keys N                 keys in play at once: fewer keys, more contention (default 8)
   --max-ops N              operations per transaction, 1..N (default 4)
   --writes-per-key N       writes before a key is replaced by a fresh one (default 32)
@@ -534,12 +547,12 @@ fn check(args: &[String]) -> ExitCode {
         println!("{CHECK_USAGE}");
         return ExitCode::SUCCESS;
     }
-    let mut url = "postgres://isola@127.0.0.1:5433/isola".to_string();
+    let mut urls = vec!["postgres://isola@127.0.0.1:5433/isola".to_string()];
     let mut level = None;
     let mut model = None;
     let mut report = None;
     let mut analysis_options = isola::check::AnalysisOptions::default();
-    let mut options = WorkloadOptions::new(&url, isola::IsolationLevel::Serializable);
+    let mut options = WorkloadOptions::new(&urls[0], isola::IsolationLevel::Serializable);
     let mut i = 0;
     while i < args.len() {
         let flag = args[i].as_str();
@@ -557,7 +570,19 @@ fn check(args: &[String]) -> ExitCode {
         }
         let parsed: Result<(), String> = (|| {
             match flag {
-                "--url" => url = value.clone(),
+                "--url" => urls = vec![value.clone()],
+                "--urls" => {
+                    urls = value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|u| !u.is_empty())
+                        .map(String::from)
+                        .collect();
+                    if urls.is_empty() {
+                        return Err("isola check: --urls needs at least one URL".into());
+                    }
+                }
+                "--read-consistency" => options.read_consistency = Some(value.clone()),
                 "--isolation" => {
                     level =
                         Some(parse_level(&value).ok_or_else(|| {
@@ -580,6 +605,7 @@ fn check(args: &[String]) -> ExitCode {
                     options.time_limit =
                         std::time::Duration::from_secs_f64(number::<f64>(flag, &value)?.max(0.0))
                 }
+                "--rate" => options.rate = number(flag, &value)?,
                 "--keys" => options.keys = number(flag, &value)?,
                 "--max-ops" => options.max_ops = number(flag, &value)?,
                 "--writes-per-key" => options.writes_per_key = number(flag, &value)?,
@@ -602,7 +628,7 @@ fn check(args: &[String]) -> ExitCode {
         eprintln!("isola check: --isolation is required\n{CHECK_USAGE}");
         return ExitCode::from(2);
     };
-    options.url = url;
+    options.urls = urls;
     options.level = level;
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,

@@ -983,15 +983,22 @@ fn shortest_per_component(
     best.into_values().collect()
 }
 
-/// Real-time edges: T1 -> T2 when T1's outcome came before T2 began. Only the frontier is
-/// linked (a transaction's predecessors are dropped from the frontier once it ends, being
-/// reachable through it), so the edges stay about (transactions x concurrency).
+/// Real-time edges: T1 -> T2 when T1's commit was acknowledged before T2 began. Only the
+/// frontier is linked (a transaction's predecessors are dropped from the frontier once it ends,
+/// being reachable through it), so the edges stay about (transactions x concurrency).
+///
+/// A transaction of unknown outcome never ends here: it may have taken effect at any moment
+/// after it began, even after its client gave up on it (a commit a deposed leader replicated to
+/// a majority is applied when the next leader commits its first entry), so nothing follows it
+/// in real time, though it may follow others.
 fn realtime_edges(history: &History, effective: &[bool], graph: &mut Graph) {
     let mut events: Vec<(u64, bool, usize)> = Vec::new(); // (time, is_end, txn)
     for (t, txn) in history.txns.iter().enumerate() {
         if effective[t] {
             events.push((txn.start_us, false, t));
-            events.push((txn.end_us, true, t));
+            if txn.outcome == Outcome::Committed {
+                events.push((txn.end_us, true, t));
+            }
         }
     }
     // At equal times starts come first: an end at the same instant does not precede them.

@@ -8,9 +8,19 @@
 //! stay short and contention stays where `keys` puts it.
 //!
 //! Invariants: at most `txns` transactions and about `time_limit` of work; 40001 / 40P01 and
-//! every other error end the transaction as aborted (counted); a COMMIT without an answer is
-//! recorded as outcome unknown; a dropped connection is re-opened (bounded); appended and written
-//! values are unique across the run. The tables are dropped and re-created at the start.
+//! every other error end the transaction as aborted (counted); a COMMIT without an answer (the
+//! connection lost), or answered with 08007 (a replica lost leadership before a majority held
+//! the commit) or with an I/O error (class 58), is recorded as outcome unknown; a dropped
+//! connection is re-opened (bounded); appended and written values are unique across the run.
+//! The tables are dropped and re-created at the start.
+//!
+//! Several servers (`urls`, the members of a replicated group): client `i` starts on member
+//! `i mod n`, and a client whose member fails (connection lost, or no connection within
+//! [`CONNECT_TIMEOUT`]) moves on to the next member. Writes refused by a follower (25006) and
+//! reads that waited too long for a replica (57014) are plain aborts: the transaction did not
+//! happen. With `read_consistency`, every session runs `SET isola.read_consistency = LEVEL`
+//! first, except the final read, which is always `linearizable` (it is the judge of which
+//! acknowledged writes survived).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -55,11 +65,22 @@ pub fn parse_level(name: &str) -> Option<IsolationLevel> {
     }
 }
 
+/// How long one attempt to connect (and prepare the statements) may take: a frozen server
+/// accepts TCP connections and never answers.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a client keeps trying to connect, going round the members, before it gives up.
+const RECONNECT_FOR: Duration = Duration::from_secs(15);
+
 /// How to run.
 #[derive(Clone, Debug)]
 pub struct WorkloadOptions {
-    /// A libpq-style URL or key=value string (`postgres://isola@127.0.0.1:5433/isola`).
-    pub url: String,
+    /// Libpq-style URLs or key=value strings (`postgres://isola@127.0.0.1:5433/isola`), one per
+    /// server (the members of a replicated group); at least one.
+    pub urls: Vec<String>,
+    /// `SET isola.read_consistency` to this in every session (`linearizable`, `causal`, ...);
+    /// `None`: leave the server's default.
+    pub read_consistency: Option<String>,
     pub level: IsolationLevel,
     pub workload: Workload,
     pub clients: usize,
@@ -67,6 +88,9 @@ pub struct WorkloadOptions {
     pub txns: usize,
     /// Stop starting transactions after this long.
     pub time_limit: Duration,
+    /// Transactions started per second over all clients (0: as fast as they go): spreads a
+    /// bounded run over a stretch of time, as a run under faults needs.
+    pub rate: f64,
     /// Keys in play at any moment (fewer keys, more contention); accounts for the bank.
     pub keys: usize,
     /// Operations per transaction: 1 to this many.
@@ -87,12 +111,14 @@ pub struct WorkloadOptions {
 impl WorkloadOptions {
     pub fn new(url: &str, level: IsolationLevel) -> WorkloadOptions {
         WorkloadOptions {
-            url: url.to_string(),
+            urls: vec![url.to_string()],
+            read_consistency: None,
             level,
             workload: Workload::ListAppend,
             clients: 8,
             txns: 2_000,
             time_limit: Duration::from_secs(60),
+            rate: 0.0,
             keys: 8,
             max_ops: 4,
             writes_per_key: 32,
@@ -255,7 +281,9 @@ impl Shared {
         self.started.elapsed().as_micros() as u64
     }
 
-    fn next(&self) -> Option<(Vec<Planned>, bool)> {
+    /// The next transaction to run (and whether to drop the connection midway), and when to
+    /// start it (with a rate); `None` once the run is over.
+    fn next(&self) -> Option<(Vec<Planned>, bool, Instant)> {
         if Instant::now() >= self.deadline {
             return None;
         }
@@ -263,8 +291,10 @@ impl Shared {
         if g.started >= self.options.txns {
             return None;
         }
+        let at = start_at(self.started, g.started, self.options.rate);
         g.started += 1;
-        Some(g.plan(&self.options))
+        let (plan, disconnect) = g.plan(&self.options);
+        Some((plan, disconnect, at))
     }
 
     fn count_error(&self, e: &tokio_postgres::Error) {
@@ -298,6 +328,11 @@ fn describe(e: &tokio_postgres::Error) -> String {
     }
 }
 
+/// When the `n`th transaction (from 0) starts at `rate` per second after `started`.
+fn start_at(started: Instant, n: usize, rate: f64) -> Instant {
+    if rate > 0.0 { started + Duration::from_secs_f64(n as f64 / rate) } else { started }
+}
+
 /// The statements one connection uses, prepared once.
 struct Prepared {
     append: Statement,
@@ -321,6 +356,32 @@ async fn connect(url: &str) -> Result<Client, tokio_postgres::Error> {
         let _ = connection.await;
     });
     Ok(client)
+}
+
+/// The statement that sets a session's read consistency.
+fn set_read_consistency(level: &str) -> String {
+    format!("SET isola.read_consistency = '{}'", level.replace('\'', "''"))
+}
+
+/// One attempt, bounded by [`CONNECT_TIMEOUT`]: connects to `url`, sets the read consistency
+/// and prepares the statements.
+async fn open(
+    url: &str,
+    read_consistency: Option<&str>,
+    prefix: &str,
+) -> Result<(Client, Prepared), String> {
+    let attempt = async {
+        let client = connect(url).await.map_err(|e| e.to_string())?;
+        if let Some(level) = read_consistency {
+            client.batch_execute(&set_read_consistency(level)).await.map_err(|e| describe(&e))?;
+        }
+        let prepared = prepare(&client, prefix).await.map_err(|e| describe(&e))?;
+        Ok((client, prepared))
+    };
+    match tokio::time::timeout(CONNECT_TIMEOUT, attempt).await {
+        Ok(result) => result,
+        Err(_) => Err(format!("no answer within {CONNECT_TIMEOUT:?}")),
+    }
 }
 
 async fn prepare(client: &Client, prefix: &str) -> Result<Prepared, tokio_postgres::Error> {
@@ -360,9 +421,9 @@ fn parse_list(text: &str) -> Vec<Elem> {
     text.split(',').filter(|s| !s.is_empty()).filter_map(|s| s.trim().parse().ok()).collect()
 }
 
-/// Creates the tables (dropping any left by an earlier run).
+/// Creates the tables (dropping any left by an earlier run), on the first member that takes
+/// the writes (a replicated group's leader), going round the members for up to 30 s.
 async fn setup(options: &WorkloadOptions) -> Result<(), String> {
-    let client = connect(&options.url).await.map_err(|e| format!("connecting: {e}"))?;
     let (append, register, bank) = tables(&options.table_prefix);
     let mut sql = format!(
         "DROP TABLE IF EXISTS {append}; DROP TABLE IF EXISTS {register}; DROP TABLE IF EXISTS {bank};\
@@ -374,13 +435,37 @@ async fn setup(options: &WorkloadOptions) -> Result<(), String> {
         let rows: Vec<String> = (0..options.keys).map(|i| format!("({i}, 100)")).collect();
         sql.push_str(&format!("INSERT INTO {bank} VALUES {};", rows.join(", ")));
     }
-    client.batch_execute(&sql).await.map_err(|e| format!("creating the tables: {}", describe(&e)))
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last = String::new();
+    for member in 0.. {
+        let url = &options.urls[member % options.urls.len()];
+        let attempt = async {
+            let client = connect(url).await.map_err(|e| format!("connecting: {e}"))?;
+            client
+                .batch_execute(&sql)
+                .await
+                .map_err(|e| format!("creating the tables: {}", describe(&e)))
+        };
+        last = match tokio::time::timeout(CONNECT_TIMEOUT, attempt).await {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) => e,
+            Err(_) => format!("connecting: no answer within {CONNECT_TIMEOUT:?}"),
+        };
+        if options.urls.len() == 1 || Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(last)
 }
 
 /// Runs the workload and returns what the clients observed.
 pub async fn run(options: WorkloadOptions) -> Result<RunResult, String> {
     if options.clients == 0 || options.keys < 2 {
         return Err("need at least one client and two keys".into());
+    }
+    if options.urls.is_empty() {
+        return Err("need at least one server URL".into());
     }
     setup(&options).await?;
     let started = Instant::now();
@@ -435,23 +520,42 @@ pub async fn run(options: WorkloadOptions) -> Result<RunResult, String> {
     Ok(result)
 }
 
-/// Reads everything once the clients are done, as one more (committed) transaction.
+/// Reads everything once the clients are done, as one more (committed) transaction, going round
+/// the members for up to 30 s (a replicated group may still be electing).
 async fn final_read(shared: &Shared) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut member = 0;
+    loop {
+        let last = match final_read_once(shared, &mut member).await {
+            Ok(()) => return Ok(()),
+            Err(e) => format!("final read: {e}"),
+        };
+        if Instant::now() >= deadline {
+            return Err(last);
+        }
+        member += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn final_read_once(shared: &Shared, member: &mut usize) -> Result<(), String> {
     let o = &shared.options;
-    let (client, _) = reconnect(shared).await.map_err(|e| format!("final read: {e}"))?;
+    let consistency = o.read_consistency.as_ref().map(|_| "linearizable");
+    let (client, _) = reconnect(shared, member, consistency).await?;
     let (append, register, bank) = tables(&o.table_prefix);
     let start_us = shared.now_us();
     client
         .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         .await
-        .map_err(|e| format!("final read: {}", describe(&e)))?;
+        .map_err(|e| describe(&e))?;
     let mut ops = Vec::new();
+    let mut total = None;
     match o.workload {
         Workload::ListAppend => {
             let rows = client
                 .query(&format!("SELECT k, v FROM {append} ORDER BY k"), &[])
                 .await
-                .map_err(|e| format!("final read: {}", describe(&e)))?;
+                .map_err(|e| describe(&e))?;
             let rows = rows.iter().map(|r| (r.get::<_, i64>(0), parse_list(r.get(1)))).collect();
             ops.push(Op::ReadRange { lo: Key::MIN, hi: Key::MAX, rows });
         }
@@ -459,7 +563,7 @@ async fn final_read(shared: &Shared) -> Result<(), String> {
             let rows = client
                 .query(&format!("SELECT k, v FROM {register} ORDER BY k"), &[])
                 .await
-                .map_err(|e| format!("final read: {}", describe(&e)))?;
+                .map_err(|e| describe(&e))?;
             for r in rows {
                 ops.push(Op::ReadRegister { key: r.get(0), value: Some(r.get(1)) });
             }
@@ -468,13 +572,14 @@ async fn final_read(shared: &Shared) -> Result<(), String> {
             let rows = client
                 .query(&format!("SELECT balance FROM {bank}"), &[])
                 .await
-                .map_err(|e| format!("final read: {}", describe(&e)))?;
-            let total: i64 = rows.iter().map(|r| r.get::<_, i64>(0)).sum();
-            shared.bank.lock().final_total = Some(total);
+                .map_err(|e| describe(&e))?;
+            total = Some(rows.iter().map(|r| r.get::<_, i64>(0)).sum());
         }
     }
-    client.batch_execute("COMMIT").await.map_err(|e| format!("final read: {}", describe(&e)))?;
-    if o.workload != Workload::Bank {
+    client.batch_execute("COMMIT").await.map_err(|e| describe(&e))?;
+    if o.workload == Workload::Bank {
+        shared.bank.lock().final_total = total;
+    } else {
         shared.txns.lock().push(Txn {
             id: 0,
             client: o.clients,
@@ -488,22 +593,47 @@ async fn final_read(shared: &Shared) -> Result<(), String> {
     Ok(())
 }
 
-/// Connects, retrying for up to 15 s (the server may be restarting after a crash).
-async fn reconnect(shared: &Shared) -> Result<(Client, Prepared), String> {
-    let mut last = String::new();
-    for attempt in 0..150 {
-        if attempt > 0 {
-            tokio::time::sleep(Duration::from_millis(100)).await;
+/// Connects, starting at `member` and going round the members (each attempt bounded by
+/// [`CONNECT_TIMEOUT`]) for up to [`RECONNECT_FOR`] (a server may be restarting after a crash,
+/// or frozen); `member` is left at the one that answered.
+async fn reconnect(
+    shared: &Shared,
+    member: &mut usize,
+    read_consistency: Option<&str>,
+) -> Result<(Client, Prepared), String> {
+    let urls = &shared.options.urls;
+    let deadline = Instant::now() + RECONNECT_FOR;
+    loop {
+        let url = &urls[*member % urls.len()];
+        let last = match open(url, read_consistency, &shared.options.table_prefix).await {
+            Ok(opened) => return Ok(opened),
+            Err(e) => e,
+        };
+        if Instant::now() >= deadline {
+            return Err(format!("could not connect: {last}"));
         }
-        match connect(&shared.options.url).await {
-            Ok(client) => match prepare(&client, &shared.options.table_prefix).await {
-                Ok(p) => return Ok((client, p)),
-                Err(e) => last = describe(&e),
-            },
-            Err(e) => last = e.to_string(),
-        }
+        *member = next_member(*member, urls.len());
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Err(format!("could not connect: {last}"))
+}
+
+/// The member after `member`, round the `n` members.
+fn next_member(member: usize, n: usize) -> usize {
+    (member + 1) % n.max(1)
+}
+
+/// What a failed COMMIT says about its transaction, from the error's SQLSTATE (`None`: the
+/// connection was lost, no answer came): unknown without an answer, with 08007 (a replica lost
+/// leadership before a majority held the commit: it may survive) and with a system error of
+/// class 58 (an I/O error while the commit was being made durable: PostgreSQL cannot say
+/// either); any other error (40001, 40P01, 25006, 57014, ...) means it did not commit.
+pub fn commit_outcome(code: Option<&str>) -> Outcome {
+    match code {
+        None => Outcome::Unknown,
+        Some(c) if c == SqlState::TransactionResolutionUnknown.code() => Outcome::Unknown,
+        Some(c) if c.starts_with("58") => Outcome::Unknown,
+        Some(_) => Outcome::Aborted,
+    }
 }
 
 enum Ended {
@@ -514,11 +644,15 @@ enum Ended {
 }
 
 async fn client_loop(shared: Arc<Shared>, client_id: usize) -> Result<(), String> {
-    let mut conn = Some(reconnect(&shared).await?);
+    let read_consistency = shared.options.read_consistency.clone();
+    let read_consistency = read_consistency.as_deref();
+    let mut member = client_id % shared.options.urls.len();
+    let mut conn = Some(reconnect(&shared, &mut member, read_consistency).await?);
     let begin = format!("BEGIN ISOLATION LEVEL {}", shared.options.level.sql().to_uppercase());
-    while let Some((plan, disconnect)) = shared.next() {
+    while let Some((plan, disconnect, at)) = shared.next() {
+        tokio::time::sleep_until(at.into()).await;
         if conn.is_none() {
-            conn = Some(reconnect(&shared).await?);
+            conn = Some(reconnect(&shared, &mut member, read_consistency).await?);
         }
         let (client, prepared) = conn.as_ref().expect("connected");
         let start_us = shared.now_us();
@@ -542,12 +676,11 @@ async fn client_loop(shared: Arc<Shared>, client_id: usize) -> Result<(), String
                 Ok(()) => (Outcome::Committed, None),
                 Err(e) => {
                     shared.count_error(&e);
-                    let outcome =
-                        if e.code().is_some() { Outcome::Aborted } else { Outcome::Unknown };
                     if e.code().is_none() {
-                        conn = None;
+                        conn = None; // the member failed: on to the next one
+                        member = next_member(member, shared.options.urls.len());
                     }
-                    (outcome, Some(describe(&e)))
+                    (commit_outcome(e.code().map(|c| c.code())), Some(describe(&e)))
                 }
             },
             Err(Ended::Failed(e)) => {
@@ -556,6 +689,7 @@ async fn client_loop(shared: Arc<Shared>, client_id: usize) -> Result<(), String
                     let _ = client.batch_execute("ROLLBACK").await;
                 } else {
                     conn = None;
+                    member = next_member(member, shared.options.urls.len());
                 }
                 (Outcome::Aborted, Some(describe(&e)))
             }
@@ -646,4 +780,43 @@ async fn execute(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_commit_without_an_answer_or_with_08007_is_unknown() {
+        assert_eq!(commit_outcome(None), Outcome::Unknown);
+        assert_eq!(commit_outcome(Some("08007")), Outcome::Unknown);
+        assert_eq!(commit_outcome(Some("58030")), Outcome::Unknown);
+        for certain in ["40001", "40P01", "25006", "57014", "23505"] {
+            assert_eq!(commit_outcome(Some(certain)), Outcome::Aborted, "{certain}");
+        }
+    }
+
+    #[test]
+    fn clients_go_round_the_members() {
+        assert_eq!(next_member(0, 3), 1);
+        assert_eq!(next_member(2, 3), 0);
+        assert_eq!(next_member(0, 1), 0);
+        let o = WorkloadOptions::new("postgres://a", IsolationLevel::Serializable);
+        assert_eq!(o.urls, vec!["postgres://a".to_string()]);
+        assert_eq!(o.read_consistency, None);
+    }
+
+    #[test]
+    fn a_rate_spreads_the_starts() {
+        let t0 = Instant::now();
+        assert_eq!(start_at(t0, 7, 0.0), t0);
+        assert_eq!(start_at(t0, 0, 20.0), t0);
+        assert_eq!(start_at(t0, 30, 20.0), t0 + Duration::from_millis(1_500));
+    }
+
+    #[test]
+    fn the_read_consistency_is_quoted() {
+        assert_eq!(set_read_consistency("causal"), "SET isola.read_consistency = 'causal'");
+        assert_eq!(set_read_consistency("a'b"), "SET isola.read_consistency = 'a''b'");
+    }
 }
