@@ -10,10 +10,11 @@
 //! linearizable again with `--realtime` (strict serializability / strong snapshot isolation);
 //! one list-append run with `causal` reads.
 //!
-//! Findings are kept as tests marked `#[ignore = "finding: ..."]` (run them with
-//! `-- --ignored`): the `--realtime` runs (a follower's transaction block reads stale data), a
-//! commit on a deposed leader answered 58030 instead of 08007, and a member that cannot restart
-//! after two nemesis rounds.
+//! Three tests began as findings, each fixed since: the `--realtime` runs (a follower's
+//! transaction block read stale data: a statement that takes a new snapshot now waits for the
+//! read index there too), a commit on a deposed leader answered 58030 instead of 08007, and a
+//! member that could not restart after two nemesis rounds (table ids differed between replicas:
+//! a replayed CREATE TABLE now takes the id it was logged with).
 //!
 //! One run at a time (a lock), each about 20 s on two cores. `ISOLA_NEMESIS_ROUNDS=N` repeats
 //! the three faults N times per run (default 1; the checker's time limit grows with it). The
@@ -136,8 +137,6 @@ async fn register_repeatable_read_linearizable() {
 /// block wait for nothing: an explicit transaction on a follower never waits for the read
 /// index.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "finding: a transaction block on a follower skips the linearizable read index \
-            (stale read after an acknowledged commit)"]
 async fn register_serializable_linearizable_realtime() {
     check_under_faults(Run {
         workload: "register",
@@ -150,8 +149,6 @@ async fn register_serializable_linearizable_realtime() {
 
 /// See [`register_serializable_linearizable_realtime`] (the same finding, at repeatable read).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "finding: a transaction block on a follower skips the linearizable read index \
-            (stale read after an acknowledged commit)"]
 async fn register_repeatable_read_linearizable_realtime() {
     check_under_faults(Run {
         workload: "register",
@@ -166,8 +163,6 @@ async fn register_repeatable_read_linearizable_realtime() {
 /// to a leader that is then cut off waits for a majority it no longer has; when the leader
 /// steps down, docs/replication.md promises 08007 (outcome unknown) for it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "finding: a commit waiting on a deposed leader is answered 58030 (I/O error, \
-            'the database accepts no more writes until it is restarted'), not 08007"]
 async fn a_commit_waiting_on_a_deposed_leader_answers_08007() {
     let _one = ONE_AT_A_TIME.lock().await;
     let mut cluster = Cluster::start(3).await;
@@ -236,8 +231,6 @@ async fn a_frozen_leader_leading_again_then_killed_restarts() {
 /// restarted in round 0 has fresh local ids, and once it leads, its records name tables the
 /// others (and later replays) know under other ids.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "finding: after leadership changes and a restart, a leader killed -9 cannot \
-            restart (XX001: a replicated commit writes to unknown table)"]
 async fn bank_serializable_linearizable_two_rounds() {
     let run = Run {
         workload: "bank",

@@ -45,7 +45,7 @@ use crate::sql::parse::split_statements;
 use crate::sql::parse::utility::{TxnModes, Utility};
 use crate::sql::plan::Bound;
 use crate::sql::types::{SqlType, now_micros};
-use crate::txn::{AnswerWait, TaskWaitPoll, Transaction};
+use crate::txn::{AnswerWait, IsolationLevel, TaskWaitPoll, Transaction};
 use crate::types::{Row, Value};
 use settings::{SETTINGS, parse_duration};
 
@@ -377,8 +377,20 @@ impl Session {
     /// `replication::ReplicaNode`), or `None` in a transaction block (its snapshot decided
     /// that already).
     pub fn read_requirement(&self, request: &Request) -> Option<ReadRequirement> {
-        if self.status() != TxStatus::Idle {
-            return None;
+        match self.status() {
+            TxStatus::Idle => {}
+            TxStatus::InBlock => {
+                // In a block, a statement that takes a new snapshot must see what the level
+                // promises too: every statement at Read Committed, the first to read at
+                // Repeatable Read and Serializable (then the transaction's snapshot is fixed).
+                if let Some(t) = &self.txn
+                    && t.options().level >= IsolationLevel::RepeatableRead
+                    && self.engine.db.snapshot_of(t.id()).is_some()
+                {
+                    return None;
+                }
+            }
+            TxStatus::Failed => return None,
         }
         let sql = match request {
             Request::Simple(sql) => sql.as_str(),
