@@ -19,7 +19,9 @@ use tokio_postgres::types::ToSql;
 
 mod common;
 
-use common::cluster::{Cluster, NodeId, Options, Probe, connect, max_token, query_text};
+use common::cluster::{
+    Cluster, NodeId, Options, Probe, SeedOnFailure, connect, max_token, query_text, seed,
+};
 
 /// Every query a scenario makes that is expected to answer is bounded by this.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -594,26 +596,6 @@ async fn single(client: &tokio_postgres::Client, sql: &str) -> String {
 
 fn key(prefix: &str, i: usize) -> String {
     format!("{prefix}-{i}")
-}
-
-fn seed(test: &str) -> u64 {
-    let seed = match std::env::var("ISOLA_CLUSTER_SEED") {
-        Ok(v) => v.trim().parse().unwrap_or_else(|_| panic!("ISOLA_CLUSTER_SEED={v}: not a u64")),
-        Err(_) => rand::random(),
-    };
-    eprintln!("{test}: ISOLA_CLUSTER_SEED={seed}");
-    seed
-}
-
-/// Names the seed when the test panics, wherever the panic came from.
-struct SeedOnFailure(u64);
-
-impl Drop for SeedOnFailure {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("cluster test failed with ISOLA_CLUSTER_SEED={}", self.0);
-        }
-    }
 }
 
 /// Clients writing unique keys (`PREFIX-cC-I`) for a bounded time and count, each to whichever

@@ -29,7 +29,7 @@ use rand::{Rng, SeedableRng};
 
 mod common;
 
-use common::cluster::{Cluster, PASSWORD};
+use common::cluster::{Cluster, PASSWORD, SeedOnFailure, seed};
 
 /// Transactions per nemesis round, started at `RATE` a second (so that they span the round's
 /// faults), and the checker's time limit per round.
@@ -365,25 +365,5 @@ fn rounds() -> usize {
             v.trim().parse::<usize>().unwrap_or_else(|_| panic!("ISOLA_NEMESIS_ROUNDS={v}")).max(1)
         }
         Err(_) => 1,
-    }
-}
-
-fn seed(test: &str) -> u64 {
-    let seed = match std::env::var("ISOLA_CLUSTER_SEED") {
-        Ok(v) => v.trim().parse().unwrap_or_else(|_| panic!("ISOLA_CLUSTER_SEED={v}: not a u64")),
-        Err(_) => rand::random(),
-    };
-    eprintln!("{test}: ISOLA_CLUSTER_SEED={seed}");
-    seed
-}
-
-/// Names the seed when the test panics, wherever the panic came from.
-struct SeedOnFailure(u64);
-
-impl Drop for SeedOnFailure {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("cluster check failed with ISOLA_CLUSTER_SEED={}", self.0);
-        }
     }
 }

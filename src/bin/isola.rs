@@ -89,6 +89,18 @@ fn cluster_options(
     }))
 }
 
+/// The server's runtime (multi-threaded, with the server's thread stack size).
+fn server_runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(isola::server::THREAD_STACK_BYTES)
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("isola serve: cannot start the runtime: {e}");
+            ExitCode::from(1)
+        })
+}
+
 /// `isola serve` as a member of a Raft group.
 fn serve_replica(
     addr: std::net::SocketAddr,
@@ -97,16 +109,9 @@ fn serve_replica(
     durable: isola::durable::DurableOptions,
     cluster: isola::replication::ClusterOptions,
 ) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .thread_stack_size(isola::server::THREAD_STACK_BYTES)
-        .enable_all()
-        .build()
-    {
+    let runtime = match server_runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("isola serve: cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     let node_id = cluster.node_id;
     let raft_listen = cluster.raft_listen;
@@ -373,16 +378,9 @@ fn serve(args: &[String]) -> ExitCode {
         },
         None => isola::server::Databases::in_memory(isola::sql::Engine::new(Database::new())),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .thread_stack_size(isola::server::THREAD_STACK_BYTES)
-        .enable_all()
-        .build()
-    {
+    let runtime = match server_runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("isola serve: cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     runtime.block_on(async move {
         let listener = match tokio::net::TcpListener::bind(addr).await {

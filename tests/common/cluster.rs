@@ -998,3 +998,26 @@ fn kill_processes_in(ns: &str) {
         let _ = Command::new("kill").args(["-KILL", pid]).output();
     }
 }
+
+/// The seed of a test's randomness: `ISOLA_CLUSTER_SEED` if set, else random; printed.
+#[allow(dead_code)]
+pub fn seed(test: &str) -> u64 {
+    let seed = match std::env::var("ISOLA_CLUSTER_SEED") {
+        Ok(v) => v.trim().parse().unwrap_or_else(|_| panic!("ISOLA_CLUSTER_SEED={v}: not a u64")),
+        Err(_) => rand::random(),
+    };
+    eprintln!("{test}: ISOLA_CLUSTER_SEED={seed}");
+    seed
+}
+
+/// Names the seed when the test panics, wherever the panic came from.
+#[allow(dead_code)]
+pub struct SeedOnFailure(pub u64);
+
+impl Drop for SeedOnFailure {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("cluster test failed with ISOLA_CLUSTER_SEED={}", self.0);
+        }
+    }
+}
