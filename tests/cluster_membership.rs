@@ -1,8 +1,9 @@
 //! Membership changes during a write load, on loopback: a fourth member started with `--join`
 //! is added as a learner, promoted to voter, given the leadership, and a former member is
-//! removed (`isola cluster ...`, sent to any member), while a client keeps writing unique keys
-//! to whichever member leads. Afterwards every acknowledged key is on every remaining member,
-//! and `isola_cluster` lists exactly them.
+//! removed, each by another of the three ways (SQL on a follower, `isola cluster --url`,
+//! `isola cluster --raft`), while a client keeps writing unique keys to whichever member
+//! leads. Afterwards every acknowledged key is on every remaining member, and `isola_cluster`
+//! lists exactly them. Also: the membership functions' errors (bad arguments, a single node).
 
 use std::collections::BTreeSet;
 use std::process::Child;
@@ -76,13 +77,11 @@ async fn leader(members: &[&Member]) -> u64 {
     }
 }
 
-fn cluster_command(args: &[&str], raft: &str) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_isola"))
-        .arg("cluster")
-        .args(args)
-        .args(["--raft", raft])
-        .output()
-        .unwrap();
+/// `isola cluster ARGS --raft ADDR` or `--url URL`, run on a blocking thread.
+async fn cluster_command(args: &[&str], via: &[&str]) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_isola"));
+    command.arg("cluster").args(args).args(via);
+    let out = tokio::task::spawn_blocking(move || command.output()).await.unwrap().unwrap();
     let said =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "isola cluster {args:?}: {said}");
@@ -157,11 +156,20 @@ async fn add_promote_transfer_remove_during_writes() {
         }
     };
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let any = &members[0].raft.clone();
-    cluster_command(&["add-learner", "4", &rafts[3]], any);
+    // Added by SQL on a member that does not lead: it passes the change to the leader.
+    let follower = (1..=3).find(|id| *id != first).unwrap();
+    let said: String = client(port_of(follower))
+        .await
+        .unwrap()
+        .query_one("SELECT isola_cluster_add_learner(4, $1)", &[&rafts[3]])
+        .await
+        .unwrap()
+        .get(0);
+    eprintln!("isola_cluster_add_learner on node {follower}: {said}");
     wait_applied_on(4).await;
-    cluster_command(&["promote", "4"], &members[1].raft.clone());
-    cluster_command(&["transfer-leader", "4"], &members[2].raft.clone());
+    let url = format!("postgresql://isola@127.0.0.1:{}/isola", port_of(members[1].id));
+    cluster_command(&["promote", "4"], &["--url", &url]).await;
+    cluster_command(&["transfer-leader", "4"], &["--raft", &members[2].raft.clone()]).await;
     let deadline = Instant::now() + LIMIT;
     while leader(&members.iter().collect::<Vec<_>>()).await != 4 {
         assert!(Instant::now() < deadline, "node 4 did not take the leadership");
@@ -169,7 +177,14 @@ async fn add_promote_transfer_remove_during_writes() {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let removed = if first == 1 { 2 } else { 1 };
-    cluster_command(&["remove", &removed.to_string()], &rafts[3]);
+    let said: String = client(port_of(4))
+        .await
+        .unwrap()
+        .query_one(&format!("SELECT isola_cluster_remove({removed})"), &[])
+        .await
+        .unwrap()
+        .get(0);
+    eprintln!("isola_cluster_remove on node 4: {said}");
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop_tx.send(true).unwrap();
     let acked = writer.await.unwrap();
@@ -195,4 +210,36 @@ async fn add_promote_transfer_remove_during_writes() {
         assert_eq!(listed, expected, "node {id}: isola_cluster");
     }
     eprintln!("{} acknowledged writes on every remaining member", acked.len());
+}
+
+/// The membership functions' errors: a bad node id or address (22023), a single node (55000),
+/// and the connection stays usable after each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn membership_functions_refuse_bad_input_and_a_single_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let raft = format!("127.0.0.1:{}", free_port());
+    let one = start(dir.path(), 1, &raft, &format!("1={raft}"), false);
+    leader(&[&one]).await;
+    let c = client(one.port).await.unwrap();
+    let code = |e: tokio_postgres::Error| e.code().map(|c| c.code().to_string());
+    let bad = c.query_one("SELECT isola_cluster_add_learner(5, 'not an address')", &[]).await;
+    assert_eq!(bad.map_err(code).unwrap_err().as_deref(), Some("22023"));
+    let bad = c.query_one("SELECT isola_cluster_promote(-3)", &[]).await;
+    assert_eq!(bad.map_err(code).unwrap_err().as_deref(), Some("22023"));
+    // Promoting a member the group does not have: the leader's refusal, as an error.
+    let bad = c.query_one("SELECT isola_cluster_promote(9)", &[]).await;
+    let e = bad.unwrap_err();
+    eprintln!("promote 9: {e:?}");
+    assert_eq!(code(e).as_deref(), Some("55000"));
+    let n: i64 = c.query_one("SELECT count(*) FROM isola_cluster", &[]).await.unwrap().get(0);
+    assert_eq!(n, 1);
+
+    let (mut single, port) = common::spawn_server(["--memory"]);
+    let s = client(port).await.unwrap();
+    let e = s.query_one("SELECT isola_cluster_transfer_leader(2)", &[]).await.unwrap_err();
+    assert_eq!(code(e).as_deref(), Some("55000"));
+    let one: i32 = s.query_one("SELECT 1", &[]).await.unwrap().get(0);
+    assert_eq!(one, 1);
+    let _ = single.kill();
+    let _ = single.wait();
 }

@@ -49,11 +49,25 @@ fn main() -> ExitCode {
         Some("cluster") => cluster(&args[1..]),
         _ => {
             eprintln!(
-                "usage: isola serve [--listen ADDR:PORT] [--data DIR] [--memory] [--max-connections N] [--checkpoint-interval SECONDS]\n                   [--password-file FILE] [--tls-cert PEM --tls-key PEM] [--sync-delay-ms MS]\n       isola cluster add-learner ID RAFT_ADDR | promote ID | remove ID | transfer-leader ID --raft MEMBER_RAFT_ADDR\n       isola check --isolation LEVEL [--url URL] [--clients N] [--txns N] ... (isola check --help)\n       isola demo"
+                "usage: isola serve [--listen ADDR:PORT] [--data DIR] [--memory] [--max-connections N] [--checkpoint-interval SECONDS]\n                   [--password-file FILE] [--tls-cert PEM --tls-key PEM] [--sync-delay-ms MS]\n                   [--node-id N --raft-listen ADDR:PORT --peers 1=ADDR,2=ADDR,... [--join] [--election-timeout-ms MIN-MAX]]\n       isola cluster add-learner ID RAFT_ADDR | promote ID | remove ID | transfer-leader ID (--url URL | --raft MEMBER_RAFT_ADDR)\n       isola check --isolation LEVEL [--url URL] [--clients N] [--txns N] ... (isola check --help)\n       isola demo"
             );
             ExitCode::from(2)
         }
     }
+}
+
+/// A follower that hears nothing from the leader for a time drawn from this range (ms)
+/// starts an election; the leader sends heartbeats every quarter of the minimum. A member
+/// keeps honouring a leader for the maximum after its last heartbeat (openraft's leader
+/// lease), so a failover takes about MIN + MAX: the first candidate asks while the others
+/// still honour the dead leader, and asks again one timeout later (docs/replication.md).
+const DEFAULT_ELECTION_TIMEOUT_MS: (u64, u64) = (200, 400);
+
+/// `--election-timeout-ms MIN-MAX`.
+fn parse_election_timeout(text: &str) -> Option<(u64, u64)> {
+    let (min, max) = text.split_once('-')?;
+    let (min, max) = (min.trim().parse().ok()?, max.trim().parse().ok()?);
+    (50 <= min && min < max).then_some((min, max))
 }
 
 /// The cluster flags: all three or none.
@@ -82,8 +96,8 @@ fn cluster_options(
         node_id,
         raft_listen,
         peers,
-        heartbeat_ms: 100,
-        election_timeout_ms: (400, 800),
+        heartbeat_ms: DEFAULT_ELECTION_TIMEOUT_MS.0 / 4,
+        election_timeout_ms: DEFAULT_ELECTION_TIMEOUT_MS,
         snapshot_every: 20_000,
         join,
     }))
@@ -166,18 +180,23 @@ fn restart_process() {
     std::process::exit(1);
 }
 
-/// `isola cluster add-learner ID HOST:PORT | promote ID | remove ID | transfer-leader ID
-/// --raft HOST:PORT`: a membership change, sent to the member whose Raft address is given
-/// (it passes it on to the leader).
+/// `isola cluster add-learner ID HOST:PORT | promote ID | remove ID | transfer-leader ID`
+/// with `--url postgresql://ANY_MEMBER/...` (runs the SQL function, `isola_cluster_promote(ID)`
+/// and the like, on that member) or `--raft HOST:PORT` (sends the change to the member whose
+/// Raft address it is). Either way the member passes it on to the leader.
 fn cluster(args: &[String]) -> ExitCode {
     use isola::replication::MembershipChange;
-    let usage = "usage: isola cluster add-learner ID RAFT_ADDR | promote ID | remove ID | transfer-leader ID --raft MEMBER_RAFT_ADDR";
+    let usage = "usage: isola cluster add-learner ID RAFT_ADDR | promote ID | remove ID | transfer-leader ID (--url postgresql://MEMBER/ | --raft MEMBER_RAFT_ADDR)";
     let mut rest: Vec<&str> = Vec::new();
     let mut raft: Option<&str> = None;
+    let mut url: Option<&str> = None;
     let mut i = 0;
     while i < args.len() {
         if args[i] == "--raft" {
             raft = args.get(i + 1).map(String::as_str);
+            i += 2;
+        } else if args[i] == "--url" {
+            url = args.get(i + 1).map(String::as_str);
             i += 2;
         } else {
             rest.push(&args[i]);
@@ -199,10 +218,6 @@ fn cluster(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let Some(raft) = raft else {
-        eprintln!("{usage}");
-        return ExitCode::from(2);
-    };
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -211,7 +226,17 @@ fn cluster(args: &[String]) -> ExitCode {
         }
     };
     let timeout = std::time::Duration::from_secs(60);
-    match runtime.block_on(isola::replication::request_membership_change(raft, &change, timeout)) {
+    let done = match (url, raft) {
+        (Some(url), None) => runtime.block_on(membership_by_sql(url, &change)),
+        (None, Some(raft)) => {
+            runtime.block_on(isola::replication::request_membership_change(raft, &change, timeout))
+        }
+        _ => {
+            eprintln!("{usage}");
+            return ExitCode::from(2);
+        }
+    };
+    match done {
         Ok(done) => {
             println!("{done}");
             ExitCode::SUCCESS
@@ -221,6 +246,45 @@ fn cluster(args: &[String]) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// A membership change through a member's SQL: `SELECT isola_cluster_...($1, ...)`.
+async fn membership_by_sql(
+    url: &str,
+    change: &isola::replication::MembershipChange,
+) -> Result<String, String> {
+    use isola::replication::MembershipChange as M;
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    tokio::spawn(connection);
+    let row = match change {
+        M::AddLearner { id, raft_addr } => {
+            let id = *id as i64;
+            client
+                .query_one(
+                    "SELECT isola_cluster_add_learner($1::int8, $2::text)",
+                    &[&id, raft_addr],
+                )
+                .await
+        }
+        M::Promote { id } => {
+            client.query_one("SELECT isola_cluster_promote($1::int8)", &[&(*id as i64)]).await
+        }
+        M::Remove { id } => {
+            client.query_one("SELECT isola_cluster_remove($1::int8)", &[&(*id as i64)]).await
+        }
+        M::TransferLeader { to } => {
+            client
+                .query_one("SELECT isola_cluster_transfer_leader($1::int8)", &[&(*to as i64)])
+                .await
+        }
+    };
+    let row = row.map_err(|e| match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    })?;
+    row.try_get::<_, String>(0).map_err(|e| e.to_string())
 }
 
 fn serve(args: &[String]) -> ExitCode {
@@ -234,6 +298,7 @@ fn serve(args: &[String]) -> ExitCode {
     let mut raft_listen: Option<String> = None;
     let mut peers: Option<String> = None;
     let mut join = false;
+    let mut election_timeout: Option<(u64, u64)> = None;
     let mut i = 0;
     while i < args.len() {
         let value = args.get(i + 1).cloned();
@@ -282,6 +347,15 @@ fn serve(args: &[String]) -> ExitCode {
                 }
             },
             ("--raft-listen", Some(v)) => raft_listen = Some(v),
+            ("--election-timeout-ms", Some(v)) => match parse_election_timeout(&v) {
+                Some(range) => election_timeout = Some(range),
+                None => {
+                    eprintln!(
+                        "isola serve: --election-timeout-ms needs MIN-MAX milliseconds (50 <= MIN < MAX), got {v}"
+                    );
+                    return ExitCode::from(2);
+                }
+            },
             ("--peers", Some(v)) => peers = Some(v),
             ("--tls-cert", Some(v)) => tls_cert = Some(v),
             ("--tls-key", Some(v)) => tls_key = Some(v),
@@ -330,7 +404,14 @@ fn serve(args: &[String]) -> ExitCode {
         return ExitCode::from(2);
     }
     let cluster = match cluster_options(node_id, raft_listen, peers, data.is_some(), join) {
-        Ok(c) => c,
+        Ok(Some(mut c)) => {
+            if let Some(range) = election_timeout {
+                c.heartbeat_ms = (range.0 / 4).max(10);
+                c.election_timeout_ms = range;
+            }
+            Some(c)
+        }
+        Ok(None) => None,
         Err(e) => {
             eprintln!("isola serve: {e}");
             return ExitCode::from(2);

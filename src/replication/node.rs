@@ -134,6 +134,9 @@ pub struct ReplicaNode {
     storage: Arc<dyn Storage>,
     dir: PathBuf,
     options: ClusterOptions,
+    /// The runtime Raft runs on: a blocking thread (a statement calling a membership
+    /// function) hands async work to it.
+    runtime: tokio::runtime::Handle,
 }
 
 /// Application RPC: "what is your read index" (answered by the leader).
@@ -250,6 +253,7 @@ impl ReplicaNode {
             storage,
             dir: dir.to_path_buf(),
             options: options.clone(),
+            runtime: tokio::runtime::Handle::current(),
         });
         let weak = Arc::downgrade(&node);
         let app: network::AppHandler = Arc::new(move |body: Vec<u8>| {
@@ -435,6 +439,30 @@ impl ReplicaNode {
             }
             _ => b"\0unknown request".to_vec(),
         }
+    }
+
+    /// A membership change from a thread that may block (a statement calling
+    /// `isola_cluster_add_learner()` and the like): runs it on the Raft runtime, here if this
+    /// member leads, else on the leader; waits at most `timeout`. Never call it from an async
+    /// task (it blocks the thread).
+    pub fn change_membership_blocking(
+        self: &Arc<Self>,
+        change: MembershipChange,
+        timeout: Duration,
+    ) -> std::result::Result<String, String> {
+        let mut request = vec![APP_MEMBERSHIP];
+        request.extend(postcard::to_stdvec(&change).map_err(|e| e.to_string())?);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let node = self.clone();
+        self.runtime.spawn(async move {
+            let _ = tx.send(node.change_membership(change, request).await);
+        });
+        rx.recv_timeout(timeout).unwrap_or_else(|_| {
+            Err(format!(
+                "the membership change did not finish within {} s; its outcome is unknown (see isola_cluster)",
+                timeout.as_secs()
+            ))
+        })
     }
 
     /// Runs a membership change here if this member leads, else passes it to the leader.

@@ -178,6 +178,11 @@ impl DatabaseRegistry for Databases {
                 sync_dir(&root.join("databases"))?;
                 engine
             }
+            Place::Nowhere if self.default.replica().is_some() => {
+                return Err(SqlError::unsupported(
+                    "CREATE DATABASE in a replicated group: only the default database is replicated (its Raft log carries one database)",
+                ));
+            }
             Place::Nowhere => {
                 return Err(SqlError::unsupported(
                     "CREATE DATABASE on a server started without its data directory",

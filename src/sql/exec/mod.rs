@@ -36,7 +36,7 @@ use crate::sql::plan::{
     Access, InsertPlan, InsertSource, Locking, ModifyPlan, RowRules, SelectPlan, SetOp, SortKey,
     Source,
 };
-use crate::sql::plan::{BExpr, CatalogFn, SessionFunc};
+use crate::sql::plan::{BExpr, CatalogFn, ClusterFunc, SessionFunc};
 use crate::sql::schema::{Schema, TableSchema};
 use crate::sql::types::{SqlType, cast};
 use crate::txn::{Change, LockOutcome, Modified, Transaction, WaitPolicy};
@@ -264,6 +264,7 @@ impl EvalContext for ExecCtx<'_> {
                 self.engine.advisory.unlock_all(session);
                 Ok(void)
             }
+            SessionFunc::Cluster(func) => self.membership_change(func, args),
         }
     }
 
@@ -287,6 +288,69 @@ fn no_txn() -> SqlError {
 }
 
 impl<'a> ExecCtx<'a> {
+    /// `isola_cluster_add_learner(id, raft_addr)` and the other membership functions: the
+    /// change, run by the group's leader (passed on to it from a follower); the leader's
+    /// description of what it did. Runs on a blocking thread (the statement's text names the
+    /// function, see `Prepared::may_block_in_function`).
+    fn membership_change(&mut self, func: ClusterFunc, args: &[Value]) -> Result<Value, SqlError> {
+        use crate::replication::MembershipChange;
+        let Some(replica) = self.engine.replica() else {
+            return Err(SqlError::new(
+                SqlState::ObjectNotInPrerequisiteState,
+                format!(
+                    "{}: this server is not a member of a replicated group (start it with --node-id, --raft-listen and --peers)",
+                    func.name()
+                ),
+            ));
+        };
+        if self.never_block {
+            return Err(SqlError::new(
+                SqlState::InternalError,
+                format!("{} reached a statement that may not block", func.name()),
+            ));
+        }
+        let id = |i: usize| match args.get(i) {
+            Some(Value::Int(n)) if *n > 0 => Ok(*n as u64),
+            _ => Err(SqlError::new(
+                SqlState::InvalidParameterValue,
+                format!("{}: a node id is a positive integer", func.name()),
+            )),
+        };
+        let expected = if func == ClusterFunc::AddLearner { 2 } else { 1 };
+        if args.len() != expected {
+            return Err(SqlError::new(
+                SqlState::UndefinedFunction,
+                match func {
+                    ClusterFunc::AddLearner => {
+                        "isola_cluster_add_learner(node_id bigint, raft_address text)".to_string()
+                    }
+                    other => format!("{}(node_id bigint)", other.name()),
+                } + " is the signature",
+            ));
+        }
+        let change = match func {
+            ClusterFunc::AddLearner => {
+                let raft_addr = match args.get(1) {
+                    Some(Value::Text(a)) if a.parse::<std::net::SocketAddr>().is_ok() => a.clone(),
+                    _ => {
+                        return Err(SqlError::new(
+                            SqlState::InvalidParameterValue,
+                            "isola_cluster_add_learner: the Raft address is HOST:PORT, an IP address and a port",
+                        ));
+                    }
+                };
+                MembershipChange::AddLearner { id: id(0)?, raft_addr }
+            }
+            ClusterFunc::Promote => MembershipChange::Promote { id: id(0)? },
+            ClusterFunc::Remove => MembershipChange::Remove { id: id(0)? },
+            ClusterFunc::TransferLeader => MembershipChange::TransferLeader { to: id(0)? },
+        };
+        let timeout = std::time::Duration::from_secs(60);
+        replica.change_membership_blocking(change, timeout).map(Value::Text).map_err(|e| {
+            SqlError::new(SqlState::ObjectNotInPrerequisiteState, format!("{}: {e}", func.name()))
+        })
+    }
+
     pub fn new(
         engine: &'a Engine,
         txn: &'a mut Transaction,

@@ -22,9 +22,9 @@ use crate::error::SqlState;
 use crate::sql::error::SqlError;
 use crate::sql::plan::access::choose_access;
 use crate::sql::plan::{
-    Access, AggCall, AggFunc, BExpr, BinOp, CatalogFn, CopyPlan, Func, Grouping, InsertPlan,
-    InsertSource, Locking, ModifyPlan, OnConflict, Returning, RowRules, SelectPlan, SequenceFn,
-    SessionFunc, SetOp, SortKey, Source, Unparsed,
+    Access, AggCall, AggFunc, BExpr, BinOp, CatalogFn, ClusterFunc, CopyPlan, Func, Grouping,
+    InsertPlan, InsertSource, Locking, ModifyPlan, OnConflict, Returning, RowRules, SelectPlan,
+    SequenceFn, SessionFunc, SetOp, SortKey, Source, Unparsed,
 };
 use crate::sql::schema::{Identity, Schema, TableSchema};
 use crate::sql::system::SystemView;
@@ -2442,6 +2442,9 @@ fn session_function(name: &str) -> Option<(SessionFunc, SqlType)> {
     }
     if name == "pg_advisory_unlock_all" {
         return Some((SessionFunc::AdvisoryUnlockAll, SqlType::Text));
+    }
+    if let Some((_, f)) = ClusterFunc::NAMES.iter().find(|(n, _)| *n == name) {
+        return Some((SessionFunc::Cluster(*f), SqlType::Text));
     }
     let rest = name.strip_prefix("pg_")?;
     let (try_only, rest) = match rest.strip_prefix("try_") {

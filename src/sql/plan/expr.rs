@@ -69,6 +69,33 @@ pub enum SessionFunc {
     AdvisoryUnlock { exclusive: bool },
     /// `pg_advisory_unlock_all()`.
     AdvisoryUnlockAll,
+    /// `isola_cluster_add_learner(id, raft_addr)`, `isola_cluster_promote(id)`,
+    /// `isola_cluster_remove(id)`, `isola_cluster_transfer_leader(id)`: a change of the
+    /// replicated group's members, run by its leader (not undone by ROLLBACK, like `nextval`).
+    Cluster(ClusterFunc),
+}
+
+/// The membership functions of a replicated group ([`SessionFunc::Cluster`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClusterFunc {
+    AddLearner,
+    Promote,
+    Remove,
+    TransferLeader,
+}
+
+impl ClusterFunc {
+    /// The SQL names, as `isola cluster`'s verbs (`add-learner`) spell them with `_`.
+    pub const NAMES: [(&'static str, ClusterFunc); 4] = [
+        ("isola_cluster_add_learner", ClusterFunc::AddLearner),
+        ("isola_cluster_promote", ClusterFunc::Promote),
+        ("isola_cluster_remove", ClusterFunc::Remove),
+        ("isola_cluster_transfer_leader", ClusterFunc::TransferLeader),
+    ];
+
+    pub fn name(self) -> &'static str {
+        ClusterFunc::NAMES.iter().find(|(_, f)| *f == self).map_or("", |(n, _)| n)
+    }
 }
 
 /// A built-in scalar function.

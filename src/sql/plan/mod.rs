@@ -17,7 +17,9 @@ use sqlparser::ast::Statement;
 
 pub use crate::sql::parse::Unparsed;
 pub use bind::{Binder, object_name};
-pub use expr::{AggCall, AggFunc, BExpr, BinOp, CatalogFn, Func, SequenceFn, SessionFunc};
+pub use expr::{
+    AggCall, AggFunc, BExpr, BinOp, CatalogFn, ClusterFunc, Func, SequenceFn, SessionFunc,
+};
 
 use crate::catalog::IndexId;
 use crate::sql::error::SqlError;

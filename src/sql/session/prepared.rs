@@ -22,8 +22,9 @@ pub struct Prepared {
     pub columns: Vec<(String, SqlType)>,
     pub(super) kind: Kind,
     pub(super) plan: parking_lot::Mutex<Option<PlanEntry>>,
-    /// It names a function that can wait for an advisory lock ([`may_wait_for_advisory_lock`]).
-    may_wait_for_advisory_lock: bool,
+    /// It names a function that can block its thread: an advisory lock's wait, a membership
+    /// change ([`may_block_in_function`]).
+    may_block_in_function: bool,
     /// A simple-protocol query: its answer describes its own columns (with no Describe
     /// before, it may answer with other columns than it was prepared with).
     pub(super) simple_protocol: bool,
@@ -72,7 +73,7 @@ impl Prepared {
     /// ([`Session::try_execute_as_task`]) and running the statement again once granted.
     pub fn writes_one_row(&self) -> bool {
         // An advisory lock's wait blocks its thread: never on the connection's task.
-        if !matches!(self.kind, Kind::Sql(..)) || self.may_wait_for_advisory_lock {
+        if !matches!(self.kind, Kind::Sql(..)) || self.may_block_in_function {
             return false;
         }
         self.plan.lock().as_ref().is_some_and(|e| match &*e.bound {
@@ -103,7 +104,7 @@ impl Prepared {
             Kind::Sql(stmt, lock) => {
                 lock.is_none()
                     && matches!(stmt.as_ref(), Statement::Query(q) if q.locks.is_empty())
-                    && !self.may_wait_for_advisory_lock
+                    && !self.may_block_in_function
             }
             Kind::Utility(u) => matches!(
                 u,
@@ -130,13 +131,17 @@ impl Prepared {
     }
 }
 
-/// Whether a statement's text names a function that can wait for an advisory lock
-/// (`pg_advisory_lock`, `pg_advisory_xact_lock` and their shared forms; the `try` forms never
-/// wait): such a statement may block its thread. Read off the text, erring on the safe side
-/// (a mention in a string literal also sends the statement to a blocking thread).
-fn may_wait_for_advisory_lock(sql: &str) -> bool {
+/// Whether a statement's text names a function that can block its thread: one that can wait
+/// for an advisory lock (`pg_advisory_lock`, `pg_advisory_xact_lock` and their shared forms;
+/// the `try` forms never wait) or a replicated group's membership change
+/// (`isola_cluster_add_learner` and the like, a round trip to the leader and a Raft commit).
+/// Read off the text, erring on the safe side (a mention in a string literal also sends the
+/// statement to a blocking thread).
+fn may_block_in_function(sql: &str) -> bool {
     let lower = sql.to_ascii_lowercase();
-    lower.contains("pg_advisory_lock") || lower.contains("pg_advisory_xact_lock")
+    lower.contains("pg_advisory_lock")
+        || lower.contains("pg_advisory_xact_lock")
+        || crate::sql::plan::ClusterFunc::NAMES.iter().any(|(name, _)| lower.contains(name))
 }
 
 impl Session {
@@ -171,7 +176,7 @@ impl Session {
             columns: vec![],
             kind,
             plan: parking_lot::Mutex::new(None),
-            may_wait_for_advisory_lock: may_wait_for_advisory_lock(sql),
+            may_block_in_function: may_block_in_function(sql),
             simple_protocol: false,
         };
         let (bound, params, tables, version) = self.bind(&prepared, param_types)?;
