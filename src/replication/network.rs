@@ -27,8 +27,9 @@
 //! itself panics in `install_full_snapshot` on a snapshot no correct leader could send; the
 //! transport does not authenticate peers, so the Raft port must be reachable only by members.)
 //!
-//! TIMEOUTS AND ERRORS. Every client call runs under openraft's `RPCOption::soft_ttl()`:
-//! connecting, sending and awaiting the answer together, so a dead or partitioned peer yields a
+//! TIMEOUTS AND ERRORS. Every client call runs under openraft's `RPCOption::soft_ttl()`
+//! (AppendEntries under at least [`APPEND_TTL_FLOOR`] plus time for its bytes, see
+//! [`append_ttl`]): connecting, sending and awaiting the answer together, so a dead or partitioned peer yields a
 //! `Timeout` before openraft's hard limit, and openraft never waits on the network. A failure
 //! on a connection made for the call (refused, or closed at once, as a server of another
 //! protocol version does) is `Unreachable`: openraft backs off. A failure on a kept connection
@@ -181,6 +182,23 @@ async fn read_blob<R: AsyncRead + Unpin>(
 }
 
 /// Runs one step of I/O within `limit`; running out of time is a `TimedOut` error.
+/// The least time an AppendEntries call gets: openraft offers three quarters of the heartbeat
+/// interval (37 ms at the default 50), which a follower's fsync under load, or a large commit,
+/// can exceed; a call cut short is sent again whole on a new connection, so a commit larger
+/// than the limit could never reach the followers (found: `pgbench -i` on a group, a 14 MB
+/// COPY, waited forever for its majority). Heartbeats are separate calls, with openraft's
+/// limit: a slow append delays no election and no failure detection.
+const APPEND_TTL_FLOOR: Duration = Duration::from_secs(2);
+/// The throughput an AppendEntries call is granted beyond [`APPEND_TTL_FLOOR`], per byte of
+/// its entries (8 MiB/s: slower than any disk or network a member runs on).
+const APPEND_BYTES_PER_SEC: u64 = 8 << 20;
+
+/// The time limit of an AppendEntries call carrying `bytes` of entries.
+fn append_ttl(offered: Duration, bytes: usize) -> Duration {
+    offered.max(APPEND_TTL_FLOOR)
+        + Duration::from_millis(bytes as u64 * 1000 / APPEND_BYTES_PER_SEC)
+}
+
 async fn within<T>(limit: Duration, step: impl Future<Output = io::Result<T>>) -> io::Result<T> {
     tokio::time::timeout(limit, step).await.unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))
 }
@@ -233,14 +251,13 @@ pub struct Network {
 }
 
 impl Network {
-    /// Sends a request and reads its answer, all within `option.soft_ttl()`.
+    /// Sends a request and reads its answer, all within `ttl`.
     async fn call(
         &mut self,
         request: Request,
         action: RPCTypes,
-        option: &RPCOption,
+        ttl: Duration,
     ) -> Result<Response, RpcError> {
-        let ttl = option.soft_ttl();
         let fresh = self.conn.is_none();
         within(ttl, self.exchange(&request)).await.map_err(|e| self.failed(e, fresh, action, ttl))
     }
@@ -319,7 +336,21 @@ impl RaftNetworkV2<TypeConfig> for Network {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<TypeConfig>, RpcError> {
-        match self.call(Request::AppendEntries(rpc), RPCTypes::AppendEntries, &option).await? {
+        let carries_entries = !rpc.entries.is_empty();
+        let bytes = rpc
+            .entries
+            .iter()
+            .map(|e| match &e.payload {
+                openraft::EntryPayload::Normal(record) => record.0.len(),
+                _ => 0,
+            })
+            .sum();
+        // A heartbeat (no entries) keeps openraft's limit: it detects a dead peer.
+        let ttl = match carries_entries {
+            true => append_ttl(option.soft_ttl(), bytes),
+            false => option.soft_ttl(),
+        };
+        match self.call(Request::AppendEntries(rpc), RPCTypes::AppendEntries, ttl).await? {
             Response::AppendEntries(answer) => Ok(answer),
             other => Err(self.unexpected(other)),
         }
@@ -330,7 +361,7 @@ impl RaftNetworkV2<TypeConfig> for Network {
         rpc: VoteRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<VoteResponse<TypeConfig>, RpcError> {
-        match self.call(Request::Vote(rpc), RPCTypes::Vote, &option).await? {
+        match self.call(Request::Vote(rpc), RPCTypes::Vote, option.soft_ttl()).await? {
             Response::Vote(answer) => Ok(answer),
             other => Err(self.unexpected(other)),
         }
@@ -341,7 +372,7 @@ impl RaftNetworkV2<TypeConfig> for Network {
         rpc: VoteRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<VoteResponse<TypeConfig>, RpcError> {
-        match self.call(Request::PreVote(rpc), RPCTypes::Vote, &option).await? {
+        match self.call(Request::PreVote(rpc), RPCTypes::Vote, option.soft_ttl()).await? {
             Response::Vote(answer) => Ok(answer),
             other => Err(self.unexpected(other)),
         }
@@ -373,7 +404,10 @@ impl RaftNetworkV2<TypeConfig> for Network {
         req: TransferLeaderRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<TransferLeaderResponse<TypeConfig>, RpcError> {
-        match self.call(Request::TransferLeader(req), RPCTypes::TransferLeader, &option).await? {
+        match self
+            .call(Request::TransferLeader(req), RPCTypes::TransferLeader, option.soft_ttl())
+            .await?
+        {
             Response::TransferLeader(answer) => Ok(answer),
             other => Err(self.unexpected(other)),
         }

@@ -10,7 +10,7 @@
 //! - the LEADERSHIP WATCHER turns Raft's view into the database's: a node that leads, has a
 //!   quorum and has applied a blank entry of its own term (so every earlier entry is applied)
 //!   becomes the primary (`Database::become_primary` with a fresh replicated log and epoch);
-//!   one that stops leading or loses its quorum for longer than an election timeout steps
+//!   one that stops leading or loses its quorum for longer than [`quorum_loss_limit`] steps
 //!   down (`Database::step_down`: waiting commits fail with 08007, writers end). It may lead
 //!   again in the same term, but only in a new epoch, after a new barrier: the proposal gate
 //!   keeps every record of the ended epoch before that barrier or out of the log;
@@ -644,11 +644,22 @@ async fn propose(
     }
 }
 
+/// How long a leader may go without a majority's acknowledgement before it steps down. A
+/// follower acknowledges only what it holds durably, heartbeats included (openraft answers
+/// once the follower's log is flushed), so one large commit (a `pgbench -i -s 10` COPY, 140 MB)
+/// delays every acknowledgement by its fsync: an election timeout (400 ms) made such a leader
+/// step down mid-commit. Five election timeouts, at least 2 s: a cut-off leader still stops
+/// taking writes soon (its waiting commits fail with 08007), and it never acknowledges a
+/// commit without a majority in any case.
+fn quorum_loss_limit(options: &ClusterOptions) -> Duration {
+    Duration::from_millis((options.election_timeout_ms.1 * 5).max(2_000))
+}
+
 /// See the module doc: makes the database primary or standby as Raft's view changes.
 async fn watch_leadership(node: std::sync::Weak<ReplicaNode>) {
     let Some(first) = node.upgrade() else { return };
     let mut metrics = first.raft.metrics();
-    let quorum_lost_after = Duration::from_millis(first.options.election_timeout_ms.1);
+    let quorum_lost_after = quorum_loss_limit(&first.options);
     drop(first);
     loop {
         let Some(node) = node.upgrade() else { return };
