@@ -2,7 +2,18 @@
 //!
 //! APPLY. A normal entry is one isola log record with a 24-byte header: the node that wrote
 //! it, the leadership epoch it was written in, and its LSN in that epoch's replicated log
-//! ([`frame_entry`]). On the node that is leading in that epoch the record's commit is
+//! ([`frame_entry`]). The first word's top byte holds flags, the node id its low 56 bits; the
+//! one flag today is [`SAFE_SNAPSHOT`]: the state after this entry is a safe snapshot (no
+//! serializable read-write transaction was running on the leader when it wrote the entry,
+//! besides the one the entry commits; see `txn/mvcc.rs`, SAFE SNAPSHOTS). Entries written
+//! before the flag existed read as not safe (the conservative answer); an entry with an empty
+//! record is a safe-snapshot marker, carrying only the flag (the leader writes one when its
+//! last serializable writer ends without a commit record, so followers are not left at an
+//! unsafe position while it is idle). A blank entry (a new leadership's barrier) is safe too:
+//! every record of an earlier leadership precedes it or never commits, so no transaction is
+//! running whose commit could still follow it. Applying a flagged entry (or a blank) marks the
+//! database's current state safe (`Database::mark_safe_snapshot`); a commit moves the state on
+//! and so makes it unsafe again unless flagged; other entries leave the mark as it is. On the node that is leading in that epoch the record's commit is
 //! already in memory, decided and waiting: applying it marks it durable (`Log::mark_durable`)
 //! and makes it visible. Anywhere else (followers, or this node after it stopped leading) the
 //! record is applied to the database (`durable::apply_record`). An entry of another epoch
@@ -39,22 +50,48 @@ type Snapshot = openraft::alias::SnapshotOf<TypeConfig, Vec<u8>>;
 
 const ENTRY_HEADER: usize = 24;
 
-/// Frames a record for a Raft entry: writer, epoch, LSN, record.
-pub(super) fn frame_entry(origin: NodeId, epoch: u64, lsn: u64, record: &[u8]) -> Vec<u8> {
+/// The flags in the header's first word (its top byte); the node id is the low 56 bits.
+const FLAGS_MASK: u64 = 0xFF << 56;
+/// Header flag: the state after this entry is a safe snapshot.
+pub(super) const SAFE_SNAPSHOT: u64 = 1 << 63;
+
+/// The largest node id an entry header holds (`--node-id` is checked against it).
+pub(super) const MAX_NODE_ID: NodeId = !FLAGS_MASK;
+
+/// An entry's header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct EntryHeader {
+    pub origin: NodeId,
+    pub epoch: u64,
+    pub lsn: u64,
+    /// The state after the entry is a safe snapshot ([`SAFE_SNAPSHOT`]).
+    pub safe_snapshot: bool,
+}
+
+/// Frames a record for a Raft entry: writer and flags, epoch, LSN, record.
+pub(super) fn frame_entry(header: EntryHeader, record: &[u8]) -> Vec<u8> {
+    debug_assert!(header.origin <= MAX_NODE_ID, "a node id too large (faulty code)");
+    let flags = if header.safe_snapshot { SAFE_SNAPSHOT } else { 0 };
     let mut out = Vec::with_capacity(ENTRY_HEADER + record.len());
-    out.extend_from_slice(&origin.to_le_bytes());
-    out.extend_from_slice(&epoch.to_le_bytes());
-    out.extend_from_slice(&lsn.to_le_bytes());
+    out.extend_from_slice(&(header.origin | flags).to_le_bytes());
+    out.extend_from_slice(&header.epoch.to_le_bytes());
+    out.extend_from_slice(&header.lsn.to_le_bytes());
     out.extend_from_slice(record);
     out
 }
 
-fn unframe(entry: &[u8]) -> io::Result<(NodeId, u64, u64, &[u8])> {
+fn unframe(entry: &[u8]) -> io::Result<(EntryHeader, &[u8])> {
     if entry.len() < ENTRY_HEADER {
         return Err(io::Error::new(io::ErrorKind::InvalidData, "a Raft entry cut short"));
     }
     let word = |i: usize| u64::from_le_bytes(entry[i..i + 8].try_into().expect("8 bytes"));
-    Ok((word(0), word(8), word(16), &entry[ENTRY_HEADER..]))
+    let header = EntryHeader {
+        origin: word(0) & !FLAGS_MASK,
+        epoch: word(8),
+        lsn: word(16),
+        safe_snapshot: word(0) & SAFE_SNAPSHOT != 0,
+    };
+    Ok((header, &entry[ENTRY_HEADER..]))
 }
 
 /// This node's current leadership: the epoch its commits are written in.
@@ -94,7 +131,8 @@ impl Applier {
     }
 
     fn apply_normal(&self, st: &mut ApplyState, entry: &[u8], index: u64) -> io::Result<()> {
-        let (origin, epoch, lsn, record) = unframe(entry)?;
+        let (header, record) = unframe(entry)?;
+        let EntryHeader { origin, epoch, lsn, safe_snapshot } = header;
         let mut leading = self.leading.lock();
         if let Some(l) = leading.as_ref() {
             if origin == self.node_id && epoch == l.epoch {
@@ -108,8 +146,15 @@ impl Applier {
             self.step_down(&mut leading, &reason);
         }
         drop(leading);
-        crate::durable::apply_record(&*self.catalog, record, &mut st.ids)
-            .map_err(|e| io::Error::other(e.to_string()))
+        if !record.is_empty() {
+            crate::durable::apply_record(&*self.catalog, record, &mut st.ids)
+                .map_err(|e| io::Error::other(e.to_string()))?;
+        }
+        if safe_snapshot {
+            // Before the next entry is applied: the mark is of exactly this entry's state.
+            self.catalog.database().mark_safe_snapshot();
+        }
+        Ok(())
     }
 
     fn consensus_state(meta: &SnapshotMeta) -> io::Result<Vec<u8>> {
@@ -187,7 +232,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             {
                 let mut st = self.applier.state.lock();
                 match &entry.payload {
-                    EntryPayload::Blank => {}
+                    // A new leadership's barrier: safe (see the module doc). A leader marks
+                    // its own database too; it is not read as a standby's.
+                    EntryPayload::Blank => self.applier.catalog.database().mark_safe_snapshot(),
                     EntryPayload::Normal(record) => {
                         // A big commit takes a while: off the runtime's worker, so heartbeats
                         // and sessions go on meanwhile.
@@ -223,6 +270,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             let mut leading = applier.leading.lock();
             applier.step_down(&mut leading, "installing a snapshot from the leader");
             drop(leading);
+            applier.catalog.database().forget_safe_snapshot();
             let loaded = crate::durable::install_checkpoint(
                 &*applier.catalog,
                 &applier.files,
