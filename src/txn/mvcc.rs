@@ -890,11 +890,12 @@ impl Database {
                 inner.describe_target(&target)
             ));
         }
-        inner
-            .active
-            .get(&txn)
-            .is_some_and(|t| t.deferring)
-            .then(|| "a safe snapshot (SERIALIZABLE READ ONLY DEFERRABLE)".to_string())
+        inner.active.get(&txn).is_some_and(|t| t.deferring).then(|| match inner.standby {
+            Some(_) => "a safe snapshot marked by the leader (SERIALIZABLE READ ONLY \
+                            DEFERRABLE on a follower)"
+                .to_string(),
+            None => "a safe snapshot (SERIALIZABLE READ ONLY DEFERRABLE)".to_string(),
+        })
     }
 
     /// The commit timestamp a transaction's snapshot was taken at, once it has one.
