@@ -269,3 +269,33 @@ fn a_waiting_standby_snapshot_is_the_state_marked_safe() {
     db.mark_safe_snapshot();
     assert_eq!(reader.join().unwrap().unwrap(), vec![1, 2, 3]);
 }
+
+#[test]
+fn a_writer_left_from_an_ended_leadership_does_not_hold_a_standby_reader() {
+    let (db, _recorder) = leader();
+    let mut zombie = begin(&db, serializable());
+    zombie.get(0, &isola::key![1.into()]).unwrap();
+    zombie.insert(0, vec![1.into(), 1.into()]).unwrap();
+    // It stops leading: the writer can never commit, though its session has not rolled it
+    // back yet (its SSI record stays until then).
+    db.step_down("node 2 leads");
+    apply(&db, 2);
+    assert!(!db.is_safe_snapshot(), "nothing marked since it stepped down");
+    db.mark_safe_snapshot();
+    let reader = {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            let mut t = db.begin(deferrable());
+            t.set_safe_snapshot_wait(Some(Duration::from_secs(60)));
+            let seen = keys(&mut t);
+            t.rollback();
+            seen
+        })
+    };
+    // A liveness bound, not a timing assertion: the reader must not wait for the zombie.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(reader.join().unwrap()));
+    let seen = rx.recv_timeout(Duration::from_secs(60)).expect("the reader waited for the zombie");
+    assert_eq!(seen.unwrap(), vec![2]);
+    zombie.rollback();
+}

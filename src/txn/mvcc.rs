@@ -685,6 +685,8 @@ impl Database {
         inner.standby = None;
         inner.log = Some(log);
         inner.unsafe_tail = false; // after a blank, which is safe
+        // A transaction waiting for a safe snapshot as a standby's goes on under this SSI.
+        inner.wake_deferring();
     }
 
     /// Replication, a standby: the leader marked the current state (everything applied so far)

@@ -853,12 +853,13 @@ fn ensure_snapshot(guard: &mut MutexGuard<'_, Inner>, txn: TxnId) -> Result<Comm
         if let Some(snapshot) = t.snapshot {
             return Ok(snapshot);
         }
-        if t.level == IsolationLevel::Serializable && guard.standby.is_some() {
-            // The snapshot below is then that state: a standby's commits are visible as they
-            // are applied (`next_commit` is above `last_commit` only by commits it took back
-            // when it stepped down, whose versions are gone).
-            wait_for_safe_snapshot(guard, txn)?;
-        }
+        // On a standby: the snapshot below is then that state (a standby's commits are
+        // visible as they are applied: `next_commit` is above `last_commit` only by commits it
+        // took back when it stepped down, whose versions are gone). Safe, it needs no SSI: the
+        // standby's own SSI knows only transactions of an ended leadership, which never commit.
+        let at_safe_state = t.level == IsolationLevel::Serializable
+            && guard.standby.is_some()
+            && wait_for_safe_snapshot(guard, txn)?;
         let t = guard.txn(txn);
         let (level, read_only, deferrable, registered) =
             (t.level, t.read_only, t.deferrable, t.ssi_registered);
@@ -873,7 +874,7 @@ fn ensure_snapshot(guard: &mut MutexGuard<'_, Inner>, txn: TxnId) -> Result<Comm
             guard.last_commit.max(t.observed)
         };
         guard.txn_mut(txn).snapshot = Some(snapshot);
-        if level != IsolationLevel::Serializable || registered {
+        if level != IsolationLevel::Serializable || registered || at_safe_state {
             return Ok(snapshot);
         }
         guard.txn_mut(txn).ssi_registered = true;
@@ -899,9 +900,10 @@ fn ensure_snapshot(guard: &mut MutexGuard<'_, Inner>, txn: TxnId) -> Result<Comm
 
 /// A standby: waits until its current state is one the leader marked a safe snapshot (at
 /// once if it is), bounded by the transaction's safe-snapshot wait and the statement's
-/// deadline; a cancel request ends it too. Returns with the mutex held and the state safe, or
-/// the standby became the primary meanwhile (its own SSI then covers the transaction).
-fn wait_for_safe_snapshot(guard: &mut MutexGuard<'_, Inner>, txn: TxnId) -> Result<()> {
+/// deadline; a cancel request ends it too. Returns with the mutex held: true at a state marked
+/// safe, false if the standby became the primary meanwhile (its own SSI then covers the
+/// transaction).
+fn wait_for_safe_snapshot(guard: &mut MutexGuard<'_, Inner>, txn: TxnId) -> Result<bool> {
     let t = guard.txn(txn);
     let wait = t.safe_snapshot_wait.unwrap_or(super::mvcc::DEFAULT_SAFE_SNAPSHOT_WAIT);
     let bound = Instant::now() + wait;
@@ -910,8 +912,11 @@ fn wait_for_safe_snapshot(guard: &mut MutexGuard<'_, Inner>, txn: TxnId) -> Resu
     let signal = t.signal.clone();
     guard.txn_mut(txn).deferring = true;
     let outcome = loop {
-        if guard.standby.is_none() || guard.safe_snapshot_at == Some(guard.last_commit) {
-            break Ok(());
+        if guard.standby.is_none() {
+            break Ok(false);
+        }
+        if guard.safe_snapshot_at == Some(guard.last_commit) {
+            break Ok(true);
         }
         if std::mem::take(&mut guard.txn_mut(txn).cancel_requested) {
             break Err(Error::QueryCanceled("canceling statement due to user request".into()));
