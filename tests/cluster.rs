@@ -454,6 +454,22 @@ async fn follower_serializable_read_only_deferrable_waits_for_a_safe_snapshot() 
     // No serializable writer runs on the leader: the newest position is safe.
     let x = "SELECT v FROM kv WHERE k = 'x'";
     assert_eq!(deferrable_read(&reader, x).await.unwrap(), ["0"]);
+    // Declared the other ways the session knows: SET TRANSACTION, the session's defaults.
+    let set_transaction = format!(
+        "BEGIN; SET TRANSACTION ISOLATION LEVEL SERIALIZABLE READ ONLY DEFERRABLE; {x}; COMMIT"
+    );
+    assert_eq!(first_column(&reader, &set_transaction).await, ["0"]);
+    let defaults = "SET default_transaction_isolation = 'serializable'; \
+                    SET default_transaction_read_only = on; \
+                    SET default_transaction_deferrable = on";
+    reader.batch_execute(defaults).await.unwrap();
+    assert_eq!(first_column(&reader, x).await, ["0"]);
+    reader.batch_execute("SET default_transaction_deferrable = off").await.unwrap();
+    let err = reader.batch_execute(x).await.expect_err("serializable read only, not deferrable");
+    assert_eq!(common::code(&err), "0A000", "{err}");
+    let reset = "RESET default_transaction_isolation; RESET default_transaction_read_only; \
+                 RESET default_transaction_deferrable";
+    reader.batch_execute(reset).await.unwrap();
     for mode in ["SERIALIZABLE", "SERIALIZABLE READ ONLY", "SERIALIZABLE DEFERRABLE"] {
         let sql = format!("BEGIN ISOLATION LEVEL {mode}; SELECT count(*) FROM kv");
         let err = reader.batch_execute(&sql).await.expect_err(mode);

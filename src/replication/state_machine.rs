@@ -314,3 +314,31 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         .map_err(io::Error::other)?
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_header_carries_the_safe_snapshot_flag_beside_the_node_id() {
+        for safe_snapshot in [false, true] {
+            let header = EntryHeader { origin: MAX_NODE_ID, epoch: 7, lsn: 9, safe_snapshot };
+            let entry = frame_entry(header, b"record");
+            assert_eq!(entry.len(), ENTRY_HEADER + 6);
+            assert_eq!(unframe(&entry).unwrap(), (header, &b"record"[..]));
+        }
+    }
+
+    #[test]
+    fn an_entry_written_before_the_flag_reads_as_not_safe() {
+        // The old framing: node id, epoch, LSN, record.
+        let mut old = Vec::new();
+        for word in [3u64, 11, 12] {
+            old.extend_from_slice(&word.to_le_bytes());
+        }
+        old.extend_from_slice(b"r");
+        let (header, record) = unframe(&old).unwrap();
+        let expected = EntryHeader { origin: 3, epoch: 11, lsn: 12, safe_snapshot: false };
+        assert_eq!((header, record), (expected, &b"r"[..]));
+    }
+}
