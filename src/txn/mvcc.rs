@@ -1248,9 +1248,10 @@ impl Inner {
                 .collect();
             hook(&CommitBatch { txn, commit_ts: ts, writes, ddl: ddl.clone() })?;
         }
-        // Decided here, under the mutex, with the record: see SAFE SNAPSHOTS.
-        let safe = !self.ssi.writer_running(Some(txn));
         if logged && let Some(log) = &self.log {
+            // Decided here, under the mutex, with the record (see SAFE SNAPSHOTS); only a
+            // replicated log has a use for it.
+            let safe = log.is_replicated() && !self.ssi.writer_running(Some(txn));
             // The one log-append path: the final rows encoded straight from their chains.
             let store = &self.store;
             durable_at = Some(if let Some((table, run)) = ascending_run(&keys) {
@@ -1267,7 +1268,7 @@ impl Inner {
                 });
                 log.append_commit_rows(txn, ts, &ddl, writes, safe)?
             });
-            self.unsafe_tail = !safe;
+            self.unsafe_tail = log.is_replicated() && !safe;
         }
         self.next_commit = ts;
         self.ssi.on_commit(txn, ts);
