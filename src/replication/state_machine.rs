@@ -2,22 +2,24 @@
 //!
 //! APPLY. A normal entry is one isola log record with a 24-byte header: the node that wrote
 //! it, the leadership epoch it was written in, and its LSN in that epoch's replicated log
-//! ([`frame_entry`]). The first word's top byte holds flags, the node id its low 56 bits; the
-//! one flag today is [`SAFE_SNAPSHOT`]: the state after this entry is a safe snapshot (no
-//! serializable read-write transaction was running on the leader when it wrote the entry,
-//! besides the one the entry commits; see `txn/mvcc.rs`, SAFE SNAPSHOTS). Entries written
-//! before the flag existed read as not safe (the conservative answer); an entry with an empty
-//! record is a safe-snapshot marker, carrying only the flag (the leader writes one when its
-//! last serializable writer ends without a commit record, so followers are not left at an
-//! unsafe position while it is idle). A blank entry (a new leadership's barrier) is safe too:
-//! every record of an earlier leadership precedes it or never commits, so no transaction is
-//! running whose commit could still follow it. Applying a flagged entry (or a blank) marks the
-//! database's current state safe (`Database::mark_safe_snapshot`); a commit moves the state on
-//! and so makes it unsafe again unless flagged; other entries leave the mark as it is. On the node that is leading in that epoch the record's commit is
+//! ([`frame_entry`]). On the node that is leading in that epoch the record's commit is
 //! already in memory, decided and waiting: applying it marks it durable (`Log::mark_durable`)
 //! and makes it visible. Anywhere else (followers, or this node after it stopped leading) the
 //! record is applied to the database (`durable::apply_record`). An entry of another epoch
 //! reaching a node that still leads means it no longer does: it steps down first.
+//!
+//! SAFE SNAPSHOTS. The header's first word keeps the node id in its low 56 bits and flags in
+//! its top byte; the one flag today is [`SAFE_SNAPSHOT`]: the state after this entry is a safe
+//! snapshot (no serializable read-write transaction was running on the leader when it wrote
+//! the entry, besides the one the entry commits; see `txn/mvcc.rs`, SAFE SNAPSHOTS). Entries
+//! written before the flag existed read as not safe (the conservative answer). An entry with
+//! an empty record is a safe-snapshot marker, carrying only the flag: the leader writes one
+//! when its last serializable writer ends without a commit record, so followers are not left
+//! at an unsafe position while it is idle. A blank entry (a new leadership's barrier) is safe
+//! too: every record of an earlier leadership precedes it or never commits. Applying a flagged
+//! entry (or a blank) marks the database's current state safe (`Database::mark_safe_snapshot`);
+//! a commit moves the state on, so unmarked it leaves the state unsafe; other entries leave the
+//! mark as it is. Installing a snapshot forgets the mark.
 //!
 //! SNAPSHOTS are checkpoints: the cut is taken under the apply lock, so its rows are exactly
 //! the entries applied up to its log id; the consensus state (log id and membership) is saved
