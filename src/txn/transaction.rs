@@ -125,7 +125,7 @@ impl Transaction {
     }
 
     /// On a standby: the longest a serializable transaction waits for a safe snapshot before
-    /// its first statement fails (57014); `None`: [`super::mvcc::DEFAULT_SAFE_SNAPSHOT_WAIT`].
+    /// its first statement fails (57014); `None`: one second (`DEFAULT_SAFE_SNAPSHOT_WAIT`).
     pub fn set_safe_snapshot_wait(&mut self, wait: Option<Duration>) {
         self.db.shared.inner.lock().txn_mut(self.id).safe_snapshot_wait = wait;
     }
