@@ -4,7 +4,8 @@
 //!
 //! `harness_self_test` checks the harness itself with plain single-node servers: namespaces,
 //! the bridge, that a cut really cuts (a TCP connect times out) and that healing restores it.
-//! The scenarios (a)-(f) run three replicated members (`docs/replication.md`).
+//! The scenarios (a)-(h) run three replicated members (`docs/replication.md`); (g) and (h)
+//! interleave transactions on the leader and a follower step by step (safe snapshots).
 //!
 //! The randomness (which moment the leader dies, which member a client starts on) comes from
 //! one seed, random unless `ISOLA_CLUSTER_SEED=N` gives it, printed at the start of each test
@@ -434,6 +435,140 @@ async fn ddl_rolled_back_then_failover_keeps_tables_apart() {
     }
 }
 
+/// (g) SERIALIZABLE on a follower only at a safe snapshot, step by step: with no serializable
+/// writer on the leader, SERIALIZABLE READ ONLY DEFERRABLE reads at once; other serializable
+/// modes are refused (0A000) with a detail naming it; while a serializable writer runs on the
+/// leader and something commits, the follower cannot take a snapshot (a short wait ends with
+/// 57014), a long one blocks until the writer commits and then includes its commit; when the
+/// writer rolls back instead, the leader's marker lets the follower read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follower_serializable_read_only_deferrable_waits_for_a_safe_snapshot() {
+    let cluster = Cluster::start(3).await;
+    let leader = cluster.leader().await.expect("a leader within 20 s");
+    let follower = cluster.others(leader)[0];
+    let on_leader = cluster.client(leader).await;
+    on_leader.batch_execute(CREATE_KV).await.unwrap();
+    on_leader.batch_execute("INSERT INTO kv VALUES ('x', 0)").await.unwrap();
+    let reader = cluster.client(follower).await;
+
+    // No serializable writer runs on the leader: the newest position is safe.
+    let x = "SELECT v FROM kv WHERE k = 'x'";
+    assert_eq!(deferrable_read(&reader, x).await.unwrap(), ["0"]);
+    // Declared the other ways the session knows: SET TRANSACTION, the session's defaults.
+    let set_transaction = format!(
+        "BEGIN; SET TRANSACTION ISOLATION LEVEL SERIALIZABLE READ ONLY DEFERRABLE; {x}; COMMIT"
+    );
+    assert_eq!(first_column(&reader, &set_transaction).await, ["0"]);
+    let defaults = "SET default_transaction_isolation = 'serializable'; \
+                    SET default_transaction_read_only = on; \
+                    SET default_transaction_deferrable = on";
+    reader.batch_execute(defaults).await.unwrap();
+    assert_eq!(first_column(&reader, x).await, ["0"]);
+    reader.batch_execute("SET default_transaction_deferrable = off").await.unwrap();
+    let err = reader.batch_execute(x).await.expect_err("serializable read only, not deferrable");
+    assert_eq!(common::code(&err), "0A000", "{err}");
+    let reset = "RESET default_transaction_isolation; RESET default_transaction_read_only; \
+                 RESET default_transaction_deferrable";
+    reader.batch_execute(reset).await.unwrap();
+    for mode in ["SERIALIZABLE", "SERIALIZABLE READ ONLY", "SERIALIZABLE DEFERRABLE"] {
+        let sql = format!("BEGIN ISOLATION LEVEL {mode}; SELECT count(*) FROM kv");
+        let err = reader.batch_execute(&sql).await.expect_err(mode);
+        assert_eq!(common::code(&err), "0A000", "{mode}: {err}");
+        let detail = err.as_db_error().and_then(|d| d.detail()).unwrap_or_default();
+        assert!(detail.contains("SERIALIZABLE READ ONLY DEFERRABLE"), "{mode}: {detail}");
+        reader.batch_execute("ROLLBACK").await.unwrap();
+    }
+
+    // A serializable writer on the leader, and a commit while it runs: an unsafe position.
+    let writer = cluster.client(leader).await;
+    let update = |v: i32| {
+        format!("BEGIN ISOLATION LEVEL SERIALIZABLE; {x}; UPDATE kv SET v = {v} WHERE k = 'x'")
+    };
+    writer.batch_execute(&update(1)).await.unwrap();
+    on_leader.batch_execute("INSERT INTO kv VALUES ('y', 0)").await.unwrap();
+    reader.batch_execute("SET isola.staleness_wait = '200ms'").await.unwrap();
+    let (code, message) = deferrable_read(&reader, x).await.expect_err("an unsafe position");
+    assert_eq!(code, "57014", "{message}");
+    assert!(message.contains("no safe snapshot"), "{message}");
+    // Snapshot isolation reads there (and sees the writer's update not yet).
+    let rr = format!("BEGIN ISOLATION LEVEL REPEATABLE READ; {x}; COMMIT");
+    assert_eq!(first_column(&reader, &rr).await, ["0"]);
+
+    // With a long wait the follower blocks until the writer commits, then reads after it.
+    reader.batch_execute("SET isola.staleness_wait = '120s'").await.unwrap();
+    let blocked = tokio::spawn(async move {
+        let seen = deferrable_read(&reader, x).await;
+        (reader, seen)
+    });
+    wait_for_safe_snapshot_waiter(&cluster, follower).await;
+    writer.batch_execute("COMMIT").await.unwrap();
+    let (reader, seen) = blocked.await.unwrap();
+    assert_eq!(seen.unwrap(), ["1"], "the snapshot includes the writer's commit");
+
+    // A writer that ends without a commit record (ROLLBACK) after an unsafe position: the
+    // leader marks the next position safe by itself.
+    writer.batch_execute(&update(2)).await.unwrap();
+    on_leader.batch_execute("INSERT INTO kv VALUES ('z', 0)").await.unwrap();
+    reader.batch_execute("SET isola.staleness_wait = '200ms'").await.unwrap();
+    let (code, message) = deferrable_read(&reader, x).await.expect_err("unsafe again");
+    assert_eq!(code, "57014", "{message}");
+    writer.batch_execute("ROLLBACK").await.unwrap();
+    reader.batch_execute("SET isola.staleness_wait = '120s'").await.unwrap();
+    let both = format!("{x}; SELECT count(*) FROM kv");
+    assert_eq!(deferrable_read(&reader, &both).await.unwrap(), ["1", "3"]);
+}
+
+/// (h) The read-only anomaly (Fekete, O'Neil, O'Neil 2004: batch processing): T2 adds a
+/// receipt to the current batch, T3 closes the batch while T2 runs, and a report T1 that sees
+/// the batch closed must see all of its receipts. On the leader SSI guards it; on a follower
+/// snapshot isolation shows the anomalous state (batch 1 closed, T2's receipt missing), and
+/// SERIALIZABLE READ ONLY DEFERRABLE never does: it waits until T2 has ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follower_never_shows_the_read_only_anomaly() {
+    let cluster = Cluster::start(3).await;
+    let leader = cluster.leader().await.expect("a leader within 20 s");
+    let follower = cluster.others(leader)[0];
+    let setup = cluster.client(leader).await;
+    for sql in [
+        "CREATE TABLE control (id int PRIMARY KEY, batch int NOT NULL)",
+        "INSERT INTO control VALUES (1, 1)",
+        "CREATE TABLE receipts (id int PRIMARY KEY, batch int NOT NULL, amount int NOT NULL)",
+        "INSERT INTO receipts VALUES (1, 1, 100)",
+    ] {
+        setup.batch_execute(sql).await.unwrap();
+    }
+    let report = "SELECT batch FROM control WHERE id = 1; \
+                  SELECT sum(amount) FROM receipts WHERE batch = 1";
+
+    // T2 reads the current batch; T3 closes it and commits while T2 runs.
+    let t2 = cluster.client(leader).await;
+    let read_batch = "BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT batch FROM control WHERE id = 1";
+    assert_eq!(first_column(&t2, read_batch).await, ["1"]);
+    let t3 = cluster.client(leader).await;
+    t3.batch_execute(
+        "BEGIN ISOLATION LEVEL SERIALIZABLE; \
+         UPDATE control SET batch = batch + 1 WHERE id = 1; COMMIT",
+    )
+    .await
+    .unwrap();
+
+    // Snapshot isolation on the follower: batch 1 closed with 100, though T2 will add to it.
+    let reader = cluster.client(follower).await;
+    let rr = format!("BEGIN ISOLATION LEVEL REPEATABLE READ; {report}; COMMIT");
+    assert_eq!(first_column(&reader, &rr).await, ["2", "100"], "the anomalous state");
+    // Serializable there: not at this position.
+    reader.batch_execute("SET isola.staleness_wait = '200ms'").await.unwrap();
+    let (code, message) = deferrable_read(&reader, report).await.expect_err("T2 runs");
+    assert_eq!(code, "57014", "{message}");
+
+    // Waiting: the report comes once T2 committed, with its receipt.
+    reader.batch_execute("SET isola.staleness_wait = '120s'").await.unwrap();
+    let blocked = tokio::spawn(async move { deferrable_read(&reader, report).await });
+    wait_for_safe_snapshot_waiter(&cluster, follower).await;
+    t2.batch_execute("INSERT INTO receipts VALUES (2, 1, 50); COMMIT").await.unwrap();
+    assert_eq!(blocked.await.unwrap().unwrap(), ["2", "150"], "a serializable report");
+}
+
 // ---------------------------------------------------------------------------------------------
 // What the scenarios share.
 
@@ -592,6 +727,51 @@ async fn single(client: &tokio_postgres::Client, sql: &str) -> String {
     let rows = query_text(client, sql, QUERY_TIMEOUT).await.unwrap();
     assert_eq!(rows.len(), 1, "{sql}: {rows:?}");
     rows[0][0].clone().unwrap_or_else(|| "null".into())
+}
+
+/// On a follower: `sql` in a SERIALIZABLE READ ONLY DEFERRABLE transaction; the first column
+/// of every row, or the error's SQLSTATE and message (the block rolled back).
+async fn deferrable_read(
+    client: &tokio_postgres::Client,
+    sql: &str,
+) -> Result<Vec<String>, (String, String)> {
+    use tokio_postgres::SimpleQueryMessage;
+    let block = format!("BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY DEFERRABLE; {sql}; COMMIT");
+    // The wait is bounded by the session's isola.staleness_wait, at most 120 s here.
+    let answer = tokio::time::timeout(Duration::from_secs(180), client.simple_query(&block))
+        .await
+        .unwrap_or_else(|_| panic!("{block}: no answer"));
+    match answer {
+        Ok(messages) => Ok(messages
+            .into_iter()
+            .filter_map(|m| match m {
+                SimpleQueryMessage::Row(row) => Some(row.get(0).unwrap_or_default().to_string()),
+                _ => None,
+            })
+            .collect()),
+        Err(e) => {
+            query_text(client, "ROLLBACK", QUERY_TIMEOUT).await.unwrap();
+            let message = e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().into());
+            Err((common::code(&e), message))
+        }
+    }
+}
+
+/// The first column of every row `sql` answers.
+async fn first_column(client: &tokio_postgres::Client, sql: &str) -> Vec<String> {
+    let rows = query_text(client, sql, QUERY_TIMEOUT).await.unwrap_or_else(|e| panic!("{e}"));
+    rows.into_iter().map(|r| r[0].clone().unwrap_or_default()).collect()
+}
+
+/// Waits (bounded) until a session on `node` waits for a safe snapshot.
+async fn wait_for_safe_snapshot_waiter(cluster: &Cluster, node: NodeId) {
+    let probe = cluster.client(node).await;
+    let sql = "SELECT count(*) FROM isola_stat_activity WHERE waiting_for LIKE '%safe snapshot%'";
+    let deadline = Instant::now() + QUERY_TIMEOUT;
+    while single(&probe, sql).await != "1" {
+        assert!(Instant::now() < deadline, "node {node}: no session waits for a safe snapshot");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 fn key(prefix: &str, i: usize) -> String {

@@ -37,7 +37,8 @@ use parking_lot::Mutex;
 use tokio::sync::mpsc;
 
 use super::state_machine::{
-    Applier, ApplyState, Leadership, SavedState, StateMachine, StoredMembership, frame_entry,
+    Applier, ApplyState, EntryHeader, Leadership, MAX_NODE_ID, SavedState, StateMachine,
+    StoredMembership, frame_entry,
 };
 use super::{LogRecord, LogStore, LogStoreOptions, Member, NodeId, TypeConfig, network};
 use crate::durable::DurableCatalog;
@@ -70,6 +71,9 @@ impl ClusterOptions {
                 .ok_or_else(|| format!("--peers: \"{part}\" is not ID=HOST:PORT"))?;
             let id: NodeId =
                 id.trim().parse().map_err(|_| format!("--peers: \"{id}\" is not a node id"))?;
+            if id > MAX_NODE_ID {
+                return Err(format!("--peers: node id {id} is above {MAX_NODE_ID}"));
+            }
             if peers.insert(id, addr.trim().to_string()).is_some() {
                 return Err(format!("--peers names node {id} twice"));
             }
@@ -112,8 +116,9 @@ struct RaftShipper {
 }
 
 impl Shipper for RaftShipper {
-    fn ship(&self, lsn: Lsn, record: Vec<u8>) {
-        let entry = frame_entry(self.node_id, self.epoch, lsn, &record);
+    fn ship(&self, lsn: Lsn, record: Vec<u8>, safe_snapshot: bool) {
+        let header = EntryHeader { origin: self.node_id, epoch: self.epoch, lsn, safe_snapshot };
+        let entry = frame_entry(header, &record);
         // A closed channel means the node is shutting down: the commit then never becomes
         // durable and its waiter ends with the log's failure.
         let _ = self.tx.send(Proposal { epoch: self.epoch, term: self.term, entry });
@@ -491,6 +496,9 @@ impl ReplicaNode {
         }
         let fail = |e: String| format!("node {} (leader): {e}", self.node_id());
         match change {
+            MembershipChange::AddLearner { id, .. } if id > MAX_NODE_ID => {
+                Err(format!("node id {id} is above {MAX_NODE_ID} (an entry header's limit)"))
+            }
             MembershipChange::AddLearner { id, raft_addr } => {
                 let nodes = BTreeMap::from([(id, Member { raft_addr: raft_addr.clone() })]);
                 self.raft

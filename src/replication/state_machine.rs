@@ -8,6 +8,19 @@
 //! record is applied to the database (`durable::apply_record`). An entry of another epoch
 //! reaching a node that still leads means it no longer does: it steps down first.
 //!
+//! SAFE SNAPSHOTS. The header's first word keeps the node id in its low 56 bits and flags in
+//! its top byte; the one flag today is [`SAFE_SNAPSHOT`]: the state after this entry is a safe
+//! snapshot (no serializable read-write transaction was running on the leader when it wrote
+//! the entry, besides the one the entry commits; see `txn/mvcc.rs`, SAFE SNAPSHOTS). Entries
+//! written before the flag existed read as not safe (the conservative answer). An entry with
+//! an empty record is a safe-snapshot marker, carrying only the flag: the leader writes one
+//! when its last serializable writer ends without a commit record, so followers are not left
+//! at an unsafe position while it is idle. A blank entry (a new leadership's barrier) is safe
+//! too: every record of an earlier leadership precedes it or never commits. Applying a flagged
+//! entry (or a blank) marks the database's current state safe (`Database::mark_safe_snapshot`);
+//! a commit moves the state on, so unmarked it leaves the state unsafe; other entries leave the
+//! mark as it is. Installing a snapshot forgets the mark.
+//!
 //! SNAPSHOTS are checkpoints: the cut is taken under the apply lock, so its rows are exactly
 //! the entries applied up to its log id; the consensus state (log id and membership) is saved
 //! in the checkpoint. Installing one loads it into an empty database; a replica with data must
@@ -39,22 +52,48 @@ type Snapshot = openraft::alias::SnapshotOf<TypeConfig, Vec<u8>>;
 
 const ENTRY_HEADER: usize = 24;
 
-/// Frames a record for a Raft entry: writer, epoch, LSN, record.
-pub(super) fn frame_entry(origin: NodeId, epoch: u64, lsn: u64, record: &[u8]) -> Vec<u8> {
+/// The flags in the header's first word (its top byte); the node id is the low 56 bits.
+const FLAGS_MASK: u64 = 0xFF << 56;
+/// Header flag: the state after this entry is a safe snapshot.
+pub(super) const SAFE_SNAPSHOT: u64 = 1 << 63;
+
+/// The largest node id an entry header holds (`--node-id` is checked against it).
+pub(super) const MAX_NODE_ID: NodeId = !FLAGS_MASK;
+
+/// An entry's header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct EntryHeader {
+    pub origin: NodeId,
+    pub epoch: u64,
+    pub lsn: u64,
+    /// The state after the entry is a safe snapshot ([`SAFE_SNAPSHOT`]).
+    pub safe_snapshot: bool,
+}
+
+/// Frames a record for a Raft entry: writer and flags, epoch, LSN, record.
+pub(super) fn frame_entry(header: EntryHeader, record: &[u8]) -> Vec<u8> {
+    debug_assert!(header.origin <= MAX_NODE_ID, "a node id too large (faulty code)");
+    let flags = if header.safe_snapshot { SAFE_SNAPSHOT } else { 0 };
     let mut out = Vec::with_capacity(ENTRY_HEADER + record.len());
-    out.extend_from_slice(&origin.to_le_bytes());
-    out.extend_from_slice(&epoch.to_le_bytes());
-    out.extend_from_slice(&lsn.to_le_bytes());
+    out.extend_from_slice(&(header.origin | flags).to_le_bytes());
+    out.extend_from_slice(&header.epoch.to_le_bytes());
+    out.extend_from_slice(&header.lsn.to_le_bytes());
     out.extend_from_slice(record);
     out
 }
 
-fn unframe(entry: &[u8]) -> io::Result<(NodeId, u64, u64, &[u8])> {
+fn unframe(entry: &[u8]) -> io::Result<(EntryHeader, &[u8])> {
     if entry.len() < ENTRY_HEADER {
         return Err(io::Error::new(io::ErrorKind::InvalidData, "a Raft entry cut short"));
     }
     let word = |i: usize| u64::from_le_bytes(entry[i..i + 8].try_into().expect("8 bytes"));
-    Ok((word(0), word(8), word(16), &entry[ENTRY_HEADER..]))
+    let header = EntryHeader {
+        origin: word(0) & !FLAGS_MASK,
+        epoch: word(8),
+        lsn: word(16),
+        safe_snapshot: word(0) & SAFE_SNAPSHOT != 0,
+    };
+    Ok((header, &entry[ENTRY_HEADER..]))
 }
 
 /// This node's current leadership: the epoch its commits are written in.
@@ -94,7 +133,8 @@ impl Applier {
     }
 
     fn apply_normal(&self, st: &mut ApplyState, entry: &[u8], index: u64) -> io::Result<()> {
-        let (origin, epoch, lsn, record) = unframe(entry)?;
+        let (header, record) = unframe(entry)?;
+        let EntryHeader { origin, epoch, lsn, safe_snapshot } = header;
         let mut leading = self.leading.lock();
         if let Some(l) = leading.as_ref() {
             if origin == self.node_id && epoch == l.epoch {
@@ -108,8 +148,15 @@ impl Applier {
             self.step_down(&mut leading, &reason);
         }
         drop(leading);
-        crate::durable::apply_record(&*self.catalog, record, &mut st.ids)
-            .map_err(|e| io::Error::other(e.to_string()))
+        if !record.is_empty() {
+            crate::durable::apply_record(&*self.catalog, record, &mut st.ids)
+                .map_err(|e| io::Error::other(e.to_string()))?;
+        }
+        if safe_snapshot {
+            // Before the next entry is applied: the mark is of exactly this entry's state.
+            self.catalog.database().mark_safe_snapshot();
+        }
+        Ok(())
     }
 
     fn consensus_state(meta: &SnapshotMeta) -> io::Result<Vec<u8>> {
@@ -187,7 +234,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             {
                 let mut st = self.applier.state.lock();
                 match &entry.payload {
-                    EntryPayload::Blank => {}
+                    // A new leadership's barrier: safe (see the module doc). A leader marks
+                    // its own database too; it is not read as a standby's.
+                    EntryPayload::Blank => self.applier.catalog.database().mark_safe_snapshot(),
                     EntryPayload::Normal(record) => {
                         // A big commit takes a while: off the runtime's worker, so heartbeats
                         // and sessions go on meanwhile.
@@ -223,6 +272,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             let mut leading = applier.leading.lock();
             applier.step_down(&mut leading, "installing a snapshot from the leader");
             drop(leading);
+            applier.catalog.database().forget_safe_snapshot();
             let loaded = crate::durable::install_checkpoint(
                 &*applier.catalog,
                 &applier.files,
@@ -264,5 +314,33 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         })
         .await
         .map_err(io::Error::other)?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_header_carries_the_safe_snapshot_flag_beside_the_node_id() {
+        for safe_snapshot in [false, true] {
+            let header = EntryHeader { origin: MAX_NODE_ID, epoch: 7, lsn: 9, safe_snapshot };
+            let entry = frame_entry(header, b"record");
+            assert_eq!(entry.len(), ENTRY_HEADER + 6);
+            assert_eq!(unframe(&entry).unwrap(), (header, &b"record"[..]));
+        }
+    }
+
+    #[test]
+    fn an_entry_written_before_the_flag_reads_as_not_safe() {
+        // The old framing: node id, epoch, LSN, record.
+        let mut old = Vec::new();
+        for word in [3u64, 11, 12] {
+            old.extend_from_slice(&word.to_le_bytes());
+        }
+        old.extend_from_slice(b"r");
+        let (header, record) = unframe(&old).unwrap();
+        let expected = EntryHeader { origin: 3, epoch: 11, lsn: 12, safe_snapshot: false };
+        assert_eq!((header, record), (expected, &b"r"[..]));
     }
 }

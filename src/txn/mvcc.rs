@@ -37,6 +37,21 @@
 //! memory. A transaction that must wait (row lock, DEFERRABLE) sleeps on its own condition
 //! variable, releasing the mutex; whoever changes what it waits for signals it.
 //!
+//! SAFE SNAPSHOTS (replication). A commit position is a *safe snapshot* when no serializable
+//! read-write transaction was running on the leader there: one registered with SSI (it took
+//! its snapshot), not declared READ ONLY, not doomed, and neither committed nor aborted, the
+//! committing one itself aside. A read-only transaction whose snapshot is exactly such a
+//! state cannot take part in a serialization anomaly (Ports & Grittner 2012, safe snapshots;
+//! PostgreSQL's SERIALIZABLE READ ONLY DEFERRABLE): every transaction it could be concurrent
+//! with started after that state. The leader decides it for each commit record under this
+//! mutex and hands it to the log with the record ([`Log::append_commit_rows`]); when its last
+//! serializable writer ends without a record (a rollback, a commit that wrote nothing) after
+//! an unsafe record, it ships a marker ([`Log::append_safe_marker`]), so an idle leader does
+//! not leave its followers at an unsafe position. A standby learns it as it applies the
+//! entries ([`Database::mark_safe_snapshot`]: the state now is safe; a replicated commit moves
+//! the state on, unmarked). There a SERIALIZABLE READ ONLY DEFERRABLE transaction takes its
+//! snapshot only when the current state is marked safe, waiting (bounded) for one.
+//!
 //! GARBAGE COLLECTION. Each commit records the rows it wrote with its commit timestamp. When
 //! the oldest active snapshot (the watermark) reaches that timestamp, versions older than the
 //! newest one visible at the watermark can be seen by no one and are dropped, with the index
@@ -57,6 +72,9 @@ use crate::error::{Error, Result};
 use crate::storage::{CommitTs, MemoryStore, SubTxnId, TxnId, Version, VersionChain, VersionStore};
 use crate::types::{Key, Row};
 use crate::wal::{Log, Lsn};
+
+/// A standby: how long a serializable transaction waits for a safe snapshot unless told.
+pub const DEFAULT_SAFE_SNAPSHOT_WAIT: Duration = Duration::from_secs(1);
 
 /// Pending garbage entries above which a commit collects inline.
 const INLINE_GC_THRESHOLD: usize = 8192;
@@ -246,6 +264,9 @@ pub(super) struct ActiveTxn {
     pub signal: Arc<Condvar>,
     /// Waiting for a safe snapshot (DEFERRABLE).
     pub deferring: bool,
+    /// A standby: how long a serializable transaction may wait for a safe snapshot (see SAFE
+    /// SNAPSHOTS); `None`: [`DEFAULT_SAFE_SNAPSHOT_WAIT`].
+    pub safe_snapshot_wait: Option<Duration>,
     /// The schema changes it made, logged with its commit (see [`CommitBatch`]).
     pub ddl: Vec<crate::wal::DdlRecord>,
 }
@@ -272,6 +293,12 @@ pub(super) struct Inner {
     /// A replica that is not the leader: why it takes no writes (every transaction is read
     /// only; the database changes only through [`Database::apply_replicated`]).
     pub standby: Option<String>,
+    /// A standby: the commit timestamp of the newest state the leader marked a safe snapshot
+    /// (see SAFE SNAPSHOTS); the current state is safe when it is `last_commit`.
+    pub safe_snapshot_at: Option<CommitTs>,
+    /// A leader: the last record it shipped was not marked safe (a marker is owed once no
+    /// serializable writer runs).
+    pub unsafe_tail: bool,
 }
 
 /// Below this many written rows a commit searches for each row's chain.
@@ -341,6 +368,8 @@ impl Database {
             next_commit: 0,
             pending: VecDeque::new(),
             standby: None,
+            safe_snapshot_at: None,
+            unsafe_tail: false,
         };
         let db = Database { shared: Arc::new(Shared { inner: Mutex::new(inner) }) };
         if let Some(interval) = options.gc_interval {
@@ -655,6 +684,29 @@ impl Database {
         let mut inner = self.shared.inner.lock();
         inner.standby = None;
         inner.log = Some(log);
+        inner.unsafe_tail = false; // after a blank, which is safe
+        // A transaction waiting for a safe snapshot as a standby's goes on under this SSI.
+        inner.wake_deferring();
+    }
+
+    /// Replication, a standby: the leader marked the current state (everything applied so far)
+    /// a safe snapshot (see SAFE SNAPSHOTS). Wakes the transactions waiting for one.
+    pub fn mark_safe_snapshot(&self) {
+        let mut inner = self.shared.inner.lock();
+        inner.safe_snapshot_at = Some(inner.last_commit);
+        inner.wake_deferring();
+    }
+
+    /// Replication, a standby: the current state's safety is unknown (a snapshot from the
+    /// leader was installed): not safe until the next marked entry.
+    pub fn forget_safe_snapshot(&self) {
+        self.shared.inner.lock().safe_snapshot_at = None;
+    }
+
+    /// Replication, a standby: whether the current state is marked a safe snapshot.
+    pub fn is_safe_snapshot(&self) -> bool {
+        let inner = self.shared.inner.lock();
+        inner.safe_snapshot_at == Some(inner.last_commit)
     }
 
     /// Replication: this replica stops leading (or never led): `reason` says why it takes no
@@ -673,6 +725,9 @@ impl Database {
         }
         inner.abandon_pending();
         inner.log = None;
+        // Its own commits taken back or not, the state's safety is unknown until the next
+        // leadership's blank.
+        inner.safe_snapshot_at = None;
         let writers: Vec<TxnId> = inner
             .active
             .iter()
@@ -837,11 +892,12 @@ impl Database {
                 inner.describe_target(&target)
             ));
         }
-        inner
-            .active
-            .get(&txn)
-            .is_some_and(|t| t.deferring)
-            .then(|| "a safe snapshot (SERIALIZABLE READ ONLY DEFERRABLE)".to_string())
+        inner.active.get(&txn).is_some_and(|t| t.deferring).then(|| match inner.standby {
+            Some(_) => "a safe snapshot marked by the leader (SERIALIZABLE READ ONLY \
+                            DEFERRABLE on a follower)"
+                .to_string(),
+            None => "a safe snapshot (SERIALIZABLE READ ONLY DEFERRABLE)".to_string(),
+        })
     }
 
     /// The commit timestamp a transaction's snapshot was taken at, once it has one.
@@ -1140,6 +1196,7 @@ impl Inner {
                 task_wait: None,
                 signal: Arc::new(Condvar::new()),
                 deferring: false,
+                safe_snapshot_wait: None,
                 ddl: Vec::new(),
             },
         );
@@ -1192,6 +1249,9 @@ impl Inner {
             hook(&CommitBatch { txn, commit_ts: ts, writes, ddl: ddl.clone() })?;
         }
         if logged && let Some(log) = &self.log {
+            // Decided here, under the mutex, with the record (see SAFE SNAPSHOTS); only a
+            // replicated log has a use for it.
+            let safe = log.is_replicated() && !self.ssi.writer_running(Some(txn));
             // The one log-append path: the final rows encoded straight from their chains.
             let store = &self.store;
             durable_at = Some(if let Some((table, run)) = ascending_run(&keys) {
@@ -1200,14 +1260,15 @@ impl Inner {
                     rows[i] = chain.head().and_then(|v| v.row.as_deref());
                 });
                 let writes = run.iter().zip(rows).map(|(key, row)| (table, key.as_slice(), row));
-                log.append_commit_rows(txn, ts, &ddl, writes)?
+                log.append_commit_rows(txn, ts, &ddl, writes, safe)?
             } else {
                 let writes = keys.iter().map(|(table, key)| {
                     let chain = store.chain(*table, key).expect("a written row");
                     (*table, key.as_slice(), chain.head().and_then(|v| v.row.as_deref()))
                 });
-                log.append_commit_rows(txn, ts, &ddl, writes)?
+                log.append_commit_rows(txn, ts, &ddl, writes, safe)?
             });
+            self.unsafe_tail = log.is_replicated() && !safe;
         }
         self.next_commit = ts;
         self.ssi.on_commit(txn, ts);
@@ -1219,6 +1280,7 @@ impl Inner {
             }
             self.wake_deferring();
             self.finish(txn);
+            self.settle_unsafe_tail();
             return Ok(CommitStep::Done(Some(ts)));
         }
         // Decided: stamp the versions and let the locks go (early lock release); visible once
@@ -1361,6 +1423,21 @@ impl Inner {
         self.ssi.on_abort(txn);
         self.wake_deferring();
         self.finish(txn);
+        self.settle_unsafe_tail();
+    }
+
+    /// A leader whose last record was not a safe snapshot ships a marker once no serializable
+    /// writer runs any more (see SAFE SNAPSHOTS). A failed log ships nothing: its leadership
+    /// is over, and the next one starts with a blank, which is safe.
+    fn settle_unsafe_tail(&mut self) {
+        if !self.unsafe_tail || self.ssi.writer_running(None) {
+            return;
+        }
+        if let Some(log) = &self.log
+            && log.append_safe_marker().is_ok()
+        {
+            self.unsafe_tail = false;
+        }
     }
 
     fn finish(&mut self, txn: TxnId) {

@@ -181,6 +181,16 @@ impl Ssi {
         true
     }
 
+    /// Whether a serializable transaction other than `except` runs that is not declared read
+    /// only and not doomed: while one does, the state is not a safe snapshot (a read-only
+    /// transaction reading it could take part in an anomaly with it). The same set a
+    /// read-only transaction starts watching in [`Ssi::register`].
+    pub fn writer_running(&self, except: Option<TxnId>) -> bool {
+        self.xacts.iter().any(|(&id, x)| {
+            Some(id) != except && x.active() && !x.declared_read_only && x.doomed.is_none()
+        })
+    }
+
     /// Whether a transaction is tracked (serializable, and not a read-only one found safe).
     pub fn is_tracked(&self, txn: TxnId) -> bool {
         self.xacts.contains_key(&txn)

@@ -124,6 +124,12 @@ impl Transaction {
         self.db.shared.inner.lock().txn_mut(self.id).lock_timeout = timeout;
     }
 
+    /// On a standby: the longest a serializable transaction waits for a safe snapshot before
+    /// its first statement fails (57014); `None`: one second (`DEFAULT_SAFE_SNAPSHOT_WAIT`).
+    pub fn set_safe_snapshot_wait(&mut self, wait: Option<Duration>) {
+        self.db.shared.inner.lock().txn_mut(self.id).safe_snapshot_wait = wait;
+    }
+
     /// Marks the start of a statement: Read Committed and Read Uncommitted take a new snapshot.
     pub fn start_statement(&mut self) {
         if !self.options.level.transaction_snapshot() {
@@ -838,13 +844,23 @@ fn check_usable(inner: &Inner, txn: TxnId) -> Result<()> {
 
 /// The snapshot of the current statement (Read Committed) or transaction, taken now if needed.
 /// A serializable transaction registers with SSI at its first snapshot; READ ONLY DEFERRABLE
-/// waits here until its snapshot is safe, taking a new one each time one proves unsafe.
+/// waits here until its snapshot is safe, taking a new one each time one proves unsafe. On a
+/// standby, a serializable transaction first waits for a state the leader marked a safe
+/// snapshot (see mvcc.rs, SAFE SNAPSHOTS) and takes exactly that one.
 fn ensure_snapshot(guard: &mut MutexGuard<'_, Inner>, txn: TxnId) -> Result<CommitTs> {
     loop {
         let t = guard.txn(txn);
         if let Some(snapshot) = t.snapshot {
             return Ok(snapshot);
         }
+        // On a standby: the snapshot below is then that state (a standby's commits are
+        // visible as they are applied: `next_commit` is above `last_commit` only by commits it
+        // took back when it stepped down, whose versions are gone). Safe, it needs no SSI: the
+        // standby's own SSI knows only transactions of an ended leadership, which never commit.
+        let at_safe_state = t.level == IsolationLevel::Serializable
+            && guard.standby.is_some()
+            && wait_for_safe_snapshot(guard, txn)?;
+        let t = guard.txn(txn);
         let (level, read_only, deferrable, registered) =
             (t.level, t.read_only, t.deferrable, t.ssi_registered);
         // A transaction snapshot includes every decided commit, pending ones too: one taken
@@ -858,7 +874,7 @@ fn ensure_snapshot(guard: &mut MutexGuard<'_, Inner>, txn: TxnId) -> Result<Comm
             guard.last_commit.max(t.observed)
         };
         guard.txn_mut(txn).snapshot = Some(snapshot);
-        if level != IsolationLevel::Serializable || registered {
+        if level != IsolationLevel::Serializable || registered || at_safe_state {
             return Ok(snapshot);
         }
         guard.txn_mut(txn).ssi_registered = true;
@@ -880,6 +896,49 @@ fn ensure_snapshot(guard: &mut MutexGuard<'_, Inner>, txn: TxnId) -> Result<Comm
         t.snapshot = None;
         t.ssi_registered = false;
     }
+}
+
+/// A standby: waits until its current state is one the leader marked a safe snapshot (at
+/// once if it is), bounded by the transaction's safe-snapshot wait and the statement's
+/// deadline; a cancel request ends it too. Returns with the mutex held: true at a state marked
+/// safe, false if the standby became the primary meanwhile (its own SSI then covers the
+/// transaction).
+fn wait_for_safe_snapshot(guard: &mut MutexGuard<'_, Inner>, txn: TxnId) -> Result<bool> {
+    let t = guard.txn(txn);
+    let wait = t.safe_snapshot_wait.unwrap_or(super::mvcc::DEFAULT_SAFE_SNAPSHOT_WAIT);
+    let bound = Instant::now() + wait;
+    let statement = t.statement_deadline.filter(|d| *d < bound);
+    let deadline = statement.unwrap_or(bound);
+    let signal = t.signal.clone();
+    guard.txn_mut(txn).deferring = true;
+    let outcome = loop {
+        if guard.standby.is_none() {
+            break Ok(false);
+        }
+        if guard.safe_snapshot_at == Some(guard.last_commit) {
+            break Ok(true);
+        }
+        if std::mem::take(&mut guard.txn_mut(txn).cancel_requested) {
+            break Err(Error::QueryCanceled("canceling statement due to user request".into()));
+        }
+        if signal.wait_until(guard, deadline).timed_out()
+            && guard.standby.is_some()
+            && guard.safe_snapshot_at != Some(guard.last_commit)
+        {
+            break Err(Error::QueryCanceled(match statement {
+                Some(_) => "canceling statement due to statement timeout".into(),
+                None => format!(
+                    "canceling statement: no safe snapshot for a serializable transaction on \
+                     this replica within {} ms (isola.staleness_wait): a serializable \
+                     read-write transaction was running on the leader at every position \
+                     applied meanwhile; retry, use REPEATABLE READ here, or run it on the leader",
+                    wait.as_millis()
+                ),
+            }));
+        }
+    };
+    guard.txn_mut(txn).deferring = false;
+    outcome
 }
 
 /// How many times one transaction's snapshot may be dropped unobserved before a conflict

@@ -32,6 +32,10 @@
 //! record is durable once a majority of the replicas hold it and it was applied in order: the
 //! consensus layer then calls [`Log::mark_durable`]. Waiting is the same as for a local log;
 //! [`Log::fail`] (the leader lost leadership) ends every wait with 08007, outcome unknown.
+//! Each shipped record carries the core's SAFE SNAPSHOT mark (the state after it is one a
+//! read-only serializable transaction may read without taking part in an anomaly; see
+//! `txn/mvcc.rs`), and [`Log::append_safe_marker`] ships an empty record that only carries
+//! the mark. A local log has no use for it and ignores it.
 //!
 //! FAIL-STOP. If a write or sync fails, the log records the failure and every later append
 //! and wait returns it: the database stops accepting writes instead of carrying on with an
@@ -97,8 +101,10 @@ pub struct LogStats {
 /// Where a replicated log's records go: the consensus layer, which calls [`Log::mark_durable`]
 /// once a record is durable on a majority and applied.
 pub trait Shipper: Send + Sync {
-    /// Takes record `lsn`, encoded. Called in LSN order under the log's lock: must not block.
-    fn ship(&self, lsn: Lsn, record: Vec<u8>);
+    /// Takes record `lsn`, encoded (empty: a safe-snapshot marker, no record). `safe_snapshot`:
+    /// the state after this record is a safe snapshot (see `txn/mvcc.rs`, SAFE SNAPSHOTS).
+    /// Called in LSN order under the log's lock: must not block.
+    fn ship(&self, lsn: Lsn, record: Vec<u8>, safe_snapshot: bool);
 }
 
 /// The write-ahead log, open for appending.
@@ -438,7 +444,7 @@ impl Log {
         if let Some(shipper) = &self.shipper {
             let mut encoded = Vec::new();
             Encoder(&mut encoded).record(record);
-            return Ok(self.ship(&mut st, shipper, encoded));
+            return Ok(self.ship(&mut st, shipper, encoded, false));
         }
         Encoder(&mut st.buffer).record(record);
         st.next += 1;
@@ -476,11 +482,28 @@ impl Log {
         })
     }
 
-    fn ship(&self, st: &mut AppendState, shipper: &Arc<dyn Shipper>, encoded: Vec<u8>) -> Lsn {
+    fn ship(
+        &self,
+        st: &mut AppendState,
+        shipper: &Arc<dyn Shipper>,
+        encoded: Vec<u8>,
+        safe_snapshot: bool,
+    ) -> Lsn {
         st.next += 1;
         self.bytes.fetch_add(encoded.len() as u64, Ordering::Relaxed);
-        shipper.ship(st.next, encoded);
+        shipper.ship(st.next, encoded, safe_snapshot);
         st.next
+    }
+
+    /// A replicated log: ships an empty record marked as a safe snapshot (the state has not
+    /// changed since the last record, but no serializable writer runs any more); returns its
+    /// LSN. A local log: nothing (`None`).
+    pub fn append_safe_marker(&self) -> Result<Option<Lsn>> {
+        let mut st = self.state.lock();
+        if let Some(e) = &st.failed {
+            return Err(self.failed_error(e));
+        }
+        Ok(self.shipper.as_ref().map(|shipper| self.ship(&mut st, shipper, Vec::new(), true)))
     }
 
     /// A replicated log: every record up to `lsn` is durable on a majority and applied.
@@ -522,11 +545,11 @@ impl Log {
     pub fn append_commit(&self, batch: &CommitBatch) -> Result<Lsn> {
         let writes =
             batch.writes.iter().map(|(table, key, row)| (*table, key.as_slice(), row.as_deref()));
-        self.append_commit_rows(batch.txn, batch.commit_ts, &batch.ddl, writes)
+        self.append_commit_rows(batch.txn, batch.commit_ts, &batch.ddl, writes, false)
     }
 
     /// Appends a commit record from borrowed rows (see `encoding::encode_commit_rows`): no
-    /// batch is built.
+    /// batch is built. `safe_snapshot`: see [`Shipper::ship`] (a local log ignores it).
     pub fn append_commit_rows<'a>(
         &self,
         txn: u64,
@@ -535,6 +558,7 @@ impl Log {
         writes: impl ExactSizeIterator<
             Item = (u32, &'a [crate::types::Value], Option<&'a [crate::types::Value]>),
         >,
+        safe_snapshot: bool,
     ) -> Result<Lsn> {
         let mut st = self.state.lock();
         if let Some(e) = &st.failed {
@@ -543,7 +567,7 @@ impl Log {
         if let Some(shipper) = &self.shipper {
             let mut encoded = Vec::new();
             super::encoding::encode_commit_rows(&mut encoded, txn, commit_ts, ddl, writes);
-            return Ok(self.ship(&mut st, shipper, encoded));
+            return Ok(self.ship(&mut st, shipper, encoded, safe_snapshot));
         }
         super::encoding::encode_commit_rows(&mut st.buffer, txn, commit_ts, ddl, writes);
         st.next += 1;

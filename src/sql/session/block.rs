@@ -9,7 +9,7 @@ use crate::sql::error::SqlError;
 use crate::sql::exec::ExecError;
 use crate::sql::exec::copy::CopyIn;
 use crate::sql::parse::utility::{TxnModes, Utility};
-use crate::sql::session::settings::{SETTINGS, level_from, parse_duration};
+use crate::sql::session::settings::{SETTINGS, level_from, parse_duration, setting_is_on};
 use crate::sql::session::{Outcome, Session};
 use crate::sql::types::SqlType;
 use crate::txn::{CommitProgress, CommitWait, IsolationLevel, Transaction, TxnOptions};
@@ -351,44 +351,71 @@ impl Session {
         });
         // Statements run through `run_plan`, which runs one again when the core restarts it.
         let mut o = TxnOptions::new(level).restartable_statements();
-        if self
-            .block_modes
-            .read_only
-            .or(self.defaults.read_only)
-            .unwrap_or(self.setting("default_transaction_read_only") == Some("on"))
-            || self.engine().db.standby_reason().is_some()
-        {
+        if self.declared_read_only() || self.engine().db.standby_reason().is_some() {
             o = o.read_only();
         }
-        if self.block_modes.deferrable.or(self.defaults.deferrable).unwrap_or(false) {
+        if self.declared_deferrable() {
             o = o.deferrable();
         }
         o
+    }
+
+    /// READ ONLY as the transaction declares it (BEGIN, SET TRANSACTION, the session's
+    /// characteristics, `default_transaction_read_only`), not as a standby forces it.
+    fn declared_read_only(&self) -> bool {
+        let default = self.setting("default_transaction_read_only").is_some_and(setting_is_on);
+        self.block_modes.read_only.or(self.defaults.read_only).unwrap_or(default)
+    }
+
+    /// Whether the refusal of serializable mode on a follower applies: a replica that does
+    /// not lead, and a serializable transaction not declared READ ONLY DEFERRABLE (only that
+    /// one can wait there for a safe snapshot the leader marks; see docs/replication.md).
+    fn refuses_serializable(&self, options: &TxnOptions) -> Option<SqlError> {
+        let standby = self.engine.replica().is_some() && self.engine.db.standby_reason().is_some();
+        if options.level != IsolationLevel::Serializable
+            || !standby
+            || (self.declared_read_only() && options.deferrable)
+        {
+            return None;
+        }
+        // A follower's SSI cannot see the leader's read-write dependencies: a snapshot here
+        // is serializable only at a safe point the leader marked, which only a read-only
+        // transaction that may wait for one can use.
+        Some(
+            SqlError::new(
+                SqlState::FeatureNotSupported,
+                "cannot use serializable mode on a replica that is not the leader, except as \
+                 SERIALIZABLE READ ONLY DEFERRABLE"
+                    .to_string(),
+            )
+            .with_detail(
+                "Use BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY DEFERRABLE: it waits for a \
+                 safe snapshot the leader marks (at most isola.staleness_wait) and then cannot \
+                 take part in a serialization anomaly. Or run the transaction on the leader, or \
+                 use REPEATABLE READ here (snapshot isolation).",
+            ),
+        )
     }
 
     /// Starts the core transaction if the statement needs one and none runs.
     pub(super) fn ensure_txn(&mut self) -> Result<(), SqlError> {
         if self.txn.is_none() {
             let options = self.txn_options();
-            if options.level == IsolationLevel::Serializable
-                && self.engine.replica().is_some()
-                && self.engine.db.standby_reason().is_some()
-            {
-                // A follower's SSI cannot see the leader's read-write dependencies: a snapshot
-                // here is serializable only at a safe point the leader would have to mark.
-                return Err(SqlError::new(
-                    SqlState::FeatureNotSupported,
-                    "cannot use serializable mode on a replica that is not the leader".to_string(),
-                )
-                .with_detail(
-                    "Run it on the leader, or use REPEATABLE READ here (snapshot isolation \
-                     over the leader's commits up to this replica's position).",
-                ));
+            if let Some(refused) = self.refuses_serializable(&options) {
+                return Err(refused);
             }
             let mut t = self.engine.db.begin(options);
             t.set_lock_timeout(
                 self.setting("lock_timeout").and_then(|v| parse_duration(v).ok().flatten()),
             );
+            if self.engine.replica().is_some() {
+                // On a follower: how long SERIALIZABLE READ ONLY DEFERRABLE waits for a safe
+                // snapshot (the wait a replica read has to catch up).
+                t.set_safe_snapshot_wait(
+                    self.setting("isola.staleness_wait")
+                        .and_then(|v| parse_duration(v).ok().flatten()),
+                );
+            }
             self.txn = Some(t);
         }
         Ok(())

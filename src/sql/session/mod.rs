@@ -350,7 +350,15 @@ impl Session {
     /// Whether a statement may have to wait for a safe snapshot (SERIALIZABLE READ ONLY
     /// DEFERRABLE), so that even a plain SELECT can block.
     pub fn may_wait_for_snapshot(&self) -> bool {
-        self.block_modes.deferrable.or(self.defaults.deferrable).unwrap_or(false)
+        self.declared_deferrable()
+    }
+
+    /// DEFERRABLE as declared: BEGIN, SET TRANSACTION, the session's characteristics, or
+    /// `default_transaction_deferrable`.
+    pub(super) fn declared_deferrable(&self) -> bool {
+        let default =
+            self.setting("default_transaction_deferrable").is_some_and(settings::setting_is_on);
+        self.block_modes.deferrable.or(self.defaults.deferrable).unwrap_or(default)
     }
 
     pub fn status(&self) -> TxStatus {

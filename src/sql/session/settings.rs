@@ -65,6 +65,11 @@ pub fn level_from(s: &str) -> Option<IsolationLevel> {
 }
 
 /// Parses a duration setting (`0`, `250`, `'1s'`, `'100ms'`, `'2min'`); milliseconds by default.
+/// Whether a boolean setting's value is on (`on`, `true`, `yes`, `1`, any case).
+pub fn setting_is_on(v: &str) -> bool {
+    matches!(v.trim().to_ascii_lowercase().as_str(), "on" | "true" | "yes" | "1")
+}
+
 pub fn parse_duration(v: &str) -> Result<Option<Duration>, SqlError> {
     let v = v.trim().trim_matches('\'').trim();
     let split = v.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(v.len());
