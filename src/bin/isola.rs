@@ -127,21 +127,39 @@ fn serve_replica(
         Ok(r) => r,
         Err(code) => return code,
     };
+    // Raft (its core, the transport, heartbeats, applying entries) runs on a runtime of its
+    // own: a statement that blocks a server worker (one waiting for the schema lock a DDL
+    // commit holds until the majority has it) must never hold up the very replication it
+    // waits for, and heartbeats are not delayed behind client work.
+    let raft_runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("isola-raft")
+        .thread_stack_size(isola::server::THREAD_STACK_BYTES)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("isola serve: cannot start the Raft runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let node_id = cluster.node_id;
     let raft_listen = cluster.raft_listen;
     let restart: Box<dyn Fn() + Send + Sync> = Box::new(restart_process);
-    runtime.block_on(async move {
-        let engine = match isola::sql::Engine::open_replica(
-            std::path::Path::new(dir),
-            durable,
-            cluster,
-            restart,
-        )
-        .await
-        {
-            Ok(e) => e,
-            Err(e) => {
+    let dir_path = std::path::PathBuf::from(dir);
+    let opening = raft_runtime.spawn(async move {
+        isola::sql::Engine::open_replica(&dir_path, durable, cluster, restart).await
+    });
+    let code = runtime.block_on(async move {
+        let engine = match opening.await {
+            Ok(Ok(e)) => e,
+            Ok(Err(e)) => {
                 eprintln!("isola serve: cannot open data directory {dir} as a replica: {e}");
+                return ExitCode::from(1);
+            }
+            Err(e) => {
+                eprintln!("isola serve: opening data directory {dir} as a replica failed: {e}");
                 return ExitCode::from(1);
             }
         };
@@ -163,7 +181,9 @@ fn serve_replica(
                 ExitCode::from(1)
             }
         }
-    })
+    });
+    raft_runtime.shutdown_background();
+    code
 }
 
 /// Re-executes this process with the same arguments (a replica whose database must be

@@ -94,6 +94,33 @@ impl fmt::Display for LogRecord {
     }
 }
 
+impl LogRecord {
+    /// The bytes of `entries`' records (what encoding or copying them costs).
+    pub fn bytes_of(entries: &[Entry]) -> usize {
+        entries
+            .iter()
+            .map(|e| match &e.payload {
+                openraft::EntryPayload::Normal(record) => record.0.len(),
+                _ => 0,
+            })
+            .sum()
+    }
+}
+
+/// Records at least this large are encoded and decoded off the runtime's workers.
+const HEAVY_BYTES: usize = 1 << 20;
+
+/// Runs work proportional to `bytes` (encoding, decoding or copying entries) so that a large
+/// commit (a 140 MB COPY) does not hold one of the runtime's worker threads: on a multi-thread
+/// runtime, large work moves the worker's other tasks elsewhere first (`block_in_place`).
+/// Found: with two workers, the core's and the replication tasks' encoding of one such entry
+/// starved the heartbeats long enough for the followers to elect another leader mid-commit.
+pub(crate) fn off_the_workers<T>(bytes: usize, work: impl FnOnce() -> T) -> T {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if bytes >= HEAVY_BYTES && multi_thread { tokio::task::block_in_place(work) } else { work() }
+}
+
 /// What applying an entry answers to the client that proposed it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Applied {

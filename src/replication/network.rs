@@ -71,7 +71,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
-use super::{Member, NodeId, TypeConfig, Vote};
+use super::{LogRecord, Member, NodeId, TypeConfig, Vote};
 
 /// What a connection opens with: the magic, then [`PROTOCOL_VERSION`] (u32, big-endian).
 const PREFACE: &[u8; 8] = b"ISOLANET";
@@ -133,12 +133,15 @@ fn invalid_data(e: impl ToString) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, e.to_string())
 }
 
-/// Writes one frame: length, then the postcard body.
+/// Writes one frame: length, then the postcard body. `weight`: about how many bytes it
+/// carries (encoded off the runtime's workers when large).
 async fn write_frame<W: AsyncWrite + Unpin, T: Serialize>(
     w: &mut W,
     message: &T,
+    weight: usize,
 ) -> io::Result<()> {
-    let mut buf = postcard::to_extend(message, vec![0; 4]).map_err(invalid_data)?;
+    let mut buf = super::off_the_workers(weight, || postcard::to_extend(message, vec![0; 4]))
+        .map_err(invalid_data)?;
     let len = buf.len() - 4;
     if len > MAX_FRAME {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "frame too long"));
@@ -159,7 +162,7 @@ async fn read_frame<R: AsyncRead + Unpin, T: DeserializeOwned>(r: &mut R) -> io:
     if body.len() < len {
         return Err(io::ErrorKind::UnexpectedEof.into());
     }
-    postcard::from_bytes(&body).map_err(invalid_data)
+    super::off_the_workers(len, || postcard::from_bytes(&body)).map_err(invalid_data)
 }
 
 /// Reads `size` raw bytes, each piece within `idle`.
@@ -181,7 +184,6 @@ async fn read_blob<R: AsyncRead + Unpin>(
     Ok(data)
 }
 
-/// Runs one step of I/O within `limit`; running out of time is a `TimedOut` error.
 /// The least time an AppendEntries call gets: openraft offers three quarters of the heartbeat
 /// interval (37 ms at the default 50), which a follower's fsync under load, or a large commit,
 /// can exceed; a call cut short is sent again whole on a new connection, so a commit larger
@@ -199,6 +201,7 @@ fn append_ttl(offered: Duration, bytes: usize) -> Duration {
         + Duration::from_millis(bytes as u64 * 1000 / APPEND_BYTES_PER_SEC)
 }
 
+/// Runs one step of I/O within `limit`; running out of time is a `TimedOut` error.
 async fn within<T>(limit: Duration, step: impl Future<Output = io::Result<T>>) -> io::Result<T> {
     tokio::time::timeout(limit, step).await.unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))
 }
@@ -267,7 +270,12 @@ impl Network {
             Some(conn) => conn,
             None => connect(&self.addr).await?,
         };
-        write_frame(conn.get_mut(), request).await?;
+        let weight = match request {
+            Request::AppendEntries(rpc) => LogRecord::bytes_of(&rpc.entries),
+            Request::App(body) => body.len(),
+            _ => 0,
+        };
+        write_frame(conn.get_mut(), request, weight).await?;
         let response = read_frame(&mut conn).await?;
         self.conn = Some(conn);
         Ok(response)
@@ -287,7 +295,7 @@ impl Network {
         };
         let Snapshot { meta, snapshot: data } = snapshot;
         let request = Request::FullSnapshot { vote, meta, size: data.len() as u64 };
-        within(ttl, write_frame(conn.get_mut(), &request)).await?;
+        within(ttl, write_frame(conn.get_mut(), &request, 0)).await?;
         for chunk in data.chunks(CHUNK) {
             within(ttl, conn.get_mut().write_all(chunk)).await?;
         }
@@ -337,14 +345,7 @@ impl RaftNetworkV2<TypeConfig> for Network {
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<TypeConfig>, RpcError> {
         let carries_entries = !rpc.entries.is_empty();
-        let bytes = rpc
-            .entries
-            .iter()
-            .map(|e| match &e.payload {
-                openraft::EntryPayload::Normal(record) => record.0.len(),
-                _ => 0,
-            })
-            .sum();
+        let bytes = LogRecord::bytes_of(&rpc.entries);
         // A heartbeat (no entries) keeps openraft's limit: it detects a dead peer.
         let ttl = match carries_entries {
             true => append_ttl(option.soft_ttl(), bytes),
@@ -420,7 +421,8 @@ impl RaftNetworkV2<TypeConfig> for Network {
 pub async fn call_app(addr: &str, body: Vec<u8>, timeout: Duration) -> io::Result<Vec<u8>> {
     let call = async {
         let mut conn = connect(addr).await?;
-        write_frame(conn.get_mut(), &Request::App(body)).await?;
+        let weight = body.len();
+        write_frame(conn.get_mut(), &Request::App(body), weight).await?;
         match read_frame(&mut conn).await? {
             Response::App(answer) => Ok(answer),
             Response::Refused(why) => Err(io::Error::other(format!("{addr} refused: {why}"))),
@@ -506,7 +508,7 @@ async fn serve_connection<SM>(
         else {
             return;
         };
-        if within(IDLE_TIMEOUT, write_frame(conn.get_mut(), &response)).await.is_err() {
+        if within(IDLE_TIMEOUT, write_frame(conn.get_mut(), &response, 0)).await.is_err() {
             return;
         }
     }
@@ -576,7 +578,7 @@ mod tests {
     use tokio::task::JoinHandle;
 
     use super::super::testing::MemStateMachine;
-    use super::super::{LogRecord, LogStore, LogStoreOptions};
+    use super::super::{LogStore, LogStoreOptions};
     use super::*;
 
     /// Every wait in these tests gives up after this long: generous, for a loaded machine.

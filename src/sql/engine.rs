@@ -130,6 +130,13 @@ impl Engine {
         self.schema.read().clone()
     }
 
+    /// The shared schema unless a DDL commit holds its lock (until its record is durable:
+    /// on a replica, a majority round or more): for a connection's task, which must not
+    /// block.
+    pub fn try_shared_schema(&self) -> Option<Arc<Schema>> {
+        self.schema.try_read().map(|s| s.clone())
+    }
+
     /// Makes a committing transaction's schema changes everyone's: called with the schema's
     /// write lock held from before the commit was decided (so no statement plans against the
     /// old definitions of what it changed once its locks are gone) until now.
