@@ -323,6 +323,20 @@ async fn list_append_repeatable_read_eventual_partitions() {
     check_under(run, Nemesis::Partitions, 3, rounds()).await;
 }
 
+/// Linearizable reads under the cuts by direction, judged with real-time order: a leader that
+/// no longer hears the followers (or is no longer heard) must not serve a read from its own
+/// state once a new leader may have committed (the read index needs a majority's answer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_repeatable_read_linearizable_realtime_partitions() {
+    let run = Run {
+        workload: "register",
+        isolation: "repeatable-read",
+        read_consistency: "linearizable",
+        realtime: true,
+    };
+    check_under(run, Nemesis::Partitions, 3, rounds()).await;
+}
+
 /// Five members: the one-way cuts and an isolated follower, then the leader and one follower
 /// cut off from the other three (a minority that led: its commits wait, then 08007; the three
 /// elect and write). Repeatable read, so that followers serve transactions too (serializable
