@@ -19,7 +19,8 @@
 //!
 //! Read-your-writes and monotonic reads with tokens across members and reconnects are checked
 //! directly, not by the checker:
-//! [`causal_tokens_read_your_writes_and_monotonic_reads_across_members`].
+//! [`causal_tokens_read_your_writes_and_monotonic_reads_across_members`]. Any other cell of
+//! the matrix runs with `ISOLA_CHECK_RUN` ([`any_cell`], ignored by default).
 //!
 //! Three tests began as findings, each fixed since: the `--realtime` runs (a follower's
 //! transaction block read stale data: a statement that takes a new snapshot now waits for the
@@ -350,6 +351,29 @@ async fn list_append_repeatable_read_linearizable_partitions_of_five() {
         realtime: false,
     };
     check_under(run, Nemesis::Partitions, 5, rounds()).await;
+}
+
+/// Any cell of the matrix, for exploring and replaying (ignored by default): `ISOLA_CHECK_RUN=
+/// "WORKLOAD ISOLATION READ_CONSISTENCY NEMESIS [realtime]"`, NEMESIS `deposals`,
+/// `partitions` (three members) or `partitions5`; e.g. `ISOLA_CHECK_RUN="register
+/// repeatable-read eventual partitions5" cargo test --test cluster_check any_cell -- --ignored`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "explores the cell ISOLA_CHECK_RUN names"]
+async fn any_cell() {
+    let cell = std::env::var("ISOLA_CHECK_RUN").expect("ISOLA_CHECK_RUN names the cell");
+    let words: Vec<&'static str> =
+        cell.split_whitespace().map(|w| &*String::leak(w.to_string())).collect();
+    let [workload, isolation, read_consistency, nemesis, rest @ ..] = &words[..] else {
+        panic!("ISOLA_CHECK_RUN={cell:?}: WORKLOAD ISOLATION READ_CONSISTENCY NEMESIS [realtime]");
+    };
+    let realtime = rest == ["realtime"];
+    let run = Run { workload, isolation, read_consistency, realtime };
+    match *nemesis {
+        "deposals" => check_under(run, Nemesis::Deposals, 3, rounds()).await,
+        "partitions" => check_under(run, Nemesis::Partitions, 3, rounds()).await,
+        "partitions5" => check_under(run, Nemesis::Partitions, 5, rounds()).await,
+        other => panic!("ISOLA_CHECK_RUN: unknown nemesis {other}"),
+    }
 }
 
 /// Read-your-writes and monotonic reads with tokens, across members and reconnects, under the
