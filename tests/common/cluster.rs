@@ -153,7 +153,7 @@ pub async fn query_text(
     use tokio_postgres::SimpleQueryMessage;
     let messages = match tokio::time::timeout(timeout, client.simple_query(sql)).await {
         Ok(Ok(m)) => m,
-        Ok(Err(e)) => return Err(format!("{sql}: {e}")),
+        Ok(Err(e)) => return Err(format!("{sql}: {}", describe_error(&e))),
         Err(_) => return Err(format!("{sql}: no answer within {timeout:?}")),
     };
     Ok(messages
@@ -165,6 +165,15 @@ pub async fn query_text(
             _ => None,
         })
         .collect())
+}
+
+/// A server's error as its SQLSTATE and message (`tokio_postgres` alone says only "db error");
+/// other errors (a lost connection) as they are.
+pub fn describe_error(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.code().code(), db.message()),
+        None => e.to_string(),
+    }
 }
 
 /// The network the members live in: namespaces on a bridge of their own.
