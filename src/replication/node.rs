@@ -10,8 +10,8 @@
 //! - the LEADERSHIP WATCHER turns Raft's view into the database's: a node that leads, has a
 //!   quorum and has applied a blank entry of its own term (so every earlier entry is applied)
 //!   becomes the primary (`Database::become_primary` with a fresh replicated log and epoch);
-//!   one that stops leading or loses its quorum for longer than [`quorum_loss_limit`] steps
-//!   down (`Database::step_down`: waiting commits fail with 08007, writers end). It may lead
+//!   one that stops leading or loses its quorum (neither Raft's acknowledgements nor pings
+//!   from a majority, [`ping_members`]) for longer than [`quorum_loss_limit`] steps down (`Database::step_down`: waiting commits fail with 08007, writers end). It may lead
 //!   again in the same term, but only in a new epoch, after a new barrier: the proposal gate
 //!   keeps every record of the ended epoch before that barrier or out of the log;
 //! - formation: fresh members started with the same `--peers` initialize the group with that
@@ -142,10 +142,16 @@ pub struct ReplicaNode {
     /// The runtime Raft runs on: a blocking thread (a statement calling a membership
     /// function) hands async work to it.
     runtime: tokio::runtime::Handle,
+    /// On the leader: when each member last answered a ping in this node's term or an older
+    /// one (see [`ping_members`]).
+    pinged: Arc<Mutex<HashMap<NodeId, std::time::Instant>>>,
 }
 
 /// Application RPC: "what is your read index" (answered by the leader).
 const APP_READ_INDEX: u8 = 1;
+/// Application RPC: "are you there, and in which term": answered by the transport at once,
+/// whatever the member's Raft is busy with (see [`ping_members`]).
+const APP_PING: u8 = 3;
 /// Application RPC: a membership change (`isola cluster ...`), run by the leader (a member
 /// that does not lead passes it on to the leader once).
 const APP_MEMBERSHIP: u8 = 2;
@@ -259,6 +265,7 @@ impl ReplicaNode {
             dir: dir.to_path_buf(),
             options: options.clone(),
             runtime: tokio::runtime::Handle::current(),
+            pinged: Arc::default(),
         });
         let weak = Arc::downgrade(&node);
         let app: network::AppHandler = Arc::new(move |body: Vec<u8>| {
@@ -280,6 +287,7 @@ impl ReplicaNode {
         tokio::spawn(network::serve_with(listener, raft.clone(), Some(app), Some(on_contact)));
         tokio::spawn(propose(raft.clone(), node.applier.clone(), rx, proposal_gate));
         tokio::spawn(watch_leadership(Arc::downgrade(&node)));
+        tokio::spawn(ping_members(Arc::downgrade(&node)));
         if !raft.is_initialized().await.map_err(|e| Error::Io(e.to_string()))? {
             let members: BTreeMap<NodeId, Member> = options
                 .peers
@@ -429,6 +437,13 @@ impl ReplicaNode {
                     out
                 }
             },
+            Some(&APP_PING) => {
+                let mut out = vec![1];
+                out.extend_from_slice(
+                    &self.raft.metrics().borrow_watched().current_term.to_le_bytes(),
+                );
+                out
+            }
             Some(&APP_MEMBERSHIP) => {
                 let outcome = match postcard::from_bytes::<MembershipChange>(&body[1..]) {
                     Ok(change) => self.change_membership(change, body.clone()).await,
@@ -663,6 +678,68 @@ fn quorum_loss_limit(options: &ClusterOptions) -> Duration {
     Duration::from_millis((options.election_timeout_ms.1 * 5).max(2_000))
 }
 
+/// On the leader, every few heartbeats: pings each other voter over the transport
+/// ([`APP_PING`]), and notes when it answered in this node's term or an older one. A follower
+/// acknowledges Raft's heartbeats only once its log is flushed, so a large commit's fsync
+/// stalls every acknowledgement while the follower is plainly there; the leader counts a
+/// majority that answers pings as contact (see [`ReplicaNode::majority_pinged`]) and does not
+/// step down. A member that moved to a newer term is not counted: the leader then learns of
+/// that term from Raft and steps down. One ping per member in flight at a time.
+async fn ping_members(node: std::sync::Weak<ReplicaNode>) {
+    let in_flight: Arc<Mutex<std::collections::HashSet<NodeId>>> = Arc::default();
+    loop {
+        let Some(me) = node.upgrade() else { return };
+        let interval = Duration::from_millis(me.options.heartbeat_ms.max(10) * 2);
+        let limit = quorum_loss_limit(&me.options);
+        let m = me.raft.metrics().borrow_watched().clone();
+        if m.state == ServerState::Leader {
+            let membership = m.membership_config.membership();
+            for id in membership.voter_ids() {
+                if id == me.node_id() || !in_flight.lock().insert(id) {
+                    continue;
+                }
+                let Some(addr) = membership.get_node(&id).map(|n| n.raft_addr.clone()) else {
+                    in_flight.lock().remove(&id);
+                    continue;
+                };
+                let (pinged, in_flight, term) =
+                    (me.pinged.clone(), in_flight.clone(), m.current_term);
+                tokio::spawn(async move {
+                    let sent = std::time::Instant::now();
+                    let answer = network::call_app(&addr, vec![APP_PING], limit).await;
+                    if let Ok(answer) = answer
+                        && let Some((1, rest)) = answer.split_first()
+                        && let Ok(bytes) = <[u8; 8]>::try_from(rest)
+                        && u64::from_le_bytes(bytes) <= term
+                    {
+                        pinged.lock().insert(id, sent);
+                    }
+                    in_flight.lock().remove(&id);
+                });
+            }
+        }
+        drop(me);
+        tokio::time::sleep(interval).await;
+    }
+}
+
+impl ReplicaNode {
+    /// Whether a majority of the voters (this node among them) answered a ping sent within
+    /// `limit`, in this node's term or an older one.
+    fn majority_pinged(&self, m: &openraft::RaftMetrics<TypeConfig>, limit: Duration) -> bool {
+        let membership = m.membership_config.membership();
+        let voters: Vec<NodeId> = membership.voter_ids().collect();
+        let pinged = self.pinged.lock();
+        let answered = voters
+            .iter()
+            .filter(|id| {
+                **id == self.node_id() || pinged.get(id).is_some_and(|at| at.elapsed() < limit)
+            })
+            .count();
+        answered * 2 > voters.len()
+    }
+}
+
 /// See the module doc: makes the database primary or standby as Raft's view changes.
 async fn watch_leadership(node: std::sync::Weak<ReplicaNode>) {
     let Some(first) = node.upgrade() else { return };
@@ -676,7 +753,8 @@ async fn watch_leadership(node: std::sync::Weak<ReplicaNode>) {
         let quorum = m
             .last_quorum_acked
             .as_ref()
-            .is_some_and(|at| openraft::Instant::elapsed(&**at) < quorum_lost_after);
+            .is_some_and(|at| openraft::Instant::elapsed(&**at) < quorum_lost_after)
+            || node.majority_pinged(&m, quorum_lost_after);
         let current = node.applier.leading.lock().as_ref().map(|l| l.term);
         match current {
             Some(term) if !leads || term != m.current_term || !quorum => {

@@ -80,6 +80,9 @@ pub struct Connection {
     /// A replica: the parameter statuses last reported to the client (`in_hot_standby`,
     /// `default_transaction_read_only`, `isola.session_token`), to report changes.
     reported: Arc<Mutex<HashMap<String, String>>>,
+    /// A replica: the open transaction block read at `linearizable` without a read index,
+    /// its commit to confirm the leadership (`ReadRequirement::confirmed_by_commit`).
+    reads_await_commit: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The session is gone: ended by idle_in_transaction_session_timeout (or the connection is
@@ -229,6 +232,7 @@ impl Connection {
             lock_wakeup: Arc::new(tokio::sync::Notify::new()),
             notification_wakeup: Arc::new(tokio::sync::Notify::new()),
             reported: Arc::new(Mutex::new(HashMap::new())),
+            reads_await_commit: Arc::default(),
         }
     }
 
@@ -326,6 +330,10 @@ impl Connection {
             },
             Next::Blocking(job) => self.with_session(move |s| s.run(job)).await?,
         };
+        if ran.status == TxStatus::Idle {
+            // The block ended (or there was none): nothing waits for a commit's confirmation.
+            self.reads_await_commit.store(false, Ordering::SeqCst);
+        }
         Ok(self.finish(generation, ran).await)
     }
 
@@ -360,8 +368,12 @@ impl Connection {
             (session.engine().replica()?.clone(), session.read_requirement(request)?)
         };
         let limit = std::time::Duration::from_secs(5);
+        if need.level == "linearizable" && need.confirmed_by_commit && replica.is_primary() {
+            self.reads_await_commit.store(true, Ordering::SeqCst);
+        }
         let target = match need.level.as_str() {
             "eventual" => return None,
+            "linearizable" if need.confirmed_by_commit && replica.is_primary() => need.after,
             "linearizable" => match replica.read_index(limit).await {
                 Ok(index) => index.max(need.after),
                 Err(e) => return Some(e.into()),
@@ -455,7 +467,21 @@ impl Connection {
             let s = guard.as_mut().ok_or_else(session_gone)?;
             (s.commit(), s.status(), s.idle_in_transaction_timeout())
         };
+        let unconfirmed = self.reads_await_commit.swap(false, Ordering::SeqCst);
         let result = match started {
+            Ok((tag, None)) if unconfirmed => {
+                // Read without a read index, and committed without Raft (its writes rolled
+                // back to a savepoint): confirm the leadership now, before the answer.
+                let replica =
+                    self.session.lock().as_ref().and_then(|s| s.engine().replica().cloned());
+                match replica {
+                    Some(r) => match r.read_index(std::time::Duration::from_secs(5)).await {
+                        Ok(_) => Ok(Outcome::Command(tag)),
+                        Err(e) => Err(e.into()),
+                    },
+                    None => Ok(Outcome::Command(tag)),
+                }
+            }
             Ok((tag, None)) => Ok(Outcome::Command(tag)),
             Ok((tag, Some(wait))) => {
                 let replicated =
@@ -541,6 +567,7 @@ impl Connection {
             lock_wakeup: self.lock_wakeup.clone(),
             notification_wakeup: self.notification_wakeup.clone(),
             reported: self.reported.clone(),
+            reads_await_commit: self.reads_await_commit.clone(),
         }
     }
 

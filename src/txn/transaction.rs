@@ -186,6 +186,13 @@ impl Transaction {
         Some(AnswerWait { db: self.db.clone(), lsn, log, commit })
     }
 
+    /// Whether it has written anything (rows or DDL) that its commit would log.
+    pub fn has_writes(&self) -> bool {
+        let inner = self.db.shared.inner.lock();
+        let t = inner.txn(self.id);
+        !t.writes.is_empty() || !t.ddl.is_empty()
+    }
+
     /// Whether an earlier step failed, so that only rollback (to a savepoint) is possible.
     pub fn is_failed(&self) -> bool {
         self.db.shared.inner.lock().txn(self.id).failed

@@ -215,6 +215,10 @@ pub struct ReadRequirement {
     pub after: u64,
     pub max_staleness: Duration,
     pub staleness_wait: Duration,
+    /// A linearizable read whose leadership check its transaction's commit makes: a
+    /// statement at Read Committed in a block that has written already (see
+    /// `Session::read_requirement`).
+    pub confirmed_by_commit: bool,
 }
 
 /// Whether `sql` names one of the schema's tables, as a whole word (case-insensitively): an
@@ -419,11 +423,23 @@ impl Session {
             // settings; or a table it has not applied yet): no read index, only the tokens.
             level = "causal";
         }
+        // At Read Committed, in a block that has written: the transaction commits through Raft
+        // on the condition that this node still leads in the term it read in, which confirms
+        // the leadership after every read it made, as a read index would have before each
+        // (a commit that cannot be made, it fails with 08007; the commit of a block whose
+        // writes were rolled back to a savepoint confirms with a read index instead: see the
+        // server's commit). On the leader only: a follower's transactions never write.
+        let confirmed_by_commit = level == "linearizable"
+            && self.status() == TxStatus::InBlock
+            && self.txn.as_ref().is_some_and(|t| {
+                t.options().level <= IsolationLevel::ReadCommitted && t.has_writes()
+            });
         Some(ReadRequirement {
             level: level.to_string(),
             after: token("isola.session_token").max(token("isola.read_after")).unwrap_or(0),
             max_staleness: duration("isola.max_staleness", 2000),
             staleness_wait: duration("isola.staleness_wait", 1000),
+            confirmed_by_commit,
         })
     }
 
