@@ -894,3 +894,66 @@ async fn load_client(
         target = (target + 1) % members.len();
     }
 }
+
+/// (i) At Read Committed, the statements of a block that has written skip the read index: the
+/// commit, through Raft in the term they read in, confirms the leadership after them. On a
+/// leader cut off from the others, such reads are never confirmed: a block that still writes
+/// gets 08007 at COMMIT (or its transaction ended by the step-down), and a block whose writes
+/// were rolled back to a savepoint (its commit needs no Raft) must confirm with a read index,
+/// so its COMMIT fails too rather than acknowledge reads no majority vouched for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cut_off_leader_never_confirms_reads_made_without_a_read_index() {
+    let cluster = Cluster::start(3).await;
+    if let Some(reason) = cluster.partitions_unsupported() {
+        eprintln!("skipped: {reason}");
+        return;
+    }
+    let old = cluster.leader().await.expect("a leader within 20 s");
+    let writes = cluster.client(old).await;
+    let savepoint = cluster.client(old).await;
+    writes.batch_execute(CREATE_KV).await.unwrap();
+    writes.batch_execute("INSERT INTO kv VALUES ('i-0', 0)").await.unwrap();
+    writes.batch_execute("BEGIN; INSERT INTO kv VALUES ('i-w', 1)").await.unwrap();
+    savepoint.batch_execute("BEGIN; SAVEPOINT s; INSERT INTO kv VALUES ('i-s', 1)").await.unwrap();
+
+    cluster.isolate(old);
+    // Read right away: without a read index they answer at once, from this node's state (or,
+    // if the node already stepped down, fail with the step-down's reason: the block then
+    // failed, and its COMMIT answers as a ROLLBACK, as in PostgreSQL).
+    let mut failed = [false, false];
+    for (i, client) in [&writes, &savepoint].into_iter().enumerate() {
+        let read = client.query("SELECT k FROM kv ORDER BY k", &[]);
+        match tokio::time::timeout(Duration::from_secs(30), read).await {
+            Ok(Ok(rows)) => eprintln!("block {i} read {} rows on the cut-off leader", rows.len()),
+            Ok(Err(e)) => {
+                assert_not_acknowledged(&e, "a read on the cut-off leader");
+                failed[i] = true;
+            }
+            Err(_) => panic!("block {i}: a read hung on the cut-off leader"),
+        }
+    }
+    if !failed[1] && savepoint.batch_execute("ROLLBACK TO s").await.is_err() {
+        failed[1] = true;
+    }
+    // The savepoint block first, at once: the writing block's COMMIT waits for the step-down.
+    let commits = [(1, savepoint.batch_execute("COMMIT")), (0, writes.batch_execute("COMMIT"))];
+    for (i, commit) in commits {
+        match tokio::time::timeout(Duration::from_secs(60), commit).await {
+            Ok(Ok(())) if failed[i] => {
+                eprintln!("block {i}: COMMIT of a failed block (a rollback)")
+            }
+            Ok(Ok(())) => panic!("block {i}: COMMIT succeeded on a leader cut off from the others"),
+            Ok(Err(e)) => {
+                eprintln!("block {i}: {e:?}");
+                assert_not_acknowledged(&e, "COMMIT on the cut-off leader")
+            }
+            Err(_) => panic!("block {i}: COMMIT hung on the cut-off leader"),
+        }
+    }
+    cluster.heal();
+    // Nothing of either block is anywhere once the group settles.
+    let leader = cluster.leader_within(Duration::from_secs(30)).await.expect("a leader");
+    let on_leader = cluster.client(leader).await;
+    let rows = on_leader.query("SELECT k FROM kv WHERE k IN ('i-w', 'i-s')", &[]).await.unwrap();
+    assert!(rows.is_empty(), "a write of an unconfirmed block survived: {rows:?}");
+}
