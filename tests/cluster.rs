@@ -4,8 +4,10 @@
 //!
 //! `harness_self_test` checks the harness itself with plain single-node servers: namespaces,
 //! the bridge, that a cut really cuts (a TCP connect times out) and that healing restores it.
-//! The scenarios (a)-(h) run three replicated members (`docs/replication.md`); (g) and (h)
-//! interleave transactions on the leader and a follower step by step (safe snapshots).
+//! The scenarios (a)-(i) run three replicated members (`docs/replication.md`); (g) and (h)
+//! interleave transactions on the leader and a follower step by step (safe snapshots); (i)
+//! checks that reads made without a read index (Read Committed, after a block's first write)
+//! are never confirmed by a cut-off leader.
 //!
 //! The randomness (which moment the leader dies, which member a client starts on) comes from
 //! one seed, random unless `ISOLA_CLUSTER_SEED=N` gives it, printed at the start of each test
