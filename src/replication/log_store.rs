@@ -252,14 +252,20 @@ fn encode<T: Serialize>(value: &T) -> io::Result<Vec<u8>> {
     postcard::to_stdvec(value).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
-/// Writes a small file atomically and durably: `name.tmp`, fsync, rename, fsync of the dir.
-fn write_meta(dir: &Path, name: &str, value: &[u8]) -> Result<()> {
+/// A small file's bytes: magic, format version, length, CRC, then `value`.
+fn meta_file(value: &[u8]) -> Vec<u8> {
     let mut data = Vec::with_capacity(META_HEADER + value.len());
     data.extend_from_slice(META_MAGIC);
     data.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     data.extend_from_slice(&(value.len() as u32).to_le_bytes());
     data.extend_from_slice(&crc32fast::hash(value).to_le_bytes());
     data.extend_from_slice(value);
+    data
+}
+
+/// Writes a small file atomically and durably: `name.tmp`, fsync, rename, fsync of the dir.
+fn write_meta(dir: &Path, name: &str, value: &[u8]) -> Result<()> {
+    let data = meta_file(value);
     let tmp = dir.join(format!("{name}.tmp"));
     let path = dir.join(name);
     let write = || -> io::Result<()> {
@@ -274,12 +280,7 @@ fn write_meta(dir: &Path, name: &str, value: &[u8]) -> Result<()> {
 
 /// Writes the committed log id in place, unsynced (see the module doc: a hint).
 fn write_hint(dir: &Path, name: &str, value: &[u8]) -> Result<()> {
-    let mut data = Vec::with_capacity(META_HEADER + value.len());
-    data.extend_from_slice(META_MAGIC);
-    data.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    data.extend_from_slice(&(value.len() as u32).to_le_bytes());
-    data.extend_from_slice(&crc32fast::hash(value).to_le_bytes());
-    data.extend_from_slice(value);
+    let data = meta_file(value);
     let path = dir.join(name);
     let write = || -> io::Result<()> {
         let file =

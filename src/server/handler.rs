@@ -368,12 +368,14 @@ impl Connection {
             (session.engine().replica()?.clone(), session.read_requirement(request)?)
         };
         let limit = std::time::Duration::from_secs(5);
-        if need.level == "linearizable" && need.confirmed_by_commit && replica.is_primary() {
+        let by_commit =
+            need.level == "linearizable" && need.confirmed_by_commit && replica.is_primary();
+        if by_commit {
             self.reads_await_commit.store(true, Ordering::SeqCst);
         }
         let target = match need.level.as_str() {
             "eventual" => return None,
-            "linearizable" if need.confirmed_by_commit && replica.is_primary() => need.after,
+            "linearizable" if by_commit => need.after,
             "linearizable" => match replica.read_index(limit).await {
                 Ok(index) => index.max(need.after),
                 Err(e) => return Some(e.into()),

@@ -417,8 +417,8 @@ impl Session {
         let mut level = self.setting("isola.read_consistency").unwrap_or("linearizable");
         // Runs on the connection's task: a schema a DDL commit holds counts as named.
         let names_a_table =
-            self.engine.try_shared_schema().is_none_or(|schema| mentions_a_table(sql, &schema));
-        if level != "eventual" && !names_a_table {
+            || self.engine.try_shared_schema().is_none_or(|schema| mentions_a_table(sql, &schema));
+        if level != "eventual" && !names_a_table() {
             // Names no table this member has (its own state: isola_cluster, the catalog,
             // settings; or a table it has not applied yet): no read index, only the tokens.
             level = "causal";
