@@ -244,6 +244,7 @@ common::golden_tests!(
         arrays,
         bitwise,
         deadlocks,
+        explain_analyze,
         fekete_read_only_anomaly,
         fk_actions,
         fk_concurrency,

@@ -7,6 +7,7 @@
 //!   lock, savepoints, commit, rollback) and the per-level write rules.
 //! - `locks.rs`: row-lock modes, FIFO queues and deadlock detection.
 //! - `ssi.rs`: read tracking, rw-antidependencies and the dangerous-structure checks.
+//! - `trace.rs`: what one statement did in the core, for EXPLAIN ANALYZE's isolation report.
 //!
 //! `docs/isolation.md` states what each level allows and forbids; the scripts in
 //! `tests/scripts/` show it step by step.
@@ -14,6 +15,7 @@
 mod locks;
 mod mvcc;
 mod ssi;
+mod trace;
 mod transaction;
 
 pub use crate::storage::TxnId;
@@ -21,6 +23,7 @@ pub use locks::{LockMode, WaitPolicy};
 pub use mvcc::{
     CommitBatch, Database, DatabaseOptions, IsolationLevel, LockRow, Stats, TxnOptions,
 };
+pub use trace::IsolationReport;
 pub use transaction::{
     AnswerWait, Change, CommitInfo, CommitProgress, CommitWait, LockOutcome, Modified,
     TaskWaitPoll, Transaction,

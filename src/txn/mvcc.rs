@@ -66,6 +66,7 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use super::locks::{LockMode, LockTable, LockTarget, Request, WaitEdge, WaitPolicy, Wakeup};
 use super::ssi::Ssi;
+use super::trace::LockWaitTrace;
 use super::transaction::Transaction;
 use crate::catalog::{Catalog, IndexId, KeySpace, TableId};
 use crate::error::{Error, Result};
@@ -269,6 +270,8 @@ pub(super) struct ActiveTxn {
     pub safe_snapshot_wait: Option<Duration>,
     /// The schema changes it made, logged with its commit (see [`CommitBatch`]).
     pub ddl: Vec<crate::wal::DdlRecord>,
+    /// The running statement's trace, while EXPLAIN ANALYZE runs it (see `trace.rs`).
+    pub trace: Option<Box<super::trace::StatementTrace>>,
 }
 
 /// The state under the database mutex.
@@ -1027,6 +1030,32 @@ impl Inner {
         self.active.get(&txn).expect("an active transaction (faulty code)")
     }
 
+    /// The running statement's trace of `txn`, if one is on.
+    pub(super) fn trace_of(&mut self, txn: TxnId) -> Option<&mut super::trace::StatementTrace> {
+        self.active.get_mut(&txn).and_then(|t| t.trace.as_deref_mut())
+    }
+
+    /// Traces a read of `table` (when a trace is on): `visible` rows returned, and the newer
+    /// versions skipped, each with whether its writer had committed.
+    pub(super) fn trace_read(
+        &mut self,
+        txn: TxnId,
+        table: TableId,
+        visible: u64,
+        skipped: &[(TxnId, &'static str, bool, Key)],
+    ) {
+        if self.active.get(&txn).is_none_or(|t| t.trace.is_none()) {
+            return;
+        }
+        let name = self.catalog.name(crate::catalog::KeySpace::Table(table)).to_string();
+        let trace = self.trace_of(txn).expect("checked above");
+        *trace.rows_read.entry(name).or_default() += visible;
+        for (writer, verb, committed, key) in skipped {
+            let rows = trace.skipped.entry((*writer, *verb, *committed)).or_default();
+            rows.insert((table, key.clone()));
+        }
+    }
+
     pub(super) fn txn_mut(&mut self, txn: TxnId) -> &mut ActiveTxn {
         self.active.get_mut(&txn).expect("an active transaction (faulty code)")
     }
@@ -1198,6 +1227,7 @@ impl Inner {
                 deferring: false,
                 safe_snapshot_wait: None,
                 ddl: Vec::new(),
+                trace: None,
             },
         );
         id
@@ -1603,6 +1633,33 @@ pub(super) fn acquire_lock(
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
+    let traced = guard.txn(txn).trace.is_some().then(|| {
+        let what = format!("{} on {}", target.mode_name(mode), guard.describe_target(target));
+        (what, blockers.clone(), Instant::now())
+    });
+    let result = wait_for_grant(guard, txn, target, mode, &signal, deadline, lock_deadline);
+    if let Some((what, blockers, started)) = traced {
+        let outcome = match &result {
+            Ok(()) => "granted".to_string(),
+            Err(e) => e.to_string(),
+        };
+        let wait = LockWaitTrace { what, blockers, waited: started.elapsed(), outcome };
+        guard.trace_of(txn).expect("traced").waits.push(wait);
+    }
+    result.map(|()| true)
+}
+
+/// The wait of [`acquire_lock`] on this thread, until granted, cancelled or out of time.
+fn wait_for_grant(
+    guard: &mut MutexGuard<'_, Inner>,
+    txn: TxnId,
+    target: &LockTarget,
+    mode: LockMode,
+    signal: &Condvar,
+    deadline: Option<Instant>,
+    lock_deadline: Option<Instant>,
+) -> Result<()> {
+    let timeout = guard.txn(txn).lock_timeout;
     while guard.locks.is_waiting(txn) {
         if std::mem::take(&mut guard.txn_mut(txn).cancel_requested) {
             guard.locks.cancel_wait(txn);
@@ -1632,7 +1689,7 @@ pub(super) fn acquire_lock(
             None => signal.wait(guard),
         }
     }
-    Ok(true)
+    Ok(())
 }
 
 fn describe_deadlock(inner: &Inner, victim: TxnId, cycle: &[WaitEdge]) -> String {

@@ -224,6 +224,20 @@ impl Ssi {
         (self.xacts.len(), locks)
     }
 
+    /// The SIREAD locks `txn` holds (none if it is not tracked).
+    pub fn reads_of(&self, txn: TxnId) -> Vec<ReadTarget> {
+        self.xacts.get(&txn).map(|x| x.locks.clone()).unwrap_or_default()
+    }
+
+    /// The rw-antidependencies `txn` is in, either end: `(reader, writer, why)`.
+    pub fn edges_of(&self, txn: TxnId) -> Vec<(TxnId, TxnId, String)> {
+        self.edges
+            .iter()
+            .filter(|((r, w), _)| *r == txn || *w == txn)
+            .map(|((r, w), why)| (*r, *w, why.clone()))
+            .collect()
+    }
+
     // ---- SIREAD locks ----
 
     /// Records a read. A relation lock already held makes finer ones no-ops; too many fine

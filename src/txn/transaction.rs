@@ -20,6 +20,7 @@
 //!
 //! The caller's function runs outside the mutex while the row lock keeps the row stable.
 
+use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,6 +34,7 @@ use super::mvcc::{
     pending_meeting, try_lock_now, visible_version,
 };
 use super::ssi::{ReadTarget, WriteTarget};
+use super::trace::{IsolationReport, StatementTrace, TraceStart};
 use crate::catalog::{Catalog, IndexDef, IndexId, KeySpace, TableDef, TableId};
 use crate::error::{Error, Result};
 use crate::storage::{CommitTs, TxnId, Version};
@@ -135,6 +137,83 @@ impl Transaction {
         if !self.options.level.transaction_snapshot() {
             self.db.shared.inner.lock().txn_mut(self.id).snapshot = None;
         }
+    }
+
+    /// Starts tracing the statement about to run, for EXPLAIN ANALYZE (see `trace.rs`).
+    pub fn begin_trace(&mut self) {
+        let id = self.id;
+        let mut guard = self.db.shared.inner.lock();
+        if !guard.active.contains_key(&id) {
+            return;
+        }
+        let start = TraceStart {
+            row_locks: row_locks_of(&guard, id),
+            sireads: guard
+                .ssi
+                .reads_of(id)
+                .iter()
+                .map(|t| describe_read(&guard.catalog, t))
+                .collect(),
+            edges: guard.ssi.edges_of(id),
+            writes: guard.txn(id).writes.len(),
+        };
+        guard.txn_mut(id).trace = Some(Box::new(StatementTrace { start, ..Default::default() }));
+    }
+
+    /// Ends the trace [`Transaction::begin_trace`] started: what the statement did.
+    pub fn finish_trace(&mut self) -> IsolationReport {
+        let id = self.id;
+        let level = self.options.level;
+        let mut guard = self.db.shared.inner.lock();
+        let mut report = IsolationReport { txn: id, level: level.sql(), ..Default::default() };
+        let Some(trace) = guard.active.get_mut(&id).and_then(|t| t.trace.take()) else {
+            return report;
+        };
+        let StatementTrace { rows_read, skipped, waits, start } = *trace;
+        report.snapshot = guard.txn(id).snapshot;
+        report.rows_read = rows_read.into_iter().collect();
+        report.rows_written = guard.txn(id).writes.len().saturating_sub(start.writes);
+        let mut by_writer: BTreeMap<(TxnId, bool), Vec<String>> = BTreeMap::new();
+        for ((writer, verb, committed), rows) in skipped {
+            let n = rows.len();
+            let rows = if n == 1 { "row" } else { "rows" };
+            by_writer.entry((writer, committed)).or_default().push(format!("{verb} {n} {rows}"));
+        }
+        report.skipped = by_writer
+            .into_iter()
+            .map(|((writer, committed), did)| {
+                let when = match committed {
+                    true => "committed after the snapshot",
+                    false => "not committed",
+                };
+                format!("T{writer} {} ({when})", did.join(", "))
+            })
+            .collect();
+        report.row_locks_taken =
+            row_locks_of(&guard, id).into_iter().filter(|l| !start.row_locks.contains(l)).collect();
+        report.waits = waits
+            .into_iter()
+            .map(|w| {
+                let whom: Vec<String> = w.blockers.iter().map(|b| format!("T{b}")).collect();
+                (format!("{} held by {}: {}", w.what, whom.join(", "), w.outcome), w.waited)
+            })
+            .collect();
+        if level == IsolationLevel::Serializable {
+            let sireads: Vec<String> = guard
+                .ssi
+                .reads_of(id)
+                .iter()
+                .map(|t| describe_read(&guard.catalog, t))
+                .filter(|d| !start.sireads.contains(d))
+                .collect();
+            report.sireads_added = Some(sireads);
+            let mut edges: Vec<(TxnId, TxnId, String)> =
+                guard.ssi.edges_of(id).into_iter().filter(|e| !start.edges.contains(e)).collect();
+            edges.sort();
+            report.rw_dependencies =
+                edges.into_iter().map(|(r, w, why)| format!("T{r} -rw-> T{w} ({why})")).collect();
+        }
+        report
     }
 
     /// Marks the end of a statement that ran to an answer (rows, a count or an error): what it
@@ -313,6 +392,20 @@ impl Transaction {
     /// Reads the rows whose primary keys fall in a range, in key order.
     pub fn scan(&mut self, table: TableId, range: KeyRange) -> Result<Vec<(Key, Row)>> {
         self.run(|g, id, snapshot| scan_table(g, id, snapshot, table, &range, usize::MAX))
+    }
+
+    /// [`Transaction::scan`] of at most `limit` visible rows: the first part of a scan done
+    /// in parts. The caller continues after the last key returned when it got `limit` rows;
+    /// the parts together read (and, at Serializable, SIREAD-lock) exactly the whole range,
+    /// all at the statement's one snapshot. Between parts the database mutex is free, and
+    /// the caller checks for a cancel or a statement timeout.
+    pub fn scan_part(
+        &mut self,
+        table: TableId,
+        range: KeyRange,
+        limit: usize,
+    ) -> Result<Vec<(Key, Row)>> {
+        self.run(|g, id, snapshot| scan_table(g, id, snapshot, table, &range, limit))
     }
 
     /// Every row of a table as it stands now, whatever the snapshot: this transaction's own
@@ -998,11 +1091,16 @@ fn see(
     table: TableId,
     key: &Key,
 ) -> (Option<Row>, Vec<(TxnId, &'static str)>, bool) {
+    let tracing = is_tracing(inner, txn);
+    let mut traced = Vec::new();
     let (row, skipped, own, met) = match inner.store.chain(table, key) {
         Some(chain) => {
             let (version, skipped) = visible_version(chain, txn, view);
             let own = version.is_some_and(|v| v.creator == txn);
             let met = version.and_then(|v| pending_meeting(chain, v, txn, inner.last_commit));
+            if tracing {
+                traced = with_commit_state(chain, &skipped, key);
+            }
             (version.and_then(|v| v.row.clone()), skipped, own, met)
         }
         None => (None, Vec::new(), false, None),
@@ -1010,7 +1108,48 @@ fn see(
     if let Some((ts, reveals)) = met {
         inner.note_met(txn, ts, reveals);
     }
+    if tracing {
+        inner.trace_read(txn, table, u64::from(row.is_some()), &traced);
+    }
     (row, skipped, own)
+}
+
+/// The row locks `txn` holds, described (for a trace).
+fn row_locks_of(inner: &Inner, txn: TxnId) -> Vec<String> {
+    let mut held: Vec<String> = inner
+        .locks
+        .snapshot()
+        .into_iter()
+        .filter(|(target, holder, _, granted)| {
+            *holder == txn && *granted && !target.is_relation_level()
+        })
+        .map(|(target, _, mode, _)| {
+            format!("{} on {}", target.mode_name(mode), inner.describe_target(&target))
+        })
+        .collect();
+    held.sort();
+    held
+}
+
+/// Whether `txn` traces its statement (EXPLAIN ANALYZE).
+fn is_tracing(inner: &Inner, txn: TxnId) -> bool {
+    inner.active.get(&txn).is_some_and(|t| t.trace.is_some())
+}
+
+/// Skipped versions' writers with whether each had committed (for a trace).
+fn with_commit_state(
+    chain: &crate::storage::VersionChain,
+    skipped: &[(TxnId, &'static str)],
+    key: &Key,
+) -> Vec<(TxnId, &'static str, bool, Key)> {
+    skipped
+        .iter()
+        .map(|&(writer, verb)| {
+            let committed =
+                chain.versions.iter().any(|v| v.creator == writer && v.commit_ts.is_some());
+            (writer, verb, committed, key.clone())
+        })
+        .collect()
 }
 
 /// SSI bookkeeping for reading one row: conflict-out edges to the writers of versions too new
@@ -1067,9 +1206,14 @@ fn scan_table(
     let mut rows = Vec::new();
     let mut skipped_rows = Vec::new();
     let (visible, mut met) = (inner.last_commit, 0);
+    let tracing = is_tracing(inner, txn);
+    let mut traced = Vec::new();
     for (key, chain) in inner.store.scan(table, (range.0.as_ref(), range.1.as_ref())) {
         let (version, skipped) = visible_version(chain, txn, view);
         if !skipped.is_empty() {
+            if tracing {
+                traced.extend(with_commit_state(chain, &skipped, key));
+            }
             skipped_rows.push((key.clone(), skipped));
         }
         met = met.max(pending_ts(version, txn, visible));
@@ -1081,6 +1225,9 @@ fn scan_table(
         }
     }
     inner.note_met(txn, met, true);
+    if tracing {
+        inner.trace_read(txn, table, rows.len() as u64, &traced);
+    }
     if inner.ssi.is_tracked(txn) {
         // A scan cut short by its limit read only up to its last key.
         let read = match rows.last() {
@@ -1141,10 +1288,15 @@ fn scan_index(
     let mut rows = Vec::new();
     let mut skipped_rows = Vec::new();
     let (visible, mut met) = (inner.last_commit, 0);
+    let tracing = is_tracing(inner, txn);
+    let mut traced = Vec::new();
     for (index_key, pk) in entries {
         let Some(chain) = inner.store.chain(def.table, &pk) else { continue };
         let (version, skipped) = visible_version(chain, txn, view);
         if !skipped.is_empty() {
+            if tracing {
+                traced.extend(with_commit_state(chain, &skipped, &pk));
+            }
             skipped_rows.push((pk.clone(), skipped));
         }
         met = met.max(pending_ts(version, txn, visible));
@@ -1155,6 +1307,9 @@ fn scan_index(
         }
     }
     inner.note_met(txn, met, true);
+    if tracing {
+        inner.trace_read(txn, def.table, rows.len() as u64, &traced);
+    }
     if inner.ssi.is_tracked(txn) {
         inner.ssi.add_read(txn, range_read_target(def.table, KeySpace::Index(index), range));
         for (key, skipped) in skipped_rows {

@@ -107,7 +107,8 @@ pub fn error_lines(code: &str, message: &str, detail: Option<&str>) -> Vec<Strin
 
 /// A simple-query answer as golden lines: rows as `(v, ...)` (SQL NULL as `null`), or
 /// `no rows`; a command as `ok [N]` (N rows affected); an error as [`error_lines`] (its
-/// message with transaction numbers written `T#`, and without its detail).
+/// message with transaction numbers written `T#`, and without its detail). EXPLAIN's lines
+/// (a `QUERY PLAN` column) have their transaction numbers written `T#` too.
 #[allow(dead_code)]
 pub fn render(
     result: Result<Vec<tokio_postgres::SimpleQueryMessage>, tokio_postgres::Error>,
@@ -124,12 +125,17 @@ pub fn render(
     };
     let mut lines = Vec::new();
     let mut described = false;
+    let mut plan = false;
     for m in messages {
         match m {
-            SimpleQueryMessage::RowDescription(_) => described = true,
+            SimpleQueryMessage::RowDescription(columns) => {
+                described = true;
+                plan = columns.len() == 1 && columns[0].name() == "QUERY PLAN";
+            }
             SimpleQueryMessage::Row(row) => {
                 let values: Vec<String> = (0..row.len())
                     .map(|i| match row.get(i) {
+                        Some(v) if plan => normalize_ids(v),
                         Some(v) => v.to_string(),
                         None => "null".into(),
                     })

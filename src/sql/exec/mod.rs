@@ -279,6 +279,8 @@ impl EvalContext for ExecCtx<'_> {
 
 /// Rows processed between two checks for a cancel request or an expired statement_timeout.
 const TICKS_PER_CHECK: u32 = 4096;
+/// How many rows a table scan reads per part (see [`ExecCtx::scan_in_parts`]).
+const SCAN_PART: usize = 4096;
 /// Rows a plain INSERT or COPY hands to the transaction at once (one hold of the database
 /// mutex; other transactions wait at most that long for it).
 const INSERT_BATCH_ROWS: usize = 256;
@@ -409,6 +411,11 @@ impl<'a> ExecCtx<'a> {
         if !self.ticks.is_multiple_of(TICKS_PER_CHECK) {
             return Ok(());
         }
+        self.check_interrupts()
+    }
+
+    /// Ends the statement with 57014 if its statement_timeout passed or a cancel came.
+    fn check_interrupts(&mut self) -> Result<(), ExecError> {
         if self.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
             return Err(SqlError::new(
                 SqlState::QueryCanceled,
@@ -428,7 +435,7 @@ impl<'a> ExecCtx<'a> {
         Ok(())
     }
 
-    fn txn(&mut self) -> Result<&mut Transaction, ExecError> {
+    pub(crate) fn txn(&mut self) -> Result<&mut Transaction, ExecError> {
         self.txn.as_deref_mut().ok_or_else(|| no_txn().into())
     }
 
@@ -922,7 +929,7 @@ impl<'a> ExecCtx<'a> {
             |rows: Vec<(Key, Row)>| rows.into_iter().map(|(k, r)| (k, table.pad_row(r))).collect();
         match access {
             Access::Scan => {
-                let rows = self.txn()?.scan(table.id, (Bound::Unbounded, Bound::Unbounded))?;
+                let rows = self.scan_in_parts(table.id, (Bound::Unbounded, Bound::Unbounded))?;
                 Ok(pad(rows))
             }
             Access::PkPoint(exprs) => {
@@ -942,7 +949,7 @@ impl<'a> ExecCtx<'a> {
                 let Some(range) = self.key_range(&cols, eq, lower, upper)? else {
                     return Ok(vec![]);
                 };
-                let rows = self.txn()?.scan(table.id, range)?;
+                let rows = self.scan_in_parts(table.id, range)?;
                 Ok(pad(rows))
             }
             Access::Index { index, eq, lower, upper, .. } => {
@@ -957,6 +964,29 @@ impl<'a> ExecCtx<'a> {
                 let rows = self.txn()?.scan_index(*index, range)?;
                 Ok(pad(rows))
             }
+        }
+    }
+
+    /// A table's rows in a key range, read [`SCAN_PART`] rows at a time
+    /// (`Transaction::scan_part`), checking for a cancel or a statement timeout between parts:
+    /// a scan of a large table neither holds the database mutex throughout nor outlives its
+    /// statement_timeout by more than one part.
+    fn scan_in_parts(
+        &mut self,
+        table: crate::catalog::TableId,
+        mut range: KeyRange,
+    ) -> Result<Vec<(Key, Row)>, ExecError> {
+        let mut rows = Vec::new();
+        loop {
+            let part = self.txn()?.scan_part(table, range.clone(), SCAN_PART)?;
+            let last = match part.len() >= SCAN_PART {
+                true => part.last().map(|(k, _)| k.clone()),
+                false => None,
+            };
+            rows.extend(part);
+            let Some(last) = last else { return Ok(rows) };
+            range.0 = Bound::Excluded(last);
+            self.check_interrupts()?;
         }
     }
 

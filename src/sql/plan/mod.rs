@@ -11,6 +11,7 @@ pub mod bind;
 pub mod explain;
 pub mod expr;
 
+use crate::error::SqlState;
 use std::sync::Arc;
 
 use sqlparser::ast::Statement;
@@ -340,6 +341,8 @@ pub enum Bound {
     Insert(Box<InsertPlan>),
     Modify(Box<ModifyPlan>),
     Explain(Vec<String>),
+    /// `EXPLAIN ANALYZE`: the statement is run, and its plan shown with what it did.
+    ExplainAnalyze(Box<ExplainAnalyze>),
     /// `LOCK TABLE ... IN {ACCESS SHARE | ROW SHARE | ROW EXCLUSIVE} MODE`: the tables (the
     /// binder's used tables) take their shared table-level lock, as any statement reading
     /// them does, held to the transaction's end; nothing else is done.
@@ -355,8 +358,67 @@ impl Bound {
             Bound::Select(p) => Some(p.columns.clone()),
             Bound::Insert(p) => Some(p.returning.as_ref().map(|r| r.1.clone()).unwrap_or_default()),
             Bound::Modify(p) => Some(p.returning.as_ref().map(|r| r.1.clone()).unwrap_or_default()),
-            Bound::Explain(_) | Bound::Lock | Bound::Other => None,
+            Bound::Explain(_) | Bound::ExplainAnalyze(_) | Bound::Lock | Bound::Other => None,
         }
+    }
+}
+
+/// What `EXPLAIN ANALYZE` runs and how it reports.
+#[derive(Debug)]
+pub struct ExplainAnalyze {
+    /// The plan's lines (as EXPLAIN shows them).
+    pub plan: Vec<String>,
+    pub inner: Bound,
+    pub inner_columns: Vec<(String, SqlType)>,
+    /// Show how long things took (`TIMING`, on by default).
+    pub timing: bool,
+    /// Show the execution time (`SUMMARY`, on by default).
+    pub summary: bool,
+}
+
+/// EXPLAIN's options: `EXPLAIN ANALYZE ...` or `EXPLAIN (ANALYZE [bool], TIMING [bool],
+/// SUMMARY [bool], VERBOSE, COSTS, BUFFERS, FORMAT TEXT)`.
+struct ExplainOptions {
+    analyze: bool,
+    timing: bool,
+    summary: bool,
+}
+
+impl ExplainOptions {
+    fn read(analyze: bool, options: &[sqlparser::ast::UtilityOption]) -> Result<Self, SqlError> {
+        let mut read = ExplainOptions { analyze, timing: true, summary: true };
+        for option in options {
+            let name = option.name.value.to_ascii_lowercase();
+            let arg = option.arg.as_ref().map(|a| a.to_string().to_ascii_lowercase());
+            let flag = match arg.as_deref() {
+                None | Some("true" | "on" | "1") => Some(true),
+                Some("false" | "off" | "0") => Some(false),
+                Some(_) => None,
+            };
+            let bad_value = || {
+                SqlError::new(
+                    SqlState::InvalidParameterValue,
+                    format!("invalid value for EXPLAIN option \"{name}\""),
+                )
+            };
+            match name.as_str() {
+                "analyze" => read.analyze = flag.ok_or_else(bad_value)?,
+                "timing" => read.timing = flag.ok_or_else(bad_value)?,
+                "summary" => read.summary = flag.ok_or_else(bad_value)?,
+                "verbose" | "costs" | "buffers" | "settings" | "wal" => {
+                    flag.ok_or_else(bad_value)?;
+                }
+                "format" if arg.as_deref() == Some("text") => {}
+                "format" => return Err(SqlError::unsupported("EXPLAIN formats other than TEXT")),
+                _ => {
+                    return Err(SqlError::new(
+                        SqlState::SyntaxError,
+                        format!("unrecognized EXPLAIN option \"{name}\""),
+                    ));
+                }
+            }
+        }
+        Ok(read)
     }
 }
 
@@ -370,12 +432,24 @@ pub fn bind_statement(
         Statement::Insert(ins) => Bound::Insert(Box::new(binder.insert(ins, lock)?)),
         Statement::Update(u) => Bound::Modify(Box::new(binder.update(u)?)),
         Statement::Delete(d) => Bound::Modify(Box::new(binder.delete(d)?)),
-        Statement::Explain { statement, analyze, .. } => {
-            if *analyze {
-                return Err(SqlError::unsupported("EXPLAIN ANALYZE"));
-            }
+        Statement::Explain { statement, analyze, options, .. } => {
+            let options = ExplainOptions::read(*analyze, options.as_deref().unwrap_or_default())?;
             let inner = bind_statement(binder, statement, lock)?;
-            Bound::Explain(explain::explain(&inner))
+            let plan = explain::explain(&inner);
+            if !options.analyze {
+                return Ok(Bound::Explain(plan));
+            }
+            let inner_columns = inner.result_columns().unwrap_or_default();
+            if !matches!(inner, Bound::Select(_) | Bound::Insert(_) | Bound::Modify(_)) {
+                return Err(SqlError::unsupported("EXPLAIN ANALYZE of this statement"));
+            }
+            Bound::ExplainAnalyze(Box::new(ExplainAnalyze {
+                plan,
+                inner,
+                inner_columns,
+                timing: options.timing,
+                summary: options.summary,
+            }))
         }
         Statement::Lock(lock) => {
             binder.lock_tables(lock)?;

@@ -188,7 +188,9 @@ impl Session {
         prepared.columns = match bound.result_columns() {
             Some(columns) => columns,
             None => match &*bound {
-                Bound::Explain(_) => vec![("QUERY PLAN".into(), SqlType::Text)],
+                Bound::Explain(_) | Bound::ExplainAnalyze(_) => {
+                    vec![("QUERY PLAN".into(), SqlType::Text)]
+                }
                 _ => match &prepared.kind {
                     Kind::Utility(u) => self.command_columns(u),
                     _ => vec![],
