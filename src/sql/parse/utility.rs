@@ -26,6 +26,8 @@ pub enum Utility {
     RollbackTo(String),
     /// A setting and its new value (`None`: back to its default).
     Set(String, Option<String>),
+    /// `SET LOCAL name = value`: for the rest of the transaction block only.
+    SetLocal(String, Option<String>),
     Show(String),
     /// COPY table [(columns)] FROM STDIN.
     CopyFrom {
@@ -406,8 +408,12 @@ fn set_statement(
     modes: impl Fn(&[TransactionMode]) -> TxnModes,
 ) -> Result<Utility, SqlError> {
     Ok(match set {
-        ast::Set::SingleAssignment { variable, values, .. } => {
-            Utility::Set(setting_name(variable), setting_value(values))
+        ast::Set::SingleAssignment { variable, values, scope, .. } => {
+            let (name, value) = (setting_name(variable), setting_value(values));
+            match scope {
+                Some(ast::ContextModifier::Local) => Utility::SetLocal(name, value),
+                _ => Utility::Set(name, value),
+            }
         }
         ast::Set::SetTimeZone { value, .. } => {
             Utility::Set("timezone".into(), setting_value(std::slice::from_ref(value)))

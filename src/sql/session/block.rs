@@ -26,6 +26,7 @@ impl Session {
         match u {
             Utility::Begin(modes) => {
                 if !self.in_block {
+                    self.settings_txn = Some(super::settings::SettingsTxn::new(&self.settings));
                     self.in_block = true;
                     self.failed = false;
                     self.block_modes = modes;
@@ -134,6 +135,16 @@ impl Session {
                 }
                 self.failed = false;
                 Ok(Outcome::Command("ROLLBACK".into()))
+            }
+            Utility::SetLocal(name, value) => {
+                // Outside a block it does nothing (PostgreSQL warns).
+                if !self.in_block {
+                    return Ok(Outcome::Command("SET".into()));
+                }
+                self.setting_locally = true;
+                let set = self.utility(Utility::Set(name, value));
+                self.setting_locally = false;
+                set
             }
             Utility::Set(name, value) => {
                 let name = match name.as_str() {
@@ -329,10 +340,21 @@ impl Session {
         }
     }
 
+    /// Sets a setting; in a transaction block, for the block only until it commits (or, for
+    /// `SET LOCAL`, only for the block): see TRANSACTIONAL SETTINGS in `settings.rs`.
     pub(super) fn set_setting(&mut self, name: &str, value: String) {
-        match self.settings.iter_mut().find(|(k, _)| k == name) {
-            Some(slot) => slot.1 = value,
-            None => self.settings.push((name.to_string(), value)),
+        if let Some(t) = self.settings_txn.as_mut()
+            && !self.setting_locally
+        {
+            super::settings::put(&mut t.at_commit, name, value.clone());
+        }
+        super::settings::put(&mut self.settings, name, value);
+    }
+
+    /// The block's end for the settings: kept or undone (called with the transaction's end).
+    pub(super) fn settings_block_ended(&mut self, committed: bool) {
+        if let Some(t) = self.settings_txn.take() {
+            self.settings = t.end(committed, &self.settings);
         }
     }
 

@@ -115,6 +115,10 @@ pub struct Session {
     block_modes: TxnModes,
     defaults: TxnModes,
     settings: Vec<(String, String)>,
+    /// In a transaction block: what its end does to the settings (`settings.rs`).
+    settings_txn: Option<settings::SettingsTxn>,
+    /// Set while a `SET LOCAL` runs: the change is the block's only.
+    setting_locally: bool,
     copy: Option<CopyIn>,
     block_started: Option<Instant>,
     /// The running (or last) statement's statement_timeout deadline.
@@ -333,6 +337,8 @@ impl Session {
             txn: None,
             never_block: false,
             block_modes: TxnModes::default(),
+            settings_txn: None,
+            setting_locally: false,
             defaults: TxnModes::default(),
             settings,
             copy: None,
@@ -477,6 +483,77 @@ impl Session {
         if statements.is_empty() {
             return vec![Ok(Outcome::Empty)];
         }
+        // PostgreSQL runs the statements of one query string outside a transaction block as
+        // one implicit transaction block: committed at the end of the string, rolled back
+        // whole at the first error. A BEGIN in it makes it a regular block (the statements
+        // before are part of it); COMMIT or ROLLBACK closes it, and the statements after start
+        // a new one; SAVEPOINT is refused in it (25P01). A string with COPY runs statement by
+        // statement (COPY's data travels between its statements).
+        if statements.len() < 2 || statements.iter().any(|s| first_words(s).0 == "copy") {
+            return self.execute_each(statements);
+        }
+        let mut out = Vec::new();
+        let mut implicit = false;
+        for s in statements {
+            let control = Control::of(&s);
+            if !self.in_block && control != Control::Begin {
+                if let Err(e) = self.run_hidden("BEGIN") {
+                    out.push(Err(e));
+                    return out;
+                }
+                implicit = true;
+            }
+            if implicit {
+                match control {
+                    // The block becomes the client's: its BEGIN opens it itself when nothing
+                    // ran in it yet (so its modes apply), else it adds nothing more.
+                    Control::Begin => {
+                        implicit = false;
+                        if self.txn.is_none() {
+                            self.settings_txn = None;
+                            self.end_block();
+                        }
+                    }
+                    Control::End => implicit = false,
+                    Control::Savepoint => {
+                        let _ = self.run_hidden("ROLLBACK");
+                        out.push(Err(SqlError::new(
+                            SqlState::NoActiveSqlTransaction,
+                            format!("{} can only be used in transaction blocks", control_name(&s)),
+                        )));
+                        return out;
+                    }
+                    Control::None => {}
+                }
+            }
+            let result = self.execute_each(vec![s]).pop().expect("one statement, one result");
+            let failed = result.is_err();
+            out.push(result);
+            if failed {
+                if implicit && self.in_block {
+                    let _ = self.run_hidden("ROLLBACK");
+                }
+                return out;
+            }
+        }
+        if implicit && self.in_block {
+            let end = if self.failed { "ROLLBACK" } else { "COMMIT" };
+            if let Err(e) = self.run_hidden(end) {
+                out.push(Err(e));
+            }
+        }
+        out
+    }
+
+    /// Runs a transaction-control statement of the server's own (the implicit block of
+    /// [`Session::execute_simple`]); its answer is not the client's.
+    fn run_hidden(&mut self, sql: &str) -> Result<Outcome, SqlError> {
+        let p = self.prepare_simple_waiting(sql)?;
+        self.execute_values(&p, &[], None)
+    }
+
+    /// Runs statements one after the other until one fails.
+    fn execute_each(&mut self, statements: Vec<String>) -> Vec<Result<Outcome, SqlError>> {
         let mut out = Vec::new();
         for s in statements {
             let r = match self.prepare_simple_waiting(&s) {
@@ -1325,5 +1402,58 @@ mod tests {
         assert_eq!(shown(&mut watcher), "SELECT 2");
         assert!(s.execute(&p, &[]).is_ok());
         assert_eq!(shown(&mut watcher), expected);
+    }
+}
+
+/// The first two words of a statement, lower case, after any leading comments.
+fn first_words(statement: &str) -> (String, String) {
+    let mut text = statement.trim_start();
+    loop {
+        if let Some(rest) = text.strip_prefix("--") {
+            text = rest.split_once('\n').map_or("", |(_, r)| r).trim_start();
+        } else if let Some(rest) = text.strip_prefix("/*") {
+            text = rest.split_once("*/").map_or("", |(_, r)| r).trim_start();
+        } else {
+            break;
+        }
+    }
+    let mut words = text
+        .split(|c: char| c.is_whitespace() || c == ';' || c == '(')
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_ascii_lowercase());
+    (words.next().unwrap_or_default(), words.next().unwrap_or_default())
+}
+
+/// What a statement of a multi-statement string does to its implicit block.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Control {
+    /// BEGIN, START TRANSACTION: the block becomes a regular one.
+    Begin,
+    /// COMMIT, END, ROLLBACK, ABORT (not ROLLBACK TO, not the two-phase forms): closes it.
+    End,
+    /// SAVEPOINT, RELEASE, ROLLBACK TO: refused in an implicit block.
+    Savepoint,
+    None,
+}
+
+impl Control {
+    fn of(statement: &str) -> Control {
+        let (first, second) = first_words(statement);
+        match (first.as_str(), second.as_str()) {
+            ("begin", _) | ("start", "transaction") => Control::Begin,
+            ("rollback", "to") | ("savepoint" | "release", _) => Control::Savepoint,
+            ("rollback" | "abort", "" | "work" | "transaction" | "and")
+            | ("commit" | "end", "" | "work" | "transaction" | "and") => Control::End,
+            _ => Control::None,
+        }
+    }
+}
+
+/// The name an implicit block's refusal gives a savepoint statement.
+fn control_name(statement: &str) -> &'static str {
+    match first_words(statement).0.as_str() {
+        "release" => "RELEASE SAVEPOINT",
+        "rollback" => "ROLLBACK TO SAVEPOINT",
+        _ => "SAVEPOINT",
     }
 }

@@ -74,6 +74,8 @@ struct SavepointMark {
     cursors: Vec<String>,
     notifications: usize,
     listens: usize,
+    /// The settings, and the block's view of them, when the savepoint was set.
+    settings: (Vec<(String, String)>, Option<super::settings::SettingsTxn>),
 }
 
 impl Cursor {
@@ -451,6 +453,7 @@ impl Session {
             cursors: self.objects.cursors.keys().cloned().collect(),
             notifications: self.engine.notifications.pending_len(self.id),
             listens: self.objects.pending_listens.len(),
+            settings: (self.settings.clone(), self.settings_txn.clone()),
         };
         self.objects.savepoints.push(mark);
     }
@@ -472,6 +475,15 @@ impl Session {
         self.publish_objects();
         self.objects.pending_listens.truncate(mark.listens);
         self.engine.notifications.truncate_pending(self.id, mark.notifications);
+        // Settings go back too, but the server's own stay as they are now.
+        let (settings, settings_txn) = mark.settings.clone();
+        let now = std::mem::replace(&mut self.settings, settings);
+        for name in super::settings::SERVER_KEPT {
+            if let Some((_, v)) = now.iter().find(|(k, _)| k == name) {
+                super::settings::put(&mut self.settings, name, v.clone());
+            }
+        }
+        self.settings_txn = settings_txn;
     }
 
     /// Shows the session's prepared statements and cursors in `pg_prepared_statements` and
@@ -524,6 +536,7 @@ impl Session {
     /// dropped, its transaction-level advisory locks released, and the cursors that end with
     /// it closed.
     pub(super) fn transaction_ended(&mut self, committed: bool) {
+        self.settings_block_ended(committed);
         let listens = std::mem::take(&mut self.objects.pending_listens);
         self.objects.savepoints.clear();
         if committed {

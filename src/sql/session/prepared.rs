@@ -116,6 +116,7 @@ impl Prepared {
                     | Utility::RollbackTo(_)
                     | Utility::Rollback
                     | Utility::Set(..)
+                    | Utility::SetLocal(..)
                     | Utility::Show(_)
                     | Utility::NoOp(_)
                     | Utility::ResetAll

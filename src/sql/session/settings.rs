@@ -1,4 +1,11 @@
-//! Session settings: their names and defaults, and how their values read.
+//! Session settings: their names and defaults, how their values read, and how a transaction
+//! block changes them.
+//!
+//! TRANSACTIONAL SETTINGS, as in PostgreSQL: a `SET` in a transaction block lasts if the block
+//! commits and is undone if it rolls back (or by ROLLBACK TO a savepoint set before it); a
+//! `SET LOCAL` lasts only to the block's end, either way. Outside a block `SET` is at once the
+//! session's, and `SET LOCAL` does nothing (PostgreSQL warns). The server's own settings
+//! ([`SERVER_KEPT`], the causal token) are never undone.
 
 use std::time::Duration;
 
@@ -94,4 +101,42 @@ pub fn parse_duration(v: &str) -> Result<Option<Duration>, SqlError> {
         }
     };
     Ok((ms > 0.0).then(|| Duration::from_micros((ms * 1000.0) as u64)))
+}
+
+/// Settings the server itself keeps up to date, never undone by a rollback.
+pub const SERVER_KEPT: &[&str] = &["isola.session_token"];
+
+/// A transaction block's view of the settings (see TRANSACTIONAL SETTINGS).
+#[derive(Clone, Debug)]
+pub struct SettingsTxn {
+    /// The settings when the block began: what a rollback returns to.
+    pub at_begin: Vec<(String, String)>,
+    /// What the settings become if the block commits: `at_begin` with the block's plain SETs.
+    pub at_commit: Vec<(String, String)>,
+}
+
+impl SettingsTxn {
+    pub fn new(settings: &[(String, String)]) -> SettingsTxn {
+        SettingsTxn { at_begin: settings.to_vec(), at_commit: settings.to_vec() }
+    }
+
+    /// The settings after the block: `at_commit` or `at_begin`, with the server's own
+    /// settings as they are now.
+    pub fn end(self, committed: bool, now: &[(String, String)]) -> Vec<(String, String)> {
+        let mut settings = if committed { self.at_commit } else { self.at_begin };
+        for name in SERVER_KEPT {
+            if let Some((_, v)) = now.iter().find(|(k, _)| k == name) {
+                put(&mut settings, name, v.clone());
+            }
+        }
+        settings
+    }
+}
+
+/// Sets `name` to `value` in a list of settings.
+pub fn put(settings: &mut Vec<(String, String)>, name: &str, value: String) {
+    match settings.iter_mut().find(|(k, _)| k == name) {
+        Some(slot) => slot.1 = value,
+        None => settings.push((name.to_string(), value)),
+    }
 }
