@@ -64,6 +64,24 @@ const CASES: &[&[&str]] = &[
         "COMMIT",
         "SHOW statement_timeout",
     ],
+    // set_config(name, value, is_local) as SET / SET LOCAL.
+    &[
+        "BEGIN",
+        "SELECT set_config('statement_timeout', '3s', true)",
+        "SHOW statement_timeout",
+        "COMMIT",
+        "SHOW statement_timeout",
+    ],
+    &["SELECT set_config('statement_timeout', '3s', true)", "SHOW statement_timeout"],
+    &[
+        "BEGIN",
+        "SELECT set_config('statement_timeout', '4s', false)",
+        "ROLLBACK",
+        "SHOW statement_timeout",
+    ],
+    &["SELECT set_config('statement_timeout', '4s', false)", "SHOW statement_timeout"],
+    // RESET ALL in a string that commits.
+    &["SET lock_timeout = '5s'", "SELECT 1; RESET ALL", "SHOW lock_timeout"],
     // A failed block's SETs go with it.
     &[
         "BEGIN",

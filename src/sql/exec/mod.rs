@@ -141,7 +141,8 @@ pub struct ExecCtx<'a> {
     /// The session's settings (`pg_settings`, `set_config`); empty when not given.
     pub settings: &'a [(String, String)],
     /// Settings `set_config` changed, for the session to keep after the statement.
-    pub settings_changed: Vec<(String, String)>,
+    /// (name, value, whether for the transaction only: `is_local`).
+    pub settings_changed: Vec<(String, String, bool)>,
     /// The schema the statement was planned against (foreign keys find their tables here).
     pub schema: Option<Arc<Schema>>,
     /// Referential work the statement queued (`fk.rs`), settled when it ends.
@@ -204,8 +205,9 @@ impl EvalContext for ExecCtx<'_> {
 
     fn catalog_call(&mut self, func: CatalogFn, args: &[Value]) -> Result<Value, SqlError> {
         if func == CatalogFn::SetConfig {
-            let (name, value) = crate::sql::pg_catalog::functions::set_config(args, self.settings)?;
-            self.settings_changed.push((name, value.clone()));
+            let (name, value, local) =
+                crate::sql::pg_catalog::functions::set_config(args, self.settings)?;
+            self.settings_changed.push((name, value.clone(), local));
             return Ok(Value::Text(value));
         }
         let schema = self.catalog_schema();

@@ -89,21 +89,19 @@ fn type_oid(name: &str) -> Option<i64> {
 pub fn set_config(
     args: &[Value],
     settings: &[(String, String)],
-) -> Result<(String, String), SqlError> {
+) -> Result<(String, String, bool), SqlError> {
     let name = text(args.first()).ok_or_else(|| {
         SqlError::new(SqlState::InvalidParameterValue, "SET requires parameter name")
     })?;
     let name = name.to_lowercase();
-    if boolean(args.get(2)) {
-        return Err(SqlError::unsupported("set_config with is_local true"));
-    }
+    let local = boolean(args.get(2));
     if !name.contains('.') && !settings.iter().any(|(n, _)| *n == name) {
         return Err(SqlError::new(
             SqlState::UndefinedObject,
             format!("unrecognized configuration parameter \"{name}\""),
         ));
     }
-    Ok((name, text(args.get(1)).unwrap_or_default()))
+    Ok((name, text(args.get(1)).unwrap_or_default(), local))
 }
 
 /// A catalog function's value.

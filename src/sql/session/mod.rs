@@ -1065,9 +1065,15 @@ impl Session {
             }
         }
         if result.is_ok() {
-            // set_config(name, value, false): kept as SET keeps it
-            for (name, value) in settings_changed {
+            // set_config(name, value, is_local): as SET or SET LOCAL (which outside a block
+            // ends with the statement's own transaction: nothing stays).
+            for (name, value, local) in settings_changed {
+                if local && !self.in_block {
+                    continue;
+                }
+                self.setting_locally = local;
                 self.set_setting(&name, value);
+                self.setting_locally = false;
             }
         }
         self.publish("idle", "");

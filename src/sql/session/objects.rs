@@ -410,17 +410,24 @@ impl Session {
     /// `RESET ALL`: every setting back to its default, the session characteristics too (the
     /// lock_timeout of a running transaction with them). Custom (`x.y`) settings stay defined,
     /// empty, as in PostgreSQL.
+    /// In a block, what it leaves if the block commits is reset too (a RESET is a SET).
     fn reset_all(&mut self) {
         let startup_application_name =
             self.engine.sessions.lock().get(&self.id).map(|a| a.application_name.clone());
-        for (name, value) in &mut self.settings {
-            match SETTINGS.iter().find(|(k, _)| k == name) {
-                Some(("application_name", _)) if startup_application_name.is_some() => {
-                    value.clone_from(startup_application_name.as_ref().expect("is some"))
+        let reset = |settings: &mut Vec<(String, String)>| {
+            for (name, value) in settings {
+                match SETTINGS.iter().find(|(k, _)| k == name) {
+                    Some(("application_name", _)) if startup_application_name.is_some() => {
+                        value.clone_from(startup_application_name.as_ref().expect("is some"))
+                    }
+                    Some((_, default)) => *value = default.to_string(),
+                    None => value.clear(),
                 }
-                Some((_, default)) => *value = default.to_string(),
-                None => value.clear(),
             }
+        };
+        reset(&mut self.settings);
+        if let Some(t) = self.settings_txn.as_mut() {
+            reset(&mut t.at_commit);
         }
         self.defaults = Default::default();
         if let Some(t) = self.txn.as_mut() {
