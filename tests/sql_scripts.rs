@@ -249,6 +249,7 @@ common::golden_tests!(
         fk_actions,
         fk_concurrency,
         for_update_join,
+        for_update_join_levels,
         identity_columns,
         lock_table,
         pg_dump_catalog,
