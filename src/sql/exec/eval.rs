@@ -339,6 +339,9 @@ impl BExpr {
                 Value::Int(i) => check_range(i.checked_neg().ok_or_else(|| overflow(*ty))?, *ty)?,
                 Value::Float(f) => Value::Float(-f),
                 Value::Numeric(d) => Value::Numeric(-d),
+                Value::Interval(iv) => {
+                    Value::Interval(crate::sql::types::datetime::negate_interval(&iv)?)
+                }
                 other => {
                     return Err(SqlError::new(
                         SqlState::UndefinedFunction,
@@ -542,6 +545,9 @@ fn eval_func<C: EvalContext + ?Sized>(
     if let Some(v) = crate::sql::exec::json::eval(func, &vals)? {
         return Ok(v);
     }
+    if let Func::Scalar(f) = func {
+        return crate::sql::exec::scalar::eval(f, args, &vals);
+    }
     let text =
         |i: usize| -> Option<String> { vals.get(i).and_then(|v| format_text(v, args[i].ty())) };
     let strict_null = !matches!(
@@ -706,6 +712,8 @@ fn eval_func<C: EvalContext + ?Sized>(
         | Func::DatePart
         | Func::DateTrunc
         | Func::AtTimeZone
+        | Func::DateTimeArith(_)
+        | Func::Scalar(_)
         | Func::JsonGet { .. }
         | Func::JsonHasKey { .. }
         | Func::JsonContains => Value::Null,

@@ -14,10 +14,12 @@
 pub mod arrays;
 pub mod copy;
 pub mod datetime;
+pub mod datetime_format;
 pub mod eval;
 pub(crate) mod fk;
 pub mod json;
 pub mod pattern;
+pub mod scalar;
 mod sequence;
 
 use std::borrow::Cow;

@@ -15,7 +15,7 @@
 //!
 //! Invariant: nothing here panics on any input; overflow is an error (22008).
 
-use chrono::{Datelike, Days, Months, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use chrono::{Datelike, Days, Months, NaiveDate, NaiveDateTime, Timelike};
 
 use crate::error::SqlState;
 use crate::sql::error::SqlError;
@@ -636,13 +636,6 @@ pub fn scale_interval(iv: &Interval, factor: f64, divide: bool) -> Result<Interv
     }
     months = months.clamp(i32::MIN, i32::MAX);
     Ok(Interval { months, days, micros: time as i64 })
-}
-
-/// The clock time of a day given as microseconds since midnight.
-pub fn time_of_day(micros: i64) -> Option<NaiveTime> {
-    let secs = u32::try_from(micros / MICROS_PER_SECOND).ok()?;
-    let nanos = u32::try_from(micros % MICROS_PER_SECOND * 1000).ok()?;
-    NaiveTime::from_num_seconds_from_midnight_opt(secs, nanos)
 }
 
 #[cfg(test)]
