@@ -192,8 +192,12 @@ fn arithmetic(
     ty: SqlType,
 ) -> Result<Value, SqlError> {
     if op == BinOp::Concat {
-        let sa = format_text(&a, operand_ty).unwrap_or_default();
-        let sb = format_text(&b, operand_ty).unwrap_or_default();
+        // each side as its cast to text reads (a boolean as `true`, not its output `t`)
+        let as_text = |v: &Value| match v {
+            Value::Bool(b) => b.to_string(),
+            v => format_text(v, operand_ty).unwrap_or_default(),
+        };
+        let (sa, sb) = (as_text(&a), as_text(&b));
         return Ok(Value::Text(sa + &sb));
     }
     // date + integer, timestamp - timestamp and the like
@@ -812,11 +816,13 @@ impl AggState {
             }
             (AggFunc::Min | AggFunc::Max, Value::Null) => v,
             (AggFunc::Min | AggFunc::Max, acc) => {
+                // a value equal to the one kept replaces it, as PostgreSQL's `larger` and
+                // `smaller` answer their second argument on a tie ('30 days' after '1 mon')
                 let ord = compare(&v, &acc, arg_ty)?.unwrap_or(Ordering::Equal);
                 let better = if call.func == AggFunc::Min {
-                    ord == Ordering::Less
+                    ord != Ordering::Greater
                 } else {
-                    ord == Ordering::Greater
+                    ord != Ordering::Less
                 };
                 if better { v } else { acc }
             }

@@ -99,6 +99,10 @@ pub fn eval(func: ScalarFn, args: &[BExpr], vals: &[Value]) -> Result<Value, Sql
             let (s, sub) = (text(0), text(1));
             Value::Int(s.find(&sub).map_or(0, |at| s[..at].chars().count() as i64 + 1))
         }
+        ScalarFn::OctetLength => match &vals[0] {
+            Value::Bytes(b) => Value::Int(b.len() as i64),
+            _ => Value::Int(text(0).len() as i64),
+        },
         ScalarFn::ConcatWs => {
             let Some(sep) = vals.first().and_then(|v| format_text(v, args[0].ty())) else {
                 return Ok(Value::Null);
@@ -128,6 +132,9 @@ pub fn eval(func: ScalarFn, args: &[BExpr], vals: &[Value]) -> Result<Value, Sql
                     "null character not permitted",
                 ));
             }
+            if n < 0 {
+                return Err(invalid("character number must be positive"));
+            }
             let c = u32::try_from(n).ok().and_then(char::from_u32).ok_or_else(|| {
                 SqlError::new(
                     SqlState::ProgramLimitExceeded,
@@ -136,7 +143,9 @@ pub fn eval(func: ScalarFn, args: &[BExpr], vals: &[Value]) -> Result<Value, Sql
             })?;
             Value::Text(c.to_string())
         }
-        ScalarFn::Ascii => Value::Int(text(0).chars().next().map_or(0, |c| i64::from(u32::from(c)))),
+        ScalarFn::Ascii => {
+            Value::Int(text(0).chars().next().map_or(0, |c| i64::from(u32::from(c))))
+        }
         ScalarFn::Format => format(args, vals)?,
         ScalarFn::QuoteIdent => Value::Text(quote_ident(&text(0))),
         ScalarFn::QuoteLiteral => Value::Text(quote_literal(&text(0))),
@@ -161,11 +170,18 @@ pub fn eval(func: ScalarFn, args: &[BExpr], vals: &[Value]) -> Result<Value, Sql
                 (Some(months), Some(days)) if micros.is_finite() && micros.abs() < 9.2e18 => {
                     Value::Interval(Interval { months, days, micros: micros as i64 })
                 }
-                _ => return Err(SqlError::new(SqlState::DatetimeFieldOverflow, "interval out of range")),
+                _ => {
+                    return Err(SqlError::new(
+                        SqlState::DatetimeFieldOverflow,
+                        "interval out of range",
+                    ));
+                }
             }
         }
         ScalarFn::ToChar => datetime_format::to_char(&vals[0], args[0].ty(), &text(1))?,
-        ScalarFn::ToDate => Value::Int(datetime_format::to_timestamp(&text(0), &text(1))?.div_euclid(dt::MICROS_PER_DAY)),
+        ScalarFn::ToDate => Value::Int(
+            datetime_format::to_timestamp(&text(0), &text(1))?.div_euclid(dt::MICROS_PER_DAY),
+        ),
         ScalarFn::ToTimestamp => Value::Int(datetime_format::to_timestamp(&text(0), &text(1))?),
         ScalarFn::ToTimestampEpoch => {
             let secs = match vals[0] {
@@ -173,11 +189,20 @@ pub fn eval(func: ScalarFn, args: &[BExpr], vals: &[Value]) -> Result<Value, Sql
                 _ => 0.0,
             };
             if secs.is_nan() {
-                return Err(SqlError::new(SqlState::InvalidParameterValue, "timestamp cannot be NaN"));
+                return Err(SqlError::new(
+                    SqlState::InvalidParameterValue,
+                    "timestamp cannot be NaN",
+                ));
             }
             let micros = (secs * 1e6).round();
-            if !micros.is_finite() || micros.abs() > 9.2e18 || dt::datetime_of(micros as i64).is_none() {
-                return Err(SqlError::new(SqlState::DatetimeFieldOverflow, "timestamp out of range"));
+            if !micros.is_finite()
+                || micros.abs() > 9.2e18
+                || dt::datetime_of(micros as i64).is_none()
+            {
+                return Err(SqlError::new(
+                    SqlState::DatetimeFieldOverflow,
+                    "timestamp out of range",
+                ));
             }
             Value::Int(micros as i64)
         }
@@ -272,22 +297,146 @@ pub fn quote_literal(s: &str) -> String {
 /// The keywords an identifier must be quoted to be (PostgreSQL's reserved, column-name and
 /// type-or-function-name keywords).
 const KEYWORDS: &[&str] = &[
-    "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "authorization",
-    "between", "bigint", "binary", "bit", "boolean", "both", "case", "cast", "char", "character",
-    "check", "coalesce", "collate", "collation", "column", "concurrently", "constraint", "create",
-    "cross", "current_catalog", "current_date", "current_role", "current_schema", "current_time",
-    "current_timestamp", "current_user", "dec", "decimal", "default", "deferrable", "desc",
-    "distinct", "do", "else", "end", "except", "exists", "extract", "false", "fetch", "float",
-    "for", "foreign", "freeze", "from", "full", "grant", "greatest", "group", "grouping", "having",
-    "ilike", "in", "initially", "inner", "inout", "int", "integer", "intersect", "interval",
-    "into", "is", "isnull", "join", "lateral", "leading", "least", "left", "like", "limit",
-    "localtime", "localtimestamp", "national", "natural", "nchar", "none", "normalize", "not",
-    "notnull", "null", "nullif", "numeric", "offset", "on", "only", "or", "order", "out", "outer",
-    "overlaps", "overlay", "placing", "position", "precision", "primary", "real", "references",
-    "returning", "right", "row", "select", "session_user", "setof", "similar", "smallint", "some",
-    "substring", "symmetric", "table", "tablesample", "then", "time", "timestamp", "to",
-    "trailing", "treat", "trim", "true", "union", "unique", "user", "using", "values", "varchar",
-    "variadic", "verbose", "when", "where", "window", "with",
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "authorization",
+    "between",
+    "bigint",
+    "binary",
+    "bit",
+    "boolean",
+    "both",
+    "case",
+    "cast",
+    "char",
+    "character",
+    "check",
+    "coalesce",
+    "collate",
+    "collation",
+    "column",
+    "concurrently",
+    "constraint",
+    "create",
+    "cross",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "dec",
+    "decimal",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "exists",
+    "extract",
+    "false",
+    "fetch",
+    "float",
+    "for",
+    "foreign",
+    "freeze",
+    "from",
+    "full",
+    "grant",
+    "greatest",
+    "group",
+    "grouping",
+    "having",
+    "ilike",
+    "in",
+    "initially",
+    "inner",
+    "inout",
+    "int",
+    "integer",
+    "intersect",
+    "interval",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "lateral",
+    "leading",
+    "least",
+    "left",
+    "like",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "national",
+    "natural",
+    "nchar",
+    "none",
+    "normalize",
+    "not",
+    "notnull",
+    "null",
+    "nullif",
+    "numeric",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "out",
+    "outer",
+    "overlaps",
+    "overlay",
+    "placing",
+    "position",
+    "precision",
+    "primary",
+    "real",
+    "references",
+    "returning",
+    "right",
+    "row",
+    "select",
+    "session_user",
+    "setof",
+    "similar",
+    "smallint",
+    "some",
+    "substring",
+    "symmetric",
+    "table",
+    "tablesample",
+    "then",
+    "time",
+    "timestamp",
+    "to",
+    "trailing",
+    "treat",
+    "trim",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "values",
+    "varchar",
+    "variadic",
+    "verbose",
+    "when",
+    "where",
+    "window",
+    "with",
 ];
 
 /// `quote_ident(s)`: double-quoted unless it is a lower-case identifier and no keyword.
@@ -346,7 +495,11 @@ fn format(args: &[BExpr], vals: &[Value]) -> Result<Value, SqlError> {
         }
         let kind = chars.next().ok_or_else(|| invalid("unterminated format() type specifier"))?;
         let index = match position {
-            Some(0) => return Err(invalid("format specifies argument 0, but arguments are numbered from 1")),
+            Some(0) => {
+                return Err(invalid(
+                    "format specifies argument 0, but arguments are numbered from 1",
+                ));
+            }
             Some(p) => p,
             None => next_arg,
         };

@@ -301,6 +301,13 @@ impl<'a> Binder<'a> {
                 BExpr::Const(parse_text(&text, ty)?, ty)
             }
             Expr::Interval(iv) => self.interval_literal(iv)?,
+            Expr::Position { expr, r#in } => {
+                let mut args = vec![self.expr(r#in, scope, None)?, self.expr(expr, scope, None)?];
+                match self.scalar_function("strpos", &mut args)? {
+                    Some(bound) => bound,
+                    None => return Err(SqlError::unsupported("POSITION")),
+                }
+            }
             Expr::Nested(inner) => self.expr(inner, scope, expected)?,
             Expr::Cast { expr, data_type, .. }
                 if reg_type_cast(&data_type.to_string()).is_some() =>
@@ -596,11 +603,7 @@ impl<'a> Binder<'a> {
     }
 
     /// Two bound operands brought to their common type (an untyped side takes the other's).
-    fn unify_operands(
-        &mut self,
-        l: BExpr,
-        r: BExpr,
-    ) -> Result<(BExpr, BExpr, SqlType), SqlError> {
+    fn unify_operands(&mut self, l: BExpr, r: BExpr) -> Result<(BExpr, BExpr, SqlType), SqlError> {
         let l = self.retype_unknown(l, r.ty())?;
         let mut ty = SqlType::unify(l.ty(), r.ty());
         if ty == SqlType::Unknown {
@@ -682,7 +685,11 @@ impl<'a> Binder<'a> {
         }
         if bop == BinOp::Concat {
             let l = self.expr(a, scope, None)?;
-            let r = self.expr(b, scope, Some(if l.ty() == SqlType::Jsonb { SqlType::Jsonb } else { SqlType::Text }))?;
+            let r = self.expr(
+                b,
+                scope,
+                Some(if l.ty() == SqlType::Jsonb { SqlType::Jsonb } else { SqlType::Text }),
+            )?;
             if let Some(bound) = self.jsonb_concat(l.clone(), r.clone(), op)? {
                 return Ok(bound);
             }
@@ -997,6 +1004,12 @@ impl<'a> Binder<'a> {
             "btrim" | "trim" => (Func::Trim, SqlType::Text),
             "ltrim" => (Func::LTrim, SqlType::Text),
             "rtrim" => (Func::RTrim, SqlType::Text),
+            "concat" if args.is_empty() => {
+                return Err(SqlError::new(
+                    SqlState::UndefinedFunction,
+                    "function concat() does not exist",
+                ));
+            }
             "concat" => (Func::Concat, SqlType::Text),
             "replace" => (Func::Replace, SqlType::Text),
             "abs" => (Func::Abs, first_ty),

@@ -22,6 +22,7 @@ pub enum ScalarFn {
     Reverse,
     Initcap,
     Strpos,
+    OctetLength,
     ConcatWs,
     Md5,
     Translate,
@@ -94,7 +95,8 @@ pub fn signature(name: &str, argc: usize) -> Option<Option<(ScalarFn, Vec<Arg>, 
         "reverse" => fixed(ScalarFn::Reverse, &[t], Text, &[1]),
         "initcap" => fixed(ScalarFn::Initcap, &[t], Text, &[1]),
         "strpos" => fixed(ScalarFn::Strpos, &[t, t], Int4, &[2]),
-        "concat_ws" => variadic(ScalarFn::ConcatWs, &[t], Any, 1, Text),
+        "concat_ws" => variadic(ScalarFn::ConcatWs, &[t], Any, 2, Text),
+        "octet_length" => fixed(ScalarFn::OctetLength, &[Any], Int4, &[1]),
         "md5" => fixed(ScalarFn::Md5, &[t], Text, &[1]),
         "translate" => fixed(ScalarFn::Translate, &[t, t, t], Text, &[3]),
         "starts_with" => fixed(ScalarFn::StartsWith, &[t, t], Bool, &[2]),
@@ -106,9 +108,12 @@ pub fn signature(name: &str, argc: usize) -> Option<Option<(ScalarFn, Vec<Arg>, 
         "quote_nullable" => fixed(ScalarFn::QuoteNullable, &[t], Text, &[1]),
         "pg_typeof" => fixed(ScalarFn::PgTypeof, &[Any], Text, &[1]),
         "make_date" => fixed(ScalarFn::MakeDate, &[i, i, i], Date, &[3]),
-        "make_interval" => {
-            fixed(ScalarFn::MakeInterval, &[i, i, i, i, i, i, Is(Float8)], Interval, &[0, 1, 2, 3, 4, 5, 6, 7])
-        }
+        "make_interval" => fixed(
+            ScalarFn::MakeInterval,
+            &[i, i, i, i, i, i, Is(Float8)],
+            Interval,
+            &[0, 1, 2, 3, 4, 5, 6, 7],
+        ),
         "to_char" => fixed(ScalarFn::ToChar, &[Any, t], Text, &[2]),
         "to_date" => fixed(ScalarFn::ToDate, &[t, t], Date, &[2]),
         "to_timestamp" if argc == 1 => {
