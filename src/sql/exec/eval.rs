@@ -32,6 +32,11 @@ pub trait EvalContext {
     ) -> Result<Arc<Vec<Row>>, SqlError>;
     /// The statement's timestamp (microseconds since the epoch): `now()`.
     fn statement_time(&self) -> i64;
+    /// When the transaction began (`now()`, `CURRENT_TIMESTAMP`, `CURRENT_DATE`), in
+    /// microseconds since the epoch; the statement's time when it is not known apart.
+    fn transaction_time(&self) -> i64 {
+        self.statement_time()
+    }
     /// A pseudo-random number (per statement stream).
     fn random_u64(&mut self) -> u64;
     fn random(&mut self) -> f64 {
@@ -569,8 +574,10 @@ fn eval_func<C: EvalContext + ?Sized>(
         return Ok(Value::Null);
     }
     Ok(match func {
-        Func::Now => Value::Int(ctx.statement_time()),
-        Func::CurrentDate => Value::Int(ctx.statement_time().div_euclid(86_400_000_000)),
+        Func::Now => Value::Int(ctx.transaction_time()),
+        Func::StatementTimestamp => Value::Int(ctx.statement_time()),
+        Func::ClockTimestamp => Value::Int(crate::sql::types::now_micros()),
+        Func::CurrentDate => Value::Int(ctx.transaction_time().div_euclid(86_400_000_000)),
         Func::Coalesce => unreachable!("handled above"),
         Func::NullIf => {
             let t = SqlType::unify(args[0].ty(), args[1].ty());

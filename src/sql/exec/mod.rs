@@ -127,6 +127,8 @@ pub struct ExecCtx<'a> {
     /// Rows of the enclosing queries (innermost last), for correlated subqueries.
     pub outer: Vec<Row>,
     pub statement_time: i64,
+    /// When the transaction began (`now()`): the statement's time outside a block.
+    pub transaction_time: i64,
     pub user: String,
     pub database: String,
     pub session_id: u32,
@@ -178,6 +180,10 @@ impl EvalContext for ExecCtx<'_> {
 
     fn statement_time(&self) -> i64 {
         self.statement_time
+    }
+
+    fn transaction_time(&self) -> i64 {
+        self.transaction_time
     }
 
     fn random_u64(&mut self) -> u64 {
@@ -366,6 +372,7 @@ impl<'a> ExecCtx<'a> {
             params,
             outer: Vec::new(),
             statement_time,
+            transaction_time: statement_time,
             user: identity.0.to_string(),
             database: identity.1.to_string(),
             session_id: identity.2,

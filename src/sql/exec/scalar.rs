@@ -153,6 +153,14 @@ pub fn eval(func: ScalarFn, args: &[BExpr], vals: &[Value]) -> Result<Value, Sql
             Some(Value::Null) | None => Value::Text("NULL".into()),
             Some(_) => Value::Text(quote_literal(&text(0))),
         },
+        ScalarFn::PgSleep => {
+            let secs = match vals[0] {
+                Value::Float(f) if f.is_finite() && f > 0.0 => f.min(1e9),
+                _ => 0.0,
+            };
+            std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+            Value::Text(String::new())
+        }
         ScalarFn::PgTypeof => Value::Text(args.first().map(|a| a.ty().name()).unwrap_or_default()),
         ScalarFn::MakeDate => make_date(int(0), int(1), int(2))?,
         ScalarFn::MakeInterval => {

@@ -820,6 +820,30 @@ impl<'a> Binder<'a> {
                             exprs.push(e.clone())
                         }
                         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
+                        // `make_interval(days => 10)`: its parameters by name, the others 0
+                        ast::FunctionArg::Named {
+                            name: param,
+                            arg: ast::FunctionArgExpr::Expr(e),
+                            ..
+                        } if name == "make_interval" => {
+                            const PARAMS: [&str; 7] =
+                                ["years", "months", "weeks", "days", "hours", "mins", "secs"];
+                            let Some(at) =
+                                PARAMS.iter().position(|p| param.value.eq_ignore_ascii_case(p))
+                            else {
+                                return Err(SqlError::new(
+                                    SqlState::UndefinedFunction,
+                                    format!(
+                                        "function make_interval({param} => ...) does not exist"
+                                    ),
+                                ));
+                            };
+                            let zero = || Expr::value(AstValue::Number("0".into(), false));
+                            while exprs.len() <= at {
+                                exprs.push(zero());
+                            }
+                            exprs[at] = e.clone();
+                        }
                         other => {
                             return Err(SqlError::unsupported(format!(
                                 "function argument {other}"
@@ -980,11 +1004,11 @@ impl<'a> Binder<'a> {
             return Ok(BExpr::Func { func: Func::Catalog(func), args, ty });
         }
         let (func, ty) = match name.as_str() {
-            "now"
-            | "current_timestamp"
-            | "transaction_timestamp"
-            | "statement_timestamp"
-            | "clock_timestamp" => (Func::Now, SqlType::Timestamptz),
+            "now" | "current_timestamp" | "transaction_timestamp" => {
+                (Func::Now, SqlType::Timestamptz)
+            }
+            "statement_timestamp" => (Func::StatementTimestamp, SqlType::Timestamptz),
+            "clock_timestamp" => (Func::ClockTimestamp, SqlType::Timestamptz),
             "localtimestamp" => (Func::Now, SqlType::Timestamp),
             "current_date" => (Func::CurrentDate, SqlType::Date),
             "coalesce" => (Func::Coalesce, unified),

@@ -101,7 +101,13 @@ impl ClusterFunc {
 /// A built-in scalar function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Func {
+    /// `now()`, `transaction_timestamp()`, `CURRENT_TIMESTAMP`, `LOCALTIMESTAMP`: the
+    /// transaction's start.
     Now,
+    /// `statement_timestamp()`: the statement's start.
+    StatementTimestamp,
+    /// `clock_timestamp()`: the time it is evaluated.
+    ClockTimestamp,
     CurrentDate,
     Coalesce,
     NullIf,

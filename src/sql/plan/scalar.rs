@@ -33,6 +33,9 @@ pub enum ScalarFn {
     QuoteIdent,
     QuoteLiteral,
     QuoteNullable,
+    /// `pg_sleep(seconds)`: waits, then answers the empty text (PostgreSQL's `void` prints
+    /// so).
+    PgSleep,
     /// `pg_typeof(x)`: the name of `x`'s type (the binder makes it a constant).
     PgTypeof,
     MakeDate,
@@ -106,6 +109,7 @@ pub fn signature(name: &str, argc: usize) -> Option<Option<(ScalarFn, Vec<Arg>, 
         "quote_ident" => fixed(ScalarFn::QuoteIdent, &[t], Text, &[1]),
         "quote_literal" => fixed(ScalarFn::QuoteLiteral, &[t], Text, &[1]),
         "quote_nullable" => fixed(ScalarFn::QuoteNullable, &[t], Text, &[1]),
+        "pg_sleep" => fixed(ScalarFn::PgSleep, &[Is(Float8)], Text, &[1]),
         "pg_typeof" => fixed(ScalarFn::PgTypeof, &[Any], Text, &[1]),
         "make_date" => fixed(ScalarFn::MakeDate, &[i, i, i], Date, &[3]),
         "make_interval" => fixed(
