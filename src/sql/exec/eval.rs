@@ -762,7 +762,7 @@ pub struct AggState {
 impl AggState {
     pub fn new(call: &AggCall) -> Self {
         let ordered = (!call.order_by.is_empty()
-            && matches!(call.func, AggFunc::ArrayAgg | AggFunc::StringAgg))
+            && matches!(call.func, AggFunc::ArrayAgg | AggFunc::StringAgg | AggFunc::JsonbAgg))
         .then(Vec::new);
         AggState {
             count: 0,
@@ -783,7 +783,7 @@ impl AggState {
             return Ok(());
         }
         let v = args.first().cloned().unwrap_or(Value::Null);
-        if call.func == AggFunc::ArrayAgg {
+        if matches!(call.func, AggFunc::ArrayAgg | AggFunc::JsonbAgg) {
             if let Some(seen) = &mut self.seen
                 && !seen.insert(v.clone())
             {
@@ -848,7 +848,9 @@ impl AggState {
                     _ => Value::Text(s),
                 }
             }
-            (AggFunc::CountStar | AggFunc::ArrayAgg, _) => unreachable!("handled above"),
+            (AggFunc::CountStar | AggFunc::ArrayAgg | AggFunc::JsonbAgg, _) => {
+                unreachable!("handled above")
+            }
         };
         Ok(())
     }
@@ -884,6 +886,17 @@ impl AggState {
             return state.finish(&plain);
         }
         Ok(match call.func {
+            AggFunc::JsonbAgg => match self.value {
+                Value::Null => Value::Null,
+                items => {
+                    let elem = call.args.first().map_or(SqlType::Text, |a| a.ty());
+                    let text = crate::sql::types::json::from_value(
+                        &items,
+                        crate::sql::types::array_of(elem),
+                    )?;
+                    Value::Text(crate::sql::types::json::normalize(&text)?)
+                }
+            },
             AggFunc::CountStar | AggFunc::Count => Value::Int(self.count),
             AggFunc::Avg => match self.value {
                 Value::Null => Value::Null,

@@ -465,6 +465,10 @@ impl<'a> ExecCtx<'a> {
 
     /// Runs a SELECT and returns its output rows.
     pub fn select(&mut self, plan: &SelectPlan) -> Result<Vec<Row>, ExecError> {
+        // `LIMIT 0` reads nothing: no row is evaluated (so none can fail), as in PostgreSQL
+        if plan.limit.is_some() && self.offset_limit(plan)?.1 == Some(0) {
+            return Ok(Vec::new());
+        }
         let mut rows = match (&plan.locking, &plan.source) {
             (Some(locking), Source::Table { table, access, alias }) => {
                 if !locking.of.is_empty()

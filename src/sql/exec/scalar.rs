@@ -231,12 +231,8 @@ pub fn eval(func: ScalarFn, args: &[BExpr], vals: &[Value]) -> Result<Value, Sql
             }
             let mut pairs = Vec::with_capacity(vals.len() / 2);
             for i in (0..vals.len()).step_by(2) {
-                let key = format_text(&vals[i], args[i].ty()).ok_or_else(|| {
-                    SqlError::new(
-                        SqlState::NullValueNotAllowed,
-                        format!("argument {}: key must not be null", i + 1),
-                    )
-                })?;
+                let key = format_text(&vals[i], args[i].ty())
+                    .ok_or_else(|| invalid(format!("argument {}: key must not be null", i + 1)))?;
                 pairs.push((key, json::from_value(&vals[i + 1], args[i + 1].ty())?));
             }
             Value::Text(json::build_object(&pairs)?)

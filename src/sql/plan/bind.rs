@@ -825,6 +825,11 @@ impl<'a> Binder<'a> {
                             name: param,
                             arg: ast::FunctionArgExpr::Expr(e),
                             ..
+                        }
+                        | ast::FunctionArg::ExprNamed {
+                            name: Expr::Identifier(param),
+                            arg: ast::FunctionArgExpr::Expr(e),
+                            ..
                         } if name == "make_interval" => {
                             const PARAMS: [&str; 7] =
                                 ["years", "months", "weeks", "days", "hours", "mins", "secs"];
@@ -876,6 +881,7 @@ impl<'a> Binder<'a> {
             "bool_or" => Some(AggFunc::BoolOr),
             "string_agg" => Some(AggFunc::StringAgg),
             "array_agg" => Some(AggFunc::ArrayAgg),
+            "jsonb_agg" => Some(AggFunc::JsonbAgg),
             _ => None,
         };
         if let Some(func) = agg {
@@ -924,6 +930,7 @@ impl<'a> Binder<'a> {
                 AggFunc::BoolAnd | AggFunc::BoolOr => SqlType::Bool,
                 AggFunc::StringAgg => SqlType::Text,
                 AggFunc::ArrayAgg => crate::sql::types::array_of(arg_ty),
+                AggFunc::JsonbAgg => SqlType::Jsonb,
             };
             let call = AggCall { func, args, distinct, ty, order_by, filter };
             let index = match aggs.iter().position(|c| *c == call) {

@@ -310,6 +310,9 @@ pub enum AggFunc {
     StringAgg,
     /// `array_agg(x)`: NULL inputs are kept, as in PostgreSQL.
     ArrayAgg,
+    /// `jsonb_agg(x)`: a JSON array of the inputs (NULLs as `null`), gathered as `array_agg`
+    /// gathers them.
+    JsonbAgg,
 }
 
 /// One aggregate call of a grouped query.

@@ -73,6 +73,12 @@ pub fn get(doc: &str, path: &[Step], as_text: bool) -> Result<Option<String>, Sq
                 let i = if *i < 0 { items.len() as i64 + i } else { *i };
                 usize::try_from(i).ok().and_then(|i| items.get(i))
             }
+            // a top-level scalar is element 0 (and -1) of itself, as jsonb stores it
+            (scalar, Step::Index(0 | -1))
+                if std::ptr::eq(at, &root) && !matches!(scalar, Json::Object(_)) =>
+            {
+                Some(scalar)
+            }
             _ => None,
         };
         match next {
@@ -304,7 +310,15 @@ fn scalar_eq(a: &Json, b: &Json) -> bool {
 /// string > null; more members or elements first, then member by member (keys in their
 /// stored order, then values) or element by element; numbers numerically, strings bytewise.
 pub fn compare(a: &str, b: &str) -> Result<Ordering, SqlError> {
-    Ok(order(&parse(a)?, &parse(b)?))
+    let (a, b) = (parse(a)?, parse(b)?);
+    // an empty top-level array sorts below everything, even null (PostgreSQL's exception)
+    let empty = |v: &Json| matches!(v, Json::Array(items) if items.is_empty());
+    Ok(match (empty(&a), empty(&b)) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Less,
+        (false, true) => Ordering::Greater,
+        _ => order(&a, &b),
+    })
 }
 
 fn rank(v: &Json) -> u8 {
