@@ -226,7 +226,7 @@ pub fn eval(func: ScalarFn, args: &[BExpr], vals: &[Value]) -> Result<Value, Sql
         ScalarFn::JustifyHours => Value::Interval(justify(interval(0), true, false)),
         ScalarFn::JustifyInterval => Value::Interval(justify(interval(0), true, true)),
         ScalarFn::JsonbBuildObject => {
-            if vals.len() % 2 != 0 {
+            if !vals.len().is_multiple_of(2) {
                 return Err(invalid("argument list must have even number of elements"));
             }
             let mut pairs = Vec::with_capacity(vals.len() / 2);
