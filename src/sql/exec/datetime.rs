@@ -1,12 +1,14 @@
 //! Evaluation of the date-time functions ([`Func::Extract`], [`Func::DatePart`],
-//! [`Func::DateTrunc`], [`Func::AtTimeZone`]), given their evaluated arguments; `eval.rs` hands
+//! [`Func::DateTrunc`], [`Func::AtTimeZone`], [`Func::DateTimeArith`]), given their evaluated arguments; `eval.rs` hands
 //! them here. What Django's date lookups and `Trunc` send: `EXTRACT(MONTH FROM c AT TIME ZONE
 //! 'UTC')`, `(c AT TIME ZONE 'UTC')::date`, `DATE_TRUNC('day', c AT TIME ZONE 'UTC')`.
 //!
 //! Values: a date is days since 1970-01-01, a timestamp (with or without time zone)
 //! microseconds since 1970-01-01 00:00 UTC. isola's sessions run in UTC, so a timestamptz
-//! reads as the same wall-clock time as a timestamp, and `AT TIME ZONE` knows only UTC (its
-//! other names and `+00:00`); any other zone is refused with 0A000.
+//! reads as the same wall-clock time as a timestamp; `AT TIME ZONE` converts with the tz
+//! database (`types/datetime.rs`'s [`Zone`](dt::Zone): names, abbreviations, POSIX offsets).
+//! Also the arithmetic between dates, timestamps and intervals ([`Func::DateTimeArith`]) and
+//! EXTRACT / date_trunc of an interval.
 //!
 //! Invariants: every function is strict (NULL in, NULL out); nothing panics on any argument.
 

@@ -147,8 +147,6 @@ pub fn eval(func: ScalarFn, args: &[BExpr], vals: &[Value]) -> Result<Value, Sql
             Value::Int(text(0).chars().next().map_or(0, |c| i64::from(u32::from(c))))
         }
         ScalarFn::Format => format(args, vals)?,
-        ScalarFn::QuoteIdent => Value::Text(quote_ident(&text(0))),
-        ScalarFn::QuoteLiteral => Value::Text(quote_literal(&text(0))),
         ScalarFn::QuoteNullable => match vals.first() {
             Some(Value::Null) | None => Value::Text("NULL".into()),
             Some(_) => Value::Text(quote_literal(&text(0))),
@@ -250,6 +248,22 @@ pub fn eval(func: ScalarFn, args: &[BExpr], vals: &[Value]) -> Result<Value, Sql
         },
         ScalarFn::JsonbTypeof => Value::Text(json::type_of(&text(0))?.into()),
         ScalarFn::JsonbArrayLength => Value::Int(json::array_length(&text(0))?),
+        ScalarFn::JsonbElements { text: as_text } => {
+            let items = json::elements(&text(0), as_text)?;
+            Value::Array(items.into_iter().map(|i| i.map_or(Value::Null, Value::Text)).collect())
+        }
+        ScalarFn::JsonbKeys => Value::Array(
+            json::members_of(&text(0), "jsonb_object_keys", false)?
+                .into_iter()
+                .map(|(k, _)| Value::Text(k))
+                .collect(),
+        ),
+        ScalarFn::JsonbValues { text: as_text } => Value::Array(
+            json::members_of(&text(0), "jsonb_each", as_text)?
+                .into_iter()
+                .map(|(_, v)| v.map_or(Value::Null, Value::Text))
+                .collect(),
+        ),
         ScalarFn::JsonbConcat => Value::Text(json::concat(&text(0), &text(1))?),
         ScalarFn::JsonbDelete => match &vals[1] {
             Value::Int(i) => Value::Text(json::delete_index(&text(0), *i)?),

@@ -156,6 +156,56 @@ pub fn build_array(items: &[String]) -> Result<String, SqlError> {
     Ok(out)
 }
 
+/// The elements of an array as jsonb texts (as text when `as_text`: a string unquoted, a null
+/// then NULL); 22023 for anything else.
+pub fn elements(doc: &str, as_text: bool) -> Result<Vec<Option<String>>, SqlError> {
+    match parse(doc)? {
+        Json::Array(items) => Ok(items.iter().map(|i| shown(i, as_text)).collect()),
+        Json::Object(_) => Err(SqlError::new(
+            SqlState::InvalidParameterValue,
+            "cannot extract elements from an object",
+        )),
+        _ => Err(SqlError::new(
+            SqlState::InvalidParameterValue,
+            "cannot extract elements from a scalar",
+        )),
+    }
+}
+
+/// The members of an object in jsonb's order, values as [`elements`] shows them; 22023 for
+/// anything else (`function` names the caller in the message).
+pub fn members_of(
+    doc: &str,
+    function: &str,
+    as_text: bool,
+) -> Result<Vec<(String, Option<String>)>, SqlError> {
+    match parse(doc)? {
+        Json::Object(items) => {
+            Ok(members(&items).into_iter().map(|(k, v)| (k.clone(), shown(v, as_text))).collect())
+        }
+        Json::Array(_) => Err(SqlError::new(
+            SqlState::InvalidParameterValue,
+            format!("cannot call {function} on an array"),
+        )),
+        _ => Err(SqlError::new(
+            SqlState::InvalidParameterValue,
+            format!("cannot call {function} on a scalar"),
+        )),
+    }
+}
+
+fn shown(v: &Json, as_text: bool) -> Option<String> {
+    match (v, as_text) {
+        (Json::Null, true) => None,
+        (Json::String(s), true) => Some(s.clone()),
+        (v, _) => {
+            let mut out = String::new();
+            write_jsonb(v, &mut out);
+            Some(out)
+        }
+    }
+}
+
 /// `jsonb_typeof(doc)`.
 pub fn type_of(doc: &str) -> Result<&'static str, SqlError> {
     Ok(match parse(doc)? {
