@@ -813,6 +813,12 @@ impl AggState {
                 }
                 other => other,
             },
+            (AggFunc::Sum | AggFunc::Avg, Value::Interval(acc)) => match v {
+                Value::Interval(iv) => Value::Interval(
+                    crate::sql::types::datetime::combine_intervals(&acc, &iv, false)?,
+                ),
+                _ => Value::Interval(acc),
+            },
             (AggFunc::Sum | AggFunc::Avg, acc) => {
                 let add_ty = match acc {
                     Value::Numeric(_) => SqlType::Numeric(None),
@@ -906,6 +912,9 @@ impl AggState {
                     Value::Numeric(avg)
                 }
                 Value::Float(f) => Value::Float(f / self.count as f64),
+                Value::Interval(iv) => Value::Interval(
+                    crate::sql::types::datetime::scale_interval(&iv, self.count as f64, true)?,
+                ),
                 other => other,
             },
             _ => cast(self.value, call.ty, call.ty, false)?,

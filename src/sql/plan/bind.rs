@@ -909,6 +909,7 @@ impl<'a> Binder<'a> {
                     SqlType::Int2 | SqlType::Int4 => SqlType::Int8,
                     SqlType::Int8 | SqlType::Numeric(_) => SqlType::Numeric(None),
                     SqlType::Float4 | SqlType::Float8 => SqlType::Float8,
+                    SqlType::Interval => SqlType::Interval,
                     t => {
                         return Err(SqlError::new(
                             SqlState::UndefinedFunction,
@@ -918,6 +919,7 @@ impl<'a> Binder<'a> {
                 },
                 AggFunc::Avg => match arg_ty {
                     SqlType::Float4 | SqlType::Float8 => SqlType::Float8,
+                    SqlType::Interval => SqlType::Interval,
                     t if t.is_numeric() => SqlType::Numeric(None),
                     t => {
                         return Err(SqlError::new(
