@@ -101,6 +101,8 @@ pub enum SqlState {
     InvalidEscapeSequence,
     /// 22004
     NullValueNotAllowed,
+    /// 22009
+    InvalidTimeZoneDisplacementValue,
     /// 2202E
     ArraySubscriptError,
     /// 2200H
@@ -234,6 +236,7 @@ impl SqlState {
             SqlState::CardinalityViolation => "21000",
             SqlState::StringDataRightTruncation => "22001",
             SqlState::NullValueNotAllowed => "22004",
+            SqlState::InvalidTimeZoneDisplacementValue => "22009",
             SqlState::NumericValueOutOfRange => "22003",
             SqlState::InvalidDatetimeFormat => "22007",
             SqlState::DatetimeFieldOverflow => "22008",

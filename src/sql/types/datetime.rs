@@ -82,6 +82,28 @@ struct Parts {
     zone: Option<Zone>,
     /// `epoch`
     epoch: bool,
+    /// A numeric zone offset past PostgreSQL's bounds (22009).
+    zone_out_of_range: bool,
+}
+
+/// The special inputs isola reads (`today`, `tomorrow`, `yesterday`: the UTC date now, as
+/// days since the epoch), and those it refuses with 0A000 rather than misread (`now`, which
+/// PostgreSQL reads as the transaction's start, and the infinities, which isola cannot
+/// store).
+fn special(s: &str) -> Result<Option<i64>, SqlError> {
+    let today = || chrono::Utc::now().timestamp_micros().div_euclid(MICROS_PER_DAY);
+    Ok(match s.trim().to_ascii_lowercase().as_str() {
+        "today" => Some(today()),
+        "tomorrow" => Some(today() + 1),
+        "yesterday" => Some(today() - 1),
+        word @ ("now" | "infinity" | "-infinity" | "+infinity") => {
+            return Err(SqlError::new(
+                SqlState::FeatureNotSupported,
+                format!("the date/time input \"{word}\" is not supported (use now() or a date)"),
+            ));
+        }
+        _ => None,
+    })
 }
 
 /// Splits a date/time text into its fields; `None` when it is not one of the forms read here.
@@ -134,6 +156,7 @@ fn split(s: &str) -> Option<Parts> {
     // the time, after a `T` or spaces
     let rest = &lower[i..];
     let after_sep = match rest.strip_prefix('t') {
+        Some(after) if !after.starts_with(|c: char| c.is_ascii_digit()) => return None,
         Some(after) => after,
         None if rest.starts_with(char::is_whitespace) => rest.trim_start(),
         None => rest,
@@ -166,10 +189,8 @@ fn split(s: &str) -> Option<Parts> {
             if let Some(after) = tail.strip_prefix(word)
                 && !after.starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '_')
             {
-                if !(1..=12).contains(&h) {
-                    return None;
-                }
-                h = h % 12 + if pm { 12 } else { 0 };
+                // an hour past 12 with AM/PM is out of range (22008), as an hour of 25
+                h = if (1..=12).contains(&h) { h % 12 + if pm { 12 } else { 0 } } else { 99 };
                 i = lower.len() - after.len();
                 break;
             }
@@ -181,23 +202,34 @@ fn split(s: &str) -> Option<Parts> {
     if !zone.is_empty() {
         parts.zone = Some(match zone_offset(zone) {
             Some(east) => Zone::Fixed(east),
+            None if zone.starts_with(['+', '-'])
+                && zone[1..].bytes().all(|b| b.is_ascii_digit() || b == b':') =>
+            {
+                parts.zone_out_of_range = true;
+                Zone::Fixed(0)
+            }
             None => Zone::named(zone, false)?,
         });
     }
     Some(parts)
 }
 
-/// Six digits of a fraction of a second, rounded half up to microseconds.
+/// The digits of a fraction of a second as microseconds, rounded half to even (as
+/// PostgreSQL's `rint`).
 fn fraction_micros(digits: &str) -> Option<i64> {
-    if digits.is_empty() {
-        return Some(0);
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
     }
-    let mut padded: String = digits.chars().take(7).collect();
-    while padded.len() < 7 {
+    let mut padded: String = digits.chars().take(6).collect();
+    while padded.len() < 6 {
         padded.push('0');
     }
-    let tenths: i64 = padded.parse().ok()?;
-    Some((tenths + 5) / 10)
+    let micros: i64 = padded.parse().ok()?;
+    let rest = digits.get(6..).unwrap_or("");
+    let first = rest.bytes().next().map_or(0, |b| b - b'0');
+    let beyond = rest.bytes().skip(1).any(|b| b != b'0');
+    let up = first > 5 || (first == 5 && (beyond || micros % 2 == 1));
+    Some(micros + i64::from(up))
 }
 
 /// The offset east of UTC, in seconds, of a zone written after a time: `z`, `utc`, `gmt`,
@@ -334,6 +366,9 @@ fn calendar_date(y: i64, m: i64, d: i64) -> Option<NaiveDate> {
 
 /// Reads a date (the time and zone of a timestamp text are ignored, as PostgreSQL does).
 pub fn parse_date(s: &str) -> Result<i64, SqlError> {
+    if let Some(days) = special(s)? {
+        return Ok(days);
+    }
     let parts = split(s).ok_or_else(|| bad_syntax("date", s))?;
     if parts.epoch {
         return Ok(0);
@@ -350,11 +385,20 @@ pub fn parse_date(s: &str) -> Result<i64, SqlError> {
 pub fn parse_timestamp(s: &str, with_zone: bool) -> Result<i64, SqlError> {
     let type_name =
         if with_zone { "timestamp with time zone" } else { "timestamp without time zone" };
+    if let Some(days) = special(s)? {
+        return Ok(days * MICROS_PER_DAY);
+    }
     let parts = split(s).ok_or_else(|| bad_syntax(type_name, s))?;
     if parts.epoch {
         return Ok(0);
     }
     let (y, m, d) = parts.date.ok_or_else(|| bad_syntax(type_name, s))?;
+    if parts.zone_out_of_range {
+        return Err(SqlError::new(
+            SqlState::InvalidTimeZoneDisplacementValue,
+            format!("time zone displacement out of range: \"{s}\""),
+        ));
+    }
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return Err(out_of_range(s));
     }
