@@ -96,9 +96,28 @@ impl Binder<'_> {
             }
         };
         let named_columns = alias.as_ref().is_none_or(|a| a.columns.is_empty());
+        // `jsonb_array_elements(x) AS e`: `e` alone names the value too (a function of one
+        // column read as a whole row is that column, in PostgreSQL), as a hidden second copy
+        let whole_row = match alias {
+            Some(a) if named_columns && jsonb_columns.is_some_and(|c| c.len() == 1) => {
+                Some(ident_name(&a.name))
+            }
+            _ => None,
+        };
+        let arrays = match &whole_row {
+            Some(_) => vec![arrays[0].clone(), arrays[0].clone()],
+            None => arrays,
+        };
         if function == "pg_options_to_table" || jsonb_columns.is_some() {
             let (source, mut scope) =
                 self.unnest(&arrays, alias.as_ref(), *with_ordinality, parent, left)?;
+            if let Some(name) = &whole_row
+                && let Some(copy) = scope.cols.get_mut(1)
+            {
+                copy.name = name.clone();
+                copy.qualifier = Some(name.clone());
+                copy.hidden = true;
+            }
             let qualifier = alias.as_ref().map_or(function.clone(), |a| ident_name(&a.name));
             let names = jsonb_columns.unwrap_or(&["option_name", "option_value"]);
             for (col, name) in scope.cols.iter_mut().zip(names) {
