@@ -135,3 +135,5 @@ SELECT id FROM events WHERE at >= '2024-01-01' AND at < '2025-01-01' ORDER BY id
 SELECT id, age(day, date '2023-01-15') FROM events ORDER BY id;
 SELECT id FROM events WHERE EXTRACT(DOW FROM day) IN (0, 6) ORDER BY id;
 SELECT id, date_part('doy', day), EXTRACT(WEEK FROM day) FROM events ORDER BY id;
+SELECT EXTRACT(TIMEZONE FROM timestamptz '2024-01-01 10:00+05'), EXTRACT(TIMEZONE_HOUR FROM now()), date_part('timezone_minute', now());
+SELECT EXTRACT(TIMEZONE FROM timestamp '2024-01-01 10:00');

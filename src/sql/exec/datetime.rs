@@ -240,6 +240,8 @@ fn extract(field: &str, v: &Value, ty: SqlType) -> Result<Decimal, SqlError> {
         "second" | "seconds" => Decimal::new(sub_minute, 6),
         "millisecond" | "milliseconds" => Decimal::new(sub_minute, 3),
         "microsecond" | "microseconds" => int(sub_minute),
+        // the session's zone is UTC: no offset
+        "timezone" | "timezone_hour" | "timezone_minute" if ty == SqlType::Timestamptz => int(0),
         "julian" | "timezone" | "timezone_hour" | "timezone_minute" => {
             return Err(SqlError::new(
                 SqlState::FeatureNotSupported,
