@@ -567,6 +567,47 @@ impl<'a> ExecCtx<'a> {
         Ok(out)
     }
 
+    /// `generate_series(start, stop, step)` over timestamps: `start`, then each adding `step`
+    /// to the one before (so month steps clamp as they go, as PostgreSQL's do), up to `stop`.
+    fn timestamp_series(&mut self, args: &[BExpr]) -> Result<Vec<Row>, ExecError> {
+        let mut vals = Vec::new();
+        for a in args {
+            vals.push(a.eval(&[], self)?);
+        }
+        let (Value::Int(start), Value::Int(stop), Value::Interval(step)) =
+            (&vals[0], &vals[1], &vals[2])
+        else {
+            return Ok(vec![]);
+        };
+        let zero = step.span() == 0;
+        if zero {
+            return Err(SqlError::new(
+                SqlState::InvalidParameterValue,
+                "step size cannot equal zero",
+            )
+            .into());
+        }
+        let forward = step.span() > 0;
+        let mut out = Vec::new();
+        let mut at = *start;
+        while (forward && at <= *stop) || (!forward && at >= *stop) {
+            self.tick()?;
+            if out.len() >= 50_000_000 {
+                return Err(SqlError::new(
+                    SqlState::ProgramLimitExceeded,
+                    "generate_series would produce too many rows",
+                )
+                .into());
+            }
+            out.push(vec![Value::Int(at)]);
+            match crate::sql::types::datetime::add_interval(at, step) {
+                Ok(next) => at = next,
+                Err(_) => break,
+            }
+        }
+        Ok(out)
+    }
+
     fn offset_limit(&mut self, plan: &SelectPlan) -> Result<(usize, Option<usize>), ExecError> {
         let mut get = |e: &Option<BExpr>, what: &str| -> Result<Option<usize>, ExecError> {
             match e {
@@ -832,6 +873,9 @@ impl<'a> ExecCtx<'a> {
                     arrays.push(a.eval(&[], self)?);
                 }
                 arrays::unnest_rows(&arrays)?
+            }
+            Source::Series(args) if args.get(2).is_some_and(|a| a.ty() == SqlType::Interval) => {
+                self.timestamp_series(args)?
             }
             Source::Series(args) => {
                 let mut vals = Vec::new();

@@ -1370,14 +1370,43 @@ impl<'a> Binder<'a> {
                         return self.table_function(t, parent, None);
                     }
                     let empty = Scope { cols: vec![], parent: parent.clone().map(Box::new) };
+                    // a series of timestamps when it starts at a date or timestamp (a date
+                    // reads as a timestamptz, as PostgreSQL resolves it), stepping by an interval
+                    let first = match args.args.first() {
+                        Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))) => {
+                            Some(self.expr(e, &empty, None)?.ty())
+                        }
+                        _ => None,
+                    };
+                    let series_ty = match first {
+                        Some(SqlType::Timestamp) => SqlType::Timestamp,
+                        Some(SqlType::Timestamptz | SqlType::Date) => SqlType::Timestamptz,
+                        _ => SqlType::Int8,
+                    };
                     let mut bound = Vec::new();
-                    for a in &args.args {
+                    for (i, a) in args.args.iter().enumerate() {
                         match a {
                             ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
-                                bound.push(self.expr(e, &empty, Some(SqlType::Int8))?)
+                                let want = if series_ty != SqlType::Int8 && i == 2 {
+                                    SqlType::Interval
+                                } else {
+                                    series_ty
+                                };
+                                let b = self.expr(e, &empty, Some(want))?;
+                                bound.push(if series_ty == SqlType::Int8 {
+                                    b
+                                } else {
+                                    self.coerce(b, want)?
+                                })
                             }
                             _ => return Err(SqlError::syntax("bad generate_series argument")),
                         }
+                    }
+                    if series_ty != SqlType::Int8 && bound.len() != 3 {
+                        return Err(SqlError::new(
+                            SqlState::UndefinedFunction,
+                            "function generate_series(timestamp, timestamp) does not exist",
+                        ));
                     }
                     if !(2..=3).contains(&bound.len()) {
                         return Err(SqlError::new(
@@ -1393,7 +1422,7 @@ impl<'a> Binder<'a> {
                         cols: vec![ScopeCol {
                             qualifier: Some(alias_name),
                             name: col,
-                            ty: SqlType::Int8,
+                            ty: series_ty,
                             hidden: false,
                             name_typed: false,
                         }],
