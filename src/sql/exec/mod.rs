@@ -14,10 +14,12 @@
 pub mod arrays;
 pub mod copy;
 pub mod datetime;
+pub mod datetime_format;
 pub mod eval;
 pub(crate) mod fk;
 pub mod json;
 pub mod pattern;
+pub mod scalar;
 mod sequence;
 
 use std::borrow::Cow;
@@ -125,6 +127,8 @@ pub struct ExecCtx<'a> {
     /// Rows of the enclosing queries (innermost last), for correlated subqueries.
     pub outer: Vec<Row>,
     pub statement_time: i64,
+    /// When the transaction began (`now()`): the statement's time outside a block.
+    pub transaction_time: i64,
     pub user: String,
     pub database: String,
     pub session_id: u32,
@@ -177,6 +181,10 @@ impl EvalContext for ExecCtx<'_> {
 
     fn statement_time(&self) -> i64 {
         self.statement_time
+    }
+
+    fn transaction_time(&self) -> i64 {
+        self.transaction_time
     }
 
     fn random_u64(&mut self) -> u64 {
@@ -368,6 +376,7 @@ impl<'a> ExecCtx<'a> {
             params,
             outer: Vec::new(),
             statement_time,
+            transaction_time: statement_time,
             user: identity.0.to_string(),
             database: identity.1.to_string(),
             session_id: identity.2,
@@ -465,6 +474,10 @@ impl<'a> ExecCtx<'a> {
 
     /// Runs a SELECT and returns its output rows.
     pub fn select(&mut self, plan: &SelectPlan) -> Result<Vec<Row>, ExecError> {
+        // `LIMIT 0` reads nothing: no row is evaluated (so none can fail), as in PostgreSQL
+        if plan.limit.is_some() && self.offset_limit(plan)?.1 == Some(0) {
+            return Ok(Vec::new());
+        }
         let mut rows = match (&plan.locking, &plan.source) {
             (Some(locking), Source::Table { table, access, alias }) => {
                 if !locking.of.is_empty()
@@ -558,6 +571,47 @@ impl<'a> ExecCtx<'a> {
             let (offset, limit) = self.offset_limit(plan)?;
             if offset > 0 || limit.is_some() {
                 out = out.into_iter().skip(offset).take(limit.unwrap_or(usize::MAX)).collect();
+            }
+        }
+        Ok(out)
+    }
+
+    /// `generate_series(start, stop, step)` over timestamps: `start`, then each adding `step`
+    /// to the one before (so month steps clamp as they go, as PostgreSQL's do), up to `stop`.
+    fn timestamp_series(&mut self, args: &[BExpr]) -> Result<Vec<Row>, ExecError> {
+        let mut vals = Vec::new();
+        for a in args {
+            vals.push(a.eval(&[], self)?);
+        }
+        let (Value::Int(start), Value::Int(stop), Value::Interval(step)) =
+            (&vals[0], &vals[1], &vals[2])
+        else {
+            return Ok(vec![]);
+        };
+        let zero = step.span() == 0;
+        if zero {
+            return Err(SqlError::new(
+                SqlState::InvalidParameterValue,
+                "step size cannot equal zero",
+            )
+            .into());
+        }
+        let forward = step.span() > 0;
+        let mut out = Vec::new();
+        let mut at = *start;
+        while (forward && at <= *stop) || (!forward && at >= *stop) {
+            self.tick()?;
+            if out.len() >= 50_000_000 {
+                return Err(SqlError::new(
+                    SqlState::ProgramLimitExceeded,
+                    "generate_series would produce too many rows",
+                )
+                .into());
+            }
+            out.push(vec![Value::Int(at)]);
+            match crate::sql::types::datetime::add_interval(at, step) {
+                Ok(next) => at = next,
+                Err(_) => break,
             }
         }
         Ok(out)
@@ -828,6 +882,9 @@ impl<'a> ExecCtx<'a> {
                     arrays.push(a.eval(&[], self)?);
                 }
                 arrays::unnest_rows(&arrays)?
+            }
+            Source::Series(args) if args.get(2).is_some_and(|a| a.ty() == SqlType::Interval) => {
+                self.timestamp_series(args)?
             }
             Source::Series(args) => {
                 let mut vals = Vec::new();

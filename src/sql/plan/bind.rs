@@ -12,6 +12,7 @@ mod datetime;
 mod json;
 mod ordered_aggregates;
 mod recursive;
+mod scalar_functions;
 mod table_functions;
 
 use std::sync::Arc;
@@ -299,6 +300,14 @@ impl<'a> Binder<'a> {
                 };
                 BExpr::Const(parse_text(&text, ty)?, ty)
             }
+            Expr::Interval(iv) => self.interval_literal(iv)?,
+            Expr::Position { expr, r#in } => {
+                let mut args = vec![self.expr(r#in, scope, None)?, self.expr(expr, scope, None)?];
+                match self.scalar_function("strpos", &mut args)? {
+                    Some(bound) => bound,
+                    None => return Err(SqlError::unsupported("POSITION")),
+                }
+            }
             Expr::Nested(inner) => self.expr(inner, scope, expected)?,
             Expr::Cast { expr, data_type, .. }
                 if reg_type_cast(&data_type.to_string()).is_some() =>
@@ -328,7 +337,7 @@ impl<'a> Binder<'a> {
                     }
                     let inner = self.expr(expr, scope, expected)?;
                     let ty = inner.ty();
-                    if !ty.is_numeric() && ty != SqlType::Unknown {
+                    if !ty.is_numeric() && !matches!(ty, SqlType::Unknown | SqlType::Interval) {
                         return Err(SqlError::new(
                             SqlState::UndefinedFunction,
                             format!("operator does not exist: - {}", ty.name()),
@@ -590,6 +599,11 @@ impl<'a> Binder<'a> {
     ) -> Result<(BExpr, BExpr, SqlType), SqlError> {
         let l = self.expr(a, scope, None)?;
         let r = self.expr(b, scope, Some(l.ty()))?;
+        self.unify_operands(l, r)
+    }
+
+    /// Two bound operands brought to their common type (an untyped side takes the other's).
+    fn unify_operands(&mut self, l: BExpr, r: BExpr) -> Result<(BExpr, BExpr, SqlType), SqlError> {
         let l = self.retype_unknown(l, r.ty())?;
         let mut ty = SqlType::unify(l.ty(), r.ty());
         if ty == SqlType::Unknown {
@@ -670,8 +684,17 @@ impl<'a> Binder<'a> {
             return self.bitwise(a, bop, op, b, scope);
         }
         if bop == BinOp::Concat {
-            let l = unpadded(self.expr(a, scope, Some(SqlType::Text))?);
-            let r = unpadded(self.expr(b, scope, Some(SqlType::Text))?);
+            let l = self.expr(a, scope, None)?;
+            let r = self.expr(
+                b,
+                scope,
+                Some(if l.ty() == SqlType::Jsonb { SqlType::Jsonb } else { SqlType::Text }),
+            )?;
+            if let Some(bound) = self.jsonb_concat(l.clone(), r.clone(), op)? {
+                return Ok(bound);
+            }
+            let l = unpadded(self.retype_unknown(l, SqlType::Text)?);
+            let r = unpadded(self.retype_unknown(r, SqlType::Text)?);
             return Ok(BExpr::Binary {
                 op: bop,
                 left: Box::new(l),
@@ -680,7 +703,13 @@ impl<'a> Binder<'a> {
                 ty: SqlType::Text,
             });
         }
-        let (mut l, mut r, mut operand_ty) = self.operands(a, b, scope)?;
+        let l = self.expr(a, scope, None)?;
+        let r = self.expr(b, scope, Some(datetime::right_operand_hint(&l, bop)))?;
+        let (l, r) = match self.datetime_operator(l, bop, op, r)? {
+            Ok(bound) => return Ok(bound),
+            Err(operands) => operands,
+        };
+        let (mut l, mut r, mut operand_ty) = self.unify_operands(l, r)?;
         // character(n) against text compares as text, its padding dropped (PostgreSQL's
         // bpchar to text); two character(n) compare as they are
         let padded = |e: &BExpr| matches!(e.ty(), SqlType::Char(_));
@@ -791,6 +820,35 @@ impl<'a> Binder<'a> {
                             exprs.push(e.clone())
                         }
                         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
+                        // `make_interval(days => 10)`: its parameters by name, the others 0
+                        ast::FunctionArg::Named {
+                            name: param,
+                            arg: ast::FunctionArgExpr::Expr(e),
+                            ..
+                        }
+                        | ast::FunctionArg::ExprNamed {
+                            name: Expr::Identifier(param),
+                            arg: ast::FunctionArgExpr::Expr(e),
+                            ..
+                        } if name == "make_interval" => {
+                            const PARAMS: [&str; 7] =
+                                ["years", "months", "weeks", "days", "hours", "mins", "secs"];
+                            let Some(at) =
+                                PARAMS.iter().position(|p| param.value.eq_ignore_ascii_case(p))
+                            else {
+                                return Err(SqlError::new(
+                                    SqlState::UndefinedFunction,
+                                    format!(
+                                        "function make_interval({param} => ...) does not exist"
+                                    ),
+                                ));
+                            };
+                            let zero = || Expr::value(AstValue::Number("0".into(), false));
+                            while exprs.len() <= at {
+                                exprs.push(zero());
+                            }
+                            exprs[at] = e.clone();
+                        }
                         other => {
                             return Err(SqlError::unsupported(format!(
                                 "function argument {other}"
@@ -823,6 +881,7 @@ impl<'a> Binder<'a> {
             "bool_or" => Some(AggFunc::BoolOr),
             "string_agg" => Some(AggFunc::StringAgg),
             "array_agg" => Some(AggFunc::ArrayAgg),
+            "jsonb_agg" => Some(AggFunc::JsonbAgg),
             _ => None,
         };
         if let Some(func) = agg {
@@ -850,6 +909,7 @@ impl<'a> Binder<'a> {
                     SqlType::Int2 | SqlType::Int4 => SqlType::Int8,
                     SqlType::Int8 | SqlType::Numeric(_) => SqlType::Numeric(None),
                     SqlType::Float4 | SqlType::Float8 => SqlType::Float8,
+                    SqlType::Interval => SqlType::Interval,
                     t => {
                         return Err(SqlError::new(
                             SqlState::UndefinedFunction,
@@ -859,6 +919,7 @@ impl<'a> Binder<'a> {
                 },
                 AggFunc::Avg => match arg_ty {
                     SqlType::Float4 | SqlType::Float8 => SqlType::Float8,
+                    SqlType::Interval => SqlType::Interval,
                     t if t.is_numeric() => SqlType::Numeric(None),
                     t => {
                         return Err(SqlError::new(
@@ -871,6 +932,7 @@ impl<'a> Binder<'a> {
                 AggFunc::BoolAnd | AggFunc::BoolOr => SqlType::Bool,
                 AggFunc::StringAgg => SqlType::Text,
                 AggFunc::ArrayAgg => crate::sql::types::array_of(arg_ty),
+                AggFunc::JsonbAgg => SqlType::Jsonb,
             };
             let call = AggCall { func, args, distinct, ty, order_by, filter };
             let index = match aggs.iter().position(|c| *c == call) {
@@ -937,6 +999,9 @@ impl<'a> Binder<'a> {
         if let Some(bound) = self.datetime_function(&name, &mut args)? {
             return Ok(bound);
         }
+        if let Some(bound) = self.scalar_function(&name, &mut args)? {
+            return Ok(bound);
+        }
         let first_ty = args.first().map(|a| a.ty()).unwrap_or(SqlType::Text);
         let unified = args.iter().fold(SqlType::Unknown, |t, a| SqlType::unify(t, a.ty()));
         let unified = if unified == SqlType::Unknown { SqlType::Text } else { unified };
@@ -948,11 +1013,11 @@ impl<'a> Binder<'a> {
             return Ok(BExpr::Func { func: Func::Catalog(func), args, ty });
         }
         let (func, ty) = match name.as_str() {
-            "now"
-            | "current_timestamp"
-            | "transaction_timestamp"
-            | "statement_timestamp"
-            | "clock_timestamp" => (Func::Now, SqlType::Timestamptz),
+            "now" | "current_timestamp" | "transaction_timestamp" => {
+                (Func::Now, SqlType::Timestamptz)
+            }
+            "statement_timestamp" => (Func::StatementTimestamp, SqlType::Timestamptz),
+            "clock_timestamp" => (Func::ClockTimestamp, SqlType::Timestamptz),
             "localtimestamp" => (Func::Now, SqlType::Timestamp),
             "current_date" => (Func::CurrentDate, SqlType::Date),
             "coalesce" => (Func::Coalesce, unified),
@@ -972,6 +1037,12 @@ impl<'a> Binder<'a> {
             "btrim" | "trim" => (Func::Trim, SqlType::Text),
             "ltrim" => (Func::LTrim, SqlType::Text),
             "rtrim" => (Func::RTrim, SqlType::Text),
+            "concat" if args.is_empty() => {
+                return Err(SqlError::new(
+                    SqlState::UndefinedFunction,
+                    "function concat() does not exist",
+                ));
+            }
             "concat" => (Func::Concat, SqlType::Text),
             "replace" => (Func::Replace, SqlType::Text),
             "abs" => (Func::Abs, first_ty),
@@ -1299,14 +1370,43 @@ impl<'a> Binder<'a> {
                         return self.table_function(t, parent, None);
                     }
                     let empty = Scope { cols: vec![], parent: parent.clone().map(Box::new) };
+                    // a series of timestamps when it starts at a date or timestamp (a date
+                    // reads as a timestamptz, as PostgreSQL resolves it), stepping by an interval
+                    let first = match args.args.first() {
+                        Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))) => {
+                            Some(self.expr(e, &empty, None)?.ty())
+                        }
+                        _ => None,
+                    };
+                    let series_ty = match first {
+                        Some(SqlType::Timestamp) => SqlType::Timestamp,
+                        Some(SqlType::Timestamptz | SqlType::Date) => SqlType::Timestamptz,
+                        _ => SqlType::Int8,
+                    };
                     let mut bound = Vec::new();
-                    for a in &args.args {
+                    for (i, a) in args.args.iter().enumerate() {
                         match a {
                             ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
-                                bound.push(self.expr(e, &empty, Some(SqlType::Int8))?)
+                                let want = if series_ty != SqlType::Int8 && i == 2 {
+                                    SqlType::Interval
+                                } else {
+                                    series_ty
+                                };
+                                let b = self.expr(e, &empty, Some(want))?;
+                                bound.push(if series_ty == SqlType::Int8 {
+                                    b
+                                } else {
+                                    self.coerce(b, want)?
+                                })
                             }
                             _ => return Err(SqlError::syntax("bad generate_series argument")),
                         }
+                    }
+                    if series_ty != SqlType::Int8 && bound.len() != 3 {
+                        return Err(SqlError::new(
+                            SqlState::UndefinedFunction,
+                            "function generate_series(timestamp, timestamp) does not exist",
+                        ));
                     }
                     if !(2..=3).contains(&bound.len()) {
                         return Err(SqlError::new(
@@ -1322,7 +1422,7 @@ impl<'a> Binder<'a> {
                         cols: vec![ScopeCol {
                             qualifier: Some(alias_name),
                             name: col,
-                            ty: SqlType::Int8,
+                            ty: series_ty,
                             hidden: false,
                             name_typed: false,
                         }],
@@ -2098,7 +2198,7 @@ impl Binder<'_> {
 }
 
 /// A character(n) value as text (its padding dropped); any other expression as it is.
-fn unpadded(e: BExpr) -> BExpr {
+pub(super) fn unpadded(e: BExpr) -> BExpr {
     if matches!(e.ty(), SqlType::Char(_)) {
         BExpr::Cast { expr: Box::new(e), to: SqlType::Text, explicit: false }
     } else {

@@ -101,7 +101,13 @@ impl ClusterFunc {
 /// A built-in scalar function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Func {
+    /// `now()`, `transaction_timestamp()`, `CURRENT_TIMESTAMP`, `LOCALTIMESTAMP`: the
+    /// transaction's start.
     Now,
+    /// `statement_timestamp()`: the statement's start.
+    StatementTimestamp,
+    /// `clock_timestamp()`: the time it is evaluated.
+    ClockTimestamp,
     CurrentDate,
     Coalesce,
     NullIf,
@@ -186,6 +192,12 @@ pub enum Func {
     DateTrunc,
     /// `v AT TIME ZONE zone` (UTC only).
     AtTimeZone,
+    /// Arithmetic with dates, timestamps and intervals whose operands differ in type
+    /// (`timestamp + interval`, `timestamp - timestamp`, `interval * number`, `date - date`),
+    /// over the two arguments (`exec/datetime.rs`).
+    DateTimeArith(BinOp),
+    /// A built-in function of `plan/scalar.rs` (evaluated by `exec/scalar.rs`).
+    Scalar(crate::sql::plan::scalar::ScalarFn),
     /// `doc -> key` / `doc ->> key` (`text`): a member or an element (`exec/json.rs`);
     /// `doc #> path` / `doc #>> path` when the key is a text array.
     JsonGet {
@@ -298,6 +310,9 @@ pub enum AggFunc {
     StringAgg,
     /// `array_agg(x)`: NULL inputs are kept, as in PostgreSQL.
     ArrayAgg,
+    /// `jsonb_agg(x)`: a JSON array of the inputs (NULLs as `null`), gathered as `array_agg`
+    /// gathers them.
+    JsonbAgg,
 }
 
 /// One aggregate call of a grouped query.
