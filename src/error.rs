@@ -195,6 +195,12 @@ pub enum SqlState {
     InvalidColumnReference,
     /// 42P18
     IndeterminateDatatype,
+    /// 42P19: a recursive query not of the form `anchor UNION [ALL] step`.
+    InvalidRecursion,
+    /// 42P20: a window function where it is not allowed.
+    WindowingError,
+    /// 42712: a name given twice (WITH query names).
+    DuplicateAlias,
     /// 42P16
     InvalidTableDefinition,
     /// 53300
@@ -286,6 +292,9 @@ impl SqlState {
             SqlState::DuplicateTable => "42P07",
             SqlState::InvalidColumnReference => "42P10",
             SqlState::IndeterminateDatatype => "42P18",
+            SqlState::InvalidRecursion => "42P19",
+            SqlState::WindowingError => "42P20",
+            SqlState::DuplicateAlias => "42712",
             SqlState::InvalidTableDefinition => "42P16",
             SqlState::TooManyConnections => "53300",
             SqlState::ProgramLimitExceeded => "54000",

@@ -13,6 +13,7 @@
 
 pub mod arrays;
 pub mod copy;
+mod cte;
 pub mod datetime;
 pub mod eval;
 pub(crate) mod fk;
@@ -130,6 +131,8 @@ pub struct ExecCtx<'a> {
     pub session_id: u32,
     rng: u64,
     subquery_cache: HashMap<usize, Arc<Vec<Row>>>,
+    /// Recursive CTEs' working tables, by id, while their steps run (`cte.rs`).
+    work_tables: HashMap<usize, Arc<Vec<Row>>>,
     /// When the statement must stop (statement_timeout), checked every `TICKS_PER_CHECK` rows.
     pub deadline: Option<std::time::Instant>,
     /// The statement runs on an async task that must not block: a table lock it cannot have
@@ -369,6 +372,7 @@ impl<'a> ExecCtx<'a> {
             session_id: identity.2,
             rng: (statement_time as u64) ^ 0x9E37_79B9_7F4A_7C15 ^ (identity.2 as u64) << 32,
             subquery_cache: HashMap::new(),
+            work_tables: HashMap::new(),
             deadline: None,
             lock_timeout: None,
             never_block: false,
@@ -812,7 +816,14 @@ impl<'a> ExecCtx<'a> {
                 let last_value = if called { last } else { last + seq.increment };
                 vec![vec![Value::Int(last_value), Value::Int(0), Value::Bool(called)]]
             }
-            Source::Derived(plan) => self.select(plan)?,
+            Source::Derived(plan) | Source::Lateral(plan) => self.select(plan)?,
+            Source::Cte(plan) => self.cte_rows(plan)?,
+            Source::Recursive { id, anchor, step, union_all } => {
+                self.recursive_rows(*id, anchor, step, *union_all)?
+            }
+            Source::WorkTable(id) => {
+                self.work_tables.get(id).map(|rows| rows.as_ref().clone()).unwrap_or_default()
+            }
             Source::Unnest(args) => {
                 let mut arrays = Vec::with_capacity(args.len());
                 for a in args {

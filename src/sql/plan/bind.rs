@@ -8,11 +8,13 @@
 //! clause is still evaluated on every row, so a plan is correct whatever path it picks.
 
 mod arrays;
+mod cte;
 mod datetime;
 mod json;
 mod ordered_aggregates;
 mod recursive;
 mod table_functions;
+mod window;
 
 use std::sync::Arc;
 
@@ -82,6 +84,18 @@ pub struct Binder<'a> {
     correlated: bool,
     /// Every table the statement reads or writes, in the order first met.
     tables: Vec<crate::catalog::TableId>,
+    /// The WITH queries in scope, innermost last (`bind/cte.rs`).
+    ctes: Vec<cte::CteEntry>,
+    /// How many subqueries deep the binder is (a WITH query reading an enclosing row is
+    /// read only at the depth it was defined at).
+    depth: usize,
+    /// Numbers recursive CTEs' working tables.
+    next_cte_id: usize,
+    /// The window functions of the select list being bound; `None` where they are not
+    /// allowed (`bind/window.rs`).
+    windows: Option<Vec<crate::sql::plan::WindowCall>>,
+    /// The select's `WINDOW name AS (...)` definitions.
+    named_windows: Vec<(String, ast::WindowSpec)>,
 }
 
 fn ident_name(id: &ast::Ident) -> String {
@@ -112,7 +126,18 @@ pub(super) fn object_schema(name: &ast::ObjectName) -> Option<String> {
 
 impl<'a> Binder<'a> {
     pub fn new(schema: &'a Schema, params: Vec<Option<SqlType>>) -> Self {
-        Binder { schema, params, aggs: None, correlated: false, tables: Vec::new() }
+        Binder {
+            schema,
+            params,
+            aggs: None,
+            correlated: false,
+            tables: Vec::new(),
+            ctes: Vec::new(),
+            depth: 0,
+            next_cte_id: 0,
+            windows: None,
+            named_windows: Vec::new(),
+        }
     }
 
     /// The tables the statement bound so far reads or writes.
@@ -1019,7 +1044,12 @@ impl<'a> Binder<'a> {
     fn subquery(&mut self, q: &ast::Query, scope: &Scope) -> Result<Arc<SelectPlan>, SqlError> {
         let saved_aggs = self.aggs.take();
         let saved_corr = std::mem::replace(&mut self.correlated, false);
-        let mut plan = self.query(q, Some(scope.clone()), None)?;
+        let saved_windows = self.windows.take();
+        self.depth += 1;
+        let plan = self.query(q, Some(scope.clone()), None);
+        self.depth -= 1;
+        self.windows = saved_windows;
+        let mut plan = plan?;
         plan.correlated = self.correlated;
         self.aggs = saved_aggs;
         self.correlated = saved_corr;
@@ -1040,7 +1070,7 @@ impl<'a> Binder<'a> {
             if let Some(plan) = self.empty_recursive_query(q, parent.clone(), lock)? {
                 return Ok(plan);
             }
-            return Err(SqlError::unsupported("WITH"));
+            return self.query_with(q, parent, lock);
         }
         let mut plan = self.set_expr(&q.body, parent.clone(), q)?;
         // LIMIT / OFFSET
@@ -1294,6 +1324,12 @@ impl<'a> Binder<'a> {
                     .as_ref()
                     .map(|a| ident_name(&a.name))
                     .unwrap_or_else(|| table_name.clone());
+                if args.is_none()
+                    && name.0.len() == 1
+                    && let Some(found) = self.cte_reference(&table_name, alias.as_ref())?
+                {
+                    return Ok(found);
+                }
                 if let Some(args) = args {
                     if table_name != "generate_series" {
                         return self.table_function(t, parent, None);
@@ -1714,6 +1750,8 @@ impl<'a> Binder<'a> {
             locking: None,
             correlated: false,
             set_ops: vec![],
+            windows: vec![],
+            distinct_on: vec![],
         })
     }
 
@@ -2219,6 +2257,8 @@ pub(super) fn empty_plan() -> SelectPlan {
         locking: None,
         correlated: false,
         set_ops: vec![],
+        windows: vec![],
+        distinct_on: vec![],
     }
 }
 
