@@ -195,6 +195,12 @@ pub enum SqlState {
     InvalidColumnReference,
     /// 42P18
     IndeterminateDatatype,
+    /// 22014 / 22016: ntile's / nth_value's argument not positive.
+    InvalidArgumentForNtile,
+    InvalidArgumentForNthValue,
+    /// 22013: a window frame offset below zero; 22004: a NULL one.
+    InvalidPrecedingOrFollowingSize,
+    NullValueNotAllowed,
     /// 42P19: a recursive query not of the form `anchor UNION [ALL] step`.
     InvalidRecursion,
     /// 42P20: a window function where it is not allowed.
@@ -293,6 +299,10 @@ impl SqlState {
             SqlState::InvalidColumnReference => "42P10",
             SqlState::IndeterminateDatatype => "42P18",
             SqlState::InvalidRecursion => "42P19",
+            SqlState::InvalidArgumentForNtile => "22014",
+            SqlState::InvalidArgumentForNthValue => "22016",
+            SqlState::InvalidPrecedingOrFollowingSize => "22013",
+            SqlState::NullValueNotAllowed => "22004",
             SqlState::WindowingError => "42P20",
             SqlState::DuplicateAlias => "42712",
             SqlState::InvalidTableDefinition => "42P16",

@@ -18,8 +18,10 @@ pub mod datetime;
 pub mod eval;
 pub(crate) mod fk;
 pub mod json;
+mod modify_from;
 pub mod pattern;
 mod sequence;
+mod window;
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -508,6 +510,9 @@ impl<'a> ExecCtx<'a> {
                 rows = kept;
             }
         }
+        if !plan.windows.is_empty() {
+            rows = self.window_stage(rows, &plan.windows)?;
+        }
         let mut out = self.project_sort_limit(plan, rows, None)?;
         for (op, all, other) in &plan.set_ops {
             let right = self.select(other)?;
@@ -526,9 +531,12 @@ impl<'a> ExecCtx<'a> {
         let mut keyed: Vec<(Vec<Value>, Row)> = Vec::with_capacity(rows.len());
         for r in rows {
             self.tick()?;
-            let mut keys = Vec::with_capacity(plan.order_by.len());
+            let mut keys = Vec::with_capacity(plan.order_by.len() + plan.distinct_on.len());
             for k in &plan.order_by {
                 keys.push(k.expr.eval(&r, self)?);
+            }
+            for e in &plan.distinct_on {
+                keys.push(e.eval(&r, self)?);
             }
             let mut projected = Vec::with_capacity(plan.projection.len());
             for (e, (_, ty)) in plan.projection.iter().zip(&plan.columns) {
@@ -543,6 +551,12 @@ impl<'a> ExecCtx<'a> {
         }
         if !plan.order_by.is_empty() {
             sort_rows(&mut keyed, &plan.order_by);
+        }
+        if !plan.distinct_on.is_empty() {
+            // the first row of each DISTINCT ON value, in ORDER BY order
+            let from = plan.order_by.len();
+            let mut seen = std::collections::HashSet::new();
+            keyed.retain(|(keys, _)| seen.insert(keys[from..].to_vec()));
         }
         let mut out: Vec<Row> = keyed.into_iter().map(|(_, r)| r).collect();
         if plan.distinct {
@@ -872,8 +886,15 @@ impl<'a> ExecCtx<'a> {
                     Source::Unnest(args) if args.iter().any(BExpr::uses_current_row) => Some(args),
                     _ => None,
                 };
-                let shared_rrows =
-                    if lateral.is_some() { Vec::new() } else { self.source_rows(right)? };
+                let lateral_plan = match right.as_ref() {
+                    Source::Lateral(plan) => Some(plan),
+                    _ => None,
+                };
+                let shared_rrows = if lateral.is_some() || lateral_plan.is_some() {
+                    Vec::new()
+                } else {
+                    self.source_rows(right)?
+                };
                 let mut out = Vec::new();
                 for l in &lrows {
                     let mut matched = false;
@@ -885,9 +906,21 @@ impl<'a> ExecCtx<'a> {
                             }
                             arrays::unnest_rows(&arrays)?
                         }
-                        None => Vec::new(),
+                        None => match lateral_plan {
+                            Some(plan) => {
+                                self.outer.push(l.clone());
+                                let rows = self.select(plan);
+                                self.outer.pop();
+                                rows?
+                            }
+                            None => Vec::new(),
+                        },
                     };
-                    let rrows = if lateral.is_some() { &lateral_rrows } else { &shared_rrows };
+                    let rrows = if lateral.is_some() || lateral_plan.is_some() {
+                        &lateral_rrows
+                    } else {
+                        &shared_rrows
+                    };
                     for r in rrows {
                         self.tick()?;
                         let mut combined = Vec::with_capacity(l.len() + r.len());
@@ -1361,6 +1394,9 @@ impl<'a> ExecCtx<'a> {
     }
 
     fn modify_unnamed(&mut self, plan: &ModifyPlan) -> Result<(usize, Vec<Row>), ExecError> {
+        if let Some(from) = &plan.from {
+            return self.modify_from(plan, from);
+        }
         let table = &plan.table;
         let candidates = self.table_rows(table, &plan.access)?;
         let mut count = 0;
@@ -1425,7 +1461,7 @@ impl<'a> ExecCtx<'a> {
     }
 }
 
-fn sort_rows<T>(rows: &mut [(Vec<Value>, T)], keys: &[SortKey]) {
+pub(super) fn sort_rows<T>(rows: &mut [(Vec<Value>, T)], keys: &[SortKey]) {
     rows.sort_by(|(a, _), (b, _)| {
         for (i, k) in keys.iter().enumerate() {
             let (x, y) = (&a[i], &b[i]);

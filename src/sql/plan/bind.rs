@@ -10,7 +10,10 @@
 mod arrays;
 mod cte;
 mod datetime;
+mod distinct_on;
 mod json;
+mod lateral;
+mod modify_from;
 mod ordered_aggregates;
 mod recursive;
 mod table_functions;
@@ -835,7 +838,7 @@ impl<'a> Binder<'a> {
             }
         };
         if f.over.is_some() {
-            return Err(SqlError::unsupported("window functions"));
+            return self.window_function(f, &name, &arg_exprs, star, distinct, scope);
         }
         let agg = match name.as_str() {
             "count" if star || arg_exprs.is_empty() => Some(AggFunc::CountStar),
@@ -1113,7 +1116,12 @@ impl<'a> Binder<'a> {
                 Some(ast::NonBlock::SkipLocked) => WaitPolicy::SkipLocked,
                 None => WaitPolicy::Wait,
             };
-            if plan.grouping.is_some() || plan.distinct || !plan.set_ops.is_empty() {
+            if plan.grouping.is_some()
+                || plan.distinct
+                || !plan.set_ops.is_empty()
+                || !plan.windows.is_empty()
+                || !plan.distinct_on.is_empty()
+            {
                 return Err(SqlError::unsupported(
                     "FOR UPDATE with GROUP BY, DISTINCT or set operations",
                 ));
@@ -1408,10 +1416,7 @@ impl<'a> Binder<'a> {
                 let scope = Scope::of_table(&table, &alias_name);
                 Ok((Source::Table { table, access: Access::Scan, alias: alias_name }, scope))
             }
-            TableFactor::Derived { subquery, alias, lateral, .. } => {
-                if *lateral {
-                    return Err(SqlError::unsupported("LATERAL"));
-                }
+            TableFactor::Derived { subquery, alias, .. } => {
                 let saved = self.aggs.take();
                 let plan = self.query(subquery, parent.clone(), None)?;
                 self.aggs = saved;
@@ -1538,34 +1543,55 @@ impl<'a> Binder<'a> {
         if let Some(moved) = table_functions::select_list_srfs(s) {
             return self.select(&moved, parent, order_by);
         }
-        // FROM
-        let (mut source, mut scope) = match s.from.len() {
-            0 => (Source::Single, Scope::default()),
-            _ => {
-                let (mut src, mut sc) = self.bind_from_joins(&s.from[0], &parent)?;
-                for more in &s.from[1..] {
-                    let (r, rs) = match &more.relation {
-                        u @ (TableFactor::UNNEST { .. }
-                        | TableFactor::Table { args: Some(_), .. })
-                            if more.joins.is_empty() =>
-                        {
-                            self.bind_from_item_after(u, &parent, &sc)?
-                        }
-                        _ => self.bind_from_joins(more, &parent)?,
-                    };
-                    let right_width = rs.cols.len();
-                    sc.cols.extend(rs.cols);
-                    src = Source::Join {
-                        left: Box::new(src),
-                        right: Box::new(r),
-                        left_outer: false,
-                        on: None,
-                        right_width,
-                    };
+        let outer_windows = self.windows.take();
+        let outer_named = std::mem::replace(&mut self.named_windows, window::named_windows(s));
+        let plan = self.select_inner(s, parent, order_by);
+        self.windows = outer_windows;
+        self.named_windows = outer_named;
+        plan
+    }
+
+    /// The FROM list: its items cross-joined (a LATERAL item, `unnest` or table function
+    /// after the first reads the items before it).
+    fn bind_from_list(
+        &mut self,
+        from: &[ast::TableWithJoins],
+        parent: &Option<Scope>,
+    ) -> Result<(Source, Scope), SqlError> {
+        let Some(first) = from.first() else { return Ok((Source::Single, Scope::default())) };
+        let (mut src, mut sc) = self.bind_from_joins(first, parent)?;
+        for more in &from[1..] {
+            let (r, rs) = match &more.relation {
+                u @ (TableFactor::UNNEST { .. }
+                | TableFactor::Table { args: Some(_), .. }
+                | TableFactor::Derived { lateral: true, .. })
+                    if more.joins.is_empty() =>
+                {
+                    self.bind_from_item_after(u, parent, &sc)?
                 }
-                (src, sc)
-            }
-        };
+                _ => self.bind_from_joins(more, parent)?,
+            };
+            let right_width = rs.cols.len();
+            sc.cols.extend(rs.cols);
+            src = Source::Join {
+                left: Box::new(src),
+                right: Box::new(r),
+                left_outer: false,
+                on: None,
+                right_width,
+            };
+        }
+        Ok((src, sc))
+    }
+
+    fn select_inner(
+        &mut self,
+        s: &ast::Select,
+        parent: Option<Scope>,
+        order_by: Option<&ast::OrderBy>,
+    ) -> Result<SelectPlan, SqlError> {
+        // FROM
+        let (mut source, mut scope) = self.bind_from_list(&s.from, &parent)?;
         scope.parent = parent.map(Box::new);
 
         // WHERE
@@ -1586,8 +1612,9 @@ impl<'a> Binder<'a> {
             choose_access(&mut source, f, 0);
         }
 
-        // projection (with aggregates collected)
+        // projection (with aggregates and window functions collected)
         self.aggs = Some(Vec::new());
+        self.windows = Some(Vec::new());
         let mut projection = Vec::new();
         let mut columns = Vec::new();
         for item in &s.projection {
@@ -1638,10 +1665,12 @@ impl<'a> Binder<'a> {
                 other => return Err(SqlError::unsupported(format!("select item {other}"))),
             }
         }
+        let windows_so_far = self.windows.take();
         let having = match &s.having {
             Some(h) => Some(self.expr(h, &scope, Some(SqlType::Bool))?),
             None => None,
         };
+        self.windows = windows_so_far;
         // ORDER BY: output names and positions first, then input expressions
         let mut order = Vec::new();
         if let Some(ob) = order_by {
@@ -1681,6 +1710,13 @@ impl<'a> Binder<'a> {
                 order.push(sort_key(expr, &o.options));
             }
         }
+        let windows = self.windows.take().unwrap_or_default();
+        let distinct_on = match &s.distinct {
+            Some(ast::Distinct::On(exprs)) => {
+                self.distinct_on(exprs, &scope, &projection, &columns, &order)?
+            }
+            _ => vec![],
+        };
         let aggs = self.aggs.take().unwrap_or_default();
 
         // GROUP BY
@@ -1718,7 +1754,7 @@ impl<'a> Binder<'a> {
         };
         let group_exprs = with_dependent_columns(&source, scope.cols.len(), group_exprs);
         let grouped = !aggs.is_empty() || !group_exprs.is_empty() || having.is_some();
-        let (grouping, projection, having, order) = if grouped {
+        let (grouping, projection, having, order, distinct_on, windows) = if grouped {
             let nkeys = group_exprs.len();
             let place = |e: BExpr| place_grouped(e, &group_exprs, nkeys);
             let projection = projection.into_iter().map(place).collect::<Result<Vec<_>, _>>()?;
@@ -1727,14 +1763,38 @@ impl<'a> Binder<'a> {
                 .into_iter()
                 .map(|k| Ok(SortKey { expr: place(k.expr)?, ..k }))
                 .collect::<Result<Vec<_>, SqlError>>()?;
-            (Some(Grouping { keys: group_exprs, aggs }), projection, having, order)
+            let distinct_on = distinct_on.into_iter().map(place).collect::<Result<Vec<_>, _>>()?;
+            let windows = windows
+                .into_iter()
+                .map(|w| window::place_window_call(w, &group_exprs, nkeys))
+                .collect::<Result<Vec<_>, _>>()?;
+            let grouping = Grouping { keys: group_exprs, aggs };
+            (Some(grouping), projection, having, order, distinct_on, windows)
         } else {
-            (None, projection, having, order)
+            (None, projection, having, order, distinct_on, windows)
+        };
+        let (projection, order) = if windows.is_empty() {
+            (projection, order)
+        } else {
+            let base = match &grouping {
+                Some(g) => g.keys.len() + g.aggs.len(),
+                None => scope.cols.len(),
+            };
+            let projection: Vec<BExpr> =
+                projection.into_iter().map(|e| window::place_window_refs(e, base)).collect();
+            let order: Vec<SortKey> = order
+                .into_iter()
+                .map(|k| SortKey { expr: window::place_window_refs(k.expr, base), ..k })
+                .collect();
+            let unplaced = projection.iter().chain(order.iter().map(|k| &k.expr));
+            if unplaced.clone().any(window::has_window_ref) {
+                return Err(SqlError::unsupported("a window function inside this expression"));
+            }
+            (projection, order)
         };
         let distinct = match &s.distinct {
-            None | Some(ast::Distinct::All) => false,
+            None | Some(ast::Distinct::All) | Some(ast::Distinct::On(_)) => false,
             Some(ast::Distinct::Distinct) => true,
-            Some(ast::Distinct::On(_)) => return Err(SqlError::unsupported("DISTINCT ON")),
         };
         Ok(SelectPlan {
             source,
@@ -1750,8 +1810,8 @@ impl<'a> Binder<'a> {
             locking: None,
             correlated: false,
             set_ops: vec![],
-            windows: vec![],
-            distinct_on: vec![],
+            windows,
+            distinct_on,
         })
     }
 
@@ -2013,11 +2073,19 @@ impl<'a> Binder<'a> {
     }
 
     pub fn update(&mut self, u: &ast::Update) -> Result<ModifyPlan, SqlError> {
-        if u.from.is_some() {
-            return Err(SqlError::unsupported("UPDATE ... FROM"));
-        }
         if !u.table.joins.is_empty() {
             return Err(SqlError::unsupported("UPDATE of a join"));
+        }
+        if let Some(ast::UpdateTableFromKind::AfterSet(from) | ast::UpdateTableFromKind::BeforeSet(from)) =
+            &u.from
+        {
+            return self.modify_from_plan(
+                &u.table.relation,
+                from,
+                u.selection.as_ref(),
+                Some(&u.assignments),
+                u.returning.as_deref(),
+            );
         }
         let (table, alias) = self.target_table(&u.table.relation)?;
         let scope = Scope::of_table(&table, &alias);
@@ -2032,8 +2100,17 @@ impl<'a> Binder<'a> {
         let from = match &d.from {
             ast::FromTable::WithFromKeyword(f) | ast::FromTable::WithoutKeyword(f) => f,
         };
-        if from.len() != 1 || !from[0].joins.is_empty() || d.using.is_some() {
+        if from.len() != 1 || !from[0].joins.is_empty() {
             return Err(SqlError::unsupported("DELETE from several tables"));
+        }
+        if let Some(using) = &d.using {
+            return self.modify_from_plan(
+                &from[0].relation,
+                using,
+                d.selection.as_ref(),
+                None,
+                d.returning.as_deref(),
+            );
         }
         let (table, alias) = self.target_table(&from[0].relation)?;
         self.modify_plan(table, alias, d.selection.as_ref(), None, d.returning.as_deref())
@@ -2074,7 +2151,7 @@ impl<'a> Binder<'a> {
         };
         let referenced = !self.schema.referencing(table.id).is_empty();
         self.use_related_tables(&table);
-        Ok(ModifyPlan { table, access, filter, assignments, rules, returning, referenced })
+        Ok(ModifyPlan { table, access, filter, assignments, rules, returning, referenced, from: None })
     }
 }
 impl Binder<'_> {

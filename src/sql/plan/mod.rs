@@ -265,6 +265,9 @@ impl ModifyPlan {
     /// may wait for the new one.
     pub fn touches_one_row(&self) -> bool {
         let Access::PkPoint(keys) = &self.access else { return false };
+        if self.from.is_some() {
+            return false;
+        }
         // Referential checks and actions may wait after the row is written.
         if self.referenced || !self.table.foreign_keys.is_empty() {
             return false;
@@ -391,6 +394,15 @@ pub struct ModifyPlan {
     pub returning: Option<Returning>,
     /// A foreign key references the table: its deletes and key changes act on other rows.
     pub referenced: bool,
+    /// `UPDATE ... FROM` / `DELETE ... USING`: the other FROM items; the filter, SET values
+    /// and RETURNING read `target row ++ their row`.
+    pub from: Option<ModifyFrom>,
+}
+
+/// The FROM items of an `UPDATE ... FROM` or `DELETE ... USING`.
+#[derive(Clone, Debug)]
+pub struct ModifyFrom {
+    pub source: Source,
 }
 
 /// COPY ... FROM STDIN: an insert of the rows the data gives, into `targets` (the others get

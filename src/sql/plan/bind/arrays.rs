@@ -666,6 +666,9 @@ impl Binder<'_> {
             {
                 self.table_function(t, parent, Some(left))
             }
+            ast::TableFactor::Derived { lateral: true, subquery, alias, .. } => {
+                self.lateral_subquery(subquery, alias.as_ref(), parent, left)
+            }
             other => self.bind_from_item(other, parent),
         }
     }
