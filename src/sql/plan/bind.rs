@@ -1874,7 +1874,19 @@ impl<'a> Binder<'a> {
         for item in items {
             match item {
                 SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
-                    for (i, c) in scope.cols.iter().enumerate().filter(|(_, c)| !c.hidden) {
+                    // `t.*` names one table's columns (UPDATE ... FROM has several)
+                    let qualifier = match item {
+                        SelectItem::QualifiedWildcard(
+                            ast::SelectItemQualifiedWildcardKind::ObjectName(n),
+                            _,
+                        ) => Some(object_name(n)),
+                        _ => None,
+                    };
+                    let visible = scope.cols.iter().enumerate().filter(|(_, c)| {
+                        !c.hidden
+                            && qualifier.as_ref().is_none_or(|q| c.qualifier.as_ref() == Some(q))
+                    });
+                    for (i, c) in visible {
                         exprs.push(BExpr::Column { level: 0, index: i, ty: c.ty });
                         cols.push((c.name.clone(), c.ty));
                     }
