@@ -99,6 +99,8 @@ pub enum SqlState {
     InvalidParameterValue,
     /// 22025
     InvalidEscapeSequence,
+    /// 22004
+    NullValueNotAllowed,
     /// 2202E
     ArraySubscriptError,
     /// 2200H
@@ -163,6 +165,8 @@ pub enum SqlState {
     AmbiguousColumn,
     /// 42703
     UndefinedColumn,
+    /// 42725
+    AmbiguousFunction,
     /// 42704
     UndefinedObject,
     /// 42803
@@ -241,6 +245,7 @@ impl SqlState {
             SqlState::FeatureNotSupported => "0A000",
             SqlState::CardinalityViolation => "21000",
             SqlState::StringDataRightTruncation => "22001",
+            SqlState::NullValueNotAllowed => "22004",
             SqlState::NumericValueOutOfRange => "22003",
             SqlState::InvalidDatetimeFormat => "22007",
             SqlState::DatetimeFieldOverflow => "22008",
@@ -280,6 +285,7 @@ impl SqlState {
             SqlState::DuplicateColumn => "42701",
             SqlState::AmbiguousColumn => "42702",
             SqlState::UndefinedColumn => "42703",
+            SqlState::AmbiguousFunction => "42725",
             SqlState::UndefinedObject => "42704",
             SqlState::DuplicateObject => "42710",
             SqlState::WrongObjectType => "42809",

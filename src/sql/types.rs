@@ -9,7 +9,7 @@
 
 use std::str::FromStr;
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::Utc;
 use pgwire::api::Type;
 use rust_decimal::Decimal;
 
@@ -18,6 +18,7 @@ use crate::sql::error::SqlError;
 use crate::types::Value;
 
 pub mod array;
+pub mod datetime;
 pub mod json;
 
 pub use array::array_of;
@@ -45,6 +46,8 @@ pub enum SqlType {
     Date,
     Timestamp,
     Timestamptz,
+    /// `interval`: stored as `Value::Interval`.
+    Interval,
     Uuid,
     Json,
     Jsonb,
@@ -123,6 +126,7 @@ impl SqlType {
             "date" => SqlType::Date,
             "timestamp" | "timestamp without time zone" => SqlType::Timestamp,
             "timestamptz" | "timestamp with time zone" => SqlType::Timestamptz,
+            "interval" => SqlType::Interval,
             "uuid" => SqlType::Uuid,
             "json" => SqlType::Json,
             "jsonb" => SqlType::Jsonb,
@@ -164,6 +168,7 @@ impl SqlType {
             SqlType::Date => "date".into(),
             SqlType::Timestamp => "timestamp without time zone".into(),
             SqlType::Timestamptz => "timestamp with time zone".into(),
+            SqlType::Interval => "interval".into(),
             SqlType::Uuid => "uuid".into(),
             SqlType::Json => "json".into(),
             SqlType::Jsonb => "jsonb".into(),
@@ -192,6 +197,7 @@ impl SqlType {
             SqlType::Date => Type::DATE,
             SqlType::Timestamp => Type::TIMESTAMP,
             SqlType::Timestamptz => Type::TIMESTAMPTZ,
+            SqlType::Interval => Type::INTERVAL,
             SqlType::Uuid => Type::UUID,
             SqlType::Json => Type::JSON,
             SqlType::Jsonb => Type::JSONB,
@@ -221,6 +227,7 @@ impl SqlType {
             Type::DATE => SqlType::Date,
             Type::TIMESTAMP => SqlType::Timestamp,
             Type::TIMESTAMPTZ => SqlType::Timestamptz,
+            Type::INTERVAL => SqlType::Interval,
             Type::UUID => SqlType::Uuid,
             Type::JSON => SqlType::Json,
             Type::JSONB => SqlType::Jsonb,
@@ -343,20 +350,11 @@ pub fn parse_text(s: &str, ty: SqlType) -> Result<Value, SqlError> {
         SqlType::Varchar(_) | SqlType::Char(_) => fit_text(s.to_string(), ty, false),
         SqlType::Uuid => parse_uuid(t).map(Value::Text).ok_or_else(|| invalid_text(ty, s)),
         SqlType::Bytea => parse_bytea(s).map(Value::Bytes).ok_or_else(|| invalid_text(ty, s)),
-        SqlType::Date => parse_date(t).map(Value::Int).ok_or_else(|| {
-            data_error(
-                SqlState::InvalidDatetimeFormat,
-                format!("invalid input syntax for type date: \"{s}\""),
-            )
-        }),
+        SqlType::Date => datetime::parse_date(t).map(Value::Int),
         SqlType::Timestamp | SqlType::Timestamptz => {
-            parse_timestamp(t, ty == SqlType::Timestamptz).map(Value::Int).ok_or_else(|| {
-                data_error(
-                    SqlState::InvalidDatetimeFormat,
-                    format!("invalid input syntax for type {}: \"{s}\"", ty.name()),
-                )
-            })
+            datetime::parse_timestamp(t, ty == SqlType::Timestamptz).map(Value::Int)
         }
+        SqlType::Interval => datetime::parse_interval(t).map(Value::Interval),
     }
 }
 
@@ -423,41 +421,6 @@ fn parse_bytea(s: &str) -> Option<Vec<u8>> {
     }
 }
 
-fn parse_date(s: &str) -> Option<i64> {
-    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
-    Some(d.signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1)?).num_days())
-}
-
-fn parse_timestamp(s: &str, with_zone: bool) -> Option<i64> {
-    if with_zone {
-        for f in ["%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f %#z"]
-        {
-            if let Ok(dt) = DateTime::parse_from_str(s, f) {
-                return Some(dt.timestamp_micros());
-            }
-        }
-        if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
-            return Some(dt.timestamp_micros());
-        }
-    }
-    let s = s.trim_end_matches(" UTC").trim_end_matches('Z');
-    for f in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
-        if let Ok(dt) = NaiveDateTime::parse_from_str(s, f) {
-            return Some(dt.and_utc().timestamp_micros());
-        }
-    }
-    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
-    Some(d.and_time(NaiveTime::MIN).and_utc().timestamp_micros())
-}
-
-fn date_of(days: i64) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt(1970, 1, 1)?.checked_add_signed(chrono::Duration::days(days))
-}
-
-fn datetime_of(micros: i64) -> Option<DateTime<Utc>> {
-    Utc.timestamp_micros(micros).single()
-}
-
 /// Formats a value in PostgreSQL's text output format.
 pub fn format_text(v: &Value, ty: SqlType) -> Option<String> {
     Some(match (v, ty) {
@@ -468,18 +431,10 @@ pub fn format_text(v: &Value, ty: SqlType) -> Option<String> {
         (Value::Array(a), SqlType::Array(elem)) => array::format_array_text(a, *elem),
         (Value::Array(a), _) => array::format_array_text(a, SqlType::Text),
         (Value::Bool(b), _) => if *b { "t" } else { "f" }.to_string(),
-        (Value::Int(d), SqlType::Date) => match date_of(*d) {
-            Some(date) if date.year() > 0 => date.format("%Y-%m-%d").to_string(),
-            _ => d.to_string(),
-        },
-        (Value::Int(m), SqlType::Timestamp) => match datetime_of(*m) {
-            Some(dt) => trim_fraction(dt.format("%Y-%m-%d %H:%M:%S%.6f").to_string()),
-            None => m.to_string(),
-        },
-        (Value::Int(m), SqlType::Timestamptz) => match datetime_of(*m) {
-            Some(dt) => trim_fraction(dt.format("%Y-%m-%d %H:%M:%S%.6f").to_string()) + "+00",
-            None => m.to_string(),
-        },
+        (Value::Int(d), SqlType::Date) => datetime::format_date(*d),
+        (Value::Int(m), SqlType::Timestamp) => datetime::format_timestamp(*m, false),
+        (Value::Int(m), SqlType::Timestamptz) => datetime::format_timestamp(*m, true),
+        (Value::Interval(iv), _) => datetime::format_interval(iv),
         (Value::Int(i), _) => i.to_string(),
         (Value::Float(f), _) => format_float(*f, ty == SqlType::Float4),
         (Value::Numeric(d), _) => d.to_string(),
@@ -493,15 +448,6 @@ pub fn format_text(v: &Value, ty: SqlType) -> Option<String> {
             s
         }
     })
-}
-
-fn trim_fraction(s: String) -> String {
-    if let Some(dot) = s.rfind('.') {
-        let trimmed = s.trim_end_matches('0');
-        if trimmed.len() == dot + 1 { s[..dot].to_string() } else { trimmed.to_string() }
-    } else {
-        s
-    }
 }
 
 fn format_float(f: f64, single: bool) -> String {
@@ -547,6 +493,11 @@ pub fn encode_binary(v: &Value, ty: SqlType, out: &mut Vec<u8>) {
         }
         (Value::Text(s), _) => out.extend_from_slice(s.as_bytes()),
         (Value::Bytes(b), _) => out.extend_from_slice(b),
+        (Value::Interval(iv), _) => {
+            out.extend_from_slice(&iv.micros.to_be_bytes());
+            out.extend_from_slice(&iv.days.to_be_bytes());
+            out.extend_from_slice(&iv.months.to_be_bytes());
+        }
         (Value::Null, _) => {}
     }
 }
@@ -666,6 +617,15 @@ pub fn decode_binary(b: &[u8], ty: SqlType) -> Result<Value, SqlError> {
         SqlType::Timestamp | SqlType::Timestamptz => {
             let m = i64::from_be_bytes(fixed(8)?.try_into().map_err(|_| bad())?);
             Value::Int(m + EPOCH_2000_MICROS)
+        }
+        SqlType::Interval => {
+            let b = fixed(16)?;
+            let word = |i: usize| b.get(i..i + 4).and_then(|w| w.try_into().ok());
+            Value::Interval(crate::types::Interval {
+                micros: i64::from_be_bytes(b[..8].try_into().map_err(|_| bad())?),
+                days: i32::from_be_bytes(word(8).ok_or_else(bad)?),
+                months: i32::from_be_bytes(word(12).ok_or_else(bad)?),
+            })
         }
         SqlType::Uuid => {
             let bytes = fixed(16)?;

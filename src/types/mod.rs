@@ -2,4 +2,4 @@
 
 mod value;
 
-pub use value::{Key, KeyRange, Row, Value, format_key};
+pub use value::{Interval, Key, KeyRange, Row, Value, format_key};

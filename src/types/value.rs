@@ -22,6 +22,26 @@ pub enum Value {
     /// A one-dimensional SQL array: its elements in order, each NULL or of the element type's
     /// storage variant (never itself an array).
     Array(Vec<Value>),
+    /// A SQL `interval`.
+    Interval(Interval),
+}
+
+/// A SQL `interval`: months, days and microseconds, kept apart because a month has no fixed
+/// number of days. Two intervals compare (and hash) by their length with a month counted as 30
+/// days and a day as 24 hours, as PostgreSQL does: `'1 mon'` equals `'30 days'`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Interval {
+    pub months: i32,
+    pub days: i32,
+    pub micros: i64,
+}
+
+impl Interval {
+    /// The length PostgreSQL compares by, in microseconds.
+    pub fn span(&self) -> i128 {
+        (i128::from(self.months) * 30 + i128::from(self.days)) * 86_400_000_000
+            + i128::from(self.micros)
+    }
 }
 
 /// A row: one value per column of its table.
@@ -54,6 +74,7 @@ impl Value {
             Value::Text(_) => 5,
             Value::Bytes(_) => 6,
             Value::Array(_) => 7,
+            Value::Interval(_) => 8,
         }
     }
 
@@ -77,6 +98,7 @@ impl Ord for Value {
             (Value::Text(a), Value::Text(b)) => a.cmp(b),
             (Value::Bytes(a), Value::Bytes(b)) => a.cmp(b),
             (Value::Array(a), Value::Array(b)) => a.cmp(b),
+            (Value::Interval(a), Value::Interval(b)) => a.span().cmp(&b.span()),
             _ => self.type_rank().cmp(&other.type_rank()),
         }
     }
@@ -108,6 +130,7 @@ impl Hash for Value {
             Value::Text(s) => s.hash(state),
             Value::Bytes(b) => b.hash(state),
             Value::Array(a) => a.hash(state),
+            Value::Interval(i) => i.span().hash(state),
         }
     }
 }
@@ -126,6 +149,7 @@ impl fmt::Display for Value {
                 b.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
             }
             Value::Array(a) => write!(f, "ARRAY[{}]", format_key(a)),
+            Value::Interval(i) => write!(f, "{} mons {} days {} us", i.months, i.days, i.micros),
         }
     }
 }

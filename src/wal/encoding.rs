@@ -59,6 +59,8 @@ const TAG_TEXT: u8 = 5;
 const TAG_BYTES: u8 = 6;
 /// An array: its element count (u32), then each element as a value (never an array).
 const TAG_ARRAY: u8 = 7;
+/// An interval: months (u32), days (u32), microseconds (u64).
+const TAG_INTERVAL: u8 = 8;
 
 /// Appends encodings to a buffer.
 pub struct Encoder<'a>(pub &'a mut Vec<u8>);
@@ -111,6 +113,12 @@ impl Encoder<'_> {
             Value::Array(elements) => {
                 self.u8(TAG_ARRAY);
                 self.values(elements);
+            }
+            Value::Interval(iv) => {
+                self.u8(TAG_INTERVAL);
+                self.u32(iv.months as u32);
+                self.u32(iv.days as u32);
+                self.u64(iv.micros as u64);
             }
         }
     }
@@ -294,6 +302,11 @@ impl<'a> Decoder<'a> {
                 }
                 Value::Array(elements)
             }
+            TAG_INTERVAL => Value::Interval(crate::types::Interval {
+                months: self.u32()? as i32,
+                days: self.u32()? as i32,
+                micros: self.u64()? as i64,
+            }),
             tag => return Err(DecodeError(format!("unknown value tag {tag}"))),
         })
     }
@@ -419,6 +432,7 @@ mod tests {
             Value::Bytes(vec![0, 255]),
             Value::Array(vec![Value::Int(1), Value::Null, Value::Text("x".into())]),
             Value::Array(vec![]),
+            Value::Interval(crate::types::Interval { months: -14, days: 3, micros: -5 }),
         ];
         let records = vec![
             Record::Commit(CommitBatch {

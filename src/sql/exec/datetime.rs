@@ -15,7 +15,8 @@ use rust_decimal::Decimal;
 
 use crate::error::SqlState;
 use crate::sql::error::SqlError;
-use crate::sql::plan::{BExpr, Func};
+use crate::sql::plan::{BExpr, BinOp, Func};
+use crate::sql::types::datetime as dt;
 use crate::sql::types::SqlType;
 use crate::types::Value;
 
@@ -28,6 +29,12 @@ pub fn eval(
     vals: &[Value],
     ty: SqlType,
 ) -> Result<Option<Value>, SqlError> {
+    if let Func::DateTimeArith(op) = func {
+        if vals.contains(&Value::Null) || vals.len() != 2 || args.len() != 2 {
+            return Ok(Some(Value::Null));
+        }
+        return arithmetic(op, (&vals[0], args[0].ty()), (&vals[1], args[1].ty()), ty).map(Some);
+    }
     if !matches!(func, Func::Extract | Func::DatePart | Func::DateTrunc | Func::AtTimeZone) {
         return Ok(None);
     }
@@ -62,6 +69,65 @@ pub fn eval(
         }
         _ => return Ok(None),
     }))
+}
+
+/// `l op r` of [`Func::DateTimeArith`]: the binder chose the operand types and `ty`.
+fn arithmetic(
+    op: BinOp,
+    (l, lt): (&Value, SqlType),
+    (r, rt): (&Value, SqlType),
+    ty: SqlType,
+) -> Result<Value, SqlError> {
+    let number = |v: &Value| -> f64 {
+        match v {
+            Value::Int(i) => *i as f64,
+            Value::Float(f) => *f,
+            Value::Numeric(d) => d.to_string().parse().unwrap_or(f64::NAN),
+            _ => f64::NAN,
+        }
+    };
+    let unsupported = || {
+        SqlError::new(
+            SqlState::UndefinedFunction,
+            format!("operator does not exist: {} and {}", lt.name(), rt.name()),
+        )
+    };
+    Ok(match (l, r) {
+        (Value::Interval(a), Value::Interval(b)) => {
+            Value::Interval(dt::combine_intervals(a, b, op == BinOp::Sub)?)
+        }
+        (Value::Int(t), Value::Interval(iv)) if !lt.is_numeric() => {
+            let iv = if op == BinOp::Sub { dt::negate_interval(iv)? } else { *iv };
+            Value::Int(dt::add_interval(timestamp_micros(&Value::Int(*t), lt), &iv)?)
+        }
+        (Value::Interval(iv), Value::Int(_)) if !rt.is_numeric() => {
+            Value::Int(dt::add_interval(timestamp_micros(r, rt), iv)?)
+        }
+        (Value::Interval(iv), n) => {
+            Value::Interval(dt::scale_interval(iv, number(n), op == BinOp::Div)?)
+        }
+        (n, Value::Interval(iv)) => Value::Interval(dt::scale_interval(iv, number(n), false)?),
+        (Value::Int(a), Value::Int(b)) if ty == SqlType::Int4 => {
+            let d = a - b;
+            if i32::try_from(d).is_err() {
+                return Err(SqlError::new(SqlState::NumericValueOutOfRange, "integer out of range"));
+            }
+            Value::Int(d)
+        }
+        (Value::Int(a), Value::Int(b)) if ty == SqlType::Date => {
+            let days = if op == BinOp::Sub { a.checked_sub(*b) } else { a.checked_add(*b) };
+            match days.filter(|d| dt::date_of(*d).is_some_and(|d| d.year() > -4713)) {
+                Some(d) => Value::Int(d),
+                None => {
+                    return Err(SqlError::new(SqlState::DatetimeFieldOverflow, "date out of range"));
+                }
+            }
+        }
+        (Value::Int(_), Value::Int(_)) => {
+            Value::Interval(dt::subtract_timestamps(timestamp_micros(l, lt), timestamp_micros(r, rt))?)
+        }
+        _ => return Err(unsupported()),
+    })
 }
 
 /// Whether `zone` names UTC; 0A000 for any other zone (isola has no time zone database).

@@ -125,7 +125,7 @@ fn coerce_for(v: Value, ty: SqlType) -> Result<Value, SqlError> {
         Value::Text(_) => SqlType::Text,
         Value::Bool(_) => SqlType::Bool,
         Value::Bytes(_) => SqlType::Bytea,
-        Value::Null | Value::Array(_) => return Ok(v),
+        Value::Null | Value::Array(_) | Value::Interval(_) => return Ok(v),
     };
     let target = match ty {
         SqlType::Varchar(_)
@@ -345,6 +345,9 @@ impl BExpr {
                 Value::Int(i) => check_range(i.checked_neg().ok_or_else(|| overflow(*ty))?, *ty)?,
                 Value::Float(f) => Value::Float(-f),
                 Value::Numeric(d) => Value::Numeric(-d),
+                Value::Interval(iv) => {
+                    Value::Interval(crate::sql::types::datetime::negate_interval(&iv)?)
+                }
                 other => {
                     return Err(SqlError::new(
                         SqlState::UndefinedFunction,
@@ -548,6 +551,9 @@ fn eval_func<C: EvalContext + ?Sized>(
     if let Some(v) = crate::sql::exec::json::eval(func, &vals)? {
         return Ok(v);
     }
+    if let Func::Scalar(f) = func {
+        return crate::sql::exec::scalar::eval(f, args, &vals);
+    }
     let text =
         |i: usize| -> Option<String> { vals.get(i).and_then(|v| format_text(v, args[i].ty())) };
     let strict_null = !matches!(
@@ -712,6 +718,8 @@ fn eval_func<C: EvalContext + ?Sized>(
         | Func::DatePart
         | Func::DateTrunc
         | Func::AtTimeZone
+        | Func::DateTimeArith(_)
+        | Func::Scalar(_)
         | Func::JsonGet { .. }
         | Func::JsonHasKey { .. }
         | Func::JsonContains => Value::Null,

@@ -15,11 +15,13 @@ pub mod arrays;
 pub mod copy;
 mod cte;
 pub mod datetime;
+pub mod datetime_format;
 pub mod eval;
 pub(crate) mod fk;
 pub mod json;
 mod modify_from;
 pub mod pattern;
+pub mod scalar;
 mod sequence;
 mod window;
 

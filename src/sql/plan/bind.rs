@@ -16,6 +16,7 @@ mod lateral;
 mod modify_from;
 mod ordered_aggregates;
 mod recursive;
+mod scalar_functions;
 mod table_functions;
 mod window;
 
@@ -327,6 +328,7 @@ impl<'a> Binder<'a> {
                 };
                 BExpr::Const(parse_text(&text, ty)?, ty)
             }
+            Expr::Interval(iv) => self.interval_literal(iv)?,
             Expr::Nested(inner) => self.expr(inner, scope, expected)?,
             Expr::Cast { expr, data_type, .. }
                 if reg_type_cast(&data_type.to_string()).is_some() =>
@@ -356,7 +358,7 @@ impl<'a> Binder<'a> {
                     }
                     let inner = self.expr(expr, scope, expected)?;
                     let ty = inner.ty();
-                    if !ty.is_numeric() && ty != SqlType::Unknown {
+                    if !ty.is_numeric() && !matches!(ty, SqlType::Unknown | SqlType::Interval) {
                         return Err(SqlError::new(
                             SqlState::UndefinedFunction,
                             format!("operator does not exist: - {}", ty.name()),
@@ -618,6 +620,15 @@ impl<'a> Binder<'a> {
     ) -> Result<(BExpr, BExpr, SqlType), SqlError> {
         let l = self.expr(a, scope, None)?;
         let r = self.expr(b, scope, Some(l.ty()))?;
+        self.unify_operands(l, r)
+    }
+
+    /// Two bound operands brought to their common type (an untyped side takes the other's).
+    fn unify_operands(
+        &mut self,
+        l: BExpr,
+        r: BExpr,
+    ) -> Result<(BExpr, BExpr, SqlType), SqlError> {
         let l = self.retype_unknown(l, r.ty())?;
         let mut ty = SqlType::unify(l.ty(), r.ty());
         if ty == SqlType::Unknown {
@@ -698,8 +709,13 @@ impl<'a> Binder<'a> {
             return self.bitwise(a, bop, op, b, scope);
         }
         if bop == BinOp::Concat {
-            let l = unpadded(self.expr(a, scope, Some(SqlType::Text))?);
-            let r = unpadded(self.expr(b, scope, Some(SqlType::Text))?);
+            let l = self.expr(a, scope, None)?;
+            let r = self.expr(b, scope, Some(if l.ty() == SqlType::Jsonb { SqlType::Jsonb } else { SqlType::Text }))?;
+            if let Some(bound) = self.jsonb_concat(l.clone(), r.clone(), op)? {
+                return Ok(bound);
+            }
+            let l = unpadded(self.retype_unknown(l, SqlType::Text)?);
+            let r = unpadded(self.retype_unknown(r, SqlType::Text)?);
             return Ok(BExpr::Binary {
                 op: bop,
                 left: Box::new(l),
@@ -708,7 +724,13 @@ impl<'a> Binder<'a> {
                 ty: SqlType::Text,
             });
         }
-        let (mut l, mut r, mut operand_ty) = self.operands(a, b, scope)?;
+        let l = self.expr(a, scope, None)?;
+        let r = self.expr(b, scope, Some(datetime::right_operand_hint(&l, bop)))?;
+        let (l, r) = match self.datetime_operator(l, bop, op, r)? {
+            Ok(bound) => return Ok(bound),
+            Err(operands) => operands,
+        };
+        let (mut l, mut r, mut operand_ty) = self.unify_operands(l, r)?;
         // character(n) against text compares as text, its padding dropped (PostgreSQL's
         // bpchar to text); two character(n) compare as they are
         let padded = |e: &BExpr| matches!(e.ty(), SqlType::Char(_));
@@ -963,6 +985,9 @@ impl<'a> Binder<'a> {
             return Ok(bound);
         }
         if let Some(bound) = self.datetime_function(&name, &mut args)? {
+            return Ok(bound);
+        }
+        if let Some(bound) = self.scalar_function(&name, &mut args)? {
             return Ok(bound);
         }
         let first_ty = args.first().map(|a| a.ty()).unwrap_or(SqlType::Text);
@@ -2225,7 +2250,7 @@ impl Binder<'_> {
 }
 
 /// A character(n) value as text (its padding dropped); any other expression as it is.
-fn unpadded(e: BExpr) -> BExpr {
+pub(super) fn unpadded(e: BExpr) -> BExpr {
     if matches!(e.ty(), SqlType::Char(_)) {
         BExpr::Cast { expr: Box::new(e), to: SqlType::Text, explicit: false }
     } else {

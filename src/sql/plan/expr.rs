@@ -186,6 +186,12 @@ pub enum Func {
     DateTrunc,
     /// `v AT TIME ZONE zone` (UTC only).
     AtTimeZone,
+    /// Arithmetic with dates, timestamps and intervals whose operands differ in type
+    /// (`timestamp + interval`, `timestamp - timestamp`, `interval * number`, `date - date`),
+    /// over the two arguments (`exec/datetime.rs`).
+    DateTimeArith(BinOp),
+    /// A built-in function of `plan/scalar.rs` (evaluated by `exec/scalar.rs`).
+    Scalar(crate::sql::plan::scalar::ScalarFn),
     /// `doc -> key` / `doc ->> key` (`text`): a member or an element (`exec/json.rs`);
     /// `doc #> path` / `doc #>> path` when the key is a text array.
     JsonGet {

@@ -10,6 +10,7 @@ pub mod access;
 pub mod bind;
 pub mod explain;
 pub mod expr;
+pub mod scalar;
 
 use std::sync::Arc;
 

@@ -22,6 +22,8 @@ use rust_decimal::Decimal;
 
 use crate::error::SqlState;
 use crate::sql::error::SqlError;
+use crate::sql::types::{SqlType, format_text};
+use crate::types::Value;
 
 /// A parsed JSON value; numbers keep their text.
 enum Json {
@@ -87,6 +89,156 @@ pub fn get(doc: &str, path: &[Step], as_text: bool) -> Result<Option<String>, Sq
             Some(out)
         }
     })
+}
+
+/// A SQL value as JSON text, as `to_jsonb` converts it: numbers and booleans as such, a json
+/// or jsonb as it is, an array element by element, a date or timestamp in ISO 8601 (`T`
+/// between date and time), anything else as a JSON string of its text form.
+pub fn from_value(v: &Value, ty: SqlType) -> Result<String, SqlError> {
+    let mut out = String::new();
+    match (v, ty) {
+        (Value::Null, _) => out.push_str("null"),
+        (Value::Bool(b), _) => out.push_str(if *b { "true" } else { "false" }),
+        (Value::Array(items), _) => {
+            let elem = match ty {
+                SqlType::Array(e) => *e,
+                _ => SqlType::Text,
+            };
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&from_value(item, elem)?);
+            }
+            out.push(']');
+        }
+        (Value::Float(f), _) if !f.is_finite() => write_string(&format_text(v, ty).unwrap_or_default(), &mut out),
+        (Value::Int(_) | Value::Float(_) | Value::Numeric(_), t) if t.is_numeric() => {
+            out.push_str(&format_text(v, ty).unwrap_or_default())
+        }
+        (Value::Text(s), SqlType::Json | SqlType::Jsonb) => out.push_str(s),
+        (_, SqlType::Timestamp | SqlType::Timestamptz) => {
+            let text = format_text(v, ty).unwrap_or_default().replacen(' ', "T", 1);
+            let text = if ty == SqlType::Timestamptz { text.replace("+00", "+00:00") } else { text };
+            write_string(&text, &mut out)
+        }
+        _ => write_string(&format_text(v, ty).unwrap_or_default(), &mut out),
+    }
+    Ok(out)
+}
+
+/// `jsonb_build_object(k, v, ...)` of keys and JSON texts.
+pub fn build_object(pairs: &[(String, String)]) -> Result<String, SqlError> {
+    let mut items = Vec::with_capacity(pairs.len());
+    for (k, v) in pairs {
+        items.push((k.clone(), parse(v)?));
+    }
+    let mut out = String::new();
+    write_jsonb(&Json::Object(items), &mut out);
+    Ok(out)
+}
+
+/// `jsonb_build_array(v, ...)` of JSON texts.
+pub fn build_array(items: &[String]) -> Result<String, SqlError> {
+    let parsed = items.iter().map(|i| parse(i)).collect::<Result<Vec<_>, _>>()?;
+    let mut out = String::new();
+    write_jsonb(&Json::Array(parsed), &mut out);
+    Ok(out)
+}
+
+/// `jsonb_typeof(doc)`.
+pub fn type_of(doc: &str) -> Result<&'static str, SqlError> {
+    Ok(match parse(doc)? {
+        Json::Null => "null",
+        Json::Bool(_) => "boolean",
+        Json::Number(_) => "number",
+        Json::String(_) => "string",
+        Json::Array(_) => "array",
+        Json::Object(_) => "object",
+    })
+}
+
+/// `jsonb_array_length(doc)`; 22023 for anything but an array.
+pub fn array_length(doc: &str) -> Result<i64, SqlError> {
+    match parse(doc)? {
+        Json::Array(items) => Ok(items.len() as i64),
+        Json::Object(_) => Err(SqlError::new(
+            SqlState::InvalidParameterValue,
+            "cannot get array length of a non-array",
+        )),
+        _ => Err(SqlError::new(
+            SqlState::InvalidParameterValue,
+            "cannot get array length of a scalar",
+        )),
+    }
+}
+
+/// `a || b`: two objects merged (`b`'s members win), otherwise the two as arrays (a scalar or
+/// an object as a one-element array) concatenated.
+pub fn concat(a: &str, b: &str) -> Result<String, SqlError> {
+    let joined = match (parse(a)?, parse(b)?) {
+        (Json::Object(mut x), Json::Object(y)) => {
+            x.extend(y);
+            Json::Object(x)
+        }
+        (x, y) => {
+            let items = |v: Json| match v {
+                Json::Array(items) => items,
+                other => vec![other],
+            };
+            let mut all = items(x);
+            all.extend(items(y));
+            Json::Array(all)
+        }
+    };
+    let mut out = String::new();
+    write_jsonb(&joined, &mut out);
+    Ok(out)
+}
+
+/// `doc - key`: an object without the member, an array without the string elements equal to
+/// `key`; 22023 for a scalar.
+pub fn delete_key(doc: &str, key: &str) -> Result<String, SqlError> {
+    let kept = match parse(doc)? {
+        Json::Object(items) => Json::Object(items.into_iter().filter(|(k, _)| k != key).collect()),
+        Json::Array(items) => Json::Array(
+            items.into_iter().filter(|v| !matches!(v, Json::String(s) if s == key)).collect(),
+        ),
+        _ => {
+            return Err(SqlError::new(SqlState::InvalidParameterValue, "cannot delete from scalar"));
+        }
+    };
+    let mut out = String::new();
+    write_jsonb(&kept, &mut out);
+    Ok(out)
+}
+
+/// `doc - index`: an array without its element `index` (negative counts from the end).
+pub fn delete_index(doc: &str, index: i64) -> Result<String, SqlError> {
+    let kept = match parse(doc)? {
+        Json::Array(mut items) => {
+            let i = if index < 0 { items.len() as i64 + index } else { index };
+            if let Ok(i) = usize::try_from(i)
+                && i < items.len()
+            {
+                items.remove(i);
+            }
+            Json::Array(items)
+        }
+        Json::Object(_) => {
+            return Err(SqlError::new(
+                SqlState::InvalidParameterValue,
+                "cannot delete from object using integer index",
+            ));
+        }
+        _ => {
+            return Err(SqlError::new(SqlState::InvalidParameterValue, "cannot delete from scalar"));
+        }
+    };
+    let mut out = String::new();
+    write_jsonb(&kept, &mut out);
+    Ok(out)
 }
 
 /// `doc ? key`: an object with the member `key`, an array with the string element `key`, or

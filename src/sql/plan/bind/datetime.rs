@@ -5,13 +5,14 @@
 //! Invariant: `v` is a date, a timestamp or a timestamptz (an untyped literal or parameter
 //! becomes a timestamptz, PostgreSQL's preferred type); the field and the zone are text.
 
-use sqlparser::ast::{DateTimeField, Expr};
+use sqlparser::ast::{self, DateTimeField, Expr, Value as AstValue};
 
 use crate::error::SqlState;
 use crate::sql::error::SqlError;
 use crate::sql::plan::bind::{Binder, Scope};
-use crate::sql::plan::{BExpr, Func};
-use crate::sql::types::SqlType;
+use crate::sql::plan::scalar::ScalarFn;
+use crate::sql::plan::{BExpr, BinOp, Func};
+use crate::sql::types::{SqlType, parse_text};
 use crate::types::Value;
 
 impl Binder<'_> {
@@ -95,4 +96,137 @@ impl Binder<'_> {
 /// timestamptz or a date (read as a timestamptz, as PostgreSQL resolves it).
 fn at_time_zone_type(ty: SqlType) -> SqlType {
     if ty == SqlType::Timestamp { SqlType::Timestamptz } else { SqlType::Timestamp }
+}
+
+/// The type an untyped right operand of `l op _` takes: an interval after a timestamp's `+`
+/// or an interval's `+`, `-` or comparison, a number after an interval's `*` or `/`, else
+/// `l`'s own type (PostgreSQL's operator resolution for these cases).
+pub(super) fn right_operand_hint(l: &BExpr, op: BinOp) -> SqlType {
+    match (l.ty(), op) {
+        (SqlType::Timestamp | SqlType::Timestamptz, BinOp::Add) => SqlType::Interval,
+        (SqlType::Interval, BinOp::Mul | BinOp::Div) => SqlType::Float8,
+        (SqlType::Date, BinOp::Add) => SqlType::Unknown,
+        (SqlType::Jsonb, BinOp::Sub) => SqlType::Text,
+        (t, _) => t,
+    }
+}
+
+/// Whether `t` is a date, a timestamp or a timestamptz.
+fn is_datetime(t: SqlType) -> bool {
+    matches!(t, SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz)
+}
+
+impl Binder<'_> {
+    /// `a || b` between two jsonb values (an untyped side becomes one); `None` otherwise (a
+    /// jsonb with a text is text concatenation, as in PostgreSQL).
+    pub(super) fn jsonb_concat(
+        &mut self,
+        l: BExpr,
+        r: BExpr,
+        op: &ast::BinaryOperator,
+    ) -> Result<Option<BExpr>, SqlError> {
+        use SqlType::{Jsonb, Unknown};
+        if !matches!((l.ty(), r.ty()), (Jsonb, Jsonb | Unknown) | (Unknown, Jsonb)) {
+            return Ok(None);
+        }
+        let l = self.retype_unknown(l, SqlType::Jsonb)?;
+        let r = self.retype_unknown(r, SqlType::Jsonb)?;
+        if l.ty() != SqlType::Jsonb || r.ty() != SqlType::Jsonb {
+            return Err(SqlError::new(
+                SqlState::UndefinedFunction,
+                format!("operator does not exist: {} {op} {}", l.ty().name(), r.ty().name()),
+            ));
+        }
+        let func = Func::Scalar(ScalarFn::JsonbConcat);
+        Ok(Some(BExpr::Func { func, args: vec![l, r], ty: SqlType::Jsonb }))
+    }
+
+    /// `INTERVAL '1 day'`, `INTERVAL '3' DAY`.
+    pub(super) fn interval_literal(&mut self, iv: &ast::Interval) -> Result<BExpr, SqlError> {
+        let text = match iv.value.as_ref() {
+            Expr::Value(v) => match &v.value {
+                AstValue::SingleQuotedString(s) => s.clone(),
+                AstValue::Number(n, _) => n.to_string(),
+                other => other.to_string(),
+            },
+            other => {
+                return Err(SqlError::unsupported(format!("INTERVAL {other}")));
+            }
+        };
+        let text = match (&iv.leading_field, &iv.last_field) {
+            (None, None) => text,
+            (Some(unit), None)
+                if iv.leading_precision.is_none()
+                    && iv.fractional_seconds_precision.is_none()
+                    && text.trim().parse::<f64>().is_ok() =>
+            {
+                format!("{text} {unit}")
+            }
+            _ => {
+                return Err(SqlError::unsupported(format!(
+                    "INTERVAL with a field qualifier: {iv}"
+                )));
+            }
+        };
+        Ok(BExpr::Const(parse_text(&text, SqlType::Interval)?, SqlType::Interval))
+    }
+
+    /// `l op r` when it is date, timestamp or interval arithmetic between different types;
+    /// `Err` hands the operands back for the ordinary operators.
+    pub(super) fn datetime_operator(
+        &mut self,
+        l: BExpr,
+        op: BinOp,
+        ast_op: &ast::BinaryOperator,
+        r: BExpr,
+    ) -> Result<Result<BExpr, (BExpr, BExpr)>, SqlError> {
+        use SqlType::*;
+        let (lt, rt) = (l.ty(), r.ty());
+        if lt == Date && rt == Unknown && op == BinOp::Add {
+            return Err(SqlError::new(
+                SqlState::AmbiguousFunction,
+                "operator is not unique: date + unknown",
+            ));
+        }
+        // `'1 day' + timestamp`
+        let l = match (lt, rt, op) {
+            (Unknown, Date | Timestamp | Timestamptz, BinOp::Add) => {
+                self.retype_unknown(l, Interval)?
+            }
+            _ => l,
+        };
+        let lt = l.ty();
+        if lt == Jsonb && op == BinOp::Sub {
+            let r = self.retype_unknown(r, Text)?;
+            if !(r.ty().is_textual() || r.ty().is_integer()) || r.ty() == Jsonb {
+                return Err(SqlError::new(
+                    SqlState::UndefinedFunction,
+                    format!("operator does not exist: jsonb - {}", r.ty().name()),
+                ));
+            }
+            let func = Func::Scalar(ScalarFn::JsonbDelete);
+            return Ok(Ok(BExpr::Func { func, args: vec![l, r], ty: Jsonb }));
+        }
+        let ty = match (lt, op, rt) {
+            (Interval, BinOp::Add | BinOp::Sub, Interval) => Interval,
+            (Timestamp | Timestamptz, BinOp::Add | BinOp::Sub, Interval) => lt,
+            (Interval, BinOp::Add, Timestamp | Timestamptz) => rt,
+            (Date, BinOp::Add | BinOp::Sub, Interval) | (Interval, BinOp::Add, Date) => Timestamp,
+            (Date, BinOp::Sub, Date) => Int4,
+            (a, BinOp::Sub, b) if is_datetime(a) && is_datetime(b) => Interval,
+            (Interval, BinOp::Mul | BinOp::Div, n) if n.is_numeric() => Interval,
+            (n, BinOp::Mul, Interval) if n.is_numeric() => Interval,
+            (n, BinOp::Add, Date) if n.is_integer() => Date,
+            (Date, BinOp::Add | BinOp::Sub, n) if n.is_integer() => Date,
+            (Interval, o, Interval) if o.is_comparison() => return Ok(Err((l, r))),
+            (Interval, _, _) | (_, _, Interval) => {
+                return Err(SqlError::new(
+                    SqlState::UndefinedFunction,
+                    format!("operator does not exist: {} {ast_op} {}", lt.name(), rt.name()),
+                ));
+            }
+            _ => return Ok(Err((l, r))),
+        };
+        Ok(Ok(BExpr::Func { func: Func::DateTimeArith(op), args: vec![l, r], ty }))
+    }
 }

@@ -1,0 +1,85 @@
+//! Binding of the built-in scalar functions of `plan/scalar.rs`: the arguments coerced to the
+//! function's signature the way PostgreSQL's implicit casts allow (an untyped literal takes
+//! the parameter's type; a varchar or char is text; a smaller integer widens; an integer or
+//! numeric becomes a double precision), anything else 42883.
+
+use crate::error::SqlState;
+use crate::sql::error::SqlError;
+use crate::sql::plan::bind::{Binder, unpadded};
+use crate::sql::plan::scalar::{Arg, ScalarFn, signature};
+use crate::sql::plan::{BExpr, Func};
+use crate::sql::types::SqlType;
+use crate::types::Value;
+
+impl Binder<'_> {
+    /// A call of a function of `plan/scalar.rs`; `None` when `name` is none of them.
+    pub(super) fn scalar_function(
+        &mut self,
+        name: &str,
+        args: &mut Vec<BExpr>,
+    ) -> Result<Option<BExpr>, SqlError> {
+        let Some(found) = signature(name, args.len()) else { return Ok(None) };
+        let no_such = |args: &[BExpr]| {
+            SqlError::new(
+                SqlState::UndefinedFunction,
+                format!(
+                    "function {name}({}) does not exist",
+                    args.iter().map(|a| type_name(a.ty())).collect::<Vec<_>>().join(", ")
+                ),
+            )
+        };
+        let Some((func, want, ty)) = found else { return Err(no_such(args)) };
+        if func == ScalarFn::PgTypeof {
+            let shown = args.first().map(|a| type_name(a.ty())).unwrap_or_default();
+            return Ok(Some(BExpr::Const(Value::Text(shown), SqlType::Text)));
+        }
+        let mut bound = Vec::with_capacity(args.len());
+        for (arg, want) in std::mem::take(args).into_iter().zip(want) {
+            let arg = match want {
+                Arg::Any if arg.ty() == SqlType::Unknown => self.retype_unknown(arg, SqlType::Text)?,
+                Arg::Any => arg,
+                Arg::Is(t) => {
+                    let arg = unpadded(self.retype_unknown(arg, t)?);
+                    let from = arg.ty();
+                    let fits = from == t
+                        || (t == SqlType::Text && from.is_textual() && !matches!(from, SqlType::Json | SqlType::Jsonb | SqlType::Uuid))
+                        || (t == SqlType::Int4 && matches!(from, SqlType::Int2))
+                        || (t == SqlType::Float8 && from.is_numeric());
+                    if !fits {
+                        let mut shown = bound.clone();
+                        shown.push(arg);
+                        return Err(no_such(&shown));
+                    }
+                    if from == t { arg } else { BExpr::Cast { expr: Box::new(arg), to: t, explicit: false } }
+                }
+            };
+            bound.push(arg);
+        }
+        // `to_char`'s and `age`'s first argument decides what they read
+        if func == ScalarFn::Age {
+            for a in &mut bound {
+                if a.ty() == SqlType::Text {
+                    *a = self.coerce(a.clone(), SqlType::Timestamptz)?;
+                }
+                if !matches!(a.ty(), SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz) {
+                    return Err(no_such(&bound));
+                }
+            }
+        }
+        if func == ScalarFn::ToChar
+            && !(bound[0].ty().is_numeric()
+                || matches!(
+                    bound[0].ty(),
+                    SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz | SqlType::Interval
+                ))
+        {
+            return Err(no_such(&bound));
+        }
+        Ok(Some(BExpr::Func { func: Func::Scalar(func), args: bound, ty }))
+    }
+}
+
+/// A type as `pg_typeof` and the "function does not exist" message name it.
+fn type_name(ty: SqlType) -> String {
+    if ty == SqlType::Unknown { "unknown".into() } else { ty.name() }
+}
