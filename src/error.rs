@@ -202,9 +202,8 @@ pub enum SqlState {
     /// 22014 / 22016: ntile's / nth_value's argument not positive.
     InvalidArgumentForNtile,
     InvalidArgumentForNthValue,
-    /// 22013: a window frame offset below zero; 22004: a NULL one.
+    /// 22013: a window frame offset below zero.
     InvalidPrecedingOrFollowingSize,
-    NullValueNotAllowed,
     /// 42P19: a recursive query not of the form `anchor UNION [ALL] step`.
     InvalidRecursion,
     /// 42P20: a window function where it is not allowed.
@@ -308,7 +307,6 @@ impl SqlState {
             SqlState::InvalidArgumentForNtile => "22014",
             SqlState::InvalidArgumentForNthValue => "22016",
             SqlState::InvalidPrecedingOrFollowingSize => "22013",
-            SqlState::NullValueNotAllowed => "22004",
             SqlState::WindowingError => "42P20",
             SqlState::DuplicateAlias => "42712",
             SqlState::InvalidTableDefinition => "42P16",

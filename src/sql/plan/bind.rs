@@ -1743,6 +1743,13 @@ impl<'a> Binder<'a> {
             _ => vec![],
         };
         let aggs = self.aggs.take().unwrap_or_default();
+        let in_aggregate = aggs.iter().flat_map(|a| a.args.iter().chain(&a.filter));
+        if in_aggregate.clone().any(window::has_window_ref) {
+            return Err(SqlError::new(
+                SqlState::GroupingError,
+                "aggregate function calls cannot contain window function calls",
+            ));
+        }
 
         // GROUP BY
         let group_exprs: Vec<BExpr> = match &s.group_by {
