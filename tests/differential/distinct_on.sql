@@ -5,7 +5,7 @@ CREATE TABLE readings (id int PRIMARY KEY, sensor text, at int, val int);
 INSERT INTO readings VALUES (1, 's1', 10, 5), (2, 's1', 20, 7), (3, 's2', 10, 1), (4, 's2', 30, NULL), (5, NULL, 5, 9), (6, NULL, 6, 8), (7, 's3', 1, 1), (8, 's1', 20, 3);
 CREATE TABLE none_here (a int, b int);
 
-SELECT DISTINCT ON (sensor) sensor, at, val FROM readings ORDER BY sensor, at DESC;
+SELECT DISTINCT ON (sensor) sensor, at, val FROM readings ORDER BY sensor, at DESC, id;
 SELECT DISTINCT ON (sensor) sensor, at, val FROM readings ORDER BY sensor, at;
 SELECT DISTINCT ON (sensor) sensor, id FROM readings ORDER BY sensor NULLS FIRST, id DESC;
 SELECT DISTINCT ON (sensor) id, sensor FROM readings ORDER BY sensor DESC, val DESC NULLS LAST;
