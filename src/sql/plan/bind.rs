@@ -18,6 +18,7 @@ mod ordered_aggregates;
 mod recursive;
 mod scalar_functions;
 mod table_functions;
+mod view;
 mod window;
 
 use std::sync::Arc;
@@ -100,6 +101,10 @@ pub struct Binder<'a> {
     windows: Option<Vec<crate::sql::plan::WindowCall>>,
     /// The select's `WINDOW name AS (...)` definitions.
     named_windows: Vec<(String, ast::WindowSpec)>,
+    /// Every view the statement reads, in the order first met.
+    views: Vec<String>,
+    /// How many views deep the binder is.
+    view_nesting: usize,
 }
 
 fn ident_name(id: &ast::Ident) -> String {
@@ -141,6 +146,8 @@ impl<'a> Binder<'a> {
             next_cte_id: 0,
             windows: None,
             named_windows: Vec::new(),
+            views: Vec::new(),
+            view_nesting: 0,
         }
     }
 
@@ -189,8 +196,20 @@ impl<'a> Binder<'a> {
         Ok(())
     }
 
-    /// A table by name, noted as used.
+    /// The views the statement bound so far reads.
+    pub fn views_used(&self) -> Vec<String> {
+        self.views.clone()
+    }
+
+    /// A table by name, noted as used. A view is not a table to write or lock: refused
+    /// (PostgreSQL would write through a simple view; isola's views are read-only).
     fn use_table(&mut self, name: &str) -> Result<Arc<TableSchema>, SqlError> {
+        if self.schema.views.contains_key(name) && self.schema.table(name).is_none() {
+            return Err(SqlError::new(
+                SqlState::FeatureNotSupported,
+                format!("cannot change view \"{name}\": views are read-only"),
+            ));
+        }
         let table =
             self.schema.table(name).cloned().ok_or_else(|| SqlError::undefined_table(name))?;
         if !self.tables.contains(&table.id) {
@@ -1400,6 +1419,11 @@ impl<'a> Binder<'a> {
                     return Ok((Source::Series(bound), scope));
                 }
                 let schema_name = object_schema(name);
+                if schema_name.as_deref().is_none_or(|s| s == "public")
+                    && let Some(view) = self.schema.views.get(&table_name).cloned()
+                {
+                    return self.view_reference(&view, alias.as_ref());
+                }
                 if let Some(view) = SystemView::lookup(schema_name.as_deref(), &table_name) {
                     let scope = Scope {
                         cols: view

@@ -464,6 +464,7 @@ pub fn bind_statement(
             Bound::Lock
         }
         Statement::CreateTable(_)
+        | Statement::CreateView(_)
         | Statement::CreateSequence { .. }
         | Statement::AlterIndex { .. }
         | Statement::CreateIndex(_)
