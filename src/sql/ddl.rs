@@ -83,6 +83,8 @@ pub(crate) struct DdlEffects {
     pub logged_table_id: Option<TableId>,
     /// Sequence names created, changed or dropped.
     pub touched_sequences: Vec<String>,
+    /// View names created, replaced or dropped.
+    pub touched_views: Vec<String>,
 }
 
 impl DdlEffects {

@@ -110,7 +110,7 @@ impl Ddl<'_, '_> {
             return Err(SqlError::unsupported("a view reading itself"));
         }
         self.schema.views.insert(name.clone(), Arc::new(view));
-        self.fx.touch(&name);
+        self.fx.touched_views.push(name.clone());
         Ok(())
     }
 
@@ -137,7 +137,7 @@ impl Ddl<'_, '_> {
         }
         self.drop_views_reading(None, name, "view", cascade)?;
         self.schema.views.remove(name);
-        self.fx.touch(name);
+        self.fx.touched_views.push(name.to_string());
         Ok(())
     }
 

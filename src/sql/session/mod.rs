@@ -21,7 +21,7 @@
 mod block;
 mod copy;
 mod database;
-mod ddl;
+pub(crate) mod ddl;
 mod objects;
 mod prepared;
 pub mod settings;
