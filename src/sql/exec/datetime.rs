@@ -16,8 +16,8 @@ use rust_decimal::Decimal;
 use crate::error::SqlState;
 use crate::sql::error::SqlError;
 use crate::sql::plan::{BExpr, BinOp, Func};
-use crate::sql::types::datetime as dt;
 use crate::sql::types::SqlType;
+use crate::sql::types::datetime as dt;
 use crate::types::Value;
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
@@ -110,7 +110,10 @@ fn arithmetic(
         (Value::Int(a), Value::Int(b)) if ty == SqlType::Int4 => {
             let d = a - b;
             if i32::try_from(d).is_err() {
-                return Err(SqlError::new(SqlState::NumericValueOutOfRange, "integer out of range"));
+                return Err(SqlError::new(
+                    SqlState::NumericValueOutOfRange,
+                    "integer out of range",
+                ));
             }
             Value::Int(d)
         }
@@ -119,13 +122,17 @@ fn arithmetic(
             match days.filter(|d| dt::date_of(*d).is_some_and(|d| d.year() > -4713)) {
                 Some(d) => Value::Int(d),
                 None => {
-                    return Err(SqlError::new(SqlState::DatetimeFieldOverflow, "date out of range"));
+                    return Err(SqlError::new(
+                        SqlState::DatetimeFieldOverflow,
+                        "date out of range",
+                    ));
                 }
             }
         }
-        (Value::Int(_), Value::Int(_)) => {
-            Value::Interval(dt::subtract_timestamps(timestamp_micros(l, lt), timestamp_micros(r, rt))?)
-        }
+        (Value::Int(_), Value::Int(_)) => Value::Interval(dt::subtract_timestamps(
+            timestamp_micros(l, lt),
+            timestamp_micros(r, rt),
+        )?),
         _ => return Err(unsupported()),
     })
 }

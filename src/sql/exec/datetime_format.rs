@@ -35,8 +35,10 @@ const MONTHS: [&str; 12] = [
     "November",
     "December",
 ];
-const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
-const ROMAN: [&str; 12] = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII"];
+const DAYS: [&str; 7] =
+    ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const ROMAN: [&str; 12] =
+    ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII"];
 
 /// The template patterns, longest first where one is a prefix of another.
 const PATTERNS: &[&str] = &[
@@ -45,9 +47,9 @@ const PATTERNS: &[&str] = &[
     "IYY", "IY", "I", "J", "MI", "MM", "MONTH", "MON", "MS", "Month", "Mon", "OF", "P.M.", "PM",
     "Q", "RM", "SSSSS", "SSSS", "SS", "TZ", "US", "WW", "W", "Y,YYY", "YYYY", "YYY", "YY", "Y",
     "a.d.", "a.m.", "ad", "am", "b.c.", "bc", "cc", "day", "ddd", "dd", "dy", "d", "ff1", "ff2",
-    "ff3", "ff4", "ff5", "ff6", "hh24", "hh12", "hh", "iddd", "id", "iw", "iyyy", "iyy", "iy",
-    "i", "j", "mi", "mm", "month", "mon", "ms", "of", "p.m.", "pm", "q", "rm", "sssss", "ssss",
-    "ss", "tz", "us", "ww", "w", "y,yyy", "yyyy", "yyy", "yy", "y",
+    "ff3", "ff4", "ff5", "ff6", "hh24", "hh12", "hh", "iddd", "id", "iw", "iyyy", "iyy", "iy", "i",
+    "j", "mi", "mm", "month", "mon", "ms", "of", "p.m.", "pm", "q", "rm", "sssss", "ssss", "ss",
+    "tz", "us", "ww", "w", "y,yyy", "yyyy", "yyy", "yy", "y",
 ];
 
 /// One piece of a template.
@@ -227,19 +229,47 @@ fn format_tm(tm: &Tm, fmt: &str) -> String {
             }
             "AM" | "PM" => {
                 let s = if pm { "PM" } else { "AM" };
-                (if pattern.starts_with(char::is_lowercase) { s.to_lowercase() } else { s.into() }, None)
+                (
+                    if pattern.starts_with(char::is_lowercase) {
+                        s.to_lowercase()
+                    } else {
+                        s.into()
+                    },
+                    None,
+                )
             }
             "A.M." | "P.M." => {
                 let s = if pm { "P.M." } else { "A.M." };
-                (if pattern.starts_with(char::is_lowercase) { s.to_lowercase() } else { s.into() }, None)
+                (
+                    if pattern.starts_with(char::is_lowercase) {
+                        s.to_lowercase()
+                    } else {
+                        s.into()
+                    },
+                    None,
+                )
             }
             "AD" | "BC" => {
                 let s = if tm.year <= 0 { "BC" } else { "AD" };
-                (if pattern.starts_with(char::is_lowercase) { s.to_lowercase() } else { s.into() }, None)
+                (
+                    if pattern.starts_with(char::is_lowercase) {
+                        s.to_lowercase()
+                    } else {
+                        s.into()
+                    },
+                    None,
+                )
             }
             "A.D." | "B.C." => {
                 let s = if tm.year <= 0 { "B.C." } else { "A.D." };
-                (if pattern.starts_with(char::is_lowercase) { s.to_lowercase() } else { s.into() }, None)
+                (
+                    if pattern.starts_with(char::is_lowercase) {
+                        s.to_lowercase()
+                    } else {
+                        s.into()
+                    },
+                    None,
+                )
             }
             "MONTH" | "MON" if tm.interval => (String::new(), None),
             "MONTH" => {
@@ -325,7 +355,8 @@ pub fn to_char(v: &Value, ty: SqlType, fmt: &str) -> Result<Value, SqlError> {
             }
         }
         (Value::Int(n), SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz) => {
-            let micros = if ty == SqlType::Date { n.saturating_mul(dt::MICROS_PER_DAY) } else { *n };
+            let micros =
+                if ty == SqlType::Date { n.saturating_mul(dt::MICROS_PER_DAY) } else { *n };
             let d = dt::datetime_of(micros).ok_or_else(dt::timestamp_out_of_range)?;
             Tm {
                 year: i64::from(d.year()),
@@ -351,7 +382,10 @@ fn to_char_number(v: &Value, fmt: &str) -> Result<Value, SqlError> {
         Value::Int(i) => Decimal::from(*i),
         Value::Numeric(d) => *d,
         Value::Float(f) => Decimal::try_from(*f).map_err(|_| {
-            SqlError::new(SqlState::FeatureNotSupported, "to_char of this double precision is not supported")
+            SqlError::new(
+                SqlState::FeatureNotSupported,
+                "to_char of this double precision is not supported",
+            )
         })?,
         _ => return Ok(Value::Null),
     };
@@ -372,7 +406,8 @@ fn to_char_number(v: &Value, fmt: &str) -> Result<Value, SqlError> {
     };
     let frac_digits = frac_fmt.chars().filter(|c| matches!(c, '9' | '0')).count() as u32;
     let int_digits = int_fmt.chars().filter(|c| matches!(c, '9' | '0')).count();
-    let rounded = value.round_dp_with_strategy(frac_digits, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    let rounded = value
+        .round_dp_with_strategy(frac_digits, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
     let negative = rounded.is_sign_negative() && !rounded.is_zero();
     let abs = rounded.abs();
     let int_part = abs.trunc().to_string();
@@ -419,7 +454,13 @@ fn to_char_number(v: &Value, fmt: &str) -> Result<Value, SqlError> {
         }
     }
     let mut int_text: String = int_out.into_iter().collect();
-    let sign = if negative { '-' } else if explicit_sign { '+' } else { ' ' };
+    let sign = if negative {
+        '-'
+    } else if explicit_sign {
+        '+'
+    } else {
+        ' '
+    };
     let first_non_blank = int_text.find(|c: char| c != ' ').unwrap_or(int_text.len());
     int_text.insert(first_non_blank, sign);
     let mut out = int_text;
@@ -428,7 +469,15 @@ fn to_char_number(v: &Value, fmt: &str) -> Result<Value, SqlError> {
         let mut frac: String = frac_fmt
             .chars()
             .zip(frac_part.chars().chain(std::iter::repeat('0')))
-            .map(|(f, d)| if overflow { '#' } else if matches!(f, '9' | '0') { d } else { f })
+            .map(|(f, d)| {
+                if overflow {
+                    '#'
+                } else if matches!(f, '9' | '0') {
+                    d
+                } else {
+                    f
+                }
+            })
             .collect();
         if fill_mode {
             let keep = frac_fmt.rfind('0').map_or(0, |i| i + 1);
@@ -553,7 +602,8 @@ pub fn to_timestamp(input: &str, fmt: &str) -> Result<i64, SqlError> {
             }
             "BC" | "AD" | "B.C." | "A.D." => {
                 let rest: String = chars[i..].iter().collect::<String>().to_uppercase();
-                for (word, is_bc) in [("B.C.", true), ("A.D.", false), ("BC", true), ("AD", false)] {
+                for (word, is_bc) in [("B.C.", true), ("A.D.", false), ("BC", true), ("AD", false)]
+                {
                     if rest.starts_with(word) {
                         bc = is_bc;
                         i += word.len();
@@ -577,7 +627,11 @@ pub fn to_timestamp(input: &str, fmt: &str) -> Result<i64, SqlError> {
             "DAY" | "DY" => {
                 let rest: String = chars[i..].iter().collect::<String>().to_lowercase();
                 if let Some(d) = DAYS.iter().find(|d| rest.starts_with(&d[..3].to_lowercase())) {
-                    i += if upper == "DAY" && rest.starts_with(&d.to_lowercase()) { d.len() } else { 3 };
+                    i += if upper == "DAY" && rest.starts_with(&d.to_lowercase()) {
+                        d.len()
+                    } else {
+                        3
+                    };
                 }
             }
             _ => {
@@ -607,7 +661,10 @@ pub fn to_timestamp(input: &str, fmt: &str) -> Result<i64, SqlError> {
         year = 1 - year;
     }
     let out_of_range = || {
-        SqlError::new(SqlState::DatetimeFieldOverflow, format!("date/time field value out of range: \"{input}\""))
+        SqlError::new(
+            SqlState::DatetimeFieldOverflow,
+            format!("date/time field value out of range: \"{input}\""),
+        )
     };
     let date = match doy {
         Some(d) => i32::try_from(year)

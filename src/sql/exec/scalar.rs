@@ -136,7 +136,9 @@ pub fn eval(func: ScalarFn, args: &[BExpr], vals: &[Value]) -> Result<Value, Sql
             })?;
             Value::Text(c.to_string())
         }
-        ScalarFn::Ascii => Value::Int(text(0).chars().next().map_or(0, |c| i64::from(u32::from(c)))),
+        ScalarFn::Ascii => {
+            Value::Int(text(0).chars().next().map_or(0, |c| i64::from(u32::from(c))))
+        }
         ScalarFn::Format => format(args, vals)?,
         ScalarFn::QuoteIdent => Value::Text(quote_ident(&text(0))),
         ScalarFn::QuoteLiteral => Value::Text(quote_literal(&text(0))),
@@ -161,11 +163,18 @@ pub fn eval(func: ScalarFn, args: &[BExpr], vals: &[Value]) -> Result<Value, Sql
                 (Some(months), Some(days)) if micros.is_finite() && micros.abs() < 9.2e18 => {
                     Value::Interval(Interval { months, days, micros: micros as i64 })
                 }
-                _ => return Err(SqlError::new(SqlState::DatetimeFieldOverflow, "interval out of range")),
+                _ => {
+                    return Err(SqlError::new(
+                        SqlState::DatetimeFieldOverflow,
+                        "interval out of range",
+                    ));
+                }
             }
         }
         ScalarFn::ToChar => datetime_format::to_char(&vals[0], args[0].ty(), &text(1))?,
-        ScalarFn::ToDate => Value::Int(datetime_format::to_timestamp(&text(0), &text(1))?.div_euclid(dt::MICROS_PER_DAY)),
+        ScalarFn::ToDate => Value::Int(
+            datetime_format::to_timestamp(&text(0), &text(1))?.div_euclid(dt::MICROS_PER_DAY),
+        ),
         ScalarFn::ToTimestamp => Value::Int(datetime_format::to_timestamp(&text(0), &text(1))?),
         ScalarFn::ToTimestampEpoch => {
             let secs = match vals[0] {
@@ -173,11 +182,20 @@ pub fn eval(func: ScalarFn, args: &[BExpr], vals: &[Value]) -> Result<Value, Sql
                 _ => 0.0,
             };
             if secs.is_nan() {
-                return Err(SqlError::new(SqlState::InvalidParameterValue, "timestamp cannot be NaN"));
+                return Err(SqlError::new(
+                    SqlState::InvalidParameterValue,
+                    "timestamp cannot be NaN",
+                ));
             }
             let micros = (secs * 1e6).round();
-            if !micros.is_finite() || micros.abs() > 9.2e18 || dt::datetime_of(micros as i64).is_none() {
-                return Err(SqlError::new(SqlState::DatetimeFieldOverflow, "timestamp out of range"));
+            if !micros.is_finite()
+                || micros.abs() > 9.2e18
+                || dt::datetime_of(micros as i64).is_none()
+            {
+                return Err(SqlError::new(
+                    SqlState::DatetimeFieldOverflow,
+                    "timestamp out of range",
+                ));
             }
             Value::Int(micros as i64)
         }
@@ -193,7 +211,7 @@ pub fn eval(func: ScalarFn, args: &[BExpr], vals: &[Value]) -> Result<Value, Sql
         ScalarFn::JustifyHours => Value::Interval(justify(interval(0), true, false)),
         ScalarFn::JustifyInterval => Value::Interval(justify(interval(0), true, true)),
         ScalarFn::JsonbBuildObject => {
-            if vals.len() % 2 != 0 {
+            if !vals.len().is_multiple_of(2) {
                 return Err(invalid("argument list must have even number of elements"));
             }
             let mut pairs = Vec::with_capacity(vals.len() / 2);
@@ -272,22 +290,146 @@ pub fn quote_literal(s: &str) -> String {
 /// The keywords an identifier must be quoted to be (PostgreSQL's reserved, column-name and
 /// type-or-function-name keywords).
 const KEYWORDS: &[&str] = &[
-    "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "authorization",
-    "between", "bigint", "binary", "bit", "boolean", "both", "case", "cast", "char", "character",
-    "check", "coalesce", "collate", "collation", "column", "concurrently", "constraint", "create",
-    "cross", "current_catalog", "current_date", "current_role", "current_schema", "current_time",
-    "current_timestamp", "current_user", "dec", "decimal", "default", "deferrable", "desc",
-    "distinct", "do", "else", "end", "except", "exists", "extract", "false", "fetch", "float",
-    "for", "foreign", "freeze", "from", "full", "grant", "greatest", "group", "grouping", "having",
-    "ilike", "in", "initially", "inner", "inout", "int", "integer", "intersect", "interval",
-    "into", "is", "isnull", "join", "lateral", "leading", "least", "left", "like", "limit",
-    "localtime", "localtimestamp", "national", "natural", "nchar", "none", "normalize", "not",
-    "notnull", "null", "nullif", "numeric", "offset", "on", "only", "or", "order", "out", "outer",
-    "overlaps", "overlay", "placing", "position", "precision", "primary", "real", "references",
-    "returning", "right", "row", "select", "session_user", "setof", "similar", "smallint", "some",
-    "substring", "symmetric", "table", "tablesample", "then", "time", "timestamp", "to",
-    "trailing", "treat", "trim", "true", "union", "unique", "user", "using", "values", "varchar",
-    "variadic", "verbose", "when", "where", "window", "with",
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "authorization",
+    "between",
+    "bigint",
+    "binary",
+    "bit",
+    "boolean",
+    "both",
+    "case",
+    "cast",
+    "char",
+    "character",
+    "check",
+    "coalesce",
+    "collate",
+    "collation",
+    "column",
+    "concurrently",
+    "constraint",
+    "create",
+    "cross",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "dec",
+    "decimal",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "exists",
+    "extract",
+    "false",
+    "fetch",
+    "float",
+    "for",
+    "foreign",
+    "freeze",
+    "from",
+    "full",
+    "grant",
+    "greatest",
+    "group",
+    "grouping",
+    "having",
+    "ilike",
+    "in",
+    "initially",
+    "inner",
+    "inout",
+    "int",
+    "integer",
+    "intersect",
+    "interval",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "lateral",
+    "leading",
+    "least",
+    "left",
+    "like",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "national",
+    "natural",
+    "nchar",
+    "none",
+    "normalize",
+    "not",
+    "notnull",
+    "null",
+    "nullif",
+    "numeric",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "out",
+    "outer",
+    "overlaps",
+    "overlay",
+    "placing",
+    "position",
+    "precision",
+    "primary",
+    "real",
+    "references",
+    "returning",
+    "right",
+    "row",
+    "select",
+    "session_user",
+    "setof",
+    "similar",
+    "smallint",
+    "some",
+    "substring",
+    "symmetric",
+    "table",
+    "tablesample",
+    "then",
+    "time",
+    "timestamp",
+    "to",
+    "trailing",
+    "treat",
+    "trim",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "values",
+    "varchar",
+    "variadic",
+    "verbose",
+    "when",
+    "where",
+    "window",
+    "with",
 ];
 
 /// `quote_ident(s)`: double-quoted unless it is a lower-case identifier and no keyword.
@@ -346,7 +488,11 @@ fn format(args: &[BExpr], vals: &[Value]) -> Result<Value, SqlError> {
         }
         let kind = chars.next().ok_or_else(|| invalid("unterminated format() type specifier"))?;
         let index = match position {
-            Some(0) => return Err(invalid("format specifies argument 0, but arguments are numbered from 1")),
+            Some(0) => {
+                return Err(invalid(
+                    "format specifies argument 0, but arguments are numbered from 1",
+                ));
+            }
             Some(p) => p,
             None => next_arg,
         };

@@ -91,7 +91,8 @@ impl ExecCtx<'_> {
                 }
                 g = h;
             }
-            let part = Partition { rows: run.iter().map(|(_, i)| *i).collect(), peer_start, peer_end };
+            let part =
+                Partition { rows: run.iter().map(|(_, i)| *i).collect(), peer_start, peer_end };
             let frames: Vec<(usize, usize)> = (0..m)
                 .map(|j| frame_range(&call.frame, j, m, &part, offset_start, offset_end))
                 .collect();
@@ -151,9 +152,11 @@ impl ExecCtx<'_> {
                     out.push(Value::Int(rank));
                 }
             }
-            WindowFunc::PercentRank => out.extend(part.peer_start.iter().map(|s| {
-                Value::Float(if m > 1 { *s as f64 / (m - 1) as f64 } else { 0.0 })
-            })),
+            WindowFunc::PercentRank => out.extend(
+                part.peer_start
+                    .iter()
+                    .map(|s| Value::Float(if m > 1 { *s as f64 / (m - 1) as f64 } else { 0.0 })),
+            ),
             WindowFunc::CumeDist => {
                 out.extend(part.peer_end.iter().map(|e| Value::Float(*e as f64 / m as f64)));
             }
@@ -267,8 +270,8 @@ fn aggregate_frames(
     frames: &[(usize, usize)],
 ) -> Result<Vec<Value>, SqlError> {
     let mut out = Vec::with_capacity(frames.len());
-    let incremental = frames.iter().all(|(s, _)| *s == 0)
-        && frames.windows(2).all(|w| w[0].1 <= w[1].1);
+    let incremental =
+        frames.iter().all(|(s, _)| *s == 0) && frames.windows(2).all(|w| w[0].1 <= w[1].1);
     let mut running = AggState::new(agg);
     let mut added = 0;
     let mut last: Option<((usize, usize), Value)> = None;
@@ -336,4 +339,3 @@ fn same_keys(a: &[Value], b: &[Value], keys: &[SortKey]) -> bool {
         _ => compare(x, y, k.expr.ty()).ok().flatten() == Some(Ordering::Equal),
     })
 }
-

@@ -643,11 +643,7 @@ impl<'a> Binder<'a> {
     }
 
     /// Two bound operands brought to their common type (an untyped side takes the other's).
-    fn unify_operands(
-        &mut self,
-        l: BExpr,
-        r: BExpr,
-    ) -> Result<(BExpr, BExpr, SqlType), SqlError> {
+    fn unify_operands(&mut self, l: BExpr, r: BExpr) -> Result<(BExpr, BExpr, SqlType), SqlError> {
         let l = self.retype_unknown(l, r.ty())?;
         let mut ty = SqlType::unify(l.ty(), r.ty());
         if ty == SqlType::Unknown {
@@ -729,7 +725,11 @@ impl<'a> Binder<'a> {
         }
         if bop == BinOp::Concat {
             let l = self.expr(a, scope, None)?;
-            let r = self.expr(b, scope, Some(if l.ty() == SqlType::Jsonb { SqlType::Jsonb } else { SqlType::Text }))?;
+            let r = self.expr(
+                b,
+                scope,
+                Some(if l.ty() == SqlType::Jsonb { SqlType::Jsonb } else { SqlType::Text }),
+            )?;
             if let Some(bound) = self.jsonb_concat(l.clone(), r.clone(), op)? {
                 return Ok(bound);
             }
@@ -2144,8 +2144,9 @@ impl<'a> Binder<'a> {
         if !u.table.joins.is_empty() {
             return Err(SqlError::unsupported("UPDATE of a join"));
         }
-        if let Some(ast::UpdateTableFromKind::AfterSet(from) | ast::UpdateTableFromKind::BeforeSet(from)) =
-            &u.from
+        if let Some(
+            ast::UpdateTableFromKind::AfterSet(from) | ast::UpdateTableFromKind::BeforeSet(from),
+        ) = &u.from
         {
             return self.modify_from_plan(
                 &u.table.relation,
@@ -2219,7 +2220,16 @@ impl<'a> Binder<'a> {
         };
         let referenced = !self.schema.referencing(table.id).is_empty();
         self.use_related_tables(&table);
-        Ok(ModifyPlan { table, access, filter, assignments, rules, returning, referenced, from: None })
+        Ok(ModifyPlan {
+            table,
+            access,
+            filter,
+            assignments,
+            rules,
+            returning,
+            referenced,
+            from: None,
+        })
     }
 }
 impl Binder<'_> {

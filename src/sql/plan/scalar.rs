@@ -106,9 +106,12 @@ pub fn signature(name: &str, argc: usize) -> Option<Option<(ScalarFn, Vec<Arg>, 
         "quote_nullable" => fixed(ScalarFn::QuoteNullable, &[t], Text, &[1]),
         "pg_typeof" => fixed(ScalarFn::PgTypeof, &[Any], Text, &[1]),
         "make_date" => fixed(ScalarFn::MakeDate, &[i, i, i], Date, &[3]),
-        "make_interval" => {
-            fixed(ScalarFn::MakeInterval, &[i, i, i, i, i, i, Is(Float8)], Interval, &[0, 1, 2, 3, 4, 5, 6, 7])
-        }
+        "make_interval" => fixed(
+            ScalarFn::MakeInterval,
+            &[i, i, i, i, i, i, Is(Float8)],
+            Interval,
+            &[0, 1, 2, 3, 4, 5, 6, 7],
+        ),
         "to_char" => fixed(ScalarFn::ToChar, &[Any, t], Text, &[2]),
         "to_date" => fixed(ScalarFn::ToDate, &[t, t], Date, &[2]),
         "to_timestamp" if argc == 1 => {

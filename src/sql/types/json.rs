@@ -113,14 +113,17 @@ pub fn from_value(v: &Value, ty: SqlType) -> Result<String, SqlError> {
             }
             out.push(']');
         }
-        (Value::Float(f), _) if !f.is_finite() => write_string(&format_text(v, ty).unwrap_or_default(), &mut out),
+        (Value::Float(f), _) if !f.is_finite() => {
+            write_string(&format_text(v, ty).unwrap_or_default(), &mut out)
+        }
         (Value::Int(_) | Value::Float(_) | Value::Numeric(_), t) if t.is_numeric() => {
             out.push_str(&format_text(v, ty).unwrap_or_default())
         }
         (Value::Text(s), SqlType::Json | SqlType::Jsonb) => out.push_str(s),
         (_, SqlType::Timestamp | SqlType::Timestamptz) => {
             let text = format_text(v, ty).unwrap_or_default().replacen(' ', "T", 1);
-            let text = if ty == SqlType::Timestamptz { text.replace("+00", "+00:00") } else { text };
+            let text =
+                if ty == SqlType::Timestamptz { text.replace("+00", "+00:00") } else { text };
             write_string(&text, &mut out)
         }
         _ => write_string(&format_text(v, ty).unwrap_or_default(), &mut out),
@@ -206,7 +209,10 @@ pub fn delete_key(doc: &str, key: &str) -> Result<String, SqlError> {
             items.into_iter().filter(|v| !matches!(v, Json::String(s) if s == key)).collect(),
         ),
         _ => {
-            return Err(SqlError::new(SqlState::InvalidParameterValue, "cannot delete from scalar"));
+            return Err(SqlError::new(
+                SqlState::InvalidParameterValue,
+                "cannot delete from scalar",
+            ));
         }
     };
     let mut out = String::new();
@@ -233,7 +239,10 @@ pub fn delete_index(doc: &str, index: i64) -> Result<String, SqlError> {
             ));
         }
         _ => {
-            return Err(SqlError::new(SqlState::InvalidParameterValue, "cannot delete from scalar"));
+            return Err(SqlError::new(
+                SqlState::InvalidParameterValue,
+                "cannot delete from scalar",
+            ));
         }
     };
     let mut out = String::new();

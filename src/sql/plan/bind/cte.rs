@@ -107,7 +107,10 @@ impl Binder<'_> {
         }
         let renames: Vec<String> = cte.alias.columns.iter().map(|c| ident_name(&c.name)).collect();
         let mut plan = match (&*cte.query.body, recursive) {
-            (SetExpr::SetOperation { op: SetOperator::Union, left, right, set_quantifier }, true) => {
+            (
+                SetExpr::SetOperation { op: SetOperator::Union, left, right, set_quantifier },
+                true,
+            ) => {
                 let union_all = matches!(set_quantifier, ast::SetQuantifier::All);
                 self.bind_recursive(cte, name, left, right, union_all, &renames, parent)?
             }
@@ -187,8 +190,7 @@ impl Binder<'_> {
         }
         if step.grouping.is_some() {
             return Err(recursion_error(
-                "aggregate functions are not allowed in a recursive query's recursive term"
-                    .into(),
+                "aggregate functions are not allowed in a recursive query's recursive term".into(),
             ));
         }
         if step.columns.len() != anchor.columns.len() {

@@ -48,8 +48,7 @@ impl Binder<'_> {
         if !order.is_empty() {
             let mut covered = vec![false; bound.len()];
             for k in order {
-                let hits: Vec<usize> =
-                    (0..bound.len()).filter(|&i| bound[i] == k.expr).collect();
+                let hits: Vec<usize> = (0..bound.len()).filter(|&i| bound[i] == k.expr).collect();
                 if hits.is_empty() {
                     break;
                 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use sqlparser::ast;
 
 use crate::sql::error::SqlError;
-use crate::sql::plan::bind::{Binder, Scope, ScopeCol, ident_name};
 use crate::sql::plan::Source;
+use crate::sql::plan::bind::{Binder, Scope, ScopeCol, ident_name};
 
 impl Binder<'_> {
     /// A LATERAL subquery reading the FROM items before it (`left`).
@@ -37,8 +37,9 @@ impl Binder<'_> {
             self.correlated = true;
         }
         let alias_name = alias.map(|a| ident_name(&a.name));
-        let renames: Vec<String> =
-            alias.map(|a| a.columns.iter().map(|c| ident_name(&c.name)).collect()).unwrap_or_default();
+        let renames: Vec<String> = alias
+            .map(|a| a.columns.iter().map(|c| ident_name(&c.name)).collect())
+            .unwrap_or_default();
         let scope = Scope {
             cols: plan
                 .columns

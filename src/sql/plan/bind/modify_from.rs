@@ -50,8 +50,7 @@ impl Binder<'_> {
             }
             None => None,
         };
-        let mut target_source =
-            Source::Table { table: table.clone(), access: Access::Scan, alias };
+        let mut target_source = Source::Table { table: table.clone(), access: Access::Scan, alias };
         if let Some(f) = &filter {
             choose_access(&mut target_source, f, 0);
         }

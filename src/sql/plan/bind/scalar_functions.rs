@@ -36,13 +36,17 @@ impl Binder<'_> {
         let mut bound = Vec::with_capacity(args.len());
         for (arg, want) in std::mem::take(args).into_iter().zip(want) {
             let arg = match want {
-                Arg::Any if arg.ty() == SqlType::Unknown => self.retype_unknown(arg, SqlType::Text)?,
+                Arg::Any if arg.ty() == SqlType::Unknown => {
+                    self.retype_unknown(arg, SqlType::Text)?
+                }
                 Arg::Any => arg,
                 Arg::Is(t) => {
                     let arg = unpadded(self.retype_unknown(arg, t)?);
                     let from = arg.ty();
                     let fits = from == t
-                        || (t == SqlType::Text && from.is_textual() && !matches!(from, SqlType::Json | SqlType::Jsonb | SqlType::Uuid))
+                        || (t == SqlType::Text
+                            && from.is_textual()
+                            && !matches!(from, SqlType::Json | SqlType::Jsonb | SqlType::Uuid))
                         || (t == SqlType::Int4 && matches!(from, SqlType::Int2))
                         || (t == SqlType::Float8 && from.is_numeric());
                     if !fits {
@@ -50,7 +54,11 @@ impl Binder<'_> {
                         shown.push(arg);
                         return Err(no_such(&shown));
                     }
-                    if from == t { arg } else { BExpr::Cast { expr: Box::new(arg), to: t, explicit: false } }
+                    if from == t {
+                        arg
+                    } else {
+                        BExpr::Cast { expr: Box::new(arg), to: t, explicit: false }
+                    }
                 }
             };
             bound.push(arg);

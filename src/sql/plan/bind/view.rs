@@ -9,8 +9,8 @@ use sqlparser::ast::{self, Statement};
 use crate::error::SqlState;
 use crate::sql::error::SqlError;
 use crate::sql::parse::dialect::IsolaDialect;
-use crate::sql::plan::bind::{Binder, Scope, ScopeCol, ident_name};
 use crate::sql::plan::Source;
+use crate::sql::plan::bind::{Binder, Scope, ScopeCol, ident_name};
 use crate::sql::schema::ViewSchema;
 
 impl Binder<'_> {
@@ -28,10 +28,11 @@ impl Binder<'_> {
         if !self.views.contains(&view.name) {
             self.views.push(view.name.clone());
         }
-        let stmts = sqlparser::parser::Parser::parse_sql(&IsolaDialect::default(), &view.definition)
-            .map_err(|e| {
-                SqlError::new(SqlState::InternalError, format!("view \"{}\": {e}", view.name))
-            })?;
+        let stmts =
+            sqlparser::parser::Parser::parse_sql(&IsolaDialect::default(), &view.definition)
+                .map_err(|e| {
+                    SqlError::new(SqlState::InternalError, format!("view \"{}\": {e}", view.name))
+                })?;
         let [Statement::Query(query)] = stmts.as_slice() else {
             return Err(SqlError::new(
                 SqlState::InternalError,
@@ -60,8 +61,9 @@ impl Binder<'_> {
             c.0.clone_from(name);
         }
         let qualifier = alias.map(|a| ident_name(&a.name)).unwrap_or_else(|| view.name.clone());
-        let renames: Vec<String> =
-            alias.map(|a| a.columns.iter().map(|c| ident_name(&c.name)).collect()).unwrap_or_default();
+        let renames: Vec<String> = alias
+            .map(|a| a.columns.iter().map(|c| ident_name(&c.name)).collect())
+            .unwrap_or_default();
         let scope = Scope {
             cols: plan
                 .columns

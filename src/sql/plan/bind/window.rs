@@ -149,9 +149,17 @@ impl Binder<'_> {
     fn window_spec(&self, over: &ast::WindowType) -> Result<ast::WindowSpec, SqlError> {
         let named = |name: &ast::Ident| -> Result<ast::WindowSpec, SqlError> {
             let n = ident_name(name);
-            self.named_windows.iter().rev().find(|(w, _)| *w == n).map(|(_, s)| s.clone()).ok_or_else(
-                || SqlError::new(SqlState::UndefinedObject, format!("window \"{n}\" does not exist")),
-            )
+            self.named_windows
+                .iter()
+                .rev()
+                .find(|(w, _)| *w == n)
+                .map(|(_, s)| s.clone())
+                .ok_or_else(|| {
+                    SqlError::new(
+                        SqlState::UndefinedObject,
+                        format!("window \"{n}\" does not exist"),
+                    )
+                })
         };
         match over {
             ast::WindowType::NamedWindow(name) => named(name),
@@ -236,7 +244,11 @@ impl Binder<'_> {
         Ok(Frame { rows, start, end })
     }
 
-    fn frame_bound(&mut self, b: &ast::WindowFrameBound, rows: bool) -> Result<FrameBound, SqlError> {
+    fn frame_bound(
+        &mut self,
+        b: &ast::WindowFrameBound,
+        rows: bool,
+    ) -> Result<FrameBound, SqlError> {
         let offset = |binder: &mut Self, e: &Expr| -> Result<BExpr, SqlError> {
             if !rows {
                 return Err(SqlError::unsupported("RANGE window frames with an offset"));
@@ -317,7 +329,9 @@ pub(super) fn place_window_refs(e: BExpr, base: usize) -> BExpr {
         BExpr::Or(a, b) => BExpr::Or(place(a), place(b)),
         BExpr::Not(a) => BExpr::Not(place(a)),
         BExpr::IsNull { expr, negated } => BExpr::IsNull { expr: place(expr), negated },
-        BExpr::IsBool { expr, value, negated } => BExpr::IsBool { expr: place(expr), value, negated },
+        BExpr::IsBool { expr, value, negated } => {
+            BExpr::IsBool { expr: place(expr), value, negated }
+        }
         BExpr::IsDistinct { left, right, operand_ty, negated } => {
             BExpr::IsDistinct { left: place(left), right: place(right), operand_ty, negated }
         }
