@@ -21,23 +21,18 @@
 //!
 //! Every difference in every file is collected, then the test fails listing each as
 //! `file:line: statement`, isola's answer and PostgreSQL's. A statement that takes longer than
-//! [`HANG_GUARD`] on either side fails the test naming it (a hang, not a slow answer).
+//! [`harness::HANG_GUARD`] on either side fails the test naming it (a hang, not a slow answer).
 //!
 //! Run: `cargo test --test differential`; one file: `DIFFERENTIAL_FILE=intervals cargo test
 //! --test differential` (the stem, or the file name).
 
 mod common;
+#[path = "differential/harness.rs"]
+mod harness;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use sqlparser::ast::Statement;
-use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::parser::Parser;
-use tokio_postgres::{Client, SimpleQueryMessage};
-
-/// The longest one statement may take on one side before the run is declared hung.
-const HANG_GUARD: Duration = Duration::from_secs(60);
+use harness::{answer, ordered, session};
 
 /// One statement of a corpus file, with the line it starts on.
 struct CorpusStatement {
@@ -70,106 +65,6 @@ fn statements(text: &str) -> Vec<CorpusStatement> {
         out.push(CorpusStatement { line: start, sql: current });
     }
     out
-}
-
-/// What one server answered to one statement, in a form two servers can be compared in.
-#[derive(Debug, PartialEq)]
-enum Answer {
-    /// Rows (each value as text, `None` for NULL) and the column count.
-    Rows {
-        columns: usize,
-        rows: Vec<Vec<Option<String>>>,
-    },
-    /// No rows: the affected-row count of the last command.
-    Done(u64),
-    Error(String),
-}
-
-impl Answer {
-    fn show(&self) -> String {
-        match self {
-            Answer::Rows { columns, rows } => {
-                let shown: Vec<String> = rows
-                    .iter()
-                    .take(20)
-                    .map(|r| {
-                        let vals: Vec<String> = r
-                            .iter()
-                            .map(|v| v.as_deref().map_or("NULL".to_string(), |s| format!("{s:?}")))
-                            .collect();
-                        format!("({})", vals.join(", "))
-                    })
-                    .collect();
-                let more =
-                    if rows.len() > 20 { format!(" ... {} rows", rows.len()) } else { "".into() };
-                format!("{columns} columns: {}{more}", shown.join(" "))
-            }
-            Answer::Done(n) => format!("ok {n}"),
-            Answer::Error(e) => format!("error {e}"),
-        }
-    }
-}
-
-/// Whether the statement is a query whose rows come in a defined order (a top-level ORDER BY).
-fn ordered(sql: &str) -> bool {
-    match Parser::parse_sql(&PostgreSqlDialect {}, sql) {
-        Ok(stmts) => stmts.iter().any(|s| matches!(s, Statement::Query(q) if q.order_by.is_some())),
-        Err(_) => false,
-    }
-}
-
-/// Runs `sql` on `client`; `Err` names a hang.
-async fn answer(client: &Client, sql: &str, sorted: bool) -> Result<Answer, String> {
-    let result = tokio::time::timeout(HANG_GUARD, client.simple_query(sql))
-        .await
-        .map_err(|_| format!("no answer within {HANG_GUARD:?}"))?;
-    Ok(match result {
-        Err(e) => Answer::Error(common::code(&e)),
-        Ok(messages) => {
-            let mut rows = Vec::new();
-            let mut columns = None;
-            let mut done = 0;
-            for m in messages {
-                match m {
-                    SimpleQueryMessage::RowDescription(cols) => {
-                        columns = Some(cols.len());
-                        rows.clear();
-                    }
-                    SimpleQueryMessage::Row(row) => {
-                        columns = Some(row.len());
-                        rows.push((0..row.len()).map(|i| row.get(i).map(str::to_string)).collect());
-                    }
-                    SimpleQueryMessage::CommandComplete(n) => done = n,
-                    _ => {}
-                }
-            }
-            match columns {
-                Some(columns) => {
-                    if sorted {
-                        rows.sort();
-                    }
-                    Answer::Rows { columns, rows }
-                }
-                None => Answer::Done(done),
-            }
-        }
-    })
-}
-
-/// A connection to `db` on the server at `port`, in UTC with ISO dates.
-async fn session(port: u16, db: &str) -> Client {
-    let (client, conn) = tokio_postgres::connect(
-        &format!("host=127.0.0.1 port={port} user=isola dbname={db}"),
-        tokio_postgres::NoTls,
-    )
-    .await
-    .unwrap_or_else(|e| panic!("connect to {db} on port {port}: {e}"));
-    tokio::spawn(conn);
-    client
-        .batch_execute("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, MDY'")
-        .await
-        .unwrap_or_else(|e| panic!("session settings on port {port}: {e}"));
-    client
 }
 
 /// The corpus files to run: all of them, or the one `DIFFERENTIAL_FILE` names.

@@ -751,6 +751,11 @@ pub fn cast(v: Value, from: SqlType, to: SqlType, explicit: bool) -> Result<Valu
                 parse_text(&s, to)
             }
         }
+        // `true::text` is `true` (the output format's `t` is not the cast's)
+        (
+            Value::Bool(b),
+            SqlType::Text | SqlType::Unknown | SqlType::Varchar(_) | SqlType::Char(_),
+        ) => fit_text(b.to_string(), to, explicit),
         (v, SqlType::Text | SqlType::Unknown | SqlType::Varchar(_) | SqlType::Char(_)) => {
             let s = format_text(&v, from).unwrap_or_default();
             fit_text(s, to, explicit)

@@ -1,12 +1,14 @@
 //! Evaluation of the date-time functions ([`Func::Extract`], [`Func::DatePart`],
-//! [`Func::DateTrunc`], [`Func::AtTimeZone`]), given their evaluated arguments; `eval.rs` hands
+//! [`Func::DateTrunc`], [`Func::AtTimeZone`], [`Func::DateTimeArith`]), given their evaluated arguments; `eval.rs` hands
 //! them here. What Django's date lookups and `Trunc` send: `EXTRACT(MONTH FROM c AT TIME ZONE
 //! 'UTC')`, `(c AT TIME ZONE 'UTC')::date`, `DATE_TRUNC('day', c AT TIME ZONE 'UTC')`.
 //!
 //! Values: a date is days since 1970-01-01, a timestamp (with or without time zone)
 //! microseconds since 1970-01-01 00:00 UTC. isola's sessions run in UTC, so a timestamptz
-//! reads as the same wall-clock time as a timestamp, and `AT TIME ZONE` knows only UTC (its
-//! other names and `+00:00`); any other zone is refused with 0A000.
+//! reads as the same wall-clock time as a timestamp; `AT TIME ZONE` converts with the tz
+//! database (`types/datetime.rs`'s [`Zone`](dt::Zone): names, abbreviations, POSIX offsets).
+//! Also the arithmetic between dates, timestamps and intervals ([`Func::DateTimeArith`]) and
+//! EXTRACT / date_trunc of an interval.
 //!
 //! Invariants: every function is strict (NULL in, NULL out); nothing panics on any argument.
 
@@ -18,7 +20,7 @@ use crate::sql::error::SqlError;
 use crate::sql::plan::{BExpr, BinOp, Func};
 use crate::sql::types::SqlType;
 use crate::sql::types::datetime as dt;
-use crate::types::Value;
+use crate::types::{Interval, Value};
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
@@ -48,12 +50,20 @@ pub fn eval(
     Ok(Some(match func {
         Func::Extract | Func::DatePart => {
             let field = text(&vals[0]).to_lowercase();
-            let exact = extract(&field, &vals[1], args[1].ty())?;
+            let exact = match &vals[1] {
+                Value::Interval(iv) => extract_interval(&field, iv)?,
+                v => extract(&field, v, args[1].ty())?,
+            };
             if func == Func::DatePart {
                 Value::Float(exact.to_string().parse().unwrap_or(f64::NAN))
             } else {
                 Value::Numeric(exact)
             }
+        }
+        Func::DateTrunc if matches!(vals[1], Value::Interval(_)) => {
+            let field = text(&vals[0]).to_lowercase();
+            let Value::Interval(iv) = &vals[1] else { return Ok(Some(Value::Null)) };
+            Value::Interval(truncate_interval(&field, iv)?)
         }
         Func::DateTrunc => {
             let field = text(&vals[0]).to_lowercase();
@@ -61,10 +71,22 @@ pub fn eval(
             Value::Int(truncate(&field, micros, ty)?)
         }
         Func::AtTimeZone => {
-            check_utc(&text(&vals[1]))?;
-            match (&vals[0], args[0].ty()) {
-                (Value::Int(days), SqlType::Date) => Value::Int(days * MICROS_PER_DAY),
-                (v, _) => v.clone(),
+            let name = text(&vals[1]);
+            let zone = dt::Zone::named(&name, true).ok_or_else(|| {
+                SqlError::new(
+                    SqlState::InvalidParameterValue,
+                    format!("time zone \"{name}\" not recognized"),
+                )
+            })?;
+            let micros = timestamp_micros(&vals[0], args[0].ty());
+            let shifted = if args[0].ty() == SqlType::Timestamp {
+                zone.local_to_utc(micros)
+            } else {
+                zone.offset_at_utc(micros).and_then(|o| micros.checked_add(o * 1_000_000))
+            };
+            match shifted.filter(|m| datetime(*m).is_ok()) {
+                Some(m) => Value::Int(m),
+                None => return Err(dt::timestamp_out_of_range()),
             }
         }
         _ => return Ok(None),
@@ -137,8 +159,9 @@ fn arithmetic(
     })
 }
 
-/// Whether `zone` names UTC; 0A000 for any other zone (isola has no time zone database).
-fn check_utc(zone: &str) -> Result<(), SqlError> {
+/// Whether `zone` names UTC; 0A000 for any other zone (a session's time zone is UTC, the only
+/// one isola computes in).
+pub fn check_utc(zone: &str) -> Result<(), SqlError> {
     let utc = ["utc", "etc/utc", "gmt", "etc/gmt", "uct", "universal", "zulu", "z", "greenwich"];
     let z = zone.trim().to_lowercase();
     let offset_zero =
@@ -227,6 +250,85 @@ fn extract(field: &str, v: &Value, ty: SqlType) -> Result<Decimal, SqlError> {
             return Err(SqlError::new(
                 SqlState::InvalidParameterValue,
                 format!("unit \"{field}\" not recognized for type {type_name}"),
+            ));
+        }
+    })
+}
+
+/// `EXTRACT(field FROM interval)`: a field of the interval's years, months, days and time
+/// (each signed as the interval's part is), or its length in seconds (`epoch`: a year as
+/// 365.25 days, a month as 30).
+fn extract_interval(field: &str, iv: &Interval) -> Result<Decimal, SqlError> {
+    let int = |i: i64| Decimal::from(i);
+    let (months, days, t) = (i64::from(iv.months), i64::from(iv.days), iv.micros);
+    let (year, month) = (months / 12, months % 12);
+    let sub_minute = t % 60_000_000;
+    Ok(match field {
+        "microsecond" | "microseconds" => int(sub_minute),
+        "millisecond" | "milliseconds" => Decimal::new(sub_minute, 3),
+        "second" | "seconds" => Decimal::new(sub_minute, 6),
+        "minute" | "minutes" => int(t / 60_000_000 % 60),
+        "hour" | "hours" => int(t / 3_600_000_000),
+        "day" | "days" => int(days),
+        "month" | "months" | "mon" => int(month),
+        "quarter" => int(month / 3 + 1),
+        "year" | "years" => int(year),
+        "decade" | "decades" => int(year / 10),
+        "century" | "centuries" => int(year / 100),
+        "millennium" | "millennia" => int(year / 1000),
+        "epoch" => {
+            let seconds_from_days = (1461 * year + 120 * month + 4 * days) * (86_400 / 4);
+            let micros = i128::from(seconds_from_days) * 1_000_000 + i128::from(t);
+            Decimal::try_from_i128_with_scale(micros, 6).map_err(|_| {
+                SqlError::new(SqlState::NumericValueOutOfRange, "interval out of range")
+            })?
+        }
+        "dow" | "isodow" | "doy" | "week" | "isoyear" | "julian" | "timezone" | "timezone_hour"
+        | "timezone_minute" => {
+            return Err(SqlError::new(
+                SqlState::FeatureNotSupported,
+                format!("unit \"{field}\" not supported for type interval"),
+            ));
+        }
+        _ => {
+            return Err(SqlError::new(
+                SqlState::InvalidParameterValue,
+                format!("unit \"{field}\" not recognized for type interval"),
+            ));
+        }
+    })
+}
+
+/// `date_trunc(field, interval)`: the fields below `field` zeroed.
+fn truncate_interval(field: &str, iv: &Interval) -> Result<Interval, SqlError> {
+    let (months, days, t) = (iv.months, iv.days, iv.micros);
+    let years_to = |n: i32| Interval { months: months / 12 / n * n * 12, days: 0, micros: 0 };
+    let time_to = |unit: i64| Interval { months, days, micros: t - t % unit };
+    Ok(match field {
+        "microsecond" | "microseconds" => *iv,
+        "millisecond" | "milliseconds" => time_to(1_000),
+        "second" | "seconds" => time_to(1_000_000),
+        "minute" | "minutes" => time_to(60_000_000),
+        "hour" | "hours" => time_to(3_600_000_000),
+        "day" | "days" => Interval { months, days, micros: 0 },
+        "month" | "months" | "mon" => Interval { months, days: 0, micros: 0 },
+        "quarter" => {
+            Interval { months: months / 12 * 12 + months % 12 / 3 * 3, days: 0, micros: 0 }
+        }
+        "year" | "years" => years_to(1),
+        "decade" | "decades" => years_to(10),
+        "century" | "centuries" => years_to(100),
+        "millennium" | "millennia" => years_to(1000),
+        "week" | "weeks" => {
+            return Err(SqlError::new(
+                SqlState::FeatureNotSupported,
+                "interval units \"week\" not supported because months usually have fractional weeks",
+            ));
+        }
+        _ => {
+            return Err(SqlError::new(
+                SqlState::InvalidParameterValue,
+                format!("interval units \"{field}\" not recognized"),
             ));
         }
     })

@@ -411,7 +411,9 @@ fn to_char_number(v: &Value, fmt: &str) -> Result<Value, SqlError> {
     let negative = rounded.is_sign_negative() && !rounded.is_zero();
     let abs = rounded.abs();
     let int_part = abs.trunc().to_string();
-    let int_part = if int_part == "0" { String::new() } else { int_part };
+    // a zero integer part prints only when nothing follows a point (`0` for 0 with `9999`,
+    // `.50` for 0.5 with `9.99`)
+    let int_part = if int_part == "0" && point.is_some() { String::new() } else { int_part };
     let mut frac_part = abs.fract().to_string();
     frac_part = frac_part.split_once('.').map_or(String::new(), |(_, f)| f.to_string());
     while (frac_part.len() as u32) < frac_digits {

@@ -32,6 +32,11 @@ pub trait EvalContext {
     ) -> Result<Arc<Vec<Row>>, SqlError>;
     /// The statement's timestamp (microseconds since the epoch): `now()`.
     fn statement_time(&self) -> i64;
+    /// When the transaction began (`now()`, `CURRENT_TIMESTAMP`, `CURRENT_DATE`), in
+    /// microseconds since the epoch; the statement's time when it is not known apart.
+    fn transaction_time(&self) -> i64 {
+        self.statement_time()
+    }
     /// A pseudo-random number (per statement stream).
     fn random_u64(&mut self) -> u64;
     fn random(&mut self) -> f64 {
@@ -192,8 +197,12 @@ fn arithmetic(
     ty: SqlType,
 ) -> Result<Value, SqlError> {
     if op == BinOp::Concat {
-        let sa = format_text(&a, operand_ty).unwrap_or_default();
-        let sb = format_text(&b, operand_ty).unwrap_or_default();
+        // each side as its cast to text reads (a boolean as `true`, not its output `t`)
+        let as_text = |v: &Value| match v {
+            Value::Bool(b) => b.to_string(),
+            v => format_text(v, operand_ty).unwrap_or_default(),
+        };
+        let (sa, sb) = (as_text(&a), as_text(&b));
         return Ok(Value::Text(sa + &sb));
     }
     // date + integer, timestamp - timestamp and the like
@@ -571,8 +580,10 @@ fn eval_func<C: EvalContext + ?Sized>(
         return Ok(Value::Null);
     }
     Ok(match func {
-        Func::Now => Value::Int(ctx.statement_time()),
-        Func::CurrentDate => Value::Int(ctx.statement_time().div_euclid(86_400_000_000)),
+        Func::Now => Value::Int(ctx.transaction_time()),
+        Func::StatementTimestamp => Value::Int(ctx.statement_time()),
+        Func::ClockTimestamp => Value::Int(crate::sql::types::now_micros()),
+        Func::CurrentDate => Value::Int(ctx.transaction_time().div_euclid(86_400_000_000)),
         Func::Coalesce => unreachable!("handled above"),
         Func::NullIf => {
             let t = SqlType::unify(args[0].ty(), args[1].ty());
@@ -757,7 +768,7 @@ pub struct AggState {
 impl AggState {
     pub fn new(call: &AggCall) -> Self {
         let ordered = (!call.order_by.is_empty()
-            && matches!(call.func, AggFunc::ArrayAgg | AggFunc::StringAgg))
+            && matches!(call.func, AggFunc::ArrayAgg | AggFunc::StringAgg | AggFunc::JsonbAgg))
         .then(Vec::new);
         AggState {
             count: 0,
@@ -778,7 +789,7 @@ impl AggState {
             return Ok(());
         }
         let v = args.first().cloned().unwrap_or(Value::Null);
-        if call.func == AggFunc::ArrayAgg {
+        if matches!(call.func, AggFunc::ArrayAgg | AggFunc::JsonbAgg) {
             if let Some(seen) = &mut self.seen
                 && !seen.insert(v.clone())
             {
@@ -808,6 +819,12 @@ impl AggState {
                 }
                 other => other,
             },
+            (AggFunc::Sum | AggFunc::Avg, Value::Interval(acc)) => match v {
+                Value::Interval(iv) => Value::Interval(
+                    crate::sql::types::datetime::combine_intervals(&acc, &iv, false)?,
+                ),
+                _ => Value::Interval(acc),
+            },
             (AggFunc::Sum | AggFunc::Avg, acc) => {
                 let add_ty = match acc {
                     Value::Numeric(_) => SqlType::Numeric(None),
@@ -818,11 +835,13 @@ impl AggState {
             }
             (AggFunc::Min | AggFunc::Max, Value::Null) => v,
             (AggFunc::Min | AggFunc::Max, acc) => {
+                // a value equal to the one kept replaces it, as PostgreSQL's `larger` and
+                // `smaller` answer their second argument on a tie ('30 days' after '1 mon')
                 let ord = compare(&v, &acc, arg_ty)?.unwrap_or(Ordering::Equal);
                 let better = if call.func == AggFunc::Min {
-                    ord == Ordering::Less
+                    ord != Ordering::Greater
                 } else {
-                    ord == Ordering::Greater
+                    ord != Ordering::Less
                 };
                 if better { v } else { acc }
             }
@@ -841,7 +860,9 @@ impl AggState {
                     _ => Value::Text(s),
                 }
             }
-            (AggFunc::CountStar | AggFunc::ArrayAgg, _) => unreachable!("handled above"),
+            (AggFunc::CountStar | AggFunc::ArrayAgg | AggFunc::JsonbAgg, _) => {
+                unreachable!("handled above")
+            }
         };
         Ok(())
     }
@@ -877,6 +898,17 @@ impl AggState {
             return state.finish(&plain);
         }
         Ok(match call.func {
+            AggFunc::JsonbAgg => match self.value {
+                Value::Null => Value::Null,
+                items => {
+                    let elem = call.args.first().map_or(SqlType::Text, |a| a.ty());
+                    let text = crate::sql::types::json::from_value(
+                        &items,
+                        crate::sql::types::array_of(elem),
+                    )?;
+                    Value::Text(crate::sql::types::json::normalize(&text)?)
+                }
+            },
             AggFunc::CountStar | AggFunc::Count => Value::Int(self.count),
             AggFunc::Avg => match self.value {
                 Value::Null => Value::Null,
@@ -886,6 +918,9 @@ impl AggState {
                     Value::Numeric(avg)
                 }
                 Value::Float(f) => Value::Float(f / self.count as f64),
+                Value::Interval(iv) => Value::Interval(
+                    crate::sql::types::datetime::scale_interval(&iv, self.count as f64, true)?,
+                ),
                 other => other,
             },
             _ => cast(self.value, call.ty, call.ty, false)?,

@@ -130,6 +130,8 @@ pub struct ExecCtx<'a> {
     /// Rows of the enclosing queries (innermost last), for correlated subqueries.
     pub outer: Vec<Row>,
     pub statement_time: i64,
+    /// When the transaction began (`now()`): the statement's time outside a block.
+    pub transaction_time: i64,
     pub user: String,
     pub database: String,
     pub session_id: u32,
@@ -183,6 +185,10 @@ impl EvalContext for ExecCtx<'_> {
 
     fn statement_time(&self) -> i64 {
         self.statement_time
+    }
+
+    fn transaction_time(&self) -> i64 {
+        self.transaction_time
     }
 
     fn random_u64(&mut self) -> u64 {
@@ -371,6 +377,7 @@ impl<'a> ExecCtx<'a> {
             params,
             outer: Vec::new(),
             statement_time,
+            transaction_time: statement_time,
             user: identity.0.to_string(),
             database: identity.1.to_string(),
             session_id: identity.2,
@@ -464,6 +471,10 @@ impl<'a> ExecCtx<'a> {
 
     /// Runs a SELECT and returns its output rows.
     pub fn select(&mut self, plan: &SelectPlan) -> Result<Vec<Row>, ExecError> {
+        // `LIMIT 0` reads nothing: no row is evaluated (so none can fail), as in PostgreSQL
+        if plan.limit.is_some() && self.offset_limit(plan)?.1 == Some(0) {
+            return Ok(Vec::new());
+        }
         let mut rows = match (&plan.locking, &plan.source) {
             (Some(locking), Source::Table { table, access, alias }) => {
                 if !locking.of.is_empty()

@@ -99,6 +99,10 @@ pub fn eval(func: ScalarFn, args: &[BExpr], vals: &[Value]) -> Result<Value, Sql
             let (s, sub) = (text(0), text(1));
             Value::Int(s.find(&sub).map_or(0, |at| s[..at].chars().count() as i64 + 1))
         }
+        ScalarFn::OctetLength => match &vals[0] {
+            Value::Bytes(b) => Value::Int(b.len() as i64),
+            _ => Value::Int(text(0).len() as i64),
+        },
         ScalarFn::ConcatWs => {
             let Some(sep) = vals.first().and_then(|v| format_text(v, args[0].ty())) else {
                 return Ok(Value::Null);
@@ -128,6 +132,9 @@ pub fn eval(func: ScalarFn, args: &[BExpr], vals: &[Value]) -> Result<Value, Sql
                     "null character not permitted",
                 ));
             }
+            if n < 0 {
+                return Err(invalid("character number must be positive"));
+            }
             let c = u32::try_from(n).ok().and_then(char::from_u32).ok_or_else(|| {
                 SqlError::new(
                     SqlState::ProgramLimitExceeded,
@@ -140,12 +147,18 @@ pub fn eval(func: ScalarFn, args: &[BExpr], vals: &[Value]) -> Result<Value, Sql
             Value::Int(text(0).chars().next().map_or(0, |c| i64::from(u32::from(c))))
         }
         ScalarFn::Format => format(args, vals)?,
-        ScalarFn::QuoteIdent => Value::Text(quote_ident(&text(0))),
-        ScalarFn::QuoteLiteral => Value::Text(quote_literal(&text(0))),
         ScalarFn::QuoteNullable => match vals.first() {
             Some(Value::Null) | None => Value::Text("NULL".into()),
             Some(_) => Value::Text(quote_literal(&text(0))),
         },
+        ScalarFn::PgSleep => {
+            let secs = match vals[0] {
+                Value::Float(f) if f.is_finite() && f > 0.0 => f.min(1e9),
+                _ => 0.0,
+            };
+            std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+            Value::Text(String::new())
+        }
         ScalarFn::PgTypeof => Value::Text(args.first().map(|a| a.ty().name()).unwrap_or_default()),
         ScalarFn::MakeDate => make_date(int(0), int(1), int(2))?,
         ScalarFn::MakeInterval => {
@@ -216,12 +229,8 @@ pub fn eval(func: ScalarFn, args: &[BExpr], vals: &[Value]) -> Result<Value, Sql
             }
             let mut pairs = Vec::with_capacity(vals.len() / 2);
             for i in (0..vals.len()).step_by(2) {
-                let key = format_text(&vals[i], args[i].ty()).ok_or_else(|| {
-                    SqlError::new(
-                        SqlState::NullValueNotAllowed,
-                        format!("argument {}: key must not be null", i + 1),
-                    )
-                })?;
+                let key = format_text(&vals[i], args[i].ty())
+                    .ok_or_else(|| invalid(format!("argument {}: key must not be null", i + 1)))?;
                 pairs.push((key, json::from_value(&vals[i + 1], args[i + 1].ty())?));
             }
             Value::Text(json::build_object(&pairs)?)
@@ -239,6 +248,22 @@ pub fn eval(func: ScalarFn, args: &[BExpr], vals: &[Value]) -> Result<Value, Sql
         },
         ScalarFn::JsonbTypeof => Value::Text(json::type_of(&text(0))?.into()),
         ScalarFn::JsonbArrayLength => Value::Int(json::array_length(&text(0))?),
+        ScalarFn::JsonbElements { text: as_text } => {
+            let items = json::elements(&text(0), as_text)?;
+            Value::Array(items.into_iter().map(|i| i.map_or(Value::Null, Value::Text)).collect())
+        }
+        ScalarFn::JsonbKeys => Value::Array(
+            json::members_of(&text(0), "jsonb_object_keys", false)?
+                .into_iter()
+                .map(|(k, _)| Value::Text(k))
+                .collect(),
+        ),
+        ScalarFn::JsonbValues { text: as_text } => Value::Array(
+            json::members_of(&text(0), "jsonb_each", as_text)?
+                .into_iter()
+                .map(|(_, v)| v.map_or(Value::Null, Value::Text))
+                .collect(),
+        ),
         ScalarFn::JsonbConcat => Value::Text(json::concat(&text(0), &text(1))?),
         ScalarFn::JsonbDelete => match &vals[1] {
             Value::Int(i) => Value::Text(json::delete_index(&text(0), *i)?),

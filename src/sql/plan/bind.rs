@@ -348,6 +348,13 @@ impl<'a> Binder<'a> {
                 BExpr::Const(parse_text(&text, ty)?, ty)
             }
             Expr::Interval(iv) => self.interval_literal(iv)?,
+            Expr::Position { expr, r#in } => {
+                let mut args = vec![self.expr(r#in, scope, None)?, self.expr(expr, scope, None)?];
+                match self.scalar_function("strpos", &mut args)? {
+                    Some(bound) => bound,
+                    None => return Err(SqlError::unsupported("POSITION")),
+                }
+            }
             Expr::Nested(inner) => self.expr(inner, scope, expected)?,
             Expr::Cast { expr, data_type, .. }
                 if reg_type_cast(&data_type.to_string()).is_some() =>
@@ -860,6 +867,35 @@ impl<'a> Binder<'a> {
                             exprs.push(e.clone())
                         }
                         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
+                        // `make_interval(days => 10)`: its parameters by name, the others 0
+                        ast::FunctionArg::Named {
+                            name: param,
+                            arg: ast::FunctionArgExpr::Expr(e),
+                            ..
+                        }
+                        | ast::FunctionArg::ExprNamed {
+                            name: Expr::Identifier(param),
+                            arg: ast::FunctionArgExpr::Expr(e),
+                            ..
+                        } if name == "make_interval" => {
+                            const PARAMS: [&str; 7] =
+                                ["years", "months", "weeks", "days", "hours", "mins", "secs"];
+                            let Some(at) =
+                                PARAMS.iter().position(|p| param.value.eq_ignore_ascii_case(p))
+                            else {
+                                return Err(SqlError::new(
+                                    SqlState::UndefinedFunction,
+                                    format!(
+                                        "function make_interval({param} => ...) does not exist"
+                                    ),
+                                ));
+                            };
+                            let zero = || Expr::value(AstValue::Number("0".into(), false));
+                            while exprs.len() <= at {
+                                exprs.push(zero());
+                            }
+                            exprs[at] = e.clone();
+                        }
                         other => {
                             return Err(SqlError::unsupported(format!(
                                 "function argument {other}"
@@ -892,6 +928,7 @@ impl<'a> Binder<'a> {
             "bool_or" => Some(AggFunc::BoolOr),
             "string_agg" => Some(AggFunc::StringAgg),
             "array_agg" => Some(AggFunc::ArrayAgg),
+            "jsonb_agg" => Some(AggFunc::JsonbAgg),
             _ => None,
         };
         if let Some(func) = agg {
@@ -919,6 +956,7 @@ impl<'a> Binder<'a> {
                     SqlType::Int2 | SqlType::Int4 => SqlType::Int8,
                     SqlType::Int8 | SqlType::Numeric(_) => SqlType::Numeric(None),
                     SqlType::Float4 | SqlType::Float8 => SqlType::Float8,
+                    SqlType::Interval => SqlType::Interval,
                     t => {
                         return Err(SqlError::new(
                             SqlState::UndefinedFunction,
@@ -928,6 +966,7 @@ impl<'a> Binder<'a> {
                 },
                 AggFunc::Avg => match arg_ty {
                     SqlType::Float4 | SqlType::Float8 => SqlType::Float8,
+                    SqlType::Interval => SqlType::Interval,
                     t if t.is_numeric() => SqlType::Numeric(None),
                     t => {
                         return Err(SqlError::new(
@@ -940,6 +979,7 @@ impl<'a> Binder<'a> {
                 AggFunc::BoolAnd | AggFunc::BoolOr => SqlType::Bool,
                 AggFunc::StringAgg => SqlType::Text,
                 AggFunc::ArrayAgg => crate::sql::types::array_of(arg_ty),
+                AggFunc::JsonbAgg => SqlType::Jsonb,
             };
             let call = AggCall { func, args, distinct, ty, order_by, filter };
             let index = match aggs.iter().position(|c| *c == call) {
@@ -1020,11 +1060,11 @@ impl<'a> Binder<'a> {
             return Ok(BExpr::Func { func: Func::Catalog(func), args, ty });
         }
         let (func, ty) = match name.as_str() {
-            "now"
-            | "current_timestamp"
-            | "transaction_timestamp"
-            | "statement_timestamp"
-            | "clock_timestamp" => (Func::Now, SqlType::Timestamptz),
+            "now" | "current_timestamp" | "transaction_timestamp" => {
+                (Func::Now, SqlType::Timestamptz)
+            }
+            "statement_timestamp" => (Func::StatementTimestamp, SqlType::Timestamptz),
+            "clock_timestamp" => (Func::ClockTimestamp, SqlType::Timestamptz),
             "localtimestamp" => (Func::Now, SqlType::Timestamp),
             "current_date" => (Func::CurrentDate, SqlType::Date),
             "coalesce" => (Func::Coalesce, unified),
@@ -1044,6 +1084,12 @@ impl<'a> Binder<'a> {
             "btrim" | "trim" => (Func::Trim, SqlType::Text),
             "ltrim" => (Func::LTrim, SqlType::Text),
             "rtrim" => (Func::RTrim, SqlType::Text),
+            "concat" if args.is_empty() => {
+                return Err(SqlError::new(
+                    SqlState::UndefinedFunction,
+                    "function concat() does not exist",
+                ));
+            }
             "concat" => (Func::Concat, SqlType::Text),
             "replace" => (Func::Replace, SqlType::Text),
             "abs" => (Func::Abs, first_ty),

@@ -101,7 +101,13 @@ impl ClusterFunc {
 /// A built-in scalar function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Func {
+    /// `now()`, `transaction_timestamp()`, `CURRENT_TIMESTAMP`, `LOCALTIMESTAMP`: the
+    /// transaction's start.
     Now,
+    /// `statement_timestamp()`: the statement's start.
+    StatementTimestamp,
+    /// `clock_timestamp()`: the time it is evaluated.
+    ClockTimestamp,
     CurrentDate,
     Coalesce,
     NullIf,
@@ -304,6 +310,9 @@ pub enum AggFunc {
     StringAgg,
     /// `array_agg(x)`: NULL inputs are kept, as in PostgreSQL.
     ArrayAgg,
+    /// `jsonb_agg(x)`: a JSON array of the inputs (NULLs as `null`), gathered as `array_agg`
+    /// gathers them.
+    JsonbAgg,
 }
 
 /// One aggregate call of a grouped query.

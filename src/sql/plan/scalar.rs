@@ -8,7 +8,15 @@
 //! Invariant: a name listed here with the wrong number of arguments is 42883, as in
 //! PostgreSQL; evaluation never panics on any argument.
 
-use crate::sql::types::SqlType;
+use crate::sql::types::{SqlType, array_of};
+
+/// The internal functions the jsonb set-returning functions are bound with (an unnest of
+/// their arrays; `plan/bind/table_functions.rs`).
+pub const JSONB_ELEMENTS: &str = "isola_jsonb_elements";
+pub const JSONB_ELEMENTS_TEXT: &str = "isola_jsonb_elements_text";
+pub const JSONB_KEYS: &str = "isola_jsonb_keys";
+pub const JSONB_VALUES: &str = "isola_jsonb_values";
+pub const JSONB_VALUES_TEXT: &str = "isola_jsonb_values_text";
 
 /// A built-in scalar function (see the module doc).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +30,7 @@ pub enum ScalarFn {
     Reverse,
     Initcap,
     Strpos,
+    OctetLength,
     ConcatWs,
     Md5,
     Translate,
@@ -29,9 +38,10 @@ pub enum ScalarFn {
     Chr,
     Ascii,
     Format,
-    QuoteIdent,
-    QuoteLiteral,
     QuoteNullable,
+    /// `pg_sleep(seconds)`: waits, then answers the empty text (PostgreSQL's `void` prints
+    /// so).
+    PgSleep,
     /// `pg_typeof(x)`: the name of `x`'s type (the binder makes it a constant).
     PgTypeof,
     MakeDate,
@@ -56,6 +66,16 @@ pub enum ScalarFn {
     JsonbConcat,
     /// `doc - key`, `doc - index`.
     JsonbDelete,
+    /// The elements of a jsonb array as a `jsonb[]` (as text: a `text[]`), the keys of an
+    /// object as a `text[]`, its values as a `jsonb[]` (as text: a `text[]`): what
+    /// `jsonb_array_elements[_text]`, `jsonb_object_keys` and `jsonb_each[_text]` unnest.
+    JsonbElements {
+        text: bool,
+    },
+    JsonbKeys,
+    JsonbValues {
+        text: bool,
+    },
 }
 
 /// What a function's arguments are coerced to: a type, or any type left as it is.
@@ -94,16 +114,17 @@ pub fn signature(name: &str, argc: usize) -> Option<Option<(ScalarFn, Vec<Arg>, 
         "reverse" => fixed(ScalarFn::Reverse, &[t], Text, &[1]),
         "initcap" => fixed(ScalarFn::Initcap, &[t], Text, &[1]),
         "strpos" => fixed(ScalarFn::Strpos, &[t, t], Int4, &[2]),
-        "concat_ws" => variadic(ScalarFn::ConcatWs, &[t], Any, 1, Text),
+        "concat_ws" => variadic(ScalarFn::ConcatWs, &[t], Any, 2, Text),
+        "octet_length" => fixed(ScalarFn::OctetLength, &[Any], Int4, &[1]),
         "md5" => fixed(ScalarFn::Md5, &[t], Text, &[1]),
         "translate" => fixed(ScalarFn::Translate, &[t, t, t], Text, &[3]),
         "starts_with" => fixed(ScalarFn::StartsWith, &[t, t], Bool, &[2]),
         "chr" => fixed(ScalarFn::Chr, &[i], Text, &[1]),
         "ascii" => fixed(ScalarFn::Ascii, &[t], Int4, &[1]),
         "format" => variadic(ScalarFn::Format, &[t], Any, 1, Text),
-        "quote_ident" => fixed(ScalarFn::QuoteIdent, &[t], Text, &[1]),
-        "quote_literal" => fixed(ScalarFn::QuoteLiteral, &[t], Text, &[1]),
-        "quote_nullable" => fixed(ScalarFn::QuoteNullable, &[t], Text, &[1]),
+        // quote_ident and quote_literal are the catalog's (`pg_catalog/functions.rs`)
+        "quote_nullable" => fixed(ScalarFn::QuoteNullable, &[Any], Text, &[1]),
+        "pg_sleep" => fixed(ScalarFn::PgSleep, &[Is(Float8)], Text, &[1]),
         "pg_typeof" => fixed(ScalarFn::PgTypeof, &[Any], Text, &[1]),
         "make_date" => fixed(ScalarFn::MakeDate, &[i, i, i], Date, &[3]),
         "make_interval" => fixed(
@@ -126,6 +147,19 @@ pub fn signature(name: &str, argc: usize) -> Option<Option<(ScalarFn, Vec<Arg>, 
         "jsonb_build_array" => variadic(ScalarFn::JsonbBuildArray, &[], Any, 0, Jsonb),
         "to_jsonb" => fixed(ScalarFn::ToJsonb, &[Any], Jsonb, &[1]),
         "jsonb_typeof" => fixed(ScalarFn::JsonbTypeof, &[Is(Jsonb)], Text, &[1]),
+        JSONB_ELEMENTS => {
+            fixed(ScalarFn::JsonbElements { text: false }, &[Is(Jsonb)], array_of(Jsonb), &[1])
+        }
+        JSONB_ELEMENTS_TEXT => {
+            fixed(ScalarFn::JsonbElements { text: true }, &[Is(Jsonb)], array_of(Text), &[1])
+        }
+        JSONB_KEYS => fixed(ScalarFn::JsonbKeys, &[Is(Jsonb)], array_of(Text), &[1]),
+        JSONB_VALUES => {
+            fixed(ScalarFn::JsonbValues { text: false }, &[Is(Jsonb)], array_of(Jsonb), &[1])
+        }
+        JSONB_VALUES_TEXT => {
+            fixed(ScalarFn::JsonbValues { text: true }, &[Is(Jsonb)], array_of(Text), &[1])
+        }
         "jsonb_array_length" => fixed(ScalarFn::JsonbArrayLength, &[Is(Jsonb)], Int4, &[1]),
         _ => return None,
     })

@@ -30,6 +30,7 @@ impl Session {
                     self.failed = false;
                     self.block_modes = modes;
                     self.block_started = Some(Instant::now());
+                    self.transaction_time = Some(crate::sql::types::now_micros());
                 }
                 Ok(Outcome::Command("BEGIN".into()))
             }
@@ -220,6 +221,27 @@ impl Session {
                             t.set_lock_timeout(d);
                         }
                     }
+                    // isola computes in UTC with ISO dates read month first: another zone or
+                    // style would be answered wrongly, so it is refused
+                    "timezone" => crate::sql::exec::datetime::check_utc(&value)?,
+                    "datestyle" | "intervalstyle" => {
+                        let v = value.to_lowercase();
+                        let fine = if name == "datestyle" {
+                            v.split(',').all(|p| {
+                                matches!(p.trim(), "iso" | "mdy" | "us" | "noneuropean" | "default")
+                            })
+                        } else {
+                            v.trim() == "postgres"
+                        };
+                        if !fine {
+                            return Err(SqlError::new(
+                                SqlState::FeatureNotSupported,
+                                format!(
+                                    "{name} \"{value}\" is not supported (isola reads and writes ISO, MDY dates and postgres-style intervals)"
+                                ),
+                            ));
+                        }
+                    }
                     "server_version"
                     | "server_encoding"
                     | "integer_datetimes"
@@ -341,6 +363,7 @@ impl Session {
         self.failed = false;
         self.block_modes = TxnModes::default();
         self.block_started = None;
+        self.transaction_time = None;
     }
 
     pub(super) fn txn_options(&self) -> TxnOptions {

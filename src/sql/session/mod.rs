@@ -117,6 +117,8 @@ pub struct Session {
     settings: Vec<(String, String)>,
     copy: Option<CopyIn>,
     block_started: Option<Instant>,
+    /// When the transaction block began (`now()` inside it), in microseconds since the epoch.
+    transaction_time: Option<i64>,
     /// The running (or last) statement's statement_timeout deadline.
     statement_deadline: Option<Instant>,
     /// Set while a statement runs again after a lock wait left to the server's task: it keeps
@@ -349,6 +351,7 @@ impl Session {
             deferred_fk: Vec::new(),
             constraint_modes: Default::default(),
             block_started: None,
+            transaction_time: None,
             objects: Default::default(),
         }
     }
@@ -897,14 +900,17 @@ impl Session {
         let schema = if self.ddl.is_some() { self.schema() } else { engine.shared_schema() };
         let constraints = self.constraint_modes.clone();
         let txn = self.txn.as_mut().expect("ensured above");
+        let statement_time = now_micros();
+        let transaction_time = self.transaction_time.unwrap_or(statement_time);
         let (result, deferred, settings_changed) = {
             let mut ctx = ExecCtx::new(
                 &engine,
                 txn,
                 params,
                 (&identity.0, &identity.1, identity.2),
-                now_micros(),
+                statement_time,
             );
+            ctx.transaction_time = transaction_time;
             ctx.deadline = statement_deadline;
             ctx.lock_timeout = lock_timeout;
             ctx.never_block = never_block;

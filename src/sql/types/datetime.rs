@@ -78,8 +78,8 @@ struct Parts {
     date: Option<(i64, i64, i64)>,
     /// Hour, minute, second, microseconds.
     time: Option<(i64, i64, i64, i64)>,
-    /// The zone's offset east of UTC, in seconds.
-    offset: Option<i64>,
+    /// The zone written after the time.
+    zone: Option<Zone>,
     /// `epoch`
     epoch: bool,
 }
@@ -163,7 +163,9 @@ fn split(s: &str) -> Option<Parts> {
         let mut h = h;
         let tail = lower[i..].trim_start();
         for (word, pm) in [("am", false), ("a.m.", false), ("pm", true), ("p.m.", true)] {
-            if let Some(after) = tail.strip_prefix(word) {
+            if let Some(after) = tail.strip_prefix(word)
+                && !after.starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '_')
+            {
                 if !(1..=12).contains(&h) {
                     return None;
                 }
@@ -177,7 +179,10 @@ fn split(s: &str) -> Option<Parts> {
     // the zone
     let zone = lower[i..].trim();
     if !zone.is_empty() {
-        parts.offset = Some(zone_offset(zone)?);
+        parts.zone = Some(match zone_offset(zone) {
+            Some(east) => Zone::Fixed(east),
+            None => Zone::named(zone, false)?,
+        });
     }
     Some(parts)
 }
@@ -229,6 +234,100 @@ fn zone_offset(zone: &str) -> Option<i64> {
     Some(sign * (h * 3600 + m * 60 + s))
 }
 
+/// A time zone: a fixed offset east of UTC (seconds), or a zone of the tz database.
+#[derive(Clone, Copy, Debug)]
+pub enum Zone {
+    Fixed(i64),
+    Named(chrono_tz::Tz),
+}
+
+/// The abbreviations PostgreSQL's default set reads as fixed offsets (hours east of UTC),
+/// before the tz database's names.
+const ABBREVIATIONS: &[(&str, i64)] = &[
+    ("utc", 0),
+    ("gmt", 0),
+    ("ut", 0),
+    ("z", 0),
+    ("zulu", 0),
+    ("est", -5),
+    ("edt", -4),
+    ("cst", -6),
+    ("cdt", -5),
+    ("mst", -7),
+    ("mdt", -6),
+    ("pst", -8),
+    ("pdt", -7),
+    ("cet", 1),
+    ("cest", 2),
+    ("eet", 2),
+    ("eest", 3),
+    ("wet", 0),
+    ("west", 1),
+    ("jst", 9),
+    ("hst", -10),
+];
+
+impl Zone {
+    /// A zone by name: an abbreviation, a tz database name (any case), or a POSIX offset
+    /// (`+05`, `UTC-3`: hours *west* of UTC, as PostgreSQL's `AT TIME ZONE` reads them when
+    /// `posix`; east of UTC in a timestamp literal).
+    pub fn named(name: &str, posix: bool) -> Option<Zone> {
+        let lower = name.trim().to_ascii_lowercase();
+        if let Some((_, hours)) = ABBREVIATIONS.iter().find(|(a, _)| *a == lower) {
+            return Some(Zone::Fixed(hours * 3600));
+        }
+        let numeric =
+            lower.strip_prefix("utc").or_else(|| lower.strip_prefix("gmt")).unwrap_or(&lower);
+        if numeric.starts_with(['+', '-']) {
+            let east = zone_offset(numeric)?;
+            return Some(Zone::Fixed(if posix { -east } else { east }));
+        }
+        if let Ok(tz) = name.trim().parse::<chrono_tz::Tz>() {
+            return Some(Zone::Named(tz));
+        }
+        chrono_tz::TZ_VARIANTS
+            .iter()
+            .find(|tz| tz.name().eq_ignore_ascii_case(name.trim()))
+            .map(|tz| Zone::Named(*tz))
+    }
+
+    /// The offset east of UTC, in seconds, at the instant `utc_micros`.
+    pub fn offset_at_utc(&self, utc_micros: i64) -> Option<i64> {
+        use chrono::{Offset, TimeZone};
+        match self {
+            Zone::Fixed(s) => Some(*s),
+            Zone::Named(tz) => {
+                let utc = datetime_of(utc_micros)?;
+                Some(i64::from(tz.offset_from_utc_datetime(&utc).fix().local_minus_utc()))
+            }
+        }
+    }
+
+    /// The UTC instant of the wall-clock time `local_micros` in this zone. A time skipped by a
+    /// change to summer time reads with the offset before the change, a time repeated by the
+    /// change back as the later instant (standard time), as PostgreSQL resolves them.
+    pub fn local_to_utc(&self, local_micros: i64) -> Option<i64> {
+        use chrono::{LocalResult, Offset, TimeZone};
+        let offset = match self {
+            Zone::Fixed(s) => *s,
+            Zone::Named(tz) => {
+                let local = datetime_of(local_micros)?;
+                let fix =
+                    |o: &<chrono_tz::Tz as TimeZone>::Offset| i64::from(o.fix().local_minus_utc());
+                match tz.offset_from_local_datetime(&local) {
+                    LocalResult::Single(o) => fix(&o),
+                    LocalResult::Ambiguous(a, b) => fix(&a).min(fix(&b)),
+                    LocalResult::None => {
+                        let before = datetime_of(local_micros - 3 * MICROS_PER_HOUR)?;
+                        fix(&tz.offset_from_local_datetime(&before).earliest()?)
+                    }
+                }
+            }
+        };
+        local_micros.checked_sub(offset * MICROS_PER_SECOND)
+    }
+}
+
 fn calendar_date(y: i64, m: i64, d: i64) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, u32::try_from(m).ok()?, u32::try_from(d).ok()?)
 }
@@ -271,8 +370,8 @@ pub fn parse_timestamp(s: &str, with_zone: bool) -> Result<i64, SqlError> {
         .checked_mul(MICROS_PER_DAY)
         .and_then(|d| d.checked_add(day_micros))
         .ok_or_else(|| out_of_range(s))?;
-    if with_zone && let Some(offset) = parts.offset {
-        at -= offset * MICROS_PER_SECOND;
+    if with_zone && let Some(zone) = parts.zone {
+        at = zone.local_to_utc(at).ok_or_else(|| out_of_range(s))?;
     }
     Ok(at)
 }

@@ -73,6 +73,12 @@ pub fn get(doc: &str, path: &[Step], as_text: bool) -> Result<Option<String>, Sq
                 let i = if *i < 0 { items.len() as i64 + i } else { *i };
                 usize::try_from(i).ok().and_then(|i| items.get(i))
             }
+            // a top-level scalar is element 0 (and -1) of itself, as jsonb stores it
+            (scalar, Step::Index(0 | -1))
+                if std::ptr::eq(at, &root) && !matches!(scalar, Json::Object(_)) =>
+            {
+                Some(scalar)
+            }
             _ => None,
         };
         match next {
@@ -148,6 +154,56 @@ pub fn build_array(items: &[String]) -> Result<String, SqlError> {
     let mut out = String::new();
     write_jsonb(&Json::Array(parsed), &mut out);
     Ok(out)
+}
+
+/// The elements of an array as jsonb texts (as text when `as_text`: a string unquoted, a null
+/// then NULL); 22023 for anything else.
+pub fn elements(doc: &str, as_text: bool) -> Result<Vec<Option<String>>, SqlError> {
+    match parse(doc)? {
+        Json::Array(items) => Ok(items.iter().map(|i| shown(i, as_text)).collect()),
+        Json::Object(_) => Err(SqlError::new(
+            SqlState::InvalidParameterValue,
+            "cannot extract elements from an object",
+        )),
+        _ => Err(SqlError::new(
+            SqlState::InvalidParameterValue,
+            "cannot extract elements from a scalar",
+        )),
+    }
+}
+
+/// The members of an object in jsonb's order, values as [`elements`] shows them; 22023 for
+/// anything else (`function` names the caller in the message).
+pub fn members_of(
+    doc: &str,
+    function: &str,
+    as_text: bool,
+) -> Result<Vec<(String, Option<String>)>, SqlError> {
+    match parse(doc)? {
+        Json::Object(items) => {
+            Ok(members(&items).into_iter().map(|(k, v)| (k.clone(), shown(v, as_text))).collect())
+        }
+        Json::Array(_) => Err(SqlError::new(
+            SqlState::InvalidParameterValue,
+            format!("cannot call {function} on an array"),
+        )),
+        _ => Err(SqlError::new(
+            SqlState::InvalidParameterValue,
+            format!("cannot call {function} on a scalar"),
+        )),
+    }
+}
+
+fn shown(v: &Json, as_text: bool) -> Option<String> {
+    match (v, as_text) {
+        (Json::Null, true) => None,
+        (Json::String(s), true) => Some(s.clone()),
+        (v, _) => {
+            let mut out = String::new();
+            write_jsonb(v, &mut out);
+            Some(out)
+        }
+    }
 }
 
 /// `jsonb_typeof(doc)`.
@@ -304,7 +360,15 @@ fn scalar_eq(a: &Json, b: &Json) -> bool {
 /// string > null; more members or elements first, then member by member (keys in their
 /// stored order, then values) or element by element; numbers numerically, strings bytewise.
 pub fn compare(a: &str, b: &str) -> Result<Ordering, SqlError> {
-    Ok(order(&parse(a)?, &parse(b)?))
+    let (a, b) = (parse(a)?, parse(b)?);
+    // an empty top-level array sorts below everything, even null (PostgreSQL's exception)
+    let empty = |v: &Json| matches!(v, Json::Array(items) if items.is_empty());
+    Ok(match (empty(&a), empty(&b)) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Less,
+        (false, true) => Ordering::Greater,
+        _ => order(&a, &b),
+    })
 }
 
 fn rank(v: &Json) -> u8 {

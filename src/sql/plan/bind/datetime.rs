@@ -28,7 +28,11 @@ impl Binder<'_> {
             other => other.to_string().to_lowercase(),
         };
         let v = self.expr(v, scope, None)?;
-        let v = self.date_time_argument("pg_catalog.extract", v)?;
+        let v = if v.ty() == SqlType::Interval {
+            v
+        } else {
+            self.date_time_argument("pg_catalog.extract", v)?
+        };
         let field = BExpr::Const(Value::Text(name), SqlType::Text);
         Ok(BExpr::Func { func: Func::Extract, args: vec![field, v], ty: SqlType::Numeric(None) })
     }
@@ -68,11 +72,13 @@ impl Binder<'_> {
                 ),
             ));
         }
-        let v = self.date_time_argument(name, args.pop().expect("two arguments"))?;
+        let v = args.pop().expect("two arguments");
+        let v = if v.ty() == SqlType::Interval { v } else { self.date_time_argument(name, v)? };
         let field = self.retype_unknown(args.pop().expect("two arguments"), SqlType::Text)?;
         let ty = match (func, v.ty()) {
             (Func::DatePart, _) => SqlType::Float8,
             (_, SqlType::Timestamp) => SqlType::Timestamp,
+            (_, SqlType::Interval) => SqlType::Interval,
             _ => SqlType::Timestamptz,
         };
         Ok(Some(BExpr::Func { func, args: vec![field, v], ty }))

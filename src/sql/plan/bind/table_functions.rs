@@ -14,8 +14,8 @@ use sqlparser::ast::{self, Expr};
 
 use crate::error::SqlState;
 use crate::sql::error::SqlError;
-use crate::sql::plan::Source;
 use crate::sql::plan::bind::{Binder, SUBSCRIPTS_ARRAY, Scope, ident_name, object_name};
+use crate::sql::plan::{Source, scalar};
 
 impl Binder<'_> {
     /// A function in FROM other than `generate_series`; 42883 for one isola lacks.
@@ -37,8 +37,28 @@ impl Binder<'_> {
                 _ => return Err(SqlError::syntax(format!("bad argument to {function}"))),
             }
         }
+        let jsonb_columns: Option<&[&str]> = match function.as_str() {
+            "jsonb_array_elements" | "jsonb_array_elements_text" => Some(&["value"]),
+            "jsonb_object_keys" => Some(&["jsonb_object_keys"]),
+            "jsonb_each" | "jsonb_each_text" => Some(&["key", "value"]),
+            _ => None,
+        };
         let arrays = match function.as_str() {
             "unnest" => exprs,
+            "jsonb_array_elements" if exprs.len() == 1 => {
+                vec![call(scalar::JSONB_ELEMENTS, &args.args)]
+            }
+            "jsonb_array_elements_text" if exprs.len() == 1 => {
+                vec![call(scalar::JSONB_ELEMENTS_TEXT, &args.args)]
+            }
+            "jsonb_object_keys" if exprs.len() == 1 => vec![call(scalar::JSONB_KEYS, &args.args)],
+            "jsonb_each" if exprs.len() == 1 => {
+                vec![call(scalar::JSONB_KEYS, &args.args), call(scalar::JSONB_VALUES, &args.args)]
+            }
+            "jsonb_each_text" if exprs.len() == 1 => vec![
+                call(scalar::JSONB_KEYS, &args.args),
+                call(scalar::JSONB_VALUES_TEXT, &args.args),
+            ],
             // `(option_name, option_value)` of each `name=value` of an options array
             "pg_options_to_table" if exprs.len() == 1 => {
                 vec![call(OPTION_NAMES, &args.args), call(OPTION_VALUES, &args.args)]
@@ -76,11 +96,12 @@ impl Binder<'_> {
             }
         };
         let named_columns = alias.as_ref().is_none_or(|a| a.columns.is_empty());
-        if function == "pg_options_to_table" {
+        if function == "pg_options_to_table" || jsonb_columns.is_some() {
             let (source, mut scope) =
                 self.unnest(&arrays, alias.as_ref(), *with_ordinality, parent, left)?;
             let qualifier = alias.as_ref().map_or(function.clone(), |a| ident_name(&a.name));
-            for (col, name) in scope.cols.iter_mut().zip(["option_name", "option_value"]) {
+            let names = jsonb_columns.unwrap_or(&["option_name", "option_value"]);
+            for (col, name) in scope.cols.iter_mut().zip(names) {
                 if named_columns {
                     col.name = name.to_string();
                 }
@@ -159,6 +180,14 @@ pub(super) fn select_list_srfs(s: &ast::Select) -> Option<ast::Select> {
         }
         match (name.as_str(), args.as_slice()) {
             ("unnest", [a]) => Some((name, (*a).clone())),
+            ("jsonb_array_elements" | "jsonb_array_elements_text" | "jsonb_object_keys", [_]) => {
+                let internal = match name.as_str() {
+                    "jsonb_array_elements" => scalar::JSONB_ELEMENTS,
+                    "jsonb_array_elements_text" => scalar::JSONB_ELEMENTS_TEXT,
+                    _ => scalar::JSONB_KEYS,
+                };
+                Some((name, call(internal, &list.args)))
+            }
             ("generate_subscripts", [_, _]) => {
                 let mut f = f.clone();
                 f.name = ast::ObjectName::from(vec![ast::Ident::new(SUBSCRIPTS_ARRAY)]);
