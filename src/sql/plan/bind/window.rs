@@ -282,6 +282,7 @@ fn aggregate(name: &str, star: bool) -> Option<AggFunc> {
         "bool_or" => AggFunc::BoolOr,
         "string_agg" => AggFunc::StringAgg,
         "array_agg" => AggFunc::ArrayAgg,
+        "jsonb_agg" => AggFunc::JsonbAgg,
         _ => return None,
     })
 }
@@ -312,6 +313,7 @@ fn aggregate_type(func: AggFunc, arg: Option<SqlType>, name: &str) -> Result<Sql
         AggFunc::BoolAnd | AggFunc::BoolOr => SqlType::Bool,
         AggFunc::StringAgg => SqlType::Text,
         AggFunc::ArrayAgg => crate::sql::types::array_of(arg),
+        AggFunc::JsonbAgg => SqlType::Jsonb,
     })
 }
 
