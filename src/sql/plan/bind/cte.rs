@@ -193,6 +193,11 @@ impl Binder<'_> {
                 "aggregate functions are not allowed in a recursive query's recursive term".into(),
             ));
         }
+        if outer_join_nullable_work_table(&step.source) {
+            return Err(recursion_error(format!(
+                "recursive reference to query \"{name}\" must not appear within an outer join"
+            )));
+        }
         if step.columns.len() != anchor.columns.len() {
             return Err(SqlError::syntax("each UNION query must have the same number of columns"));
         }
@@ -318,6 +323,30 @@ impl Binder<'_> {
             parent: None,
         };
         Ok(Some((source, scope)))
+    }
+}
+
+/// Whether the working table is read on the nullable side of a LEFT JOIN (PostgreSQL's
+/// 42P19: such a step would yield rows from an empty working table, never ending).
+fn outer_join_nullable_work_table(source: &Source) -> bool {
+    fn reads_work_table(source: &Source) -> bool {
+        match source {
+            Source::WorkTable(_) => true,
+            Source::Join { left, right, .. } => reads_work_table(left) || reads_work_table(right),
+            Source::Derived(plan) | Source::Lateral(plan) => reads_work_table(&plan.source),
+            _ => false,
+        }
+    }
+    match source {
+        Source::Join { left, right, left_outer, .. } => {
+            (*left_outer && reads_work_table(right))
+                || outer_join_nullable_work_table(left)
+                || outer_join_nullable_work_table(right)
+        }
+        Source::Derived(plan) | Source::Lateral(plan) => {
+            outer_join_nullable_work_table(&plan.source)
+        }
+        _ => false,
     }
 }
 
