@@ -18,6 +18,7 @@ pub mod datetime;
 pub mod datetime_format;
 pub mod eval;
 pub(crate) mod fk;
+mod grouping_sets;
 pub mod json;
 mod modify_from;
 pub mod pattern;
@@ -782,6 +783,9 @@ impl<'a> ExecCtx<'a> {
         rows: Vec<Row>,
         g: &crate::sql::plan::Grouping,
     ) -> Result<Vec<Row>, ExecError> {
+        if !g.sets.is_empty() {
+            return self.group_sets(rows, g);
+        }
         let mut index: HashMap<Vec<Value>, usize> = HashMap::new();
         let mut groups: Vec<(Vec<Value>, Vec<AggState>)> = Vec::new();
         for r in rows {

@@ -11,6 +11,7 @@ mod arrays;
 mod cte;
 mod datetime;
 mod distinct_on;
+mod grouping_sets;
 mod json;
 mod lateral;
 mod modify_from;
@@ -1822,40 +1823,21 @@ impl<'a> Binder<'a> {
         }
 
         // GROUP BY
-        let group_exprs: Vec<BExpr> = match &s.group_by {
+        let (group_exprs, grouping_sets) = match &s.group_by {
             ast::GroupByExpr::Expressions(exprs, _) => {
-                let mut keys = Vec::new();
-                for e in exprs {
-                    let k = match e {
-                        Expr::Value(v) if matches!(v.value, AstValue::Number(..)) => {
-                            let n: usize = v.value.to_string().parse().unwrap_or(0);
-                            projection.get(n.wrapping_sub(1)).cloned().ok_or_else(|| {
-                                SqlError::new(
-                                    SqlState::InvalidColumnReference,
-                                    format!("GROUP BY position {n} is not in select list"),
-                                )
-                            })?
-                        }
-                        Expr::Identifier(id)
-                            if !scope.cols.iter().any(|c| c.name == ident_name(id)) =>
-                        {
-                            let n = ident_name(id);
-                            let i = columns
-                                .iter()
-                                .position(|(c, _)| *c == n)
-                                .ok_or_else(|| SqlError::undefined_column(&n))?;
-                            projection[i].clone()
-                        }
-                        e => self.expr(e, &scope, None)?,
-                    };
-                    keys.push(k);
-                }
-                keys
+                self.group_by_keys(exprs, &scope, &projection, &columns)?
             }
             ast::GroupByExpr::All(_) => return Err(SqlError::unsupported("GROUP BY ALL")),
         };
-        let group_exprs = with_dependent_columns(&source, scope.cols.len(), group_exprs);
-        let grouped = !aggs.is_empty() || !group_exprs.is_empty() || having.is_some();
+        let group_exprs = if grouping_sets.is_empty() {
+            with_dependent_columns(&source, scope.cols.len(), group_exprs)
+        } else {
+            group_exprs
+        };
+        let grouped = !aggs.is_empty()
+            || !group_exprs.is_empty()
+            || having.is_some()
+            || !grouping_sets.is_empty();
         let (grouping, projection, having, order, distinct_on, windows) = if grouped {
             let nkeys = group_exprs.len();
             let place = |e: BExpr| place_grouped(e, &group_exprs, nkeys);
@@ -1870,7 +1852,7 @@ impl<'a> Binder<'a> {
                 .into_iter()
                 .map(|w| window::place_window_call(w, &group_exprs, nkeys))
                 .collect::<Result<Vec<_>, _>>()?;
-            let grouping = Grouping { keys: group_exprs, aggs };
+            let grouping = Grouping { keys: group_exprs, aggs, sets: grouping_sets };
             (Some(grouping), projection, having, order, distinct_on, windows)
         } else {
             (None, projection, having, order, distinct_on, windows)

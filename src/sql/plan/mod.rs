@@ -117,6 +117,9 @@ pub struct Locking {
 pub struct Grouping {
     pub keys: Vec<BExpr>,
     pub aggs: Vec<AggCall>,
+    /// ROLLUP / CUBE / GROUPING SETS: per grouping set, which keys it groups by (the others
+    /// are NULL in its rows); empty for plain GROUP BY.
+    pub sets: Vec<Vec<bool>>,
 }
 
 /// A SELECT.

@@ -348,7 +348,7 @@ impl Binder<'_> {
         let correlated = inner.correlated;
         let plan = SelectPlan {
             source: Source::Derived(inner),
-            grouping: Some(Grouping { keys: vec![], aggs: vec![agg] }),
+            grouping: Some(Grouping { keys: vec![], aggs: vec![agg], sets: vec![] }),
             projection: vec![BExpr::Column { level: 0, index: 0, ty }],
             columns: vec![("array".into(), ty)],
             correlated,
