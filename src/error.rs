@@ -201,6 +201,17 @@ pub enum SqlState {
     InvalidColumnReference,
     /// 42P18
     IndeterminateDatatype,
+    /// 22014 / 22016: ntile's / nth_value's argument not positive.
+    InvalidArgumentForNtile,
+    InvalidArgumentForNthValue,
+    /// 22013: a window frame offset below zero.
+    InvalidPrecedingOrFollowingSize,
+    /// 42P19: a recursive query not of the form `anchor UNION [ALL] step`.
+    InvalidRecursion,
+    /// 42P20: a window function where it is not allowed.
+    WindowingError,
+    /// 42712: a name given twice (WITH query names).
+    DuplicateAlias,
     /// 42P16
     InvalidTableDefinition,
     /// 53300
@@ -295,6 +306,12 @@ impl SqlState {
             SqlState::DuplicateTable => "42P07",
             SqlState::InvalidColumnReference => "42P10",
             SqlState::IndeterminateDatatype => "42P18",
+            SqlState::InvalidRecursion => "42P19",
+            SqlState::InvalidArgumentForNtile => "22014",
+            SqlState::InvalidArgumentForNthValue => "22016",
+            SqlState::InvalidPrecedingOrFollowingSize => "22013",
+            SqlState::WindowingError => "42P20",
+            SqlState::DuplicateAlias => "42712",
             SqlState::InvalidTableDefinition => "42P16",
             SqlState::TooManyConnections => "53300",
             SqlState::ProgramLimitExceeded => "54000",

@@ -250,3 +250,39 @@ async fn alter_table_survives_a_sigkill_after_a_checkpoint() {
 async fn alter_table_survives_a_sigkill_with_a_checkpoint_in_the_middle() {
     alter_table_survives_restart("alter-checkpoint-middle", Some(4)).await;
 }
+
+/// Views are DDL like tables: committed views (and a replaced definition) come back after a
+/// SIGKILL, from the log and from a checkpoint; rolled back or dropped ones do not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn views_survive_a_sigkill_and_rolled_back_views_do_not() {
+    let dir = DataDir::new("views");
+    let mut server = Server::start(&dir.0);
+    let c = server.connect().await;
+    run(
+        &c,
+        "CREATE TABLE t (id int PRIMARY KEY, n int);
+         INSERT INTO t VALUES (1, 10), (2, 20), (3, 30);
+         CREATE VIEW before_checkpoint (ident) AS SELECT id FROM t WHERE n > 10;
+         CHECKPOINT;
+         CREATE VIEW replaced AS SELECT id FROM t;
+         CREATE OR REPLACE VIEW replaced AS SELECT id, n * 2 AS twice FROM t;
+         CREATE VIEW over_view AS SELECT count(*) AS c FROM before_checkpoint;
+         CREATE VIEW dropped AS SELECT 1;
+         DROP VIEW dropped;
+         BEGIN; CREATE VIEW rolled_back AS SELECT 1; ROLLBACK;",
+    )
+    .await;
+    server.kill();
+    drop(c);
+
+    let mut server = Server::start(&dir.0);
+    let c = server.connect().await;
+    assert_eq!(answer(&c, "SELECT ident FROM before_checkpoint ORDER BY 1").await, ["(2)", "(3)"]);
+    assert_eq!(answer(&c, "SELECT * FROM replaced WHERE id = 3").await, ["(3, 60)"]);
+    assert_eq!(answer(&c, "SELECT c FROM over_view").await, ["(2)"]);
+    for absent in ["dropped", "rolled_back"] {
+        assert_eq!(fails_with(&c, &format!("SELECT * FROM {absent}")).await, "42P01", "{absent}");
+    }
+    assert_eq!(fails_with(&c, "DROP TABLE t").await, "2BP01");
+    server.kill();
+}

@@ -279,5 +279,6 @@ common::golden_tests!(
         ssi_cleaned_up_tout,
         ssi_update_conflict_out,
         unique_keys,
+        update_from_isolation,
     ]
 );

@@ -41,6 +41,7 @@ use crate::types::{Row, Value};
 use crate::wal::DdlRecord;
 
 mod comment;
+mod view;
 pub(crate) use comment::log_text;
 
 /// A DDL statement: one sqlparser parsed, or an ALTER SEQUENCE isola read itself.
@@ -82,6 +83,8 @@ pub(crate) struct DdlEffects {
     pub logged_table_id: Option<TableId>,
     /// Sequence names created, changed or dropped.
     pub touched_sequences: Vec<String>,
+    /// View names created, replaced or dropped.
+    pub touched_views: Vec<String>,
 }
 
 impl DdlEffects {
@@ -138,6 +141,7 @@ pub(crate) fn ddl_locks(schema: &Schema, stmt: DdlStatement<'_>) -> DdlLocks {
             }
         }
         Statement::CreateSequence { name, .. } => locks.names.push(object_name(name)),
+        Statement::CreateView(cv) => locks.names.push(object_name(&cv.name)),
         Statement::CreateIndex(ci) => {
             table(&mut locks, &object_name(&ci.table_name));
             if let Some(n) = &ci.name {
@@ -397,6 +401,7 @@ impl Ddl<'_, '_> {
     fn statement(&mut self, stmt: &Statement) -> Result<(), SqlError> {
         match stmt {
             Statement::CreateTable(ct) => self.create_table(ct),
+            Statement::CreateView(cv) => self.create_view(cv),
             Statement::CreateIndex(ci) => self.create_index(ci),
             Statement::CreateSequence {
                 if_not_exists,
@@ -416,7 +421,11 @@ impl Ddl<'_, '_> {
                 for n in names {
                     let name = object_name(n);
                     match object_type {
-                        ast::ObjectType::Table => self.drop_table(&name, *if_exists, *cascade)?,
+                        ast::ObjectType::Table => {
+                            self.not_a_view(&name)?;
+                            self.drop_table(&name, *if_exists, *cascade)?
+                        }
+                        ast::ObjectType::View => self.drop_view(&name, *if_exists, *cascade)?,
                         ast::ObjectType::Index => self.drop_index(&name, *if_exists)?,
                         ast::ObjectType::Sequence => {
                             self.drop_sequence(&name, *if_exists, *cascade)?
@@ -475,6 +484,7 @@ impl Ddl<'_, '_> {
 
     fn relation_exists(&self, name: &str) -> bool {
         self.schema.tables.contains_key(name)
+            || self.schema.views.contains_key(name)
             || self.schema.sequences.contains_key(name)
             || self.schema.index_owner(name).is_some()
     }
@@ -1121,6 +1131,7 @@ impl Ddl<'_, '_> {
             }
             return Err(SqlError::undefined_table(name));
         };
+        self.drop_views_reading(Some(table.id), name, "table", cascade)?;
         for (child, fk) in self.schema.referencing(table.id) {
             if child.id == table.id {
                 continue;

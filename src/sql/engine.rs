@@ -18,7 +18,7 @@ use crate::durable::{
 use crate::error::Error;
 use crate::sql::databases::DatabaseRegistry;
 use crate::sql::error::SqlError;
-use crate::sql::schema::{Schema, SequenceSchema, TableSchema, next_schema_version};
+use crate::sql::schema::{Schema, SequenceSchema, next_schema_version};
 use crate::types::Row;
 
 /// How the text of a sequence's high-water mark in the log begins (see
@@ -143,12 +143,18 @@ impl Engine {
     pub(crate) fn install_ddl(
         &self,
         schema: &mut Arc<Schema>,
-        overlay: &HashMap<String, Option<Arc<TableSchema>>>,
-        sequences: &HashMap<String, Option<Arc<SequenceSchema>>>,
+        changes: &crate::sql::session::ddl::TxnDdl,
         records: &[DdlRecord],
     ) {
         let shared = Arc::make_mut(schema);
-        for (name, table) in overlay {
+        for (name, view) in &changes.views {
+            match view {
+                Some(v) => shared.views.insert(name.clone(), v.clone()),
+                None => shared.views.remove(name),
+            };
+        }
+        let sequences = &changes.sequences;
+        for (name, table) in &changes.overlay {
             match table {
                 Some(t) => shared.tables.insert(name.clone(), t.clone()),
                 None => shared.tables.remove(name),

@@ -198,7 +198,23 @@ pub fn allocate_oid() -> u32 {
 pub struct Schema {
     pub tables: HashMap<String, Arc<TableSchema>>,
     pub sequences: HashMap<String, Arc<SequenceSchema>>,
+    /// Views, by name (`ddl/view.rs`).
+    pub views: HashMap<String, Arc<ViewSchema>>,
     pub version: u64,
+}
+
+/// A view: its query's text (bound again wherever the view is read) and what it answers.
+#[derive(Clone, Debug)]
+pub struct ViewSchema {
+    pub name: String,
+    pub oid: u32,
+    /// The SELECT, as sqlparser prints it (parsed again when read).
+    pub definition: String,
+    /// Output columns, renamed by the view's column list.
+    pub columns: Vec<(String, crate::sql::types::SqlType)>,
+    /// The tables and views it reads (DROP of one of them needs CASCADE).
+    pub tables: Vec<TableId>,
+    pub views: Vec<String>,
 }
 
 impl Schema {

@@ -617,7 +617,6 @@ impl SystemView {
                 | PgPublicationRel
                 | PgPublicationNamespace
                 | PgEnum
-                | PgViews
                 | PgForeignTable
                 | PgForeignDataWrapper
                 | PgForeignServer
@@ -647,7 +646,6 @@ impl SystemView {
                 | PgSeclabels
                 | PgShdescription
                 | PgDbRoleSetting
-                | InfoViews
         )
     }
 

@@ -116,9 +116,11 @@ SELECT relfrozenxid IS NOT NULL, relminmxid IS NOT NULL FROM pg_class WHERE reln
 > (t, t)
 WITH RECURSIVE w AS (SELECT d1.objid, d2.refobjid, c2.relkind AS refrelkind FROM pg_depend d1 JOIN pg_class c1 ON c1.oid = d1.objid AND c1.relkind = 'm' JOIN pg_rewrite r1 ON r1.ev_class = d1.objid JOIN pg_depend d2 ON d2.classid = 'pg_rewrite'::regclass AND d2.objid = r1.oid AND d2.refobjid <> d1.objid JOIN pg_class c2 ON c2.oid = d2.refobjid AND c2.relkind IN ('m','v') WHERE d1.classid = 'pg_class'::regclass UNION SELECT w.objid, d3.refobjid, c3.relkind FROM w JOIN pg_rewrite r3 ON r3.ev_class = w.refobjid JOIN pg_depend d3 ON d3.classid = 'pg_rewrite'::regclass AND d3.objid = r3.oid AND d3.refobjid <> w.refobjid JOIN pg_class c3 ON c3.oid = d3.refobjid AND c3.relkind IN ('m','v')) SELECT 'pg_class'::regclass::oid AS classid, objid, refobjid FROM w WHERE refrelkind = 'm'
 > no rows
-# isola's one difference here: a recursive query it cannot show empty is refused (0A000)
+# a recursive query isola cannot show empty runs like any WITH RECURSIVE
 WITH RECURSIVE n AS (SELECT 1 AS k UNION SELECT k + 1 FROM n WHERE k < 3) SELECT k FROM n
-> error 0A000 WITH is not supported
+> (1)
+> (2)
+> (3)
 SELECT current_schemas(false), current_schemas(true)
 > ({public}, {pg_catalog,public})
 SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = 'p'::regclass

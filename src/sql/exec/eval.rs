@@ -335,6 +335,12 @@ impl BExpr {
                 row.get(*index).cloned().unwrap_or(Value::Null)
             }
             BExpr::Column { level, index, .. } => ctx.outer_column(*level, *index),
+            BExpr::WindowRef(i, _) => {
+                return Err(SqlError::new(
+                    SqlState::InternalError,
+                    format!("unplaced window function reference {i}"),
+                ));
+            }
             BExpr::AggRef(i, _) => {
                 // after grouping, the row is [group keys..., aggregates...]; the planner
                 // rewrote these into Column references, so reaching here is a planner slip

@@ -13,14 +13,18 @@
 
 pub mod arrays;
 pub mod copy;
+mod cte;
 pub mod datetime;
 pub mod datetime_format;
 pub mod eval;
 pub(crate) mod fk;
+mod grouping_sets;
 pub mod json;
+mod modify_from;
 pub mod pattern;
 pub mod scalar;
 mod sequence;
+mod window;
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -134,6 +138,8 @@ pub struct ExecCtx<'a> {
     pub session_id: u32,
     rng: u64,
     subquery_cache: HashMap<usize, Arc<Vec<Row>>>,
+    /// Recursive CTEs' working tables, by id, while their steps run (`cte.rs`).
+    work_tables: HashMap<usize, Arc<Vec<Row>>>,
     /// When the statement must stop (statement_timeout), checked every `TICKS_PER_CHECK` rows.
     pub deadline: Option<std::time::Instant>,
     /// The statement runs on an async task that must not block: a table lock it cannot have
@@ -382,6 +388,7 @@ impl<'a> ExecCtx<'a> {
             session_id: identity.2,
             rng: (statement_time as u64) ^ 0x9E37_79B9_7F4A_7C15 ^ (identity.2 as u64) << 32,
             subquery_cache: HashMap::new(),
+            work_tables: HashMap::new(),
             deadline: None,
             lock_timeout: None,
             never_block: false,
@@ -526,6 +533,9 @@ impl<'a> ExecCtx<'a> {
                 rows = kept;
             }
         }
+        if !plan.windows.is_empty() {
+            rows = self.window_stage(rows, &plan.windows)?;
+        }
         let mut out = self.project_sort_limit(plan, rows, None)?;
         for (op, all, other) in &plan.set_ops {
             let right = self.select(other)?;
@@ -544,9 +554,12 @@ impl<'a> ExecCtx<'a> {
         let mut keyed: Vec<(Vec<Value>, Row)> = Vec::with_capacity(rows.len());
         for r in rows {
             self.tick()?;
-            let mut keys = Vec::with_capacity(plan.order_by.len());
+            let mut keys = Vec::with_capacity(plan.order_by.len() + plan.distinct_on.len());
             for k in &plan.order_by {
                 keys.push(k.expr.eval(&r, self)?);
+            }
+            for e in &plan.distinct_on {
+                keys.push(e.eval(&r, self)?);
             }
             let mut projected = Vec::with_capacity(plan.projection.len());
             for (e, (_, ty)) in plan.projection.iter().zip(&plan.columns) {
@@ -561,6 +574,12 @@ impl<'a> ExecCtx<'a> {
         }
         if !plan.order_by.is_empty() {
             sort_rows(&mut keyed, &plan.order_by);
+        }
+        if !plan.distinct_on.is_empty() {
+            // the first row of each DISTINCT ON value, in ORDER BY order
+            let from = plan.order_by.len();
+            let mut seen = std::collections::HashSet::new();
+            keyed.retain(|(keys, _)| seen.insert(keys[from..].to_vec()));
         }
         let mut out: Vec<Row> = keyed.into_iter().map(|(_, r)| r).collect();
         if plan.distinct {
@@ -814,6 +833,9 @@ impl<'a> ExecCtx<'a> {
         rows: Vec<Row>,
         g: &crate::sql::plan::Grouping,
     ) -> Result<Vec<Row>, ExecError> {
+        if !g.sets.is_empty() {
+            return self.group_sets(rows, g);
+        }
         let mut index: HashMap<Vec<Value>, usize> = HashMap::new();
         let mut groups: Vec<(Vec<Value>, Vec<AggState>)> = Vec::new();
         for r in rows {
@@ -875,7 +897,14 @@ impl<'a> ExecCtx<'a> {
                 let last_value = if called { last } else { last + seq.increment };
                 vec![vec![Value::Int(last_value), Value::Int(0), Value::Bool(called)]]
             }
-            Source::Derived(plan) => self.select(plan)?,
+            Source::Derived(plan) | Source::Lateral(plan) => self.select(plan)?,
+            Source::Cte(plan) => self.cte_rows(plan)?,
+            Source::Recursive { id, anchor, step, union_all } => {
+                self.recursive_rows(*id, anchor, step, *union_all)?
+            }
+            Source::WorkTable(id) => {
+                self.work_tables.get(id).map(|rows| rows.as_ref().clone()).unwrap_or_default()
+            }
             Source::Unnest(args) => {
                 let mut arrays = Vec::with_capacity(args.len());
                 for a in args {
@@ -927,8 +956,15 @@ impl<'a> ExecCtx<'a> {
                     Source::Unnest(args) if args.iter().any(BExpr::uses_current_row) => Some(args),
                     _ => None,
                 };
-                let shared_rrows =
-                    if lateral.is_some() { Vec::new() } else { self.source_rows(right)? };
+                let lateral_plan = match right.as_ref() {
+                    Source::Lateral(plan) => Some(plan),
+                    _ => None,
+                };
+                let shared_rrows = if lateral.is_some() || lateral_plan.is_some() {
+                    Vec::new()
+                } else {
+                    self.source_rows(right)?
+                };
                 let mut out = Vec::new();
                 for l in &lrows {
                     let mut matched = false;
@@ -940,9 +976,21 @@ impl<'a> ExecCtx<'a> {
                             }
                             arrays::unnest_rows(&arrays)?
                         }
-                        None => Vec::new(),
+                        None => match lateral_plan {
+                            Some(plan) => {
+                                self.outer.push(l.clone());
+                                let rows = self.select(plan);
+                                self.outer.pop();
+                                rows?
+                            }
+                            None => Vec::new(),
+                        },
                     };
-                    let rrows = if lateral.is_some() { &lateral_rrows } else { &shared_rrows };
+                    let rrows = if lateral.is_some() || lateral_plan.is_some() {
+                        &lateral_rrows
+                    } else {
+                        &shared_rrows
+                    };
                     for r in rrows {
                         self.tick()?;
                         let mut combined = Vec::with_capacity(l.len() + r.len());
@@ -1439,6 +1487,9 @@ impl<'a> ExecCtx<'a> {
     }
 
     fn modify_unnamed(&mut self, plan: &ModifyPlan) -> Result<(usize, Vec<Row>), ExecError> {
+        if let Some(from) = &plan.from {
+            return self.modify_from(plan, from);
+        }
         let table = &plan.table;
         let candidates = self.table_rows(table, &plan.access)?;
         let mut count = 0;
@@ -1503,7 +1554,7 @@ impl<'a> ExecCtx<'a> {
     }
 }
 
-fn sort_rows<T>(rows: &mut [(Vec<Value>, T)], keys: &[SortKey]) {
+pub(super) fn sort_rows<T>(rows: &mut [(Vec<Value>, T)], keys: &[SortKey]) {
     rows.sort_by(|(a, _), (b, _)| {
         for (i, k) in keys.iter().enumerate() {
             let (x, y) = (&a[i], &b[i]);

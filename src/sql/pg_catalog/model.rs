@@ -243,6 +243,9 @@ pub fn object(schema: &Schema, oid: i64) -> Option<Object<'_>> {
 
 /// The name of a relation (table, index, sequence, catalog) by oid.
 pub fn relation_name(schema: &Schema, oid: i64) -> Option<String> {
+    if let Some(v) = schema.views.values().find(|v| v.oid as i64 == oid) {
+        return Some(v.name.clone());
+    }
     match object(schema, oid)? {
         Object::Table(t) => Some(t.name.clone()),
         Object::Index(_, i) => Some(i.name.clone()),
@@ -270,6 +273,9 @@ pub fn relation_oid(schema: &Schema, name: &str) -> Option<i64> {
         if let Some(i) = indexes(t).into_iter().find(|i| i.name == name) {
             return Some(i.oid);
         }
+    }
+    if let Some(v) = schema.views.get(&name) {
+        return Some(v.oid as i64);
     }
     schema.sequences.get(&name).map(|s| s.oid as i64)
 }

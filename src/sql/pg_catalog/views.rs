@@ -226,6 +226,21 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                     );
                 }
             }
+            for v in views_by_name(schema) {
+                rows.push(
+                    r().set("oid", v.oid as i64)
+                        .set("relname", v.name.as_str())
+                        .set("relnamespace", PUBLIC_NS)
+                        .set("relowner", OWNER)
+                        .set("reltuples", Value::Float(-1.0))
+                        .set("relpersistence", "p")
+                        .set("relkind", "v")
+                        .set("relnatts", v.columns.len() as i64)
+                        .set("relispopulated", true)
+                        .set("relreplident", "n")
+                        .build(),
+                );
+            }
             for seq in model::all_sequences(schema) {
                 rows.push(
                     r().set("oid", seq.oid as i64)
@@ -284,6 +299,17 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                                 .build(),
                         );
                     }
+                }
+            }
+            for v in views_by_name(schema) {
+                for (n, (name, ty)) in v.columns.iter().enumerate() {
+                    let (typid, typmod) = model::type_of(*ty);
+                    rows.push(
+                        attribute(r(), v.oid as i64, n as i64 + 1, name, *ty)
+                            .set("atttypid", typid)
+                            .set("atttypmod", typmod)
+                            .build(),
+                    );
                 }
             }
             rows
@@ -819,6 +845,41 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                     .set("is_typed", "NO")
                     .build()
             })
+            .chain(views_by_name(schema).into_iter().map(|v| {
+                r().set("table_catalog", who.database)
+                    .set("table_schema", "public")
+                    .set("table_name", v.name.as_str())
+                    .set("table_type", "VIEW")
+                    .set("is_insertable_into", "NO")
+                    .set("is_typed", "NO")
+                    .build()
+            }))
+            .collect(),
+        V::InfoViews => views_by_name(schema)
+            .into_iter()
+            .map(|v| {
+                r().set("table_catalog", who.database)
+                    .set("table_schema", "public")
+                    .set("table_name", v.name.as_str())
+                    .set("view_definition", v.definition.as_str())
+                    .set("check_option", "NONE")
+                    .set("is_updatable", "NO")
+                    .set("is_insertable_into", "NO")
+                    .set("is_trigger_updatable", "NO")
+                    .set("is_trigger_deletable", "NO")
+                    .set("is_trigger_insertable_into", "NO")
+                    .build()
+            })
+            .collect(),
+        V::PgViews => views_by_name(schema)
+            .into_iter()
+            .map(|v| {
+                r().set("schemaname", "public")
+                    .set("viewname", v.name.as_str())
+                    .set("viewowner", who.user)
+                    .set("definition", format!(" {};", v.definition))
+                    .build()
+            })
             .collect(),
         V::InfoColumns => {
             let mut rows = Vec::new();
@@ -1043,6 +1104,13 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
         _ => return None,
     };
     Some(rows)
+}
+
+/// The schema's views, by name.
+fn views_by_name(schema: &Schema) -> Vec<&crate::sql::schema::ViewSchema> {
+    let mut views: Vec<_> = schema.views.values().map(|v| v.as_ref()).collect();
+    views.sort_by(|a, b| a.name.cmp(&b.name));
+    views
 }
 
 fn attribute(row: RowOf, relid: i64, attnum: i64, name: &str, ty: SqlType) -> RowOf {

@@ -8,12 +8,19 @@
 //! clause is still evaluated on every row, so a plan is correct whatever path it picks.
 
 mod arrays;
+mod cte;
 mod datetime;
+mod distinct_on;
+mod grouping_sets;
 mod json;
+mod lateral;
+mod modify_from;
 mod ordered_aggregates;
 mod recursive;
 mod scalar_functions;
 mod table_functions;
+mod view;
+mod window;
 
 use std::sync::Arc;
 
@@ -83,6 +90,22 @@ pub struct Binder<'a> {
     correlated: bool,
     /// Every table the statement reads or writes, in the order first met.
     tables: Vec<crate::catalog::TableId>,
+    /// The WITH queries in scope, innermost last (`bind/cte.rs`).
+    ctes: Vec<cte::CteEntry>,
+    /// How many subqueries deep the binder is (a WITH query reading an enclosing row is
+    /// read only at the depth it was defined at).
+    depth: usize,
+    /// Numbers recursive CTEs' working tables.
+    next_cte_id: usize,
+    /// The window functions of the select list being bound; `None` where they are not
+    /// allowed (`bind/window.rs`).
+    windows: Option<Vec<crate::sql::plan::WindowCall>>,
+    /// The select's `WINDOW name AS (...)` definitions.
+    named_windows: Vec<(String, ast::WindowSpec)>,
+    /// Every view the statement reads, in the order first met.
+    views: Vec<String>,
+    /// How many views deep the binder is.
+    view_nesting: usize,
 }
 
 fn ident_name(id: &ast::Ident) -> String {
@@ -113,7 +136,20 @@ pub(super) fn object_schema(name: &ast::ObjectName) -> Option<String> {
 
 impl<'a> Binder<'a> {
     pub fn new(schema: &'a Schema, params: Vec<Option<SqlType>>) -> Self {
-        Binder { schema, params, aggs: None, correlated: false, tables: Vec::new() }
+        Binder {
+            schema,
+            params,
+            aggs: None,
+            correlated: false,
+            tables: Vec::new(),
+            ctes: Vec::new(),
+            depth: 0,
+            next_cte_id: 0,
+            windows: None,
+            named_windows: Vec::new(),
+            views: Vec::new(),
+            view_nesting: 0,
+        }
     }
 
     /// The tables the statement bound so far reads or writes.
@@ -161,8 +197,20 @@ impl<'a> Binder<'a> {
         Ok(())
     }
 
-    /// A table by name, noted as used.
+    /// The views the statement bound so far reads.
+    pub fn views_used(&self) -> Vec<String> {
+        self.views.clone()
+    }
+
+    /// A table by name, noted as used. A view is not a table to write or lock: refused
+    /// (PostgreSQL would write through a simple view; isola's views are read-only).
     fn use_table(&mut self, name: &str) -> Result<Arc<TableSchema>, SqlError> {
+        if self.schema.views.contains_key(name) && self.schema.table(name).is_none() {
+            return Err(SqlError::new(
+                SqlState::FeatureNotSupported,
+                format!("cannot change view \"{name}\": views are read-only"),
+            ));
+        }
         let table =
             self.schema.table(name).cloned().ok_or_else(|| SqlError::undefined_table(name))?;
         if !self.tables.contains(&table.id) {
@@ -868,7 +916,7 @@ impl<'a> Binder<'a> {
             }
         };
         if f.over.is_some() {
-            return Err(SqlError::unsupported("window functions"));
+            return self.window_function(f, &name, &arg_exprs, star, distinct, scope);
         }
         let agg = match name.as_str() {
             "count" if star || arg_exprs.is_empty() => Some(AggFunc::CountStar),
@@ -1090,7 +1138,12 @@ impl<'a> Binder<'a> {
     fn subquery(&mut self, q: &ast::Query, scope: &Scope) -> Result<Arc<SelectPlan>, SqlError> {
         let saved_aggs = self.aggs.take();
         let saved_corr = std::mem::replace(&mut self.correlated, false);
-        let mut plan = self.query(q, Some(scope.clone()), None)?;
+        let saved_windows = self.windows.take();
+        self.depth += 1;
+        let plan = self.query(q, Some(scope.clone()), None);
+        self.depth -= 1;
+        self.windows = saved_windows;
+        let mut plan = plan?;
         plan.correlated = self.correlated;
         self.aggs = saved_aggs;
         self.correlated = saved_corr;
@@ -1111,7 +1164,7 @@ impl<'a> Binder<'a> {
             if let Some(plan) = self.empty_recursive_query(q, parent.clone(), lock)? {
                 return Ok(plan);
             }
-            return Err(SqlError::unsupported("WITH"));
+            return self.query_with(q, parent, lock);
         }
         let mut plan = self.set_expr(&q.body, parent.clone(), q)?;
         // LIMIT / OFFSET
@@ -1154,7 +1207,12 @@ impl<'a> Binder<'a> {
                 Some(ast::NonBlock::SkipLocked) => WaitPolicy::SkipLocked,
                 None => WaitPolicy::Wait,
             };
-            if plan.grouping.is_some() || plan.distinct || !plan.set_ops.is_empty() {
+            if plan.grouping.is_some()
+                || plan.distinct
+                || !plan.set_ops.is_empty()
+                || !plan.windows.is_empty()
+                || !plan.distinct_on.is_empty()
+            {
                 return Err(SqlError::unsupported(
                     "FOR UPDATE with GROUP BY, DISTINCT or set operations",
                 ));
@@ -1365,6 +1423,12 @@ impl<'a> Binder<'a> {
                     .as_ref()
                     .map(|a| ident_name(&a.name))
                     .unwrap_or_else(|| table_name.clone());
+                if args.is_none()
+                    && name.0.len() == 1
+                    && let Some(found) = self.cte_reference(&table_name, alias.as_ref())?
+                {
+                    return Ok(found);
+                }
                 if let Some(args) = args {
                     if table_name != "generate_series" {
                         return self.table_function(t, parent, None);
@@ -1431,6 +1495,11 @@ impl<'a> Binder<'a> {
                     return Ok((Source::Series(bound), scope));
                 }
                 let schema_name = object_schema(name);
+                if schema_name.as_deref().is_none_or(|s| s == "public")
+                    && let Some(view) = self.schema.views.get(&table_name).cloned()
+                {
+                    return self.view_reference(&view, alias.as_ref());
+                }
                 if let Some(view) = SystemView::lookup(schema_name.as_deref(), &table_name) {
                     let scope = Scope {
                         cols: view
@@ -1472,10 +1541,7 @@ impl<'a> Binder<'a> {
                 let scope = Scope::of_table(&table, &alias_name);
                 Ok((Source::Table { table, access: Access::Scan, alias: alias_name }, scope))
             }
-            TableFactor::Derived { subquery, alias, lateral, .. } => {
-                if *lateral {
-                    return Err(SqlError::unsupported("LATERAL"));
-                }
+            TableFactor::Derived { subquery, alias, .. } => {
                 let saved = self.aggs.take();
                 let plan = self.query(subquery, parent.clone(), None)?;
                 self.aggs = saved;
@@ -1602,34 +1668,55 @@ impl<'a> Binder<'a> {
         if let Some(moved) = table_functions::select_list_srfs(s) {
             return self.select(&moved, parent, order_by);
         }
-        // FROM
-        let (mut source, mut scope) = match s.from.len() {
-            0 => (Source::Single, Scope::default()),
-            _ => {
-                let (mut src, mut sc) = self.bind_from_joins(&s.from[0], &parent)?;
-                for more in &s.from[1..] {
-                    let (r, rs) = match &more.relation {
-                        u @ (TableFactor::UNNEST { .. }
-                        | TableFactor::Table { args: Some(_), .. })
-                            if more.joins.is_empty() =>
-                        {
-                            self.bind_from_item_after(u, &parent, &sc)?
-                        }
-                        _ => self.bind_from_joins(more, &parent)?,
-                    };
-                    let right_width = rs.cols.len();
-                    sc.cols.extend(rs.cols);
-                    src = Source::Join {
-                        left: Box::new(src),
-                        right: Box::new(r),
-                        left_outer: false,
-                        on: None,
-                        right_width,
-                    };
+        let outer_windows = self.windows.take();
+        let outer_named = std::mem::replace(&mut self.named_windows, window::named_windows(s));
+        let plan = self.select_inner(s, parent, order_by);
+        self.windows = outer_windows;
+        self.named_windows = outer_named;
+        plan
+    }
+
+    /// The FROM list: its items cross-joined (a LATERAL item, `unnest` or table function
+    /// after the first reads the items before it).
+    fn bind_from_list(
+        &mut self,
+        from: &[ast::TableWithJoins],
+        parent: &Option<Scope>,
+    ) -> Result<(Source, Scope), SqlError> {
+        let Some(first) = from.first() else { return Ok((Source::Single, Scope::default())) };
+        let (mut src, mut sc) = self.bind_from_joins(first, parent)?;
+        for more in &from[1..] {
+            let (r, rs) = match &more.relation {
+                u @ (TableFactor::UNNEST { .. }
+                | TableFactor::Table { args: Some(_), .. }
+                | TableFactor::Derived { lateral: true, .. })
+                    if more.joins.is_empty() =>
+                {
+                    self.bind_from_item_after(u, parent, &sc)?
                 }
-                (src, sc)
-            }
-        };
+                _ => self.bind_from_joins(more, parent)?,
+            };
+            let right_width = rs.cols.len();
+            sc.cols.extend(rs.cols);
+            src = Source::Join {
+                left: Box::new(src),
+                right: Box::new(r),
+                left_outer: false,
+                on: None,
+                right_width,
+            };
+        }
+        Ok((src, sc))
+    }
+
+    fn select_inner(
+        &mut self,
+        s: &ast::Select,
+        parent: Option<Scope>,
+        order_by: Option<&ast::OrderBy>,
+    ) -> Result<SelectPlan, SqlError> {
+        // FROM
+        let (mut source, mut scope) = self.bind_from_list(&s.from, &parent)?;
         scope.parent = parent.map(Box::new);
 
         // WHERE
@@ -1650,8 +1737,9 @@ impl<'a> Binder<'a> {
             choose_access(&mut source, f, 0);
         }
 
-        // projection (with aggregates collected)
+        // projection (with aggregates and window functions collected)
         self.aggs = Some(Vec::new());
+        self.windows = Some(Vec::new());
         let mut projection = Vec::new();
         let mut columns = Vec::new();
         for item in &s.projection {
@@ -1702,10 +1790,12 @@ impl<'a> Binder<'a> {
                 other => return Err(SqlError::unsupported(format!("select item {other}"))),
             }
         }
+        let windows_so_far = self.windows.take();
         let having = match &s.having {
             Some(h) => Some(self.expr(h, &scope, Some(SqlType::Bool))?),
             None => None,
         };
+        self.windows = windows_so_far;
         // ORDER BY: output names and positions first, then input expressions
         let mut order = Vec::new();
         if let Some(ob) = order_by {
@@ -1745,44 +1835,39 @@ impl<'a> Binder<'a> {
                 order.push(sort_key(expr, &o.options));
             }
         }
+        let windows = self.windows.take().unwrap_or_default();
+        let distinct_on = match &s.distinct {
+            Some(ast::Distinct::On(exprs)) => {
+                self.distinct_on(exprs, &scope, &projection, &columns, &order)?
+            }
+            _ => vec![],
+        };
         let aggs = self.aggs.take().unwrap_or_default();
+        let in_aggregate = aggs.iter().flat_map(|a| a.args.iter().chain(&a.filter));
+        if in_aggregate.clone().any(window::has_window_ref) {
+            return Err(SqlError::new(
+                SqlState::GroupingError,
+                "aggregate function calls cannot contain window function calls",
+            ));
+        }
 
         // GROUP BY
-        let group_exprs: Vec<BExpr> = match &s.group_by {
+        let (group_exprs, grouping_sets) = match &s.group_by {
             ast::GroupByExpr::Expressions(exprs, _) => {
-                let mut keys = Vec::new();
-                for e in exprs {
-                    let k = match e {
-                        Expr::Value(v) if matches!(v.value, AstValue::Number(..)) => {
-                            let n: usize = v.value.to_string().parse().unwrap_or(0);
-                            projection.get(n.wrapping_sub(1)).cloned().ok_or_else(|| {
-                                SqlError::new(
-                                    SqlState::InvalidColumnReference,
-                                    format!("GROUP BY position {n} is not in select list"),
-                                )
-                            })?
-                        }
-                        Expr::Identifier(id)
-                            if !scope.cols.iter().any(|c| c.name == ident_name(id)) =>
-                        {
-                            let n = ident_name(id);
-                            let i = columns
-                                .iter()
-                                .position(|(c, _)| *c == n)
-                                .ok_or_else(|| SqlError::undefined_column(&n))?;
-                            projection[i].clone()
-                        }
-                        e => self.expr(e, &scope, None)?,
-                    };
-                    keys.push(k);
-                }
-                keys
+                self.group_by_keys(exprs, &scope, &projection, &columns)?
             }
             ast::GroupByExpr::All(_) => return Err(SqlError::unsupported("GROUP BY ALL")),
         };
-        let group_exprs = with_dependent_columns(&source, scope.cols.len(), group_exprs);
-        let grouped = !aggs.is_empty() || !group_exprs.is_empty() || having.is_some();
-        let (grouping, projection, having, order) = if grouped {
+        let group_exprs = if grouping_sets.is_empty() {
+            with_dependent_columns(&source, scope.cols.len(), group_exprs)
+        } else {
+            group_exprs
+        };
+        let grouped = !aggs.is_empty()
+            || !group_exprs.is_empty()
+            || having.is_some()
+            || !grouping_sets.is_empty();
+        let (grouping, projection, having, order, distinct_on, windows) = if grouped {
             let nkeys = group_exprs.len();
             let place = |e: BExpr| place_grouped(e, &group_exprs, nkeys);
             let projection = projection.into_iter().map(place).collect::<Result<Vec<_>, _>>()?;
@@ -1791,14 +1876,38 @@ impl<'a> Binder<'a> {
                 .into_iter()
                 .map(|k| Ok(SortKey { expr: place(k.expr)?, ..k }))
                 .collect::<Result<Vec<_>, SqlError>>()?;
-            (Some(Grouping { keys: group_exprs, aggs }), projection, having, order)
+            let distinct_on = distinct_on.into_iter().map(place).collect::<Result<Vec<_>, _>>()?;
+            let windows = windows
+                .into_iter()
+                .map(|w| window::place_window_call(w, &group_exprs, nkeys))
+                .collect::<Result<Vec<_>, _>>()?;
+            let grouping = Grouping { keys: group_exprs, aggs, sets: grouping_sets };
+            (Some(grouping), projection, having, order, distinct_on, windows)
         } else {
-            (None, projection, having, order)
+            (None, projection, having, order, distinct_on, windows)
+        };
+        let (projection, order) = if windows.is_empty() {
+            (projection, order)
+        } else {
+            let base = match &grouping {
+                Some(g) => g.keys.len() + g.aggs.len(),
+                None => scope.cols.len(),
+            };
+            let projection: Vec<BExpr> =
+                projection.into_iter().map(|e| window::place_window_refs(e, base)).collect();
+            let order: Vec<SortKey> = order
+                .into_iter()
+                .map(|k| SortKey { expr: window::place_window_refs(k.expr, base), ..k })
+                .collect();
+            let unplaced = projection.iter().chain(order.iter().map(|k| &k.expr));
+            if unplaced.clone().any(window::has_window_ref) {
+                return Err(SqlError::unsupported("a window function inside this expression"));
+            }
+            (projection, order)
         };
         let distinct = match &s.distinct {
-            None | Some(ast::Distinct::All) => false,
+            None | Some(ast::Distinct::All) | Some(ast::Distinct::On(_)) => false,
             Some(ast::Distinct::Distinct) => true,
-            Some(ast::Distinct::On(_)) => return Err(SqlError::unsupported("DISTINCT ON")),
         };
         Ok(SelectPlan {
             source,
@@ -1814,6 +1923,8 @@ impl<'a> Binder<'a> {
             locking: None,
             correlated: false,
             set_ops: vec![],
+            windows,
+            distinct_on,
         })
     }
 
@@ -1876,7 +1987,19 @@ impl<'a> Binder<'a> {
         for item in items {
             match item {
                 SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
-                    for (i, c) in scope.cols.iter().enumerate().filter(|(_, c)| !c.hidden) {
+                    // `t.*` names one table's columns (UPDATE ... FROM has several)
+                    let qualifier = match item {
+                        SelectItem::QualifiedWildcard(
+                            ast::SelectItemQualifiedWildcardKind::ObjectName(n),
+                            _,
+                        ) => Some(object_name(n)),
+                        _ => None,
+                    };
+                    let visible = scope.cols.iter().enumerate().filter(|(_, c)| {
+                        !c.hidden
+                            && qualifier.as_ref().is_none_or(|q| c.qualifier.as_ref() == Some(q))
+                    });
+                    for (i, c) in visible {
                         exprs.push(BExpr::Column { level: 0, index: i, ty: c.ty });
                         cols.push((c.name.clone(), c.ty));
                     }
@@ -2075,11 +2198,20 @@ impl<'a> Binder<'a> {
     }
 
     pub fn update(&mut self, u: &ast::Update) -> Result<ModifyPlan, SqlError> {
-        if u.from.is_some() {
-            return Err(SqlError::unsupported("UPDATE ... FROM"));
-        }
         if !u.table.joins.is_empty() {
             return Err(SqlError::unsupported("UPDATE of a join"));
+        }
+        if let Some(
+            ast::UpdateTableFromKind::AfterSet(from) | ast::UpdateTableFromKind::BeforeSet(from),
+        ) = &u.from
+        {
+            return self.modify_from_plan(
+                &u.table.relation,
+                from,
+                u.selection.as_ref(),
+                Some(&u.assignments),
+                u.returning.as_deref(),
+            );
         }
         let (table, alias) = self.target_table(&u.table.relation)?;
         let scope = Scope::of_table(&table, &alias);
@@ -2094,8 +2226,17 @@ impl<'a> Binder<'a> {
         let from = match &d.from {
             ast::FromTable::WithFromKeyword(f) | ast::FromTable::WithoutKeyword(f) => f,
         };
-        if from.len() != 1 || !from[0].joins.is_empty() || d.using.is_some() {
+        if from.len() != 1 || !from[0].joins.is_empty() {
             return Err(SqlError::unsupported("DELETE from several tables"));
+        }
+        if let Some(using) = &d.using {
+            return self.modify_from_plan(
+                &from[0].relation,
+                using,
+                d.selection.as_ref(),
+                None,
+                d.returning.as_deref(),
+            );
         }
         let (table, alias) = self.target_table(&from[0].relation)?;
         self.modify_plan(table, alias, d.selection.as_ref(), None, d.returning.as_deref())
@@ -2136,7 +2277,16 @@ impl<'a> Binder<'a> {
         };
         let referenced = !self.schema.referencing(table.id).is_empty();
         self.use_related_tables(&table);
-        Ok(ModifyPlan { table, access, filter, assignments, rules, returning, referenced })
+        Ok(ModifyPlan {
+            table,
+            access,
+            filter,
+            assignments,
+            rules,
+            returning,
+            referenced,
+            from: None,
+        })
     }
 }
 impl Binder<'_> {
@@ -2319,6 +2469,8 @@ pub(super) fn empty_plan() -> SelectPlan {
         locking: None,
         correlated: false,
         set_ops: vec![],
+        windows: vec![],
+        distinct_on: vec![],
     }
 }
 

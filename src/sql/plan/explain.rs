@@ -37,6 +37,20 @@ fn explain_source(s: &Source, depth: usize, out: &mut Vec<String>) {
             out.push(format!("{pad}Subquery Scan"));
             explain_source(&p.source, depth + 1, out);
         }
+        Source::Cte(p) => {
+            out.push(format!("{pad}CTE Scan"));
+            explain_source(&p.source, depth + 1, out);
+        }
+        Source::Recursive { anchor, step, .. } => {
+            out.push(format!("{pad}Recursive Union"));
+            explain_source(&anchor.source, depth + 1, out);
+            explain_source(&step.source, depth + 1, out);
+        }
+        Source::WorkTable(_) => out.push(format!("{pad}WorkTable Scan")),
+        Source::Lateral(p) => {
+            out.push(format!("{pad}Subquery Scan (lateral)"));
+            explain_source(&p.source, depth + 1, out);
+        }
         Source::Series(_) => out.push(format!("{pad}Function Scan on generate_series")),
         Source::Unnest(_) => out.push(format!("{pad}Function Scan on unnest")),
         Source::Join { left, right, left_outer, .. } => {

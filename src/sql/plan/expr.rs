@@ -411,6 +411,9 @@ pub enum BExpr {
     },
     /// The `i`-th aggregate's value (after grouping).
     AggRef(usize, SqlType),
+    /// The `i`-th window function's value; the binder rewrites it into a column of the row
+    /// the window stage extends (`bind/window.rs`).
+    WindowRef(usize, SqlType),
 }
 
 impl BExpr {
@@ -422,7 +425,7 @@ impl BExpr {
             | BExpr::Func { ty, .. }
             | BExpr::Case { ty, .. }
             | BExpr::Subquery { ty, .. } => *ty,
-            BExpr::AggRef(_, t) => *t,
+            BExpr::AggRef(_, t) | BExpr::WindowRef(_, t) => *t,
             BExpr::Cast { to, .. } => *to,
             BExpr::And(..)
             | BExpr::Or(..)

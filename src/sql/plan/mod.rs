@@ -70,6 +70,23 @@ pub enum Source {
     Series(Vec<BExpr>),
     /// `unnest(a, b, ...)`: one column per array, as many rows as the longest.
     Unnest(Vec<BExpr>),
+    /// A WITH query's rows: computed once per statement when it reads no enclosing row
+    /// (PostgreSQL materializes a WITH query read more than once; the answers agree).
+    Cte(Arc<SelectPlan>),
+    /// `WITH RECURSIVE`'s evaluation: the anchor's rows, then the step's over the rows the
+    /// previous round added (its [`Source::WorkTable`] `id`) until a round adds none; without
+    /// `union_all`, rows already produced are dropped.
+    Recursive {
+        id: usize,
+        anchor: Arc<SelectPlan>,
+        step: Arc<SelectPlan>,
+        union_all: bool,
+    },
+    /// The rows the previous round of recursive CTE `id` added.
+    WorkTable(usize),
+    /// A `LATERAL` subquery: run once per row of the FROM items before it, which it reads
+    /// as its enclosing query (level 1). Only as a join's right side.
+    Lateral(Arc<SelectPlan>),
     Join {
         left: Box<Source>,
         right: Box<Source>,
@@ -101,6 +118,9 @@ pub struct Locking {
 pub struct Grouping {
     pub keys: Vec<BExpr>,
     pub aggs: Vec<AggCall>,
+    /// ROLLUP / CUBE / GROUPING SETS: per grouping set, which keys it groups by (the others
+    /// are NULL in its rows); empty for plain GROUP BY.
+    pub sets: Vec<Vec<bool>>,
 }
 
 /// A SELECT.
@@ -121,6 +141,58 @@ pub struct SelectPlan {
     pub correlated: bool,
     /// UNION / EXCEPT / INTERSECT with further plans.
     pub set_ops: Vec<(SetOp, bool, Arc<SelectPlan>)>,
+    /// Window functions, computed after grouping and HAVING; their values are appended to
+    /// each row (projection and ORDER BY read them as the last columns).
+    pub windows: Vec<WindowCall>,
+    /// `DISTINCT ON (exprs)`: over the input row, the first row (in ORDER BY order) of each
+    /// distinct value is kept.
+    pub distinct_on: Vec<BExpr>,
+}
+
+/// A window function: which, its arguments, and its window.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WindowCall {
+    pub func: WindowFunc,
+    pub args: Vec<BExpr>,
+    pub partition_by: Vec<BExpr>,
+    pub order_by: Vec<SortKey>,
+    pub frame: Frame,
+    pub ty: SqlType,
+}
+
+/// The window functions (an aggregate as a window carries its call).
+#[derive(Clone, Debug, PartialEq)]
+pub enum WindowFunc {
+    RowNumber,
+    Rank,
+    DenseRank,
+    PercentRank,
+    CumeDist,
+    Ntile,
+    Lag,
+    Lead,
+    FirstValue,
+    LastValue,
+    NthValue,
+    Agg(AggCall),
+}
+
+/// A window frame: `ROWS` counts rows; `RANGE` (only unbounded or CURRENT ROW bounds) takes
+/// the current row's peers (rows equal in the window's ORDER BY) with it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Frame {
+    pub rows: bool,
+    pub start: FrameBound,
+    pub end: FrameBound,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum FrameBound {
+    UnboundedPreceding,
+    Preceding(BExpr),
+    CurrentRow,
+    Following(BExpr),
+    UnboundedFollowing,
 }
 
 impl SelectPlan {
@@ -198,6 +270,9 @@ impl ModifyPlan {
     /// may wait for the new one.
     pub fn touches_one_row(&self) -> bool {
         let Access::PkPoint(keys) = &self.access else { return false };
+        if self.from.is_some() {
+            return false;
+        }
         // Referential checks and actions may wait after the row is written.
         if self.referenced || !self.table.foreign_keys.is_empty() {
             return false;
@@ -324,6 +399,15 @@ pub struct ModifyPlan {
     pub returning: Option<Returning>,
     /// A foreign key references the table: its deletes and key changes act on other rows.
     pub referenced: bool,
+    /// `UPDATE ... FROM` / `DELETE ... USING`: the other FROM items; the filter, SET values
+    /// and RETURNING read `target row ++ their row`.
+    pub from: Option<ModifyFrom>,
+}
+
+/// The FROM items of an `UPDATE ... FROM` or `DELETE ... USING`.
+#[derive(Clone, Debug)]
+pub struct ModifyFrom {
+    pub source: Source,
 }
 
 /// COPY ... FROM STDIN: an insert of the rows the data gives, into `targets` (the others get
@@ -457,6 +541,7 @@ pub fn bind_statement(
             Bound::Lock
         }
         Statement::CreateTable(_)
+        | Statement::CreateView(_)
         | Statement::CreateSequence { .. }
         | Statement::AlterIndex { .. }
         | Statement::CreateIndex(_)

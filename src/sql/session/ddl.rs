@@ -19,7 +19,7 @@ use std::sync::Arc;
 use crate::sql::ddl::{CoreChange, DdlEffects, DdlMode, DdlStatement, ddl_locks};
 use crate::sql::error::SqlError;
 use crate::sql::exec::ExecError;
-use crate::sql::schema::{Schema, SequenceSchema, TableSchema};
+use crate::sql::schema::{Schema, SequenceSchema, TableSchema, ViewSchema};
 use crate::sql::session::Session;
 use crate::txn::Transaction;
 use crate::wal::DdlRecord;
@@ -31,6 +31,8 @@ pub(crate) struct TxnDdl {
     pub overlay: HashMap<String, Option<Arc<TableSchema>>>,
     /// The same for sequences.
     pub sequences: HashMap<String, Option<Arc<SequenceSchema>>>,
+    /// The same for views.
+    pub views: HashMap<String, Option<Arc<ViewSchema>>>,
     /// The version of its view of the schema (see `Session::schema_version`).
     pub version: u64,
     /// Its DDL statements, logged with its commit.
@@ -66,6 +68,12 @@ impl Session {
             match seq {
                 Some(s) => view.sequences.insert(name.clone(), s.clone()),
                 None => view.sequences.remove(name),
+            };
+        }
+        for (name, v) in &ddl.views {
+            match v {
+                Some(v) => view.views.insert(name.clone(), v.clone()),
+                None => view.views.remove(name),
             };
         }
         view.version = shared.version.max(ddl.version);
@@ -149,6 +157,9 @@ impl Session {
         for name in &fx.touched_sequences {
             ddl.sequences.insert(name.clone(), working.sequences.get(name).cloned());
         }
+        for name in &fx.touched_views {
+            ddl.views.insert(name.clone(), working.views.get(name).cloned());
+        }
         ddl.version = working.version;
         ddl.after_commit.append(&mut fx.after_commit);
         ddl.records.push(DdlRecord { text, created_table: fx.created_table });
@@ -178,7 +189,7 @@ impl Session {
         let mut schema = self.engine.schema.write();
         match txn.commit() {
             Ok(_) => {
-                self.engine.install_ddl(&mut schema, &ddl.overlay, &ddl.sequences, &ddl.records);
+                self.engine.install_ddl(&mut schema, &ddl, &ddl.records);
                 drop(schema);
                 for change in &ddl.after_commit {
                     if let Err(e) = self.engine.apply_core(change) {

@@ -21,7 +21,7 @@
 mod block;
 mod copy;
 mod database;
-mod ddl;
+pub(crate) mod ddl;
 mod objects;
 mod prepared;
 pub mod settings;
@@ -158,6 +158,8 @@ fn tag_for(stmt: &Statement) -> &'static str {
         Statement::CreateIndex(_) => "CREATE INDEX",
         Statement::Drop { object_type: ast::ObjectType::Index, .. } => "DROP INDEX",
         Statement::Drop { object_type: ast::ObjectType::Sequence, .. } => "DROP SEQUENCE",
+        Statement::Drop { object_type: ast::ObjectType::View, .. } => "DROP VIEW",
+        Statement::CreateView(_) => "CREATE VIEW",
         Statement::Drop { .. } => "DROP TABLE",
         Statement::AlterTable(_) => "ALTER TABLE",
         Statement::AlterIndex { .. } => "ALTER INDEX",

@@ -348,7 +348,7 @@ impl Binder<'_> {
         let correlated = inner.correlated;
         let plan = SelectPlan {
             source: Source::Derived(inner),
-            grouping: Some(Grouping { keys: vec![], aggs: vec![agg] }),
+            grouping: Some(Grouping { keys: vec![], aggs: vec![agg], sets: vec![] }),
             projection: vec![BExpr::Column { level: 0, index: 0, ty }],
             columns: vec![("array".into(), ty)],
             correlated,
@@ -665,6 +665,9 @@ impl Binder<'_> {
                 if object_name(name) != "generate_series" =>
             {
                 self.table_function(t, parent, Some(left))
+            }
+            ast::TableFactor::Derived { lateral: true, subquery, alias, .. } => {
+                self.lateral_subquery(subquery, alias.as_ref(), parent, left)
             }
             other => self.bind_from_item(other, parent),
         }

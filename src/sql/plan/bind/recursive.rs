@@ -1,13 +1,14 @@
 //! `WITH RECURSIVE` where the answer is known to be empty without evaluating the recursion:
 //! the non-recursive term inner-joins a catalog isola always leaves empty (pg_dump's query for
-//! materialized views' dependencies reads `pg_rewrite`, and isola has no views). Then the
+//! materialized views' dependencies reads `pg_rewrite`, which isola's views, bound from their
+//! text, leave empty). Then the
 //! working table starts empty, the recursive term (which inner-joins the CTE) adds nothing, and
 //! the CTE is its non-recursive term; the query is bound with that in the CTE's place.
 //!
 //! Invariant: the rewrite is applied only when it is provably the same answer: one recursive
 //! CTE `anchor UNION [ALL] step`, the anchor a plain select of columns whose FROM items join
 //! (inner joins only) an always-empty catalog, the step inner-joining the CTE, and the main
-//! query reading the CTE as its one FROM item. Any other WITH is refused (0A000) by the caller.
+//! query reading the CTE as its one FROM item. Any other WITH is bound by `cte.rs`.
 
 use sqlparser::ast::{self, Expr, SelectItem, SetExpr, SetOperator, TableFactor, TableWithJoins};
 
