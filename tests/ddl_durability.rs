@@ -258,20 +258,26 @@ async fn views_survive_a_sigkill_and_rolled_back_views_do_not() {
     let dir = DataDir::new("views");
     let mut server = Server::start(&dir.0);
     let c = server.connect().await;
+    // (Each string is one implicit transaction, as in PostgreSQL: the checkpoint and the
+    // rolled back block go in strings of their own.)
     run(
         &c,
         "CREATE TABLE t (id int PRIMARY KEY, n int);
          INSERT INTO t VALUES (1, 10), (2, 20), (3, 30);
-         CREATE VIEW before_checkpoint (ident) AS SELECT id FROM t WHERE n > 10;
-         CHECKPOINT;
-         CREATE VIEW replaced AS SELECT id FROM t;
+         CREATE VIEW before_checkpoint (ident) AS SELECT id FROM t WHERE n > 10;",
+    )
+    .await;
+    run(&c, "CHECKPOINT").await;
+    run(
+        &c,
+        "CREATE VIEW replaced AS SELECT id FROM t;
          CREATE OR REPLACE VIEW replaced AS SELECT id, n * 2 AS twice FROM t;
          CREATE VIEW over_view AS SELECT count(*) AS c FROM before_checkpoint;
          CREATE VIEW dropped AS SELECT 1;
-         DROP VIEW dropped;
-         BEGIN; CREATE VIEW rolled_back AS SELECT 1; ROLLBACK;",
+         DROP VIEW dropped;",
     )
     .await;
+    run(&c, "BEGIN; CREATE VIEW rolled_back AS SELECT 1; ROLLBACK;").await;
     server.kill();
     drop(c);
 

@@ -96,11 +96,11 @@ async fn run_file(path: &Path, isola_port: u16, pg_port: u16) -> Vec<String> {
     for port in [isola_port, pg_port] {
         let admin = session(port, "isola").await;
         admin
-            .simple_query(&format!("DROP DATABASE IF EXISTS {stem}"))
+            .simple_query(&format!("DROP DATABASE IF EXISTS \"{stem}\""))
             .await
             .unwrap_or_else(|e| panic!("{name}: DROP DATABASE on port {port}: {e}"));
         admin
-            .simple_query(&format!("CREATE DATABASE {stem}"))
+            .simple_query(&format!("CREATE DATABASE \"{stem}\""))
             .await
             .unwrap_or_else(|e| panic!("{name}: CREATE DATABASE on port {port}: {e}"));
     }
