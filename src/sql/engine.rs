@@ -18,8 +18,16 @@ use crate::durable::{
 use crate::error::Error;
 use crate::sql::databases::DatabaseRegistry;
 use crate::sql::error::SqlError;
-use crate::sql::schema::{Schema, SequenceSchema, next_schema_version};
+use crate::sql::schema::{Schema, SequenceSchema, TableSchema, ViewSchema, next_schema_version};
 use crate::types::Row;
+
+/// A committing transaction's schema changes, by name (`None`: dropped), for
+/// [`Engine::install_ddl`].
+pub(crate) struct DdlChanges<'a> {
+    pub tables: &'a HashMap<String, Option<Arc<TableSchema>>>,
+    pub sequences: &'a HashMap<String, Option<Arc<SequenceSchema>>>,
+    pub views: &'a HashMap<String, Option<Arc<ViewSchema>>>,
+}
 
 /// How the text of a sequence's high-water mark in the log begins (see
 /// `Engine::next_value`); an ALTER SEQUENCE ... RESTART WITH the mark follows.
@@ -143,18 +151,18 @@ impl Engine {
     pub(crate) fn install_ddl(
         &self,
         schema: &mut Arc<Schema>,
-        changes: &crate::sql::session::ddl::TxnDdl,
+        changes: DdlChanges<'_>,
         records: &[DdlRecord],
     ) {
         let shared = Arc::make_mut(schema);
-        for (name, view) in &changes.views {
+        for (name, view) in changes.views {
             match view {
                 Some(v) => shared.views.insert(name.clone(), v.clone()),
                 None => shared.views.remove(name),
             };
         }
-        let sequences = &changes.sequences;
-        for (name, table) in &changes.overlay {
+        let sequences = changes.sequences;
+        for (name, table) in changes.tables {
             match table {
                 Some(t) => shared.tables.insert(name.clone(), t.clone()),
                 None => shared.tables.remove(name),

@@ -189,7 +189,12 @@ impl Session {
         let mut schema = self.engine.schema.write();
         match txn.commit() {
             Ok(_) => {
-                self.engine.install_ddl(&mut schema, &ddl, &ddl.records);
+                let changes = crate::sql::engine::DdlChanges {
+                    tables: &ddl.overlay,
+                    sequences: &ddl.sequences,
+                    views: &ddl.views,
+                };
+                self.engine.install_ddl(&mut schema, changes, &ddl.records);
                 drop(schema);
                 for change in &ddl.after_commit {
                     if let Err(e) = self.engine.apply_core(change) {
