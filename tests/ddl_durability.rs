@@ -33,6 +33,14 @@ impl Server {
     }
 }
 
+/// A test that fails midway leaves no server behind (after `kill` this does nothing more).
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A fresh data directory for one test, removed when dropped.
 struct DataDir(PathBuf);
 
