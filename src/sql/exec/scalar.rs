@@ -301,16 +301,8 @@ fn initcap(s: &str) -> String {
     out
 }
 
-/// `quote_literal(s)`: single quotes doubled, and with an `E` prefix and doubled
-/// backslashes when it holds a backslash.
-pub fn quote_literal(s: &str) -> String {
-    let body = s.replace('\'', "''");
-    if s.contains('\\') {
-        format!("E'{}'", body.replace('\\', "\\\\"))
-    } else {
-        format!("'{body}'")
-    }
-}
+/// `quote_literal(s)`, as the catalog's deparser writes literals.
+pub use crate::sql::pg_catalog::deparse::quote_literal;
 
 /// The keywords an identifier must be quoted to be (PostgreSQL's reserved, column-name and
 /// type-or-function-name keywords).
