@@ -181,6 +181,8 @@ pub enum SqlState {
     UndefinedFunction,
     /// 42710
     DuplicateObject,
+    /// 42602
+    InvalidName,
     /// 42809
     WrongObjectType,
     /// 42830
@@ -290,6 +292,7 @@ impl SqlState {
             SqlState::AmbiguousFunction => "42725",
             SqlState::UndefinedObject => "42704",
             SqlState::DuplicateObject => "42710",
+            SqlState::InvalidName => "42602",
             SqlState::WrongObjectType => "42809",
             SqlState::InvalidForeignKey => "42830",
             SqlState::ForeignKeyViolation => "23503",

@@ -244,6 +244,7 @@ common::golden_tests!(
         arrays,
         bitwise,
         deadlocks,
+        enum_types,
         explain_analyze,
         fekete_read_only_anomaly,
         fk_actions,

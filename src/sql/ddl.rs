@@ -41,6 +41,7 @@ use crate::types::{Row, Value};
 use crate::wal::DdlRecord;
 
 mod comment;
+mod enum_type;
 mod view;
 pub(crate) use comment::log_text;
 
@@ -85,6 +86,8 @@ pub(crate) struct DdlEffects {
     pub touched_sequences: Vec<String>,
     /// View names created, replaced or dropped.
     pub touched_views: Vec<String>,
+    /// Enum type names created, changed or dropped.
+    pub touched_types: Vec<String>,
 }
 
 impl DdlEffects {
@@ -142,6 +145,26 @@ pub(crate) fn ddl_locks(schema: &Schema, stmt: DdlStatement<'_>) -> DdlLocks {
         }
         Statement::CreateSequence { name, .. } => locks.names.push(object_name(name)),
         Statement::CreateView(cv) => locks.names.push(object_name(&cv.name)),
+        Statement::CreateType { name, .. } => locks.names.push(object_name(name)),
+        Statement::AlterType(at) => {
+            let name = object_name(&at.name);
+            for t in enum_type::tables_using(schema, &name) {
+                table(&mut locks, &t);
+            }
+            if let ast::AlterTypeOperation::Rename(r) = &at.operation {
+                locks.names.push(ident(&r.new_name));
+            }
+            locks.names.push(name);
+        }
+        Statement::Drop { object_type: ast::ObjectType::Type, names, .. } => {
+            for n in names {
+                let n = object_name(n);
+                for t in enum_type::tables_using(schema, &n) {
+                    table(&mut locks, &t);
+                }
+                locks.names.push(n);
+            }
+        }
         Statement::CreateIndex(ci) => {
             table(&mut locks, &object_name(&ci.table_name));
             if let Some(n) = &ci.name {
@@ -402,6 +425,10 @@ impl Ddl<'_, '_> {
         match stmt {
             Statement::CreateTable(ct) => self.create_table(ct),
             Statement::CreateView(cv) => self.create_view(cv),
+            Statement::CreateType { name, representation } => {
+                self.create_type(name, representation.as_ref())
+            }
+            Statement::AlterType(at) => self.alter_type(at),
             Statement::CreateIndex(ci) => self.create_index(ci),
             Statement::CreateSequence {
                 if_not_exists,
@@ -426,6 +453,7 @@ impl Ddl<'_, '_> {
                             self.drop_table(&name, *if_exists, *cascade)?
                         }
                         ast::ObjectType::View => self.drop_view(&name, *if_exists, *cascade)?,
+                        ast::ObjectType::Type => self.drop_type(&name, *if_exists, *cascade)?,
                         ast::ObjectType::Index => self.drop_index(&name, *if_exists)?,
                         ast::ObjectType::Sequence => {
                             self.drop_sequence(&name, *if_exists, *cascade)?
@@ -706,6 +734,10 @@ impl Ddl<'_, '_> {
             }
             return Err(duplicate_relation(&name));
         }
+        if self.schema.types.contains_key(&name) {
+            // a table has a row type of its name in PostgreSQL
+            return Err(enum_type::duplicate_type(&name));
+        }
         if ct.query.is_some() || ct.like.is_some() {
             return Err(SqlError::unsupported("CREATE TABLE AS / LIKE"));
         }
@@ -729,7 +761,7 @@ impl Ddl<'_, '_> {
                     format!("column \"{col_name}\" specified more than once"),
                 ));
             }
-            let (ty, serial) = SqlType::parse(&c.data_type.to_string())?;
+            let (ty, serial) = self.schema.parse_type(&c.data_type.to_string())?;
             let mut col = new_column(&col_name, ty);
             if serial {
                 col.not_null = true;
@@ -1384,7 +1416,7 @@ impl Ddl<'_, '_> {
                 format!("column \"{name}\" of relation \"{table_name}\" already exists"),
             ));
         }
-        let (ty, serial) = SqlType::parse(&c.data_type.to_string())?;
+        let (ty, serial) = self.schema.parse_type(&c.data_type.to_string())?;
         let mut col = new_column(&name, ty);
         let mut unique: Option<Option<String>> = None;
         let mut fk: Option<ast::ForeignKeyConstraint> = None;
@@ -1772,7 +1804,7 @@ impl Ddl<'_, '_> {
                 }
             }
             AlterColumnOperation::SetDataType { data_type, using, .. } => {
-                let (ty, serial) = SqlType::parse(&data_type.to_string())?;
+                let (ty, serial) = self.schema.parse_type(&data_type.to_string())?;
                 if serial {
                     return Err(SqlError::new(
                         SqlState::UndefinedObject,

@@ -27,6 +27,7 @@ pub(crate) struct DdlChanges<'a> {
     pub tables: &'a HashMap<String, Option<Arc<TableSchema>>>,
     pub sequences: &'a HashMap<String, Option<Arc<SequenceSchema>>>,
     pub views: &'a HashMap<String, Option<Arc<ViewSchema>>>,
+    pub types: &'a HashMap<String, Option<&'static crate::sql::types::enums::EnumType>>,
 }
 
 /// How the text of a sequence's high-water mark in the log begins (see
@@ -159,6 +160,12 @@ impl Engine {
             match view {
                 Some(v) => shared.views.insert(name.clone(), v.clone()),
                 None => shared.views.remove(name),
+            };
+        }
+        for (name, ty) in changes.types {
+            match ty {
+                Some(t) => shared.types.insert(name.clone(), t),
+                None => shared.types.remove(name),
             };
         }
         let sequences = changes.sequences;

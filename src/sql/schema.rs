@@ -15,7 +15,9 @@ use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 use sqlparser::ast::Expr;
 
 use crate::catalog::{IndexId, TableId};
-use crate::sql::types::SqlType;
+use crate::sql::error::SqlError;
+use crate::sql::types::enums::EnumType;
+use crate::sql::types::{SqlType, array_of};
 use crate::types::Value;
 
 /// The name of the hidden primary key column of tables declared without one.
@@ -200,6 +202,8 @@ pub struct Schema {
     pub sequences: HashMap<String, Arc<SequenceSchema>>,
     /// Views, by name (`ddl/view.rs`).
     pub views: HashMap<String, Arc<ViewSchema>>,
+    /// Enum types, by name (`ddl/enum_type.rs`): the version now in force of each.
+    pub types: HashMap<String, &'static EnumType>,
     pub version: u64,
 }
 
@@ -218,6 +222,40 @@ pub struct ViewSchema {
 }
 
 impl Schema {
+    /// Parses a type name as written in DDL or a cast: a built-in type (`SqlType::parse`;
+    /// first, as `pg_catalog` comes first in PostgreSQL's search path) or one of the schema's
+    /// enum types (`mood`, `public.mood`, `"Mood"`, `mood[]`, `_mood`). Returns the type and
+    /// whether it is a serial.
+    pub fn parse_type(&self, name: &str) -> Result<(SqlType, bool), SqlError> {
+        let builtin = SqlType::parse(name);
+        if builtin.is_err()
+            && let Some(ty) = self.enum_type(name)
+        {
+            return Ok((ty, false));
+        }
+        builtin
+    }
+
+    /// An enum type (or an array of one) by a type name as written.
+    fn enum_type(&self, written: &str) -> Option<SqlType> {
+        let trimmed = written.trim();
+        if let Some(elem) = trimmed.strip_suffix("[]").or_else(|| {
+            let i = trimmed.len().checked_sub(6)?;
+            (trimmed.is_char_boundary(i) && trimmed[i..].eq_ignore_ascii_case(" array"))
+                .then(|| &trimmed[..i])
+        }) {
+            let elem = elem.trim_end();
+            let elem = elem.find('[').map_or(elem, |i| &elem[..i]);
+            return self.enum_type(elem).map(array_of);
+        }
+        let name = type_identifier(trimmed)?;
+        if let Some(t) = self.types.get(&name) {
+            return Some(SqlType::Enum(t));
+        }
+        let elem = name.strip_prefix('_')?;
+        self.types.get(elem).map(|t| array_of(SqlType::Enum(t)))
+    }
+
     pub fn table(&self, name: &str) -> Option<&Arc<TableSchema>> {
         self.tables.get(name)
     }
@@ -252,6 +290,43 @@ impl Schema {
     /// The table an index belongs to, by index name.
     pub fn index_owner(&self, index: &str) -> Option<&Arc<TableSchema>> {
         self.tables.values().find(|t| t.indexes.iter().any(|i| i.name == index))
+    }
+}
+
+/// A type name as the catalog keeps it: unquoted parts lower-cased, quoted ones as written,
+/// the schema (`public.`, `pg_catalog.`) dropped. `None` for what cannot be a plain name.
+pub fn type_identifier(written: &str) -> Option<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut was_quoted = false;
+    let mut chars = written.trim().chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                current.push('"');
+            }
+            '"' => {
+                quoted = !quoted;
+                was_quoted = true;
+            }
+            '.' if !quoted => {
+                parts.push(std::mem::take(&mut current));
+                was_quoted = false;
+            }
+            c if !quoted && (c.is_whitespace() || c == '(' || c == '[') => return None,
+            c if quoted => current.push(c),
+            c => current.push(c.to_ascii_lowercase()),
+        }
+    }
+    if quoted || current.is_empty() && !was_quoted {
+        return None;
+    }
+    match parts.as_slice() {
+        [] => Some(current),
+        [schema] if schema == "public" || schema == "pg_catalog" => Some(current),
+        _ => None,
     }
 }
 

@@ -616,7 +616,6 @@ impl SystemView {
                 | PgPublication
                 | PgPublicationRel
                 | PgPublicationNamespace
-                | PgEnum
                 | PgForeignTable
                 | PgForeignDataWrapper
                 | PgForeignServer

@@ -19,6 +19,7 @@ use crate::types::Value;
 
 pub mod array;
 pub mod datetime;
+pub mod enums;
 pub mod json;
 
 pub use array::array_of;
@@ -56,6 +57,8 @@ pub enum SqlType {
     /// A one-dimensional array of the element type (never an array nor `Unknown`; made by
     /// `array_of`, which interns the element so the type stays `Copy`).
     Array(&'static SqlType),
+    /// A user-defined enum type (one version of it: [`enums`]); stored as `Value::Enum`.
+    Enum(&'static enums::EnumType),
 }
 
 const EPOCH_2000_DAYS: i64 = 10_957;
@@ -176,6 +179,7 @@ impl SqlType {
                 Some(name) => name.into(),
                 None => format!("{}[]", elem.name()),
             },
+            SqlType::Enum(e) => enums::quoted_name(&e.name),
         }
     }
 
@@ -206,6 +210,12 @@ impl SqlType {
                 Some(_) => Type::OID_VECTOR,
                 None => array::array_pg_type(*elem),
             },
+            SqlType::Enum(e) => Type::new(
+                e.name.clone(),
+                e.oid,
+                postgres_types::Kind::Enum(e.labels.iter().map(|l| l.label.clone()).collect()),
+                "public".into(),
+            ),
         }
     }
 
@@ -241,6 +251,11 @@ impl SqlType {
 
     pub fn is_numeric(self) -> bool {
         self.is_integer() || matches!(self, SqlType::Float4 | SqlType::Float8 | SqlType::Numeric(_))
+    }
+
+    /// text, varchar and char: the types an enum casts to and from.
+    pub fn is_string(self) -> bool {
+        matches!(self, SqlType::Text | SqlType::Varchar(_) | SqlType::Char(_))
     }
 
     pub fn is_textual(self) -> bool {
@@ -355,6 +370,8 @@ pub fn parse_text(s: &str, ty: SqlType) -> Result<Value, SqlError> {
             datetime::parse_timestamp(t, ty == SqlType::Timestamptz).map(Value::Int)
         }
         SqlType::Interval => datetime::parse_interval(t).map(Value::Interval),
+        // an enum label is taken as written, spaces included
+        SqlType::Enum(e) => e.value_of(s),
     }
 }
 
@@ -435,6 +452,11 @@ pub fn format_text(v: &Value, ty: SqlType) -> Option<String> {
         (Value::Int(m), SqlType::Timestamp) => datetime::format_timestamp(*m, false),
         (Value::Int(m), SqlType::Timestamptz) => datetime::format_timestamp(*m, true),
         (Value::Interval(iv), _) => datetime::format_interval(iv),
+        (Value::Enum(sort), SqlType::Enum(e)) => match e.label_of(*sort) {
+            Some(label) => label.to_string(),
+            None => sort.to_string(),
+        },
+        (Value::Enum(sort), _) => sort.to_string(),
         (Value::Int(i), _) => i.to_string(),
         (Value::Float(f), _) => format_float(*f, ty == SqlType::Float4),
         (Value::Numeric(d), _) => d.to_string(),
@@ -493,6 +515,10 @@ pub fn encode_binary(v: &Value, ty: SqlType, out: &mut Vec<u8>) {
         }
         (Value::Text(s), _) => out.extend_from_slice(s.as_bytes()),
         (Value::Bytes(b), _) => out.extend_from_slice(b),
+        // an enum's binary form is its label's text
+        (Value::Enum(_), _) => {
+            out.extend_from_slice(format_text(v, ty).unwrap_or_default().as_bytes())
+        }
         (Value::Interval(iv), _) => {
             out.extend_from_slice(&iv.micros.to_be_bytes());
             out.extend_from_slice(&iv.days.to_be_bytes());
@@ -592,6 +618,7 @@ pub fn decode_binary(b: &[u8], ty: SqlType) -> Result<Value, SqlError> {
         |n: usize| -> Result<&[u8], SqlError> { if b.len() == n { Ok(b) } else { Err(bad()) } };
     Ok(match ty {
         SqlType::Array(elem) => array::decode_array_binary(b, *elem)?,
+        SqlType::Enum(e) => e.value_of(std::str::from_utf8(b).map_err(|_| bad())?)?,
         SqlType::Bool => Value::Bool(fixed(1)?[0] != 0),
         SqlType::Int2 => {
             Value::Int(i16::from_be_bytes(fixed(2)?.try_into().map_err(|_| bad())?) as i64)
@@ -722,6 +749,12 @@ pub fn cast(v: Value, from: SqlType, to: SqlType, explicit: bool) -> Result<Valu
             format!("cannot cast type {} to {}", from.name(), to.name()),
         )
     };
+    // an enum converts only to and from the string types (and to itself, above)
+    if matches!(from, SqlType::Enum(_)) && !to.is_string() && to != SqlType::Unknown
+        || matches!(to, SqlType::Enum(_)) && !from.is_string() && from != SqlType::Unknown
+    {
+        return Err(cannot());
+    }
     match (v, to) {
         (Value::Array(a), SqlType::Array(elem)) => {
             let from_elem = match from {

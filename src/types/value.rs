@@ -24,6 +24,9 @@ pub enum Value {
     Array(Vec<Value>),
     /// A SQL `interval`.
     Interval(Interval),
+    /// A value of a user-defined enum type: its label's sort order, which orders the values
+    /// as the type lists its labels (the label itself is the type's: `sql::types::enums`).
+    Enum(f64),
 }
 
 /// A SQL `interval`: months, days and microseconds, kept apart because a month has no fixed
@@ -75,6 +78,7 @@ impl Value {
             Value::Bytes(_) => 6,
             Value::Array(_) => 7,
             Value::Interval(_) => 8,
+            Value::Enum(_) => 9,
         }
     }
 
@@ -99,6 +103,7 @@ impl Ord for Value {
             (Value::Bytes(a), Value::Bytes(b)) => a.cmp(b),
             (Value::Array(a), Value::Array(b)) => a.cmp(b),
             (Value::Interval(a), Value::Interval(b)) => a.span().cmp(&b.span()),
+            (Value::Enum(a), Value::Enum(b)) => a.total_cmp(b),
             _ => self.type_rank().cmp(&other.type_rank()),
         }
     }
@@ -131,6 +136,7 @@ impl Hash for Value {
             Value::Bytes(b) => b.hash(state),
             Value::Array(a) => a.hash(state),
             Value::Interval(i) => i.span().hash(state),
+            Value::Enum(sort) => sort.to_bits().hash(state),
         }
     }
 }
@@ -150,6 +156,7 @@ impl fmt::Display for Value {
             }
             Value::Array(a) => write!(f, "ARRAY[{}]", format_key(a)),
             Value::Interval(i) => write!(f, "{} mons {} days {} us", i.months, i.days, i.micros),
+            Value::Enum(sort) => write!(f, "enum #{sort}"),
         }
     }
 }

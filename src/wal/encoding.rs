@@ -61,6 +61,8 @@ const TAG_BYTES: u8 = 6;
 const TAG_ARRAY: u8 = 7;
 /// An interval: months (u32), days (u32), microseconds (u64).
 const TAG_INTERVAL: u8 = 8;
+/// An enum value: its label's sort order (an f64's bits).
+const TAG_ENUM: u8 = 9;
 
 /// Appends encodings to a buffer.
 pub struct Encoder<'a>(pub &'a mut Vec<u8>);
@@ -119,6 +121,10 @@ impl Encoder<'_> {
                 self.u32(iv.months as u32);
                 self.u32(iv.days as u32);
                 self.u64(iv.micros as u64);
+            }
+            Value::Enum(sort) => {
+                self.u8(TAG_ENUM);
+                self.u64(sort.to_bits());
             }
         }
     }
@@ -307,6 +313,7 @@ impl<'a> Decoder<'a> {
                 days: self.u32()? as i32,
                 micros: self.u64()? as i64,
             }),
+            TAG_ENUM => Value::Enum(f64::from_bits(self.u64()?)),
             tag => return Err(DecodeError(format!("unknown value tag {tag}"))),
         })
     }
@@ -433,6 +440,7 @@ mod tests {
             Value::Array(vec![Value::Int(1), Value::Null, Value::Text("x".into())]),
             Value::Array(vec![]),
             Value::Interval(crate::types::Interval { months: -14, days: 3, micros: -5 }),
+            Value::Enum(1.5),
         ];
         let records = vec![
             Record::Commit(CommitBatch {

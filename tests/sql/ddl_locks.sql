@@ -249,7 +249,7 @@ t2: CREATE TABLE fresh (id int PRIMARY KEY, other text)
 > blocked
 t1: COMMIT
 > ok
-> t2 resumed: error 42P07 "fresh" already exists
+> t2 resumed: error 42P07 relation "fresh" already exists
 t2: ROLLBACK
 > ok
 t2: SELECT * FROM fresh

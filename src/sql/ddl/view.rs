@@ -43,6 +43,9 @@ impl Ddl<'_, '_> {
         {
             return Err(duplicate_relation(&name));
         }
+        if self.schema.types.contains_key(&name) {
+            return Err(super::enum_type::duplicate_type(&name));
+        }
         let mut binder = Binder::new(self.schema, Vec::new());
         let plan = binder.query(&cv.query, None, None)?;
         if !binder.params.is_empty() {

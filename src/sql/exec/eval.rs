@@ -130,7 +130,7 @@ fn coerce_for(v: Value, ty: SqlType) -> Result<Value, SqlError> {
         Value::Text(_) => SqlType::Text,
         Value::Bool(_) => SqlType::Bool,
         Value::Bytes(_) => SqlType::Bytea,
-        Value::Null | Value::Array(_) | Value::Interval(_) => return Ok(v),
+        Value::Null | Value::Array(_) | Value::Interval(_) | Value::Enum(_) => return Ok(v),
     };
     let target = match ty {
         SqlType::Varchar(_)

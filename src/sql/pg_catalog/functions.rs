@@ -265,7 +265,13 @@ pub fn call(
             if let Ok(oid) = name.trim().parse::<i64>() {
                 return Ok(Value::Int(oid));
             }
-            match type_oid(&name) {
+            let user_type = match schema.parse_type(&name) {
+                Ok((ty @ (SqlType::Enum(_) | SqlType::Array(SqlType::Enum(_))), _)) => {
+                    Some(model::type_of(ty).0)
+                }
+                _ => None,
+            };
+            match user_type.or_else(|| type_oid(&name)) {
                 Some(oid) => Value::Int(oid),
                 None if func == F::ToRegtype => Value::Null,
                 None => {
@@ -278,8 +284,10 @@ pub fn call(
         }
         F::RegtypeOut => {
             let oid = int(args.first()).unwrap_or(0);
+            let user_type = u32::try_from(oid).ok().and_then(crate::sql::types::enums::by_oid);
             match model::type_by_oid(oid) {
                 Some(_) => opt_text(model::format_type(oid, None)),
+                None if user_type.is_some() => opt_text(model::format_type(oid, None)),
                 None => Value::Text(oid.to_string()),
             }
         }

@@ -16,7 +16,7 @@ use sqlparser::ast::Expr;
 
 use crate::sql::schema::{ForeignKey, IndexConstraint, Schema, SequenceSchema, TableSchema};
 use crate::sql::system::CATALOG_OIDS;
-use crate::sql::types::SqlType;
+use crate::sql::types::{SqlType, enums};
 
 /// `pg_catalog`'s namespace oid.
 pub const PG_CATALOG_NS: i64 = 11;
@@ -421,6 +421,8 @@ pub fn type_of(t: SqlType) -> (i64, i64) {
         SqlType::Json => (114, -1),
         SqlType::Jsonb => (3802, -1),
         SqlType::Oid => (26, -1),
+        SqlType::Enum(e) => (e.oid as i64, -1),
+        SqlType::Array(SqlType::Enum(e)) => (e.array_oid as i64, -1),
         SqlType::Array(elem) => {
             let (oid, typmod) = type_of(*elem);
             (TYPES.iter().find(|t| t.oid == oid).map_or(0, |t| t.array), typmod)
@@ -430,6 +432,10 @@ pub fn type_of(t: SqlType) -> (i64, i64) {
 
 /// `format_type(oid, typmod)`, as PostgreSQL spells it.
 pub fn format_type(oid: i64, typmod: Option<i64>) -> Option<String> {
+    if let Some((e, array)) = u32::try_from(oid).ok().and_then(enums::by_oid) {
+        let name = enums::quoted_name(&e.name);
+        return Some(if array { format!("{name}[]") } else { name });
+    }
     let Some((t, array)) = type_by_oid(oid) else { return Some("???".into()) };
     let m = typmod.filter(|m| *m >= 0);
     let base = match t.oid {

@@ -524,8 +524,68 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                         .build(),
                 );
             }
+            for e in enum_types(schema) {
+                let base = || {
+                    r().set("typnamespace", model::PUBLIC_NS)
+                        .set("typowner", OWNER)
+                        .set("typisdefined", true)
+                        .set("typdelim", ",")
+                        .set("typcollation", 0)
+                        .set("typbasetype", 0)
+                        .set("typtypmod", -1)
+                };
+                rows.push(
+                    base()
+                        .set("oid", e.oid as i64)
+                        .set("typname", e.name.as_str())
+                        .set("typlen", 4)
+                        .set("typbyval", true)
+                        .set("typtype", "e")
+                        .set("typcategory", "E")
+                        .set("typarray", e.array_oid as i64)
+                        .set("typelem", 0)
+                        .set("typinput", "enum_in")
+                        .set("typoutput", "enum_out")
+                        .set("typreceive", "enum_recv")
+                        .set("typsend", "enum_send")
+                        .set("typalign", "i")
+                        .set("typstorage", "p")
+                        .build(),
+                );
+                rows.push(
+                    base()
+                        .set("oid", e.array_oid as i64)
+                        .set("typname", format!("_{}", e.name))
+                        .set("typlen", -1)
+                        .set("typbyval", false)
+                        .set("typtype", "b")
+                        .set("typcategory", "A")
+                        .set("typarray", 0)
+                        .set("typelem", e.oid as i64)
+                        .set("typsubscript", "array_subscript_handler")
+                        .set("typinput", "array_in")
+                        .set("typoutput", "array_out")
+                        .set("typreceive", "array_recv")
+                        .set("typsend", "array_send")
+                        .set("typalign", "i")
+                        .set("typstorage", "x")
+                        .build(),
+                );
+            }
             rows
         }
+        V::PgEnum => enum_types(schema)
+            .into_iter()
+            .flat_map(|e| {
+                e.labels.iter().map(|l| {
+                    r().set("oid", l.oid as i64)
+                        .set("enumtypid", e.oid as i64)
+                        .set("enumsortorder", Value::Float(l.sort as f32 as f64))
+                        .set("enumlabel", l.label.as_str())
+                        .build()
+                })
+            })
+            .collect(),
         V::PgDepend => {
             let mut rows = Vec::new();
             for t in &tables {
@@ -1107,6 +1167,13 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
 }
 
 /// The schema's views, by name.
+/// The schema's enum types, by oid (the order they were made in).
+fn enum_types(schema: &Schema) -> Vec<&'static crate::sql::types::enums::EnumType> {
+    let mut types: Vec<_> = schema.types.values().copied().collect();
+    types.sort_by_key(|t| t.oid);
+    types
+}
+
 fn views_by_name(schema: &Schema) -> Vec<&crate::sql::schema::ViewSchema> {
     let mut views: Vec<_> = schema.views.values().map(|v| v.as_ref()).collect();
     views.sort_by(|a, b| a.name.cmp(&b.name));
@@ -1195,10 +1262,18 @@ fn info_column(
 ) -> RowOf {
     let c = &t.columns[p];
     let (typid, _) = model::type_of(c.ty);
-    let udt = model::type_by_oid(typid).map_or("text".to_string(), |(t, array)| {
-        if array { format!("_{}", t.name) } else { t.name.to_string() }
-    });
+    let (udt, udt_schema) = match c.ty {
+        SqlType::Enum(e) => (e.name.clone(), "public"),
+        SqlType::Array(SqlType::Enum(e)) => (format!("_{}", e.name), "public"),
+        _ => (
+            model::type_by_oid(typid).map_or("text".to_string(), |(t, array)| {
+                if array { format!("_{}", t.name) } else { t.name.to_string() }
+            }),
+            "pg_catalog",
+        ),
+    };
     let data_type = match c.ty {
+        SqlType::Enum(_) => "USER-DEFINED".to_string(),
         // PostgreSQL shows every array type as ARRAY here
         SqlType::Array(_) => "ARRAY".to_string(),
         SqlType::Varchar(_) => "character varying".to_string(),
@@ -1247,7 +1322,7 @@ fn info_column(
         .set("numeric_scale", scale)
         .set("datetime_precision", datetime)
         .set("udt_catalog", who.database)
-        .set("udt_schema", "pg_catalog")
+        .set("udt_schema", udt_schema)
         .set("udt_name", udt)
         .set("dtd_identifier", attnum.to_string())
         .set("is_self_referencing", "NO")

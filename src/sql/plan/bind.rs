@@ -11,6 +11,7 @@ mod arrays;
 mod cte;
 mod datetime;
 mod distinct_on;
+mod enum_functions;
 mod grouping_sets;
 mod json;
 mod lateral;
@@ -341,7 +342,7 @@ impl<'a> Binder<'a> {
             }
             Expr::Value(v) => self.literal(&v.value, expected)?,
             Expr::TypedString(ts) => {
-                let (ty, _) = SqlType::parse(&ts.data_type.to_string())?;
+                let (ty, _) = self.schema.parse_type(&ts.data_type.to_string())?;
                 let text = match &ts.value.value {
                     AstValue::SingleQuotedString(s) => s.clone(),
                     other => other.to_string(),
@@ -364,7 +365,7 @@ impl<'a> Binder<'a> {
                 self.reg_cast(expr, kind, scope)?
             }
             Expr::Cast { expr, data_type, .. } => {
-                let (to, _) = SqlType::parse(&data_type.to_string())?;
+                let (to, _) = self.schema.parse_type(&data_type.to_string())?;
                 let inner = self.expr(expr, scope, Some(to))?;
                 match inner {
                     BExpr::Const(v, from) => BExpr::Const(cast(v, from, to, true)?, to),
@@ -741,8 +742,8 @@ impl<'a> Binder<'a> {
             if let Some(bound) = self.jsonb_concat(l.clone(), r.clone(), op)? {
                 return Ok(bound);
             }
-            let l = unpadded(self.retype_unknown(l, SqlType::Text)?);
-            let r = unpadded(self.retype_unknown(r, SqlType::Text)?);
+            let l = labelled(unpadded(self.retype_unknown(l, SqlType::Text)?));
+            let r = labelled(unpadded(self.retype_unknown(r, SqlType::Text)?));
             return Ok(BExpr::Binary {
                 op: bop,
                 left: Box::new(l),
@@ -1042,6 +1043,9 @@ impl<'a> Binder<'a> {
             args.push(self.expr(a, scope, arg_hint)?);
         }
         if let Some(bound) = self.array_function(&name, &mut args)? {
+            return Ok(bound);
+        }
+        if let Some(bound) = self.enum_function(&name, &args)? {
             return Ok(bound);
         }
         if let Some(bound) = self.datetime_function(&name, &mut args)? {
@@ -2348,6 +2352,15 @@ impl Binder<'_> {
 }
 
 /// A character(n) value as text (its padding dropped); any other expression as it is.
+/// An enum operand of `||` as its label (the stored value is the label's sort order).
+fn labelled(e: BExpr) -> BExpr {
+    if matches!(e.ty(), SqlType::Enum(_) | SqlType::Array(SqlType::Enum(_))) {
+        BExpr::Cast { expr: Box::new(e), to: SqlType::Text, explicit: false }
+    } else {
+        e
+    }
+}
+
 pub(super) fn unpadded(e: BExpr) -> BExpr {
     if matches!(e.ty(), SqlType::Char(_)) {
         BExpr::Cast { expr: Box::new(e), to: SqlType::Text, explicit: false }
@@ -2517,7 +2530,12 @@ fn default_column_name(e: &Expr) -> String {
             _ if data_type.to_string().eq_ignore_ascii_case("oid") => "oid".into(),
             _ => SqlType::parse(&data_type.to_string())
                 .map(|(t, _)| short_type_name(t))
-                .unwrap_or_else(|_| "?column?".into()),
+                .unwrap_or_else(|_| {
+                    // a user-defined type: the column is named after it
+                    let written = data_type.to_string();
+                    let base = written.trim_end_matches("[]");
+                    crate::sql::schema::type_identifier(base).unwrap_or_else(|| "?column?".into())
+                }),
         },
         Expr::Nested(inner) => default_column_name(inner),
         Expr::CompoundFieldAccess { root, .. } => default_column_name(root),

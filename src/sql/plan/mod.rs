@@ -542,6 +542,8 @@ pub fn bind_statement(
         }
         Statement::CreateTable(_)
         | Statement::CreateView(_)
+        | Statement::CreateType { .. }
+        | Statement::AlterType(_)
         | Statement::CreateSequence { .. }
         | Statement::AlterIndex { .. }
         | Statement::CreateIndex(_)

@@ -21,6 +21,7 @@ use crate::sql::error::SqlError;
 use crate::sql::exec::ExecError;
 use crate::sql::schema::{Schema, SequenceSchema, TableSchema, ViewSchema};
 use crate::sql::session::Session;
+use crate::sql::types::enums::EnumType;
 use crate::txn::Transaction;
 use crate::wal::DdlRecord;
 
@@ -33,6 +34,8 @@ pub(crate) struct TxnDdl {
     pub sequences: HashMap<String, Option<Arc<SequenceSchema>>>,
     /// The same for views.
     pub views: HashMap<String, Option<Arc<ViewSchema>>>,
+    /// The same for enum types (their versions).
+    pub types: HashMap<String, Option<&'static EnumType>>,
     /// The version of its view of the schema (see `Session::schema_version`).
     pub version: u64,
     /// Its DDL statements, logged with its commit.
@@ -74,6 +77,12 @@ impl Session {
             match v {
                 Some(v) => view.views.insert(name.clone(), v.clone()),
                 None => view.views.remove(name),
+            };
+        }
+        for (name, t) in &ddl.types {
+            match t {
+                Some(t) => view.types.insert(name.clone(), t),
+                None => view.types.remove(name),
             };
         }
         view.version = shared.version.max(ddl.version);
@@ -123,6 +132,7 @@ impl Session {
         // Lock what the statement changes, then look again: a table dropped and made again
         // while we waited has a new id to lock.
         let mut locked = Vec::new();
+        let mut locked_names: Vec<String> = Vec::new();
         let view = loop {
             let view = self.schema();
             let locks = ddl_locks(&view, stmt);
@@ -136,7 +146,13 @@ impl Session {
                 }
             }
             for n in &locks.names {
-                txn.lock_relation_name(n)?;
+                if !locked_names.contains(n) {
+                    // a wait for the name: what holds it may have made (or dropped) an
+                    // object of that name, so look at the schema again once it is ours
+                    all_held = false;
+                    txn.lock_relation_name(n)?;
+                    locked_names.push(n.clone());
+                }
             }
             if all_held {
                 break view;
@@ -159,6 +175,9 @@ impl Session {
         }
         for name in &fx.touched_views {
             ddl.views.insert(name.clone(), working.views.get(name).cloned());
+        }
+        for name in &fx.touched_types {
+            ddl.types.insert(name.clone(), working.types.get(name).copied());
         }
         ddl.version = working.version;
         ddl.after_commit.append(&mut fx.after_commit);
@@ -193,6 +212,7 @@ impl Session {
                     tables: &ddl.overlay,
                     sequences: &ddl.sequences,
                     views: &ddl.views,
+                    types: &ddl.types,
                 };
                 self.engine.install_ddl(&mut schema, changes, &ddl.records);
                 drop(schema);

@@ -211,9 +211,10 @@ impl Session {
                         format!("prepared statement \"{name}\" already exists"),
                     ));
                 }
+                let schema = self.schema();
                 let declared = types
                     .iter()
-                    .map(|t| SqlType::parse(t).map(|(ty, _)| Some(ty)))
+                    .map(|t| schema.parse_type(t).map(|(ty, _)| Some(ty)))
                     .collect::<Result<Vec<_>, _>>()?;
                 let p = self.prepare(&statement, &declared)?;
                 if !matches!(p.kind, Kind::Sql(..)) {

@@ -46,7 +46,9 @@ impl Session {
         let Some(normalized) = literals::normalize(one.trim()) else {
             return self.prepare_simple(&one, &[]).ok().map(|p| (p, Vec::new()));
         };
-        let schema = self.engine.schema_version();
+        // the session's own view (its transaction's DDL included): a shape planned against a
+        // change that ROLLBACK (TO SAVEPOINT) took back must not be used again
+        let schema = self.schema_version();
         if self.shape_plans_schema != schema {
             self.shape_plans.clear();
             self.shape_plans_schema = schema;

@@ -58,10 +58,16 @@ pub fn array_of(elem: SqlType) -> SqlType {
         return SqlType::Array(e);
     }
     let mut interned = MODIFIED_ELEMENTS.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(e) = interned.iter().find(|e| ***e == elem) {
+    // versions of an enum type are equal by oid; an array keeps the very version it is over
+    let same = |e: &SqlType| match (e, elem) {
+        (SqlType::Enum(a), SqlType::Enum(b)) => std::ptr::eq(*a, b),
+        (e, elem) => *e == elem,
+    };
+    if let Some(e) = interned.iter().find(|e| same(e)) {
         return SqlType::Array(e);
     }
-    if interned.len() >= MAX_MODIFIED_ELEMENTS {
+    // (an enum's versions are bounded by the DDL that makes them, not by clients' casts)
+    if interned.len() >= MAX_MODIFIED_ELEMENTS && !matches!(elem, SqlType::Enum(_)) {
         drop(interned);
         return array_of(without_modifier(elem));
     }
@@ -147,6 +153,12 @@ pub fn array_pg_type(elem: SqlType) -> Type {
         SqlType::Uuid => Type::UUID_ARRAY,
         SqlType::Json => Type::JSON_ARRAY,
         SqlType::Jsonb => Type::JSONB_ARRAY,
+        SqlType::Enum(e) => Type::new(
+            format!("_{}", e.name),
+            e.array_oid,
+            Kind::Array(elem.pg_type()),
+            "public".into(),
+        ),
         _ => Type::TEXT_ARRAY,
     }
 }
