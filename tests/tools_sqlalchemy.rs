@@ -25,6 +25,10 @@
 //! their SQLSTATE and the table, column and constraint they name) writes the same transcript
 //! on both servers.
 //!
+//! `sa.Enum` columns (`tests/python/sqla_enums.py`: CREATE TYPE ... AS ENUM, values as Python
+//! enum members, label order, the inspector's `get_enums` and reflected columns, `drop_all`)
+//! write the same transcript on both servers, through psycopg 3 and psycopg2.
+//!
 //! COMMENT ON is checked apart: the same statements answer alike on both servers (errors
 //! included), and on isola a comment is transactional and survives a SIGKILL, with and
 //! without a checkpoint. So are the statement shapes asyncpg and its SQLAlchemy dialect send
@@ -297,6 +301,34 @@ fn the_orm_reads_writes_and_fails_as_on_postgres_15() {
         if expected != actual {
             panic!(
                 "the ORM's transcript through {driver} differs:\n{}",
+                common::golden::diff(&expected, &actual)
+            );
+        }
+    }
+}
+
+/// `tests/python/sqla_enums.py` (sa.Enum columns: CREATE TYPE, values, order, reflection,
+/// drop_all) through psycopg and psycopg2: the same transcript on both servers.
+#[test]
+fn enum_columns_round_trip_and_reflect_as_on_postgres_15() {
+    let pythonpath = common::python_packages();
+    let pg = common::Postgres::start();
+    let isola = common::start_server();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/sqla_enums.py");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for driver in [None, Some("--psycopg2")] {
+        let transcript = |port: u16| {
+            let mut args = vec![script.to_str().unwrap().to_string(), url(port)];
+            args.extend(driver.map(str::to_string));
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            python(&pythonpath, dir, port, "", &args)
+        };
+        let (expected, actual) = (transcript(pg.port), transcript(isola));
+        assert!(expected.contains("reflected labels"), "{expected}");
+        if expected != actual {
+            panic!(
+                "enums through SQLAlchemy ({}) differ (- PostgreSQL, + isola):\n{}",
+                driver.unwrap_or("psycopg"),
                 common::golden::diff(&expected, &actual)
             );
         }
