@@ -62,6 +62,9 @@ pub enum Utility {
     },
     Checkpoint,
     NoOp(&'static str),
+    /// `ALTER TYPE name OWNER TO role` (pg_dump writes it; isola has one owner): the type's
+    /// name as written, checked to exist.
+    AlterTypeOwner(String),
     /// `RESET ALL`: every setting back to its default.
     ResetAll,
     /// `DISCARD ALL | PLANS | SEQUENCES | TEMP`.
@@ -204,6 +207,18 @@ pub fn keyword_statement(tokens: &[TokenWithSpan]) -> Result<Option<Utility>, Sq
         "CHECKPOINT" => Some(Utility::NoOp("CHECKPOINT")),
         "VACUUM" => Some(Utility::NoOp("VACUUM")),
         "ANALYZE" => Some(Utility::NoOp("ANALYZE")),
+        "ALTER"
+            if rest.len() >= 5
+                && rest[0].as_deref() == Some("TYPE")
+                && rest[rest.len() - 3].as_deref() == Some("OWNER")
+                && rest[rest.len() - 2].as_deref() == Some("TO") =>
+        {
+            let text: String = tokens.iter().map(|t| t.token.to_string()).collect();
+            let upper = text.to_ascii_uppercase();
+            let start = upper.find("TYPE").map_or(0, |i| i + 4);
+            let end = upper.rfind("OWNER").unwrap_or(text.len());
+            Some(Utility::AlterTypeOwner(text[start..end].trim().to_string()))
+        }
         "ABORT" if rest.iter().all(|w| matches!(w.as_deref(), Some("WORK" | "TRANSACTION"))) => {
             Some(Utility::Rollback)
         }

@@ -94,13 +94,20 @@ const RESERVED: &[&str] = &[
     "with",
 ];
 
-/// The type name a literal's cast shows (`format_type` without the modifier).
-fn cast_name(t: SqlType) -> String {
+/// The type name a literal's cast shows (`format_type` without the modifier); a user-defined
+/// type qualified with `public.` when `qualify` (`public` is not on the search path).
+fn cast_name(t: SqlType, qualify: bool) -> String {
     match t {
         SqlType::Char(_) => "bpchar".into(),
         t => {
             let (oid, _) = model::type_of(t);
-            model::format_type(oid, None).unwrap_or_else(|| "text".into())
+            let name = model::format_type(oid, None).unwrap_or_else(|| "text".into());
+            match t {
+                SqlType::Enum(_) | SqlType::Array(SqlType::Enum(_)) if qualify => {
+                    format!("public.{name}")
+                }
+                _ => name,
+            }
         }
     }
 }
@@ -109,6 +116,9 @@ fn cast_name(t: SqlType) -> String {
 pub struct Deparser<'a> {
     pub table: &'a TableSchema,
     pub pretty: bool,
+    /// User-defined type names print qualified (`public.mood`), as under pg_dump's empty
+    /// search path.
+    pub qualify: bool,
 }
 
 impl Deparser<'_> {
@@ -140,7 +150,7 @@ impl Deparser<'_> {
                         Ok(_) => SqlType::Int8,
                         Err(_) => SqlType::Numeric(None),
                     };
-                    format!("'-{n}'::{}", cast_name(t))
+                    format!("'-{n}'::{}", cast_name(t, self.qualify))
                 }
                 inner => self.wrap(format!("- {}", self.operand(inner, None, 10))),
             },
@@ -251,8 +261,12 @@ impl Deparser<'_> {
         let reg = written.strip_prefix("pg_catalog.").unwrap_or(&written);
         let (ty, name) = match SqlType::parse(&written) {
             _ if reg.starts_with("reg") => (None, reg.to_string()),
-            Ok((t, false)) => (Some(t), cast_name(t)),
-            _ => (None, written.clone()),
+            Ok((t, false)) => (Some(t), cast_name(t, self.qualify)),
+            // a user-defined type, named as the reader's search path has it
+            _ => {
+                let bare = written.strip_prefix("public.").unwrap_or(&written);
+                (None, if self.qualify { format!("public.{bare}") } else { bare.to_string() })
+            }
         };
         match strip_nested(inner) {
             Expr::Value(v)
@@ -355,7 +369,7 @@ impl Deparser<'_> {
         match v {
             AstValue::SingleQuotedString(s) | AstValue::EscapedStringLiteral(s) => {
                 let t = context.unwrap_or(SqlType::Text);
-                format!("'{}'::{}", s.replace('\'', "''"), cast_name(t))
+                format!("'{}'::{}", s.replace('\'', "''"), cast_name(t, self.qualify))
             }
             AstValue::Boolean(b) => b.to_string(),
             AstValue::Null => "NULL".into(),
@@ -419,7 +433,7 @@ pub fn column_default(
     {
         return Some(format!("nextval('{}'::regclass)", relation_name(&seq, qualify)));
     }
-    Some(Deparser { table: t, pretty: false }.expr(d, Some(c.ty)))
+    Some(Deparser { table: t, pretty: false, qualify }.expr(d, Some(c.ty)))
 }
 
 /// The sequence `nextval('name'::regclass)` (or `nextval('name')`) names, without `public.`
@@ -470,7 +484,7 @@ pub fn constraint_def(
             format!("{kind} ({})", column_list(t, &index.columns))
         }
         ConstraintKind::Check(e) => {
-            let d = Deparser { table: t, pretty };
+            let d = Deparser { table: t, pretty, qualify: false };
             format!("CHECK ({})", d.expr(e, Some(SqlType::Bool)))
         }
         ConstraintKind::Foreign(fk) => {
@@ -698,7 +712,9 @@ mod tests {
             column("c", SqlType::Char(3)),
         ];
         let t = table("tin", 3, columns, vec![0]);
-        let print = |sql: &str, pretty: bool| Deparser { table: &t, pretty }.expr(&expr(sql), None);
+        let print = |sql: &str, pretty: bool| {
+            Deparser { table: &t, pretty, qualify: false }.expr(&expr(sql), None)
+        };
         for (sql, plain, pretty) in [
             ("n in (1,2,3)", "(n = ANY (ARRAY[1, 2, 3]))", "n = ANY (ARRAY[1, 2, 3])"),
             ("n not in (4,5)", "(n <> ALL (ARRAY[4, 5]))", "n <> ALL (ARRAY[4, 5])"),

@@ -129,7 +129,15 @@ pub fn call(
     Ok(match func {
         F::FormatType => {
             let Some(oid) = int(args.first()) else { return Ok(Value::Null) };
-            opt_text(model::format_type(oid, int(args.get(1))))
+            let name = model::format_type(oid, int(args.get(1)));
+            // a user-defined type off the search path prints qualified
+            let user_type = u32::try_from(oid).ok().and_then(crate::sql::types::enums::by_oid);
+            match name {
+                Some(n) if user_type.is_some() && who.qualifies() => {
+                    Value::Text(format!("public.{n}"))
+                }
+                other => opt_text(other),
+            }
         }
         F::GetUserById => {
             let oid = int(args.first()).unwrap_or(0);

@@ -361,7 +361,11 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                                 .set("conkey", int_array(&attnums(t, &index.columns)));
                         }
                         ConstraintKind::Check(e) => {
-                            let d = deparse::Deparser { table: t, pretty: false };
+                            let d = deparse::Deparser {
+                                table: t,
+                                pretty: false,
+                                qualify: who.qualifies(),
+                            };
                             row = row
                                 .set("conbin", d.expr(e, Some(SqlType::Bool)))
                                 .set("conkey", check_columns(t, e));
@@ -1008,7 +1012,8 @@ pub fn rows(schema: &Schema, view: SystemView, who: &Viewer) -> Option<Vec<Row>>
                 };
                 for c in model::constraints(t) {
                     if let ConstraintKind::Check(e) = &c.kind {
-                        let d = deparse::Deparser { table: t, pretty: false };
+                        let d =
+                            deparse::Deparser { table: t, pretty: false, qualify: who.qualifies() };
                         rows.push(base(
                             c.name.clone(),
                             format!("({})", d.expr(e, Some(SqlType::Bool))),
@@ -1183,7 +1188,10 @@ fn views_by_name(schema: &Schema) -> Vec<&crate::sql::schema::ViewSchema> {
 fn attribute(row: RowOf, relid: i64, attnum: i64, name: &str, ty: SqlType) -> RowOf {
     let (typid, _) = model::type_of(ty);
     // an array is variable-length whatever its element
-    let len = model::type_by_oid(typid).map_or(-1, |(t, array)| if array { -1 } else { t.len });
+    let len = match ty {
+        SqlType::Enum(_) => 4,
+        _ => model::type_by_oid(typid).map_or(-1, |(t, array)| if array { -1 } else { t.len }),
+    };
     row.set("attrelid", relid)
         .set("attname", name.to_string())
         .set("attstattarget", -1)

@@ -296,6 +296,13 @@ impl Session {
                 })
             }
             Utility::NoOp(tag) => Ok(Outcome::Command(tag.into())),
+            Utility::AlterTypeOwner(name) => match self.schema().parse_type(&name) {
+                Ok((SqlType::Enum(_), _)) => Ok(Outcome::Command("ALTER TYPE".into())),
+                Ok(_) => Err(SqlError::unsupported(format!(
+                    "ALTER TYPE {name} OWNER TO: a built-in type's owner"
+                ))),
+                Err(e) => Err(e),
+            },
             u @ (Utility::ResetAll
             | Utility::Discard(_)
             | Utility::Listen(_)

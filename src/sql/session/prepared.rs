@@ -119,6 +119,7 @@ impl Prepared {
                     | Utility::SetLocal(..)
                     | Utility::Show(_)
                     | Utility::NoOp(_)
+                    | Utility::AlterTypeOwner(_)
                     | Utility::ResetAll
                     | Utility::Discard(_)
                     | Utility::Listen(_)
