@@ -222,6 +222,8 @@ pub enum SqlState {
     ProgramLimitExceeded,
     /// 54001
     StatementTooComplex,
+    /// 54023
+    TooManyArguments,
     /// 55000
     ObjectNotInPrerequisiteState,
     /// 55006
@@ -319,6 +321,7 @@ impl SqlState {
             SqlState::TooManyConnections => "53300",
             SqlState::ProgramLimitExceeded => "54000",
             SqlState::StatementTooComplex => "54001",
+            SqlState::TooManyArguments => "54023",
             SqlState::ObjectNotInPrerequisiteState => "55000",
             SqlState::SequenceGeneratorLimitExceeded => "2200H",
             SqlState::ObjectInUse => "55006",

@@ -784,6 +784,9 @@ impl AggState {
             self.count += 1;
             return Ok(());
         }
+        if call.func == AggFunc::Grouping {
+            return Ok(());
+        }
         if let Some(rows) = &mut self.ordered {
             rows.push(args.to_vec());
             return Ok(());
@@ -860,7 +863,7 @@ impl AggState {
                     _ => Value::Text(s),
                 }
             }
-            (AggFunc::CountStar | AggFunc::ArrayAgg | AggFunc::JsonbAgg, _) => {
+            (AggFunc::CountStar | AggFunc::ArrayAgg | AggFunc::JsonbAgg | AggFunc::Grouping, _) => {
                 unreachable!("handled above")
             }
         };
@@ -910,6 +913,8 @@ impl AggState {
                 }
             },
             AggFunc::CountStar | AggFunc::Count => Value::Int(self.count),
+            // every key is grouped by outside grouping sets (`group_sets` sets it per set)
+            AggFunc::Grouping => Value::Int(0),
             AggFunc::Avg => match self.value {
                 Value::Null => Value::Null,
                 Value::Numeric(d) => {

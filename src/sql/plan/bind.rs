@@ -931,6 +931,7 @@ impl<'a> Binder<'a> {
             "string_agg" => Some(AggFunc::StringAgg),
             "array_agg" => Some(AggFunc::ArrayAgg),
             "jsonb_agg" => Some(AggFunc::JsonbAgg),
+            "grouping" => Some(AggFunc::Grouping),
             _ => None,
         };
         if let Some(func) = agg {
@@ -982,6 +983,15 @@ impl<'a> Binder<'a> {
                 AggFunc::StringAgg => SqlType::Text,
                 AggFunc::ArrayAgg => crate::sql::types::array_of(arg_ty),
                 AggFunc::JsonbAgg => SqlType::Jsonb,
+                AggFunc::Grouping => {
+                    if args.is_empty() || args.len() > 31 {
+                        return Err(SqlError::new(
+                            SqlState::TooManyArguments,
+                            "GROUPING must have fewer than 32 arguments",
+                        ));
+                    }
+                    SqlType::Int4
+                }
             };
             let call = AggCall { func, args, distinct, ty, order_by, filter };
             let index = match aggs.iter().position(|c| *c == call) {
@@ -1867,6 +1877,7 @@ impl<'a> Binder<'a> {
         } else {
             group_exprs
         };
+        grouping_sets::check_grouping_calls(&aggs, &group_exprs)?;
         let grouped = !aggs.is_empty()
             || !group_exprs.is_empty()
             || having.is_some()

@@ -313,6 +313,10 @@ pub enum AggFunc {
     /// `jsonb_agg(x)`: a JSON array of the inputs (NULLs as `null`), gathered as `array_agg`
     /// gathers them.
     JsonbAgg,
+    /// `GROUPING(a, b, ...)`: a bit per argument (the first the highest), set when the row's
+    /// grouping set does not group by that argument. Its arguments are GROUP BY keys (checked
+    /// by the binder); 0 without grouping sets, computed per set by `exec::grouping_sets`.
+    Grouping,
 }
 
 /// One aggregate call of a grouped query.

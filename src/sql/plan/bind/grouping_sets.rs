@@ -1,15 +1,29 @@
 //! GROUP BY keys, with `ROLLUP`, `CUBE` and `GROUPING SETS`: the keys of every element, and
 //! (when one of those is used) the grouping sets as which keys each set groups by. A plain key
 //! is in every set; the sets are the cross product of the elements' alternatives, as
-//! PostgreSQL expands them. `GROUPING()` is not provided (42883).
+//! PostgreSQL expands them. `GROUPING(a, ...)` is bound as an aggregate whose arguments must
+//! be GROUP BY keys (42803 otherwise).
 
 use sqlparser::ast::{Expr, Value as AstValue};
 
 use crate::error::SqlState;
 use crate::sql::error::SqlError;
-use crate::sql::plan::BExpr;
 use crate::sql::plan::bind::{Binder, Scope, ident_name};
+use crate::sql::plan::{AggCall, AggFunc, BExpr};
 use crate::sql::types::SqlType;
+
+/// Checks that every `GROUPING(...)` argument is a GROUP BY key, as PostgreSQL requires.
+pub(super) fn check_grouping_calls(aggs: &[AggCall], keys: &[BExpr]) -> Result<(), SqlError> {
+    for call in aggs.iter().filter(|c| c.func == AggFunc::Grouping) {
+        if call.args.iter().any(|a| !keys.contains(a)) {
+            return Err(SqlError::new(
+                SqlState::GroupingError,
+                "arguments to GROUPING must be grouping expressions of the associated query level",
+            ));
+        }
+    }
+    Ok(())
+}
 
 impl Binder<'_> {
     /// The GROUP BY keys and, with grouping sets, per set which keys it groups by (empty:

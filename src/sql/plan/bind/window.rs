@@ -314,6 +314,7 @@ fn aggregate_type(func: AggFunc, arg: Option<SqlType>, name: &str) -> Result<Sql
         AggFunc::StringAgg => SqlType::Text,
         AggFunc::ArrayAgg => crate::sql::types::array_of(arg),
         AggFunc::JsonbAgg => SqlType::Jsonb,
+        AggFunc::Grouping => return Err(missing()),
     })
 }
 
