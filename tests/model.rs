@@ -17,7 +17,8 @@ enum Op {
     Delete(i64),
     Get(i64),
     Scan(i64, i64),
-    IndexScan(i64, i64),
+    /// An index range scan, whole and in parts of the given size (`scan_index_part`).
+    IndexScan(i64, i64, usize),
     Savepoint,
     RollbackToSavepoint,
     Commit,
@@ -36,7 +37,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => key.clone().prop_map(Op::Delete),
         2 => key.clone().prop_map(Op::Get),
         1 => (key.clone(), key.clone()).prop_map(|(a, b)| Op::Scan(a.min(b), a.max(b))),
-        1 => (value.clone(), value).prop_map(|(a, b)| Op::IndexScan(a.min(b), a.max(b))),
+        1 => (value.clone(), value, 1usize..4)
+            .prop_map(|(a, b, part)| Op::IndexScan(a.min(b), a.max(b), part)),
         1 => Just(Op::Savepoint),
         1 => Just(Op::RollbackToSavepoint),
         2 => Just(Op::Commit),
@@ -134,13 +136,27 @@ fn run(ops: Vec<Op>, level: IsolationLevel) {
                     model.working.as_ref().unwrap().range(lo..hi).map(|(&k, &v)| (k, v)).collect();
                 assert_eq!(got, want);
             }
-            Op::IndexScan(lo, hi) => {
+            Op::IndexScan(lo, hi, part) => {
                 let t = txn.as_mut().unwrap();
                 let range = (
                     Bound::Included(isola::key![lo.into()]),
                     Bound::Included(isola::key![hi.into()]),
                 );
-                let got = rows_of(t.scan_index(index, range).unwrap());
+                let got = rows_of(t.scan_index(index, range.clone()).unwrap());
+                // the same range read in parts: the same rows, each once, in the same order
+                let mut in_parts = Vec::new();
+                let mut after = None;
+                loop {
+                    let (rows, resume) =
+                        t.scan_index_part(index, range.clone(), after, part).unwrap();
+                    assert!(rows.len() <= part);
+                    in_parts.extend(rows);
+                    match resume {
+                        Some(r) => after = Some(r),
+                        None => break,
+                    }
+                }
+                assert_eq!(rows_of(in_parts), got, "in parts of {part}");
                 let mut want: Vec<(i64, i64)> = model
                     .working
                     .as_ref()

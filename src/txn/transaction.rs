@@ -464,7 +464,35 @@ impl Transaction {
 
     /// Reads the rows whose index keys fall in a range, in index order, as `(primary key, row)`.
     pub fn scan_index(&mut self, index: IndexId, range: KeyRange) -> Result<Vec<(Key, Row)>> {
-        self.run(|g, id, snapshot| scan_index(g, id, snapshot, index, &range, false))
+        self.run(|g, id, snapshot| {
+            scan_index(g, id, snapshot, index, &range, false, IndexPart::Whole)
+                .map(|(rows, _)| rows)
+        })
+    }
+
+    /// One part of an index range scan: at most `limit` index entries from the range (those
+    /// after `after`, an entry a previous part ended on), read as [`Transaction::scan_index`]
+    /// reads them, and the entry to go on after (`None`: the range is done). The parts of a
+    /// range together read it exactly as one call would (their SSI read ranges cover it);
+    /// between them the database mutex is free and the caller may check for cancellation.
+    pub fn scan_index_part(
+        &mut self,
+        index: IndexId,
+        range: KeyRange,
+        after: Option<(Key, Key)>,
+        limit: usize,
+    ) -> Result<IndexScanPart> {
+        self.run(|g, id, snapshot| {
+            scan_index(
+                g,
+                id,
+                snapshot,
+                index,
+                &range,
+                false,
+                IndexPart::After(after.as_ref(), limit),
+            )
+        })
     }
 
     /// [`Transaction::scan_index`] that never reads uncommitted data, even at Read
@@ -475,7 +503,9 @@ impl Transaction {
         index: IndexId,
         range: KeyRange,
     ) -> Result<Vec<(Key, Row)>> {
-        self.run(|g, id, snapshot| scan_index(g, id, snapshot, index, &range, true))
+        self.run(|g, id, snapshot| {
+            scan_index(g, id, snapshot, index, &range, true, IndexPart::Whole).map(|(rows, _)| rows)
+        })
     }
 
     /// Inserts a row; its primary key and unique keys must be new.
@@ -1269,6 +1299,18 @@ fn track_conflicts_out(
     Ok(())
 }
 
+/// Rows an index scan read (primary key, row), and the index entry (index key, primary key)
+/// to go on after when it stopped at its limit.
+pub type IndexScanPart = (Vec<(Key, Row)>, Option<(Key, Key)>);
+
+/// How much of an index range one [`scan_index`] call reads.
+enum IndexPart<'a> {
+    /// All of it.
+    Whole,
+    /// At most this many entries, after this one (an entry: index key, primary key).
+    After(Option<&'a (Key, Key)>, usize),
+}
+
 fn scan_index(
     inner: &mut Inner,
     txn: TxnId,
@@ -1276,15 +1318,37 @@ fn scan_index(
     index: IndexId,
     range: &KeyRange,
     committed_only: bool,
-) -> Result<Vec<(Key, Row)>> {
+    part: IndexPart<'_>,
+) -> Result<IndexScanPart> {
     let def = inner.catalog.index(index)?.clone();
     let view =
         if committed_only { View::Snapshot(snapshot) } else { view_of(inner, txn, snapshot) };
+    let (after, limit) = match part {
+        IndexPart::Whole => (None, usize::MAX),
+        IndexPart::After(after, limit) => (after, limit.max(1)),
+    };
+    // a part goes on from the index key it ended on (its entries after the primary key it
+    // ended on): that key's SSI read is taken by both parts, which only covers more
+    let range: KeyRange = match after {
+        Some((ik, _)) => (Bound::Included(ik.clone()), range.1.clone()),
+        None => range.clone(),
+    };
+    let range = &range;
     let entries: Vec<(Key, Key)> = inner
         .store
         .index_scan(index, (range.0.as_ref(), range.1.as_ref()))
+        .skip_while(|(ik, pk)| after.is_some_and(|(aik, apk)| *ik == aik && *pk <= apk))
+        .take(limit)
         .map(|(ik, pk)| (ik.clone(), pk.clone()))
         .collect();
+    let resume = match entries.last() {
+        Some(last) if entries.len() >= limit => Some(last.clone()),
+        _ => None,
+    };
+    let read: KeyRange = match &resume {
+        Some((ik, _)) => (range.0.clone(), Bound::Included(ik.clone())),
+        None => range.clone(),
+    };
     let mut rows = Vec::new();
     let mut skipped_rows = Vec::new();
     let (visible, mut met) = (inner.last_commit, 0);
@@ -1311,12 +1375,12 @@ fn scan_index(
         inner.trace_read(txn, def.table, rows.len() as u64, &traced);
     }
     if inner.ssi.is_tracked(txn) {
-        inner.ssi.add_read(txn, range_read_target(def.table, KeySpace::Index(index), range));
+        inner.ssi.add_read(txn, range_read_target(def.table, KeySpace::Index(index), &read));
         for (key, skipped) in skipped_rows {
             track_conflicts_out(inner, txn, def.table, &key, skipped)?;
         }
     }
-    Ok(rows)
+    Ok((rows, resume))
 }
 
 /// The action of [`Transaction::lock_referenced`] (as the errors name it).

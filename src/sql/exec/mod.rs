@@ -1068,7 +1068,7 @@ impl<'a> ExecCtx<'a> {
                 let Some(range) = self.key_range(&cols, eq, lower, upper)? else {
                     return Ok(vec![]);
                 };
-                let rows = self.txn()?.scan_index(*index, range)?;
+                let rows = self.index_scan_in_parts(*index, range)?;
                 Ok(pad(rows))
             }
         }
@@ -1095,6 +1095,34 @@ impl<'a> ExecCtx<'a> {
             range.0 = Bound::Excluded(last);
             self.check_interrupts()?;
         }
+    }
+
+    /// An index range scan read [`SCAN_PART`] entries per call into the core, checking
+    /// statement_timeout and cancel between calls (as [`ExecCtx::scan_in_parts`]). A row is
+    /// answered once: at Read Uncommitted a row updated between two parts (its index key
+    /// moved past the part read) could otherwise come back a second time.
+    fn index_scan_in_parts(
+        &mut self,
+        index: crate::catalog::IndexId,
+        range: KeyRange,
+    ) -> Result<Vec<(Key, Row)>, ExecError> {
+        let mut rows: Vec<(Key, Row)> = Vec::new();
+        let mut after = None;
+        let mut parts = 0;
+        loop {
+            let (part, resume) =
+                self.txn()?.scan_index_part(index, range.clone(), after, SCAN_PART)?;
+            rows.extend(part);
+            parts += 1;
+            let Some(resume) = resume else { break };
+            after = Some(resume);
+            self.check_interrupts()?;
+        }
+        if parts > 1 {
+            let mut seen = std::collections::HashSet::with_capacity(rows.len());
+            rows.retain(|(pk, _)| seen.insert(pk.clone()));
+        }
+        Ok(rows)
     }
 
     /// The key range for an equality prefix and optional bounds on the next column.
