@@ -49,6 +49,9 @@ pub enum SqlType {
     Timestamptz,
     /// `interval`: stored as `Value::Interval`.
     Interval,
+    /// `time [(p)] [without time zone]`: a time of day, stored as `Value::Int` microseconds
+    /// since midnight (`24:00:00` included); `p` fractional digits when given.
+    Time(Option<u8>),
     Uuid,
     Json,
     Jsonb,
@@ -130,6 +133,15 @@ impl SqlType {
             "timestamp" | "timestamp without time zone" => SqlType::Timestamp,
             "timestamptz" | "timestamp with time zone" => SqlType::Timestamptz,
             "interval" => SqlType::Interval,
+            "time" | "time without time zone" => {
+                // PostgreSQL reduces a precision above 6 to 6 (with a warning)
+                let precision = length()?.map(|p| p.min(6) as u8);
+                match rest_after_paren.as_str() {
+                    "" | "without time zone" => SqlType::Time(precision),
+                    _ => return Err(time_with_zone()),
+                }
+            }
+            "timetz" | "time with time zone" => return Err(time_with_zone()),
             "uuid" => SqlType::Uuid,
             "json" => SqlType::Json,
             "jsonb" => SqlType::Jsonb,
@@ -172,6 +184,8 @@ impl SqlType {
             SqlType::Timestamp => "timestamp without time zone".into(),
             SqlType::Timestamptz => "timestamp with time zone".into(),
             SqlType::Interval => "interval".into(),
+            SqlType::Time(None) => "time without time zone".into(),
+            SqlType::Time(Some(p)) => format!("time({p}) without time zone"),
             SqlType::Uuid => "uuid".into(),
             SqlType::Json => "json".into(),
             SqlType::Jsonb => "jsonb".into(),
@@ -202,6 +216,7 @@ impl SqlType {
             SqlType::Timestamp => Type::TIMESTAMP,
             SqlType::Timestamptz => Type::TIMESTAMPTZ,
             SqlType::Interval => Type::INTERVAL,
+            SqlType::Time(_) => Type::TIME,
             SqlType::Uuid => Type::UUID,
             SqlType::Json => Type::JSON,
             SqlType::Jsonb => Type::JSONB,
@@ -238,6 +253,7 @@ impl SqlType {
             Type::TIMESTAMP => SqlType::Timestamp,
             Type::TIMESTAMPTZ => SqlType::Timestamptz,
             Type::INTERVAL => SqlType::Interval,
+            Type::TIME => SqlType::Time(None),
             Type::UUID => SqlType::Uuid,
             Type::JSON => SqlType::Json,
             Type::JSONB => SqlType::Jsonb,
@@ -284,11 +300,19 @@ impl SqlType {
             (Int4, y) | (y, Int4) if y.is_integer() => Int4,
             (Timestamptz, Timestamp | Date) | (Timestamp | Date, Timestamptz) => Timestamptz,
             (Timestamp, Date) | (Date, Timestamp) => Timestamp,
+            (Time(_), Time(_)) => Time(None),
             (Array(x), Array(y)) => array_of(SqlType::unify(*x, *y)),
             (x, y) if x.is_textual() && y.is_textual() => Text,
             (x, _) => x,
         }
     }
+}
+
+fn time_with_zone() -> SqlError {
+    SqlError::new(
+        SqlState::FeatureNotSupported,
+        "time with time zone is not supported (use time, or timestamp with time zone)",
+    )
 }
 
 fn serial_array(name: &str) -> SqlError {
@@ -370,6 +394,7 @@ pub fn parse_text(s: &str, ty: SqlType) -> Result<Value, SqlError> {
             datetime::parse_timestamp(t, ty == SqlType::Timestamptz).map(Value::Int)
         }
         SqlType::Interval => datetime::parse_interval(t).map(Value::Interval),
+        SqlType::Time(p) => datetime::parse_time(t).map(|m| Value::Int(datetime::round_time(m, p))),
         // an enum label is taken as written, spaces included
         SqlType::Enum(e) => e.value_of(s),
     }
@@ -451,6 +476,7 @@ pub fn format_text(v: &Value, ty: SqlType) -> Option<String> {
         (Value::Int(d), SqlType::Date) => datetime::format_date(*d),
         (Value::Int(m), SqlType::Timestamp) => datetime::format_timestamp(*m, false),
         (Value::Int(m), SqlType::Timestamptz) => datetime::format_timestamp(*m, true),
+        (Value::Int(m), SqlType::Time(_)) => datetime::format_time(*m),
         (Value::Interval(iv), _) => datetime::format_interval(iv),
         (Value::Enum(sort), SqlType::Enum(e)) => match e.label_of(*sort) {
             Some(label) => label.to_string(),
@@ -499,6 +525,7 @@ pub fn encode_binary(v: &Value, ty: SqlType, out: &mut Vec<u8>) {
         (Value::Int(m), SqlType::Timestamp | SqlType::Timestamptz) => {
             out.extend_from_slice(&(*m - EPOCH_2000_MICROS).to_be_bytes())
         }
+        (Value::Int(m), SqlType::Time(_)) => out.extend_from_slice(&m.to_be_bytes()),
         (Value::Int(i), _) => out.extend_from_slice(&i.to_be_bytes()),
         (Value::Float(f), SqlType::Float4) => out.extend_from_slice(&(*f as f32).to_be_bytes()),
         (Value::Float(f), _) => out.extend_from_slice(&f.to_be_bytes()),
@@ -644,6 +671,13 @@ pub fn decode_binary(b: &[u8], ty: SqlType) -> Result<Value, SqlError> {
         SqlType::Timestamp | SqlType::Timestamptz => {
             let m = i64::from_be_bytes(fixed(8)?.try_into().map_err(|_| bad())?);
             Value::Int(m + EPOCH_2000_MICROS)
+        }
+        SqlType::Time(p) => {
+            let m = i64::from_be_bytes(fixed(8)?.try_into().map_err(|_| bad())?);
+            if !(0..=datetime::MICROS_PER_DAY).contains(&m) {
+                return Err(bad());
+            }
+            Value::Int(datetime::round_time(m, p))
         }
         SqlType::Interval => {
             let b = fixed(16)?;
@@ -843,6 +877,22 @@ pub fn cast(v: Value, from: SqlType, to: SqlType, explicit: bool) -> Result<Valu
             Ok(Value::Int(m))
         }
         (Value::Bytes(b), SqlType::Bytea) => Ok(Value::Bytes(b)),
+        // the time of day of a timestamp (UTC, the session's zone)
+        (Value::Int(m), SqlType::Time(p))
+            if matches!(from, SqlType::Timestamp | SqlType::Timestamptz) =>
+        {
+            Ok(Value::Int(datetime::round_time(m.rem_euclid(datetime::MICROS_PER_DAY), p)))
+        }
+        (Value::Int(m), SqlType::Time(p)) if matches!(from, SqlType::Time(_)) => {
+            Ok(Value::Int(datetime::round_time(m, p)))
+        }
+        (Value::Int(m), SqlType::Interval) if matches!(from, SqlType::Time(_)) => {
+            Ok(Value::Interval(crate::types::Interval { months: 0, days: 0, micros: m }))
+        }
+        // an interval's time part, within a day
+        (Value::Interval(iv), SqlType::Time(p)) => {
+            Ok(Value::Int(datetime::round_time(iv.micros.rem_euclid(datetime::MICROS_PER_DAY), p)))
+        }
         _ => Err(cannot()),
     }
 }

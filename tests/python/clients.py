@@ -4,6 +4,7 @@ Run by tests/python_clients.rs with the server's URL as argv[1]; exits non-zero 
 failed expectation. Each check says what a Python developer relies on.
 """
 import asyncio
+import datetime
 import decimal
 import random
 import sys
@@ -40,6 +41,21 @@ def psycopg3():
         except psycopg.errors.UniqueViolation as e:
             check(e.sqlstate == "23505", "psycopg 3: UniqueViolation with SQLSTATE 23505")
         check(c.execute("SELECT 1").fetchone() == (1,), "psycopg 3: connection usable after an error")
+        # `time` columns (Django's TimeField): datetime.time in and out, text and binary
+        c.execute("DROP TABLE IF EXISTS py_shifts")
+        c.execute("CREATE TABLE py_shifts (id int PRIMARY KEY, starts time, ends time(0))")
+        c.execute("INSERT INTO py_shifts VALUES (%s, %s, %s)",
+                  (1, datetime.time(10, 30, 15, 250000), datetime.time(18, 0, 0, 700000)))
+        c.execute("INSERT INTO py_shifts VALUES (%b, %b, %b)", (2, datetime.time(8, 0), None))
+        rows = c.execute("SELECT id, starts, ends FROM py_shifts ORDER BY starts").fetchall()
+        check(rows == [(2, datetime.time(8, 0), None),
+                       (1, datetime.time(10, 30, 15, 250000), datetime.time(18, 0, 1))],
+              "psycopg 3: time parameters and results, time(0) rounds")
+        cur = c.cursor(binary=True)
+        rows = cur.execute("SELECT ends - starts FROM py_shifts WHERE starts > %s",
+                           (datetime.time(9, 0),)).fetchall()
+        check(rows == [(datetime.timedelta(hours=7, minutes=29, seconds=45, microseconds=750000),)],
+              "psycopg 3: time comparison and time - time, binary")
     # Lost update refused at Repeatable Read: the second writer gets SerializationFailure.
     a = psycopg.connect(URL)
     b = psycopg.connect(URL)
@@ -85,6 +101,10 @@ async def asyncpg_checks():
         await c.execute("UPDATE py_accounts SET owner = $1 WHERE id = $2", "robert", 2)
     check(await c.fetchval("SELECT owner FROM py_accounts WHERE id = 2") == "robert",
           "asyncpg: transaction(isolation='serializable') commits")
+    starts = await c.fetch("SELECT starts FROM py_shifts WHERE starts < $1 ORDER BY id",
+                           datetime.time(12, 0))
+    check([r[0] for r in starts] == [datetime.time(10, 30, 15, 250000), datetime.time(8, 0)],
+          "asyncpg: time parameters and binary results")
     stmt = await c.prepare("SELECT balance FROM py_accounts WHERE id = $1")
     check(await stmt.fetchval(2) == decimal.Decimal("50"), "asyncpg: prepared statement, numeric")
     try:

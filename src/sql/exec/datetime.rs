@@ -114,6 +114,9 @@ fn arithmetic(
             format!("operator does not exist: {} and {}", lt.name(), rt.name()),
         )
     };
+    if let Some(v) = time_arithmetic(op, (l, lt), (r, rt))? {
+        return Ok(v);
+    }
     Ok(match (l, r) {
         (Value::Interval(a), Value::Interval(b)) => {
             Value::Interval(dt::combine_intervals(a, b, op == BinOp::Sub)?)
@@ -176,6 +179,37 @@ pub fn check_utc(zone: &str) -> Result<(), SqlError> {
 }
 
 /// A date or timestamp value as microseconds since the epoch.
+/// The arithmetic of `time`: `time - time` (an interval), `time ± interval` (a time, around
+/// the clock: the interval's days and months do not move it), `date + time` (a timestamp).
+/// `None` when neither operand is a time.
+fn time_arithmetic(
+    op: BinOp,
+    (l, lt): (&Value, SqlType),
+    (r, rt): (&Value, SqlType),
+) -> Result<Option<Value>, SqlError> {
+    let around_the_clock = |m: i64| m.rem_euclid(MICROS_PER_DAY);
+    Ok(Some(match ((l, lt), (r, rt)) {
+        ((Value::Int(a), SqlType::Time(_)), (Value::Int(b), SqlType::Time(_))) => {
+            Value::Interval(Interval { months: 0, days: 0, micros: a - b })
+        }
+        ((Value::Int(t), SqlType::Time(_)), (Value::Interval(iv), _)) => {
+            let shift = iv.micros.rem_euclid(MICROS_PER_DAY);
+            Value::Int(around_the_clock(if op == BinOp::Sub { t - shift } else { t + shift }))
+        }
+        ((Value::Interval(iv), _), (Value::Int(t), SqlType::Time(_))) => {
+            Value::Int(around_the_clock(t + iv.micros.rem_euclid(MICROS_PER_DAY)))
+        }
+        ((Value::Int(d), SqlType::Date), (Value::Int(t), SqlType::Time(_)))
+        | ((Value::Int(t), SqlType::Time(_)), (Value::Int(d), SqlType::Date)) => Value::Int(
+            d.checked_mul(MICROS_PER_DAY)
+                .and_then(|m| m.checked_add(*t))
+                .filter(|m| datetime(*m).is_ok())
+                .ok_or_else(dt::timestamp_out_of_range)?,
+        ),
+        _ => return Ok(None),
+    }))
+}
+
 fn timestamp_micros(v: &Value, ty: SqlType) -> i64 {
     match (v, ty) {
         (Value::Int(days), SqlType::Date) => days.saturating_mul(MICROS_PER_DAY),
@@ -199,9 +233,39 @@ fn type_name(ty: SqlType) -> &'static str {
     }
 }
 
+/// `EXTRACT(field FROM t)` of a time of day (`24:00:00` is hour 24).
+fn extract_time(field: &str, micros: i64) -> Result<Decimal, SqlError> {
+    let sub_minute = micros % 60_000_000;
+    Ok(match field {
+        "hour" | "hours" => Decimal::from(micros / dt::MICROS_PER_HOUR),
+        "minute" | "minutes" => Decimal::from(micros / 60_000_000 % 60),
+        "second" | "seconds" => Decimal::new(sub_minute, 6),
+        "millisecond" | "milliseconds" => Decimal::new(sub_minute, 3),
+        "microsecond" | "microseconds" => Decimal::from(sub_minute),
+        "epoch" => Decimal::new(micros, 6),
+        "year" | "years" | "month" | "months" | "mon" | "day" | "days" | "quarter" | "dow"
+        | "isodow" | "doy" | "week" | "isoyear" | "decade" | "century" | "millennium"
+        | "timezone" | "timezone_hour" | "timezone_minute" => {
+            return Err(SqlError::new(
+                SqlState::FeatureNotSupported,
+                format!("unit \"{field}\" not supported for type time without time zone"),
+            ));
+        }
+        _ => {
+            return Err(SqlError::new(
+                SqlState::InvalidParameterValue,
+                format!("unit \"{field}\" not recognized for type time without time zone"),
+            ));
+        }
+    })
+}
+
 /// `EXTRACT(field FROM v)`, exact, as PostgreSQL 15 computes it (a numeric: seconds with six
 /// decimals, milliseconds with three, an epoch with six for a timestamp).
 fn extract(field: &str, v: &Value, ty: SqlType) -> Result<Decimal, SqlError> {
+    if let (Value::Int(m), SqlType::Time(_)) = (v, ty) {
+        return extract_time(field, *m);
+    }
     let date = ty == SqlType::Date;
     let micros = timestamp_micros(v, ty);
     let dt = datetime(micros)?;

@@ -338,6 +338,16 @@ fn format_tm(tm: &Tm, fmt: &str) -> String {
 
 /// `to_char(v, fmt)` for a date, a timestamp, an interval or a number of type `ty`.
 pub fn to_char(v: &Value, ty: SqlType, fmt: &str) -> Result<Value, SqlError> {
+    // a time prints as the interval since midnight (PostgreSQL's implicit cast)
+    let as_interval;
+    let v = match (v, ty) {
+        (Value::Int(m), SqlType::Time(_)) => {
+            as_interval =
+                Value::Interval(crate::types::Interval { months: 0, days: 0, micros: *m });
+            &as_interval
+        }
+        _ => v,
+    };
     let tm = match (v, ty) {
         (Value::Interval(iv), _) => {
             let t = iv.micros;

@@ -120,7 +120,10 @@ fn compare_arrays(a: &[Value], b: &[Value], ty: SqlType) -> Result<Ordering, Sql
 fn coerce_for(v: Value, ty: SqlType) -> Result<Value, SqlError> {
     let from = match &v {
         Value::Int(_)
-            if matches!(ty, SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz) =>
+            if matches!(
+                ty,
+                SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz | SqlType::Time(_)
+            ) =>
         {
             return Ok(v);
         }

@@ -1282,6 +1282,7 @@ fn info_column(
     };
     let data_type = match c.ty {
         SqlType::Enum(_) => "USER-DEFINED".to_string(),
+        SqlType::Time(_) => "time without time zone".to_string(),
         // PostgreSQL shows every array type as ARRAY here
         SqlType::Array(_) => "ARRAY".to_string(),
         SqlType::Varchar(_) => "character varying".to_string(),
@@ -1308,6 +1309,7 @@ fn info_column(
     let datetime = match c.ty {
         SqlType::Date => Some(0),
         SqlType::Timestamp | SqlType::Timestamptz => Some(6),
+        SqlType::Time(p) => Some(p.map_or(6, i64::from)),
         _ => None,
     };
     let identity = c.identity.map(|i| match i {

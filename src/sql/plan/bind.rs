@@ -661,6 +661,7 @@ impl<'a> Binder<'a> {
         let compatible = |t: SqlType| {
             t == SqlType::Unknown
                 || matches!((t, ty), (SqlType::Array(_), SqlType::Array(_)))
+                || matches!((t, ty), (SqlType::Time(_), SqlType::Time(_)))
                 || (t.is_numeric() && ty.is_numeric())
                 || (t.is_textual() && ty.is_textual())
                 || t == ty
@@ -1409,7 +1410,7 @@ impl<'a> Binder<'a> {
                         (
                             SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz,
                             SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz
-                        )
+                        ) | (SqlType::Time(_), SqlType::Time(_))
                     )
                     || to.is_textual()
                         && !matches!(to, SqlType::Uuid | SqlType::Json | SqlType::Jsonb);

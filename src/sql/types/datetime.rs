@@ -420,6 +420,57 @@ pub fn parse_timestamp(s: &str, with_zone: bool) -> Result<i64, SqlError> {
     Ok(at)
 }
 
+/// Reads a time of day (`time`) as microseconds since midnight: `10:30`, `10:30:15.5`,
+/// `10:30 pm`, `T10:30`, `allballs`, a time with a zone (the zone is ignored, as PostgreSQL
+/// ignores it for `time`), or a timestamp's text (its time of day). `24:00:00` is the end of
+/// the day. Fractions round to microseconds.
+pub fn parse_time(s: &str) -> Result<i64, SqlError> {
+    let type_name = "time without time zone";
+    let lower = s.trim().to_ascii_lowercase();
+    if lower == "allballs" {
+        return Ok(0);
+    }
+    let parts = match split(&lower) {
+        Some(parts) if parts.date.is_some() => parts,
+        _ => {
+            let clock = lower.strip_prefix('t').unwrap_or(&lower);
+            split(&format!("2000-01-01 {clock}")).ok_or_else(|| bad_syntax(type_name, s))?
+        }
+    };
+    let (h, mi, sec, micros) = parts.time.ok_or_else(|| bad_syntax(type_name, s))?;
+    let valid = (0..=23).contains(&h) && (0..=59).contains(&mi) && (0..=60).contains(&sec)
+        || (h == 24 && mi == 0 && sec == 0 && micros == 0);
+    let at = ((h * 60 + mi) * 60 + sec) * MICROS_PER_SECOND + micros;
+    if !valid || at > MICROS_PER_DAY {
+        return Err(out_of_range(s));
+    }
+    Ok(at)
+}
+
+/// Formats a time of day as `HH:MM:SS` with the fraction's significant digits.
+pub fn format_time(micros: i64) -> String {
+    let secs = micros.div_euclid(MICROS_PER_SECOND);
+    let frac = micros.rem_euclid(MICROS_PER_SECOND);
+    let mut out = format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+    if frac > 0 {
+        let digits = format!("{frac:06}");
+        out.push('.');
+        out.push_str(digits.trim_end_matches('0'));
+    }
+    out
+}
+
+/// Rounds a time of day to `precision` fractional digits (`time(p)`), half away from zero.
+pub fn round_time(micros: i64, precision: Option<u8>) -> i64 {
+    match precision {
+        Some(p) if p < 6 => {
+            let unit = 10i64.pow(6 - u32::from(p));
+            (micros + unit / 2) / unit * unit
+        }
+        _ => micros,
+    }
+}
+
 /// Formats a date as `YYYY-MM-DD` (`YYYY-MM-DD BC` before year 1).
 pub fn format_date(days: i64) -> String {
     match date_of(days) {

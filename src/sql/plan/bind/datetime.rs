@@ -77,6 +77,7 @@ impl Binder<'_> {
         let field = self.retype_unknown(args.pop().expect("two arguments"), SqlType::Text)?;
         let ty = match (func, v.ty()) {
             (Func::DatePart, _) => SqlType::Float8,
+            (_, SqlType::Time(_)) => SqlType::Time(None),
             (_, SqlType::Timestamp) => SqlType::Timestamp,
             (_, SqlType::Interval) => SqlType::Interval,
             _ => SqlType::Timestamptz,
@@ -90,6 +91,14 @@ impl Binder<'_> {
         let v = self.retype_unknown(v, SqlType::Timestamptz)?;
         match v.ty() {
             SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz => Ok(v),
+            // EXTRACT and date_part read a time's fields; date_trunc takes it as the interval
+            // since midnight (PostgreSQL's implicit cast), and answers an interval
+            SqlType::Time(_) if function == "date_trunc" => {
+                Ok(BExpr::Cast { expr: Box::new(v), to: SqlType::Interval, explicit: false })
+            }
+            SqlType::Time(_) if function == "date_part" || function == "pg_catalog.extract" => {
+                Ok(v)
+            }
             t => Err(SqlError::new(
                 SqlState::UndefinedFunction,
                 format!("function {function}(unknown, {}) does not exist", t.name()),
@@ -109,7 +118,9 @@ fn at_time_zone_type(ty: SqlType) -> SqlType {
 /// `l`'s own type (PostgreSQL's operator resolution for these cases).
 pub(super) fn right_operand_hint(l: &BExpr, op: BinOp) -> SqlType {
     match (l.ty(), op) {
-        (SqlType::Timestamp | SqlType::Timestamptz, BinOp::Add) => SqlType::Interval,
+        (SqlType::Timestamp | SqlType::Timestamptz | SqlType::Time(_), BinOp::Add) => {
+            SqlType::Interval
+        }
         (SqlType::Interval, BinOp::Mul | BinOp::Div) => SqlType::Float8,
         (SqlType::Date, BinOp::Add) => SqlType::Unknown,
         (SqlType::Jsonb, BinOp::Sub) => SqlType::Text,
@@ -196,7 +207,7 @@ impl Binder<'_> {
         }
         // `'1 day' + timestamp`
         let l = match (lt, rt, op) {
-            (Unknown, Date | Timestamp | Timestamptz, BinOp::Add) => {
+            (Unknown, Date | Timestamp | Timestamptz | Time(_), BinOp::Add) => {
                 self.retype_unknown(l, Interval)?
             }
             _ => l,
@@ -214,6 +225,11 @@ impl Binder<'_> {
             return Ok(Ok(BExpr::Func { func, args: vec![l, r], ty: Jsonb }));
         }
         let ty = match (lt, op, rt) {
+            (Time(_), BinOp::Sub, Time(_)) => Interval,
+            (Time(_), BinOp::Add | BinOp::Sub, Interval) | (Interval, BinOp::Add, Time(_)) => {
+                Time(None)
+            }
+            (Date, BinOp::Add, Time(_)) | (Time(_), BinOp::Add, Date) => Timestamp,
             (Interval, BinOp::Add | BinOp::Sub, Interval) => Interval,
             (Timestamp | Timestamptz, BinOp::Add | BinOp::Sub, Interval) => lt,
             (Interval, BinOp::Add, Timestamp | Timestamptz) => rt,

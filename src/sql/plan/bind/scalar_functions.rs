@@ -78,7 +78,11 @@ impl Binder<'_> {
             && !(bound[0].ty().is_numeric()
                 || matches!(
                     bound[0].ty(),
-                    SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz | SqlType::Interval
+                    SqlType::Date
+                        | SqlType::Timestamp
+                        | SqlType::Timestamptz
+                        | SqlType::Interval
+                        | SqlType::Time(_)
                 ))
         {
             return Err(no_such(&bound));

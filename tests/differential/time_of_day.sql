@@ -1,0 +1,58 @@
+-- The `time` type (time of day, without time zone): input forms, rounding, time(p), output,
+-- arithmetic with intervals, dates and times, casts, EXTRACT / date_part, date_trunc and
+-- to_char (through the interval since midnight), comparisons, aggregates, keys, errors.
+SELECT '10:30'::time, '10:30:15.1234567'::time, '23:59:59.9999999'::time, '24:00'::time, '1:2:3'::time;
+SELECT '10:30 pm'::time, '12:00 am'::time, '12:30 pm'::time, 'allballs'::time, '2024-01-01 10:30:00'::time, '10:30+02'::time, 'T10:30'::time;
+SELECT '10:30:00Z'::time, '10:30 UTC'::time, '10:30:15.5-08'::time, ' 10:30 '::time, '10:30:00+05:30'::time;
+SELECT '25:00'::time;
+SELECT '10:60'::time;
+SELECT '24:00:01'::time;
+SELECT '13:00 pm'::time;
+SELECT 'x'::time;
+SELECT ''::time;
+SELECT '10'::time;
+SELECT '10:30:15'::time(0), '10:30:15.56'::time(1), time '10:00', TIME(2) '10:00:00.129', '23:59:59.6'::time(0);
+SELECT '10:00'::time(7);
+SELECT '10:30'::time - '08:15'::time, '08:15'::time - '10:30'::time, '10:30'::time + interval '2 hours', '23:30'::time + interval '2 hours', '01:00'::time - interval '2 hours', interval '1 hour' + '10:00'::time;
+SELECT '10:30'::time + '1 day 1 hour'::interval, '10:30'::time + '1 mon'::interval, '10:30'::time - '-25 hours'::interval, '10:30'::time + '90 minutes';
+SELECT date '2024-01-31' + time '10:30', time '10:30' + date '2024-01-31', date '2024-02-29' + time '24:00';
+SELECT '2024-01-31 10:30:45.5'::timestamp::time, '2024-01-31 10:30:45.5+00'::timestamptz::time, '10:30'::time::interval, '26 hours'::interval::time, '-1 hour'::interval::time, '10:30'::time::text, '10:30'::time::varchar;
+SELECT 'x'::text::time;
+SELECT '10:30'::time::timestamp;
+SELECT '10:30'::time::date;
+SELECT 1::time;
+SELECT '10:30'::time + 5;
+SELECT extract(hour from time '10:30:45.5'), extract(minute from time '10:30:45.5'), extract(second from time '10:30:45.5'), extract(epoch from time '10:30'), extract(millisecond from time '00:00:01.5'), extract(microsecond from time '00:00:01.5');
+SELECT extract(hour from time '24:00'), date_part('hour', time '10:30'), date_part('second', time '10:30:15.25');
+SELECT extract(day from time '10:30');
+SELECT extract(timezone from time '10:30');
+SELECT date_trunc('hour', time '10:30:15'), date_trunc('minute', time '10:30:15');
+SELECT to_char(time '13:45:12', 'HH24:MI:SS'), to_char(time '13:45:12.5', 'HH12 MI SS MS');
+SELECT time '10:30' < time '11:00', time '10:30' = '10:30:00', time '10:30' > '09:59:59.999999', time '24:00' > time '23:59:59.999999';
+SELECT max(t), min(t), count(DISTINCT t) FROM (VALUES (time '10:30'), (time '09:00'), (time '10:30:00')) v(t);
+SELECT pg_typeof(time '10:00'), pg_typeof(time '10:00' - time '09:00'), pg_typeof(time '10:00' + interval '1 hour'), pg_typeof(date '2024-01-01' + time '10:00');
+-- columns, keys, defaults, ORDER BY
+CREATE TABLE shift (id int PRIMARY KEY, starts time NOT NULL, ends time(0), note text);
+INSERT INTO shift VALUES (1, '08:00', '16:00:00.7', 'day'), (2, '22:00', '06:00', 'night'), (3, '12:30:15.25', NULL, 'half'), (4, '00:00', '24:00', 'all');
+SELECT * FROM shift ORDER BY starts;
+SELECT * FROM shift ORDER BY ends DESC NULLS LAST;
+SELECT id, ends - starts, CASE WHEN ends < starts THEN ends - starts + interval '24 hours' ELSE ends - starts END FROM shift ORDER BY id;
+SELECT id FROM shift WHERE starts BETWEEN '08:00' AND '13:00' ORDER BY id;
+SELECT id FROM shift WHERE starts > '2024-05-05 09:00'::timestamp::time ORDER BY id;
+SELECT starts::text || '-' || coalesce(ends::text, '?') FROM shift ORDER BY id;
+INSERT INTO shift VALUES (5, '25:00', NULL, 'bad');
+INSERT INTO shift VALUES (5, NULL, NULL, 'bad');
+UPDATE shift SET ends = ends + interval '30 minutes' WHERE id = 1;
+SELECT ends FROM shift WHERE id = 1;
+CREATE TABLE slot (at time PRIMARY KEY, label text);
+INSERT INTO slot VALUES ('09:00', 'a'), ('08:30', 'b'), ('17:15:30', 'c');
+INSERT INTO slot VALUES ('09:00:00', 'dup');
+SELECT * FROM slot WHERE at >= '08:45' ORDER BY at;
+SELECT at, label FROM slot ORDER BY at DESC LIMIT 2;
+CREATE INDEX shift_starts ON shift (starts);
+SELECT id FROM shift WHERE starts < '12:00' ORDER BY starts;
+SELECT column_name, data_type, datetime_precision FROM information_schema.columns WHERE table_name = 'shift' ORDER BY ordinal_position;
+SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a WHERE a.attrelid = 'shift'::regclass AND a.attnum > 0 ORDER BY a.attnum;
+SELECT typname, typlen, typcategory FROM pg_type WHERE oid = 1083;
+SELECT array_agg(starts ORDER BY starts) FROM shift;
+SELECT ARRAY['10:00', '09:00:00.5']::time[];
