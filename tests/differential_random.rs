@@ -191,7 +191,7 @@ impl Gen {
         self.cols = scope("x");
         if self.rng.gen_bool(0.35) {
             let u = self.rng.gen_range(0..TABLES);
-            let kind = *self.pick(&["JOIN", "LEFT JOIN"]);
+            let kind = *self.pick(&["JOIN", "LEFT JOIN", "RIGHT JOIN", "FULL JOIN"]);
             let on = if self.rng.gen_bool(0.7) { "x.a = y.a" } else { "x.b = y.b" };
             from = format!("{from} {kind} t{u} y ON {on}");
             self.cols.extend(scope("y"));

@@ -949,7 +949,7 @@ impl<'a> ExecCtx<'a> {
                 }
                 out
             }
-            Source::Join { left, right, left_outer, on, right_width } => {
+            Source::Join { left, right, left_outer, right_outer, on, right_width } => {
                 let lrows = self.source_rows(left)?;
                 // `FROM t, unnest(t.a)`: the right side is unnested once per left row
                 let lateral = match right.as_ref() {
@@ -966,6 +966,8 @@ impl<'a> ExecCtx<'a> {
                     self.source_rows(right)?
                 };
                 let mut out = Vec::new();
+                // RIGHT / FULL: which right rows some left row matched
+                let mut right_matched = vec![false; shared_rrows.len()];
                 for l in &lrows {
                     let mut matched = false;
                     let lateral_rrows = match lateral {
@@ -991,7 +993,7 @@ impl<'a> ExecCtx<'a> {
                     } else {
                         &shared_rrows
                     };
-                    for r in rrows {
+                    for (i, r) in rrows.iter().enumerate() {
                         self.tick()?;
                         let mut combined = Vec::with_capacity(l.len() + r.len());
                         combined.extend_from_slice(l);
@@ -1001,6 +1003,9 @@ impl<'a> ExecCtx<'a> {
                             None => true,
                         } {
                             matched = true;
+                            if let Some(m) = right_matched.get_mut(i) {
+                                *m = true;
+                            }
                             out.push(combined);
                         }
                     }
@@ -1008,6 +1013,15 @@ impl<'a> ExecCtx<'a> {
                         let mut combined = l.clone();
                         combined.extend(std::iter::repeat_n(Value::Null, *right_width));
                         out.push(combined);
+                    }
+                }
+                if let Some(left_width) = right_outer {
+                    for (r, matched) in shared_rrows.iter().zip(&right_matched) {
+                        if !matched {
+                            let mut combined = vec![Value::Null; *left_width];
+                            combined.extend_from_slice(r);
+                            out.push(combined);
+                        }
                     }
                 }
                 out
@@ -1673,7 +1687,8 @@ fn join_tables(
             });
             Some(offset + table.columns.len())
         }
-        Source::Join { left, right, left_outer, on, right_width } => {
+        Source::Join { right_outer: Some(_), .. } => None,
+        Source::Join { left, right, left_outer, on, right_width, .. } => {
             let width = join_tables(left, tables, conditions)?;
             let Source::Table { table, alias, .. } = right.as_ref() else { return None };
             if table.columns.len() != *right_width {

@@ -18,7 +18,10 @@ fn key_compatible(col: SqlType, from: SqlType) -> bool {
 pub fn choose_access(source: &mut Source, filter: &BExpr, offset: usize) {
     let (table, access) = match source {
         Source::Table { table, access, .. } => (table.clone(), access),
-        Source::Join { left, .. } => return choose_access(left, filter, offset),
+        // (not the nullable left side of a RIGHT or FULL join)
+        Source::Join { left, right_outer: None, .. } => {
+            return choose_access(left, filter, offset);
+        }
         _ => return,
     };
     let width = table.columns.len();

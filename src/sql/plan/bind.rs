@@ -1605,10 +1605,12 @@ impl<'a> Binder<'a> {
             combined.cols.extend(rscope.cols);
             combined.parent = parent.clone().map(Box::new);
             use ast::JoinOperator as J;
-            let (left_outer, constraint) = match &join.join_operator {
-                J::Join(c) | J::Inner(c) => (false, Some(c)),
-                J::Left(c) | J::LeftOuter(c) => (true, Some(c)),
-                J::CrossJoin(_) => (false, None),
+            let (left_outer, right_outer, constraint) = match &join.join_operator {
+                J::Join(c) | J::Inner(c) => (false, false, Some(c)),
+                J::Left(c) | J::LeftOuter(c) => (true, false, Some(c)),
+                J::Right(c) | J::RightOuter(c) => (false, true, Some(c)),
+                J::FullOuter(c) => (true, true, Some(c)),
+                J::CrossJoin(_) => (false, false, None),
                 other => {
                     return Err(SqlError::unsupported(
                         format!("join {other:?}").split('(').next().unwrap_or("join").to_string(),
@@ -1662,10 +1664,18 @@ impl<'a> Binder<'a> {
                 Some(ast::JoinConstraint::None) | None => None,
             };
             combined.parent = None;
+            if right_outer && matches!(right, Source::Lateral(_)) {
+                return Err(SqlError::new(
+                    SqlState::InvalidColumnReference,
+                    "invalid reference to FROM-clause entry: the combining JOIN type must be INNER or LEFT for a LATERAL reference",
+                ));
+            }
+            let right_outer = right_outer.then_some(scope.cols.len());
             source = Source::Join {
                 left: Box::new(source),
                 right: Box::new(right),
                 left_outer,
+                right_outer,
                 on,
                 right_width,
             };
@@ -1717,6 +1727,7 @@ impl<'a> Binder<'a> {
                 left: Box::new(src),
                 right: Box::new(r),
                 left_outer: false,
+                right_outer: None,
                 on: None,
                 right_width,
             };

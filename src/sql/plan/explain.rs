@@ -53,8 +53,14 @@ fn explain_source(s: &Source, depth: usize, out: &mut Vec<String>) {
         }
         Source::Series(_) => out.push(format!("{pad}Function Scan on generate_series")),
         Source::Unnest(_) => out.push(format!("{pad}Function Scan on unnest")),
-        Source::Join { left, right, left_outer, .. } => {
-            out.push(format!("{pad}Nested Loop{}", if *left_outer { " Left Join" } else { "" }));
+        Source::Join { left, right, left_outer, right_outer, .. } => {
+            let kind = match (*left_outer, right_outer.is_some()) {
+                (true, true) => " Full Join",
+                (true, false) => " Left Join",
+                (false, true) => " Right Join",
+                (false, false) => "",
+            };
+            out.push(format!("{pad}Nested Loop{kind}"));
             explain_source(left, depth + 1, out);
             explain_source(right, depth + 1, out);
         }

@@ -90,7 +90,11 @@ pub enum Source {
     Join {
         left: Box<Source>,
         right: Box<Source>,
+        /// LEFT or FULL: a left row no right row matches comes out padded with NULLs.
         left_outer: bool,
+        /// RIGHT or FULL: the left side's width; a right row no left row matches comes out
+        /// after the matched rows, padded with that many NULLs.
+        right_outer: Option<usize>,
         on: Option<BExpr>,
         right_width: usize,
     },

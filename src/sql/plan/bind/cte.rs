@@ -338,8 +338,9 @@ fn outer_join_nullable_work_table(source: &Source) -> bool {
         }
     }
     match source {
-        Source::Join { left, right, left_outer, .. } => {
+        Source::Join { left, right, left_outer, right_outer, .. } => {
             (*left_outer && reads_work_table(right))
+                || (right_outer.is_some() && reads_work_table(left))
                 || outer_join_nullable_work_table(left)
                 || outer_join_nullable_work_table(right)
         }
