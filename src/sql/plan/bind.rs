@@ -18,6 +18,7 @@ mod lateral;
 mod modify_from;
 mod ordered_aggregates;
 mod recursive;
+mod row_compare;
 mod scalar_functions;
 mod table_functions;
 mod view;
@@ -418,6 +419,9 @@ impl<'a> Binder<'a> {
                 }
             }
             Expr::InList { expr, list, negated } => {
+                if let Some(rows) = self.row_in_list(expr, list, *negated, scope)? {
+                    return Ok(rows);
+                }
                 let subject = self.expr(expr, scope, None)?;
                 let mut items = Vec::new();
                 let mut ty = subject.ty();
@@ -690,6 +694,9 @@ impl<'a> Binder<'a> {
         scope: &Scope,
     ) -> Result<BExpr, SqlError> {
         use ast::BinaryOperator as B;
+        if let Some(bound) = self.row_comparison(a, op, b, scope)? {
+            return Ok(bound);
+        }
         if let Some(bound) = self.special_operator(a, op, b, scope)? {
             return Ok(bound);
         }
