@@ -447,10 +447,18 @@ impl BExpr {
     /// Whether the expression reads a column of the current row (level 0).
     pub fn uses_current_row(&self) -> bool {
         let mut found = false;
-        self.visit(&mut |e| {
-            if matches!(e, BExpr::Column { level: 0, .. }) {
-                found = true;
+        self.visit(&mut |e| match e {
+            BExpr::Column { level: 0, .. } => found = true,
+            // a correlated subquery reads the row it is evaluated for (or one further out):
+            // it is no constant (an access path's key value, an unnest run once)
+            BExpr::InSubquery { plan, .. }
+            | BExpr::Exists { plan, .. }
+            | BExpr::Subquery { plan, .. }
+                if plan.correlated =>
+            {
+                found = true
             }
+            _ => {}
         });
         found
     }

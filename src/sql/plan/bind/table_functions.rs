@@ -4,8 +4,9 @@
 //! each bound as an unnest over arrays, optionally `WITH ORDINALITY` (what psql's `\d` queries
 //! and ORMs' reflection read).
 //!
-//! `unnest` and `generate_subscripts` in a select list move to such a FROM item
-//! ([`select_list_srfs`]).
+//! `unnest`, `generate_subscripts` and `generate_series` in a select list move to such a
+//! FROM item ([`select_list_srfs`]); `generate_series(...)` there is the array
+//! `ARRAY(SELECT g FROM generate_series(...) g)`, so its arguments may read the row.
 //!
 //! Invariant: every one is an `unnest` source, so the executor needs nothing of its own for
 //! them; their arrays may read the FROM items before them (PostgreSQL's implicit LATERAL).
@@ -207,6 +208,16 @@ pub(super) fn select_list_srfs(s: &ast::Select) -> Option<ast::Select> {
                 };
                 Some((name, call(internal, &list.args)))
             }
+            ("generate_series", [_, _] | [_, _, _]) => {
+                let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+                let sql = format!("ARRAY(SELECT g FROM generate_series({}) AS g)", args.join(", "));
+                let dialect = crate::sql::parse::dialect::IsolaDialect::default();
+                let parsed = sqlparser::parser::Parser::new(&dialect)
+                    .try_with_sql(&sql)
+                    .and_then(|mut p| p.parse_expr())
+                    .ok()?;
+                Some((name, parsed))
+            }
             ("generate_subscripts", [_, _]) => {
                 let mut f = f.clone();
                 f.name = ast::ObjectName::from(vec![ast::Ident::new(SUBSCRIPTS_ARRAY)]);
@@ -228,12 +239,24 @@ pub(super) fn select_list_srfs(s: &ast::Select) -> Option<ast::Select> {
             ast::SelectItem::ExprWithAlias { expr, alias } => (expr.clone(), Some(alias.clone())),
             _ => continue,
         };
-        let Some((name, array)) = srf(&expr) else { continue };
+        // the function itself, or cast (`generate_series(...)::date`)
+        let (found, cast) = match &expr {
+            Expr::Cast { expr: inner, .. } => (srf(inner), Some(expr.clone())),
+            e => (srf(e), None),
+        };
+        let Some((name, array)) = found else { continue };
         let column = ast::Ident::new(format!("c{}", arrays.len() + 1));
         arrays.push(array);
         columns.push(ast::TableAliasColumnDef { name: column.clone(), data_type: None });
+        let reference = Expr::CompoundIdentifier(vec![ast::Ident::new(SELECT_LIST_SRF), column]);
+        let expr = match cast {
+            Some(Expr::Cast { kind, data_type, format, .. }) => {
+                Expr::Cast { kind, expr: Box::new(reference), data_type, format }
+            }
+            _ => reference,
+        };
         *item = ast::SelectItem::ExprWithAlias {
-            expr: Expr::CompoundIdentifier(vec![ast::Ident::new(SELECT_LIST_SRF), column]),
+            expr,
             alias: alias.unwrap_or_else(|| ast::Ident::new(name)),
         };
     }
