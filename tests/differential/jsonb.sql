@@ -86,3 +86,17 @@ SELECT e, e.value FROM jsonb_array_elements('["x", "y"]') e ORDER BY 1;
 SELECT t FROM jsonb_array_elements_text('["x", "y"]') t ORDER BY t;
 SELECT e.* FROM jsonb_array_elements('[true]') AS e;
 SELECT * FROM jsonb_array_elements('[1, 2]') WITH ORDINALITY e;
+-- jsonb_set, #- (delete a path), jsonb_strip_nulls, jsonb_pretty
+SELECT jsonb_set('{"a": 1, "b": {"c": 2}}', '{b,c}', '3'), jsonb_set('{"a": 1}', '{z}', '"new"'), jsonb_set('{"a": 1}', '{z}', '"new"', false);
+SELECT jsonb_set('[1, 2, 3]', '{1}', '"x"'), jsonb_set('[1, 2, 3]', '{-1}', '9'), jsonb_set('[1, 2]', '{5}', '9'), jsonb_set('[1, 2]', '{-5}', '0');
+SELECT jsonb_set('{"a": [1, {"b": 2}]}', '{a,1,b}', '{"deep": true}'), jsonb_set('{"a": 1}', '{x,y}', '2'), jsonb_set('{"a": 1}', '{}', '2');
+SELECT jsonb_set('{"a": 1}', '{a}', NULL), jsonb_set(NULL, '{a}', '1');
+SELECT jsonb_set('5', '{a}', '1');
+SELECT jsonb_set('[1]', '{x}', '1');
+SELECT jsonb_set('{"a": "x"}', '{a,0}', '1');
+SELECT '{"a": 1, "b": {"c": 2, "d": 3}}'::jsonb #- '{b,c}', '[1, 2, 3]'::jsonb #- '{0}', '[1, [2, 3]]'::jsonb #- '{1,-1}', '{"a": 1}'::jsonb #- '{zz}', '{"a": 1}'::jsonb #- '{}';
+SELECT '"s"'::jsonb #- '{a}';
+SELECT '[1]'::jsonb #- '{a}';
+SELECT jsonb_strip_nulls('{"a": null, "b": {"c": null, "d": 1}, "e": [null, {"f": null}]}'), jsonb_strip_nulls('[null]'), jsonb_strip_nulls('null');
+SELECT jsonb_pretty('{"a": 1, "b": [1, {"c": []}, {}], "d": "x"}');
+SELECT jsonb_pretty('[]'), jsonb_pretty('"s"'), jsonb_pretty('[[1]]');

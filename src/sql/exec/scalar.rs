@@ -265,11 +265,34 @@ pub fn eval(func: ScalarFn, args: &[BExpr], vals: &[Value]) -> Result<Value, Sql
                 .collect(),
         ),
         ScalarFn::JsonbConcat => Value::Text(json::concat(&text(0), &text(1))?),
+        ScalarFn::JsonbSet => {
+            let create = !matches!(vals.get(3), Some(Value::Bool(false)));
+            Value::Text(json::set_path(&text(0), &text_array(&vals[1]), &text(2), create)?)
+        }
+        ScalarFn::JsonbDeletePath => {
+            Value::Text(json::delete_path(&text(0), &text_array(&vals[1]))?)
+        }
+        ScalarFn::JsonbStripNulls => Value::Text(json::strip_nulls(&text(0))?),
+        ScalarFn::JsonbPretty => Value::Text(json::pretty(&text(0))?),
         ScalarFn::JsonbDelete => match &vals[1] {
             Value::Int(i) => Value::Text(json::delete_index(&text(0), *i)?),
             _ => Value::Text(json::delete_key(&text(0), &text(1))?),
         },
     })
+}
+
+/// A `text[]` path's steps (a NULL step reads as an empty key).
+fn text_array(v: &Value) -> Vec<String> {
+    match v {
+        Value::Array(items) => items
+            .iter()
+            .map(|i| match i {
+                Value::Text(s) => s.clone(),
+                _ => String::new(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// `split_part(s, delimiter, n)`: the `n`th field (from the end when negative).

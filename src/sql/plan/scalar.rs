@@ -66,6 +66,12 @@ pub enum ScalarFn {
     JsonbConcat,
     /// `doc - key`, `doc - index`.
     JsonbDelete,
+    /// `jsonb_set(doc, path, new [, create_missing])`.
+    JsonbSet,
+    /// `doc #- path`.
+    JsonbDeletePath,
+    JsonbStripNulls,
+    JsonbPretty,
     /// The elements of a jsonb array as a `jsonb[]` (as text: a `text[]`), the keys of an
     /// object as a `text[]`, its values as a `jsonb[]` (as text: a `text[]`): what
     /// `jsonb_array_elements[_text]`, `jsonb_object_keys` and `jsonb_each[_text]` unnest.
@@ -161,6 +167,14 @@ pub fn signature(name: &str, argc: usize) -> Option<Option<(ScalarFn, Vec<Arg>, 
             fixed(ScalarFn::JsonbValues { text: true }, &[Is(Jsonb)], array_of(Text), &[1])
         }
         "jsonb_array_length" => fixed(ScalarFn::JsonbArrayLength, &[Is(Jsonb)], Int4, &[1]),
+        "jsonb_set" => fixed(
+            ScalarFn::JsonbSet,
+            &[Is(Jsonb), Is(array_of(Text)), Is(Jsonb), Is(Bool)],
+            Jsonb,
+            &[3, 4],
+        ),
+        "jsonb_strip_nulls" => fixed(ScalarFn::JsonbStripNulls, &[Is(Jsonb)], Jsonb, &[1]),
+        "jsonb_pretty" => fixed(ScalarFn::JsonbPretty, &[Is(Jsonb)], Text, &[1]),
         _ => return None,
     })
 }

@@ -35,6 +35,21 @@ enum Json {
     Object(Vec<(String, Json)>),
 }
 
+impl Json {
+    fn clone_json(&self) -> Json {
+        match self {
+            Json::Null => Json::Null,
+            Json::Bool(b) => Json::Bool(*b),
+            Json::Number(n) => Json::Number(n.clone()),
+            Json::String(s) => Json::String(s.clone()),
+            Json::Array(items) => Json::Array(items.iter().map(Json::clone_json).collect()),
+            Json::Object(items) => {
+                Json::Object(items.iter().map(|(k, v)| (k.clone(), v.clone_json())).collect())
+            }
+        }
+    }
+}
+
 /// Deepest nesting accepted (PostgreSQL's limit is its stack depth).
 const MAX_DEPTH: usize = 1_000;
 
@@ -303,6 +318,176 @@ pub fn delete_index(doc: &str, index: i64) -> Result<String, SqlError> {
     };
     let mut out = String::new();
     write_jsonb(&kept, &mut out);
+    Ok(out)
+}
+
+/// A path step as an array index (`jsonb_set`, `#-`): an integer, else 22P02 naming its
+/// position (1-based).
+fn path_index(step: &str, position: usize) -> Result<i64, SqlError> {
+    step.trim().parse::<i64>().map_err(|_| {
+        SqlError::new(
+            SqlState::InvalidTextRepresentation,
+            format!("path element at position {position} is not an integer: \"{step}\""),
+        )
+    })
+}
+
+/// Where index `i` (negative from the end) falls in an array of `len`: `Ok(position)` inside
+/// it, `Err(true)` before its start, `Err(false)` past its end.
+fn array_slot(i: i64, len: usize) -> Result<usize, bool> {
+    let at = if i < 0 { len as i64 + i } else { i };
+    if at < 0 {
+        Err(true)
+    } else if (at as usize) < len {
+        Ok(at as usize)
+    } else {
+        Err(false)
+    }
+}
+
+fn set_in(
+    v: &mut Json,
+    path: &[String],
+    depth: usize,
+    new: &Json,
+    create: bool,
+) -> Result<(), SqlError> {
+    let Some(step) = path.get(depth) else { return Ok(()) };
+    let last = depth + 1 == path.len();
+    match v {
+        Json::Object(items) => match items.iter().rposition(|(k, _)| k == step) {
+            Some(i) if last => items[i].1 = new.clone_json(),
+            Some(i) => set_in(&mut items[i].1, path, depth + 1, new, create)?,
+            None if last && create => items.push((step.clone(), new.clone_json())),
+            None => {}
+        },
+        Json::Array(items) => {
+            let i = path_index(step, depth + 1)?;
+            match array_slot(i, items.len()) {
+                Ok(at) if last => items[at] = new.clone_json(),
+                Ok(at) => set_in(&mut items[at], path, depth + 1, new, create)?,
+                Err(before) if last && create => {
+                    if before {
+                        items.insert(0, new.clone_json())
+                    } else {
+                        items.push(new.clone_json())
+                    }
+                }
+                Err(_) => {}
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `jsonb_set(doc, path, new [, create_missing])`: `doc` with the value at `path` replaced by
+/// `new` (added, when `create_missing`, as the last step's member or array end); a path
+/// through a missing key or a scalar changes nothing; 22023 when `doc` itself is a scalar.
+pub fn set_path(doc: &str, path: &[String], new: &str, create: bool) -> Result<String, SqlError> {
+    let mut v = parse(doc)?;
+    if !matches!(v, Json::Object(_) | Json::Array(_)) {
+        return Err(SqlError::new(SqlState::InvalidParameterValue, "cannot set path in scalar"));
+    }
+    set_in(&mut v, path, 0, &parse(new)?, create)?;
+    let mut out = String::new();
+    write_jsonb(&v, &mut out);
+    Ok(out)
+}
+
+fn delete_in(v: &mut Json, path: &[String], depth: usize) -> Result<(), SqlError> {
+    let Some(step) = path.get(depth) else { return Ok(()) };
+    let last = depth + 1 == path.len();
+    match v {
+        Json::Object(items) => {
+            if last {
+                items.retain(|(k, _)| k != step);
+            } else if let Some(i) = items.iter().rposition(|(k, _)| k == step) {
+                delete_in(&mut items[i].1, path, depth + 1)?;
+            }
+        }
+        Json::Array(items) => {
+            let i = path_index(step, depth + 1)?;
+            if let Ok(at) = array_slot(i, items.len()) {
+                if last {
+                    items.remove(at);
+                } else {
+                    delete_in(&mut items[at], path, depth + 1)?;
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `doc #- path`: `doc` without the value at `path`; 22023 when `doc` is a scalar.
+pub fn delete_path(doc: &str, path: &[String]) -> Result<String, SqlError> {
+    let mut v = parse(doc)?;
+    if !matches!(v, Json::Object(_) | Json::Array(_)) {
+        return Err(SqlError::new(SqlState::InvalidParameterValue, "cannot delete path in scalar"));
+    }
+    delete_in(&mut v, path, 0)?;
+    let mut out = String::new();
+    write_jsonb(&v, &mut out);
+    Ok(out)
+}
+
+/// `jsonb_strip_nulls(doc)`: every object member whose value is null removed, at any depth
+/// (array elements stay).
+pub fn strip_nulls(doc: &str) -> Result<String, SqlError> {
+    fn strip(v: Json) -> Json {
+        match v {
+            Json::Object(items) => Json::Object(
+                items
+                    .into_iter()
+                    .filter(|(_, v)| !matches!(v, Json::Null))
+                    .map(|(k, v)| (k, strip(v)))
+                    .collect(),
+            ),
+            Json::Array(items) => Json::Array(items.into_iter().map(strip).collect()),
+            other => other,
+        }
+    }
+    let mut out = String::new();
+    write_jsonb(&strip(parse(doc)?), &mut out);
+    Ok(out)
+}
+
+/// `jsonb_pretty(doc)`: one member or element per line, indented by four spaces.
+pub fn pretty(doc: &str) -> Result<String, SqlError> {
+    fn write(v: &Json, indent: usize, out: &mut String) {
+        let pad = |n: usize, out: &mut String| out.push_str(&" ".repeat(n * 4));
+        match v {
+            // (an empty one too: `[` and `]` on lines of their own, as PostgreSQL prints it)
+            Json::Array(items) => {
+                out.push_str("[\n");
+                for (i, item) in items.iter().enumerate() {
+                    pad(indent + 1, out);
+                    write(item, indent + 1, out);
+                    out.push_str(if i + 1 < items.len() { ",\n" } else { "\n" });
+                }
+                pad(indent, out);
+                out.push(']');
+            }
+            Json::Object(items) => {
+                let keyed = members(items);
+                out.push_str("{\n");
+                for (i, (k, item)) in keyed.iter().enumerate() {
+                    pad(indent + 1, out);
+                    write_string(k, out);
+                    out.push_str(": ");
+                    write(item, indent + 1, out);
+                    out.push_str(if i + 1 < keyed.len() { ",\n" } else { "\n" });
+                }
+                pad(indent, out);
+                out.push('}');
+            }
+            other => write_jsonb(other, out),
+        }
+    }
+    let mut out = String::new();
+    write(&parse(doc)?, 0, &mut out);
     Ok(out)
 }
 

@@ -54,6 +54,17 @@ impl Binder<'_> {
                 };
                 Ok(Some(BExpr::Func { func: Func::JsonGet { text }, args: vec![doc, key], ty }))
             }
+            B::HashMinus => {
+                let doc = self.expr(a, scope, Some(SqlType::Jsonb))?;
+                let doc = self.retype_unknown(doc, SqlType::Jsonb)?;
+                let path = self.expr(b, scope, Some(text_array))?;
+                let path = self.retype_unknown(path, text_array)?;
+                if doc.ty() != SqlType::Jsonb || path.ty() != text_array {
+                    return Err(no_operator(doc.ty(), op, path.ty()));
+                }
+                let func = Func::Scalar(crate::sql::plan::scalar::ScalarFn::JsonbDeletePath);
+                Ok(Some(BExpr::Func { func, args: vec![doc, path], ty: SqlType::Jsonb }))
+            }
             B::Question | B::QuestionPipe | B::QuestionAnd => {
                 let doc = self.json_document(a, op, b, scope)?;
                 let many = !matches!(op, B::Question);
