@@ -672,23 +672,47 @@ fn eval_func<C: EvalContext + ?Sized>(
             Value::Numeric(d) => Value::Numeric(d.abs()),
             _ => Value::Null,
         },
-        Func::Round | Func::Floor | Func::Ceil => {
-            let digits = vals.get(1).and_then(Value::as_int).unwrap_or(0);
+        Func::Round | Func::Trunc | Func::Floor | Func::Ceil => {
+            if vals.contains(&Value::Null) {
+                return Ok(Value::Null);
+            }
+            let digits = vals.get(1).and_then(Value::as_int).unwrap_or(0).clamp(-28, 28);
             match &vals[0] {
                 Value::Int(i) => Value::Int(*i),
                 Value::Float(f) => Value::Float(match func {
-                    Func::Round => {
+                    Func::Round | Func::Trunc => {
                         let m = 10f64.powi(digits as i32);
-                        (f * m).round() / m
+                        let scaled = f * m;
+                        // a double rounds half to even, as PostgreSQL's rint
+                        (if func == Func::Round {
+                            scaled.round_ties_even()
+                        } else {
+                            scaled.trunc()
+                        }) / m
                     }
                     Func::Floor => f.floor(),
                     _ => f.ceil(),
                 }),
                 Value::Numeric(d) => Value::Numeric(match func {
-                    Func::Round => d.round_dp_with_strategy(
-                        digits.clamp(0, 28) as u32,
-                        rust_decimal::RoundingStrategy::MidpointAwayFromZero,
-                    ),
+                    Func::Round | Func::Trunc => {
+                        let strategy = if func == Func::Round {
+                            rust_decimal::RoundingStrategy::MidpointAwayFromZero
+                        } else {
+                            rust_decimal::RoundingStrategy::ToZero
+                        };
+                        if digits >= 0 {
+                            let mut r = d.round_dp_with_strategy(digits as u32, strategy);
+                            // with a digits argument the result has exactly that scale
+                            if vals.len() > 1 {
+                                r.rescale(digits as u32);
+                            }
+                            r
+                        } else {
+                            // left of the point: 1234.5 at -2 is 1200
+                            let unit = Decimal::from_i128_with_scale(10i128.pow(-digits as u32), 0);
+                            (d / unit).round_dp_with_strategy(0, strategy) * unit
+                        }
+                    }
                     Func::Floor => d.floor(),
                     _ => d.ceil(),
                 }),

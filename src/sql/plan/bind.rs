@@ -1116,7 +1116,25 @@ impl<'a> Binder<'a> {
             "concat" => (Func::Concat, SqlType::Text),
             "replace" => (Func::Replace, SqlType::Text),
             "abs" => (Func::Abs, first_ty),
+            "round" | "trunc" if args.len() == 2 => {
+                // (numeric, integer) only, as PostgreSQL: an integer first argument reads as
+                // a numeric, a double precision one has no such function
+                if matches!(first_ty, SqlType::Float4 | SqlType::Float8) || !first_ty.is_numeric() {
+                    return Err(SqlError::new(
+                        SqlState::UndefinedFunction,
+                        format!(
+                            "function {name}({}) does not exist",
+                            args.iter().map(|a| a.ty().name()).collect::<Vec<_>>().join(", ")
+                        ),
+                    ));
+                }
+                let first = args.remove(0);
+                args.insert(0, self.coerce(first, SqlType::Numeric(None))?);
+                let func = if name == "round" { Func::Round } else { Func::Trunc };
+                (func, SqlType::Numeric(None))
+            }
             "round" => (Func::Round, first_ty),
+            "trunc" => (Func::Trunc, first_ty),
             "floor" => (Func::Floor, first_ty),
             "ceil" | "ceiling" => (Func::Ceil, first_ty),
             "random" => (Func::Random, SqlType::Float8),

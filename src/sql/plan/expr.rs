@@ -124,6 +124,8 @@ pub enum Func {
     Replace,
     Abs,
     Round,
+    /// `trunc(x [, digits])`: toward zero, at `digits` decimals (negative: left of the point).
+    Trunc,
     Floor,
     Ceil,
     Random,
