@@ -243,6 +243,7 @@ common::golden_tests!(
         advisory_locks,
         arrays,
         bitwise,
+        bulk_index_build,
         deadlocks,
         explain_analyze,
         fekete_read_only_anomaly,

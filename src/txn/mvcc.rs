@@ -529,8 +529,10 @@ fn refuse_if_in_use(inner: &Inner, table: TableId, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Fills a new index from every existing version of its table. A unique index is refused
-/// (23505) if two live committed rows share a key.
+/// Fills a new index from every existing version of its table: gathers the entries, sorts
+/// them once and has the store build the index from the sorted run (as PostgreSQL builds a
+/// B-tree bottom up) rather than inserting entry by entry. A unique index is refused (23505)
+/// if two live committed rows share a key (the smallest such key is named).
 fn fill_index(
     inner: &mut Inner,
     table: TableId,
@@ -538,37 +540,52 @@ fn fill_index(
     name: &str,
     unique: bool,
 ) -> Result<()> {
+    let index = inner.catalog.index(id)?.clone();
+    // (index key, primary key, whether the row's newest committed version has that key)
+    let mut entries: Vec<(Key, Key, bool)> = Vec::new();
+    for (pk, chain) in
+        inner.store.scan(table, (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded))
     {
-        let index = inner.catalog.index(id)?.clone();
-        let mut entries = Vec::new();
-        let mut live_keys = HashSet::new();
-        for (pk, chain) in
-            inner.store.scan(table, (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded))
-        {
-            for version in &chain.versions {
-                if let Some(row) = &version.row {
-                    entries.push((index.key_of(row), pk.clone()));
-                }
-            }
-            let newest_committed = chain.versions.iter().rev().find(|v| v.commit_ts.is_some());
-            if let Some(row) = newest_committed.and_then(|v| v.row.as_ref()) {
-                let key = index.key_of(row);
-                if unique && !key.contains(&crate::Value::Null) && !live_keys.insert(key.clone()) {
-                    return Err(Error::UniqueViolation {
-                        constraint: name.into(),
-                        detail: format!(
-                            "Key {} is duplicated.",
-                            inner.catalog.describe(KeySpace::Index(id), &key)
-                        ),
-                    });
-                }
+        let newest_committed = chain.versions.iter().rposition(|v| v.commit_ts.is_some());
+        for (n, version) in chain.versions.iter().enumerate() {
+            if let Some(row) = &version.row {
+                entries.push((index.key_of(row), pk.clone(), Some(n) == newest_committed));
             }
         }
-        for (key, pk) in entries {
-            inner.store.index_insert(id, key, pk);
-        }
-        Ok(())
     }
+    entries.sort_unstable_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    entries.dedup_by(|later, kept| {
+        let same = later.0 == kept.0 && later.1 == kept.1;
+        if same {
+            kept.2 |= later.2;
+        }
+        same
+    });
+    if unique && let Some(key) = first_shared_key(&entries) {
+        return Err(Error::UniqueViolation {
+            constraint: name.into(),
+            detail: format!(
+                "Key {} is duplicated.",
+                inner.catalog.describe(KeySpace::Index(id), key)
+            ),
+        });
+    }
+    let sorted = entries.into_iter().map(|(key, pk, _)| (key, pk)).collect();
+    inner.store.index_build(id, sorted);
+    Ok(())
+}
+
+/// In entries sorted by index key: the first key without NULLs that two live rows share.
+fn first_shared_key(entries: &[(Key, Key, bool)]) -> Option<&Key> {
+    let mut live = entries.iter().filter(|e| e.2 && !e.0.contains(&crate::Value::Null));
+    let mut previous = live.next()?;
+    for entry in live {
+        if entry.0 == previous.0 {
+            return Some(&entry.0);
+        }
+        previous = entry;
+    }
+    None
 }
 
 impl Database {
