@@ -683,13 +683,15 @@ def main():
     if args.isola == os.path.join(ROOT, "target/release/isola"):
         run(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
 
+    scales = args.scale_factors or ("1" if mode == "smoke" else "20")
     work = tempfile.mkdtemp(prefix="isola-bench-")
     servers = []
     try:
         servers = [Postgres(work), Isola(work, args.isola)]
         version = run([f"{PGBIN}/pgbench", "--version"]).stdout.strip()
         header = (f"# isola vs PostgreSQL 15: bench/suite.py --{mode}\n\n"
-                  f"{date.today()}, {os.cpu_count()} cores, {version}; scale {cfg['scale']}, "
+                  f"{date.today()}, {os.cpu_count()} cores, {version}; scale "
+                  f"{scales if only == ['scale'] else cfg['scale']}, "
                   f"{cfg['seconds']} s per run, median of {cfg['repeats']}, runs interleaved PG / isola. "
                   f"Both durable (fsync on, synchronous_commit on).\n")
         print(header, flush=True)
@@ -751,7 +753,6 @@ def main():
         if "replication" in only:
             sections.append(replication(mode, args.isola, work))
         if "scale" in only:
-            scales = args.scale_factors or ("1" if mode == "smoke" else "20")
             sections.append(data_at_scale(cfg, work, args.isola, [int(x) for x in scales.split(",")]))
         os.makedirs(args.out, exist_ok=True)
         chosen = "" if set(only) == set(WORKLOADS) else "-" + "-".join(only)
