@@ -29,6 +29,13 @@ Replication, only when named (`--only replication`): bench/failover.py (a 3-memb
 of the leader, apply lag, throughput against a single node, read latency per read level) in the
 suite's mode (--smoke: under a minute; quick: a few kills; --full: 50 kills). It starts servers
 of its own.
+
+Data at scale, only when named (`--only scale`): for each scale of `--scale-factors` (default 20;
+1 with --smoke), a fresh PostgreSQL and a fresh isola each get `pgbench -i -s S` (pgbench's own
+split of the time: generate, vacuum, primary keys), then the server's memory (PSS) and data size
+(`pg_database_size`; isola's data directory on disk), a kill -9 of every server process and a
+restart timed to the first answer to `SELECT count(*) FROM pgbench_accounts`, the memory again,
+and short TPC-B-like and select-only runs (8 clients, prepared) at that scale.
 """
 
 import argparse
@@ -59,7 +66,7 @@ MODES = {
 FAILURES = []  # runs that did nothing: the suite exits 1 (so the CI smoke run catches rot)
 WORKLOADS = ["tpcb", "select", "transfer-ordered", "transfer-random", "lost-update", "bulk", "connections",
              "cpu"]
-DIAGNOSTICS = ["preemption", "replication"]  # run only when named in --only
+DIAGNOSTICS = ["preemption", "replication", "scale"]  # run only when named in --only
 
 
 def free_port():
@@ -70,6 +77,15 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def alive(pid):
+    """Whether a process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def run(cmd, check=True, **kw):
@@ -118,6 +134,33 @@ class Postgres(Server):
     def stop(self):
         as_postgres(f"{PGBIN}/pg_ctl -D {self.dir} -m immediate stop >/dev/null 2>&1 || true")
 
+    def crash(self):
+        """kill -9 of the postmaster and every backend, as a power cut leaves it."""
+        pids = self.pids()
+        for pid in pids:
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+        while any(alive(pid) for pid in pids):  # a restart refuses shared memory still attached
+            time.sleep(0.01)
+        # The lock file goes, as a reboot would take it: here the orphaned postmaster may stay
+        # a zombie (PID 1 of a container need not reap), which PostgreSQL would take for alive.
+        os.remove(os.path.join(self.dir, "postmaster.pid"))
+        os.remove(os.path.join(os.path.dirname(self.dir), f".s.PGSQL.{self.port}.lock"))
+
+    def restart(self):
+        """Starts the crashed cluster again without waiting: the caller times the first answer."""
+        work = os.path.dirname(self.dir)
+        command = (f"{PGBIN}/pg_ctl -D {self.dir} -l {work}/pg.log -W -o '-p {self.port} -k {work} "
+                   f"-c listen_addresses=127.0.0.1 -c max_connections=1100' start")
+        if os.geteuid() == 0:
+            command = f"su postgres -c \"{command}\""
+        subprocess.Popen(["bash", "-c", command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def data_mb(self):
+        return int(self.psql("SELECT pg_database_size('isola')")) / 2**20
+
 
 class Isola(Server):
     name = "isola"
@@ -125,11 +168,9 @@ class Isola(Server):
     def __init__(self, work, binary):
         # A port the kernel picks (no race with other processes), read from the line isola
         # prints once it listens: "isola listening on 127.0.0.1:PORT, data directory DIR".
+        self.work, self.binary, self.data = work, binary, os.path.join(work, "isola-data")
         log = os.path.join(work, "isola.log")
-        self.proc = subprocess.Popen(
-            [binary, "serve", "--listen", "127.0.0.1:0", "--data",
-             os.path.join(work, "isola-data"), "--max-connections", "2000"],
-            stdout=open(log, "w"), stderr=subprocess.STDOUT)
+        self.proc = self.spawn("127.0.0.1:0", log)
         for _ in range(300):
             with open(log) as f:
                 m = re.search(r"^isola listening on [^,\s]*:(\d+),", f.read(), re.M)
@@ -140,6 +181,28 @@ class Isola(Server):
                 raise SystemExit(f"isola exited ({self.proc.returncode}) before listening; see {log}")
             time.sleep(0.1)
         raise SystemExit("isola did not start")
+
+    def spawn(self, listen, log):
+        return subprocess.Popen([self.binary, "serve", "--listen", listen, "--data", self.data,
+                                 "--max-connections", "2000"],
+                                stdout=open(log, "a"), stderr=subprocess.STDOUT)
+
+    def crash(self):
+        self.stop()  # SIGKILL
+
+    def restart(self):
+        """Starts again on the same port and data directory, without waiting."""
+        self.proc = self.spawn(f"127.0.0.1:{self.port}", os.path.join(self.work, "isola.log"))
+
+    def data_mb(self):
+        total = 0
+        for root, _, files in os.walk(self.data):
+            for f in files:
+                try:
+                    total += os.path.getsize(os.path.join(root, f))
+                except OSError:
+                    pass
+        return total / 2**20
 
     def pids(self):
         return [self.proc.pid]
@@ -474,6 +537,100 @@ def replication(mode, binary, work):
         return f.read().replace("# Replication", "## Replication", 1)
 
 
+def first_answer(server, sql, timeout=600):
+    """Seconds until `sql` first succeeds (psql retried every 20 ms), and its answer."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        out = run([f"{PGBIN}/psql", "-qtAX", "-h", "127.0.0.1", "-p", str(server.port), "-U", "isola",
+                   "-d", "isola", "-c", sql], check=False)
+        if out.returncode == 0:
+            return time.perf_counter() - started, out.stdout.strip()
+        time.sleep(0.02)
+    raise SystemExit(f"{server.name} gave no answer to {sql!r} within {timeout} s")
+
+
+def pgbench_init(server, scale):
+    """`pgbench -i -s scale` (pgbench's default steps: drop, create tables, client-side
+    generate, vacuum, primary keys): wall seconds and pgbench's own split by step."""
+    started = time.perf_counter()
+    out = run([f"{PGBIN}/pgbench", "-i", "-q", "-s", str(scale), "-h", "127.0.0.1", "-p", str(server.port),
+               "-U", "isola", "isola"], check=False)
+    took = time.perf_counter() - started
+    text = out.stdout + out.stderr
+    if out.returncode != 0:
+        print(f"  ! {server.name}: pgbench -i failed: {text.strip()[-400:]}", file=sys.stderr)
+        FAILURES.append(f"{server.name} pgbench -i -s {scale}")
+    steps = {name: float(sec) for name, sec in
+             re.findall(r"(drop tables|create tables|client-side generate|server-side generate|vacuum|"
+                        r"primary keys|foreign keys) ([0-9.]+) s", text)}
+    return took, steps
+
+
+def scale_run(server, scale, cfg, work):
+    """One server through the scale section: load, sizes, crash and restart, TPS."""
+    r = dict(load=0.0, steps={}, mem_load=0.0, data=0.0, restart=0.0, mem_restart=0.0, tpcb=0.0, select=0.0)
+    r["load"], r["steps"] = pgbench_init(server, scale)
+    time.sleep(1)  # the background work a load leaves (isola's GC, PostgreSQL's writer) settles
+    r["mem_load"], r["data"] = memory_mb(server), server.data_mb()
+    server.crash()
+    started = time.perf_counter()
+    server.restart()
+    _, count = first_answer(server, "SELECT count(*) FROM pgbench_accounts")
+    r["restart"] = time.perf_counter() - started
+    if count != str(100000 * scale):
+        FAILURES.append(f"{server.name} scale {scale}: {count} accounts after restart")
+    r["mem_restart"] = memory_mb(server)
+    select = write(os.path.join(work, "scale-select.sql"),
+                   f"\\set aid random(1, {100000 * scale})\nSELECT abalance FROM pgbench_accounts WHERE aid = :aid;\n")
+    r["tpcb"] = pgbench(server, tpcb_script(work, scale), 8, "prepared", cfg["seconds"])["tps"]
+    r["select"] = pgbench(server, select, 8, "prepared", cfg["seconds"])["tps"]
+    return r
+
+
+def data_at_scale(cfg, work, binary, scales):
+    """The `scale` section: per scale, a fresh PostgreSQL and a fresh isola side by side."""
+    lines = ["### Data at scale: pgbench -i, footprint, kill -9 to first answer, TPS", "",
+             "Per scale a fresh PostgreSQL and a fresh isola, one after the other. Memory: PSS summed over the "
+             "server's processes, after the load and after the restart's first answer (PostgreSQL's restart "
+             "reads no table until asked, so its figure is small). Data: `pg_database_size`; isola's data "
+             "directory on disk (log and checkpoint). Restart: from kill -9 of every server process to the "
+             f"first answer to `SELECT count(*) FROM pgbench_accounts`. TPS: 8 clients, -M prepared, "
+             f"{cfg['seconds']} s each.", "",
+             "| scale | server | pgbench -i s | generate s | vacuum s | primary keys s | memory after load MB | "
+             "data MB | kill -9 to answer s | memory after restart MB | TPC-B-like TPS | select-only TPS |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    ratios = []
+    for scale in scales:
+        results = []
+        for kind in (Postgres, Isola):
+            sub = os.path.join(work, f"scale-{scale}-{kind.__name__.lower()}")
+            os.makedirs(sub)
+            if os.geteuid() == 0:
+                shutil.chown(sub, "postgres")
+            server = kind(sub) if kind is Postgres else kind(sub, binary)
+            try:
+                r = scale_run(server, scale, cfg, sub)
+            finally:
+                server.stop()
+            results.append((server.name, r))
+            gen = r["steps"].get("client-side generate", 0.0)
+            lines.append(f"| {scale} | {server.name} | {r['load']:.2f} | {gen:.2f} | {r['steps'].get('vacuum', 0.0):.2f} | "
+                         f"{r['steps'].get('primary keys', 0.0):.2f} | {r['mem_load']:,.0f} | {r['data']:,.0f} | "
+                         f"{r['restart']:.2f} | {r['mem_restart']:,.0f} | {r['tpcb']:,.0f} | {r['select']:,.0f} |")
+            print(lines[-1], flush=True)
+        (_, p), (_, i) = results
+        ratios.append(f"| {scale} | {ratio(i['load'], p['load'])} | "
+                      f"{ratio(i['steps'].get('client-side generate', 0), p['steps'].get('client-side generate', 0))} | "
+                      f"{ratio(i['steps'].get('primary keys', 0), p['steps'].get('primary keys', 0))} | "
+                      f"{ratio(i['mem_load'], p['data'])} | {ratio(i['mem_restart'], p['data'])} | "
+                      f"{ratio(i['restart'], p['restart'])} | {ratio(i['tpcb'], p['tpcb'])} | {ratio(i['select'], p['select'])} |")
+    lines += ["", "isola / PostgreSQL (memory: isola's PSS over `pg_database_size`):", "",
+              "| scale | pgbench -i | generate | primary keys | memory after load / PG data | "
+              "memory after restart / PG data | kill -9 to answer | TPC-B-like TPS | select-only TPS |",
+              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|", *ratios]
+    return "\n".join(lines) + "\n"
+
+
 def chart(results, cfg, path):
     """TPS against clients for both databases (tpcb and select, -M prepared), as a PNG."""
     try:
@@ -514,6 +671,8 @@ def main():
     parser.add_argument("--isola", default=os.path.join(ROOT, "target/release/isola"),
                         help="the isola binary (default: target/release/isola, built if missing)")
     parser.add_argument("--out", default=os.path.join(ROOT, "bench/results"))
+    parser.add_argument("--scale-factors", default=None,
+                        help="scales of the `scale` section, comma-separated (default 20; 1 with --smoke)")
     args = parser.parse_args()
     mode = "full" if args.full else "smoke" if args.smoke else "quick"
     cfg = MODES[mode]
@@ -524,13 +683,15 @@ def main():
     if args.isola == os.path.join(ROOT, "target/release/isola"):
         run(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
 
+    scales = args.scale_factors or ("1" if mode == "smoke" else "20")
     work = tempfile.mkdtemp(prefix="isola-bench-")
     servers = []
     try:
         servers = [Postgres(work), Isola(work, args.isola)]
         version = run([f"{PGBIN}/pgbench", "--version"]).stdout.strip()
         header = (f"# isola vs PostgreSQL 15: bench/suite.py --{mode}\n\n"
-                  f"{date.today()}, {os.cpu_count()} cores, {version}; scale {cfg['scale']}, "
+                  f"{date.today()}, {os.cpu_count()} cores, {version}; scale "
+                  f"{scales if only == ['scale'] else cfg['scale']}, "
                   f"{cfg['seconds']} s per run, median of {cfg['repeats']}, runs interleaved PG / isola. "
                   f"Both durable (fsync on, synchronous_commit on).\n")
         print(header, flush=True)
@@ -591,6 +752,8 @@ def main():
             sections.append(connections(servers, cfg, work, select_script))
         if "replication" in only:
             sections.append(replication(mode, args.isola, work))
+        if "scale" in only:
+            sections.append(data_at_scale(cfg, work, args.isola, [int(x) for x in scales.split(",")]))
         os.makedirs(args.out, exist_ok=True)
         chosen = "" if set(only) == set(WORKLOADS) else "-" + "-".join(only)
         stem = os.path.join(args.out, f"{date.today()}-{mode}{chosen}")

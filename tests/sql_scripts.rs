@@ -243,6 +243,7 @@ common::golden_tests!(
         advisory_locks,
         arrays,
         bitwise,
+        bulk_index_build,
         deadlocks,
         enum_types,
         explain_analyze,

@@ -409,6 +409,29 @@ impl Engine {
     }
 }
 
+/// 23505 if two of `keys` (a unique index's keys, one per row) are equal and without NULLs,
+/// naming the smallest such key: the keys are sorted once, as PostgreSQL's index build sorts.
+fn refuse_shared_key(
+    table: &TableSchema,
+    positions: &[usize],
+    name: &str,
+    mut keys: Vec<crate::types::Key>,
+) -> Result<(), SqlError> {
+    keys.retain(|k| !k.contains(&Value::Null));
+    keys.sort_unstable();
+    let Some(pair) = keys.windows(2).find(|pair| pair[0] == pair[1]) else { return Ok(()) };
+    Err(SqlError::new(
+        SqlState::UniqueViolation,
+        format!("could not create unique index \"{name}\""),
+    )
+    .with_detail(format!(
+        "Key ({})=({}) is duplicated.",
+        column_list(table, positions),
+        value_list(&pair[0])
+    ))
+    .on_table(&table.name, None, Some(name)))
+}
+
 struct Ddl<'a, 't> {
     engine: &'a Engine,
     schema: &'a mut Schema,
@@ -724,6 +747,22 @@ impl Ddl<'_, '_> {
                 .collect()),
             DdlMode::Replay => Ok(Vec::new()),
         }
+    }
+
+    /// The values of some columns of each row of a table as it stands now, padded as
+    /// [`TableSchema::pad_row`] pads (live only; none at replay).
+    fn current_columns(
+        &mut self,
+        table: &TableSchema,
+        positions: &[usize],
+    ) -> Result<Vec<crate::types::Key>, SqlError> {
+        let DdlMode::Live(txn) = &mut self.mode else { return Ok(Vec::new()) };
+        let mut out = Vec::new();
+        txn.visit_current(table.id, &mut |_, row| {
+            let value = |p: usize| row.get(p).unwrap_or(&table.columns[p].pad).clone();
+            out.push(positions.iter().map(|&p| value(p)).collect());
+        })?;
+        Ok(out)
     }
 
     fn create_table(&mut self, ct: &ast::CreateTable) -> Result<(), SqlError> {
@@ -1134,26 +1173,8 @@ impl Ddl<'_, '_> {
         positions: &[usize],
         name: &str,
     ) -> Result<(), SqlError> {
-        let mut seen = HashSet::new();
-        for (_, row) in self.current_rows(table)? {
-            let key: Vec<Value> = positions.iter().map(|&p| row[p].clone()).collect();
-            if key.contains(&Value::Null) {
-                continue;
-            }
-            if !seen.insert(key.clone()) {
-                return Err(SqlError::new(
-                    SqlState::UniqueViolation,
-                    format!("could not create unique index \"{name}\""),
-                )
-                .with_detail(format!(
-                    "Key ({})=({}) is duplicated.",
-                    column_list(table, positions),
-                    value_list(&key)
-                ))
-                .on_table(&table.name, None, Some(name)));
-            }
-        }
-        Ok(())
+        let keys = self.current_columns(table, positions)?;
+        refuse_shared_key(table, positions, name, keys)
     }
 
     fn drop_table(&mut self, name: &str, if_exists: bool, cascade: bool) -> Result<(), SqlError> {
@@ -1515,19 +1536,20 @@ impl Ddl<'_, '_> {
             return Err(duplicate_relation(&name));
         }
         let positions = positions_of(&table, cols)?;
-        for (_, row) in self.current_rows(&table)? {
-            if let Some(&p) = positions.iter().find(|&&p| row[p] == Value::Null) {
+        let keys = self.current_columns(&table, &positions)?;
+        for key in &keys {
+            if let Some(n) = key.iter().position(|v| *v == Value::Null) {
+                let column = &table.columns[positions[n]].name;
                 return Err(SqlError::new(
                     SqlState::NotNullViolation,
                     format!(
-                        "column \"{}\" of relation \"{table_name}\" contains null values",
-                        table.columns[p].name
+                        "column \"{column}\" of relation \"{table_name}\" contains null values"
                     ),
                 )
-                .on_table(table_name, Some(&table.columns[p].name), None));
+                .on_table(table_name, Some(column), None));
             }
         }
-        self.check_unique(&table, &positions, &name)?;
+        refuse_shared_key(&table, &positions, &name, keys)?;
         let mut t = (*table).clone();
         for &p in &positions {
             t.columns[p].not_null = true;

@@ -415,9 +415,16 @@ pub fn fit_text(s: String, ty: SqlType, explicit: bool) -> Result<Value, SqlErro
             }
         }
         SqlType::Char(n) => {
-            let len = s.chars().count();
+            // padded in place, a run of spaces at a time (COPY pads every row of a char(n))
+            const SPACES: &str = "                                                                ";
+            let mut pad = n as usize - s.chars().count().min(n as usize);
             let mut s = s;
-            s.extend(std::iter::repeat_n(' ', n as usize - len.min(n as usize)));
+            s.reserve_exact(pad);
+            while pad > 0 {
+                let run = pad.min(SPACES.len());
+                s.push_str(&SPACES[..run]);
+                pad -= run;
+            }
             Ok(Value::Text(s))
         }
         _ => Ok(Value::Text(s)),

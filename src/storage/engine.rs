@@ -108,6 +108,14 @@ pub trait VersionStore: Send {
     ) -> Box<dyn Iterator<Item = (&'a Key, &'a VersionChain)> + 'a>;
     /// Adds an index entry.
     fn index_insert(&mut self, index: IndexId, index_key: Key, primary_key: Key);
+    /// Fills an index from `entries`, `(index key, primary key)` pairs sorted and distinct: a
+    /// store may build it bottom up in one pass instead of searching for each (CREATE INDEX,
+    /// ADD PRIMARY KEY). Entries out of order, or an index not empty, are inserted one by one.
+    fn index_build(&mut self, index: IndexId, entries: Vec<(Key, Key)>) {
+        for (index_key, primary_key) in entries {
+            self.index_insert(index, index_key, primary_key);
+        }
+    }
     /// Removes an index entry.
     fn index_remove(&mut self, index: IndexId, index_key: &Key, primary_key: &Key);
     /// The entries whose index keys fall in a range, as `(index key, primary key)`, ordered.

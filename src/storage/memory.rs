@@ -1,4 +1,8 @@
 //! [`MemoryStore`]: the in-memory [`VersionStore`], ordered maps per table and per index.
+//!
+//! An index maps each index key to the primary keys that have it ([`Postings`]): one inline
+//! (every key of a unique index, most of any other) or a set. Invariant: a `Postings` is never
+//! empty, and holds a set only while it has two keys or more.
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,7 +16,68 @@ use crate::types::Key;
 #[derive(Default)]
 pub struct MemoryStore {
     tables: Vec<BTreeMap<Key, VersionChain>>,
-    indexes: Vec<BTreeMap<Key, BTreeSet<Key>>>,
+    indexes: Vec<BTreeMap<Key, Postings>>,
+}
+
+/// The primary keys of one index key: one inline (no allocation of a set's node for the
+/// common single-row case), or several in order.
+#[derive(Debug)]
+enum Postings {
+    One(Key),
+    Many(BTreeSet<Key>),
+}
+
+impl Postings {
+    fn insert(&mut self, primary_key: Key) {
+        match self {
+            Postings::One(only) if *only == primary_key => {}
+            Postings::One(only) => {
+                let first = std::mem::take(only);
+                *self = Postings::Many(BTreeSet::from([first, primary_key]));
+            }
+            Postings::Many(keys) => {
+                keys.insert(primary_key);
+            }
+        }
+    }
+
+    /// Removes a primary key; whether none is left (the entry must then go).
+    fn remove(&mut self, primary_key: &Key) -> bool {
+        match self {
+            Postings::One(only) => only == primary_key,
+            Postings::Many(keys) => {
+                keys.remove(primary_key);
+                if keys.len() == 1 {
+                    *self = Postings::One(keys.pop_first().expect("one key left"));
+                }
+                false
+            }
+        }
+    }
+
+    fn iter(&self) -> PostingsIter<'_> {
+        match self {
+            Postings::One(only) => PostingsIter::One(Some(only)),
+            Postings::Many(keys) => PostingsIter::Many(keys.iter()),
+        }
+    }
+}
+
+/// The primary keys of a [`Postings`], in order, without allocating.
+enum PostingsIter<'a> {
+    One(Option<&'a Key>),
+    Many(std::collections::btree_set::Iter<'a, Key>),
+}
+
+impl<'a> Iterator for PostingsIter<'a> {
+    type Item = &'a Key;
+
+    fn next(&mut self) -> Option<&'a Key> {
+        match self {
+            PostingsIter::One(only) => only.take(),
+            PostingsIter::Many(keys) => keys.next(),
+        }
+    }
 }
 
 impl MemoryStore {
@@ -127,16 +192,40 @@ impl VersionStore for MemoryStore {
     }
 
     fn index_insert(&mut self, index: IndexId, index_key: Key, primary_key: Key) {
-        self.indexes[index as usize].entry(index_key).or_default().insert(primary_key);
+        match self.indexes[index as usize].entry(index_key) {
+            Entry::Vacant(slot) => {
+                slot.insert(Postings::One(primary_key));
+            }
+            Entry::Occupied(mut slot) => slot.get_mut().insert(primary_key),
+        }
+    }
+
+    fn index_build(&mut self, index: IndexId, entries: Vec<(Key, Key)>) {
+        let map = &mut self.indexes[index as usize];
+        if !map.is_empty() || !entries.is_sorted() {
+            for (index_key, primary_key) in entries {
+                self.index_insert(index, index_key, primary_key);
+            }
+            return;
+        }
+        // Sorted: group each index key's primary keys, then build the tree bottom up (a
+        // `BTreeMap` collected from sorted, distinct keys fills its nodes in one pass).
+        let mut grouped: Vec<(Key, Postings)> = Vec::with_capacity(entries.len());
+        for (index_key, primary_key) in entries {
+            match grouped.last_mut() {
+                Some((last, postings)) if *last == index_key => postings.insert(primary_key),
+                _ => grouped.push((index_key, Postings::One(primary_key))),
+            }
+        }
+        *map = grouped.into_iter().collect();
     }
 
     fn index_remove(&mut self, index: IndexId, index_key: &Key, primary_key: &Key) {
         let entries = &mut self.indexes[index as usize];
-        if let Some(keys) = entries.get_mut(index_key) {
-            keys.remove(primary_key);
-            if keys.is_empty() {
-                entries.remove(index_key);
-            }
+        if let Some(keys) = entries.get_mut(index_key)
+            && keys.remove(primary_key)
+        {
+            entries.remove(index_key);
         }
     }
 
@@ -242,5 +331,51 @@ mod tests {
         }
         let taken = Version { creator: 9, subtxn: 0, commit_ts: None, row: None };
         assert!(s.insert_new_chain(0, &key(4), taken).is_err(), "a row with a chain is refused");
+    }
+
+    fn entries(s: &MemoryStore, index: IndexId) -> Vec<(Key, Key)> {
+        s.index_scan(index, (Bound::Unbounded, Bound::Unbounded))
+            .map(|(k, pk)| (k.clone(), pk.clone()))
+            .collect()
+    }
+
+    /// An index built from a sorted run holds what one filled entry by entry holds (one and
+    /// several primary keys per index key), and both change alike afterwards.
+    #[test]
+    fn building_from_a_sorted_run_matches_inserting() {
+        let mut pairs: Vec<(Key, Key)> = (0..500).map(|n| (key(n % 7), key(n))).collect();
+        pairs.extend((0..50).map(|n| (key(100 + n), key(1000 + n))));
+        pairs.sort();
+        let (mut built, mut inserted) = (MemoryStore::new(), MemoryStore::new());
+        for s in [&mut built, &mut inserted] {
+            s.create_index(0);
+        }
+        built.index_build(0, pairs.clone());
+        for (k, pk) in pairs.clone() {
+            inserted.index_insert(0, k, pk);
+        }
+        assert_eq!(entries(&built, 0), pairs);
+        for s in [&mut built, &mut inserted] {
+            s.index_remove(0, &key(3), &key(3));
+            s.index_remove(0, &key(120), &key(1020));
+            s.index_insert(0, key(120), key(7));
+            s.index_insert(0, key(120), key(7));
+            for n in (0..500).filter(|n| n % 7 == 5) {
+                s.index_remove(0, &key(5), &key(n));
+            }
+        }
+        assert_eq!(entries(&built, 0), entries(&inserted, 0));
+        let fives = (Bound::Included(&key(5)), Bound::Included(&key(5)));
+        assert_eq!(built.index_scan(0, fives).count(), 0, "a key whose rows all went is gone");
+        let lone = (Bound::Included(&key(120)), Bound::Included(&key(120)));
+        assert_eq!(
+            built.index_scan(0, lone).map(|(_, pk)| pk.clone()).collect::<Vec<_>>(),
+            [key(7)]
+        );
+
+        let mut unsorted = MemoryStore::new();
+        unsorted.create_index(0);
+        unsorted.index_build(0, pairs.iter().rev().cloned().collect());
+        assert_eq!(entries(&unsorted, 0), pairs, "a run out of order is inserted one by one");
     }
 }

@@ -307,16 +307,31 @@ pub(super) struct Inner {
 /// Below this many written rows a commit searches for each row's chain.
 const ORDERED_PASS_MIN_ROWS: usize = 32;
 
-/// A commit's written keys as one table's ascending run, when they are one and many (a bulk
-/// load, a big update in key order): the store then walks them in one ordered pass
-/// ([`VersionStore::visit_chains`]) instead of searching for each.
-fn ascending_run(keys: &[(TableId, Key)]) -> Option<(TableId, Vec<&Key>)> {
-    let (table, _) = keys.first()?;
-    let one_ascending_run = keys.len() >= ORDERED_PASS_MIN_ROWS
-        && keys.iter().all(|(t, _)| t == table)
-        && keys.windows(2).all(|w| w[0].1 < w[1].1);
-    one_ascending_run.then(|| (*table, keys.iter().map(|(_, key)| key).collect()))
+/// A commit's written keys as runs of one table's ascending keys, in order, when they are
+/// many and the runs long (a bulk load, pgbench -i's COPY after its small inserts, a big
+/// update in key order): the store then walks each run in one ordered pass
+/// ([`VersionStore::visit_chains`]) instead of searching for each key.
+fn ascending_runs(keys: &[(TableId, Key)]) -> Option<Vec<(TableId, Vec<&Key>)>> {
+    if keys.len() < ORDERED_PASS_MIN_ROWS {
+        return None;
+    }
+    let mut runs: Vec<(TableId, Vec<&Key>)> = Vec::new();
+    for (table, key) in keys {
+        match runs.last_mut() {
+            Some((t, run)) if t == table && run.last().is_some_and(|last| *last < key) => {
+                run.push(key)
+            }
+            _ => runs.push((*table, vec![key])),
+        }
+        if runs.len() > keys.len() / MIN_AVERAGE_RUN + 1 {
+            return None; // keys in no useful order: a search each
+        }
+    }
+    Some(runs)
 }
+
+/// [`ascending_runs`] gives up when its runs would average fewer keys than this.
+const MIN_AVERAGE_RUN: usize = 64;
 
 /// A commit that has its timestamp and log record, waiting to become visible. Commits become
 /// visible strictly in timestamp order, so a snapshot never misses an older commit that shows
@@ -529,8 +544,10 @@ fn refuse_if_in_use(inner: &Inner, table: TableId, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Fills a new index from every existing version of its table. A unique index is refused
-/// (23505) if two live committed rows share a key.
+/// Fills a new index from every existing version of its table: gathers the entries, sorts
+/// them once and has the store build the index from the sorted run (as PostgreSQL builds a
+/// B-tree bottom up) rather than inserting entry by entry. A unique index is refused (23505)
+/// if two live committed rows share a key (the smallest such key is named).
 fn fill_index(
     inner: &mut Inner,
     table: TableId,
@@ -538,37 +555,52 @@ fn fill_index(
     name: &str,
     unique: bool,
 ) -> Result<()> {
+    let index = inner.catalog.index(id)?.clone();
+    // (index key, primary key, whether the row's newest committed version has that key)
+    let mut entries: Vec<(Key, Key, bool)> = Vec::new();
+    for (pk, chain) in
+        inner.store.scan(table, (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded))
     {
-        let index = inner.catalog.index(id)?.clone();
-        let mut entries = Vec::new();
-        let mut live_keys = HashSet::new();
-        for (pk, chain) in
-            inner.store.scan(table, (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded))
-        {
-            for version in &chain.versions {
-                if let Some(row) = &version.row {
-                    entries.push((index.key_of(row), pk.clone()));
-                }
-            }
-            let newest_committed = chain.versions.iter().rev().find(|v| v.commit_ts.is_some());
-            if let Some(row) = newest_committed.and_then(|v| v.row.as_ref()) {
-                let key = index.key_of(row);
-                if unique && !key.contains(&crate::Value::Null) && !live_keys.insert(key.clone()) {
-                    return Err(Error::UniqueViolation {
-                        constraint: name.into(),
-                        detail: format!(
-                            "Key {} is duplicated.",
-                            inner.catalog.describe(KeySpace::Index(id), &key)
-                        ),
-                    });
-                }
+        let newest_committed = chain.versions.iter().rposition(|v| v.commit_ts.is_some());
+        for (n, version) in chain.versions.iter().enumerate() {
+            if let Some(row) = &version.row {
+                entries.push((index.key_of(row), pk.clone(), Some(n) == newest_committed));
             }
         }
-        for (key, pk) in entries {
-            inner.store.index_insert(id, key, pk);
-        }
-        Ok(())
     }
+    entries.sort_unstable_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    entries.dedup_by(|later, kept| {
+        let same = later.0 == kept.0 && later.1 == kept.1;
+        if same {
+            kept.2 |= later.2;
+        }
+        same
+    });
+    if unique && let Some(key) = first_shared_key(&entries) {
+        return Err(Error::UniqueViolation {
+            constraint: name.into(),
+            detail: format!(
+                "Key {} is duplicated.",
+                inner.catalog.describe(KeySpace::Index(id), key)
+            ),
+        });
+    }
+    let sorted = entries.into_iter().map(|(key, pk, _)| (key, pk)).collect();
+    inner.store.index_build(id, sorted);
+    Ok(())
+}
+
+/// In entries sorted by index key: the first key without NULLs that two live rows share.
+fn first_shared_key(entries: &[(Key, Key, bool)]) -> Option<&Key> {
+    let mut live = entries.iter().filter(|e| e.2 && !e.0.contains(&crate::Value::Null));
+    let mut previous = live.next()?;
+    for entry in live {
+        if entry.0 == previous.0 {
+            return Some(&entry.0);
+        }
+        previous = entry;
+    }
+    None
 }
 
 impl Database {
@@ -1284,12 +1316,18 @@ impl Inner {
             let safe = log.is_replicated() && !self.ssi.writer_running(Some(txn));
             // The one log-append path: the final rows encoded straight from their chains.
             let store = &self.store;
-            durable_at = Some(if let Some((table, run)) = ascending_run(&keys) {
-                let mut rows: Vec<Option<&[crate::types::Value]>> = vec![None; run.len()];
-                store.visit_chains(table, &run, &mut |i, chain| {
-                    rows[i] = chain.head().and_then(|v| v.row.as_deref());
-                });
-                let writes = run.iter().zip(rows).map(|(key, row)| (table, key.as_slice(), row));
+            durable_at = Some(if let Some(runs) = ascending_runs(&keys) {
+                let mut rows: Vec<Option<&[crate::types::Value]>> = vec![None; keys.len()];
+                let mut offset = 0;
+                for (table, run) in &runs {
+                    let part = &mut rows[offset..offset + run.len()];
+                    store.visit_chains(*table, run, &mut |i, chain| {
+                        part[i] = chain.head().and_then(|v| v.row.as_deref());
+                    });
+                    offset += run.len();
+                }
+                let writes =
+                    keys.iter().zip(rows).map(|((table, key), row)| (*table, key.as_slice(), row));
                 log.append_commit_rows(txn, ts, &ddl, writes, safe)?
             } else {
                 let writes = keys.iter().map(|(table, key)| {
@@ -1396,15 +1434,17 @@ impl Inner {
             }
             !(chain.versions.len() == 1 && chain.versions[0].row.is_some())
         };
-        if let Some((table, run)) = ascending_run(keys) {
-            let mut collect = Vec::new();
-            self.store.visit_chains_mut(table, &run, &mut |i, chain| {
-                if stamp(chain) {
-                    collect.push(i);
+        if let Some(runs) = ascending_runs(keys) {
+            for (table, run) in runs {
+                let mut collect = Vec::new();
+                self.store.visit_chains_mut(table, &run, &mut |i, chain| {
+                    if stamp(chain) {
+                        collect.push(i);
+                    }
+                });
+                for i in collect {
+                    self.garbage.push_back((ts, table, run[i].clone()));
                 }
-            });
-            for i in collect {
-                self.garbage.push_back((ts, table, run[i].clone()));
             }
         } else {
             for (table, key) in keys {
@@ -1709,4 +1749,32 @@ fn describe_deadlock(inner: &Inner, victim: TxnId, cycle: &[WaitEdge]) -> String
         })
         .collect();
     format!("{}. T{victim} was chosen as the victim: its wait closed the cycle.", steps.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::Value;
+
+    fn keys(table: TableId, numbers: impl IntoIterator<Item = i64>) -> Vec<(TableId, Key)> {
+        numbers.into_iter().map(|n| (table, crate::key![Value::Int(n)])).collect()
+    }
+
+    /// A commit's keys split into per-table ascending runs in order (pgbench -i's COPY after
+    /// its small inserts); a small commit, or keys in no useful order, get a search each.
+    #[test]
+    fn ascending_runs_split_by_table_and_order() {
+        let mut mixed = keys(1, 0..10);
+        mixed.extend(keys(2, 0..100));
+        mixed.extend(keys(3, 0..1000));
+        let runs = ascending_runs(&mixed).expect("long runs");
+        let shape: Vec<(TableId, usize)> = runs.iter().map(|(t, r)| (*t, r.len())).collect();
+        assert_eq!(shape, [(1, 10), (2, 100), (3, 1000)]);
+        let flat: Vec<&Key> = runs.iter().flat_map(|(_, r)| r.iter().copied()).collect();
+        assert!(flat.iter().zip(&mixed).all(|(a, (_, b))| *a == b), "the keys' order is kept");
+
+        assert!(ascending_runs(&keys(1, 0..10)).is_none(), "a small commit");
+        let scattered = keys(1, (0..1000).map(|n| (n * 7919) % 1000));
+        assert!(ascending_runs(&scattered).is_none(), "keys in no useful order");
+    }
 }

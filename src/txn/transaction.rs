@@ -428,6 +428,27 @@ impl Transaction {
         Ok(rows)
     }
 
+    /// Calls `visit` for each row of a table as it stands now (as [`Transaction::scan_current`]
+    /// reads them), in key order, under the database mutex: DDL that needs a few columns of a
+    /// big table takes them without copying every row.
+    pub fn visit_current(
+        &mut self,
+        table: TableId,
+        visit: &mut dyn FnMut(&Key, &Row),
+    ) -> Result<()> {
+        let id = self.id;
+        let guard = self.db.shared.inner.lock();
+        check_usable(&guard, id)?;
+        guard.catalog.table(table)?;
+        let view = View::Snapshot(CommitTs::MAX);
+        for (key, chain) in guard.store.scan(table, (Bound::Unbounded, Bound::Unbounded)) {
+            if let Some(row) = visible_version(chain, id, view).0.and_then(|v| v.row.as_ref()) {
+                visit(key, row);
+            }
+        }
+        Ok(())
+    }
+
     /// [`Transaction::scan_current`] with, per row, whether the transaction's snapshot sees
     /// that same version (a referential check at Repeatable Read must not act on a row its
     /// snapshot cannot see: that is a serialization failure). Holds SIREAD-free, as DDL's.

@@ -67,6 +67,9 @@ const TAG_ENUM: u8 = 9;
 /// Appends encodings to a buffer.
 pub struct Encoder<'a>(pub &'a mut Vec<u8>);
 
+/// A commit of many rows sizes its record's buffer from its first this many rows.
+const SIZING_ROWS: usize = 1024;
+
 impl Encoder<'_> {
     pub fn u8(&mut self, v: u8) {
         self.0.push(v);
@@ -188,8 +191,16 @@ impl Encoder<'_> {
     ) {
         self.u64(txn);
         self.u64(commit_ts);
-        self.u32(writes.len() as u32);
-        for (table, key, row) in writes {
+        let total = writes.len();
+        self.u32(total as u32);
+        let start = self.0.len();
+        for (n, (table, key, row)) in writes.enumerate() {
+            if n == SIZING_ROWS && total >= 4 * SIZING_ROWS {
+                // A big commit (a COPY): room for the rest at the first rows' size, plus a
+                // margin, so the buffer is not grown and copied again and again.
+                let per_row = (self.0.len() - start) / SIZING_ROWS;
+                self.0.reserve((total - n) * per_row / 16 * 17);
+            }
             self.u32(table);
             self.values(key);
             match row {
