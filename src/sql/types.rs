@@ -60,7 +60,7 @@ pub enum SqlType {
     /// A one-dimensional array of the element type (never an array nor `Unknown`; made by
     /// `array_of`, which interns the element so the type stays `Copy`).
     Array(&'static SqlType),
-    /// A user-defined enum type (one version of it: [`enums`]); stored as `Value::Enum`.
+    /// A user-defined enum type (one version of it: `types::enums`); stored as `Value::Enum`.
     Enum(&'static enums::EnumType),
 }
 
