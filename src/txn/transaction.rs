@@ -1350,11 +1350,14 @@ fn scan_index(
     };
     // a part goes on from the index key it ended on (its entries after the primary key it
     // ended on): that key's SSI read is taken by both parts, which only covers more
-    let range: KeyRange = match after {
-        Some((ik, _)) => (Bound::Included(ik.clone()), range.1.clone()),
-        None => range.clone(),
+    let resumed: KeyRange;
+    let range: &KeyRange = match after {
+        Some((ik, _)) => {
+            resumed = (Bound::Included(ik.clone()), range.1.clone());
+            &resumed
+        }
+        None => range,
     };
-    let range = &range;
     let entries: Vec<(Key, Key)> = inner
         .store
         .index_scan(index, (range.0.as_ref(), range.1.as_ref()))
@@ -1365,10 +1368,6 @@ fn scan_index(
     let resume = match entries.last() {
         Some(last) if entries.len() >= limit => Some(last.clone()),
         _ => None,
-    };
-    let read: KeyRange = match &resume {
-        Some((ik, _)) => (range.0.clone(), Bound::Included(ik.clone())),
-        None => range.clone(),
     };
     let mut rows = Vec::new();
     let mut skipped_rows = Vec::new();
@@ -1396,7 +1395,16 @@ fn scan_index(
         inner.trace_read(txn, def.table, rows.len() as u64, &traced);
     }
     if inner.ssi.is_tracked(txn) {
-        inner.ssi.add_read(txn, range_read_target(def.table, KeySpace::Index(index), &read));
+        // a part cut short by its limit read only up to its last index key
+        let cut: KeyRange;
+        let read = match &resume {
+            Some((ik, _)) => {
+                cut = (range.0.clone(), Bound::Included(ik.clone()));
+                &cut
+            }
+            None => range,
+        };
+        inner.ssi.add_read(txn, range_read_target(def.table, KeySpace::Index(index), read));
         for (key, skipped) in skipped_rows {
             track_conflicts_out(inner, txn, def.table, &key, skipped)?;
         }
