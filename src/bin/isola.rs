@@ -448,9 +448,10 @@ fn serve(args: &[String]) -> ExitCode {
                     None => "an empty directory".into(),
                 };
                 println!(
-                    "isola recovered {dir} from {from} and {} log records in {:.3}s",
+                    "isola recovered {dir} from {from} and {} log records in {:.3}s ({})",
                     report.replayed,
-                    report.elapsed.as_secs_f64()
+                    report.elapsed.as_secs_f64(),
+                    report.phases_text()
                 );
                 if let Some((file, offset, bytes)) = &report.torn_tail {
                     println!(

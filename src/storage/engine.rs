@@ -116,6 +116,14 @@ pub trait VersionStore: Send {
             self.index_insert(index, index_key, primary_key);
         }
     }
+    /// Fills a table from `chains`, keys ascending and distinct (recovery loading a
+    /// checkpoint): a store may build it bottom up in one pass. Chains out of order, or a
+    /// table not empty, are stored one by one (a chain whose row exists replaces it).
+    fn load_chains(&mut self, table: TableId, chains: Vec<(Key, VersionChain)>) {
+        for (key, chain) in chains {
+            *self.chain_mut(table, &key) = chain;
+        }
+    }
     /// Removes an index entry.
     fn index_remove(&mut self, index: IndexId, index_key: &Key, primary_key: &Key);
     /// The entries whose index keys fall in a range, as `(index key, primary key)`, ordered.

@@ -682,6 +682,85 @@ impl Database {
         Ok(())
     }
 
+    /// Recovery: loads one table's rows from a checkpoint as a commit at `commit_ts`, in bulk:
+    /// into a table without rows, with keys ascending and distinct (a checkpoint writes a
+    /// table in key order), the store builds the table's map and each index bottom up instead
+    /// of searching for every row. Anything else goes row by row, as [`Database::replay_commit`]
+    /// would. Refused once a log is attached.
+    pub fn load_committed_rows(
+        &self,
+        table: TableId,
+        rows: Vec<(Key, Row)>,
+        commit_ts: CommitTs,
+    ) -> Result<()> {
+        let mut guard = self.shared.inner.lock();
+        let inner = &mut *guard;
+        if inner.log.is_some() || commit_ts < inner.last_commit {
+            return Err(Error::InvalidInput(format!(
+                "cannot load rows committed at {commit_ts} after {} with a log attached or out of order",
+                inner.last_commit
+            )));
+        }
+        if inner.catalog.table(table).is_err() {
+            return Err(Error::Corrupt(format!(
+                "a checkpoint holds rows of unknown table {table}"
+            )));
+        }
+        let txn = inner.start(TxnOptions::new(IsolationLevel::ReadCommitted));
+        let def = inner.catalog.table(table).expect("checked above");
+        let indexes: Vec<_> = def
+            .indexes
+            .iter()
+            .map(|&i| (i, inner.catalog.index(i).expect("a known index")))
+            .collect();
+        let mut entries: Vec<Vec<(Key, Key)>> = vec![Vec::with_capacity(rows.len()); indexes.len()];
+        for (key, row) in &rows {
+            for ((_, index), entries) in indexes.iter().zip(&mut entries) {
+                entries.push((index.key_of(row), key.clone()));
+            }
+        }
+        inner.versions += rows.len();
+        let chains = rows.into_iter().map(|(key, row)| {
+            let version =
+                Version { creator: txn, subtxn: 0, commit_ts: Some(commit_ts), row: Some(row) };
+            (key, VersionChain { versions: vec![version] })
+        });
+        inner.store.load_chains(table, chains.collect());
+        for ((index, _), mut entries) in indexes.into_iter().zip(entries) {
+            if !entries.is_sorted() {
+                entries.sort_unstable();
+            }
+            inner.store.index_build(index, entries);
+        }
+        inner.next_commit = inner.next_commit.max(commit_ts);
+        inner.finish(txn);
+        inner.publish(PendingCommit { txn, ts: commit_ts, durable_at: None, keys: Vec::new() });
+        Ok(())
+    }
+
+    /// Recovery: the largest integer in each of `columns` over every version of every row of
+    /// `table` (`None` where a column holds no integer), read in place: no snapshot, no row
+    /// copied. Every version counts, not only the visible ones: a sequence raised past them
+    /// hands out no value any row ever had.
+    pub fn column_maxima(&self, table: TableId, columns: &[usize]) -> Vec<Option<i64>> {
+        let guard = self.shared.inner.lock();
+        let mut top = vec![None; columns.len()];
+        if guard.catalog.table(table).is_err() {
+            return top;
+        }
+        let everything = (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded);
+        for (_, chain) in guard.store.scan(table, everything) {
+            for row in chain.versions.iter().filter_map(|v| v.row.as_ref()) {
+                for (top, &c) in top.iter_mut().zip(columns) {
+                    if let Some(crate::types::Value::Int(v)) = row.get(c) {
+                        *top = Some(top.map_or(*v, |t: i64| t.max(*v)));
+                    }
+                }
+            }
+        }
+        top
+    }
+
     /// Replication: applies a commit decided by another replica (or by this one under an
     /// earlier leadership), at this database's next commit timestamp (timestamps are per
     /// replica; the Raft index orders commits across them). Refused while a log is attached:
