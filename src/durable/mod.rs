@@ -42,7 +42,6 @@ pub use replica::{
 use crate::catalog::TableId;
 use crate::error::{Error, Result};
 use crate::txn::{Database, DatabaseOptions};
-use crate::types::{Key, Row};
 use crate::wal::DdlRecord;
 use crate::wal::{
     CheckpointMeta, CheckpointReader, CheckpointWriter, Log, LogOptions, Record, Storage,
@@ -292,23 +291,11 @@ fn load_checkpoint(
     for ddl in &c.ddl {
         catalog.replay_ddl(ddl, ids)?;
     }
-    // A table's rows come in consecutive blocks, in key order: gathered, they load in bulk.
-    let mut gathered: Option<(TableId, Vec<(Key, Row)>)> = None;
-    c.for_each_rows(&mut |table, mut rows| {
-        let table = map_table(ids, table)?;
-        match &mut gathered {
-            Some((t, all)) if *t == table => all.append(&mut rows),
-            _ => {
-                if let Some((t, all)) = gathered.replace((table, rows)) {
-                    db.load_committed_rows(t, all, c.meta.snapshot_ts)?;
-                }
-            }
-        }
-        Ok(())
+    // A table's rows, decoded on every core, load in bulk.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    c.for_each_table(threads, &mut |table, rows| {
+        db.load_committed_rows(map_table(ids, table)?, rows, c.meta.snapshot_ts)
     })?;
-    if let Some((t, all)) = gathered {
-        db.load_committed_rows(t, all, c.meta.snapshot_ts)?;
-    }
     let mut sequences = Vec::new();
     for &(table, column, value) in &c.sequences {
         sequences.push((map_table(ids, table)?, column, value));

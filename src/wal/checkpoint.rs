@@ -167,34 +167,79 @@ pub struct Checkpoint {
 
 /// Streams a checkpoint's rows.
 pub trait CheckpointReader {
-    /// Calls `f` with each row block, in the order written.
-    fn for_each_rows(
+    /// Calls `f` once per table with all of its rows, in the order written (a table's rows are
+    /// written in consecutive blocks, in key order). The blocks of a table are decoded on up to
+    /// `threads` threads at once.
+    fn for_each_table(
         &self,
+        threads: usize,
         f: &mut dyn FnMut(TableId, Vec<(Key, Row)>) -> Result<()>,
     ) -> Result<()>;
 }
 
+impl Checkpoint {
+    /// Decodes one row block: its table and rows.
+    fn decode_block(&self, (start, len): (usize, usize)) -> Result<(TableId, Vec<(Key, Row)>)> {
+        let mut d = Decoder::new(&self.data[start..start + len]);
+        let decoded = (|| {
+            let table = d.u32()?;
+            let n = d.u32()? as usize;
+            let mut rows = Vec::with_capacity(n.min(len));
+            for _ in 0..n {
+                rows.push((d.values()?, d.values()?));
+            }
+            Ok::<_, super::DecodeError>((table, rows))
+        })();
+        decoded.map_err(|e| {
+            Error::Corrupt(format!("{} at offset {start}: {}", self.path.display(), e.0))
+        })
+    }
+
+    /// The table a row block holds (its first four bytes; `parse` checked they are there).
+    fn block_table(&self, (start, _): (usize, usize)) -> TableId {
+        u32::from_le_bytes(self.data[start..start + 4].try_into().expect("4"))
+    }
+
+    /// Decodes consecutive row blocks of one table, split in runs over `threads` threads, and
+    /// joins their rows in order.
+    fn decode_run(&self, blocks: &[(usize, usize)], threads: usize) -> Result<Vec<(Key, Row)>> {
+        let decode = |run: &[(usize, usize)]| -> Result<Vec<(Key, Row)>> {
+            let mut rows = Vec::new();
+            for &block in run {
+                rows.append(&mut self.decode_block(block)?.1);
+            }
+            Ok(rows)
+        };
+        if threads <= 1 || blocks.len() < 2 {
+            return decode(blocks);
+        }
+        let per_thread = blocks.len().div_ceil(threads);
+        let parts: Vec<Result<Vec<(Key, Row)>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> =
+                blocks.chunks(per_thread).map(|run| scope.spawn(move || decode(run))).collect();
+            handles.into_iter().map(|h| h.join().expect("a decoding thread panicked")).collect()
+        });
+        let mut parts = parts.into_iter();
+        let mut rows = parts.next().expect("at least one run")?;
+        for part in parts {
+            rows.append(&mut part?);
+        }
+        Ok(rows)
+    }
+}
+
 impl CheckpointReader for Checkpoint {
-    fn for_each_rows(
+    fn for_each_table(
         &self,
+        threads: usize,
         f: &mut dyn FnMut(TableId, Vec<(Key, Row)>) -> Result<()>,
     ) -> Result<()> {
-        for &(start, len) in &self.row_blocks {
-            let corrupt = |why: String| {
-                Error::Corrupt(format!("{} at offset {start}: {why}", self.path.display()))
-            };
-            let mut d = Decoder::new(&self.data[start..start + len]);
-            let decoded = (|| {
-                let table = d.u32()?;
-                let n = d.u32()? as usize;
-                let mut rows = Vec::with_capacity(n.min(len));
-                for _ in 0..n {
-                    rows.push((d.values()?, d.values()?));
-                }
-                Ok::<_, super::DecodeError>((table, rows))
-            })();
-            let (table, rows) = decoded.map_err(|e| corrupt(e.0))?;
-            f(table, rows)?;
+        let mut blocks = &self.row_blocks[..];
+        while let Some(&first) = blocks.first() {
+            let table = self.block_table(first);
+            let run = blocks.iter().take_while(|&&b| self.block_table(b) == table).count();
+            f(table, self.decode_run(&blocks[..run], threads)?)?;
+            blocks = &blocks[run..];
         }
         Ok(())
     }
