@@ -251,7 +251,7 @@ pub fn recover<C: DurableCatalog>(
                 for w in &mut batch.writes {
                     w.0 = map(&ids, w.0)?;
                 }
-                db.replay_commit(&batch)
+                db.replay_commit(batch)
             }
             Record::Ddl(_) if lsn < meta.ddl_from => Ok(()),
             Record::Ddl(ddl) => catalog.replay_ddl(&ddl, &mut ids),

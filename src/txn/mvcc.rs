@@ -59,6 +59,7 @@
 //! background thread does this periodically, and commits do it inline when much is pending.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::ops::Bound;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -649,36 +650,48 @@ impl Database {
         self.shared.inner.lock().log.clone()
     }
 
-    /// Recovery: applies a committed batch read from the log or a checkpoint, as a commit at
+    /// Recovery: applies a committed batch read from the log, as a commit at
     /// `batch.commit_ts` (which must not be below the last one applied). No constraint is
-    /// checked: the batch was valid when it committed. Refused once a log is attached.
-    pub fn replay_commit(&self, batch: &crate::txn::CommitBatch) -> Result<()> {
+    /// checked: the batch was valid when it committed. A table that has no rows and gets only
+    /// inserts, keys ascending (a COPY or a bulk INSERT into a new table), is built in bulk as
+    /// [`Database::load_committed_rows`] does; the rest goes row by row. Refused once a log is
+    /// attached.
+    pub fn replay_commit(&self, batch: crate::txn::CommitBatch) -> Result<()> {
         let mut guard = self.shared.inner.lock();
         let inner = &mut *guard;
-        if inner.log.is_some() || batch.commit_ts < inner.last_commit {
+        let ts = batch.commit_ts;
+        if inner.log.is_some() || ts < inner.last_commit {
             return Err(Error::InvalidInput(format!(
-                "cannot replay commit {} after {} with a log attached or out of order",
-                batch.commit_ts, inner.last_commit
+                "cannot replay commit {ts} after {} with a log attached or out of order",
+                inner.last_commit
             )));
         }
         for (table, _, _) in &batch.writes {
             inner.catalog.table(*table).map_err(|_| {
-                Error::Corrupt(format!(
-                    "commit {} writes to unknown table {table}",
-                    batch.commit_ts
-                ))
+                Error::Corrupt(format!("commit {ts} writes to unknown table {table}"))
             })?;
         }
+        let in_bulk = tables_to_build_in_bulk(inner, &batch.writes);
         let txn = inner.start(TxnOptions::new(IsolationLevel::ReadCommitted));
         let mut keys = Vec::with_capacity(batch.writes.len());
-        for (table, key, row) in &batch.writes {
-            inner.install_version(txn, *table, key, row.clone());
-            keys.push((*table, key.clone()));
+        let mut bulk: Vec<(TableId, Vec<(Key, Row)>)> =
+            in_bulk.iter().map(|&t| (t, Vec::new())).collect();
+        for (table, key, row) in batch.writes {
+            match (bulk.iter_mut().find(|(t, _)| *t == table), row) {
+                (Some((_, rows)), Some(row)) => rows.push((key, row)),
+                (_, row) => {
+                    inner.install_version(txn, table, &key, row);
+                    keys.push((table, key));
+                }
+            }
         }
-        inner.next_commit = inner.next_commit.max(batch.commit_ts);
-        inner.stamp(txn, batch.commit_ts, &keys);
+        for (table, rows) in bulk {
+            inner.load_rows(txn, table, rows, ts);
+        }
+        inner.next_commit = inner.next_commit.max(ts);
+        inner.stamp(txn, ts, &keys);
         inner.finish(txn);
-        inner.publish(PendingCommit { txn, ts: batch.commit_ts, durable_at: None, keys });
+        inner.publish(PendingCommit { txn, ts, durable_at: None, keys });
         Ok(())
     }
 
@@ -707,31 +720,7 @@ impl Database {
             )));
         }
         let txn = inner.start(TxnOptions::new(IsolationLevel::ReadCommitted));
-        let def = inner.catalog.table(table).expect("checked above");
-        let indexes: Vec<_> = def
-            .indexes
-            .iter()
-            .map(|&i| (i, inner.catalog.index(i).expect("a known index")))
-            .collect();
-        let mut entries: Vec<Vec<(Key, Key)>> = vec![Vec::with_capacity(rows.len()); indexes.len()];
-        for (key, row) in &rows {
-            for ((_, index), entries) in indexes.iter().zip(&mut entries) {
-                entries.push((index.key_of(row), key.clone()));
-            }
-        }
-        inner.versions += rows.len();
-        let chains = rows.into_iter().map(|(key, row)| {
-            let version =
-                Version { creator: txn, subtxn: 0, commit_ts: Some(commit_ts), row: Some(row) };
-            (key, VersionChain { versions: vec![version] })
-        });
-        inner.store.load_chains(table, chains.collect());
-        for ((index, _), mut entries) in indexes.into_iter().zip(entries) {
-            if !entries.is_sorted() {
-                entries.sort_unstable();
-            }
-            inner.store.index_build(index, entries);
-        }
+        inner.load_rows(txn, table, rows, commit_ts);
         inner.next_commit = inner.next_commit.max(commit_ts);
         inner.finish(txn);
         inner.publish(PendingCommit { txn, ts: commit_ts, durable_at: None, keys: Vec::new() });
@@ -748,7 +737,7 @@ impl Database {
         if guard.catalog.table(table).is_err() {
             return top;
         }
-        let everything = (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded);
+        let everything = (Bound::Unbounded, Bound::Unbounded);
         for (_, chain) in guard.store.scan(table, everything) {
             for row in chain.versions.iter().filter_map(|v| v.row.as_ref()) {
                 for (top, &c) in top.iter_mut().zip(columns) {
@@ -1192,6 +1181,43 @@ impl Inner {
             .iter()
             .map(|&i| (i, self.catalog.index(i).expect("a known index").key_of(row)))
             .collect()
+    }
+
+    /// Stores committed rows of `table` as the only versions of their chains, written by `txn`
+    /// at `commit_ts`, with their index entries: in one bottom-up build per map when the table
+    /// has no rows and the keys ascend (the store checks), else entry by entry.
+    fn load_rows(
+        &mut self,
+        txn: TxnId,
+        table: TableId,
+        rows: Vec<(Key, Row)>,
+        commit_ts: CommitTs,
+    ) {
+        let def = self.catalog.table(table).expect("a known table");
+        let indexes: Vec<_> = def
+            .indexes
+            .iter()
+            .map(|&i| (i, self.catalog.index(i).expect("a known index")))
+            .collect();
+        let mut entries: Vec<Vec<(Key, Key)>> = vec![Vec::with_capacity(rows.len()); indexes.len()];
+        for (key, row) in &rows {
+            for ((_, index), entries) in indexes.iter().zip(&mut entries) {
+                entries.push((index.key_of(row), key.clone()));
+            }
+        }
+        self.versions += rows.len();
+        let chains = rows.into_iter().map(|(key, row)| {
+            let version =
+                Version { creator: txn, subtxn: 0, commit_ts: Some(commit_ts), row: Some(row) };
+            (key, VersionChain { versions: vec![version] })
+        });
+        self.store.load_chains(table, chains.collect());
+        for ((index, _), mut entries) in indexes.into_iter().zip(entries) {
+            if !entries.is_sorted() {
+                entries.sort_unstable();
+            }
+            self.store.index_build(index, entries);
+        }
     }
 
     /// Adds a version at the head of a row's chain (or replaces our own head version of the
@@ -1828,6 +1854,27 @@ fn describe_deadlock(inner: &Inner, victim: TxnId, cycle: &[WaitEdge]) -> String
         })
         .collect();
     format!("{}. T{victim} was chosen as the victim: its wait closed the cycle.", steps.join("; "))
+}
+
+/// The tables of a replayed commit that can be built in bulk: each has no chain yet and gets
+/// only inserts, keys strictly ascending.
+fn tables_to_build_in_bulk(inner: &Inner, writes: &[(TableId, Key, Option<Row>)]) -> Vec<TableId> {
+    let mut candidates: Vec<(TableId, Option<&Key>, bool)> = Vec::new();
+    for (table, key, row) in writes {
+        let at = match candidates.iter().position(|(t, _, _)| t == table) {
+            Some(at) => at,
+            None => {
+                let empty =
+                    inner.store.scan(*table, (Bound::Unbounded, Bound::Unbounded)).next().is_none();
+                candidates.push((*table, None, empty));
+                candidates.len() - 1
+            }
+        };
+        let (_, last, ok) = &mut candidates[at];
+        *ok = *ok && row.is_some() && last.is_none_or(|l| l < key);
+        *last = Some(key);
+    }
+    candidates.into_iter().filter(|(_, _, ok)| *ok).map(|(t, _, _)| t).collect()
 }
 
 #[cfg(test)]
