@@ -21,6 +21,7 @@ mod recursive;
 mod row_compare;
 mod scalar_functions;
 mod table_functions;
+mod using;
 mod view;
 mod window;
 
@@ -54,6 +55,9 @@ pub struct ScopeCol {
     /// one byte, as PostgreSQL's fixed-size `name` allows (`typname[0] = '_'`, which pg_dump
     /// sends).
     pub name_typed: bool,
+    /// A `JOIN ... USING` column of one side: the merged column stands for it, so only a
+    /// qualified name finds it and `*` leaves it out (`bind/using.rs`).
+    pub joined: bool,
 }
 
 /// The columns of the row being evaluated, and the enclosing query's scope.
@@ -61,6 +65,8 @@ pub struct ScopeCol {
 pub struct Scope {
     pub cols: Vec<ScopeCol>,
     pub parent: Option<Box<Scope>>,
+    /// The columns `JOIN ... USING` merged (`bind/using.rs`).
+    pub merged: using::Merged,
 }
 
 impl Scope {
@@ -75,9 +81,10 @@ impl Scope {
                     ty: c.ty,
                     hidden: c.hidden || c.dropped,
                     name_typed: false,
+                    joined: false,
                 })
                 .collect(),
-            parent: None,
+            ..Default::default()
         }
     }
 }
@@ -255,7 +262,11 @@ impl<'a> Binder<'a> {
         let mut current = Some(scope);
         while let Some(s) = current {
             let mut hits = s.cols.iter().filter(|c| {
-                c.name == name && qualifier.is_none_or(|q| c.qualifier.as_deref() == Some(q))
+                c.name == name
+                    && match qualifier {
+                        None => !c.joined,
+                        Some(q) => c.qualifier.as_deref() == Some(q),
+                    }
             });
             if let Some(hit) = hits.next() {
                 return if hits.next().is_none() { Some(hit) } else { None };
@@ -279,15 +290,26 @@ impl<'a> Binder<'a> {
                 .iter()
                 .enumerate()
                 .filter(|(_, c)| {
-                    c.name == name && qualifier.is_none_or(|q| c.qualifier.as_deref() == Some(q))
+                    c.name == name
+                        && match qualifier {
+                            None => !c.joined,
+                            Some(q) => c.qualifier.as_deref() == Some(q),
+                        }
                 })
                 .map(|(i, _)| i)
                 .collect();
-            match hits.len() {
+            let merged: Vec<&using::MergedCol> = match qualifier {
+                None => s.merged.cols.iter().filter(|m| !m.joined && m.name == name).collect(),
+                Some(_) => vec![],
+            };
+            match hits.len() + merged.len() {
                 0 => {}
                 1 => {
                     if level > 0 {
                         self.correlated = true;
+                    }
+                    if let Some(m) = merged.first() {
+                        return Ok(m.expr(level));
                     }
                     return Ok(BExpr::Column { level, index: hits[0], ty: s.cols[hits[0]].ty });
                 }
@@ -1327,9 +1349,10 @@ impl<'a> Binder<'a> {
                     ty: *t,
                     hidden: false,
                     name_typed: false,
+                    joined: false,
                 })
                 .collect(),
-            parent: None,
+            ..Default::default()
         };
         let ast::OrderByKind::Expressions(exprs) = &ob.kind else {
             return Err(SqlError::unsupported("ORDER BY ALL"));
@@ -1364,7 +1387,7 @@ impl<'a> Binder<'a> {
         parent: Option<Scope>,
     ) -> Result<SelectPlan, SqlError> {
         // VALUES (..), (..) as a UNION ALL of single-row selects
-        let scope = Scope { cols: vec![], parent: parent.map(Box::new) };
+        let scope = Scope { parent: parent.map(Box::new), ..Default::default() };
         let mut rows: Vec<Vec<BExpr>> = Vec::new();
         for row in &values.rows {
             let mut r = Vec::new();
@@ -1473,7 +1496,8 @@ impl<'a> Binder<'a> {
                     if table_name != "generate_series" {
                         return self.table_function(t, parent, None);
                     }
-                    let empty = Scope { cols: vec![], parent: parent.clone().map(Box::new) };
+                    let empty =
+                        Scope { parent: parent.clone().map(Box::new), ..Default::default() };
                     // a series of timestamps when it starts at a date or timestamp (a date
                     // reads as a timestamptz, as PostgreSQL resolves it), stepping by an interval
                     let first = match args.args.first() {
@@ -1529,8 +1553,9 @@ impl<'a> Binder<'a> {
                             ty: series_ty,
                             hidden: false,
                             name_typed: false,
+                            joined: false,
                         }],
-                        parent: None,
+                        ..Default::default()
                     };
                     return Ok((Source::Series(bound), scope));
                 }
@@ -1551,9 +1576,10 @@ impl<'a> Binder<'a> {
                                 ty,
                                 hidden: n == crate::sql::system::TABLEOID,
                                 name_typed: view.is_name_column(n),
+                                joined: false,
                             })
                             .collect(),
-                        parent: None,
+                        ..Default::default()
                     };
                     return Ok((Source::System(view), scope));
                 }
@@ -1569,13 +1595,17 @@ impl<'a> Binder<'a> {
                         ty,
                         hidden: false,
                         name_typed: false,
+                        joined: false,
                     };
                     let cols = vec![
                         col("last_value", SqlType::Int8),
                         col("log_cnt", SqlType::Int8),
                         col("is_called", SqlType::Bool),
                     ];
-                    return Ok((Source::Sequence(seq.clone()), Scope { cols, parent: None }));
+                    return Ok((
+                        Source::Sequence(seq.clone()),
+                        Scope { cols, ..Default::default() },
+                    ));
                 }
                 let table = self.use_table(&table_name)?;
                 let scope = Scope::of_table(&table, &alias_name);
@@ -1601,9 +1631,10 @@ impl<'a> Binder<'a> {
                             ty: *t,
                             hidden: false,
                             name_typed: false,
+                            joined: false,
                         })
                         .collect(),
-                    parent: None,
+                    ..Default::default()
                 };
                 Ok((Source::Derived(Arc::new(plan)), scope))
             }
@@ -1626,65 +1657,36 @@ impl<'a> Binder<'a> {
         for join in &twj.joins {
             let (right, rscope) = self.bind_from_item_after(&join.relation, parent, &scope)?;
             let right_width = rscope.cols.len();
-            let mut combined = scope.clone();
-            combined.cols.extend(rscope.cols);
+            let (left_width, left_merged) = (scope.cols.len(), scope.merged.cols.len());
+            let natural = using::natural_names(&scope, &rscope);
+            let mut combined = scope.clone().beside(rscope);
             combined.parent = parent.clone().map(Box::new);
             use ast::JoinOperator as J;
-            let (left_outer, right_outer, constraint) = match &join.join_operator {
-                J::Join(c) | J::Inner(c) => (false, false, Some(c)),
-                J::Left(c) | J::LeftOuter(c) => (true, false, Some(c)),
-                J::Right(c) | J::RightOuter(c) => (false, true, Some(c)),
-                J::FullOuter(c) => (true, true, Some(c)),
-                J::CrossJoin(_) => (false, false, None),
+            use using::JoinKind as K;
+            let (kind, constraint) = match &join.join_operator {
+                J::Join(c) | J::Inner(c) => (K::Inner, Some(c)),
+                J::Left(c) | J::LeftOuter(c) => (K::Left, Some(c)),
+                J::Right(c) | J::RightOuter(c) => (K::Right, Some(c)),
+                J::FullOuter(c) => (K::Full, Some(c)),
+                J::CrossJoin(_) => (K::Inner, None),
                 other => {
                     return Err(SqlError::unsupported(
                         format!("join {other:?}").split('(').next().unwrap_or("join").to_string(),
                     ));
                 }
             };
+            let (left_outer, right_outer) =
+                (matches!(kind, K::Left | K::Full), matches!(kind, K::Right | K::Full));
             let on = match constraint {
                 Some(ast::JoinConstraint::On(e)) => {
                     Some(self.expr(e, &combined, Some(SqlType::Bool))?)
                 }
                 Some(ast::JoinConstraint::Using(cols)) => {
-                    let mut cond: Option<BExpr> = None;
-                    for c in cols {
-                        let n = object_name(c);
-                        let li = scope
-                            .cols
-                            .iter()
-                            .rposition(|x| x.name == n)
-                            .ok_or_else(|| SqlError::undefined_column(&n))?;
-                        let ri = combined
-                            .cols
-                            .iter()
-                            .rposition(|x| x.name == n)
-                            .ok_or_else(|| SqlError::undefined_column(&n))?;
-                        let ty = SqlType::unify(combined.cols[li].ty, combined.cols[ri].ty);
-                        let eq = BExpr::Binary {
-                            op: BinOp::Eq,
-                            left: Box::new(BExpr::Column {
-                                level: 0,
-                                index: li,
-                                ty: combined.cols[li].ty,
-                            }),
-                            right: Box::new(BExpr::Column {
-                                level: 0,
-                                index: ri,
-                                ty: combined.cols[ri].ty,
-                            }),
-                            operand_ty: ty,
-                            ty: SqlType::Bool,
-                        };
-                        cond = Some(match cond {
-                            None => eq,
-                            Some(c) => BExpr::And(Box::new(c), Box::new(eq)),
-                        });
-                    }
-                    cond
+                    let names: Vec<String> = cols.iter().map(object_name).collect();
+                    self.using_join(&mut combined, left_width, left_merged, &names, kind)?
                 }
                 Some(ast::JoinConstraint::Natural) => {
-                    return Err(SqlError::unsupported("NATURAL JOIN"));
+                    self.using_join(&mut combined, left_width, left_merged, &natural, kind)?
                 }
                 Some(ast::JoinConstraint::None) | None => None,
             };
@@ -1747,7 +1749,7 @@ impl<'a> Binder<'a> {
                 _ => self.bind_from_joins(more, parent)?,
             };
             let right_width = rs.cols.len();
-            sc.cols.extend(rs.cols);
+            sc = sc.beside(rs);
             src = Source::Join {
                 left: Box::new(src),
                 right: Box::new(r),
@@ -1801,9 +1803,9 @@ impl<'a> Binder<'a> {
                             "SELECT * with no tables specified is not valid",
                         ));
                     }
-                    for (i, c) in scope.cols.iter().enumerate().filter(|(_, c)| !c.hidden) {
-                        projection.push(BExpr::Column { level: 0, index: i, ty: c.ty });
-                        columns.push((c.name.clone(), c.ty));
+                    for (e, name, ty) in scope.star_columns() {
+                        projection.push(e);
+                        columns.push((name, ty));
                     }
                 }
                 SelectItem::QualifiedWildcard(kind, _) => {
@@ -2047,9 +2049,15 @@ impl<'a> Binder<'a> {
                         ) => Some(object_name(n)),
                         _ => None,
                     };
+                    if qualifier.is_none() {
+                        for (e, name, ty) in scope.star_columns() {
+                            exprs.push(e);
+                            cols.push((name, ty));
+                        }
+                    }
                     let visible = scope.cols.iter().enumerate().filter(|(_, c)| {
                         !c.hidden
-                            && qualifier.as_ref().is_none_or(|q| c.qualifier.as_ref() == Some(q))
+                            && qualifier.as_ref().is_some_and(|q| c.qualifier.as_ref() == Some(q))
                     });
                     for (i, c) in visible {
                         exprs.push(BExpr::Column { level: 0, index: i, ty: c.ty });

@@ -684,10 +684,8 @@ impl Binder<'_> {
         parent: &Option<Scope>,
         left: Option<&Scope>,
     ) -> Result<(Source, Scope), SqlError> {
-        let outer = Scope {
-            cols: left.map(|l| l.cols.clone()).unwrap_or_default(),
-            parent: parent.clone().map(Box::new),
-        };
+        let outer =
+            Scope { parent: parent.clone().map(Box::new), ..left.cloned().unwrap_or_default() };
         let mut bound = Vec::with_capacity(arrays.len());
         for e in arrays {
             let b = self.expr(e, &outer, None)?;
@@ -729,10 +727,11 @@ impl Binder<'_> {
                     ty: element_type(b.ty()).unwrap_or(SqlType::Text),
                     hidden: false,
                     name_typed: false,
+                    joined: false,
                 }
             })
             .collect();
-        Ok((Source::Unnest(bound), Scope { cols, parent: None }))
+        Ok((Source::Unnest(bound), Scope { cols, ..Default::default() }))
     }
 
     /// asyncpg's type introspection query, recognised by its recursive CTE's name; `None` for
