@@ -468,10 +468,16 @@ impl BExpr {
                 }
                 in_values(&v, values.iter(), *operand_ty, *negated)?
             }
-            BExpr::InSubquery { expr, plan, operand_ty, negated } => {
-                let v = expr.eval(row, ctx)?;
+            BExpr::InSubquery { exprs, plan, operand_tys, negated } => {
+                let mut values = Vec::with_capacity(exprs.len());
+                for e in exprs {
+                    values.push(e.eval(row, ctx)?);
+                }
                 let rows = ctx.run_subquery(plan, row)?;
-                in_values(&v, rows.iter().map(|r| &r[0]), *operand_ty, *negated)?
+                match (values.as_slice(), operand_tys.as_slice()) {
+                    ([v], [ty]) => in_values(v, rows.iter().map(|r| &r[0]), *ty, *negated)?,
+                    _ => in_rows(&values, &rows, operand_tys, *negated)?,
+                }
             }
             BExpr::Exists { plan, negated } => {
                 let rows = ctx.run_subquery(plan, row)?;
@@ -519,8 +525,10 @@ fn in_values<'a>(
     ty: SqlType,
     negated: bool,
 ) -> Result<Value, SqlError> {
+    let mut values = values.peekable();
     if *v == Value::Null {
-        return Ok(Value::Null);
+        // nothing to compare with: false (`NULL IN (SELECT ... WHERE false)`), as PostgreSQL
+        return Ok(if values.peek().is_none() { Value::Bool(negated) } else { Value::Null });
     }
     let mut saw_null = false;
     for item in values {
@@ -528,6 +536,37 @@ fn in_values<'a>(
             Some(Ordering::Equal) => return Ok(Value::Bool(!negated)),
             None => saw_null = true,
             _ => {}
+        }
+    }
+    Ok(if saw_null { Value::Null } else { Value::Bool(negated) })
+}
+
+/// `row [NOT] IN (rows)` as PostgreSQL answers it: a row equals another when every pair of
+/// values is equal, differs when a pair differs, is NULL otherwise; IN is true if some row
+/// equals, NULL if none does but some is NULL, false otherwise.
+fn in_rows(
+    row: &[Value],
+    rows: &[Vec<Value>],
+    tys: &[SqlType],
+    negated: bool,
+) -> Result<Value, SqlError> {
+    let mut saw_null = false;
+    for other in rows {
+        let mut equal = Some(true);
+        for ((a, b), ty) in row.iter().zip(other).zip(tys) {
+            match compare(a, b, *ty)? {
+                Some(Ordering::Equal) => {}
+                Some(_) => {
+                    equal = Some(false);
+                    break;
+                }
+                None => equal = None,
+            }
+        }
+        match equal {
+            Some(true) => return Ok(Value::Bool(!negated)),
+            None => saw_null = true,
+            Some(false) => {}
         }
     }
     Ok(if saw_null { Value::Null } else { Value::Bool(negated) })

@@ -461,6 +461,9 @@ impl<'a> Binder<'a> {
                 }
             }
             Expr::InSubquery { expr, subquery, negated } => {
+                if let Some(bound) = self.row_in_subquery(expr, subquery, *negated, scope)? {
+                    return Ok(bound);
+                }
                 let subject = self.expr(expr, scope, None)?;
                 let plan = self.subquery(subquery, scope)?;
                 if plan.columns.len() != 1 {
@@ -468,9 +471,9 @@ impl<'a> Binder<'a> {
                 }
                 let ty = SqlType::unify(subject.ty(), plan.columns[0].1);
                 BExpr::InSubquery {
-                    expr: Box::new(subject),
+                    exprs: vec![subject],
                     plan,
-                    operand_ty: ty,
+                    operand_tys: vec![ty],
                     negated: *negated,
                 }
             }
@@ -2753,9 +2756,15 @@ fn place_grouped(e: BExpr, keys: &[BExpr], nkeys: usize) -> Result<BExpr, SqlErr
             negated,
             case_insensitive,
         },
-        BExpr::InSubquery { expr, plan, operand_ty, negated } => {
-            BExpr::InSubquery { expr: recurse(expr)?, plan, operand_ty, negated }
-        }
+        BExpr::InSubquery { exprs, plan, operand_tys, negated } => BExpr::InSubquery {
+            exprs: exprs
+                .into_iter()
+                .map(|a| place_grouped(a, keys, nkeys))
+                .collect::<Result<_, _>>()?,
+            plan,
+            operand_tys,
+            negated,
+        },
         other => other,
     })
 }

@@ -395,10 +395,12 @@ pub enum BExpr {
         operand_ty: SqlType,
         negated: bool,
     },
+    /// `x [NOT] IN (SELECT ...)`, or a row `(x, y) [NOT] IN (SELECT a, b ...)`: one
+    /// expression and one comparison type per column of the subquery.
     InSubquery {
-        expr: Box<BExpr>,
+        exprs: Vec<BExpr>,
         plan: Arc<SelectPlan>,
-        operand_ty: SqlType,
+        operand_tys: Vec<SqlType>,
         negated: bool,
     },
     Exists {
@@ -473,8 +475,8 @@ impl BExpr {
             | BExpr::Not(e)
             | BExpr::IsNull { expr: e, .. }
             | BExpr::IsBool { expr: e, .. }
-            | BExpr::Cast { expr: e, .. }
-            | BExpr::InSubquery { expr: e, .. } => e.visit(f),
+            | BExpr::Cast { expr: e, .. } => e.visit(f),
+            BExpr::InSubquery { exprs, .. } => exprs.iter().for_each(|a| a.visit(f)),
             BExpr::Binary { left, right, .. }
             | BExpr::IsDistinct { left, right, .. }
             | BExpr::And(left, right)

@@ -4,8 +4,10 @@
 //! `=` is the AND of the pairs' equalities, `<>` the OR of their inequalities, and `<`,
 //! `<=`, `>`, `>=` compare left to right (`a1 < b1 OR (a1 = b1 AND a2 < b2)`, the last pair
 //! with the operator itself), so NULLs answer as PostgreSQL's row comparison does. Rows of
-//! different lengths are 42601; a row with a subquery (`(a, b) IN (SELECT ...)`) is refused
-//! (0A000).
+//! different lengths are 42601. `(a, b) [NOT] IN (SELECT x, y ...)` (and `= ANY`, `<> ALL`)
+//! binds each item against its column of the subquery (a subquery with fewer or more
+//! columns is 42601, items that cannot be compared 42883); the executor compares row by row
+//! with the same NULL rules.
 
 use sqlparser::ast::{self, BinaryOperator as B, Expr};
 
@@ -15,10 +17,21 @@ use crate::sql::plan::BExpr;
 use crate::sql::plan::bind::{Binder, Scope};
 
 /// The elements of a row constructor (`(a, b)` or `ROW(a, b)`), through parentheses.
-fn row_items(e: &Expr) -> Option<&[Expr]> {
+fn row_items(e: &Expr) -> Option<Vec<Expr>> {
     match e {
-        Expr::Tuple(items) => Some(items),
+        Expr::Tuple(items) => Some(items.clone()),
         Expr::Nested(inner) => row_items(inner),
+        Expr::Function(f) if super::object_name(&f.name) == "row" => match &f.args {
+            ast::FunctionArguments::List(list) if list.clauses.is_empty() => list
+                .args
+                .iter()
+                .map(|a| match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -81,8 +94,44 @@ impl Binder<'_> {
         scope: &Scope,
     ) -> Result<Option<BExpr>, SqlError> {
         let (Some(l), Some(r)) = (row_items(a), row_items(b)) else { return Ok(None) };
-        let expanded = expand(l, op, r)?;
+        let expanded = expand(&l, op, &r)?;
         self.expr(&nested(expanded), scope, None).map(Some)
+    }
+
+    /// `row [NOT] IN (SELECT ...)`, if the subject is a row constructor.
+    pub(super) fn row_in_subquery(
+        &mut self,
+        subject: &Expr,
+        subquery: &ast::Query,
+        negated: bool,
+        scope: &Scope,
+    ) -> Result<Option<BExpr>, SqlError> {
+        let Some(items) = row_items(subject) else { return Ok(None) };
+        let plan = self.subquery(subquery, scope)?;
+        if plan.columns.len() != items.len() {
+            let which = if plan.columns.len() < items.len() { "few" } else { "many" };
+            return Err(SqlError::syntax(format!("subquery has too {which} columns")));
+        }
+        let mut exprs = Vec::with_capacity(items.len());
+        let mut operand_tys = Vec::with_capacity(items.len());
+        for (item, (_, col_ty)) in items.iter().zip(&plan.columns) {
+            let bound = self.expr(item, scope, Some(*col_ty))?;
+            let item_ty = bound.ty();
+            let column = BExpr::Column { level: 0, index: 0, ty: *col_ty };
+            let (bound, _, ty) = self.unify_operands(bound, column).map_err(|e| {
+                if e.code == SqlState::UndefinedFunction {
+                    SqlError::new(
+                        SqlState::UndefinedFunction,
+                        format!("operator does not exist: {} = {}", item_ty.name(), col_ty.name()),
+                    )
+                } else {
+                    e
+                }
+            })?;
+            exprs.push(bound);
+            operand_tys.push(ty);
+        }
+        Ok(Some(BExpr::InSubquery { exprs, plan, operand_tys, negated }))
     }
 
     /// `row [NOT] IN (row, ...)`, if the subject is a row constructor.
@@ -102,7 +151,7 @@ impl Binder<'_> {
                     "IN compares a row with something other than a row",
                 )
             })?;
-            let eq = nested(expand(l, &B::Eq, r)?);
+            let eq = nested(expand(&l, &B::Eq, &r)?);
             any = Some(match any {
                 None => eq,
                 Some(e) => binary(e, B::Or, eq),
