@@ -578,9 +578,11 @@ impl<'a> Binder<'a> {
             }
             Expr::Ceil { expr, .. } | Expr::Floor { expr, .. } => {
                 let arg = self.expr(expr, scope, None)?;
-                let ty = arg.ty();
-                let func = if matches!(e, Expr::Ceil { .. }) { Func::Ceil } else { Func::Floor };
-                BExpr::Func { func, args: vec![arg], ty }
+                let (name, func) = match e {
+                    Expr::Ceil { .. } => ("ceil", Func::Ceil),
+                    _ => ("floor", Func::Floor),
+                };
+                self.rounding(name, func, arg)?
             }
             Expr::AnyOp { left, compare_op, right, .. } => {
                 // x = ANY (ARRAY[...]) — as an IN list
@@ -1158,10 +1160,15 @@ impl<'a> Binder<'a> {
                 let func = if name == "round" { Func::Round } else { Func::Trunc };
                 (func, SqlType::Numeric(None))
             }
-            "round" => (Func::Round, first_ty),
-            "trunc" => (Func::Trunc, first_ty),
-            "floor" => (Func::Floor, first_ty),
-            "ceil" | "ceiling" => (Func::Ceil, first_ty),
+            "round" | "trunc" | "floor" | "ceil" | "ceiling" if args.len() == 1 => {
+                let func = match name.as_str() {
+                    "round" => Func::Round,
+                    "trunc" => Func::Trunc,
+                    "floor" => Func::Floor,
+                    _ => Func::Ceil,
+                };
+                return self.rounding(&name, func, args.remove(0));
+            }
             "random" => (Func::Random, SqlType::Float8),
             "version" => (Func::Version, SqlType::Text),
             "current_schema" => (Func::CurrentSchema, SqlType::Text),
@@ -2600,6 +2607,22 @@ fn default_column_name(e: &Expr) -> String {
         Expr::CompoundFieldAccess { root, .. } => default_column_name(root),
         Expr::Array(_) => "array".into(),
         Expr::Exists { .. } => "exists".into(),
+        // the special forms are named after the function they call
+        Expr::Ceil { .. } => "ceil".into(),
+        Expr::Floor { .. } => "floor".into(),
+        Expr::Position { .. } => "position".into(),
+        Expr::Substring { .. } => "substring".into(),
+        Expr::Extract { .. } => "extract".into(),
+        Expr::Trim { trim_where, .. } => match trim_where {
+            Some(ast::TrimWhereField::Leading) => "ltrim".into(),
+            Some(ast::TrimWhereField::Trailing) => "rtrim".into(),
+            _ => "btrim".into(),
+        },
+        // a typed literal (`date '2024-01-01'`) after its type
+        Expr::Interval(_) => "interval".into(),
+        Expr::TypedString(ts) => SqlType::parse(&ts.data_type.to_string())
+            .map(|(t, _)| short_type_name(t))
+            .unwrap_or_else(|_| "?column?".into()),
         // PostgreSQL names a CASE after its ELSE result when that has a name
         Expr::Case { else_result: Some(e), .. } if default_column_name(e) != "?column?" => {
             default_column_name(e)

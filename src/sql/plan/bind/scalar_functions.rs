@@ -12,6 +12,40 @@ use crate::sql::types::SqlType;
 use crate::types::Value;
 
 impl Binder<'_> {
+    /// `round(x)`, `trunc(x)`, `floor(x)`, `ceil(x)` as PostgreSQL resolves them: a numeric
+    /// stays numeric, every other number (integers and real too) and an untyped literal is
+    /// read as a double precision (`trunc` of one is 42725, as `trunc(macaddr)` exists there),
+    /// anything else is 42883.
+    pub(super) fn rounding(
+        &mut self,
+        name: &str,
+        func: Func,
+        arg: BExpr,
+    ) -> Result<BExpr, SqlError> {
+        let arg = match arg.ty() {
+            SqlType::Numeric(_) | SqlType::Float8 => arg,
+            // trunc(macaddr) makes an untyped literal ambiguous
+            SqlType::Unknown if name == "trunc" => {
+                return Err(SqlError::new(
+                    SqlState::AmbiguousFunction,
+                    "function trunc(unknown) is not unique",
+                ));
+            }
+            t if t.is_numeric() || t == SqlType::Unknown => self.coerce(arg, SqlType::Float8)?,
+            t => {
+                return Err(SqlError::new(
+                    SqlState::UndefinedFunction,
+                    format!("function {name}({}) does not exist", type_name(t)),
+                ));
+            }
+        };
+        let ty = match arg.ty() {
+            SqlType::Numeric(_) => SqlType::Numeric(None),
+            t => t,
+        };
+        Ok(BExpr::Func { func, args: vec![arg], ty })
+    }
+
     /// A call of a function of `plan/scalar.rs`; `None` when `name` is none of them.
     pub(super) fn scalar_function(
         &mut self,
