@@ -127,6 +127,23 @@ SELECT * FROM target ORDER BY x;
 UPDATE target SET note = w FROM b JOIN c USING (x) WHERE target.x = x RETURNING *;
 DELETE FROM target USING b JOIN c USING (x) WHERE target.x = x AND x > 2;
 SELECT * FROM target ORDER BY x;
+-- a join with an alias is one FROM item: its columns as `*` lists them, the tables inside
+-- out of reach
+SELECT j.x, j.z, j.v FROM (a JOIN c USING (x)) j ORDER BY 1;
+SELECT j.* FROM (a JOIN c USING (x)) j ORDER BY 1;
+SELECT * FROM (a FULL JOIN c USING (x)) AS j ORDER BY 1 NULLS LAST, 3;
+SELECT * FROM (a JOIN c USING (x)) AS j(p, q, r) ORDER BY 1;
+SELECT j.q FROM (a JOIN c USING (x)) AS j(p, q) ORDER BY 1;
+SELECT * FROM (a JOIN c USING (x)) AS j(p, q, r, s, t, u);
+SELECT * FROM (a JOIN c USING (x)) j JOIN b USING (x) ORDER BY 1;
+SELECT * FROM ((a JOIN c USING (x)) j JOIN b USING (x)) k ORDER BY 1;
+SELECT * FROM (a CROSS JOIN c) j ORDER BY 1, 4, 5;
+SELECT j.x FROM (a NATURAL JOIN c) j ORDER BY 1;
+SELECT * FROM (a FULL JOIN c USING (x)) j WHERE j.x > 1 ORDER BY 1;
+SELECT (SELECT count(*) FROM (a JOIN c USING (x)) j WHERE j.x = k.x) FROM a k ORDER BY 1;
+SELECT a.x FROM (a JOIN b USING (x)) j;
+SELECT j.y FROM (a JOIN c USING (x)) j;
+SELECT j.x FROM (a JOIN c ON a.x = c.x) j;
 -- views over USING joins keep PostgreSQL's columns
 CREATE VIEW ab AS SELECT * FROM a JOIN b USING (x);
 SELECT * FROM ab ORDER BY x;

@@ -1648,8 +1648,11 @@ impl<'a> Binder<'a> {
                 };
                 Ok((Source::Derived(Arc::new(plan)), scope))
             }
-            TableFactor::NestedJoin { table_with_joins, .. } => {
+            TableFactor::NestedJoin { table_with_joins, alias: None } => {
                 self.bind_from_joins(table_with_joins, parent)
+            }
+            TableFactor::NestedJoin { table_with_joins, alias: Some(alias) } => {
+                self.aliased_join(table_with_joins, alias, parent)
             }
             TableFactor::UNNEST {
                 alias, array_exprs, with_offset: false, with_ordinality, ..

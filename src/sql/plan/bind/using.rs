@@ -11,15 +11,23 @@
 //! side's other columns, then the right side's. NATURAL JOIN is USING over the names both
 //! sides' `*` would list (none in common: a cross join).
 //!
+//! A join with an alias (`(a JOIN b USING (x)) AS j`) is one FROM item: its columns are what
+//! `*` lists over the join, reached as `j.x`; the tables inside are out of reach, as in
+//! PostgreSQL.
+//!
 //! Errors as PostgreSQL's: a USING name listed twice 42701, missing on a side 42703, found
 //! twice on a side 42702, types that cannot be compared 42804.
 
+use std::sync::Arc;
+
+use sqlparser::ast;
+
 use crate::error::SqlState;
 use crate::sql::error::SqlError;
-use crate::sql::plan::{BExpr, BinOp, Func};
+use crate::sql::plan::{BExpr, BinOp, Func, SelectPlan, Source};
 use crate::sql::types::SqlType;
 
-use super::{Binder, Scope};
+use super::{Binder, Scope, ScopeCol, empty_plan, ident_name};
 
 /// A column a USING join merged from its two sides.
 #[derive(Clone, Debug)]
@@ -162,6 +170,52 @@ pub(super) fn natural_names(left: &Scope, right: &Scope) -> Vec<String> {
 }
 
 impl Binder<'_> {
+    /// `(a JOIN b ...) AS j [(names)]`: one FROM item named `j`, its columns what `*` lists
+    /// over the join (renamed in order by `names`); the tables inside are out of reach.
+    pub(super) fn aliased_join(
+        &mut self,
+        joins: &ast::TableWithJoins,
+        alias: &ast::TableAlias,
+        parent: &Option<Scope>,
+    ) -> Result<(Source, Scope), SqlError> {
+        let saved_corr = std::mem::replace(&mut self.correlated, false);
+        let bound = self.bind_from_joins(joins, parent);
+        let correlated = self.correlated;
+        self.correlated |= saved_corr;
+        let (source, scope) = bound?;
+        let qualifier = ident_name(&alias.name);
+        let renames: Vec<String> = alias.columns.iter().map(|c| ident_name(&c.name)).collect();
+        let star = scope.star_columns();
+        if renames.len() > star.len() {
+            return Err(SqlError::new(
+                SqlState::InvalidColumnReference,
+                format!(
+                    "join expression \"{qualifier}\" has {} columns available but {} columns specified",
+                    star.len(),
+                    renames.len()
+                ),
+            ));
+        }
+        let mut projection = Vec::with_capacity(star.len());
+        let mut columns = Vec::with_capacity(star.len());
+        let mut cols = Vec::with_capacity(star.len());
+        for (i, (e, name, ty)) in star.into_iter().enumerate() {
+            let name = renames.get(i).cloned().unwrap_or(name);
+            projection.push(e);
+            columns.push((name.clone(), ty));
+            cols.push(ScopeCol {
+                qualifier: Some(qualifier.clone()),
+                name,
+                ty,
+                hidden: false,
+                name_typed: false,
+                joined: false,
+            });
+        }
+        let plan = SelectPlan { projection, columns, source, correlated, ..empty_plan() };
+        Ok((Source::Derived(Arc::new(plan)), Scope { cols, ..Default::default() }))
+    }
+
     /// The condition of `left JOIN right USING (names)` over `combined` (`left.beside(right)`,
     /// where the left side has `left_width` columns and `left_merged` merged ones), and
     /// `combined`'s merged columns made: each USING column once, first for `*`.
