@@ -479,6 +479,23 @@ impl BExpr {
                     _ => in_rows(&values, &rows, operand_tys, *negated)?,
                 }
             }
+            BExpr::RowSubquery { exprs, plan, operand_tys, op } => {
+                let mut values = Vec::with_capacity(exprs.len());
+                for e in exprs {
+                    values.push(e.eval(row, ctx)?);
+                }
+                let rows = ctx.run_subquery(plan, row)?;
+                match rows.as_slice() {
+                    [] => Value::Null,
+                    [other] => compare_rows(&values, other, operand_tys, *op)?,
+                    _ => {
+                        return Err(SqlError::new(
+                            SqlState::CardinalityViolation,
+                            "more than one row returned by a subquery used as an expression",
+                        ));
+                    }
+                }
+            }
             BExpr::Exists { plan, negated } => {
                 let rows = ctx.run_subquery(plan, row)?;
                 Value::Bool(rows.is_empty() == *negated)
@@ -570,6 +587,38 @@ fn in_rows(
         }
     }
     Ok(if saw_null { Value::Null } else { Value::Bool(negated) })
+}
+
+/// Two rows compared as PostgreSQL compares them: `=` is false if a pair differs, else NULL
+/// if a pair has a NULL; `<>` the opposite; `<`, `<=`, `>`, `>=` are decided by the first
+/// pair that is not equal (NULL if that pair has a NULL).
+fn compare_rows(
+    left: &[Value],
+    right: &[Value],
+    tys: &[SqlType],
+    op: BinOp,
+) -> Result<Value, SqlError> {
+    let mut saw_null = false;
+    for ((a, b), ty) in left.iter().zip(right).zip(tys) {
+        match compare(a, b, *ty)? {
+            Some(Ordering::Equal) => {}
+            None if matches!(op, BinOp::Eq | BinOp::NotEq) => saw_null = true,
+            None => return Ok(Value::Null),
+            Some(order) => {
+                return Ok(Value::Bool(match op {
+                    BinOp::Eq => false,
+                    BinOp::NotEq => true,
+                    BinOp::Lt | BinOp::LtEq => order == Ordering::Less,
+                    _ => order == Ordering::Greater,
+                }));
+            }
+        }
+    }
+    Ok(if saw_null {
+        Value::Null
+    } else {
+        Value::Bool(matches!(op, BinOp::Eq | BinOp::LtEq | BinOp::GtEq))
+    })
 }
 
 fn eval_func<C: EvalContext + ?Sized>(

@@ -2791,6 +2791,15 @@ fn place_grouped(e: BExpr, keys: &[BExpr], nkeys: usize) -> Result<BExpr, SqlErr
             operand_tys,
             negated,
         },
+        BExpr::RowSubquery { exprs, plan, operand_tys, op } => BExpr::RowSubquery {
+            exprs: exprs
+                .into_iter()
+                .map(|a| place_grouped(a, keys, nkeys))
+                .collect::<Result<_, _>>()?,
+            plan,
+            operand_tys,
+            op,
+        },
         other => other,
     })
 }

@@ -403,6 +403,15 @@ pub enum BExpr {
         operand_tys: Vec<SqlType>,
         negated: bool,
     },
+    /// `(x, y) op (SELECT a, b)`: the row compared with the one row the subquery returns
+    /// (none: NULL; more than one: 21000) as PostgreSQL compares rows: `=` and `<>` over
+    /// every pair, `<`, `<=`, `>`, `>=` decided by the first pair that is not equal.
+    RowSubquery {
+        exprs: Vec<BExpr>,
+        plan: Arc<SelectPlan>,
+        operand_tys: Vec<SqlType>,
+        op: BinOp,
+    },
     Exists {
         plan: Arc<SelectPlan>,
         negated: bool,
@@ -443,6 +452,7 @@ impl BExpr {
             | BExpr::IsDistinct { .. }
             | BExpr::InList { .. }
             | BExpr::InSubquery { .. }
+            | BExpr::RowSubquery { .. }
             | BExpr::Exists { .. }
             | BExpr::Like { .. } => SqlType::Bool,
         }
@@ -456,6 +466,7 @@ impl BExpr {
             // a correlated subquery reads the row it is evaluated for (or one further out):
             // it is no constant (an access path's key value, an unnest run once)
             BExpr::InSubquery { plan, .. }
+            | BExpr::RowSubquery { plan, .. }
             | BExpr::Exists { plan, .. }
             | BExpr::Subquery { plan, .. }
                 if plan.correlated =>
@@ -476,7 +487,9 @@ impl BExpr {
             | BExpr::IsNull { expr: e, .. }
             | BExpr::IsBool { expr: e, .. }
             | BExpr::Cast { expr: e, .. } => e.visit(f),
-            BExpr::InSubquery { exprs, .. } => exprs.iter().for_each(|a| a.visit(f)),
+            BExpr::InSubquery { exprs, .. } | BExpr::RowSubquery { exprs, .. } => {
+                exprs.iter().for_each(|a| a.visit(f))
+            }
             BExpr::Binary { left, right, .. }
             | BExpr::IsDistinct { left, right, .. }
             | BExpr::And(left, right)

@@ -7,14 +7,16 @@
 //! different lengths are 42601. `(a, b) [NOT] IN (SELECT x, y ...)` (and `= ANY`, `<> ALL`)
 //! binds each item against its column of the subquery (a subquery with fewer or more
 //! columns is 42601, items that cannot be compared 42883); the executor compares row by row
-//! with the same NULL rules.
+//! with the same NULL rules. `(a, b) op (SELECT x, y)` compares the row with the one row the
+//! subquery returns (none: NULL; more: 21000), as the executor's row comparison does.
 
 use sqlparser::ast::{self, BinaryOperator as B, Expr};
 
 use crate::error::SqlState;
 use crate::sql::error::SqlError;
-use crate::sql::plan::BExpr;
 use crate::sql::plan::bind::{Binder, Scope};
+use crate::sql::plan::{BExpr, BinOp, SelectPlan};
+use crate::sql::types::SqlType;
 
 /// The elements of a row constructor (`(a, b)` or `ROW(a, b)`), through parentheses.
 fn row_items(e: &Expr) -> Option<Vec<Expr>> {
@@ -93,9 +95,40 @@ impl Binder<'_> {
         b: &Expr,
         scope: &Scope,
     ) -> Result<Option<BExpr>, SqlError> {
-        let (Some(l), Some(r)) = (row_items(a), row_items(b)) else { return Ok(None) };
+        let Some(l) = row_items(a) else { return Ok(None) };
+        if let Expr::Subquery(q) = b {
+            return self.row_against_subquery(&l, op, q, scope).map(Some);
+        }
+        let Some(r) = row_items(b) else { return Ok(None) };
         let expanded = expand(&l, op, &r)?;
         self.expr(&nested(expanded), scope, None).map(Some)
+    }
+
+    /// `row op (SELECT ...)`: the row compared with the one row the subquery returns.
+    fn row_against_subquery(
+        &mut self,
+        items: &[Expr],
+        op: &B,
+        subquery: &ast::Query,
+        scope: &Scope,
+    ) -> Result<BExpr, SqlError> {
+        let op = match op {
+            B::Eq => BinOp::Eq,
+            B::NotEq => BinOp::NotEq,
+            B::Lt => BinOp::Lt,
+            B::LtEq => BinOp::LtEq,
+            B::Gt => BinOp::Gt,
+            B::GtEq => BinOp::GtEq,
+            other => {
+                return Err(SqlError::new(
+                    SqlState::DatatypeMismatch,
+                    format!("row comparison operator {other} must yield type boolean"),
+                ));
+            }
+        };
+        let plan = self.subquery(subquery, scope)?;
+        let (exprs, operand_tys) = self.row_operands(items, &plan, scope)?;
+        Ok(BExpr::RowSubquery { exprs, plan, operand_tys, op })
     }
 
     /// `row [NOT] IN (SELECT ...)`, if the subject is a row constructor.
@@ -108,6 +141,18 @@ impl Binder<'_> {
     ) -> Result<Option<BExpr>, SqlError> {
         let Some(items) = row_items(subject) else { return Ok(None) };
         let plan = self.subquery(subquery, scope)?;
+        let (exprs, operand_tys) = self.row_operands(&items, &plan, scope)?;
+        Ok(Some(BExpr::InSubquery { exprs, plan, operand_tys, negated }))
+    }
+
+    /// A row's items bound against a subquery's columns, and the types each pair compares
+    /// in; a subquery with fewer or more columns is 42601.
+    fn row_operands(
+        &mut self,
+        items: &[Expr],
+        plan: &SelectPlan,
+        scope: &Scope,
+    ) -> Result<(Vec<BExpr>, Vec<SqlType>), SqlError> {
         if plan.columns.len() != items.len() {
             let which = if plan.columns.len() < items.len() { "few" } else { "many" };
             return Err(SqlError::syntax(format!("subquery has too {which} columns")));
@@ -131,7 +176,7 @@ impl Binder<'_> {
             exprs.push(bound);
             operand_tys.push(ty);
         }
-        Ok(Some(BExpr::InSubquery { exprs, plan, operand_tys, negated }))
+        Ok((exprs, operand_tys))
     }
 
     /// `row [NOT] IN (row, ...)`, if the subject is a row constructor.

@@ -358,6 +358,9 @@ pub(super) fn place_window_refs(e: BExpr, base: usize) -> BExpr {
         BExpr::InSubquery { exprs, plan, operand_tys, negated } => {
             BExpr::InSubquery { exprs: place_all(exprs), plan, operand_tys, negated }
         }
+        BExpr::RowSubquery { exprs, plan, operand_tys, op } => {
+            BExpr::RowSubquery { exprs: place_all(exprs), plan, operand_tys, op }
+        }
         other => other,
     }
 }
