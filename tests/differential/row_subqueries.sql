@@ -1,4 +1,4 @@
--- Rows against subqueries: `(a, b) [NOT] IN (SELECT x, y ...)`, `= ANY` and `<> ALL`, with
+-- Rows against subqueries: `(a, b) [NOT] IN (SELECT x, y ...)`, `op ANY / ALL`, with
 -- PostgreSQL's NULL answers (a row equals when every pair does, differs when one pair
 -- differs, is NULL otherwise); a single value against an empty subquery; correlated and
 -- uncorrelated subqueries, aggregates and set operations inside; subqueries with too few or
@@ -81,3 +81,16 @@ SELECT (1, 2) = (SELECT 1, 2, 3);
 SELECT (1, 2) + (SELECT 1, 2);
 SELECT (SELECT 1, 2) = (1, 2);
 SELECT (1, 'a') = (SELECT 1, 2);
+-- op ANY / SOME / ALL (SELECT ...) for every comparison, values and rows
+SELECT a, a > ANY (SELECT x FROM wanted), a >= ALL (SELECT x FROM wanted WHERE x IS NOT NULL), a <= ALL (SELECT x FROM wanted), a <> ANY (SELECT x FROM wanted), a < SOME (SELECT x FROM wanted) FROM pairs ORDER BY a NULLS LAST, b NULLS LAST;
+SELECT 5 > ANY (SELECT x FROM wanted), 5 > ALL (SELECT x FROM wanted), 1 < ANY (SELECT NULL::int), 2 >= ALL (SELECT 1 WHERE false), 2 < ANY (SELECT 1 WHERE false);
+SELECT NULL::int > ALL (SELECT 1 WHERE false), NULL::int > ALL (SELECT 1), NULL::int < ANY (SELECT x FROM nothing), NULL::int = ANY (SELECT x FROM nothing);
+SELECT b, b < ANY (SELECT y FROM wanted), b >= ALL (SELECT y FROM wanted WHERE y IS NOT NULL) FROM pairs ORDER BY a NULLS LAST, b NULLS LAST;
+SELECT a FROM pairs WHERE a > ALL (SELECT x FROM wanted WHERE x < 3) ORDER BY a;
+SELECT a FROM pairs p WHERE a >= ANY (SELECT x FROM wanted w WHERE w.y = p.b) ORDER BY a;
+SELECT x FROM big WHERE x > ANY (SELECT a FROM pairs) ORDER BY x;
+SELECT (1, 2) < ANY (SELECT 1, 3), (1, 2) > ALL (SELECT 0, 9 UNION ALL SELECT 1, 1), (1, 2) >= ALL (SELECT 1, NULL::int), (1, 2) = ALL (SELECT 1, 2);
+SELECT a, b, (a, b) < ANY (SELECT x, y FROM wanted), (a, b) >= ALL (SELECT x, y FROM wanted) FROM pairs ORDER BY a NULLS LAST, b NULLS LAST;
+SELECT 1 > ANY (SELECT 1, 2);
+SELECT (1, 2) > ANY (SELECT 1);
+SELECT 'a'::text > ANY (SELECT 1);

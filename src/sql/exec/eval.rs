@@ -468,16 +468,13 @@ impl BExpr {
                 }
                 in_values(&v, values.iter(), *operand_ty, *negated)?
             }
-            BExpr::InSubquery { exprs, plan, operand_tys, negated } => {
+            BExpr::InSubquery { exprs, plan, operand_tys, op, all } => {
                 let mut values = Vec::with_capacity(exprs.len());
                 for e in exprs {
                     values.push(e.eval(row, ctx)?);
                 }
                 let rows = ctx.run_subquery(plan, row)?;
-                match (values.as_slice(), operand_tys.as_slice()) {
-                    ([v], [ty]) => in_values(v, rows.iter().map(|r| &r[0]), *ty, *negated)?,
-                    _ => in_rows(&values, &rows, operand_tys, *negated)?,
-                }
+                quantified(&values, &rows, operand_tys, *op, *all)?
             }
             BExpr::RowSubquery { exprs, plan, operand_tys, op } => {
                 let mut values = Vec::with_capacity(exprs.len());
@@ -542,10 +539,8 @@ fn in_values<'a>(
     ty: SqlType,
     negated: bool,
 ) -> Result<Value, SqlError> {
-    let mut values = values.peekable();
     if *v == Value::Null {
-        // nothing to compare with: false (`NULL IN (SELECT ... WHERE false)`), as PostgreSQL
-        return Ok(if values.peek().is_none() { Value::Bool(negated) } else { Value::Null });
+        return Ok(Value::Null);
     }
     let mut saw_null = false;
     for item in values {
@@ -558,35 +553,26 @@ fn in_values<'a>(
     Ok(if saw_null { Value::Null } else { Value::Bool(negated) })
 }
 
-/// `row [NOT] IN (rows)` as PostgreSQL answers it: a row equals another when every pair of
-/// values is equal, differs when a pair differs, is NULL otherwise; IN is true if some row
-/// equals, NULL if none does but some is NULL, false otherwise.
-fn in_rows(
+/// `row op ANY (rows)` (`all`: `op ALL`) as PostgreSQL answers it: each row compared as
+/// `compare_rows` does; ANY is true if some comparison is, ALL false if some is; else NULL
+/// if some is NULL; else ALL's answer over no rows (true), ANY's (false). `IN` is `= ANY`,
+/// `NOT IN` `<> ALL`: `NULL IN (no rows)` is false.
+fn quantified(
     row: &[Value],
     rows: &[Vec<Value>],
     tys: &[SqlType],
-    negated: bool,
+    op: BinOp,
+    all: bool,
 ) -> Result<Value, SqlError> {
     let mut saw_null = false;
     for other in rows {
-        let mut equal = Some(true);
-        for ((a, b), ty) in row.iter().zip(other).zip(tys) {
-            match compare(a, b, *ty)? {
-                Some(Ordering::Equal) => {}
-                Some(_) => {
-                    equal = Some(false);
-                    break;
-                }
-                None => equal = None,
-            }
-        }
-        match equal {
-            Some(true) => return Ok(Value::Bool(!negated)),
-            None => saw_null = true,
-            Some(false) => {}
+        match compare_rows(row, other, tys, op)? {
+            Value::Bool(b) if b != all => return Ok(Value::Bool(b)),
+            Value::Null => saw_null = true,
+            _ => {}
         }
     }
-    Ok(if saw_null { Value::Null } else { Value::Bool(negated) })
+    Ok(if saw_null { Value::Null } else { Value::Bool(all) })
 }
 
 /// Two rows compared as PostgreSQL compares them: `=` is false if a pair differs, else NULL

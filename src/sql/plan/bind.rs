@@ -461,7 +461,8 @@ impl<'a> Binder<'a> {
                 }
             }
             Expr::InSubquery { expr, subquery, negated } => {
-                if let Some(bound) = self.row_in_subquery(expr, subquery, *negated, scope)? {
+                let (op, all) = if *negated { (BinOp::NotEq, true) } else { (BinOp::Eq, false) };
+                if let Some(bound) = self.row_quantified(expr, op, all, subquery, scope)? {
                     return Ok(bound);
                 }
                 let subject = self.expr(expr, scope, None)?;
@@ -470,12 +471,7 @@ impl<'a> Binder<'a> {
                     return Err(SqlError::syntax("subquery has too many columns"));
                 }
                 let ty = SqlType::unify(subject.ty(), plan.columns[0].1);
-                BExpr::InSubquery {
-                    exprs: vec![subject],
-                    plan,
-                    operand_tys: vec![ty],
-                    negated: *negated,
-                }
+                BExpr::InSubquery { exprs: vec![subject], plan, operand_tys: vec![ty], op, all }
             }
             Expr::Exists { subquery, negated } => {
                 BExpr::Exists { plan: self.subquery(subquery, scope)?, negated: *negated }
@@ -2782,14 +2778,15 @@ fn place_grouped(e: BExpr, keys: &[BExpr], nkeys: usize) -> Result<BExpr, SqlErr
             negated,
             case_insensitive,
         },
-        BExpr::InSubquery { exprs, plan, operand_tys, negated } => BExpr::InSubquery {
+        BExpr::InSubquery { exprs, plan, operand_tys, op, all } => BExpr::InSubquery {
             exprs: exprs
                 .into_iter()
                 .map(|a| place_grouped(a, keys, nkeys))
                 .collect::<Result<_, _>>()?,
             plan,
             operand_tys,
-            negated,
+            op,
+            all,
         },
         BExpr::RowSubquery { exprs, plan, operand_tys, op } => BExpr::RowSubquery {
             exprs: exprs

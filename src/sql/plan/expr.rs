@@ -395,13 +395,15 @@ pub enum BExpr {
         operand_ty: SqlType,
         negated: bool,
     },
-    /// `x [NOT] IN (SELECT ...)`, or a row `(x, y) [NOT] IN (SELECT a, b ...)`: one
-    /// expression and one comparison type per column of the subquery.
+    /// `x op ANY (SELECT ...)` (`all`: `op ALL`), or a row `(x, y) op ANY (SELECT a, b ...)`:
+    /// one expression and one comparison type per column of the subquery. `IN` is `= ANY`,
+    /// `NOT IN` is `<> ALL`; each row compares as in [`BExpr::RowSubquery`].
     InSubquery {
         exprs: Vec<BExpr>,
         plan: Arc<SelectPlan>,
         operand_tys: Vec<SqlType>,
-        negated: bool,
+        op: BinOp,
+        all: bool,
     },
     /// `(x, y) op (SELECT a, b)`: the row compared with the one row the subquery returns
     /// (none: NULL; more than one: 21000) as PostgreSQL compares rows: `=` and `<>` over

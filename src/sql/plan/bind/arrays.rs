@@ -458,9 +458,25 @@ impl Binder<'_> {
                     };
                     self.expr(&in_subquery, scope, None)
                 }
-                _ => Err(SqlError::unsupported(
-                    "ANY and ALL over a subquery other than = ANY and <> ALL",
-                )),
+                _ => {
+                    if let Some(bound) = self.row_quantified(left, op, all, q, scope)? {
+                        return Ok(bound);
+                    }
+                    let subject = self.expr(left, scope, None)?;
+                    let plan = self.subquery(q, scope)?;
+                    if plan.columns.len() != 1 {
+                        return Err(SqlError::syntax("subquery has too many columns"));
+                    }
+                    let column = BExpr::Column { level: 0, index: 0, ty: plan.columns[0].1 };
+                    let (subject, _, ty) = self.unify_operands(subject, column)?;
+                    Ok(BExpr::InSubquery {
+                        exprs: vec![subject],
+                        plan,
+                        operand_tys: vec![ty],
+                        op,
+                        all,
+                    })
+                }
             };
         }
         let mut subject = self.expr(left, scope, None)?;

@@ -4,7 +4,7 @@
 //! `=` is the AND of the pairs' equalities, `<>` the OR of their inequalities, and `<`,
 //! `<=`, `>`, `>=` compare left to right (`a1 < b1 OR (a1 = b1 AND a2 < b2)`, the last pair
 //! with the operator itself), so NULLs answer as PostgreSQL's row comparison does. Rows of
-//! different lengths are 42601. `(a, b) [NOT] IN (SELECT x, y ...)` (and `= ANY`, `<> ALL`)
+//! different lengths are 42601. `(a, b) [NOT] IN (SELECT x, y ...)` (and `op ANY | ALL`)
 //! binds each item against its column of the subquery (a subquery with fewer or more
 //! columns is 42601, items that cannot be compared 42883); the executor compares row by row
 //! with the same NULL rules. `(a, b) op (SELECT x, y)` compares the row with the one row the
@@ -131,18 +131,20 @@ impl Binder<'_> {
         Ok(BExpr::RowSubquery { exprs, plan, operand_tys, op })
     }
 
-    /// `row [NOT] IN (SELECT ...)`, if the subject is a row constructor.
-    pub(super) fn row_in_subquery(
+    /// `row op ANY|ALL (SELECT ...)` (`[NOT] IN` among them), if the subject is a row
+    /// constructor.
+    pub(super) fn row_quantified(
         &mut self,
         subject: &Expr,
+        op: BinOp,
+        all: bool,
         subquery: &ast::Query,
-        negated: bool,
         scope: &Scope,
     ) -> Result<Option<BExpr>, SqlError> {
         let Some(items) = row_items(subject) else { return Ok(None) };
         let plan = self.subquery(subquery, scope)?;
         let (exprs, operand_tys) = self.row_operands(&items, &plan, scope)?;
-        Ok(Some(BExpr::InSubquery { exprs, plan, operand_tys, negated }))
+        Ok(Some(BExpr::InSubquery { exprs, plan, operand_tys, op, all }))
     }
 
     /// A row's items bound against a subquery's columns, and the types each pair compares
