@@ -2,7 +2,7 @@
 -- PostgreSQL's NULL answers (a row equals when every pair does, differs when one pair
 -- differs, is NULL otherwise); a single value against an empty subquery; correlated and
 -- uncorrelated subqueries, aggregates and set operations inside; subqueries with too few or
--- too many columns (42601) and items that cannot be compared.
+-- too many columns (42601) and items that cannot be compared; rows IS DISTINCT FROM rows.
 CREATE TABLE pairs (a int, b text);
 CREATE TABLE wanted (x int, y text);
 CREATE TABLE nothing (x int, y text);
@@ -94,3 +94,9 @@ SELECT a, b, (a, b) < ANY (SELECT x, y FROM wanted), (a, b) >= ALL (SELECT x, y 
 SELECT 1 > ANY (SELECT 1, 2);
 SELECT (1, 2) > ANY (SELECT 1);
 SELECT 'a'::text > ANY (SELECT 1);
+-- rows IS [NOT] DISTINCT FROM rows: distinct when a pair is, never NULL
+SELECT (1, 2) IS DISTINCT FROM (1, 2), (1, 2) IS DISTINCT FROM (1, 3), (1, NULL::int) IS DISTINCT FROM (1, NULL::int), (1, NULL::int) IS DISTINCT FROM (1, 2);
+SELECT (1, 2) IS NOT DISTINCT FROM (1, 2), (NULL::int, 'a') IS NOT DISTINCT FROM (NULL::int, 'a'), (NULL::int, 'a') IS NOT DISTINCT FROM (1, 'a'), ROW(1, 2) IS NOT DISTINCT FROM ROW(1, 2);
+SELECT a, b FROM pairs WHERE (a, b) IS NOT DISTINCT FROM (NULL::int, 'd') ORDER BY a, b;
+SELECT a, b, (a, b) IS DISTINCT FROM (3, NULL::text) FROM pairs ORDER BY a NULLS LAST, b NULLS LAST;
+SELECT (1, 2) IS DISTINCT FROM (1, 2, 3);

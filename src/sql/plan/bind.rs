@@ -432,6 +432,10 @@ impl<'a> Binder<'a> {
             Expr::IsFalse(e) => self.is_bool(e, false, false, scope)?,
             Expr::IsNotFalse(e) => self.is_bool(e, false, true, scope)?,
             Expr::IsDistinctFrom(a, b) | Expr::IsNotDistinctFrom(a, b) => {
+                let negated = matches!(e, Expr::IsNotDistinctFrom(..));
+                if let Some(rows) = self.row_distinct(a, b, negated, scope)? {
+                    return Ok(rows);
+                }
                 let (l, r, t) = self.operands(a, b, scope)?;
                 BExpr::IsDistinct {
                     left: Box::new(l),

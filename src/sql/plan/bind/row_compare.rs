@@ -3,7 +3,8 @@
 //! rewritten to the pairwise comparisons PostgreSQL defines, then bound as written:
 //! `=` is the AND of the pairs' equalities, `<>` the OR of their inequalities, and `<`,
 //! `<=`, `>`, `>=` compare left to right (`a1 < b1 OR (a1 = b1 AND a2 < b2)`, the last pair
-//! with the operator itself), so NULLs answer as PostgreSQL's row comparison does. Rows of
+//! with the operator itself), so NULLs answer as PostgreSQL's row comparison does; `IS
+//! [NOT] DISTINCT FROM` is the OR of the pairs' (never NULL). Rows of
 //! different lengths are 42601. `(a, b) [NOT] IN (SELECT x, y ...)` (and `op ANY | ALL`)
 //! binds each item against its column of the subquery (a subquery with fewer or more
 //! columns is 42601, items that cannot be compared 42883); the executor compares row by row
@@ -179,6 +180,36 @@ impl Binder<'_> {
             operand_tys.push(ty);
         }
         Ok((exprs, operand_tys))
+    }
+
+    /// `row IS [NOT] DISTINCT FROM row`, if both sides are row constructors: distinct when a
+    /// pair is (never NULL).
+    pub(super) fn row_distinct(
+        &mut self,
+        a: &Expr,
+        b: &Expr,
+        negated: bool,
+        scope: &Scope,
+    ) -> Result<Option<BExpr>, SqlError> {
+        let (Some(l), Some(r)) = (row_items(a), row_items(b)) else { return Ok(None) };
+        if l.len() != r.len() {
+            return Err(SqlError::syntax("unequal number of entries in row expressions"));
+        }
+        let mut any: Option<Expr> = None;
+        for (x, y) in l.into_iter().zip(r) {
+            let distinct = Expr::IsDistinctFrom(Box::new(x), Box::new(y));
+            any = Some(match any {
+                None => distinct,
+                Some(e) => binary(e, B::Or, distinct),
+            });
+        }
+        let Some(any) = any else { return Ok(None) };
+        let e = if negated {
+            Expr::UnaryOp { op: ast::UnaryOperator::Not, expr: Box::new(nested(any)) }
+        } else {
+            nested(any)
+        };
+        self.expr(&e, scope, None).map(Some)
     }
 
     /// `row [NOT] IN (row, ...)`, if the subject is a row constructor.
