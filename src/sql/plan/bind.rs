@@ -400,6 +400,15 @@ impl<'a> Binder<'a> {
                 ast::UnaryOperator::Not => {
                     BExpr::Not(Box::new(self.expr(expr, scope, Some(SqlType::Bool))?))
                 }
+                ast::UnaryOperator::Minus
+                    if matches!(
+                        expr.as_ref(),
+                        Expr::BinaryOp { op: ast::BinaryOperator::PGExp, .. }
+                    ) =>
+                {
+                    // PostgreSQL's unary minus binds tighter than ^: -2 ^ 2 is (-2) ^ 2
+                    return self.expr(&minus_into_power(expr), scope, expected);
+                }
                 ast::UnaryOperator::Minus => {
                     if let Expr::Value(v) = expr.as_ref()
                         && let AstValue::Number(n, _) = &v.value
@@ -727,6 +736,13 @@ impl<'a> Binder<'a> {
         if let Some(bound) = self.special_operator(a, op, b, scope)? {
             return Ok(bound);
         }
+        if *op == B::PGExp {
+            // a ^ b is power(a, b)
+            let mut args = vec![self.expr(a, scope, None)?, self.expr(b, scope, None)?];
+            if let Some(bound) = self.scalar_function("power", &mut args)? {
+                return Ok(bound);
+            }
+        }
         if matches!(op, B::And | B::Or) {
             let l = self.expr(a, scope, Some(SqlType::Bool))?;
             let r = self.expr(b, scope, Some(SqlType::Bool))?;
@@ -951,6 +967,10 @@ impl<'a> Binder<'a> {
                 return Err(SqlError::unsupported("subquery function arguments"));
             }
         };
+        if name == "mod" && arg_exprs.len() == 2 && f.over.is_none() && !distinct {
+            // mod(a, b) is a % b in every type PostgreSQL has it for
+            return self.binary(&arg_exprs[0], &ast::BinaryOperator::Modulo, &arg_exprs[1], scope);
+        }
         if f.over.is_some() {
             return self.window_function(f, &name, &arg_exprs, star, distinct, scope);
         }
@@ -2582,6 +2602,18 @@ fn sort_key(expr: BExpr, o: &ast::OrderByOptions) -> SortKey {
 
 fn output_type(t: SqlType) -> SqlType {
     if t == SqlType::Unknown { SqlType::Text } else { t }
+}
+
+/// `-(a ^ b ^ c)` as PostgreSQL reads `-a ^ b ^ c`: the minus on the leftmost operand.
+fn minus_into_power(e: &Expr) -> Expr {
+    match e {
+        Expr::BinaryOp { left, op: ast::BinaryOperator::PGExp, right } => Expr::BinaryOp {
+            left: Box::new(minus_into_power(left)),
+            op: ast::BinaryOperator::PGExp,
+            right: right.clone(),
+        },
+        other => Expr::UnaryOp { op: ast::UnaryOperator::Minus, expr: Box::new(other.clone()) },
+    }
 }
 
 /// PostgreSQL's name for an unnamed output column.

@@ -67,6 +67,14 @@ impl Binder<'_> {
             let shown = args.first().map(|a| type_name(a.ty())).unwrap_or_default();
             return Ok(Some(BExpr::Const(Value::Text(shown), SqlType::Text)));
         }
+        if func.has_numeric_variant() && args.iter().any(|a| matches!(a.ty(), SqlType::Numeric(_)))
+        {
+            // PostgreSQL answers in numeric, at its own precision
+            return Err(SqlError::new(
+                SqlState::FeatureNotSupported,
+                format!("{name}(numeric) is not supported: cast the argument to double precision"),
+            ));
+        }
         let mut bound = Vec::with_capacity(args.len());
         for (arg, want) in std::mem::take(args).into_iter().zip(want) {
             let arg = match want {
