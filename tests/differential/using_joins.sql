@@ -119,6 +119,16 @@ SELECT *, pg_typeof(x) FROM a LEFT JOIN n USING (x) ORDER BY x NULLS LAST, z;
 SELECT *, pg_typeof(x) FROM a RIGHT JOIN n USING (x) ORDER BY x NULLS LAST;
 SELECT *, pg_typeof(x) FROM a FULL JOIN n USING (x) FULL JOIN c USING (x) ORDER BY x NULLS LAST, z;
 SELECT *, pg_typeof(x) FROM a JOIN b USING (x) JOIN n USING (x) ORDER BY x;
+-- character(n) against text matches without the padding, as = does
+CREATE TABLE tt (x text, n int);
+CREATE TABLE cc (x char(3), k int);
+INSERT INTO tt VALUES ('a', 1), ('b ', 2), (NULL, 3);
+INSERT INTO cc VALUES ('a', 3), ('b', 4), (NULL, 5);
+SELECT x || '|', k, n FROM cc JOIN tt USING (x) ORDER BY k;
+SELECT x || '|', k, n FROM tt LEFT JOIN cc USING (x) ORDER BY n;
+SELECT count(*) FROM cc NATURAL JOIN tt;
+SELECT count(*) FROM cc FULL JOIN tt USING (x);
+SELECT x || '|', cc.k FROM cc JOIN cc c2 USING (x) ORDER BY 1;
 -- USING in UPDATE ... FROM and DELETE ... USING
 CREATE TABLE target (x int, note text);
 INSERT INTO target VALUES (1, 'one'), (3, 'three'), (5, 'five');

@@ -27,7 +27,7 @@ use crate::sql::error::SqlError;
 use crate::sql::plan::{BExpr, BinOp, Func, SelectPlan, Source};
 use crate::sql::types::SqlType;
 
-use super::{Binder, Scope, ScopeCol, empty_plan, ident_name};
+use super::{Binder, Scope, ScopeCol, empty_plan, ident_name, unpadded};
 
 /// A column a USING join merged from its two sides.
 #[derive(Clone, Debug)]
@@ -250,13 +250,19 @@ impl Binder<'_> {
             let (le, ls) = side_expr(combined, l);
             let (re, rs) = side_expr(combined, r);
             let (lt, rt) = (le.ty(), re.ty());
-            let (le, re, operand_ty) = self.unify_operands(le, re).map_err(|_| {
+            let (mut le, mut re, mut operand_ty) = self.unify_operands(le, re).map_err(|_| {
                 SqlError::datatype_mismatch(format!(
                     "JOIN/USING types {} and {} cannot be matched",
                     lt.name(),
                     rt.name()
                 ))
             })?;
+            // character(n) against text or varchar compares without its padding, as `=` does
+            let padded = |t: SqlType| matches!(t, SqlType::Char(_));
+            let textual = |t: SqlType| matches!(t, SqlType::Text | SqlType::Varchar(_));
+            if (padded(lt) && textual(rt)) || (textual(lt) && padded(rt)) {
+                (le, re, operand_ty) = (unpadded(le), unpadded(re), SqlType::Text);
+            }
             let eq = BExpr::Binary {
                 op: BinOp::Eq,
                 left: Box::new(le),
