@@ -810,12 +810,8 @@ impl<'a> Binder<'a> {
             Err(operands) => operands,
         };
         let (mut l, mut r, mut operand_ty) = self.unify_operands(l, r)?;
-        // character(n) against text compares as text, its padding dropped (PostgreSQL's
-        // bpchar to text); two character(n) compare as they are
-        let padded = |e: &BExpr| matches!(e.ty(), SqlType::Char(_));
-        let textual = |e: &BExpr| matches!(e.ty(), SqlType::Text | SqlType::Varchar(_));
-        if bop.is_comparison() && ((padded(&l) && textual(&r)) || (textual(&l) && padded(&r))) {
-            (l, r, operand_ty) = (unpadded(l), unpadded(r), SqlType::Text);
+        if bop.is_comparison() {
+            (l, r, operand_ty) = char_operands(l, r, operand_ty);
         }
         let ty = if bop.is_comparison() {
             SqlType::Bool
@@ -2447,6 +2443,28 @@ fn labelled(e: BExpr) -> BExpr {
         BExpr::Cast { expr: Box::new(e), to: SqlType::Text, explicit: false }
     } else {
         e
+    }
+}
+
+/// A comparison's operands as PostgreSQL compares them when one is character(n): against
+/// text as text, the padding dropped (bpchar to text); against character(m) or varchar as
+/// character, trailing spaces of neither side counting (`'b '::varchar = 'b'::char(3)`, and
+/// `char(3) = char(5)`); two character(n) of one length as they are.
+pub(super) fn char_operands(l: BExpr, r: BExpr, ty: SqlType) -> (BExpr, BExpr, SqlType) {
+    let (lt, rt) = (l.ty(), r.ty());
+    let padded = |t: SqlType| matches!(t, SqlType::Char(_));
+    let trimmed = |e: BExpr| match e.ty() {
+        SqlType::Char(_) => unpadded(e),
+        _ => BExpr::Func { func: Func::RTrim, args: vec![e], ty: SqlType::Text },
+    };
+    match (lt, rt) {
+        (SqlType::Char(a), SqlType::Char(b)) if a == b => (l, r, ty),
+        (SqlType::Char(_), SqlType::Char(_) | SqlType::Varchar(_))
+        | (SqlType::Varchar(_), SqlType::Char(_)) => (trimmed(l), trimmed(r), SqlType::Text),
+        (SqlType::Text, _) | (_, SqlType::Text) if padded(lt) || padded(rt) => {
+            (unpadded(l), unpadded(r), SqlType::Text)
+        }
+        _ => (l, r, ty),
     }
 }
 

@@ -27,7 +27,7 @@ use crate::sql::error::SqlError;
 use crate::sql::plan::{BExpr, BinOp, Func, SelectPlan, Source};
 use crate::sql::types::SqlType;
 
-use super::{Binder, Scope, ScopeCol, empty_plan, ident_name, unpadded};
+use super::{Binder, Scope, ScopeCol, char_operands, empty_plan, ident_name};
 
 /// A column a USING join merged from its two sides.
 #[derive(Clone, Debug)]
@@ -257,12 +257,9 @@ impl Binder<'_> {
                     rt.name()
                 ))
             })?;
-            // character(n) against text or varchar compares without its padding, as `=` does
-            let padded = |t: SqlType| matches!(t, SqlType::Char(_));
-            let textual = |t: SqlType| matches!(t, SqlType::Text | SqlType::Varchar(_));
-            if (padded(lt) && textual(rt)) || (textual(lt) && padded(rt)) {
-                (le, re, operand_ty) = (unpadded(le), unpadded(re), SqlType::Text);
-            }
+            let merged_ty = operand_ty;
+            // character(n) compares as `=` compares it
+            (le, re, operand_ty) = char_operands(le, re, operand_ty);
             let eq = BExpr::Binary {
                 op: BinOp::Eq,
                 left: Box::new(le),
@@ -289,12 +286,12 @@ impl Binder<'_> {
             }
             let sources = match kind {
                 // PostgreSQL's inner join takes the side read without a cast, the left first
-                JoinKind::Inner if lt != operand_ty && rt == operand_ty => rs,
+                JoinKind::Inner if lt != merged_ty && rt == merged_ty => rs,
                 JoinKind::Inner | JoinKind::Left => ls,
                 JoinKind::Right => rs,
                 JoinKind::Full => ls.into_iter().chain(rs).collect(),
             };
-            merged.push(MergedCol { name: n.clone(), ty: operand_ty, sources, joined: false });
+            merged.push(MergedCol { name: n.clone(), ty: merged_ty, sources, joined: false });
         }
         let first = combined.merged.cols.len();
         let mut new_star: Vec<StarCol> =

@@ -1,0 +1,17 @@
+-- character(n) compared as PostgreSQL compares it: against character(m) or varchar as
+-- character (trailing spaces of neither side count), against text as text (the padding
+-- dropped, the text's trailing spaces counting); in WHERE, ON and USING.
+CREATE TABLE ch (c3 char(3), c5 char(5), v varchar(5), t text);
+INSERT INTO ch VALUES ('b', 'b', 'b ', 'b '), ('a', 'a  ', 'a', 'a'), (NULL, 'x', 'x', NULL), ('zz', 'z', ' zz', 'zz ');
+SELECT 'b '::varchar = 'b'::char(3), 'b'::char(3) = 'b '::varchar, 'b '::varchar < 'b'::char(3), 'a'::varchar(3) < 'a '::char(3), 'b '::varchar <> 'b'::char(3), 'b  x'::varchar > 'b'::char(3), ' b'::varchar = 'b'::char(3);
+SELECT 'b '::text = 'b'::char(3), 'b '::varchar = 'b'::varchar, 'b '::char(3) = 'b'::char(5), 'b'::char(3) < 'b '::char(5), 'a'::char(2) < 'b'::char(7);
+SELECT c3 = c5, c3 = v, c5 = v, c3 = t, v = t, c3 < v, c5 > v, c3 <> v, c5 >= c3 FROM ch ORDER BY t NULLS LAST, v;
+SELECT count(*) FROM ch a JOIN ch b ON a.c3 = b.v;
+SELECT count(*) FROM ch a JOIN ch b ON a.c5 = b.c3;
+SELECT count(*) FROM ch a JOIN ch b ON a.c3 = b.t;
+SELECT count(*) FROM ch a JOIN ch b USING (c3);
+SELECT a.v, b.c5 FROM ch a JOIN (SELECT c5 AS v, c5 FROM ch) b USING (v) ORDER BY 1, 2;
+SELECT * FROM ch WHERE c3 = 'b ' ORDER BY v;
+SELECT * FROM ch WHERE v = 'b'::char(3) ORDER BY v;
+SELECT * FROM ch WHERE c5 = c3 ORDER BY v;
+SELECT * FROM ch WHERE t = c3 ORDER BY v;
