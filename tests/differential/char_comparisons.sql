@@ -1,6 +1,7 @@
 -- character(n) compared as PostgreSQL compares it: against character(m) or varchar as
 -- character (trailing spaces of neither side count), against text as text (the padding
--- dropped, the text's trailing spaces counting); in WHERE, ON and USING.
+-- dropped, the text's trailing spaces counting); in WHERE, ON and USING; in an IN list in
+-- the list's common type (a varchar subject's trailing spaces count).
 CREATE TABLE ch (c3 char(3), c5 char(5), v varchar(5), t text);
 INSERT INTO ch VALUES ('b', 'b', 'b ', 'b '), ('a', 'a  ', 'a', 'a'), (NULL, 'x', 'x', NULL), ('zz', 'z', ' zz', 'zz ');
 SELECT 'b '::varchar = 'b'::char(3), 'b'::char(3) = 'b '::varchar, 'b '::varchar < 'b'::char(3), 'a'::varchar(3) < 'a '::char(3), 'b '::varchar <> 'b'::char(3), 'b  x'::varchar > 'b'::char(3), ' b'::varchar = 'b'::char(3);
@@ -15,3 +16,6 @@ SELECT * FROM ch WHERE c3 = 'b ' ORDER BY v;
 SELECT * FROM ch WHERE v = 'b'::char(3) ORDER BY v;
 SELECT * FROM ch WHERE c5 = c3 ORDER BY v;
 SELECT * FROM ch WHERE t = c3 ORDER BY v;
+SELECT c3 IN ('b'::varchar, 'a'::varchar), c3 NOT IN ('b '::varchar), v IN ('b'::char(3), 'zz'::char(2)), c3 IN ('b  '::text), c3 IN ('b'::text, 'a') FROM ch ORDER BY v;
+SELECT 'b '::varchar IN ('b'::char(3)), 'b'::char(3) IN ('b '::varchar, 'c'), 'b'::char(3) IN ('b'::char(5)), 'b '::text IN ('b'::char(3));
+SELECT v, v IN (c3, c5), v IN ('b'::char(3)), v IN ('b'::char(3), 'a'::char(1)) FROM ch ORDER BY v;

@@ -465,7 +465,20 @@ impl<'a> Binder<'a> {
                     ty = SqlType::unify(ty, b.ty());
                     items.push(b);
                 }
-                let subject = self.retype_unknown(subject, ty)?;
+                let mut subject = self.retype_unknown(subject, ty)?;
+                // character(n) compares as PostgreSQL's IN does: two or more values (not
+                // columns) in the list's common type, so a varchar subject's trailing
+                // spaces count; otherwise as `=` (trimming wins in a mixed list)
+                let values = items.iter().filter(|i| !matches!(i, BExpr::Column { .. })).count();
+                let varchar = matches!(subject.ty(), SqlType::Varchar(_)) && values >= 2;
+                let rules = items
+                    .iter()
+                    .filter_map(|i| char_rule(subject.ty(), i.ty()).map(|trim| trim && !varchar));
+                if let Some(trim) = rules.reduce(|a, b| a || b) {
+                    subject = char_operand(subject, trim);
+                    items = items.into_iter().map(|i| char_operand(i, trim)).collect();
+                    ty = SqlType::Text;
+                }
                 BExpr::InList {
                     expr: Box::new(subject),
                     list: items,
@@ -2451,20 +2464,34 @@ fn labelled(e: BExpr) -> BExpr {
 /// character, trailing spaces of neither side counting (`'b '::varchar = 'b'::char(3)`, and
 /// `char(3) = char(5)`); two character(n) of one length as they are.
 pub(super) fn char_operands(l: BExpr, r: BExpr, ty: SqlType) -> (BExpr, BExpr, SqlType) {
-    let (lt, rt) = (l.ty(), r.ty());
+    match char_rule(l.ty(), r.ty()) {
+        None => (l, r, ty),
+        Some(trim) => (char_operand(l, trim), char_operand(r, trim), SqlType::Text),
+    }
+}
+
+/// How two types compare when one is character(n) (`char_operands`): `None` as they are,
+/// `Some(true)` as text with trailing spaces trimmed from both, `Some(false)` as text with
+/// the padding dropped.
+fn char_rule(lt: SqlType, rt: SqlType) -> Option<bool> {
     let padded = |t: SqlType| matches!(t, SqlType::Char(_));
-    let trimmed = |e: BExpr| match e.ty() {
-        SqlType::Char(_) => unpadded(e),
-        _ => BExpr::Func { func: Func::RTrim, args: vec![e], ty: SqlType::Text },
-    };
     match (lt, rt) {
-        (SqlType::Char(a), SqlType::Char(b)) if a == b => (l, r, ty),
+        (SqlType::Char(a), SqlType::Char(b)) if a == b => None,
         (SqlType::Char(_), SqlType::Char(_) | SqlType::Varchar(_))
-        | (SqlType::Varchar(_), SqlType::Char(_)) => (trimmed(l), trimmed(r), SqlType::Text),
-        (SqlType::Text, _) | (_, SqlType::Text) if padded(lt) || padded(rt) => {
-            (unpadded(l), unpadded(r), SqlType::Text)
+        | (SqlType::Varchar(_), SqlType::Char(_)) => Some(true),
+        (SqlType::Text, _) | (_, SqlType::Text) if padded(lt) || padded(rt) => Some(false),
+        _ => None,
+    }
+}
+
+/// One operand as `char_rule` compares it.
+fn char_operand(e: BExpr, trim: bool) -> BExpr {
+    match e.ty() {
+        SqlType::Char(_) => unpadded(e),
+        SqlType::Varchar(_) if trim => {
+            BExpr::Func { func: Func::RTrim, args: vec![e], ty: SqlType::Text }
         }
-        _ => (l, r, ty),
+        _ => e,
     }
 }
 
