@@ -119,6 +119,15 @@ SELECT *, pg_typeof(x) FROM a LEFT JOIN n USING (x) ORDER BY x NULLS LAST, z;
 SELECT *, pg_typeof(x) FROM a RIGHT JOIN n USING (x) ORDER BY x NULLS LAST;
 SELECT *, pg_typeof(x) FROM a FULL JOIN n USING (x) FULL JOIN c USING (x) ORDER BY x NULLS LAST, z;
 SELECT *, pg_typeof(x) FROM a JOIN b USING (x) JOIN n USING (x) ORDER BY x;
+-- grouped by the merged column: the left's key for INNER and LEFT (its other columns
+-- follow from it), not for FULL or RIGHT
+CREATE TABLE pk (x int PRIMARY KEY, label text);
+INSERT INTO pk VALUES (1, 'one'), (3, 'three'), (4, 'four'), (7, 'seven');
+SELECT x, pk.label, count(*) FROM pk JOIN c USING (x) GROUP BY x ORDER BY 1;
+SELECT x, pk.label, count(c.v) FROM pk LEFT JOIN c USING (x) GROUP BY x ORDER BY 1;
+SELECT x, count(*) FROM pk JOIN c USING (x) GROUP BY pk.x ORDER BY 1;
+SELECT x, pk.label FROM pk FULL JOIN c USING (x) GROUP BY x;
+SELECT x, pk.label FROM pk RIGHT JOIN c USING (x) GROUP BY x;
 -- character(n) against text matches without the padding, as = does
 CREATE TABLE tt (x text, n int);
 CREATE TABLE cc (x char(3), k int);
