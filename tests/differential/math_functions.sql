@@ -34,3 +34,17 @@ SELECT sqrt();
 SELECT power(2);
 SELECT pi(1);
 SELECT sqrt(i) FROM m WHERE i IS NOT NULL ORDER BY sqrt(i) DESC;
+-- gcd and lcm of integers (in the wider's type), div (the integral quotient, a numeric)
+SELECT gcd(12, 18), gcd(-12, 18), gcd(0, 0), gcd(0, 5), gcd(12::bigint, 8), pg_typeof(gcd(12, 18)), pg_typeof(gcd(12::bigint, 18)), pg_typeof(gcd(1::smallint, 2));
+SELECT lcm(4, 6), lcm(-4, 6), lcm(0, 5), lcm(4::bigint, 6), pg_typeof(lcm(4, 6));
+SELECT div(7, 2), div(-7, 2), div(7.5, 2), div(9, 3), pg_typeof(div(7, 2)), div(10::bigint, 3), div(-3, 4);
+SELECT x, gcd(x, 6), lcm(x, 6), div(x, 4) FROM generate_series(-5, 5) x ORDER BY x;
+SELECT gcd(NULL, 6), div(NULL, 1), lcm(i, b) FROM m ORDER BY i NULLS LAST;
+SELECT gcd(1::smallint, 2::smallint);
+SELECT gcd(-2147483648, 0);
+SELECT gcd(-9223372036854775808::bigint, 0);
+SELECT lcm(2147483647, 2147483646);
+SELECT div(1, 0);
+SELECT gcd(1::float8, 2);
+SELECT div(1::float8, 2);
+SELECT gcd(1);

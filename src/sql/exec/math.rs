@@ -1,13 +1,18 @@
-//! The double precision math functions (`sqrt`, `exp`, `ln`, `log`, `power`, `pi`,
-//! `degrees`, `radians`, `sign`), with PostgreSQL 15's answers and errors: the square root
-//! of a negative number and a power that is complex or divides by zero are 2201F, the
-//! logarithm of zero or of a negative number 2201E, a finite argument whose result is
-//! infinite or (for `exp` and `power`) rounds to zero 22003. Infinities and NaN go through as
+//! The math functions: in double precision (`sqrt`, `exp`, `ln`, `log`, `power`, `pi`,
+//! `degrees`, `radians`, `sign`) and exact (`gcd`, `lcm`, `div`), with PostgreSQL 15's
+//! answers and errors: the square root of a negative number and a power that is complex or
+//! divides by zero are 2201F, the logarithm of zero or of a negative number 2201E, a finite
+//! argument whose result is infinite or (for `exp` and `power`) rounds to zero 22003, a gcd
+//! or lcm out of its type's range 22003, `div` by zero 22012. Infinities and NaN go through as
 //! the C library answers them.
+
+use rust_decimal::Decimal;
 
 use crate::error::SqlState;
 use crate::sql::error::SqlError;
 use crate::sql::plan::scalar::ScalarFn;
+use crate::sql::types::SqlType;
+use crate::types::Value;
 
 /// PostgreSQL's `RADIANS_PER_DEGREE`.
 const RADIANS_PER_DEGREE: f64 = 0.017_453_292_519_943_295;
@@ -73,6 +78,50 @@ pub fn eval(func: ScalarFn, args: &[f64]) -> Result<f64, SqlError> {
     })
 }
 
+/// `gcd(a, b)` and `lcm(a, b)` of integers of type `ty` (never negative; out of the type's
+/// range 22003), `div(a, b)` of numerics (the quotient truncated toward zero; by zero 22012).
+pub fn exact(func: ScalarFn, a: &Value, b: &Value, ty: SqlType) -> Result<Value, SqlError> {
+    let out_of_range =
+        || SqlError::new(SqlState::NumericValueOutOfRange, format!("{} out of range", ty.name()));
+    let fits = |v: i64| ty != SqlType::Int4 || i32::try_from(v).is_ok();
+    match (func, a, b) {
+        (ScalarFn::Gcd | ScalarFn::Lcm, Value::Int(a), Value::Int(b)) => {
+            let (mut x, mut y) = (a.unsigned_abs(), b.unsigned_abs());
+            while y != 0 {
+                (x, y) = (y, x % y);
+            }
+            let result = match a.unsigned_abs().checked_div(x) {
+                _ if func == ScalarFn::Gcd => x,
+                // lcm(0, 0) is 0
+                None => 0,
+                Some(q) => q.checked_mul(b.unsigned_abs()).ok_or_else(out_of_range)?,
+            };
+            match i64::try_from(result) {
+                Ok(v) if fits(v) => Ok(Value::Int(v)),
+                _ => Err(out_of_range()),
+            }
+        }
+        (ScalarFn::Div, a, b) => {
+            let (Some(a), Some(b)) = (decimal(a), decimal(b)) else { return Ok(Value::Null) };
+            if b.is_zero() {
+                return Err(SqlError::new(SqlState::DivisionByZero, "division by zero"));
+            }
+            let q = a.checked_div(b).ok_or_else(out_of_range)?.trunc();
+            // no negative zero (-3 / 4)
+            Ok(Value::Numeric(if q.is_zero() { Decimal::ZERO } else { q }))
+        }
+        _ => Ok(Value::Null),
+    }
+}
+
+fn decimal(v: &Value) -> Option<Decimal> {
+    match v {
+        Value::Int(i) => Some(Decimal::from(*i)),
+        Value::Numeric(d) => Some(*d),
+        _ => None,
+    }
+}
+
 /// A finite argument's result must be finite.
 fn finite_or_overflow(arg: f64, result: f64) -> Result<f64, SqlError> {
     if result.is_infinite() && arg.is_finite() { Err(overflow()) } else { Ok(result) }
@@ -133,5 +182,21 @@ mod tests {
         assert_eq!(code(ScalarFn::Power, &[10.0, 400.0]), "22003");
         assert_eq!(eval(ScalarFn::Power, &[-8.0, 3.0]).unwrap(), -512.0);
         assert_eq!(eval(ScalarFn::Exp, &[f64::NEG_INFINITY]).unwrap(), 0.0);
+    }
+
+    #[test]
+    fn gcd_lcm_div_are_exact() {
+        let int = |v: i64| Value::Int(v);
+        let gcd = |a, b, ty| exact(ScalarFn::Gcd, &int(a), &int(b), ty);
+        assert_eq!(gcd(-12, 18, SqlType::Int4).unwrap(), int(6));
+        assert_eq!(gcd(0, 0, SqlType::Int4).unwrap(), int(0));
+        assert_eq!(gcd(i32::MIN as i64, 0, SqlType::Int4).unwrap_err().code.code(), "22003");
+        assert_eq!(gcd(i64::MIN, 0, SqlType::Int8).unwrap_err().code.code(), "22003");
+        let lcm = exact(ScalarFn::Lcm, &int(4), &int(-6), SqlType::Int4).unwrap();
+        assert_eq!(lcm, int(12));
+        let div = exact(ScalarFn::Div, &int(-7), &int(2), SqlType::Int4).unwrap();
+        assert_eq!(div, Value::Numeric(Decimal::from(-3)));
+        let by_zero = exact(ScalarFn::Div, &int(1), &int(0), SqlType::Int4).unwrap_err();
+        assert_eq!(by_zero.code.code(), "22012");
     }
 }

@@ -164,6 +164,9 @@ pub fn eval(func: ScalarFn, args: &[BExpr], vals: &[Value]) -> Result<Value, Sql
                 vals.iter().map(|v| if let Value::Float(f) = v { *f } else { 0.0 }).collect();
             Value::Float(crate::sql::exec::math::eval(func, &floats)?)
         }
+        ScalarFn::Gcd | ScalarFn::Lcm | ScalarFn::Div => {
+            crate::sql::exec::math::exact(func, &vals[0], &vals[1], args[0].ty())?
+        }
         ScalarFn::PgSleep => {
             let secs = match vals[0] {
                 Value::Float(f) if f.is_finite() && f > 0.0 => f.min(1e9),

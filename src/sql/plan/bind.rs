@@ -1128,6 +1128,9 @@ impl<'a> Binder<'a> {
         if let Some(bound) = self.scalar_function(&name, &mut args)? {
             return Ok(bound);
         }
+        if let Some(bound) = self.exact_math(&name, &mut args)? {
+            return Ok(bound);
+        }
         let first_ty = args.first().map(|a| a.ty()).unwrap_or(SqlType::Text);
         let unified = args.iter().fold(SqlType::Unknown, |t, a| SqlType::unify(t, a.ty()));
         let unified = if unified == SqlType::Unknown { SqlType::Text } else { unified };

@@ -94,6 +94,11 @@ pub enum ScalarFn {
     Degrees,
     Radians,
     Sign,
+    /// `gcd`, `lcm` of integers and `div` (the integral quotient, a numeric), bound by
+    /// `plan/bind/scalar_functions.rs` (`exec/math.rs`).
+    Gcd,
+    Lcm,
+    Div,
 }
 
 impl ScalarFn {

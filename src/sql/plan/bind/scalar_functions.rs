@@ -12,6 +12,55 @@ use crate::sql::types::SqlType;
 use crate::types::Value;
 
 impl Binder<'_> {
+    /// `gcd(a, b)` and `lcm(a, b)` of integers, in the wider's type (of numeric: 0A000), and
+    /// `div(a, b)` of integers or numerics, a numeric, as PostgreSQL; `None` for other names.
+    pub(super) fn exact_math(
+        &mut self,
+        name: &str,
+        args: &mut Vec<BExpr>,
+    ) -> Result<Option<BExpr>, SqlError> {
+        let func = match name {
+            "gcd" => ScalarFn::Gcd,
+            "lcm" => ScalarFn::Lcm,
+            "div" => ScalarFn::Div,
+            _ => return Ok(None),
+        };
+        let no_such = |args: &[BExpr]| {
+            SqlError::new(
+                SqlState::UndefinedFunction,
+                format!(
+                    "function {name}({}) does not exist",
+                    args.iter().map(|a| type_name(a.ty())).collect::<Vec<_>>().join(", ")
+                ),
+            )
+        };
+        let exact =
+            |t: SqlType| t.is_integer() || matches!(t, SqlType::Numeric(_) | SqlType::Unknown);
+        if args.len() != 2 || !args.iter().all(|a| exact(a.ty())) {
+            return Err(no_such(args));
+        }
+        let ty = match (func, SqlType::unify(args[0].ty(), args[1].ty())) {
+            (ScalarFn::Div, _) => SqlType::Numeric(None),
+            // smallint widens to integer and to bigint alike there
+            (_, SqlType::Int2) => {
+                return Err(SqlError::new(
+                    SqlState::AmbiguousFunction,
+                    format!("function {name}(smallint, smallint) is not unique"),
+                ));
+            }
+            (_, SqlType::Numeric(_)) => {
+                return Err(SqlError::unsupported(format!("{name}(numeric, numeric)")));
+            }
+            (_, SqlType::Int8) => SqlType::Int8,
+            _ => SqlType::Int4,
+        };
+        let mut bound = Vec::with_capacity(2);
+        for a in std::mem::take(args) {
+            bound.push(self.coerce(a, ty)?);
+        }
+        Ok(Some(BExpr::Func { func: Func::Scalar(func), args: bound, ty }))
+    }
+
     /// `round(x)`, `trunc(x)`, `floor(x)`, `ceil(x)` as PostgreSQL resolves them: a numeric
     /// stays numeric, every other number (integers and real too) and an untyped literal is
     /// read as a double precision (`trunc` of one is 42725, as `trunc(macaddr)` exists there),
