@@ -128,6 +128,18 @@ SELECT x, pk.label, count(c.v) FROM pk LEFT JOIN c USING (x) GROUP BY x ORDER BY
 SELECT x, count(*) FROM pk JOIN c USING (x) GROUP BY pk.x ORDER BY 1;
 SELECT x, pk.label FROM pk FULL JOIN c USING (x) GROUP BY x;
 SELECT x, pk.label FROM pk RIGHT JOIN c USING (x) GROUP BY x;
+-- varchar against varchar merges as varchar; pg_typeof shows no length or precision
+CREATE TABLE vv (x varchar(5), n int);
+CREATE TABLE ww (x varchar(10), m int);
+CREATE TABLE v2 (x varchar(5), k int);
+INSERT INTO vv VALUES ('a', 1), ('b ', 2);
+INSERT INTO ww VALUES ('a', 3), ('c', 4);
+INSERT INTO v2 VALUES ('a', 5);
+SELECT pg_typeof(x), * FROM vv FULL JOIN ww USING (x) ORDER BY n, m;
+SELECT pg_typeof(x), * FROM vv JOIN ww USING (x);
+SELECT pg_typeof(x), * FROM vv JOIN v2 USING (x);
+SELECT pg_typeof(x), * FROM vv NATURAL FULL JOIN ww NATURAL FULL JOIN v2 ORDER BY 2;
+SELECT pg_typeof('a'::varchar(3)), pg_typeof('a'::char(2)), pg_typeof(1.5::numeric(4, 1)), pg_typeof('10:00'::time(2)), pg_typeof(ARRAY['a'::varchar(3)]), pg_typeof(ARRAY[1.5::numeric(4, 1)]), pg_typeof(ARRAY[1]);
 -- character(n) against text matches without the padding, as = does
 CREATE TABLE tt (x text, n int);
 CREATE TABLE cc (x char(3), k int);

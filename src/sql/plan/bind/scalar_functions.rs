@@ -113,7 +113,7 @@ impl Binder<'_> {
         };
         let Some((func, want, ty)) = found else { return Err(no_such(args)) };
         if func == ScalarFn::PgTypeof {
-            let shown = args.first().map(|a| type_name(a.ty())).unwrap_or_default();
+            let shown = args.first().map(|a| regtype_name(a.ty())).unwrap_or_default();
             return Ok(Some(BExpr::Const(Value::Text(shown), SqlType::Text)));
         }
         if func.has_numeric_variant() && args.iter().any(|a| matches!(a.ty(), SqlType::Numeric(_)))
@@ -183,6 +183,18 @@ impl Binder<'_> {
 }
 
 /// A type as `pg_typeof` and the "function does not exist" message name it.
+/// A type's name as `pg_typeof` (a regtype) shows it: without a length, precision or scale.
+fn regtype_name(ty: SqlType) -> String {
+    match ty {
+        SqlType::Varchar(_) => "character varying".into(),
+        SqlType::Char(_) => "character".into(),
+        SqlType::Numeric(_) => "numeric".into(),
+        SqlType::Time(_) => "time without time zone".into(),
+        SqlType::Array(elem) if ty.name().ends_with("[]") => format!("{}[]", regtype_name(*elem)),
+        _ => type_name(ty),
+    }
+}
+
 fn type_name(ty: SqlType) -> String {
     if ty == SqlType::Unknown { "unknown".into() } else { ty.name() }
 }

@@ -257,7 +257,12 @@ impl Binder<'_> {
                     rt.name()
                 ))
             })?;
-            let merged_ty = operand_ty;
+            // two varchars merge as varchar, as PostgreSQL's common type (not text)
+            let merged_ty = match (lt, rt) {
+                (SqlType::Varchar(a), SqlType::Varchar(b)) if a != b => SqlType::Varchar(None),
+                (SqlType::Varchar(a), SqlType::Varchar(_)) => SqlType::Varchar(a),
+                _ => operand_ty,
+            };
             // character(n) compares as `=` compares it
             (le, re, operand_ty) = char_operands(le, re, operand_ty);
             let eq = BExpr::Binary {
