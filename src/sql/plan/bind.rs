@@ -2694,7 +2694,9 @@ fn default_column_name(e: &Expr) -> String {
         Expr::Ceil { .. } => "ceil".into(),
         Expr::Floor { .. } => "floor".into(),
         Expr::Position { .. } => "position".into(),
+        Expr::Substring { shorthand: true, .. } => "substr".into(),
         Expr::Substring { .. } => "substring".into(),
+        Expr::AtTimeZone { .. } => "timezone".into(),
         Expr::Extract { .. } => "extract".into(),
         Expr::Trim { trim_where, .. } => match trim_where {
             Some(ast::TrimWhereField::Leading) => "ltrim".into(),
@@ -2727,9 +2729,19 @@ fn default_column_name(e: &Expr) -> String {
 /// `None` for what a cast names by its type instead (a literal, an operator).
 fn strong_column_name(e: &Expr) -> Option<String> {
     match e {
-        Expr::Identifier(_) | Expr::CompoundIdentifier(_) | Expr::Function(_) => {
-            Some(default_column_name(e))
-        }
+        // what PostgreSQL names with strength 2: columns, function calls (the special forms
+        // and AT TIME ZONE among them), ARRAY[...]
+        Expr::Identifier(_)
+        | Expr::CompoundIdentifier(_)
+        | Expr::Function(_)
+        | Expr::Array(_)
+        | Expr::AtTimeZone { .. }
+        | Expr::Ceil { .. }
+        | Expr::Floor { .. }
+        | Expr::Position { .. }
+        | Expr::Substring { .. }
+        | Expr::Extract { .. }
+        | Expr::Trim { .. } => Some(default_column_name(e)),
         Expr::Cast { expr, .. } | Expr::Nested(expr) => strong_column_name(expr),
         _ => None,
     }
@@ -2746,6 +2758,11 @@ fn short_type_name(t: SqlType) -> String {
         SqlType::Varchar(_) => "varchar".into(),
         SqlType::Char(_) => "bpchar".into(),
         SqlType::Timestamptz => "timestamptz".into(),
+        SqlType::Timestamp => "timestamp".into(),
+        SqlType::Time(_) => "time".into(),
+        SqlType::Numeric(_) => "numeric".into(),
+        // an array cast is named after its element type (`'{1}'::int[]` is int4)
+        SqlType::Array(elem) if t.name().ends_with("[]") => short_type_name(*elem),
         t => t.name(),
     }
 }
