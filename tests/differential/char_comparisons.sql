@@ -19,3 +19,9 @@ SELECT * FROM ch WHERE t = c3 ORDER BY v;
 SELECT c3 IN ('b'::varchar, 'a'::varchar), c3 NOT IN ('b '::varchar), v IN ('b'::char(3), 'zz'::char(2)), c3 IN ('b  '::text), c3 IN ('b'::text, 'a') FROM ch ORDER BY v;
 SELECT 'b '::varchar IN ('b'::char(3)), 'b'::char(3) IN ('b '::varchar, 'c'), 'b'::char(3) IN ('b'::char(5)), 'b '::text IN ('b'::char(3));
 SELECT v, v IN (c3, c5), v IN ('b'::char(3)), v IN ('b'::char(3), 'a'::char(1)) FROM ch ORDER BY v;
+-- against a subquery's column: IN, ANY / ALL, rows, a row against a scalar subquery
+SELECT * FROM ch WHERE c5 IN (SELECT c3 FROM ch) ORDER BY v;
+SELECT v, v IN (SELECT c3 FROM ch), c3 IN (SELECT v FROM ch WHERE v IS NOT NULL), t IN (SELECT c3 FROM ch WHERE c3 IS NOT NULL) FROM ch ORDER BY v;
+SELECT v, c3 = ANY (SELECT v FROM ch), c5 >= ALL (SELECT c3 FROM ch WHERE c3 IS NOT NULL), v <> ALL (SELECT c5 FROM ch) FROM ch ORDER BY v;
+SELECT v, (c5, v) IN (SELECT c3, c3 FROM ch), (c3, t) = (SELECT c5, t FROM ch WHERE v = 'a') FROM ch ORDER BY v;
+SELECT v, c3 IN (SELECT v FROM ch UNION SELECT 'q') FROM ch ORDER BY v;

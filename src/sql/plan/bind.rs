@@ -492,11 +492,12 @@ impl<'a> Binder<'a> {
                     return Ok(bound);
                 }
                 let subject = self.expr(expr, scope, None)?;
-                let plan = self.subquery(subquery, scope)?;
+                let mut plan = self.subquery(subquery, scope)?;
                 if plan.columns.len() != 1 {
                     return Err(SqlError::syntax("subquery has too many columns"));
                 }
                 let ty = SqlType::unify(subject.ty(), plan.columns[0].1);
+                let (subject, ty) = char_against_column(subject, &mut plan, 0, ty);
                 BExpr::InSubquery { exprs: vec![subject], plan, operand_tys: vec![ty], op, all }
             }
             Expr::Exists { subquery, negated } => {
@@ -2485,6 +2486,28 @@ fn char_rule(lt: SqlType, rt: SqlType) -> Option<bool> {
         (SqlType::Text, _) | (_, SqlType::Text) if padded(lt) || padded(rt) => Some(false),
         _ => None,
     }
+}
+
+/// A subject compared with column `i` of a subquery's rows (IN, ANY, ALL, a row against a
+/// subquery), character(n) on either side compared as `=` compares it (`char_operands`):
+/// the subject and the subquery's column (but a set operation's) then read as text. Returns
+/// the subject and the comparison type (`ty` when nothing changes).
+pub(super) fn char_against_column(
+    subject: BExpr,
+    plan: &mut Arc<SelectPlan>,
+    i: usize,
+    ty: SqlType,
+) -> (BExpr, SqlType) {
+    let Some(col_ty) = plan.columns.get(i).map(|c| c.1) else { return (subject, ty) };
+    let Some(trim) = char_rule(subject.ty(), col_ty) else { return (subject, ty) };
+    if !plan.set_ops.is_empty() || plan.projection.len() != plan.columns.len() {
+        return (subject, ty);
+    }
+    let p = Arc::make_mut(plan);
+    let column = p.projection[i].clone();
+    p.projection[i] = char_operand(column, trim);
+    p.columns[i].1 = SqlType::Text;
+    (char_operand(subject, trim), SqlType::Text)
 }
 
 /// One operand as `char_rule` compares it.

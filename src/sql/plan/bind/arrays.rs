@@ -463,12 +463,13 @@ impl Binder<'_> {
                         return Ok(bound);
                     }
                     let subject = self.expr(left, scope, None)?;
-                    let plan = self.subquery(q, scope)?;
+                    let mut plan = self.subquery(q, scope)?;
                     if plan.columns.len() != 1 {
                         return Err(SqlError::syntax("subquery has too many columns"));
                     }
                     let column = BExpr::Column { level: 0, index: 0, ty: plan.columns[0].1 };
                     let (subject, _, ty) = self.unify_operands(subject, column)?;
+                    let (subject, ty) = super::char_against_column(subject, &mut plan, 0, ty);
                     Ok(BExpr::InSubquery {
                         exprs: vec![subject],
                         plan,

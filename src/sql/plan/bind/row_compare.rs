@@ -11,6 +11,8 @@
 //! with the same NULL rules. `(a, b) op (SELECT x, y)` compares the row with the one row the
 //! subquery returns (none: NULL; more: 21000), as the executor's row comparison does.
 
+use std::sync::Arc;
+
 use sqlparser::ast::{self, BinaryOperator as B, Expr};
 
 use crate::error::SqlState;
@@ -127,8 +129,8 @@ impl Binder<'_> {
                 ));
             }
         };
-        let plan = self.subquery(subquery, scope)?;
-        let (exprs, operand_tys) = self.row_operands(items, &plan, scope)?;
+        let mut plan = self.subquery(subquery, scope)?;
+        let (exprs, operand_tys) = self.row_operands(items, &mut plan, scope)?;
         Ok(BExpr::RowSubquery { exprs, plan, operand_tys, op })
     }
 
@@ -143,8 +145,8 @@ impl Binder<'_> {
         scope: &Scope,
     ) -> Result<Option<BExpr>, SqlError> {
         let Some(items) = row_items(subject) else { return Ok(None) };
-        let plan = self.subquery(subquery, scope)?;
-        let (exprs, operand_tys) = self.row_operands(&items, &plan, scope)?;
+        let mut plan = self.subquery(subquery, scope)?;
+        let (exprs, operand_tys) = self.row_operands(&items, &mut plan, scope)?;
         Ok(Some(BExpr::InSubquery { exprs, plan, operand_tys, op, all }))
     }
 
@@ -153,7 +155,7 @@ impl Binder<'_> {
     fn row_operands(
         &mut self,
         items: &[Expr],
-        plan: &SelectPlan,
+        plan: &mut Arc<SelectPlan>,
         scope: &Scope,
     ) -> Result<(Vec<BExpr>, Vec<SqlType>), SqlError> {
         if plan.columns.len() != items.len() {
@@ -162,7 +164,8 @@ impl Binder<'_> {
         }
         let mut exprs = Vec::with_capacity(items.len());
         let mut operand_tys = Vec::with_capacity(items.len());
-        for (item, (_, col_ty)) in items.iter().zip(&plan.columns) {
+        let col_tys: Vec<SqlType> = plan.columns.iter().map(|c| c.1).collect();
+        for (i, (item, col_ty)) in items.iter().zip(&col_tys).enumerate() {
             let bound = self.expr(item, scope, Some(*col_ty))?;
             let item_ty = bound.ty();
             let column = BExpr::Column { level: 0, index: 0, ty: *col_ty };
@@ -176,6 +179,7 @@ impl Binder<'_> {
                     e
                 }
             })?;
+            let (bound, ty) = super::char_against_column(bound, plan, i, ty);
             exprs.push(bound);
             operand_tys.push(ty);
         }
