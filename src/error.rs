@@ -91,6 +91,10 @@ pub enum SqlState {
     DivisionByZero,
     /// 2201B
     InvalidRegularExpression,
+    /// 2201E
+    InvalidArgumentForLogarithm,
+    /// 2201F
+    InvalidArgumentForPowerFunction,
     /// 2201W
     InvalidRowCountInLimitClause,
     /// 22021
@@ -258,6 +262,8 @@ impl SqlState {
             SqlState::SubstringError => "22011",
             SqlState::DivisionByZero => "22012",
             SqlState::InvalidRegularExpression => "2201B",
+            SqlState::InvalidArgumentForLogarithm => "2201E",
+            SqlState::InvalidArgumentForPowerFunction => "2201F",
             SqlState::InvalidRowCountInLimitClause => "2201W",
             SqlState::CharacterNotInRepertoire => "22021",
             SqlState::InvalidParameterValue => "22023",

@@ -12,9 +12,9 @@
 //! PostgreSQL 15 cluster from `common::Postgres::start()`, an in-process isola server), sets
 //! `TimeZone = 'UTC'` and `DateStyle = 'ISO, MDY'` on both connections, and runs every
 //! statement on both with the simple query protocol. Compared:
-//! - rows, as text (NULL apart from the string `NULL`), and the column count: in order when the
-//!   statement is a query with a top-level ORDER BY (as sqlparser's PostgreSQL dialect parses
-//!   it), otherwise as sorted multisets;
+//! - rows, as text (NULL apart from the string `NULL`), and the columns' names (so their
+//!   count): in order when the statement is a query with a top-level ORDER BY (as sqlparser's
+//!   PostgreSQL dialect parses it), otherwise as sorted multisets;
 //! - errors by SQLSTATE only (both must fail, with the same code); after an error the file goes
 //!   on (inside a transaction block both sides are then in a failed block alike);
 //! - statements without rows (DDL, INSERT, ...) by success and by the affected-row count.

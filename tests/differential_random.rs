@@ -6,7 +6,8 @@
 //! NULLs included) and runs a batch of queries over them: projections with arithmetic,
 //! comparisons, CASE, COALESCE, string concatenation, date arithmetic (`d + n`, `d - d`,
 //! `d + interval 'n month'`) and `to_char`; WHERE with AND / OR / NOT / IS NULL
-//! / IN; inner and left joins; GROUP BY with count, sum, min and max; ORDER BY every output
+//! / IN / `(a, b) [NOT] IN (SELECT ...)`; inner, left, right and full joins, ON, USING
+//! (the merged column then named bare too) and NATURAL; GROUP BY with count, sum, min and max; ORDER BY every output
 //! column, with or without LIMIT. Only what PostgreSQL answers deterministically is
 //! generated: arithmetic (which may overflow or divide by zero) only in the select list, where
 //! every row is evaluated, so an error depends on the data, not on the order PostgreSQL's
@@ -141,7 +142,13 @@ impl Gen {
                     format!("CASE WHEN {c} THEN {a} ELSE {b} END")
                 }
             },
-            Ty::Bool => match self.rng.gen_range(0..8) {
+            Ty::Bool => match self.rng.gen_range(0..9) {
+                8 => {
+                    let not = if self.rng.gen_bool(0.4) { " NOT" } else { "" };
+                    let (a, b) = (self.column(Ty::Int), self.column(Ty::Text));
+                    let t = self.rng.gen_range(0..TABLES);
+                    format!("(({a}, {b}){not} IN (SELECT a, b FROM t{t}))")
+                }
                 7 => {
                     let op = *self.pick(&["=", "<", ">="]);
                     let (l, r) = (self.column(Ty::Date), self.expr(Ty::Date, d, select_list));
@@ -192,9 +199,21 @@ impl Gen {
         if self.rng.gen_bool(0.35) {
             let u = self.rng.gen_range(0..TABLES);
             let kind = *self.pick(&["JOIN", "LEFT JOIN", "RIGHT JOIN", "FULL JOIN"]);
-            let on = if self.rng.gen_bool(0.7) { "x.a = y.a" } else { "x.b = y.b" };
-            from = format!("{from} {kind} t{u} y ON {on}");
+            // USING and NATURAL merge columns, which a bare name then reads
+            let (natural, on, merged) = match self.rng.gen_range(0..10) {
+                0..=4 => ("", "ON x.a = y.a", &[][..]),
+                5 => ("", "ON x.b = y.b", &[][..]),
+                6 | 7 => ("", "USING (a)", &[("a", Ty::Int)][..]),
+                8 => ("", "USING (b, a)", &[("b", Ty::Text), ("a", Ty::Int)][..]),
+                _ => (
+                    "NATURAL ",
+                    "",
+                    &[("a", Ty::Int), ("b", Ty::Text), ("c", Ty::Bool), ("d", Ty::Date)][..],
+                ),
+            };
+            from = format!("{from} {natural}{kind} t{u} y {on}");
             self.cols.extend(scope("y"));
+            self.cols.extend(merged.iter().map(|(n, t)| (n.to_string(), *t)));
         }
         let filter = if self.rng.gen_bool(0.6) {
             format!(" WHERE {}", self.expr(Ty::Bool, 3, false))

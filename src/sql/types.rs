@@ -505,15 +505,27 @@ pub fn format_text(v: &Value, ty: SqlType) -> Option<String> {
     })
 }
 
+/// A float as PostgreSQL writes it: the shortest digits that read back exactly, in fixed
+/// point when the decimal exponent is from -4 to 14 (to 5 for a real), otherwise in
+/// exponential notation with at least two exponent digits (`1e+16`, `1.5e-05`).
 fn format_float(f: f64, single: bool) -> String {
     if f.is_nan() {
-        "NaN".into()
-    } else if f.is_infinite() {
-        if f > 0.0 { "Infinity".into() } else { "-Infinity".into() }
-    } else if single {
-        format!("{}", f as f32)
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+    }
+    let (exponential, fixed, limit) = if single {
+        (format!("{:e}", f as f32), format!("{}", f as f32), 6)
     } else {
-        format!("{f}")
+        (format!("{f:e}"), format!("{f}"), 15)
+    };
+    let Some((mantissa, exp)) = exponential.split_once('e') else { return fixed };
+    match exp.parse::<i32>() {
+        Ok(exp) if !(-4..limit).contains(&exp) => {
+            format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
+        }
+        _ => fixed,
     }
 }
 

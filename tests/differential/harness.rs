@@ -15,9 +15,9 @@ pub const HANG_GUARD: Duration = Duration::from_secs(60);
 /// What one server answered to one statement, in a form two servers can be compared in.
 #[derive(Debug, PartialEq)]
 pub enum Answer {
-    /// Rows (each value as text, `None` for NULL) and the column count.
+    /// Rows (each value as text, `None` for NULL) and the columns' names.
     Rows {
-        columns: usize,
+        columns: Vec<String>,
         rows: Vec<Vec<Option<String>>>,
     },
     /// No rows: the affected-row count of the last command.
@@ -42,7 +42,7 @@ impl Answer {
                     .collect();
                 let more =
                     if rows.len() > 20 { format!(" ... {} rows", rows.len()) } else { "".into() };
-                format!("{columns} columns: {}{more}", shown.join(" "))
+                format!("columns ({}): {}{more}", columns.join(", "), shown.join(" "))
             }
             Answer::Done(n) => format!("ok {n}"),
             Answer::Error(e) => format!("error {e}"),
@@ -72,11 +72,14 @@ pub async fn answer(client: &Client, sql: &str, sorted: bool) -> Result<Answer, 
             for m in messages {
                 match m {
                     SimpleQueryMessage::RowDescription(cols) => {
-                        columns = Some(cols.len());
+                        columns = Some(cols.iter().map(|c| c.name().to_string()).collect());
                         rows.clear();
                     }
                     SimpleQueryMessage::Row(row) => {
-                        columns = Some(row.len());
+                        if columns.is_none() {
+                            let names = row.columns().iter().map(|c| c.name().to_string());
+                            columns = Some(names.collect());
+                        }
                         rows.push((0..row.len()).map(|i| row.get(i).map(str::to_string)).collect());
                     }
                     SimpleQueryMessage::CommandComplete(n) => done = n,

@@ -468,10 +468,30 @@ impl BExpr {
                 }
                 in_values(&v, values.iter(), *operand_ty, *negated)?
             }
-            BExpr::InSubquery { expr, plan, operand_ty, negated } => {
-                let v = expr.eval(row, ctx)?;
+            BExpr::InSubquery { exprs, plan, operand_tys, op, all } => {
+                let mut values = Vec::with_capacity(exprs.len());
+                for e in exprs {
+                    values.push(e.eval(row, ctx)?);
+                }
                 let rows = ctx.run_subquery(plan, row)?;
-                in_values(&v, rows.iter().map(|r| &r[0]), *operand_ty, *negated)?
+                quantified(&values, &rows, operand_tys, *op, *all)?
+            }
+            BExpr::RowSubquery { exprs, plan, operand_tys, op } => {
+                let mut values = Vec::with_capacity(exprs.len());
+                for e in exprs {
+                    values.push(e.eval(row, ctx)?);
+                }
+                let rows = ctx.run_subquery(plan, row)?;
+                match rows.as_slice() {
+                    [] => Value::Null,
+                    [other] => compare_rows(&values, other, operand_tys, *op)?,
+                    _ => {
+                        return Err(SqlError::new(
+                            SqlState::CardinalityViolation,
+                            "more than one row returned by a subquery used as an expression",
+                        ));
+                    }
+                }
             }
             BExpr::Exists { plan, negated } => {
                 let rows = ctx.run_subquery(plan, row)?;
@@ -531,6 +551,60 @@ fn in_values<'a>(
         }
     }
     Ok(if saw_null { Value::Null } else { Value::Bool(negated) })
+}
+
+/// `row op ANY (rows)` (`all`: `op ALL`) as PostgreSQL answers it: each row compared as
+/// `compare_rows` does; ANY is true if some comparison is, ALL false if some is; else NULL
+/// if some is NULL; else ALL's answer over no rows (true), ANY's (false). `IN` is `= ANY`,
+/// `NOT IN` `<> ALL`: `NULL IN (no rows)` is false.
+fn quantified(
+    row: &[Value],
+    rows: &[Vec<Value>],
+    tys: &[SqlType],
+    op: BinOp,
+    all: bool,
+) -> Result<Value, SqlError> {
+    let mut saw_null = false;
+    for other in rows {
+        match compare_rows(row, other, tys, op)? {
+            Value::Bool(b) if b != all => return Ok(Value::Bool(b)),
+            Value::Null => saw_null = true,
+            _ => {}
+        }
+    }
+    Ok(if saw_null { Value::Null } else { Value::Bool(all) })
+}
+
+/// Two rows compared as PostgreSQL compares them: `=` is false if a pair differs, else NULL
+/// if a pair has a NULL; `<>` the opposite; `<`, `<=`, `>`, `>=` are decided by the first
+/// pair that is not equal (NULL if that pair has a NULL).
+fn compare_rows(
+    left: &[Value],
+    right: &[Value],
+    tys: &[SqlType],
+    op: BinOp,
+) -> Result<Value, SqlError> {
+    let mut saw_null = false;
+    for ((a, b), ty) in left.iter().zip(right).zip(tys) {
+        match compare(a, b, *ty)? {
+            Some(Ordering::Equal) => {}
+            None if matches!(op, BinOp::Eq | BinOp::NotEq) => saw_null = true,
+            None => return Ok(Value::Null),
+            Some(order) => {
+                return Ok(Value::Bool(match op {
+                    BinOp::Eq => false,
+                    BinOp::NotEq => true,
+                    BinOp::Lt | BinOp::LtEq => order == Ordering::Less,
+                    _ => order == Ordering::Greater,
+                }));
+            }
+        }
+    }
+    Ok(if saw_null {
+        Value::Null
+    } else {
+        Value::Bool(matches!(op, BinOp::Eq | BinOp::LtEq | BinOp::GtEq))
+    })
 }
 
 fn eval_func<C: EvalContext + ?Sized>(

@@ -20,6 +20,7 @@ pub mod eval;
 pub(crate) mod fk;
 mod grouping_sets;
 pub mod json;
+mod math;
 mod modify_from;
 pub mod pattern;
 pub mod scalar;

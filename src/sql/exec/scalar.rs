@@ -151,6 +151,22 @@ pub fn eval(func: ScalarFn, args: &[BExpr], vals: &[Value]) -> Result<Value, Sql
             Some(Value::Null) | None => Value::Text("NULL".into()),
             Some(_) => Value::Text(quote_literal(&text(0))),
         },
+        ScalarFn::Sqrt
+        | ScalarFn::Exp
+        | ScalarFn::Ln
+        | ScalarFn::Log10
+        | ScalarFn::Power
+        | ScalarFn::Pi
+        | ScalarFn::Degrees
+        | ScalarFn::Radians
+        | ScalarFn::Sign => {
+            let floats: Vec<f64> =
+                vals.iter().map(|v| if let Value::Float(f) = v { *f } else { 0.0 }).collect();
+            Value::Float(crate::sql::exec::math::eval(func, &floats)?)
+        }
+        ScalarFn::Gcd | ScalarFn::Lcm | ScalarFn::Div => {
+            crate::sql::exec::math::exact(func, &vals[0], &vals[1], args[0].ty())?
+        }
         ScalarFn::PgSleep => {
             let secs = match vals[0] {
                 Value::Float(f) if f.is_finite() && f > 0.0 => f.min(1e9),

@@ -21,6 +21,7 @@ mod recursive;
 mod row_compare;
 mod scalar_functions;
 mod table_functions;
+mod using;
 mod view;
 mod window;
 
@@ -54,6 +55,9 @@ pub struct ScopeCol {
     /// one byte, as PostgreSQL's fixed-size `name` allows (`typname[0] = '_'`, which pg_dump
     /// sends).
     pub name_typed: bool,
+    /// A `JOIN ... USING` column of one side: the merged column stands for it, so only a
+    /// qualified name finds it and `*` leaves it out (`bind/using.rs`).
+    pub joined: bool,
 }
 
 /// The columns of the row being evaluated, and the enclosing query's scope.
@@ -61,6 +65,8 @@ pub struct ScopeCol {
 pub struct Scope {
     pub cols: Vec<ScopeCol>,
     pub parent: Option<Box<Scope>>,
+    /// The columns `JOIN ... USING` merged (`bind/using.rs`).
+    pub merged: using::Merged,
 }
 
 impl Scope {
@@ -75,9 +81,10 @@ impl Scope {
                     ty: c.ty,
                     hidden: c.hidden || c.dropped,
                     name_typed: false,
+                    joined: false,
                 })
                 .collect(),
-            parent: None,
+            ..Default::default()
         }
     }
 }
@@ -255,7 +262,11 @@ impl<'a> Binder<'a> {
         let mut current = Some(scope);
         while let Some(s) = current {
             let mut hits = s.cols.iter().filter(|c| {
-                c.name == name && qualifier.is_none_or(|q| c.qualifier.as_deref() == Some(q))
+                c.name == name
+                    && match qualifier {
+                        None => !c.joined,
+                        Some(q) => c.qualifier.as_deref() == Some(q),
+                    }
             });
             if let Some(hit) = hits.next() {
                 return if hits.next().is_none() { Some(hit) } else { None };
@@ -279,15 +290,26 @@ impl<'a> Binder<'a> {
                 .iter()
                 .enumerate()
                 .filter(|(_, c)| {
-                    c.name == name && qualifier.is_none_or(|q| c.qualifier.as_deref() == Some(q))
+                    c.name == name
+                        && match qualifier {
+                            None => !c.joined,
+                            Some(q) => c.qualifier.as_deref() == Some(q),
+                        }
                 })
                 .map(|(i, _)| i)
                 .collect();
-            match hits.len() {
+            let merged: Vec<&using::MergedCol> = match qualifier {
+                None => s.merged.cols.iter().filter(|m| !m.joined && m.name == name).collect(),
+                Some(_) => vec![],
+            };
+            match hits.len() + merged.len() {
                 0 => {}
                 1 => {
                     if level > 0 {
                         self.correlated = true;
+                    }
+                    if let Some(m) = merged.first() {
+                        return Ok(m.expr(level));
                     }
                     return Ok(BExpr::Column { level, index: hits[0], ty: s.cols[hits[0]].ty });
                 }
@@ -378,6 +400,15 @@ impl<'a> Binder<'a> {
                 ast::UnaryOperator::Not => {
                     BExpr::Not(Box::new(self.expr(expr, scope, Some(SqlType::Bool))?))
                 }
+                ast::UnaryOperator::Minus
+                    if matches!(
+                        expr.as_ref(),
+                        Expr::BinaryOp { op: ast::BinaryOperator::PGExp, .. }
+                    ) =>
+                {
+                    // PostgreSQL's unary minus binds tighter than ^: -2 ^ 2 is (-2) ^ 2
+                    return self.expr(&minus_into_power(expr), scope, expected);
+                }
                 ast::UnaryOperator::Minus => {
                     if let Expr::Value(v) = expr.as_ref()
                         && let AstValue::Number(n, _) = &v.value
@@ -410,6 +441,10 @@ impl<'a> Binder<'a> {
             Expr::IsFalse(e) => self.is_bool(e, false, false, scope)?,
             Expr::IsNotFalse(e) => self.is_bool(e, false, true, scope)?,
             Expr::IsDistinctFrom(a, b) | Expr::IsNotDistinctFrom(a, b) => {
+                let negated = matches!(e, Expr::IsNotDistinctFrom(..));
+                if let Some(rows) = self.row_distinct(a, b, negated, scope)? {
+                    return Ok(rows);
+                }
                 let (l, r, t) = self.operands(a, b, scope)?;
                 BExpr::IsDistinct {
                     left: Box::new(l),
@@ -430,7 +465,20 @@ impl<'a> Binder<'a> {
                     ty = SqlType::unify(ty, b.ty());
                     items.push(b);
                 }
-                let subject = self.retype_unknown(subject, ty)?;
+                let mut subject = self.retype_unknown(subject, ty)?;
+                // character(n) compares as PostgreSQL's IN does: two or more values (not
+                // columns) in the list's common type, so a varchar subject's trailing
+                // spaces count; otherwise as `=` (trimming wins in a mixed list)
+                let values = items.iter().filter(|i| !matches!(i, BExpr::Column { .. })).count();
+                let varchar = matches!(subject.ty(), SqlType::Varchar(_)) && values >= 2;
+                let rules = items
+                    .iter()
+                    .filter_map(|i| char_rule(subject.ty(), i.ty()).map(|trim| trim && !varchar));
+                if let Some(trim) = rules.reduce(|a, b| a || b) {
+                    subject = char_operand(subject, trim);
+                    items = items.into_iter().map(|i| char_operand(i, trim)).collect();
+                    ty = SqlType::Text;
+                }
                 BExpr::InList {
                     expr: Box::new(subject),
                     list: items,
@@ -439,18 +487,18 @@ impl<'a> Binder<'a> {
                 }
             }
             Expr::InSubquery { expr, subquery, negated } => {
+                let (op, all) = if *negated { (BinOp::NotEq, true) } else { (BinOp::Eq, false) };
+                if let Some(bound) = self.row_quantified(expr, op, all, subquery, scope)? {
+                    return Ok(bound);
+                }
                 let subject = self.expr(expr, scope, None)?;
-                let plan = self.subquery(subquery, scope)?;
+                let mut plan = self.subquery(subquery, scope)?;
                 if plan.columns.len() != 1 {
                     return Err(SqlError::syntax("subquery has too many columns"));
                 }
                 let ty = SqlType::unify(subject.ty(), plan.columns[0].1);
-                BExpr::InSubquery {
-                    expr: Box::new(subject),
-                    plan,
-                    operand_ty: ty,
-                    negated: *negated,
-                }
+                let (subject, ty) = char_against_column(subject, &mut plan, 0, ty);
+                BExpr::InSubquery { exprs: vec![subject], plan, operand_tys: vec![ty], op, all }
             }
             Expr::Exists { subquery, negated } => {
                 BExpr::Exists { plan: self.subquery(subquery, scope)?, negated: *negated }
@@ -553,9 +601,11 @@ impl<'a> Binder<'a> {
             }
             Expr::Ceil { expr, .. } | Expr::Floor { expr, .. } => {
                 let arg = self.expr(expr, scope, None)?;
-                let ty = arg.ty();
-                let func = if matches!(e, Expr::Ceil { .. }) { Func::Ceil } else { Func::Floor };
-                BExpr::Func { func, args: vec![arg], ty }
+                let (name, func) = match e {
+                    Expr::Ceil { .. } => ("ceil", Func::Ceil),
+                    _ => ("floor", Func::Floor),
+                };
+                self.rounding(name, func, arg)?
             }
             Expr::AnyOp { left, compare_op, right, .. } => {
                 // x = ANY (ARRAY[...]) — as an IN list
@@ -700,6 +750,13 @@ impl<'a> Binder<'a> {
         if let Some(bound) = self.special_operator(a, op, b, scope)? {
             return Ok(bound);
         }
+        if *op == B::PGExp {
+            // a ^ b is power(a, b)
+            let mut args = vec![self.expr(a, scope, None)?, self.expr(b, scope, None)?];
+            if let Some(bound) = self.scalar_function("power", &mut args)? {
+                return Ok(bound);
+            }
+        }
         if matches!(op, B::And | B::Or) {
             let l = self.expr(a, scope, Some(SqlType::Bool))?;
             let r = self.expr(b, scope, Some(SqlType::Bool))?;
@@ -767,12 +824,8 @@ impl<'a> Binder<'a> {
             Err(operands) => operands,
         };
         let (mut l, mut r, mut operand_ty) = self.unify_operands(l, r)?;
-        // character(n) against text compares as text, its padding dropped (PostgreSQL's
-        // bpchar to text); two character(n) compare as they are
-        let padded = |e: &BExpr| matches!(e.ty(), SqlType::Char(_));
-        let textual = |e: &BExpr| matches!(e.ty(), SqlType::Text | SqlType::Varchar(_));
-        if bop.is_comparison() && ((padded(&l) && textual(&r)) || (textual(&l) && padded(&r))) {
-            (l, r, operand_ty) = (unpadded(l), unpadded(r), SqlType::Text);
+        if bop.is_comparison() {
+            (l, r, operand_ty) = char_operands(l, r, operand_ty);
         }
         let ty = if bop.is_comparison() {
             SqlType::Bool
@@ -924,6 +977,10 @@ impl<'a> Binder<'a> {
                 return Err(SqlError::unsupported("subquery function arguments"));
             }
         };
+        if name == "mod" && arg_exprs.len() == 2 && f.over.is_none() && !distinct {
+            // mod(a, b) is a % b in every type PostgreSQL has it for
+            return self.binary(&arg_exprs[0], &ast::BinaryOperator::Modulo, &arg_exprs[1], scope);
+        }
         if f.over.is_some() {
             return self.window_function(f, &name, &arg_exprs, star, distinct, scope);
         }
@@ -1072,6 +1129,9 @@ impl<'a> Binder<'a> {
         if let Some(bound) = self.scalar_function(&name, &mut args)? {
             return Ok(bound);
         }
+        if let Some(bound) = self.exact_math(&name, &mut args)? {
+            return Ok(bound);
+        }
         let first_ty = args.first().map(|a| a.ty()).unwrap_or(SqlType::Text);
         let unified = args.iter().fold(SqlType::Unknown, |t, a| SqlType::unify(t, a.ty()));
         let unified = if unified == SqlType::Unknown { SqlType::Text } else { unified };
@@ -1133,10 +1193,15 @@ impl<'a> Binder<'a> {
                 let func = if name == "round" { Func::Round } else { Func::Trunc };
                 (func, SqlType::Numeric(None))
             }
-            "round" => (Func::Round, first_ty),
-            "trunc" => (Func::Trunc, first_ty),
-            "floor" => (Func::Floor, first_ty),
-            "ceil" | "ceiling" => (Func::Ceil, first_ty),
+            "round" | "trunc" | "floor" | "ceil" | "ceiling" if args.len() == 1 => {
+                let func = match name.as_str() {
+                    "round" => Func::Round,
+                    "trunc" => Func::Trunc,
+                    "floor" => Func::Floor,
+                    _ => Func::Ceil,
+                };
+                return self.rounding(&name, func, args.remove(0));
+            }
             "random" => (Func::Random, SqlType::Float8),
             "version" => (Func::Version, SqlType::Text),
             "current_schema" => (Func::CurrentSchema, SqlType::Text),
@@ -1327,9 +1392,10 @@ impl<'a> Binder<'a> {
                     ty: *t,
                     hidden: false,
                     name_typed: false,
+                    joined: false,
                 })
                 .collect(),
-            parent: None,
+            ..Default::default()
         };
         let ast::OrderByKind::Expressions(exprs) = &ob.kind else {
             return Err(SqlError::unsupported("ORDER BY ALL"));
@@ -1364,7 +1430,7 @@ impl<'a> Binder<'a> {
         parent: Option<Scope>,
     ) -> Result<SelectPlan, SqlError> {
         // VALUES (..), (..) as a UNION ALL of single-row selects
-        let scope = Scope { cols: vec![], parent: parent.map(Box::new) };
+        let scope = Scope { parent: parent.map(Box::new), ..Default::default() };
         let mut rows: Vec<Vec<BExpr>> = Vec::new();
         for row in &values.rows {
             let mut r = Vec::new();
@@ -1473,7 +1539,8 @@ impl<'a> Binder<'a> {
                     if table_name != "generate_series" {
                         return self.table_function(t, parent, None);
                     }
-                    let empty = Scope { cols: vec![], parent: parent.clone().map(Box::new) };
+                    let empty =
+                        Scope { parent: parent.clone().map(Box::new), ..Default::default() };
                     // a series of timestamps when it starts at a date or timestamp (a date
                     // reads as a timestamptz, as PostgreSQL resolves it), stepping by an interval
                     let first = match args.args.first() {
@@ -1529,8 +1596,9 @@ impl<'a> Binder<'a> {
                             ty: series_ty,
                             hidden: false,
                             name_typed: false,
+                            joined: false,
                         }],
-                        parent: None,
+                        ..Default::default()
                     };
                     return Ok((Source::Series(bound), scope));
                 }
@@ -1551,9 +1619,10 @@ impl<'a> Binder<'a> {
                                 ty,
                                 hidden: n == crate::sql::system::TABLEOID,
                                 name_typed: view.is_name_column(n),
+                                joined: false,
                             })
                             .collect(),
-                        parent: None,
+                        ..Default::default()
                     };
                     return Ok((Source::System(view), scope));
                 }
@@ -1569,13 +1638,17 @@ impl<'a> Binder<'a> {
                         ty,
                         hidden: false,
                         name_typed: false,
+                        joined: false,
                     };
                     let cols = vec![
                         col("last_value", SqlType::Int8),
                         col("log_cnt", SqlType::Int8),
                         col("is_called", SqlType::Bool),
                     ];
-                    return Ok((Source::Sequence(seq.clone()), Scope { cols, parent: None }));
+                    return Ok((
+                        Source::Sequence(seq.clone()),
+                        Scope { cols, ..Default::default() },
+                    ));
                 }
                 let table = self.use_table(&table_name)?;
                 let scope = Scope::of_table(&table, &alias_name);
@@ -1601,14 +1674,18 @@ impl<'a> Binder<'a> {
                             ty: *t,
                             hidden: false,
                             name_typed: false,
+                            joined: false,
                         })
                         .collect(),
-                    parent: None,
+                    ..Default::default()
                 };
                 Ok((Source::Derived(Arc::new(plan)), scope))
             }
-            TableFactor::NestedJoin { table_with_joins, .. } => {
+            TableFactor::NestedJoin { table_with_joins, alias: None } => {
                 self.bind_from_joins(table_with_joins, parent)
+            }
+            TableFactor::NestedJoin { table_with_joins, alias: Some(alias) } => {
+                self.aliased_join(table_with_joins, alias, parent)
             }
             TableFactor::UNNEST {
                 alias, array_exprs, with_offset: false, with_ordinality, ..
@@ -1626,65 +1703,36 @@ impl<'a> Binder<'a> {
         for join in &twj.joins {
             let (right, rscope) = self.bind_from_item_after(&join.relation, parent, &scope)?;
             let right_width = rscope.cols.len();
-            let mut combined = scope.clone();
-            combined.cols.extend(rscope.cols);
+            let (left_width, left_merged) = (scope.cols.len(), scope.merged.cols.len());
+            let natural = using::natural_names(&scope, &rscope);
+            let mut combined = scope.clone().beside(rscope);
             combined.parent = parent.clone().map(Box::new);
             use ast::JoinOperator as J;
-            let (left_outer, right_outer, constraint) = match &join.join_operator {
-                J::Join(c) | J::Inner(c) => (false, false, Some(c)),
-                J::Left(c) | J::LeftOuter(c) => (true, false, Some(c)),
-                J::Right(c) | J::RightOuter(c) => (false, true, Some(c)),
-                J::FullOuter(c) => (true, true, Some(c)),
-                J::CrossJoin(_) => (false, false, None),
+            use using::JoinKind as K;
+            let (kind, constraint) = match &join.join_operator {
+                J::Join(c) | J::Inner(c) => (K::Inner, Some(c)),
+                J::Left(c) | J::LeftOuter(c) => (K::Left, Some(c)),
+                J::Right(c) | J::RightOuter(c) => (K::Right, Some(c)),
+                J::FullOuter(c) => (K::Full, Some(c)),
+                J::CrossJoin(_) => (K::Inner, None),
                 other => {
                     return Err(SqlError::unsupported(
                         format!("join {other:?}").split('(').next().unwrap_or("join").to_string(),
                     ));
                 }
             };
+            let (left_outer, right_outer) =
+                (matches!(kind, K::Left | K::Full), matches!(kind, K::Right | K::Full));
             let on = match constraint {
                 Some(ast::JoinConstraint::On(e)) => {
                     Some(self.expr(e, &combined, Some(SqlType::Bool))?)
                 }
                 Some(ast::JoinConstraint::Using(cols)) => {
-                    let mut cond: Option<BExpr> = None;
-                    for c in cols {
-                        let n = object_name(c);
-                        let li = scope
-                            .cols
-                            .iter()
-                            .rposition(|x| x.name == n)
-                            .ok_or_else(|| SqlError::undefined_column(&n))?;
-                        let ri = combined
-                            .cols
-                            .iter()
-                            .rposition(|x| x.name == n)
-                            .ok_or_else(|| SqlError::undefined_column(&n))?;
-                        let ty = SqlType::unify(combined.cols[li].ty, combined.cols[ri].ty);
-                        let eq = BExpr::Binary {
-                            op: BinOp::Eq,
-                            left: Box::new(BExpr::Column {
-                                level: 0,
-                                index: li,
-                                ty: combined.cols[li].ty,
-                            }),
-                            right: Box::new(BExpr::Column {
-                                level: 0,
-                                index: ri,
-                                ty: combined.cols[ri].ty,
-                            }),
-                            operand_ty: ty,
-                            ty: SqlType::Bool,
-                        };
-                        cond = Some(match cond {
-                            None => eq,
-                            Some(c) => BExpr::And(Box::new(c), Box::new(eq)),
-                        });
-                    }
-                    cond
+                    let names: Vec<String> = cols.iter().map(object_name).collect();
+                    self.using_join(&mut combined, left_width, left_merged, &names, kind)?
                 }
                 Some(ast::JoinConstraint::Natural) => {
-                    return Err(SqlError::unsupported("NATURAL JOIN"));
+                    self.using_join(&mut combined, left_width, left_merged, &natural, kind)?
                 }
                 Some(ast::JoinConstraint::None) | None => None,
             };
@@ -1747,7 +1795,7 @@ impl<'a> Binder<'a> {
                 _ => self.bind_from_joins(more, parent)?,
             };
             let right_width = rs.cols.len();
-            sc.cols.extend(rs.cols);
+            sc = sc.beside(rs);
             src = Source::Join {
                 left: Box::new(src),
                 right: Box::new(r),
@@ -1801,9 +1849,9 @@ impl<'a> Binder<'a> {
                             "SELECT * with no tables specified is not valid",
                         ));
                     }
-                    for (i, c) in scope.cols.iter().enumerate().filter(|(_, c)| !c.hidden) {
-                        projection.push(BExpr::Column { level: 0, index: i, ty: c.ty });
-                        columns.push((c.name.clone(), c.ty));
+                    for (e, name, ty) in scope.star_columns() {
+                        projection.push(e);
+                        columns.push((name, ty));
                     }
                 }
                 SelectItem::QualifiedWildcard(kind, _) => {
@@ -2047,9 +2095,15 @@ impl<'a> Binder<'a> {
                         ) => Some(object_name(n)),
                         _ => None,
                     };
+                    if qualifier.is_none() {
+                        for (e, name, ty) in scope.star_columns() {
+                            exprs.push(e);
+                            cols.push((name, ty));
+                        }
+                    }
                     let visible = scope.cols.iter().enumerate().filter(|(_, c)| {
                         !c.hidden
-                            && qualifier.as_ref().is_none_or(|q| c.qualifier.as_ref() == Some(q))
+                            && qualifier.as_ref().is_some_and(|q| c.qualifier.as_ref() == Some(q))
                     });
                     for (i, c) in visible {
                         exprs.push(BExpr::Column { level: 0, index: i, ty: c.ty });
@@ -2409,6 +2463,64 @@ fn labelled(e: BExpr) -> BExpr {
     }
 }
 
+/// A comparison's operands as PostgreSQL compares them when one is character(n): against
+/// text as text, the padding dropped (bpchar to text); against character(m) or varchar as
+/// character, trailing spaces of neither side counting (`'b '::varchar = 'b'::char(3)`, and
+/// `char(3) = char(5)`); two character(n) of one length as they are.
+pub(super) fn char_operands(l: BExpr, r: BExpr, ty: SqlType) -> (BExpr, BExpr, SqlType) {
+    match char_rule(l.ty(), r.ty()) {
+        None => (l, r, ty),
+        Some(trim) => (char_operand(l, trim), char_operand(r, trim), SqlType::Text),
+    }
+}
+
+/// How two types compare when one is character(n) (`char_operands`): `None` as they are,
+/// `Some(true)` as text with trailing spaces trimmed from both, `Some(false)` as text with
+/// the padding dropped.
+fn char_rule(lt: SqlType, rt: SqlType) -> Option<bool> {
+    let padded = |t: SqlType| matches!(t, SqlType::Char(_));
+    match (lt, rt) {
+        (SqlType::Char(a), SqlType::Char(b)) if a == b => None,
+        (SqlType::Char(_), SqlType::Char(_) | SqlType::Varchar(_))
+        | (SqlType::Varchar(_), SqlType::Char(_)) => Some(true),
+        (SqlType::Text, _) | (_, SqlType::Text) if padded(lt) || padded(rt) => Some(false),
+        _ => None,
+    }
+}
+
+/// A subject compared with column `i` of a subquery's rows (IN, ANY, ALL, a row against a
+/// subquery), character(n) on either side compared as `=` compares it (`char_operands`):
+/// the subject and the subquery's column (but a set operation's) then read as text. Returns
+/// the subject and the comparison type (`ty` when nothing changes).
+pub(super) fn char_against_column(
+    subject: BExpr,
+    plan: &mut Arc<SelectPlan>,
+    i: usize,
+    ty: SqlType,
+) -> (BExpr, SqlType) {
+    let Some(col_ty) = plan.columns.get(i).map(|c| c.1) else { return (subject, ty) };
+    let Some(trim) = char_rule(subject.ty(), col_ty) else { return (subject, ty) };
+    if !plan.set_ops.is_empty() || plan.projection.len() != plan.columns.len() {
+        return (subject, ty);
+    }
+    let p = Arc::make_mut(plan);
+    let column = p.projection[i].clone();
+    p.projection[i] = char_operand(column, trim);
+    p.columns[i].1 = SqlType::Text;
+    (char_operand(subject, trim), SqlType::Text)
+}
+
+/// One operand as `char_rule` compares it.
+fn char_operand(e: BExpr, trim: bool) -> BExpr {
+    match e.ty() {
+        SqlType::Char(_) => unpadded(e),
+        SqlType::Varchar(_) if trim => {
+            BExpr::Func { func: Func::RTrim, args: vec![e], ty: SqlType::Text }
+        }
+        _ => e,
+    }
+}
+
 pub(super) fn unpadded(e: BExpr) -> BExpr {
     if matches!(e.ty(), SqlType::Char(_)) {
         BExpr::Cast { expr: Box::new(e), to: SqlType::Text, explicit: false }
@@ -2563,6 +2675,18 @@ fn output_type(t: SqlType) -> SqlType {
     if t == SqlType::Unknown { SqlType::Text } else { t }
 }
 
+/// `-(a ^ b ^ c)` as PostgreSQL reads `-a ^ b ^ c`: the minus on the leftmost operand.
+fn minus_into_power(e: &Expr) -> Expr {
+    match e {
+        Expr::BinaryOp { left, op: ast::BinaryOperator::PGExp, right } => Expr::BinaryOp {
+            left: Box::new(minus_into_power(left)),
+            op: ast::BinaryOperator::PGExp,
+            right: right.clone(),
+        },
+        other => Expr::UnaryOp { op: ast::UnaryOperator::Minus, expr: Box::new(other.clone()) },
+    }
+}
+
 /// PostgreSQL's name for an unnamed output column.
 fn default_column_name(e: &Expr) -> String {
     match e {
@@ -2589,6 +2713,24 @@ fn default_column_name(e: &Expr) -> String {
         Expr::CompoundFieldAccess { root, .. } => default_column_name(root),
         Expr::Array(_) => "array".into(),
         Expr::Exists { .. } => "exists".into(),
+        // the special forms are named after the function they call
+        Expr::Ceil { .. } => "ceil".into(),
+        Expr::Floor { .. } => "floor".into(),
+        Expr::Position { .. } => "position".into(),
+        Expr::Substring { shorthand: true, .. } => "substr".into(),
+        Expr::Substring { .. } => "substring".into(),
+        Expr::AtTimeZone { .. } => "timezone".into(),
+        Expr::Extract { .. } => "extract".into(),
+        Expr::Trim { trim_where, .. } => match trim_where {
+            Some(ast::TrimWhereField::Leading) => "ltrim".into(),
+            Some(ast::TrimWhereField::Trailing) => "rtrim".into(),
+            _ => "btrim".into(),
+        },
+        // a typed literal (`date '2024-01-01'`) after its type
+        Expr::Interval(_) => "interval".into(),
+        Expr::TypedString(ts) => SqlType::parse(&ts.data_type.to_string())
+            .map(|(t, _)| short_type_name(t))
+            .unwrap_or_else(|_| "?column?".into()),
         // PostgreSQL names a CASE after its ELSE result when that has a name
         Expr::Case { else_result: Some(e), .. } if default_column_name(e) != "?column?" => {
             default_column_name(e)
@@ -2610,9 +2752,19 @@ fn default_column_name(e: &Expr) -> String {
 /// `None` for what a cast names by its type instead (a literal, an operator).
 fn strong_column_name(e: &Expr) -> Option<String> {
     match e {
-        Expr::Identifier(_) | Expr::CompoundIdentifier(_) | Expr::Function(_) => {
-            Some(default_column_name(e))
-        }
+        // what PostgreSQL names with strength 2: columns, function calls (the special forms
+        // and AT TIME ZONE among them), ARRAY[...]
+        Expr::Identifier(_)
+        | Expr::CompoundIdentifier(_)
+        | Expr::Function(_)
+        | Expr::Array(_)
+        | Expr::AtTimeZone { .. }
+        | Expr::Ceil { .. }
+        | Expr::Floor { .. }
+        | Expr::Position { .. }
+        | Expr::Substring { .. }
+        | Expr::Extract { .. }
+        | Expr::Trim { .. } => Some(default_column_name(e)),
         Expr::Cast { expr, .. } | Expr::Nested(expr) => strong_column_name(expr),
         _ => None,
     }
@@ -2629,6 +2781,11 @@ fn short_type_name(t: SqlType) -> String {
         SqlType::Varchar(_) => "varchar".into(),
         SqlType::Char(_) => "bpchar".into(),
         SqlType::Timestamptz => "timestamptz".into(),
+        SqlType::Timestamp => "timestamp".into(),
+        SqlType::Time(_) => "time".into(),
+        SqlType::Numeric(_) => "numeric".into(),
+        // an array cast is named after its element type (`'{1}'::int[]` is int4)
+        SqlType::Array(elem) if t.name().ends_with("[]") => short_type_name(*elem),
         t => t.name(),
     }
 }
@@ -2745,9 +2902,25 @@ fn place_grouped(e: BExpr, keys: &[BExpr], nkeys: usize) -> Result<BExpr, SqlErr
             negated,
             case_insensitive,
         },
-        BExpr::InSubquery { expr, plan, operand_ty, negated } => {
-            BExpr::InSubquery { expr: recurse(expr)?, plan, operand_ty, negated }
-        }
+        BExpr::InSubquery { exprs, plan, operand_tys, op, all } => BExpr::InSubquery {
+            exprs: exprs
+                .into_iter()
+                .map(|a| place_grouped(a, keys, nkeys))
+                .collect::<Result<_, _>>()?,
+            plan,
+            operand_tys,
+            op,
+            all,
+        },
+        BExpr::RowSubquery { exprs, plan, operand_tys, op } => BExpr::RowSubquery {
+            exprs: exprs
+                .into_iter()
+                .map(|a| place_grouped(a, keys, nkeys))
+                .collect::<Result<_, _>>()?,
+            plan,
+            operand_tys,
+            op,
+        },
         other => other,
     })
 }

@@ -395,11 +395,24 @@ pub enum BExpr {
         operand_ty: SqlType,
         negated: bool,
     },
+    /// `x op ANY (SELECT ...)` (`all`: `op ALL`), or a row `(x, y) op ANY (SELECT a, b ...)`:
+    /// one expression and one comparison type per column of the subquery. `IN` is `= ANY`,
+    /// `NOT IN` is `<> ALL`; each row compares as in [`BExpr::RowSubquery`].
     InSubquery {
-        expr: Box<BExpr>,
+        exprs: Vec<BExpr>,
         plan: Arc<SelectPlan>,
-        operand_ty: SqlType,
-        negated: bool,
+        operand_tys: Vec<SqlType>,
+        op: BinOp,
+        all: bool,
+    },
+    /// `(x, y) op (SELECT a, b)`: the row compared with the one row the subquery returns
+    /// (none: NULL; more than one: 21000) as PostgreSQL compares rows: `=` and `<>` over
+    /// every pair, `<`, `<=`, `>`, `>=` decided by the first pair that is not equal.
+    RowSubquery {
+        exprs: Vec<BExpr>,
+        plan: Arc<SelectPlan>,
+        operand_tys: Vec<SqlType>,
+        op: BinOp,
     },
     Exists {
         plan: Arc<SelectPlan>,
@@ -441,6 +454,7 @@ impl BExpr {
             | BExpr::IsDistinct { .. }
             | BExpr::InList { .. }
             | BExpr::InSubquery { .. }
+            | BExpr::RowSubquery { .. }
             | BExpr::Exists { .. }
             | BExpr::Like { .. } => SqlType::Bool,
         }
@@ -454,6 +468,7 @@ impl BExpr {
             // a correlated subquery reads the row it is evaluated for (or one further out):
             // it is no constant (an access path's key value, an unnest run once)
             BExpr::InSubquery { plan, .. }
+            | BExpr::RowSubquery { plan, .. }
             | BExpr::Exists { plan, .. }
             | BExpr::Subquery { plan, .. }
                 if plan.correlated =>
@@ -473,8 +488,10 @@ impl BExpr {
             | BExpr::Not(e)
             | BExpr::IsNull { expr: e, .. }
             | BExpr::IsBool { expr: e, .. }
-            | BExpr::Cast { expr: e, .. }
-            | BExpr::InSubquery { expr: e, .. } => e.visit(f),
+            | BExpr::Cast { expr: e, .. } => e.visit(f),
+            BExpr::InSubquery { exprs, .. } | BExpr::RowSubquery { exprs, .. } => {
+                exprs.iter().for_each(|a| a.visit(f))
+            }
             BExpr::Binary { left, right, .. }
             | BExpr::IsDistinct { left, right, .. }
             | BExpr::And(left, right)

@@ -259,7 +259,10 @@ fn any_subquery<'a>(exprs: impl IntoIterator<Item = &'a BExpr>) -> bool {
         e.visit(&mut |node| {
             subquery |= matches!(
                 node,
-                BExpr::InSubquery { .. } | BExpr::Exists { .. } | BExpr::Subquery { .. }
+                BExpr::InSubquery { .. }
+                    | BExpr::RowSubquery { .. }
+                    | BExpr::Exists { .. }
+                    | BExpr::Subquery { .. }
             );
         });
     }

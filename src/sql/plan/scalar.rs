@@ -1,7 +1,9 @@
 //! The built-in scalar functions that take plain values and answer one ([`ScalarFn`]): string
 //! functions (`split_part`, `lpad`, `format`, `md5`, ...), date-time constructors and
 //! formatting (`make_date`, `to_char`, `to_date`, `to_timestamp`, `age`), jsonb builders and
-//! inspectors (`jsonb_build_object`, `jsonb_typeof`, ...) and `pg_typeof`. Each has a fixed
+//! inspectors (`jsonb_build_object`, `jsonb_typeof`, ...), the double precision math
+//! functions (`sqrt`, `exp`, `ln`, `log`, `power`, `pi`, ...; not `cbrt`, whose last digit
+//! Rust's and the C library's disagree on) and `pg_typeof`. Each has a fixed
 //! signature ([`signature`]); the binder coerces the arguments to it, and `exec/scalar.rs`
 //! evaluates them.
 //!
@@ -82,6 +84,38 @@ pub enum ScalarFn {
     JsonbValues {
         text: bool,
     },
+    /// The double precision math functions (`exec/math.rs`).
+    Sqrt,
+    Exp,
+    Ln,
+    Log10,
+    Power,
+    Pi,
+    Degrees,
+    Radians,
+    Sign,
+    /// `gcd`, `lcm` of integers and `div` (the integral quotient, a numeric), bound by
+    /// `plan/bind/scalar_functions.rs` (`exec/math.rs`).
+    Gcd,
+    Lcm,
+    Div,
+}
+
+impl ScalarFn {
+    /// Whether PostgreSQL also has the function over numeric (answering in numeric, with
+    /// its own precision): a numeric argument is then refused here rather than answered in
+    /// double precision.
+    pub fn has_numeric_variant(self) -> bool {
+        matches!(
+            self,
+            ScalarFn::Sqrt
+                | ScalarFn::Exp
+                | ScalarFn::Ln
+                | ScalarFn::Log10
+                | ScalarFn::Power
+                | ScalarFn::Sign
+        )
+    }
 }
 
 /// What a function's arguments are coerced to: a type, or any type left as it is.
@@ -110,6 +144,7 @@ pub fn signature(name: &str, argc: usize) -> Option<Option<(ScalarFn, Vec<Arg>, 
     };
     let t = Is(Text);
     let i = Is(Int4);
+    let f = Is(Float8);
     Some(match name {
         "split_part" => fixed(ScalarFn::SplitPart, &[t, t, i], Text, &[3]),
         "left" => fixed(ScalarFn::Left, &[t, i], Text, &[2]),
@@ -175,6 +210,16 @@ pub fn signature(name: &str, argc: usize) -> Option<Option<(ScalarFn, Vec<Arg>, 
         ),
         "jsonb_strip_nulls" => fixed(ScalarFn::JsonbStripNulls, &[Is(Jsonb)], Jsonb, &[1]),
         "jsonb_pretty" => fixed(ScalarFn::JsonbPretty, &[Is(Jsonb)], Text, &[1]),
+        "sqrt" => fixed(ScalarFn::Sqrt, &[f], Float8, &[1]),
+        "exp" => fixed(ScalarFn::Exp, &[f], Float8, &[1]),
+        "ln" => fixed(ScalarFn::Ln, &[f], Float8, &[1]),
+        // log(b, x) is numeric-only in PostgreSQL: not here
+        "log" | "log10" => fixed(ScalarFn::Log10, &[f], Float8, &[1]),
+        "power" | "pow" => fixed(ScalarFn::Power, &[f, f], Float8, &[2]),
+        "pi" => fixed(ScalarFn::Pi, &[], Float8, &[0]),
+        "degrees" => fixed(ScalarFn::Degrees, &[f], Float8, &[1]),
+        "radians" => fixed(ScalarFn::Radians, &[f], Float8, &[1]),
+        "sign" => fixed(ScalarFn::Sign, &[f], Float8, &[1]),
         _ => return None,
     })
 }

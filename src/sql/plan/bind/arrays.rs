@@ -458,9 +458,26 @@ impl Binder<'_> {
                     };
                     self.expr(&in_subquery, scope, None)
                 }
-                _ => Err(SqlError::unsupported(
-                    "ANY and ALL over a subquery other than = ANY and <> ALL",
-                )),
+                _ => {
+                    if let Some(bound) = self.row_quantified(left, op, all, q, scope)? {
+                        return Ok(bound);
+                    }
+                    let subject = self.expr(left, scope, None)?;
+                    let mut plan = self.subquery(q, scope)?;
+                    if plan.columns.len() != 1 {
+                        return Err(SqlError::syntax("subquery has too many columns"));
+                    }
+                    let column = BExpr::Column { level: 0, index: 0, ty: plan.columns[0].1 };
+                    let (subject, _, ty) = self.unify_operands(subject, column)?;
+                    let (subject, ty) = super::char_against_column(subject, &mut plan, 0, ty);
+                    Ok(BExpr::InSubquery {
+                        exprs: vec![subject],
+                        plan,
+                        operand_tys: vec![ty],
+                        op,
+                        all,
+                    })
+                }
             };
         }
         let mut subject = self.expr(left, scope, None)?;
@@ -684,10 +701,8 @@ impl Binder<'_> {
         parent: &Option<Scope>,
         left: Option<&Scope>,
     ) -> Result<(Source, Scope), SqlError> {
-        let outer = Scope {
-            cols: left.map(|l| l.cols.clone()).unwrap_or_default(),
-            parent: parent.clone().map(Box::new),
-        };
+        let outer =
+            Scope { parent: parent.clone().map(Box::new), ..left.cloned().unwrap_or_default() };
         let mut bound = Vec::with_capacity(arrays.len());
         for e in arrays {
             let b = self.expr(e, &outer, None)?;
@@ -729,10 +744,11 @@ impl Binder<'_> {
                     ty: element_type(b.ty()).unwrap_or(SqlType::Text),
                     hidden: false,
                     name_typed: false,
+                    joined: false,
                 }
             })
             .collect();
-        Ok((Source::Unnest(bound), Scope { cols, parent: None }))
+        Ok((Source::Unnest(bound), Scope { cols, ..Default::default() }))
     }
 
     /// asyncpg's type introspection query, recognised by its recursive CTE's name; `None` for

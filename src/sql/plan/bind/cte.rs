@@ -318,9 +318,10 @@ impl Binder<'_> {
                     ty,
                     hidden: false,
                     name_typed: false,
+                    joined: false,
                 })
                 .collect(),
-            parent: None,
+            ..Default::default()
         };
         Ok(Some((source, scope)))
     }

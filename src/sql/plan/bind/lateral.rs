@@ -19,7 +19,7 @@ impl Binder<'_> {
         parent: &Option<Scope>,
         left: &Scope,
     ) -> Result<(Source, Scope), SqlError> {
-        let outer = Scope { cols: left.cols.clone(), parent: parent.clone().map(Box::new) };
+        let outer = Scope { parent: parent.clone().map(Box::new), ..left.clone() };
         let saved_aggs = self.aggs.take();
         let saved_windows = self.windows.take();
         let saved_corr = std::mem::replace(&mut self.correlated, false);
@@ -51,9 +51,10 @@ impl Binder<'_> {
                     ty: *t,
                     hidden: false,
                     name_typed: false,
+                    joined: false,
                 })
                 .collect(),
-            parent: None,
+            ..Default::default()
         };
         Ok((Source::Lateral(Arc::new(plan)), scope))
     }

@@ -25,8 +25,7 @@ impl Binder<'_> {
     ) -> Result<ModifyPlan, SqlError> {
         let (table, alias) = self.target_table(target)?;
         let (source, from_scope) = self.bind_from_list(from, &None)?;
-        let mut scope = Scope::of_table(&table, &alias);
-        scope.cols.extend(from_scope.cols);
+        let scope = Scope::of_table(&table, &alias).beside(from_scope);
         let filter = match selection {
             Some(w) => {
                 let f = self.expr(w, &scope, Some(SqlType::Bool))?;

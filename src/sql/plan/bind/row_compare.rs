@@ -3,22 +3,40 @@
 //! rewritten to the pairwise comparisons PostgreSQL defines, then bound as written:
 //! `=` is the AND of the pairs' equalities, `<>` the OR of their inequalities, and `<`,
 //! `<=`, `>`, `>=` compare left to right (`a1 < b1 OR (a1 = b1 AND a2 < b2)`, the last pair
-//! with the operator itself), so NULLs answer as PostgreSQL's row comparison does. Rows of
-//! different lengths are 42601; a row with a subquery (`(a, b) IN (SELECT ...)`) is refused
-//! (0A000).
+//! with the operator itself), so NULLs answer as PostgreSQL's row comparison does; `IS
+//! [NOT] DISTINCT FROM` is the OR of the pairs' (never NULL). Rows of
+//! different lengths are 42601. `(a, b) [NOT] IN (SELECT x, y ...)` (and `op ANY | ALL`)
+//! binds each item against its column of the subquery (a subquery with fewer or more
+//! columns is 42601, items that cannot be compared 42883); the executor compares row by row
+//! with the same NULL rules. `(a, b) op (SELECT x, y)` compares the row with the one row the
+//! subquery returns (none: NULL; more: 21000), as the executor's row comparison does.
+
+use std::sync::Arc;
 
 use sqlparser::ast::{self, BinaryOperator as B, Expr};
 
 use crate::error::SqlState;
 use crate::sql::error::SqlError;
-use crate::sql::plan::BExpr;
 use crate::sql::plan::bind::{Binder, Scope};
+use crate::sql::plan::{BExpr, BinOp, SelectPlan};
+use crate::sql::types::SqlType;
 
 /// The elements of a row constructor (`(a, b)` or `ROW(a, b)`), through parentheses.
-fn row_items(e: &Expr) -> Option<&[Expr]> {
+fn row_items(e: &Expr) -> Option<Vec<Expr>> {
     match e {
-        Expr::Tuple(items) => Some(items),
+        Expr::Tuple(items) => Some(items.clone()),
         Expr::Nested(inner) => row_items(inner),
+        Expr::Function(f) if super::object_name(&f.name) == "row" => match &f.args {
+            ast::FunctionArguments::List(list) if list.clauses.is_empty() => list
+                .args
+                .iter()
+                .map(|a| match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -80,9 +98,122 @@ impl Binder<'_> {
         b: &Expr,
         scope: &Scope,
     ) -> Result<Option<BExpr>, SqlError> {
-        let (Some(l), Some(r)) = (row_items(a), row_items(b)) else { return Ok(None) };
-        let expanded = expand(l, op, r)?;
+        let Some(l) = row_items(a) else { return Ok(None) };
+        if let Expr::Subquery(q) = b {
+            return self.row_against_subquery(&l, op, q, scope).map(Some);
+        }
+        let Some(r) = row_items(b) else { return Ok(None) };
+        let expanded = expand(&l, op, &r)?;
         self.expr(&nested(expanded), scope, None).map(Some)
+    }
+
+    /// `row op (SELECT ...)`: the row compared with the one row the subquery returns.
+    fn row_against_subquery(
+        &mut self,
+        items: &[Expr],
+        op: &B,
+        subquery: &ast::Query,
+        scope: &Scope,
+    ) -> Result<BExpr, SqlError> {
+        let op = match op {
+            B::Eq => BinOp::Eq,
+            B::NotEq => BinOp::NotEq,
+            B::Lt => BinOp::Lt,
+            B::LtEq => BinOp::LtEq,
+            B::Gt => BinOp::Gt,
+            B::GtEq => BinOp::GtEq,
+            other => {
+                return Err(SqlError::new(
+                    SqlState::DatatypeMismatch,
+                    format!("row comparison operator {other} must yield type boolean"),
+                ));
+            }
+        };
+        let mut plan = self.subquery(subquery, scope)?;
+        let (exprs, operand_tys) = self.row_operands(items, &mut plan, scope)?;
+        Ok(BExpr::RowSubquery { exprs, plan, operand_tys, op })
+    }
+
+    /// `row op ANY|ALL (SELECT ...)` (`[NOT] IN` among them), if the subject is a row
+    /// constructor.
+    pub(super) fn row_quantified(
+        &mut self,
+        subject: &Expr,
+        op: BinOp,
+        all: bool,
+        subquery: &ast::Query,
+        scope: &Scope,
+    ) -> Result<Option<BExpr>, SqlError> {
+        let Some(items) = row_items(subject) else { return Ok(None) };
+        let mut plan = self.subquery(subquery, scope)?;
+        let (exprs, operand_tys) = self.row_operands(&items, &mut plan, scope)?;
+        Ok(Some(BExpr::InSubquery { exprs, plan, operand_tys, op, all }))
+    }
+
+    /// A row's items bound against a subquery's columns, and the types each pair compares
+    /// in; a subquery with fewer or more columns is 42601.
+    fn row_operands(
+        &mut self,
+        items: &[Expr],
+        plan: &mut Arc<SelectPlan>,
+        scope: &Scope,
+    ) -> Result<(Vec<BExpr>, Vec<SqlType>), SqlError> {
+        if plan.columns.len() != items.len() {
+            let which = if plan.columns.len() < items.len() { "few" } else { "many" };
+            return Err(SqlError::syntax(format!("subquery has too {which} columns")));
+        }
+        let mut exprs = Vec::with_capacity(items.len());
+        let mut operand_tys = Vec::with_capacity(items.len());
+        let col_tys: Vec<SqlType> = plan.columns.iter().map(|c| c.1).collect();
+        for (i, (item, col_ty)) in items.iter().zip(&col_tys).enumerate() {
+            let bound = self.expr(item, scope, Some(*col_ty))?;
+            let item_ty = bound.ty();
+            let column = BExpr::Column { level: 0, index: 0, ty: *col_ty };
+            let (bound, _, ty) = self.unify_operands(bound, column).map_err(|e| {
+                if e.code == SqlState::UndefinedFunction {
+                    SqlError::new(
+                        SqlState::UndefinedFunction,
+                        format!("operator does not exist: {} = {}", item_ty.name(), col_ty.name()),
+                    )
+                } else {
+                    e
+                }
+            })?;
+            let (bound, ty) = super::char_against_column(bound, plan, i, ty);
+            exprs.push(bound);
+            operand_tys.push(ty);
+        }
+        Ok((exprs, operand_tys))
+    }
+
+    /// `row IS [NOT] DISTINCT FROM row`, if both sides are row constructors: distinct when a
+    /// pair is (never NULL).
+    pub(super) fn row_distinct(
+        &mut self,
+        a: &Expr,
+        b: &Expr,
+        negated: bool,
+        scope: &Scope,
+    ) -> Result<Option<BExpr>, SqlError> {
+        let (Some(l), Some(r)) = (row_items(a), row_items(b)) else { return Ok(None) };
+        if l.len() != r.len() {
+            return Err(SqlError::syntax("unequal number of entries in row expressions"));
+        }
+        let mut any: Option<Expr> = None;
+        for (x, y) in l.into_iter().zip(r) {
+            let distinct = Expr::IsDistinctFrom(Box::new(x), Box::new(y));
+            any = Some(match any {
+                None => distinct,
+                Some(e) => binary(e, B::Or, distinct),
+            });
+        }
+        let Some(any) = any else { return Ok(None) };
+        let e = if negated {
+            Expr::UnaryOp { op: ast::UnaryOperator::Not, expr: Box::new(nested(any)) }
+        } else {
+            nested(any)
+        };
+        self.expr(&e, scope, None).map(Some)
     }
 
     /// `row [NOT] IN (row, ...)`, if the subject is a row constructor.
@@ -102,7 +233,7 @@ impl Binder<'_> {
                     "IN compares a row with something other than a row",
                 )
             })?;
-            let eq = nested(expand(l, &B::Eq, r)?);
+            let eq = nested(expand(&l, &B::Eq, &r)?);
             any = Some(match any {
                 None => eq,
                 Some(e) => binary(e, B::Or, eq),

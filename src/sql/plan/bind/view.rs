@@ -75,9 +75,10 @@ impl Binder<'_> {
                     ty: *t,
                     hidden: false,
                     name_typed: false,
+                    joined: false,
                 })
                 .collect(),
-            parent: None,
+            ..Default::default()
         };
         Ok((Source::Derived(Arc::new(plan)), scope))
     }

@@ -355,8 +355,11 @@ pub(super) fn place_window_refs(e: BExpr, base: usize) -> BExpr {
         BExpr::Like { expr, pattern, negated, case_insensitive } => {
             BExpr::Like { expr: place(expr), pattern: place(pattern), negated, case_insensitive }
         }
-        BExpr::InSubquery { expr, plan, operand_ty, negated } => {
-            BExpr::InSubquery { expr: place(expr), plan, operand_ty, negated }
+        BExpr::InSubquery { exprs, plan, operand_tys, op, all } => {
+            BExpr::InSubquery { exprs: place_all(exprs), plan, operand_tys, op, all }
+        }
+        BExpr::RowSubquery { exprs, plan, operand_tys, op } => {
+            BExpr::RowSubquery { exprs: place_all(exprs), plan, operand_tys, op }
         }
         other => other,
     }
