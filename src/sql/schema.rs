@@ -296,10 +296,22 @@ impl Schema {
 /// A type name as the catalog keeps it: unquoted parts lower-cased, quoted ones as written,
 /// the schema (`public.`, `pg_catalog.`) dropped. `None` for what cannot be a plain name.
 pub fn type_identifier(written: &str) -> Option<String> {
+    let mut parts = split_qualified_name(written)?;
+    let name = parts.pop()?;
+    match parts.as_slice() {
+        [] => Some(name),
+        [schema] if schema == "public" || schema == "pg_catalog" => Some(name),
+        _ => None,
+    }
+}
+
+/// A possibly qualified name split as PostgreSQL reads one (`schema.name`, `'t'::regclass`):
+/// each part quoted (kept as written, `""` standing for a quote) or folded to ASCII lower
+/// case. `None` for an empty part, an unclosed quote, or a space, `(` or `[` outside quotes.
+pub fn split_qualified_name(written: &str) -> Option<Vec<String>> {
     let mut parts = Vec::new();
     let mut current = String::new();
     let mut quoted = false;
-    let mut was_quoted = false;
     let mut chars = written.trim().chars().peekable();
     while let Some(c) = chars.next() {
         match c {
@@ -307,26 +319,17 @@ pub fn type_identifier(written: &str) -> Option<String> {
                 chars.next();
                 current.push('"');
             }
-            '"' => {
-                quoted = !quoted;
-                was_quoted = true;
-            }
-            '.' if !quoted => {
-                parts.push(std::mem::take(&mut current));
-                was_quoted = false;
-            }
+            '"' => quoted = !quoted,
+            '.' if !quoted => parts.push(std::mem::take(&mut current)),
             c if !quoted && (c.is_whitespace() || c == '(' || c == '[') => return None,
             c if quoted => current.push(c),
             c => current.push(c.to_ascii_lowercase()),
         }
     }
-    if quoted || current.is_empty() && !was_quoted {
-        return None;
-    }
-    match parts.as_slice() {
-        [] => Some(current),
-        [schema] if schema == "public" || schema == "pg_catalog" => Some(current),
-        _ => None,
+    parts.push(current);
+    match quoted || parts.iter().any(|p| p.is_empty()) {
+        true => None,
+        false => Some(parts),
     }
 }
 
@@ -434,5 +437,29 @@ impl SequenceSchema {
             self.last.fetch_min(floor, Ordering::SeqCst);
         }
         self.called.store(true, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{split_qualified_name, type_identifier};
+
+    /// Names split and fold as PostgreSQL reads them: unquoted parts to ASCII lower case,
+    /// quoted parts as written (`""` a quote); what is not a name is refused.
+    #[test]
+    fn qualified_names_split_as_postgresql_reads_them() {
+        let parts = |s: &str| split_qualified_name(s).map(|p| p.join("|"));
+        assert_eq!(parts(" Public.T "), Some("public|t".into()));
+        assert_eq!(parts(r#""My T""#), Some("My T".into()));
+        assert_eq!(parts(r#"a."b""c""#), Some(r#"a|b"c"#.into()));
+        assert_eq!(parts(r#""a.b".c"#), Some("a.b|c".into()));
+        assert_eq!(parts("Äb"), Some("Äb".into()), "only ASCII folds");
+        assert_eq!(parts("x.y.z"), Some("x|y|z".into()));
+        for bad in ["a..b", ".a", "a.", r#""a"#, "a b", "int[]", "numeric(5)", "", r#""""#] {
+            assert_eq!(parts(bad), None, "{bad:?}");
+        }
+        assert_eq!(type_identifier("pg_catalog.INT4").as_deref(), Some("int4"));
+        assert_eq!(type_identifier(r#"public."Mood""#).as_deref(), Some("Mood"));
+        assert_eq!(type_identifier("other.mood"), None);
     }
 }

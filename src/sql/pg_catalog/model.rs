@@ -257,7 +257,7 @@ pub fn relation_name(schema: &Schema, oid: i64) -> Option<String> {
 
 /// The oid of a relation by its (possibly schema-qualified, possibly quoted) name.
 pub fn relation_oid(schema: &Schema, name: &str) -> Option<i64> {
-    let (namespace, name) = split_qualified(name);
+    let (namespace, name) = split_qualified(name)?;
     if namespace.as_deref().is_none_or(|n| n == "pg_catalog")
         && let Some((_, oid)) = CATALOG_OIDS.iter().find(|(n, _)| *n == name)
     {
@@ -280,34 +280,15 @@ pub fn relation_oid(schema: &Schema, name: &str) -> Option<i64> {
     schema.sequences.get(&name).map(|s| s.oid as i64)
 }
 
-/// Splits `schema.name` (each part quoted or folded to lower case).
-fn split_qualified(text: &str) -> (Option<String>, String) {
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    let mut quoted = false;
-    let mut was_quoted = false;
-    let mut chars = text.trim().chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                chars.next();
-                current.push('"');
-            }
-            '"' => {
-                quoted = !quoted;
-                was_quoted = true;
-            }
-            '.' if !quoted => {
-                parts.push(if was_quoted { current.clone() } else { current.to_lowercase() });
-                current.clear();
-                was_quoted = false;
-            }
-            c => current.push(c),
-        }
+/// Splits `[schema.]name` (see `schema::split_qualified_name`); `None` for
+/// what is not such a name.
+fn split_qualified(text: &str) -> Option<(Option<String>, String)> {
+    let mut parts = crate::sql::schema::split_qualified_name(text)?;
+    let name = parts.pop()?;
+    match parts.len() {
+        0 | 1 => Some((parts.pop(), name)),
+        _ => None,
     }
-    parts.push(if was_quoted { current } else { current.to_lowercase() });
-    let name = parts.pop().unwrap_or_default();
-    (parts.pop(), name)
 }
 
 /// One type as `pg_type` shows it.
