@@ -199,21 +199,9 @@ impl Binder<'_> {
         if l.len() != r.len() {
             return Err(SqlError::syntax("unequal number of entries in row expressions"));
         }
-        let mut any: Option<Expr> = None;
-        for (x, y) in l.into_iter().zip(r) {
-            let distinct = Expr::IsDistinctFrom(Box::new(x), Box::new(y));
-            any = Some(match any {
-                None => distinct,
-                Some(e) => binary(e, B::Or, distinct),
-            });
-        }
-        let Some(any) = any else { return Ok(None) };
-        let e = if negated {
-            Expr::UnaryOp { op: ast::UnaryOperator::Not, expr: Box::new(nested(any)) }
-        } else {
-            nested(any)
-        };
-        self.expr(&e, scope, None).map(Some)
+        let pairs = l.into_iter().zip(r);
+        let distinct = pairs.map(|(x, y)| Expr::IsDistinctFrom(Box::new(x), Box::new(y)));
+        self.any_of(distinct.collect(), negated, scope)
     }
 
     /// `row [NOT] IN (row, ...)`, if the subject is a row constructor.
@@ -225,7 +213,7 @@ impl Binder<'_> {
         scope: &Scope,
     ) -> Result<Option<BExpr>, SqlError> {
         let Some(l) = row_items(subject) else { return Ok(None) };
-        let mut any: Option<Expr> = None;
+        let mut equal = Vec::with_capacity(list.len());
         for item in list {
             let r = row_items(item).ok_or_else(|| {
                 SqlError::new(
@@ -233,13 +221,21 @@ impl Binder<'_> {
                     "IN compares a row with something other than a row",
                 )
             })?;
-            let eq = nested(expand(&l, &B::Eq, &r)?);
-            any = Some(match any {
-                None => eq,
-                Some(e) => binary(e, B::Or, eq),
-            });
+            equal.push(nested(expand(&l, &B::Eq, &r)?));
         }
-        let Some(any) = any else { return Ok(None) };
+        self.any_of(equal, negated, scope)
+    }
+
+    /// `a OR b OR ...` (`NOT (...)` when negated), bound; `None` for no parts.
+    fn any_of(
+        &mut self,
+        parts: Vec<Expr>,
+        negated: bool,
+        scope: &Scope,
+    ) -> Result<Option<BExpr>, SqlError> {
+        let Some(any) = parts.into_iter().reduce(|e, part| binary(e, B::Or, part)) else {
+            return Ok(None);
+        };
         let e = if negated {
             Expr::UnaryOp { op: ast::UnaryOperator::Not, expr: Box::new(nested(any)) }
         } else {
