@@ -1199,7 +1199,9 @@ impl Inner {
             .iter()
             .map(|&i| (i, self.catalog.index(i).expect("a known index")))
             .collect();
-        let mut entries: Vec<Vec<(Key, Key)>> = vec![Vec::with_capacity(rows.len()); indexes.len()];
+        // One run per index, each sized once (`vec![v; n]` would clone away the capacity).
+        let mut entries: Vec<Vec<(Key, Key)>> =
+            indexes.iter().map(|_| Vec::with_capacity(rows.len())).collect();
         for (key, row) in &rows {
             for ((_, index), entries) in indexes.iter().zip(&mut entries) {
                 entries.push((index.key_of(row), key.clone()));
