@@ -902,7 +902,9 @@ async fn load_client(
 /// leader cut off from the others, such reads are never confirmed: a block that still writes
 /// gets 08007 at COMMIT (or its transaction ended by the step-down), and a block whose writes
 /// were rolled back to a savepoint (its commit needs no Raft) must confirm with a read index,
-/// so its COMMIT fails too rather than acknowledge reads no majority vouched for.
+/// so its COMMIT fails too rather than acknowledge reads no majority vouched for. The same for
+/// a block whose first statement is an UPDATE (it too skips the read index): one that writes
+/// a row gets 08007 at COMMIT, one that matched no row must confirm with a read index.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cut_off_leader_never_confirms_reads_made_without_a_read_index() {
     let cluster = Cluster::start(3).await;
@@ -913,32 +915,46 @@ async fn cut_off_leader_never_confirms_reads_made_without_a_read_index() {
     let old = cluster.leader().await.expect("a leader within 20 s");
     let writes = cluster.client(old).await;
     let savepoint = cluster.client(old).await;
+    let first_update = cluster.client(old).await;
+    let no_match = cluster.client(old).await;
     writes.batch_execute(CREATE_KV).await.unwrap();
     writes.batch_execute("INSERT INTO kv VALUES ('i-0', 0)").await.unwrap();
     writes.batch_execute("BEGIN; INSERT INTO kv VALUES ('i-w', 1)").await.unwrap();
     savepoint.batch_execute("BEGIN; SAVEPOINT s; INSERT INTO kv VALUES ('i-s', 1)").await.unwrap();
+    first_update.batch_execute("BEGIN").await.unwrap();
+    no_match.batch_execute("BEGIN").await.unwrap();
 
     cluster.isolate(old);
     // Read right away: without a read index they answer at once, from this node's state (or,
     // if the node already stepped down, fail with the step-down's reason: the block then
     // failed, and its COMMIT answers as a ROLLBACK, as in PostgreSQL).
-    let mut failed = [false, false];
-    for (i, client) in [&writes, &savepoint].into_iter().enumerate() {
-        let read = client.query("SELECT k FROM kv ORDER BY k", &[]);
-        match tokio::time::timeout(Duration::from_secs(30), read).await {
-            Ok(Ok(rows)) => eprintln!("block {i} read {} rows on the cut-off leader", rows.len()),
+    let mut failed = [false; 4];
+    let statements = [
+        (&writes, "SELECT k FROM kv ORDER BY k"),
+        (&savepoint, "SELECT k FROM kv ORDER BY k"),
+        (&first_update, "UPDATE kv SET v = 7 WHERE k = 'i-0'"),
+        (&no_match, "UPDATE kv SET v = 7 WHERE k = 'no such key'"),
+    ];
+    for (i, (client, sql)) in statements.into_iter().enumerate() {
+        match tokio::time::timeout(Duration::from_secs(30), client.execute(sql, &[])).await {
+            Ok(Ok(n)) => eprintln!("block {i}: {sql}: {n} rows on the cut-off leader"),
             Ok(Err(e)) => {
-                assert_not_acknowledged(&e, "a read on the cut-off leader");
+                assert_not_acknowledged(&e, "a statement on the cut-off leader");
                 failed[i] = true;
             }
-            Err(_) => panic!("block {i}: a read hung on the cut-off leader"),
+            Err(_) => panic!("block {i}: {sql} hung on the cut-off leader"),
         }
     }
     if !failed[1] && savepoint.batch_execute("ROLLBACK TO s").await.is_err() {
         failed[1] = true;
     }
     // The savepoint block first, at once: the writing block's COMMIT waits for the step-down.
-    let commits = [(1, savepoint.batch_execute("COMMIT")), (0, writes.batch_execute("COMMIT"))];
+    let commits = [
+        (1, savepoint.batch_execute("COMMIT")),
+        (3, no_match.batch_execute("COMMIT")),
+        (0, writes.batch_execute("COMMIT")),
+        (2, first_update.batch_execute("COMMIT")),
+    ];
     for (i, commit) in commits {
         match tokio::time::timeout(Duration::from_secs(60), commit).await {
             Ok(Ok(())) if failed[i] => {
@@ -958,4 +974,6 @@ async fn cut_off_leader_never_confirms_reads_made_without_a_read_index() {
     let on_leader = cluster.client(leader).await;
     let rows = on_leader.query("SELECT k FROM kv WHERE k IN ('i-w', 'i-s')", &[]).await.unwrap();
     assert!(rows.is_empty(), "a write of an unconfirmed block survived: {rows:?}");
+    let v: i32 = on_leader.query_one("SELECT v FROM kv WHERE k = 'i-0'", &[]).await.unwrap().get(0);
+    assert_eq!(v, 0, "the UPDATE of an unconfirmed block survived");
 }

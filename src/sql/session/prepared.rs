@@ -90,6 +90,16 @@ impl Prepared {
         matches!(self.kind, Kind::Sql(..))
     }
 
+    /// Whether it is an INSERT, UPDATE or DELETE: a statement that writes whatever rows it
+    /// finds (perhaps none).
+    pub fn modifies_rows(&self) -> bool {
+        matches!(
+            &self.kind,
+            Kind::Sql(stmt, _)
+                if matches!(stmt.as_ref(), Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_))
+        )
+    }
+
     /// Whether it is COMMIT (or END), which the server runs with
     /// [`Session::commit`] and an async wait for the disk.
     pub fn is_commit(&self) -> bool {
