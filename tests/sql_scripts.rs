@@ -244,6 +244,7 @@ common::golden_tests!(
         arrays,
         bitwise,
         bulk_index_build,
+        count_star,
         deadlocks,
         enum_types,
         explain_analyze,

@@ -408,6 +408,18 @@ impl Transaction {
         self.run(|g, id, snapshot| scan_table(g, id, snapshot, table, &range, limit))
     }
 
+    /// How many rows of `range` this transaction sees, counting at most `limit`: a
+    /// [`Transaction::scan_part`] that copies no row out (`SELECT count(*)`). Returns the
+    /// count and, when it reached `limit`, the last row's key (the next part starts after it).
+    pub fn count_part(
+        &mut self,
+        table: TableId,
+        range: KeyRange,
+        limit: usize,
+    ) -> Result<(usize, Option<Key>)> {
+        self.run(|g, id, snapshot| visit_table(g, id, snapshot, table, &range, limit, |_, _| {}))
+    }
+
     /// Every row of a table as it stands now, whatever the snapshot: this transaction's own
     /// version of a row, else its newest committed one (decided commits included). What DDL
     /// checks and rewrites existing rows against, holding the table's exclusive lock, so no
@@ -1252,9 +1264,28 @@ fn scan_table(
     range: &KeyRange,
     limit: usize,
 ) -> Result<Vec<(Key, Row)>> {
+    let mut rows = Vec::new();
+    visit_table(inner, txn, snapshot, table, range, limit, |key, row| {
+        rows.push((key.clone(), row.clone()))
+    })?;
+    Ok(rows)
+}
+
+/// [`scan_table`] that hands each visible row to `visit` instead of copying it out: up to
+/// `limit` rows, the read recorded (trace, SSI) exactly as a scan's. Returns how many rows it
+/// visited and, when it stopped at `limit`, the last one's key (where the next part starts).
+fn visit_table(
+    inner: &mut Inner,
+    txn: TxnId,
+    snapshot: CommitTs,
+    table: TableId,
+    range: &KeyRange,
+    limit: usize,
+    mut visit: impl FnMut(&Key, &Row),
+) -> Result<(usize, Option<Key>)> {
     inner.catalog.table(table)?;
     let view = view_of(inner, txn, snapshot);
-    let mut rows = Vec::new();
+    let (mut count, mut cut_at) = (0, None);
     let mut skipped_rows = Vec::new();
     let (visible, mut met) = (inner.last_commit, 0);
     let tracing = is_tracing(inner, txn);
@@ -1269,30 +1300,30 @@ fn scan_table(
         }
         met = met.max(pending_ts(version, txn, visible));
         if let Some(row) = version.and_then(|v| v.row.as_ref()) {
-            rows.push((key.clone(), row.clone()));
-            if rows.len() >= limit {
+            visit(key, row);
+            count += 1;
+            if count >= limit {
+                cut_at = Some(key.clone());
                 break;
             }
         }
     }
     inner.note_met(txn, met, true);
     if tracing {
-        inner.trace_read(txn, table, rows.len() as u64, &traced);
+        inner.trace_read(txn, table, count as u64, &traced);
     }
     if inner.ssi.is_tracked(txn) {
         // A scan cut short by its limit read only up to its last key.
-        let read = match rows.last() {
-            Some((last, _)) if rows.len() >= limit => {
-                (range.0.clone(), Bound::Included(last.clone()))
-            }
-            _ => range.clone(),
+        let read = match &cut_at {
+            Some(last) => (range.0.clone(), Bound::Included(last.clone())),
+            None => range.clone(),
         };
         inner.ssi.add_read(txn, range_read_target(table, KeySpace::Table(table), &read));
         for (key, skipped) in skipped_rows {
             track_conflicts_out(inner, txn, table, &key, skipped)?;
         }
     }
-    Ok(rows)
+    Ok((count, cut_at))
 }
 
 /// The commit timestamp of a version met in a scan when that commit is not yet visible; 0
