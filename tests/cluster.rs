@@ -265,6 +265,22 @@ async fn formation_one_leader_followers_replicate_and_refuse_writes() {
     }
     let token = session_token(&on_leader).await.expect("a token after commits");
     assert_eq!(single(&on_leader, "SELECT pg_is_in_recovery()").await, "f");
+    // The token is reported by ParameterStatus (before the ReadyForQuery that ends the
+    // request), as the one SHOW answers, after a commit in the extended protocol.
+    let (reporting, mut reported) = client_reporting_token(&cluster, leader).await;
+    let first = key("a", 0);
+    reporting.execute("UPDATE kv SET v = v + 0 WHERE k = $1", &[&first]).await.unwrap();
+    let shown = session_token(&reporting).await.expect("a token after a commit");
+    let seen = tokio::time::timeout(
+        QUERY_TIMEOUT,
+        reported.wait_for(|t| t.as_deref() == Some(shown.as_str())),
+    )
+    .await;
+    assert!(
+        seen.is_ok_and(|r| r.is_ok()),
+        "ParameterStatus isola.session_token never reported {shown} (last: {:?})",
+        reported.borrow().clone()
+    );
 
     let expected: BTreeSet<String> = (0..100).map(|i| key("a", i)).collect();
     for follower in cluster.others(leader) {
@@ -716,6 +732,34 @@ async fn assert_on_every_member(cluster: &Cluster, acked: &[String], token: &str
         );
     }
     eprintln!("{} acknowledged keys on all {} members", acked.len(), cluster.nodes().len());
+}
+
+/// A client on `node` whose connection publishes the `isola.session_token` the server last
+/// reported by ParameterStatus (tokio-postgres keeps them in its `Connection`).
+async fn client_reporting_token(
+    cluster: &Cluster,
+    node: NodeId,
+) -> (tokio_postgres::Client, tokio::sync::watch::Receiver<Option<String>>) {
+    let (client, mut connection) =
+        cluster.config(node).connect(tokio_postgres::NoTls).await.expect("a connection");
+    let (tx, rx) = tokio::sync::watch::channel(None);
+    tokio::spawn(futures::future::poll_fn(move |cx| {
+        loop {
+            let polled = connection.poll_message(cx);
+            let token = connection.parameter("isola.session_token").map(str::to_string);
+            tx.send_if_modified(|t| {
+                let changed = *t != token;
+                *t = token;
+                changed
+            });
+            match polled {
+                std::task::Poll::Ready(Some(Ok(_))) => continue, // a notice: read on
+                std::task::Poll::Ready(_) => return std::task::Poll::Ready(()),
+                std::task::Poll::Pending => return std::task::Poll::Pending,
+            }
+        }
+    }));
+    (client, rx)
 }
 
 /// `SHOW isola.session_token`.

@@ -46,7 +46,7 @@ use pgwire::messages::copy::{CopyData, CopyDone, CopyFail, CopyInResponse, CopyO
 use pgwire::messages::data::{DataRow, FieldDescription, NoData, RowDescription};
 use pgwire::messages::extendedquery::{
     Bind, BindComplete, Close, CloseComplete, Describe, Execute, Parse, ParseComplete,
-    TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
+    Sync as PgSync, TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
 };
 use pgwire::messages::response::{
     EmptyQueryResponse, NotificationResponse, ReadyForQuery, TransactionStatus,
@@ -963,6 +963,27 @@ impl ExtendedQueryHandler for Connection {
             client.flush().await?;
         }
         r
+    }
+
+    /// pgwire's Sync, with the parameter statuses that changed (a replica's session token,
+    /// after nearly every request) fed before ReadyForQuery, as PostgreSQL orders them, so they
+    /// share its write. Measured: sent on their own after it, they cost a replica's leader one
+    /// more `write` per request (~2% of its CPU under pgbench's TPC-B).
+    async fn on_sync<C>(&self, client: &mut C, _message: PgSync) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        client.portal_store().rm_portal(DEFAULT_NAME);
+        for (name, value) in self.changed_parameters() {
+            let status = pgwire::messages::startup::ParameterStatus::new(name, value);
+            client.feed(PgWireBackendMessage::ParameterStatus(status)).await?;
+        }
+        let ready = ReadyForQuery::new(client.transaction_status());
+        client.send(PgWireBackendMessage::ReadyForQuery(ready)).await?;
+        Ok(())
     }
 
     // Parse, Bind, Describe and Close replies are buffered until Sync (see `batch`); these
