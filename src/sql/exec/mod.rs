@@ -486,9 +486,10 @@ impl<'a> ExecCtx<'a> {
         if plan.limit.is_some() && self.offset_limit(plan)?.1 == Some(0) {
             return Ok(Vec::new());
         }
-        let counted = self.count_star_only(plan)?;
+        let mut counted = self.count_star_only(plan)?;
+        let grouped_already = counted.is_some();
         let mut rows = match (&plan.locking, &plan.source) {
-            _ if counted.is_some() => counted.clone().unwrap_or_default(),
+            _ if grouped_already => counted.take().unwrap_or_default(),
             (Some(locking), Source::Table { table, access, alias }) => {
                 if !locking.of.is_empty()
                     && !locking.of.contains(alias)
@@ -525,7 +526,7 @@ impl<'a> ExecCtx<'a> {
             rows = kept;
         }
         if let Some(g) = &plan.grouping {
-            if counted.is_none() {
+            if !grouped_already {
                 rows = self.group(rows, g)?;
             }
             if let Some(h) = &plan.having {

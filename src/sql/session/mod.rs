@@ -462,9 +462,9 @@ impl Session {
         // ~5 ms on a 3-member group.
         let confirmed_by_commit = level == "linearizable"
             && self.status() == TxStatus::InBlock
+            && (self.txn.as_ref().is_some_and(|t| t.has_writes()) || modifies_rows(request))
             && self.txn.as_ref().map_or_else(|| self.txn_options().level, |t| t.options().level)
-                <= IsolationLevel::ReadCommitted
-            && (self.txn.as_ref().is_some_and(|t| t.has_writes()) || modifies_rows(request));
+                <= IsolationLevel::ReadCommitted;
         Some(ReadRequirement {
             level: level.to_string(),
             after: token("isola.session_token").max(token("isola.read_after")).unwrap_or(0),
