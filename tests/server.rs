@@ -219,6 +219,109 @@ async fn lost_update_by_level_and_by_locking() {
     assert_eq!(balance().await, 70);
 }
 
+/// A point UPDATE through a unique index that is not the table's key (pgbench's tables get
+/// theirs from ALTER TABLE ADD PRIMARY KEY) waits for the row's lock on the connection's task:
+/// it must then see what the holder committed, at every level, and take part in deadlock
+/// detection like any other wait.
+#[tokio::test]
+async fn point_updates_through_a_unique_index_wait_for_the_row() {
+    let port = common::start_server();
+    let setup = connect(port).await;
+    setup
+        .batch_execute(
+            "CREATE TABLE acct (aid int NOT NULL, bal int NOT NULL, note text);
+             ALTER TABLE acct ADD PRIMARY KEY (aid)",
+        )
+        .await
+        .unwrap();
+    let reset = || {
+        setup.batch_execute(
+            "DELETE FROM acct; INSERT INTO acct VALUES (1, 100, 'a'), (2, 200, 'b'), (3, 300, 'c')",
+        )
+    };
+    let bal = |aid: i32| {
+        let setup = &setup;
+        async move {
+            let rows = setup.query("SELECT bal FROM acct WHERE aid = $1", &[&aid]).await.unwrap();
+            rows.first().map(|r| r.get::<_, i32>(0))
+        }
+    };
+    let a = connect(port).await;
+    let b = std::sync::Arc::new(connect(port).await);
+    let observer = connect(port).await;
+    let b_pid = pid(&b).await;
+    let add = "UPDATE acct SET bal = bal + $1 WHERE aid = $2";
+
+    // Read Committed: the waiter adds to the committed balance
+    reset().await.unwrap();
+    a.batch_execute("BEGIN; UPDATE acct SET bal = bal + 1 WHERE aid = 1").await.unwrap();
+    b.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED").await.unwrap();
+    let waiter = {
+        let b = b.clone();
+        tokio::spawn(async move { b.execute(add, &[&10i32, &1i32]).await })
+    };
+    until_waiting(&observer, b_pid).await;
+    a.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(waiter.await.unwrap().unwrap(), 1);
+    b.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(bal(1).await, Some(111), "no update lost");
+
+    // Read Committed: the holder moved the row to another key: the waiter matches nothing
+    reset().await.unwrap();
+    a.batch_execute("BEGIN; UPDATE acct SET aid = 9 WHERE aid = 1").await.unwrap();
+    b.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED").await.unwrap();
+    let waiter = {
+        let b = b.clone();
+        tokio::spawn(async move { b.execute(add, &[&10i32, &1i32]).await })
+    };
+    until_waiting(&observer, b_pid).await;
+    a.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(waiter.await.unwrap().unwrap(), 0);
+    b.batch_execute("COMMIT").await.unwrap();
+    assert_eq!((bal(1).await, bal(9).await), (None, Some(100)));
+
+    // Repeatable Read: the waiter fails with a serialization failure and writes nothing
+    reset().await.unwrap();
+    b.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ").await.unwrap();
+    assert_eq!(b.query("SELECT * FROM acct", &[]).await.unwrap().len(), 3);
+    a.batch_execute("BEGIN; UPDATE acct SET bal = bal + 1 WHERE aid = 2").await.unwrap();
+    let waiter = {
+        let b = b.clone();
+        tokio::spawn(async move { b.execute(add, &[&10i32, &2i32]).await })
+    };
+    until_waiting(&observer, b_pid).await;
+    a.batch_execute("COMMIT").await.unwrap();
+    let err = waiter.await.unwrap().unwrap_err();
+    assert_eq!(code(&err), "40001");
+    b.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(bal(2).await, Some(201));
+
+    // Two point updates in opposite orders: one of them is chosen as the deadlock's victim
+    reset().await.unwrap();
+    a.batch_execute("BEGIN; UPDATE acct SET bal = bal + 1 WHERE aid = 1").await.unwrap();
+    b.batch_execute("BEGIN").await.unwrap();
+    b.execute(add, &[&10i32, &3i32]).await.unwrap();
+    let waiter = {
+        let b = b.clone();
+        tokio::spawn(async move { b.execute(add, &[&10i32, &1i32]).await })
+    };
+    until_waiting(&observer, b_pid).await;
+    let a_result = a.execute(add, &[&1i32, &3i32]).await;
+    let b_result = waiter.await.unwrap();
+    let failed = [&a_result, &b_result].iter().filter(|r| r.is_err()).count();
+    assert_eq!(failed, 1, "exactly one victim: {a_result:?} {b_result:?}");
+    let victim = a_result.as_ref().err().or(b_result.as_ref().err()).unwrap();
+    assert_eq!(code(victim), "40P01");
+    a.batch_execute("COMMIT").await.unwrap();
+    b.batch_execute("COMMIT").await.unwrap();
+    let (one, three) = (bal(1).await.unwrap(), bal(3).await.unwrap());
+    assert!(
+        (one, three) == (110, 310) && a_result.is_err()
+            || (one, three) == (101, 301) && b_result.is_err(),
+        "the survivor's writes, and only its (the victim's COMMIT rolls back): {one} {three}"
+    );
+}
+
 #[tokio::test]
 async fn concurrent_atomic_updates_keep_every_increment() {
     let port = common::start_server();

@@ -270,13 +270,27 @@ fn any_subquery<'a>(exprs: impl IntoIterator<Item = &'a BExpr>) -> bool {
 }
 
 impl ModifyPlan {
-    /// Whether it changes at most one row, found by its whole primary key, with no subquery:
-    /// its only possible wait is for that row's lock, before anything is written (the server
-    /// may run it on an async task, see `Transaction::wait_as_task`).
+    /// Whether it changes at most one row, found by its whole primary key or by every column
+    /// of a unique index (a snapshot sees at most one live row with a unique key), with no
+    /// subquery: its only possible wait is for that row's lock, before anything is written
+    /// (the server may run it on an async task, see `Transaction::wait_as_task`; a uniqueness
+    /// check's wait, before the row is written too, sends it to where it may block).
     /// An UPDATE of a primary key column does not qualify: it deletes the old key before it
     /// may wait for the new one.
     pub fn touches_one_row(&self) -> bool {
-        let Access::PkPoint(keys) = &self.access else { return false };
+        let keys = match &self.access {
+            Access::PkPoint(keys) => keys,
+            Access::Index { index, eq, lower: None, upper: None, .. }
+                if self
+                    .table
+                    .indexes
+                    .iter()
+                    .any(|i| i.id == *index && i.unique && i.columns.len() == eq.len()) =>
+            {
+                eq
+            }
+            _ => return false,
+        };
         if self.from.is_some() {
             return false;
         }
@@ -299,7 +313,10 @@ impl ModifyPlan {
     /// RETURNING, no filter beyond the key (so whichever committed version of the row it
     /// meets, the row is written or, if the row is gone, the count shows that).
     pub fn answers_with_count_only(&self) -> bool {
-        self.returning.is_none() && self.touches_one_row() && self.filter_tests_only_the_key()
+        matches!(self.access, Access::PkPoint(_))
+            && self.returning.is_none()
+            && self.touches_one_row()
+            && self.filter_tests_only_the_key()
     }
 
     /// Whether every condition of the WHERE clause is `key column = value` (the value not

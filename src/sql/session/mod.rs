@@ -1325,6 +1325,49 @@ mod tests {
         assert_eq!(rows, vec![vec![Value::Int(1), Value::Text("x".into())]]);
     }
 
+    /// Which UPDATEs and DELETEs may run on the connection's task: one row found by its whole
+    /// primary key or by every column of a unique index, no key or unique column assigned.
+    #[test]
+    fn point_writes_by_key_or_unique_index_run_as_tasks() {
+        let engine = Engine::new(crate::Database::new());
+        let mut s = Session::new(engine, "t", "t", "t");
+        for ddl in [
+            "CREATE TABLE a (id int, code text, n int, k int, m int)",
+            "ALTER TABLE a ADD PRIMARY KEY (id)",
+            "CREATE UNIQUE INDEX a_code ON a (code, k)",
+            "CREATE INDEX a_m ON a (m)",
+            "INSERT INTO a VALUES (1, 'x', 0, 1, 1)",
+        ] {
+            assert!(s.execute_simple(ddl).remove(0).is_ok(), "{ddl}");
+        }
+        let cases = [
+            ("UPDATE a SET n = n + $1 WHERE id = 1", true),
+            ("UPDATE a SET n = n + $1 WHERE code = 'x' AND k = 1", true),
+            ("DELETE FROM a WHERE id = $1 + 5", true),
+            ("UPDATE a SET n = n + $1 WHERE code = 'x'", false),
+            ("UPDATE a SET n = n + $1 WHERE m = 1", false),
+            // Its uniqueness check would wait before the row is written: it qualifies.
+            ("UPDATE a SET id = $1 WHERE id = 1", true),
+            ("UPDATE a SET n = $1 WHERE id >= 1", false),
+        ];
+        let wakeup = Arc::new(tokio::sync::Notify::new());
+        assert!(s.execute_simple("BEGIN").remove(0).is_ok());
+        for (sql, expected) in cases {
+            let p = s.prepare(sql, &[Some(SqlType::Int4)]).expect("prepares");
+            match s.try_execute_as_task(&p, &[Value::Int(1)], &wakeup, false) {
+                Tried::Done(ran) if ran.results.iter().all(Result::is_ok) => {
+                    assert!(expected, "{sql} ran as a task")
+                }
+                Tried::NotTried => assert!(!expected, "{sql} was not tried"),
+                Tried::Done(ran) => panic!("{sql}: {:?}", ran.results),
+                Tried::Waiting => panic!("{sql}: waits"),
+            }
+        }
+        assert!(s.execute_simple("COMMIT").remove(0).is_ok());
+        let (_, rows) = answer(s.execute_simple("SELECT id, n FROM a").remove(0));
+        assert_eq!(rows, vec![vec![Value::Int(1), Value::Int(2)]]);
+    }
+
     /// Which writes answer with a count that cannot show a pending commit's row (early lock
     /// release lets them answer before it is durable): one row by primary key, nothing else
     /// tested, nothing returned.
