@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::ops::Bound;
 
 use crate::error::{Error, Result};
-use crate::types::{Key, KeyRange, Row, Value, format_key};
+use crate::types::{Key, KeyRange, PackedRow, Row, Value, format_key};
 
 /// A table's id.
 pub type TableId = u32;
@@ -94,6 +94,11 @@ impl IndexDef {
     /// The index key of a row.
     pub fn key_of(&self, row: &[Value]) -> Key {
         self.columns.iter().map(|&c| row[c].clone()).collect()
+    }
+
+    /// The index key of a stored row, decoding only its columns.
+    pub fn key_of_packed(&self, row: &PackedRow) -> Key {
+        row.project(&self.columns)
     }
 }
 

@@ -443,7 +443,7 @@ impl CheckpointCut {
         for table in tables {
             let mut from = Bound::Unbounded;
             loop {
-                let rows = txn.scan_limited(table, (from, Bound::Unbounded), 4096)?;
+                let rows = txn.scan_limited_packed(table, (from, Bound::Unbounded), 4096)?;
                 let Some((last, _)) = rows.last() else { break };
                 from = Bound::Excluded(last.clone());
                 writer.rows(table, &rows)?;

@@ -11,7 +11,7 @@
 use std::ops::Bound;
 
 use crate::catalog::{IndexId, TableId};
-use crate::types::{Key, Row};
+use crate::types::{Key, PackedRow};
 
 /// A transaction's id, assigned at begin, never reused (64 bits: no wraparound).
 pub type TxnId = u64;
@@ -29,8 +29,8 @@ pub struct Version {
     pub subtxn: SubTxnId,
     /// When the creator committed; `None` while it runs.
     pub commit_ts: Option<CommitTs>,
-    /// The row, or `None` for a deletion.
-    pub row: Option<Row>,
+    /// The row, packed (one allocation), or `None` for a deletion.
+    pub row: Option<PackedRow>,
 }
 
 /// All versions of one row, oldest first.

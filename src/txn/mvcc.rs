@@ -72,7 +72,7 @@ use super::transaction::Transaction;
 use crate::catalog::{Catalog, IndexId, KeySpace, TableId};
 use crate::error::{Error, Result};
 use crate::storage::{CommitTs, MemoryStore, SubTxnId, TxnId, Version, VersionChain, VersionStore};
-use crate::types::{Key, Row};
+use crate::types::{Key, PackedRow, Row};
 use crate::wal::{Log, Lsn};
 
 /// A standby: how long a serializable transaction waits for a safe snapshot unless told.
@@ -565,7 +565,7 @@ fn fill_index(
         let newest_committed = chain.versions.iter().rposition(|v| v.commit_ts.is_some());
         for (n, version) in chain.versions.iter().enumerate() {
             if let Some(row) = &version.row {
-                entries.push((index.key_of(row), pk.clone(), Some(n) == newest_committed));
+                entries.push((index.key_of_packed(row), pk.clone(), Some(n) == newest_committed));
             }
         }
     }
@@ -674,11 +674,11 @@ impl Database {
         let in_bulk = tables_to_build_in_bulk(inner, &batch.writes);
         let txn = inner.start(TxnOptions::new(IsolationLevel::ReadCommitted));
         let mut keys = Vec::with_capacity(batch.writes.len());
-        let mut bulk: Vec<(TableId, Vec<(Key, Row)>)> =
+        let mut bulk: Vec<(TableId, Vec<(Key, PackedRow)>)> =
             in_bulk.iter().map(|&t| (t, Vec::new())).collect();
         for (table, key, row) in batch.writes {
             match (bulk.iter_mut().find(|(t, _)| *t == table), row) {
-                (Some((_, rows)), Some(row)) => rows.push((key, row)),
+                (Some((_, rows)), Some(row)) => rows.push((key, PackedRow::pack(&row))),
                 (_, row) => {
                     inner.install_version(txn, table, &key, row);
                     keys.push((table, key));
@@ -703,7 +703,7 @@ impl Database {
     pub fn load_committed_rows(
         &self,
         table: TableId,
-        rows: Vec<(Key, Row)>,
+        rows: Vec<(Key, PackedRow)>,
         commit_ts: CommitTs,
     ) -> Result<()> {
         let mut guard = self.shared.inner.lock();
@@ -741,8 +741,8 @@ impl Database {
         for (_, chain) in guard.store.scan(table, everything) {
             for row in chain.versions.iter().filter_map(|v| v.row.as_ref()) {
                 for (top, &c) in top.iter_mut().zip(columns) {
-                    if let Some(crate::types::Value::Int(v)) = row.get(c) {
-                        *top = Some(top.map_or(*v, |t: i64| t.max(*v)));
+                    if let crate::types::Value::Int(v) = row.column(c) {
+                        *top = Some(top.map_or(v, |t: i64| t.max(v)));
                     }
                 }
             }
@@ -1175,6 +1175,15 @@ impl Inner {
     }
 
     /// The index keys of a row for every index of its table.
+    /// [`Inner::index_keys`] of a stored row, decoding only the indexed columns.
+    pub(super) fn index_keys_packed(&self, table: TableId, row: &PackedRow) -> Vec<(IndexId, Key)> {
+        let def = self.catalog.table(table).expect("a known table");
+        def.indexes
+            .iter()
+            .map(|&i| (i, self.catalog.index(i).expect("a known index").key_of_packed(row)))
+            .collect()
+    }
+
     pub(super) fn index_keys(&self, table: TableId, row: &Row) -> Vec<(IndexId, Key)> {
         let def = self.catalog.table(table).expect("a known table");
         def.indexes
@@ -1190,7 +1199,7 @@ impl Inner {
         &mut self,
         txn: TxnId,
         table: TableId,
-        rows: Vec<(Key, Row)>,
+        rows: Vec<(Key, PackedRow)>,
         commit_ts: CommitTs,
     ) {
         let def = self.catalog.table(table).expect("a known table");
@@ -1204,7 +1213,7 @@ impl Inner {
             indexes.iter().map(|_| Vec::with_capacity(rows.len())).collect();
         for (key, row) in &rows {
             for ((_, index), entries) in indexes.iter().zip(&mut entries) {
-                entries.push((index.key_of(row), key.clone()));
+                entries.push((index.key_of_packed(row), key.clone()));
             }
         }
         self.versions += rows.len();
@@ -1237,11 +1246,14 @@ impl Inner {
         let mut stale = Vec::new();
         match chain.versions.last_mut() {
             Some(head) if head.creator == txn && head.subtxn == subtxn => {
-                if let Some(old) = std::mem::replace(&mut head.row, row) {
-                    stale = self.index_keys(table, &old);
+                if let Some(old) =
+                    std::mem::replace(&mut head.row, row.as_deref().map(PackedRow::pack))
+                {
+                    stale = self.index_keys_packed(table, &old);
                 }
             }
             _ => {
+                let row = row.as_deref().map(PackedRow::pack);
                 chain.versions.push(Version { creator: txn, subtxn, commit_ts: None, row });
                 self.versions += 1;
                 let record = WriteRecord { table, key: key.clone(), subtxn };
@@ -1266,9 +1278,10 @@ impl Inner {
     ) -> std::result::Result<(), Row> {
         let subtxn = self.txn(txn).subtxn;
         let new_keys = self.index_keys(table, &row);
-        let version = Version { creator: txn, subtxn, commit_ts: None, row: Some(row) };
-        if let Err(version) = self.store.insert_new_chain(table, key, version) {
-            return Err(version.row.expect("the row given"));
+        let version =
+            Version { creator: txn, subtxn, commit_ts: None, row: Some(PackedRow::pack(&row)) };
+        if self.store.insert_new_chain(table, key, version).is_err() {
+            return Err(row);
         }
         self.versions += 1;
         let record = WriteRecord { table, key: key.clone(), subtxn };
@@ -1294,7 +1307,7 @@ impl Inner {
                 .versions
                 .iter()
                 .filter_map(|v| v.row.as_ref())
-                .flat_map(|row| self.index_keys(table, row))
+                .flat_map(|row| self.index_keys_packed(table, row))
                 .collect(),
             None => HashSet::new(),
         };
@@ -1328,7 +1341,7 @@ impl Inner {
                 self.garbage.push_back((ts, record.table, record.key.clone()));
             }
             if let Some(row) = version.row {
-                let stale = self.index_keys(record.table, &row);
+                let stale = self.index_keys_packed(record.table, &row);
                 self.drop_unreferenced_index_entries(record.table, &record.key, stale);
             }
         }
@@ -1412,7 +1425,11 @@ impl Inner {
                 .iter()
                 .map(|(table, key)| {
                     let chain = self.store.chain(*table, key).expect("a written row");
-                    (*table, key.clone(), chain.head().and_then(|v| v.row.clone()))
+                    (
+                        *table,
+                        key.clone(),
+                        chain.head().and_then(|v| v.row.as_ref()).map(PackedRow::unpack),
+                    )
                 })
                 .collect();
             hook(&CommitBatch { txn, commit_ts: ts, writes, ddl: ddl.clone() })?;
@@ -1424,12 +1441,12 @@ impl Inner {
             // The one log-append path: the final rows encoded straight from their chains.
             let store = &self.store;
             durable_at = Some(if let Some(runs) = ascending_runs(&keys) {
-                let mut rows: Vec<Option<&[crate::types::Value]>> = vec![None; keys.len()];
+                let mut rows: Vec<Option<&PackedRow>> = vec![None; keys.len()];
                 let mut offset = 0;
                 for (table, run) in &runs {
                     let part = &mut rows[offset..offset + run.len()];
                     store.visit_chains(*table, run, &mut |i, chain| {
-                        part[i] = chain.head().and_then(|v| v.row.as_deref());
+                        part[i] = chain.head().and_then(|v| v.row.as_ref());
                     });
                     offset += run.len();
                 }
@@ -1439,7 +1456,7 @@ impl Inner {
             } else {
                 let writes = keys.iter().map(|(table, key)| {
                     let chain = store.chain(*table, key).expect("a written row");
-                    (*table, key.as_slice(), chain.head().and_then(|v| v.row.as_deref()))
+                    (*table, key.as_slice(), chain.head().and_then(|v| v.row.as_ref()))
                 });
                 log.append_commit_rows(txn, ts, &ddl, writes, safe)?
             });
@@ -1519,7 +1536,7 @@ impl Inner {
                 let stale: Vec<(IndexId, Key)> = removed
                     .iter()
                     .filter_map(|v| v.row.as_ref())
-                    .flat_map(|row| self.index_keys(*table, row))
+                    .flat_map(|row| self.index_keys_packed(*table, row))
                     .collect();
                 self.drop_unreferenced_index_entries(*table, key, stale);
             }
@@ -1671,7 +1688,7 @@ impl Inner {
         let stale: Vec<(IndexId, Key)> = removed
             .iter()
             .filter_map(|v| v.row.as_ref())
-            .flat_map(|row| self.index_keys(table, row))
+            .flat_map(|row| self.index_keys_packed(table, row))
             .collect();
         self.drop_unreferenced_index_entries(table, key, stale);
         removed.len()

@@ -38,7 +38,7 @@ use super::trace::{IsolationReport, StatementTrace, TraceStart};
 use crate::catalog::{Catalog, IndexDef, IndexId, KeySpace, TableDef, TableId};
 use crate::error::{Error, Result};
 use crate::storage::{CommitTs, TxnId, Version};
-use crate::types::{Key, KeyRange, Row, Value};
+use crate::types::{Key, KeyRange, PackedRow, Row, Value};
 
 /// What a modification does with the newest version of a row.
 #[derive(Clone, Debug, PartialEq)]
@@ -434,7 +434,7 @@ impl Transaction {
         let mut rows = Vec::new();
         for (key, chain) in guard.store.scan(table, (Bound::Unbounded, Bound::Unbounded)) {
             if let Some(row) = visible_version(chain, id, view).0.and_then(|v| v.row.as_ref()) {
-                rows.push((key.clone(), row.clone()));
+                rows.push((key.clone(), row.unpack()));
             }
         }
         Ok(rows)
@@ -446,7 +446,7 @@ impl Transaction {
     pub fn visit_current(
         &mut self,
         table: TableId,
-        visit: &mut dyn FnMut(&Key, &Row),
+        visit: &mut dyn FnMut(&Key, &PackedRow),
     ) -> Result<()> {
         let id = self.id;
         let guard = self.db.shared.inner.lock();
@@ -478,7 +478,7 @@ impl Transaction {
             {
                 let seen = visible_version(chain, id, View::Snapshot(snapshot)).0;
                 let same = seen.is_some_and(|s| std::ptr::eq(s, v));
-                rows.push((key.clone(), row.clone(), same));
+                rows.push((key.clone(), row.unpack(), same));
             }
         }
         Ok(rows)
@@ -493,6 +493,23 @@ impl Transaction {
         limit: usize,
     ) -> Result<Vec<(Key, Row)>> {
         self.run(|g, id, snapshot| scan_table(g, id, snapshot, table, &range, limit))
+    }
+
+    /// [`Transaction::scan_limited`] with the rows as the store keeps them (a checkpoint
+    /// writes them so, without building their values).
+    pub fn scan_limited_packed(
+        &mut self,
+        table: TableId,
+        range: KeyRange,
+        limit: usize,
+    ) -> Result<Vec<(Key, PackedRow)>> {
+        self.run(|g, id, snapshot| {
+            let mut rows = Vec::new();
+            visit_table(g, id, snapshot, table, &range, limit, |key, row| {
+                rows.push((key.clone(), row.clone()))
+            })?;
+            Ok(rows)
+        })
     }
 
     /// Reads the rows whose index keys fall in a range, in index order, as `(primary key, row)`.
@@ -1164,7 +1181,7 @@ fn see(
             if tracing {
                 traced = with_commit_state(chain, &skipped, key);
             }
-            (version.and_then(|v| v.row.clone()), skipped, own, met)
+            (version.and_then(|v| v.row.as_ref()).map(PackedRow::unpack), skipped, own, met)
         }
         None => (None, Vec::new(), false, None),
     };
@@ -1266,7 +1283,7 @@ fn scan_table(
 ) -> Result<Vec<(Key, Row)>> {
     let mut rows = Vec::new();
     visit_table(inner, txn, snapshot, table, range, limit, |key, row| {
-        rows.push((key.clone(), row.clone()))
+        rows.push((key.clone(), row.unpack()))
     })?;
     Ok(rows)
 }
@@ -1281,7 +1298,7 @@ fn visit_table(
     table: TableId,
     range: &KeyRange,
     limit: usize,
-    mut visit: impl FnMut(&Key, &Row),
+    mut visit: impl FnMut(&Key, &PackedRow),
 ) -> Result<(usize, Option<Key>)> {
     inner.catalog.table(table)?;
     let view = view_of(inner, txn, snapshot);
@@ -1416,9 +1433,9 @@ fn scan_index(
         }
         met = met.max(pending_ts(version, txn, visible));
         if let Some(row) = version.and_then(|v| v.row.as_ref())
-            && def.key_of(row) == index_key
+            && def.key_of_packed(row) == index_key
         {
-            rows.push((pk, row.clone()));
+            rows.push((pk, row.unpack()));
         }
     }
     inner.note_met(txn, met, true);
@@ -1506,7 +1523,7 @@ fn lock_row(
     }
     let head = guard.store.chain(table, key).and_then(|c| c.head()).expect("seen above");
     Ok(match &head.row {
-        Some(row) => LockOutcome::Locked(row.clone()),
+        Some(row) => LockOutcome::Locked(row.unpack()),
         None => LockOutcome::NotFound,
     })
 }
@@ -1759,7 +1776,8 @@ fn check_unique_indexes(
             continue;
         }
         loop {
-            let has = |v: &Version| v.row.as_ref().is_some_and(|r| index.key_of(r) == index_key);
+            let has =
+                |v: &Version| v.row.as_ref().is_some_and(|r| index.key_of_packed(r) == index_key);
             let range = (Bound::Included(&index_key), Bound::Included(&index_key));
             let others: Vec<Key> = guard
                 .store

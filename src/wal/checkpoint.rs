@@ -19,7 +19,8 @@ use super::storage::{Storage, StorageFile};
 use crate::catalog::TableId;
 use crate::error::{Error, Result};
 use crate::storage::CommitTs;
-use crate::types::{Key, Row};
+use crate::types::encoding::EncodeRow;
+use crate::types::{Key, PackedRow};
 
 const MAGIC: &[u8; 8] = b"ISOLACKP";
 const HEADER: usize = 12;
@@ -115,14 +116,14 @@ impl CheckpointWriter {
         })
     }
 
-    pub fn rows(&mut self, table: TableId, rows: &[(Key, Row)]) -> Result<()> {
+    pub fn rows<R: EncodeRow>(&mut self, table: TableId, rows: &[(Key, R)]) -> Result<()> {
         self.rows += rows.len() as u64;
         self.block(BLOCK_ROWS, |e| {
             e.u32(table);
             e.u32(rows.len() as u32);
             for (key, row) in rows {
                 e.values(key);
-                e.values(row);
+                row.encode_row(e);
             }
         })
     }
@@ -173,20 +174,23 @@ pub trait CheckpointReader {
     fn for_each_table(
         &self,
         threads: usize,
-        f: &mut dyn FnMut(TableId, Vec<(Key, Row)>) -> Result<()>,
+        f: &mut dyn FnMut(TableId, Vec<(Key, PackedRow)>) -> Result<()>,
     ) -> Result<()>;
 }
 
 impl Checkpoint {
     /// Decodes one row block: its table and rows.
-    fn decode_block(&self, (start, len): (usize, usize)) -> Result<(TableId, Vec<(Key, Row)>)> {
+    fn decode_block(
+        &self,
+        (start, len): (usize, usize),
+    ) -> Result<(TableId, Vec<(Key, PackedRow)>)> {
         let mut d = Decoder::new(&self.data[start..start + len]);
         let decoded = (|| {
             let table = d.u32()?;
             let n = d.u32()? as usize;
             let mut rows = Vec::with_capacity(n.min(len));
             for _ in 0..n {
-                rows.push((d.values()?, d.values()?));
+                rows.push((d.values()?, d.packed_row()?));
             }
             Ok::<_, super::DecodeError>((table, rows))
         })();
@@ -202,8 +206,12 @@ impl Checkpoint {
 
     /// Decodes consecutive row blocks of one table, split in runs over `threads` threads, and
     /// joins their rows in order.
-    fn decode_run(&self, blocks: &[(usize, usize)], threads: usize) -> Result<Vec<(Key, Row)>> {
-        let decode = |run: &[(usize, usize)]| -> Result<Vec<(Key, Row)>> {
+    fn decode_run(
+        &self,
+        blocks: &[(usize, usize)],
+        threads: usize,
+    ) -> Result<Vec<(Key, PackedRow)>> {
+        let decode = |run: &[(usize, usize)]| -> Result<Vec<(Key, PackedRow)>> {
             let mut rows = Vec::new();
             for &block in run {
                 rows.append(&mut self.decode_block(block)?.1);
@@ -214,7 +222,7 @@ impl Checkpoint {
             return decode(blocks);
         }
         let per_thread = blocks.len().div_ceil(threads);
-        let parts: Vec<Result<Vec<(Key, Row)>>> = std::thread::scope(|scope| {
+        let parts: Vec<Result<Vec<(Key, PackedRow)>>> = std::thread::scope(|scope| {
             let handles: Vec<_> =
                 blocks.chunks(per_thread).map(|run| scope.spawn(move || decode(run))).collect();
             handles.into_iter().map(|h| h.join().expect("a decoding thread panicked")).collect()
@@ -232,7 +240,7 @@ impl CheckpointReader for Checkpoint {
     fn for_each_table(
         &self,
         threads: usize,
-        f: &mut dyn FnMut(TableId, Vec<(Key, Row)>) -> Result<()>,
+        f: &mut dyn FnMut(TableId, Vec<(Key, PackedRow)>) -> Result<()>,
     ) -> Result<()> {
         let mut blocks = &self.row_blocks[..];
         while let Some(&first) = blocks.first() {

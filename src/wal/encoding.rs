@@ -7,13 +7,8 @@
 
 use crate::catalog::TableId;
 use crate::storage::{CommitTs, TxnId};
+pub use crate::types::encoding::{DecodeError, DecodeResult, Decoder, EncodeRow, Encoder};
 use crate::types::{Key, Row, Value};
-
-/// Input that does not decode: truncated, an unknown tag, or bad UTF-8.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeError(pub String);
-
-pub type DecodeResult<T> = std::result::Result<T, DecodeError>;
 
 /// A DDL statement in the log: its SQL text, and for a CREATE TABLE the id the table had when
 /// the statement ran, so later records naming that id can be mapped to the id it gets on replay.
@@ -56,95 +51,10 @@ pub fn is_plain_commit(bytes: &[u8]) -> bool {
     bytes.first() == Some(&RECORD_COMMIT)
 }
 
-const TAG_NULL: u8 = 0;
-const TAG_BOOL: u8 = 1;
-const TAG_INT: u8 = 2;
-const TAG_FLOAT: u8 = 3;
-const TAG_NUMERIC: u8 = 4;
-const TAG_TEXT: u8 = 5;
-const TAG_BYTES: u8 = 6;
-/// An array: its element count (u32), then each element as a value (never an array).
-const TAG_ARRAY: u8 = 7;
-/// An interval: months (u32), days (u32), microseconds (u64).
-const TAG_INTERVAL: u8 = 8;
-/// An enum value: its label's sort order (an f64's bits).
-const TAG_ENUM: u8 = 9;
-
-/// Appends encodings to a buffer.
-pub struct Encoder<'a>(pub &'a mut Vec<u8>);
-
 /// A commit of many rows sizes its record's buffer from its first this many rows.
 const SIZING_ROWS: usize = 1024;
 
 impl Encoder<'_> {
-    pub fn u8(&mut self, v: u8) {
-        self.0.push(v);
-    }
-    pub fn u32(&mut self, v: u32) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-    pub fn u64(&mut self, v: u64) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-    pub fn bytes(&mut self, b: &[u8]) {
-        self.u32(b.len() as u32);
-        self.0.extend_from_slice(b);
-    }
-    pub fn str(&mut self, s: &str) {
-        self.bytes(s.as_bytes());
-    }
-
-    pub fn value(&mut self, v: &Value) {
-        match v {
-            Value::Null => self.u8(TAG_NULL),
-            Value::Bool(b) => {
-                self.u8(TAG_BOOL);
-                self.u8(*b as u8);
-            }
-            Value::Int(i) => {
-                self.u8(TAG_INT);
-                self.u64(*i as u64);
-            }
-            Value::Float(f) => {
-                self.u8(TAG_FLOAT);
-                self.u64(f.to_bits());
-            }
-            Value::Numeric(d) => {
-                self.u8(TAG_NUMERIC);
-                self.0.extend_from_slice(&d.serialize());
-            }
-            Value::Text(s) => {
-                self.u8(TAG_TEXT);
-                self.str(s);
-            }
-            Value::Bytes(b) => {
-                self.u8(TAG_BYTES);
-                self.bytes(b);
-            }
-            Value::Array(elements) => {
-                self.u8(TAG_ARRAY);
-                self.values(elements);
-            }
-            Value::Interval(iv) => {
-                self.u8(TAG_INTERVAL);
-                self.u32(iv.months as u32);
-                self.u32(iv.days as u32);
-                self.u64(iv.micros as u64);
-            }
-            Value::Enum(sort) => {
-                self.u8(TAG_ENUM);
-                self.u64(sort.to_bits());
-            }
-        }
-    }
-
-    pub fn values(&mut self, row: &[Value]) {
-        self.u32(row.len() as u32);
-        for v in row {
-            self.value(v);
-        }
-    }
-
     /// A record: kind byte, body length, body.
     pub fn record(&mut self, record: &Record) {
         let kind = match record {
@@ -189,11 +99,11 @@ impl Encoder<'_> {
         }
     }
 
-    fn commit_body<'a>(
+    fn commit_body<'a, R: EncodeRow + ?Sized + 'a>(
         &mut self,
         txn: u64,
         commit_ts: CommitTs,
-        writes: impl ExactSizeIterator<Item = (TableId, &'a [Value], Option<&'a [Value]>)>,
+        writes: impl ExactSizeIterator<Item = (TableId, &'a [Value], Option<&'a R>)>,
     ) {
         self.u64(txn);
         self.u64(commit_ts);
@@ -212,7 +122,7 @@ impl Encoder<'_> {
             match row {
                 Some(row) => {
                     self.u8(1);
-                    self.values(row);
+                    row.encode_row(self);
                 }
                 None => self.u8(0),
             }
@@ -232,12 +142,12 @@ pub fn encode_commit(buf: &mut Vec<u8>, batch: &CommitBatch) {
 /// Appends a commit record from borrowed rows: the transaction's DDL (usually none), then
 /// `(table, key, final row or None for a deletion)` per written row: the one encoding of a
 /// commit record.
-pub fn encode_commit_rows<'a>(
+pub fn encode_commit_rows<'a, R: EncodeRow + ?Sized + 'a>(
     buf: &mut Vec<u8>,
     txn: u64,
     commit_ts: CommitTs,
     ddl: &[DdlRecord],
-    writes: impl ExactSizeIterator<Item = (TableId, &'a [Value], Option<&'a [Value]>)>,
+    writes: impl ExactSizeIterator<Item = (TableId, &'a [Value], Option<&'a R>)>,
 ) {
     let mut e = Encoder(buf);
     let start = e.0.len();
@@ -252,98 +162,7 @@ pub fn encode_commit_rows<'a>(
     e.0[start + 1..start + 5].copy_from_slice(&len.to_le_bytes());
 }
 
-/// Reads encodings from a slice.
-pub struct Decoder<'a> {
-    input: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Decoder<'a> {
-    pub fn new(input: &'a [u8]) -> Self {
-        Decoder { input, pos: 0 }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.pos >= self.input.len()
-    }
-
-    fn take(&mut self, n: usize) -> DecodeResult<&'a [u8]> {
-        if self.input.len() - self.pos < n {
-            return Err(DecodeError(format!(
-                "needs {n} bytes at offset {} but only {} remain",
-                self.pos,
-                self.input.len() - self.pos
-            )));
-        }
-        let out = &self.input[self.pos..self.pos + n];
-        self.pos += n;
-        Ok(out)
-    }
-
-    pub fn u8(&mut self) -> DecodeResult<u8> {
-        Ok(self.take(1)?[0])
-    }
-    pub fn u32(&mut self) -> DecodeResult<u32> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
-    }
-    pub fn u64(&mut self) -> DecodeResult<u64> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
-    }
-    pub fn bytes(&mut self) -> DecodeResult<&'a [u8]> {
-        let n = self.u32()? as usize;
-        self.take(n)
-    }
-    pub fn string(&mut self) -> DecodeResult<String> {
-        let b = self.bytes()?;
-        String::from_utf8(b.to_vec()).map_err(|_| DecodeError("text is not UTF-8".into()))
-    }
-
-    pub fn value(&mut self) -> DecodeResult<Value> {
-        Ok(match self.u8()? {
-            TAG_NULL => Value::Null,
-            TAG_BOOL => Value::Bool(self.u8()? != 0),
-            TAG_INT => Value::Int(self.u64()? as i64),
-            TAG_FLOAT => Value::Float(f64::from_bits(self.u64()?)),
-            TAG_NUMERIC => {
-                let raw: [u8; 16] = self.take(16)?.try_into().expect("16 bytes");
-                Value::Numeric(rust_decimal::Decimal::deserialize(raw))
-            }
-            TAG_TEXT => Value::Text(self.string()?),
-            TAG_BYTES => Value::Bytes(self.bytes()?.to_vec()),
-            TAG_ARRAY => {
-                let n = self.u32()? as usize;
-                if n > self.input.len() - self.pos {
-                    return Err(DecodeError(format!("an array of {n} values cannot fit")));
-                }
-                let mut elements = Vec::with_capacity(n);
-                for _ in 0..n {
-                    // checked before decoding, so corrupt input cannot recurse deeply
-                    if self.input.get(self.pos) == Some(&TAG_ARRAY) {
-                        return Err(DecodeError("an array inside an array".into()));
-                    }
-                    elements.push(self.value()?);
-                }
-                Value::Array(elements)
-            }
-            TAG_INTERVAL => Value::Interval(crate::types::Interval {
-                months: self.u32()? as i32,
-                days: self.u32()? as i32,
-                micros: self.u64()? as i64,
-            }),
-            TAG_ENUM => Value::Enum(f64::from_bits(self.u64()?)),
-            tag => return Err(DecodeError(format!("unknown value tag {tag}"))),
-        })
-    }
-
-    pub fn values<C: FromIterator<Value>>(&mut self) -> DecodeResult<C> {
-        let n = self.u32()? as usize;
-        // Every value takes at least one byte: a count beyond the input is corrupt.
-        if n > self.input.len() - self.pos {
-            return Err(DecodeError(format!("a row of {n} values cannot fit")));
-        }
-        (0..n).map(|_| self.value()).collect()
-    }
-
+impl Decoder<'_> {
     /// A DDL record's body (see [`Encoder::ddl`]).
     pub fn ddl(&mut self) -> DecodeResult<DdlRecord> {
         let created_table = match self.u8()? {

@@ -550,14 +550,12 @@ impl Log {
 
     /// Appends a commit record from borrowed rows (see `encoding::encode_commit_rows`): no
     /// batch is built. `safe_snapshot`: see [`Shipper::ship`] (a local log ignores it).
-    pub fn append_commit_rows<'a>(
+    pub fn append_commit_rows<'a, R: crate::types::encoding::EncodeRow + ?Sized + 'a>(
         &self,
         txn: u64,
         commit_ts: u64,
         ddl: &[super::DdlRecord],
-        writes: impl ExactSizeIterator<
-            Item = (u32, &'a [crate::types::Value], Option<&'a [crate::types::Value]>),
-        >,
+        writes: impl ExactSizeIterator<Item = (u32, &'a [crate::types::Value], Option<&'a R>)>,
         safe_snapshot: bool,
     ) -> Result<Lsn> {
         let mut st = self.state.lock();
