@@ -1,9 +1,10 @@
-//! The byte encoding of what the log and checkpoints persist: values, rows, keys and log records.
+//! The log's records (commits, DDL) and their byte encoding, on top of the value and row
+//! encoding of `types::encoding` (shared with checkpoints and with rows as the store keeps
+//! them).
 //!
-//! Little-endian, length-prefixed, no padding. A value is a tag byte and its payload; a row or
-//! key is a count and its values. Decoding checks every length against the input, so a
-//! corrupt record gives [`DecodeError`] rather than a panic. Checksums are not here: they frame
-//! whole frames and blocks (see `log.rs` and `checkpoint.rs`).
+//! Little-endian, length-prefixed, no padding. Decoding checks every length against the input,
+//! so a corrupt record gives [`DecodeError`] rather than a panic. Checksums are not here: they
+//! frame whole frames and blocks (see `log.rs` and `checkpoint.rs`).
 
 use crate::catalog::TableId;
 use crate::storage::{CommitTs, TxnId};
