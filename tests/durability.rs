@@ -284,6 +284,54 @@ fn checkpoint_then_replay_gives_back_the_same_state() {
     assert_eq!(dump(&engine), before);
 }
 
+/// A schema change that builds a big index logs a few bytes, but replaying it would build the
+/// index again at every restart: the checkpointer checkpoints as soon as schema changes built
+/// enough index entries, whatever the log's size and the interval.
+#[test]
+fn a_big_index_build_brings_the_next_checkpoint_forward() {
+    let storage = FaultyStorage::new();
+    let options = || DurableOptions { checkpoint_index_entries: 1_000, ..options() };
+    let engine = start(&storage, options()).unwrap();
+    let newest = || {
+        let names = storage.list(Path::new("/data/checkpoint")).unwrap();
+        names.into_iter().filter(|n| n.ends_with(".ckpt")).max()
+    };
+    let mut s = session(&engine);
+    run(
+        &mut s,
+        "CREATE TABLE big (id int NOT NULL, v int);
+         INSERT INTO big SELECT g, g % 7 FROM generate_series(1, 3000) g;
+         CREATE TABLE small (id int NOT NULL);
+         INSERT INTO small SELECT g FROM generate_series(1, 10) g;
+         ALTER TABLE small ADD PRIMARY KEY (id);",
+    )
+    .unwrap();
+    // Ten entries built: no checkpoint comes (the checkpointer looks every 200 ms).
+    let before = newest();
+    std::thread::sleep(Duration::from_millis(1_000));
+    assert_eq!(newest(), before, "a checkpoint with no reason for one");
+    run(&mut s, "ALTER TABLE big ADD PRIMARY KEY (id)").unwrap();
+    let waited = std::time::Instant::now();
+    while newest() == before && waited.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_ne!(newest(), before, "no checkpoint after building 3,000 index entries");
+    let after = newest();
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(newest(), after, "one checkpoint per build, not one per round");
+    drop(s);
+    drop(engine);
+    let storage = storage.crash(TornTail::Drop);
+    let (engine, report) =
+        Engine::open_with(Arc::new(storage.clone()), Path::new("/data"), options(), None).unwrap();
+    assert_eq!(report.replayed, 0, "the index came back from the checkpoint: {report:?}");
+    let mut s = session(&engine);
+    let found = rows(&mut s, "SELECT v FROM big WHERE id = 2999");
+    assert_eq!(found, vec![vec![Value::Int(3)]]);
+    let err = run(&mut s, "INSERT INTO big VALUES (2999, 0)").unwrap_err();
+    assert!(err.starts_with("23505"), "{err}");
+}
+
 /// Recovery loads a checkpoint's rows in bulk (a table's blocks of 4,096 rows gathered, its
 /// map and every index built bottom up, a secondary index from entries out of order): what
 /// was there comes back, every index answers and keeps working under writes, uniqueness holds,

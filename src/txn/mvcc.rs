@@ -286,6 +286,9 @@ pub(super) struct Inner {
     pub ssi: Ssi,
     pub garbage: VecDeque<(CommitTs, TableId, Key)>,
     pub versions: usize,
+    /// Index entries built by CREATE INDEX / ADD PRIMARY KEY / ADD UNIQUE so far (a rolled
+    /// back build counts too): what replaying those statements from the log would build again.
+    pub index_entries_built: u64,
     pub commit_hook: Option<CommitHook>,
     /// The write-ahead log commits are appended to; `None`: in memory only.
     pub log: Option<Arc<Log>>,
@@ -382,6 +385,7 @@ impl Database {
             ssi: Ssi::new(options.max_siread_locks_per_relation),
             garbage: VecDeque::new(),
             versions: 0,
+            index_entries_built: 0,
             commit_hook: None,
             log: None,
             next_commit: 0,
@@ -586,7 +590,8 @@ fn fill_index(
             ),
         });
     }
-    let sorted = entries.into_iter().map(|(key, pk, _)| (key, pk)).collect();
+    let sorted: Vec<(Key, Key)> = entries.into_iter().map(|(key, pk, _)| (key, pk)).collect();
+    inner.index_entries_built += sorted.len() as u64;
     inner.store.index_build(id, sorted);
     Ok(())
 }
@@ -864,6 +869,13 @@ impl Database {
     /// Why this replica takes no writes (`None`: it does, or it is not replicated).
     pub fn standby_reason(&self) -> Option<String> {
         self.shared.inner.lock().standby.clone()
+    }
+
+    /// How many index entries schema changes have built since the database started (see
+    /// `Inner::index_entries_built`): the checkpointer checkpoints soon after a big build, so
+    /// that a restart need not build the index again from the log.
+    pub fn index_entries_built(&self) -> u64 {
+        self.shared.inner.lock().index_entries_built
     }
 
     /// The newest commit timestamp visible to a new snapshot.
