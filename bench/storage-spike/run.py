@@ -9,6 +9,10 @@ hand into bench/results/2026-12-07-storage-spike.md with the observations).
 
   python3 bench/storage-spike/run.py [--runs 2] [--scales 20,100] [--engines ...]
   python3 bench/storage-spike/run.py --report raw/A.jsonl [raw/B.jsonl ...]   # tables only
+
+redb as a checkpoint-only base (engines `redb` and `redb-quick` = set_quick_repair(true)):
+  python3 bench/storage-spike/run.py --ckpt-crash 100000 --runs 2 --scales 20,100
+  python3 bench/storage-spike/run.py --ckpt-rounds 5 --runs 2 --scales 20,100
 """
 import argparse, json, os, shutil, subprocess, sys, time, datetime
 
@@ -89,6 +93,126 @@ def run_crash(scales, engines, n, log):
         log.write(json.dumps({"crash": True, "scale": scale, "uptime_after": sh("uptime")}) + "\n")
 
 
+def run_ckpt_crash(first, runs, scales, n, log):
+    """Q1: load, one durable checkpoint transaction of n random row overwrites, _exit, open twice."""
+    for scale in scales:
+        free_gb = shutil.disk_usage("/work").free / 1e9
+        if scale >= 100 and free_gb < 15:
+            log.write(json.dumps({"q": "crash", "scale": scale, "skipped": f"only {free_gb:.1f} GB free"}) + "\n")
+            continue
+        rows = scale * 100_000
+        for run in range(first, first + runs):
+            log.write(json.dumps({"q": "crash", "run": run, "scale": scale, "uptime_before": sh("uptime"), "free_gb": round(free_gb, 1)}) + "\n")
+            for eng in ["redb", "redb-quick"]:
+                d = os.path.join(HERE, f"data-ckc-r{run}-s{scale}-{eng}")
+                shutil.rmtree(d, ignore_errors=True)
+                m = {"q": "crash", "run": run, "scale": scale, "engine": eng}
+                if step(log, m, ["load", eng, d, str(rows)]).get("ok"):
+                    if step(log, m, ["ckpt", eng, d, str(n), "1", "--crash", "--seed", str(100 + run)]).get("ok"):
+                        step(log, m, ["open", eng, d])
+                        step(log, m, ["open", eng, d])
+                shutil.rmtree(d, ignore_errors=True)
+            log.write(json.dumps({"q": "crash", "run": run, "scale": scale, "uptime_after": sh("uptime")}) + "\n")
+            log.flush()
+
+
+CKPT_CONFIGS = {  # scale -> [(engine, n, order)]
+    20: [("redb", 10_000, "random"), ("redb", 100_000, "random"), ("redb", 1_000_000, "random"),
+         ("redb", 100_000, "sorted"), ("redb-quick", 100_000, "random")],
+    100: [("redb", 100_000, "random"), ("redb", 1_000_000, "random"), ("redb", 100_000, "sorted"),
+          ("redb-quick", 100_000, "random")],
+}
+
+
+def run_ckpt_rounds(first, runs, scales, k, log):
+    """Q2: per configuration, a fresh load, then one process of k durable checkpoint transactions."""
+    for scale in scales:
+        free_gb = shutil.disk_usage("/work").free / 1e9
+        if scale >= 100 and free_gb < 15:
+            log.write(json.dumps({"q": "rounds", "scale": scale, "skipped": f"only {free_gb:.1f} GB free"}) + "\n")
+            continue
+        rows = scale * 100_000
+        for run in range(first, first + runs):
+            log.write(json.dumps({"q": "rounds", "run": run, "scale": scale, "uptime_before": sh("uptime"), "free_gb": round(free_gb, 1)}) + "\n")
+            for eng, n, order in CKPT_CONFIGS[scale]:
+                d = os.path.join(HERE, f"data-ckr-r{run}-s{scale}-{eng}-{n}-{order}")
+                shutil.rmtree(d, ignore_errors=True)
+                m = {"q": "rounds", "run": run, "scale": scale, "engine": eng}
+                if step(log, m, ["load", eng, d, str(rows)]).get("ok"):
+                    args = ["ckpt", eng, d, str(n), str(k), "--seed", str(200 + run)]
+                    if order == "sorted":
+                        args.append("--sorted")
+                    step(log, m, args)
+                shutil.rmtree(d, ignore_errors=True)
+            log.write(json.dumps({"q": "rounds", "run": run, "scale": scale, "uptime_after": sh("uptime")}) + "\n")
+            log.flush()
+
+
+def report_ckpt(recs):
+    out, notes = [], []
+    crash = [r for r in recs if r.get("q") == "crash" and ("cmd" in r or r.get("ok") is False)]
+    rounds = [r for r in recs if r.get("q") == "rounds" and ("cmd" in r or r.get("ok") is False)]
+    for r in recs:
+        if r.get("q") and not ("cmd" in r or r.get("ok") is False):
+            k = [x for x in ("uptime_before", "uptime_after", "skipped") if x in r]
+            if k:
+                notes.append(f"{r['q']} run {r.get('run', '-')} scale {r['scale']}: {k[0]}: `{r[k[0]]}`")
+    for r in crash + rounds:
+        if not r.get("ok"):
+            notes.append(f"{r['q']} run {r['run']} scale {r['scale']} {r['engine']}: `{r['argv']}` failed: "
+                         + ("timeout" if r.get("timeout") else r.get("stderr", "")[-300:].replace("\n", " ")))
+    if crash:
+        out.append("| scale | engine | run | load s | checkpoint txn s (commit s) | file MB du / len after checkpoint "
+                   "| open+first read ms after the crash (repair callback calls) | RSS MB after that open (peak) | next open+first read ms (repair calls) |")
+        out.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+        groups = {}
+        for r in crash:
+            groups.setdefault((r["scale"], r["run"], r["engine"]), []).append(r)
+        for (scale, run, eng), rs in sorted(groups.items()):
+            L = next((r for r in rs if r.get("cmd") == "load"), {})
+            C = next((r for r in rs if r.get("cmd") == "ckpt"), {})
+            O = [r for r in rs if r.get("cmd") == "open"]
+            rd = (C.get("rounds") or [{}])[0]
+            o = lambda i: (f"{fmt(O[i].get('open_first_read_ms'), 1)} ({O[i].get('repair_callback_calls')})" if len(O) > i else "-")
+            out.append("| " + " | ".join([
+                str(scale), eng, str(run), fmt(L.get("load_s"), 1),
+                f"{fmt(rd.get('txn_s'), 2)} ({fmt(rd.get('commit_s'), 2)})",
+                f"{fmt(rd.get('du_mb'))} / {fmt(rd.get('len_mb'))}",
+                o(0),
+                (f"{fmt(O[0].get('rss_mb'))} ({fmt(O[0].get('peak_rss_mb'))})" if O else "-"),
+                o(1),
+            ]) + " |")
+        out.append("")
+    if rounds:
+        out.append("| scale | engine | N | order | run | load s; file MB du / len after load | txn s per round (commit s) | du MB after each round | len MB after each round | RSS MB peak | close s; du / len MB after close |")
+        out.append("|---:|---|---:|---|---:|---|---|---|---|---:|---|")
+        groups = {}
+        for r in rounds:
+            groups.setdefault((r["scale"], r["run"], r["engine"]), []).append(r)
+        rows = []
+        for (scale, run, eng), rs in groups.items():
+            # a load followed by its ckpt, in log order
+            L = None
+            for r in rs:
+                if r.get("cmd") == "load":
+                    L = r
+                elif r.get("cmd") == "ckpt" or not r.get("ok"):
+                    rows.append((scale, r.get("n", 0), r.get("order", "?"), eng, run, L or {}, r))
+        for scale, n, order, eng, run, L, C in sorted(rows, key=lambda x: (x[0], x[3], x[1], x[2], x[4])):
+            rd = C.get("rounds") or []
+            out.append("| " + " | ".join([
+                str(scale), eng, fmt(n), order, str(run),
+                f"{fmt(L.get('load_s'), 1)}; {fmt(C.get('du_mb_before'))} / {fmt(C.get('len_mb_before'))}",
+                " / ".join(f"{x['txn_s']:.2f} ({x['commit_s']:.2f})" for x in rd),
+                " / ".join(fmt(x["du_mb"]) for x in rd),
+                " / ".join(fmt(x["len_mb"]) for x in rd),
+                fmt(C.get("peak_rss_mb")),
+                f"{fmt(C.get('close_s'), 2)}; {fmt(C.get('du_mb_after_close'))} / {fmt(C.get('len_mb_after_close'))}",
+            ]) + " |" + ("" if C.get("ok") else " FAILED"))
+        out.append("")
+    return "\n".join(out), notes
+
+
 def fmt(x, nd=0):
     if x is None:
         return "-"
@@ -103,6 +227,8 @@ def report(paths, cmdline):
     by = {}
     notes = []
     crash = {}
+    if any(r.get("q") for r in recs):
+        return report_ckpt(recs)
     for r in recs:
         if r.get("run") == "crash":
             crash.setdefault((r["scale"], r["engine"]), []).append(r)
@@ -198,6 +324,8 @@ def main():
     ap.add_argument("--cold", type=int, default=100_000)
     ap.add_argument("--updates", type=int, default=100_000)
     ap.add_argument("--crash", type=int, default=0, help="instead of the matrix: restart after _exit with N+N updates")
+    ap.add_argument("--ckpt-crash", type=int, default=0, help="Q1: redb vs redb-quick, one durable checkpoint of N updates, _exit, open twice")
+    ap.add_argument("--ckpt-rounds", type=int, default=0, help="Q2: K durable checkpoint rounds per configuration (CKPT_CONFIGS)")
     ap.add_argument("--report", nargs="*", help="only write the tables from these raw files")
     a = ap.parse_args()
     cmdline = "python3 bench/storage-spike/run.py " + " ".join(sys.argv[1:])
@@ -213,7 +341,11 @@ def main():
         path = os.path.join(HERE, "raw", f"{stamp}.jsonl")
         with open(path, "w") as log:
             log.write(json.dumps({"cmdline": cmdline, "uptime_start": sh("uptime"), "df": sh("df -h /work")}) + "\n")
-            if a.crash:
+            if a.ckpt_crash:
+                run_ckpt_crash(a.first_run, a.runs, [int(x) for x in a.scales.split(",")], a.ckpt_crash, log)
+            elif a.ckpt_rounds:
+                run_ckpt_rounds(a.first_run, a.runs, [int(x) for x in a.scales.split(",")], a.ckpt_rounds, log)
+            elif a.crash:
                 run_crash([int(x) for x in a.scales.split(",")], a.engines.split(","), a.crash, log)
             else:
                 run_matrix(a.first_run, a.runs, [int(x) for x in a.scales.split(",")], a.engines.split(","), a.warm, a.cold, a.updates, log)

@@ -191,7 +191,7 @@ fn s(x: &str) -> String {
 fn main() {
     let t0 = Instant::now();
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: spike load|open|read|scan|update|crash <redb|fjall|fjall-flush|pages|memory> <dir> [rows|n] [--cold]";
+    let usage = "usage: spike load|open|read|scan|update|crash <redb|redb-quick|fjall|fjall-flush|pages|memory> <dir> [rows|n] [--cold]\n       spike ckpt <redb|redb-quick> <dir> <n> <rounds> [--sorted] [--crash] [--seed S]";
     if args.len() < 4 {
         eprintln!("{usage}");
         std::process::exit(2);
@@ -249,9 +249,11 @@ fn main() {
             assert_eq!(decode_row(&out).1 as u64, aid);
             let first = t0.elapsed().as_secs_f64();
             let rss = rss_mb();
+            let repairs = e.repair_calls().map_or("null".to_string(), |n| n.to_string());
             result(&[
                 ("cmd", s("open")),
                 ("engine", s(eng)),
+                ("repair_callback_calls", repairs),
                 ("open_ms", f(opened * 1000.0)),
                 ("open_first_read_ms", f(first * 1000.0)),
                 ("rss_mb", f(rss)),
@@ -392,6 +394,95 @@ fn main() {
             }
             result(&[("cmd", s("crash")), ("engine", s(eng)), ("updates", (2 * n).to_string())]);
             unsafe { libc::_exit(0) };
+        }
+        "ckpt" => {
+            // `rounds` checkpoints, each ONE durable write transaction overwriting `n` distinct
+            // random rows (new abalance, different every round); keys in random order, or sorted
+            // with --sorted. The rows are prepared before the transaction begins; the time is
+            // begin_write .. commit returned. After each round: the file's allocated bytes (du)
+            // and length. --crash: _exit(0) after the last round instead of closing the engine.
+            use rand::seq::SliceRandom;
+            let n: usize = args[4].parse().unwrap();
+            let rounds: usize = args[5].parse().unwrap();
+            let sorted = args.iter().any(|a| a == "--sorted");
+            let crash = args.iter().any(|a| a == "--crash");
+            let seed: u64 = args.iter().position(|a| a == "--seed").map_or(5, |i| args[i + 1].parse().unwrap());
+            let rows = read_meta(&dir);
+            let file = dir.join("spike.redb");
+            let t_open = Instant::now();
+            let mut e = open_engine(eng, &dir);
+            let open_ms = t_open.elapsed().as_secs_f64() * 1000.0;
+            let repairs = e.repair_calls().map_or("null".to_string(), |n| n.to_string());
+            let du0 = du_bytes(&dir);
+            let len0 = std::fs::metadata(&file).unwrap().len();
+            let mut rng = StdRng::seed_from_u64(seed);
+            let b = budget();
+            let start = Instant::now();
+            let mut per: Vec<String> = Vec::new();
+            for round in 0..rounds {
+                let mut keys: Vec<u64> =
+                    rand::seq::index::sample(&mut rng, rows as usize, n).into_iter().map(|i| i as u64 + 1).collect();
+                if sorted {
+                    keys.sort_unstable();
+                } else {
+                    keys.shuffle(&mut rng);
+                }
+                let batch: Vec<(u64, Vec<u8>)> = keys
+                    .iter()
+                    .map(|&aid| {
+                        let mut v = Vec::with_capacity(99);
+                        encode_row(aid, &mut v);
+                        let bal: i32 = rng.gen_range(-1_000_000..=1_000_000) + round as i32;
+                        v[ABAL_OFF..ABAL_OFF + 4].copy_from_slice(&bal.to_le_bytes());
+                        (aid, v)
+                    })
+                    .collect();
+                drop(keys);
+                let (txn_s, commit_s) = e.checkpoint_rows(&batch);
+                drop(batch);
+                let du = du_bytes(&dir);
+                let len = std::fs::metadata(&file).unwrap().len();
+                per.push(format!(
+                    "{{\"round\":{},\"txn_s\":{},\"commit_s\":{},\"du_mb\":{},\"len_mb\":{},\"rss_mb\":{}}}",
+                    round + 1,
+                    f(txn_s),
+                    f(commit_s),
+                    f(du as f64 / 1048576.0),
+                    f(len as f64 / 1048576.0),
+                    f(rss_mb())
+                ));
+                if start.elapsed() > b {
+                    break;
+                }
+            }
+            let done = per.len();
+            let mut fields = vec![
+                ("cmd", s("ckpt")),
+                ("engine", s(eng)),
+                ("n", n.to_string()),
+                ("rounds_requested", rounds.to_string()),
+                ("rounds_done", done.to_string()),
+                ("order", s(if sorted { "sorted" } else { "random" })),
+                ("crash", crash.to_string()),
+                ("seed", seed.to_string()),
+                ("open_ms", f(open_ms)),
+                ("repair_callback_calls", repairs),
+                ("du_mb_before", f(du0 as f64 / 1048576.0)),
+                ("len_mb_before", f(len0 as f64 / 1048576.0)),
+                ("rounds", format!("[{}]", per.join(","))),
+                ("peak_rss_mb", f(hwm_mb())),
+            ];
+            if crash {
+                result(&fields);
+                unsafe { libc::_exit(0) };
+            }
+            let t_close = Instant::now();
+            drop(e);
+            let close_s = t_close.elapsed().as_secs_f64();
+            fields.push(("close_s", f(close_s)));
+            fields.push(("du_mb_after_close", f(du_bytes(&dir) as f64 / 1048576.0)));
+            fields.push(("len_mb_after_close", f(std::fs::metadata(&file).unwrap().len() as f64 / 1048576.0)));
+            result(&fields);
         }
         _ => {
             eprintln!("{usage}");
