@@ -124,8 +124,9 @@ CKPT_CONFIGS = {  # scale -> [(engine, n, order)]
 }
 
 
-def run_ckpt_rounds(first, runs, scales, k, log):
-    """Q2: per configuration, a fresh load, then one process of k durable checkpoint transactions."""
+def run_ckpt_rounds(first, runs, scales, k, log, configs=None):
+    """Q2: per configuration, a fresh load, then one process of k durable checkpoint transactions.
+    configs: "engine:n:order,..." for every scale instead of CKPT_CONFIGS."""
     for scale in scales:
         free_gb = shutil.disk_usage("/work").free / 1e9
         if scale >= 100 and free_gb < 15:
@@ -134,7 +135,8 @@ def run_ckpt_rounds(first, runs, scales, k, log):
         rows = scale * 100_000
         for run in range(first, first + runs):
             log.write(json.dumps({"q": "rounds", "run": run, "scale": scale, "uptime_before": sh("uptime"), "free_gb": round(free_gb, 1)}) + "\n")
-            for eng, n, order in CKPT_CONFIGS[scale]:
+            cfgs = [(c.split(":")[0], int(c.split(":")[1]), c.split(":")[2]) for c in configs.split(",")] if configs else CKPT_CONFIGS[scale]
+            for eng, n, order in cfgs:
                 d = os.path.join(HERE, f"data-ckr-r{run}-s{scale}-{eng}-{n}-{order}")
                 shutil.rmtree(d, ignore_errors=True)
                 m = {"q": "rounds", "run": run, "scale": scale, "engine": eng}
@@ -326,6 +328,7 @@ def main():
     ap.add_argument("--crash", type=int, default=0, help="instead of the matrix: restart after _exit with N+N updates")
     ap.add_argument("--ckpt-crash", type=int, default=0, help="Q1: redb vs redb-quick, one durable checkpoint of N updates, _exit, open twice")
     ap.add_argument("--ckpt-rounds", type=int, default=0, help="Q2: K durable checkpoint rounds per configuration (CKPT_CONFIGS)")
+    ap.add_argument("--ckpt-configs", default=None, help="with --ckpt-rounds: engine:n:order,... (default CKPT_CONFIGS)")
     ap.add_argument("--report", nargs="*", help="only write the tables from these raw files")
     a = ap.parse_args()
     cmdline = "python3 bench/storage-spike/run.py " + " ".join(sys.argv[1:])
@@ -344,7 +347,7 @@ def main():
             if a.ckpt_crash:
                 run_ckpt_crash(a.first_run, a.runs, [int(x) for x in a.scales.split(",")], a.ckpt_crash, log)
             elif a.ckpt_rounds:
-                run_ckpt_rounds(a.first_run, a.runs, [int(x) for x in a.scales.split(",")], a.ckpt_rounds, log)
+                run_ckpt_rounds(a.first_run, a.runs, [int(x) for x in a.scales.split(",")], a.ckpt_rounds, log, a.ckpt_configs)
             elif a.crash:
                 run_crash([int(x) for x in a.scales.split(",")], a.engines.split(","), a.crash, log)
             else:
