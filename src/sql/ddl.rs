@@ -759,8 +759,10 @@ impl Ddl<'_, '_> {
         let DdlMode::Live(txn) = &mut self.mode else { return Ok(Vec::new()) };
         let mut out = Vec::new();
         txn.visit_current(table.id, &mut |_, row| {
-            let row = row.unpack();
-            let value = |p: usize| row.get(p).unwrap_or(&table.columns[p].pad).clone();
+            // Only the wanted columns are decoded (a column added later is padded).
+            let stored = row.len();
+            let value =
+                |p: usize| if p < stored { row.column(p) } else { table.columns[p].pad.clone() };
             out.push(positions.iter().map(|&p| value(p)).collect());
         })?;
         Ok(out)

@@ -88,6 +88,17 @@ impl PackedRow {
         d.value().expect("a packed row")
     }
 
+    /// How many values the row holds (a row written before ADD COLUMN holds fewer than its
+    /// table has columns).
+    pub fn len(&self) -> usize {
+        Decoder::new(&self.0).u32().expect("a packed row") as usize
+    }
+
+    /// Whether the row holds no value.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The encoding: a count and the values.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
@@ -135,6 +146,8 @@ mod tests {
             assert_eq!(&packed.column(i), v, "column {i}");
         }
         assert_eq!(packed.column(row.len()), Value::Null);
+        assert_eq!((packed.len(), packed.is_empty()), (row.len(), false));
+        assert!(PackedRow::pack(&[]).is_empty());
         let key = packed.project(&[2, 0, 9]);
         assert_eq!(key.as_slice(), &[row[2].clone(), row[0].clone(), row[9].clone()]);
         assert_eq!(packed.project(&[12, 1]).as_slice(), &[Value::Null, Value::Null]);
