@@ -391,7 +391,9 @@ impl Transaction {
 
     /// Reads the rows whose primary keys fall in a range, in key order.
     pub fn scan(&mut self, table: TableId, range: KeyRange) -> Result<Vec<(Key, Row)>> {
-        self.run(|g, id, snapshot| scan_table(g, id, snapshot, table, &range, usize::MAX))
+        self.run(|g, id, snapshot| {
+            scan_table(g, id, snapshot, table, &range, usize::MAX, PackedRow::unpack)
+        })
     }
 
     /// [`Transaction::scan`] of at most `limit` visible rows: the first part of a scan done
@@ -405,7 +407,9 @@ impl Transaction {
         range: KeyRange,
         limit: usize,
     ) -> Result<Vec<(Key, Row)>> {
-        self.run(|g, id, snapshot| scan_table(g, id, snapshot, table, &range, limit))
+        self.run(|g, id, snapshot| {
+            scan_table(g, id, snapshot, table, &range, limit, PackedRow::unpack)
+        })
     }
 
     /// How many rows of `range` this transaction sees, counting at most `limit`: a
@@ -492,7 +496,9 @@ impl Transaction {
         range: KeyRange,
         limit: usize,
     ) -> Result<Vec<(Key, Row)>> {
-        self.run(|g, id, snapshot| scan_table(g, id, snapshot, table, &range, limit))
+        self.run(|g, id, snapshot| {
+            scan_table(g, id, snapshot, table, &range, limit, PackedRow::unpack)
+        })
     }
 
     /// [`Transaction::scan_limited`] with the rows as the store keeps them (a checkpoint
@@ -504,11 +510,7 @@ impl Transaction {
         limit: usize,
     ) -> Result<Vec<(Key, PackedRow)>> {
         self.run(|g, id, snapshot| {
-            let mut rows = Vec::new();
-            visit_table(g, id, snapshot, table, &range, limit, |key, row| {
-                rows.push((key.clone(), row.clone()))
-            })?;
-            Ok(rows)
+            scan_table(g, id, snapshot, table, &range, limit, PackedRow::clone)
         })
     }
 
@@ -1273,17 +1275,21 @@ fn range_read_target(table: TableId, space: KeySpace, range: &KeyRange) -> ReadT
     }
 }
 
-fn scan_table(
+/// The visible rows of a key range, up to `limit`, each taken out by `take` (unpacked, or
+/// copied as stored).
+#[allow(clippy::too_many_arguments)]
+fn scan_table<T>(
     inner: &mut Inner,
     txn: TxnId,
     snapshot: CommitTs,
     table: TableId,
     range: &KeyRange,
     limit: usize,
-) -> Result<Vec<(Key, Row)>> {
+    take: impl Fn(&PackedRow) -> T,
+) -> Result<Vec<(Key, T)>> {
     let mut rows = Vec::new();
     visit_table(inner, txn, snapshot, table, range, limit, |key, row| {
-        rows.push((key.clone(), row.unpack()))
+        rows.push((key.clone(), take(row)))
     })?;
     Ok(rows)
 }

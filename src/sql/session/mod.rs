@@ -1281,6 +1281,27 @@ mod tests {
         assert_eq!(rows, vec![vec![Value::Int((late % 7) as i64), Value::Text(note)]]);
     }
 
+    /// Runs each statement (with $1 = 1) in one transaction block as the server would on the
+    /// connection's task, checking that it qualifies (`writes_one_row`) exactly when expected
+    /// and then runs there without error.
+    fn run_in_a_block_as_tasks(s: &mut Session, cases: &[(&str, bool)]) {
+        let wakeup = Arc::new(tokio::sync::Notify::new());
+        assert!(s.execute_simple("BEGIN").remove(0).is_ok());
+        for &(sql, expected) in cases {
+            let p = s.prepare(sql, &[Some(SqlType::Int4)]).expect("prepares");
+            assert_eq!(p.writes_one_row(), expected, "{sql}");
+            match s.try_execute_as_task(&p, &[Value::Int(1)], &wakeup, false) {
+                Tried::Done(ran) if ran.results.iter().all(Result::is_ok) => {
+                    assert!(expected, "{sql} ran as a task")
+                }
+                Tried::NotTried => assert!(!expected, "{sql} was not tried"),
+                Tried::Done(ran) => panic!("{sql}: {:?}", ran.results),
+                Tried::Waiting => panic!("{sql}: waits"),
+            }
+        }
+        assert!(s.execute_simple("COMMIT").remove(0).is_ok());
+    }
+
     /// Which writes may run on the connection's task (their only wait a row lock taken before
     /// anything is written or drawn): a one-row INSERT into a table keyed by its hidden row id
     /// qualifies unless a unique index could make it wait (a retry would draw a second id).
@@ -1305,22 +1326,7 @@ mod tests {
             ("INSERT INTO ser (id, b) VALUES ($1, 'x')", true),
             ("INSERT INTO keyed VALUES ($1, 'x')", true),
         ];
-        let wakeup = Arc::new(tokio::sync::Notify::new());
-        assert!(s.execute_simple("BEGIN").remove(0).is_ok());
-        for (sql, expected) in cases {
-            let p = s.prepare(sql, &[Some(SqlType::Int4)]).expect("prepares");
-            assert_eq!(p.writes_one_row(), expected, "{sql}");
-            let tried = s.try_execute_as_task(&p, &[Value::Int(1)], &wakeup, false);
-            match tried {
-                Tried::Done(ran) if ran.results.iter().all(Result::is_ok) => {
-                    assert!(expected, "{sql} ran as a task")
-                }
-                Tried::NotTried => assert!(!expected, "{sql} was not tried"),
-                Tried::Done(ran) => panic!("{sql}: {:?}", ran.results),
-                Tried::Waiting => panic!("{sql}: waits"),
-            }
-        }
-        assert!(s.execute_simple("COMMIT").remove(0).is_ok());
+        run_in_a_block_as_tasks(&mut s, &cases);
         let (_, rows) = answer(s.execute_simple("SELECT a, b FROM log").remove(0));
         assert_eq!(rows, vec![vec![Value::Int(1), Value::Text("x".into())]]);
     }
@@ -1350,20 +1356,7 @@ mod tests {
             ("UPDATE a SET id = $1 WHERE id = 1", true),
             ("UPDATE a SET n = $1 WHERE id >= 1", false),
         ];
-        let wakeup = Arc::new(tokio::sync::Notify::new());
-        assert!(s.execute_simple("BEGIN").remove(0).is_ok());
-        for (sql, expected) in cases {
-            let p = s.prepare(sql, &[Some(SqlType::Int4)]).expect("prepares");
-            match s.try_execute_as_task(&p, &[Value::Int(1)], &wakeup, false) {
-                Tried::Done(ran) if ran.results.iter().all(Result::is_ok) => {
-                    assert!(expected, "{sql} ran as a task")
-                }
-                Tried::NotTried => assert!(!expected, "{sql} was not tried"),
-                Tried::Done(ran) => panic!("{sql}: {:?}", ran.results),
-                Tried::Waiting => panic!("{sql}: waits"),
-            }
-        }
-        assert!(s.execute_simple("COMMIT").remove(0).is_ok());
+        run_in_a_block_as_tasks(&mut s, &cases);
         let (_, rows) = answer(s.execute_simple("SELECT id, n FROM a").remove(0));
         assert_eq!(rows, vec![vec![Value::Int(1), Value::Int(2)]]);
     }
