@@ -251,15 +251,17 @@ async fn point_updates_through_a_unique_index_wait_for_the_row() {
     let observer = connect(port).await;
     let b_pid = pid(&b).await;
     let add = "UPDATE acct SET bal = bal + $1 WHERE aid = $2";
+    // b adds 10 to a row on a task of its own (it may wait for the row's lock).
+    let add_on_b = |aid: i32| {
+        let b = b.clone();
+        tokio::spawn(async move { b.execute(add, &[&10i32, &aid]).await })
+    };
 
     // Read Committed: the waiter adds to the committed balance
     reset().await.unwrap();
     a.batch_execute("BEGIN; UPDATE acct SET bal = bal + 1 WHERE aid = 1").await.unwrap();
     b.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED").await.unwrap();
-    let waiter = {
-        let b = b.clone();
-        tokio::spawn(async move { b.execute(add, &[&10i32, &1i32]).await })
-    };
+    let waiter = add_on_b(1);
     until_waiting(&observer, b_pid).await;
     a.batch_execute("COMMIT").await.unwrap();
     assert_eq!(waiter.await.unwrap().unwrap(), 1);
@@ -270,10 +272,7 @@ async fn point_updates_through_a_unique_index_wait_for_the_row() {
     reset().await.unwrap();
     a.batch_execute("BEGIN; UPDATE acct SET aid = 9 WHERE aid = 1").await.unwrap();
     b.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED").await.unwrap();
-    let waiter = {
-        let b = b.clone();
-        tokio::spawn(async move { b.execute(add, &[&10i32, &1i32]).await })
-    };
+    let waiter = add_on_b(1);
     until_waiting(&observer, b_pid).await;
     a.batch_execute("COMMIT").await.unwrap();
     assert_eq!(waiter.await.unwrap().unwrap(), 0);
@@ -285,10 +284,7 @@ async fn point_updates_through_a_unique_index_wait_for_the_row() {
     b.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ").await.unwrap();
     assert_eq!(b.query("SELECT * FROM acct", &[]).await.unwrap().len(), 3);
     a.batch_execute("BEGIN; UPDATE acct SET bal = bal + 1 WHERE aid = 2").await.unwrap();
-    let waiter = {
-        let b = b.clone();
-        tokio::spawn(async move { b.execute(add, &[&10i32, &2i32]).await })
-    };
+    let waiter = add_on_b(2);
     until_waiting(&observer, b_pid).await;
     a.batch_execute("COMMIT").await.unwrap();
     let err = waiter.await.unwrap().unwrap_err();
@@ -301,10 +297,7 @@ async fn point_updates_through_a_unique_index_wait_for_the_row() {
     a.batch_execute("BEGIN; UPDATE acct SET bal = bal + 1 WHERE aid = 1").await.unwrap();
     b.batch_execute("BEGIN").await.unwrap();
     b.execute(add, &[&10i32, &3i32]).await.unwrap();
-    let waiter = {
-        let b = b.clone();
-        tokio::spawn(async move { b.execute(add, &[&10i32, &1i32]).await })
-    };
+    let waiter = add_on_b(1);
     until_waiting(&observer, b_pid).await;
     let a_result = a.execute(add, &[&1i32, &3i32]).await;
     let b_result = waiter.await.unwrap();

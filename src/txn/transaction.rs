@@ -488,21 +488,8 @@ impl Transaction {
         Ok(rows)
     }
 
-    /// Reads at most `limit` rows from the start of a range, in key order: a long scan in
-    /// pieces (each holding the database mutex only briefly), continued from the last key.
-    pub fn scan_limited(
-        &mut self,
-        table: TableId,
-        range: KeyRange,
-        limit: usize,
-    ) -> Result<Vec<(Key, Row)>> {
-        self.run(|g, id, snapshot| {
-            scan_table(g, id, snapshot, table, &range, limit, PackedRow::unpack)
-        })
-    }
-
-    /// [`Transaction::scan_limited`] with the rows as the store keeps them (a checkpoint
-    /// writes them so, without building their values).
+    /// [`Transaction::scan_part`] with the rows as the store keeps them (a checkpoint writes
+    /// them so, without building their values).
     pub fn scan_limited_packed(
         &mut self,
         table: TableId,
