@@ -291,6 +291,11 @@ impl Catalog {
         Ok(())
     }
 
+    /// The ids of the tables that exist (not dropped).
+    pub fn table_ids(&self) -> Vec<TableId> {
+        (0..self.tables.len() as TableId).filter(|&id| self.table(id).is_ok()).collect()
+    }
+
     pub fn table(&self, id: TableId) -> Result<&std::sync::Arc<TableDef>> {
         self.tables.get(id as usize).ok_or_else(|| Error::UndefinedObject(format!("table {id}")))
     }

@@ -5,10 +5,11 @@
 //!   what each level let through and how it explained each abort.
 //!
 //! - `isola serve [--listen ADDR:PORT] [--data DIR] [--memory] [--max-connections N]
-//!   [--checkpoint-interval SECONDS] [--password-file FILE] [--tls-cert PEM --tls-key PEM]
-//!   [--sync-delay-ms MS]`:
+//!   [--checkpoint-interval SECONDS] [--memory-limit SIZE] [--password-file FILE]
+//!   [--tls-cert PEM --tls-key PEM] [--sync-delay-ms MS]`:
 //!   the PostgreSQL wire-protocol server (default 127.0.0.1:5433, data directory
-//!   `./isola-data`, recovered at start; `--memory`: no files). Without a password file it
+//!   `./isola-data`, recovered at start; `--memory`: no files; `--memory-limit`: rows on disk
+//!   in `base.redb`, memory kept near SIZE). Without a password file it
 //!   trusts every client and refuses to listen beyond loopback; with one, every client
 //!   authenticates with SCRAM-SHA-256.
 //!
@@ -49,7 +50,7 @@ fn main() -> ExitCode {
         Some("cluster") => cluster(&args[1..]),
         _ => {
             eprintln!(
-                "usage: isola serve [--listen ADDR:PORT] [--data DIR] [--memory] [--max-connections N] [--checkpoint-interval SECONDS]\n                   [--password-file FILE] [--tls-cert PEM --tls-key PEM] [--sync-delay-ms MS]\n                   [--node-id N --raft-listen ADDR:PORT --peers 1=ADDR,2=ADDR,... [--join] [--election-timeout-ms MIN-MAX]]\n       isola cluster add-learner ID RAFT_ADDR | promote ID | remove ID | transfer-leader ID (--url URL | --raft MEMBER_RAFT_ADDR)\n       isola check --isolation LEVEL [--url URL] [--clients N] [--txns N] ... (isola check --help)\n       isola demo"
+                "usage: isola serve [--listen ADDR:PORT] [--data DIR] [--memory] [--max-connections N] [--checkpoint-interval SECONDS] [--memory-limit SIZE]\n                   [--password-file FILE] [--tls-cert PEM --tls-key PEM] [--sync-delay-ms MS]\n                   [--node-id N --raft-listen ADDR:PORT --peers 1=ADDR,2=ADDR,... [--join] [--election-timeout-ms MIN-MAX]]\n       isola cluster add-learner ID RAFT_ADDR | promote ID | remove ID | transfer-leader ID (--url URL | --raft MEMBER_RAFT_ADDR)\n       isola check --isolation LEVEL [--url URL] [--clients N] [--txns N] ... (isola check --help)\n       isola demo"
             );
             ExitCode::from(2)
         }
@@ -307,11 +308,32 @@ async fn membership_by_sql(
     row.try_get::<_, String>(0).map_err(|e| e.to_string())
 }
 
+/// A size like `512MB`, `1GB`, `64MiB`, `2g` or a number of bytes.
+fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        _ => return None,
+    };
+    (number.is_finite() && number >= 0.0).then_some((number * scale as f64) as u64)
+}
+
 fn serve(args: &[String]) -> ExitCode {
     let mut listen = "127.0.0.1:5433".to_string();
     let mut data = Some("./isola-data".to_string());
     let mut config = isola::server::ServerConfig::default();
-    let mut durable = isola::durable::DurableOptions::default();
+    // Rows on disk by default, memory kept near half of the machine's (`--memory-limit`).
+    let mut durable = isola::durable::DurableOptions {
+        base: Some(isola::durable::BaseOptions::default()),
+        ..Default::default()
+    };
     let mut tls_cert: Option<String> = None;
     let mut tls_key: Option<String> = None;
     let mut node_id: Option<u64> = None;
@@ -339,6 +361,17 @@ fn serve(args: &[String]) -> ExitCode {
                 _ => {
                     eprintln!(
                         "isola serve: --checkpoint-interval needs a positive number of seconds, got {v}"
+                    );
+                    return ExitCode::from(2);
+                }
+            },
+            ("--memory-limit", Some(v)) => match parse_size(&v) {
+                Some(bytes) if bytes >= 16 << 20 => {
+                    durable.base = Some(isola::durable::BaseOptions { memory_limit: bytes })
+                }
+                _ => {
+                    eprintln!(
+                        "isola serve: --memory-limit needs a size of at least 16MB (like 512MB, 1GB, 2GiB), got {v}"
                     );
                     return ExitCode::from(2);
                 }

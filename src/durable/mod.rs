@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+mod base;
 mod replica;
 
 pub use replica::{
@@ -41,7 +42,8 @@ pub use replica::{
 
 use crate::catalog::TableId;
 use crate::error::{Error, Result};
-use crate::txn::{Database, DatabaseOptions};
+use crate::storage::Base;
+use crate::txn::{BaseCut, Database, DatabaseOptions};
 use crate::wal::DdlRecord;
 use crate::wal::{
     CheckpointMeta, CheckpointReader, CheckpointWriter, Log, LogOptions, Record, Storage,
@@ -60,7 +62,33 @@ pub struct DurableOptions {
     /// (replaying CREATE INDEX or ADD PRIMARY KEY builds the index again: ~0.4 s per
     /// 1,000,000 entries, measured at scale 20, while its log record is a few bytes).
     pub checkpoint_index_entries: u64,
+    /// Rows on disk: the data directory keeps a base of the rows (`base.redb`, written by
+    /// checkpoints) and memory only what changed since or was read back. `None`: every row
+    /// in memory, the checkpoint a file of all of them (replicas, simulated storage).
+    pub base: Option<BaseOptions>,
     pub database: DatabaseOptions,
+}
+
+impl Default for BaseOptions {
+    /// Half of the machine's memory.
+    fn default() -> Self {
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let total_kb: u64 = meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(2 << 20);
+        BaseOptions { memory_limit: (total_kb << 10) / 2 }
+    }
+}
+
+/// Settings of the on-disk base (see [`DurableOptions::base`]).
+#[derive(Clone, Copy, Debug)]
+pub struct BaseOptions {
+    /// The server's resident memory the store aims to stay within: past 60% of it a
+    /// checkpoint comes early, and after a checkpoint past 50% the rows the base holds leave
+    /// memory. A quarter of it is the base's page cache.
+    pub memory_limit: u64,
 }
 
 impl Default for DurableOptions {
@@ -70,6 +98,7 @@ impl Default for DurableOptions {
             checkpoint_interval: Duration::from_secs(300),
             checkpoint_log_bytes: 256 << 20,
             checkpoint_index_entries: 500_000,
+            base: None,
             database: DatabaseOptions::default(),
         }
     }
@@ -110,6 +139,8 @@ pub struct DataFiles {
     dir: PathBuf,
     /// One checkpoint at a time.
     checkpoint_lock: Mutex<CheckpointState>,
+    /// The on-disk base of the rows, and its settings.
+    base: Option<(Arc<Base>, BaseOptions)>,
     /// Held for the life of the process (the lock is released when the file closes).
     _lock: Option<std::fs::File>,
 }
@@ -170,6 +201,8 @@ impl RecoveryReport {
 pub struct CheckpointReport {
     pub path: PathBuf,
     pub rows: u64,
+    /// Rows that left memory after it (the base holds them).
+    pub evicted: usize,
     pub removed_segments: usize,
     pub elapsed: Duration,
 }
@@ -229,7 +262,25 @@ pub fn recover<C: DurableCatalog>(
         report.phases.push((name, phase.elapsed()));
         phase = Instant::now();
     };
-    let checkpoint = read_latest_checkpoint(&*storage, &ckpt_dir)?;
+    // A directory whose rows are in a base keeps them there, flag or not.
+    let settings = options.base.or_else(|| {
+        storage.list(dir).ok()?.iter().any(|n| n == "base.redb").then(BaseOptions::default)
+    });
+    let base = match (settings, &lock) {
+        (Some(settings), Some(_)) => {
+            let cache = (settings.memory_limit / 4).max(16 << 20) as usize;
+            Some((Arc::new(Base::open(&dir.join("base.redb"), cache)?), settings))
+        }
+        _ => None,
+    };
+    let in_base = match &base {
+        Some((b, _)) => b.checkpoint()?,
+        None => None,
+    };
+    let checkpoint = match in_base {
+        Some(blob) => Some(crate::wal::parse_checkpoint(dir.join("base.redb"), blob)?),
+        None => read_latest_checkpoint(&*storage, &ckpt_dir)?,
+    };
     lap(&mut report, "read checkpoint");
     let meta = checkpoint.as_ref().map(|c| c.meta).unwrap_or(CheckpointMeta {
         snapshot_ts: 0,
@@ -241,6 +292,15 @@ pub fn recover<C: DurableCatalog>(
         sequences = load_checkpoint(&**catalog, c, &mut ids)?;
         report.checkpoint = Some((c.path.clone(), c.rows));
         lap(&mut report, "load checkpoint");
+    }
+    if let Some((base, _)) = &base {
+        let names = checkpoint.as_ref().and_then(|c| c.base_names.clone()).unwrap_or_default();
+        let tables: Vec<(TableId, u64)> = names
+            .tables
+            .iter()
+            .map(|&(t, n)| Ok((map_table(&ids, t)?, n)))
+            .collect::<Result<_>>()?;
+        db.attach_base(base.clone(), &tables, &names.indexes, meta.snapshot_ts)?;
     }
     db.advance_commit_ts(meta.snapshot_ts);
     let (log, replay) = Log::open(
@@ -276,6 +336,7 @@ pub fn recover<C: DurableCatalog>(
             replayed_since: report.replayed > 0,
             ..CheckpointState::default()
         }),
+        base,
         _lock: lock,
     });
     let renumbered = ids.iter().any(|(a, b)| a != b);
@@ -361,7 +422,15 @@ pub fn spawn_checkpointer<C: DurableCatalog>(catalog: Weak<C>, options: DurableO
             };
             let grown = stats.bytes.saturating_sub(bytes_at_last);
             let built = catalog.database().index_entries_built().saturating_sub(built_at_last);
+            // Rows on disk: memory past 60% of the limit brings the checkpoint that lets the
+            // rows it writes leave memory (at most one a second).
+            let memory_full = files.base.as_ref().is_some_and(|(_, settings)| {
+                stats.records > records_at_last
+                    && last.elapsed() >= Duration::from_secs(1)
+                    && resident_bytes() > settings.memory_limit / 10 * 6
+            });
             let due = replayed_since
+                || memory_full
                 || grown >= options.checkpoint_log_bytes
                 || built >= options.checkpoint_index_entries
                 || (last.elapsed() >= options.checkpoint_interval
@@ -376,6 +445,13 @@ pub fn spawn_checkpointer<C: DurableCatalog>(catalog: Weak<C>, options: DurableO
     });
 }
 
+/// The process's resident memory in bytes (0 where `/proc` cannot tell).
+pub fn resident_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    pages * 4096
+}
+
 /// Writes a checkpoint now and removes the log it makes unnecessary.
 pub fn checkpoint_now(catalog: &dyn DurableCatalog, files: &DataFiles) -> Result<CheckpointReport> {
     let db = catalog.database();
@@ -383,9 +459,14 @@ pub fn checkpoint_now(catalog: &dyn DurableCatalog, files: &DataFiles) -> Result
     let mut state = files.checkpoint_lock.lock();
     let stats = log.stats();
     let built = db.index_entries_built();
-    let cut = CheckpointCut::take(catalog, Some(&log));
+    let cut = CheckpointCut::take_for(catalog, Some(&log), files.base.is_some());
     let replay_from = cut.meta.replay_from;
     let mut report = cut.write(files, None)?;
+    if let Some((_, settings)) = &files.base
+        && resident_bytes() > settings.memory_limit / 2
+    {
+        report.evicted = db.evict_clean();
+    }
     report.removed_segments = log.remove_before(replay_from)?;
     state.log_bytes_at_last = stats.bytes;
     state.records_at_last = stats.records;
@@ -402,20 +483,37 @@ pub struct CheckpointCut {
     history: Vec<DdlRecord>,
     tables: Vec<TableId>,
     sequences: Vec<(TableId, u32, i64)>,
+    /// What goes into the on-disk base, when the rows are kept there.
+    base: Option<BaseCut>,
 }
 
 impl CheckpointCut {
     /// Takes the cut now (quickly: the rows are read by [`CheckpointCut::write`]). With a
     /// local log, its positions go into the checkpoint; a replica's are the caller's.
     pub fn take(catalog: &dyn DurableCatalog, log: Option<&Arc<Log>>) -> CheckpointCut {
+        Self::take_for(catalog, log, false)
+    }
+
+    /// [`CheckpointCut::take`]; with `into_base`, of a store over an on-disk base (the
+    /// checkpoint writes what changed into the base rather than every row into a file).
+    pub fn take_for(
+        catalog: &dyn DurableCatalog,
+        log: Option<&Arc<Log>>,
+        into_base: bool,
+    ) -> CheckpointCut {
         let started = Instant::now();
         let db = catalog.database();
         let mut taken = None;
         catalog.with_stable_catalog(&mut |cut| {
-            let (txn, snapshot_ts, replay_from) = db.begin_checkpoint();
-            let ddl_from = log.map(|l| l.next_lsn()).unwrap_or(0);
             let mut tables = cut.tables.clone();
             tables.sort();
+            let (txn, snapshot_ts, replay_from, base) = if into_base {
+                db.begin_base_checkpoint(&tables)
+            } else {
+                let (txn, snapshot_ts, replay_from) = db.begin_checkpoint();
+                (txn, snapshot_ts, replay_from, None)
+            };
+            let ddl_from = log.map(|l| l.next_lsn()).unwrap_or(0);
             let mut history = cut.ddl_history.clone();
             history.extend((cut.sequence_marks)());
             taken = Some(CheckpointCut {
@@ -425,6 +523,7 @@ impl CheckpointCut {
                 history,
                 tables,
                 sequences: cut.sequences.clone(),
+                base,
             });
         });
         taken.expect("the catalog called back")
@@ -439,7 +538,29 @@ impl CheckpointCut {
 
     /// Writes the checkpoint (with the consensus layer's `consensus` state, for a replica).
     pub fn write(self, files: &DataFiles, consensus: Option<&[u8]>) -> Result<CheckpointReport> {
-        let CheckpointCut { started, mut txn, meta, history, tables, sequences } = self;
+        let CheckpointCut { started, mut txn, meta, history, tables, sequences, base } = self;
+        if let Some(cut) = base {
+            let db = txn.database().clone();
+            let written = base::write_into_base(&mut txn, &cut, meta, &history, &sequences);
+            txn.rollback();
+            db.end_base_checkpoint(cut, written.is_ok(), meta.snapshot_ts);
+            let (path, rows) = written?;
+            // The base supersedes any checkpoint file (a directory from before the base).
+            let dir = files.dir.join("checkpoint");
+            for name in files.storage.list(&dir).map_err(|e| Error::Io(e.to_string()))? {
+                if name.ends_with(".ckpt") {
+                    let old = dir.join(&name);
+                    files.storage.remove(&old).map_err(|e| Error::Io(e.to_string()))?;
+                }
+            }
+            return Ok(CheckpointReport {
+                path,
+                rows,
+                evicted: 0,
+                removed_segments: 0,
+                elapsed: started.elapsed(),
+            });
+        }
         let mut writer =
             CheckpointWriter::begin(files.storage.clone(), &files.dir.join("checkpoint"), meta)?;
         if let Some(state) = consensus {
@@ -462,6 +583,12 @@ impl CheckpointCut {
         }
         txn.rollback();
         let (path, rows) = writer.finish()?;
-        Ok(CheckpointReport { path, rows, removed_segments: 0, elapsed: started.elapsed() })
+        Ok(CheckpointReport {
+            path,
+            rows,
+            evicted: 0,
+            removed_segments: 0,
+            elapsed: started.elapsed(),
+        })
     }
 }

@@ -64,6 +64,7 @@ pub fn recover_replica<C: DurableCatalog>(
         storage,
         dir: dir.to_path_buf(),
         checkpoint_lock: Mutex::new(CheckpointState::default()),
+        base: None,
         _lock: lock,
     });
     report.elapsed = started.elapsed();

@@ -252,6 +252,7 @@ impl Engine {
             return Ok(CheckpointReport {
                 path: files.dir().join("checkpoint"),
                 rows: 0,
+                evicted: 0,
                 removed_segments: 0,
                 elapsed: std::time::Duration::ZERO,
             });

@@ -1,22 +1,67 @@
-//! [`MemoryStore`]: the in-memory [`VersionStore`], ordered maps per table and per index.
+//! [`MemoryStore`]: the [`VersionStore`] of ordered maps per table and per index in memory,
+//! optionally over an on-disk base ([`super::base`]) that holds the rest.
 //!
 //! An index maps each index key to the primary keys that have it ([`Postings`]): one inline
 //! (every key of a unique index, most of any other) or a set. Invariant: a `Postings` is never
 //! empty, and holds a set only while it has two keys or more.
+//!
+//! WITH A BASE. A table the base holds (it has a base name) keeps in memory only the chains
+//! written since they were last read from the base, and those not yet written to it: a row
+//! missing from memory is the base's row, committed before every running snapshot
+//! ([`VersionChain::from_base`]). Invariants:
+//! - a chain in memory overrides the base's row of its key; a row deleted in memory whose
+//!   base row still exists keeps a chain (at least the committed deletion) until a checkpoint
+//!   has removed the base's row;
+//! - every key whose chain changed since the last checkpoint's cut is in `written`, so the
+//!   next checkpoint writes it; a chain leaves memory only when it is not there, has one
+//!   committed version older than every snapshot, and a checkpoint has written it;
+//! - index entries in memory are those of the chains in memory (or more: readers confirm an
+//!   entry against the row); the base holds the entries of its rows.
+//!
+//! A base that cannot be read is a failing disk: the server stops at once (the log is intact
+//! and recovery starts from it) rather than answer without rows it cannot read.
 
+use std::borrow::Cow;
 use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::iter::Peekable;
 use std::ops::Bound;
+use std::sync::Arc;
 
-use super::engine::{Version, VersionChain, VersionStore};
+use super::base::{Base, BaseEntries, BaseName, BaseRows};
+use super::engine::{BasePlan, CommitTs, TablePlan, Version, VersionChain, VersionStore};
 use crate::catalog::{IndexId, TableId};
-use crate::types::Key;
+use crate::error::Error;
+use crate::types::{Key, PackedRow};
 
-/// Version chains and index entries in `BTreeMap`s.
+/// Version chains and index entries in `BTreeMap`s, over an optional base.
 #[derive(Default)]
 pub struct MemoryStore {
     tables: Vec<BTreeMap<Key, VersionChain>>,
     indexes: Vec<BTreeMap<Key, Postings>>,
+    base: Option<BaseLink>,
+}
+
+/// The base under a store, and what memory holds that the base does not.
+struct BaseLink {
+    base: Arc<Base>,
+    /// Tables whose rows the base may hold, by base name.
+    tables: HashMap<TableId, BaseName>,
+    /// Indexes whose entries the base may hold: base name and index key length.
+    indexes: HashMap<IndexId, (BaseName, usize)>,
+    /// Per table the base holds: the keys written since the last checkpoint's cut.
+    written: HashMap<TableId, BTreeSet<Key>>,
+    /// Base names of tables (`false`) and indexes (`true`) dropped since the last cut.
+    dropped: Vec<(BaseName, bool)>,
+    next_name: BaseName,
+}
+
+/// Stops the server on a base that cannot be read (see the module's doc).
+fn base_failed(e: Error) -> ! {
+    eprintln!(
+        "isola: FATAL: the on-disk base cannot be read: {e}; stopping (restart recovers from the log)"
+    );
+    std::process::abort()
 }
 
 /// The primary keys of one index key: one inline (no allocation of a set's node for the
@@ -84,6 +129,36 @@ impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// The base name of `table` when the base may hold rows of it.
+    fn base_table(&self, table: TableId) -> Option<(&Base, BaseName)> {
+        let link = self.base.as_ref()?;
+        link.tables.get(&table).map(|&name| (&*link.base, name))
+    }
+
+    /// The base's row of `key`, if the base holds `table`.
+    fn base_row(&self, table: TableId, key: &Key) -> Option<PackedRow> {
+        let (base, name) = self.base_table(table)?;
+        base.row(name, key).unwrap_or_else(|e| base_failed(e))
+    }
+
+    fn note_written(&mut self, table: TableId, key: &Key) {
+        if let Some(link) = &mut self.base
+            && let Some(written) = link.written.get_mut(&table)
+            && !written.contains(key)
+        {
+            written.insert(key.clone());
+        }
+    }
+
+    /// The chain of a row in memory, read from the base into memory if it is only there.
+    fn chain_in_memory(&mut self, table: TableId, key: &Key) -> Option<&mut VersionChain> {
+        if !self.tables[table as usize].contains_key(key) {
+            let row = self.base_row(table, key)?;
+            self.tables[table as usize].insert(key.clone(), VersionChain::from_base(Some(row)));
+        }
+        self.tables[table as usize].get_mut(key)
+    }
 }
 
 impl VersionStore for MemoryStore {
@@ -99,18 +174,39 @@ impl VersionStore for MemoryStore {
 
     fn drop_table(&mut self, table: TableId) {
         self.tables[table as usize].clear();
+        if let Some(link) = &mut self.base
+            && let Some(name) = link.tables.remove(&table)
+        {
+            link.written.remove(&table);
+            link.dropped.push((name, false));
+        }
     }
 
     fn drop_index(&mut self, index: IndexId) {
         self.indexes[index as usize].clear();
+        if let Some(link) = &mut self.base
+            && let Some((name, _)) = link.indexes.remove(&index)
+        {
+            link.dropped.push((name, true));
+        }
     }
 
-    fn chain(&self, table: TableId, key: &Key) -> Option<&VersionChain> {
-        self.tables[table as usize].get(key)
+    fn chain(&self, table: TableId, key: &Key) -> Option<Cow<'_, VersionChain>> {
+        match self.tables[table as usize].get(key) {
+            Some(chain) => Some(Cow::Borrowed(chain)),
+            None => {
+                let row = self.base_row(table, key)?;
+                Some(Cow::Owned(VersionChain::from_base(Some(row))))
+            }
+        }
     }
 
     fn chain_mut(&mut self, table: TableId, key: &Key) -> &mut VersionChain {
-        self.tables[table as usize].entry(key.clone()).or_default()
+        self.note_written(table, key);
+        if self.chain_in_memory(table, key).is_none() {
+            self.tables[table as usize].insert(key.clone(), VersionChain::default());
+        }
+        self.tables[table as usize].get_mut(key).expect("just made")
     }
 
     fn insert_new_chain(
@@ -119,13 +215,25 @@ impl VersionStore for MemoryStore {
         key: &Key,
         version: Version,
     ) -> Result<(), Version> {
-        match self.tables[table as usize].entry(key.clone()) {
-            Entry::Vacant(slot) => {
-                slot.insert(VersionChain { versions: vec![version] });
-                Ok(())
-            }
-            Entry::Occupied(_) => Err(version),
+        if self.base_table(table).is_none() {
+            return match self.tables[table as usize].entry(key.clone()) {
+                Entry::Vacant(slot) => {
+                    slot.insert(VersionChain { versions: vec![version] });
+                    Ok(())
+                }
+                Entry::Occupied(_) => Err(version),
+            };
         }
+        if self.tables[table as usize].contains_key(key) || self.base_row(table, key).is_some() {
+            return Err(version);
+        }
+        self.tables[table as usize].insert(key.clone(), VersionChain { versions: vec![version] });
+        self.note_written(table, key);
+        Ok(())
+    }
+
+    fn resident_chain(&self, table: TableId, key: &Key) -> Option<&VersionChain> {
+        self.tables[table as usize].get(key)
     }
 
     fn visit_chains<'a>(
@@ -156,6 +264,14 @@ impl VersionStore for MemoryStore {
         keys: &[&Key],
         visit: &mut dyn FnMut(usize, &mut VersionChain),
     ) {
+        if self.base_table(table).is_some() {
+            for (i, key) in keys.iter().enumerate() {
+                if let Some(chain) = self.chain_get_mut(table, key) {
+                    visit(i, chain);
+                }
+            }
+            return;
+        }
         let map = &mut self.tables[table as usize];
         let walked = match (keys.first(), keys.last()) {
             (Some(&first), Some(&last)) => walk_in_order(
@@ -173,10 +289,25 @@ impl VersionStore for MemoryStore {
     }
 
     fn chain_get_mut(&mut self, table: TableId, key: &Key) -> Option<&mut VersionChain> {
+        if self.base.is_some() {
+            let found = self.tables[table as usize].contains_key(key)
+                || self.base_row(table, key).is_some();
+            if found {
+                self.note_written(table, key);
+            }
+            return self.chain_in_memory(table, key);
+        }
         self.tables[table as usize].get_mut(key)
     }
 
     fn remove_chain(&mut self, table: TableId, key: &Key) {
+        if self.base_row(table, key).is_some() {
+            // The base still has the row: its deletion stays in memory until a checkpoint
+            // removes it there.
+            self.tables[table as usize].insert(key.clone(), VersionChain::from_base(None));
+            self.note_written(table, key);
+            return;
+        }
         self.tables[table as usize].remove(key);
     }
 
@@ -184,11 +315,18 @@ impl VersionStore for MemoryStore {
         &'a self,
         table: TableId,
         range: (Bound<&Key>, Bound<&Key>),
-    ) -> Box<dyn Iterator<Item = (&'a Key, &'a VersionChain)> + 'a> {
+    ) -> Box<dyn Iterator<Item = (Cow<'a, Key>, Cow<'a, VersionChain>)> + 'a> {
         if range_is_empty(&range) {
             return Box::new(std::iter::empty());
         }
-        Box::new(self.tables[table as usize].range::<Key, _>(range))
+        let memory = self.tables[table as usize].range::<Key, _>(range);
+        match self.base_table(table) {
+            None => Box::new(memory.map(|(k, c)| (Cow::Borrowed(k), Cow::Borrowed(c)))),
+            Some((base, name)) => {
+                let disk = base.rows(name, range).unwrap_or_else(|e| base_failed(e));
+                Box::new(MergedRows { memory: memory.peekable(), disk: disk.peekable() })
+            }
+        }
     }
 
     fn index_insert(&mut self, index: IndexId, index_key: Key, primary_key: Key) {
@@ -245,15 +383,253 @@ impl VersionStore for MemoryStore {
         &'a self,
         index: IndexId,
         range: (Bound<&Key>, Bound<&Key>),
-    ) -> Box<dyn Iterator<Item = (&'a Key, &'a Key)> + 'a> {
+    ) -> Box<dyn Iterator<Item = (Cow<'a, Key>, Cow<'a, Key>)> + 'a> {
         if range_is_empty(&range) {
             return Box::new(std::iter::empty());
         }
-        Box::new(
-            self.indexes[index as usize]
-                .range::<Key, _>(range)
-                .flat_map(|(index_key, keys)| keys.iter().map(move |pk| (index_key, pk))),
-        )
+        let memory = self.indexes[index as usize]
+            .range::<Key, _>(range)
+            .flat_map(|(index_key, keys)| keys.iter().map(move |pk| (index_key, pk)));
+        let on_disk = self.base.as_ref().and_then(|l| Some((&l.base, *l.indexes.get(&index)?)));
+        match on_disk {
+            None => Box::new(memory.map(|(k, pk)| (Cow::Borrowed(k), Cow::Borrowed(pk)))),
+            Some((base, (name, key_len))) => {
+                let disk = base.entries(name, key_len, range).unwrap_or_else(|e| base_failed(e));
+                Box::new(MergedEntries { memory: memory.peekable(), disk: disk.peekable() })
+            }
+        }
+    }
+
+    fn attach_base(
+        &mut self,
+        base: Arc<Base>,
+        tables: &[(TableId, BaseName)],
+        indexes: &[(IndexId, BaseName, usize)],
+    ) -> bool {
+        let names = tables.iter().map(|t| t.1).chain(indexes.iter().map(|i| i.1));
+        self.base = Some(BaseLink {
+            next_name: names.max().map_or(1, |n| n + 1),
+            base,
+            tables: tables.iter().copied().collect(),
+            indexes: indexes.iter().map(|&(i, n, len)| (i, (n, len))).collect(),
+            written: tables.iter().map(|&(t, _)| (t, BTreeSet::new())).collect(),
+            dropped: Vec::new(),
+        });
+        true
+    }
+
+    fn begin_base_checkpoint(
+        &mut self,
+        tables: &[TableId],
+        indexes: &[(IndexId, TableId, usize)],
+    ) -> Option<BasePlan> {
+        let link = self.base.as_mut()?;
+        let mut plan_tables = Vec::new();
+        for &table in tables {
+            match link.tables.get(&table) {
+                Some(&name) => {
+                    let written = link.written.entry(table).or_default();
+                    if !written.is_empty() {
+                        let keys = std::mem::take(written).into_iter().collect();
+                        plan_tables.push(TablePlan { table, name, keys: Some(keys) });
+                    }
+                }
+                None => {
+                    let name = link.next_name;
+                    link.next_name += 1;
+                    link.tables.insert(table, name);
+                    link.written.insert(table, BTreeSet::new());
+                    plan_tables.push(TablePlan { table, name, keys: None });
+                }
+            }
+        }
+        let (mut build_indexes, mut kept_indexes) = (Vec::new(), Vec::new());
+        for &(index, table, key_len) in indexes {
+            match link.indexes.get(&index) {
+                Some(&(name, _)) => kept_indexes.push((index, table, name)),
+                None => {
+                    let name = link.next_name;
+                    link.next_name += 1;
+                    link.indexes.insert(index, (name, key_len));
+                    build_indexes.push((index, table, name));
+                }
+            }
+        }
+        let mut table_names: Vec<_> = link.tables.iter().map(|(&t, &n)| (t, n)).collect();
+        let mut index_names: Vec<_> = link.indexes.iter().map(|(&i, &(n, _))| (i, n)).collect();
+        table_names.sort_unstable();
+        index_names.sort_unstable();
+        Some(BasePlan {
+            base: link.base.clone(),
+            tables: plan_tables,
+            build_indexes,
+            kept_indexes,
+            dropped: std::mem::take(&mut link.dropped),
+            table_names,
+            index_names,
+        })
+    }
+
+    fn end_base_checkpoint(&mut self, plan: BasePlan, written: bool) {
+        let Some(link) = self.base.as_mut() else { return };
+        if written {
+            return;
+        }
+        // Failed: the next checkpoint writes all of it again.
+        for part in plan.tables {
+            if link.tables.get(&part.table) != Some(&part.name) {
+                continue; // dropped since
+            }
+            match part.keys {
+                None => {
+                    link.tables.remove(&part.table);
+                    link.written.remove(&part.table);
+                }
+                Some(keys) => link.written.entry(part.table).or_default().extend(keys),
+            }
+        }
+        for (index, _, name) in plan.build_indexes {
+            if link.indexes.get(&index).is_some_and(|&(n, _)| n == name) {
+                link.indexes.remove(&index);
+            }
+        }
+        link.dropped.extend(plan.dropped);
+    }
+
+    fn mark_written(&mut self, table: TableId, key: &Key) {
+        self.note_written(table, key);
+    }
+
+    fn evict_clean(
+        &mut self,
+        table: TableId,
+        horizon: CommitTs,
+        from: Option<&Key>,
+        max: usize,
+    ) -> (Vec<(Key, Option<PackedRow>)>, Option<Key>) {
+        let Some(link) = &self.base else { return (Vec::new(), None) };
+        let Some(written) = link.written.get(&table) else { return (Vec::new(), None) };
+        let map = &mut self.tables[table as usize];
+        let start = from.map_or(Bound::Unbounded, Bound::Included);
+        let mut clean = Vec::new();
+        let mut next = None;
+        for (seen, (key, chain)) in map.range::<Key, _>((start, Bound::Unbounded)).enumerate() {
+            if seen >= max {
+                next = Some(key.clone());
+                break;
+            }
+            let [only] = chain.versions.as_slice() else { continue };
+            if only.commit_ts.is_some_and(|c| c <= horizon) && !written.contains(key) {
+                clean.push(key.clone());
+            }
+        }
+        let evicted = clean
+            .into_iter()
+            .map(|key| {
+                let chain = map.remove(&key).expect("just seen");
+                let row = chain.versions.into_iter().next().and_then(|v| v.row);
+                (key, row)
+            })
+            .collect();
+        (evicted, next)
+    }
+
+    fn drop_entries_of_rows_on_disk(&mut self, index: IndexId, table: TableId) {
+        let rows = &self.tables[table as usize];
+        let entries = &mut self.indexes[index as usize];
+        entries.retain(|_, postings| {
+            let kept: Vec<Key> =
+                postings.iter().filter(|pk| rows.contains_key(*pk)).cloned().collect();
+            let mut kept = kept.into_iter();
+            match (kept.next(), kept.len()) {
+                (None, _) => false,
+                (Some(one), 0) => {
+                    *postings = Postings::One(one);
+                    true
+                }
+                (Some(first), _) => {
+                    *postings = Postings::Many(std::iter::once(first).chain(kept).collect());
+                    true
+                }
+            }
+        });
+    }
+
+    fn chains_in_memory(&self) -> usize {
+        self.tables.iter().map(BTreeMap::len).sum()
+    }
+}
+
+/// A table's chains in memory merged with its rows in the base, in key order; where both have
+/// a key, memory's chain is the row.
+struct MergedRows<'a, M: Iterator<Item = (&'a Key, &'a VersionChain)>> {
+    memory: Peekable<M>,
+    disk: Peekable<BaseRows>,
+}
+
+impl<'a, M: Iterator<Item = (&'a Key, &'a VersionChain)>> Iterator for MergedRows<'a, M> {
+    type Item = (Cow<'a, Key>, Cow<'a, VersionChain>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(Err(_)) = self.disk.peek()
+            && let Some(Err(e)) = self.disk.next()
+        {
+            base_failed(e);
+        }
+        let order = match (self.memory.peek(), self.disk.peek()) {
+            (None, None) => return None,
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (Some((mk, _)), Some(Ok((dk, _)))) => (*mk).cmp(dk),
+            (Some(_), Some(Err(_))) => unreachable!("taken above"),
+        };
+        if order.is_eq() {
+            self.disk.next(); // memory's chain overrides the base's row
+        }
+        let take_memory = order.is_le();
+        if take_memory {
+            let (k, c) = self.memory.next().expect("peeked");
+            Some((Cow::Borrowed(k), Cow::Borrowed(c)))
+        } else {
+            let Some(Ok((k, row))) = self.disk.next() else { unreachable!("peeked a row") };
+            Some((Cow::Owned(k), Cow::Owned(VersionChain::from_base(Some(row)))))
+        }
+    }
+}
+
+/// An index's entries in memory merged with its entries in the base, in order, each once.
+struct MergedEntries<'a, M: Iterator<Item = (&'a Key, &'a Key)>> {
+    memory: Peekable<M>,
+    disk: Peekable<BaseEntries>,
+}
+
+impl<'a, M: Iterator<Item = (&'a Key, &'a Key)>> Iterator for MergedEntries<'a, M> {
+    type Item = (Cow<'a, Key>, Cow<'a, Key>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(Err(_)) = self.disk.peek()
+            && let Some(Err(e)) = self.disk.next()
+        {
+            base_failed(e);
+        }
+        let order = match (self.memory.peek(), self.disk.peek()) {
+            (None, None) => return None,
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (Some(&(mk, mpk)), Some(Ok((dk, dpk)))) => (mk, mpk).cmp(&(dk, dpk)),
+            (Some(_), Some(Err(_))) => unreachable!("taken above"),
+        };
+        if order.is_eq() {
+            self.disk.next(); // one entry, in both
+        }
+        let take_memory = order.is_le();
+        if take_memory {
+            let (k, pk) = self.memory.next().expect("peeked");
+            Some((Cow::Borrowed(k), Cow::Borrowed(pk)))
+        } else {
+            let Some(Ok((k, pk))) = self.disk.next() else { unreachable!("peeked an entry") };
+            Some((Cow::Owned(k), Cow::Owned(pk)))
+        }
     }
 }
 
@@ -353,7 +729,7 @@ mod tests {
 
     fn creators(s: &MemoryStore) -> Vec<(Key, u64)> {
         s.scan(0, (Bound::Unbounded, Bound::Unbounded))
-            .map(|(k, c)| (k.clone(), c.versions[0].creator))
+            .map(|(k, c)| (k.into_owned(), c.versions[0].creator))
             .collect()
     }
 
@@ -385,7 +761,7 @@ mod tests {
 
     fn entries(s: &MemoryStore, index: IndexId) -> Vec<(Key, Key)> {
         s.index_scan(index, (Bound::Unbounded, Bound::Unbounded))
-            .map(|(k, pk)| (k.clone(), pk.clone()))
+            .map(|(k, pk)| (k.into_owned(), pk.into_owned()))
             .collect()
     }
 
@@ -419,7 +795,7 @@ mod tests {
         assert_eq!(built.index_scan(0, fives).count(), 0, "a key whose rows all went is gone");
         let lone = (Bound::Included(&key(120)), Bound::Included(&key(120)));
         assert_eq!(
-            built.index_scan(0, lone).map(|(_, pk)| pk.clone()).collect::<Vec<_>>(),
+            built.index_scan(0, lone).map(|(_, pk)| pk.into_owned()).collect::<Vec<_>>(),
             [key(7)]
         );
 

@@ -21,7 +21,7 @@ mod transaction;
 pub use crate::storage::TxnId;
 pub use locks::{LockMode, WaitPolicy};
 pub use mvcc::{
-    CommitBatch, Database, DatabaseOptions, IsolationLevel, LockRow, Stats, TxnOptions,
+    BaseCut, CommitBatch, Database, DatabaseOptions, IsolationLevel, LockRow, Stats, TxnOptions,
 };
 pub use trace::IsolationReport;
 pub use transaction::{

@@ -286,6 +286,8 @@ pub(super) struct Inner {
     pub ssi: Ssi,
     pub garbage: VecDeque<(CommitTs, TableId, Key)>,
     pub versions: usize,
+    /// The snapshot of the last checkpoint written into the on-disk base (0: none).
+    pub base_ts: CommitTs,
     /// Index entries built by CREATE INDEX / ADD PRIMARY KEY / ADD UNIQUE so far (a rolled
     /// back build counts too): what replaying those statements from the log would build again.
     pub index_entries_built: u64,
@@ -378,6 +380,7 @@ impl Database {
         let inner = Inner {
             store,
             catalog: Catalog::default(),
+            base_ts: 0,
             next_txn: 1,
             last_commit: 0,
             active: HashMap::new(),
@@ -569,7 +572,11 @@ fn fill_index(
         let newest_committed = chain.versions.iter().rposition(|v| v.commit_ts.is_some());
         for (n, version) in chain.versions.iter().enumerate() {
             if let Some(row) = &version.row {
-                entries.push((index.key_of_packed(row), pk.clone(), Some(n) == newest_committed));
+                entries.push((
+                    index.key_of_packed(row),
+                    pk.clone().into_owned(),
+                    Some(n) == newest_committed,
+                ));
             }
         }
     }
@@ -926,6 +933,144 @@ impl Database {
         (Transaction::new(self.clone(), id, options, met_pending), snapshot, replay_from)
     }
 
+    /// Puts an on-disk base under the store (recovery, before the log is attached): see
+    /// [`VersionStore::attach_base`]. Whether the store takes one.
+    pub fn attach_base(
+        &self,
+        base: Arc<crate::storage::Base>,
+        tables: &[(TableId, crate::storage::BaseName)],
+        indexes: &[(IndexId, crate::storage::BaseName)],
+        snapshot_ts: CommitTs,
+    ) -> Result<bool> {
+        let mut inner = self.shared.inner.lock();
+        let mut with_lengths = Vec::with_capacity(indexes.len());
+        for &(index, name) in indexes {
+            let def = inner.catalog.index(index).map_err(|_| {
+                Error::Corrupt(format!("the base holds entries of unknown index {index}"))
+            })?;
+            with_lengths.push((index, name, def.columns.len()));
+        }
+        for &(table, _) in tables {
+            if inner.catalog.table(table).is_err() {
+                return Err(Error::Corrupt(format!(
+                    "the base holds rows of unknown table {table}"
+                )));
+            }
+        }
+        inner.base_ts = snapshot_ts;
+        Ok(inner.store.attach_base(base, tables, &with_lengths))
+    }
+
+    /// [`Database::begin_checkpoint`] for a store over a base: the same cut, and at the same
+    /// moment what to write into the base ([`VersionStore::begin_base_checkpoint`]) for the
+    /// tables `tables` (`None`: the store has no base).
+    pub fn begin_base_checkpoint(
+        &self,
+        tables: &[TableId],
+    ) -> (Transaction, CommitTs, Lsn, Option<BaseCut>) {
+        let options = TxnOptions::new(IsolationLevel::RepeatableRead).read_only();
+        let mut guard = self.shared.inner.lock();
+        let inner = &mut *guard;
+        let id = inner.start(options);
+        let snapshot = inner.last_commit;
+        inner.txn_mut(id).snapshot = Some(snapshot);
+        let next = inner.log.as_ref().map(|l| l.next_lsn()).unwrap_or(0);
+        let replay_from = inner
+            .pending
+            .iter()
+            .filter_map(|p| p.durable_at.map(|lsn| lsn - 1))
+            .min()
+            .unwrap_or(next)
+            .min(next);
+        let met_pending = inner.txn(id).met_pending.clone();
+        let mut indexes = Vec::new();
+        let mut defs = HashMap::new();
+        for &table in tables {
+            let Ok(def) = inner.catalog.table(table) else { continue };
+            let mut of_table = Vec::new();
+            for &index in &def.indexes {
+                let index = inner.catalog.index(index).expect("a known index").clone();
+                indexes.push((index.id, table, index.columns.len()));
+                of_table.push(index);
+            }
+            defs.insert(table, of_table);
+        }
+        let plan = inner.store.begin_base_checkpoint(tables, &indexes);
+        // Commits decided but not yet visible are not in the snapshot, and their rows were
+        // marked before the cut: mark them again for the next checkpoint.
+        let pending: Vec<(TableId, Key)> =
+            inner.pending.iter().flat_map(|p| p.keys.iter().cloned()).collect();
+        for (table, key) in pending {
+            inner.store.mark_written(table, &key);
+        }
+        let txn = Transaction::new(self.clone(), id, options, met_pending);
+        drop(guard);
+        (txn, snapshot, replay_from, plan.map(|plan| BaseCut { plan, indexes: defs }))
+    }
+
+    /// The checkpoint of `cut` is written into the base at `snapshot_ts` (`written`), or
+    /// failed (its rows are the next one's to write).
+    pub fn end_base_checkpoint(&self, cut: BaseCut, written: bool, snapshot_ts: CommitTs) {
+        let mut inner = self.shared.inner.lock();
+        inner.store.end_base_checkpoint(cut.plan, written);
+        if written {
+            inner.base_ts = inner.base_ts.max(snapshot_ts);
+        }
+    }
+
+    /// Drops from memory the chains the base holds as they are (see
+    /// [`VersionStore::evict_clean`]) and their index entries, a few thousand at a time with
+    /// the mutex free in between. Returns how many rows left memory.
+    pub fn evict_clean(&self) -> usize {
+        const BATCH: usize = 20_000;
+        let tables: Vec<TableId> = {
+            let inner = self.shared.inner.lock();
+            inner.catalog.table_ids()
+        };
+        let mut evicted = 0;
+        for table in tables {
+            let mut from: Option<Key> = None;
+            loop {
+                let mut guard = self.shared.inner.lock();
+                let inner = &mut *guard;
+                if inner.catalog.table(table).is_err() {
+                    break;
+                }
+                let horizon = inner.gc_watermark().min(inner.base_ts);
+                let (rows, next) = inner.store.evict_clean(table, horizon, from.as_ref(), BATCH);
+                evicted += rows.len();
+                inner.versions = inner.versions.saturating_sub(rows.len());
+                for (key, row) in rows {
+                    if let Some(row) = row {
+                        for (index, index_key) in inner.index_keys_packed(table, &row) {
+                            inner.store.index_remove(index, &index_key, &key);
+                        }
+                    }
+                }
+                drop(guard);
+                match next {
+                    Some(next) => from = Some(next),
+                    None => break,
+                }
+            }
+        }
+        evicted
+    }
+
+    /// Drops an index's entries in memory whose rows are only in the base (after a
+    /// checkpoint wrote the whole index there).
+    pub fn drop_entries_of_rows_on_disk(&self, index: IndexId, table: TableId) {
+        let mut inner = self.shared.inner.lock();
+        if inner.catalog.index(index).is_ok() {
+            inner.store.drop_entries_of_rows_on_disk(index, table);
+        }
+    }
+
+    /// How many row chains are in memory.
+    pub fn chains_in_memory(&self) -> usize {
+        self.shared.inner.lock().store.chains_in_memory()
+    }
+
     /// Cancels the lock wait `txn` is in (or its next one): the wait ends with 57014. Returns
     /// whether the transaction exists.
     pub fn cancel(&self, txn: TxnId) -> bool {
@@ -963,7 +1108,8 @@ impl Database {
         for (&txn, active) in &inner.active {
             for record in &active.writes {
                 let target = LockTarget { table: record.table, key: record.key.clone() };
-                let head = inner.store.chain(record.table, &record.key).and_then(|c| c.head());
+                let chain = inner.store.chain(record.table, &record.key);
+                let head = chain.as_ref().and_then(|c| c.head());
                 if head.is_some_and(|h| h.creator == txn && h.commit_ts.is_none())
                     && !inner.locks.holds(txn, &target)
                 {
@@ -1345,7 +1491,7 @@ impl Inner {
             let empty = chain.versions.is_empty();
             // A committed deletion uncovered again must still be collected some day.
             let uncovered = chain.head().filter(|h| h.row.is_none()).and_then(|h| h.commit_ts);
-            self.versions -= 1;
+            self.versions = self.versions.saturating_sub(1);
             if empty {
                 self.store.remove_chain(record.table, &record.key);
             }
@@ -1467,7 +1613,7 @@ impl Inner {
                 log.append_commit_rows(txn, ts, &ddl, writes, safe)?
             } else {
                 let writes = keys.iter().map(|(table, key)| {
-                    let chain = store.chain(*table, key).expect("a written row");
+                    let chain = store.resident_chain(*table, key).expect("a written row");
                     (*table, key.as_slice(), chain.head().and_then(|v| v.row.as_ref()))
                 });
                 log.append_commit_rows(txn, ts, &ddl, writes, safe)?
@@ -1541,7 +1687,7 @@ impl Inner {
                     }
                 }
                 let empty = chain.versions.is_empty();
-                self.versions -= removed.len();
+                self.versions = self.versions.saturating_sub(removed.len());
                 if empty {
                     self.store.remove_chain(*table, key);
                 }
@@ -1661,17 +1807,22 @@ impl Inner {
         }
     }
 
-    /// Drops versions no snapshot can see; returns how many.
-    pub(super) fn gc(&mut self) -> usize {
+    /// The oldest snapshot still in use (the visible state when none is): versions older
+    /// than the newest one visible at it are seen by no one.
+    fn gc_watermark(&self) -> CommitTs {
         // Never above the visible state: a snapshot that includes pending commits must not
         // let the versions ordinary snapshots still read go.
-        let watermark = self
-            .active
+        self.active
             .values()
             .filter_map(|t| t.snapshot)
             .min()
             .unwrap_or(self.last_commit)
-            .min(self.last_commit);
+            .min(self.last_commit)
+    }
+
+    /// Drops versions no snapshot can see; returns how many.
+    pub(super) fn gc(&mut self) -> usize {
+        let watermark = self.gc_watermark();
         let mut dropped = 0;
         while self.garbage.front().is_some_and(|(ts, _, _)| *ts <= watermark) {
             let (_, table, key) = self.garbage.pop_front().expect("just seen");
@@ -1696,7 +1847,7 @@ impl Inner {
         if gone {
             self.store.remove_chain(table, key);
         }
-        self.versions -= removed.len();
+        self.versions = self.versions.saturating_sub(removed.len());
         let stale: Vec<(IndexId, Key)> = removed
             .iter()
             .filter_map(|v| v.row.as_ref())
@@ -1705,6 +1856,13 @@ impl Inner {
         self.drop_unreferenced_index_entries(table, key, stale);
         removed.len()
     }
+}
+
+/// A checkpoint's part that goes into the on-disk base: the store's plan, and each planned
+/// table's indexes as the catalog had them at the cut.
+pub struct BaseCut {
+    pub plan: crate::storage::BasePlan,
+    pub indexes: HashMap<TableId, Vec<crate::catalog::IndexDef>>,
 }
 
 /// A row whose newest version another running transaction wrote is locked by that
@@ -1717,9 +1875,9 @@ fn make_implicit_lock_explicit(guard: &mut MutexGuard<'_, Inner>, txn: TxnId, ta
     let writer = guard
         .store
         .chain(target.table, &target.key)
-        .and_then(|c| c.head())
-        .filter(|head| head.commit_ts.is_none() && head.creator != txn)
-        .map(|head| (head.creator, head.subtxn));
+        .and_then(|c| c.head().map(|head| (head.creator, head.subtxn, head.commit_ts)))
+        .filter(|&(creator, _, commit_ts)| commit_ts.is_none() && creator != txn)
+        .map(|(creator, subtxn, _)| (creator, subtxn));
     if let Some((writer, subtxn)) = writer {
         guard.locks.hold_implicit(writer, target, LockMode::Update, subtxn);
     }

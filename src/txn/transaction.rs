@@ -437,8 +437,8 @@ impl Transaction {
         let view = View::Snapshot(CommitTs::MAX);
         let mut rows = Vec::new();
         for (key, chain) in guard.store.scan(table, (Bound::Unbounded, Bound::Unbounded)) {
-            if let Some(row) = visible_version(chain, id, view).0.and_then(|v| v.row.as_ref()) {
-                rows.push((key.clone(), row.unpack()));
+            if let Some(row) = visible_version(&chain, id, view).0.and_then(|v| v.row.as_ref()) {
+                rows.push((key.into_owned(), row.unpack()));
             }
         }
         Ok(rows)
@@ -458,8 +458,8 @@ impl Transaction {
         guard.catalog.table(table)?;
         let view = View::Snapshot(CommitTs::MAX);
         for (key, chain) in guard.store.scan(table, (Bound::Unbounded, Bound::Unbounded)) {
-            if let Some(row) = visible_version(chain, id, view).0.and_then(|v| v.row.as_ref()) {
-                visit(key, row);
+            if let Some(row) = visible_version(&chain, id, view).0.and_then(|v| v.row.as_ref()) {
+                visit(&key, row);
             }
         }
         Ok(())
@@ -476,16 +476,21 @@ impl Transaction {
         guard.catalog.table(table)?;
         let mut rows = Vec::new();
         for (key, chain) in guard.store.scan(table, (Bound::Unbounded, Bound::Unbounded)) {
-            let (current, _) = visible_version(chain, id, View::Snapshot(CommitTs::MAX));
+            let (current, _) = visible_version(&chain, id, View::Snapshot(CommitTs::MAX));
             if let Some(v) = current
                 && let Some(row) = &v.row
             {
-                let seen = visible_version(chain, id, View::Snapshot(snapshot)).0;
+                let seen = visible_version(&chain, id, View::Snapshot(snapshot)).0;
                 let same = seen.is_some_and(|s| std::ptr::eq(s, v));
-                rows.push((key.clone(), row.unpack(), same));
+                rows.push((key.clone().into_owned(), row.unpack(), same));
             }
         }
         Ok(rows)
+    }
+
+    /// The database this transaction runs in.
+    pub fn database(&self) -> &Database {
+        &self.db
     }
 
     /// [`Transaction::scan_part`] with the rows as the store keeps them (a checkpoint writes
@@ -498,6 +503,22 @@ impl Transaction {
     ) -> Result<Vec<(Key, PackedRow)>> {
         self.run(|g, id, snapshot| {
             scan_table(g, id, snapshot, table, &range, limit, PackedRow::clone)
+        })
+    }
+
+    /// The rows of `keys` (of one table) this transaction sees, as the store keeps them, under
+    /// one hold of the mutex (a checkpoint writing the rows changed since the last one).
+    pub fn read_packed(&mut self, table: TableId, keys: &[Key]) -> Result<Vec<Option<PackedRow>>> {
+        self.run(|g, id, snapshot| {
+            g.catalog.table(table)?;
+            let view = view_of(g, id, snapshot);
+            Ok(keys
+                .iter()
+                .map(|key| {
+                    let chain = g.store.chain(table, key)?;
+                    visible_version(&chain, id, view).0.and_then(|v| v.row.clone())
+                })
+                .collect())
         })
     }
 
@@ -1164,11 +1185,11 @@ fn see(
     let mut traced = Vec::new();
     let (row, skipped, own, met) = match inner.store.chain(table, key) {
         Some(chain) => {
-            let (version, skipped) = visible_version(chain, txn, view);
+            let (version, skipped) = visible_version(&chain, txn, view);
             let own = version.is_some_and(|v| v.creator == txn);
-            let met = version.and_then(|v| pending_meeting(chain, v, txn, inner.last_commit));
+            let met = version.and_then(|v| pending_meeting(&chain, v, txn, inner.last_commit));
             if tracing {
-                traced = with_commit_state(chain, &skipped, key);
+                traced = with_commit_state(&chain, &skipped, key);
             }
             (version.and_then(|v| v.row.as_ref()).map(PackedRow::unpack), skipped, own, met)
         }
@@ -1300,7 +1321,9 @@ fn visit_table(
     let (visible, mut met) = (inner.last_commit, 0);
     let tracing = is_tracing(inner, txn);
     let mut traced = Vec::new();
-    for (key, chain) in inner.store.scan(table, (range.0.as_ref(), range.1.as_ref())) {
+    for (stored_key, stored_chain) in inner.store.scan(table, (range.0.as_ref(), range.1.as_ref()))
+    {
+        let (key, chain) = (&*stored_key, &*stored_chain);
         let (version, skipped) = visible_version(chain, txn, view);
         if !skipped.is_empty() {
             if tracing {
@@ -1402,9 +1425,9 @@ fn scan_index(
     let entries: Vec<(Key, Key)> = inner
         .store
         .index_scan(index, (range.0.as_ref(), range.1.as_ref()))
-        .skip_while(|(ik, pk)| after.is_some_and(|(aik, apk)| *ik == aik && *pk <= apk))
+        .skip_while(|(ik, pk)| after.is_some_and(|(aik, apk)| **ik == *aik && **pk <= *apk))
         .take(limit)
-        .map(|(ik, pk)| (ik.clone(), pk.clone()))
+        .map(|(ik, pk)| (ik.into_owned(), pk.into_owned()))
         .collect();
     let resume = match entries.last() {
         Some(last) if entries.len() >= limit => Some(last.clone()),
@@ -1416,7 +1439,8 @@ fn scan_index(
     let tracing = is_tracing(inner, txn);
     let mut traced = Vec::new();
     for (index_key, pk) in entries {
-        let Some(chain) = inner.store.chain(def.table, &pk) else { continue };
+        let Some(stored) = inner.store.chain(def.table, &pk) else { continue };
+        let chain = &*stored;
         let (version, skipped) = visible_version(chain, txn, view);
         if !skipped.is_empty() {
             if tracing {
@@ -1511,10 +1535,13 @@ fn lock_row(
     // The newest version may be a decided commit not yet durable (its locks go at once): the
     // transaction builds on it. (The failure above is answered at once: a 40001 shows nothing
     // of the row, and the retry's snapshot includes the commit that caused it.)
-    if let Some((ts, reveals)) = pending_meeting(chain, head, txn, guard.last_commit) {
+    let met = pending_meeting(&chain, head, txn, guard.last_commit);
+    drop(chain);
+    if let Some((ts, reveals)) = met {
         guard.note_met(txn, ts, reveals);
     }
-    let head = guard.store.chain(table, key).and_then(|c| c.head()).expect("seen above");
+    let chain = guard.store.chain(table, key).expect("seen above");
+    let head = chain.head().expect("seen above");
     Ok(match &head.row {
         Some(row) => LockOutcome::Locked(row.unpack()),
         None => LockOutcome::NotFound,
@@ -1701,8 +1728,7 @@ fn insert_row(
         let head = guard
             .store
             .chain(def.id, key)
-            .and_then(|c| c.head())
-            .map(|v| (v.creator, v.commit_ts, v.row.is_some()));
+            .and_then(|c| c.head().map(|v| (v.creator, v.commit_ts, v.row.is_some())));
         // A decided commit not yet visible decides this insert (a duplicate, or a deletion).
         if let Some((creator, Some(ts), _)) = head
             && creator != txn
@@ -1714,8 +1740,10 @@ fn insert_row(
         {
             let described = guard.catalog.describe(KeySpace::Table(def.id), key);
             let constraint = format!("{}_pkey", def.name);
-            let head = guard.store.chain(def.id, key).and_then(|c| c.head()).expect("seen");
-            return Err(duplicate(guard, txn, snapshot, constraint, described, head));
+            let chain = guard.store.chain(def.id, key).expect("seen");
+            let head = chain.head().expect("seen").clone();
+            drop(chain);
+            return Err(duplicate(guard, txn, snapshot, constraint, described, &head));
         }
         if implicit_allowed && head.is_none() && guard.locks.is_free(&target) {
             break None;
@@ -1775,7 +1803,7 @@ fn check_unique_indexes(
             let others: Vec<Key> = guard
                 .store
                 .index_scan(index.id, range)
-                .map(|(_, pk)| pk.clone())
+                .map(|(_, pk)| pk.into_owned())
                 .filter(|pk| pk != key)
                 .collect();
             let mut wait_for = None;

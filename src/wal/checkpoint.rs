@@ -29,6 +29,9 @@ const BLOCK_DDL: u8 = 2;
 const BLOCK_SEQUENCE: u8 = 3;
 const BLOCK_ROWS: u8 = 4;
 const BLOCK_END: u8 = 5;
+/// The names of the tables and indexes in the on-disk base (`storage::Base`) whose rows and
+/// entries belong to this checkpoint (a checkpoint kept in the base, without row blocks).
+const BLOCK_BASE_NAMES: u8 = 7;
 /// Opaque bytes of the consensus layer (a replica's last applied Raft log id and membership):
 /// a checkpoint is also a Raft snapshot.
 const BLOCK_CONSENSUS: u8 = 6;
@@ -151,6 +154,73 @@ impl CheckpointWriter {
     }
 }
 
+/// A checkpoint whose rows are in the on-disk base: its Meta, DDL history, sequences and the
+/// base's names, in the checkpoint format (no row blocks), for the base's meta table.
+pub fn base_checkpoint_blob(
+    meta: CheckpointMeta,
+    ddl: &[DdlRecord],
+    sequences: &[(TableId, u32, i64)],
+    names: &BaseNames,
+) -> Vec<u8> {
+    let mut out = MAGIC.to_vec();
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    let mut blocks = 0u64;
+    let mut block = |out: &mut Vec<u8>, kind: u8, body: &dyn Fn(&mut Encoder)| {
+        let start = out.len();
+        out.extend_from_slice(&[0; 8]);
+        out.push(kind);
+        body(&mut Encoder(out));
+        let len = (out.len() - start - 8) as u32;
+        let crc = crc32fast::hash(&out[start + 8..]);
+        out[start..start + 4].copy_from_slice(&len.to_le_bytes());
+        out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
+        blocks += 1;
+    };
+    block(&mut out, BLOCK_META, &|e| {
+        e.u64(meta.snapshot_ts);
+        e.u64(meta.replay_from);
+        e.u64(meta.ddl_from);
+    });
+    for record in ddl {
+        block(&mut out, BLOCK_DDL, &|e| e.ddl(record));
+    }
+    for &(table, column, value) in sequences {
+        block(&mut out, BLOCK_SEQUENCE, &|e| {
+            e.u32(table);
+            e.u32(column);
+            e.u64(value as u64);
+        });
+    }
+    block(&mut out, BLOCK_BASE_NAMES, &|e| {
+        e.u32(names.tables.len() as u32);
+        for &(table, name) in &names.tables {
+            e.u32(table);
+            e.u64(name);
+        }
+        e.u32(names.indexes.len() as u32);
+        for &(index, name) in &names.indexes {
+            e.u32(index);
+            e.u64(name);
+        }
+    });
+    // The End block counts the blocks before it.
+    let before_end = 3 + ddl.len() as u64 + sequences.len() as u64 - 1;
+    block(&mut out, BLOCK_END, &|e| {
+        e.u64(before_end);
+        e.u64(0);
+    });
+    debug_assert_eq!(blocks, before_end + 1);
+    out
+}
+
+/// Which table and index of the base holds each table's rows and each index's entries (ids
+/// as the checkpoint's DDL history numbers them).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BaseNames {
+    pub tables: Vec<(TableId, u64)>,
+    pub indexes: Vec<(crate::catalog::IndexId, u64)>,
+}
+
 /// A checkpoint read back and verified (every checksum, and the End block's counts).
 pub struct Checkpoint {
     pub path: PathBuf,
@@ -161,6 +231,8 @@ pub struct Checkpoint {
     pub rows: u64,
     /// The consensus layer's state, in a replica's checkpoint.
     pub consensus: Option<Vec<u8>>,
+    /// A checkpoint kept in the on-disk base: where its rows are.
+    pub base_names: Option<BaseNames>,
     data: Vec<u8>,
     /// Offsets and lengths of the row blocks' bodies.
     row_blocks: Vec<(usize, usize)>,
@@ -289,6 +361,7 @@ pub fn parse(path: PathBuf, data: Vec<u8>) -> Result<Checkpoint> {
     let mut sequences = Vec::new();
     let mut row_blocks = Vec::new();
     let mut consensus = None;
+    let mut base_names = None;
     let mut rows = 0u64;
     let mut blocks = 0u64;
     let mut ended = false;
@@ -321,6 +394,16 @@ pub fn parse(path: PathBuf, data: Vec<u8>) -> Result<Checkpoint> {
             }
             BLOCK_DDL => ddl.push(d.ddl().map_err(bad)?),
             BLOCK_CONSENSUS => consensus = Some(d.bytes().map_err(bad)?.to_vec()),
+            BLOCK_BASE_NAMES => {
+                let mut names = BaseNames::default();
+                for _ in 0..d.u32().map_err(bad)? {
+                    names.tables.push((d.u32().map_err(bad)?, d.u64().map_err(bad)?));
+                }
+                for _ in 0..d.u32().map_err(bad)? {
+                    names.indexes.push((d.u32().map_err(bad)?, d.u64().map_err(bad)?));
+                }
+                base_names = Some(names);
+            }
             BLOCK_SEQUENCE => sequences.push((
                 d.u32().map_err(bad)?,
                 d.u32().map_err(bad)?,
@@ -348,5 +431,5 @@ pub fn parse(path: PathBuf, data: Vec<u8>) -> Result<Checkpoint> {
         return Err(corrupt(offset, "no End block"));
     }
     let meta = meta.ok_or_else(|| corrupt(HEADER, "no Meta block"))?;
-    Ok(Checkpoint { path, meta, ddl, sequences, rows, consensus, data, row_blocks })
+    Ok(Checkpoint { path, meta, ddl, sequences, rows, consensus, base_names, data, row_blocks })
 }

@@ -16,8 +16,8 @@ mod log;
 mod storage;
 
 pub use checkpoint::{
-    Checkpoint, CheckpointMeta, CheckpointReader, CheckpointWriter, parse as parse_checkpoint,
-    read_latest_checkpoint,
+    BaseNames, Checkpoint, CheckpointMeta, CheckpointReader, CheckpointWriter,
+    base_checkpoint_blob, parse as parse_checkpoint, read_latest_checkpoint,
 };
 pub use encoding::{CommitBatch, DdlRecord, DecodeError, Record, is_plain_commit};
 pub use log::{FORMAT_VERSION, Log, LogOptions, LogStats, Lsn, Replay, Shipper};
