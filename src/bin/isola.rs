@@ -366,12 +366,12 @@ fn serve(args: &[String]) -> ExitCode {
                 }
             },
             ("--memory-limit", Some(v)) => match parse_size(&v) {
-                Some(bytes) if bytes >= 16 << 20 => {
+                Some(bytes) if bytes >= 1 << 20 => {
                     durable.base = Some(isola::durable::BaseOptions { memory_limit: bytes })
                 }
                 _ => {
                     eprintln!(
-                        "isola serve: --memory-limit needs a size of at least 16MB (like 512MB, 1GB, 2GiB), got {v}"
+                        "isola serve: --memory-limit needs a size of at least 1MB (like 512MB, 1GB, 2GiB), got {v}"
                     );
                     return ExitCode::from(2);
                 }

@@ -111,6 +111,11 @@ pub trait VersionStore: Send {
     /// The chain of a row if it is in memory: every row a running or deciding transaction
     /// wrote is (a chain with an uncommitted version never leaves memory).
     fn resident_chain(&self, table: TableId, key: &Key) -> Option<&VersionChain>;
+    /// The chains of a table in memory (all of them without a base), in no set order.
+    fn resident_chains<'a>(
+        &'a self,
+        table: TableId,
+    ) -> Box<dyn Iterator<Item = &'a VersionChain> + 'a>;
     /// Calls `visit(i, chain)` for the chain in memory ([`VersionStore::resident_chain`]) of
     /// each `keys[i]` that has one. `keys` are of one table, ascending and distinct (a big
     /// transaction's writes usually are): a store may then walk them in one ordered pass

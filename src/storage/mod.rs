@@ -10,5 +10,7 @@ mod engine;
 mod memory;
 
 pub use base::{Base, BaseName, BaseWrite};
-pub use engine::{BasePlan, CommitTs, SubTxnId, TxnId, Version, VersionChain, VersionStore};
+pub use engine::{
+    BASE_CREATOR, BasePlan, CommitTs, SubTxnId, TxnId, Version, VersionChain, VersionStore,
+};
 pub use memory::MemoryStore;

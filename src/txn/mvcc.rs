@@ -749,8 +749,9 @@ impl Database {
         if guard.catalog.table(table).is_err() {
             return top;
         }
-        let everything = (Bound::Unbounded, Bound::Unbounded);
-        for (_, chain) in guard.store.scan(table, everything) {
+        // Rows in the on-disk base were committed before its checkpoint, whose sequence
+        // positions cover their values: the rows in memory are the ones to look at.
+        for chain in guard.store.resident_chains(table) {
             for row in chain.versions.iter().filter_map(|v| v.row.as_ref()) {
                 for (top, &c) in top.iter_mut().zip(columns) {
                     if let crate::types::Value::Int(v) = row.column(c) {
@@ -934,7 +935,7 @@ impl Database {
     }
 
     /// Puts an on-disk base under the store (recovery, before the log is attached): see
-    /// [`VersionStore::attach_base`]. Whether the store takes one.
+    /// `VersionStore::attach_base`. Whether the store takes one.
     pub fn attach_base(
         &self,
         base: Arc<crate::storage::Base>,
@@ -962,7 +963,7 @@ impl Database {
     }
 
     /// [`Database::begin_checkpoint`] for a store over a base: the same cut, and at the same
-    /// moment what to write into the base ([`VersionStore::begin_base_checkpoint`]) for the
+    /// moment what to write into the base (`VersionStore::begin_base_checkpoint`) for the
     /// tables `tables` (`None`: the store has no base).
     pub fn begin_base_checkpoint(
         &self,
@@ -1019,7 +1020,7 @@ impl Database {
     }
 
     /// Drops from memory the chains the base holds as they are (see
-    /// [`VersionStore::evict_clean`]) and their index entries, a few thousand at a time with
+    /// `VersionStore::evict_clean`) and their index entries, a few thousand at a time with
     /// the mutex free in between. Returns how many rows left memory.
     pub fn evict_clean(&self) -> usize {
         const BATCH: usize = 20_000;
@@ -1399,7 +1400,19 @@ impl Inner {
         row: Option<Row>,
     ) {
         let subtxn = self.txn(txn).subtxn;
-        let new_keys = row.as_ref().map(|r| self.index_keys(table, r)).unwrap_or_default();
+        let mut new_keys = row.as_ref().map(|r| self.index_keys(table, r)).unwrap_or_default();
+        let chain = self.store.chain_mut(table, key);
+        // A row read back from the on-disk base keeps its version in the chain while snapshots
+        // may see it; its index entries must then be in memory too (the next checkpoint
+        // removes them from the base). Inserting an entry that is there changes nothing.
+        if let Some(from_base) = chain
+            .versions
+            .first()
+            .filter(|v| v.creator == crate::storage::BASE_CREATOR)
+            .and_then(|v| v.row.clone())
+        {
+            new_keys.extend(self.index_keys_packed(table, &from_base));
+        }
         let chain = self.store.chain_mut(table, key);
         let mut stale = Vec::new();
         match chain.versions.last_mut() {
@@ -1834,7 +1847,8 @@ impl Inner {
     /// Drops the versions of one row older than the newest one visible at the watermark; a row
     /// left with only a committed deletion goes entirely.
     fn prune(&mut self, table: TableId, key: &Key, watermark: CommitTs) -> usize {
-        let Some(chain) = self.store.chain(table, key) else { return 0 };
+        // A row only in the on-disk base has one version: nothing to collect.
+        let Some(chain) = self.store.resident_chain(table, key) else { return 0 };
         let base = chain.versions.iter().rposition(|v| v.commit_ts.is_some_and(|c| c <= watermark));
         let Some(base) = base else { return 0 };
         let gone = base + 1 == chain.versions.len() && chain.versions[base].row.is_none();
