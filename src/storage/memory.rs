@@ -868,7 +868,7 @@ mod tests {
         let seed: u64 = std::env::var("ISOLA_STORE_SEED")
             .ok()
             .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| rand::random());
+            .unwrap_or_else(rand::random);
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         let dir = tempfile::tempdir().unwrap();
         let base = Arc::new(Base::open(&dir.path().join("base.redb"), 1 << 20).unwrap());
