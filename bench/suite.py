@@ -35,7 +35,9 @@ Data at scale, only when named (`--only scale`): for each scale of `--scale-fact
 split of the time: generate, vacuum, primary keys), then the server's memory (PSS) and data size
 (`pg_database_size`; isola's data directory on disk), a kill -9 of every server process and a
 restart timed to the first answer to `SELECT count(*) FROM pgbench_accounts`, the memory again,
-and short TPC-B-like and select-only runs (8 clients, prepared) at that scale.
+and short TPC-B-like and select-only runs (8 clients, prepared) at that scale; the peak memory is
+sampled every 0.2 s throughout. `--isola-memory-limit SIZE` starts isola with `--memory-limit SIZE`
+(the larger-than-memory run: `--only scale --scale-factors 200 --isola-memory-limit 1GB`).
 """
 
 import argparse
@@ -184,7 +186,7 @@ class Isola(Server):
 
     def spawn(self, listen, log):
         return subprocess.Popen([self.binary, "serve", "--listen", listen, "--data", self.data,
-                                 "--max-connections", "2000"],
+                                 "--max-connections", "2000", *ISOLA_EXTRA_ARGS],
                                 stdout=open(log, "a"), stderr=subprocess.STDOUT)
 
     def crash(self):
@@ -210,6 +212,30 @@ class Isola(Server):
     def stop(self):
         self.proc.kill()
         self.proc.wait()
+
+
+# Extra `isola serve` flags (`--isola-memory-limit`).
+ISOLA_EXTRA_ARGS = []
+
+
+class PeakMemory:
+    """Samples a server's memory (as `memory_mb` measures it) every 0.2 s in a thread, for the
+    highest figure seen while it runs."""
+
+    def __init__(self, server):
+        import threading
+        self.server, self.peak, self.done = server, 0.0, threading.Event()
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+        self.thread.start()
+
+    def sample(self):
+        while not self.done.wait(0.2):
+            self.peak = max(self.peak, memory_mb(self.server))
+
+    def stop(self):
+        self.done.set()
+        self.thread.join()
+        return self.peak
 
 
 def memory_mb(server):
@@ -568,7 +594,9 @@ def pgbench_init(server, scale):
 
 def scale_run(server, scale, cfg, work):
     """One server through the scale section: load, sizes, crash and restart, TPS."""
-    r = dict(load=0.0, steps={}, mem_load=0.0, data=0.0, restart=0.0, mem_restart=0.0, tpcb=0.0, select=0.0)
+    r = dict(load=0.0, steps={}, mem_load=0.0, data=0.0, restart=0.0, mem_restart=0.0, tpcb=0.0, select=0.0,
+             peak=0.0)
+    peak = PeakMemory(server)
     r["load"], r["steps"] = pgbench_init(server, scale)
     time.sleep(1)  # the background work a load leaves (isola's GC, PostgreSQL's writer) settles
     r["mem_load"], r["data"] = memory_mb(server), server.data_mb()
@@ -584,6 +612,7 @@ def scale_run(server, scale, cfg, work):
                    f"\\set aid random(1, {100000 * scale})\nSELECT abalance FROM pgbench_accounts WHERE aid = :aid;\n")
     r["tpcb"] = pgbench(server, tpcb_script(work, scale), 8, "prepared", cfg["seconds"])["tps"]
     r["select"] = pgbench(server, select, 8, "prepared", cfg["seconds"])["tps"]
+    r["peak"] = max(peak.stop(), r["mem_load"], r["mem_restart"])
     return r
 
 
@@ -597,8 +626,8 @@ def data_at_scale(cfg, work, binary, scales):
              f"first answer to `SELECT count(*) FROM pgbench_accounts`. TPS: 8 clients, -M prepared, "
              f"{cfg['seconds']} s each.", "",
              "| scale | server | pgbench -i s | generate s | vacuum s | primary keys s | memory after load MB | "
-             "data MB | kill -9 to answer s | memory after restart MB | TPC-B-like TPS | select-only TPS |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "data MB | kill -9 to answer s | memory after restart MB | TPC-B-like TPS | select-only TPS | peak memory MB |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     ratios = []
     for scale in scales:
         results = []
@@ -616,7 +645,8 @@ def data_at_scale(cfg, work, binary, scales):
             gen = r["steps"].get("client-side generate", 0.0)
             lines.append(f"| {scale} | {server.name} | {r['load']:.2f} | {gen:.2f} | {r['steps'].get('vacuum', 0.0):.2f} | "
                          f"{r['steps'].get('primary keys', 0.0):.2f} | {r['mem_load']:,.0f} | {r['data']:,.0f} | "
-                         f"{r['restart']:.2f} | {r['mem_restart']:,.0f} | {r['tpcb']:,.0f} | {r['select']:,.0f} |")
+                         f"{r['restart']:.2f} | {r['mem_restart']:,.0f} | {r['tpcb']:,.0f} | {r['select']:,.0f} | "
+                         f"{r['peak']:,.0f} |")
             print(lines[-1], flush=True)
         (_, p), (_, i) = results
         ratios.append(f"| {scale} | {ratio(i['load'], p['load'])} | "
@@ -671,9 +701,14 @@ def main():
     parser.add_argument("--isola", default=os.path.join(ROOT, "target/release/isola"),
                         help="the isola binary (default: target/release/isola, built if missing)")
     parser.add_argument("--out", default=os.path.join(ROOT, "bench/results"))
+    parser.add_argument("--isola-memory-limit", default=None,
+                        help="`isola serve --memory-limit` for every isola the suite starts (the scale "
+                             "section's larger-than-memory run: --scale-factors 200 --isola-memory-limit 1GB)")
     parser.add_argument("--scale-factors", default=None,
                         help="scales of the `scale` section, comma-separated (default 20; 1 with --smoke)")
     args = parser.parse_args()
+    if args.isola_memory_limit:
+        ISOLA_EXTRA_ARGS.extend(["--memory-limit", args.isola_memory_limit])
     mode = "full" if args.full else "smoke" if args.smoke else "quick"
     cfg = MODES[mode]
     only = args.only.split(",")

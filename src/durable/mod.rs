@@ -40,7 +40,7 @@ pub use replica::{
     recover_replica,
 };
 
-use crate::catalog::TableId;
+use crate::catalog::{IndexId, TableId};
 use crate::error::{Error, Result};
 use crate::storage::Base;
 use crate::txn::{BaseCut, Database, DatabaseOptions};
@@ -462,11 +462,6 @@ pub fn checkpoint_now(catalog: &dyn DurableCatalog, files: &DataFiles) -> Result
     let cut = CheckpointCut::take_for(catalog, Some(&log), files.base.is_some());
     let replay_from = cut.meta.replay_from;
     let mut report = cut.write(files, None)?;
-    if let Some((_, settings)) = &files.base
-        && resident_bytes() > settings.memory_limit / 2
-    {
-        report.evicted = db.evict_clean();
-    }
     report.removed_segments = log.remove_before(replay_from)?;
     state.log_bytes_at_last = stats.bytes;
     state.records_at_last = stats.records;
@@ -543,8 +538,24 @@ impl CheckpointCut {
             let db = txn.database().clone();
             let written = base::write_into_base(&mut txn, &cut, meta, &history, &sequences);
             txn.rollback();
+            let indexes: Vec<(IndexId, TableId)> = cut
+                .indexes
+                .iter()
+                .flat_map(|(&t, defs)| defs.iter().map(move |d| (d.id, t)))
+                .collect();
             db.end_base_checkpoint(cut, written.is_ok(), meta.snapshot_ts);
             let (path, rows) = written?;
+            // Past half of the limit, what the base now holds leaves memory.
+            let mut evicted = 0;
+            if let Some((_, settings)) = &files.base
+                && resident_bytes() > settings.memory_limit / 2
+            {
+                evicted = db.evict_clean();
+                // Entries of rows never read back (an index built over rows on disk).
+                for (index, table) in indexes {
+                    db.drop_entries_of_rows_on_disk(index, table);
+                }
+            }
             // The base supersedes any checkpoint file (a directory from before the base).
             let dir = files.dir.join("checkpoint");
             for name in files.storage.list(&dir).map_err(|e| Error::Io(e.to_string()))? {
@@ -556,7 +567,7 @@ impl CheckpointCut {
             return Ok(CheckpointReport {
                 path,
                 rows,
-                evicted: 0,
+                evicted,
                 removed_segments: 0,
                 elapsed: started.elapsed(),
             });

@@ -204,6 +204,15 @@ impl Base {
         got.map(|v| packed(v.value())).transpose()
     }
 
+    /// The largest primary key stored in table `name`.
+    pub fn last_key(&self, name: BaseName) -> Result<Option<Key>> {
+        let Some(table) = self.read_table(&table_def(name).0)? else { return Ok(None) };
+        match table.last().map_err(|e| self.io("reading a row", e))? {
+            Some((k, _)) => decode_list(k.value()).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// The stored rows of table `name` whose keys fall in `range`, in key order.
     pub fn rows(&self, name: BaseName, range: (Bound<&Key>, Bound<&Key>)) -> Result<BaseRows> {
         let Some(table) = self.read_table(&table_def(name).0)? else {

@@ -53,6 +53,9 @@ struct BaseLink {
     written: HashMap<TableId, BTreeSet<Key>>,
     /// Base names of tables (`false`) and indexes (`true`) dropped since the last cut.
     dropped: Vec<(BaseName, bool)>,
+    /// Per table the base holds: its largest key there (`None`: no row), so that a key above
+    /// it (an insert at the end of a table: a serial or hidden row id) needs no read.
+    last_keys: HashMap<TableId, Option<Key>>,
     next_name: BaseName,
 }
 
@@ -139,6 +142,12 @@ impl MemoryStore {
     /// The base's row of `key`, if the base holds `table`.
     fn base_row(&self, table: TableId, key: &Key) -> Option<PackedRow> {
         let (base, name) = self.base_table(table)?;
+        let link = self.base.as_ref().expect("a base");
+        if let Some(last) = link.last_keys.get(&table)
+            && last.as_ref().is_none_or(|last| key > last)
+        {
+            return None;
+        }
         base.row(name, key).unwrap_or_else(|e| base_failed(e))
     }
 
@@ -178,6 +187,7 @@ impl VersionStore for MemoryStore {
             && let Some(name) = link.tables.remove(&table)
         {
             link.written.remove(&table);
+            link.last_keys.remove(&table);
             link.dropped.push((name, false));
         }
     }
@@ -308,9 +318,9 @@ impl VersionStore for MemoryStore {
     }
 
     fn remove_chain(&mut self, table: TableId, key: &Key) {
-        if self.base_row(table, key).is_some() {
-            // The base still has the row: its deletion stays in memory until a checkpoint
-            // removes it there.
+        if self.base_table(table).is_some() {
+            // The base has the row, or a checkpoint under way may write it there: the
+            // deletion stays in memory until a checkpoint has removed it from the base.
             self.tables[table as usize].insert(key.clone(), VersionChain::from_base(None));
             self.note_written(table, key);
             return;
@@ -414,7 +424,12 @@ impl VersionStore for MemoryStore {
         indexes: &[(IndexId, BaseName, usize)],
     ) -> bool {
         let names = tables.iter().map(|t| t.1).chain(indexes.iter().map(|i| i.1));
+        let last_keys = tables
+            .iter()
+            .map(|&(t, n)| (t, base.last_key(n).unwrap_or_else(|e| base_failed(e))))
+            .collect();
         self.base = Some(BaseLink {
+            last_keys,
             next_name: names.max().map_or(1, |n| n + 1),
             base,
             tables: tables.iter().copied().collect(),
@@ -446,6 +461,7 @@ impl VersionStore for MemoryStore {
                     link.next_name += 1;
                     link.tables.insert(table, name);
                     link.written.insert(table, BTreeSet::new());
+                    link.last_keys.insert(table, None); // nothing there until it commits
                     plan_tables.push(TablePlan { table, name, keys: None });
                 }
             }
@@ -480,6 +496,12 @@ impl VersionStore for MemoryStore {
     fn end_base_checkpoint(&mut self, plan: BasePlan, written: bool) {
         let Some(link) = self.base.as_mut() else { return };
         if written {
+            for part in &plan.tables {
+                if link.tables.get(&part.table) == Some(&part.name) {
+                    let last = link.base.last_key(part.name).unwrap_or_else(|e| base_failed(e));
+                    link.last_keys.insert(part.table, last);
+                }
+            }
             return;
         }
         // Failed: the next checkpoint writes all of it again.
@@ -491,6 +513,7 @@ impl VersionStore for MemoryStore {
                 None => {
                     link.tables.remove(&part.table);
                     link.written.remove(&part.table);
+                    link.last_keys.remove(&part.table);
                 }
                 Some(keys) => link.written.entry(part.table).or_default().extend(keys),
             }
