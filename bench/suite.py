@@ -230,7 +230,10 @@ class PeakMemory:
 
     def sample(self):
         while not self.done.wait(0.2):
-            self.peak = max(self.peak, memory_mb(self.server))
+            try:
+                self.peak = max(self.peak, memory_mb(self.server))
+            except OSError:
+                pass  # the server is between a kill and its restart
 
     def stop(self):
         self.done.set()
