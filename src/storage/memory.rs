@@ -28,7 +28,7 @@ use std::iter::Peekable;
 use std::ops::Bound;
 use std::sync::Arc;
 
-use super::base::{Base, BaseEntries, BaseName, BaseRows};
+use super::base::{Base, BaseName};
 use super::engine::{BasePlan, CommitTs, TablePlan, Version, VersionChain, VersionStore};
 use crate::catalog::{IndexId, TableId};
 use crate::error::Error;
@@ -341,7 +341,17 @@ impl VersionStore for MemoryStore {
             None => Box::new(memory.map(|(k, c)| (Cow::Borrowed(k), Cow::Borrowed(c)))),
             Some((base, name)) => {
                 let disk = base.rows(name, range).unwrap_or_else(|e| base_failed(e));
-                Box::new(MergedRows { memory: memory.peekable(), disk: disk.peekable() })
+                let merged = MergedWithBase {
+                    memory: memory.peekable(),
+                    disk: disk.peekable(),
+                    order: |m: &(&Key, &VersionChain), d: &(Key, PackedRow)| m.0.cmp(&d.0),
+                };
+                Box::new(merged.map(|side| match side {
+                    Side::Memory((k, c)) => (Cow::Borrowed(k), Cow::Borrowed(c)),
+                    Side::Disk((k, row)) => {
+                        (Cow::Owned(k), Cow::Owned(VersionChain::from_base(Some(row))))
+                    }
+                }))
             }
         }
     }
@@ -412,7 +422,17 @@ impl VersionStore for MemoryStore {
             None => Box::new(memory.map(|(k, pk)| (Cow::Borrowed(k), Cow::Borrowed(pk)))),
             Some((base, (name, key_len))) => {
                 let disk = base.entries(name, key_len, range).unwrap_or_else(|e| base_failed(e));
-                Box::new(MergedEntries { memory: memory.peekable(), disk: disk.peekable() })
+                let merged = MergedWithBase {
+                    memory: memory.peekable(),
+                    disk: disk.peekable(),
+                    order: |&(mk, mpk): &(&Key, &Key), (dk, dpk): &(Key, Key)| {
+                        (mk, mpk).cmp(&(dk, dpk))
+                    },
+                };
+                Box::new(merged.map(|side| match side {
+                    Side::Memory((k, pk)) => (Cow::Borrowed(k), Cow::Borrowed(pk)),
+                    Side::Disk((k, pk)) => (Cow::Owned(k), Cow::Owned(pk)),
+                }))
             }
         }
     }
@@ -590,15 +610,28 @@ impl VersionStore for MemoryStore {
     }
 }
 
-/// A table's chains in memory merged with its rows in the base, in key order; where both have
-/// a key, memory's chain is the row.
-struct MergedRows<'a, M: Iterator<Item = (&'a Key, &'a VersionChain)>> {
-    memory: Peekable<M>,
-    disk: Peekable<BaseRows>,
+/// One item of a [`MergedWithBase`]: from memory, or read from the base.
+enum Side<A, B> {
+    Memory(A),
+    Disk(B),
 }
 
-impl<'a, M: Iterator<Item = (&'a Key, &'a VersionChain)>> Iterator for MergedRows<'a, M> {
-    type Item = (Cow<'a, Key>, Cow<'a, VersionChain>);
+/// Items in memory merged with items read from the base, both ascending by `order`; where both
+/// have an item of the same place, memory's is given and the base's skipped (a chain in memory
+/// overrides the base's row; an index entry in both is given once).
+struct MergedWithBase<M: Iterator, D: Iterator, F> {
+    memory: Peekable<M>,
+    disk: Peekable<D>,
+    order: F,
+}
+
+impl<M, D, T, F> Iterator for MergedWithBase<M, D, F>
+where
+    M: Iterator,
+    D: Iterator<Item = crate::error::Result<T>>,
+    F: Fn(&M::Item, &T) -> std::cmp::Ordering,
+{
+    type Item = Side<M::Item, T>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if let Some(Err(_)) = self.disk.peek()
@@ -610,55 +643,19 @@ impl<'a, M: Iterator<Item = (&'a Key, &'a VersionChain)>> Iterator for MergedRow
             (None, None) => return None,
             (Some(_), None) => std::cmp::Ordering::Less,
             (None, Some(_)) => std::cmp::Ordering::Greater,
-            (Some((mk, _)), Some(Ok((dk, _)))) => (*mk).cmp(dk),
+            (Some(m), Some(Ok(d))) => (self.order)(m, d),
             (Some(_), Some(Err(_))) => unreachable!("taken above"),
         };
         if order.is_eq() {
-            self.disk.next(); // memory's chain overrides the base's row
+            self.disk.next();
         }
-        let take_memory = order.is_le();
-        if take_memory {
-            let (k, c) = self.memory.next().expect("peeked");
-            Some((Cow::Borrowed(k), Cow::Borrowed(c)))
+        if order.is_le() {
+            self.memory.next().map(Side::Memory)
         } else {
-            let Some(Ok((k, row))) = self.disk.next() else { unreachable!("peeked a row") };
-            Some((Cow::Owned(k), Cow::Owned(VersionChain::from_base(Some(row)))))
-        }
-    }
-}
-
-/// An index's entries in memory merged with its entries in the base, in order, each once.
-struct MergedEntries<'a, M: Iterator<Item = (&'a Key, &'a Key)>> {
-    memory: Peekable<M>,
-    disk: Peekable<BaseEntries>,
-}
-
-impl<'a, M: Iterator<Item = (&'a Key, &'a Key)>> Iterator for MergedEntries<'a, M> {
-    type Item = (Cow<'a, Key>, Cow<'a, Key>);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if let Some(Err(_)) = self.disk.peek()
-            && let Some(Err(e)) = self.disk.next()
-        {
-            base_failed(e);
-        }
-        let order = match (self.memory.peek(), self.disk.peek()) {
-            (None, None) => return None,
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (Some(&(mk, mpk)), Some(Ok((dk, dpk)))) => (mk, mpk).cmp(&(dk, dpk)),
-            (Some(_), Some(Err(_))) => unreachable!("taken above"),
-        };
-        if order.is_eq() {
-            self.disk.next(); // one entry, in both
-        }
-        let take_memory = order.is_le();
-        if take_memory {
-            let (k, pk) = self.memory.next().expect("peeked");
-            Some((Cow::Borrowed(k), Cow::Borrowed(pk)))
-        } else {
-            let Some(Ok((k, pk))) = self.disk.next() else { unreachable!("peeked an entry") };
-            Some((Cow::Owned(k), Cow::Owned(pk)))
+            match self.disk.next() {
+                Some(Ok(item)) => Some(Side::Disk(item)),
+                _ => unreachable!("peeked an item"),
+            }
         }
     }
 }

@@ -915,8 +915,13 @@ impl Database {
     /// snapshot taken now. Returns it with the snapshot's commit timestamp and the LSN from
     /// which the log holds every commit not in that snapshot.
     pub fn begin_checkpoint(&self) -> (Transaction, CommitTs, Lsn) {
-        let options = TxnOptions::new(IsolationLevel::RepeatableRead).read_only();
         let mut inner = self.shared.inner.lock();
+        self.start_checkpoint_txn(&mut inner)
+    }
+
+    /// [`Database::begin_checkpoint`] under a hold of the mutex the caller has.
+    fn start_checkpoint_txn(&self, inner: &mut Inner) -> (Transaction, CommitTs, Lsn) {
+        let options = TxnOptions::new(IsolationLevel::RepeatableRead).read_only();
         let id = inner.start(options);
         let snapshot = inner.last_commit;
         inner.txn_mut(id).snapshot = Some(snapshot);
@@ -930,7 +935,6 @@ impl Database {
             .unwrap_or(next)
             .min(next);
         let met_pending = inner.txn(id).met_pending.clone();
-        drop(inner);
         (Transaction::new(self.clone(), id, options, met_pending), snapshot, replay_from)
     }
 
@@ -969,21 +973,9 @@ impl Database {
         &self,
         tables: &[TableId],
     ) -> (Transaction, CommitTs, Lsn, Option<BaseCut>) {
-        let options = TxnOptions::new(IsolationLevel::RepeatableRead).read_only();
         let mut guard = self.shared.inner.lock();
         let inner = &mut *guard;
-        let id = inner.start(options);
-        let snapshot = inner.last_commit;
-        inner.txn_mut(id).snapshot = Some(snapshot);
-        let next = inner.log.as_ref().map(|l| l.next_lsn()).unwrap_or(0);
-        let replay_from = inner
-            .pending
-            .iter()
-            .filter_map(|p| p.durable_at.map(|lsn| lsn - 1))
-            .min()
-            .unwrap_or(next)
-            .min(next);
-        let met_pending = inner.txn(id).met_pending.clone();
+        let (txn, snapshot, replay_from) = self.start_checkpoint_txn(inner);
         let mut indexes = Vec::new();
         let mut defs = HashMap::new();
         for &table in tables {
@@ -1004,7 +996,6 @@ impl Database {
         for (table, key) in pending {
             inner.store.mark_written(table, &key);
         }
-        let txn = Transaction::new(self.clone(), id, options, met_pending);
         drop(guard);
         (txn, snapshot, replay_from, plan.map(|plan| BaseCut { plan, indexes: defs }))
     }
